@@ -4,8 +4,11 @@ import { ApiError } from '../errors.js';
 import type { Store, StoreEvent } from '../store.js';
 
 export interface Clock {
-  /** Milliseconds of simulated delay for a step (pulling an image, starting a container...). */
-  delay(step: string): number;
+  /**
+   * Milliseconds of simulated delay for a step (pulling an image, starting a container...): the controller's
+   * default for it, scaled by the sandbox's speed setting (tests run faster than the demo).
+   */
+  delay(step: string, defaultMs: number): number;
 }
 
 export interface ControllerContext {
