@@ -1,0 +1,50 @@
+// Environment variables, read and validated once at start; a bad value stops the process with a message
+// that names the variable.
+export class ConfigError extends Error {}
+
+export function envString(name: string, fallback?: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+export function envInt(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+  const raw = envString(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
+    const bounds = [range.min !== undefined ? `>= ${range.min}` : '', range.max !== undefined ? `<= ${range.max}` : ''].filter(Boolean).join(' and ');
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected an integer${bounds ? ' ' + bounds : ''}`);
+  }
+  return n;
+}
+
+export function envNumber(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+  const raw = envString(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected a number`);
+  }
+  return n;
+}
+
+export function envBool(name: string, fallback: boolean): boolean {
+  const raw = envString(name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected true or false`);
+}
+
+/** Runs a start function, printing configuration errors plainly instead of as a stack trace. */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`configuration error: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}

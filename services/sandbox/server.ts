@@ -1,0 +1,524 @@
+// The sandbox's HTTP(S) front: Kubernetes REST paths, verbs, watches and subresources over the Store.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { ApiError, badRequest, internalError, methodNotAllowed, notFound } from './errors.js';
+import { servePodLog, parseLogOptions } from './logs.js';
+import { applyPatch } from './patch.js';
+import { apiVersionOf, jsonPathValue, type ResourceType } from './registry.js';
+import { fieldMatcher, formatLabelSelector, labelsMatch, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
+import type { DeleteOptions, Store, StoreEvent } from './store.js';
+import { toTable, wantsTable, type IncludeObject } from './table.js';
+import type { KObject, Loose, WatchEventType } from './types.js';
+import { openApiV2, openApiV3Index, openApiV3Document } from './openapi.js';
+
+/** Knobs for tests that need a misbehaving cluster. */
+export interface Faults {
+  /** Share (0..1) of API requests answered with `failCode` instead of being served. */
+  failRatio: number;
+  failCode: 429 | 500 | 503;
+  /** Share (0..1) of API requests delayed by `delayMs`. */
+  delayRatio: number;
+  delayMs: number;
+}
+
+export interface ServerOptions {
+  store: Store;
+  /** Bearer token clients must present; unset accepts every caller. */
+  token?: string;
+  tls?: { key: string; cert: string };
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK. */
+  bookmarkIntervalMs?: number;
+  /** How long a watch without timeoutSeconds lasts before the server ends it (real servers: 30-60 minutes). */
+  watchTimeoutSeconds?: number;
+  /** Speed of simulated time for log streaming. */
+  speed?: number;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+interface Route {
+  rt: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export class SandboxServer {
+  readonly server: Server;
+  readonly faults: Faults = { failRatio: 0, failCode: 500, delayRatio: 0, delayMs: 0 };
+  private readonly watches = new Set<ServerResponse>();
+  private readonly sockets = new Set<Socket>();
+  private address = '';
+
+  constructor(private readonly opts: ServerOptions) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createHttpServer(handler);
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on(opts.tls ? 'secureConnection' : 'connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  private get store(): Store {
+    return this.opts.store;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    const bound = typeof addr === 'object' && addr ? addr.port : port;
+    this.address = `${host}:${bound}`;
+    return bound;
+  }
+
+  /** Ends every open watch stream abruptly, as a network blip or an API server restart would. */
+  closeWatches(): number {
+    const n = this.watches.size;
+    for (const res of this.watches) res.socket?.destroy();
+    this.watches.clear();
+    return n;
+  }
+
+  activeWatches(): number {
+    return this.watches.size;
+  }
+
+  async close(): Promise<void> {
+    this.closeWatches();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    try {
+      if (path === '/healthz' || path === '/readyz' || path === '/livez') return text(res, 200, 'ok');
+      if (path === '/metrics' && this.opts.metrics) {
+        const m = await this.opts.metrics();
+        res.writeHead(200, { 'Content-Type': m.contentType });
+        res.end(m.body);
+        return;
+      }
+      if (this.opts.token && req.headers.authorization !== `Bearer ${this.opts.token}`) {
+        throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      }
+      await this.injectFaults();
+      if (path === '/version') return json(res, 200, versionInfo);
+      if (path === '/api') return json(res, 200, apiVersions(this.address));
+      if (path === '/apis') return json(res, 200, apiGroupList(this.store.registry));
+      if (path === '/openapi/v2') return json(res, 200, openApiV2(this.store.registry));
+      if (path === '/openapi/v3') return json(res, 200, openApiV3Index(this.store.registry));
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openApiV3Document(this.store.registry, path.slice('/openapi/v3/'.length));
+        if (!doc) throw notFound({ plural: 'openapi', group: '' }, path);
+        return json(res, 200, doc);
+      }
+      const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+      let group: string;
+      let version: string;
+      let rest: string[];
+      if (segs[0] === 'api' && segs[1] === 'v1') {
+        [group, version, rest] = ['', 'v1', segs.slice(2)];
+      } else if (segs[0] === 'apis' && segs.length >= 2) {
+        if (segs.length === 2) {
+          const g = apiGroup(this.store.registry, segs[1]);
+          if (!g) throw pathNotFound(path);
+          return json(res, 200, g);
+        }
+        [group, version, rest] = [segs[1], segs[2], segs.slice(3)];
+      } else {
+        throw pathNotFound(path);
+      }
+      if (!rest.length) {
+        const list = apiResourceList(this.store.registry, group, version);
+        if (!list) throw pathNotFound(path);
+        return json(res, 200, list);
+      }
+      const route = this.route(group, version, rest, path);
+      await this.serveResource(req, res, route, url.searchParams);
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  private fail(res: ServerResponse, e: unknown): void {
+    const err = e instanceof ApiError ? e : internalError(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof ApiError)) console.error('[sandbox] internal error:', e);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    if (err.code === 429 || err.code === 503) headers['Retry-After'] = String(err.details?.retryAfterSeconds ?? 1);
+    json(res, err.code, err.toStatus(), headers);
+  }
+
+  private async injectFaults(): Promise<void> {
+    const f = this.faults;
+    if (f.delayRatio > 0 && Math.random() < f.delayRatio) await new Promise((r) => setTimeout(r, f.delayMs));
+    if (f.failRatio > 0 && Math.random() < f.failRatio) {
+      const reason = f.failCode === 429 ? 'TooManyRequests' : f.failCode === 503 ? 'ServiceUnavailable' : 'InternalError';
+      throw new ApiError(f.failCode, reason, `sandbox fault injection: request failed on purpose (${reason})`, { retryAfterSeconds: 1 });
+    }
+  }
+
+  /** Maps `[namespaces/<ns>/]<plural>[/<name>[/<subresource>]]` to a resource type. */
+  private route(group: string, version: string, rest: string[], path: string): Route {
+    const registry = this.store.registry;
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      const rt = registry.get(group, version, rest[2]);
+      if (rt?.namespaced) {
+        if (rest.length > 5) throw pathNotFound(path);
+        return { rt, namespace: rest[1], name: rest[3], subresource: rest[4] };
+      }
+      // /api/v1/namespaces/<name>/<subresource> (status, finalize) falls through to the cluster-scoped form.
+    }
+    const rt = registry.get(group, version, rest[0]);
+    if (!rt || rest.length > 3) throw pathNotFound(path);
+    return { rt, name: rest[1], subresource: rest[2] };
+  }
+
+  // ------------------------------------------------------------------ resources
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): Promise<void> {
+    const { rt, namespace, name, subresource } = route;
+    const method = req.method ?? 'GET';
+    if (subresource && subresource !== 'finalize' && !rt.subresources.includes(subresource as never)) {
+      throw pathNotFound(req.url ?? '');
+    }
+    if (subresource === 'log') {
+      if (method !== 'GET') throw methodNotAllowed();
+      const pod = this.store.mustGet(rt, namespace, name!);
+      servePodLog(this.store, pod, parseLogOptions(q), req, res, { speed: this.opts.speed ?? 1 });
+      return;
+    }
+    if (subresource === 'scale') return this.serveScale(req, res, route);
+    if (subresource === 'eviction') {
+      if (method !== 'POST') throw methodNotAllowed();
+      const body = (await readJson(req)) as Loose;
+      this.store.delete(rt, namespace, name!, deleteOptions(body?.deleteOptions ?? {}, new URLSearchParams()));
+      return json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    }
+    const dryRun = q.get('dryRun') === 'All';
+    if (!name) {
+      switch (method) {
+        case 'GET':
+          return q.get('watch') === 'true' || q.get('watch') === '1' ? this.serveWatch(req, res, route, q) : this.serveList(req, res, route, q);
+        case 'POST': {
+          const body = await readObject(req);
+          this.checkBodyNamespace(rt, body, namespace);
+          const created = this.store.create(rt, body, { dryRun });
+          return this.respondObject(req, res, rt, created, 201);
+        }
+        case 'DELETE': {
+          const body = (await readJson(req)) as Loose;
+          const deleted = this.store.deleteCollection(rt, namespace, this.matcher(rt, q), deleteOptions(body ?? {}, q));
+          return json(res, 200, { apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, metadata: { resourceVersion: this.store.resourceVersion }, items: deleted });
+        }
+        default:
+          throw methodNotAllowed();
+      }
+    }
+    switch (method) {
+      case 'GET': {
+        const obj = this.store.mustGet(rt, namespace, name!);
+        return this.respondObject(req, res, rt, obj, 200);
+      }
+      case 'PUT': {
+        const body = await readObject(req);
+        this.checkBodyName(body, name!);
+        this.checkBodyNamespace(rt, body, namespace);
+        if (subresource === 'finalize') {
+          // Namespace finalize: the only way to change spec.finalizers of a terminating namespace.
+          const current = this.store.mustGet(rt, undefined, name!);
+          body.metadata.resourceVersion ||= current.metadata.resourceVersion;
+          const updated = this.store.update(rt, { ...current, spec: { ...current.spec, finalizers: body.spec?.finalizers ?? [] } }, { dryRun });
+          return this.respondObject(req, res, rt, updated, 200);
+        }
+        const updated = this.store.update(rt, body, { subresource: subresource === 'status' ? 'status' : undefined, dryRun });
+        return this.respondObject(req, res, rt, updated, 200);
+      }
+      case 'PATCH': {
+        const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const raw = await readBody(req);
+        const current = this.store.get(rt, namespace, name!);
+        const isApply = contentType === 'application/apply-patch+yaml';
+        if (!current && !isApply) throw notFound(rt, name!);
+        const patched = applyPatch(contentType, current, raw, {
+          rt,
+          fieldManager: q.get('fieldManager') ?? undefined,
+          force: q.get('force') === 'true',
+        });
+        patched.metadata ??= {};
+        this.checkBodyName(patched, name!);
+        if (rt.namespaced) {
+          if (patched.metadata.namespace && patched.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+          patched.metadata.namespace = namespace;
+        }
+        if (!current) {
+          const created = this.store.create(rt, { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } }, { dryRun });
+          return this.respondObject(req, res, rt, created, 201);
+        }
+        // A patch applies to what it read: it only conflicts when it names a resourceVersion itself.
+        const patchRv = rvInPatch(contentType, raw);
+        patched.metadata.resourceVersion = patchRv ?? current.metadata.resourceVersion;
+        const updated = this.store.update(rt, patched, { subresource: subresource === 'status' ? 'status' : undefined, dryRun });
+        return this.respondObject(req, res, rt, updated, 200);
+      }
+      case 'DELETE': {
+        const body = (await readJson(req)) as Loose;
+        const deleted = this.store.delete(rt, namespace, name!, deleteOptions(body ?? {}, q));
+        const stillThere = this.store.get(rt, namespace, name!);
+        return this.respondObject(req, res, rt, deleted, stillThere ? 202 : 200);
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private checkBodyName(body: KObject, name: string): void {
+    if (body.metadata?.name && body.metadata.name !== name) {
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    body.metadata.name = name;
+  }
+
+  private checkBodyNamespace(rt: ResourceType, body: KObject, namespace: string | undefined): void {
+    body.metadata ??= {};
+    if (!rt.namespaced) return;
+    if (body.metadata.namespace && namespace && body.metadata.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    body.metadata.namespace = namespace ?? body.metadata.namespace;
+  }
+
+  private respondObject(req: IncomingMessage, res: ServerResponse, rt: ResourceType, obj: KObject, code: number): void {
+    if (wantsTable(req.headers.accept)) {
+      return json(res, code, toTable(rt, [obj], { resourceVersion: obj.metadata.resourceVersion }, 'Object'));
+    }
+    json(res, code, obj);
+  }
+
+  private matcher(rt: ResourceType, q: URLSearchParams): Matcher | undefined {
+    const ls = q.get('labelSelector');
+    const fs = q.get('fieldSelector');
+    const labelReqs = ls ? parseLabelSelector(ls) : [];
+    const fieldMatch = fs ? fieldMatcher(parseFieldSelector(fs), rt.fieldSelectors) : undefined;
+    if (!labelReqs.length && !fieldMatch) return undefined;
+    return (o) => labelsMatch(labelReqs, o.metadata.labels) && (!fieldMatch || fieldMatch(o));
+  }
+
+  private serveList(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
+    const { rt, namespace } = route;
+    const limit = q.get('limit') ? Number(q.get('limit')) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`invalid limit: ${q.get('limit')}`);
+    const result = this.store.listChunked(rt, { namespace, matcher: this.matcher(rt, q), limit, continue: q.get('continue') ?? undefined });
+    const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+    if (result.continue) metadata.continue = result.continue;
+    if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
+    if (wantsTable(req.headers.accept)) {
+      return json(res, 200, toTable(rt, result.items, metadata, (q.get('includeObject') as IncludeObject) ?? 'Metadata'));
+    }
+    writeList(res, apiVersionOf(rt), `${rt.kind}List`, metadata, result.items);
+  }
+
+  private serveWatch(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
+    const { rt, namespace } = route;
+    const matcher = this.matcher(rt, q);
+    const table = wantsTable(req.headers.accept);
+    const include = (q.get('includeObject') as IncludeObject) ?? 'Metadata';
+    const timeoutSeconds = q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : this.opts.watchTimeoutSeconds ?? 1800;
+    const bookmarks = q.get('allowWatchBookmarks') === 'true';
+    const sendInitialEvents = q.get('sendInitialEvents') === 'true';
+    const rv = sendInitialEvents ? '' : q.get('resourceVersion') ?? '';
+    res.writeHead(200, { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders();
+    const write = (line: string) => res.write(line + '\n');
+    const send = (type: WatchEventType, ev: StoreEvent) => {
+      if (table) {
+        write(JSON.stringify({ type, object: toTable(rt, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include) }));
+        return;
+      }
+      ev.lines ??= {};
+      write((ev.lines[type] ??= JSON.stringify({ type, object: ev.object })));
+    };
+    const bookmark = (annotations?: Record<string, string>) =>
+      write(JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) } } }));
+    let stop: (() => void) | undefined;
+    try {
+      stop = this.store.watch(rt, { namespace, matcher, resourceVersion: rv }, send);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : internalError(String(e));
+      write(JSON.stringify({ type: 'ERROR', object: err.toStatus() }));
+      res.end();
+      return;
+    }
+    // A streaming list (client-go's WatchList) learns that the initial state is complete from this bookmark.
+    if (sendInitialEvents && bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    this.watches.add(res);
+    const timers: NodeJS.Timeout[] = [];
+    if (bookmarks) timers.push(setInterval(() => bookmark(), this.opts.bookmarkIntervalMs ?? 60_000));
+    if (timeoutSeconds > 0) timers.push(setTimeout(() => res.end(), timeoutSeconds * 1000));
+    const cleanup = () => {
+      stop?.();
+      stop = undefined;
+      for (const t of timers) clearTimeout(t);
+      this.watches.delete(res);
+    };
+    res.on('close', cleanup);
+    req.on('close', cleanup);
+  }
+
+  private async serveScale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+    const { rt, namespace, name } = route;
+    const paths = rt.scale!;
+    const toScale = (o: KObject) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      spec: { replicas: Number(jsonPathValue(o, paths.specReplicasPath) ?? 0) },
+      status: {
+        replicas: Number(jsonPathValue(o, paths.statusReplicasPath) ?? 0),
+        selector: paths.labelSelectorPath ? selectorString(jsonPathValue(o, paths.labelSelectorPath)) : '',
+      },
+    });
+    const current = this.store.mustGet(rt, namespace, name!);
+    let wanted: Loose;
+    switch (req.method) {
+      case 'GET':
+        return json(res, 200, toScale(current));
+      case 'PUT':
+        wanted = await readObject(req);
+        break;
+      case 'PATCH': {
+        const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const raw = await readBody(req);
+        const scaleRt = { ...rt, kind: 'Scale', group: 'autoscaling', version: 'v1', crdName: undefined };
+        wanted = applyPatch(contentType === 'application/strategic-merge-patch+json' ? 'application/merge-patch+json' : contentType, toScale(current) as KObject, raw, { rt: scaleRt, fieldManager: 'scale' });
+        break;
+      }
+      default:
+        throw methodNotAllowed();
+    }
+    const replicas = wanted?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`, {
+        name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` }],
+      });
+    }
+    const next = structuredClone(current);
+    setPath(next, paths.specReplicasPath, replicas);
+    next.metadata.resourceVersion = wanted.metadata?.resourceVersion || current.metadata.resourceVersion;
+    const updated = this.store.update(rt, next);
+    json(res, 200, toScale(updated));
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function pathNotFound(path: string): ApiError {
+  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`, {});
+}
+
+function selectorString(sel: unknown): string {
+  if (typeof sel === 'string') return sel;
+  return formatLabelSelector(sel as Parameters<typeof formatLabelSelector>[0]);
+}
+
+function setPath(o: Loose, path: string, value: unknown): void {
+  const parts = path.replace(/^\./, '').split('.');
+  let cur = o;
+  for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};
+  cur[parts[parts.length - 1]] = value;
+}
+
+function deleteOptions(body: Loose, q: URLSearchParams): DeleteOptions {
+  const grace = body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
+  let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  if (body.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
+  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy)) throw badRequest(`unsupported propagationPolicy: ${policy}`);
+  return { propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
+}
+
+function rvInPatch(contentType: string, raw: string): string | undefined {
+  try {
+    if (contentType === 'application/json-patch+json') {
+      const ops = JSON.parse(raw) as Loose[];
+      return ops.find((op) => op.path === '/metadata/resourceVersion' && op.op !== 'remove')?.value;
+    }
+    const body = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw);
+    return body?.metadata?.resourceVersion || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  if (!raw.trim()) return undefined;
+  const type = String(req.headers['content-type'] ?? '');
+  try {
+    return /yaml/.test(type) ? parseYaml(raw) : JSON.parse(raw);
+  } catch (e) {
+    throw badRequest(`the body of the request was in an unknown format: ${(e as Error).message}`);
+  }
+}
+
+async function readObject(req: IncomingMessage): Promise<KObject> {
+  const body = (await readJson(req)) as KObject | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+  body.metadata ??= {};
+  return body;
+}
+
+function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...headers });
+  res.end(data);
+}
+
+/** Writes a list without building one giant string for 10,000 objects at once. */
+function writeList(res: ServerResponse, apiVersion: string, kind: string, metadata: unknown, items: KObject[]): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
+  for (let i = 0; i < items.length; i++) {
+    buf += (i ? ',' : '') + JSON.stringify(items[i]);
+    if (buf.length > 256 * 1024) {
+      res.write(buf);
+      buf = '';
+    }
+  }
+  res.end(buf + ']}');
+}
+
+function text(res: ServerResponse, code: number, body: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
