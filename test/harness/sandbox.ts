@@ -46,7 +46,7 @@ export async function startTestSandbox(opts: SandboxOptions = {}): Promise<TestS
       return (await child).stdout;
     } catch (e) {
       const err = e as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.message}`);
+      throw new Error(`${bin} ${args.join(" ")} failed: ${err.stderr || err.message}`, { cause: e });
     }
   };
   return {
