@@ -1,0 +1,411 @@
+// The CronJob controller (cronjob-controller v2): standard 5-field cron schedules in the CronJob's time zone,
+// Jobs named <cronjob>-<scheduled time in minutes since the epoch>, a timer to the next scheduled time,
+// concurrencyPolicy, startingDeadlineSeconds, suspend, history limits and status (active, lastScheduleTime,
+// lastSuccessfulTime).
+import { ApiError } from '../errors.js';
+import type { StoreEvent } from '../store.js';
+import type { KObject, Loose } from '../types.js';
+import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { recordEvent } from './events.js';
+import { isJobFinished } from './job.js';
+import { isControlledBy, ownerRef, rfc3339, writeStatus } from './workload-util.js';
+
+const SOURCE = { component: 'cronjob-controller' };
+export const SCHEDULED_TIMESTAMP = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+
+// ------------------------------------------------------------------ cron expressions
+
+export interface CronSchedule {
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  month: Set<number>;
+  dow: Set<number>;
+  domStar: boolean;
+  dowStar: boolean;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const DESCRIPTORS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+function parseField(field: string, min: number, max: number, names?: string[], base = 0): { values: Set<number>; star: boolean } {
+  const values = new Set<number>();
+  let star = false;
+  const value = (tok: string): number => {
+    const named = names?.indexOf(tok.toLowerCase()) ?? -1;
+    if (named >= 0) return named + base;
+    if (!/^\d+$/.test(tok)) throw new Error(`failed to parse int from ${tok}: strconv.Atoi: parsing "${tok}": invalid syntax`);
+    return Number(tok);
+  };
+  for (const part of field.split(',')) {
+    const rangeAndStep = part.split('/');
+    if (rangeAndStep.length > 2) throw new Error(`too many slashes: ${part}`);
+    const lowAndHigh = rangeAndStep[0].split('-');
+    if (lowAndHigh.length > 2) throw new Error(`too many hyphens: ${part}`);
+    let start: number;
+    let end: number;
+    let isStar = false;
+    if (lowAndHigh[0] === '*' || lowAndHigh[0] === '?') {
+      if (lowAndHigh.length > 1) throw new Error(`too many hyphens: ${part}`);
+      start = min;
+      end = max;
+      isStar = true;
+    } else {
+      start = value(lowAndHigh[0]);
+      end = lowAndHigh.length === 2 ? value(lowAndHigh[1]) : start;
+    }
+    let step = 1;
+    if (rangeAndStep.length === 2) {
+      if (!/^\d+$/.test(rangeAndStep[1])) throw new Error(`failed to parse int from ${rangeAndStep[1]}`);
+      step = Number(rangeAndStep[1]);
+      if (lowAndHigh.length === 1 && !isStar) end = max; // "N/step" means "N-max/step"
+      if (step > 1) isStar = false;
+    }
+    if (start < min) throw new Error(`beginning of range (${start}) below minimum (${min}): ${part}`);
+    if (end > max) throw new Error(`end of range (${end}) above maximum (${max}): ${part}`);
+    if (start > end) throw new Error(`beginning of range (${start}) beyond end of range (${end}): ${part}`);
+    if (step === 0) throw new Error(`step of range should be a positive number: ${part}`);
+    for (let i = start; i <= end; i += step) values.add(i);
+    star ||= isStar;
+  }
+  return { values, star };
+}
+
+/** Parses a standard cron expression (robfig/cron's ParseStandard, as Kubernetes uses it); throws on bad syntax. */
+export function parseSchedule(schedule: string): CronSchedule {
+  let spec = schedule.trim();
+  if (spec.startsWith('@')) {
+    const d = DESCRIPTORS[spec.toLowerCase()];
+    if (!d) throw new Error(`unrecognized descriptor: ${spec}`);
+    spec = d;
+  }
+  const fields = spec.split(/\s+/).filter(Boolean);
+  if (fields.length !== 5) throw new Error(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
+  const dom = parseField(fields[2], 1, 31);
+  const dow = parseField(fields[4], 0, 6, DAYS);
+  return {
+    minute: parseField(fields[0], 0, 59).values,
+    hour: parseField(fields[1], 0, 23).values,
+    dom: dom.values,
+    month: parseField(fields[3], 1, 12, MONTHS, 1).values,
+    dow: dow.values,
+    domStar: dom.star,
+    dowStar: dow.star,
+  };
+}
+
+interface Zoned {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+function zoned(ms: number, timeZone: string): Zoned {
+  const parts: Record<string, string> = {};
+  for (const p of formatterFor(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
+    weekday: DAYS.indexOf(parts.weekday.toLowerCase().slice(0, 3)),
+  };
+}
+
+/** Throws RangeError for a time zone the runtime does not know (as an unknown IANA name in Kubernetes). */
+export function checkTimeZone(timeZone: string): void {
+  formatterFor(timeZone);
+}
+
+/**
+ * The first time strictly after `after` (at minute resolution) that the schedule fires, reading wall-clock fields
+ * in `timeZone` (UTC by default). Undefined if it never does (e.g. "0 0 30 2 *").
+ */
+export function nextScheduleTime(schedule: string | CronSchedule, after: Date, timeZone = 'UTC'): Date | undefined {
+  const s = typeof schedule === 'string' ? parseSchedule(schedule) : schedule;
+  let t = Math.floor(after.getTime() / 60_000) * 60_000 + 60_000;
+  const limit = t + 5 * 366 * 86_400_000;
+  while (t <= limit) {
+    const z = zoned(t, timeZone);
+    const domMatch = s.dom.has(z.day);
+    const dowMatch = s.dow.has(z.weekday);
+    const dayMatch = s.domStar || s.dowStar ? domMatch && dowMatch : domMatch || dowMatch;
+    if (!s.month.has(z.month) || !dayMatch) {
+      t += ((24 - z.hour) * 60 - z.minute) * 60_000;
+      continue;
+    }
+    if (!s.hour.has(z.hour)) {
+      t += (60 - z.minute) * 60_000;
+      continue;
+    }
+    if (!s.minute.has(z.minute)) {
+      t += 60_000;
+      continue;
+    }
+    return new Date(t);
+  }
+  return undefined;
+}
+
+/** RFC 3339 in a time zone, with its offset ("2024-03-01T10:00:00+01:00"; "Z" for UTC). */
+export function formatInZone(d: Date, timeZone = 'UTC'): string {
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return rfc3339(d);
+  const z = zoned(d.getTime(), timeZone);
+  const wall = Date.UTC(z.year, z.month - 1, z.day, z.hour, z.minute, d.getUTCSeconds());
+  const offset = Math.round((wall - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
+  if (offset === 0) return rfc3339(wall);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${new Date(wall).toISOString().slice(0, 19)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+// ------------------------------------------------------------------ the controller
+
+export interface CronJobControllerOptions {
+  /** The controller's clock; tests move it past a scheduled time and enqueue the CronJob. */
+  now?: () => Date;
+}
+
+export class CronJobController extends Controller {
+  private readonly now: () => Date;
+  /** The next wake-up already set per CronJob key (so each reconcile does not add a timer). */
+  private readonly wakeups = new Map<string, number>();
+
+  constructor(ctx: ControllerContext, opts: CronJobControllerOptions = {}) {
+    super(ctx);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  private get cjRt() {
+    return this.store.type('batch', 'cronjobs');
+  }
+
+  private get jobRt() {
+    return this.store.type('batch', 'jobs');
+  }
+
+  protected override initialKeys(): string[] {
+    return this.store.list(this.cjRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+  }
+
+  protected keysFor(ev: StoreEvent): string[] {
+    const { rt, object } = ev;
+    if (rt.group === 'batch' && rt.kind === 'CronJob') {
+      const key = nsKey(object.metadata.namespace, object.metadata.name!);
+      if (ev.type === 'DELETED') {
+        this.wakeups.delete(key);
+        return [];
+      }
+      return [key];
+    }
+    if (rt.group === 'batch' && rt.kind === 'Job') {
+      const ref = (object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'CronJob');
+      return ref ? [nsKey(object.metadata.namespace, ref.name)] : [];
+    }
+    return [];
+  }
+
+  private wakeAt(key: string, at: Date | undefined): void {
+    if (!at) return;
+    const due = at.getTime();
+    if (this.wakeups.get(key) === due) return;
+    this.wakeups.set(key, due);
+    const delay = Math.min(Math.max(due - this.now().getTime() + 100, 100), 3_600_000);
+    this.ctx.setTimer(() => {
+      if (this.wakeups.get(key) === due) this.wakeups.delete(key);
+      this.enqueue(key);
+    }, delay);
+  }
+
+  protected reconcile(key: string): void {
+    const [namespace, name] = splitKey(key);
+    const found = this.store.get(this.cjRt, namespace, name);
+    if (!found || found.metadata.deletionTimestamp) return;
+    const cj = structuredClone(found);
+    const now = this.now();
+    const jobs = this.store.list(this.jobRt, namespace).filter((j) => isControlledBy(j, cj));
+    const status: Loose = structuredClone(cj.status ?? {});
+
+    // The active list against the jobs as they are.
+    const active: Loose[] = [];
+    const previous = new Map<string, Loose>((status.active ?? []).map((a: Loose) => [a.uid, a]));
+    const wasActive = new Set(previous.keys());
+    for (const j of jobs) {
+      const finished = isJobFinished(j);
+      const complete = (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
+      if (!finished) {
+        active.push(previous.get(j.metadata.uid!) ?? jobRef(j));
+        continue;
+      }
+      if (wasActive.has(j.metadata.uid!)) {
+        recordEvent(this.store, cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name}, condition: ${complete ? 'Complete' : 'Failed'}`, SOURCE);
+      }
+      const done = j.status?.completionTime;
+      if (complete && done && (!status.lastSuccessfulTime || Date.parse(done) > Date.parse(status.lastSuccessfulTime))) {
+        status.lastSuccessfulTime = done;
+      }
+    }
+    this.cleanupHistory(cj, jobs);
+
+    const writeBack = () => {
+      if (active.length) status.active = active;
+      else delete status.active;
+      writeStatus(this.store, this.cjRt, cj, status);
+    };
+
+    if (cj.spec?.suspend) {
+      writeBack();
+      return;
+    }
+    const timeZone: string = cj.spec?.timeZone ?? 'UTC';
+    let schedule: CronSchedule;
+    try {
+      checkTimeZone(timeZone);
+    } catch {
+      recordEvent(this.store, cj, 'Warning', 'UnknownTimeZone', `invalid timeZone: "${timeZone}": unknown time zone ${timeZone}`, SOURCE);
+      writeBack();
+      return;
+    }
+    try {
+      schedule = parseSchedule(cj.spec?.schedule ?? '');
+    } catch (e) {
+      recordEvent(this.store, cj, 'Warning', 'InvalidSchedule', `invalid schedule: ${cj.spec?.schedule} : ${(e as Error).message}`, SOURCE);
+      writeBack();
+      return;
+    }
+
+    // The most recent unmet scheduled time.
+    let earliest = Date.parse(status.lastScheduleTime ?? cj.metadata.creationTimestamp ?? '') || now.getTime();
+    const deadline: number | undefined = cj.spec?.startingDeadlineSeconds ?? undefined;
+    if (deadline !== undefined && deadline !== null) earliest = Math.max(earliest, now.getTime() - deadline * 1000);
+    const weekAgo = now.getTime() - 7 * 86_400_000;
+    if (earliest < weekAgo) earliest = weekAgo;
+    let mostRecent: Date | undefined;
+    let missed = 0;
+    for (let t = nextScheduleTime(schedule, new Date(earliest), timeZone); t && t.getTime() <= now.getTime(); t = nextScheduleTime(schedule, t, timeZone)) {
+      mostRecent = t;
+      missed++;
+    }
+    if (missed > 100) {
+      recordEvent(this.store, cj, 'Warning', 'TooManyMissedTimes',
+        'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', SOURCE);
+    }
+    const next = nextScheduleTime(schedule, now, timeZone);
+    if (!mostRecent) {
+      this.wakeAt(key, next);
+      writeBack();
+      return;
+    }
+    if (deadline !== undefined && deadline !== null && mostRecent.getTime() + deadline * 1000 < now.getTime()) {
+      recordEvent(this.store, cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${formatInZone(mostRecent, timeZone)}`, SOURCE);
+      this.wakeAt(key, next);
+      writeBack();
+      return;
+    }
+    const policy = cj.spec?.concurrencyPolicy ?? 'Allow';
+    if (policy === 'Forbid' && active.length) {
+      // The run waits (and is retried) while a job is active.
+      this.wakeAt(key, next);
+      writeBack();
+      return;
+    }
+    if (policy === 'Replace') {
+      for (const a of active.splice(0)) {
+        try {
+          this.store.delete(this.jobRt, namespace, a.name, { propagationPolicy: 'Background' });
+          recordEvent(this.store, cj, 'Normal', 'SuccessfulDelete', `Deleted job ${a.name}`, SOURCE);
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 404)) throw e;
+        }
+      }
+    }
+    const jobName = `${cj.metadata.name}-${Math.floor(mostRecent.getTime() / 60_000)}`;
+    if (!this.store.get(this.jobRt, namespace, jobName)) {
+      const tpl = cj.spec?.jobTemplate ?? {};
+      const job: KObject = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: jobName,
+          namespace,
+          labels: { ...(tpl.metadata?.labels ?? {}) },
+          annotations: { ...(tpl.metadata?.annotations ?? {}), [SCHEDULED_TIMESTAMP]: formatInZone(mostRecent, timeZone) },
+          ownerReferences: [ownerRef(cj)],
+        },
+        spec: structuredClone(tpl.spec ?? {}),
+      };
+      try {
+        const created = this.store.create(this.jobRt, job);
+        recordEvent(this.store, cj, 'Normal', 'SuccessfulCreate', `Created job ${jobName}`, SOURCE);
+        active.push(jobRef(created));
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        if (e.code !== 409) {
+          recordEvent(this.store, cj, 'Warning', 'FailedCreate', `Error creating job: ${e.message}`, SOURCE);
+          writeBack();
+          if (!/being terminated/.test(e.message)) this.enqueueAfter(key, 2000);
+          return;
+        }
+      }
+    }
+    status.lastScheduleTime = rfc3339(mostRecent);
+    this.wakeAt(key, next);
+    writeBack();
+  }
+
+  /** successfulJobsHistoryLimit / failedJobsHistoryLimit: the oldest finished jobs beyond them are deleted. */
+  private cleanupHistory(cj: KObject, jobs: KObject[]): void {
+    const started = (j: KObject) => Date.parse(j.status?.startTime ?? j.metadata.creationTimestamp ?? '') || 0;
+    const complete = (j: KObject) => (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
+    const finished = jobs.filter((j) => isJobFinished(j) && !j.metadata.deletionTimestamp).sort((a, b) => started(a) - started(b));
+    const prune = (list: KObject[], limit: number) => {
+      for (const j of list.slice(0, Math.max(0, list.length - limit))) {
+        try {
+          this.store.delete(this.jobRt, j.metadata.namespace, j.metadata.name!, { propagationPolicy: 'Background' });
+          recordEvent(this.store, cj, 'Normal', 'SuccessfulDelete', `Deleted job ${j.metadata.name}`, SOURCE);
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 404)) throw e;
+        }
+      }
+    };
+    prune(finished.filter(complete), cj.spec?.successfulJobsHistoryLimit ?? 3);
+    prune(finished.filter((j) => !complete(j)), cj.spec?.failedJobsHistoryLimit ?? 1);
+  }
+}
+
+function jobRef(j: KObject): Loose {
+  return {
+    kind: 'Job',
+    namespace: j.metadata.namespace,
+    name: j.metadata.name,
+    uid: j.metadata.uid,
+    apiVersion: 'batch/v1',
+    resourceVersion: j.metadata.resourceVersion,
+  };
+}

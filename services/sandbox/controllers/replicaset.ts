@@ -1,0 +1,181 @@
+// The ReplicaSet controller (kube-controller-manager's replicaset-controller): keeps spec.replicas active pods,
+// deleting the least valuable surplus pods first, and reports how many are ready and available.
+import { ApiError } from '../errors.js';
+import type { StoreEvent } from '../store.js';
+import { timestamp } from '../store.js';
+import type { KObject, Loose } from '../types.js';
+import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { recordEvent } from './events.js';
+import {
+  claimObjects,
+  controllerRefOf,
+  isPodActive,
+  isPodReady,
+  msUntilAvailable,
+  omitZero,
+  podCondition,
+  podFromTemplate,
+  selectorMatcher,
+  setCondition,
+  writeStatus,
+} from './workload-util.js';
+
+const SOURCE = { component: 'replicaset-controller' };
+/** The real controller creates and deletes at most this many pods per sync. */
+const BURST_REPLICAS = 500;
+
+export class ReplicaSetController extends Controller {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
+  }
+
+  private get rsRt() {
+    return this.store.type('apps', 'replicasets');
+  }
+
+  private get podRt() {
+    return this.store.type('', 'pods');
+  }
+
+  protected override initialKeys(): string[] {
+    return this.store.list(this.rsRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+  }
+
+  protected keysFor(ev: StoreEvent): string[] {
+    const { rt, object } = ev;
+    if (rt.group === 'apps' && rt.kind === 'ReplicaSet') {
+      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
+    }
+    if (rt.group !== '' || rt.kind !== 'Pod') return [];
+    const keys = new Set<string>();
+    for (const o of ev.old ? [ev.old, object] : [object]) {
+      const ref = controllerRefOf(o);
+      if (ref?.kind === 'ReplicaSet') keys.add(nsKey(o.metadata.namespace, ref.name));
+    }
+    // An orphan pod may be adopted by a ReplicaSet whose selector matches it.
+    if (!controllerRefOf(object) && ev.type !== 'DELETED' && !object.metadata.deletionTimestamp) {
+      for (const rs of this.store.list(this.rsRt, object.metadata.namespace)) {
+        if (selectorMatcher(rs.spec?.selector)(object.metadata.labels)) keys.add(nsKey(rs.metadata.namespace, rs.metadata.name!));
+      }
+    }
+    return [...keys];
+  }
+
+  protected reconcile(key: string): void {
+    const [namespace, name] = splitKey(key);
+    const rs = this.store.get(this.rsRt, namespace, name);
+    if (!rs) return;
+    let pods = claimObjects(this.store, this.podRt, rs);
+    let failure: Loose;
+    if (!rs.metadata.deletionTimestamp) {
+      failure = this.manageReplicas(rs, pods.filter(isPodActive));
+      pods = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === rs.metadata.uid);
+    }
+    this.updateStatus(rs, pods, failure);
+  }
+
+  /** Creates or deletes pods to reach spec.replicas; returns a ReplicaFailure condition if creating failed. */
+  private manageReplicas(rs: KObject, active: KObject[]): Loose {
+    const want = rs.spec?.replicas ?? 1;
+    const diff = active.length - want;
+    if (diff < 0) {
+      const count = Math.min(-diff, BURST_REPLICAS);
+      for (let i = 0; i < count; i++) {
+        const pod = podFromTemplate(rs, rs.spec?.template, { generateName: `${rs.metadata.name}-` });
+        try {
+          const created = this.store.create(this.podRt, pod);
+          recordEvent(this.store, rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          recordEvent(this.store, rs, 'Warning', 'FailedCreate', `Error creating: ${e.message}`, SOURCE);
+          // A terminating namespace will never take new pods; anything else (quota...) is retried later.
+          if (!/being terminated/.test(e.message)) this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), 2000);
+          return { type: 'ReplicaFailure', status: 'True', lastTransitionTime: timestamp(), reason: 'FailedCreate', message: e.message };
+        }
+      }
+    } else if (diff > 0) {
+      for (const pod of podsToDelete(active, Math.min(diff, BURST_REPLICAS))) {
+        try {
+          this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
+          recordEvent(this.store, rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 404)) throw e;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private updateStatus(rs: KObject, pods: KObject[], failure: Loose): void {
+    const active = pods.filter(isPodActive);
+    const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
+    const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
+    const now = Date.now();
+    let ready = 0;
+    let available = 0;
+    let fullyLabeled = 0;
+    let soonest = Infinity;
+    for (const p of active) {
+      const labels = p.metadata.labels ?? {};
+      if (Object.entries(templateLabels).every(([k, v]) => labels[k] === v)) fullyLabeled++;
+      if (!isPodReady(p)) continue;
+      ready++;
+      const wait = msUntilAvailable(p, minReadySeconds, now);
+      if (wait === 0) available++;
+      else soonest = Math.min(soonest, wait);
+    }
+    // A ready pod becomes available minReadySeconds later: look again then.
+    if (soonest !== Infinity) this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), soonest + 5);
+    let conditions: Loose[] = rs.status?.conditions ?? [];
+    if (failure) conditions = setCondition(conditions, failure);
+    else if (active.length === (rs.spec?.replicas ?? 1)) conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
+    const status: Loose = omitZero(
+      {
+        replicas: active.length,
+        fullyLabeledReplicas: fullyLabeled,
+        readyReplicas: ready,
+        availableReplicas: available,
+        observedGeneration: rs.metadata.generation,
+      },
+      ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'],
+    );
+    if (conditions.length) status.conditions = conditions;
+    writeStatus(this.store, this.rsRt, rs, status);
+  }
+}
+
+/**
+ * The pods to delete when scaling down, least valuable first (controller.ActivePods ordering): unscheduled before
+ * scheduled, pending before unknown before running, not ready before ready, more restarts first, newer first.
+ */
+export function podsToDelete(active: KObject[], count: number): KObject[] {
+  const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
+  const restarts = (p: KObject) =>
+    (p.status?.containerStatuses ?? []).reduce((n: number, c: Loose) => Math.max(n, c.restartCount ?? 0), 0);
+  const time = (s: string | undefined) => (s ? Date.parse(s) : 0);
+  const ranked = [...active].sort((a, b) => {
+    const sa = a.spec?.nodeName ? 1 : 0;
+    const sb = b.spec?.nodeName ? 1 : 0;
+    if (sa !== sb) return sa - sb;
+    const pa = phaseRank[a.status?.phase ?? 'Pending'] ?? 0;
+    const pb = phaseRank[b.status?.phase ?? 'Pending'] ?? 0;
+    if (pa !== pb) return pa - pb;
+    const ra = isPodReady(a) ? 1 : 0;
+    const rb = isPodReady(b) ? 1 : 0;
+    if (ra !== rb) return ra - rb;
+    if (ra && rb) {
+      // Ready for less time first.
+      const ta = time(podCondition(a, 'Ready')?.lastTransitionTime);
+      const tb = time(podCondition(b, 'Ready')?.lastTransitionTime);
+      if (ta !== tb) return tb - ta;
+    }
+    const xa = restarts(a);
+    const xb = restarts(b);
+    if (xa !== xb) return xb - xa;
+    const ca = time(a.metadata.creationTimestamp);
+    const cb = time(b.metadata.creationTimestamp);
+    if (ca !== cb) return cb - ca;
+    return b.metadata.name!.localeCompare(a.metadata.name!);
+  });
+  return ranked.slice(0, count);
+}

@@ -1,0 +1,310 @@
+// The StatefulSet controller (statefulset-controller): stable pod names <set>-<ordinal>, ordered (OrderedReady) or
+// parallel creation, scale-down from the highest ordinal, PVCs from volumeClaimTemplates, ControllerRevisions and
+// rolling updates from the highest ordinal down to the partition.
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../errors.js';
+import type { StoreEvent } from '../store.js';
+import type { KObject, Loose } from '../types.js';
+import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { recordEvent } from './events.js';
+import {
+  claimObjects,
+  CONTROLLER_REVISION_HASH,
+  controllerRefOf,
+  ensureRevision,
+  isPodReady,
+  listRevisions,
+  msUntilAvailable,
+  omitZero,
+  podFromTemplate,
+  pruneRevisions,
+  writeStatus,
+} from './workload-util.js';
+
+const SOURCE = { component: 'statefulset-controller' };
+export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
+export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
+/** The label a StatefulSet's ControllerRevisions carry their hash in. */
+const REVISION_HASH_LABEL = 'controller.kubernetes.io/hash';
+
+const revisionOfPod = (p: KObject) => p.metadata.labels?.[CONTROLLER_REVISION_HASH];
+const isTerminating = (p: KObject) => Boolean(p.metadata.deletionTimestamp);
+const isFailed = (p: KObject) => p.status?.phase === 'Failed';
+const isSucceeded = (p: KObject) => p.status?.phase === 'Succeeded';
+const isRunningAndReady = (p: KObject) => p.status?.phase === 'Running' && isPodReady(p);
+
+export class StatefulSetController extends Controller {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
+  }
+
+  private get stsRt() {
+    return this.store.type('apps', 'statefulsets');
+  }
+
+  private get podRt() {
+    return this.store.type('', 'pods');
+  }
+
+  protected override initialKeys(): string[] {
+    return this.store.list(this.stsRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+  }
+
+  protected keysFor(ev: StoreEvent): string[] {
+    const { rt, object } = ev;
+    if (rt.group === 'apps' && rt.kind === 'StatefulSet') {
+      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
+    }
+    if (rt.group === '' && rt.kind === 'Pod') {
+      const ref = controllerRefOf(object) ?? (ev.old && controllerRefOf(ev.old));
+      if (ref?.kind === 'StatefulSet') return [nsKey(object.metadata.namespace, ref.name)];
+    }
+    return [];
+  }
+
+  protected reconcile(key: string): void {
+    const [namespace, name] = splitKey(key);
+    const found = this.store.get(this.stsRt, namespace, name);
+    if (!found) return;
+    const set = structuredClone(found);
+    const pods = claimObjects(this.store, this.podRt, set);
+
+    // Revisions: the update revision is the current template's; the current one is what the pods were made from.
+    const template = structuredClone(set.spec?.template ?? {});
+    const data = { spec: { template: { ...template, $patch: 'replace' } } };
+    const updateRevision = ensureRevision(this.store, set, data, { ...(template.metadata?.labels ?? {}) }, REVISION_HASH_LABEL);
+    const revisions = listRevisions(this.store, set);
+    const currentRevision = revisions.find((r) => r.metadata.name === set.status?.currentRevision) ?? updateRevision;
+    const currentTemplate = currentRevision.data?.spec?.template ?? template;
+
+    if (!set.metadata.deletionTimestamp) this.updateSet(set, pods, currentRevision.metadata.name!, currentTemplate, updateRevision.metadata.name!, template);
+
+    const after = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === set.metadata.uid);
+    const status = this.computeStatus(set, after, currentRevision.metadata.name!, updateRevision.metadata.name!);
+    writeStatus(this.store, this.stsRt, set, status);
+
+    const live = new Set<string>([status.currentRevision, status.updateRevision]);
+    for (const p of after) {
+      const r = revisionOfPod(p);
+      if (r) live.add(r);
+    }
+    pruneRevisions(this.store, set, live, set.spec?.revisionHistoryLimit ?? 10);
+  }
+
+  private ordinalOf(set: KObject, pod: KObject): number {
+    const m = /-(\d+)$/.exec(pod.metadata.name!);
+    if (!m || pod.metadata.name !== `${set.metadata.name}-${m[1]}`) return -1;
+    return Number(m[1]);
+  }
+
+  private newPod(set: KObject, template: Loose, revision: string, ordinal: number): KObject {
+    const name = `${set.metadata.name}-${ordinal}`;
+    const pod = podFromTemplate(set, template, { name });
+    pod.metadata.labels = {
+      ...pod.metadata.labels,
+      [CONTROLLER_REVISION_HASH]: revision,
+      [POD_NAME_LABEL]: name,
+      [POD_INDEX_LABEL]: String(ordinal),
+    };
+    pod.spec = { ...pod.spec, hostname: name };
+    if (set.spec?.serviceName) pod.spec.subdomain = set.spec.serviceName;
+    const claims: Loose[] = set.spec?.volumeClaimTemplates ?? [];
+    if (claims.length) {
+      const volumes: Loose[] = (pod.spec.volumes ?? []).filter((v: Loose) => !claims.some((c) => c.metadata?.name === v.name));
+      for (const c of claims) {
+        volumes.push({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${name}` } });
+      }
+      pod.spec.volumes = volumes;
+    }
+    return pod;
+  }
+
+  /** Creates the PVCs a pod needs that do not exist yet, bound at once (as if a provisioner had answered). */
+  private createClaims(set: KObject, podName: string): void {
+    const rt = this.store.type('', 'persistentvolumeclaims');
+    for (const c of set.spec?.volumeClaimTemplates ?? []) {
+      const name = `${c.metadata.name}-${podName}`;
+      if (this.store.get(rt, set.metadata.namespace, name)) continue;
+      const spec = structuredClone(c.spec ?? {});
+      spec.volumeName ??= `pvc-${randomUUID()}`;
+      spec.volumeMode ??= 'Filesystem';
+      const retention = set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted;
+      const claim: KObject = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: {
+          name,
+          namespace: set.metadata.namespace,
+          labels: { ...(c.metadata.labels ?? {}), ...(set.spec?.selector?.matchLabels ?? {}) },
+          ...(c.metadata.annotations ? { annotations: { ...c.metadata.annotations } } : {}),
+          ...(retention === 'Delete'
+            ? { ownerReferences: [{ apiVersion: set.apiVersion, kind: set.kind, name: set.metadata.name!, uid: set.metadata.uid!, blockOwnerDeletion: true }] }
+            : {}),
+        },
+        spec,
+      };
+      let created: KObject;
+      try {
+        created = this.store.create(rt, claim);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 409) continue;
+        recordEvent(this.store, set, 'Warning', 'FailedCreate', `create Claim ${name} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`, SOURCE);
+        throw e;
+      }
+      recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', `create Claim ${name} Pod ${podName} in StatefulSet ${set.metadata.name} success`, SOURCE);
+      if (!created.status?.phase || created.status.phase === 'Pending') {
+        this.store.update(rt, {
+          ...created,
+          status: {
+            phase: 'Bound',
+            accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+            capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
+          },
+        }, { subresource: 'status' });
+      }
+    }
+  }
+
+  private createPod(set: KObject, pod: KObject): void {
+    this.createClaims(set, pod.metadata.name!);
+    try {
+      this.store.create(this.podRt, pod);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 409) return;
+      if (e instanceof ApiError) {
+        recordEvent(this.store, set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${e.message}`, SOURCE);
+      }
+      throw e;
+    }
+    recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, SOURCE);
+  }
+
+  private deletePod(set: KObject, pod: KObject): void {
+    try {
+      this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return;
+      throw e;
+    }
+    recordEvent(this.store, set, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, SOURCE);
+  }
+
+  /** One step of the real updateStatefulSet: create/replace, condemn, then roll, stopping where OrderedReady must wait. */
+  private updateSet(set: KObject, pods: KObject[], currentRev: string, currentTemplate: Loose, updateRev: string, updateTemplate: Loose): void {
+    const key = nsKey(set.metadata.namespace, set.metadata.name!);
+    const start = set.spec?.ordinals?.start ?? 0;
+    const count = set.spec?.replicas ?? 1;
+    const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel';
+    const minReadySeconds = set.spec?.minReadySeconds ?? 0;
+    const strategy = set.spec?.updateStrategy?.type ?? 'RollingUpdate';
+    const partition = strategy === 'RollingUpdate' ? set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0 : 0;
+    const replicas: (KObject | undefined)[] = new Array(count).fill(undefined);
+    const condemned: KObject[] = [];
+    for (const p of pods) {
+      const ord = this.ordinalOf(set, p);
+      if (ord < 0) continue;
+      if (ord >= start && ord < start + count) replicas[ord - start] = p;
+      else condemned.push(p);
+    }
+    condemned.sort((a, b) => this.ordinalOf(set, b) - this.ordinalOf(set, a));
+    // Missing ordinals below the partition get a pod of the current revision, every other one the update's.
+    const versioned = (ord: number) =>
+      strategy === 'RollingUpdate' && ord < start + partition
+        ? this.newPod(set, currentTemplate, currentRev, ord)
+        : this.newPod(set, updateTemplate, updateRev, ord);
+    const healthy = (p: KObject) => isRunningAndReady(p) && !isTerminating(p);
+    const unhealthy = [...replicas, ...condemned].filter((p): p is KObject => p !== undefined && !healthy(p));
+    const firstUnhealthy = unhealthy.sort((a, b) => this.ordinalOf(set, a) - this.ordinalOf(set, b))[0];
+
+    for (let i = 0; i < count; i++) {
+      const ord = start + i;
+      let pod = replicas[i];
+      if (pod && (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod)) {
+        recordEvent(this.store, set, 'Warning', 'RecreatingFailedPod',
+          `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating failed Pod ${pod.metadata.name}`, SOURCE);
+        this.deletePod(set, pod);
+        if (monotonic) return;
+        continue;
+      }
+      if (!pod) {
+        pod = versioned(ord);
+        this.createPod(set, pod);
+        if (monotonic) return;
+        continue;
+      }
+      if (isTerminating(pod) && monotonic) return;
+      if (!isRunningAndReady(pod) && monotonic) return;
+      const wait = msUntilAvailable(pod, minReadySeconds);
+      if (wait > 0 && monotonic) {
+        if (wait !== Infinity) this.enqueueAfter(key, wait + 5);
+        return;
+      }
+    }
+
+    // Scale down from the highest ordinal.
+    for (const pod of condemned) {
+      if (isTerminating(pod)) {
+        if (monotonic) return;
+        continue;
+      }
+      if (!isRunningAndReady(pod) && monotonic && pod !== firstUnhealthy) return;
+      this.deletePod(set, pod);
+      if (monotonic) return;
+    }
+
+    if (strategy === 'OnDelete') return;
+    // Rolling update from the highest ordinal down to the partition, one pod at a time.
+    for (let i = count - 1; i >= partition; i--) {
+      const pod = replicas[i];
+      if (!pod) return;
+      if (revisionOfPod(pod) !== updateRev && !isTerminating(pod)) {
+        this.deletePod(set, pod);
+        return;
+      }
+      if (!healthy(pod) || msUntilAvailable(pod, minReadySeconds) > 0) return;
+    }
+  }
+
+  private computeStatus(set: KObject, pods: KObject[], currentRev: string, updateRev: string): Loose {
+    const minReadySeconds = set.spec?.minReadySeconds ?? 0;
+    let replicas = 0;
+    let ready = 0;
+    let available = 0;
+    let current = 0;
+    let updated = 0;
+    for (const p of pods) {
+      if (this.ordinalOf(set, p) < 0) continue;
+      replicas++;
+      if (isRunningAndReady(p)) {
+        ready++;
+        if (msUntilAvailable(p, minReadySeconds) === 0) available++;
+      }
+      if (!isTerminating(p)) {
+        if (revisionOfPod(p) === currentRev) current++;
+        if (revisionOfPod(p) === updateRev) updated++;
+      }
+    }
+    const want = set.spec?.replicas ?? 1;
+    let currentRevision = currentRev;
+    // A finished rolling update makes the update revision the current one.
+    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' && updated === want && ready === want && replicas === want) {
+      current = updated;
+      currentRevision = updateRev;
+    }
+    const status: Loose = omitZero(
+      {
+        observedGeneration: set.metadata.generation,
+        replicas,
+        readyReplicas: ready,
+        currentReplicas: current,
+        updatedReplicas: updated,
+        currentRevision,
+        updateRevision: updateRev,
+        collisionCount: set.status?.collisionCount ?? 0,
+        availableReplicas: available,
+      },
+      ['readyReplicas', 'currentReplicas', 'updatedReplicas'],
+    );
+    return status;
+  }
+}
