@@ -174,7 +174,7 @@ describe('lists in chunks', () => {
   it('a continue token older than the remembered history is 410 Expired', async () => {
     const page = await t.core.listNamespacedConfigMap({ namespace: pns, limit: 5 });
     // The sandbox of this file remembers 300 changes: make more.
-    for (let i = 0; i < 320; i++) await t.core.replaceNamespacedConfigMap({ name: 'cm-01', namespace: pns, body: configMap('cm-01', pns, { page: 'yes' }, { i: String(i) }) });
+    for (let i = 0; i < 400; i++) await t.core.replaceNamespacedConfigMap({ name: 'cm-01', namespace: pns, body: configMap('cm-01', pns, { page: 'yes' }, { i: String(i) }) });
     const status = await statusOf(t.core.listNamespacedConfigMap({ namespace: pns, limit: 5, _continue: page.metadata!._continue }));
     expect(status).toMatchObject({ code: 410, reason: 'Expired' });
   });
@@ -240,7 +240,7 @@ describe('watch', () => {
 
   it('a version older than the history gets one ERROR event with a 410 Expired Status', async () => {
     const old = (await t.core.listNamespacedConfigMap({ namespace: wns })).metadata!.resourceVersion!;
-    for (let i = 0; i < 310; i++) await t.core.createNamespacedConfigMap({ namespace: wns, body: configMap(`churn-${i}`, wns) });
+    for (let i = 0; i < 400; i++) await t.core.createNamespacedConfigMap({ namespace: wns, body: configMap(`churn-${i}`, wns) });
     const w = await collectWatch(t.kc, path, { resourceVersion: old });
     await eventually(() => w.done, 5000, 'the stream to end');
     expect(w.events).toHaveLength(1);
@@ -263,12 +263,12 @@ describe('watch', () => {
     await eventually(() => informer.list().length === initial, 5000, 'informer sync');
     // Disconnect every watch while more changes than the history holds happen: the informer's resume is too old.
     t.sandbox.server.closeWatches();
-    for (let i = 0; i < 320; i++) await t.core.replaceNamespacedConfigMap({ name: 'i-0', namespace: ins, body: configMap('i-0', ins, {}, { n: String(i) }) });
+    for (let i = 0; i < 400; i++) await t.core.replaceNamespacedConfigMap({ name: 'i-0', namespace: ins, body: configMap('i-0', ins, {}, { n: String(i) }) });
     await t.core.deleteNamespacedConfigMap({ name: 'i-1', namespace: ins });
     await t.core.createNamespacedConfigMap({ namespace: ins, body: configMap('i-new', ins) });
     await eventually(() => {
       const names = informer.list().map((o) => o.metadata!.name).sort();
-      return names.includes('i-new') && !names.includes('i-1') && informer.list().find((o) => o.metadata!.name === 'i-0')?.data?.n === '319';
+      return names.includes('i-new') && !names.includes('i-1') && informer.list().find((o) => o.metadata!.name === 'i-0')?.data?.n === '399';
     }, 15000, 'informer to catch up');
     const server = (await t.core.listNamespacedConfigMap({ namespace: ins })).items.map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
     expect(informer.list().map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort()).toEqual(server);

@@ -126,6 +126,7 @@ export const makeResourceType = (e: Entry): ResourceType => ({
 /** The live set of served resource types: the builtins plus one per served version of each CRD. */
 export class Registry {
   private readonly byKey = new Map<string, ResourceType>(); // `${group}/${version}/${plural}`
+  private readonly byGroupPlural = new Map<string, ResourceType>(); // `${group}/${plural}`, first served version
 
   constructor() {
     for (const e of builtins) this.add(makeResourceType(e));
@@ -133,10 +134,23 @@ export class Registry {
 
   add(rt: ResourceType): void {
     this.byKey.set(`${rt.group}/${rt.version}/${rt.plural}`, rt);
+    this.byGroupPlural.delete(resourceKey(rt.group, rt.plural));
   }
 
   remove(group: string, version: string, plural: string): void {
     this.byKey.delete(`${group}/${version}/${plural}`);
+    this.byGroupPlural.delete(resourceKey(group, plural));
+  }
+
+  /** A served version of a resource, for code that does not care which (controllers, the store). */
+  byPlural(group: string, plural: string): ResourceType | undefined {
+    const key = resourceKey(group, plural);
+    let rt = this.byGroupPlural.get(key);
+    if (!rt) {
+      rt = this.all().find((r) => r.group === group && r.plural === plural);
+      if (rt) this.byGroupPlural.set(key, rt);
+    }
+    return rt;
   }
 
   get(group: string, version: string, plural: string): ResourceType | undefined {

@@ -109,7 +109,7 @@ export class Store {
 
   /** Resource type by group and plural, for code that does not care about versions. */
   type(group: string, plural: string): ResourceType {
-    const rt = this.registry.all().find((r) => r.group === group && r.plural === plural);
+    const rt = this.registry.byPlural(group, plural);
     if (!rt) throw new Error(`unknown resource ${plural}.${group}`);
     return rt;
   }
@@ -452,7 +452,8 @@ export class Store {
     }
     const ev: StoreEvent = { type, rt, object: obj, old, rv: this.rv };
     this.history.push(ev);
-    if (this.history.length > this.historySize) {
+    // Compact in batches: dropping one entry per write would shift the whole array every time.
+    if (this.history.length > this.historySize + Math.max(1, this.historySize >> 4)) {
       const drop = this.history.length - this.historySize;
       this.compactedRv = this.history[drop - 1].rv;
       this.history.splice(0, drop);

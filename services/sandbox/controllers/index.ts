@@ -1,8 +1,23 @@
 // Every simulated controller of the sandbox, started together over one store.
 import type { Controller, ControllerContext } from './base.js';
+import { EndpointsController } from './endpoints.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { Kubelet } from './kubelet.js';
+import { NamespaceController } from './namespace.js';
+import { NodeLifecycleController } from './node-lifecycle.js';
+import { PvcBinder } from './pvc-binder.js';
+import { Scheduler } from './scheduler.js';
 
 export function startControllers(ctx: ControllerContext): Controller[] {
-  const controllers: Controller[] = [];
+  const controllers: Controller[] = [
+    new NodeLifecycleController(ctx),
+    new NamespaceController(ctx),
+    new Scheduler(ctx),
+    new Kubelet(ctx),
+    new EndpointsController(ctx),
+    new GarbageCollector(ctx),
+    new PvcBinder(ctx),
+  ];
   for (const c of controllers) c.start();
   return controllers;
 }
