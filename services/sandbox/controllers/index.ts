@@ -1,5 +1,11 @@
 // Every simulated controller of the sandbox, started together over one store.
 import type { Controller, ControllerContext } from './base.js';
+import { CronJobController } from './cronjob.js';
+import { DaemonSetController } from './daemonset.js';
+import { DeploymentController } from './deployment.js';
+import { JobController } from './job.js';
+import { ReplicaSetController } from './replicaset.js';
+import { StatefulSetController } from './statefulset.js';
 import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { Kubelet } from './kubelet.js';
@@ -17,6 +23,12 @@ export function startControllers(ctx: ControllerContext): Controller[] {
     new EndpointsController(ctx),
     new GarbageCollector(ctx),
     new PvcBinder(ctx),
+    new DeploymentController(ctx),
+    new ReplicaSetController(ctx),
+    new StatefulSetController(ctx),
+    new DaemonSetController(ctx),
+    new JobController(ctx),
+    new CronJobController(ctx),
   ];
   for (const c of controllers) c.start();
   return controllers;
