@@ -30,6 +30,8 @@ export interface SandboxOptions {
   watchTimeoutSeconds?: number;
   /** Run the simulated controllers (default true). */
   controllers?: boolean;
+  /** The wall clock CronJobs follow (default: the real one); tests move it forward instead of waiting. */
+  now?: () => Date;
 }
 
 export interface Sandbox {
@@ -63,7 +65,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       timers.add(t);
     },
   };
-  const controllers = opts.controllers === false ? [] : startControllers(ctx);
+  const controllers = opts.controllers === false ? [] : startControllers(ctx, { now: opts.now });
   await seedCluster(store, opts.seed ?? { kind: 'demo' });
 
   const exporter = createMetricsExporter(store);

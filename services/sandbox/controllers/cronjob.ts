@@ -195,7 +195,7 @@ export interface CronJobControllerOptions {
 export class CronJobController extends Controller {
   private readonly now: () => Date;
   /** The next wake-up already set per CronJob key (so each reconcile does not add a timer). */
-  private readonly wakeups = new Map<string, number>();
+  private readonly wakeups = new Map<string, { due: number; fireAt: number }>();
 
   constructor(ctx: ControllerContext, opts: CronJobControllerOptions = {}) {
     super(ctx);
@@ -234,11 +234,15 @@ export class CronJobController extends Controller {
   private wakeAt(key: string, at: Date | undefined): void {
     if (!at) return;
     const due = at.getTime();
-    if (this.wakeups.get(key) === due) return;
-    this.wakeups.set(key, due);
     const delay = Math.min(Math.max(due - this.now().getTime() + 100, 100), 3_600_000);
+    // The timer runs on real time; when the clock moved (tests), an earlier real wake-up replaces the set one.
+    const fireAt = Date.now() + delay;
+    const set = this.wakeups.get(key);
+    if (set && set.due === due && set.fireAt <= fireAt + 50) return;
+    const wakeup = { due, fireAt };
+    this.wakeups.set(key, wakeup);
     this.ctx.setTimer(() => {
-      if (this.wakeups.get(key) === due) this.wakeups.delete(key);
+      if (this.wakeups.get(key) === wakeup) this.wakeups.delete(key);
       this.enqueue(key);
     }, delay);
   }

@@ -14,7 +14,12 @@ import { NodeLifecycleController } from './node-lifecycle.js';
 import { PvcBinder } from './pvc-binder.js';
 import { Scheduler } from './scheduler.js';
 
-export function startControllers(ctx: ControllerContext): Controller[] {
+export interface ControllerOptions {
+  /** The wall clock CronJobs follow; tests move it forward instead of waiting for a schedule. */
+  now?: () => Date;
+}
+
+export function startControllers(ctx: ControllerContext, opts: ControllerOptions = {}): Controller[] {
   const controllers: Controller[] = [
     new NodeLifecycleController(ctx),
     new NamespaceController(ctx),
@@ -28,7 +33,7 @@ export function startControllers(ctx: ControllerContext): Controller[] {
     new StatefulSetController(ctx),
     new DaemonSetController(ctx),
     new JobController(ctx),
-    new CronJobController(ctx),
+    new CronJobController(ctx, { now: opts.now }),
   ];
   for (const c of controllers) c.start();
   return controllers;
