@@ -359,3 +359,22 @@ describe('deletecollection', () => {
     expect(left.items.map((i) => i.metadata!.name)).toEqual(['x3']);
   });
 });
+
+describe('fault knobs', () => {
+  it('fails the configured share of requests with the configured code', async () => {
+    const faults = t.sandbox.server.faults;
+    Object.assign(faults, { failRatio: 1, failCode: 503 });
+    try {
+      const status = await statusOf(t.core.listNamespace());
+      expect(status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
+      Object.assign(faults, { failRatio: 0.5, failCode: 500 });
+      const results = await Promise.allSettled(Array.from({ length: 40 }, () => t.core.listNamespace()));
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      expect(failed).toBeGreaterThan(5);
+      expect(failed).toBeLessThan(35);
+    } finally {
+      Object.assign(faults, { failRatio: 0 });
+    }
+    expect((await t.core.listNamespace()).items.length).toBeGreaterThan(0);
+  });
+});
