@@ -73,3 +73,66 @@ export function apiResourceList(registry: Registry, group: string, version: stri
     ]);
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
 }
+
+// ------------------------------------------------------------------ aggregated discovery (apidiscovery.k8s.io/v2)
+
+/** The media type of an aggregated discovery answer; client-go checks the response's Content-Type against it. */
+export const AGGREGATED_DISCOVERY_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/**
+ * True when a request for /api or /apis accepts aggregated discovery (kubectl and helm ask for it first and fall back
+ * to the classic documents): one answer then describes every resource, instead of one request per group-version.
+ */
+export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.split(';').map((s) => s.trim());
+    if (type !== 'application/json') return false;
+    const p = Object.fromEntries(params.map((kv) => kv.split('=').map((s) => s.trim())));
+    return p.g === 'apidiscovery.k8s.io' && p.v === 'v2' && p.as === 'APIGroupDiscoveryList';
+  });
+}
+
+function subresourceDiscovery(rt: ResourceType) {
+  return subresourceEntries(rt).map((e) => ({
+    subresource: e.name.slice(rt.plural.length + 1),
+    responseKind: { group: 'group' in e ? e.group : rt.group, version: 'version' in e ? e.version : rt.version, kind: e.kind },
+    verbs: e.verbs,
+  }));
+}
+
+function resourceDiscovery(rt: ResourceType) {
+  const subresources = subresourceDiscovery(rt);
+  return {
+    resource: rt.plural,
+    responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
+    scope: rt.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: rt.singular,
+    verbs: VERBS,
+    ...(rt.shortNames.length ? { shortNames: rt.shortNames } : {}),
+    ...(rt.categories.length ? { categories: rt.categories } : {}),
+    ...(subresources.length ? { subresources } : {}),
+  };
+}
+
+/** GET /api (core: true) or /apis as an `APIGroupDiscoveryList`. */
+export function aggregatedDiscovery(registry: Registry, core: boolean) {
+  const groups = [...registry.groups()].filter(([g]) => (core ? g === '' : g !== '')).sort(([a], [b]) => a.localeCompare(b));
+  const types = registry.all();
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    metadata: {},
+    items: groups.map(([name, versions]) => ({
+      metadata: name ? { name, creationTimestamp: null } : { creationTimestamp: null },
+      versions: versions.map((version) => ({
+        version,
+        resources: types
+          .filter((rt) => rt.group === name && rt.version === version)
+          .sort((a, b) => a.plural.localeCompare(b.plural))
+          .map(resourceDiscovery),
+        freshness: 'Current',
+      })),
+    })),
+  };
+}

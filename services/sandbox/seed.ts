@@ -14,6 +14,12 @@ export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
 export function seedCluster(store: Store, seed: SeedOptions): void {
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) createNamespace(store, ns);
+  // Every cluster has the API server's own Service.
+  create(store, '', 'services', {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }] },
+  });
   switch (seed.kind) {
     case 'empty':
       createNodes(store, seed.nodes ?? 3);

@@ -3,16 +3,17 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo, wantsAggregatedDiscovery } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound } from './errors.js';
 import { servePodLog, parseLogOptions } from './logs.js';
 import { applyPatch } from './patch.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { apiVersionOf, jsonPathValue, type ResourceType } from './registry.js';
 import { fieldMatcher, formatLabelSelector, labelsMatch, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 import type { DeleteOptions, Store, StoreEvent } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { KObject, Loose, WatchEventType } from './types.js';
-import { openApiV2, openApiV3Index, openApiV3Document } from './openapi.js';
+import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
 
 /** Knobs for tests that need a misbehaving cluster. */
 export interface Faults {
@@ -115,9 +116,19 @@ export class SandboxServer {
       }
       await this.injectFaults();
       if (path === '/version') return json(res, 200, versionInfo);
+      if ((path === '/api' || path === '/apis') && wantsAggregatedDiscovery(req.headers.accept)) {
+        return json(res, 200, aggregatedDiscovery(this.store.registry, path === '/api'), { 'Content-Type': AGGREGATED_DISCOVERY_CONTENT_TYPE });
+      }
       if (path === '/api') return json(res, 200, apiVersions(this.address));
       if (path === '/apis') return json(res, 200, apiGroupList(this.store.registry));
-      if (path === '/openapi/v2') return json(res, 200, openApiV2(this.store.registry));
+      if (path === '/openapi/v2') {
+        if (wantsOpenApiV2Protobuf(req.headers.accept)) {
+          const pb = openApiV2Protobuf();
+          res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': pb.length });
+          return void res.end(pb);
+        }
+        return json(res, 200, openApiV2(this.store.registry));
+      }
       if (path === '/openapi/v3') return json(res, 200, openApiV3Index(this.store.registry));
       if (path.startsWith('/openapi/v3/')) {
         const doc = openApiV3Document(this.store.registry, path.slice('/openapi/v3/'.length));
@@ -464,7 +475,7 @@ function rvInPatch(contentType: string, raw: string): string | undefined {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readRaw(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -475,15 +486,22 @@ function readBody(req: IncomingMessage): Promise<string> {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRaw(req)).toString('utf8');
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const raw = await readBody(req);
-  if (!raw.trim()) return undefined;
+  const buf = await readRaw(req);
   const type = String(req.headers['content-type'] ?? '');
+  // client-go's typed clients send builtin objects (and DeleteOptions) as protobuf.
+  if (isProtobuf(type)) return buf.length ? decodeProtobufObject(buf) : undefined;
+  const raw = buf.toString('utf8');
+  if (!raw.trim()) return undefined;
   try {
     return /yaml/.test(type) ? parseYaml(raw) : JSON.parse(raw);
   } catch (e) {
