@@ -383,6 +383,35 @@ spec:
     expect(table(await t.kubectl(['get', 'ns'])).map((r) => r[0])).toEqual(['NAME', 'default', 'kube-node-lease', 'kube-public', 'kube-system']);
   });
 
+  it('creates objects with kubectl create generators, which send protobuf, exactly as kubectl built them', async () => {
+    await t.kubectl(['create', 'namespace', 'gen']);
+    const generators = [
+      ['create', 'deployment', 'd1', '--image=nginx:1.27', '--image=redis:7', '--replicas=2'],
+      ['create', 'service', 'clusterip', 's1', '--tcp=80:8080', '--tcp=443:8443'],
+      ['create', 'service', 'nodeport', 's2', '--tcp=80:8080', '--node-port=30080'],
+      ['create', 'service', 'externalname', 's3', '--external-name=example.com'],
+      ['create', 'job', 'j1', '--image=busybox', '--', 'date'],
+      ['create', 'cronjob', 'c1', '--image=busybox', '--schedule=@hourly', '--restart=OnFailure', '--', 'echo', 'hi'],
+      ['create', 'role', 'r1', '--verb=get,list', '--resource=pods,deployments.apps', '--resource-name=x'],
+      ['create', 'rolebinding', 'rb1', '--role=r1', '--user=bob', '--group=devs', '--serviceaccount=gen:sa1'],
+      ['create', 'quota', 'q1', '--hard=pods=10,cpu=2,memory=1Gi,limits.cpu=4', '--scopes=NotBestEffort'],
+      ['create', 'ingress', 'i1', '--class=nginx', '--rule=foo.com/bar*=svc1:8080,tls=my-cert', '--rule=bar.com/=svc2:http'],
+      ['create', 'secret', 'generic', 'sec1', '--from-literal=password=s3cr3t'],
+      ['create', 'configmap', 'cm1', '--from-literal=a=b'],
+      ['create', 'serviceaccount', 'sa1'],
+      ['run', 'p1', '--image=nginx', '--env=A=1', '--port=80', '--labels=x=y', '--restart=Never'],
+    ];
+    for (const args of generators) {
+      const at = args.includes('--') ? args.indexOf('--') : args.length;
+      const withFlags = (flags: string[]) => [...args.slice(0, at), '-n', 'gen', ...flags, ...args.slice(at)];
+      const built = JSON.parse(await t.kubectl(withFlags(['--dry-run=client', '-o', 'json'])));
+      const stored = JSON.parse(await t.kubectl(withFlags(['-o', 'json'])));
+      expect(stored, args.join(' ')).toMatchObject(prune(built) as object);
+    }
+    expect(await t.kubectl(['get', 'secret', 'sec1', '-n', 'gen', '-o', 'jsonpath={.data.password}'])).toBe(Buffer.from('s3cr3t').toString('base64'));
+    expect(await t.kubectl(['delete', 'ns', 'gen', '--timeout=40s'])).toContain('namespace "gen" deleted');
+  });
+
   it('lists API resources, including custom ones', async () => {
     const rows = table(await t.kubectl(['api-resources']));
     expect(rows[0]).toEqual(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND']);
@@ -396,6 +425,21 @@ spec:
     expect(namespaced.split('\n')).not.toContain('pods');
   });
 });
+
+/** An object as kubectl built it, less what the server never stores (null timestamps, empty structs). */
+function prune(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(prune);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = prune(x);
+      if (p === null || (p && typeof p === 'object' && !Array.isArray(p) && !Object.keys(p).length)) continue;
+      out[k] = p;
+    }
+    return out;
+  }
+  return v;
+}
 
 /** Collects stdout lines of a running process until there are `n` of them. */
 async function readLines(child: ChildProcess, n: number): Promise<string[]> {
