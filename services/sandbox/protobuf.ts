@@ -36,7 +36,7 @@ const quantityMap = { map: 'quantity' as const };
 
 /**
  * Field numbers of the messages the sandbox decodes, from k8s.io/api and k8s.io/apimachinery generated.proto: the
- * objects kubectl's `create` generators, `kubectl run` and Helm's release storage send. A field missing here that
+ * objects kubectl's `create` generators and Helm's release storage send (and Pods). A field missing here that
  * arrives with a non-zero value makes the request fail with 415 rather than lose data.
  */
 const SCHEMAS: Record<string, MessageSchema> = {
