@@ -227,6 +227,7 @@ spec:
     expect(cm.metadata.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: 'kubectl', operation: 'Apply' })]));
     expect(await t.kubectl(['get', 'deploy', 'api', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).toBe('example/api:1.1');
     expect(await t.kubectl(['delete', 'deploy', 'api', '-n', ns])).toContain('deployment.apps "api" deleted');
+    await eventually(async () => (await getJson(['get', 'pods', '-n', ns, '-l', 'app=api'])).items.length === 0, 20_000, 'the api pods to go');
   });
 
   it('gets pods and deployments as Tables, JSON and YAML, with label and field selectors', async () => {
