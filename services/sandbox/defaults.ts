@@ -698,10 +698,17 @@ const namespaceHooks: KindHooks = {
 };
 
 const pvcHooks: KindHooks = {
-  defaults(pvc, _store, old) {
+  defaults(pvc, store, old) {
     pvc.spec ??= {};
     pvc.spec.volumeMode ??= 'Filesystem';
-    if (!old) pvc.status = { phase: 'Pending' };
+    if (!old) {
+      pvc.status = { phase: 'Pending' };
+      // The DefaultStorageClass admission plugin: a claim that names no class gets the default one.
+      if (pvc.spec.storageClassName === undefined) {
+        const def = store.list(store.type('storage.k8s.io', 'storageclasses')).find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+        if (def) pvc.spec.storageClassName = def.metadata.name;
+      }
+    }
   },
   validate(pvc, old) {
     const spec = pvc.spec ?? {};

@@ -30,13 +30,19 @@ export function recordEvent(
     ...(fieldPath ? { fieldPath } : {}),
   };
   // Same object, reason, message and source: one Event whose count grows (as the real event correlator does).
-  const name = `${involved.metadata.name}.${hash(`${involved.metadata.uid}|${reason}|${message}|${source.component}|${fieldPath ?? ''}`)}`;
+  // The first occurrence is named `<object>.<creation time in hex nanoseconds>` like the real recorder, so lists
+  // come out in time order; repeats find it again through the correlation key.
+  const correlation = `${involved.metadata.uid}|${reason}|${message}|${source.component}|${fieldPath ?? ''}`;
+  const names = namesOf(store);
   const at = timestamp();
-  const existing = store.get(rt, namespace, name);
+  const known = names.get(correlation);
+  const existing = known ? store.get(rt, namespace, known) : undefined;
+  const name = existing ? known! : `${involved.metadata.name}.${uniqueNanos().toString(16)}`;
   try {
     if (existing) {
       store.update(rt, { ...existing, count: (existing.count ?? 1) + 1, lastTimestamp: at, involvedObject });
     } else {
+      names.set(correlation, name);
       store.create(rt, {
         apiVersion: 'v1',
         kind: 'Event',
@@ -58,8 +64,27 @@ export function recordEvent(
   }
 }
 
-function hash(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
+const correlationNames = new WeakMap<Store, Map<string, string>>();
+function namesOf(store: Store): Map<string, string> {
+  let m = correlationNames.get(store);
+  if (!m) {
+    m = new Map();
+    correlationNames.set(store, m);
+    // Forget the names of deleted events (namespace deletion, TTL) so the map does not grow forever.
+    store.subscribe((ev) => {
+      if (ev.type === 'DELETED' && ev.rt.kind === 'Event' && ev.rt.group === '') {
+        const o = ev.object;
+        m!.delete(`${o.involvedObject?.uid}|${o.reason}|${o.message}|${o.source?.component}|${o.involvedObject?.fieldPath ?? ''}`);
+      }
+    });
+  }
+  return m;
+}
+
+let lastNanos = 0n;
+/** Wall-clock nanoseconds, strictly increasing within the process (two events in one millisecond stay ordered). */
+function uniqueNanos(): bigint {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  lastNanos = now > lastNanos ? now : lastNanos + 1n;
+  return lastNanos;
 }
