@@ -9,6 +9,22 @@ import { collectWatch, configMap, statusOf } from './harness/k8s.js';
 let t: TestSandbox;
 const ns = 'api-test';
 
+/** A request with the kubeconfig's CA (and token unless told not to), for answers client-node hides. */
+function rawRequest(method: string, path: string, body?: string, withToken = true): Promise<{ status: number; body: string }> {
+  const ca = Buffer.from(t.kc.getCurrentCluster()!.caData!, 'base64');
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (withToken) headers.Authorization = `Bearer ${t.sandbox.token}`;
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${t.sandbox.url}${path}`, { method, ca, headers }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 beforeAll(async () => {
   t = await startTestSandbox({ historySize: 300, bookmarkIntervalMs: 200 });
   await t.core.createNamespace({ body: { metadata: { name: ns } } });
@@ -36,16 +52,15 @@ describe('discovery', () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(t.sandbox.kubeconfig.replace(t.sandbox.token, 'wrong-token'));
     expect((await statusOf(kc.makeApiClient(k8s.CoreV1Api).listNamespace())).code).toBe(401);
-    // client-node drops 401 bodies; read the raw answer with the kubeconfig's CA.
-    const ca = Buffer.from(t.kc.getCurrentCluster()!.caData!, 'base64');
-    const body = await new Promise<string>((resolve, reject) => {
-      https.get(`${t.sandbox.url}/api/v1/namespaces`, { ca }, (res) => {
-        let data = '';
-        res.on('data', (c) => (data += c));
-        res.on('end', () => resolve(data));
-      }).on('error', reject);
-    });
+    // client-node drops 401 bodies; read the raw answer.
+    const { body } = await rawRequest('GET', '/api/v1/namespaces', undefined, false);
     expect(JSON.parse(body)).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
+  });
+
+  it('answers a verb a resource does not support with 405 MethodNotAllowed', async () => {
+    const res = await rawRequest('POST', `/api/v1/namespaces/${ns}/configmaps/some-name`, '{}');
+    expect(res.status).toBe(405);
+    expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', code: 405, reason: 'MethodNotAllowed' });
   });
 });
 
