@@ -2,6 +2,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo, wantsAggregatedDiscovery } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound } from './errors.js';
@@ -330,7 +331,7 @@ export class SandboxServer {
     return (o) => labelsMatch(labelReqs, o.metadata.labels) && (!fieldMatch || fieldMatch(o));
   }
 
-  private serveList(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
+  private serveList(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void | Promise<void> {
     const { rt, namespace } = route;
     const limit = q.get('limit') ? Number(q.get('limit')) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`invalid limit: ${q.get('limit')}`);
@@ -341,7 +342,7 @@ export class SandboxServer {
     if (wantsTable(req.headers.accept)) {
       return json(res, 200, toTable(rt, result.items, metadata, (q.get('includeObject') as IncludeObject) ?? 'Metadata'));
     }
-    writeList(res, apiVersionOf(rt), `${rt.kind}List`, metadata, result.items);
+    return writeList(res, apiVersionOf(rt), `${rt.kind}List`, metadata, result.items);
   }
 
   private serveWatch(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
@@ -361,8 +362,10 @@ export class SandboxServer {
         write(JSON.stringify({ type, object: toTable(rt, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include) }));
         return;
       }
+      // One Buffer per event and type, shared by every watch stream: no per-watcher string copy, UTF-8 length scan
+      // (chunked encoding) or re-encoding on the socket.
       ev.lines ??= {};
-      write((ev.lines[type] ??= JSON.stringify({ type, object: ev.object })));
+      res.write((ev.lines[type] ??= Buffer.from(JSON.stringify({ type, object: ev.object }) + '\n')));
     };
     const bookmark = (annotations?: Record<string, string>) =>
       write(JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) } } }));
@@ -522,8 +525,14 @@ function json(res: ServerResponse, code: number, body: unknown, headers: Record<
   res.end(data);
 }
 
-/** Writes a list without building one giant string for 10,000 objects at once. */
-function writeList(res: ServerResponse, apiVersion: string, kind: string, metadata: unknown, items: KObject[]): void {
+/**
+ * Writes a list without building one giant string for 10,000 objects at once, and streams it: after each ~256 KB
+ * chunk it yields to the event loop, so the first bytes leave while the rest is still being serialized and other
+ * requests and watch streams are served meanwhile (a synchronous loop sent nothing until the whole list was
+ * serialized, and blocked the server for that long). `items` is the snapshot taken when the request came in; stored
+ * objects are replaced on write, never changed in place, so serializing them a little later shows the same state.
+ */
+async function writeList(res: ServerResponse, apiVersion: string, kind: string, metadata: unknown, items: KObject[]): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
   for (let i = 0; i < items.length; i++) {
@@ -531,9 +540,24 @@ function writeList(res: ServerResponse, apiVersion: string, kind: string, metada
     if (buf.length > 256 * 1024) {
       res.write(buf);
       buf = '';
+      // A client reading slower than we serialize: wait for it rather than buffer the whole list in memory.
+      await (res.writableLength > 4 * 1024 * 1024 ? drained(res) : yieldToLoop());
+      if (res.destroyed) return; // the client went away
     }
   }
   res.end(buf + ']}');
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function text(res: ServerResponse, code: number, body: string): void {

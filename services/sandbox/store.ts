@@ -13,8 +13,8 @@ export interface StoreEvent {
   /** The object before this change, for MODIFIED and DELETED. */
   old?: KObject;
   rv: number;
-  /** The serialized watch line per event type, made once however many watchers receive it. */
-  lines?: Partial<Record<WatchEventType, string>>;
+  /** The serialized watch line (newline included) per event type, made once however many watchers receive it. */
+  lines?: Partial<Record<WatchEventType, Buffer>>;
 }
 
 export type WatchSink = (type: WatchEventType, ev: StoreEvent) => void;
@@ -514,17 +514,13 @@ export class Store {
 
   /** Sends an event to one watcher, turning it into ADDED/DELETED where the object enters or leaves its selection. */
   private offer(w: Watcher, ev: StoreEvent): void {
-    const inScope = (o: KObject | undefined) =>
-      o !== undefined &&
-      (!w.opts.namespace || !w.rt.namespaced || o.metadata.namespace === w.opts.namespace) &&
-      (!w.opts.matcher || w.opts.matcher(o));
-    const now = inScope(ev.object);
+    const now = inScope(w, ev.object);
     if (ev.type === 'ADDED') {
       if (now) w.sink('ADDED', ev);
     } else if (ev.type === 'DELETED') {
-      if (now || inScope(ev.old)) w.sink('DELETED', ev);
+      if (now || inScope(w, ev.old)) w.sink('DELETED', ev);
     } else {
-      const before = inScope(ev.old);
+      const before = inScope(w, ev.old);
       if (now && before) w.sink('MODIFIED', ev);
       else if (now) w.sink('ADDED', ev);
       else if (before) w.sink('DELETED', ev);
@@ -543,6 +539,16 @@ export class Store {
     }
     for (const rt of Registry.fromCRD(crd)) this.registry.add(rt);
   }
+}
+
+/** Whether an object is in a watcher's selection (namespace and selector). A plain function, not a closure made per
+ * event and watcher: offer() runs once per event per watcher. */
+function inScope(w: Watcher, o: KObject | undefined): boolean {
+  return (
+    o !== undefined &&
+    (!w.opts.namespace || !w.rt.namespaced || o.metadata.namespace === w.opts.namespace) &&
+    (!w.opts.matcher || w.opts.matcher(o))
+  );
 }
 
 function withoutMeta(o: KObject): unknown {
