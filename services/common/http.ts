@@ -1,0 +1,114 @@
+// The HTTP side every kubegraph service shares: GraphQL through Apollo Server on a plain node:http server, with
+// /healthz, /readyz and /metrics next to it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ServiceHttpOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  context: ContextFunction<[{ req: IncomingMessage; res: ServerResponse }], TContext>;
+  /** Ready to serve (caches synced, dependencies reachable). */
+  ready: () => boolean | Promise<boolean>;
+  metrics: Registry;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+  /** Extra routes tried before GraphQL (return true when handled). */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+  graphqlPath?: string;
+}
+
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyTooLarge(`request body larger than ${limit} bytes`));
+        req.resume();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function createServiceHttpServer<TContext extends BaseContext>(opts: ServiceHttpOptions<TContext>): Server {
+  const path = opts.graphqlPath ?? '/graphql';
+  const limit = opts.maxBodyBytes ?? 1024 * 1024;
+  return createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      try {
+        if (url.pathname === '/healthz') return send(res, 200, 'text/plain', 'ok');
+        if (url.pathname === '/readyz') {
+          const ok = await opts.ready();
+          return send(res, ok ? 200 : 503, 'text/plain', ok ? 'ok' : 'not ready');
+        }
+        if (url.pathname === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
+        if (opts.routes && (await opts.routes(req, res, url))) return;
+        if (url.pathname !== path) return send(res, 404, 'text/plain', 'not found');
+        let body: unknown;
+        if (req.method === 'POST') {
+          const raw = await readBody(req, limit);
+          const type = String(req.headers['content-type'] ?? '');
+          if (raw && /json/.test(type)) {
+            try {
+              body = JSON.parse(raw);
+            } catch {
+              return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+            }
+          } else body = raw;
+        }
+        const headers = new HeaderMap();
+        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const response = await opts.apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+          context: () => opts.context({ req, res }),
+        });
+        for (const [k, v] of response.headers) res.setHeader(k, v);
+        res.statusCode = response.status ?? 200;
+        if (response.body.kind === 'complete') {
+          res.end(response.body.string);
+          return;
+        }
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+        }
+        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
+        else res.end();
+      }
+    })();
+  });
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
