@@ -5,7 +5,7 @@ import { ApiError } from '../services/sandbox/errors.js';
 import { installKindHooks } from '../services/sandbox/defaults.js';
 import { Store } from '../services/sandbox/store.js';
 import type { KObject, Loose } from '../services/sandbox/types.js';
-import type { Controller, ControllerContext } from '../services/sandbox/controllers/base.js';
+import { createControllerContext, type Controller } from '../services/sandbox/controllers/base.js';
 import { Scheduler } from '../services/sandbox/controllers/scheduler.js';
 import { Kubelet } from '../services/sandbox/controllers/kubelet.js';
 import { NodeLifecycleController } from '../services/sandbox/controllers/node-lifecycle.js';
@@ -18,7 +18,7 @@ const WAIT = { timeout: 10_000, interval: 20 };
 
 let store: Store;
 let controllers: Controller[];
-const timers = new Set<NodeJS.Timeout>();
+let cancelTimers: () => void;
 
 const T = (plural: string, group = '') => store.type(group, plural);
 const pods = () => T('pods');
@@ -52,17 +52,9 @@ function apiError(fn: () => unknown): ApiError {
 beforeEach(() => {
   store = new Store();
   installKindHooks(store);
-  const ctx: ControllerContext = {
-    store,
-    clock: { delay: (_step, ms) => ms * 0.05 },
-    setTimer(fn, ms) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        fn();
-      }, ms);
-      timers.add(t);
-    },
-  };
+  const made = createControllerContext(store, (_step, ms) => ms * 0.05);
+  const ctx = made.ctx;
+  cancelTimers = made.cancelTimers;
   controllers = [
     new NodeLifecycleController(ctx),
     new Scheduler(ctx),
@@ -79,8 +71,7 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const c of controllers) c.stop();
-  for (const t of timers) clearTimeout(t);
-  timers.clear();
+  cancelTimers();
 });
 
 describe('defaults and validation', () => {

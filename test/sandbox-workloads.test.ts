@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Store, timestamp } from '../services/sandbox/store.js';
 import type { KObject, Loose } from '../services/sandbox/types.js';
-import type { Controller, ControllerContext } from '../services/sandbox/controllers/base.js';
+import { createControllerContext, type Controller } from '../services/sandbox/controllers/base.js';
 import { DeploymentController } from '../services/sandbox/controllers/deployment.js';
 import { ReplicaSetController } from '../services/sandbox/controllers/replicaset.js';
 import { StatefulSetController } from '../services/sandbox/controllers/statefulset.js';
@@ -18,7 +18,6 @@ const waitOpts = { timeout: 10_000, interval: 10 };
 interface World {
   store: Store;
   controllers: Controller[];
-  timers: Set<NodeJS.Timeout>;
   /** What the fake kubelet does with a pod: 'ready' (default), 'succeed', 'fail' or 'hold' (leave it alone). */
   behaviour: (pod: KObject) => 'ready' | 'succeed' | 'fail' | 'hold';
   readyDelayMs: number;
@@ -32,22 +31,10 @@ let w: World;
 function startWorld(): World {
   const store = new Store();
   store.create(store.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const timers = new Set<NodeJS.Timeout>();
-  const ctx: ControllerContext = {
-    store,
-    clock: { delay: (_step, ms) => Math.min(ms, 30) },
-    setTimer(fn, ms) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        fn();
-      }, ms);
-      timers.add(t);
-    },
-  };
+  const { ctx, cancelTimers } = createControllerContext(store, (_step, ms) => Math.min(ms, 30));
   const world: World = {
     store,
     controllers: [],
-    timers,
     behaviour: () => 'ready',
     readyDelayMs: 0,
     now: Date.now(),
@@ -55,7 +42,7 @@ function startWorld(): World {
     stop() {
       for (const c of world.controllers) c.stop();
       unsubscribe();
-      for (const t of timers) clearTimeout(t);
+      cancelTimers();
     },
   };
   world.controllers = [
@@ -105,8 +92,7 @@ function startWorld(): World {
       }
       store.update(podRt, { ...cur, status }, { subresource: 'status' });
     };
-    const t = setTimeout(act, world.readyDelayMs);
-    timers.add(t);
+    ctx.setTimer(act, world.readyDelayMs);
   });
   return world;
 }

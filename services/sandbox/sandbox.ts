@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import type { Controller, ControllerContext } from './controllers/base.js';
+import { createControllerContext, type Controller } from './controllers/base.js';
 import { startControllers } from './controllers/index.js';
 import { installKindHooks } from './defaults.js';
 import { createMetricsExporter } from './metrics.js';
@@ -53,18 +53,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const store = new Store({ historySize: opts.historySize });
   installKindHooks(store);
 
-  const timers = new Set<NodeJS.Timeout>();
-  const ctx: ControllerContext = {
-    store,
-    clock: { delay: (_step, ms) => Math.max(1, Math.round(ms / speed)) },
-    setTimer(fn, ms) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        fn();
-      }, ms);
-      timers.add(t);
-    },
-  };
+  const { ctx, cancelTimers } = createControllerContext(store, (_step, ms) => Math.max(1, Math.round(ms / speed)));
   const controllers = opts.controllers === false ? [] : startControllers(ctx, { now: opts.now });
   await seedCluster(store, opts.seed ?? { kind: 'demo' });
 
@@ -98,8 +87,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     controllers,
     async close() {
       for (const c of controllers) c.stop();
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      cancelTimers();
       exporter.close();
       await server.close();
     },

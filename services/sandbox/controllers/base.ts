@@ -93,3 +93,26 @@ export const splitKey = (key: string): [string | undefined, string] => {
   const i = key.indexOf('/');
   return i < 0 ? [undefined, key] : [key.slice(0, i), key.slice(i + 1)];
 };
+
+/** A context whose timers are tracked, so that stopping a cluster (or a test) cancels every pending step. */
+export function createControllerContext(store: Store, delay: Clock['delay']): { ctx: ControllerContext; cancelTimers(): void } {
+  const timers = new Set<NodeJS.Timeout>();
+  const ctx: ControllerContext = {
+    store,
+    clock: { delay },
+    setTimer(fn, ms) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+    },
+  };
+  return {
+    ctx,
+    cancelTimers() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
