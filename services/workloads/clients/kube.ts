@@ -1,0 +1,498 @@
+// The Kubernetes adapter of the workloads subgraph: one informer (list + watch) per kind feeding an indexed cache,
+// and the write calls. Requests read the caches only; they never list from the API server.
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../common/log.js';
+
+/** A Kubernetes object as JSON (timestamps are strings; no client-side classes). */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+    generation?: number;
+    // The rest of metadata is carried through as it came.
+    [k: string]: unknown;
+  };
+  // Kind-specific parts are read by the model, which knows their shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- spec/status differ per kind; the model reads them defensively
+  spec?: any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  status?: any;
+  [k: string]: unknown;
+}
+
+export type KindName = 'Namespace' | 'Node' | 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Event';
+
+interface KindInfo {
+  apiVersion: string;
+  /** The cluster-wide collection path. */
+  path: string;
+}
+
+export const KINDS: Record<KindName, KindInfo> = {
+  Namespace: { apiVersion: 'v1', path: '/api/v1/namespaces' },
+  Node: { apiVersion: 'v1', path: '/api/v1/nodes' },
+  Pod: { apiVersion: 'v1', path: '/api/v1/pods' },
+  Deployment: { apiVersion: 'apps/v1', path: '/apis/apps/v1/deployments' },
+  ReplicaSet: { apiVersion: 'apps/v1', path: '/apis/apps/v1/replicasets' },
+  StatefulSet: { apiVersion: 'apps/v1', path: '/apis/apps/v1/statefulsets' },
+  DaemonSet: { apiVersion: 'apps/v1', path: '/apis/apps/v1/daemonsets' },
+  Job: { apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs' },
+  CronJob: { apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs' },
+  Event: { apiVersion: 'v1', path: '/api/v1/events' },
+};
+
+export const keyOf = (o: { metadata: { namespace?: string; name: string } }) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
+
+/** Compares two resourceVersions: numerically when both are integers (as every real API server's are). */
+export function rvAtLeast(seen: string | undefined, wanted: string): boolean {
+  if (!seen) return false;
+  if (/^\d+$/.test(seen) && /^\d+$/.test(wanted)) return BigInt(seen) >= BigInt(wanted);
+  return seen === wanted;
+}
+
+// ------------------------------------------------------------------ indexed cache
+
+export type IndexFn = (o: KubeObject) => string[];
+
+interface Bucket {
+  keys: Set<string>;
+  /** Bumped when membership changes. */
+  members: number;
+  /** Bumped when membership or any member changes. */
+  content: number;
+}
+
+/**
+ * The objects of one kind, by `namespace/name`, with secondary indexes (index name → value → keys). Each bucket
+ * carries version counters, so derived data (sorted arrays in the model) can be cached and invalidated lazily.
+ */
+export class IndexedCache {
+  readonly objects = new Map<string, KubeObject>();
+  private readonly indexes = new Map<string, Map<string, Bucket>>();
+  private readonly indexValues = new Map<string, Map<string, string[]>>();
+  /** Highest resourceVersion seen through list or watch. */
+  lastResourceVersion = '';
+  private waiters = new Set<() => void>();
+  /** Bumped on every change. */
+  version = 0;
+
+  constructor(
+    readonly kind: KindName,
+    private readonly indexFns: Record<string, IndexFn>,
+  ) {
+    for (const name of ['all', ...Object.keys(indexFns)]) {
+      this.indexes.set(name, new Map());
+      this.indexValues.set(name, new Map());
+    }
+  }
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.objects.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  /** The bucket of an index value (an empty one when nothing is indexed under it). */
+  bucket(index: string, value: string): Bucket {
+    const idx = this.indexes.get(index);
+    if (!idx) throw new Error(`no index ${index} on ${this.kind}`);
+    return idx.get(value) ?? EMPTY_BUCKET;
+  }
+
+  bucketValues(index: string): string[] {
+    return [...(this.indexes.get(index)?.keys() ?? [])];
+  }
+
+  upsert(o: KubeObject): void {
+    const key = keyOf(o);
+    const previous = this.objects.get(key);
+    this.objects.set(key, o);
+    const all = previous ? undefined : this.add('all', '', key);
+    if (previous && all === undefined) this.touch('all', '', key);
+    for (const [name, fn] of Object.entries(this.indexFns)) {
+      const values = dedupe(fn(o));
+      const old = this.indexValues.get(name)!.get(key) ?? [];
+      for (const v of old) if (!values.includes(v)) this.remove(name, v, key);
+      for (const v of values) {
+        if (old.includes(v)) this.touch(name, v, key);
+        else this.add(name, v, key);
+      }
+      this.indexValues.get(name)!.set(key, values);
+    }
+    this.seen(o.metadata.resourceVersion);
+  }
+
+  delete(o: KubeObject): void {
+    const key = keyOf(o);
+    if (!this.objects.delete(key)) return;
+    this.remove('all', '', key);
+    for (const name of Object.keys(this.indexFns)) {
+      for (const v of this.indexValues.get(name)!.get(key) ?? []) this.remove(name, v, key);
+      this.indexValues.get(name)!.delete(key);
+    }
+    this.seen(o.metadata.resourceVersion);
+  }
+
+  seen(rv: string | undefined): void {
+    this.version++;
+    if (rv && (!this.lastResourceVersion || !rvAtLeast(this.lastResourceVersion, rv))) this.lastResourceVersion = rv;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves true once `check` holds (re-evaluated at each change), false after the timeout. */
+  waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        this.waiters.delete(waiter);
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      const waiter = () => {
+        if (check()) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private add(index: string, value: string, key: string): void {
+    const idx = this.indexes.get(index)!;
+    let b = idx.get(value);
+    if (!b) {
+      b = { keys: new Set(), members: 0, content: 0 };
+      idx.set(value, b);
+    }
+    b.keys.add(key);
+    b.members++;
+    b.content++;
+  }
+
+  private touch(index: string, value: string, _key: string): void {
+    const b = this.indexes.get(index)!.get(value);
+    if (b) b.content++;
+  }
+
+  private remove(index: string, value: string, key: string): void {
+    const idx = this.indexes.get(index)!;
+    const b = idx.get(value);
+    if (!b) return;
+    b.keys.delete(key);
+    b.members++;
+    b.content++;
+    if (b.keys.size === 0) idx.delete(value);
+  }
+}
+
+const EMPTY_BUCKET: Bucket = Object.freeze({ keys: new Set<string>(), members: 0, content: 0 }) as Bucket;
+const dedupe = (values: string[]) => (values.length < 2 ? values : [...new Set(values)]);
+
+export const byNamespace: IndexFn = (o) => (o.metadata.namespace ? [o.metadata.namespace] : []);
+export const byLabel: IndexFn = (o) => Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+export const byLabelKey: IndexFn = (o) => Object.keys(o.metadata.labels ?? {});
+export const byOwner: IndexFn = (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
+export const byUid: IndexFn = (o) => (o.metadata.uid ? [o.metadata.uid] : []);
+
+// ------------------------------------------------------------------ the client
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The API server could not be reached (connection refused, TLS failure, timeout). */
+export class KubeUnreachableError extends Error {}
+
+export interface KubeClientOptions {
+  kubeConfig?: k8s.KubeConfig;
+  log: Logger;
+  /** Extra indexes per kind (the model's computed ones, e.g. pod status). */
+  indexes?: Partial<Record<KindName, Record<string, IndexFn>>>;
+  /** How long a mutation waits for the cache to see its write. */
+  writeWaitMs?: number;
+  /** Page size of the informers' LIST. */
+  listChunk?: number;
+  /** Called on every cache change (metrics, subscriptions later). */
+  onChange?: (kind: KindName) => void;
+}
+
+export const FIELD_MANAGER = 'kubegraph';
+
+export class KubeClient {
+  readonly kc: k8s.KubeConfig;
+  readonly caches: Record<KindName, IndexedCache>;
+  readonly objects: k8s.KubernetesObjectApi;
+  /** Informer restarts after errors, by kind. */
+  readonly restarts: Record<string, number> = {};
+  private readonly informers: { kind: KindName; informer: k8s.ListWatch<k8s.KubernetesObject> }[] = [];
+  private readonly syncedKinds = new Set<KindName>();
+  private readonly synced: Promise<void>;
+  private resolveSynced!: () => void;
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly log: Logger;
+  readonly writeWaitMs: number;
+  private readonly listChunk: number;
+
+  constructor(opts: KubeClientOptions) {
+    this.log = opts.log;
+    this.writeWaitMs = opts.writeWaitMs ?? 5000;
+    this.listChunk = opts.listChunk ?? 500;
+    if (opts.kubeConfig) this.kc = opts.kubeConfig;
+    else {
+      this.kc = new k8s.KubeConfig();
+      this.kc.loadFromDefault();
+    }
+    this.objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
+    const common = { namespace: byNamespace, label: byLabel, labelKey: byLabelKey, owner: byOwner, uid: byUid };
+    const make = (kind: KindName, extra: Record<string, IndexFn> = {}) => new IndexedCache(kind, { ...common, ...extra, ...(opts.indexes?.[kind] ?? {}) });
+    this.caches = {
+      Namespace: make('Namespace'),
+      Node: make('Node'),
+      Pod: make('Pod', { node: (o) => (o.spec?.nodeName ? [String(o.spec.nodeName)] : []) }),
+      Deployment: make('Deployment'),
+      ReplicaSet: make('ReplicaSet'),
+      StatefulSet: make('StatefulSet'),
+      DaemonSet: make('DaemonSet'),
+      Job: make('Job'),
+      CronJob: make('CronJob'),
+      Event: make('Event', { involved: (o) => (o.involvedObject && typeof o.involvedObject === 'object' ? [String((o.involvedObject as { uid?: string }).uid ?? '')] : []) }),
+    };
+    this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
+    for (const kind of Object.keys(KINDS) as KindName[]) {
+      const cache = this.caches[kind];
+      // client-node types objects with Date timestamps, but watch events (and our raw LIST) carry the JSON as sent:
+      // the cache keeps that JSON (KubeObject). makeInformer returns a ListWatch, whose resourceVersion we read.
+      const informer = k8s.makeInformer(this.kc, KINDS[kind].path, () => this.listAll(kind) as unknown as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>) as k8s.ListWatch<k8s.KubernetesObject>;
+      informer.on('add', (o) => {
+        cache.upsert(o as unknown as KubeObject);
+        opts.onChange?.(kind);
+      });
+      informer.on('update', (o) => {
+        cache.upsert(o as unknown as KubeObject);
+        opts.onChange?.(kind);
+      });
+      informer.on('delete', (o) => {
+        cache.delete(o as unknown as KubeObject);
+        opts.onChange?.(kind);
+      });
+      informer.on('error', (err: unknown) => this.restart(kind, err));
+      this.informers.push({ kind, informer });
+    }
+  }
+
+  /** Starts every informer; resolves when all caches hold their first LIST (use `whenSynced` to wait). */
+  start(): void {
+    for (const { kind } of this.informers) void this.startInformer(kind, 0);
+  }
+
+  whenSynced(): Promise<void> {
+    return this.synced;
+  }
+
+  isSynced(kind?: KindName): boolean {
+    return kind ? this.syncedKinds.has(kind) : this.syncedKinds.size === this.informers.length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.all(this.informers.map(({ informer }) => informer.stop()));
+  }
+
+  private attempts: Partial<Record<KindName, number>> = {};
+
+  private async startInformer(kind: KindName, attempt: number): Promise<void> {
+    if (this.stopped) return;
+    const entry = this.informers.find((i) => i.kind === kind)!;
+    this.attempts[kind] = attempt;
+    // start() resolves after the LIST (when needed) and once the watch is open; an error is reported through the
+    // `error` callback instead, which schedules the next attempt.
+    await entry.informer.start();
+    if (this.stopped) return;
+    if (entry.informer.latestResourceVersion() && !this.syncedKinds.has(kind)) {
+      this.syncedKinds.add(kind);
+      this.log.info('cache synced', { kind, objects: this.caches[kind].size });
+      if (this.isSynced()) this.resolveSynced();
+    }
+  }
+
+  /** After a list or watch error: start again with exponential back-off (200 ms doubling up to 30 s). */
+  private restart(kind: KindName, err: unknown): void {
+    if (this.stopped) return;
+    const attempt = (this.attempts[kind] ?? 0) + 1;
+    this.attempts[kind] = attempt;
+    this.restarts[kind] = (this.restarts[kind] ?? 0) + 1;
+    const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt - 1, 8));
+    this.log.warn('informer error; restarting', { kind, attempt, delayMs: delay, error: String((err as Error)?.message ?? err) });
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.startInformer(kind, attempt).then(() => {
+        // A start that reached the watch resets the back-off.
+        const entry = this.informers.find((i) => i.kind === kind)!;
+        if (entry.informer.latestResourceVersion()) this.attempts[kind] = 0;
+      });
+    }, delay);
+    this.timers.add(t);
+  }
+
+  /** The informers' LIST: raw JSON (no client-side classes, so list and watch objects look alike), in chunks. */
+  private async listAll(kind: KindName): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
+    const items: KubeObject[] = [];
+    let cont = '';
+    let resourceVersion = '';
+    do {
+      const q = new URLSearchParams({ limit: String(this.listChunk) });
+      if (cont) q.set('continue', cont);
+      const page = (await this.rawRequest('GET', `${KINDS[kind].path}?${q}`)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      for (const o of page.items ?? []) {
+        o.apiVersion ??= KINDS[kind].apiVersion;
+        o.kind ??= kind;
+        items.push(o);
+      }
+      cont = page.metadata?.continue ?? '';
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (cont);
+    this.caches[kind].seen(resourceVersion);
+    return { apiVersion: KINDS[kind].apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
+  }
+
+  /** A JSON request to the API server with the kubeconfig's credentials. */
+  async rawRequest(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new KubeUnreachableError('no current cluster in the kubeconfig');
+    const url = new URL(cluster.server + path);
+    const opts: RequestOptions & { headers: Record<string, string> } = {
+      method,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: url.pathname + url.search,
+      headers: { Accept: 'application/json' },
+    };
+    await this.kc.applyToHTTPSOptions(opts);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    if (payload !== undefined) {
+      opts.headers['Content-Type'] = contentType;
+      opts.headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(new KubeUnreachableError(e.message)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: keep the text
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(parsed);
+          const s = (parsed && typeof parsed === 'object' ? parsed : {}) as { reason?: string; message?: string };
+          reject(new KubeApiError(status, s.reason ?? '', s.message ?? (typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`)));
+        });
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error('request timed out')));
+      req.on('error', (e) => reject(new KubeUnreachableError(e.message)));
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Creates any object (KubernetesObjectApi: the path comes from discovery). */
+  async create(obj: KubeObject): Promise<KubeObject> {
+    return wrap(() => this.objects.create(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER)) as unknown as Promise<KubeObject>;
+  }
+
+  /** A JSON merge patch of any object. */
+  async mergePatch(obj: KubeObject): Promise<KubeObject> {
+    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as unknown as Promise<KubeObject>;
+  }
+
+  /** Server-side apply with field manager "kubegraph" (conflicts with other managers are forced, as `kubectl apply --server-side --force-conflicts`). */
+  async apply(obj: KubeObject): Promise<KubeObject> {
+    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply)) as unknown as Promise<KubeObject>;
+  }
+
+  async delete(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject | undefined> {
+    const res = (await wrap(() => this.objects.delete(obj as unknown as k8s.KubernetesObject))) as unknown as KubeObject;
+    return res && (res as { kind?: string }).kind !== 'Status' ? res : undefined;
+  }
+
+  /** Whether a kind is namespaced (discovery, cached by KubernetesObjectApi); undefined for unknown kinds. */
+  async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    // `resource` is protected on KubernetesObjectApi; it is the discovery lookup the client uses for its own paths.
+    const api = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<k8s.V1APIResource | undefined> };
+    const r = await wrap(() => api.resource(apiVersion, kind));
+    return r ? r.namespaced : undefined;
+  }
+
+  /**
+   * Read-your-writes: waits (bounded) until the cache of `kind` has seen `resourceVersion` — the object itself at
+   * that version or newer, or anything newer in the same kind. Resolves false on timeout.
+   */
+  waitForVersion(kind: KindName, namespace: string | undefined, name: string, resourceVersion: string | undefined, opts: { gone?: boolean } = {}): Promise<boolean> {
+    const cache = this.caches[kind];
+    return cache.waitFor(() => {
+      const current = cache.get(namespace, name);
+      if (opts.gone && !current) return true;
+      if (!resourceVersion) return opts.gone ? !current : Boolean(current);
+      if (current && rvAtLeast(current.metadata.resourceVersion, resourceVersion)) return true;
+      return rvAtLeast(cache.lastResourceVersion, resourceVersion) && /^\d+$/.test(resourceVersion);
+    }, this.writeWaitMs);
+  }
+}
+
+/** Turns client-node failures into KubeApiError / KubeUnreachableError. */
+async function wrap<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw toKubeError(e);
+  }
+}
+
+export function toKubeError(e: unknown): Error {
+  if (e instanceof KubeApiError || e instanceof KubeUnreachableError) return e;
+  if (e instanceof k8s.ApiException) {
+    let body: unknown = e.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // keep the text
+      }
+    }
+    const s = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string };
+    return new KubeApiError(e.code, s.reason ?? '', s.message ?? (typeof body === 'string' ? body : e.message));
+  }
+  const err = e as { code?: string; type?: string; message?: string; cause?: { code?: string } };
+  const code = err?.code ?? err?.cause?.code;
+  if (err?.type === 'system' || (code && /^(ECONN|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO|SELF_SIGNED)/.test(code))) {
+    return new KubeUnreachableError(err.message ?? String(code));
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}

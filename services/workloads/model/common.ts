@@ -1,0 +1,88 @@
+// Shared pieces of the model: the dependencies, cache access with the sync check, metadata views.
+import { stringify } from 'yaml';
+import { upstreamUnavailable } from '../../common/errors.js';
+import type { IndexedCache, KindName, KubeClient, KubeObject } from '../clients/kube.js';
+import { SERVICE } from './errors.js';
+import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
+import type { Selection } from './query.js';
+import { visibleNamespaces, type Viewer } from './viewer.js';
+
+export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
+
+export interface ModelDeps {
+  kube: KubeClient;
+}
+
+/** The cache of a kind; before its first LIST completed, reads fail with UPSTREAM_UNAVAILABLE instead of lying. */
+export function cacheOf(deps: ModelDeps, kind: KindName): IndexedCache {
+  if (!deps.kube.isSynced(kind)) throw upstreamUnavailable(SERVICE, `the ${kind} cache has not synced with the Kubernetes API yet`);
+  return deps.kube.caches[kind];
+}
+
+export interface OwnerRefView {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+}
+
+export const labelsOf = (o: KubeObject): Record<string, string> => o.metadata.labels ?? {};
+export const annotationsOf = (o: KubeObject): Record<string, string> => o.metadata.annotations ?? {};
+export const ownersOf = (o: KubeObject): OwnerRefView[] =>
+  (o.metadata.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: Boolean(r.controller) }));
+
+/** The object as `kubectl get -o yaml` shows it (managed fields left out, as kubectl does by default). */
+export function yamlOf(o: KubeObject): string {
+  const { managedFields: _managed, ...metadata } = o.metadata;
+  return stringify({ ...o, metadata });
+}
+
+/**
+ * A label selector as index selections (equality and `in` and `exists` requirements) plus the requirements no index
+ * answers (!=, notin, !key, gt, lt), checked per candidate.
+ */
+export function labelSelections(selector: string | null | undefined): { selections: Selection[]; rest: LabelRequirement[] } {
+  if (selector === null || selector === undefined) return { selections: [], rest: [] };
+  const reqs = parseLabelSelector(selector);
+  const selections: Selection[] = [];
+  const rest: LabelRequirement[] = [];
+  for (const r of reqs) {
+    if (r.op === '=') selections.push({ index: 'label', values: [`${r.key}=${r.values[0]}`] });
+    else if (r.op === 'in') selections.push({ index: 'label', values: r.values.map((v) => `${r.key}=${v}`) });
+    else if (r.op === 'exists') selections.push({ index: 'labelKey', values: [r.key] });
+    else rest.push(r);
+  }
+  return { selections, rest };
+}
+
+/** The namespace selection for a `namespace` / `workspace` argument and what the viewer may see; undefined: all. */
+export function namespaceSelection(deps: ModelDeps, viewer: Viewer, namespace?: string | null, workspace?: string | null): Selection[] {
+  const out: Selection[] = [];
+  if (namespace !== null && namespace !== undefined) out.push({ index: 'namespace', values: [namespace] });
+  if (workspace !== null && workspace !== undefined) out.push({ index: 'namespace', values: namespacesOfWorkspace(deps, workspace) });
+  const visible = visibleNamespaces(viewer);
+  if (visible !== 'all') out.push({ index: 'namespace', values: [...visible] });
+  return out;
+}
+
+export function namespacesOfWorkspace(deps: ModelDeps, workspace: string): string[] {
+  const ns = cacheOf(deps, 'Namespace');
+  return [...ns.bucket('label', `${WORKSPACE_LABEL}=${workspace}`).keys];
+}
+
+export const nameContains = (needle: string | null | undefined) => {
+  if (!needle) return undefined;
+  const lower = needle.toLowerCase();
+  return (o: KubeObject) => o.metadata.name.toLowerCase().includes(lower);
+};
+
+export const labelPredicate = (rest: LabelRequirement[]) => (rest.length ? (o: KubeObject) => labelsMatch(rest, o.metadata.labels) : undefined);
+
+/** Combines optional predicates into one (undefined when none). */
+export function allOf(...preds: (((o: KubeObject) => boolean) | undefined)[]): ((o: KubeObject) => boolean) | undefined {
+  const ps = preds.filter((p): p is (o: KubeObject) => boolean => Boolean(p));
+  if (!ps.length) return undefined;
+  if (ps.length === 1) return ps[0];
+  return (o) => ps.every((p) => p(o));
+}

@@ -1,0 +1,71 @@
+// The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
+// authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
+import type { KubeClient, KubeObject } from '../clients/kube.js';
+import { annotationsOf, labelsOf, ownersOf, yamlOf, type ModelDeps } from './common.js';
+import * as mutations from './mutations.js';
+import * as nodes from './nodes.js';
+import * as pods from './pods.js';
+import * as projects from './projects.js';
+import type { Page } from './query.js';
+import type { Viewer } from './viewer.js';
+import * as workloads from './workloads.js';
+
+export type { Viewer } from './viewer.js';
+export { DEV_VIEWER, authorize } from './viewer.js';
+export type { Page } from './query.js';
+export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
+export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput } from './workloads.js';
+export type { NodeListArgs } from './nodes.js';
+export type { ProjectListArgs } from './projects.js';
+export { podStatusIndex } from './pods.js';
+
+/** Paging arguments of the nested lists (Project.pods, Node.pods, Workload.pods). */
+export type NestedPodArgs = Omit<pods.PodListArgs, 'namespace' | 'workspace'>;
+
+export function createWorkloadsModel(kube: KubeClient) {
+  const deps: ModelDeps = { kube };
+  return {
+    // ---- reads
+    pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
+    pod: (viewer: Viewer, namespace: string, name: string) => pods.getPod(deps, viewer, namespace, name),
+    podsOfNode: (viewer: Viewer, node: KubeObject, args: NestedPodArgs) => pods.podsOfNode(deps, viewer, node.metadata.name, args),
+    podsOfProject: (viewer: Viewer, ns: KubeObject, args: NestedPodArgs) => pods.podsOfProject(deps, viewer, ns.metadata.name, args),
+    podsOfWorkload: (viewer: Viewer, w: KubeObject, args: NestedPodArgs) => pods.podsOfWorkload(deps, viewer, w, args),
+    podEvents: (viewer: Viewer, pod: KubeObject) => pods.eventsOfPod(deps, viewer, pod),
+    podOwner: (viewer: Viewer, pod: KubeObject) => {
+      const w = workloads.ownerWorkloadOfPod(deps, pod);
+      return w && workloads.getWorkload(deps, viewer, { namespace: w.metadata.namespace!, kind: workloads.workloadKindOf(w), name: w.metadata.name });
+    },
+    podNode: (viewer: Viewer, pod: KubeObject) => (pod.spec?.nodeName ? nodes.getNode(deps, viewer, String(pod.spec.nodeName)) : null),
+    nodes: (viewer: Viewer, args: nodes.NodeListArgs) => nodes.listNodes(deps, viewer, args),
+    node: (viewer: Viewer, name: string) => nodes.getNode(deps, viewer, name),
+    projects: (viewer: Viewer, args: projects.ProjectListArgs) => projects.listProjects(deps, viewer, args),
+    project: (viewer: Viewer, name: string) => projects.getProject(deps, viewer, name),
+    workloads: (viewer: Viewer, args: workloads.WorkloadListArgs) => workloads.listWorkloads(deps, viewer, args),
+    workload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => workloads.getWorkload(deps, viewer, ref),
+    workloadsOfProject: (viewer: Viewer, ns: KubeObject, args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>) =>
+      workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
+
+    // ---- views of objects (pure: what the fields show)
+    meta: { labels: labelsOf, annotations: annotationsOf, owners: ownersOf, yaml: yamlOf },
+    podView: pods.podView,
+    nodeView: nodes.nodeView,
+    projectView: projects.projectView,
+    workloadView: {
+      kind: workloads.workloadKindOf,
+      status: workloads.workloadStatus,
+      counts: workloads.replicaCounts,
+      selector: workloads.workloadSelector,
+    },
+
+    // ---- writes
+    createProject: (viewer: Viewer, workspace: string, name: string) => mutations.createProject(deps, viewer, workspace, name),
+    deleteProject: (viewer: Viewer, name: string) => mutations.deleteProject(deps, viewer, name),
+    applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string) => mutations.applyYaml(deps, viewer, namespace, yaml),
+    scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) => mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),
+    restartWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => mutations.restartWorkload(deps, viewer, ref.namespace, ref.kind, ref.name),
+    deletePod: (viewer: Viewer, namespace: string, name: string) => mutations.deletePod(deps, viewer, namespace, name),
+  };
+}
+
+export type WorkloadsModel = ReturnType<typeof createWorkloadsModel>;

@@ -1,0 +1,54 @@
+// Nodes: lookups, lists and the node views kubectl shows.
+import type { KubeObject } from '../clients/kube.js';
+import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
+import { age } from './pod-status.js';
+import { paginate, runQuery, sortByCreated, sortByName, type Page } from './query.js';
+import { authorize, type Viewer } from './viewer.js';
+import type { NamedOrderInput } from './workloads.js';
+
+export interface NodeListArgs {
+  filter?: { name?: string | null; labelSelector?: string | null; ready?: boolean | null } | null;
+  orderBy?: NamedOrderInput | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export function getNode(deps: ModelDeps, viewer: Viewer, name: string): KubeObject | null {
+  authorize(viewer, 'read');
+  return cacheOf(deps, 'Node').get(undefined, name) ?? null;
+}
+
+export function listNodes(deps: ModelDeps, viewer: Viewer, args: NodeListArgs): Page {
+  authorize(viewer, 'read');
+  const cache = cacheOf(deps, 'Node');
+  const labels = labelSelections(args.filter?.labelSelector);
+  const ready = args.filter?.ready;
+  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), ready === null || ready === undefined ? undefined : (n) => nodeView.ready(n) === ready);
+  const entries = runQuery({ cache, selections: labels.selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+const readyCondition = (n: KubeObject) => ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+
+export const nodeView = {
+  ready: (n: KubeObject) => readyCondition(n)?.status === 'True',
+  unschedulable: (n: KubeObject) => Boolean(n.spec?.unschedulable),
+  statusText: (n: KubeObject) => {
+    const c = readyCondition(n);
+    const s = c ? (c.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
+    return n.spec?.unschedulable ? `${s},SchedulingDisabled` : s;
+  },
+  roles: (n: KubeObject) => {
+    const roles = new Set<string>();
+    for (const [k, v] of Object.entries(n.metadata.labels ?? {})) {
+      if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+      else if (k === 'kubernetes.io/role' && v) roles.add(v);
+    }
+    return [...roles].sort();
+  },
+  capacity: (n: KubeObject): Record<string, string> => n.status?.capacity ?? {},
+  allocatable: (n: KubeObject): Record<string, string> => n.status?.allocatable ?? {},
+  internalIP: (n: KubeObject): string | null => ((n.status?.addresses ?? []) as { type: string; address: string }[]).find((a) => a.type === 'InternalIP')?.address ?? null,
+  kubeletVersion: (n: KubeObject): string | null => n.status?.nodeInfo?.kubeletVersion ?? null,
+  age: (n: KubeObject) => age(n.metadata.creationTimestamp),
+};

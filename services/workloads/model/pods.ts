@@ -1,0 +1,130 @@
+// Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
+import type { KubeObject } from '../clients/kube.js';
+import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
+import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type Selection, type SortSpec } from './query.js';
+import { authorize, type Viewer } from './viewer.js';
+import { getWorkload, podOwnerUids, type WorkloadRefInput } from './workloads.js';
+
+export interface PodFilterInput {
+  name?: string | null;
+  labelSelector?: string | null;
+  status?: PodStatusEnum[] | null;
+  node?: string | null;
+  owner?: WorkloadRefInput | null;
+}
+
+export interface PodOrderInput {
+  field: 'NAME' | 'CREATED_AT' | 'STATUS';
+  direction: Direction;
+}
+
+export interface PodListArgs {
+  namespace?: string | null;
+  workspace?: string | null;
+  filter?: PodFilterInput | null;
+  orderBy?: PodOrderInput | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+const STATUS_ORDER: PodStatusEnum[] = ['RUNNING', 'PENDING', 'CONTAINER_CREATING', 'SUCCEEDED', 'COMPLETED', 'FAILED', 'ERROR', 'CRASH_LOOP_BACK_OFF', 'IMAGE_PULL_BACK_OFF', 'TERMINATING', 'UNKNOWN'];
+const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i).padStart(2, '0')])) as Record<PodStatusEnum, string>;
+const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[podDisplay(o).status], volatile: true };
+
+/** The computed index the pod cache keeps: by status enum. */
+export const podStatusIndex = (o: KubeObject): string[] => [podDisplay(o).status];
+
+export function getPod(deps: ModelDeps, viewer: Viewer, namespace: string, name: string): KubeObject | null {
+  authorize(viewer, 'read', namespace);
+  return cacheOf(deps, 'Pod').get(namespace, name) ?? null;
+}
+
+/**
+ * Lists pods. Every argument that an index answers becomes a selection (namespace/workspace, status, node, owner,
+ * label equality / in / exists); the smallest drives, the others are membership checks; only name substrings and
+ * the remaining label operators look at the objects.
+ */
+export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, scope: Selection[] = []): Page {
+  authorize(viewer, 'read', args.namespace ?? undefined);
+  const cache = cacheOf(deps, 'Pod');
+  const f = args.filter ?? {};
+  const labels = labelSelections(f.labelSelector);
+  const selections: Selection[] = [...scope, ...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections];
+  if (f.status) selections.push({ index: 'status', values: f.status });
+  if (f.node !== null && f.node !== undefined) selections.push({ index: 'node', values: [f.node] });
+  if (f.owner) {
+    const w = getWorkload(deps, viewer, f.owner);
+    selections.push({ index: 'owner', values: w ? podOwnerUids(deps, w) : [] });
+  }
+  const sort = args.orderBy?.field === 'STATUS' ? sortByStatus : args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
+  const entries = runQuery({ cache, selections, predicate: allOf(nameContains(f.name), labelPredicate(labels.rest)), sort });
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+export function podsOfWorkload(deps: ModelDeps, viewer: Viewer, workload: KubeObject, args: PodListArgs): Page {
+  return listPods(deps, viewer, { ...args, namespace: workload.metadata.namespace }, [{ index: 'owner', values: podOwnerUids(deps, workload) }]);
+}
+
+export function podsOfNode(deps: ModelDeps, viewer: Viewer, node: string, args: PodListArgs): Page {
+  return listPods(deps, viewer, args, [{ index: 'node', values: [node] }]);
+}
+
+export function podsOfProject(deps: ModelDeps, viewer: Viewer, namespace: string, args: PodListArgs): Page {
+  return listPods(deps, viewer, { ...args, namespace });
+}
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  ready: boolean;
+  restartCount: number;
+  state: string;
+  stateReason: string | null;
+  started: boolean;
+}
+
+interface ContainerStatus {
+  name: string;
+  ready?: boolean;
+  started?: boolean;
+  restartCount?: number;
+  state?: { running?: object; waiting?: { reason?: string }; terminated?: { reason?: string } };
+}
+
+function containerViews(specs: { name: string; image: string }[] = [], statuses: ContainerStatus[] = []): ContainerView[] {
+  const byName = new Map(statuses.map((s) => [s.name, s]));
+  return specs.map((c) => {
+    const s = byName.get(c.name);
+    const st = s?.state ?? {};
+    const state = st.running ? 'Running' : st.waiting ? 'Waiting' : st.terminated ? 'Terminated' : 'Unknown';
+    return {
+      name: c.name, image: c.image, ready: Boolean(s?.ready), restartCount: s?.restartCount ?? 0, state,
+      stateReason: st.waiting?.reason ?? st.terminated?.reason ?? null, started: Boolean(s?.started),
+    };
+  });
+}
+
+export const podView = {
+  statusText: (p: KubeObject) => podDisplay(p).text,
+  status: (p: KubeObject) => podDisplay(p).status,
+  phase: (p: KubeObject): string => p.status?.phase ?? 'Pending',
+  ready: podReady,
+  restarts: podRestarts,
+  ip: (p: KubeObject): string | null => p.status?.podIP ?? null,
+  age: (p: KubeObject) => age(p.metadata.creationTimestamp),
+  containers: (p: KubeObject) => containerViews(p.spec?.containers, p.status?.containerStatuses),
+  initContainers: (p: KubeObject) => containerViews(p.spec?.initContainers, p.status?.initContainerStatuses),
+  nodeName: (p: KubeObject): string | null => p.spec?.nodeName ?? null,
+};
+
+/** The Events about a pod (by its uid), oldest first. */
+export function eventsOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject): KubeObject[] {
+  authorize(viewer, 'read', pod.metadata.namespace);
+  const events = cacheOf(deps, 'Event');
+  const uid = pod.metadata.uid;
+  if (!uid) return [];
+  const out = [...events.bucket('involved', uid).keys].map((k) => events.objects.get(k)!).filter(Boolean);
+  const when = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
+  return out.sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
+}

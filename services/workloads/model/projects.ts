@@ -1,0 +1,37 @@
+// Projects: namespaces, grouped into workspaces by the kubesphere.io/workspace label.
+import type { KubeObject } from '../clients/kube.js';
+import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, WORKSPACE_LABEL, type ModelDeps } from './common.js';
+import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
+import { authorize, visibleNamespaces, type Viewer } from './viewer.js';
+import type { NamedOrderInput } from './workloads.js';
+
+export interface ProjectListArgs {
+  workspace?: string | null;
+  filter?: { name?: string | null; labelSelector?: string | null } | null;
+  orderBy?: NamedOrderInput | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export function getProject(deps: ModelDeps, viewer: Viewer, name: string): KubeObject | null {
+  authorize(viewer, 'read', name);
+  return cacheOf(deps, 'Namespace').get(undefined, name) ?? null;
+}
+
+export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListArgs): Page {
+  authorize(viewer, 'read');
+  const cache = cacheOf(deps, 'Namespace');
+  const labels = labelSelections(args.filter?.labelSelector);
+  const selections: Selection[] = [...labels.selections];
+  if (args.workspace !== null && args.workspace !== undefined) selections.push({ index: 'label', values: [`${WORKSPACE_LABEL}=${args.workspace}`] });
+  const visible = visibleNamespaces(viewer);
+  if (visible !== 'all') selections.push({ index: 'all', values: [''] });
+  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), visible === 'all' ? undefined : (o) => visible.has(o.metadata.name));
+  const entries = runQuery({ cache, selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+export const projectView = {
+  workspaceName: (ns: KubeObject): string | null => ns.metadata.labels?.[WORKSPACE_LABEL] ?? null,
+  phase: (ns: KubeObject): string => ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active'),
+};

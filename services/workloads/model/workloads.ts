@@ -1,0 +1,161 @@
+// Workloads: Deployment, StatefulSet, DaemonSet, Job, CronJob — lookups, lists, status and their pods' owners.
+import { badUserInput } from '../../common/errors.js';
+import type { KindName, KubeObject } from '../clients/kube.js';
+import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page } from './query.js';
+import { formatSpecSelector } from './selectors.js';
+import { authorize, type Viewer } from './viewer.js';
+
+export type WorkloadKindEnum = 'DEPLOYMENT' | 'STATEFUL_SET' | 'DAEMON_SET' | 'JOB' | 'CRON_JOB';
+export type WorkloadStatusEnum = 'RUNNING' | 'UPDATING' | 'STOPPED';
+
+export const WORKLOAD_KINDS: Record<WorkloadKindEnum, { kind: KindName; apiVersion: string }> = {
+  DEPLOYMENT: { kind: 'Deployment', apiVersion: 'apps/v1' },
+  STATEFUL_SET: { kind: 'StatefulSet', apiVersion: 'apps/v1' },
+  DAEMON_SET: { kind: 'DaemonSet', apiVersion: 'apps/v1' },
+  JOB: { kind: 'Job', apiVersion: 'batch/v1' },
+  CRON_JOB: { kind: 'CronJob', apiVersion: 'batch/v1' },
+};
+const ENUM_OF_KIND: Record<string, WorkloadKindEnum> = Object.fromEntries(Object.entries(WORKLOAD_KINDS).map(([e, k]) => [k.kind, e as WorkloadKindEnum]));
+
+export const workloadKindOf = (o: KubeObject): WorkloadKindEnum => ENUM_OF_KIND[o.kind ?? ''];
+export const isWorkload = (o: KubeObject | undefined): o is KubeObject => Boolean(o && ENUM_OF_KIND[o.kind ?? '']);
+
+export interface WorkloadRefInput {
+  namespace: string;
+  kind: WorkloadKindEnum;
+  name: string;
+}
+
+export interface WorkloadFilterInput {
+  name?: string | null;
+  labelSelector?: string | null;
+  status?: WorkloadStatusEnum[] | null;
+}
+
+export interface NamedOrderInput {
+  field: 'NAME' | 'CREATED_AT';
+  direction: Direction;
+}
+
+export interface WorkloadListArgs {
+  namespace?: string | null;
+  workspace?: string | null;
+  kind?: WorkloadKindEnum | null;
+  filter?: WorkloadFilterInput | null;
+  orderBy?: NamedOrderInput | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** A workload from the cache (null when absent). */
+export function getWorkload(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInput): KubeObject | null {
+  authorize(viewer, 'read', ref.namespace);
+  const k = WORKLOAD_KINDS[ref.kind];
+  if (!k) throw badUserInput(`unknown workload kind ${String(ref.kind)}`);
+  return cacheOf(deps, k.kind).get(ref.namespace, ref.name) ?? null;
+}
+
+export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadListArgs): Page {
+  authorize(viewer, 'read', args.namespace ?? undefined);
+  const kinds = args.kind ? [args.kind] : (Object.keys(WORKLOAD_KINDS) as WorkloadKindEnum[]);
+  const labels = labelSelections(args.filter?.labelSelector);
+  const statuses = args.filter?.status;
+  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), statuses?.length ? (o) => statuses.includes(workloadStatus(o)) : undefined);
+  const sort = args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
+  let entries: Entry[] = [];
+  for (const kind of kinds) {
+    const cache = cacheOf(deps, WORKLOAD_KINDS[kind].kind);
+    const found = runQuery({ cache, selections: [...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections], predicate, sort });
+    // Two kinds may share namespace and name: the kind joins the tie-break (and so the cursor).
+    entries = entries.concat(kinds.length > 1 ? found.map((e) => ({ ...e, ns: `${e.ns}/${kind}` })) : found);
+  }
+  if (kinds.length > 1) entries.sort(compareEntries);
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+/** RUNNING / UPDATING / STOPPED, as KubeSphere's workload list shows them. */
+export function workloadStatus(o: KubeObject): WorkloadStatusEnum {
+  const s = o.status ?? {};
+  const stale = (o.metadata.generation ?? 0) > (s.observedGeneration ?? 0);
+  switch (o.kind) {
+    case 'Deployment':
+    case 'StatefulSet': {
+      const desired: number = o.spec?.replicas ?? 1;
+      if (desired === 0 && !(s.replicas > 0)) return 'STOPPED';
+      if (stale || (s.updatedReplicas ?? 0) < desired || (s.readyReplicas ?? 0) < desired || (s.replicas ?? 0) > desired) return 'UPDATING';
+      return 'RUNNING';
+    }
+    case 'DaemonSet': {
+      const desired: number = s.desiredNumberScheduled ?? 0;
+      if (desired === 0) return 'STOPPED';
+      if (stale || (s.updatedNumberScheduled ?? 0) < desired || (s.numberReady ?? 0) < desired) return 'UPDATING';
+      return 'RUNNING';
+    }
+    case 'Job': {
+      const finished = ((s.conditions ?? []) as { type: string; status: string }[]).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+      if (finished || o.spec?.suspend) return 'STOPPED';
+      return 'RUNNING';
+    }
+    case 'CronJob':
+      return o.spec?.suspend ? 'STOPPED' : 'RUNNING';
+    default:
+      return 'RUNNING';
+  }
+}
+
+export interface ReplicaCounts {
+  replicas: number | null;
+  readyReplicas: number | null;
+  availableReplicas: number | null;
+  updatedReplicas: number | null;
+}
+
+export function replicaCounts(o: KubeObject): ReplicaCounts {
+  const s = o.status ?? {};
+  switch (o.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+      return { replicas: o.spec?.replicas ?? 1, readyReplicas: s.readyReplicas ?? 0, availableReplicas: s.availableReplicas ?? 0, updatedReplicas: s.updatedReplicas ?? 0 };
+    case 'DaemonSet':
+      return { replicas: s.desiredNumberScheduled ?? 0, readyReplicas: s.numberReady ?? 0, availableReplicas: s.numberAvailable ?? 0, updatedReplicas: s.updatedNumberScheduled ?? 0 };
+    case 'Job':
+      return { replicas: o.spec?.parallelism ?? 1, readyReplicas: s.ready ?? 0, availableReplicas: null, updatedReplicas: null };
+    default:
+      return { replicas: null, readyReplicas: null, availableReplicas: null, updatedReplicas: null };
+  }
+}
+
+export function workloadSelector(o: KubeObject): string | null {
+  const sel = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.selector : o.spec?.selector;
+  return sel ? formatSpecSelector(sel) : null;
+}
+
+/** The uids that own a workload's pods directly: its ReplicaSets (Deployment), its Jobs (CronJob), or itself. */
+export function podOwnerUids(deps: ModelDeps, o: KubeObject): string[] {
+  const uid = o.metadata.uid;
+  if (!uid) return [];
+  if (o.kind === 'Deployment') return [...cacheOf(deps, 'ReplicaSet').bucket('owner', uid).keys].map((k) => deps.kube.caches.ReplicaSet.objects.get(k)?.metadata.uid ?? '').filter(Boolean);
+  if (o.kind === 'CronJob') return [...cacheOf(deps, 'Job').bucket('owner', uid).keys].map((k) => deps.kube.caches.Job.objects.get(k)?.metadata.uid ?? '').filter(Boolean);
+  return [uid];
+}
+
+const controllerOf = (o: KubeObject) => (o.metadata.ownerReferences ?? []).find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
+
+/** The workload a pod belongs to: its controller, through its ReplicaSet for Deployments; null for bare pods. */
+export function ownerWorkloadOfPod(deps: ModelDeps, pod: KubeObject): KubeObject | null {
+  const ref = controllerOf(pod);
+  if (!ref) return null;
+  const ns = pod.metadata.namespace;
+  if (ref.kind === 'ReplicaSet') {
+    const rs = cacheOf(deps, 'ReplicaSet').get(ns, ref.name);
+    const rsRef = rs && controllerOf(rs);
+    if (rsRef?.kind !== 'Deployment') return null;
+    const d = cacheOf(deps, 'Deployment').get(ns, rsRef.name);
+    return d && d.metadata.uid === rsRef.uid ? d : null;
+  }
+  const kind = ENUM_OF_KIND[ref.kind];
+  if (!kind) return null;
+  const o = cacheOf(deps, WORKLOAD_KINDS[kind].kind).get(ns, ref.name);
+  return o && o.metadata.uid === ref.uid ? o : null;
+}

@@ -1,0 +1,175 @@
+// GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { KubeObject } from './clients/kube.js';
+import type { NestedPodArgs, Viewer, WorkloadKindEnum, WorkloadsModel } from './model/index.js';
+
+export interface WorkloadsContext {
+  viewer: Viewer;
+}
+
+type Args = Record<string, unknown>;
+// Resolver signatures vary per field; the resolver map is checked by the schema at start-up.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL arguments arrive untyped; each resolver casts to the model's argument types
+type AnyArgs = any;
+
+const DateTime = new GraphQLScalarType({
+  name: 'DateTime',
+  description: 'An ISO-8601 timestamp.',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
+  parseValue: (v) => {
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
+    return v;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new TypeError('DateTime must be an ISO-8601 string');
+    return ast.value;
+  },
+});
+
+function literalToJs(ast: ValueNode): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+    case Kind.ENUM:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map(literalToJs);
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJs(f.value)]));
+    default:
+      return undefined;
+  }
+}
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: literalToJs,
+});
+
+const TYPE_OF_KIND: Record<string, string> = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet', Job: 'Job', CronJob: 'CronJob' };
+const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = { Deployment: 'DEPLOYMENT', StatefulSet: 'STATEFUL_SET', DaemonSet: 'DAEMON_SET', Job: 'JOB', CronJob: 'CRON_JOB' };
+
+export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<WorkloadsContext> {
+  const m = model.meta;
+  const meta = {
+    uid: (o: KubeObject) => o.metadata.uid ?? '',
+    resourceVersion: (o: KubeObject) => o.metadata.resourceVersion ?? '',
+    createdAt: (o: KubeObject) => o.metadata.creationTimestamp,
+    labels: m.labels,
+    annotations: m.annotations,
+    owners: m.owners,
+    yaml: m.yaml,
+  };
+  const named = { name: (o: KubeObject) => o.metadata.name, namespace: (o: KubeObject) => o.metadata.namespace };
+  const workloadFields = {
+    ...meta,
+    ...named,
+    kind: (o: KubeObject) => model.workloadView.kind(o),
+    replicas: (o: KubeObject) => model.workloadView.counts(o).replicas,
+    readyReplicas: (o: KubeObject) => model.workloadView.counts(o).readyReplicas,
+    availableReplicas: (o: KubeObject) => model.workloadView.counts(o).availableReplicas,
+    updatedReplicas: (o: KubeObject) => model.workloadView.counts(o).updatedReplicas,
+    status: (o: KubeObject) => model.workloadView.status(o),
+    selector: (o: KubeObject) => model.workloadView.selector(o),
+    pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
+  };
+  /** An entity reference of a concrete workload type: the kind comes from the type when the key lacks it. */
+  const workloadReference = (type: string) => (ref: { namespace: string; name: string; kind?: WorkloadKindEnum }, ctx: WorkloadsContext) => {
+    const kind = KIND_OF_TYPE[type];
+    if (ref.kind && ref.kind !== kind) return null;
+    return model.workload(ctx.viewer, { namespace: ref.namespace, kind, name: ref.name });
+  };
+
+  return {
+    DateTime,
+    JSON: JSONScalar,
+    Query: {
+      projects: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.projects(ctx.viewer, args),
+      project: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.project(ctx.viewer, args.name),
+      nodes: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.nodes(ctx.viewer, args),
+      pods: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.pods(ctx.viewer, args),
+      pod: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.pod(ctx.viewer, args.namespace, args.name),
+      workloads: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.workloads(ctx.viewer, args),
+      workload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.workload(ctx.viewer, args),
+    },
+    Mutation: {
+      createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name),
+      deleteProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteProject(ctx.viewer, args.name),
+      applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.applyYaml(ctx.viewer, args.namespace, args.yaml),
+      scaleWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.scaleWorkload(ctx.viewer, args, args.replicas),
+      restartWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.restartWorkload(ctx.viewer, args),
+      deletePod: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deletePod(ctx.viewer, args.namespace, args.name),
+    },
+    Project: {
+      __resolveReference: (ref: { name: string }, ctx: WorkloadsContext) => model.project(ctx.viewer, ref.name),
+      ...meta,
+      name: (o: KubeObject) => o.metadata.name,
+      workspaceName: (o: KubeObject) => model.projectView.workspaceName(o),
+      phase: (o: KubeObject) => model.projectView.phase(o),
+      pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfProject(ctx.viewer, o, args),
+      workloads: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.workloadsOfProject(ctx.viewer, o, args),
+    },
+    Node: {
+      __resolveReference: (ref: { name: string }, ctx: WorkloadsContext) => model.node(ctx.viewer, ref.name),
+      ...meta,
+      name: (o: KubeObject) => o.metadata.name,
+      ...model.nodeView,
+      pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfNode(ctx.viewer, o, args),
+    },
+    Pod: {
+      __resolveReference: (ref: { namespace: string; name: string }, ctx: WorkloadsContext) => model.pod(ctx.viewer, ref.namespace, ref.name),
+      ...meta,
+      ...named,
+      ...model.podView,
+      node: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podNode(ctx.viewer, o),
+      owner: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podOwner(ctx.viewer, o),
+      events: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podEvents(ctx.viewer, o),
+    },
+    Event: {
+      namespace: (e: KubeObject) => e.metadata.namespace ?? '',
+      name: (e: KubeObject) => e.metadata.name,
+      type: (e: KubeObject) => e.type ?? null,
+      reason: (e: KubeObject) => e.reason ?? null,
+      message: (e: KubeObject) => e.message ?? null,
+      count: (e: KubeObject) => Number(e.count ?? (e.series as { count?: number } | undefined)?.count ?? 1),
+      firstTimestamp: (e: KubeObject) => e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
+      lastTimestamp: (e: KubeObject) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
+      involvedObject: (e: KubeObject) => {
+        const r = (e.involvedObject ?? e.regarding ?? {}) as { apiVersion?: string; kind?: string; namespace?: string; name?: string };
+        return { apiVersion: r.apiVersion ?? 'v1', kind: r.kind ?? '', namespace: r.namespace ?? null, name: r.name ?? '' };
+      },
+      source: (e: KubeObject) => (e.source as { component?: string } | undefined)?.component ?? (e.reportingComponent as string | undefined) ?? null,
+    },
+    Workload: {
+      __resolveType: (o: KubeObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
+      __resolveReference: (ref: { namespace: string; kind: WorkloadKindEnum; name: string }, ctx: WorkloadsContext) => model.workload(ctx.viewer, ref),
+    },
+    Deployment: { __resolveReference: workloadReference('Deployment'), ...workloadFields },
+    StatefulSet: { __resolveReference: workloadReference('StatefulSet'), ...workloadFields },
+    DaemonSet: { __resolveReference: workloadReference('DaemonSet'), ...workloadFields },
+    Job: {
+      __resolveReference: workloadReference('Job'),
+      ...workloadFields,
+      succeeded: (o: KubeObject) => o.status?.succeeded ?? 0,
+      failed: (o: KubeObject) => o.status?.failed ?? 0,
+      active: (o: KubeObject) => o.status?.active ?? 0,
+      completions: (o: KubeObject) => o.spec?.completions ?? null,
+    },
+    CronJob: {
+      __resolveReference: workloadReference('CronJob'),
+      ...workloadFields,
+      schedule: (o: KubeObject) => o.spec?.schedule ?? '',
+      suspend: (o: KubeObject) => Boolean(o.spec?.suspend),
+      lastScheduleTime: (o: KubeObject) => o.status?.lastScheduleTime ?? null,
+    },
+  } as GraphQLResolverMap<WorkloadsContext>;
+}

@@ -1,0 +1,141 @@
+// The workloads subgraph server: Apollo Server over the shared HTTP bootstrap, informer caches behind it.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type * as k8s from '@kubernetes/client-node';
+import { parse } from 'graphql';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../common/http.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { KINDS, KubeClient, type KindName } from './clients/kube.js';
+import { createWorkloadsModel, DEV_VIEWER, podStatusIndex } from './model/index.js';
+import { queryStats } from './model/query.js';
+import { createResolvers, type WorkloadsContext } from './resolvers.js';
+
+export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/workloads.graphql');
+
+export interface WorkloadsSubgraphOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** The cluster; default: KUBECONFIG (or in-cluster) through KubeConfig.loadFromDefault(). */
+  kubeConfig?: k8s.KubeConfig;
+  log?: Logger;
+  /** How long a mutation waits for the cache to see its write (ms). */
+  writeWaitMs?: number;
+}
+
+export interface WorkloadsSubgraph {
+  url: string;
+  port: number;
+  kube: KubeClient;
+  /** Resolves once every informer cache has synced (what /readyz reports). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Promise<WorkloadsSubgraph> {
+  const log = opts.log ?? createLogger('workloads');
+  const metrics = createMetricsRegistry('workloads');
+  const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: { Pod: { status: podStatusIndex } } });
+  const model = createWorkloadsModel(kube);
+
+  new Gauge({
+    name: 'kubegraph_workloads_cache_objects',
+    help: 'Objects held in the informer caches, by kind.',
+    labelNames: ['kind'],
+    registers: [metrics],
+    collect() {
+      for (const kind of Object.keys(KINDS) as KindName[]) this.set({ kind }, kube.caches[kind].size);
+    },
+  });
+  new Gauge({
+    name: 'kubegraph_workloads_cache_synced',
+    help: '1 when the informer cache of a kind has synced.',
+    labelNames: ['kind'],
+    registers: [metrics],
+    collect() {
+      for (const kind of Object.keys(KINDS) as KindName[]) this.set({ kind }, kube.isSynced(kind) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'kubegraph_workloads_informer_restarts',
+    help: 'Informer restarts after list or watch errors, by kind.',
+    labelNames: ['kind'],
+    registers: [metrics],
+    collect() {
+      for (const [kind, n] of Object.entries(kube.restarts)) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: 'kubegraph_workloads_sorted_index_builds',
+    help: 'Sorted index arrays built (a miss of the lazily maintained sorted views).',
+    registers: [metrics],
+    collect() {
+      this.set(queryStats.sortedBuilds);
+    },
+  });
+  const resolverDuration = new Histogram({
+    name: 'kubegraph_workloads_resolver_duration_seconds',
+    help: 'Duration of root field resolvers (Query, Mutation, _entities).',
+    labelNames: ['field', 'outcome'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [metrics],
+  });
+  const requests = new Counter({ name: 'kubegraph_workloads_requests_total', help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
+
+  const timing: ApolloServerPlugin<WorkloadsContext> = {
+    async requestDidStart() {
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              const parent = info.parentType.name;
+              if (parent !== 'Query' && parent !== 'Mutation') return;
+              const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
+              return (error) => end({ outcome: error ? 'error' : 'ok' });
+            },
+          };
+        },
+        async willSendResponse({ response }) {
+          const body = response.body;
+          const failed = body.kind === 'single' && Boolean(body.singleResult.errors?.length);
+          requests.inc({ outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+
+  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
+  const apollo = new ApolloServer<WorkloadsContext>({
+    schema,
+    plugins: [timing],
+    // Errors keep their extensions (code, service); stack traces stay out of responses.
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+  kube.start();
+  const server = createServiceHttpServer<WorkloadsContext>({
+    apollo,
+    metrics,
+    // The gateway will forward signed identities (accounts issue); until then every request is the dev identity.
+    context: async () => ({ viewer: DEV_VIEWER }),
+    ready: () => kube.isSynced(),
+  });
+  const port = await listen(server, opts.port, opts.host ?? '127.0.0.1');
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}/graphql`;
+  log.info('workloads subgraph listening', { url });
+  void kube.whenSynced().then(() => log.info('workloads caches synced'));
+  return {
+    url,
+    port,
+    kube,
+    ready: () => kube.whenSynced(),
+    async close() {
+      await closeServer(server);
+      await kube.stop();
+      await apollo.stop();
+    },
+  };
+}
