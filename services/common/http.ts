@@ -16,6 +16,8 @@ export interface ServiceHttpOptions<TContext extends BaseContext> {
   /** Extra routes tried before GraphQL (return true when handled). */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
   graphqlPath?: string;
+  /** Called once per request when its response has been sent (access logs, metrics of rejected requests). */
+  onResponse?: (info: { req: IncomingMessage; path: string; status: number; seconds: number }) => void;
 }
 
 export function createMetricsRegistry(service: string): Registry {
@@ -47,8 +49,13 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
   const path = opts.graphqlPath ?? '/graphql';
   const limit = opts.maxBodyBytes ?? 1024 * 1024;
   return createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (opts.onResponse) {
+      const onResponse = opts.onResponse;
+      res.once('finish', () => onResponse({ req, path: url.pathname, status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 }));
+    }
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
       try {
         if (url.pathname === '/healthz') return send(res, 200, 'text/plain', 'ok');
         if (url.pathname === '/readyz') {
@@ -58,6 +65,8 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
         if (url.pathname === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
         if (opts.routes && (await opts.routes(req, res, url))) return;
         if (url.pathname !== path) return send(res, 404, 'text/plain', 'not found');
+        // A GET carries its query in the URL: the same size limit applies.
+        if (url.search.length > limit) throw new BodyTooLarge(`request query string larger than ${limit} bytes`);
         let body: unknown;
         if (req.method === 'POST') {
           const raw = await readBody(req, limit);

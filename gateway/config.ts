@@ -1,0 +1,32 @@
+// The gateway's configuration from the environment, validated once at start (services/common/config.ts).
+import { ConfigError, envBool, envInt, envString } from '../services/common/config.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
+import { subgraphUrlsFromEnv } from './subgraphs.js';
+
+export function gatewayOptionsFromEnv(): GatewayOptions {
+  const redisUrl = envString('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL=${JSON.stringify(redisUrl)} is not a valid value: expected redis://host:port[/db] or rediss://...`);
+  }
+  return {
+    port: envInt('GATEWAY_PORT', 4000, { min: 0, max: 65535 }),
+    host: envString('GATEWAY_HOST', GATEWAY_DEFAULTS.host),
+    subgraphUrls: subgraphUrlsFromEnv(),
+    supergraphPath: envString('GATEWAY_SUPERGRAPH'),
+    redisUrl,
+    redisKeyPrefix: envString('REDIS_KEY_PREFIX', GATEWAY_DEFAULTS.redisKeyPrefix),
+    introspection: envBool('GRAPHQL_INTROSPECTION', process.env.NODE_ENV !== 'production'),
+    limits: {
+      maxDepth: envInt('GATEWAY_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, { min: 0 }),
+      maxAliases: envInt('GATEWAY_MAX_ALIASES', DEFAULT_LIMITS.maxAliases, { min: 0 }),
+      maxCost: envInt('GATEWAY_MAX_COST', DEFAULT_LIMITS.maxCost, { min: 0 }),
+      defaultPageSize: envInt('GATEWAY_DEFAULT_PAGE_SIZE', DEFAULT_LIMITS.defaultPageSize, { min: 1 }),
+      defaultListSize: envInt('GATEWAY_DEFAULT_LIST_SIZE', DEFAULT_LIMITS.defaultListSize, { min: 1 }),
+    },
+    maxBodyBytes: envInt('GATEWAY_MAX_BODY_BYTES', GATEWAY_DEFAULTS.maxBodyBytes, { min: 1024 }),
+    subgraphTimeoutMs: envInt('GATEWAY_SUBGRAPH_TIMEOUT_MS', GATEWAY_DEFAULTS.subgraphTimeoutMs, { min: 1 }),
+    apqTtlSeconds: envInt('GATEWAY_APQ_TTL_SECONDS', GATEWAY_DEFAULTS.apqTtlSeconds, { min: 0 }),
+    queryPlanTtlSeconds: envInt('GATEWAY_QUERY_PLAN_TTL_SECONDS', GATEWAY_DEFAULTS.queryPlanTtlSeconds, { min: 0 }),
+  };
+}

@@ -1,0 +1,140 @@
+// How the gateway talks to one subgraph: @apollo/gateway's RemoteGraphQLDataSource, plus
+// - fetch timing per service (the subgraph fetch duration metric),
+// - the error model of DESIGN.md: a subgraph that cannot be reached, times out or answers 5xx (or anything that is
+//   not a GraphQL response) becomes an UPSTREAM_UNAVAILABLE error naming the service, returned as a GraphQL
+//   response so that the query plan goes on and the fields that do not need the service still resolve,
+// - the seam where the caller's identity is forwarded to subgraphs (forwardIdentity).
+import type { IncomingMessage } from 'node:http';
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { Kind, parse, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
+import { ErrorCode } from '../services/common/errors.js';
+
+export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+
+/** What the gateway keeps per incoming request (the Apollo context). */
+export interface GatewayContext {
+  req?: IncomingMessage;
+  requestId: string;
+}
+
+export interface FetchObserver {
+  (service: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable'): void;
+}
+
+export interface KubegraphDataSourceOptions {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  observe?: FetchObserver;
+}
+
+interface ResponseExtension {
+  response?: { status?: number; body?: unknown };
+}
+
+export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, unknown>> {
+  readonly serviceName: string;
+  private readonly timeoutMs: number;
+  private readonly observe?: FetchObserver;
+
+  constructor(opts: KubegraphDataSourceOptions) {
+    super({ url: opts.url });
+    this.serviceName = opts.name;
+    this.timeoutMs = opts.timeoutMs;
+    this.observe = opts.observe;
+    const timeoutMs = opts.timeoutMs;
+    // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one.
+    this.fetcher = (input, init) => fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<RemoteGraphQLDataSource['fetcher']>;
+  }
+
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): void {
+    const headers = options.request.http?.headers;
+    if (!headers) return;
+    const ctx = options.context as Partial<GatewayContext>;
+    if (ctx.requestId) headers.set('x-request-id', ctx.requestId);
+    this.forwardIdentity(headers, ctx);
+  }
+
+  /**
+   * Seam for authentication (DESIGN.md "Identity and authorization"): once the gateway verifies the caller's token,
+   * this sets the identity header signed by the gateway that subgraphs require. Until then it forwards nothing:
+   * in particular the caller's Authorization header is not passed through.
+   */
+  protected forwardIdentity(_headers: { set(name: string, value: string): void }, _ctx: Partial<GatewayContext>): void {}
+
+  override async process(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<GatewayResponse> {
+    const start = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
+    try {
+      const response = await super.process(options);
+      this.observe?.(this.serviceName, seconds(), response.errors?.length ? 'error' : 'ok');
+      return response;
+    } catch (e) {
+      const mapped = this.errorResponse(e, options.request.query);
+      this.observe?.(this.serviceName, seconds(), mapped.errors?.[0]?.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 'unavailable' : 'error');
+      return mapped;
+    }
+  }
+
+  /** Turns a failed fetch into a GraphQL response: 4xx with GraphQL errors pass through, the rest is unavailability. */
+  private errorResponse(e: unknown, query: string | undefined): GatewayResponse {
+    const ext = (e as { extensions?: ResponseExtension & { code?: string } }).extensions;
+    const status = ext?.response?.status;
+    const body = ext?.response?.body;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const errors = (body as { errors?: unknown } | undefined)?.errors;
+      if (Array.isArray(errors) && errors.length > 0) return { errors: errors as GraphQLFormattedError[] };
+      if (ext?.code === 'UNAUTHENTICATED' || ext?.code === 'FORBIDDEN') {
+        return { errors: [{ message: `service "${this.serviceName}" refused the request (${status})`, extensions: { code: ext.code, service: this.serviceName } }] };
+      }
+    }
+    const reason =
+      status !== undefined
+        ? `answered HTTP ${status}`
+        : (e as Error).name === 'TimeoutError'
+          ? `did not answer within ${this.timeoutMs} ms`
+          : `could not be reached (${causeOf(e)})`;
+    const message = `service "${this.serviceName}" is unavailable: it ${reason}`;
+    const extensions = { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: this.serviceName };
+    const paths = query ? fetchPaths(query) : [];
+    return { errors: paths.length ? paths.map((path) => ({ message, path, extensions })) : [{ message, extensions }] };
+  }
+}
+
+/**
+ * The paths a failed fetch leaves unresolved, in the subgraph's response: its root fields, or for an entity fetch
+ * the entity fields (given for the first entity; the gateway maps `_entities` paths onto the client's response).
+ */
+function fetchPaths(query: string): (string | number)[][] {
+  let doc;
+  try {
+    doc = parse(query, { noLocation: true });
+  } catch {
+    return [];
+  }
+  const op = doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return [];
+  const keys = (set: SelectionSetNode | undefined): string[] => {
+    const out: string[] = [];
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === Kind.FIELD) {
+        if (sel.name.value !== '__typename') out.push(sel.alias?.value ?? sel.name.value);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) out.push(...keys(sel.selectionSet));
+    }
+    return [...new Set(out)];
+  };
+  const root = op.selectionSet.selections;
+  const entities = root.length === 1 && root[0].kind === Kind.FIELD && root[0].name.value === '_entities' ? root[0] : undefined;
+  if (entities) return keys(entities.selectionSet).map((k) => ['_entities', 0, k]);
+  return keys(op.selectionSet).map((k) => [k]);
+}
+
+function causeOf(e: unknown): string {
+  let cur: unknown = e;
+  for (let i = 0; i < 5 && cur; i++) {
+    const c = cur as { code?: unknown; cause?: unknown; message?: unknown };
+    if (typeof c.code === 'string') return c.code;
+    cur = c.cause;
+  }
+  return e instanceof Error ? e.message : String(e);
+}

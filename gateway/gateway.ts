@@ -1,0 +1,296 @@
+// The gateway: @apollo/gateway over the static supergraph, served by Apollo Server on services/common/http.ts.
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
+import { createRedisClient, jsonCodec, MemoryKeyValueCache, RedisKeyValueCache, stringCodec, type KeyValueCache } from '../services/common/kvcache.js';
+import { createLogger, type Logger } from '../services/common/log.js';
+import { KubegraphDataSource, type GatewayContext } from './datasource.js';
+import { SUPERGRAPH_PATH } from './compose.js';
+import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
+import { readyzUrl } from './subgraphs.js';
+
+type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
+type QueryPlan = QueryPlanCache extends KeyValueCache<infer P> ? P : never;
+
+export interface GatewayOptions {
+  port: number;
+  host?: string;
+  /** Overrides of the routing URLs written in the supergraph, by subgraph name. */
+  subgraphUrls?: Record<string, string>;
+  /** The supergraph SDL; default: the file schema/supergraph.graphql (or supergraphPath). */
+  supergraphSdl?: string;
+  supergraphPath?: string;
+  /** With a Redis URL, persisted queries and query plans are cached there (shared by replicas); else in memory. */
+  redisUrl?: string;
+  /** Prefix of every Redis key of this gateway. */
+  redisKeyPrefix?: string;
+  limits?: Partial<QueryLimits>;
+  introspection?: boolean;
+  /** Largest request body (and GET query string), bytes. */
+  maxBodyBytes?: number;
+  subgraphTimeoutMs?: number;
+  /** How long a /readyz answer of the subgraphs is reused. */
+  readyCacheMs?: number;
+  apqTtlSeconds?: number;
+  queryPlanTtlSeconds?: number;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  metrics: Registry;
+  /** The subgraphs and the URLs the gateway routes to. */
+  subgraphs: Record<string, string>;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const GATEWAY_DEFAULTS = {
+  host: '127.0.0.1',
+  redisKeyPrefix: 'kubegraph:gateway:',
+  maxBodyBytes: 100 * 1024,
+  subgraphTimeoutMs: 10_000,
+  readyCacheMs: 2_000,
+  apqTtlSeconds: 24 * 3600,
+  queryPlanTtlSeconds: 24 * 3600,
+};
+
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+const MAX_OPERATION_LABELS = 500;
+const LIMIT_CODES = new Set<string>(Object.values(LimitCode));
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const log = opts.logger ?? createLogger('gateway');
+  const limits: QueryLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const supergraphSdl = opts.supergraphSdl ?? readFileSync(opts.supergraphPath ?? SUPERGRAPH_PATH, 'utf8');
+  const supergraphHash = createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 16);
+  const subgraphTimeoutMs = opts.subgraphTimeoutMs ?? GATEWAY_DEFAULTS.subgraphTimeoutMs;
+  const readyCacheMs = opts.readyCacheMs ?? GATEWAY_DEFAULTS.readyCacheMs;
+
+  // ---- metrics
+  const metrics = createMetricsRegistry('gateway');
+  const requests = new Counter({ name: 'kubegraph_gateway_requests_total', help: 'GraphQL requests by operation name and outcome', labelNames: ['operation', 'outcome'], registers: [metrics] });
+  const duration = new Histogram({
+    name: 'kubegraph_gateway_request_duration_seconds',
+    help: 'GraphQL request duration by operation name and outcome',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics],
+  });
+  const fetchDuration = new Histogram({
+    name: 'kubegraph_gateway_subgraph_fetch_duration_seconds',
+    help: 'Duration of fetches to subgraphs by service and outcome',
+    labelNames: ['service', 'outcome'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics],
+  });
+  const inFlight = new Gauge({ name: 'kubegraph_gateway_requests_in_flight', help: 'GraphQL requests being processed', registers: [metrics] });
+  const planCacheLookups = new Counter({ name: 'kubegraph_gateway_query_plan_cache_total', help: 'Query plan cache lookups by result', labelNames: ['result'], registers: [metrics] });
+  const operationLabels = new Set<string>();
+  const operationLabel = (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'invalid';
+    if (operationLabels.has(name)) return name;
+    if (operationLabels.size >= MAX_OPERATION_LABELS) return 'other';
+    operationLabels.add(name);
+    return name;
+  };
+
+  // ---- caches
+  let redis: Redis | undefined;
+  let apqCache: KeyValueCache<string> | undefined;
+  let planStore: KeyValueCache<QueryPlan>;
+  if (opts.redisUrl) {
+    redis = createRedisClient(opts.redisUrl, log);
+    const prefix = opts.redisKeyPrefix ?? GATEWAY_DEFAULTS.redisKeyPrefix;
+    apqCache = new RedisKeyValueCache(redis, { prefix: `${prefix}apq:`, codec: stringCodec, logger: log });
+    // Plans are only valid for the supergraph they were planned on: its hash is part of the key.
+    planStore = new RedisKeyValueCache<QueryPlan>(redis, { prefix: `${prefix}plan:${supergraphHash}:`, codec: jsonCodec<QueryPlan>(), logger: log });
+  } else {
+    planStore = new MemoryKeyValueCache<QueryPlan>(2000);
+  }
+  const queryPlanTtl = opts.queryPlanTtlSeconds ?? GATEWAY_DEFAULTS.queryPlanTtlSeconds;
+  const planCache: QueryPlanCache = {
+    async get(key) {
+      const plan = await planStore.get(key);
+      planCacheLookups.inc({ result: plan ? 'hit' : 'miss' });
+      return plan;
+    },
+    set: (key, value) => planStore.set(key, value, { ttl: queryPlanTtl }),
+    delete: (key) => planStore.delete(key),
+    // Called when the supergraph changes; it never does at run time here (static supergraph), and Redis keys are
+    // per supergraph hash anyway.
+    clear: () => {
+      if (planStore instanceof MemoryKeyValueCache) planStore.clear();
+    },
+  };
+
+  // ---- gateway
+  const subgraphs: Record<string, string> = {};
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
+    queryPlannerConfig: { cache: planCache },
+    buildService: ({ name, url }) => {
+      const target = opts.subgraphUrls?.[name] ?? url;
+      if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
+      subgraphs[name] = target;
+      return new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
+    },
+  });
+
+  // ---- request observation: one log line per request, metrics
+  const seen = new WeakSet<object>();
+  const observe: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart(rc) {
+      const started = process.hrtime.bigint();
+      if (rc.contextValue.req) seen.add(rc.contextValue.req);
+      inFlight.inc();
+      return {
+        async didResolveOperation(rc2) {
+          // The validation rule estimated the cost without variables; now their values are known.
+          if (limits.maxCost <= 0 || !rc2.operation) return;
+          const cost = operationCost(rc2.schema, rc2.document, rc2.operation, limits, rc2.request.variables ?? {});
+          if (cost > limits.maxCost) throw costError(cost, limits.maxCost);
+        },
+        async willSendResponse(rc2) {
+          inFlight.dec();
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const body = rc2.response.body;
+          const result = body.kind === 'single' ? body.singleResult : body.initialResult;
+          const errors: readonly GraphQLFormattedError[] = result.errors ?? [];
+          const hasData = result.data !== undefined && result.data !== null;
+          const outcome = errors.length === 0 ? 'success' : hasData ? 'partial' : 'error';
+          const operation = operationLabel(rc2.operationName ?? rc2.request.operationName);
+          requests.inc({ operation, outcome });
+          duration.observe({ operation, outcome }, seconds);
+          const codes = [...new Set(errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+          const services = [...new Set(errors.map((e) => e.extensions?.service).filter((s): s is string => typeof s === 'string'))];
+          log.info('graphql request', {
+            requestId: rc2.contextValue.requestId,
+            operation: rc2.operationName ?? rc2.request.operationName ?? null,
+            operationType: rc2.operation?.operation ?? null,
+            queryHash: rc2.queryHash ?? null,
+            outcome,
+            status: rc2.response.http.status ?? 200,
+            durationMs: Math.round(seconds * 1e4) / 10,
+            ...(codes.length ? { errorCodes: codes } : {}),
+            ...(services.length ? { services } : {}),
+          });
+        },
+      };
+    },
+  };
+
+  const persistedQueries = { cache: apqCache, ttl: opts.apqTtlSeconds ?? GATEWAY_DEFAULTS.apqTtlSeconds };
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: opts.introspection ?? process.env.NODE_ENV !== 'production',
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    persistedQueries: apqCache ? persistedQueries : { ttl: persistedQueries.ttl },
+    cache: 'bounded',
+    validationRules: limitRules(limits),
+    formatError,
+    plugins: [observe],
+    logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
+    stopOnTerminationSignals: false,
+  });
+  await apollo.start();
+
+  // ---- readiness: every subgraph's /readyz answers 200; the answer is reused for readyCacheMs
+  let readyAt = 0;
+  let readyAnswer: Promise<boolean> | undefined;
+  const notReady = new Set<string>();
+  const checkSubgraphs = async (): Promise<boolean> => {
+    const results = await Promise.all(
+      Object.entries(subgraphs).map(async ([name, url]) => {
+        try {
+          const res = await fetch(readyzUrl(url), { signal: AbortSignal.timeout(Math.min(2_000, subgraphTimeoutMs)) });
+          await res.arrayBuffer();
+          return [name, res.status === 200] as const;
+        } catch {
+          return [name, false] as const;
+        }
+      }),
+    );
+    for (const [name, ok] of results) {
+      if (!ok && !notReady.has(name)) log.warn('subgraph not ready', { service: name });
+      if (ok) notReady.delete(name);
+      else notReady.add(name);
+    }
+    return results.length > 0 && results.every(([, ok]) => ok);
+  };
+  const ready = (): Promise<boolean> => {
+    if (!readyAnswer || Date.now() - readyAt > readyCacheMs) {
+      readyAt = Date.now();
+      readyAnswer = checkSubgraphs();
+    }
+    return readyAnswer;
+  };
+
+  const server: Server = createServiceHttpServer<GatewayContext>({
+    apollo,
+    metrics,
+    ready,
+    maxBodyBytes: opts.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes,
+    context: async ({ req }) => ({ req, requestId: requestIdOf(req.headers['x-request-id']) }),
+    onResponse: ({ req, path, status, seconds }) => {
+      // GraphQL requests refused before Apollo's request pipeline (body too large, CSRF prevention, bad JSON)
+      // get their log line and count here.
+      if (path !== '/graphql' || seen.has(req)) return;
+      requests.inc({ operation: 'unknown', outcome: 'rejected' });
+      duration.observe({ operation: 'unknown', outcome: 'rejected' }, seconds);
+      log.info('graphql request', { requestId: requestIdOf(req.headers['x-request-id']), operation: null, outcome: 'rejected', status, durationMs: Math.round(seconds * 1e4) / 10 });
+    },
+  });
+  const port = await listen(server, opts.port, opts.host ?? GATEWAY_DEFAULTS.host);
+  const host = opts.host ?? GATEWAY_DEFAULTS.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+  log.info('gateway listening', { url, subgraphs, cache: redis ? 'redis' : 'memory', introspection: opts.introspection ?? process.env.NODE_ENV !== 'production' });
+
+  return {
+    url,
+    port,
+    metrics,
+    subgraphs,
+    ready,
+    async close() {
+      await closeServer(server);
+      await apollo.stop();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+    },
+  };
+}
+
+function requestIdOf(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  return v && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : randomUUID();
+}
+
+/**
+ * Errors as clients see them: the limit codes survive Apollo's GRAPHQL_VALIDATION_FAILED wrapping, upstream errors
+ * name their service as `service`, and nothing of an upstream's raw HTTP response or stack leaks out.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const extensions: Record<string, unknown> = { ...formatted.extensions };
+  const original = (error as { originalError?: unknown } | undefined)?.originalError;
+  if (original instanceof GraphQLError && typeof original.extensions.code === 'string' && LIMIT_CODES.has(original.extensions.code)) {
+    extensions.code = original.extensions.code;
+  }
+  if (typeof extensions.serviceName === 'string') {
+    extensions.service ??= extensions.serviceName;
+    delete extensions.serviceName;
+  }
+  delete extensions.response;
+  delete extensions.exception;
+  delete extensions.stacktrace;
+  return { ...formatted, extensions };
+}
