@@ -292,6 +292,9 @@ describe('protections', () => {
     expect(get.status).toBe(400);
     const form = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ alerts }' }) });
     expect(form.status).toBe(400);
+    // Refused before Apollo's request pipeline, they are still counted.
+    const text = await (await fetch(gw.url.replace(/\/graphql$/, '/metrics'))).text();
+    expect(sample(text, 'kubegraph_gateway_requests_total', { operation: 'unknown', outcome: 'rejected' })).toBeGreaterThanOrEqual(2);
   });
 
   it('serves introspection (the standard query passes the limits) unless switched off', async () => {
