@@ -222,7 +222,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }),
     );
     for (const [name, ok] of results) {
-      if (!ok && !notReady.has(name)) log.warn('subgraph not ready', { service: name });
+      if (!ok && !notReady.has(name)) log.warn('subgraph not ready', { subgraph: name });
       if (ok) notReady.delete(name);
       else notReady.add(name);
     }

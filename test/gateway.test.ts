@@ -5,6 +5,8 @@ import { getIntrospectionQuery } from 'graphql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../gateway/compose.js';
+import { gatewayOptionsFromEnv } from '../gateway/config.js';
+import { ConfigError } from '../services/common/config.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { notFoundError } from '../services/common/errors.js';
 import { deleteByPrefix } from '../services/common/kvcache.js';
@@ -351,5 +353,36 @@ describe('persisted queries and query plans', () => {
       expect((await redis.keys(`${prefix}plan:*`)).length).toBeGreaterThan(0);
       expect(await redis.ttl(`${prefix}apq:apq:${sha256Hash}`)).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('configuration from the environment', () => {
+  const withEnv = <T>(env: Record<string, string>, f: () => T): T => {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      return f();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  };
+
+  it('reads subgraph URLs, limits, Redis and introspection', () => {
+    const opts = withEnv(
+      { WORKLOADS_URL: 'http://workloads:4002/graphql', GATEWAY_MAX_DEPTH: '9', GATEWAY_MAX_COST: '1000', REDIS_URL: 'redis://127.0.0.1:6379/2', GRAPHQL_INTROSPECTION: 'false', GATEWAY_PORT: '4100' },
+      gatewayOptionsFromEnv,
+    );
+    expect(opts).toMatchObject({ port: 4100, subgraphUrls: { workloads: 'http://workloads:4002/graphql' }, redisUrl: 'redis://127.0.0.1:6379/2', introspection: false, limits: { maxDepth: 9, maxCost: 1000, maxAliases: 30 } });
+  });
+
+  it('stops on a bad value with a message naming the variable', () => {
+    expect(() => withEnv({ WORKLOADS_URL: 'not a url' }, gatewayOptionsFromEnv)).toThrow(ConfigError);
+    expect(() => withEnv({ WORKLOADS_URL: 'not a url' }, gatewayOptionsFromEnv)).toThrow(/WORKLOADS_URL/);
+    expect(() => withEnv({ GATEWAY_MAX_ALIASES: '-1' }, gatewayOptionsFromEnv)).toThrow(/GATEWAY_MAX_ALIASES/);
+    expect(() => withEnv({ REDIS_URL: 'localhost:6379' }, gatewayOptionsFromEnv)).toThrow(/REDIS_URL/);
+    expect(() => withEnv({ GRAPHQL_INTROSPECTION: 'maybe' }, gatewayOptionsFromEnv)).toThrow(/GRAPHQL_INTROSPECTION/);
   });
 });
