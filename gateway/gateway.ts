@@ -8,7 +8,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
-import { createRedisClient, jsonCodec, MemoryKeyValueCache, RedisKeyValueCache, stringCodec, type KeyValueCache } from '../services/common/kvcache.js';
+import { createRedisClient, jsonCodec, redisReady, MemoryKeyValueCache, RedisKeyValueCache, stringCodec, type KeyValueCache } from '../services/common/kvcache.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { KubegraphDataSource, type GatewayContext } from './datasource.js';
 import { SUPERGRAPH_PATH } from './compose.js';
@@ -109,6 +109,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let planStore: KeyValueCache<QueryPlan>;
   if (opts.redisUrl) {
     redis = createRedisClient(opts.redisUrl, log);
+    if (!(await redisReady(redis, 2_000))) log.warn('redis not reachable at start: caches bypassed until it is', { redis: redactRedisUrl(opts.redisUrl) });
     const prefix = opts.redisKeyPrefix ?? GATEWAY_DEFAULTS.redisKeyPrefix;
     apqCache = new RedisKeyValueCache(redis, { prefix: `${prefix}apq:`, codec: stringCodec, logger: log });
     // Plans are only valid for the supergraph they were planned on: its hash is part of the key.
@@ -268,6 +269,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };
+}
+
+/** A Redis URL without its password, for logs. */
+function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://(invalid)';
+  }
 }
 
 function requestIdOf(header: string | string[] | undefined): string {

@@ -323,6 +323,13 @@ describe('persisted queries and query plans', () => {
     expect((await post(gw.url, { extensions: ext })).body.data).toEqual({ pods: [{ name: 'pod-0', cpu: 0.25 }] });
   });
 
+  it('keeps answering when Redis is unreachable (caches degrade to misses)', async () => {
+    const down = (await refusedUrl()).replace(/^http:\/\/([^/]+)\/graphql$/, 'redis://$1');
+    const gw = await gatewayWith({ redisUrl: down, redisKeyPrefix: `kubegraph-test:${randomUUID()}:` });
+    const r = await post(gw.url, { query, extensions: ext, operationName: 'Persisted' });
+    expect(r.body).toEqual({ data: { pods: [{ name: 'pod-0', cpu: 0.25 }] } });
+  });
+
   describe('in Redis, shared by replicas', () => {
     const prefix = `kubegraph-test:${randomUUID()}:`;
     const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

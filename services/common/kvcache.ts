@@ -1,7 +1,8 @@
 // Apollo's KeyValueCache interface (from @apollo/utils.keyvaluecache, matched structurally) over ioredis, so that
 // several replicas of a service share one cache (persisted queries, query plans). Every key gets a prefix; values
 // go through a codec (strings as they are by default, JSON for objects); a TTL in seconds applies per entry.
-// Redis failures never fail a request: a failed read is a miss and a failed write is dropped, both logged.
+// Redis failures never fail a request: a failed read is a miss and a failed write is dropped, both logged; while
+// the connection is down, the cache is bypassed without waiting.
 import { Redis } from 'ioredis';
 import type { Logger } from './log.js';
 
@@ -44,7 +45,13 @@ export class RedisKeyValueCache<V = string> implements KeyValueCache<V> {
     return this.opts.prefix;
   }
 
+  /** While Redis is not connected, the cache is skipped at once instead of waiting for a reconnect. */
+  private get up(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   async get(key: string): Promise<V | undefined> {
+    if (!this.up) return undefined;
     try {
       const raw = await this.redis.get(this.opts.prefix + key);
       return raw === null ? undefined : this.opts.codec.decode(raw);
@@ -56,6 +63,7 @@ export class RedisKeyValueCache<V = string> implements KeyValueCache<V> {
 
   async set(key: string, value: V, options?: KeyValueCacheSetOptions): Promise<void> {
     const ttl = options?.ttl === undefined ? this.opts.defaultTtl : options.ttl;
+    if (!this.up) return;
     try {
       const raw = this.opts.codec.encode(value);
       if (ttl && ttl > 0) await this.redis.set(this.opts.prefix + key, raw, 'EX', Math.ceil(ttl));
@@ -66,6 +74,7 @@ export class RedisKeyValueCache<V = string> implements KeyValueCache<V> {
   }
 
   async delete(key: string): Promise<boolean> {
+    if (!this.up) return false;
     try {
       return (await this.redis.del(this.opts.prefix + key)) > 0;
     } catch (e) {
@@ -87,6 +96,21 @@ export function createRedisClient(url: string, logger?: Logger): Redis {
     reported = false;
   });
   return redis;
+}
+
+/** Waits for the connection to be ready, at most timeoutMs; false when it is not (the caches are then bypassed). */
+export async function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
 }
 
 /** Deletes every key under a prefix (SCAN, not KEYS); for tests and maintenance. */
