@@ -143,7 +143,7 @@ export function paginate(entries: Entry[], args: PageArgs): Page {
   const n = entries.length;
   const first = args.first ?? n;
   const edges: Page['edges'] = [];
-  let hasNextPage = false;
+  let hasNextPage: boolean;
   const push = (e: Entry) => {
     const node = e.cache.objects.get(e.key);
     if (node) edges.push({ cursor: encodeCursor(e), node });
