@@ -8,15 +8,13 @@ import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
+import { startWorkloadsSubgraph } from './workloads/server.js';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface Closable {
   url: string;
   close(): Promise<void>;
-}
-interface WorkloadsModule {
-  startWorkloadsSubgraph(opts: { port: number; host?: string }): Promise<Closable>;
 }
 
 await runMain(async () => {
@@ -40,19 +38,15 @@ await runMain(async () => {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
-  // Options are validated before anything else starts, so a bad variable stops the process early.
+  // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
   const gatewayOptions = gatewayOptionsFromEnv();
   const subgraphUrls: Record<string, string> = {};
 
   // The subgraphs, as they are built (see README "Services").
-  const workloadsServer = new URL('./workloads/server.ts', import.meta.url);
-  if (existsSync(workloadsServer)) {
-    const mod = (await import(new URL('./workloads/server.js', import.meta.url).href)) as WorkloadsModule;
-    const workloads = await mod.startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1') });
-    running.push(workloads);
-    subgraphUrls.workloads = workloads.url;
-    console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
-  }
+  const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1') });
+  running.push(workloads);
+  subgraphUrls.workloads = workloads.url;
+  console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
 
   if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {
     console.log(`kubegraph: no supergraph at ${gatewayOptions.supergraphPath ?? 'schema/supergraph.graphql'} yet (npm run compose): the gateway is not started`);
