@@ -157,7 +157,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return {
         async didResolveOperation(rc2) {
           // The validation rule estimated the cost without variables; now their values are known.
-          if (limits.maxCost <= 0 || !rc2.operation) return;
+          // Without variables the validation-time estimate was already exact.
+          if (limits.maxCost <= 0 || !rc2.operation?.variableDefinitions?.length) return;
           const cost = operationCost(rc2.schema, rc2.document, rc2.operation, limits, rc2.request.variables ?? {});
           if (cost > limits.maxCost) throw costError(cost, limits.maxCost);
         },
