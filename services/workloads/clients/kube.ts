@@ -65,13 +65,18 @@ export function rvAtLeast(seen: string | undefined, wanted: string): boolean {
 
 export type IndexFn = (o: KubeObject) => string[];
 
-interface Bucket {
+export interface Bucket {
   keys: Set<string>;
-  /** Bumped when membership changes. */
+  /** The cache-wide sequence number of the last membership change (never reused, even across re-created buckets). */
   members: number;
-  /** Bumped when membership or any member changes. */
+  /** The sequence number of the last membership or member change. */
   content: number;
+  /** Recent membership changes (key added or removed, at seq); complete for every seq > logFrom. */
+  log: { seq: number; key: string }[];
+  logFrom: number;
 }
+
+const LOG_LIMIT = 4096;
 
 /**
  * The objects of one kind, by `namespace/name`, with secondary indexes (index name → value → keys). Each bucket
@@ -86,6 +91,7 @@ export class IndexedCache {
   private waiters = new Set<() => void>();
   /** Bumped on every change. */
   version = 0;
+  private seq = 0;
 
   constructor(
     readonly kind: KindName,
@@ -173,17 +179,27 @@ export class IndexedCache {
     const idx = this.indexes.get(index)!;
     let b = idx.get(value);
     if (!b) {
-      b = { keys: new Set(), members: 0, content: 0 };
+      b = { keys: new Set(), members: 0, content: 0, log: [], logFrom: this.seq };
       idx.set(value, b);
     }
     b.keys.add(key);
-    b.members++;
-    b.content++;
+    this.logChange(b, key);
+  }
+
+  private logChange(b: Bucket, key: string): void {
+    const seq = ++this.seq;
+    b.members = seq;
+    b.content = seq;
+    b.log.push({ seq, key });
+    if (b.log.length > LOG_LIMIT) {
+      const dropped = b.log.splice(0, LOG_LIMIT / 2);
+      b.logFrom = dropped[dropped.length - 1].seq;
+    }
   }
 
   private touch(index: string, value: string, _key: string): void {
     const b = this.indexes.get(index)!.get(value);
-    if (b) b.content++;
+    if (b) b.content = ++this.seq;
   }
 
   private remove(index: string, value: string, key: string): void {
@@ -191,13 +207,12 @@ export class IndexedCache {
     const b = idx.get(value);
     if (!b) return;
     b.keys.delete(key);
-    b.members++;
-    b.content++;
+    this.logChange(b, key);
     if (b.keys.size === 0) idx.delete(value);
   }
 }
 
-const EMPTY_BUCKET: Bucket = Object.freeze({ keys: new Set<string>(), members: 0, content: 0 }) as Bucket;
+const EMPTY_BUCKET: Bucket = Object.freeze({ keys: new Set<string>(), members: 0, content: 0, log: [], logFrom: 0 }) as Bucket;
 const dedupe = (values: string[]) => (values.length < 2 ? values : [...new Set(values)]);
 
 export const byNamespace: IndexFn = (o) => (o.metadata.namespace ? [o.metadata.namespace] : []);
@@ -252,6 +267,29 @@ export class KubeClient {
   readonly writeWaitMs: number;
   private readonly listChunk: number;
 
+  /** Open watch requests, so stop() can abort them all. */
+  private readonly openWatches = new Set<AbortController>();
+  /**
+   * client-node's Watch, wrapped: a ListWatch re-opens its watch by itself (after a normal close or a 410) and a
+   * stop() that lands while a watch request is being opened would leave that watch running; every watch goes
+   * through here, so stop() aborts them all, and one that opens after stop() is aborted at once.
+   */
+  private readonly watcher = {
+    watch: async (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> => {
+      // `done` may run before watch() returns (a request that fails at once).
+      const state: { ended: boolean; controller?: AbortController } = { ended: false };
+      state.controller = await this.rawWatch.watch(path, query, callback, (err: unknown) => {
+        state.ended = true;
+        if (state.controller) this.openWatches.delete(state.controller);
+        done(err);
+      });
+      if (this.stopped) state.controller.abort();
+      else if (!state.ended) this.openWatches.add(state.controller);
+      return state.controller;
+    },
+  } as unknown as k8s.Watch;
+  private rawWatch!: k8s.Watch;
+
   constructor(opts: KubeClientOptions) {
     this.log = opts.log;
     this.writeWaitMs = opts.writeWaitMs ?? 5000;
@@ -262,6 +300,7 @@ export class KubeClient {
       this.kc.loadFromDefault();
     }
     this.objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
+    this.rawWatch = new k8s.Watch(this.kc);
     const common = { namespace: byNamespace, label: byLabel, labelKey: byLabelKey, owner: byOwner, uid: byUid };
     const make = (kind: KindName, extra: Record<string, IndexFn> = {}) => new IndexedCache(kind, { ...common, ...extra, ...(opts.indexes?.[kind] ?? {}) });
     this.caches = {
@@ -280,8 +319,13 @@ export class KubeClient {
     for (const kind of Object.keys(KINDS) as KindName[]) {
       const cache = this.caches[kind];
       // client-node types objects with Date timestamps, but watch events (and our raw LIST) carry the JSON as sent:
-      // the cache keeps that JSON (KubeObject). makeInformer returns a ListWatch, whose resourceVersion we read.
-      const informer = k8s.makeInformer(this.kc, KINDS[kind].path, () => this.listAll(kind) as unknown as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>) as k8s.ListWatch<k8s.KubernetesObject>;
+      // the cache keeps that JSON (KubeObject). This is what makeInformer builds (a ListWatch), with our Watch wrapper.
+      const informer = new k8s.ListWatch<k8s.KubernetesObject>(
+        KINDS[kind].path,
+        this.watcher,
+        () => this.listAll(kind) as unknown as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
+        false,
+      );
       informer.on('add', (o) => {
         cache.upsert(o as unknown as KubeObject);
         opts.onChange?.(kind);
@@ -316,6 +360,8 @@ export class KubeClient {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     await Promise.all(this.informers.map(({ informer }) => informer.stop()));
+    for (const c of this.openWatches) c.abort();
+    this.openWatches.clear();
   }
 
   private attempts: Partial<Record<KindName, number>> = {};
@@ -327,7 +373,11 @@ export class KubeClient {
     // start() resolves after the LIST (when needed) and once the watch is open; an error is reported through the
     // `error` callback instead, which schedules the next attempt.
     await entry.informer.start();
-    if (this.stopped) return;
+    // stop() may have run while this start was under way: the watch it just opened must not outlive the client.
+    if (this.stopped) {
+      await entry.informer.stop();
+      return;
+    }
     if (entry.informer.latestResourceVersion() && !this.syncedKinds.has(kind)) {
       this.syncedKinds.add(kind);
       this.log.info('cache synced', { kind, objects: this.caches[kind].size });
@@ -356,6 +406,7 @@ export class KubeClient {
 
   /** The informers' LIST: raw JSON (no client-side classes, so list and watch objects look alike), in chunks. */
   private async listAll(kind: KindName): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
+    if (this.stopped) throw new Error('the Kubernetes client is stopped');
     const items: KubeObject[] = [];
     let cont = '';
     let resourceVersion = '';

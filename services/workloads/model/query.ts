@@ -50,10 +50,17 @@ export const sortByName: SortSpec = { id: 'NAME', key: (o) => o.metadata.name, v
 export const sortByCreated: SortSpec = { id: 'CREATED_AT', key: (o) => o.metadata.creationTimestamp ?? '', volatile: false };
 
 const MEMO_LIMIT = 256;
-const memos = new WeakMap<IndexedCache, Map<string, { version: string; entries: Entry[] }>>();
+interface Memo {
+  version: string;
+  /** Per selected bucket, the sequence number the entries reflect. */
+  seqs: number[];
+  entries: Entry[];
+  byKey: Map<string, Entry>;
+}
+const memos = new WeakMap<IndexedCache, Map<string, Memo>>();
 
-/** Counters for the report and metrics: how often a sorted array was rebuilt vs. served from the memo. */
-export const queryStats = { sortedBuilds: 0, sortedHits: 0, scanned: 0 };
+/** Counters for the report and metrics: sorted views built from scratch, patched incrementally, served as they were. */
+export const queryStats = { sortedBuilds: 0, sortedPatches: 0, sortedHits: 0, scanned: 0 };
 
 function selectionSize(cache: IndexedCache, s: Selection): number {
   let n = 0;
@@ -61,40 +68,94 @@ function selectionSize(cache: IndexedCache, s: Selection): number {
   return n;
 }
 
-/** The entries of a selection, sorted ascending; cached until one of its buckets changes. */
+/** Index of the first entry not less than `e` (binary search). */
+function lowerBound(entries: Entry[], e: { sort: string; ns: string; name: string }): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareEntries(entries[mid], e) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The entries of a selection, sorted ascending. Cached per (selection, sort): served as is while its buckets are
+ * unchanged; patched in place from the buckets' change logs when a few members came or went (binary search and
+ * splice, no re-sort); rebuilt only when the logs do not reach back far enough, many members changed, or the sort key
+ * itself is volatile (status) and a member changed.
+ */
 export function sortedSelection(cache: IndexedCache, sel: Selection, sort: SortSpec): Entry[] {
   const values = [...new Set(sel.values)].sort();
   const memoKey = `${sel.index}\u0000${values.join('\u0001')}\u0000${sort.id}`;
-  const version = values.map((v) => {
-    const b = cache.bucket(sel.index, v);
-    return sort.volatile ? b.content : b.members;
-  }).join(',');
-  let memo = memos.get(cache);
-  if (!memo) memos.set(cache, (memo = new Map()));
-  const hit = memo.get(memoKey);
+  const buckets = values.map((v) => cache.bucket(sel.index, v));
+  const seqs = buckets.map((b) => (sort.volatile ? b.content : b.members));
+  const version = seqs.join(',');
+  let memos1 = memos.get(cache);
+  if (!memos1) memos.set(cache, (memos1 = new Map()));
+  const hit = memos1.get(memoKey);
   if (hit && hit.version === version) {
     queryStats.sortedHits++;
     return hit.entries;
   }
-  queryStats.sortedBuilds++;
-  let entries: Entry[] = [];
-  for (const v of values) {
-    for (const key of cache.bucket(sel.index, v).keys) {
+  let memo: Memo | undefined;
+  if (hit && !sort.volatile) memo = patch(cache, sel, sort, hit, buckets);
+  if (memo) queryStats.sortedPatches++;
+  else {
+    queryStats.sortedBuilds++;
+    memo = build(cache, sort, values.map((v) => cache.bucket(sel.index, v)));
+  }
+  memo.version = version;
+  memo.seqs = seqs;
+  memos1.delete(memoKey);
+  memos1.set(memoKey, memo);
+  if (memos1.size > MEMO_LIMIT) memos1.delete(memos1.keys().next().value as string);
+  return memo.entries;
+}
+
+function build(cache: IndexedCache, sort: SortSpec, buckets: { keys: Set<string> }[]): Memo {
+  const byKey = new Map<string, Entry>();
+  for (const b of buckets) {
+    for (const key of b.keys) {
+      if (byKey.has(key)) continue; // a union may hold an object twice
       const obj = cache.objects.get(key);
       if (!obj) continue;
-      entries.push({ sort: sort.key(obj), ns: obj.metadata.namespace ?? '', name: obj.metadata.name, key, cache });
+      byKey.set(key, { sort: sort.key(obj), ns: obj.metadata.namespace ?? '', name: obj.metadata.name, key, cache });
     }
   }
-  if (values.length > 1) {
-    // A union may hold an object twice (an object in two buckets of one index).
-    const seen = new Set<string>();
-    entries = entries.filter((e) => (seen.has(e.key) ? false : (seen.add(e.key), true)));
+  const entries = [...byKey.values()].sort(compareEntries);
+  return { version: '', seqs: [], entries, byKey };
+}
+
+function patch(cache: IndexedCache, sel: Selection, sort: SortSpec, memo: Memo, buckets: ReturnType<IndexedCache['bucket']>[]): Memo | undefined {
+  const changed = new Set<string>();
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i];
+    const since = memo.seqs[i];
+    if (b.members === since) continue;
+    if (b.members < since || b.logFrom > since) return undefined; // emptied and dropped, re-created, or the log does not reach back
+    for (let j = b.log.length - 1; j >= 0 && b.log[j].seq > since; j--) changed.add(b.log[j].key);
   }
-  entries.sort(compareEntries);
-  memo.delete(memoKey);
-  memo.set(memoKey, { version, entries });
-  if (memo.size > MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
-  return entries;
+  if (changed.size > 64 && changed.size > memo.entries.length / 8) return undefined;
+  for (const key of changed) {
+    const inSelection = sel.values.some((v) => cache.bucket(sel.index, v).keys.has(key));
+    const obj = inSelection ? cache.objects.get(key) : undefined;
+    const old = memo.byKey.get(key);
+    const next = obj && { sort: sort.key(obj), ns: obj.metadata.namespace ?? '', name: obj.metadata.name, key, cache };
+    if (old && next && compareEntries(old, next) === 0) continue;
+    if (old) {
+      const at = lowerBound(memo.entries, old);
+      if (memo.entries[at]?.key !== key) return undefined; // should not happen; rebuild rather than guess
+      memo.entries.splice(at, 1);
+      memo.byKey.delete(key);
+    }
+    if (next) {
+      memo.entries.splice(lowerBound(memo.entries, next), 0, next);
+      memo.byKey.set(key, next);
+    }
+  }
+  return memo;
 }
 
 export interface Query {
