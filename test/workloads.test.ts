@@ -1,25 +1,38 @@
-// The workloads subgraph against the demo sandbox cluster, queried directly over HTTP (the gateway comes later):
-// every list with its filters, sorts and cursors, pod and workload status, entity lookups, each mutation and its
-// effect seen through client-node, error codes, readiness and the caches following the cluster.
+// End to end through the gateway, against the demo sandbox cluster: every GraphQL query and mutation goes to the
+// gateway (checked-in supergraph) in front of the workloads subgraph — every list with its filters, sorts and cursors
+// paged to the end, pod and workload status, each mutation and its effect seen through client-node, stale-write
+// CONFLICT, error codes, abusive queries refused on the real schema, readiness and the caches following the cluster.
+// Only the subgraph's own health endpoints (/healthz, /readyz, /metrics) and its `_entities` contract (which the
+// gateway does not expose) are addressed on the subgraph itself.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../gateway/gateway.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
 import { createLogger } from '../services/common/log.js';
 import { gql, gqlData } from './harness/graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
+import { quietLogger, startTestStack, type TestStack } from './harness/stack.js';
 
 const quiet = createLogger('workloads', () => {});
+let stack: TestStack;
 let sb: TestSandbox;
-let sg: WorkloadsSubgraph;
+/** The gateway's GraphQL endpoint: every query and mutation of this file goes here. */
 let url: string;
+/** The workloads subgraph behind it (health endpoints and the `_entities` contract only). */
+let subgraphUrl: string;
+
+/** A gateway in front of one more workloads subgraph (the readiness and resilience tests start their own). */
+async function gatewayFor(sg: WorkloadsSubgraph): Promise<Gateway> {
+  return startGateway({ port: 0, subgraphUrls: { workloads: sg.url }, logger: quietLogger, readyCacheMs: 0 });
+}
 
 beforeAll(async () => {
-  sb = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20 });
-  sg = await startWorkloadsSubgraph({ port: 0, kubeConfig: sb.kc, log: quiet });
-  url = sg.url;
-  await sg.ready();
+  stack = await startTestStack({ sandbox: { seed: { kind: 'demo' }, speed: 20 } });
+  sb = stack.cluster;
+  url = stack.gateway.url;
+  subgraphUrl = stack.workloads.url;
   // The demo settles: the Job completes and the payment worker crash-loops.
   await eventually(async () => {
     const d = await gqlData(url, `{ pods(first: 100) { edges { node { name statusText } } } }`);
@@ -29,8 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sg?.close();
-  await sb?.close();
+  await stack?.close();
 });
 
 interface PodNode {
@@ -99,16 +111,18 @@ describe('readiness', () => {
     const cluster = kc.getCurrentCluster()!;
     kc.clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: `https://127.0.0.1:${port}` } : c));
     const late = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: quiet });
+    const lateGateway = await gatewayFor(late);
     let proxy: Server | undefined;
     const sockets = new Set<Socket>();
     try {
       const base = late.url.replace(/\/graphql$/, '');
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(503);
-      const r = await gql(late.url, `{ pods { totalCount } }`);
+      expect((await fetch(lateGateway.url.replace(/\/graphql$/, '/readyz'))).status).toBe(503);
+      const r = await gql(lateGateway.url, `{ pods { totalCount } }`);
       expect(r.errors?.[0].extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(r.errors?.[0].extensions?.service).toBe('workloads');
-      const m = await gql(late.url, `mutation { deletePod(namespace: "shop", name: "nope") }`);
+      const m = await gql(lateGateway.url, `mutation { deletePod(namespace: "shop", name: "nope") }`);
       expect(m.errors?.[0].extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
 
       const target = new URL(sb.sandbox.url);
@@ -121,10 +135,12 @@ describe('readiness', () => {
       });
       await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', r));
       await eventually(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, 'readyz 200');
-      const d = await gqlData(late.url, `{ nodes { totalCount } }`);
+      await eventually(async () => (await fetch(lateGateway.url.replace(/\/graphql$/, '/readyz'))).status === 200, 10_000, 'the gateway readyz 200');
+      const d = await gqlData(lateGateway.url, `{ nodes { totalCount } }`);
       expect(d.nodes.totalCount).toBe(3);
-      expect((await fetch(`${url.replace(/\/graphql$/, '')}/readyz`)).status).toBe(200);
+      expect((await fetch(subgraphUrl.replace(/\/graphql$/, '/readyz'))).status).toBe(200);
     } finally {
+      await lateGateway.close();
       await late.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
@@ -133,7 +149,7 @@ describe('readiness', () => {
 
   it('/metrics has the cache-size gauge and resolver timings', async () => {
     await gqlData(url, `{ nodes { totalCount } }`);
-    const text = await (await fetch(url.replace(/\/graphql$/, '/metrics'))).text();
+    const text = await (await fetch(subgraphUrl.replace(/\/graphql$/, '/metrics'))).text();
     expect(text).toMatch(/kubegraph_workloads_cache_objects\{[^}]*kind="Pod"[^}]*\} \d+/);
     expect(text).toMatch(/kubegraph_workloads_resolver_duration_seconds_count\{[^}]*field="Query.nodes"/);
   });
@@ -251,9 +267,10 @@ describe('informer resilience', () => {
   it('survives cut watches, API errors and 410 Expired: re-lists and the cache matches the cluster again', async () => {
     const small = await startTestSandbox({ seed: { kind: 'empty', nodes: 2 }, speed: 20, historySize: 20, controllers: false });
     const sg2 = await startWorkloadsSubgraph({ port: 0, kubeConfig: small.kc, log: quiet });
+    const gw2 = await gatewayFor(sg2);
     try {
       await sg2.ready();
-      const podNames = async () => ((await gqlData(sg2.url, `{ pods(namespace: "default") { edges { node { name } } } }`)).pods.edges as { node: { name: string } }[]).map((e) => e.node.name).sort();
+      const podNames = async () => ((await gqlData(gw2.url, `{ pods(namespace: "default") { edges { node { name } } } }`)).pods.edges as { node: { name: string } }[]).map((e) => e.node.name).sort();
       const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } });
       await small.core.createNamespacedPod({ namespace: 'default', body: pod('before') });
       await eventually(async () => (await podNames()).join() === 'before', 10_000, 'the first pod');
@@ -274,8 +291,9 @@ describe('informer resilience', () => {
       small.sandbox.server.faults.failRatio = 0;
       const want = ['after-blip', ...Array.from({ length: 30 }, (_, i) => `during-outage-${String(i).padStart(2, '0')}`)].sort().join();
       await eventually(async () => (await podNames()).join() === want, 20_000, 'the cache to re-list after 410');
-      expect((await gql(sg2.url, `{ pod(namespace: "default", name: "before") { name } }`)).data?.pod).toBeNull();
+      expect((await gql(gw2.url, `{ pod(namespace: "default", name: "before") { name } }`)).data?.pod).toBeNull();
     } finally {
+      await gw2.close();
       await sg2.close();
       await small.close();
     }
@@ -436,9 +454,10 @@ describe('nodes and projects', () => {
 });
 
 describe('entities', () => {
-  it('resolves Pod, Node, Project and Workload keys through _entities', async () => {
+  // The subgraph's federation contract: the gateway never exposes `_entities`, so this one asks the subgraph.
+  it('resolves Pod, Node, Project and Workload keys through _entities (subgraph contract)', async () => {
     const pod = (await podList({ namespace: 'shop', filter: { labelSelector: 'app=redis' } }))[0];
-    const r = await gqlData(url, `query($r: [_Any!]!) { _entities(representations: $r) { __typename
+    const r = await gqlData(subgraphUrl, `query($r: [_Any!]!) { _entities(representations: $r) { __typename
       ... on Pod { namespace name status } ... on Node { name ready } ... on Project { name workspaceName }
       ... on Workload { namespace name kind replicas } } }`, {
       r: [
@@ -594,5 +613,48 @@ data:
       }
     }, 20_000, 'the namespace gone');
     await eventually(async () => (await gqlData(url, `{ project(name: "${NS}") { name } }`)).project === null, 10_000, 'the project gone from the cache');
+  });
+});
+
+describe('abusive queries', () => {
+  // The gateway's limits (gateway/limits.ts DEFAULT_LIMITS: depth 15, 30 aliases, cost 50,000) on the real schema:
+  // refused with HTTP 400 and the limit's code before anything reaches the subgraph.
+  const refused = async (query: string, variables: Vars = {}) => {
+    const r = await gql(url, query, variables);
+    expect(r.data ?? undefined, query).toBeUndefined();
+    return { status: r.status, codes: (r.errors ?? []).map((e) => e.extensions?.code) };
+  };
+
+  it('a query nested deeper than the limit is QUERY_TOO_DEEP', async () => {
+    // pod → node → pods → edges → node → node → ... : 4 levels per round, small pages so only the depth is too much.
+    let inner = 'name';
+    for (let i = 0; i < 5; i++) inner = `node { pods(first: 1) { edges { node { ${inner} } } } }`;
+    const r = await refused(`{ pod(namespace: "shop", name: "x") { ${inner} } }`);
+    expect(r.status).toBe(400);
+    expect(r.codes).toContain('QUERY_TOO_DEEP');
+    // Just under the limit it runs.
+    const ok = await gql(url, `{ nodes(first: 1) { edges { node { pods(first: 1) { edges { node { node { name } } } } } } } }`);
+    expect(ok.errors).toBeUndefined();
+  });
+
+  it('more aliases than the limit is TOO_MANY_ALIASES', async () => {
+    const many = Array.from({ length: 31 }, (_, i) => `a${i}: nodes(first: 1) { totalCount }`).join(' ');
+    const r = await refused(`{ ${many} }`);
+    expect(r.status).toBe(400);
+    expect(r.codes).toContain('TOO_MANY_ALIASES');
+    const some = Array.from({ length: 30 }, (_, i) => `a${i}: nodes(first: 1) { totalCount }`).join(' ');
+    expect((await gql(url, `{ ${some} }`)).errors).toBeUndefined();
+  });
+
+  it('a query too costly is QUERY_TOO_COSTLY, in the query text and through variables', async () => {
+    const literal = await refused(`{ nodes(first: 500) { edges { node { pods(first: 500) { edges { node { name containers { name } } } } } } } }`);
+    expect(literal).toEqual({ status: 400, codes: ['QUERY_TOO_COSTLY'] });
+    // Page sizes as variables: estimated again once their values are known. (At validation an unknown variable counts
+    // as the default page size, 50, so the shape must fit the budget at 50 × 50 to get that far.)
+    const q = `query($n: Int, $m: Int) { nodes(first: $n) { edges { node { pods(first: $m) { edges { node { name } } } } } } }`;
+    const viaVars = await gql(url, q, { n: 500, m: 500 });
+    expect(viaVars.errors?.map((e) => e.extensions?.code)).toEqual(['QUERY_TOO_COSTLY']);
+    expect(viaVars.data ?? undefined).toBeUndefined();
+    expect((await gql(url, q, { n: 3, m: 5 })).errors).toBeUndefined();
   });
 });
