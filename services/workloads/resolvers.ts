@@ -2,7 +2,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { KubeObject } from './clients/kube.js';
-import type { NestedPodArgs, Viewer, WorkloadKindEnum, WorkloadsModel } from './model/index.js';
+import { RESOURCE_KINDS, type NestedPodArgs, type ResourceKind, type Viewer, type WorkloadKindEnum, type WorkloadsModel } from './model/index.js';
 
 export interface WorkloadsContext {
   viewer: Viewer;
@@ -55,6 +55,25 @@ const JSONScalar = new GraphQLScalarType({
   parseLiteral: literalToJs,
 });
 
+/** Root list and get fields of the other kinds. */
+const RESOURCE_FIELDS: Record<Exclude<ResourceKind, 'Event'>, [list: string, get: string]> = {
+  ReplicaSet: ['replicaSets', 'replicaSet'],
+  Service: ['services', 'service'],
+  Ingress: ['ingresses', 'ingress'],
+  ConfigMap: ['configMaps', 'configMap'],
+  Secret: ['secrets', 'secret'],
+  ServiceAccount: ['serviceAccounts', 'serviceAccount'],
+  PersistentVolumeClaim: ['persistentVolumeClaims', 'persistentVolumeClaim'],
+  PersistentVolume: ['persistentVolumes', 'persistentVolume'],
+  StorageClass: ['storageClasses', 'storageClass'],
+  HorizontalPodAutoscaler: ['horizontalPodAutoscalers', 'horizontalPodAutoscaler'],
+  NetworkPolicy: ['networkPolicies', 'networkPolicy'],
+  CustomResourceDefinition: ['customResourceDefinitions', 'customResourceDefinition'],
+};
+
+const names = (refs: unknown): string[] => (Array.isArray(refs) ? refs.map((r: { name?: string }) => r?.name ?? '').filter(Boolean) : []);
+const images = (o: KubeObject): string[] => ((o.spec?.template?.spec?.containers ?? []) as { image?: string }[]).map((c) => c.image ?? '');
+
 const TYPE_OF_KIND: Record<string, string> = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet', Job: 'Job', CronJob: 'CronJob' };
 const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = { Deployment: 'DEPLOYMENT', StatefulSet: 'STATEFUL_SET', DaemonSet: 'DAEMON_SET', Job: 'JOB', CronJob: 'CRON_JOB' };
 
@@ -89,10 +108,19 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     return model.workload(ctx.viewer, { namespace: ref.namespace, kind, name: ref.name });
   };
 
+  const resourceQuery: Record<string, (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => unknown> = {};
+  for (const [kind, [list, get]] of Object.entries(RESOURCE_FIELDS) as [ResourceKind, [string, string]][]) {
+    resourceQuery[list] = (_, args, ctx) => model.resources(ctx.viewer, kind, args);
+    resourceQuery[get] = (_, args, ctx) => model.resource(ctx.viewer, kind, RESOURCE_KINDS[kind] ? args.namespace : undefined, args.name);
+  }
+  const plain = { ...meta, ...named, spec: (o: KubeObject) => o.spec ?? {}, status: (o: KubeObject) => o.status ?? null };
+
   return {
     DateTime,
     JSON: JSONScalar,
     Query: {
+      ...resourceQuery,
+      events: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.events(ctx.viewer, args),
       projects: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.projects(ctx.viewer, args),
       project: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.project(ctx.viewer, args.name),
       nodes: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.nodes(ctx.viewer, args),
@@ -133,6 +161,100 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       node: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podNode(ctx.viewer, o),
       owner: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podOwner(ctx.viewer, o),
       events: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podEvents(ctx.viewer, o),
+      services: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.servicesOfPod(ctx.viewer, o),
+    },
+    ReplicaSet: {
+      ...plain,
+      revision: (o: KubeObject) => model.revisionOf(o),
+      replicas: (o: KubeObject) => o.spec?.replicas ?? 0,
+      readyReplicas: (o: KubeObject) => o.status?.readyReplicas ?? 0,
+      availableReplicas: (o: KubeObject) => o.status?.availableReplicas ?? 0,
+      images,
+    },
+    Service: {
+      ...plain,
+      type: (o: KubeObject) => o.spec?.type ?? 'ClusterIP',
+      clusterIP: (o: KubeObject) => o.spec?.clusterIP ?? null,
+      ports: (o: KubeObject) => o.spec?.ports ?? [],
+      selector: (o: KubeObject) => o.spec?.selector ?? null,
+      pods: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.podsOfService(ctx.viewer, o, args),
+    },
+    Ingress: {
+      ...plain,
+      ingressClassName: (o: KubeObject) => o.spec?.ingressClassName ?? null,
+      hosts: (o: KubeObject) => [...new Set(((o.spec?.rules ?? []) as { host?: string }[]).map((r) => r.host).filter((h): h is string => Boolean(h)))],
+    },
+    ConfigMap: {
+      ...meta,
+      ...named,
+      keys: (o: KubeObject) => [...Object.keys((o.data as object | undefined) ?? {}), ...Object.keys((o.binaryData as object | undefined) ?? {})].sort(),
+      data: (o: KubeObject) => o.data ?? {},
+    },
+    Secret: {
+      ...meta,
+      ...named,
+      type: (o: KubeObject) => (o.type as string | undefined) ?? 'Opaque',
+      keys: (o: KubeObject) => Object.keys((o.data as object | undefined) ?? {}).sort(),
+    },
+    ServiceAccount: {
+      ...meta,
+      ...named,
+      secrets: (o: KubeObject) => names(o.secrets),
+      imagePullSecrets: (o: KubeObject) => names(o.imagePullSecrets),
+    },
+    PersistentVolumeClaim: {
+      ...plain,
+      phase: (o: KubeObject) => o.status?.phase ?? 'Pending',
+      storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
+      volumeName: (o: KubeObject) => o.spec?.volumeName ?? null,
+      accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],
+      requestedStorage: (o: KubeObject) => o.spec?.resources?.requests?.storage ?? null,
+      capacity: (o: KubeObject) => o.status?.capacity?.storage ?? null,
+    },
+    PersistentVolume: {
+      ...plain,
+      phase: (o: KubeObject) => o.status?.phase ?? 'Pending',
+      storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
+      capacity: (o: KubeObject) => o.spec?.capacity?.storage ?? null,
+      accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],
+      reclaimPolicy: (o: KubeObject) => o.spec?.persistentVolumeReclaimPolicy ?? null,
+      claim: (o: KubeObject) => (o.spec?.claimRef ? `${o.spec.claimRef.namespace}/${o.spec.claimRef.name}` : null),
+    },
+    StorageClass: {
+      ...meta,
+      ...named,
+      provisioner: (o: KubeObject) => (o.provisioner as string | undefined) ?? '',
+      reclaimPolicy: (o: KubeObject) => (o.reclaimPolicy as string | undefined) ?? null,
+      volumeBindingMode: (o: KubeObject) => (o.volumeBindingMode as string | undefined) ?? null,
+      allowVolumeExpansion: (o: KubeObject) => Boolean(o.allowVolumeExpansion),
+      isDefault: (o: KubeObject) => o.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+      parameters: (o: KubeObject) => o.parameters ?? {},
+    },
+    HorizontalPodAutoscaler: {
+      ...plain,
+      scaleTargetRef: (o: KubeObject) => {
+        const r = (o.spec?.scaleTargetRef ?? {}) as { apiVersion?: string; kind?: string; name?: string };
+        return { apiVersion: r.apiVersion ?? '', kind: r.kind ?? '', namespace: o.metadata.namespace ?? null, name: r.name ?? '' };
+      },
+      minReplicas: (o: KubeObject) => o.spec?.minReplicas ?? null,
+      maxReplicas: (o: KubeObject) => o.spec?.maxReplicas ?? 0,
+      currentReplicas: (o: KubeObject) => o.status?.currentReplicas ?? null,
+      desiredReplicas: (o: KubeObject) => o.status?.desiredReplicas ?? null,
+    },
+    NetworkPolicy: {
+      ...plain,
+      podSelector: (o: KubeObject) => o.spec?.podSelector ?? {},
+      policyTypes: (o: KubeObject) => o.spec?.policyTypes ?? [],
+    },
+    CustomResourceDefinition: {
+      ...plain,
+      group: (o: KubeObject) => o.spec?.group ?? '',
+      kindName: (o: KubeObject) => o.spec?.names?.kind ?? '',
+      plural: (o: KubeObject) => o.spec?.names?.plural ?? '',
+      scope: (o: KubeObject) => o.spec?.scope ?? '',
+      versions: (o: KubeObject) => ((o.spec?.versions ?? []) as { name: string }[]).map((v) => v.name),
+      version: (o: KubeObject) => model.crdVersion(o) ?? null,
+      objects: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.crdObjects(ctx.viewer, o, args),
     },
     Event: {
       namespace: (e: KubeObject) => e.metadata.namespace ?? '',
@@ -153,7 +275,13 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       __resolveType: (o: KubeObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
       __resolveReference: (ref: { namespace: string; kind: WorkloadKindEnum; name: string }, ctx: WorkloadsContext) => model.workload(ctx.viewer, ref),
     },
-    Deployment: { __resolveReference: workloadReference('Deployment'), ...workloadFields },
+    Deployment: {
+      __resolveReference: workloadReference('Deployment'),
+      ...workloadFields,
+      replicaSets: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.replicaSetsOfDeployment(ctx.viewer, o),
+      revision: (o: KubeObject) => model.revisionOf(o),
+      paused: (o: KubeObject) => Boolean(o.spec?.paused),
+    },
     StatefulSet: { __resolveReference: workloadReference('StatefulSet'), ...workloadFields },
     DaemonSet: { __resolveReference: workloadReference('DaemonSet'), ...workloadFields },
     Job: {

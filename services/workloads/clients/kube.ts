@@ -31,7 +31,10 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-export type KindName = 'Namespace' | 'Node' | 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Event';
+export type KindName =
+  | 'Namespace' | 'Node' | 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Event'
+  | 'Service' | 'Ingress' | 'ConfigMap' | 'Secret' | 'ServiceAccount' | 'PersistentVolumeClaim' | 'PersistentVolume'
+  | 'StorageClass' | 'HorizontalPodAutoscaler' | 'NetworkPolicy' | 'CustomResourceDefinition';
 
 interface KindInfo {
   apiVersion: string;
@@ -50,7 +53,33 @@ export const KINDS: Record<KindName, KindInfo> = {
   Job: { apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs' },
   CronJob: { apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs' },
   Event: { apiVersion: 'v1', path: '/api/v1/events' },
+  Service: { apiVersion: 'v1', path: '/api/v1/services' },
+  Ingress: { apiVersion: 'networking.k8s.io/v1', path: '/apis/networking.k8s.io/v1/ingresses' },
+  ConfigMap: { apiVersion: 'v1', path: '/api/v1/configmaps' },
+  Secret: { apiVersion: 'v1', path: '/api/v1/secrets' },
+  ServiceAccount: { apiVersion: 'v1', path: '/api/v1/serviceaccounts' },
+  PersistentVolumeClaim: { apiVersion: 'v1', path: '/api/v1/persistentvolumeclaims' },
+  PersistentVolume: { apiVersion: 'v1', path: '/api/v1/persistentvolumes' },
+  StorageClass: { apiVersion: 'storage.k8s.io/v1', path: '/apis/storage.k8s.io/v1/storageclasses' },
+  HorizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', path: '/apis/autoscaling/v2/horizontalpodautoscalers' },
+  NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', path: '/apis/networking.k8s.io/v1/networkpolicies' },
+  CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' },
 };
+
+/** The annotation `kubectl apply` (client-side) writes: a full copy of the object, a Secret's values included. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the caches keep of an object. Secrets lose their values on the way in (the keys stay, with empty values; the
+ * last-applied annotation, which repeats them, goes): the workloads subgraph never holds a Secret value in memory.
+ */
+export function sanitize(kind: KindName, o: KubeObject): KubeObject {
+  if (kind !== 'Secret') return o;
+  const keys = [...new Set([...Object.keys((o.data as object | undefined) ?? {}), ...Object.keys((o.stringData as object | undefined) ?? {})])];
+  const { data: _data, stringData: _stringData, ...rest } = o;
+  const annotations = o.metadata.annotations && LAST_APPLIED in o.metadata.annotations ? Object.fromEntries(Object.entries(o.metadata.annotations).filter(([k]) => k !== LAST_APPLIED)) : o.metadata.annotations;
+  return { ...rest, metadata: { ...o.metadata, ...(annotations ? { annotations } : {}) }, ...(keys.length ? { data: Object.fromEntries(keys.map((k) => [k, ''])) } : {}) };
+}
 
 export const keyOf = (o: { metadata: { namespace?: string; name: string } }) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
@@ -278,7 +307,9 @@ export class KubeClient {
     watch: async (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> => {
       // `done` may run before watch() returns (a request that fails at once).
       const state: { ended: boolean; controller?: AbortController } = { ended: false };
-      state.controller = await this.rawWatch.watch(path, query, callback, (err: unknown) => {
+      // Secrets lose their values before anything (ListWatch's own store included) sees them.
+      const cb = path === KINDS.Secret.path ? (phase: string, obj: unknown, watchObj?: unknown) => callback(phase, obj && typeof obj === 'object' && (obj as KubeObject).metadata ? sanitize('Secret', obj as KubeObject) : obj, watchObj) : callback;
+      state.controller = await this.rawWatch.watch(path, query, cb, (err: unknown) => {
         state.ended = true;
         if (state.controller) this.openWatches.delete(state.controller);
         done(err);
@@ -314,6 +345,17 @@ export class KubeClient {
       Job: make('Job'),
       CronJob: make('CronJob'),
       Event: make('Event', { involved: (o) => (o.involvedObject && typeof o.involvedObject === 'object' ? [String((o.involvedObject as { uid?: string }).uid ?? '')] : []) }),
+      Service: make('Service'),
+      Ingress: make('Ingress'),
+      ConfigMap: make('ConfigMap'),
+      Secret: make('Secret'),
+      ServiceAccount: make('ServiceAccount'),
+      PersistentVolumeClaim: make('PersistentVolumeClaim'),
+      PersistentVolume: make('PersistentVolume'),
+      StorageClass: make('StorageClass'),
+      HorizontalPodAutoscaler: make('HorizontalPodAutoscaler'),
+      NetworkPolicy: make('NetworkPolicy'),
+      CustomResourceDefinition: make('CustomResourceDefinition'),
     };
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
     for (const kind of Object.keys(KINDS) as KindName[]) {
@@ -327,15 +369,15 @@ export class KubeClient {
         false,
       );
       informer.on('add', (o) => {
-        cache.upsert(o as unknown as KubeObject);
+        cache.upsert(sanitize(kind, o as unknown as KubeObject));
         opts.onChange?.(kind);
       });
       informer.on('update', (o) => {
-        cache.upsert(o as unknown as KubeObject);
+        cache.upsert(sanitize(kind, o as unknown as KubeObject));
         opts.onChange?.(kind);
       });
       informer.on('delete', (o) => {
-        cache.delete(o as unknown as KubeObject);
+        cache.delete(sanitize(kind, o as unknown as KubeObject));
         opts.onChange?.(kind);
       });
       informer.on('error', (err: unknown) => this.restart(kind, err));
@@ -417,7 +459,7 @@ export class KubeClient {
       for (const o of page.items ?? []) {
         o.apiVersion ??= KINDS[kind].apiVersion;
         o.kind ??= kind;
-        items.push(o);
+        items.push(sanitize(kind, o));
       }
       cont = page.metadata?.continue ?? '';
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -479,6 +521,14 @@ export class KubeClient {
   }
 
   /** A JSON merge patch of any object. */
+  /** A JSON patch (RFC 6902) of an object of a cached kind. */
+  async jsonPatch(kind: KindName, namespace: string | undefined, name: string, ops: unknown[]): Promise<KubeObject> {
+    const collection = KINDS[kind].path.split('/').pop()!;
+    const base = KINDS[kind].path.slice(0, -collection.length - 1);
+    const path = `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${collection}/${encodeURIComponent(name)}?fieldManager=${FIELD_MANAGER}`;
+    return (await this.rawRequest('PATCH', path, ops, 'application/json-patch+json')) as KubeObject;
+  }
+
   async mergePatch(obj: KubeObject): Promise<KubeObject> {
     return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as unknown as Promise<KubeObject>;
   }

@@ -1,7 +1,7 @@
 // Shared pieces of the model: the dependencies, cache access with the sync check, metadata views.
 import { stringify } from 'yaml';
 import { upstreamUnavailable } from '../../common/errors.js';
-import type { IndexedCache, KindName, KubeClient, KubeObject } from '../clients/kube.js';
+import { sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
@@ -32,10 +32,21 @@ export const annotationsOf = (o: KubeObject): Record<string, string> => o.metada
 export const ownersOf = (o: KubeObject): OwnerRefView[] =>
   (o.metadata.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: Boolean(r.controller) }));
 
-/** The object as `kubectl get -o yaml` shows it (managed fields left out, as kubectl does by default). */
+/**
+ * The object as `kubectl get -o yaml` shows it (managed fields left out, as kubectl does by default). A Secret shows
+ * its keys with empty values: the values are never returned (the caches do not even hold them).
+ */
 export function yamlOf(o: KubeObject): string {
-  const { managedFields: _managed, ...metadata } = o.metadata;
-  return stringify({ ...o, metadata });
+  const safe = o.kind === 'Secret' ? sanitize('Secret', o) : o;
+  const { managedFields: _managed, ...metadata } = safe.metadata;
+  return stringify({ ...safe, metadata });
+}
+
+/** The object as JSON for generic results (managed fields left out; a Secret without its values). */
+export function jsonOf(o: KubeObject): KubeObject {
+  const safe = o.kind === 'Secret' ? sanitize('Secret', o) : o;
+  const { managedFields: _managed, ...metadata } = safe.metadata;
+  return { ...safe, metadata: metadata as KubeObject['metadata'] };
 }
 
 /**

@@ -6,6 +6,7 @@ import * as mutations from './mutations.js';
 import * as nodes from './nodes.js';
 import * as pods from './pods.js';
 import * as projects from './projects.js';
+import * as resources from './resources.js';
 import type { Page } from './query.js';
 import type { Viewer } from './viewer.js';
 import * as workloads from './workloads.js';
@@ -17,6 +18,8 @@ export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
 export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput } from './workloads.js';
 export type { NodeListArgs } from './nodes.js';
 export type { ProjectListArgs } from './projects.js';
+export type { ResourceKind, ResourceListArgs, EventListArgs } from './resources.js';
+export { RESOURCE_KINDS } from './resources.js';
 export { podStatusIndex } from './pods.js';
 
 /** Paging arguments of the nested lists (Project.pods, Node.pods, Workload.pods). */
@@ -46,8 +49,18 @@ export function createWorkloadsModel(kube: KubeClient) {
     workloadsOfProject: (viewer: Viewer, ns: KubeObject, args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>) =>
       workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
 
+    resources: (viewer: Viewer, kind: resources.ResourceKind, args: resources.ResourceListArgs) => resources.listResources(deps, viewer, kind, args),
+    resource: (viewer: Viewer, kind: resources.ResourceKind, namespace: string | undefined, name: string) => resources.getResource(deps, viewer, kind, namespace, name),
+    events: (viewer: Viewer, args: resources.EventListArgs) => resources.listEvents(deps, viewer, args),
+    podsOfService: (viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null }) => resources.podsOfService(deps, viewer, svc, args),
+    servicesOfPod: (viewer: Viewer, pod: KubeObject) => resources.servicesOfPod(deps, viewer, pod),
+    replicaSetsOfDeployment: (viewer: Viewer, d: KubeObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
+    crdObjects: (viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }) => resources.objectsOfCrd(deps, viewer, crd, args),
+
     // ---- views of objects (pure: what the fields show)
     meta: { labels: labelsOf, annotations: annotationsOf, owners: ownersOf, yaml: yamlOf },
+    revisionOf: resources.revisionOf,
+    crdVersion: resources.crdVersion,
     podView: pods.podView,
     nodeView: nodes.nodeView,
     projectView: projects.projectView,

@@ -1,0 +1,159 @@
+// The other resource kinds (ReplicaSet, Service, Ingress, ConfigMap, Secret, ServiceAccount, PVC, PV, StorageClass,
+// HPA, NetworkPolicy, CRD, Event): lookups and lists from their informer caches, the relations between Services and
+// Pods, and the objects of a CustomResourceDefinition.
+import { badUserInput, notFoundError } from '../../common/errors.js';
+import type { KindName, KubeObject } from '../clients/kube.js';
+import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import { kubeCall } from './errors.js';
+import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
+import { authorize, visibleNamespaces, type Viewer } from './viewer.js';
+import type { NamedOrderInput } from './workloads.js';
+
+/** The kinds served by the generic list and get, and whether they live in namespaces. */
+export const RESOURCE_KINDS = {
+  ReplicaSet: true,
+  Service: true,
+  Ingress: true,
+  ConfigMap: true,
+  Secret: true,
+  ServiceAccount: true,
+  PersistentVolumeClaim: true,
+  PersistentVolume: false,
+  StorageClass: false,
+  HorizontalPodAutoscaler: true,
+  NetworkPolicy: true,
+  CustomResourceDefinition: false,
+  Event: true,
+} as const satisfies Partial<Record<KindName, boolean>>;
+export type ResourceKind = keyof typeof RESOURCE_KINDS;
+
+export interface ResourceFilterInput {
+  name?: string | null;
+  labelSelector?: string | null;
+}
+
+export interface ResourceListArgs {
+  namespace?: string | null;
+  workspace?: string | null;
+  filter?: ResourceFilterInput | null;
+  orderBy?: NamedOrderInput | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface EventListArgs extends ResourceListArgs {
+  involvedKind?: string | null;
+  involvedName?: string | null;
+  type?: string | null;
+}
+
+export function getResource(deps: ModelDeps, viewer: Viewer, kind: ResourceKind, namespace: string | undefined, name: string): KubeObject | null {
+  authorize(viewer, 'read', RESOURCE_KINDS[kind] ? namespace : undefined);
+  return cacheOf(deps, kind).get(RESOURCE_KINDS[kind] ? namespace : undefined, name) ?? null;
+}
+
+/** A list of one kind: namespace/workspace and label equality from the indexes, name substrings and the rest per candidate. */
+export function listResources(deps: ModelDeps, viewer: Viewer, kind: ResourceKind, args: ResourceListArgs, extra?: (o: KubeObject) => boolean): Page {
+  const namespaced = RESOURCE_KINDS[kind];
+  authorize(viewer, 'read', namespaced ? (args.namespace ?? undefined) : undefined);
+  const cache = cacheOf(deps, kind);
+  const labels = labelSelections(args.filter?.labelSelector);
+  const selections: Selection[] = [...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []), ...labels.selections];
+  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), extra);
+  const entries = runQuery({ cache, selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+export function listEvents(deps: ModelDeps, viewer: Viewer, args: EventListArgs): Page {
+  const { involvedKind, involvedName, type } = args;
+  const involved = (e: KubeObject) => (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string };
+  return listResources(deps, viewer, 'Event', args, allOf(
+    involvedKind ? (e) => involved(e).kind === involvedKind : undefined,
+    involvedName ? (e) => involved(e).name === involvedName : undefined,
+    type ? (e) => e.type === type : undefined,
+  ));
+}
+
+// ---------------------------------------------------------------- Services and Pods
+
+/** A Service's selector (spec.selector: equality only). Services without one select no pods. */
+const serviceSelector = (svc: KubeObject): Record<string, string> | undefined => {
+  const sel = svc.spec?.selector as Record<string, string> | undefined;
+  return sel && Object.keys(sel).length ? sel : undefined;
+};
+
+/** The pods a Service's selector matches: one label-index selection per selector entry, intersected, in its namespace. */
+export function podsOfService(deps: ModelDeps, viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null; orderBy?: NamedOrderInput | null }): Page {
+  authorize(viewer, 'read', svc.metadata.namespace);
+  const cache = cacheOf(deps, 'Pod');
+  const sel = serviceSelector(svc);
+  const selections: Selection[] = sel
+    ? [{ index: 'namespace', values: [svc.metadata.namespace ?? ''] }, ...Object.entries(sel).map(([k, v]) => ({ index: 'label', values: [`${k}=${v}`] }))]
+    : [{ index: 'namespace', values: [] }];
+  const entries = runQuery({ cache, selections, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
+/** The Services of the pod's namespace whose selector matches the pod's labels, by name. */
+export function servicesOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject): KubeObject[] {
+  authorize(viewer, 'read', pod.metadata.namespace);
+  const cache = cacheOf(deps, 'Service');
+  const labels = pod.metadata.labels ?? {};
+  const out: KubeObject[] = [];
+  for (const key of cache.bucket('namespace', pod.metadata.namespace ?? '').keys) {
+    const svc = cache.objects.get(key);
+    const sel = svc && serviceSelector(svc);
+    if (svc && sel && Object.entries(sel).every(([k, v]) => labels[k] === v)) out.push(svc);
+  }
+  return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+}
+
+/** The ReplicaSets a Deployment owns (owner index), newest revision first. */
+export function replicaSetsOfDeployment(deps: ModelDeps, viewer: Viewer, d: KubeObject): KubeObject[] {
+  authorize(viewer, 'read', d.metadata.namespace);
+  const cache = cacheOf(deps, 'ReplicaSet');
+  if (!d.metadata.uid) return [];
+  const out = [...cache.bucket('owner', d.metadata.uid).keys].map((k) => cache.objects.get(k)!).filter(Boolean);
+  return out.sort((a, b) => revisionOf(b) - revisionOf(a) || (a.metadata.name < b.metadata.name ? -1 : 1));
+}
+
+export const REVISION = 'deployment.kubernetes.io/revision';
+export const revisionOf = (rs: KubeObject): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
+
+// ---------------------------------------------------------------- CustomResourceDefinitions
+
+export interface CustomObjectPage {
+  items: unknown[];
+  /** The API server's continue token (pass as `after`). */
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+/** The version a CRD stores (else the first served one). */
+export function crdVersion(crd: KubeObject): string | undefined {
+  const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean; storage?: boolean }[];
+  return (versions.find((v) => v.storage) ?? versions.find((v) => v.served) ?? versions[0])?.name;
+}
+
+/**
+ * The objects of a CRD, one page. There is no informer per CRD (their number is open-ended), so this is the one read
+ * that calls the API server at request time: a paged LIST (limit/continue) of the CRD's storage version.
+ */
+export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }): Promise<CustomObjectPage> {
+  const namespaced = crd.spec?.scope === 'Namespaced';
+  const ns = namespaced ? (args.namespace ?? undefined) : undefined;
+  authorize(viewer, 'read', ns);
+  validateFirst(args.first);
+  const visible = visibleNamespaces(viewer);
+  if (namespaced && !ns && visible !== 'all') throw badUserInput('give a namespace to list these objects', { argument: 'namespace' });
+  const version = crdVersion(crd);
+  const group = crd.spec?.group as string | undefined;
+  const plural = crd.spec?.names?.plural as string | undefined;
+  if (!version || !group || !plural) throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
+  const q = new URLSearchParams({ limit: String(args.first ?? 100) });
+  if (args.after) q.set('continue', args.after);
+  const path = `/apis/${group}/${version}${ns ? `/namespaces/${encodeURIComponent(ns)}` : ''}/${plural}?${q}`;
+  const list = (await kubeCall(() => deps.kube.rawRequest('GET', path))) as { items?: unknown[]; metadata?: { continue?: string } };
+  const cont = list.metadata?.continue || null;
+  return { items: list.items ?? [], endCursor: cont, hasNextPage: Boolean(cont) };
+}
