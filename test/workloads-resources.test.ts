@@ -161,3 +161,116 @@ describe('Services and Pods', () => {
     expect((await data(`{ service(namespace: "default", name: "kubernetes") { pods { totalCount } } }`)).service.pods.totalCount).toBe(0);
   });
 });
+
+describe('rollouts', () => {
+  const DEPLOYMENT = `name namespace revision paused replicaSets { name revision images }`;
+  it('rollbackDeployment restores the template of a revision (as kubectl rollout undo); unknown revision, missing deployment', async () => {
+    await stack.cluster.kubectl(['-n', 'default', 'set', 'image', 'deployment/hello', 'hello=nginxdemos/hello:0.5']);
+    const two = await eventually(async () => {
+      const d = await data(`{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { ${DEPLOYMENT} } } }`);
+      return d.workload.replicaSets.some((rs: Data) => rs.revision === 2) ? d.workload : undefined;
+    }, 15_000, 'revision 2');
+    const first = two.replicaSets.find((rs: Data) => rs.revision === 1);
+    expect(first.images).toEqual(['nginxdemos/hello:0.4']);
+
+    const r = await data(`mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 1) { name resourceVersion } }`);
+    expect(r.rollbackDeployment.name).toBe('hello');
+    const live = await stack.cluster.apps.readNamespacedDeployment({ namespace: 'default', name: 'hello' });
+    expect(live.spec?.template.spec?.containers[0].image).toBe('nginxdemos/hello:0.4');
+    expect(live.spec?.template.metadata?.labels?.['pod-template-hash']).toBeUndefined();
+    // The controller reuses the old ReplicaSet under the next revision.
+    await eventually(async () => {
+      const d = await data(`{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { revision replicaSets { name revision } } } }`);
+      return d.workload.revision === 3 && d.workload.replicaSets.find((rs: Data) => rs.name === first.name)?.revision === 3;
+    }, 15_000, 'the old ReplicaSet to become revision 3');
+
+    expect(await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 99) { name } }`)).toBe('BAD_USER_INPUT');
+    expect(await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "nope", revision: 1) { name } }`)).toBe('NOT_FOUND');
+  });
+
+  it('pauseRollout / resumeRollout; a paused deployment does not roll back; missing deployment', async () => {
+    const p = await data(`mutation { pauseRollout(namespace: "shop", name: "frontend") { name paused } }`);
+    expect(p.pauseRollout).toEqual({ name: 'frontend', paused: true });
+    expect((await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused).toBe(true);
+    expect(await errorCode(`mutation { rollbackDeployment(namespace: "shop", name: "frontend") { name } }`)).toBe('BAD_USER_INPUT');
+    const r = await data(`mutation { resumeRollout(namespace: "shop", name: "frontend") { name paused } }`);
+    expect(r.resumeRollout).toEqual({ name: 'frontend', paused: false });
+    expect((await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused).toBeFalsy();
+    expect(await errorCode(`mutation { pauseRollout(namespace: "shop", name: "nope") { name } }`)).toBe('NOT_FOUND');
+  });
+});
+
+describe('generic actions', () => {
+  it('deleteResource deletes any object; then NOT_FOUND; unknown kind BAD_USER_INPUT', async () => {
+    const del = `mutation($kind: String!, $apiVersion: String!, $ns: String, $name: String!) { deleteResource(apiVersion: $apiVersion, kind: $kind, namespace: $ns, name: $name) }`;
+    const vars = { apiVersion: 'v1', kind: 'ConfigMap', ns: 'analytics', name: 'etl-config' };
+    expect((await data(del, vars)).deleteResource).toBe(true);
+    await expect(stack.cluster.core.readNamespacedConfigMap({ namespace: 'analytics', name: 'etl-config' })).rejects.toMatchObject({ code: 404 });
+    expect((await data(`{ configMap(namespace: "analytics", name: "etl-config") { name } }`)).configMap).toBeNull();
+    expect(await errorCode(del, vars)).toBe('NOT_FOUND');
+    expect(await errorCode(del, { ...vars, kind: 'NoSuchKind' })).toBe('BAD_USER_INPUT');
+    expect(await errorCode(del, { ...vars, ns: null })).toBe('BAD_USER_INPUT');
+  });
+
+  it('setLabels / setAnnotations merge (null deletes), validate keys, and never return Secret values', async () => {
+    const setLabels = `mutation($kind: String!, $ns: String, $name: String!, $labels: JSON!) { setLabels(apiVersion: "v1", kind: $kind, namespace: $ns, name: $name, labels: $labels) }`;
+    const ref = { kind: 'ConfigMap', ns: 'shop', name: 'shop-config' };
+    const a = await data(setLabels, { ...ref, labels: { team: 'payments', tier: 'config' } });
+    expect(a.setLabels.metadata.labels).toEqual({ team: 'payments', tier: 'config' });
+    const b = await data(setLabels, { ...ref, labels: { team: null, env: 'prod' } });
+    expect(b.setLabels.metadata.labels).toEqual({ tier: 'config', env: 'prod' });
+    expect((await stack.cluster.core.readNamespacedConfigMap({ namespace: 'shop', name: 'shop-config' })).metadata?.labels).toEqual({ tier: 'config', env: 'prod' });
+    expect((await data(`{ configMaps(namespace: "shop", filter: { labelSelector: "env=prod" }) { edges { node { name } } } }`)).configMaps.edges).toHaveLength(1);
+    expect(await errorCode(setLabels, { ...ref, labels: { 'bad key!': 'x' } })).toBe('BAD_USER_INPUT');
+    expect(await errorCode(setLabels, { ...ref, labels: { ok: 'not a valid value!' } })).toBe('BAD_USER_INPUT');
+    expect(await errorCode(setLabels, { ...ref, labels: ['x'] })).toBe('BAD_USER_INPUT');
+    expect(await errorCode(setLabels, { ...ref, name: 'nope', labels: { a: 'b' } })).toBe('NOT_FOUND');
+
+    const setAnn = `mutation($annotations: JSON!) { setAnnotations(apiVersion: "v1", kind: "Secret", namespace: "shop", name: "shop-db", annotations: $annotations) }`;
+    const s = await data(setAnn, { annotations: { 'example.com/owner': 'team shop: see https://example.com' } });
+    expect(s.setAnnotations.metadata.annotations['example.com/owner']).toBe('team shop: see https://example.com');
+    expect(JSON.stringify(s.setAnnotations)).not.toContain(Buffer.from('s3cr3t-demo').toString('base64'));
+    expect((await stack.cluster.core.readNamespacedSecret({ namespace: 'shop', name: 'shop-db' })).metadata?.annotations?.['example.com/owner']).toBe('team shop: see https://example.com');
+    const cleared = await data(setAnn, { annotations: { 'example.com/owner': null } });
+    expect(cleared.setAnnotations.metadata.annotations?.['example.com/owner']).toBeUndefined();
+    expect(await errorCode(setAnn, { annotations: { '/bad': 'x' } })).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('CronJobs', () => {
+  it('suspendCronJob / resumeCronJob; missing CronJob', async () => {
+    expect((await data(`mutation { suspendCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`)).suspendCronJob).toEqual({ name: 'hourly-etl', suspend: true, status: 'STOPPED' });
+    expect((await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend).toBe(true);
+    expect((await data(`mutation { resumeCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`)).resumeCronJob).toEqual({ name: 'hourly-etl', suspend: false, status: 'RUNNING' });
+    expect((await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend).toBe(false);
+    expect(await errorCode(`mutation { suspendCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe('NOT_FOUND');
+  });
+
+  it('triggerCronJob creates a Job from the jobTemplate as kubectl create job --from does', async () => {
+    const t = await data(`mutation { triggerCronJob(namespace: "analytics", name: "hourly-etl") { name namespace owners { kind name controller } } }`);
+    expect(t.triggerCronJob.name).toMatch(/^hourly-etl-manual-[a-z0-9]{5}$/);
+    expect(t.triggerCronJob.owners).toEqual([{ kind: 'CronJob', name: 'hourly-etl', controller: true }]);
+    const job = await stack.cluster.batch.readNamespacedJob({ namespace: 'analytics', name: t.triggerCronJob.name });
+    expect(job.metadata?.annotations?.['cronjob.kubernetes.io/instantiate']).toBe('manual');
+    expect(job.spec?.template.spec?.containers[0].image).toBe('example/etl-batch-job:2.0');
+    const cj = await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' });
+    expect(job.metadata?.ownerReferences?.[0].uid).toBe(cj.metadata?.uid);
+    // Its pods run: the Job is a real one.
+    await eventually(async () => (await data(`{ pods(namespace: "analytics", filter: { owner: { namespace: "analytics", kind: JOB, name: "${t.triggerCronJob.name}" } }) { totalCount } }`)).pods.totalCount > 0, 15_000, 'the triggered job to have a pod');
+    expect(await errorCode(`mutation { triggerCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe('NOT_FOUND');
+  });
+});
+
+describe('nodes', () => {
+  it('cordonNode / uncordonNode; missing node', async () => {
+    const node = (await data(`{ nodes(first: 1) { edges { node { name } } } }`)).nodes.edges[0].node.name;
+    const c = await data(`mutation($n: String!) { cordonNode(name: $n) { name unschedulable statusText } }`, { n: node });
+    expect(c.cordonNode).toMatchObject({ name: node, unschedulable: true });
+    expect(c.cordonNode.statusText).toContain('SchedulingDisabled');
+    expect((await stack.cluster.core.readNode({ name: node })).spec?.unschedulable).toBe(true);
+    const u = await data(`mutation($n: String!) { uncordonNode(name: $n) { name unschedulable statusText } }`, { n: node });
+    expect(u.uncordonNode).toMatchObject({ name: node, unschedulable: false });
+    expect((await stack.cluster.core.readNode({ name: node })).spec?.unschedulable).toBeFalsy();
+    expect(await errorCode(`mutation { cordonNode(name: "nope") { name } }`)).toBe('NOT_FOUND');
+  });
+});

@@ -25,6 +25,14 @@ export { podStatusIndex } from './pods.js';
 /** Paging arguments of the nested lists (Project.pods, Node.pods, Workload.pods). */
 export type NestedPodArgs = Omit<pods.PodListArgs, 'namespace' | 'workspace'>;
 
+/** Any object, by apiVersion, kind, namespace (namespaced kinds) and name. */
+export interface GenericRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string | null;
+  name: string;
+}
+
 export function createWorkloadsModel(kube: KubeClient) {
   const deps: ModelDeps = { kube };
   return {
@@ -78,6 +86,17 @@ export function createWorkloadsModel(kube: KubeClient) {
     scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) => mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),
     restartWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => mutations.restartWorkload(deps, viewer, ref.namespace, ref.kind, ref.name),
     deletePod: (viewer: Viewer, namespace: string, name: string) => mutations.deletePod(deps, viewer, namespace, name),
+    rollbackDeployment: (viewer: Viewer, namespace: string, name: string, revision: number | null | undefined) => mutations.rollbackDeployment(deps, viewer, namespace, name, revision),
+    pauseRollout: (viewer: Viewer, namespace: string, name: string) => mutations.setRolloutPaused(deps, viewer, namespace, name, true),
+    resumeRollout: (viewer: Viewer, namespace: string, name: string) => mutations.setRolloutPaused(deps, viewer, namespace, name, false),
+    deleteResource: (viewer: Viewer, r: GenericRef) => mutations.deleteResource(deps, viewer, r.apiVersion, r.kind, r.namespace, r.name),
+    setLabels: (viewer: Viewer, r: GenericRef, labels: unknown) => mutations.setMetadataMap(deps, viewer, 'labels', r.apiVersion, r.kind, r.namespace, r.name, labels),
+    setAnnotations: (viewer: Viewer, r: GenericRef, annotations: unknown) => mutations.setMetadataMap(deps, viewer, 'annotations', r.apiVersion, r.kind, r.namespace, r.name, annotations),
+    suspendCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.setCronJobSuspended(deps, viewer, namespace, name, true),
+    resumeCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.setCronJobSuspended(deps, viewer, namespace, name, false),
+    triggerCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.triggerCronJob(deps, viewer, namespace, name),
+    cordonNode: (viewer: Viewer, name: string) => mutations.setNodeUnschedulable(deps, viewer, name, true),
+    uncordonNode: (viewer: Viewer, name: string) => mutations.setNodeUnschedulable(deps, viewer, name, false),
   };
 }
 

@@ -1,11 +1,13 @@
 // The actions: each validates its input, writes through the Kubernetes client, then waits (bounded) until the
 // cache has seen the write, so that the object it returns — read from the cache — includes the change.
+import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { badUserInput, notFoundError } from '../../common/errors.js';
 import { KINDS, type KindName, type KubeObject } from '../clients/kube.js';
-import { cacheOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
+import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
-import { isDns1123Label, isValidLabelValue } from './selectors.js';
+import { replicaSetsOfDeployment, revisionOf } from './resources.js';
+import { isDns1123Label, isValidLabelKey, isValidLabelValue } from './selectors.js';
 import { authorize, type Viewer } from './viewer.js';
 import { WORKLOAD_KINDS, type WorkloadKindEnum } from './workloads.js';
 
@@ -120,4 +122,132 @@ export async function deletePod(deps: ModelDeps, viewer: Viewer, namespace: stri
   if (res?.metadata?.resourceVersion) await deps.kube.waitForVersion('Pod', namespace, name, res.metadata.resourceVersion, { gone: true });
   else await deps.kube.waitForVersion('Pod', namespace, name, undefined, { gone: true });
   return true;
+}
+
+// ---------------------------------------------------------------- rollouts, generic metadata, CronJobs, nodes
+
+function deploymentOf(deps: ModelDeps, namespace: string, name: string): KubeObject {
+  const d = cacheOf(deps, 'Deployment').get(namespace, name);
+  if (!d) throw notFoundError(`Deployment ${namespace}/${name} not found`);
+  return d;
+}
+
+/**
+ * `kubectl rollout undo --to-revision`: the pod template of the ReplicaSet carrying that revision (minus its
+ * pod-template-hash label) replaces the Deployment's; the controller then reuses that ReplicaSet under a new revision.
+ * No revision (or 0): the previous one. An unknown revision is BAD_USER_INPUT; a paused Deployment must be resumed first.
+ */
+export async function rollbackDeployment(deps: ModelDeps, viewer: Viewer, namespace: string, name: string, revision: number | null | undefined): Promise<KubeObject> {
+  authorize(viewer, 'update', namespace);
+  if (revision !== null && revision !== undefined && (!Number.isInteger(revision) || revision < 0)) throw badUserInput(`revision must be an integer >= 0, got ${revision}`, { argument: 'revision' });
+  const d = deploymentOf(deps, namespace, name);
+  if (d.spec?.paused) throw badUserInput(`you cannot rollback a paused deployment; resume it first with resumeRollout`, { argument: 'name' });
+  const history = replicaSetsOfDeployment(deps, viewer, d).filter((rs) => revisionOf(rs) > 0);
+  let target: KubeObject | undefined;
+  if (!revision) {
+    const current = revisionOf(d) || Math.max(0, ...history.map(revisionOf));
+    target = history.find((rs) => revisionOf(rs) < current);
+    if (!target) throw badUserInput(`no rollout history found for deployment ${namespace}/${name}`, { argument: 'revision' });
+  } else {
+    target = history.find((rs) => revisionOf(rs) === revision);
+    if (!target) throw badUserInput(`unable to find the specified revision ${revision} of deployment ${namespace}/${name}`, { argument: 'revision' });
+  }
+  const template = structuredClone(target.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+  if (template.metadata?.labels) delete template.metadata.labels[POD_TEMPLATE_HASH];
+  const patched = await kubeCall(() => deps.kube.jsonPatch('Deployment', namespace, name, [{ op: 'replace', path: '/spec/template', value: template }]));
+  return seen(deps, 'Deployment', patched);
+}
+
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/** `kubectl rollout pause` / `resume`: spec.paused. */
+export async function setRolloutPaused(deps: ModelDeps, viewer: Viewer, namespace: string, name: string, paused: boolean): Promise<KubeObject> {
+  authorize(viewer, 'update', namespace);
+  deploymentOf(deps, namespace, name);
+  const patched = await kubeCall(() => deps.kube.mergePatch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace }, spec: { paused } }));
+  return seen(deps, 'Deployment', patched);
+}
+
+/** The kind (through discovery) and the namespace an object of it needs. */
+async function target(deps: ModelDeps, viewer: Viewer, action: 'update' | 'delete', apiVersion: string, kind: string, namespace: string | null | undefined, name: string) {
+  if (!apiVersion || !kind) throw badUserInput('apiVersion and kind are required', { argument: 'kind' });
+  if (!name) throw badUserInput('name is required', { argument: 'name' });
+  const namespaced = await kubeCall(() => deps.kube.namespaced(apiVersion, kind));
+  if (namespaced === undefined) throw badUserInput(`no kind ${kind} in ${apiVersion} on this cluster`, { argument: 'kind' });
+  if (namespaced && !namespace) throw badUserInput(`${kind} is namespaced: give its namespace`, { argument: 'namespace' });
+  const ns = namespaced ? namespace! : undefined;
+  authorize(viewer, action, ns);
+  const cached = kind in KINDS && KINDS[kind as KindName].apiVersion === apiVersion ? (kind as KindName) : undefined;
+  return { ns, cached };
+}
+
+/** Deletes any object; true once the cache (for the cached kinds) no longer shows it, or shows it terminating. */
+export async function deleteResource(deps: ModelDeps, viewer: Viewer, apiVersion: string, kind: string, namespace: string | null | undefined, name: string): Promise<boolean> {
+  const t = await target(deps, viewer, 'delete', apiVersion, kind, namespace, name);
+  const res = await kubeCall(() => deps.kube.delete({ apiVersion, kind, metadata: { name, ...(t.ns ? { namespace: t.ns } : {}) } }));
+  if (t.cached) await deps.kube.waitForVersion(t.cached, t.ns, name, res?.metadata?.resourceVersion, { gone: true });
+  return true;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Labels or annotations of any object by JSON merge patch: the given keys are set, a null value deletes its key, the
+ * others stay. Keys (both) and values (labels) are validated first. Returns the object as JSON (a Secret without values).
+ */
+export async function setMetadataMap(deps: ModelDeps, viewer: Viewer, field: 'labels' | 'annotations', apiVersion: string, kind: string, namespace: string | null | undefined, name: string, values: unknown): Promise<KubeObject> {
+  if (!isRecord(values)) throw badUserInput(`${field} must be a JSON object of strings (null deletes a key)`, { argument: field });
+  for (const [k, v] of Object.entries(values)) {
+    if (!isValidLabelKey(k)) throw badUserInput(`invalid ${field === 'labels' ? 'label' : 'annotation'} key ${JSON.stringify(k)}: a qualified name ([prefix/]name, name at most 63 characters of alphanumerics, '-', '_', '.')`, { argument: field });
+    if (v !== null && typeof v !== 'string') throw badUserInput(`the value of ${k} must be a string or null`, { argument: field });
+    if (field === 'labels' && typeof v === 'string' && !isValidLabelValue(v)) throw badUserInput(`invalid label value ${JSON.stringify(v)} for ${k}: at most 63 alphanumerics, '-', '_', '.', starting and ending with an alphanumeric`, { argument: field });
+  }
+  const t = await target(deps, viewer, 'update', apiVersion, kind, namespace, name);
+  const patched = await kubeCall(() => deps.kube.mergePatch({ apiVersion, kind, metadata: { name, ...(t.ns ? { namespace: t.ns } : {}), [field]: values } }));
+  return jsonOf(t.cached ? await seen(deps, t.cached, patched) : patched);
+}
+
+function cronJobOf(deps: ModelDeps, namespace: string, name: string): KubeObject {
+  const cj = cacheOf(deps, 'CronJob').get(namespace, name);
+  if (!cj) throw notFoundError(`CronJob ${namespace}/${name} not found`);
+  return cj;
+}
+
+export async function setCronJobSuspended(deps: ModelDeps, viewer: Viewer, namespace: string, name: string, suspend: boolean): Promise<KubeObject> {
+  authorize(viewer, 'update', namespace);
+  cronJobOf(deps, namespace, name);
+  const patched = await kubeCall(() => deps.kube.mergePatch({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, namespace }, spec: { suspend } }));
+  return seen(deps, 'CronJob', patched);
+}
+
+export const INSTANTIATE = 'cronjob.kubernetes.io/instantiate';
+
+/** `kubectl create job <cj>-manual-xxxxx --from=cronjob/<cj>`: a Job from the jobTemplate, owned by the CronJob. */
+export async function triggerCronJob(deps: ModelDeps, viewer: Viewer, namespace: string, name: string): Promise<KubeObject> {
+  authorize(viewer, 'create', namespace);
+  const cj = cronJobOf(deps, namespace, name);
+  const tpl = (cj.spec?.jobTemplate ?? {}) as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown };
+  const suffix = Array.from(randomBytes(5), (b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join('');
+  const job: KubeObject = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: `${name.slice(0, 63 - '-manual-'.length - 5)}-manual-${suffix}`,
+      namespace,
+      ...(tpl.metadata?.labels ? { labels: tpl.metadata.labels } : {}),
+      annotations: { ...(tpl.metadata?.annotations ?? {}), [INSTANTIATE]: 'manual' },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: cj.metadata.uid ?? '', controller: true }],
+    },
+    spec: tpl.spec ?? {},
+  };
+  const created = await kubeCall(() => deps.kube.create(job));
+  return seen(deps, 'Job', created);
+}
+
+/** `kubectl cordon` / `uncordon`: spec.unschedulable (removed on uncordon). */
+export async function setNodeUnschedulable(deps: ModelDeps, viewer: Viewer, name: string, unschedulable: boolean): Promise<KubeObject> {
+  authorize(viewer, 'update');
+  if (!cacheOf(deps, 'Node').get(undefined, name)) throw notFoundError(`Node ${name} not found`);
+  const patched = await kubeCall(() => deps.kube.mergePatch({ apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: { unschedulable: unschedulable ? true : null } }));
+  return seen(deps, 'Node', patched);
 }
