@@ -274,3 +274,31 @@ describe('nodes', () => {
     expect(await errorCode(`mutation { cordonNode(name: "nope") { name } }`)).toBe('NOT_FOUND');
   });
 });
+
+describe('CustomResourceDefinitions', () => {
+  it('lists CRDs from the cache and pages their objects from the API server', async () => {
+    await stack.cluster.objects.create({
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    } as never);
+    const crd = await eventually(async () => (await data(`{ customResourceDefinitions(filter: { name: "widgets" }) { edges { node { name group kindName plural scope versions version } } } }`)).customResourceDefinitions.edges[0]?.node, 10_000, 'the CRD in the cache');
+    expect(crd).toEqual({ name: 'widgets.example.com', group: 'example.com', kindName: 'Widget', plural: 'widgets', scope: 'Namespaced', versions: ['v1'], version: 'v1' });
+    for (const n of ['a', 'b', 'c']) {
+      await eventually(async () => {
+        await stack.cluster.objects.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: `w-${n}`, namespace: 'shop' }, spec: { size: n } } as never);
+        return true;
+      }, 10_000, 'the Widget kind to be served');
+    }
+    const OBJECTS = `query($after: String) { customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", first: 2, after: $after) { items hasNextPage endCursor } } }`;
+    const p1 = (await data(OBJECTS)).customResourceDefinition.objects;
+    expect(p1.items).toHaveLength(2);
+    expect(p1.hasNextPage).toBe(true);
+    const p2 = (await data(OBJECTS, { after: p1.endCursor })).customResourceDefinition.objects;
+    expect([...p1.items, ...p2.items].map((o: Data) => o.metadata.name).sort()).toEqual(['w-a', 'w-b', 'w-c']);
+    expect(p2.hasNextPage).toBe(false);
+    expect((await data(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "analytics") { items } } }`)).customResourceDefinition.objects.items).toEqual([]);
+  });
+});

@@ -150,6 +150,7 @@ export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObj
   const group = crd.spec?.group as string | undefined;
   const plural = crd.spec?.names?.plural as string | undefined;
   if (!version || !group || !plural) throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
+  if (args.first === 0) return { items: [], endCursor: args.after ?? null, hasNextPage: true };
   const q = new URLSearchParams({ limit: String(args.first ?? 100) });
   if (args.after) q.set('continue', args.after);
   const path = `/apis/${group}/${version}${ns ? `/namespaces/${encodeURIComponent(ns)}` : ''}/${plural}?${q}`;
