@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
@@ -110,7 +111,8 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
   const apollo = new ApolloServer<WorkloadsContext>({
     schema,
-    plugins: [timing],
+    // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
+    plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
     // Errors keep their extensions (code, service); stack traces stay out of responses.
     includeStacktraceInErrorResponses: false,
   });
