@@ -268,6 +268,11 @@ describe('protections', () => {
     const cheap = await post(gw.url, { query: byVariables, operationName: 'Costly', variables: { n: 3 } });
     expect(cheap.status).toBe(200);
     expect(cheap.body.errors).toBeUndefined();
+    // Guessing 50 per unknown page size would refuse this (50 × 50 × 50 > 50,000); its real cost is small.
+    const nested = 'query Nested($n: Int) { pods(first: $n) { related(first: $n) { related(first: $n) { name } } } }';
+    const small = await post(gw.url, { query: nested, operationName: 'Nested', variables: { n: 2 } });
+    expect(small.body.errors).toBeUndefined();
+    expect(codes((await post(gw.url, { query: nested, operationName: 'Nested', variables: { n: 100 } })).body)).toEqual(['QUERY_TOO_COSTLY']);
   });
 
   it('limits are configurable', async () => {
