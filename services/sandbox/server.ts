@@ -24,6 +24,8 @@ export interface Faults {
   /** Share (0..1) of API requests delayed by `delayMs`. */
   delayRatio: number;
   delayMs: number;
+  /** Resource plurals every request for is refused with 403 Forbidden, as RBAC refuses them on a real server. */
+  forbiddenResources: string[];
 }
 
 export interface ServerOptions {
@@ -51,7 +53,7 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 export class SandboxServer {
   readonly server: Server;
-  readonly faults: Faults = { failRatio: 0, failCode: 500, delayRatio: 0, delayMs: 0 };
+  readonly faults: Faults = { failRatio: 0, failCode: 500, delayRatio: 0, delayMs: 0, forbiddenResources: [] };
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private address = '';
@@ -158,6 +160,7 @@ export class SandboxServer {
         return json(res, 200, list);
       }
       const route = this.route(group, version, rest, path);
+      if (this.faults.forbiddenResources.includes(route.rt.plural)) throw forbidden(req, route, url.searchParams);
       await this.serveResource(req, res, route, url.searchParams);
     } catch (e) {
       this.fail(res, e);
@@ -563,4 +566,14 @@ function drained(res: ServerResponse): Promise<void> {
 function text(res: ServerResponse, code: number, body: string): void {
   res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(body);
+}
+
+/** The 403 RBAC answers with (the sandbox's callers are all user "x"). */
+function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): ApiError {
+  const method = req.method ?? 'GET';
+  const verb = method === 'GET' ? (query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (route.name ? 'delete' : 'deletecollection') : method.toLowerCase();
+  const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
+  const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
+  const name = route.name ? ` "${route.name}"` : '';
+  return new ApiError(403, 'Forbidden', `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`, { ...(route.name ? { name: route.name } : {}), ...(route.rt.group ? { group: route.rt.group } : {}), kind: route.rt.plural });
 }

@@ -66,6 +66,19 @@ export const KINDS: Record<KindName, KindInfo> = {
   CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' },
 };
 
+/**
+ * The kinds the contract cannot do without: readiness waits for their caches. The others are optional: a cluster may
+ * forbid listing them (RBAC, 403) or not serve their group/version (404); such a kind is marked unavailable, its
+ * fields answer an error, and readiness does not wait for it.
+ */
+export const CORE_KINDS: ReadonlySet<KindName> = new Set<KindName>(['Namespace', 'Node', 'Pod', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+/** Why an optional kind has no cache: its LIST (or watch) answered 403 Forbidden or 404 Not Found. */
+export interface KindUnavailable {
+  status: 403 | 404;
+  message: string;
+}
+
 /** The annotation `kubectl apply` (client-side) writes: a full copy of the object, a Secret's values included. */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -288,6 +301,12 @@ export class KubeClient {
   readonly restarts: Record<string, number> = {};
   private readonly informers: { kind: KindName; informer: k8s.ListWatch<k8s.KubernetesObject> }[] = [];
   private readonly syncedKinds = new Set<KindName>();
+  /** Optional kinds whose LIST answered 403 or 404 (retried with a slower back-off). */
+  private readonly unavailableKinds = new Map<KindName, KindUnavailable>();
+  /** Optional kinds whose first start has finished, synced or failed: readiness does not wait for them after that. */
+  private readonly settledKinds = new Set<KindName>();
+  /** Unavailable kinds already reported at warn level (by kind and status), so the retries stay quiet. */
+  private readonly reportedUnavailable = new Set<string>();
   private readonly synced: Promise<void>;
   private resolveSynced!: () => void;
   private stopped = false;
@@ -385,7 +404,7 @@ export class KubeClient {
     }
   }
 
-  /** Starts every informer; resolves when all caches hold their first LIST (use `whenSynced` to wait). */
+  /** Starts every informer; `whenSynced` resolves once the client is ready (see `isSynced()`). */
   start(): void {
     for (const { kind } of this.informers) void this.startInformer(kind, 0);
   }
@@ -394,8 +413,27 @@ export class KubeClient {
     return this.synced;
   }
 
+  /**
+   * With a kind: whether its cache holds its first LIST. Without: readiness — every core kind synced, and every
+   * optional kind either synced or done with its first attempt (failed: unavailable, or being retried).
+   */
   isSynced(kind?: KindName): boolean {
-    return kind ? this.syncedKinds.has(kind) : this.syncedKinds.size === this.informers.length;
+    if (kind) return this.syncedKinds.has(kind);
+    for (const { kind: k } of this.informers) {
+      if (CORE_KINDS.has(k) ? !this.syncedKinds.has(k) : !this.syncedKinds.has(k) && !this.settledKinds.has(k)) return false;
+    }
+    return true;
+  }
+
+  /** Why an optional kind has no usable cache (403 or 404 from the API server); undefined when it is not refused. */
+  unavailable(kind: KindName): KindUnavailable | undefined {
+    return this.unavailableKinds.get(kind);
+  }
+
+  private settle(kind: KindName): void {
+    if (this.settledKinds.has(kind)) return;
+    this.settledKinds.add(kind);
+    if (this.isSynced()) this.resolveSynced();
   }
 
   async stop(): Promise<void> {
@@ -420,21 +458,43 @@ export class KubeClient {
       await entry.informer.stop();
       return;
     }
-    if (entry.informer.latestResourceVersion() && !this.syncedKinds.has(kind)) {
-      this.syncedKinds.add(kind);
-      this.log.info('cache synced', { kind, objects: this.caches[kind].size });
-      if (this.isSynced()) this.resolveSynced();
+    if (entry.informer.latestResourceVersion()) {
+      const was = this.unavailableKinds.get(kind);
+      if (was) {
+        this.unavailableKinds.delete(kind);
+        for (const status of [403, 404]) this.reportedUnavailable.delete(`${kind}:${status}`);
+        this.log.info('kind available again', { kind, previousStatus: was.status });
+      }
+      if (!this.syncedKinds.has(kind)) {
+        this.syncedKinds.add(kind);
+        this.log.info('cache synced', { kind, objects: this.caches[kind].size });
+      }
+      this.settle(kind);
     }
   }
 
-  /** After a list or watch error: start again with exponential back-off (200 ms doubling up to 30 s). */
+  /**
+   * After a list or watch error: start again with exponential back-off (200 ms doubling up to 30 s). An optional kind
+   * answered 403 or 404 is marked unavailable and retried slower (up to 5 min), reported once at warn level.
+   */
   private restart(kind: KindName, err: unknown): void {
     if (this.stopped) return;
     const attempt = (this.attempts[kind] ?? 0) + 1;
     this.attempts[kind] = attempt;
     this.restarts[kind] = (this.restarts[kind] ?? 0) + 1;
-    const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt - 1, 8));
-    this.log.warn('informer error; restarting', { kind, attempt, delayMs: delay, error: String((err as Error)?.message ?? err) });
+    const e = toKubeError(err);
+    const message = String((e as Error)?.message ?? e);
+    const refused = !CORE_KINDS.has(kind) && e instanceof KubeApiError && (e.statusCode === 403 || e.statusCode === 404) ? (e.statusCode as 403 | 404) : undefined;
+    const delay = Math.min(refused ? 300_000 : 30_000, 200 * 2 ** Math.min(attempt - 1, refused ? 11 : 8));
+    if (refused) {
+      this.unavailableKinds.set(kind, { status: refused, message });
+      const key = `${kind}:${refused}`;
+      if (!this.reportedUnavailable.has(key)) {
+        this.reportedUnavailable.add(key);
+        this.log.warn('kind unavailable; its fields answer errors, readiness does not wait for it', { kind, status: refused, reason: refused === 403 ? 'forbidden' : 'not served', error: message });
+      } else this.log.debug('kind still unavailable; retrying', { kind, attempt, delayMs: delay });
+    } else this.log.warn('informer error; restarting', { kind, attempt, delayMs: delay, error: message });
+    if (!CORE_KINDS.has(kind)) this.settle(kind);
     const t = setTimeout(() => {
       this.timers.delete(t);
       void this.startInformer(kind, attempt).then(() => {

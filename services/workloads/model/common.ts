@@ -1,7 +1,7 @@
 // Shared pieces of the model: the dependencies, cache access with the sync check, metadata views.
 import { stringify } from 'yaml';
-import { upstreamUnavailable } from '../../common/errors.js';
-import { sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
+import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
+import { KINDS, sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
@@ -13,8 +13,14 @@ export interface ModelDeps {
   kube: KubeClient;
 }
 
-/** The cache of a kind; before its first LIST completed, reads fail with UPSTREAM_UNAVAILABLE instead of lying. */
+/**
+ * The cache of a kind; before its first LIST completed, reads fail with UPSTREAM_UNAVAILABLE instead of lying. An
+ * optional kind the API server refuses to list fails with FORBIDDEN (403) or UPSTREAM_UNAVAILABLE (404: not served).
+ */
 export function cacheOf(deps: ModelDeps, kind: KindName): IndexedCache {
+  const refused = deps.kube.unavailable(kind);
+  if (refused?.status === 403) throw forbiddenError(`the workloads service may not list ${kind} objects in this cluster: ${refused.message}`);
+  if (refused?.status === 404) throw upstreamUnavailable(SERVICE, `the Kubernetes API does not serve ${kind} (${KINDS[kind].apiVersion}): ${refused.message}`);
   if (!deps.kube.isSynced(kind)) throw upstreamUnavailable(SERVICE, `the ${kind} cache has not synced with the Kubernetes API yet`);
   return deps.kube.caches[kind];
 }
