@@ -1,6 +1,7 @@
 // meta.k8s.io/v1 Tables: what `kubectl get` asks for and prints verbatim. The columns, their priorities (1 = only
 // with `-o wide`) and the text of each cell follow the real API server's printers (pkg/printers/internalversion),
 // including relative ages ("5m", "2d3h") computed when the Table is made.
+import { humanDuration, podReady, podStatusText } from '../common/kubectl-printing.js';
 import type { ResourceType } from './registry.js';
 import { formatLabelSelector } from './selectors.js';
 import type { KObject, Loose } from './types.js';
@@ -15,37 +16,6 @@ interface Column {
 }
 
 // ------------------------------------------------------------------ time
-
-/** Go's `duration.HumanDuration`: the AGE column's "45s", "3m20s", "5h", "12d". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const d = Math.floor(hours / 24) % 365;
-    const y = Math.floor(hours / 24 / 365);
-    return d === 0 ? `${y}y` : `${y}y${d}d`;
-  }
-  return `${Math.floor(hours / 24 / 365)}y`;
-}
 
 /** Time since a timestamp as kubectl shows it; `<unknown>` when there is none. */
 export function since(timestamp: string | undefined): string {
@@ -89,47 +59,9 @@ const listWithMore = (items: string[], max = 3) =>
 
 // ------------------------------------------------------------------ pods
 
-/** The STATUS column of `kubectl get pods`, computed as the real printer does. */
-export function podDisplayStatus(pod: KObject): string {
-  const status = pod.status ?? {};
-  let reason: string = status.reason || status.phase || 'Pending';
-  if (((status.conditions ?? []) as Loose[]).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
-  const init: Loose[] = status.initContainerStatuses ?? [];
-  const initCount = (pod.spec?.initContainers ?? []).length;
-  let initializing = false;
-  for (let i = 0; i < init.length; i++) {
-    const c = init[i];
-    if (c.state?.terminated?.exitCode === 0) continue;
-    if (c.started && pod.spec?.initContainers?.[i]?.restartPolicy === 'Always') continue; // a running sidecar
-    if (c.state?.terminated) {
-      const t = c.state.terminated;
-      reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
-    } else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') reason = `Init:${c.state.waiting.reason}`;
-    else reason = `Init:${i}/${initCount}`;
-    initializing = true;
-    break;
-  }
-  if (!initializing) {
-    let hasRunning = false;
-    for (const c of [...(status.containerStatuses ?? [])].reverse()) {
-      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
-      else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-      else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
-      else if (c.ready && c.state?.running) hasRunning = true;
-    }
-    if (reason === 'Completed' && hasRunning) reason = conditionTrue(pod, 'Ready') ? 'Running' : 'NotReady';
-  }
-  if (pod.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
-}
+/** The STATUS column of `kubectl get pods`. */
+export const podDisplayStatus = podStatusText;
 
-const sidecars = (p: KObject): Loose[] => (p.spec?.initContainers ?? []).filter((c: Loose) => c.restartPolicy === 'Always');
-const podReady = (p: KObject) => {
-  const sidecarNames = new Set(sidecars(p).map((c) => c.name));
-  const ready = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? []).filter((c: Loose) => sidecarNames.has(c.name))]
-    .filter((c: Loose) => c.ready).length;
-  return `${ready}/${(p.spec?.containers ?? []).length + sidecarNames.size}`;
-};
 const podRestarts = (p: KObject) => {
   const statuses: Loose[] = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])];
   const restarts = statuses.reduce((n: number, c: Loose) => n + (c.restartCount ?? 0), 0);
