@@ -393,3 +393,31 @@ describe('fault knobs', () => {
     expect((await t.core.listNamespace()).items.length).toBeGreaterThan(0);
   });
 });
+
+describe('custom resources', () => {
+  it('serves each version of a CRD; an object written in one version is read and watched in another as that version', async () => {
+    const group = 'stable.example.com';
+    await t.kc.makeApiClient(k8s.ApiextensionsV1Api).createCustomResourceDefinition({
+      body: {
+        metadata: { name: `widgets.${group}` },
+        spec: {
+          group,
+          scope: 'Namespaced',
+          names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+          versions: ['v1', 'v2'].map((name) => ({
+            name, served: true, storage: name === 'v1',
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          })),
+        },
+      },
+    });
+    const w = await collectWatch(t.kc, `/apis/${group}/v2/namespaces/${ns}/widgets`, { resourceVersion: '0' });
+    const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
+    await custom.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } } });
+    const read = (await custom.getNamespacedCustomObject({ group, version: 'v2', namespace: ns, plural: 'widgets', name: 'w1' })) as { apiVersion: string; spec: { size: number } };
+    expect(read).toMatchObject({ apiVersion: `${group}/v2`, spec: { size: 3 } });
+    await eventually(() => w.events.some((e) => e.type === 'ADDED'), 5000, 'the watch event');
+    w.stop();
+    expect(w.events.find((e) => e.type === 'ADDED')!.object.apiVersion).toBe(`${group}/v2`);
+  });
+});

@@ -367,6 +367,9 @@ export class SandboxServer {
       }
       // One Buffer per event and type, shared by every watch stream: no per-watcher string copy, UTF-8 length scan
       // (chunked encoding) or re-encoding on the socket.
+      // A custom resource watched through another served version than it was written in: relabel it, unshared.
+      const apiVersion = apiVersionOf(rt);
+      if (ev.object.apiVersion !== apiVersion) return write(JSON.stringify({ type, object: { ...ev.object, apiVersion } }));
       ev.lines ??= {};
       res.write((ev.lines[type] ??= Buffer.from(JSON.stringify({ type, object: ev.object }) + '\n')));
     };
