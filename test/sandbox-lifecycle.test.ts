@@ -1,7 +1,6 @@
 // The simulated cluster's behaviour at the store level: defaults and validation, the scheduler, the kubelet's pod
 // lifecycle, endpoints, garbage collection, namespace deletion and volume binding, with a 20× faster clock.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../services/sandbox/errors.js';
 import { installKindHooks } from '../services/sandbox/defaults.js';
 import { Store } from '../services/sandbox/store.js';
 import type { KObject, Loose } from '../services/sandbox/types.js';
@@ -13,6 +12,7 @@ import { EndpointsController } from '../services/sandbox/controllers/endpoints.j
 import { GarbageCollector } from '../services/sandbox/controllers/garbage-collector.js';
 import { NamespaceController } from '../services/sandbox/controllers/namespace.js';
 import { PvcBinder } from '../services/sandbox/controllers/pvc-binder.js';
+import { apiError } from './harness/api-error.js';
 
 const WAIT = { timeout: 10_000, interval: 20 };
 
@@ -39,15 +39,6 @@ function eventsFor(name: string, ns = 'default'): KObject[] {
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 beforeEach(() => {
   store = new Store();

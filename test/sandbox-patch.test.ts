@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../services/sandbox/patch.js';
-import { ApiError } from '../services/sandbox/errors.js';
 import { Registry, makeResourceType } from '../services/sandbox/registry.js';
 import type { KObject, Loose } from '../services/sandbox/types.js';
+import { apiError } from './harness/api-error.js';
 
 const registry = new Registry();
 const deployments = registry.get('apps', 'v1', 'deployments')!;
@@ -75,15 +75,6 @@ const patch = (type: string, current: KObject | undefined, body: unknown, ctx: P
 
 const containers = (o: KObject): Loose[] => o.spec.template.spec.containers;
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('strategic merge patch', () => {
   it('changes one container by name and keeps the other, without touching the input', () => {

@@ -197,6 +197,18 @@ export function validateFirst(first: number | null | undefined): void {
   if (first !== null && first !== undefined && first < 0) throw badUserInput(`first must be >= 0, got ${first}`, { argument: 'first' });
 }
 
+/** Binary search: the first index whose entry, compared with the cursor, satisfies `past` (entries are sorted). */
+function firstIndexWhere(entries: Entry[], cursor: ReturnType<typeof decodeCursor>, past: (cmp: number) => boolean): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (past(compareEntries(entries[mid], cursor))) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** One page of sorted entries after a cursor, in either direction; binary search, no scan. */
 export function paginate(entries: Entry[], args: PageArgs): Page {
   validateFirst(args.first);
@@ -210,33 +222,13 @@ export function paginate(entries: Entry[], args: PageArgs): Page {
     if (node) edges.push({ cursor: encodeCursor(e), node });
   };
   if (!desc) {
-    let i = 0;
-    if (args.after) {
-      const c = decodeCursor(args.after);
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareEntries(entries[mid], c) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
-    }
+    // Ascending: start at the first entry after the cursor.
+    let i = args.after ? firstIndexWhere(entries, decodeCursor(args.after), (cmp) => cmp > 0) : 0;
     for (; i < n && edges.length < first; i++) push(entries[i]);
     hasNextPage = i < n;
   } else {
-    let i = n - 1;
-    if (args.after) {
-      const c = decodeCursor(args.after);
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareEntries(entries[mid], c) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo - 1;
-    }
+    // Descending: start at the last entry before the cursor.
+    let i = args.after ? firstIndexWhere(entries, decodeCursor(args.after), (cmp) => cmp >= 0) - 1 : n - 1;
     for (; i >= 0 && edges.length < first; i--) push(entries[i]);
     hasNextPage = i >= 0;
   }
