@@ -6,16 +6,15 @@
 // BENCH_WATCHERS (100), BENCH_UPDATES (1000), BENCH_UPDATE_BATCH (50), BENCH_FANOUT_ROUNDS (3); BENCH_SERVER_PROFILE=<dir> writes a V8 CPU
 // profile of the server process there (open it in Chrome DevTools or speedscope).
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
+import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Command, Ready, Reply } from './sandbox-server.js';
 
 const HERE = import.meta.dirname;
-const RESULTS = join(HERE, 'results', 'sandbox-latest.json');
+const RESULTS = resultsPath('sandbox');
 
 const envInt = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -377,29 +376,19 @@ async function main(): Promise<void> {
 
     const totalS = (performance.now() - started) / 1000;
     console.log(`\nsandbox benchmark: ${ready.pods} pods on ${ready.nodes} nodes over HTTPS, @kubernetes/client-node; ${RUNS} runs per LIST figure (${INFORMER_RUNS} informer syncs), medians`);
-    console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; server in a child process\n`);
+    console.log(`machine: ${machineLine()}; server in a child process\n`);
     console.log(table(rows));
     console.log('\nratio: for ms rows, sandbox time / baseline time (1.00 = as fast as the baseline); for the fan-out row,');
     console.log(`total delivery rate with ${WATCHERS} watchers / rate with 1 watcher (${WATCHERS} = fan-out costs nothing, 1 = no faster in total than one watcher).`);
     for (const r of rows) if (r.note) console.log(`  ${r.name}: ${r.note}`);
     console.log(`\ntotal ${totalS.toFixed(0)} s; results in ${RESULTS}`);
 
-    mkdirSync(dirname(RESULTS), { recursive: true });
-    writeFileSync(
-      RESULTS,
-      JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, platform: process.platform },
-          config: { pods: ready.pods, nodes: ready.nodes, runs: RUNS, informerRuns: INFORMER_RUNS, watchers: WATCHERS, updates: UPDATES, updateBatch: UPDATE_BATCH, listBytes: ready.listBytes, pages: ready.pages, pageBytes: ready.pageBytes, seedMs: Math.round(ready.seedMs) },
-          results: rows,
-          fanoutRounds: fan.rounds,
-          totalSeconds: Math.round(totalS),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeResults(RESULTS, {
+      config: { pods: ready.pods, nodes: ready.nodes, runs: RUNS, informerRuns: INFORMER_RUNS, watchers: WATCHERS, updates: UPDATES, updateBatch: UPDATE_BATCH, listBytes: ready.listBytes, pages: ready.pages, pageBytes: ready.pageBytes, seedMs: Math.round(ready.seedMs) },
+      results: rows,
+      fanoutRounds: fan.rounds,
+      totalSeconds: Math.round(totalS),
+    });
   } finally {
     // The server process exits by itself once stopped (writing its CPU profile, if asked); killed if it does not.
     const exited = new Promise((resolve) => (srv.child.exitCode !== null ? resolve(undefined) : srv.child.once('exit', resolve)));

@@ -6,16 +6,15 @@
 // Processes: the sandbox (bench/sandbox-server.ts, controllers off), the GraphQL side (bench/workloads-server.ts:
 // subgraph, our gateway, a plain @apollo/gateway), and this one, the measuring clients.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
+import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Ready } from './sandbox-server.js';
 import type { GraphqlReady } from './workloads-server.js';
 
 const HERE = import.meta.dirname;
-const RESULTS = join(HERE, 'results', 'workloads-latest.json');
+const RESULTS = resultsPath('workloads');
 const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const PODS = envInt('BENCH_PODS', 10_000);
 const NODES = envInt('BENCH_NODES', 100);
@@ -205,7 +204,7 @@ async function main(): Promise<void> {
     const w = [Math.max(...rows.map((r) => r.name.length), 11), 14, 10, 6];
     const totalS = (performance.now() - started) / 1000;
     console.log(`\nworkloads benchmark: ${sandbox.ready.pods} pods on ${sandbox.ready.nodes} nodes (${running} running); subgraph caches synced in ${(graphql.ready.syncMs / 1000).toFixed(1)} s`);
-    console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; sandbox and GraphQL servers in child processes`);
+    console.log(`machine: ${machineLine()}; sandbox and GraphQL servers in child processes`);
     console.log(`latency: ${lat.gateway.samples} gateway queries and ${lat.list.samples} LISTs (${lat.list.items} pods each), interleaved; throughput: ${REQUESTS} requests x ${THROUGHPUT_RUNS} runs each, alternating, medians\n`);
     console.log(`${pad('measurement', w[0])}  ${pad('ours', w[1], true)}  ${pad('baseline', w[2], true)}  ${pad('ratio', w[3], true)}  baseline is`);
     console.log(`${'-'.repeat(w[0])}  ${'-'.repeat(w[1])}  ${'-'.repeat(w[2])}  ${'-'.repeat(w[3])}  ${'-'.repeat(40)}`);
@@ -213,23 +212,13 @@ async function main(): Promise<void> {
     console.log(`\nthroughput runs (req/s): ours ${ours.map((x) => Math.round(x)).join(', ')}; plain ${base.map((x) => Math.round(x)).join(', ')}`);
     console.log(`total ${totalS.toFixed(0)} s; results in ${RESULTS}`);
 
-    mkdirSync(dirname(RESULTS), { recursive: true });
-    writeFileSync(
-      RESULTS,
-      JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, platform: process.platform },
-          config: { pods: sandbox.ready.pods, nodes: sandbox.ready.nodes, running, rounds: ROUNDS, queriesPerRound: QUERIES_PER_ROUND, clients: CLIENTS, requests: REQUESTS, throughputRuns: THROUGHPUT_RUNS, syncMs: Math.round(graphql.ready.syncMs) },
-          latency: lat,
-          throughput: { oursRps: ours, plainRps: base, oursMedian: oursRps, plainMedian: baseRps, ratio: oursRps / baseRps },
-          results: rows,
-          totalSeconds: Math.round(totalS),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeResults(RESULTS, {
+      config: { pods: sandbox.ready.pods, nodes: sandbox.ready.nodes, running, rounds: ROUNDS, queriesPerRound: QUERIES_PER_ROUND, clients: CLIENTS, requests: REQUESTS, throughputRuns: THROUGHPUT_RUNS, syncMs: Math.round(graphql.ready.syncMs) },
+      latency: lat,
+      throughput: { oursRps: ours, plainRps: base, oursMedian: oursRps, plainMedian: baseRps, ratio: oursRps / baseRps },
+      results: rows,
+      totalSeconds: Math.round(totalS),
+    });
   } finally {
     await stopChild(graphql);
     await stopChild(sandbox);
