@@ -1,7 +1,9 @@
 // What every simulated controller shares: a de-duplicating work queue fed by store events, processed
 // asynchronously (as a real controller reconciles after its informer fires), with retry on failure.
 import { ApiError } from '../errors.js';
+import type { ResourceType } from '../registry.js';
 import type { Store, StoreEvent } from '../store.js';
+import type { KObject } from '../types.js';
 
 export interface Clock {
   /**
@@ -35,6 +37,11 @@ export abstract class Controller {
 
   /** Brings the world in line with the object named by key; throws to be retried. */
   protected abstract reconcile(key: string): void;
+
+  /** The keys of every object of a type: what most controllers reconcile once at start. */
+  protected keysOfAll(rt: ResourceType): string[] {
+    return this.store.list(rt).map(keyOf);
+  }
 
   /** Keys to reconcile once at start (usually every object of the watched kind). */
   protected initialKeys(): string[] {
@@ -89,6 +96,14 @@ export abstract class Controller {
 }
 
 export const nsKey = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name);
+export const keyOf = (o: KObject) => nsKey(o.metadata.namespace, o.metadata.name!);
+
+/** Whether a store event is about objects of `group`/`kind`. */
+export const isEventOf = (ev: StoreEvent, group: string, kind: string) => ev.rt.group === group && ev.rt.kind === kind;
+
+/** The event's own object to reconcile, unless it was deleted (its dependents go through garbage collection). */
+export const selfKeys = (ev: StoreEvent): string[] => (ev.type === 'DELETED' ? [] : [keyOf(ev.object)]);
+
 export const splitKey = (key: string): [string | undefined, string] => {
   const i = key.indexOf('/');
   return i < 0 ? [undefined, key] : [key.slice(0, i), key.slice(i + 1)];

@@ -5,10 +5,10 @@
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
-import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { Controller, isEventOf, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import { isJobFinished } from './job.js';
-import { isControlledBy, ownerRef, rfc3339, writeStatus } from './workload-util.js';
+import { controllerKeys, isControlledBy, ownerRef, rfc3339, writeStatus } from './workload-util.js';
 
 const SOURCE = { component: 'cronjob-controller' };
 export const SCHEDULED_TIMESTAMP = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
@@ -211,7 +211,7 @@ export class CronJobController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    return this.store.list(this.cjRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    return this.keysOfAll(this.cjRt);
   }
 
   protected keysFor(ev: StoreEvent): string[] {
@@ -224,10 +224,7 @@ export class CronJobController extends Controller {
       }
       return [key];
     }
-    if (rt.group === 'batch' && rt.kind === 'Job') {
-      const ref = (object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'CronJob');
-      return ref ? [nsKey(object.metadata.namespace, ref.name)] : [];
-    }
+    if (isEventOf(ev, 'batch', 'Job')) return controllerKeys(ev, 'CronJob');
     return [];
   }
 

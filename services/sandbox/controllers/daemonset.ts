@@ -4,9 +4,10 @@
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
-import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
+  controllerKeys,
   claimObjects,
   CONTROLLER_REVISION_HASH,
   controllerRefOf,
@@ -103,19 +104,13 @@ export class DaemonSetController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    return this.store.list(this.dsRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    return this.keysOfAll(this.dsRt);
   }
 
   protected keysFor(ev: StoreEvent): string[] {
     const { rt, object } = ev;
-    if (rt.group === 'apps' && rt.kind === 'DaemonSet') {
-      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
-    }
-    if (rt.group === '' && rt.kind === 'Pod') {
-      const ref = controllerRefOf(object) ?? (ev.old && controllerRefOf(ev.old));
-      if (ref?.kind === 'DaemonSet') return [nsKey(object.metadata.namespace, ref.name)];
-      return [];
-    }
+    if (isEventOf(ev, 'apps', 'DaemonSet')) return selfKeys(ev);
+    if (isEventOf(ev, '', 'Pod')) return controllerKeys(ev, 'DaemonSet');
     if (rt.group === '' && rt.kind === 'Node') {
       if (ev.type === 'MODIFIED' && ev.old && !nodeChanged(ev.old, object)) return [];
       return this.initialKeys();

@@ -5,9 +5,10 @@
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
-import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
+  controllerKeys,
   claimObjects,
   computeHash,
   controllerRefOf,
@@ -64,20 +65,14 @@ export class DeploymentController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    return this.store.list(this.dRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    return this.keysOfAll(this.dRt);
   }
 
   protected keysFor(ev: StoreEvent): string[] {
     const { rt, object } = ev;
-    if (rt.group === 'apps' && rt.kind === 'Deployment') {
-      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
-    }
-    if (rt.group === 'apps' && rt.kind === 'ReplicaSet') {
-      const keys = new Set<string>();
-      for (const o of ev.old ? [ev.old, object] : [object]) {
-        const ref = controllerRefOf(o);
-        if (ref?.kind === 'Deployment') keys.add(nsKey(o.metadata.namespace, ref.name));
-      }
+    if (isEventOf(ev, 'apps', 'Deployment')) return selfKeys(ev);
+    if (isEventOf(ev, 'apps', 'ReplicaSet')) {
+      const keys = new Set(controllerKeys(ev, 'Deployment'));
       if (!controllerRefOf(object) && ev.type !== 'DELETED') {
         for (const d of this.store.list(this.dRt, object.metadata.namespace)) {
           if (selectorMatcher(d.spec?.selector)(object.metadata.labels)) keys.add(nsKey(d.metadata.namespace, d.metadata.name!));

@@ -56,7 +56,7 @@ export class JobController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    const keys = this.store.list(this.jobRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    const keys = this.keysOfAll(this.jobRt);
     for (const p of this.store.list(this.podRt)) if (hasFinalizer(p)) keys.push(...this.podKeys(p));
     return keys;
   }

@@ -4,9 +4,10 @@ import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
 import type { KObject, Loose } from '../types.js';
-import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
+  controllerKeys,
   claimObjects,
   controllerRefOf,
   isPodActive,
@@ -38,20 +39,14 @@ export class ReplicaSetController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    return this.store.list(this.rsRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    return this.keysOfAll(this.rsRt);
   }
 
   protected keysFor(ev: StoreEvent): string[] {
-    const { rt, object } = ev;
-    if (rt.group === 'apps' && rt.kind === 'ReplicaSet') {
-      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
-    }
-    if (rt.group !== '' || rt.kind !== 'Pod') return [];
-    const keys = new Set<string>();
-    for (const o of ev.old ? [ev.old, object] : [object]) {
-      const ref = controllerRefOf(o);
-      if (ref?.kind === 'ReplicaSet') keys.add(nsKey(o.metadata.namespace, ref.name));
-    }
+    const { object } = ev;
+    if (isEventOf(ev, 'apps', 'ReplicaSet')) return selfKeys(ev);
+    if (!isEventOf(ev, '', 'Pod')) return [];
+    const keys = new Set(controllerKeys(ev, 'ReplicaSet'));
     // An orphan pod may be adopted by a ReplicaSet whose selector matches it.
     if (!controllerRefOf(object) && ev.type !== 'DELETED' && !object.metadata.deletionTimestamp) {
       for (const rs of this.store.list(this.rsRt, object.metadata.namespace)) {

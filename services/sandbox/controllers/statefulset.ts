@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
-import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
+  controllerKeys,
   claimObjects,
   CONTROLLER_REVISION_HASH,
   controllerRefOf,
@@ -47,18 +48,12 @@ export class StatefulSetController extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    return this.store.list(this.stsRt).map((o) => nsKey(o.metadata.namespace, o.metadata.name!));
+    return this.keysOfAll(this.stsRt);
   }
 
   protected keysFor(ev: StoreEvent): string[] {
-    const { rt, object } = ev;
-    if (rt.group === 'apps' && rt.kind === 'StatefulSet') {
-      return ev.type === 'DELETED' ? [] : [nsKey(object.metadata.namespace, object.metadata.name!)];
-    }
-    if (rt.group === '' && rt.kind === 'Pod') {
-      const ref = controllerRefOf(object) ?? (ev.old && controllerRefOf(ev.old));
-      if (ref?.kind === 'StatefulSet') return [nsKey(object.metadata.namespace, ref.name)];
-    }
+    if (isEventOf(ev, 'apps', 'StatefulSet')) return selfKeys(ev);
+    if (isEventOf(ev, '', 'Pod')) return controllerKeys(ev, 'StatefulSet');
     return [];
   }
 

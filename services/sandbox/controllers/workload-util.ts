@@ -2,7 +2,8 @@
 // hashing as the real controllers do it, owner references, pod readiness, ControllerRevisions and status shaping.
 import { ApiError } from '../errors.js';
 import { labelsMatch, requirementsOfLabelSelector } from '../selectors.js';
-import type { Store } from '../store.js';
+import type { Store, StoreEvent } from '../store.js';
+import { nsKey } from './base.js';
 import type { ResourceType } from '../registry.js';
 import type { KObject, Loose, OwnerReference } from '../types.js';
 
@@ -94,6 +95,16 @@ export function ownerRef(owner: KObject): OwnerReference {
 
 export function controllerRefOf(o: KObject): OwnerReference | undefined {
   return o.metadata.ownerReferences?.find((r) => r.controller);
+}
+
+/** Keys of the `kind` controllers of the event's object, before and after the change (a pod can change hands). */
+export function controllerKeys(ev: StoreEvent, kind: string): string[] {
+  const keys = new Set<string>();
+  for (const o of ev.old ? [ev.old, ev.object] : [ev.object]) {
+    const ref = controllerRefOf(o);
+    if (ref?.kind === kind) keys.add(nsKey(o.metadata.namespace, ref.name));
+  }
+  return [...keys];
 }
 
 export function isControlledBy(o: KObject, owner: KObject): boolean {
