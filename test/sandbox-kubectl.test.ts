@@ -334,10 +334,13 @@ spec:
 
   it('prints and follows container logs', async () => {
     const [pod] = await webPods();
-    const tail = await t.kubectl(['logs', pod.metadata.name, '-n', ns, '--tail=5']);
-    const lines = tail.trim().split('\n');
+    const accessLine = /^\d+\.\d+\.\d+\.\d+ - - \[[^\]]+\] "[A-Z]+ \S+ HTTP\/1\.1" \d{3} \d+/;
+    // A freshly started nginx first prints its startup notices; once it has served a few requests the tail is access lines.
+    const lines = await eventually(async () => {
+      const got = (await t.kubectl(['logs', pod.metadata.name, '-n', ns, '--tail=5'])).trim().split('\n');
+      return got.every((l) => accessLine.test(l)) && got;
+    }, 20_000, 'five access-log lines at the tail');
     expect(lines).toHaveLength(5);
-    for (const l of lines) expect(l).toMatch(/^\d+\.\d+\.\d+\.\d+ - - \[[^\]]+\] "[A-Z]+ \S+ HTTP\/1\.1" \d{3} \d+/);
     expect((await t.kubectl(['logs', 'deploy/web', '-n', ns, '--tail=2'])).trim().split('\n')).toHaveLength(2);
 
     const follow = t.spawnKubectl(['logs', '-f', pod.metadata.name, '-n', ns, '--tail=1']);
