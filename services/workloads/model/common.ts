@@ -5,7 +5,7 @@ import { KINDS, sanitize, type IndexedCache, type KindName, type KubeClient, typ
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
-import { visibleNamespaces, type Viewer } from './viewer.js';
+import { visibleNamespaces, type Viewer } from '../../common/authz.js';
 
 export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 

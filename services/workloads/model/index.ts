@@ -8,11 +8,11 @@ import * as pods from './pods.js';
 import * as projects from './projects.js';
 import * as resources from './resources.js';
 import type { Page } from './query.js';
-import type { Viewer } from './viewer.js';
+import type { Viewer } from '../../common/authz.js';
 import * as workloads from './workloads.js';
 
-export type { Viewer } from './viewer.js';
-export { DEV_VIEWER, authorize } from './viewer.js';
+export type { Viewer } from '../../common/authz.js';
+export { DEV_VIEWER, authorize } from '../../common/authz.js';
 export type { Page } from './query.js';
 export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
 export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput } from './workloads.js';

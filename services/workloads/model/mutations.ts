@@ -8,7 +8,7 @@ import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { replicaSetsOfDeployment, revisionOf } from './resources.js';
 import { isDns1123Label, isValidLabelKey, isValidLabelValue } from './selectors.js';
-import { authorize, type Viewer } from './viewer.js';
+import { authorize, type Viewer } from '../../common/authz.js';
 import { WORKLOAD_KINDS, type WorkloadKindEnum } from './workloads.js';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';

@@ -3,7 +3,7 @@ import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
 import { age } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Page } from './query.js';
-import { authorize, type Viewer } from './viewer.js';
+import { authorize, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export interface NodeListArgs {

@@ -3,7 +3,7 @@ import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type Selection, type SortSpec } from './query.js';
-import { authorize, type Viewer } from './viewer.js';
+import { authorize, type Viewer } from '../../common/authz.js';
 import { getWorkload, podOwnerUids, type WorkloadRefInput } from './workloads.js';
 
 export interface PodFilterInput {

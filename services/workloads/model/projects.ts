@@ -2,7 +2,7 @@
 import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
-import { authorize, visibleNamespaces, type Viewer } from './viewer.js';
+import { authorize, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export interface ProjectListArgs {

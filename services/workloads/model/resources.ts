@@ -6,7 +6,7 @@ import type { KindName, KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
-import { authorize, visibleNamespaces, type Viewer } from './viewer.js';
+import { authorize, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 /** The kinds served by the generic list and get, and whether they live in namespaces. */

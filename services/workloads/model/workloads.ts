@@ -4,7 +4,7 @@ import type { KindName, KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page } from './query.js';
 import { formatSpecSelector } from './selectors.js';
-import { authorize, type Viewer } from './viewer.js';
+import { authorize, type Viewer } from '../../common/authz.js';
 
 export type WorkloadKindEnum = 'DEPLOYMENT' | 'STATEFUL_SET' | 'DAEMON_SET' | 'JOB' | 'CRON_JOB';
 export type WorkloadStatusEnum = 'RUNNING' | 'UPDATING' | 'STOPPED';

@@ -1,6 +1,7 @@
-// Who is asking, and what they may do. The accounts issue plugs real identities (from the gateway's signed header)
-// and KubeSphere's role checks in here; every root field and every entity lookup already goes through `authorize`.
-import { forbiddenError } from '../../common/errors.js';
+// Who is asking, and what they may do: the one authorization module every subgraph's model uses (DESIGN.md
+// "Identity and authorization"). The accounts issue plugs real identities (from the gateway's signed header) and
+// KubeSphere's role checks in here; every root field and every entity lookup already goes through `authorize`.
+import { forbiddenError } from './errors.js';
 
 export interface Viewer {
   username: string;
@@ -14,7 +15,7 @@ export const DEV_VIEWER: Viewer = Object.freeze({ username: 'admin', platformRol
 export type Action = 'read' | 'create' | 'update' | 'delete';
 
 /**
- * The one authorization seam of the workloads model. For now it allows the platform administrator (which the
+ * The one authorization seam of every subgraph's model. For now it allows the platform administrator (which the
  * development identity is) and refuses everyone else; workspace and project roles come with the accounts issue,
  * which replaces the body of this function (and `visibleNamespaces`) without touching the callers.
  */
