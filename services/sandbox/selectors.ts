@@ -4,6 +4,7 @@ import {
   parseLabelSelector as parseLabels,
   type LabelRequirement,
 } from '../common/label-selector.js';
+import { FieldSelectorSyntaxError, fieldMatcher as matchFields, parseFieldSelector as parseFields, type FieldRequirement } from '../common/field-selector.js';
 import { badRequest } from './errors.js';
 import type { KObject } from './types.js';
 
@@ -28,53 +29,23 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
   }
 }
 
-export interface FieldRequirement {
-  field: string;
-  op: '=' | '!=';
-  value: string;
-}
+export type { FieldRequirement } from '../common/field-selector.js';
 
-/** Splits on unescaped separators: field selectors allow `\,`, `\=` and `\\` in values. */
-function splitUnescaped(s: string, sep: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && i + 1 < s.length) {
-      cur += s[i] + s[i + 1];
-      i++;
-    } else if (s[i] === sep) {
-      out.push(cur);
-      cur = '';
-    } else cur += s[i];
-  }
-  out.push(cur);
-  return out;
-}
-const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
-
+/** Parses a field selector; bad syntax is a 400 BadRequest as on the real server. */
 export function parseFieldSelector(selector: string): FieldRequirement[] {
-  if (!selector.trim()) return [];
-  return splitUnescaped(selector, ',').map((part) => {
-    const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/s.exec(part.trim());
-    if (!m) throw badRequest(`invalid selector: '${selector}'; can't understand '${part}'`);
-    return { field: m[1].trim(), op: m[2] === '!=' ? '!=' : '=', value: unescape(m[3]) };
-  });
+  return asBadRequest(() => parseFields(selector));
 }
 
 /** Builds a matcher for a field selector over the fields a kind supports; unknown fields are 400 as in the real server. */
-export function fieldMatcher(
-  reqs: FieldRequirement[],
-  fields: Record<string, (o: KObject) => string | undefined>,
-): Matcher {
-  const getters = reqs.map((r) => {
-    const get =
-      r.field === 'metadata.name'
-        ? (o: KObject) => o.metadata.name
-        : r.field === 'metadata.namespace'
-          ? (o: KObject) => o.metadata.namespace ?? ''
-          : fields[r.field];
-    if (!get) throw badRequest(`field label not supported: ${r.field}`);
-    return { get, r };
-  });
-  return (o) => getters.every(({ get, r }) => ((get(o) ?? '') === r.value) === (r.op === '='));
+export function fieldMatcher(reqs: FieldRequirement[], fields: Record<string, (o: KObject) => string | undefined>): Matcher {
+  return asBadRequest(() => matchFields<KObject>(reqs, fields));
+}
+
+function asBadRequest<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FieldSelectorSyntaxError) throw badRequest(e.message);
+    throw e;
+  }
 }

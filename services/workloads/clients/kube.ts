@@ -66,6 +66,15 @@ export const KINDS: Record<KindName, KindInfo> = {
   CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' },
 };
 
+const KIND_BY_PATH = new Map(Object.entries(KINDS).map(([k, v]) => [v.path, k as KindName]));
+
+/** The collection path of a namespaced kind within one namespace. */
+export function namespacedPath(kind: KindName, namespace: string): string {
+  const path = KINDS[kind].path;
+  const cut = path.lastIndexOf('/');
+  return `${path.slice(0, cut)}/namespaces/${encodeURIComponent(namespace)}${path.slice(cut)}`;
+}
+
 /**
  * The kinds the contract cannot do without: readiness waits for their caches. The others are optional: a cluster may
  * forbid listing them (RBAC, 403) or not serve their group/version (404); such a kind is marked unavailable, its
@@ -278,6 +287,24 @@ export class KubeApiError extends Error {
 /** The API server could not be reached (connection refused, TLS failure, timeout). */
 export class KubeUnreachableError extends Error {}
 
+/**
+ * One change of a cache, as the live subscriptions see it. `resync` marks the events of a relist (the informer's
+ * first LIST, or a LIST after the API server answered 410 Gone): they move the cache from its old state to the listed
+ * one but are not a history — intermediate changes are lost — and `token` is the LIST's resourceVersion. After the
+ * last of them comes one `SYNCED` change with the same token: from there on, every watch event follows.
+ */
+export type CacheChange =
+  | { kind: KindName; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; previous?: KubeObject; token: string; resync: boolean }
+  | { kind: KindName; type: 'SYNCED'; token: string };
+
+export type CacheChangeListener = (change: CacheChange) => void;
+
+/** A watch event from `watchFrom`: an object change, or a BOOKMARK carrying only a resourceVersion. */
+export interface RawWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: KubeObject;
+}
+
 export interface KubeClientOptions {
   kubeConfig?: k8s.KubeConfig;
   log: Logger;
@@ -301,6 +328,11 @@ export class KubeClient {
   readonly restarts: Record<string, number> = {};
   private readonly informers: { kind: KindName; informer: k8s.ListWatch<k8s.KubernetesObject> }[] = [];
   private readonly syncedKinds = new Set<KindName>();
+  /** Kinds between the start of a LIST and the watch that follows it: their cache events are a resync. */
+  private readonly relisting = new Set<KindName>();
+  /** The resourceVersion of each kind's last LIST. */
+  private readonly listVersions: Partial<Record<KindName, string>> = {};
+  private readonly changeListeners = new Map<KindName, Set<CacheChangeListener>>();
   /** Optional kinds whose LIST answered 403 or 404 (retried with a slower back-off). */
   private readonly unavailableKinds = new Map<KindName, KindUnavailable>();
   /** Optional kinds whose first start has finished, synced or failed: readiness does not wait for them after that. */
@@ -324,6 +356,8 @@ export class KubeClient {
    */
   private readonly watcher = {
     watch: async (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> => {
+      const kind = KIND_BY_PATH.get(path);
+      if (kind && this.relisting.delete(kind)) this.emit({ kind, type: 'SYNCED', token: this.listVersions[kind] ?? '' });
       // `done` may run before watch() returns (a request that fails at once).
       const state: { ended: boolean; controller?: AbortController } = { ended: false };
       // Secrets lose their values before anything (ListWatch's own store included) sees them.
@@ -387,18 +421,21 @@ export class KubeClient {
         () => this.listAll(kind) as unknown as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
         false,
       );
-      informer.on('add', (o) => {
-        cache.upsert(sanitize(kind, o as unknown as KubeObject));
+      const changed = (type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: k8s.KubernetesObject) => {
+        const object = sanitize(kind, raw as unknown as KubeObject);
+        const previous = cache.get(object.metadata.namespace, object.metadata.name);
+        if (type === 'DELETED') cache.delete(object);
+        else cache.upsert(object);
         opts.onChange?.(kind);
-      });
-      informer.on('update', (o) => {
-        cache.upsert(sanitize(kind, o as unknown as KubeObject));
-        opts.onChange?.(kind);
-      });
-      informer.on('delete', (o) => {
-        cache.delete(sanitize(kind, o as unknown as KubeObject));
-        opts.onChange?.(kind);
-      });
+        if (!this.changeListeners.get(kind)?.size) return;
+        const resync = this.relisting.has(kind);
+        // A resync's events are stamped with the LIST's version: that is the state they bring the cache to.
+        const token = (resync ? this.listVersions[kind] : object.metadata.resourceVersion) ?? '';
+        this.emit({ kind, type, object, previous, token, resync });
+      };
+      informer.on('add', (o) => changed('ADDED', o));
+      informer.on('update', (o) => changed('MODIFIED', o));
+      informer.on('delete', (o) => changed('DELETED', o));
       informer.on('error', (err: unknown) => this.restart(kind, err));
       this.informers.push({ kind, informer });
     }
@@ -506,9 +543,73 @@ export class KubeClient {
     this.timers.add(t);
   }
 
+  /** Every change of a kind's cache, in the order the cache applied them (see CacheChange). Returns the unsubscribe. */
+  onCacheChange(kind: KindName, listener: CacheChangeListener): () => void {
+    let set = this.changeListeners.get(kind);
+    if (!set) this.changeListeners.set(kind, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** The resourceVersion from which the cache of a kind has seen every watch event (its last LIST's). */
+  listVersion(kind: KindName): string | undefined {
+    return this.listVersions[kind];
+  }
+
+  private emit(change: CacheChange): void {
+    for (const l of this.changeListeners.get(change.kind) ?? []) {
+      try {
+        l(change);
+      } catch (e) {
+        this.log.error('cache change listener failed', { kind: change.kind, error: String(e) });
+      }
+    }
+  }
+
+  /**
+   * A watch of its own from a past resourceVersion (the API server replays what changed since, or ends with 410 Gone
+   * when that version is compacted away): how a subscription resumed from before this process's LIST catches up.
+   * Selectors are applied by the API server, so objects leaving a selector arrive as DELETED, as for any watch.
+   * `done` gets the error (a KubeApiError with statusCode 410 when the version is too old), or nothing on a normal end.
+   */
+  async watchFrom(
+    kind: KindName,
+    opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; resourceVersion: string },
+    onEvent: (e: RawWatchEvent) => void,
+    done: (err?: Error) => void,
+  ): Promise<() => void> {
+    const path = opts.namespace ? namespacedPath(kind, opts.namespace) : KINDS[kind].path;
+    const query: Record<string, string | boolean> = { resourceVersion: opts.resourceVersion, allowWatchBookmarks: true };
+    if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
+    let ended = false;
+    const finish = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      done(err);
+    };
+    const controller = await this.watcher.watch(
+      path,
+      query,
+      (phase: string, obj: unknown) => {
+        if (ended) return;
+        const o = obj as KubeObject & { code?: number; message?: string };
+        // A watch reports "too old" as an ERROR event carrying a Status, before it ends.
+        if (phase === 'ERROR') finish(new KubeApiError(o.code ?? 500, String((o as { reason?: string }).reason ?? ''), o.message ?? 'watch error'));
+        else if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' || phase === 'BOOKMARK') onEvent({ type: phase, object: sanitize(kind, o) });
+      },
+      (err: unknown) => finish(err ? toKubeError(err) : undefined),
+    );
+    return () => {
+      ended = true;
+      controller.abort();
+    };
+  }
+
   /** The informers' LIST: raw JSON (no client-side classes, so list and watch objects look alike), in chunks. */
   private async listAll(kind: KindName): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
     if (this.stopped) throw new Error('the Kubernetes client is stopped');
+    this.relisting.add(kind);
     const items: KubeObject[] = [];
     let cont = '';
     let resourceVersion = '';
@@ -525,6 +626,7 @@ export class KubeClient {
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);
     this.caches[kind].seen(resourceVersion);
+    this.listVersions[kind] = resourceVersion;
     return { apiVersion: KINDS[kind].apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
   }
 
@@ -650,6 +752,9 @@ export function toKubeError(e: unknown): Error {
     const s = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string };
     return new KubeApiError(e.code, s.reason ?? '', s.message ?? (typeof body === 'string' ? body : e.message));
   }
+  // client-node's Watch reports a refused watch request as an Error with the HTTP status in `statusCode`.
+  const status = (e as { statusCode?: unknown })?.statusCode;
+  if (e instanceof Error && typeof status === 'number') return new KubeApiError(status, '', e.message);
   const err = e as { code?: string; type?: string; message?: string; cause?: { code?: string } };
   const code = err?.code ?? err?.cause?.code;
   if (err?.type === 'system' || (code && /^(ECONN|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO|SELF_SIGNED)/.test(code))) {
