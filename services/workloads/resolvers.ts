@@ -2,7 +2,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { KubeObject } from './clients/kube.js';
-import { RESOURCE_KINDS, type NestedPodArgs, type ResourceKind, type Viewer, type WorkloadKindEnum, type WorkloadsModel } from './model/index.js';
+import { RESOURCE_KINDS, type LiveEvent, type NestedPodArgs, type ResourceKind, type Viewer, type WorkloadKindEnum, type WorkloadsModel } from './model/index.js';
 
 export interface WorkloadsContext {
   viewer: Viewer;
@@ -129,6 +129,15 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       workloads: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.workloads(ctx.viewer, args),
       workload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.workload(ctx.viewer, args),
     },
+    // Each stream yields LiveEvents; the event types below read the object under their own field name.
+    Subscription: {
+      podStatusChanged: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribePods(ctx.viewer, args), resolve: (e: LiveEvent) => e },
+      workloadStatusChanged: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeWorkloads(ctx.viewer, args), resolve: (e: LiveEvent) => e },
+      events: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeEvents(ctx.viewer, args), resolve: (e: LiveEvent) => e },
+    },
+    PodEvent: { pod: (e: LiveEvent) => e.object },
+    WorkloadEvent: { workload: (e: LiveEvent) => e.object },
+    EventChange: { event: (e: LiveEvent) => e.object },
     Mutation: {
       createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name),
       deleteProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteProject(ctx.viewer, args.name),

@@ -1,7 +1,7 @@
 // The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
 import type { KubeClient, KubeObject } from '../clients/kube.js';
-import { annotationsOf, labelsOf, ownersOf, yamlOf, type ModelDeps } from './common.js';
+import { annotationsOf, labelsOf, ownersOf, yamlOf } from './common.js';
 import * as mutations from './mutations.js';
 import * as nodes from './nodes.js';
 import * as pods from './pods.js';
@@ -10,6 +10,8 @@ import * as resources from './resources.js';
 import type { Page } from './query.js';
 import type { Viewer } from '../../common/authz.js';
 import * as workloads from './workloads.js';
+import { LiveChanges, type LiveOptions } from './live.js';
+import * as subscriptions from './subscriptions.js';
 
 export type { Viewer } from '../../common/authz.js';
 export { DEV_VIEWER, authorize } from '../../common/authz.js';
@@ -17,6 +19,8 @@ export type { Page } from './query.js';
 export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
 export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput } from './workloads.js';
 export type { NodeListArgs } from './nodes.js';
+export type { LiveEvent, LiveOptions } from './live.js';
+export type { PodSubscriptionArgs, WorkloadSubscriptionArgs, EventSubscriptionArgs } from './subscriptions.js';
 export type { ProjectListArgs } from './projects.js';
 export type { ResourceKind, ResourceListArgs, EventListArgs } from './resources.js';
 export { RESOURCE_KINDS } from './resources.js';
@@ -33,8 +37,10 @@ export interface GenericRef {
   name: string;
 }
 
-export function createWorkloadsModel(kube: KubeClient) {
-  const deps: ModelDeps = { kube };
+/** Call before the client's informers start (the change feeds must see every event after their first LIST). */
+export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOptions } = {}) {
+  const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
+  const deps: subscriptions.LiveDeps = { kube, live };
   return {
     // ---- reads
     pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
@@ -78,6 +84,12 @@ export function createWorkloadsModel(kube: KubeClient) {
       counts: workloads.replicaCounts,
       selector: workloads.workloadSelector,
     },
+
+    // ---- live
+    subscribePods: (viewer: Viewer, args: subscriptions.PodSubscriptionArgs) => subscriptions.subscribePods(deps, viewer, args),
+    subscribeWorkloads: (viewer: Viewer, args: subscriptions.WorkloadSubscriptionArgs) => subscriptions.subscribeWorkloads(deps, viewer, args),
+    subscribeEvents: (viewer: Viewer, args: subscriptions.EventSubscriptionArgs) => subscriptions.subscribeEvents(deps, viewer, args),
+    liveSubscribers: () => live.subscribers(),
 
     // ---- writes
     createProject: (viewer: Viewer, workspace: string, name: string) => mutations.createProject(deps, viewer, workspace, name),

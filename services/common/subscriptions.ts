@@ -1,0 +1,108 @@
+// graphql-ws on a subgraph's HTTP server (same path as its GraphQL endpoint), for the subgraphs that have
+// subscriptions. Subscription payloads that describe a change of one object (`{ key, type, resumeToken }`, as the live
+// feeds produce) get one refinement: a MODIFIED whose result looks exactly like the last one sent for that object
+// (apart from its resumeToken) is not sent — a change of managedFields, or of any field the subscriber did not select,
+// is nothing it can see.
+import type { Server } from 'node:http';
+import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { Context as WsContext } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { ErrorCode } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface SubscriptionServerOptions<TContext> {
+  server: Server;
+  path?: string;
+  schema: GraphQLSchema;
+  /** The execution context of one subscribe message (identity, dataloaders). */
+  context: (ctx: WsContext, payloadExtensions: Record<string, unknown> | undefined) => TContext | Promise<TContext>;
+  log: Logger;
+  /** Server → client pings (ms); a client that does not answer is dropped. */
+  keepAliveMs?: number;
+  /** Called for each result sent, and each one skipped as unchanged. */
+  observe?: (outcome: 'sent' | 'unchanged') => void;
+}
+
+export interface SubscriptionServer {
+  /** Open connections. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+interface ChangePayload {
+  key?: unknown;
+  type?: unknown;
+  resumeToken?: unknown;
+}
+
+/** The result as the subscriber sees it, without the event's type and token (which differ from event to event). */
+function fingerprint(result: ExecutionResult, type: unknown, token: unknown): string {
+  return JSON.stringify(result, (_k, v: unknown) => (typeof v === 'string' && (v === token || v === type) ? undefined : v));
+}
+
+async function* changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void): AsyncGenerator<ExecutionResult> {
+  const last = new Map<string, string>();
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let step: IteratorResult<unknown>;
+      try {
+        step = await it.next();
+      } catch (e) {
+        // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
+        // connection and its other subscriptions stay; the client resumes from its last token.
+        const err = e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
+        yield { errors: [err] };
+        return;
+      }
+      if (step.done) return;
+      const payload = step.value;
+      const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
+      const { key, type, resumeToken } = (payload ?? {}) as ChangePayload;
+      if (typeof key === 'string') {
+        if (type === 'DELETED') last.delete(key);
+        else {
+          const fp = fingerprint(result, type, resumeToken);
+          if (type === 'MODIFIED' && last.get(key) === fp) {
+            observe?.('unchanged');
+            continue;
+          }
+          last.set(key, fp);
+        }
+      }
+      observe?.('sent');
+      yield result;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptions<TContext>): SubscriptionServer {
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql' });
+  const cleanup = useServer<Record<string, unknown> | undefined>(
+    {
+      schema: opts.schema,
+      context: (ctx, _id, payload) => opts.context(ctx, payload.extensions ?? undefined) as never,
+      subscribe: async (args: ExecutionArgs) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
+        return changesOnly(source as AsyncIterable<unknown>, args, opts.observe);
+      },
+      onError: (_ctx, id, _payload, errors) => {
+        opts.log.debug('subscription refused', { id, errors: errors.map((e) => e.message) });
+      },
+    },
+    wss,
+    opts.keepAliveMs ?? 12_000,
+  );
+  return {
+    connections: () => wss.clients.size,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await cleanup.dispose();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,360 @@
+// Live changes for subscriptions: one change feed per kind, fed by that kind's informer cache (so one watch on the API
+// server serves every subscriber), and per-subscription streams that filter it, resume it from a resumeToken, and
+// fall back to a snapshot of the current state when a token is too old to replay.
+//
+// Tokens are resourceVersions. Kubernetes calls them opaque, but every API server (etcd's revision) and the sandbox
+// issue increasing integers, and informers everywhere rely on that to order a kind's events; a token that is not an
+// integer is refused. Within one kind the watch delivers events in increasing resourceVersion order.
+import { badUserInput } from '../../common/errors.js';
+import { visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { KubeApiError, keyOf, type CacheChange, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** What a subscriber receives. */
+export interface LiveEvent {
+  type: ChangeType;
+  object: KubeObject;
+  /** The resourceVersion this event brings the subscriber to; pass it back to resume after it. */
+  resumeToken: string;
+  /** Part of a resync: the token given was too old to replay, so the current state of every match is sent once. */
+  snapshot: boolean;
+  /** namespace/name: events of one object share it. */
+  key: string;
+}
+
+/** What a subscription selects. Selectors are also sent to the API server when a resume needs its own watch. */
+export interface LiveFilter {
+  /** Exactly one namespace (sent to the API server on catch-up). */
+  namespace?: string;
+  /** Any of these namespaces (a workspace's); undefined: no restriction. */
+  namespaces?: ReadonlySet<string>;
+  /** The selectors as given, for the API server. */
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** The same selectors evaluated here. */
+  matches: (o: KubeObject) => boolean;
+}
+
+interface HistoryEntry {
+  type: ChangeType;
+  object: KubeObject;
+  previous?: KubeObject;
+  token: bigint;
+}
+
+export interface LiveOptions {
+  /** Watch events kept per kind for replay (older tokens resume through the API server, or by snapshot). */
+  historySize?: number;
+  /** Events a subscriber may have waiting before it is ended (the gateway then resumes it from its last token). */
+  maxPending?: number;
+}
+
+export const LIVE_DEFAULTS = { historySize: 20_000, maxPending: 10_000 };
+
+/** A resourceVersion as a number, or undefined when it is not an integer. */
+export function tokenValue(token: string | undefined | null): bigint | undefined {
+  return token && /^\d{1,30}$/.test(token) ? BigInt(token) : undefined;
+}
+
+interface FeedReader {
+  /** A new history entry. */
+  appended(): void;
+  /** A relist's events (not history: delivered at once) and its end. */
+  resync(change: CacheChange): void;
+}
+
+/** The recent watch events of one kind, in order, and who is reading them. */
+export class ChangeFeed {
+  readonly history: HistoryEntry[] = [];
+  /** History covers every watch event after this token (the last LIST's resourceVersion, or the last trimmed event). */
+  start: bigint | undefined;
+  private readonly readers = new Set<FeedReader>();
+
+  constructor(
+    readonly kube: KubeClient,
+    readonly kind: KindName,
+    private readonly historySize: number,
+  ) {
+    kube.onCacheChange(kind, (c) => this.apply(c));
+    this.start = tokenValue(kube.listVersion(kind));
+  }
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  /** The newest token the feed has seen. */
+  get last(): bigint | undefined {
+    return this.history.length ? this.history[this.history.length - 1].token : this.start;
+  }
+
+  /** Index of the first entry with a token above `after`. */
+  indexAfter(after: bigint): number {
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.history[mid].token <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  attach(r: FeedReader): () => void {
+    this.readers.add(r);
+    return () => this.readers.delete(r);
+  }
+
+  private apply(c: CacheChange): void {
+    if (c.type === 'SYNCED') {
+      this.history.length = 0;
+      this.start = tokenValue(c.token);
+      for (const r of this.readers) r.resync(c);
+      return;
+    }
+    if (c.resync) {
+      for (const r of this.readers) r.resync(c);
+      return;
+    }
+    const token = tokenValue(c.token);
+    if (token === undefined) return;
+    this.history.push({ type: c.type, object: c.object, previous: c.previous, token });
+    if (this.history.length > this.historySize) {
+      const dropped = this.history.splice(0, this.history.length - Math.floor(this.historySize * 0.9));
+      this.start = dropped[dropped.length - 1].token;
+    }
+    for (const r of this.readers) r.appended();
+  }
+}
+
+/** How a change looks to a subscriber with a filter: objects entering or leaving it are ADDED or DELETED for it. */
+export function viewOfChange(type: ChangeType, object: KubeObject, previous: KubeObject | undefined, matches: (o: KubeObject) => boolean): ChangeType | undefined {
+  if (type === 'ADDED') return matches(object) ? 'ADDED' : undefined;
+  if (type === 'DELETED') return matches(object) || (previous !== undefined && matches(previous)) ? 'DELETED' : undefined;
+  const now = matches(object);
+  const before = previous !== undefined && matches(previous);
+  if (now && before) return 'MODIFIED';
+  if (now) return 'ADDED';
+  if (before) return 'DELETED';
+  return undefined;
+}
+
+/**
+ * One subscriber's stream. Live events are read from the feed's history by token, so a replay from the history and
+ * the live tail are one sequence with no gap and no duplicate; a resume from before the history first catches up
+ * through a watch of its own on the API server.
+ */
+class LiveStream implements AsyncIterableIterator<LiveEvent> {
+  private readonly pending: LiveEvent[] = [];
+  private wake: (() => void) | undefined;
+  private cursor: bigint | undefined;
+  private mode: 'live' | 'catching-up' = 'live';
+  private ended = false;
+  private failure: Error | undefined;
+  private detach: () => void;
+  private stopCatchUp: (() => void) | undefined;
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly filter: LiveFilter,
+    private readonly visible: (o: KubeObject) => boolean,
+    private readonly maxPending: number,
+    resumeFrom: bigint | undefined,
+  ) {
+    this.detach = feed.attach({ appended: () => this.pull(), resync: (c) => this.onResync(c) });
+    if (resumeFrom === undefined) {
+      this.cursor = feed.last;
+    } else if (feed.start !== undefined && resumeFrom >= feed.start) {
+      this.cursor = resumeFrom;
+      this.pull();
+    } else {
+      this.catchUp(resumeFrom);
+    }
+  }
+
+  private matches = (o: KubeObject) => this.visible(o) && this.filter.matches(o);
+
+  private push(e: LiveEvent): void {
+    if (this.ended) return;
+    if (this.pending.length >= this.maxPending) {
+      this.fail(new Error(`the subscriber fell more than ${this.maxPending} events behind; resume it from its last resumeToken`));
+      return;
+    }
+    this.pending.push(e);
+    this.wake?.();
+  }
+
+  /** Sends the history entries after the cursor. */
+  private pull(): void {
+    if (this.mode !== 'live' || this.ended || this.cursor === undefined) {
+      if (this.cursor === undefined && this.mode === 'live') this.cursor = this.feed.last;
+      return;
+    }
+    if (this.feed.start !== undefined && this.cursor < this.feed.start) {
+      // The history moved past this subscriber (it was trimmed): what was missed can only be resent as a snapshot.
+      this.snapshot();
+      return;
+    }
+    const h = this.feed.history;
+    for (let i = this.feed.indexAfter(this.cursor); i < h.length; i++) {
+      const entry = h[i];
+      this.cursor = entry.token;
+      const type = viewOfChange(entry.type, entry.object, entry.previous, this.matches);
+      if (type) this.push({ type, object: entry.object, resumeToken: String(entry.token), snapshot: false, key: keyOf(entry.object) });
+    }
+  }
+
+  private onResync(c: CacheChange): void {
+    if (this.mode !== 'live' || this.ended) return;
+    if (c.type === 'SYNCED') {
+      // The relist's events brought this subscriber to the listed state; the history starts there again.
+      this.cursor = tokenValue(c.token);
+      return;
+    }
+    const type = viewOfChange(c.type, c.object, c.previous, this.matches);
+    if (type) this.push({ type, object: c.object, resumeToken: c.token, snapshot: false, key: keyOf(c.object) });
+  }
+
+  /** Replays (from, feed.start] through the API server, then continues from the history. */
+  private catchUp(from: bigint): void {
+    this.mode = 'catching-up';
+    const until = this.feed.start;
+    if (until === undefined) {
+      this.fail(new Error(`the ${this.feed.kind} cache has not synced with the Kubernetes API yet`));
+      return;
+    }
+    let sent = from;
+    const finish = () => {
+      if (this.mode !== 'catching-up') return;
+      this.stopCatchUp?.();
+      this.stopCatchUp = undefined;
+      this.mode = 'live';
+      this.cursor = until;
+      this.pull();
+    };
+    void this.feed.kube
+      .watchFrom(
+        this.feed.kind,
+        { namespace: this.filter.namespace, labelSelector: this.filter.labelSelector, fieldSelector: this.filter.fieldSelector, resourceVersion: String(from) },
+        (e) => {
+          if (this.mode !== 'catching-up') return;
+          const token = tokenValue(e.object.metadata?.resourceVersion);
+          if (token === undefined) return;
+          // Past the feed's start the history has it: switch over (the history is read from `until` on).
+          if (token > until || (e.type === 'BOOKMARK' && token >= until)) return finish();
+          if (e.type === 'BOOKMARK' || token <= sent) return;
+          sent = token;
+          // The API server applied the selectors (objects leaving them come as DELETED); visibility is checked here.
+          if (!this.visible(e.object) || (this.filter.namespaces && !this.filter.namespaces.has(e.object.metadata.namespace ?? ''))) return;
+          this.push({ type: e.type, object: e.object, resumeToken: String(token), snapshot: false, key: keyOf(e.object) });
+          if (token === until) finish();
+        },
+        (err) => {
+          if (this.mode !== 'catching-up') return;
+          this.stopCatchUp = undefined;
+          if (err instanceof KubeApiError && err.statusCode === 410) this.snapshot();
+          else if (!err && sent >= until) finish();
+          else if (!err) this.catchUp(sent); // a watch that ended early: go on from what was sent
+          else this.fail(err);
+        },
+      )
+      .then(
+        (stop) => {
+          if (this.mode === 'catching-up' && !this.ended) this.stopCatchUp = stop;
+          else stop();
+        },
+        (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+      );
+  }
+
+  /** The current state of every match, once, marked as a snapshot; then the live tail. */
+  private snapshot(): void {
+    this.stopCatchUp?.();
+    this.stopCatchUp = undefined;
+    this.mode = 'live';
+    const last = this.feed.last;
+    const token = String(last ?? '');
+    for (const o of this.feed.kube.caches[this.feed.kind].objects.values()) {
+      if (this.matches(o)) this.push({ type: 'ADDED', object: o, resumeToken: token, snapshot: true, key: keyOf(o) });
+    }
+    this.cursor = last;
+  }
+
+  private fail(err: Error): void {
+    if (this.ended) return;
+    this.failure = err;
+    this.close();
+  }
+
+  private close(): void {
+    this.ended = true;
+    this.detach();
+    this.stopCatchUp?.();
+    this.stopCatchUp = undefined;
+    this.wake?.();
+  }
+
+  async next(): Promise<IteratorResult<LiveEvent>> {
+    for (;;) {
+      const e = this.pending.shift();
+      if (e) return { value: e, done: false };
+      if (this.ended) {
+        if (this.failure) {
+          const f = this.failure;
+          this.failure = undefined;
+          throw f;
+        }
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+
+  async return(): Promise<IteratorResult<LiveEvent>> {
+    this.pending.length = 0;
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** The live side of the workloads model: feeds per kind, created on first use. */
+export class LiveChanges {
+  private readonly feeds = new Map<KindName, ChangeFeed>();
+  readonly options: Required<LiveOptions>;
+
+  /** Feeds must exist before the informers start, so that their history has every event after the first LIST. */
+  constructor(kube: KubeClient, kinds: readonly KindName[], options: LiveOptions = {}) {
+    this.options = { ...LIVE_DEFAULTS, ...options };
+    for (const kind of kinds) this.feeds.set(kind, new ChangeFeed(kube, kind, this.options.historySize));
+  }
+
+  feed(kind: KindName): ChangeFeed {
+    const f = this.feeds.get(kind);
+    if (!f) throw new Error(`no change feed for ${kind}`);
+    return f;
+  }
+
+  /** Subscribers per kind (a gauge). */
+  subscribers(): Record<string, number> {
+    return Object.fromEntries([...this.feeds].map(([k, f]) => [k, f.readerCount]));
+  }
+
+  /** A stream of a kind's changes through a filter, for a viewer, optionally resumed after a token. */
+  stream(viewer: Viewer, kind: KindName, filter: LiveFilter, resumeToken: string | null | undefined): AsyncIterableIterator<LiveEvent> {
+    let from: bigint | undefined;
+    if (resumeToken !== null && resumeToken !== undefined) {
+      from = tokenValue(resumeToken);
+      if (from === undefined) throw badUserInput(`resumeToken ${JSON.stringify(resumeToken)} is not a token this service issued`, { argument: 'resumeToken' });
+    }
+    const ns = visibleNamespaces(viewer);
+    const visible = ns === 'all' ? () => true : (o: KubeObject) => ns.has(o.metadata.namespace ?? '');
+    // Every subscriber reads the kind's one feed: the informer's watch stays the only one, however many subscribe.
+    return new LiveStream(this.feed(kind), filter, visible, this.options.maxPending, from);
+  }
+}
