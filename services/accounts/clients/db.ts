@@ -1,0 +1,110 @@
+// The accounts database: PostgreSQL through `pg` when a URL is given, otherwise an embedded PGlite in a data folder
+// (so `npm start` works on a fresh machine). Both run the same SQL behind this one small interface.
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  /** postgres://… ; unset: embedded PGlite in dataDir. */
+  url?: string;
+  /** PGlite's data folder (created when missing); unset with no url: in memory. */
+  dataDir?: string;
+  /** A schema to use (created when missing) instead of public; tests give each file its own. */
+  schema?: string;
+  /** Most pooled connections to PostgreSQL. */
+  poolSize?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openDb(opts: DbOptions): Promise<Db> {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}`);
+  return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts);
+}
+
+// Serialization failures and deadlocks are retried: the transaction is replayed from the start.
+const RETRYABLE = new Set(['40001', '40P01']);
+
+async function openPostgres(url: string, opts: DbOptions): Promise<Db> {
+  if (opts.schema) {
+    // Created before the pool sets it as search_path on every connection.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+    } finally {
+      await c.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const query = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<T>> => {
+    const r = await client.query(sql, params as unknown[] | undefined);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  };
+  return {
+    kind: 'postgres',
+    query: (sql, params) => query(pool, sql, params),
+    async transaction(fn) {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await fn({ query: (sql, params) => query(client, sql, params) });
+          await client.query('COMMIT');
+          return result;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => {});
+          if (attempt < 5 && RETRYABLE.has((e as { code?: string }).code ?? '')) continue;
+          throw e;
+        } finally {
+          client.release();
+        }
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPGlite(opts: DbOptions): Promise<Db> {
+  // Loaded only when used: the WebAssembly build is large, and deployments with DATABASE_URL never need it.
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const db = new PGlite(opts.dataDir);
+  await db.waitReady;
+  if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema}`);
+  const wrap = <T>(r: { rows: unknown[]; affectedRows?: number }): QueryResult<T> => ({ rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length });
+  return {
+    kind: 'pglite',
+    query: async (sql, params) => wrap(await db.query(sql, params)),
+    // PGlite is one connection: its transaction() holds a mutex, so other queries wait until it ends.
+    transaction: (fn) => db.transaction((tx) => fn({ query: async (sql, params) => wrap(await tx.query(sql, params)) })),
+    close: () => db.close(),
+  };
+}
+
+/** The PostgreSQL error code of a failed query (23505 unique violation, 23503 foreign key violation, …). */
+export function pgCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : undefined;
+}

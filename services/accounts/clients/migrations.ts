@@ -1,0 +1,158 @@
+// Versioned schema migrations, applied at start. Each runs in its own transaction together with its row in
+// schema_migrations, so a failing migration leaves the database exactly as it was; an advisory lock taken inside
+// that transaction keeps replicas starting at the same time from applying one twice.
+import type { Db } from './db.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'users, tenancy, tokens',
+    sql: `
+      CREATE TABLE users (
+        username text PRIMARY KEY,
+        email text,
+        display_name text,
+        -- scrypt$<log2 N>$<r>$<p>$<salt>$<hash>; NULL for users of an external identity provider
+        password_hash text,
+        provider text NOT NULL DEFAULT 'local',
+        platform_role text NOT NULL DEFAULT 'platform-regular',
+        state text NOT NULL DEFAULT 'ACTIVE' CHECK (state IN ('ACTIVE', 'DISABLED', 'LOCKED')),
+        failed_logins integer NOT NULL DEFAULT 0,
+        -- LOCKED with a time: locked by failed logins until then; LOCKED without: until an administrator unlocks
+        locked_until timestamptz,
+        last_login_at timestamptz,
+        password_changed_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE workspaces (
+        name text PRIMARY KEY,
+        description text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE workspace_members (
+        workspace text NOT NULL REFERENCES workspaces (name) ON DELETE CASCADE,
+        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        role text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workspace, username)
+      );
+      CREATE INDEX workspace_members_username ON workspace_members (username);
+      -- The projects accounts knows of (namespaces; the cluster's label stays the truth of their workspace).
+      CREATE TABLE projects (
+        name text PRIMARY KEY,
+        workspace text REFERENCES workspaces (name) ON DELETE SET NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX projects_workspace ON projects (workspace);
+      CREATE TABLE project_members (
+        project text NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        role text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (project, username)
+      );
+      CREATE INDEX project_members_username ON project_members (username);
+      -- No foreign key: records of unknown usernames are kept too, and outlive deleted users.
+      CREATE TABLE login_records (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        source_ip text,
+        user_agent text,
+        success boolean NOT NULL,
+        reason text,
+        provider text
+      );
+      CREATE INDEX login_records_username_at ON login_records (username, at DESC);
+      CREATE TABLE refresh_tokens (
+        id text PRIMARY KEY,
+        token_hash text NOT NULL UNIQUE,
+        family_id text NOT NULL,
+        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        revoked_reason text
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE TABLE api_tokens (
+        id text PRIMARY KEY,
+        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        name text NOT NULL,
+        token_hash text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz,
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      );
+      CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (username, name) WHERE revoked_at IS NULL;
+      CREATE TABLE signing_keys (
+        kid text PRIMARY KEY,
+        alg text NOT NULL,
+        private_jwk text NOT NULL,
+        public_jwk text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        retired_at timestamptz
+      );
+      CREATE TABLE settings (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+      -- Bumped by every change of a role binding: caches of bindings compare it.
+      INSERT INTO settings (key, value) VALUES ('bindings_revision', '0');
+    `,
+  },
+];
+
+export interface MigrationResult {
+  applied: number[];
+  current: number;
+}
+
+/** Applies the migrations not yet recorded, in version order. */
+export async function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Promise<MigrationResult> {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i].version === sorted[i - 1].version) throw new Error(`duplicate migration version ${sorted[i].version}`);
+  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const applied: number[] = [];
+  for (const m of sorted) {
+    const done = await db.transaction(async (tx) => {
+      // Per schema: test files sharing one database migrate their own schemas side by side.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('kubegraph-accounts-migrations:' || current_schema()))`);
+      const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
+      if (seen.rows.length) return false;
+      try {
+        for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      } catch (e) {
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
+      }
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  const cur = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  return { applied, current: cur.rows[0]?.v ?? 0 };
+}
+
+/**
+ * One statement per query: parameterless multi-statement strings behave differently across drivers inside a
+ * transaction, so migrations are split on semicolons at line ends (they hold no functions with bodies).
+ */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,49 @@
+// KubeSphere's tenancy roles, and the names accounts accepts for users, workspaces and projects.
+import { badUserInput } from '../../common/errors.js';
+
+export const PLATFORM_ROLES = ['platform-admin', 'platform-regular'] as const;
+export const WORKSPACE_ROLES = ['workspace-admin', 'workspace-regular', 'workspace-viewer'] as const;
+export const PROJECT_ROLES = ['project-admin', 'project-operator', 'project-viewer'] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
+export type WorkspaceRole = (typeof WORKSPACE_ROLES)[number];
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+export const USER_STATES = ['ACTIVE', 'DISABLED', 'LOCKED'] as const;
+export type UserState = (typeof USER_STATES)[number];
+
+function oneOf<T extends string>(kind: string, allowed: readonly T[], value: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw badUserInput(`unknown ${kind} ${JSON.stringify(value)}: expected one of ${allowed.join(', ')}`, { field: 'role' });
+  return value as T;
+}
+export const platformRole = (v: string) => oneOf('platform role', PLATFORM_ROLES, v);
+export const workspaceRole = (v: string) => oneOf('workspace role', WORKSPACE_ROLES, v);
+export const projectRole = (v: string) => oneOf('project role', PROJECT_ROLES, v);
+
+// Usernames as KubeSphere's: lowercase letters, digits, '-', '_' and '.', starting and ending alphanumeric.
+const USERNAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+// Workspaces and projects are Kubernetes names (a DNS label: the project is a namespace).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function validUsername(v: string, field = 'username'): string {
+  if (!USERNAME.test(v)) throw badUserInput(`invalid username ${JSON.stringify(v)}: 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit`, { field });
+  return v;
+}
+export function validWorkspaceName(v: string, field = 'workspace'): string {
+  if (!DNS_LABEL.test(v)) throw badUserInput(`invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  return v;
+}
+export function validProjectName(v: string, field = 'project'): string {
+  if (!DNS_LABEL.test(v)) throw badUserInput(`invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  return v;
+}
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export function validEmail(v: string | null | undefined): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (v.length > 254 || !EMAIL.test(v)) throw badUserInput(`invalid email ${JSON.stringify(v)}`, { field: 'email' });
+  return v;
+}
+export function validDisplayName(v: string | null | undefined): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (v.length > 256) throw badUserInput('displayName is longer than 256 characters', { field: 'displayName' });
+  return v;
+}

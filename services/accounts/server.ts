@@ -1,0 +1,155 @@
+// The accounts subgraph server: Apollo Server over the shared HTTP bootstrap, the database behind it, and the
+// JWKS and internal routes next to /graphql.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import { Counter, Histogram } from 'prom-client';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../common/http.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { ACCOUNTS_DEFAULTS } from './config.js';
+import { openDb, type Db } from './clients/db.js';
+import type { LdapOptions } from './clients/ldap.js';
+import { migrate, type Migration } from './clients/migrations.js';
+import { createContextBuilder, devIdentity, type AccountsContext, type IdentitySource } from './context.js';
+import { AccountsModel, type AccountsSettings } from './model/accounts.js';
+import { LdapProvider, LocalPasswords, type IdentityProvider } from './model/providers.js';
+import { SigningKeys } from './model/tokens.js';
+import { createResolvers } from './resolvers.js';
+import { accountsRoutes } from './routes.js';
+
+export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/accounts.graphql');
+
+export interface AccountsSubgraphOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** postgres://…; unset: embedded PGlite in dataDir. */
+  databaseUrl?: string;
+  /** PGlite's folder; unset (and no databaseUrl): an in-memory database. */
+  dataDir?: string;
+  /** A schema of the database to use instead of public. */
+  dbSchema?: string;
+  /** An open database to use instead (the caller closes it). */
+  db?: Db;
+  /** Migrations to apply (tests); default: all of them. */
+  migrations?: Migration[];
+  settings?: Partial<AccountsSettings>;
+  ldap?: LdapOptions;
+  /** The bootstrap admin's password on first start; unset: generated and handed to onGeneratedAdminPassword. */
+  adminPassword?: string;
+  /** Default: printed once on stdout. */
+  onGeneratedAdminPassword?: (password: string) => void;
+  /** Who asks, made from the model; default: the development identity (until the gateway forwards real ones). */
+  identity?: (model: AccountsModel) => IdentitySource;
+  internalToken?: string;
+  trustProxy?: boolean;
+  log?: Logger;
+}
+
+export interface AccountsSubgraph {
+  url: string;
+  /** http://host:port, where /.well-known/jwks.json and /internal/* are. */
+  baseUrl: string;
+  port: number;
+  model: AccountsModel;
+  db: Db;
+  close(): Promise<void>;
+}
+
+export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Promise<AccountsSubgraph> {
+  const log = opts.log ?? createLogger('accounts');
+  const settings: AccountsSettings = { ...ACCOUNTS_DEFAULTS, ...opts.settings };
+  const db = opts.db ?? (await openDb({ url: opts.databaseUrl, dataDir: opts.databaseUrl ? undefined : opts.dataDir, schema: opts.dbSchema }));
+  try {
+    const { applied, current } = await migrate(db, opts.migrations);
+    log.info('accounts database ready', { kind: db.kind, schemaVersion: current, applied });
+  } catch (e) {
+    if (!opts.db) await db.close().catch(() => {});
+    throw e;
+  }
+  const keys = new SigningKeys(db, settings);
+  await keys.init();
+  const providers: IdentityProvider[] = [new LocalPasswords(settings.scryptLogN)];
+  if (opts.ldap) providers.push(new LdapProvider(opts.ldap));
+  const model = new AccountsModel(db, settings, keys, providers, log);
+
+  const boot = await model.bootstrapAdmin(opts.adminPassword);
+  if (boot.created) log.info('bootstrap platform admin created', { username: 'admin', passwordFrom: boot.generatedPassword ? 'generated' : 'KUBEGRAPH_ADMIN_PASSWORD' });
+  if (boot.generatedPassword) {
+    // The one place a password is printed: once, on the first start, because nobody else knows it.
+    (opts.onGeneratedAdminPassword ?? ((pw) => console.log(`kubegraph: bootstrap admin created: username admin, password ${pw} (shown once; set KUBEGRAPH_ADMIN_PASSWORD to choose it)`)))(boot.generatedPassword);
+  }
+
+  const metrics = createMetricsRegistry('accounts');
+  const resolverDuration = new Histogram({
+    name: 'kubegraph_accounts_resolver_duration_seconds',
+    help: 'Duration of root field resolvers (Query, Mutation).',
+    labelNames: ['field', 'outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [metrics],
+  });
+  const requests = new Counter({ name: 'kubegraph_accounts_requests_total', help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
+  const timing: ApolloServerPlugin<AccountsContext> = {
+    async requestDidStart() {
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              const parent = info.parentType.name;
+              if (parent !== 'Query' && parent !== 'Mutation') return;
+              const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
+              return (error) => end({ outcome: error ? 'error' : 'ok' });
+            },
+          };
+        },
+        async willSendResponse({ response }) {
+          const body = response.body;
+          requests.inc({ outcome: body.kind === 'single' && body.singleResult.errors?.length ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+
+  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
+  const apollo = new ApolloServer<AccountsContext>({
+    schema,
+    // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
+    plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+  const identity: IdentitySource = opts.identity ? opts.identity(model) : devIdentity;
+  const server = createServiceHttpServer<AccountsContext>({
+    apollo,
+    metrics,
+    context: createContextBuilder(identity, opts.trustProxy ?? true),
+    routes: accountsRoutes(model, { internalToken: opts.internalToken, log }),
+    ready: async () => {
+      try {
+        await db.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const host = opts.host ?? '127.0.0.1';
+  const port = await listen(server, opts.port, host);
+  const baseUrl = `http://${host}:${port}`;
+  log.info('accounts subgraph listening', { url: `${baseUrl}/graphql`, database: db.kind });
+  return {
+    url: `${baseUrl}/graphql`,
+    baseUrl,
+    port,
+    model,
+    db,
+    async close() {
+      await closeServer(server);
+      await apollo.stop();
+      if (!opts.db) await db.close();
+    },
+  };
+}
