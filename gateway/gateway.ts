@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, getOperationAST, parse, print, specifiedRules, validate, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
@@ -14,6 +16,9 @@ import { KubegraphDataSource, type GatewayContext } from './datasource.js';
 import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
+import { SubscriptionExecutor } from './subscriptions.js';
+import { DEV_VIEWER } from '../services/common/authz.js';
+import { ErrorCode } from '../services/common/errors.js';
 
 type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
 type QueryPlan = QueryPlanCache extends KeyValueCache<infer P> ? P : never;
@@ -40,6 +45,12 @@ export interface GatewayOptions {
   apqTtlSeconds?: number;
   queryPlanTtlSeconds?: number;
   logger?: Logger;
+  /** Results a subscription client may have waiting before it is cut off. */
+  subscriptionQueueLimit?: number;
+  /** graphql-ws pings to clients and to subgraphs (ms). */
+  keepAliveMs?: number;
+  /** Back-off of upstream resubscription (ms). */
+  resubscribeBackoff?: { min: number; max: number };
 }
 
 export interface Gateway {
@@ -60,6 +71,8 @@ export const GATEWAY_DEFAULTS = {
   readyCacheMs: 2_000,
   apqTtlSeconds: 24 * 3600,
   queryPlanTtlSeconds: 24 * 3600,
+  subscriptionQueueLimit: 1000,
+  keepAliveMs: 12_000,
 };
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
@@ -135,6 +148,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // ---- gateway
   const subgraphs: Record<string, string> = {};
+  const dataSources: Record<string, KubegraphDataSource> = {};
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
@@ -143,7 +157,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const target = opts.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
       subgraphs[name] = target;
-      return new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
+      const source = new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
+      dataSources[name] = source;
+      return source;
     },
   });
 
@@ -253,6 +269,99 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       log.info('graphql request', { requestId: requestIdOf(req.headers['x-request-id']), operation: null, outcome: 'rejected', status, durationMs: Math.round(seconds * 1e4) / 10 });
     },
   });
+  // ---- subscriptions over graphql-ws, on the same path as HTTP
+  const upstreamSubscriptions = new Gauge({ name: 'kubegraph_gateway_upstream_subscriptions', help: 'Subscriptions open to subgraphs (shared by clients with the same upstream operation)', labelNames: ['service'], registers: [metrics] });
+  const upstreamReconnects = new Counter({ name: 'kubegraph_gateway_upstream_resubscribes_total', help: 'Upstream subscriptions reopened after a drop', labelNames: ['service'], registers: [metrics] });
+  const eventsIn = new Counter({ name: 'kubegraph_gateway_subscription_events_in_total', help: 'Events received from subgraphs', labelNames: ['service'], registers: [metrics] });
+  const eventsOut = new Counter({ name: 'kubegraph_gateway_subscription_events_out_total', help: 'Results queued to subscription clients', registers: [metrics] });
+  const cutOff = new Counter({ name: 'kubegraph_gateway_subscription_clients_cut_off_total', help: 'Clients disconnected because they stopped reading', registers: [metrics] });
+  const enrichment = new Histogram({
+    name: 'kubegraph_gateway_subscription_enrichment_seconds',
+    help: 'Per-event time to run the rest of the plan (entity fetches) for every operation of an upstream',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [metrics],
+  });
+  const executor = new SubscriptionExecutor({
+    supergraphSdl,
+    dataSources: () => dataSources,
+    subgraphUrls: () => subgraphs,
+    log,
+    maxQueue: opts.subscriptionQueueLimit ?? GATEWAY_DEFAULTS.subscriptionQueueLimit,
+    keepAliveMs: opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
+    backoff: opts.resubscribeBackoff,
+    observe: {
+      upstreamOpened: (service) => upstreamSubscriptions.inc({ service }),
+      upstreamClosed: (service) => upstreamSubscriptions.dec({ service }),
+      upstreamReconnect: (service) => upstreamReconnects.inc({ service }),
+      eventIn: (service) => eventsIn.inc({ service }),
+      eventsOut: (n) => eventsOut.inc(n),
+      enrichment: (seconds) => enrichment.observe(seconds),
+      clientCutOff: () => cutOff.inc(),
+    },
+  });
+  new Gauge({
+    name: 'kubegraph_gateway_subscriptions_active',
+    help: 'Client subscriptions open',
+    registers: [metrics],
+    collect() {
+      this.set(executor.stats().clients);
+    },
+  });
+  const wsRules = [...specifiedRules, ...limitRules(limits)];
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { socket: import('ws').WebSocket }>(
+    {
+      // The token arrives in connection_init; until accounts exists every connection is the development identity.
+      onConnect: () => true,
+      onSubscribe: (ctx, id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (e) {
+          return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
+        }
+        const errors = validate(executor.apiSchema, document, wsRules);
+        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+        const variables = payload.variables ?? {};
+        if (limits.maxCost > 0) {
+          const cost = operationCost(executor.apiSchema, document, operation, limits, variables);
+          if (cost > limits.maxCost) return [costError(cost, limits.maxCost)];
+        }
+        const socket = ctx.extra.socket;
+        const contextValue: GatewayContext & { cutOff: () => void } = { requestId: `ws-${id}`, cutOff: () => socket.terminate() };
+        return { schema: executor.apiSchema, document, operationName: payload.operationName ?? undefined, variableValues: variables, contextValue } satisfies ExecutionArgs;
+      },
+      subscribe: (args: ExecutionArgs) => {
+        const ctx = args.contextValue as GatewayContext & { cutOff: () => void };
+        try {
+          return executor.subscribe({
+            document: args.document,
+            operationName: args.operationName,
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            identity: { username: DEV_VIEWER.username },
+            context: { requestId: ctx.requestId },
+            onCutOff: ctx.cutOff,
+          });
+        } catch (e) {
+          return { errors: [e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e))] } satisfies ExecutionResult;
+        }
+      },
+      // Queries and mutations over graphql-ws take the HTTP path's pipeline (limits, plans, caches).
+      execute: async (args: ExecutionArgs) => {
+        const ctx = args.contextValue as GatewayContext;
+        const res = await apollo.executeOperation(
+          { query: print(args.document), operationName: args.operationName ?? undefined, variables: (args.variableValues ?? {}) as Record<string, unknown> },
+          { contextValue: { requestId: ctx.requestId } },
+        );
+        return (res.body.kind === 'single' ? res.body.singleResult : res.body.initialResult) as ExecutionResult;
+      },
+    },
+    wss,
+    opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
+  );
+
   const port = await listen(server, opts.port, opts.host ?? GATEWAY_DEFAULTS.host);
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
@@ -265,6 +374,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     subgraphs,
     ready,
     async close() {
+      for (const c of wss.clients) c.terminate();
+      await wsCleanup.dispose();
+      await executor.close();
+      await new Promise<void>((r) => wss.close(() => r()));
       await closeServer(server);
       await apollo.stop();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
