@@ -9,6 +9,10 @@ import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
+import { monitoringOptionsFromEnv } from './monitoring/config.js';
+import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.js';
+import { startMonitoringSubgraph } from './monitoring/server.js';
+import { parse as parseYaml } from 'yaml';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -19,6 +23,7 @@ interface Closable {
 
 await runMain(async () => {
   const running: Closable[] = [];
+  let sandboxMetrics: { url: string; caPem?: string } | undefined;
   const kubeconfig = envString('KUBECONFIG');
   if (kubeconfig) {
     console.log(`kubegraph: using the cluster of KUBECONFIG=${kubeconfig}`);
@@ -28,6 +33,8 @@ await runMain(async () => {
     const sandbox = await startSandbox(sandboxOptionsFromEnv());
     running.push(sandbox);
     process.env.KUBECONFIG = sandbox.kubeconfigPath;
+    const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] }).clusters?.[0]?.cluster?.['certificate-authority-data'];
+    sandboxMetrics = { url: `${sandbox.url}/metrics`, caPem: caData ? Buffer.from(caData, 'base64').toString() : undefined };
     console.log(`kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at ${sandbox.url}`);
     console.log(`kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`);
   }
@@ -40,6 +47,7 @@ await runMain(async () => {
 
   // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
   const gatewayOptions = gatewayOptionsFromEnv();
+  const monitoringOptions = monitoringOptionsFromEnv();
   const subgraphUrls: Record<string, string> = {};
 
   // The subgraphs, as they are built (see README "Services").
@@ -47,6 +55,21 @@ await runMain(async () => {
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
+
+  // Metrics: PROMETHEUS_URL, or on the sandbox a Prometheus of our own when the binary is installed.
+  const prometheusBin = findOnPath('prometheus');
+  if (!monitoringOptions.prometheusUrl && sandboxMetrics && prometheusBin) {
+    const prometheus = await startLocalPrometheus({ bin: prometheusBin, metricsUrl: sandboxMetrics.url, caPem: sandboxMetrics.caPem });
+    running.push(prometheus);
+    monitoringOptions.prometheusUrl = prometheus.url;
+    console.log(`kubegraph: PROMETHEUS_URL unset: started ${prometheusBin} at ${prometheus.url} scraping the sandbox's exporters (data in ${prometheus.dataDir}, removed at exit)`);
+  } else if (!monitoringOptions.prometheusUrl) {
+    console.log('kubegraph: PROMETHEUS_URL unset and no Prometheus started (needs the sandbox and a `prometheus` binary on PATH): metric fields answer UPSTREAM_UNAVAILABLE');
+  }
+  const monitoring = await startMonitoringSubgraph(monitoringOptions);
+  running.push(monitoring);
+  subgraphUrls.monitoring = monitoring.url;
+  console.log(`kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`);
 
   if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {
     console.log(`kubegraph: no supergraph at ${gatewayOptions.supergraphPath ?? 'schema/supergraph.graphql'} yet (npm run compose): the gateway is not started`);
