@@ -35,6 +35,8 @@ export interface PrometheusOptions {
   backfillOpenMetrics?: string;
   /** How long to wait for `/-/ready` (default 20 s). */
   readyTimeoutMs?: number;
+  /** Rule files (recording and alerting rules, Prometheus's YAML format) by file name, loaded at start. */
+  ruleFiles?: Record<string, string>;
 }
 
 /** One element of an instant vector; `value` is [unix seconds, value as Prometheus renders it]. */
@@ -150,8 +152,14 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Tes
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
     const configFile = join(dir, 'prometheus.yml');
+    const ruleFiles = Object.entries(opts.ruleFiles ?? {}).map(([name, text]) => {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    });
     writeFileSync(configFile, toYaml({
       global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s`, evaluation_interval: `${interval}s` },
+      ...(ruleFiles.length ? { rule_files: ruleFiles } : {}),
       scrape_configs: (opts.scrapeTargets ?? []).map((t, i) => scrapeConfig(t, dir, i, interval)),
     }));
 

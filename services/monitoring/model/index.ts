@@ -286,12 +286,12 @@ export class MonitoringSession {
 
   // ---------------------------------------------------------------- alerts and rules
 
-  alerts(args: AlertArgs): Promise<AlertView[]> {
+  async alerts(args: AlertArgs): Promise<AlertView[]> {
     if (args.namespace != null) authorize(this.viewer, 'read', validName('namespace', args.namespace));
     return listAlerts(this.opts.access, this.visible, args);
   }
 
-  alertingRules(args: AlertArgs): Promise<AlertingRuleView[]> {
+  async alertingRules(args: AlertArgs): Promise<AlertingRuleView[]> {
     if (args.namespace != null) authorize(this.viewer, 'read', validName('namespace', args.namespace));
     else authorize(this.viewer, 'read');
     return listAlertingRules(this.opts.access, this.visible, args);
