@@ -94,6 +94,8 @@ interface PlannedSubscription {
   upstreamQuery: string;
   rootField: string;
   resumable: boolean;
+  /** The upstream variable carrying the resume token (the client's own, when it passed one as a variable). */
+  resumeVariable: string;
 }
 
 const stableJson = (v: unknown): string =>
@@ -210,7 +212,7 @@ class Upstream {
   open(): void {
     const client = this.exec.clientFor(this.service);
     const variables = { ...this.upstreamVariables };
-    if (this.planned.resumable) variables[RESUME_VAR] = this.lastToken ?? null;
+    if (this.planned.resumable) variables[this.planned.resumeVariable] = this.lastToken ?? null;
     let receivedAny = false;
     this.unsubscribe = client.subscribe<Record<string, unknown>>(
       // The identity travels in the subscribe message (the accounts issue signs it, as for HTTP requests).
@@ -239,7 +241,9 @@ class Upstream {
           this.exec.observe?.eventIn?.(this.service);
           this.enqueue(result);
         },
-        error: (err) => this.dropped(err),
+        // An `error` message (an array of GraphQL errors) means the subgraph refused the operation: final. Anything
+        // else (a closed or failed connection) is a drop.
+        error: (err) => (Array.isArray(err) ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[]) : this.dropped(err)),
         complete: () => this.dropped(undefined),
       },
     );
@@ -376,22 +380,28 @@ export class SubscriptionExecutor {
     const returnType = field ? getNamedType(field.type) : undefined;
     const resumable = Boolean(field?.args.some((a) => a.name === RESUME_ARG) && returnType && isObjectType(returnType) && returnType.getFields()[RESUME_ARG]);
     let upstreamQuery = primary.operation;
+    const given = root.arguments?.find((a) => a.name.value === RESUME_ARG);
+    // A token the client passes as a variable keeps that variable (the upstream sets it to the last token on resume).
+    const resumeVariable = given?.value.kind === Kind.VARIABLE ? given.value.name.value : RESUME_VAR;
     if (resumable) {
       const args = (root.arguments ?? []).filter((a) => a.name.value !== RESUME_ARG);
-      args.push({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: RESUME_ARG }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } } });
+      args.push({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: RESUME_ARG }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: resumeVariable } } });
       const tokenField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: TOKEN_ALIAS }, name: { kind: Kind.NAME, value: RESUME_ARG } };
       const newRoot: FieldNode = { ...root, arguments: args, selectionSet: { kind: Kind.SELECTION_SET, selections: [...(root.selectionSet?.selections ?? []), tokenField] } };
       const newOp: OperationDefinitionNode = {
         ...op,
-        variableDefinitions: [
-          ...(op.variableDefinitions ?? []),
-          { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } }, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } } },
-        ],
+        variableDefinitions:
+          resumeVariable === RESUME_VAR
+            ? [
+                ...(op.variableDefinitions ?? []),
+                { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } }, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } } },
+              ]
+            : op.variableDefinitions,
         selectionSet: { ...op.selectionSet, selections: op.selectionSet.selections.map((s) => (s === root ? newRoot : s)) },
       };
       upstreamQuery = print({ ...doc, definitions: doc.definitions.map((d) => (d === op ? newOp : d)) });
     }
-    return { operation, plan, primary, rest, upstreamQuery, rootField: root.alias?.value ?? root.name.value, resumable };
+    return { operation, plan, primary, rest, upstreamQuery, rootField: root.alias?.value ?? root.name.value, resumable, resumeVariable };
   }
 
   /**
@@ -403,7 +413,9 @@ export class SubscriptionExecutor {
     const planned = this.plan(client.document, operationName);
     const primary = planned.primary;
     const upstreamVariables: Record<string, unknown> = {};
-    for (const name of primary.variableUsages ?? []) if (client.variables[name] !== undefined) upstreamVariables[name] = client.variables[name];
+    for (const name of primary.variableUsages ?? []) {
+      if (client.variables[name] !== undefined && !(planned.resumable && name === planned.resumeVariable)) upstreamVariables[name] = client.variables[name];
+    }
     const initialToken = planned.resumable ? resumeTokenOf(planned, client.variables) : undefined;
     // A client resuming from a token replays history of its own; clients starting live share one upstream.
     const upstreamKey = hash(stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, client.identity.username, initialToken ?? null]));

@@ -1,8 +1,8 @@
 // graphql-ws on a subgraph's HTTP server (same path as its GraphQL endpoint), for the subgraphs that have
-// subscriptions. Subscription payloads that describe a change of one object (`{ key, type, resumeToken }`, as the live
-// feeds produce) get one refinement: a MODIFIED whose result looks exactly like the last one sent for that object
-// (apart from its resumeToken) is not sent — a change of managedFields, or of any field the subscriber did not select,
-// is nothing it can see.
+// subscriptions. Subscription payloads that describe a change of one object (`{ key, type, resumeToken, object,
+// previous? }`, as the live feeds produce) get one refinement: a MODIFIED whose result looks exactly like the last one
+// sent for that object — or, for the first one, like the result for `previous` — apart from its type and token is not
+// sent: a change of managedFields, or of any field the subscriber did not select, is nothing it can see.
 import type { Server } from 'node:http';
 import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
@@ -34,6 +34,8 @@ interface ChangePayload {
   key?: unknown;
   type?: unknown;
   resumeToken?: unknown;
+  object?: unknown;
+  previous?: unknown;
 }
 
 /** The result as the subscriber sees it, without the event's type and token (which differ from event to event). */
@@ -59,12 +61,17 @@ async function* changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs,
       if (step.done) return;
       const payload = step.value;
       const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
-      const { key, type, resumeToken } = (payload ?? {}) as ChangePayload;
+      const change = (payload ?? {}) as ChangePayload;
+      const { key, type, resumeToken } = change;
       if (typeof key === 'string') {
         if (type === 'DELETED') last.delete(key);
         else {
           const fp = fingerprint(result, type, resumeToken);
-          if (type === 'MODIFIED' && last.get(key) === fp) {
+          let before = last.get(key);
+          if (before === undefined && type === 'MODIFIED' && change.previous) {
+            before = fingerprint((await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult, type, resumeToken);
+          }
+          if (type === 'MODIFIED' && before === fp) {
             observe?.('unchanged');
             continue;
           }

@@ -53,7 +53,10 @@ async function startInsightSubgraph(): Promise<InsightSubgraph> {
       },
     },
   });
-  return Object.assign(sub, state);
+  return Object.defineProperties(sub, {
+    stats: { value: state.stats },
+    failFor: { get: () => state.failFor, set: (v: string | undefined) => (state.failFor = v) },
+  }) as InsightSubgraph;
 }
 
 export interface LiveStack {

@@ -21,6 +21,8 @@ export interface LiveEvent {
   snapshot: boolean;
   /** namespace/name: events of one object share it. */
   key: string;
+  /** For a MODIFIED: the object before, when known (so that a change nobody can see is recognised as such). */
+  previous?: KubeObject;
 }
 
 /** What a subscription selects. Selectors are also sent to the API server when a resume needs its own watch. */
@@ -201,7 +203,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
       const entry = h[i];
       this.cursor = entry.token;
       const type = viewOfChange(entry.type, entry.object, entry.previous, this.matches);
-      if (type) this.push({ type, object: entry.object, resumeToken: String(entry.token), snapshot: false, key: keyOf(entry.object) });
+      if (type) this.push({ type, object: entry.object, previous: type === 'MODIFIED' ? entry.previous : undefined, resumeToken: String(entry.token), snapshot: false, key: keyOf(entry.object) });
     }
   }
 
@@ -213,7 +215,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
       return;
     }
     const type = viewOfChange(c.type, c.object, c.previous, this.matches);
-    if (type) this.push({ type, object: c.object, resumeToken: c.token, snapshot: false, key: keyOf(c.object) });
+    if (type) this.push({ type, object: c.object, previous: type === 'MODIFIED' ? c.previous : undefined, resumeToken: c.token, snapshot: false, key: keyOf(c.object) });
   }
 
   /** Replays (from, feed.start] through the API server, then continues from the history. */
