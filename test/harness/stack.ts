@@ -42,10 +42,11 @@ export async function startTestStack(opts: { sandbox?: SandboxOptions; gateway?:
   });
   const gateway = await startGateway({
     port: 0,
-    subgraphUrls: { workloads: workloads.url, monitoring: monitoring.url },
     logger: quietLogger,
     readyCacheMs: 0,
     ...opts.gateway,
+    // A test may route more subgraphs (or other instances) through opts.gateway.subgraphUrls.
+    subgraphUrls: { workloads: workloads.url, monitoring: monitoring.url, ...opts.gateway?.subgraphUrls },
   });
   const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
   await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'the stack to be ready');
