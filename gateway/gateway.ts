@@ -362,6 +362,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
   );
 
+  new Gauge({
+    name: 'kubegraph_gateway_ws_connections',
+    help: 'Open graphql-ws connections from clients',
+    registers: [metrics],
+    collect() {
+      this.set(wss.clients.size);
+    },
+  });
+
   const port = await listen(server, opts.port, opts.host ?? GATEWAY_DEFAULTS.host);
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;

@@ -71,7 +71,9 @@ export interface LiveStack {
   /** Stops the workloads subgraph and starts a new one on the same port (fresh caches, fresh watches). */
   restartWorkloads(downMs?: number): Promise<void>;
   /** A metric's value from the gateway's /metrics (summed over labels), or 0. */
-  gatewayMetric(name: string): Promise<number>;
+  gatewayMetric(name: string, gateway?: Gateway): Promise<number>;
+  /** Another gateway over the same subgraphs, with other options (closed by close()). */
+  startGateway(options: Partial<GatewayOptions>): Promise<Gateway>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startLiveStack(opts: { sandbox?: SandboxOptions; gateway?:
   const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
   await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'the live stack to be ready');
   const clients: Client[] = [];
+  const extraGateways: Gateway[] = [];
   const stack: LiveStack = {
     cluster,
     get workloads() {
@@ -108,8 +111,13 @@ export async function startLiveStack(opts: { sandbox?: SandboxOptions; gateway?:
       workloads = await startWorkloadsSubgraph({ port, ...workloadsOptions });
       await workloads.ready();
     },
-    async gatewayMetric(name: string) {
-      const text = await (await fetch(gateway.url.replace(/\/graphql$/, '/metrics'))).text();
+    async startGateway(options) {
+      const g = await startGateway({ port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0, ...options });
+      extraGateways.push(g);
+      return g;
+    },
+    async gatewayMetric(name: string, g: Gateway = gateway) {
+      const text = await (await fetch(g.url.replace(/\/graphql$/, '/metrics'))).text();
       let sum = 0;
       for (const line of text.split('\n')) {
         const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
@@ -119,6 +127,7 @@ export async function startLiveStack(opts: { sandbox?: SandboxOptions; gateway?:
     },
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
+      for (const g of extraGateways) await g.close();
       await gateway.close();
       await insight.close();
       await workloads.close();
