@@ -28,5 +28,7 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
     subgraphTimeoutMs: envInt('GATEWAY_SUBGRAPH_TIMEOUT_MS', GATEWAY_DEFAULTS.subgraphTimeoutMs, { min: 1 }),
     apqTtlSeconds: envInt('GATEWAY_APQ_TTL_SECONDS', GATEWAY_DEFAULTS.apqTtlSeconds, { min: 0 }),
     queryPlanTtlSeconds: envInt('GATEWAY_QUERY_PLAN_TTL_SECONDS', GATEWAY_DEFAULTS.queryPlanTtlSeconds, { min: 0 }),
+    subscriptionQueueLimit: envInt('GATEWAY_SUBSCRIPTION_QUEUE_LIMIT', GATEWAY_DEFAULTS.subscriptionQueueLimit, { min: 1 }),
+    keepAliveMs: envInt('GATEWAY_WS_KEEPALIVE_MS', GATEWAY_DEFAULTS.keepAliveMs, { min: 100 }),
   };
 }

@@ -17,7 +17,7 @@ import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
 import { SubscriptionExecutor } from './subscriptions.js';
-import { DEV_VIEWER } from '../services/common/authz.js';
+import { connectionToken, developmentAuthenticator, type Authenticator, type Identity } from './identity.js';
 import { ErrorCode } from '../services/common/errors.js';
 
 type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
@@ -51,6 +51,8 @@ export interface GatewayOptions {
   keepAliveMs?: number;
   /** Back-off of upstream resubscription (ms). */
   resubscribeBackoff?: { min: number; max: number };
+  /** Verifies callers' tokens; default: everyone is the development identity (until accounts issues tokens). */
+  authenticator?: Authenticator;
 }
 
 export interface Gateway {
@@ -308,11 +310,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   const wsRules = [...specifiedRules, ...limitRules(limits)];
+  const authenticator = opts.authenticator ?? developmentAuthenticator;
+  /** The identity of each graphql-ws connection, from its connection_init. */
+  const identities = new WeakMap<object, Identity>();
+  type WsContext = GatewayContext & { identity: Identity; cutOff: () => void };
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown> | undefined, { socket: import('ws').WebSocket }>(
     {
-      // The token arrives in connection_init; until accounts exists every connection is the development identity.
-      onConnect: () => true,
+      // The token arrives in connection_init; a refused one closes the connection (4403) before any subscription.
+      onConnect: async (ctx) => {
+        try {
+          identities.set(ctx, await authenticator.authenticate(connectionToken(ctx.connectionParams)));
+          return true;
+        } catch (e) {
+          log.info('graphql-ws connection refused', { reason: e instanceof Error ? e.message : String(e) });
+          return false;
+        }
+      },
       onSubscribe: (ctx, id, payload) => {
         let document;
         try {
@@ -330,17 +344,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           if (cost > limits.maxCost) return [costError(cost, limits.maxCost)];
         }
         const socket = ctx.extra.socket;
-        const contextValue: GatewayContext & { cutOff: () => void } = { requestId: `ws-${id}`, cutOff: () => socket.terminate() };
+        const identity = identities.get(ctx);
+        if (!identity) return [new GraphQLError('not authenticated', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        const contextValue: WsContext = { requestId: `ws-${id}`, identity, cutOff: () => socket.terminate() };
         return { schema: executor.apiSchema, document, operationName: payload.operationName ?? undefined, variableValues: variables, contextValue } satisfies ExecutionArgs;
       },
       subscribe: (args: ExecutionArgs) => {
-        const ctx = args.contextValue as GatewayContext & { cutOff: () => void };
+        const ctx = args.contextValue as WsContext;
         try {
           return executor.subscribe({
             document: args.document,
             operationName: args.operationName,
             variables: (args.variableValues ?? {}) as Record<string, unknown>,
-            identity: { username: DEV_VIEWER.username },
+            identity: ctx.identity,
             context: { requestId: ctx.requestId },
             onCutOff: ctx.cutOff,
           });
