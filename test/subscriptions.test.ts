@@ -149,6 +149,17 @@ describe('subscriptions through the gateway', () => {
     c.stop();
   });
 
+  it('sends DELETED when a pod leaves the selector and ADDED when it comes back, as a Kubernetes watch does', async () => {
+    await runningPod('mover', { app: 'mover', tier: 'gold' });
+    const c = collect<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=mover,tier=gold", fieldSelector: "status.phase=Running") { type pod { name labels } } }`);
+    await eventually(async () => (await upstreams()) === 1, 10_000, 'the upstream subscription');
+    await setLabel('mover', 'tier', 'silver');
+    await setLabel('mover', 'note', 'unseen');
+    await setLabel('mover', 'tier', 'gold');
+    await eventually(() => events(c).length >= 2 || undefined, 10_000, 'two events');
+    expect(events(c).map((e) => `${e.type}:${e.pod.labels?.tier}`)).toEqual(['DELETED:silver', 'ADDED:gold']);
+  });
+
   it('refuses bad arguments with a coded error', async () => {
     const c = collect(stack.wsClient(), `subscription { podStatusChanged(labelSelector: "app in (") { type } }`);
     await eventually(() => c.done || undefined, 10_000, 'the subscription to end');
@@ -156,6 +167,9 @@ describe('subscriptions through the gateway', () => {
     const t = collect(stack.wsClient(), `subscription { podStatusChanged(resumeToken: "yesterday") { type } }`);
     await eventually(() => t.done || undefined, 10_000, 'the subscription to end');
     expect(t.results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const f = collect(stack.wsClient(), `subscription { podStatusChanged(fieldSelector: "spec.color=blue") { type } }`);
+    await eventually(() => f.done || undefined, 10_000, 'the subscription to end');
+    expect(f.results[0]?.errors?.[0]).toMatchObject({ message: expect.stringContaining('field label not supported: spec.color'), extensions: { code: 'BAD_USER_INPUT' } });
     expect(await upstreams()).toBe(0);
   });
 
