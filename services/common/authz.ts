@@ -1,30 +1,97 @@
 // Who is asking, and what they may do: the one authorization module every subgraph's model uses (DESIGN.md
-// "Identity and authorization"). The accounts issue plugs real identities (from the gateway's signed header) and
-// KubeSphere's role checks in here; every root field and every entity lookup already goes through `authorize`.
-import { forbiddenError } from './errors.js';
+// "Identity and authorization"), with KubeSphere's tenancy model. The viewer comes from the identity the gateway
+// signs and forwards (services/common/identity.ts): platform role, workspace roles and project roles. Which workspace
+// a project (namespace) belongs to is the cluster's answer (label kubesphere.io/workspace), given by the subgraph as
+// the viewer's `tenancy`.
+import { forbiddenError, unauthenticatedError } from './errors.js';
+
+/** Namespace ↔ workspace, as the cluster labels them (each subgraph supplies its own view). */
+export interface Tenancy {
+  workspaceOf(namespace: string): string | undefined;
+  namespacesOf(workspace: string): readonly string[];
+}
 
 export interface Viewer {
+  /** Empty for an anonymous caller (no token): only login-type operations accept one. */
   username: string;
   /** platform-admin | platform-regular (KubeSphere platform roles). */
   platformRole: string;
+  /** Workspace → workspace-admin | workspace-regular | workspace-viewer. */
+  workspaceRoles?: Readonly<Record<string, string>>;
+  /** Project (namespace) → project-admin | project-operator | project-viewer. */
+  projectRoles?: Readonly<Record<string, string>>;
+  /** Set by the subgraph that checks this viewer. */
+  tenancy?: Tenancy;
 }
 
-/** The development identity the request context hands out until the gateway forwards real ones. */
+/** The development identity: what every request was before accounts, and what `npm start` tests can still use. */
 export const DEV_VIEWER: Viewer = Object.freeze({ username: 'admin', platformRole: 'platform-admin' });
 
-export type Action = 'read' | 'create' | 'update' | 'delete';
+export const ANONYMOUS: Viewer = Object.freeze({ username: '', platformRole: '' });
 
 /**
- * The one authorization seam of every subgraph's model. For now it allows the platform administrator (which the
- * development identity is) and refuses everyone else; workspace and project roles come with the accounts issue,
- * which replaces the body of this function (and `visibleNamespaces`) without touching the callers.
+ * read; create / update / delete of a project's resources (workloads, pods, config); `admin`: what only project
+ * admins do in a project (members, secret values, deleting the project).
  */
-export function authorize(viewer: Viewer, action: Action, namespace?: string): void {
-  if (viewer.platformRole === 'platform-admin') return;
-  throw forbiddenError(`${viewer.username} may not ${action} ${namespace ? `in namespace ${namespace}` : 'cluster resources'}`);
+export type Action = 'read' | 'create' | 'update' | 'delete' | 'admin';
+
+const PROJECT_ROLE_ACTIONS: Record<string, readonly Action[]> = {
+  'project-admin': ['read', 'create', 'update', 'delete', 'admin'],
+  'project-operator': ['read', 'create', 'update', 'delete'],
+  'project-viewer': ['read'],
+};
+/** What a workspace role allows in every project of the workspace (workspace-regular: only projects one is in). */
+const WORKSPACE_ROLE_PROJECT_ACTIONS: Record<string, readonly Action[]> = {
+  'workspace-admin': ['read', 'create', 'update', 'delete', 'admin'],
+  'workspace-viewer': ['read'],
+  'workspace-regular': [],
+};
+/** What a workspace role allows on the workspace itself (create: new projects in it). */
+const WORKSPACE_ROLE_ACTIONS: Record<string, readonly Action[]> = {
+  'workspace-admin': ['read', 'create', 'update', 'delete', 'admin'],
+  'workspace-regular': ['read', 'create'],
+  'workspace-viewer': ['read'],
+};
+
+export const isPlatformAdmin = (v: Viewer) => v.platformRole === 'platform-admin';
+export const isAnonymous = (v: Viewer) => v.username === '';
+
+/** Whether the viewer may do `action` in a namespace (cluster-scoped: platform admins only). */
+export function allowed(viewer: Viewer, action: Action, namespace?: string): boolean {
+  if (isAnonymous(viewer)) return false;
+  if (isPlatformAdmin(viewer)) return true;
+  if (namespace === undefined) return false;
+  if (PROJECT_ROLE_ACTIONS[viewer.projectRoles?.[namespace] ?? '']?.includes(action)) return true;
+  const workspace = viewer.tenancy?.workspaceOf(namespace);
+  return workspace !== undefined && (WORKSPACE_ROLE_PROJECT_ACTIONS[viewer.workspaceRoles?.[workspace] ?? '']?.includes(action) ?? false);
 }
 
-/** The namespaces whose objects a viewer may list ('all' for no restriction). Lists filter through it. */
-export function visibleNamespaces(viewer: Viewer): 'all' | Set<string> {
-  return viewer.platformRole === 'platform-admin' ? 'all' : new Set();
+/** Throws UNAUTHENTICATED (anonymous) or FORBIDDEN unless `allowed`. */
+export function authorize(viewer: Viewer, action: Action, namespace?: string): void {
+  if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
+  if (!allowed(viewer, action, namespace)) {
+    throw forbiddenError(`${viewer.username} may not ${action} ${namespace !== undefined ? `in project ${namespace}` : 'cluster resources'}`);
+  }
 }
+
+/** Workspace-level actions (create a project in it, manage its members). */
+export function authorizeWorkspace(viewer: Viewer, action: Action, workspace: string): void {
+  if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
+  if (isPlatformAdmin(viewer)) return;
+  if (WORKSPACE_ROLE_ACTIONS[viewer.workspaceRoles?.[workspace] ?? '']?.includes(action)) return;
+  throw forbiddenError(`${viewer.username} may not ${action} in workspace ${workspace}`);
+}
+
+/** The namespaces whose objects a viewer may read ('all' for no restriction). Lists filter through it. */
+export function visibleNamespaces(viewer: Viewer): 'all' | Set<string> {
+  if (isAnonymous(viewer)) return new Set();
+  if (isPlatformAdmin(viewer)) return 'all';
+  const out = new Set(Object.keys(viewer.projectRoles ?? {}).filter((ns) => PROJECT_ROLE_ACTIONS[viewer.projectRoles![ns]]?.includes('read')));
+  for (const [ws, role] of Object.entries(viewer.workspaceRoles ?? {})) {
+    if (WORKSPACE_ROLE_PROJECT_ACTIONS[role]?.includes('read')) for (const ns of viewer.tenancy?.namespacesOf(ws) ?? []) out.add(ns);
+  }
+  return out;
+}
+
+/** The viewer as seen by a subgraph with its tenancy view. */
+export const withTenancy = (viewer: Viewer, tenancy: Tenancy | undefined): Viewer => (tenancy ? { ...viewer, tenancy } : viewer);

@@ -19,4 +19,5 @@ export const badUserInput = (message: string, extensions: Record<string, unknown
 export const notFoundError = (message: string) => apiError(ErrorCode.NOT_FOUND, message);
 export const conflictError = (message: string) => apiError(ErrorCode.CONFLICT, message);
 export const forbiddenError = (message: string) => apiError(ErrorCode.FORBIDDEN, message);
+export const unauthenticatedError = (message: string) => apiError(ErrorCode.UNAUTHENTICATED, message);
 export const upstreamUnavailable = (service: string, message: string) => apiError(ErrorCode.UPSTREAM_UNAVAILABLE, message, { service });

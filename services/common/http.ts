@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Viewer } from './authz.js';
+import { IDENTITY_HEADER, IdentityError, verifyIdentity } from './identity.js';
 
 export interface ServiceHttpOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -18,7 +20,18 @@ export interface ServiceHttpOptions<TContext extends BaseContext> {
   graphqlPath?: string;
   /** Called once per request when its response has been sent (access logs, metrics of rejected requests). */
   onResponse?: (info: { req: IncomingMessage; path: string; status: number; seconds: number }) => void;
+  /**
+   * The key of the gateway's identity signature (services/common/identity.ts): when set, a GraphQL request without a
+   * valid signed identity is refused with 401 before anything else, and the context reads the viewer with
+   * `viewerOf(req)`.
+   */
+  identityKey?: Uint8Array;
 }
+
+const requestViewers = new WeakMap<IncomingMessage, Viewer>();
+
+/** The verified viewer of a request (set when the server checks identities). */
+export const viewerOf = (req: IncomingMessage): Viewer | undefined => requestViewers.get(req);
 
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
@@ -65,6 +78,15 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
         if (url.pathname === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
         if (opts.routes && (await opts.routes(req, res, url))) return;
         if (url.pathname !== path) return send(res, 404, 'text/plain', 'not found');
+        if (opts.identityKey) {
+          const header = req.headers[IDENTITY_HEADER];
+          try {
+            requestViewers.set(req, await verifyIdentity(opts.identityKey, Array.isArray(header) ? header[0] : header));
+          } catch (e) {
+            if (!(e instanceof IdentityError)) throw e;
+            return send(res, 401, 'application/json', JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'UNAUTHENTICATED' } }] }));
+          }
+        }
         // A GET carries its query in the URL: the same size limit applies.
         if (url.search.length > limit) throw new BodyTooLarge(`request query string larger than ${limit} bytes`);
         let body: unknown;

@@ -8,15 +8,19 @@ import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, typ
 import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { Viewer } from './authz.js';
 import { ErrorCode } from './errors.js';
+import { IdentityError, verifyIdentity } from './identity.js';
 import type { Logger } from './log.js';
 
 export interface SubscriptionServerOptions<TContext> {
   server: Server;
   path?: string;
   schema: GraphQLSchema;
-  /** The execution context of one subscribe message (identity, dataloaders). */
-  context: (ctx: WsContext, payloadExtensions: Record<string, unknown> | undefined) => TContext | Promise<TContext>;
+  /** The execution context of one subscribe message, given its verified viewer (when identities are checked). */
+  context: (ctx: WsContext, viewer: Viewer | undefined) => TContext | Promise<TContext>;
+  /** When set, every subscribe message must carry the gateway's signed identity in `extensions.identity`. */
+  identityKey?: Uint8Array;
   log: Logger;
   /** Server → client pings (ms); a client that does not answer is dropped. */
   keepAliveMs?: number;
@@ -88,10 +92,28 @@ async function* changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs,
 
 export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptions<TContext>): SubscriptionServer {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql' });
+  // The viewer of each subscribe message, verified in onSubscribe, read by the context.
+  const viewers = new WeakMap<object, Map<string, Viewer>>();
   const cleanup = useServer<Record<string, unknown> | undefined>(
     {
       schema: opts.schema,
-      context: (ctx, _id, payload) => opts.context(ctx, payload.extensions ?? undefined) as never,
+      onSubscribe: async (ctx, id, payload) => {
+        if (!opts.identityKey) return;
+        const token = payload.extensions?.identity;
+        try {
+          const viewer = await verifyIdentity(opts.identityKey, typeof token === 'string' ? token : undefined);
+          let m = viewers.get(ctx);
+          if (!m) viewers.set(ctx, (m = new Map()));
+          m.set(id, viewer);
+        } catch (e) {
+          if (!(e instanceof IdentityError)) throw e;
+          return [new GraphQLError(e.message, { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        }
+      },
+      onComplete: (ctx, id) => {
+        viewers.get(ctx)?.delete(id);
+      },
+      context: (ctx, id) => opts.context(ctx, viewers.get(ctx)?.get(id)) as never,
       subscribe: async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
