@@ -7,7 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Kind, parse, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
+import type { Viewer } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
+import { IDENTITY_HEADER, signIdentity } from '../services/common/identity.js';
 
 export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -15,6 +17,8 @@ export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['proces
 export interface GatewayContext {
   req?: IncomingMessage;
   requestId: string;
+  /** The caller, as the gateway verified it (forwarded to subgraphs signed). */
+  viewer?: Viewer;
 }
 
 export interface FetchObserver {
@@ -26,6 +30,8 @@ export interface KubegraphDataSourceOptions {
   url: string;
   timeoutMs: number;
   observe?: FetchObserver;
+  /** The key the forwarded identity is signed with; unset: no identity is forwarded (subgraphs without checks). */
+  identityKey?: Uint8Array;
 }
 
 interface ResponseExtension {
@@ -36,31 +42,38 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
   readonly serviceName: string;
   private readonly timeoutMs: number;
   private readonly observe?: FetchObserver;
+  private readonly identityKey?: Uint8Array;
 
   constructor(opts: KubegraphDataSourceOptions) {
     super({ url: opts.url });
     this.serviceName = opts.name;
     this.timeoutMs = opts.timeoutMs;
     this.observe = opts.observe;
+    this.identityKey = opts.identityKey;
     const timeoutMs = opts.timeoutMs;
     // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one.
     this.fetcher = (input, init) => fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<RemoteGraphQLDataSource['fetcher']>;
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): void {
+  override async willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<void> {
     const headers = options.request.http?.headers;
     if (!headers) return;
     const ctx = options.context as Partial<GatewayContext>;
     if (ctx.requestId) headers.set('x-request-id', ctx.requestId);
-    this.forwardIdentity(headers, ctx);
+    // Login records want the client's address; the subgraph sees only the gateway's socket.
+    const ip = ctx.req?.socket.remoteAddress;
+    if (ip) headers.set('x-forwarded-for', ip);
+    await this.forwardIdentity(headers, ctx);
   }
 
   /**
-   * Seam for authentication (DESIGN.md "Identity and authorization"): once the gateway verifies the caller's token,
-   * this sets the identity header signed by the gateway that subgraphs require. Until then it forwards nothing:
-   * in particular the caller's Authorization header is not passed through.
+   * The caller's identity, signed by the gateway (services/common/identity.ts), which subgraphs require. The caller's
+   * own Authorization header is never passed on.
    */
-  protected forwardIdentity(_headers: { set(name: string, value: string): void }, _ctx: Partial<GatewayContext>): void {}
+  protected async forwardIdentity(headers: { set(name: string, value: string): void }, ctx: Partial<GatewayContext>): Promise<void> {
+    if (!this.identityKey || !ctx.viewer) return;
+    headers.set(IDENTITY_HEADER, await signIdentity(this.identityKey, ctx.viewer));
+  }
 
   override async process(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<GatewayResponse> {
     const start = process.hrtime.bigint();

@@ -17,7 +17,9 @@ import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
 import { SubscriptionExecutor } from './subscriptions.js';
-import { connectionToken, developmentAuthenticator, type Authenticator, type Identity } from './identity.js';
+import { bearerToken, connectionToken, developmentAuthenticator, type Authenticator, type Identity } from './identity.js';
+import { identityKey, signIdentity } from '../services/common/identity.js';
+import { isAnonymous } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
 
 type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
@@ -51,8 +53,10 @@ export interface GatewayOptions {
   keepAliveMs?: number;
   /** Back-off of upstream resubscription (ms). */
   resubscribeBackoff?: { min: number; max: number };
-  /** Verifies callers' tokens; default: everyone is the development identity (until accounts issues tokens). */
+  /** Verifies callers' tokens; default: everyone is the development identity (no accounts configured). */
   authenticator?: Authenticator;
+  /** The secret the forwarded identity is signed with (KUBEGRAPH_IDENTITY_SECRET); unset: no identity is forwarded. */
+  identitySecret?: string;
 }
 
 export interface Gateway {
@@ -151,6 +155,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // ---- gateway
   const subgraphs: Record<string, string> = {};
   const dataSources: Record<string, KubegraphDataSource> = {};
+  const signingKey = opts.identitySecret ? identityKey(opts.identitySecret) : undefined;
+  const authenticator = opts.authenticator ?? developmentAuthenticator;
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
@@ -159,7 +165,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const target = opts.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
       subgraphs[name] = target;
-      const source = new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
+      const source = new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, identityKey: signingKey, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
       dataSources[name] = source;
       return source;
     },
@@ -261,7 +267,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     ready,
     maxBodyBytes: opts.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes,
-    context: async ({ req }) => ({ req, requestId: requestIdOf(req.headers['x-request-id']) }),
+    // A refused token fails the request with UNAUTHENTICATED (HTTP 401); no token is the anonymous caller.
+    context: async ({ req }) => ({ req, requestId: requestIdOf(req.headers['x-request-id']), viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)) }),
     onResponse: ({ req, path, status, seconds }) => {
       // GraphQL requests refused before Apollo's request pipeline (body too large, CSRF prevention, bad JSON)
       // get their log line and count here.
@@ -291,6 +298,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxQueue: opts.subscriptionQueueLimit ?? GATEWAY_DEFAULTS.subscriptionQueueLimit,
     keepAliveMs: opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
     backoff: opts.resubscribeBackoff,
+    signIdentity: signingKey ? (identity) => signIdentity(signingKey, identity) : undefined,
     observe: {
       upstreamOpened: (service) => upstreamSubscriptions.inc({ service }),
       upstreamClosed: (service) => upstreamSubscriptions.dec({ service }),
@@ -310,7 +318,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   const wsRules = [...specifiedRules, ...limitRules(limits)];
-  const authenticator = opts.authenticator ?? developmentAuthenticator;
   /** The identity of each graphql-ws connection, from its connection_init. */
   const identities = new WeakMap<object, Identity>();
   type WsContext = GatewayContext & { identity: Identity; cutOff: () => void };
@@ -320,7 +327,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // The token arrives in connection_init; a refused one closes the connection (4403) before any subscription.
       onConnect: async (ctx) => {
         try {
-          identities.set(ctx, await authenticator.authenticate(connectionToken(ctx.connectionParams)));
+          const identity = await authenticator.authenticate(connectionToken(ctx.connectionParams));
+          // Nothing can be subscribed to anonymously: a connection without a token is refused outright.
+          if (isAnonymous(identity)) return false;
+          identities.set(ctx, identity);
           return true;
         } catch (e) {
           log.info('graphql-ws connection refused', { reason: e instanceof Error ? e.message : String(e) });
@@ -357,7 +367,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             operationName: args.operationName,
             variables: (args.variableValues ?? {}) as Record<string, unknown>,
             identity: ctx.identity,
-            context: { requestId: ctx.requestId },
+            context: { requestId: ctx.requestId, viewer: ctx.identity },
             onCutOff: ctx.cutOff,
           });
         } catch (e) {
@@ -366,10 +376,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
       // Queries and mutations over graphql-ws take the HTTP path's pipeline (limits, plans, caches).
       execute: async (args: ExecutionArgs) => {
-        const ctx = args.contextValue as GatewayContext;
+        const ctx = args.contextValue as WsContext;
         const res = await apollo.executeOperation(
           { query: print(args.document), operationName: args.operationName ?? undefined, variables: (args.variableValues ?? {}) as Record<string, unknown> },
-          { contextValue: { requestId: ctx.requestId } },
+          { contextValue: { requestId: ctx.requestId, viewer: ctx.identity } },
         );
         return (res.body.kind === 'single' ? res.body.singleResult : res.body.initialResult) as ExecutionResult;
       },

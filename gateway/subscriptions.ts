@@ -31,6 +31,7 @@ import {
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ErrorCode } from '../services/common/errors.js';
+import type { Viewer } from '../services/common/authz.js';
 import type { Logger } from '../services/common/log.js';
 import type { GatewayContext } from './datasource.js';
 
@@ -68,12 +69,12 @@ export interface SubscriptionExecutorOptions {
   backoff?: { min: number; max: number };
   /** Pings to subgraphs (ms). */
   keepAliveMs?: number;
+  /** Signs the identity sent with each upstream subscribe (unset: none is sent). */
+  signIdentity?: (identity: SubscriptionIdentity) => Promise<string>;
 }
 
-/** Who a subscription runs as: part of the sharing key, and forwarded to the subgraph. */
-export interface SubscriptionIdentity {
-  username: string;
-}
+/** Who a subscription runs as (with its roles): part of the sharing key, and forwarded to the subgraph signed. */
+export type SubscriptionIdentity = Viewer;
 
 export interface ClientSubscription {
   document: DocumentNode;
@@ -210,13 +211,23 @@ class Upstream {
   }
 
   open(): void {
+    if (this.exec.signIdentity) {
+      // A fresh signature at every (re)subscribe: the subgraph checks it when the subscription starts.
+      this.exec.signIdentity(this.identity).then(
+        (token) => this.subscribe({ identity: token }),
+        (e: unknown) => this.dropped(e),
+      );
+    } else this.subscribe(undefined);
+  }
+
+  private subscribe(extensions: Record<string, unknown> | undefined): void {
+    if (this.state === 'closed') return;
     const client = this.exec.clientFor(this.service);
     const variables = { ...this.upstreamVariables };
     if (this.planned.resumable) variables[this.planned.resumeVariable] = this.lastToken ?? null;
     let receivedAny = false;
     this.unsubscribe = client.subscribe<Record<string, unknown>>(
-      // The identity travels in the subscribe message (the accounts issue signs it, as for HTTP requests).
-      { query: this.planned.upstreamQuery, variables, extensions: { identity: { username: this.identity.username } } },
+      { query: this.planned.upstreamQuery, variables, ...(extensions ? { extensions } : {}) },
       {
         next: (result) => {
           if (this.state === 'closed') return;
@@ -315,6 +326,7 @@ export class SubscriptionExecutor {
   readonly log: Logger;
   readonly observe?: SubscriptionObserver;
   readonly backoff: { min: number; max: number };
+  readonly signIdentity?: (identity: SubscriptionIdentity) => Promise<string>;
   private readonly maxQueue: number;
 
   constructor(private readonly opts: SubscriptionExecutorOptions) {
@@ -327,6 +339,7 @@ export class SubscriptionExecutor {
     this.observe = opts.observe;
     this.backoff = opts.backoff ?? { min: 200, max: 10_000 };
     this.maxQueue = opts.maxQueue ?? 1000;
+    this.signIdentity = opts.signIdentity;
   }
 
   /** Upstream subscriptions open, and client subscriptions on them. */
@@ -418,14 +431,15 @@ export class SubscriptionExecutor {
     }
     const initialToken = planned.resumable ? resumeTokenOf(planned, client.variables) : undefined;
     // A client resuming from a token replays history of its own; clients starting live share one upstream.
-    const upstreamKey = hash(stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, client.identity.username, initialToken ?? null]));
+    const identityKey = [client.identity.username, client.identity.platformRole, client.identity.workspaceRoles ?? {}, client.identity.projectRoles ?? {}];
+    const upstreamKey = hash(stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, identityKey, initialToken ?? null]));
     let upstream = this.upstreams.get(upstreamKey);
     const isNew = !upstream;
     if (!upstream) {
       upstream = new Upstream(upstreamKey, primary.serviceName, planned, upstreamVariables, initialToken, client.identity, this);
       this.upstreams.set(upstreamKey, upstream);
     }
-    const executionKey = hash(stableJson([print(client.document), operationName ?? null, client.variables]));
+    const executionKey = hash(stableJson([print(client.document), operationName ?? null, client.variables, identityKey]));
     let execution = upstream.executions.get(executionKey);
     if (!execution) {
       execution = new SharedExecution(planned, client.document, operationName, client.variables, client.context, this.apiSchema);

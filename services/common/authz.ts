@@ -74,6 +74,15 @@ export function authorize(viewer: Viewer, action: Action, namespace?: string): v
   }
 }
 
+/**
+ * A list: in one namespace, the viewer must be allowed to read there; across namespaces any signed-in viewer may ask
+ * and the list is filtered through `visibleNamespaces`.
+ */
+export function authorizeList(viewer: Viewer, namespace?: string | null): void {
+  if (namespace !== null && namespace !== undefined) authorize(viewer, 'read', namespace);
+  else if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
+}
+
 /** Workspace-level actions (create a project in it, manage its members). */
 export function authorizeWorkspace(viewer: Viewer, action: Action, workspace: string): void {
   if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');

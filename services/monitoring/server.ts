@@ -6,7 +6,11 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { Counter, Histogram } from 'prom-client';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../common/http.js';
+import type * as k8s from '@kubernetes/client-node';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { withTenancy } from '../common/authz.js';
+import { identityKey as createIdentityKey } from '../common/identity.js';
+import { NamespaceTenancy } from '../common/tenancy.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { PrometheusClient } from './clients/prometheus.js';
 import { createMonitoringModel, DEV_VIEWER, PrometheusAccess, type MonitoringModel } from './model/index.js';
@@ -29,6 +33,13 @@ export interface MonitoringSubgraphOptions {
   /** How long a lookup of Prometheus's recording rules is reused (default 60 s). */
   rulesTtlMs?: number;
   log?: Logger;
+  /**
+   * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
+   * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
+   */
+  identitySecret?: string;
+  /** The cluster, for which workspace each project is in (workspace roles); unset: only project roles count. */
+  kubeConfig?: k8s.KubeConfig;
 }
 
 export interface MonitoringSubgraph {
@@ -89,11 +100,17 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
+  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
+  const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
+  await tenancy?.start().catch((e: unknown) => log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }));
   const server = createServiceHttpServer<MonitoringContext>({
     apollo,
     metrics,
-    // The gateway will forward signed identities (accounts issue); until then every request is the dev identity.
-    context: async () => ({ viewer: DEV_VIEWER, session: model.session(DEV_VIEWER), fieldErrors: [] }),
+    identityKey,
+    context: async ({ req }) => {
+      const viewer = withTenancy(identityKey ? viewerOf(req)! : DEV_VIEWER, tenancy);
+      return { viewer, session: model.session(viewer), fieldErrors: [] };
+    },
     // Ready once serving: a Prometheus outage fails metric fields, it must not take the gateway's readiness down.
     ready: () => true,
   });
@@ -108,6 +125,7 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     model,
     async close() {
       await closeServer(server);
+      await tenancy?.stop();
       await apollo.stop();
     },
   };

@@ -7,7 +7,9 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../common/http.js';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { withTenancy } from '../common/authz.js';
+import { identityKey as createIdentityKey } from '../common/identity.js';
 import { attachSubscriptionServer } from '../common/subscriptions.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { KINDS, KubeClient, type KindName } from './clients/kube.js';
@@ -28,6 +30,11 @@ export interface WorkloadsSubgraphOptions {
   writeWaitMs?: number;
   /** Change history kept per kind for resuming subscriptions, and how far a subscriber may fall behind. */
   live?: LiveOptions;
+  /**
+   * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
+   * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
+   */
+  identitySecret?: string;
 }
 
 export interface WorkloadsSubgraph {
@@ -44,6 +51,9 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   const metrics = createMetricsRegistry('workloads');
   const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: { Pod: { status: podStatusIndex } } });
   const model = createWorkloadsModel(kube, { live: opts.live });
+  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
+  // Which workspace a project is in, as the namespace cache says (for workspace roles).
+  const tenancy = model.tenancy;
 
   new Gauge({
     name: 'kubegraph_workloads_cache_objects',
@@ -124,8 +134,8 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   const server = createServiceHttpServer<WorkloadsContext>({
     apollo,
     metrics,
-    // The gateway will forward signed identities (accounts issue); until then every request is the dev identity.
-    context: async () => ({ viewer: DEV_VIEWER }),
+    identityKey,
+    context: async ({ req }) => ({ viewer: withTenancy(identityKey ? viewerOf(req)! : DEV_VIEWER, tenancy) }),
     ready: () => kube.isSynced(),
   });
   const subscriptionResults = new Counter({
@@ -138,8 +148,8 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     server,
     schema,
     log,
-    // As for HTTP requests: the development identity until the gateway forwards signed ones (accounts issue).
-    context: () => ({ viewer: DEV_VIEWER }),
+    identityKey,
+    context: (_ctx, viewer) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy) }),
     observe: (outcome) => subscriptionResults.inc({ outcome }),
   });
   new Gauge({

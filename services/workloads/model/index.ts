@@ -1,7 +1,8 @@
 // The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
 import type { KubeClient, KubeObject } from '../clients/kube.js';
-import { annotationsOf, labelsOf, ownersOf, yamlOf } from './common.js';
+import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
+import type { Tenancy } from '../../common/authz.js';
 import * as mutations from './mutations.js';
 import * as nodes from './nodes.js';
 import * as pods from './pods.js';
@@ -42,6 +43,11 @@ export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOption
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
   const deps: subscriptions.LiveDeps = { kube, live };
   return {
+    /** Namespace ↔ workspace from the namespace cache (label kubesphere.io/workspace), for workspace roles. */
+    tenancy: {
+      workspaceOf: (namespace: string) => (deps.kube.isSynced('Namespace') ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.labels?.[WORKSPACE_LABEL] : undefined),
+      namespacesOf: (workspace: string) => (deps.kube.isSynced('Namespace') ? namespacesOfWorkspace(deps, workspace) : []),
+    } satisfies Tenancy,
     // ---- reads
     pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
     pod: (viewer: Viewer, namespace: string, name: string) => pods.getPod(deps, viewer, namespace, name),

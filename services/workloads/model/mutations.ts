@@ -8,7 +8,7 @@ import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { replicaSetsOfDeployment, revisionOf } from './resources.js';
 import { isDns1123Label, isValidLabelKey, isValidLabelValue } from './selectors.js';
-import { authorize, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeWorkspace, type Viewer } from '../../common/authz.js';
 import { WORKLOAD_KINDS, type WorkloadKindEnum } from './workloads.js';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -27,7 +27,7 @@ async function seen(deps: ModelDeps, kind: KindName, written: KubeObject): Promi
 }
 
 export async function createProject(deps: ModelDeps, viewer: Viewer, workspace: string, name: string): Promise<KubeObject> {
-  authorize(viewer, 'create', name);
+  authorizeWorkspace(viewer, 'create', workspace);
   requireName('project', name);
   if (!workspace || !isValidLabelValue(workspace)) throw badUserInput(`invalid workspace name ${JSON.stringify(workspace)}`, { argument: 'workspace' });
   const created = await kubeCall(() => deps.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [WORKSPACE_LABEL]: workspace } } }));
@@ -35,7 +35,8 @@ export async function createProject(deps: ModelDeps, viewer: Viewer, workspace: 
 }
 
 export async function deleteProject(deps: ModelDeps, viewer: Viewer, name: string): Promise<boolean> {
-  authorize(viewer, 'delete', name);
+  // Deleting a whole project is for its admins (and workspace admins), not its operators.
+  authorize(viewer, 'admin', name);
   requireName('project', name);
   const ns = cacheOf(deps, 'Namespace').get(undefined, name);
   const res = await kubeCall(() => deps.kube.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));

@@ -3,7 +3,7 @@ import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type Selection, type SortSpec } from './query.js';
-import { authorize, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import { getWorkload, podOwnerUids, type WorkloadRefInput } from './workloads.js';
 
 export interface PodFilterInput {
@@ -46,7 +46,7 @@ export function getPod(deps: ModelDeps, viewer: Viewer, namespace: string, name:
  * the remaining label operators look at the objects.
  */
 export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, scope: Selection[] = []): Page {
-  authorize(viewer, 'read', args.namespace ?? undefined);
+  authorizeList(viewer, args.namespace);
   const cache = cacheOf(deps, 'Pod');
   const f = args.filter ?? {};
   const labels = labelSelections(f.labelSelector);

@@ -2,7 +2,7 @@
 import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
-import { authorize, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export interface ProjectListArgs {
@@ -19,7 +19,7 @@ export function getProject(deps: ModelDeps, viewer: Viewer, name: string): KubeO
 }
 
 export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListArgs): Page {
-  authorize(viewer, 'read');
+  authorizeList(viewer);
   const cache = cacheOf(deps, 'Namespace');
   const labels = labelSelections(args.filter?.labelSelector);
   const selections: Selection[] = [...labels.selections];

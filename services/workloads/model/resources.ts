@@ -6,7 +6,7 @@ import type { KindName, KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
-import { authorize, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 /** The kinds served by the generic list and get, and whether they live in namespaces. */
@@ -55,7 +55,8 @@ export function getResource(deps: ModelDeps, viewer: Viewer, kind: ResourceKind,
 /** A list of one kind: namespace/workspace and label equality from the indexes, name substrings and the rest per candidate. */
 export function listResources(deps: ModelDeps, viewer: Viewer, kind: ResourceKind, args: ResourceListArgs, extra?: (o: KubeObject) => boolean): Page {
   const namespaced = RESOURCE_KINDS[kind];
-  authorize(viewer, 'read', namespaced ? (args.namespace ?? undefined) : undefined);
+  if (namespaced) authorizeList(viewer, args.namespace);
+  else authorize(viewer, 'read');
   const cache = cacheOf(deps, kind);
   const labels = labelSelections(args.filter?.labelSelector);
   const selections: Selection[] = [...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []), ...labels.selections];

@@ -1,6 +1,6 @@
 // The subscriptions of the workloads subgraph: arguments to filters over the live change feeds (live.ts), with the
 // same validation and authorization as the list queries.
-import { authorize, type Viewer } from '../../common/authz.js';
+import { authorizeList, type Viewer } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { FieldSelectorSyntaxError, fieldMatcher, parseFieldSelector } from '../../common/field-selector.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
@@ -59,7 +59,7 @@ function fieldFilter(selector: string | null | undefined, fields: Record<string,
 
 /** namespace / workspace arguments as a filter part; authorization of the namespace asked for. */
 function scope(deps: ModelDeps, viewer: Viewer, namespace: string | null | undefined, workspace: string | null | undefined): Pick<LiveFilter, 'namespace' | 'namespaces'> {
-  authorize(viewer, 'read', namespace ?? undefined);
+  authorizeList(viewer, namespace);
   const out: Pick<LiveFilter, 'namespace' | 'namespaces'> = {};
   if (namespace !== null && namespace !== undefined) out.namespace = namespace;
   // A workspace's namespaces as of now: a project added to the workspace later needs a new subscription.

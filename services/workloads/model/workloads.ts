@@ -4,7 +4,7 @@ import type { KindName, KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page } from './query.js';
 import { formatSpecSelector } from './selectors.js';
-import { authorize, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 
 export type WorkloadKindEnum = 'DEPLOYMENT' | 'STATEFUL_SET' | 'DAEMON_SET' | 'JOB' | 'CRON_JOB';
 export type WorkloadStatusEnum = 'RUNNING' | 'UPDATING' | 'STOPPED';
@@ -57,7 +57,7 @@ export function getWorkload(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInp
 }
 
 export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadListArgs): Page {
-  authorize(viewer, 'read', args.namespace ?? undefined);
+  authorizeList(viewer, args.namespace);
   const kinds = args.kind ? [args.kind] : (Object.keys(WORKLOAD_KINDS) as WorkloadKindEnum[]);
   const labels = labelSelections(args.filter?.labelSelector);
   const statuses = args.filter?.status;
