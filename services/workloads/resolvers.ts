@@ -102,7 +102,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
   };
   /** An entity reference of a concrete workload type: the kind comes from the type when the key lacks it. */
-  const workloadReference = (type: string) => (ref: { namespace: string; name: string; kind?: WorkloadKindEnum }, ctx: WorkloadsContext) => {
+  const workloadReference = (type: string) => async (ref: { namespace: string; name: string; kind?: WorkloadKindEnum }, ctx: WorkloadsContext) => {
     const kind = KIND_OF_TYPE[type];
     if (ref.kind && ref.kind !== kind) return null;
     return model.workload(ctx.viewer, { namespace: ref.namespace, kind, name: ref.name });
@@ -158,7 +158,8 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       uncordonNode: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.uncordonNode(ctx.viewer, args.name),
     },
     Project: {
-      __resolveReference: (ref: { name: string }, ctx: WorkloadsContext) => model.project(ctx.viewer, ref.name),
+      // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
+      __resolveReference: async (ref: { name: string }, ctx: WorkloadsContext) => model.project(ctx.viewer, ref.name),
       ...meta,
       name: (o: KubeObject) => o.metadata.name,
       workspaceName: (o: KubeObject) => model.projectView.workspaceName(o),
@@ -167,14 +168,16 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       workloads: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.workloadsOfProject(ctx.viewer, o, args),
     },
     Node: {
-      __resolveReference: (ref: { name: string }, ctx: WorkloadsContext) => model.node(ctx.viewer, ref.name),
+      // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
+      __resolveReference: async (ref: { name: string }, ctx: WorkloadsContext) => model.node(ctx.viewer, ref.name),
       ...meta,
       name: (o: KubeObject) => o.metadata.name,
       ...model.nodeView,
       pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfNode(ctx.viewer, o, args),
     },
     Pod: {
-      __resolveReference: (ref: { namespace: string; name: string }, ctx: WorkloadsContext) => model.pod(ctx.viewer, ref.namespace, ref.name),
+      // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
+      __resolveReference: async (ref: { namespace: string; name: string }, ctx: WorkloadsContext) => model.pod(ctx.viewer, ref.namespace, ref.name),
       ...meta,
       ...named,
       ...model.podView,
@@ -293,7 +296,8 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     },
     Workload: {
       __resolveType: (o: KubeObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
-      __resolveReference: (ref: { namespace: string; kind: WorkloadKindEnum; name: string }, ctx: WorkloadsContext) => model.workload(ctx.viewer, ref),
+      // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
+      __resolveReference: async (ref: { namespace: string; kind: WorkloadKindEnum; name: string }, ctx: WorkloadsContext) => model.workload(ctx.viewer, ref),
     },
     Deployment: {
       __resolveReference: workloadReference('Deployment'),
