@@ -166,6 +166,8 @@ class ClientStream implements AsyncIterableIterator<ExecutionResult> {
 class SharedExecution {
   readonly clients = new Set<ClientStream>();
   readonly operationContext: ReturnType<typeof buildOperationContext>;
+  /** The client's query text, printed once (executeQueryPlan's request context carries it). */
+  readonly query: string;
 
   constructor(
     readonly planned: PlannedSubscription,
@@ -176,6 +178,7 @@ class SharedExecution {
     apiSchema: GraphQLSchema,
   ) {
     this.operationContext = buildOperationContext({ schema: apiSchema, operationDocument: document, operationName });
+    this.query = print(document);
   }
 }
 
@@ -494,7 +497,7 @@ export class SubscriptionExecutor {
       ? { kind: 'Sequence', nodes: [{ ...planned.primary, serviceName: EVENT_SERVICE }, planned.rest] }
       : { ...planned.primary, serviceName: EVENT_SERVICE };
     const requestContext = {
-      request: { query: print(execution.document), operationName: execution.operationName, variables: execution.variables },
+      request: { query: execution.query, operationName: execution.operationName, variables: execution.variables },
       context: execution.context,
       logger: this.log,
       metrics: {},
