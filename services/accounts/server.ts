@@ -7,7 +7,9 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { Counter, Histogram } from 'prom-client';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../common/http.js';
+import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { isAnonymous } from '../common/authz.js';
+import { identityKey as createIdentityKey } from '../common/identity.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { ACCOUNTS_DEFAULTS } from './config.js';
 import { openDb, type Db } from './clients/db.js';
@@ -45,6 +47,12 @@ export interface AccountsSubgraphOptions {
   /** Who asks, made from the model; default: the development identity (until the gateway forwards real ones). */
   identity?: (model: AccountsModel) => IdentitySource;
   internalToken?: string;
+  /**
+   * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): GraphQL requests without a valid
+   * signed identity are refused with 401 and the viewer is the one the gateway signed (anonymous: none). It takes
+   * precedence over `identity`.
+   */
+  identitySecret?: string;
   trustProxy?: boolean;
   log?: Logger;
 }
@@ -122,10 +130,17 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
   });
   await apollo.start();
   const identity: IdentitySource = opts.identity ? opts.identity(model) : devIdentity;
+  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
+  // Behind the gateway: the identity it signed; an anonymous caller (no token) may still log in.
+  const signedIdentity: IdentitySource = (req) => {
+    const v = viewerOf(req);
+    return v && !isAnonymous(v) ? v : null;
+  };
   const server = createServiceHttpServer<AccountsContext>({
     apollo,
     metrics,
-    context: createContextBuilder(identity, opts.trustProxy ?? true),
+    identityKey,
+    context: createContextBuilder(identityKey ? signedIdentity : identity, opts.trustProxy ?? true),
     routes: accountsRoutes(model, { internalToken: opts.internalToken, log }),
     ready: async () => {
       try {

@@ -154,7 +154,7 @@ olcAccess: {1}to * by * read
       await c.unbind().catch(() => {});
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`slapd did not answer on ${url}: ${(e as Error).message}`);
+        throw new Error(`slapd did not answer on ${url}: ${(e as Error).message}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 50));
     }

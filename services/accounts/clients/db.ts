@@ -1,5 +1,6 @@
 // The accounts database: PostgreSQL through `pg` when a URL is given, otherwise an embedded PGlite in a data folder
 // (so `npm start` works on a fresh machine). Both run the same SQL behind this one small interface.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 
@@ -93,12 +94,18 @@ async function openPGlite(opts: DbOptions): Promise<Db> {
   const db = new PGlite(opts.dataDir);
   await db.waitReady;
   if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema}`);
+  // A query on the database (not the transaction) from inside a transaction would wait for the transaction to end,
+  // forever: refused loudly instead, so such a bug shows in tests rather than as a hang.
+  const inTransaction = new AsyncLocalStorage<boolean>();
   const wrap = <T>(r: { rows: unknown[]; affectedRows?: number }): QueryResult<T> => ({ rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length });
   return {
     kind: 'pglite',
-    query: async (sql, params) => wrap(await db.query(sql, params)),
+    query: async (sql, params) => {
+      if (inTransaction.getStore()) throw new Error('a query outside the transaction was made inside it (PGlite has one connection: it would wait forever)');
+      return wrap(await db.query(sql, params));
+    },
     // PGlite is one connection: its transaction() holds a mutex, so other queries wait until it ends.
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (sql, params) => wrap(await tx.query(sql, params)) })),
+    transaction: (fn) => db.transaction((tx) => inTransaction.run(true, () => fn({ query: async (sql, params) => wrap(await tx.query(sql, params)) }))),
     close: () => db.close(),
   };
 }

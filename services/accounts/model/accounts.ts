@@ -423,10 +423,14 @@ export class AccountsModel {
     return this.issue(fresh, randomUUID());
   }
 
-  private async issue(user: UserRow, familyId: string, tx?: Queryable): Promise<AuthPayload> {
-    const refreshToken = newToken(REFRESH_PREFIX);
-    await store.insertRefreshToken(tx ?? this.db, { id: randomUUID(), hash: hashToken(refreshToken), familyId, username: user.username, ttlSeconds: this.settings.refreshTokenTtlSeconds });
+  private async issue(user: UserRow, familyId: string): Promise<AuthPayload> {
+    const refreshToken = await this.newRefreshToken(this.db, user.username, familyId);
     return { accessToken: await this.keys.sign(user, familyId), refreshToken, expiresIn: this.settings.accessTokenTtlSeconds, user: userOf(user) };
+  }
+  private async newRefreshToken(q: Queryable, username: string, familyId: string): Promise<string> {
+    const token = newToken(REFRESH_PREFIX);
+    await store.insertRefreshToken(q, { id: randomUUID(), hash: hashToken(token), familyId, username, ttlSeconds: this.settings.refreshTokenTtlSeconds });
+    return token;
   }
 
   /**
@@ -434,7 +438,7 @@ export class AccountsModel {
    * refused, and ends the whole session it belongs to.
    */
   async refresh(refreshToken: string): Promise<AuthPayload> {
-    const outcome = await this.db.transaction(async (tx): Promise<AuthPayload | { refused: string }> => {
+    const outcome = await this.db.transaction(async (tx): Promise<{ user: UserRow; familyId: string; refreshToken: string } | { refused: string }> => {
       const row = await store.refreshTokenByHash(tx, hashToken(refreshToken), true);
       if (!row) return { refused: 'invalid refresh token' };
       if (row.revoked_at) {
@@ -451,11 +455,13 @@ export class AccountsModel {
         return { refused: `${row.username} is disabled` };
       }
       await store.revokeRefreshToken(tx, row.id, 'rotated');
-      return this.issue(user, row.family_id, tx);
+      return { user, familyId: row.family_id, refreshToken: await this.newRefreshToken(tx, user.username, row.family_id) };
     });
     // Refusals are returned rather than thrown so that the revocations above are committed.
     if ('refused' in outcome) throw unauthenticated(outcome.refused);
-    return outcome;
+    // Signed after the transaction: the signing key may be reloaded from the database.
+    const { user, familyId, refreshToken: next } = outcome;
+    return { accessToken: await this.keys.sign(user, familyId), refreshToken: next, expiresIn: this.settings.accessTokenTtlSeconds, user: userOf(user) };
   }
 
   /** Ends the session of a refresh token (every token of its family). Logging out twice is fine. */
@@ -544,7 +550,7 @@ export class AccountsModel {
   }
 
   async updateWorkspace(req: RequestScope, name: string, description: string | null | undefined): Promise<Workspace> {
-    await this.requireWorkspaceAdmin(req, this.db, name);
+    await this.requireWorkspaceAdmin(await this.actor(req), this.db, name);
     if (description && description.length > 1024) throw badUserInput('the description is longer than 1024 characters', { field: 'description' });
     const row = await store.updateWorkspace(this.db, name, description ?? null);
     if (!row) throw notFoundError(`workspace ${name} not found`);
@@ -564,8 +570,7 @@ export class AccountsModel {
   }
 
   /** A platform admin, or a workspace-admin of that workspace (read in the caller's transaction). */
-  private async requireWorkspaceAdmin(req: RequestScope, q: Queryable, workspace: string): Promise<void> {
-    const a = await this.actor(req);
+  private async requireWorkspaceAdmin(a: UserRow, q: Queryable, workspace: string): Promise<void> {
     if (a.platform_role === 'platform-admin') return;
     if ((await store.workspaceRole(q, workspace, a.username)) === 'workspace-admin') return;
     throw forbiddenError(`only a platform-admin or a workspace-admin of ${workspace} may manage it`);
@@ -607,11 +612,13 @@ export class AccountsModel {
     validWorkspaceName(workspace);
     validUsername(username);
     workspaceRole(role);
+    // Resolved before the transaction: the actor is read outside it (PGlite has a single connection).
+    const a = await this.actor(req);
     const row = await this.db.transaction(async (tx) => {
       // The workspace row is share-locked: it cannot be deleted halfway.
       const [w] = await store.getWorkspaces(tx, [workspace], true);
       if (!w) throw notFoundError(`workspace ${workspace} not found`);
-      await this.requireWorkspaceAdmin(req, tx, workspace);
+      await this.requireWorkspaceAdmin(a, tx, workspace);
       try {
         await store.upsertWorkspaceMember(tx, workspace, username, role);
       } catch (e) {
@@ -626,10 +633,11 @@ export class AccountsModel {
 
   /** Removes a member, and with them their memberships of the workspace's projects. */
   async removeWorkspaceMember(req: RequestScope, workspace: string, username: string): Promise<Workspace> {
+    const a = await this.actor(req);
     const row = await this.db.transaction(async (tx) => {
       const [w] = await store.getWorkspaces(tx, [workspace], true);
       if (!w) throw notFoundError(`workspace ${workspace} not found`);
-      await this.requireWorkspaceAdmin(req, tx, workspace);
+      await this.requireWorkspaceAdmin(a, tx, workspace);
       if (!(await store.deleteWorkspaceMember(tx, workspace, username))) throw notFoundError(`${username} is no member of workspace ${workspace}`);
       await store.deleteProjectMembershipsIn(tx, workspace, username);
       await store.bumpRevision(tx);
@@ -641,8 +649,7 @@ export class AccountsModel {
   // ------------------------------------------------------------------ projects
 
   /** A platform admin, a workspace-admin of the project's workspace, or a project-admin of the project. */
-  private async requireProjectAdmin(req: RequestScope, q: Queryable, project: ProjectRow | undefined, name: string): Promise<void> {
-    const a = await this.actor(req);
+  private async requireProjectAdmin(a: UserRow, q: Queryable, project: ProjectRow | undefined, name: string): Promise<void> {
     if (a.platform_role === 'platform-admin') return;
     if (project?.workspace && (await store.workspaceRole(q, project.workspace, a.username)) === 'workspace-admin') return;
     if (project && (await store.projectRole(q, name, a.username)) === 'project-admin') return;
@@ -658,16 +665,17 @@ export class AccountsModel {
     validUsername(username);
     projectRole(role);
     if (workspace) validWorkspaceName(workspace);
+    const a = await this.actor(req);
     await this.db.transaction(async (tx) => {
       let [p] = await store.getProjects(tx, [project]);
       if (workspace && p?.workspace && p.workspace !== workspace) throw conflictError(`project ${project} belongs to workspace ${p.workspace}, not ${workspace}`);
       if (workspace && !p?.workspace) {
         const [w] = await store.getWorkspaces(tx, [workspace], true);
         if (!w) throw notFoundError(`workspace ${workspace} not found`);
-        await this.requireProjectAdmin(req, tx, { name: project, workspace }, project);
+        await this.requireProjectAdmin(a, tx, { name: project, workspace }, project);
         p = await store.upsertProject(tx, project, workspace);
       } else {
-        await this.requireProjectAdmin(req, tx, p, project);
+        await this.requireProjectAdmin(a, tx, p, project);
         p ??= await store.upsertProject(tx, project, null);
       }
       if (!(await store.getUser(tx, username))) throw notFoundError(`user ${username} not found`);
@@ -679,9 +687,10 @@ export class AccountsModel {
   }
 
   async removeProjectMember(req: RequestScope, project: string, username: string): Promise<{ name: string }> {
+    const a = await this.actor(req);
     await this.db.transaction(async (tx) => {
       const [p] = await store.getProjects(tx, [project]);
-      await this.requireProjectAdmin(req, tx, p, project);
+      await this.requireProjectAdmin(a, tx, p, project);
       if (!(await store.deleteProjectMember(tx, project, username))) throw notFoundError(`${username} is no member of project ${project}`);
       await store.bumpRevision(tx);
     });
