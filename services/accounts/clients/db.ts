@@ -48,6 +48,9 @@ async function openPostgres(url: string, opts: DbOptions): Promise<Db> {
     await c.connect();
     try {
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+    } catch (e) {
+      // Another process created it at the same moment (IF NOT EXISTS does not cover that race).
+      if (pgCode(e) !== '23505' && pgCode(e) !== '42P06') throw e;
     } finally {
       await c.end();
     }

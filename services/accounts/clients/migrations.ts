@@ -111,6 +111,9 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
+// Per schema: test files sharing one database migrate their own schemas side by side.
+const LOCK = `SELECT pg_advisory_xact_lock(hashtext('kubegraph-accounts-migrations:' || current_schema()))`;
+
 export interface MigrationResult {
   applied: number[];
   current: number;
@@ -120,16 +123,19 @@ export interface MigrationResult {
 export async function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Promise<MigrationResult> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   for (let i = 1; i < sorted.length; i++) if (sorted[i].version === sorted[i - 1].version) throw new Error(`duplicate migration version ${sorted[i].version}`);
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`);
+  // Under the lock too: two replicas' CREATE TABLE IF NOT EXISTS at the same moment can collide.
+  await db.transaction(async (tx) => {
+    await tx.query(LOCK);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  });
   const applied: number[] = [];
   for (const m of sorted) {
     const done = await db.transaction(async (tx) => {
-      // Per schema: test files sharing one database migrate their own schemas side by side.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('kubegraph-accounts-migrations:' || current_schema()))`);
+      await tx.query(LOCK);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
       if (seen.rows.length) return false;
       try {
