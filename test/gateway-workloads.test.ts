@@ -1,16 +1,13 @@
-// The gateway in front of the real workloads subgraph on a sandbox cluster: what `npm start` serves, through the
-// checked-in supergraph.
+// The gateway in front of the real subgraphs on a sandbox cluster: what `npm start` serves, through the checked-in
+// supergraph (the test stack, signed in as the bootstrap admin).
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../gateway/gateway.js';
-import type { Logger } from '../services/common/log.js';
-import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
-import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
+import { eventually } from './harness/sandbox.js';
+import { startTestStack, type TestStack } from './harness/stack.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 interface GraphQLBody {
   data?: Record<string, unknown> | null;
@@ -19,32 +16,29 @@ interface GraphQLBody {
 interface PodNode { namespace: string; name: string; status: string; ready: string; node: { name: string } | null }
 interface PodsData { pods: { totalCount: number; edges: { node: PodNode }[]; pageInfo: { hasNextPage: boolean } } }
 
-let ts: TestSandbox;
-let workloads: WorkloadsSubgraph;
-let gateway: Gateway;
+let stack: TestStack;
 
 async function gql<T>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: GraphQLBody['errors'] }> {
-  const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(stack.gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as GraphQLBody;
   return { status: res.status, data: (body.data ?? undefined) as T | undefined, errors: body.errors };
 }
 
 beforeAll(async () => {
-  ts = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20 });
-  workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: ts.kc, log: quiet });
-  // The checked-in supergraph (schema/supergraph.graphql), routed to this test's workloads subgraph.
-  gateway = await startGateway({ port: 0, subgraphUrls: { workloads: workloads.url }, logger: quiet, readyCacheMs: 0 });
+  stack = await startTestStack();
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await workloads?.close();
-  await ts?.close();
+  await stack?.close();
 });
 
 describe('gateway over the workloads subgraph', () => {
   it('turns ready once the workloads caches have synced', async () => {
-    const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
+    const readyz = stack.gateway.url.replace(/\/graphql$/, '/readyz');
     await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'gateway /readyz 200');
   });
 

@@ -4,9 +4,7 @@
 // (written out here) asked of Prometheus directly at the same evaluation time.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { gql } from './harness/graphql.js';
 import { startPrometheus, valueOf, type TestPrometheus } from './harness/prometheus.js';
 import { eventually } from './harness/sandbox.js';
@@ -73,20 +71,6 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
 let stack: TestStack;
 let prom: TestPrometheus;
 let proxy: CountingProxy;
-let readyStub: Server | undefined;
-
-/**
- * The supergraph has subgraphs this file does not query (accounts) and the gateway is ready only when every
- * subgraph's /readyz answers: until the test stack starts them itself, this stands in for their /readyz.
- */
-async function readinessStub(): Promise<string> {
-  readyStub = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('ok');
-  });
-  await new Promise<void>((r) => readyStub!.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(readyStub.address() as AddressInfo).port}/graphql`;
-}
 
 /** A GraphQL request to the gateway (results are read loosely; the tests assert their shape). */
 const gw = (query: string, variables: Record<string, unknown> = {}) => gql(stack.gateway.url, query, variables);
@@ -94,13 +78,8 @@ const queriesSeen = () => proxy.seen.filter((s) => s.path === '/api/v1/query');
 const rangesSeen = () => proxy.seen.filter((s) => s.path === '/api/v1/query_range');
 
 beforeAll(async () => {
-  const stub = await readinessStub();
-  const others = Object.fromEntries(
-    [...readFileSync(SUPERGRAPH_PATH, 'utf8').matchAll(/@join__graph\(name: "(\w+)"/g)].map((m) => m[1]).filter((n) => n !== 'workloads' && n !== 'monitoring').map((n) => [n, stub]),
-  );
   stack = await startTestStack({
     sandbox: { seed: { kind: 'demo' }, speed: 20 },
-    gateway: { subgraphUrls: others },
     monitoring: {
       prometheusUrl: async (cluster) => {
         const caData = cluster.kc.getCurrentCluster()!.caData!;
@@ -125,8 +104,6 @@ afterAll(async () => {
   await stack?.close();
   await proxy?.close();
   await prom?.close();
-  readyStub?.closeAllConnections();
-  await new Promise((r) => (readyStub ? readyStub.close(r) : r(undefined)));
 });
 
 /** A settled evaluation time (the last scrape is in), as ISO and unix seconds. */

@@ -8,12 +8,12 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
 import { createLogger } from '../services/common/log.js';
 import { gql, gqlData } from './harness/graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
-import { quietLogger, startTestStack, type TestStack } from './harness/stack.js';
+import { STACK_IDENTITY_SECRET, startTestStack, type TestStack } from './harness/stack.js';
 
 const quiet = createLogger('workloads', () => {});
 let stack: TestStack;
@@ -25,7 +25,7 @@ let subgraphUrl: string;
 
 /** A gateway in front of one more workloads subgraph (the readiness and resilience tests start their own). */
 async function gatewayFor(sg: WorkloadsSubgraph): Promise<Gateway> {
-  return startGateway({ port: 0, subgraphUrls: { workloads: sg.url }, logger: quietLogger, readyCacheMs: 0 });
+  return stack.startGateway({ subgraphUrls: { workloads: sg.url } });
 }
 
 beforeAll(async () => {
@@ -110,7 +110,7 @@ describe('readiness', () => {
     kc.loadFromString(sb.sandbox.kubeconfig);
     const cluster = kc.getCurrentCluster()!;
     kc.clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: `https://127.0.0.1:${port}` } : c));
-    const late = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: quiet });
+    const late = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: quiet, identitySecret: STACK_IDENTITY_SECRET });
     const lateGateway = await gatewayFor(late);
     let proxy: Server | undefined;
     const sockets = new Set<Socket>();
@@ -267,7 +267,7 @@ describe('pods', () => {
 describe('informer resilience', () => {
   it('survives cut watches, API errors and 410 Expired: re-lists and the cache matches the cluster again', async () => {
     const small = await startTestSandbox({ seed: { kind: 'empty', nodes: 2 }, speed: 20, historySize: 20, controllers: false });
-    const sg2 = await startWorkloadsSubgraph({ port: 0, kubeConfig: small.kc, log: quiet });
+    const sg2 = await startWorkloadsSubgraph({ port: 0, kubeConfig: small.kc, log: quiet, identitySecret: STACK_IDENTITY_SECRET });
     const gw2 = await gatewayFor(sg2);
     try {
       await sg2.ready();

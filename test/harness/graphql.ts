@@ -11,9 +11,16 @@ export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;
 }
 
+/** Headers sent with every request to a URL unless given (the test stack registers its admin's token here). */
+const defaultHeaders = new Map<string, Record<string, string>>();
+export function setDefaultHeaders(url: string, headers: Record<string, string> | undefined): void {
+  if (headers) defaultHeaders.set(url, headers);
+  else defaultHeaders.delete(url);
+}
+
 // Test queries read deep into results; the shape is asserted by the tests themselves.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped GraphQL results in tests
-export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLResult<T>> {
+export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = defaultHeaders.get(url) ?? {}): Promise<GraphQLResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true', ...headers },

@@ -1,27 +1,50 @@
-// The whole stack a frontend talks to, for end-to-end tests: a sandbox cluster, the workloads subgraph on it and the
-// gateway (checked-in supergraph) in front. Tests speak GraphQL to the gateway only; they may check effects on the
-// cluster through the sandbox's real clients.
+// The whole stack a frontend talks to, for end-to-end tests: a sandbox cluster, the accounts subgraph (PGlite in
+// memory), the workloads and monitoring subgraphs, and the gateway (checked-in supergraph) in front, with the real
+// identity path: the gateway verifies tokens with accounts and forwards the caller signed, and every subgraph refuses
+// requests the gateway did not sign. `gql` runs as the bootstrap admin (logged in at start); `gqlAs` with any token.
+// Tests speak GraphQL to the gateway only; they may check effects on the cluster through the sandbox's real clients.
 //
 // The monitoring subgraph is in the supergraph, so the gateway is ready only when it answers: it always runs, without
 // a Prometheus (metric fields answer UPSTREAM_UNAVAILABLE, nothing else changes) unless `monitoring.prometheusUrl`
 // names one.
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/gateway.js';
+import { accountsAuthenticator } from '../../gateway/identity.js';
+import { IDENTITY_HEADER, identityKey, signIdentity } from '../../services/common/identity.js';
+import { startAccountsSubgraph, type AccountsSubgraph } from '../../services/accounts/server.js';
 import type { Logger } from '../../services/common/log.js';
 import type { SandboxOptions } from '../../services/sandbox/sandbox.js';
 import { startMonitoringSubgraph, type MonitoringSubgraph, type MonitoringSubgraphOptions } from '../../services/monitoring/server.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../../services/workloads/server.js';
-import { gql, type GraphQLResult } from './graphql.js';
+import { gql, setDefaultHeaders, type GraphQLResult } from './graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './sandbox.js';
 
 export const quietLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
+/** The secret the test stack's gateway signs identities with (tests may sign as the gateway would). */
+export const STACK_IDENTITY_SECRET = 'kubegraph-test-stack-identity-secret';
+export const STACK_ADMIN_PASSWORD = 'stack-admin-password-1';
+const STACK_INTERNAL_TOKEN = 'kubegraph-test-stack-internal-token';
+
 export interface TestStack {
   cluster: TestSandbox;
+  accounts: AccountsSubgraph;
   workloads: WorkloadsSubgraph;
   monitoring: MonitoringSubgraph;
   gateway: Gateway;
-  /** A GraphQL request to the gateway. */
+  /** A GraphQL request to the gateway, as the bootstrap admin (platform-admin). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
+  /** A GraphQL request to the gateway with a bearer token (undefined: anonymous). */
+  gqlAs<T = Record<string, unknown>>(token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
+  /** Logs in through the gateway; the access token. */
+  login(username: string, password: string): Promise<string>;
+  /** The bootstrap admin's access token. */
+  adminToken: string;
+  /**
+   * Another gateway on the stack's subgraphs and identity path (overrides merged; e.g. another workloads subgraph,
+   * started with `identitySecret: STACK_IDENTITY_SECRET`). Plain `gql(url, …)` calls to it run as the admin.
+   * Closed by close().
+   */
+  startGateway(overrides?: Partial<GatewayOptions>): Promise<Gateway>;
   close(): Promise<void>;
 }
 
@@ -32,34 +55,82 @@ export interface StackMonitoringOptions extends Partial<Omit<MonitoringSubgraphO
 
 export async function startTestStack(opts: { sandbox?: SandboxOptions; gateway?: Partial<GatewayOptions>; monitoring?: StackMonitoringOptions } = {}): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
-  const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger });
+  const identitySecret = STACK_IDENTITY_SECRET;
+  const accounts = await startAccountsSubgraph({
+    port: 0,
+    log: quietLogger,
+    adminPassword: STACK_ADMIN_PASSWORD,
+    internalToken: STACK_INTERNAL_TOKEN,
+    identitySecret,
+    // Cheap hashes: tests create many users.
+    settings: { scryptLogN: 10 },
+  });
+  const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger, identitySecret });
   const { prometheusUrl, ...monitoringOptions } = opts.monitoring ?? {};
   const monitoring = await startMonitoringSubgraph({
     port: 0,
     log: quietLogger,
+    identitySecret,
+    kubeConfig: cluster.kc,
     ...monitoringOptions,
     prometheusUrl: typeof prometheusUrl === 'function' ? await prometheusUrl(cluster) : prometheusUrl,
   });
-  const gateway = await startGateway({
-    port: 0,
-    logger: quietLogger,
-    readyCacheMs: 0,
-    ...opts.gateway,
-    // A test may route more subgraphs (or other instances) through opts.gateway.subgraphUrls.
-    subgraphUrls: { workloads: workloads.url, monitoring: monitoring.url, ...opts.gateway?.subgraphUrls },
-  });
+  const authenticator = accountsAuthenticator({ accountsUrl: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN, bindingsCheckMs: 0 });
+  const baseSubgraphs = { accounts: accounts.url, workloads: workloads.url, monitoring: monitoring.url };
+  const gatewayWith = (o: Partial<GatewayOptions> = {}) =>
+    startGateway({
+      port: 0,
+      logger: quietLogger,
+      readyCacheMs: 0,
+      identitySecret,
+      authenticator,
+      ...o,
+      // A test may route more subgraphs (or other instances) through subgraphUrls.
+      subgraphUrls: { ...baseSubgraphs, ...o.subgraphUrls },
+    });
+  const gateway = await gatewayWith(opts.gateway);
+  const extraGateways: Gateway[] = [];
   const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
   await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'the stack to be ready');
+  const gqlAs = <T,>(token: string | undefined, query: string, variables: Record<string, unknown> = {}) =>
+    gql<T>(gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
+  const login = async (username: string, password: string) => {
+    const r = await gqlAs<{ login: { accessToken: string } }>(undefined, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: username, p: password });
+    if (!r.data?.login) throw new Error(`login of ${username} failed: ${JSON.stringify(r.errors)}`);
+    return r.data.login.accessToken;
+  };
+  const adminToken = await login('admin', STACK_ADMIN_PASSWORD);
+  const asAdmin = { authorization: `Bearer ${adminToken}` };
+  setDefaultHeaders(gateway.url, asAdmin);
+  // Direct calls to a subgraph (its _entities contract) carry what the gateway would send for the admin.
+  const signedAdmin = { [IDENTITY_HEADER]: await signIdentity(identityKey(identitySecret), { username: 'admin', platformRole: 'platform-admin' }, 3600) };
+  for (const u of [workloads.url, monitoring.url, accounts.url]) setDefaultHeaders(u, signedAdmin);
   return {
     cluster,
+    accounts,
     workloads,
     monitoring,
     gateway,
-    gql: (query, variables = {}) => gql(gateway.url, query, variables),
+    adminToken,
+    gql: (query, variables = {}) => gqlAs(adminToken, query, variables),
+    gqlAs,
+    login,
+    async startGateway(overrides = {}) {
+      const g = await gatewayWith(overrides);
+      extraGateways.push(g);
+      setDefaultHeaders(g.url, asAdmin);
+      return g;
+    },
     async close() {
+      for (const g of extraGateways) {
+        setDefaultHeaders(g.url, undefined);
+        await g.close().catch(() => {});
+      }
+      for (const u of [gateway.url, workloads.url, monitoring.url, accounts.url]) setDefaultHeaders(u, undefined);
       await gateway.close();
       await monitoring.close();
       await workloads.close();
+      await accounts.close();
       await cluster.close();
     },
   };
