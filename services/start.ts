@@ -8,6 +8,8 @@ import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
+import { accountsOptionsFromEnv } from './accounts/config.js';
+import { startAccountsSubgraph } from './accounts/server.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
 import { monitoringOptionsFromEnv } from './monitoring/config.js';
 import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.js';
@@ -48,9 +50,17 @@ await runMain(async () => {
   // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
   const gatewayOptions = gatewayOptionsFromEnv();
   const monitoringOptions = monitoringOptionsFromEnv();
+  const accountsOptions = accountsOptionsFromEnv();
   const subgraphUrls: Record<string, string> = {};
 
   // The subgraphs, as they are built (see README "Services").
+  // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
+  // generated password is printed here on the first start.
+  const accounts = await startAccountsSubgraph(accountsOptions);
+  running.push(accounts);
+  subgraphUrls.accounts = accounts.url;
+  console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
+
   const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1') });
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
