@@ -2,17 +2,26 @@
 import { ConfigError, envBool, envInt, envString } from '../services/common/config.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
-import { subgraphUrlsFromEnv } from './subgraphs.js';
+import { SUBGRAPHS, subgraphUrlsFromEnv } from './subgraphs.js';
+import { accountsAuthenticator } from './identity.js';
+import { IDENTITY_SECRET_ENV, identityKey } from '../services/common/identity.js';
 
 export function gatewayOptionsFromEnv(): GatewayOptions {
   const redisUrl = envString('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL=${JSON.stringify(redisUrl)} is not a valid value: expected redis://host:port[/db] or rediss://...`);
   }
+  const subgraphUrls = subgraphUrlsFromEnv();
+  const identitySecret = envString(IDENTITY_SECRET_ENV);
+  if (identitySecret !== undefined) identityKey(identitySecret);
+  // Tokens are checked with accounts: its JWKS and internal endpoints are on the same origin as its GraphQL URL.
+  const accountsOrigin = new URL(subgraphUrls.accounts ?? SUBGRAPHS.accounts.url).origin;
   return {
+    identitySecret,
+    authenticator: accountsAuthenticator({ accountsUrl: accountsOrigin, internalToken: envString('ACCOUNTS_INTERNAL_TOKEN') }),
     port: envInt('GATEWAY_PORT', 4000, { min: 0, max: 65535 }),
     host: envString('GATEWAY_HOST', GATEWAY_DEFAULTS.host),
-    subgraphUrls: subgraphUrlsFromEnv(),
+    subgraphUrls,
     supergraphPath: envString('GATEWAY_SUPERGRAPH'),
     redisUrl,
     redisKeyPrefix: envString('REDIS_KEY_PREFIX', GATEWAY_DEFAULTS.redisKeyPrefix),
