@@ -47,47 +47,66 @@ function fingerprint(result: ExecutionResult, type: unknown, token: unknown): st
   return JSON.stringify(result, (_k, v: unknown) => (typeof v === 'string' && (v === token || v === type) ? undefined : v));
 }
 
-async function* changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void): AsyncGenerator<ExecutionResult> {
+/**
+ * The source stream mapped to results, skipping unchanged MODIFIEDs. An iterator object rather than an async
+ * generator: a generator's return() waits until the generator reaches its next yield, so a client unsubscribing from
+ * a quiet stream would leave the stream (and its place on the change feed) open until the next event.
+ */
+function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void): AsyncIterableIterator<ExecutionResult> {
   const last = new Map<string, string>();
   const it = source[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      let step: IteratorResult<unknown>;
-      try {
-        step = await it.next();
-      } catch (e) {
-        // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
-        // connection and its other subscriptions stay; the client resumes from its last token.
-        const err = e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
-        yield { errors: [err] };
-        return;
-      }
-      if (step.done) return;
-      const payload = step.value;
-      const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
-      const change = (payload ?? {}) as ChangePayload;
-      const { key, type, resumeToken } = change;
-      if (typeof key === 'string') {
-        if (type === 'DELETED') last.delete(key);
-        else {
-          const fp = fingerprint(result, type, resumeToken);
-          let before = last.get(key);
-          if (before === undefined && type === 'MODIFIED' && change.previous) {
-            before = fingerprint((await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult, type, resumeToken);
-          }
-          if (type === 'MODIFIED' && before === fp) {
-            observe?.('unchanged');
-            continue;
-          }
-          last.set(key, fp);
+  let finished = false;
+  const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
+  return {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      for (;;) {
+        if (finished) return done();
+        let step: IteratorResult<unknown>;
+        try {
+          step = await it.next();
+        } catch (e) {
+          // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
+          // connection and its other subscriptions stay; the client resumes from its last token.
+          finished = true;
+          const err = e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
+          return { value: { errors: [err] }, done: false };
         }
+        if (step.done || finished) {
+          finished = true;
+          return done();
+        }
+        const payload = step.value;
+        const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
+        const change = (payload ?? {}) as ChangePayload;
+        const { key, type, resumeToken } = change;
+        if (typeof key === 'string') {
+          if (type === 'DELETED') last.delete(key);
+          else {
+            const fp = fingerprint(result, type, resumeToken);
+            let before = last.get(key);
+            if (before === undefined && type === 'MODIFIED' && change.previous) {
+              before = fingerprint((await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult, type, resumeToken);
+            }
+            if (type === 'MODIFIED' && before === fp) {
+              observe?.('unchanged');
+              continue;
+            }
+            last.set(key, fp);
+          }
+        }
+        observe?.('sent');
+        return { value: result, done: false };
       }
-      observe?.('sent');
-      yield result;
-    }
-  } finally {
-    await it.return?.();
-  }
+    },
+    async return(): Promise<IteratorResult<ExecutionResult>> {
+      finished = true;
+      await it.return?.();
+      return done();
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptions<TContext>): SubscriptionServer {

@@ -699,6 +699,7 @@ export class AccountsModel {
 
   /** Visible to platform admins, members of the project's workspace and members of the project. */
   async projectMembers(req: RequestScope, project: string): Promise<Member[]> {
+    if (!req.viewer) throw unauthenticated('authentication required');
     const [p] = await store.getProjects(this.db, [project]);
     if (!p) return [];
     const allowed = (await this.isPlatformAdmin(req)) || (p.workspace !== null && (await this.myWorkspaceRoles(req)).has(p.workspace)) || (await this.myProjectRoles(req)).has(project);

@@ -2,7 +2,7 @@
 // evaluation time and the DataLoaders that turn every metric field of a response into one Prometheus query per
 // (level, metric, time or range). Every entity and root field is authorized through services/common/authz.ts.
 import DataLoader from 'dataloader';
-import { authorize, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import { badUserInput, forbiddenError } from '../../common/errors.js';
 import type { QueryResult } from '../clients/prometheus.js';
 import { listAlertingRules, listAlerts, type AlertArgs, type AlertingRuleView, type AlertView } from './alerts.js';
@@ -139,7 +139,8 @@ export class MonitoringSession {
   /** A workspace's metrics cover its projects the viewer may see; one who may see none of them is refused. */
   workspace(ref: { name: unknown }): MetricsOf<'workspace'> {
     const workspace = validName('workspace', ref.name);
-    if (this.visible !== 'all' && this.visible.size === 0) throw forbiddenError(`${this.viewer.username} may not read the metrics of workspace ${workspace}`);
+    // Any signed-in viewer: the workspace's metrics cover only the projects the viewer may see in it.
+    authorizeList(this.viewer);
     return { level: 'workspace', target: { workspace } };
   }
 
@@ -244,6 +245,8 @@ export class MonitoringSession {
     if (first === 0) return [];
 
     let namespaces = this.visible;
+    // Rankings need a signed-in viewer; they cover what it may see (nodes: platform admins only).
+    authorizeList(this.viewer);
     if (level === 'node') authorize(this.viewer, 'read');
     if (args.namespace != null) {
       const ns = validName('namespace', args.namespace);
