@@ -11,6 +11,9 @@ import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
 import { startAccountsSubgraph } from './accounts/server.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
+import { accountsAuthenticator } from '../gateway/identity.js';
+import { randomIdentitySecret } from './common/identity.js';
+import * as k8s from '@kubernetes/client-node';
 import { monitoringOptionsFromEnv } from './monitoring/config.js';
 import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.js';
 import { startMonitoringSubgraph } from './monitoring/server.js';
@@ -52,16 +55,20 @@ await runMain(async () => {
   const monitoringOptions = monitoringOptionsFromEnv();
   const accountsOptions = accountsOptionsFromEnv();
   const subgraphUrls: Record<string, string> = {};
+  // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
+  const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
+  // The gateway and accounts talk over accounts' internal endpoints; a per-process token unless one is configured.
+  const internalToken = accountsOptions.internalToken ?? randomIdentitySecret();
 
   // The subgraphs, as they are built (see README "Services").
   // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
   // generated password is printed here on the first start.
-  const accounts = await startAccountsSubgraph(accountsOptions);
+  const accounts = await startAccountsSubgraph({ ...accountsOptions, identitySecret, internalToken });
   running.push(accounts);
   subgraphUrls.accounts = accounts.url;
   console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
 
-  const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1') });
+  const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1'), identitySecret });
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
@@ -76,7 +83,7 @@ await runMain(async () => {
   } else if (!monitoringOptions.prometheusUrl) {
     console.log('kubegraph: PROMETHEUS_URL unset and no Prometheus started (needs the sandbox and a `prometheus` binary on PATH): metric fields answer UPSTREAM_UNAVAILABLE');
   }
-  const monitoring = await startMonitoringSubgraph(monitoringOptions);
+  const monitoring = await startMonitoringSubgraph({ ...monitoringOptions, identitySecret, kubeConfig: monitoringKubeConfig() });
   running.push(monitoring);
   subgraphUrls.monitoring = monitoring.url;
   console.log(`kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`);
@@ -86,7 +93,19 @@ await runMain(async () => {
     return;
   }
   // WORKLOADS_URL and friends, when set, still win over the in-process subgraphs.
-  const gateway = await startGateway({ ...gatewayOptions, subgraphUrls: { ...subgraphUrls, ...gatewayOptions.subgraphUrls } });
+  const gateway = await startGateway({
+    ...gatewayOptions,
+    identitySecret,
+    authenticator: accountsAuthenticator({ accountsUrl: accounts.baseUrl, internalToken }),
+    subgraphUrls: { ...subgraphUrls, ...gatewayOptions.subgraphUrls },
+  });
   running.push(gateway);
   console.log(`kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`);
 });
+
+/** The cluster for monitoring's namespace → workspace view (workspace roles): KUBECONFIG as set above, or in-cluster. */
+function monitoringKubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
