@@ -110,7 +110,9 @@ describe('authorization', () => {
     expect(await codeOf(() => s.pod({ namespace: 'shop', name: 'redis-0' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.project({ name: 'shop' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.node({ name: 'node-1' }))).toBe('FORBIDDEN');
-    expect(await codeOf(() => s.workspace({ name: 'demo-shop' }))).toBe('FORBIDDEN');
+    // A workspace's metrics cover only the projects the viewer may see in it (none here); anonymous callers get none.
+    expect(await codeOf(() => s.workspace({ name: 'demo-shop' }))).toBeUndefined();
+    expect(await codeOf(() => model.session({ username: '', platformRole: '' }).workspace({ name: 'demo-shop' }))).toBe('UNAUTHENTICATED');
     expect(await codeOf(() => s.workload({ namespace: 'shop', kind: 'DEPLOYMENT', name: 'api' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.cluster())).toBe('FORBIDDEN');
     expect(await s.top('pod', { by: 'CPU_CORES' })).toEqual([]);
