@@ -1,5 +1,5 @@
 // GraphQL resolvers of the accounts subgraph: arguments in, model calls out. No I/O and no domain rules here.
-import { GraphQLScalarType, Kind } from 'graphql';
+import { DateTimeScalar } from '../common/scalars.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { AccountsContext } from './context.js';
 import type { AccountsModel, Member, RoleBindings, User, Workspace } from './model/accounts.js';
@@ -9,24 +9,10 @@ import type { UserState } from './model/roles.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument objects of resolvers, checked by the schema
 type Args = Record<string, any>;
 
-const DateTime = new GraphQLScalarType({
-  name: 'DateTime',
-  description: 'An ISO-8601 timestamp.',
-  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
-  parseValue: (v) => {
-    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return v;
-  },
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return ast.value;
-  },
-});
-
 export function createResolvers(model: AccountsModel): GraphQLResolverMap<AccountsContext> {
   const member = (m: Member, _a: Args, ctx: AccountsContext) => model.memberUser(ctx, m.username);
   return {
-    DateTime,
+    DateTime: DateTimeScalar,
     Query: {
       me: (_p, _a, ctx) => model.me(ctx),
       users: (_p, a: Args, ctx) => model.users(ctx, { first: a.first, after: a.after }),

@@ -1,6 +1,7 @@
 // GraphQL resolvers of the monitoring subgraph: arguments in, model (session) calls out. No I/O and no domain rules
 // here; the one GraphQL-specific rule is `orEmpty` for the contract's non-null lists (see schema/monitoring.graphql).
-import { GraphQLError, GraphQLScalarType, Kind, responsePathAsArray, type GraphQLResolveInfo, type ValueNode } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
+import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { METRICS, type Level } from './model/metrics.js';
 import type { MetricHandle, MetricsOf, MonitoringSession, RankArgs, RankView, Viewer } from './model/index.js';
@@ -15,39 +16,6 @@ export interface MonitoringContext {
 
 type Ref = Record<string, unknown>;
 
-const DateTime = new GraphQLScalarType({
-  name: 'DateTime',
-  description: 'An ISO-8601 timestamp.',
-  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
-  parseValue: (v) => {
-    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return v;
-  },
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return ast.value;
-  },
-});
-
-function literalToJs(ast: ValueNode): unknown {
-  switch (ast.kind) {
-    case Kind.STRING:
-    case Kind.BOOLEAN:
-    case Kind.ENUM:
-      return ast.value;
-    case Kind.INT:
-    case Kind.FLOAT:
-      return Number(ast.value);
-    case Kind.LIST:
-      return ast.values.map(literalToJs);
-    case Kind.OBJECT:
-      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJs(f.value)]));
-    default:
-      return null;
-  }
-}
-
-const JSONScalar = new GraphQLScalarType({ name: 'JSON', description: 'Any JSON value.', serialize: (v) => v, parseValue: (v) => v, parseLiteral: literalToJs });
 
 /**
  * A non-null list field that fails answers [] and reports its error at its path (in the response's `errors`),
@@ -74,7 +42,7 @@ const rank = <A extends Omit<RankArgs, 'by'> & { by: string }>(args: A): RankArg
 
 export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
   return {
-    DateTime,
+    DateTime: DateTimeScalar,
     JSON: JSONScalar,
     Query: {
       alerts: (_: unknown, args: AlertArgs, ctx: MonitoringContext, info: GraphQLResolveInfo) => orEmpty(ctx, info, () => ctx.session.alerts(args)),

@@ -1,5 +1,5 @@
 // GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
-import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { KubeObject } from './clients/kube.js';
 import { RESOURCE_KINDS, type LiveEvent, type NestedPodArgs, type ResourceKind, type Viewer, type WorkloadKindEnum, type WorkloadsModel } from './model/index.js';
@@ -12,48 +12,6 @@ type Args = Record<string, unknown>;
 // Resolver signatures vary per field; the resolver map is checked by the schema at start-up.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL arguments arrive untyped; each resolver casts to the model's argument types
 type AnyArgs = any;
-
-const DateTime = new GraphQLScalarType({
-  name: 'DateTime',
-  description: 'An ISO-8601 timestamp.',
-  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
-  parseValue: (v) => {
-    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return v;
-  },
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new TypeError('DateTime must be an ISO-8601 string');
-    return ast.value;
-  },
-});
-
-function literalToJs(ast: ValueNode): unknown {
-  switch (ast.kind) {
-    case Kind.STRING:
-    case Kind.BOOLEAN:
-    case Kind.ENUM:
-      return ast.value;
-    case Kind.INT:
-    case Kind.FLOAT:
-      return Number(ast.value);
-    case Kind.NULL:
-      return null;
-    case Kind.LIST:
-      return ast.values.map(literalToJs);
-    case Kind.OBJECT:
-      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJs(f.value)]));
-    default:
-      return undefined;
-  }
-}
-
-const JSONScalar = new GraphQLScalarType({
-  name: 'JSON',
-  description: 'Any JSON value.',
-  serialize: (v) => v,
-  parseValue: (v) => v,
-  parseLiteral: literalToJs,
-});
 
 /** Root list and get fields of the other kinds. */
 const RESOURCE_FIELDS: Record<Exclude<ResourceKind, 'Event'>, [list: string, get: string]> = {
@@ -116,7 +74,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
   const plain = { ...meta, ...named, spec: (o: KubeObject) => o.spec ?? {}, status: (o: KubeObject) => o.status ?? null };
 
   return {
-    DateTime,
+    DateTime: DateTimeScalar,
     JSON: JSONScalar,
     Query: {
       ...resourceQuery,
