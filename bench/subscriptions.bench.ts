@@ -12,16 +12,13 @@
 // direct client stays through every step. Why the clients are spread: 5,000 clients on ONE operation at 100 changes/s
 // is 500,000 results a second to send, about ten times what this 2-core machine can write to sockets (one writev per
 // result is most of the gateway's CPU); a saturated gateway only measures its queue. See bench/README.md.
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { ClusterCommand, ClusterReady, ClusterReply } from './subscriptions-cluster.js';
 import type { GatewayCommand, GatewayReady, GatewayReply } from './subscriptions-gateway.js';
 
-const HERE = import.meta.dirname;
 const RESULTS = resultsPath('subscriptions');
 const envNum = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 /** Client counts measured after the baseline, in order (clients are added from one step to the next). */
@@ -46,55 +43,6 @@ const QUERY = `subscription Bench($ns: String) { podStatusChanged(namespace: $ns
 
 /** Microseconds on the wall clock, as the cluster process stamps its changes. */
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
-
-// ------------------------------------------------------------------ child processes
-
-interface Child<R> {
-  ready: R;
-  child: ChildProcess;
-  call<C extends { id: number }, P extends { id: number }>(cmd: Omit<C, 'id'>): Promise<P>;
-}
-
-async function startChild<R>(file: string, env: Record<string, string>, execArgv: string[] = []): Promise<Child<R>> {
-  const child = fork(join(HERE, file), [], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${file} exited (${signal ?? code})`))));
-  exited.catch(() => undefined);
-  const firstLine = new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${file} not ready after 120 s`)), 120_000);
-  });
-  const pending = new Map<number, (reply: { id: number; error?: string }) => void>();
-  child.on('message', (m: { id: number; error?: string }) => {
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  let nextId = 1;
-  const call = <C extends { id: number }, P extends { id: number }>(cmd: Omit<C, 'id'>): Promise<P> =>
-    new Promise<P>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (reply) => (reply.error ? reject(new Error(`${file}: ${reply.error}`)) : resolve(reply as unknown as P)));
-      child.send({ ...cmd, id });
-    });
-  try {
-    const ready = JSON.parse(await Promise.race([firstLine, exited, timeout])) as R;
-    return { ready, child, call };
-  } catch (e) {
-    child.kill();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopChild(c: Child<unknown> | undefined): Promise<void> {
-  if (!c || c.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => c.child.once('exit', resolve));
-  c.child.disconnect();
-  const timer = setTimeout(() => c.child.kill(), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ------------------------------------------------------------------ measuring clients
 

@@ -5,15 +5,12 @@
 //
 // Processes: the sandbox (bench/sandbox-server.ts, controllers off), the GraphQL side (bench/workloads-server.ts:
 // subgraph, our gateway, a plain @apollo/gateway), and this one, the measuring clients.
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
+import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Ready } from './sandbox-server.js';
 import type { GraphqlReady } from './workloads-server.js';
 
-const HERE = import.meta.dirname;
 const RESULTS = resultsPath('workloads');
 const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const PODS = envInt('BENCH_PODS', 10_000);
@@ -25,42 +22,6 @@ const QUERIES_PER_ROUND = envInt('BENCH_QUERIES_PER_ROUND', 40);
 const CLIENTS = envInt('BENCH_CLIENTS', 8);
 const REQUESTS = envInt('BENCH_REQUESTS', 2000);
 const THROUGHPUT_RUNS = envInt('BENCH_THROUGHPUT_RUNS', 3);
-
-// ------------------------------------------------------------------ child processes
-
-interface Child<R> {
-  ready: R;
-  child: ChildProcess;
-}
-
-async function startChild<R>(file: string, env: Record<string, string>): Promise<Child<R>> {
-  const child = fork(join(HERE, file), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${file} exited (${signal ?? code})`))));
-  exited.catch(() => undefined);
-  const firstLine = new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${file} not ready after 120 s`)), 120_000);
-  });
-  try {
-    const ready = JSON.parse(await Promise.race([firstLine, exited, timeout])) as R;
-    return { ready, child };
-  } catch (e) {
-    child.kill();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopChild(c: Child<unknown> | undefined): Promise<void> {
-  if (!c || c.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => c.child.once('exit', resolve));
-  c.child.disconnect();
-  const timer = setTimeout(() => c.child.kill(), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ------------------------------------------------------------------ clients and statistics
 
