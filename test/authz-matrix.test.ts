@@ -345,3 +345,48 @@ describe('the authorization matrix', () => {
     expect(mismatches).toEqual([]);
   });
 });
+
+describe('tokens at the gateway', () => {
+  const whoami = (token: string | undefined) => stack.gqlAs<{ me: { username: string } }>(token, '{ me { username } }');
+  const shopPods = (token: string | undefined) => stack.gqlAs<{ pods: { totalCount: number } }>(token, '{ pods(namespace: "shop", first: 1) { totalCount } }');
+
+  it('refuses a forged or garbled access token with UNAUTHENTICATED (401)', async () => {
+    const good = tokens.pViewer!;
+    const [h, p] = good.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'admin', platform_role: 'platform-admin' })).toString('base64url')}.${good.split('.')[2]}`;
+    for (const t of [forged, 'not-a-token', `${good}x`]) {
+      const r = await whoami(t);
+      expect(r.status).toBe(401);
+      expect(r.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+      expect(r.data ?? null).toBeNull();
+    }
+  });
+
+  it('refuses the tokens of a disabled user, and accepts them again once enabled', async () => {
+    await stack.gql('mutation { createUser(input: { username: "dora", password: "matrix-password-1" }) { username } }');
+    const access = await stack.login('dora', PASSWORD);
+    const api = (await stack.gqlAs<{ createApiToken: { token: string } }>(access, 'mutation { createApiToken(name: "ci") { token } }')).data!.createApiToken.token;
+    expect((await whoami(access)).data?.me.username).toBe('dora');
+    expect((await whoami(api)).data?.me.username).toBe('dora');
+    await stack.gql('mutation { setUserState(username: "dora", state: DISABLED) { state } }');
+    for (const t of [access, api]) expect((await whoami(t)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    await stack.gql('mutation { setUserState(username: "dora", state: ACTIVE) { state } }');
+    expect((await whoami(access)).data?.me.username).toBe('dora');
+  });
+
+  it('refuses a revoked API token at once', async () => {
+    const created = (await stack.gqlAs<{ createApiToken: { token: string; apiToken: { id: string } } }>(tokens.pViewer, 'mutation { createApiToken(name: "to-revoke") { token apiToken { id } } }')).data!.createApiToken;
+    expect((await whoami(created.token)).data?.me.username).toBe('pviewer');
+    expect((await stack.gqlAs(tokens.pViewer, `mutation { revokeApiToken(id: "${created.apiToken.id}") }`)).errors).toBeUndefined();
+    expect((await whoami(created.token)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('applies a role change to the next request', async () => {
+    const dora = await stack.login('dora', PASSWORD);
+    expect((await shopPods(dora)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    await stack.gql('mutation { addWorkspaceMember(workspace: "demo-shop", username: "dora", role: "workspace-viewer") { name } }');
+    const r = await shopPods(dora);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.pods.totalCount).toBeGreaterThan(0);
+  });
+});
