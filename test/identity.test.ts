@@ -124,6 +124,22 @@ describe('authorization by role', () => {
     expect(codes(await as(wsAdmin, 'mutation { deleteProject(name: "analytics") }'))).toEqual(['FORBIDDEN']);
   });
 
+  it("shows a Secret's values to the project's admins only", async () => {
+    const q = '{ secret(namespace: "shop", name: "shop-db") { keys values } }';
+    for (const admin of [user('ann', { projectRoles: { shop: 'project-admin' } }), user('wes', { workspaceRoles: { 'demo-shop': 'workspace-admin' } })]) {
+      const r = await as(admin, q);
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.secret).toEqual({ keys: ['password', 'username'], values: { password: 's3cr3t-demo', username: 'shop' } });
+    }
+    const operator = await as(user('olga', { projectRoles: { shop: 'project-operator' } }), q);
+    expect(operator.data!.secret).toEqual({ keys: ['password', 'username'], values: null });
+    expect(operator.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', ['secret', 'values']]]);
+    // The object as YAML never carries them, whoever asks.
+    const yaml = (await as(user('ann', { projectRoles: { shop: 'project-admin' } }), '{ secret(namespace: "shop", name: "shop-db") { yaml } }')).data!.secret as { yaml: string };
+    expect(yaml.yaml).not.toContain(Buffer.from('s3cr3t-demo').toString('base64'));
+    expect(yaml.yaml).not.toContain('s3cr3t-demo');
+  });
+
   it('authorizes _entities lookups like root fields', async () => {
     const viewer = user('pat', { projectRoles: { shop: 'project-viewer' } });
     const pods = await as(user('root', { projectRoles: { analytics: 'project-viewer', shop: 'project-viewer' } }), '{ a: pods(namespace: "analytics", first: 1) { edges { node { name } } } s: pods(namespace: "shop", first: 1) { edges { node { name } } } }');

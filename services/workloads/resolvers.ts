@@ -176,6 +176,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       ...named,
       type: (o: KubeObject) => (o.type as string | undefined) ?? 'Opaque',
       keys: (o: KubeObject) => Object.keys((o.data as object | undefined) ?? {}).sort(),
+      values: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.secretValues(ctx.viewer, o),
     },
     ServiceAccount: {
       ...meta,

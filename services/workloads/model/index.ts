@@ -75,6 +75,7 @@ export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOption
     podsOfService: (viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null }) => resources.podsOfService(deps, viewer, svc, args),
     servicesOfPod: (viewer: Viewer, pod: KubeObject) => resources.servicesOfPod(deps, viewer, pod),
     replicaSetsOfDeployment: (viewer: Viewer, d: KubeObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
+    secretValues: (viewer: Viewer, secret: KubeObject) => resources.secretValues(deps, viewer, secret),
     crdObjects: (viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }) => resources.objectsOfCrd(deps, viewer, crd, args),
 
     // ---- views of objects (pure: what the fields show)

@@ -159,3 +159,18 @@ export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObj
   const cont = list.metadata?.continue || null;
   return { items: list.items ?? [], endCursor: cont, hasNextPage: Boolean(cont) };
 }
+
+// ---------------------------------------------------------------- Secret values
+
+/**
+ * A Secret's values, decoded (UTF-8), for those who administer its project (project-admin, workspace-admin,
+ * platform-admin) and nobody else. The caches never hold values: they are read from the API server for this field
+ * only, and go nowhere else (not into logs, not into `yaml`).
+ */
+export async function secretValues(deps: ModelDeps, viewer: Viewer, secret: KubeObject): Promise<Record<string, string>> {
+  const namespace = secret.metadata.namespace ?? '';
+  authorize(viewer, 'admin', namespace);
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secret.metadata.name)}`;
+  const live = (await kubeCall(() => deps.kube.rawRequest('GET', path))) as { data?: Record<string, string> };
+  return Object.fromEntries(Object.entries(live.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
