@@ -56,10 +56,10 @@ describe('accounts through the gateway', () => {
     const analytics = await q(`{ project(name: "analytics") { workspaceName workspace { name } members { role } } }`);
     expect(analytics.data).toEqual({ project: { workspaceName: 'data-platform', workspace: null, members: [] } });
 
-    // Workspace (accounts) → projects → fields of workloads.
+    // Workspace (accounts) → projects (every namespace labelled with it: workloads' label index) → their fields.
     const w = await q(`{ workspace(name: "demo-shop") { projects { name phase workspaceName createdAt } } }`);
     expect(w.errors).toBeUndefined();
-    expect(w.data).toMatchObject({ workspace: { projects: [{ name: 'shop', phase: 'Active', workspaceName: 'demo-shop' }] } });
+    expect(w.data).toMatchObject({ workspace: { projects: [{ name: 'shop', phase: 'Active', workspaceName: 'demo-shop' }, { name: 'shop-staging', phase: 'Active', workspaceName: 'demo-shop' }] } });
 
     // A list from workloads, each with its workspace from accounts.
     const list = await eventually(async () => {
@@ -72,6 +72,6 @@ describe('accounts through the gateway', () => {
     ]);
     // The user's side.
     const me = await q(`{ users { edges { node { username workspaces { name projects { name } } } } } }`);
-    expect(me.data).toMatchObject({ users: { edges: expect.arrayContaining([{ node: { username: 'olivia', workspaces: [{ name: 'demo-shop', projects: [{ name: 'shop' }] }] } }]) } });
+    expect(me.data).toMatchObject({ users: { edges: expect.arrayContaining([{ node: { username: 'olivia', workspaces: [{ name: 'demo-shop', projects: [{ name: 'shop' }, { name: 'shop-staging' }] }] } }]) } });
   });
 });

@@ -173,8 +173,8 @@ const ENTITIES: Record<string, EntitySample> = {
     inside: { name: 'demo-shop' },
     outside: { name: 'data-platform' },
     allowed: WS_MEMBERS,
-    // monitoring: any signed-in viewer, with metrics of only the projects it may see.
-    graphs: { monitoring: { allowed: SIGNED_IN, outsideAllowed: SIGNED_IN } },
+    // monitoring and workloads: any signed-in viewer, with the metrics / the projects it may see in the workspace.
+    graphs: { monitoring: { allowed: SIGNED_IN, outsideAllowed: SIGNED_IN }, workloads: { select: 'projects { name }', allowed: SIGNED_IN, outsideAllowed: SIGNED_IN } },
   },
   // Users see themselves and the members of their workspaces.
   User: { inside: { username: 'pviewer' }, outside: { username: 'admin' }, allowed: WS_MEMBERS },
@@ -277,6 +277,11 @@ describe('the authorization matrix', () => {
     expect(await nsOf('wsRegular')).toEqual([]);
     expect(await nsOf('outsider')).toEqual([]);
     expect((await nsOf('admin')).length).toBeGreaterThan(3);
+    const projectsOf = async (who: Who) =>
+      (await stack.gqlAs<{ workspace: { projects: { name: string }[] } }>(tokens[who], '{ workspace(name: "demo-shop") { projects { name } } }')).data!.workspace.projects.map((p) => p.name);
+    expect(await projectsOf('pViewer')).toEqual(['shop']);
+    expect(await projectsOf('wsViewer')).toEqual(['shop', 'shop-staging']);
+    expect(await projectsOf('wsRegular')).toEqual([]);
   });
 
   it('opens subscriptions only for the roles that may read', async () => {

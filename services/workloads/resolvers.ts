@@ -115,6 +115,11 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       cordonNode: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.cordonNode(ctx.viewer, args.name),
       uncordonNode: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.uncordonNode(ctx.viewer, args.name),
     },
+    Workspace: {
+      // A reference only: whether the workspace exists is accounts' to answer.
+      __resolveReference: (ref: { name: string }) => ref,
+      projects: (w: { name: string }, _: Args, ctx: WorkloadsContext) => model.projectsOfWorkspace(ctx.viewer, w.name),
+    },
     Project: {
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
       __resolveReference: async (ref: { name: string }, ctx: WorkloadsContext) => model.project(ctx.viewer, ref.name),

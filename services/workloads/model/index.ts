@@ -64,6 +64,7 @@ export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOption
     node: (viewer: Viewer, name: string) => nodes.getNode(deps, viewer, name),
     projects: (viewer: Viewer, args: projects.ProjectListArgs) => projects.listProjects(deps, viewer, args),
     project: (viewer: Viewer, name: string) => projects.getProject(deps, viewer, name),
+    projectsOfWorkspace: (viewer: Viewer, workspace: string) => projects.projectsOfWorkspace(deps, viewer, workspace),
     workloads: (viewer: Viewer, args: workloads.WorkloadListArgs) => workloads.listWorkloads(deps, viewer, args),
     workload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => workloads.getWorkload(deps, viewer, ref),
     workloadsOfProject: (viewer: Viewer, ns: KubeObject, args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>) =>

@@ -35,3 +35,14 @@ export const projectView = {
   workspaceName: (ns: KubeObject): string | null => ns.metadata.labels?.[WORKSPACE_LABEL] ?? null,
   phase: (ns: KubeObject): string => ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active'),
 };
+
+/** The projects (namespaces labelled with the workspace) a viewer may see, by name. */
+export function projectsOfWorkspace(deps: ModelDeps, viewer: Viewer, workspace: string): KubeObject[] {
+  authorizeList(viewer);
+  const cache = cacheOf(deps, 'Namespace');
+  const visible = visibleNamespaces(viewer);
+  return [...cache.bucket('label', `${WORKSPACE_LABEL}=${workspace}`).keys]
+    .sort()
+    .map((k) => cache.objects.get(k)!)
+    .filter((ns) => ns && (visible === 'all' || visible.has(ns.metadata.name)));
+}
