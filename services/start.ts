@@ -9,7 +9,7 @@ import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
-import { startAccountsSubgraph } from './accounts/server.js';
+import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
 import { accountsAuthenticator } from '../gateway/identity.js';
 import { randomIdentitySecret } from './common/identity.js';
@@ -67,6 +67,7 @@ await runMain(async () => {
   running.push(accounts);
   subgraphUrls.accounts = accounts.url;
   console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
+  if (sandboxMetrics) await ensureDemoWorkspaces(accounts);
 
   const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1'), identitySecret });
   running.push(workloads);
@@ -108,4 +109,16 @@ function monitoringKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   return kc;
+}
+
+/**
+ * On the sandbox, the demo's namespaces are labelled with workspaces demo-shop and data-platform: accounts gets
+ * them too (once; an existing one is left as it is), so projects show their workspace from the first start.
+ */
+async function ensureDemoWorkspaces(accounts: AccountsSubgraph): Promise<void> {
+  const asAdmin = { viewer: { username: 'admin', platformRole: 'platform-admin' }, client: { ip: null, userAgent: 'kubegraph-start' }, memo: new Map<string, unknown>() };
+  for (const [name, description] of [['demo-shop', 'The demo online shop: production and staging'], ['data-platform', 'The demo analytics jobs']]) {
+    if (await accounts.model.workspace(asAdmin, name).catch(() => null)) continue;
+    await accounts.model.createWorkspace(asAdmin, name, description).catch((e: unknown) => console.log(`kubegraph: demo workspace ${name} not created: ${(e as Error).message}`));
+  }
 }
