@@ -354,10 +354,18 @@ describe('workloads', () => {
     };
     expect(all.length).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
     const wk = (w: WorkloadNode) => `${w.kind}:${w.namespace}/${w.name}`;
+    // The filtered list against the full one read right before it; the demo cluster still moves (a deployment can
+    // finish updating between the two reads), so a disagreement is read again until the two agree or time runs out.
     const check = async (vars: Vars, want: (w: WorkloadNode) => boolean) => {
-      const got = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map((e: { node: WorkloadNode }) => wk(e.node)).sort();
-      expect(got, JSON.stringify(vars)).toEqual(all.filter(want).map(wk).sort());
-      return got.length;
+      let last: { got: string[]; expected: string[] } = { got: [], expected: [] };
+      const agreed = await eventually(async () => {
+        const now = (await gqlData(url, WORKLOADS, {})).workloads.edges.map((e: { node: WorkloadNode }) => e.node) as WorkloadNode[];
+        const got = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map((e: { node: WorkloadNode }) => wk(e.node)).sort();
+        last = { got, expected: now.filter(want).map(wk).sort() };
+        return JSON.stringify(last.got) === JSON.stringify(last.expected) ? last : undefined;
+      }, 10_000, `the ${JSON.stringify(vars)} list to match the full list`).catch(() => last);
+      expect(agreed.got, JSON.stringify(vars)).toEqual(agreed.expected);
+      return agreed.got.length;
     };
     expect(await check({ kind: 'DEPLOYMENT' }, (w) => w.kind === 'DEPLOYMENT')).toBe(counts.DEPLOYMENT);
     expect(await check({ kind: 'STATEFUL_SET' }, (w) => w.__typename === 'StatefulSet')).toBe(counts.STATEFUL_SET);
