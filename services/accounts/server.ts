@@ -2,11 +2,11 @@
 // JWKS and internal routes next to /graphql.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { Counter, Histogram } from 'prom-client';
+import { requestMetricsPlugin } from '../common/apollo-metrics.js';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
 import { isAnonymous } from '../common/authz.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
@@ -92,34 +92,7 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
   }
 
   const metrics = createMetricsRegistry('accounts');
-  const resolverDuration = new Histogram({
-    name: 'kubegraph_accounts_resolver_duration_seconds',
-    help: 'Duration of root field resolvers (Query, Mutation).',
-    labelNames: ['field', 'outcome'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [metrics],
-  });
-  const requests = new Counter({ name: 'kubegraph_accounts_requests_total', help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
-  const timing: ApolloServerPlugin<AccountsContext> = {
-    async requestDidStart() {
-      return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              const parent = info.parentType.name;
-              if (parent !== 'Query' && parent !== 'Mutation') return;
-              const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
-              return (error) => end({ outcome: error ? 'error' : 'ok' });
-            },
-          };
-        },
-        async willSendResponse({ response }) {
-          const body = response.body;
-          requests.inc({ outcome: body.kind === 'single' && body.singleResult.errors?.length ? 'error' : 'ok' });
-        },
-      };
-    },
-  };
+  const timing = requestMetricsPlugin<AccountsContext>('accounts', metrics);
 
   const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
   const apollo = new ApolloServer<AccountsContext>({

@@ -1,12 +1,13 @@
 // The workloads subgraph server: Apollo Server over the shared HTTP bootstrap, informer caches behind it.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { requestMetricsPlugin } from '../common/apollo-metrics.js';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
 import { withTenancy } from '../common/authz.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
@@ -90,36 +91,7 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
       this.set(queryStats.sortedBuilds);
     },
   });
-  const resolverDuration = new Histogram({
-    name: 'kubegraph_workloads_resolver_duration_seconds',
-    help: 'Duration of root field resolvers (Query, Mutation, _entities).',
-    labelNames: ['field', 'outcome'],
-    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [metrics],
-  });
-  const requests = new Counter({ name: 'kubegraph_workloads_requests_total', help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
-
-  const timing: ApolloServerPlugin<WorkloadsContext> = {
-    async requestDidStart() {
-      return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              const parent = info.parentType.name;
-              if (parent !== 'Query' && parent !== 'Mutation') return;
-              const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
-              return (error) => end({ outcome: error ? 'error' : 'ok' });
-            },
-          };
-        },
-        async willSendResponse({ response }) {
-          const body = response.body;
-          const failed = body.kind === 'single' && Boolean(body.singleResult.errors?.length);
-          requests.inc({ outcome: failed ? 'error' : 'ok' });
-        },
-      };
-    },
-  };
+  const timing = requestMetricsPlugin<WorkloadsContext>('workloads', metrics);
 
   const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
   const apollo = new ApolloServer<WorkloadsContext>({
