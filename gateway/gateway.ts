@@ -57,6 +57,8 @@ export interface GatewayOptions {
   authenticator?: Authenticator;
   /** The secret the forwarded identity is signed with (KUBEGRAPH_IDENTITY_SECRET); unset: no identity is forwarded. */
   identitySecret?: string;
+  /** Lifetime (s) of the identity sent with upstream subscriptions: how long one runs on roles since changed (60). */
+  identityTtlSeconds?: number;
 }
 
 export interface Gateway {
@@ -298,7 +300,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxQueue: opts.subscriptionQueueLimit ?? GATEWAY_DEFAULTS.subscriptionQueueLimit,
     keepAliveMs: opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
     backoff: opts.resubscribeBackoff,
-    signIdentity: signingKey ? (identity) => signIdentity(signingKey, identity) : undefined,
+    signIdentity: signingKey ? (identity) => signIdentity(signingKey, identity, opts.identityTtlSeconds) : undefined,
+    refreshIdentity: authenticator.refresh ? (identity) => authenticator.refresh!(identity) : undefined,
     observe: {
       upstreamOpened: (service) => upstreamSubscriptions.inc({ service }),
       upstreamClosed: (service) => upstreamSubscriptions.dec({ service }),

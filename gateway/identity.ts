@@ -26,6 +26,8 @@ export function connectionToken(params: Readonly<Record<string, unknown>> | unde
 export interface Authenticator {
   /** The identity of a token (undefined: no token). Throws an UNAUTHENTICATED GraphQLError when it is refused. */
   authenticate(token: string | undefined): Promise<Identity>;
+  /** An identity's current roles (long-lived connections); UNAUTHENTICATED when its user may no longer act. */
+  refresh?(identity: Identity): Promise<Identity>;
 }
 
 /** No accounts yet: every caller, with or without a token, is the development identity. */
@@ -115,6 +117,7 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
   };
 
   return {
+    refresh: (identity) => viewerOf(identity.username),
     async authenticate(token) {
       if (!token) return ANONYMOUS;
       let username: string;

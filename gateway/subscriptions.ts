@@ -71,7 +71,16 @@ export interface SubscriptionExecutorOptions {
   keepAliveMs?: number;
   /** Signs the identity sent with each upstream subscribe (unset: none is sent). */
   signIdentity?: (identity: SubscriptionIdentity) => Promise<string>;
+  /**
+   * The caller's current identity and roles, asked again at every (re)subscribe: subgraphs end a subscription when
+   * the identity it was opened with expires, so a changed role applies within one identity lifetime. Throws an
+   * UNAUTHENTICATED GraphQLError when the caller may no longer act (disabled, deleted).
+   */
+  refreshIdentity?: (identity: SubscriptionIdentity) => Promise<SubscriptionIdentity>;
 }
+
+/** An upstream that completes after living this long (ms) is being renewed (its identity expired), not failing. */
+const RENEWAL_MIN_LIFETIME_MS = 5_000;
 
 /** Who a subscription runs as (with its roles): part of the sharing key, and forwarded to the subgraph signed. */
 export type SubscriptionIdentity = Viewer;
@@ -201,7 +210,7 @@ class Upstream {
     readonly planned: PlannedSubscription,
     private readonly upstreamVariables: Record<string, unknown>,
     initialToken: string | undefined,
-    private readonly identity: SubscriptionIdentity,
+    private identity: SubscriptionIdentity,
     private readonly exec: SubscriptionExecutor,
   ) {
     this.lastToken = initialToken;
@@ -214,13 +223,20 @@ class Upstream {
   }
 
   open(): void {
-    if (this.exec.signIdentity) {
-      // A fresh signature at every (re)subscribe: the subgraph checks it when the subscription starts.
-      this.exec.signIdentity(this.identity).then(
-        (token) => this.subscribe({ identity: token }),
-        (e: unknown) => this.dropped(e),
-      );
-    } else this.subscribe(undefined);
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    if (!this.exec.signIdentity) return this.subscribe(undefined);
+    try {
+      // The caller's roles as they are now, and a fresh signature: the subgraph checks both when it starts.
+      if (this.exec.refreshIdentity) this.identity = await this.exec.refreshIdentity(this.identity);
+      this.subscribe({ identity: await this.exec.signIdentity(this.identity) });
+    } catch (e) {
+      const code = e instanceof GraphQLError ? e.extensions.code : undefined;
+      if (code === ErrorCode.UNAUTHENTICATED) this.fail([{ message: e instanceof Error ? e.message : String(e), extensions: { code } }]);
+      else this.dropped(e);
+    }
   }
 
   private subscribe(extensions: Record<string, unknown> | undefined): void {
@@ -229,6 +245,7 @@ class Upstream {
     const variables = { ...this.upstreamVariables };
     if (this.planned.resumable) variables[this.planned.resumeVariable] = this.lastToken ?? null;
     let receivedAny = false;
+    const subscribedAt = Date.now();
     this.unsubscribe = client.subscribe<Record<string, unknown>>(
       { query: this.planned.upstreamQuery, variables, ...(extensions ? { extensions } : {}) },
       {
@@ -258,9 +275,19 @@ class Upstream {
         // An `error` message (an array of GraphQL errors) means the subgraph refused the operation: final. Anything
         // else (a closed or failed connection) is a drop.
         error: (err) => (Array.isArray(err) ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[]) : this.dropped(err)),
-        complete: () => this.dropped(undefined),
+        // A completion after a while is the subgraph ending it as its identity expired: renew at once.
+        complete: () => (Date.now() - subscribedAt >= RENEWAL_MIN_LIFETIME_MS ? this.renew() : this.dropped(undefined)),
       },
     );
+  }
+
+  private renew(): void {
+    if (this.state === 'closed') return;
+    this.unsubscribe = undefined;
+    this.attempt = 0;
+    this.state = 'retrying';
+    this.exec.log.debug('upstream subscription renewed', { service: this.service, resumeToken: this.lastToken ?? null });
+    this.open();
   }
 
   private dropped(err: unknown): void {
@@ -330,6 +357,7 @@ export class SubscriptionExecutor {
   readonly observe?: SubscriptionObserver;
   readonly backoff: { min: number; max: number };
   readonly signIdentity?: (identity: SubscriptionIdentity) => Promise<string>;
+  readonly refreshIdentity?: (identity: SubscriptionIdentity) => Promise<SubscriptionIdentity>;
   private readonly maxQueue: number;
 
   constructor(private readonly opts: SubscriptionExecutorOptions) {
@@ -343,6 +371,7 @@ export class SubscriptionExecutor {
     this.backoff = opts.backoff ?? { min: 200, max: 10_000 };
     this.maxQueue = opts.maxQueue ?? 1000;
     this.signIdentity = opts.signIdentity;
+    this.refreshIdentity = opts.refreshIdentity;
   }
 
   /** Upstream subscriptions open, and client subscriptions on them. */

@@ -4,6 +4,7 @@
 // fields and entity types comes from the checked-in supergraph: a new one without a rule here fails the test.
 import { readFileSync } from 'node:fs';
 import { Supergraph } from '@apollo/federation-internals';
+import * as k8s from '@kubernetes/client-node';
 import { createClient } from 'graphql-ws';
 import { Kind, parse, type ObjectTypeDefinitionNode, type InterfaceTypeDefinitionNode, type StringValueNode } from 'graphql';
 import WebSocket from 'ws';
@@ -393,5 +394,43 @@ describe('tokens at the gateway', () => {
     const r = await shopPods(dora);
     expect(r.errors).toBeUndefined();
     expect(r.data?.pods.totalCount).toBeGreaterThan(0);
+  });
+});
+
+describe('an open subscription', () => {
+  it('ends with FORBIDDEN once the subscriber loses the role, within one identity lifetime, with events until then', async () => {
+    // Identities of 2 s: the subgraph ends each upstream subscription after 2 s and the gateway renews it with the
+    // caller's roles as they are then.
+    const gateway = await stack.startGateway({ identityTtlSeconds: 2 });
+    await stack.gql(`mutation($p: String!) { createUser(input: { username: "rita", password: $p }) { username } }`, { p: PASSWORD });
+    await stack.gql('mutation { addWorkspaceMember(workspace: "demo-shop", username: "rita", role: "workspace-regular") { name } }');
+    await stack.gql('mutation { addProjectMember(project: "shop", workspace: "demo-shop", username: "rita", role: "project-viewer") { name } }');
+    const rita = await stack.login('rita', PASSWORD);
+    const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${rita}` } });
+    const state: { results: { data?: unknown; errors?: readonly { extensions?: { code?: string } }[] }[]; done: boolean } = { results: [], done: false };
+    const stop = client.subscribe({ query: 'subscription { podStatusChanged(namespace: "shop") { type pod { name labels } } }' }, {
+      next: (r) => void state.results.push(r as (typeof state.results)[number]),
+      error: () => (state.done = true),
+      complete: () => (state.done = true),
+    });
+    try {
+      // Started once the workloads subgraph has a stream open for it.
+      const podStreams = async () => Number(/^kubegraph_workloads_subscribers\{[^}]*kind="Pod"[^}]*\} (\d+)/m.exec(await (await fetch(stack.workloads.url.replace(/\/graphql$/, '/metrics'))).text())?.[1] ?? 0);
+      await eventually(async () => (await podStreams()) > 0, 10_000, 'the subscription to start');
+      const pod = (await stack.gql<{ pods: { edges: { node: { name: string } }[] } }>('{ pods(namespace: "shop", first: 1) { edges { node { name } } } }')).data!.pods.edges[0].node.name;
+      // Past several renewals, changes still arrive.
+      for (let i = 1; i <= 4; i++) {
+        await stack.cluster.core.patchNamespacedPod({ name: pod, namespace: 'shop', body: { metadata: { labels: { renewal: String(i) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+        await eventually(() => state.results.some((r) => JSON.stringify(r.data).includes(`"renewal":"${i}"`)) || undefined, 10_000, `change ${i}`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      expect(state.results.every((r) => !r.errors)).toBe(true);
+      await stack.gql('mutation { removeProjectMember(project: "shop", username: "rita") { name } }');
+      await eventually(() => state.done || undefined, 15_000, 'the subscription to end');
+      expect(state.results[state.results.length - 1].errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    } finally {
+      stop();
+      await client.dispose();
+    }
   });
 });

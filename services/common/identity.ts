@@ -56,12 +56,17 @@ export async function signIdentity(key: Uint8Array, viewer: Viewer, ttlSeconds =
 
 /** The viewer of a forwarded identity; IdentityError when it is missing, forged or expired. */
 export async function verifyIdentity(key: Uint8Array, token: string | undefined | null): Promise<Viewer> {
+  return (await verifySignedIdentity(key, token)).viewer;
+}
+
+/** The viewer and when its signature expires (ms since the epoch): a subscription lives no longer than that. */
+export async function verifySignedIdentity(key: Uint8Array, token: string | undefined | null): Promise<{ viewer: Viewer; expiresAt: number }> {
   if (!token) throw new IdentityError('no identity from the gateway: subgraphs are only reachable through it');
   try {
     const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-    const p = payload as unknown as IdentityClaims & { sub?: string };
-    if (typeof p.sub !== 'string' || typeof p.pr !== 'string') throw new IdentityError('malformed identity');
-    return { username: p.sub, platformRole: p.pr, workspaceRoles: p.ws ?? {}, projectRoles: p.pj ?? {} };
+    const p = payload as unknown as IdentityClaims & { sub?: string; exp?: number };
+    if (typeof p.sub !== 'string' || typeof p.pr !== 'string' || typeof p.exp !== 'number') throw new IdentityError('malformed identity');
+    return { viewer: { username: p.sub, platformRole: p.pr, workspaceRoles: p.ws ?? {}, projectRoles: p.pj ?? {} }, expiresAt: p.exp * 1000 };
   } catch (e) {
     if (e instanceof IdentityError) throw e;
     if (e instanceof joseErrors.JWTExpired) throw new IdentityError('the forwarded identity has expired');

@@ -10,7 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Viewer } from './authz.js';
 import { ErrorCode } from './errors.js';
-import { IdentityError, verifyIdentity } from './identity.js';
+import { IdentityError, verifySignedIdentity } from './identity.js';
 import type { Logger } from './log.js';
 
 export interface SubscriptionServerOptions<TContext> {
@@ -52,12 +52,16 @@ function fingerprint(result: ExecutionResult, type: unknown, token: unknown): st
  * generator: a generator's return() waits until the generator reaches its next yield, so a client unsubscribing from
  * a quiet stream would leave the stream (and its place on the change feed) open until the next event.
  */
-function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void): AsyncIterableIterator<ExecutionResult> {
+function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void, endAt?: number): AsyncIterableIterator<ExecutionResult> {
   const last = new Map<string, string>();
   const it = source[Symbol.asyncIterator]();
   let finished = false;
   const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
-  return {
+  // A subscription ends (completes) when the identity it was opened with expires: the gateway opens it again from its
+  // last resumeToken with the caller's current roles, so a revoked role stops the events within one identity lifetime.
+  const timer = endAt !== undefined ? setTimeout(() => void iterator.return?.(), Math.max(0, endAt - Date.now())) : undefined;
+  timer?.unref();
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
     async next(): Promise<IteratorResult<ExecutionResult>> {
       for (;;) {
         if (finished) return done();
@@ -99,6 +103,7 @@ function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observ
       }
     },
     async return(): Promise<IteratorResult<ExecutionResult>> {
+      if (timer) clearTimeout(timer);
       finished = true;
       await it.return?.();
       return done();
@@ -107,12 +112,14 @@ function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observ
       return this;
     },
   };
+  return iterator;
 }
 
 export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptions<TContext>): SubscriptionServer {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql' });
-  // The viewer of each subscribe message, verified in onSubscribe, read by the context.
-  const viewers = new WeakMap<object, Map<string, Viewer>>();
+  // The viewer of each subscribe message, verified in onSubscribe, read by the context; when its signature expires.
+  const viewers = new WeakMap<object, Map<string, { viewer: Viewer; expiresAt: number }>>();
+  const expiries = new WeakMap<object, number>();
   const cleanup = useServer<Record<string, unknown> | undefined>(
     {
       schema: opts.schema,
@@ -120,10 +127,10 @@ export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptio
         if (!opts.identityKey) return;
         const token = payload.extensions?.identity;
         try {
-          const viewer = await verifyIdentity(opts.identityKey, typeof token === 'string' ? token : undefined);
+          const verified = await verifySignedIdentity(opts.identityKey, typeof token === 'string' ? token : undefined);
           let m = viewers.get(ctx);
           if (!m) viewers.set(ctx, (m = new Map()));
-          m.set(id, viewer);
+          m.set(id, verified);
         } catch (e) {
           if (!(e instanceof IdentityError)) throw e;
           return [new GraphQLError(e.message, { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
@@ -132,11 +139,16 @@ export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptio
       onComplete: (ctx, id) => {
         viewers.get(ctx)?.delete(id);
       },
-      context: (ctx, id) => opts.context(ctx, viewers.get(ctx)?.get(id)) as never,
+      context: async (ctx, id) => {
+        const verified = viewers.get(ctx)?.get(id);
+        const value = (await opts.context(ctx, verified?.viewer)) as object;
+        if (verified) expiries.set(value, verified.expiresAt);
+        return value as never;
+      },
       subscribe: async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
-        return changesOnly(source as AsyncIterable<unknown>, args, opts.observe);
+        return changesOnly(source as AsyncIterable<unknown>, args, opts.observe, expiries.get(args.contextValue as object));
       },
       onError: (_ctx, id, _payload, errors) => {
         opts.log.debug('subscription refused', { id, errors: errors.map((e) => e.message) });
