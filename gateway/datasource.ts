@@ -9,7 +9,10 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import { Kind, parse, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 import type { Viewer } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
-import { IDENTITY_HEADER, signIdentity } from '../services/common/identity.js';
+import { IDENTITY_HEADER, IDENTITY_TTL_SECONDS, signIdentity } from '../services/common/identity.js';
+
+/** The signed identity of each request (its Apollo context), shared by the data sources of all subgraphs. */
+const signedIdentities = new WeakMap<object, { at: number; token: Promise<string> }>();
 
 export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -72,7 +75,14 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
    */
   protected async forwardIdentity(headers: { set(name: string, value: string): void }, ctx: Partial<GatewayContext>): Promise<void> {
     if (!this.identityKey || !ctx.viewer) return;
-    headers.set(IDENTITY_HEADER, await signIdentity(this.identityKey, ctx.viewer));
+    // Signed once per request: every fetch of its query plan (to any subgraph) carries the same identity. A
+    // subscription's context lives on for its events, so a signature is reused only for half its lifetime.
+    let signed = signedIdentities.get(ctx);
+    if (!signed || Date.now() - signed.at > (IDENTITY_TTL_SECONDS * 1000) / 2) {
+      signed = { at: Date.now(), token: signIdentity(this.identityKey, ctx.viewer) };
+      signedIdentities.set(ctx, signed);
+    }
+    headers.set(IDENTITY_HEADER, await signed.token);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<GatewayResponse> {

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { executeQueryPlan, buildOperationContext, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
-import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
 import {
   GraphQLError,
   Kind,
@@ -97,7 +97,6 @@ export interface ClientSubscription {
 
 interface PlannedSubscription {
   operation: OperationDefinitionNode;
-  plan: QueryPlan;
   primary: FetchNode;
   rest?: PlanNode;
   /** The upstream operation: the primary fetch with the resume argument and token field added when resumable. */
@@ -175,19 +174,17 @@ class ClientStream implements AsyncIterableIterator<ExecutionResult> {
 class SharedExecution {
   readonly clients = new Set<ClientStream>();
   readonly operationContext: ReturnType<typeof buildOperationContext>;
-  /** The client's query text, printed once (executeQueryPlan's request context carries it). */
-  readonly query: string;
-
   constructor(
     readonly planned: PlannedSubscription,
-    readonly document: DocumentNode,
+    document: DocumentNode,
+    /** The client's query text (executeQueryPlan's request context carries it). */
+    readonly query: string,
     readonly operationName: string | undefined,
     readonly variables: Record<string, unknown>,
     readonly context: GatewayContext,
     apiSchema: GraphQLSchema,
   ) {
     this.operationContext = buildOperationContext({ schema: apiSchema, operationDocument: document, operationName });
-    this.query = print(document);
   }
 }
 
@@ -401,8 +398,8 @@ export class SubscriptionExecutor {
   }
 
   /** Plans (cached) a client's subscription operation; throws GraphQLErrors a client can read. */
-  plan(document: DocumentNode, operationName: string | undefined): PlannedSubscription {
-    const key = hash(`${operationName ?? ''}\n${print(document)}`);
+  plan(document: DocumentNode, operationName: string | undefined, text = print(document)): PlannedSubscription {
+    const key = hash(`${operationName ?? ''}\n${text}`);
     const cached = this.plans.get(key);
     if (cached) return cached;
     const operation = getOperationAST(document, operationName);
@@ -410,14 +407,14 @@ export class SubscriptionExecutor {
     const plan = this.planner.buildQueryPlan(operationFromDocument(this.fedApiSchema, document, { operationName: operationName ?? undefined }));
     const node = plan.node;
     if (!node || node.kind !== 'Subscription') throw new GraphQLError('the query planner gave no subscription plan for this operation');
-    const planned = this.prepareUpstream(operation, plan, node.primary, node.rest);
+    const planned = this.prepareUpstream(operation, node.primary, node.rest);
     if (this.plans.size > 1000) this.plans.delete(this.plans.keys().next().value as string);
     this.plans.set(key, planned);
     return planned;
   }
 
   /** The primary fetch as sent upstream: with `resumeToken: $__kgResumeToken` and the token selected, when resumable. */
-  private prepareUpstream(operation: OperationDefinitionNode, plan: QueryPlan, primary: FetchNode, rest: PlanNode | undefined): PlannedSubscription {
+  private prepareUpstream(operation: OperationDefinitionNode, primary: FetchNode, rest: PlanNode | undefined): PlannedSubscription {
     const doc = primary.operationDocumentNode ?? parse(primary.operation);
     const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     const root = op.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD)!;
@@ -446,7 +443,7 @@ export class SubscriptionExecutor {
       };
       upstreamQuery = print({ ...doc, definitions: doc.definitions.map((d) => (d === op ? newOp : d)) });
     }
-    return { operation, plan, primary, rest, upstreamQuery, rootField: root.alias?.value ?? root.name.value, resumable, resumeVariable };
+    return { operation, primary, rest, upstreamQuery, rootField: root.alias?.value ?? root.name.value, resumable, resumeVariable };
   }
 
   /**
@@ -455,7 +452,8 @@ export class SubscriptionExecutor {
    */
   subscribe(client: ClientSubscription): AsyncIterableIterator<ExecutionResult> {
     const operationName = client.operationName ?? undefined;
-    const planned = this.plan(client.document, operationName);
+    const text = print(client.document);
+    const planned = this.plan(client.document, operationName, text);
     const primary = planned.primary;
     const upstreamVariables: Record<string, unknown> = {};
     for (const name of primary.variableUsages ?? []) {
@@ -471,10 +469,10 @@ export class SubscriptionExecutor {
       upstream = new Upstream(upstreamKey, primary.serviceName, planned, upstreamVariables, initialToken, client.identity, this);
       this.upstreams.set(upstreamKey, upstream);
     }
-    const executionKey = hash(stableJson([print(client.document), operationName ?? null, client.variables, identityKey]));
+    const executionKey = hash(stableJson([text, operationName ?? null, client.variables, identityKey]));
     let execution = upstream.executions.get(executionKey);
     if (!execution) {
-      execution = new SharedExecution(planned, client.document, operationName, client.variables, client.context, this.apiSchema);
+      execution = new SharedExecution(planned, client.document, text, operationName, client.variables, client.context, this.apiSchema);
       upstream.executions.set(executionKey, execution);
     }
     const stream = new ClientStream(this.maxQueue, () => {

@@ -189,17 +189,15 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
 
   /** Sends the history entries after the cursor. */
   private pull(): void {
-    if (this.mode !== 'live' || this.ended || this.cursor === undefined) {
-      if (this.cursor === undefined && this.mode === 'live') this.cursor = this.feed.last;
-      return;
-    }
-    if (this.feed.start !== undefined && this.cursor < this.feed.start) {
+    if (this.mode !== 'live' || this.ended) return;
+    if (this.cursor !== undefined && this.feed.start !== undefined && this.cursor < this.feed.start) {
       // The history moved past this subscriber (it was trimmed): what was missed can only be resent as a snapshot.
       this.snapshot();
       return;
     }
     const h = this.feed.history;
-    for (let i = this.feed.indexAfter(this.cursor); i < h.length; i++) {
+    // No cursor yet (the feed had no version when this stream began): everything in the history is new to it.
+    for (let i = this.cursor === undefined ? 0 : this.feed.indexAfter(this.cursor); i < h.length; i++) {
       const entry = h[i];
       this.cursor = entry.token;
       const type = viewOfChange(entry.type, entry.object, entry.previous, this.matches);
