@@ -1,8 +1,14 @@
 // Structured logs: one JSON object per line on stdout, so any log pipeline can parse them.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const threshold = order[(process.env.LOG_LEVEL as LogLevel) ?? 'info'] ?? order.info;
+const order: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 50 };
+
+/** LOG_LEVEL, checked like every other variable: a misspelt level stops the service instead of logging everything. */
+function threshold(): number {
+  const level = process.env.LOG_LEVEL || 'info';
+  if (!Object.hasOwn(order, level)) throw new Error(`LOG_LEVEL must be one of ${Object.keys(order).join(', ')} (got "${level}")`);
+  return order[level as keyof typeof order];
+}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -12,8 +18,9 @@ export interface Logger {
 }
 
 export function createLogger(service: string, sink: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
+  const least = threshold();
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (order[level] < threshold || process.env.LOG_LEVEL === 'silent') return;
+    if (order[level] < least) return;
     sink(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
   };
   return {
