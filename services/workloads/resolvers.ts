@@ -244,6 +244,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       objects: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.crdObjects(ctx.viewer, o, args),
     },
     Event: {
+      ...meta,
       namespace: (e: KubeObject) => e.metadata.namespace ?? '',
       name: (e: KubeObject) => e.metadata.name,
       type: (e: KubeObject) => e.type ?? null,
