@@ -1,6 +1,7 @@
 // The gateway in front of real subgraphs over HTTP: federation, partial results when a subgraph fails, readiness,
 // metrics and logs, protections against abusive queries, persisted queries and query plans shared through Redis.
 import { createHash, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { getIntrospectionQuery } from 'graphql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,13 +11,14 @@ import { ConfigError } from '../services/common/config.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { notFoundError } from '../services/common/errors.js';
 import { deleteByPrefix } from '../services/common/kvcache.js';
-import type { Logger } from '../services/common/log.js';
+import { createLogger, type Logger } from '../services/common/log.js';
 import { eventually } from './harness/sandbox.js';
 import { startBrokenServer, startTestSubgraph, type TestSubgraph } from './harness/subgraphs.js';
 
 const FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 const WORKLOADS_SDL = `${FED}
-  type Query { pods(first: Int): [Pod!]!  pod(namespace: String!, name: String!): Pod  echo(token: String): String }
+  type Query { pods(first: Int): [Pod!]!  pod(namespace: String!, name: String!): Pod  echo(token: String): String  held: String }
+  type Mutation { restart(name: String!): Int! }
   type Pod @key(fields: "namespace name") { namespace: String!  name: String!  phase: String!  related(first: Int): [Pod!]!  labels: [String!]! }`;
 const MONITORING_SDL = `${FED}
   type Query { alerts: [String!] }
@@ -53,7 +55,31 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
+/** Runs f (synchronous) with these variables set, or unset where undefined; the environment is restored after. */
+function withEnv<T>(env: Record<string, string | undefined>, f: () => T): T {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const apply = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(env);
+  try {
+    return f();
+  } finally {
+    apply(saved);
+  }
+}
+
+const metricsText = async (g: Gateway) => (await fetch(g.url.replace(/\/graphql$/, '/metrics'))).text();
+
 const codes = (b: GraphQLBody) => (b.errors ?? []).map((e) => e.extensions?.code);
+
+/** `held` resolves only when the test opens the gate: a request kept in a slow subgraph for as long as needed. */
+const hold = { arrived: 0, gate: Promise.resolve() };
+/** Every `restart` mutation the workloads subgraph executed. */
+const restarts: string[] = [];
 
 let workloads: TestSubgraph;
 let monitoring: TestSubgraph;
@@ -84,6 +110,14 @@ beforeAll(async () => {
         return pod;
       },
       echo: (_: unknown, a: { token?: string }) => (a.token ? 'ok' : null),
+      held: async () => {
+        hold.arrived++;
+        await hold.gate;
+        return 'released';
+      },
+    },
+    Mutation: {
+      restart: (_: unknown, a: { name: string }) => restarts.push(a.name),
     },
     Pod: {
       __resolveReference: (ref: PodRef) => PODS.find((p) => p.name === ref.name) ?? null,
@@ -160,6 +194,40 @@ describe('gateway over two subgraphs', () => {
     expect(sample(text, 'kubegraph_gateway_requests_in_flight', {})).toBe(0);
   });
 
+  it('counts the requests in flight while a slow subgraph holds them, and none once they are answered or abandoned', async () => {
+    const g = await gatewayWith();
+    const inFlight = async () => sample(await metricsText(g), 'kubegraph_gateway_requests_in_flight', {});
+    expect(await inFlight()).toBe(0);
+    let open = () => {};
+    hold.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    hold.arrived = 0;
+    const query = 'query Held { held alerts }';
+    try {
+      const one = post(g.url, { query, operationName: 'Held' });
+      await eventually(() => hold.arrived === 1, 5_000, 'one request held in the subgraph');
+      expect(await inFlight()).toBe(1);
+      const two = post(g.url, { query, operationName: 'Held' });
+      // A client that gives up: its request stays in the gateway until the subgraph answers, then is counted out.
+      const quitter = new AbortController();
+      const abandoned = fetch(g.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: quitter.signal }).then(
+        () => 'answered',
+        () => 'abandoned',
+      );
+      await eventually(() => hold.arrived === 3, 5_000, 'three requests held in the subgraph');
+      expect(await inFlight()).toBe(3);
+      quitter.abort();
+      expect(await abandoned).toBe('abandoned');
+      open();
+      for (const r of await Promise.all([one, two])) expect(r.body).toEqual({ data: { held: 'released', alerts: ['HighCPU'] } });
+      await eventually(async () => (await inFlight()) === 0, 5_000, 'no request in flight');
+    } finally {
+      open();
+      hold.gate = Promise.resolve();
+    }
+  });
+
   it('logs one JSON line per request with operation name, duration and error codes, never variables', async () => {
     const secret = `s3cret-${randomUUID()}`;
     await post(gw.url, { query: 'query Echo($token: String) { echo(token: $token) }', operationName: 'Echo', variables: { token: secret } }, { 'x-request-id': 'req-echo-1' });
@@ -171,6 +239,52 @@ describe('gateway over two subgraphs', () => {
     expect(bad).toMatchObject({ outcome: 'error', status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] });
     expect(logs.lines.filter((l) => l.requestId === 'req-echo-1')).toHaveLength(1);
     expect(JSON.stringify(logs.lines)).not.toContain(secret);
+  });
+});
+
+describe('the request log, as the real JSON logger writes it', () => {
+  it('is one JSON line per GraphQL request, with operation, outcome and duration, never the query text or variables', async () => {
+    let out = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    });
+    const logger = withEnv({ LOG_LEVEL: 'info' }, () => createLogger('gateway', (line) => stream.write(`${line}\n`)));
+    const g = await gatewayWith({ logger });
+    const secret = `s3cret-${randomUUID()}`;
+    const badSecret = `hunter2-${randomUUID()}`;
+    const literal = `nope-${randomUUID().slice(0, 8)}`;
+
+    const echo = await post(g.url, { query: 'query Echo($token: String) { echo(token: $token) }', operationName: 'Echo', variables: { token: secret } }, { 'x-request-id': 'log-echo' });
+    expect(echo.body).toEqual({ data: { echo: 'ok' } });
+    // A variable that fails coercion: the error message sent back quotes its value; the log must not.
+    const bad = await post(g.url, { query: 'query Page($n: Int) { pods(first: $n) { name } }', operationName: 'Page', variables: { n: badSecret } }, { 'x-request-id': 'log-page' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain(badSecret);
+    // A partial answer whose error message quotes a literal of the query text.
+    const missing = await post(g.url, { query: `query Missing { pod(namespace: "shop", name: "${literal}") { name } alerts }`, operationName: 'Missing' }, { 'x-request-id': 'log-missing' });
+    expect(missing.body.data).toEqual({ pod: null, alerts: ['HighCPU'] });
+    expect(JSON.stringify(missing.body)).toContain(literal);
+
+    await eventually(() => out.split('\n').filter((l) => l.includes('"graphql request"')).length >= 3, 5_000, 'three request lines');
+    expect(out.endsWith('\n')).toBe(true);
+    const lines = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = lines.filter((l) => l.msg === 'graphql request');
+    expect(requests).toHaveLength(3);
+    const allowed = new Set(['time', 'level', 'service', 'msg', 'requestId', 'operation', 'operationType', 'queryHash', 'outcome', 'status', 'durationMs', 'errorCodes', 'services']);
+    for (const l of requests) {
+      expect(l).toMatchObject({ level: 'info', service: 'gateway', operationType: 'query' });
+      expect(Number.isNaN(Date.parse(String(l.time)))).toBe(false);
+      expect(typeof l.durationMs).toBe('number');
+      expect(l.durationMs).toBeGreaterThanOrEqual(0);
+      expect(Object.keys(l).filter((k) => !allowed.has(k))).toEqual([]);
+    }
+    expect(requests[0]).toMatchObject({ requestId: 'log-echo', operation: 'Echo', outcome: 'success', status: 200 });
+    expect(requests[1]).toMatchObject({ requestId: 'log-page', operation: 'Page', outcome: 'error', status: 400, errorCodes: ['BAD_USER_INPUT'] });
+    expect(requests[2]).toMatchObject({ operation: 'Missing', outcome: 'partial', status: 200, errorCodes: ['NOT_FOUND'], services: ['workloads'] });
+    for (const never of [secret, badSecret, literal, 'echo(token', 'pods(first', 'shop']) expect(out).not.toContain(never);
   });
 });
 
@@ -304,6 +418,29 @@ describe('protections', () => {
     expect(sample(text, 'kubegraph_gateway_requests_total', { operation: 'unknown', outcome: 'rejected' })).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a mutation sent with GET (405, Allow: POST) without running it; over POST it runs', async () => {
+    const before = restarts.length;
+    const get = (query: string, operationName?: string) =>
+      fetch(`${gw.url}?query=${encodeURIComponent(query)}${operationName ? `&operationName=${operationName}` : ''}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const res = await get('mutation Restart { restart(name: "pod-0") }');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    const body = (await res.json()) as GraphQLBody;
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0].message).toMatch(/GET requests only support query operations/);
+    // One document with a query and a mutation: GET may select the query, never the mutation.
+    const both = 'query Read { alerts } mutation Write { restart(name: "pod-1") }';
+    expect((await get(both, 'Write')).status).toBe(405);
+    const read = await get(both, 'Read');
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as GraphQLBody).data).toEqual({ alerts: ['HighCPU'] });
+    expect(restarts.slice(before)).toEqual([]);
+    // The subgraph does count mutations that reach it.
+    const posted = await post(gw.url, { query: 'mutation Restart { restart(name: "pod-0") }', operationName: 'Restart' });
+    expect(posted.body).toEqual({ data: { restart: before + 1 } });
+    expect(restarts.slice(before)).toEqual(['pod-0']);
+  });
+
   it('serves introspection (the standard query passes the limits) unless switched off', async () => {
     const on = await post(gw.url, { query: getIntrospectionQuery() });
     expect(on.body.errors).toBeUndefined();
@@ -369,25 +506,30 @@ describe('persisted queries and query plans', () => {
 });
 
 describe('configuration from the environment', () => {
-  const withEnv = <T>(env: Record<string, string>, f: () => T): T => {
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    try {
-      return f();
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-  };
-
   it('reads subgraph URLs, limits, Redis and introspection', () => {
     const opts = withEnv(
       { WORKLOADS_URL: 'http://workloads:4002/graphql', GATEWAY_MAX_DEPTH: '9', GATEWAY_MAX_COST: '1000', REDIS_URL: 'redis://127.0.0.1:6379/2', GRAPHQL_INTROSPECTION: 'false', GATEWAY_PORT: '4100' },
       gatewayOptionsFromEnv,
     );
     expect(opts).toMatchObject({ port: 4100, subgraphUrls: { workloads: 'http://workloads:4002/graphql' }, redisUrl: 'redis://127.0.0.1:6379/2', introspection: false, limits: { maxDepth: 9, maxCost: 1000, maxAliases: 30 } });
+  });
+
+  it('switches introspection off by default under NODE_ENV=production, and a gateway so configured refuses it', async () => {
+    const prod = withEnv({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: undefined }, gatewayOptionsFromEnv);
+    expect(prod.introspection).toBe(false);
+    // Elsewhere it is on by default, and the variable wins over NODE_ENV.
+    expect(withEnv({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: undefined }, gatewayOptionsFromEnv).introspection).toBe(true);
+    expect(withEnv({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }, gatewayOptionsFromEnv).introspection).toBe(true);
+
+    // The production options as loaded, with this test's subgraphs, port and no accounts behind the gateway.
+    const gw = await gatewayWith({ ...prod, port: 0, host: '127.0.0.1', subgraphUrls: undefined, redisUrl: undefined, authenticator: undefined, identitySecret: undefined });
+    for (const query of ['{ __schema { types { name } } }', '{ __type(name: "Pod") { fields { name } } }']) {
+      const r = await post(gw.url, { query });
+      expect(r.status).toBe(400);
+      expect(r.body.data).toBeUndefined();
+      expect(r.body.errors?.[0].message).toMatch(/introspection/i);
+    }
+    expect((await post(gw.url, { query: 'query Pods { pods(first: 1) { name cpu } }', operationName: 'Pods' })).body).toEqual({ data: { pods: [{ name: 'pod-0', cpu: 0.25 }] } });
   });
 
   it('stops on a bad value with a message naming the variable', () => {
