@@ -67,8 +67,9 @@ export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadLis
   for (const kind of kinds) {
     const cache = cacheOf(deps, WORKLOAD_KINDS[kind].kind);
     const found = runQuery({ cache, selections: [...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections], predicate, sort });
-    // Two kinds may share namespace and name: the kind joins the tie-break (and so the cursor).
-    entries = entries.concat(kinds.length > 1 ? found.map((e) => ({ ...e, ns: `${e.ns}/${kind}` })) : found);
+    // Two kinds may share namespace and name: the kind joins the tie-break (and so the cursor), after the namespace
+    // (a separator below every name character, so namespaces keep their own order: shop < shop-staging).
+    entries = entries.concat(kinds.length > 1 ? found.map((e) => ({ ...e, ns: `${e.ns}\u0000${kind}` })) : found);
   }
   if (kinds.length > 1) entries.sort(compareEntries);
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
