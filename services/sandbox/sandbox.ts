@@ -1,4 +1,4 @@
-// Starts a sandbox cluster: store, controllers, exporters and the HTTPS API server, and writes its kubeconfig.
+// Starts a sandbox cluster: store, controllers, exporters and the HTTP(S) API server, and writes its kubeconfig.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -63,6 +63,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const server = new SandboxServer({
     store,
     token,
+    // Plain HTTP: kubectl and helm (client-go) send no credentials to an http:// server, whatever the kubeconfig
+    // says, so callers on this machine may come without the token (see ServerOptions.anonymousLoopback).
+    anonymousLoopback: !tls,
     tls: tls && { key: tls.key, cert: tls.cert },
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     watchTimeoutSeconds: opts.watchTimeoutSeconds,
@@ -104,7 +107,9 @@ function kubeconfigYaml(server: string, token: string, caCert?: string): string 
         name,
         cluster: caCert
           ? { server, 'certificate-authority-data': Buffer.from(caCert).toString('base64') }
-          : { server, 'insecure-skip-tls-verify': true },
+          : // @kubernetes/client-node refuses an http:// server unless the cluster is marked insecure-skip-tls-verify;
+            // it sends the token over http, client-go does not (served anyway from loopback, see above).
+            { server, 'insecure-skip-tls-verify': true },
       },
     ],
     users: [{ name: 'sandbox-admin', user: { token } }],

@@ -32,6 +32,12 @@ export interface ServerOptions {
   store: Store;
   /** Bearer token clients must present; unset accepts every caller. */
   token?: string;
+  /**
+   * Also serve callers that send no `Authorization` header at all when they connect from a loopback address (a wrong
+   * token still gets 401; other addresses still need the token). For plain HTTP: client-go (kubectl, helm) never sends
+   * credentials to an `http://` server (clientcmd reads a kubeconfig's user only when `rest.IsConfigTransportTLS`).
+   */
+  anonymousLoopback?: boolean;
   tls?: { key: string; cert: string };
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK. */
   bookmarkIntervalMs?: number;
@@ -41,6 +47,15 @@ export interface ServerOptions {
   speed?: number;
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
+
+/** RBAC's (and audit logs') verb of an API request. */
+export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+/**
+ * API requests per `<verb> <resource>`, e.g. `list pods`, `watch deployments.apps`, `get pods/log`,
+ * `patch deployments.apps/scale` (resource as `plural[.group][/subresource]`).
+ */
+export type RequestCounts = Record<string, number>;
 
 interface Route {
   rt: ResourceType;
@@ -54,7 +69,9 @@ const MAX_BODY = 16 * 1024 * 1024;
 export class SandboxServer {
   readonly server: Server;
   readonly faults: Faults = { failRatio: 0, failCode: 500, delayRatio: 0, delayMs: 0, forbiddenResources: [] };
-  private readonly watches = new Set<ServerResponse>();
+  /** Open watch streams, with the resource each one watches. */
+  private readonly watches = new Map<ServerResponse, string>();
+  private readonly counts = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
   private address = '';
 
@@ -86,13 +103,31 @@ export class SandboxServer {
   /** Ends every open watch stream abruptly, as a network blip or an API server restart would. */
   closeWatches(): number {
     const n = this.watches.size;
-    for (const res of this.watches) res.socket?.destroy();
+    for (const res of this.watches.keys()) res.socket?.destroy();
     this.watches.clear();
     return n;
   }
 
-  activeWatches(): number {
-    return this.watches.size;
+  /** Open watch streams: all of them, or those on one resource (`pods`, `deployments.apps`). */
+  activeWatches(resource?: string): number {
+    if (resource === undefined) return this.watches.size;
+    let n = 0;
+    for (const r of this.watches.values()) if (r === resource) n++;
+    return n;
+  }
+
+  /**
+   * API requests received since start (authenticated, routed to a resource, counted before faults are injected and
+   * whatever their outcome) per `<verb> <resource>`; discovery, OpenAPI and health requests are not counted. With
+   * `since`, an earlier result: only the increase since then (entries that did not grow are left out).
+   */
+  requestCounts(since?: RequestCounts): RequestCounts {
+    const out: RequestCounts = {};
+    for (const [key, n] of this.counts) {
+      const d = n - (since?.[key] ?? 0);
+      if (d > 0) out[key] = d;
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -114,10 +149,14 @@ export class SandboxServer {
         res.end(m.body);
         return;
       }
-      if (this.opts.token && req.headers.authorization !== `Bearer ${this.opts.token}`) {
-        throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-      }
+      if (!this.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      const route = this.resourceRoute(path);
+      if (route) this.count(requestVerb(req.method ?? 'GET', route, url.searchParams), route);
       await this.injectFaults();
+      if (route) {
+        if (this.faults.forbiddenResources.includes(route.rt.plural)) throw forbidden(req, route, url.searchParams);
+        return await this.serveResource(req, res, route, url.searchParams);
+      }
       if (path === '/version') return json(res, 200, versionInfo);
       if ((path === '/api' || path === '/apis') && wantsAggregatedDiscovery(req.headers.accept)) {
         return json(res, 200, aggregatedDiscovery(this.store.registry, path === '/api'), { 'Content-Type': AGGREGATED_DISCOVERY_CONTENT_TYPE });
@@ -138,33 +177,41 @@ export class SandboxServer {
         if (!doc) throw notFound({ plural: 'openapi', group: '' }, path);
         return json(res, 200, doc);
       }
+      // What is left: the resource lists of a group-version (/api/v1, /apis/<group>/<version>) and a group (/apis/<group>).
       const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
-      let group: string;
-      let version: string;
-      let rest: string[];
-      if (segs[0] === 'api' && segs[1] === 'v1') {
-        [group, version, rest] = ['', 'v1', segs.slice(2)];
-      } else if (segs[0] === 'apis' && segs.length >= 2) {
-        if (segs.length === 2) {
-          const g = apiGroup(this.store.registry, segs[1]);
-          if (!g) throw pathNotFound(path);
-          return json(res, 200, g);
-        }
-        [group, version, rest] = [segs[1], segs[2], segs.slice(3)];
-      } else {
-        throw pathNotFound(path);
+      if (segs[0] === 'apis' && segs.length === 2) {
+        const g = apiGroup(this.store.registry, segs[1]);
+        if (!g) throw pathNotFound(path);
+        return json(res, 200, g);
       }
-      if (!rest.length) {
-        const list = apiResourceList(this.store.registry, group, version);
-        if (!list) throw pathNotFound(path);
-        return json(res, 200, list);
-      }
-      const route = this.route(group, version, rest, path);
-      if (this.faults.forbiddenResources.includes(route.rt.plural)) throw forbidden(req, route, url.searchParams);
-      await this.serveResource(req, res, route, url.searchParams);
+      const gv = segs[0] === 'api' && segs.length === 2 && segs[1] === 'v1' ? ['', 'v1'] : segs[0] === 'apis' && segs.length === 3 ? [segs[1], segs[2]] : undefined;
+      const list = gv && apiResourceList(this.store.registry, gv[0], gv[1]);
+      if (!list) throw pathNotFound(path);
+      return json(res, 200, list);
     } catch (e) {
       this.fail(res, e);
     }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const token = this.opts.token;
+    if (!token) return true;
+    const auth = req.headers.authorization;
+    if (auth === undefined) return !!this.opts.anonymousLoopback && isLoopback(req.socket.remoteAddress);
+    return auth === `Bearer ${token}`;
+  }
+
+  /** The route of a resource path (`/api/v1/...`, `/apis/<group>/<version>/...`); undefined for any other path. */
+  private resourceRoute(path: string): Route | undefined {
+    const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (segs[0] === 'api' && segs[1] === 'v1' && segs.length > 2) return this.route('', 'v1', segs.slice(2), path);
+    if (segs[0] === 'apis' && segs.length > 3) return this.route(segs[1], segs[2], segs.slice(3), path);
+    return undefined;
+  }
+
+  private count(verb: RequestVerb, route: Route): void {
+    const key = `${verb} ${resourceName(route)}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
   private fail(res: ServerResponse, e: unknown): void {
@@ -386,7 +433,7 @@ export class SandboxServer {
     }
     // A streaming list (client-go's WatchList) learns that the initial state is complete from this bookmark.
     if (sendInitialEvents && bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
-    this.watches.add(res);
+    this.watches.set(res, resourceName(route));
     const timers: NodeJS.Timeout[] = [];
     if (bookmarks) timers.push(setInterval(() => bookmark(), this.opts.bookmarkIntervalMs ?? 60_000));
     if (timeoutSeconds > 0) timers.push(setTimeout(() => res.end(), timeoutSeconds * 1000));
@@ -571,10 +618,36 @@ function text(res: ServerResponse, code: number, body: string): void {
   res.end(body);
 }
 
+function requestVerb(method: string, route: Route, query: URLSearchParams): RequestVerb {
+  switch (method) {
+    case 'GET':
+      return route.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route.name ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase() as RequestVerb;
+  }
+}
+
+/** `plural[.group][/subresource]`, as kubectl and audit logs name a resource. */
+function resourceName(route: Route): string {
+  const { rt, subresource } = route;
+  return `${rt.plural}${rt.group ? `.${rt.group}` : ''}${subresource ? `/${subresource}` : ''}`;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
 /** The 403 RBAC answers with (the sandbox's callers are all user "x"). */
 function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): ApiError {
-  const method = req.method ?? 'GET';
-  const verb = method === 'GET' ? (query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (route.name ? 'delete' : 'deletecollection') : method.toLowerCase();
+  const verb = requestVerb(req.method ?? 'GET', route, query);
   const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
   const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
   const name = route.name ? ` "${route.name}"` : '';
