@@ -127,6 +127,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       name: (o: KubeObject) => o.metadata.name,
       workspaceName: (o: KubeObject) => model.projectView.workspaceName(o),
       phase: (o: KubeObject) => model.projectView.phase(o),
+      status: (o: KubeObject) => model.projectView.status(o),
       pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfProject(ctx.viewer, o, args),
       workloads: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.workloadsOfProject(ctx.viewer, o, args),
     },
@@ -191,7 +192,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     },
     PersistentVolumeClaim: {
       ...plain,
-      phase: (o: KubeObject) => o.status?.phase ?? 'Pending',
+      phase: (o: KubeObject) => model.phaseOf(o),
       storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
       volumeName: (o: KubeObject) => o.spec?.volumeName ?? null,
       accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],
@@ -200,7 +201,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     },
     PersistentVolume: {
       ...plain,
-      phase: (o: KubeObject) => o.status?.phase ?? 'Pending',
+      phase: (o: KubeObject) => model.phaseOf(o),
       storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
       capacity: (o: KubeObject) => o.spec?.capacity?.storage ?? null,
       accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],

@@ -14,7 +14,7 @@ import { identityKey as createIdentityKey } from '../common/identity.js';
 import { attachSubscriptionServer } from '../common/subscriptions.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { KINDS, KubeClient, type KindName } from './clients/kube.js';
-import { createWorkloadsModel, DEV_VIEWER, podStatusIndex, type LiveOptions } from './model/index.js';
+import { createWorkloadsModel, DEV_VIEWER, MODEL_INDEXES, type LiveOptions } from './model/index.js';
 import { queryStats } from './model/query.js';
 import { createResolvers, type WorkloadsContext } from './resolvers.js';
 
@@ -50,7 +50,7 @@ export interface WorkloadsSubgraph {
 export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Promise<WorkloadsSubgraph> {
   const log = opts.log ?? createLogger('workloads');
   const metrics = createMetricsRegistry('workloads');
-  const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: { Pod: { status: podStatusIndex } } });
+  const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: MODEL_INDEXES });
   const model = createWorkloadsModel(kube, { live: opts.live });
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Which workspace a project is in, as the namespace cache says (for workspace roles).

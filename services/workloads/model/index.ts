@@ -1,6 +1,6 @@
 // The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
-import type { KubeClient, KubeObject } from '../clients/kube.js';
+import type { IndexFn, KindName, KubeClient, KubeObject } from '../clients/kube.js';
 import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
 import type { Tenancy } from '../../common/authz.js';
 import * as mutations from './mutations.js';
@@ -18,14 +18,30 @@ export type { Viewer } from '../../common/authz.js';
 export { DEV_VIEWER, authorize } from '../../common/authz.js';
 export type { Page } from './query.js';
 export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
-export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput } from './workloads.js';
-export type { NodeListArgs } from './nodes.js';
+export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput, WorkloadOrderInput } from './workloads.js';
+export type { NodeListArgs, NodeOrderInput } from './nodes.js';
 export type { LiveEvent, LiveOptions } from './live.js';
 export type { PodSubscriptionArgs, WorkloadSubscriptionArgs, EventSubscriptionArgs } from './subscriptions.js';
 export type { ProjectListArgs } from './projects.js';
 export type { ResourceKind, ResourceListArgs, EventListArgs } from './resources.js';
 export { RESOURCE_KINDS } from './resources.js';
 export { podStatusIndex } from './pods.js';
+
+/**
+ * The computed indexes the model's lists select on, per kind, for the client's caches (KubeClientOptions.indexes):
+ * `status` of pods (PodStatus), workloads (WorkloadStatus), namespaces (ProjectStatus), claims and volumes (phase).
+ */
+export const MODEL_INDEXES: Partial<Record<KindName, Record<string, IndexFn>>> = {
+  Pod: { status: pods.podStatusIndex },
+  Deployment: { status: workloads.workloadStatusIndex },
+  StatefulSet: { status: workloads.workloadStatusIndex },
+  DaemonSet: { status: workloads.workloadStatusIndex },
+  Job: { status: workloads.workloadStatusIndex },
+  CronJob: { status: workloads.workloadStatusIndex },
+  Namespace: { status: projects.projectStatusIndex },
+  PersistentVolumeClaim: { status: resources.phaseIndex },
+  PersistentVolume: { status: resources.phaseIndex },
+};
 
 /** Paging arguments of the nested lists (Project.pods, Node.pods, Workload.pods). */
 export type NestedPodArgs = Omit<pods.PodListArgs, 'namespace' | 'workspace'>;
@@ -82,6 +98,7 @@ export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOption
     // ---- views of objects (pure: what the fields show)
     meta: { labels: labelsOf, annotations: annotationsOf, owners: ownersOf, yaml: yamlOf },
     revisionOf: resources.revisionOf,
+    phaseOf: resources.phaseOf,
     crdVersion: resources.crdVersion,
     podView: pods.podView,
     nodeView: nodes.nodeView,

@@ -2,16 +2,31 @@
 import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
 import { age } from './pod-status.js';
-import { paginate, runQuery, sortByCreated, sortByName, type Page } from './query.js';
+import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type SortSpec } from './query.js';
 import { authorize, type Viewer } from '../../common/authz.js';
-import type { NamedOrderInput } from './workloads.js';
+
+export interface NodeOrderInput {
+  field: 'NAME' | 'CREATED_AT' | 'STATUS';
+  direction: Direction;
+}
 
 export interface NodeListArgs {
   filter?: { name?: string | null; labelSelector?: string | null; ready?: boolean | null } | null;
-  orderBy?: NamedOrderInput | null;
+  orderBy?: NodeOrderInput | null;
   first?: number | null;
   after?: string | null;
 }
+
+/**
+ * The STATUS order, healthiest first: the Ready condition (Ready, NotReady, Unknown), and within each, schedulable
+ * before cordoned (,SchedulingDisabled) — as `kubectl get nodes` shows the text.
+ */
+const READY_RANK: Record<string, number> = { Ready: 0, NotReady: 1, Unknown: 2 };
+const statusRank = (n: KubeObject): string => {
+  const [ready, ...rest] = nodeView.statusText(n).split(',');
+  return String((READY_RANK[ready] ?? 3) * 2 + (rest.includes('SchedulingDisabled') ? 1 : 0));
+};
+const sortByStatus: SortSpec = { id: 'STATUS', key: statusRank, volatile: true };
 
 export function getNode(deps: ModelDeps, viewer: Viewer, name: string): KubeObject | null {
   authorize(viewer, 'read');
@@ -24,7 +39,9 @@ export function listNodes(deps: ModelDeps, viewer: Viewer, args: NodeListArgs): 
   const labels = labelSelections(args.filter?.labelSelector);
   const ready = args.filter?.ready;
   const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), ready === null || ready === undefined ? undefined : (n) => nodeView.ready(n) === ready);
-  const entries = runQuery({ cache, selections: labels.selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  const field = args.orderBy?.field;
+  const sort = field === 'STATUS' ? sortByStatus : field === 'CREATED_AT' ? sortByCreated : sortByName;
+  const entries = runQuery({ cache, selections: labels.selections, predicate, sort });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 

@@ -4,7 +4,7 @@ import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, na
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type Selection, type SortSpec } from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
-import { getWorkload, podOwnerUids, type WorkloadRefInput } from './workloads.js';
+import { getWorkload, podOwnerUids, validateWorkloadRef, type WorkloadRefInput } from './workloads.js';
 
 export interface PodFilterInput {
   name?: string | null;
@@ -54,6 +54,7 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
   if (f.status) selections.push({ index: 'status', values: f.status });
   if (f.node !== null && f.node !== undefined) selections.push({ index: 'node', values: [f.node] });
   if (f.owner) {
+    validateWorkloadRef(f.owner, 'filter.owner');
     const w = getWorkload(deps, viewer, f.owner);
     selections.push({ index: 'owner', values: w ? podOwnerUids(deps, w) : [] });
   }

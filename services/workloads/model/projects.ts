@@ -5,9 +5,11 @@ import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selectio
 import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
+export type ProjectStatusEnum = 'ACTIVE' | 'TERMINATING';
+
 export interface ProjectListArgs {
   workspace?: string | null;
-  filter?: { name?: string | null; labelSelector?: string | null } | null;
+  filter?: { name?: string | null; labelSelector?: string | null; status?: ProjectStatusEnum[] | null } | null;
   orderBy?: NamedOrderInput | null;
   first?: number | null;
   after?: string | null;
@@ -24,6 +26,8 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   const labels = labelSelections(args.filter?.labelSelector);
   const selections: Selection[] = [...labels.selections];
   if (args.workspace !== null && args.workspace !== undefined) selections.push({ index: 'label', values: [`${WORKSPACE_LABEL}=${args.workspace}`] });
+  const status = args.filter?.status;
+  if (status) selections.push({ index: 'status', values: status });
   const visible = visibleNamespaces(viewer);
   if (visible !== 'all') selections.push({ index: 'all', values: [''] });
   const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), visible === 'all' ? undefined : (o) => visible.has(o.metadata.name));
@@ -31,9 +35,17 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
+const phaseOf = (ns: KubeObject): string => ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active');
+/** The phase as the ProjectStatus enum: a namespace being deleted is TERMINATING whatever its status says yet. */
+const statusOf = (ns: KubeObject): ProjectStatusEnum => (ns.metadata.deletionTimestamp || phaseOf(ns) === 'Terminating' ? 'TERMINATING' : 'ACTIVE');
+
+/** The computed index the namespace cache keeps: by ProjectStatus. */
+export const projectStatusIndex = (ns: KubeObject): string[] => [statusOf(ns)];
+
 export const projectView = {
   workspaceName: (ns: KubeObject): string | null => ns.metadata.labels?.[WORKSPACE_LABEL] ?? null,
-  phase: (ns: KubeObject): string => ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active'),
+  phase: phaseOf,
+  status: statusOf,
 };
 
 /** The projects (namespaces labelled with the workspace) a viewer may see, by name. */

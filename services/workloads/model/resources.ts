@@ -7,7 +7,7 @@ import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, na
 import { kubeCall } from './errors.js';
 import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
 import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
-import type { NamedOrderInput } from './workloads.js';
+import { ownedBySelection, type NamedOrderInput, type WorkloadRefInput } from './workloads.js';
 
 /** The kinds served by the generic list and get, and whether they live in namespaces. */
 export const RESOURCE_KINDS = {
@@ -30,7 +30,37 @@ export type ResourceKind = keyof typeof RESOURCE_KINDS;
 export interface ResourceFilterInput {
   name?: string | null;
   labelSelector?: string | null;
+  /** ReplicaSetFilter. */
+  owner?: WorkloadRefInput | null;
+  /** PersistentVolumeClaimFilter, PersistentVolumeFilter: enum values. */
+  phase?: string[] | null;
 }
+
+export type PersistentVolumeClaimPhaseEnum = 'PENDING' | 'BOUND' | 'LOST';
+export type PersistentVolumePhaseEnum = 'PENDING' | 'AVAILABLE' | 'BOUND' | 'RELEASED' | 'FAILED';
+const PVC_PHASES: readonly PersistentVolumeClaimPhaseEnum[] = ['PENDING', 'BOUND', 'LOST'];
+const PV_PHASES: readonly PersistentVolumePhaseEnum[] = ['PENDING', 'AVAILABLE', 'BOUND', 'RELEASED', 'FAILED'];
+
+/** status.phase as shown (Pending when the controller has not set one yet). */
+export const phaseOf = (o: KubeObject): string => (o.status?.phase as string | undefined) ?? 'Pending';
+
+/** The computed index the PVC and PV caches keep: the phase as its enum value (Bound → BOUND). */
+export const phaseIndex = (o: KubeObject): string[] => [phaseOf(o).toUpperCase()];
+
+const phaseSelection = (phases: string[] | null | undefined, allowed: readonly string[]): Selection[] => {
+  if (!phases) return [];
+  // GraphQL checks enum values; a direct model call is checked here all the same.
+  const bad = phases.find((p) => !allowed.includes(p));
+  if (bad !== undefined) throw badUserInput(`unknown phase ${JSON.stringify(bad)}; one of ${allowed.join(', ')}`, { argument: 'filter.phase' });
+  return [{ index: 'status', values: phases }];
+};
+
+/** The filters some kinds have beyond name and labels, as index selections. */
+const KIND_FILTERS: Partial<Record<ResourceKind, (deps: ModelDeps, viewer: Viewer, f: ResourceFilterInput) => Selection[]>> = {
+  ReplicaSet: (deps, viewer, f) => (f.owner ? [ownedBySelection(deps, viewer, f.owner)] : []),
+  PersistentVolumeClaim: (_deps, _viewer, f) => phaseSelection(f.phase, PVC_PHASES),
+  PersistentVolume: (_deps, _viewer, f) => phaseSelection(f.phase, PV_PHASES),
+};
 
 export interface ResourceListArgs {
   namespace?: string | null;
@@ -60,6 +90,7 @@ export function listResources(deps: ModelDeps, viewer: Viewer, kind: ResourceKin
   const cache = cacheOf(deps, kind);
   const labels = labelSelections(args.filter?.labelSelector);
   const selections: Selection[] = [...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []), ...labels.selections];
+  if (args.filter) selections.push(...(KIND_FILTERS[kind]?.(deps, viewer, args.filter) ?? []));
   const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), extra);
   const entries = runQuery({ cache, selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });

@@ -2,8 +2,8 @@
 import { badUserInput } from '../../common/errors.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
-import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page } from './query.js';
-import { formatSpecSelector } from './selectors.js';
+import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page, type Selection, type SortSpec } from './query.js';
+import { formatSpecSelector, isDns1123Label, isDns1123Subdomain } from './selectors.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 
 export type WorkloadKindEnum = 'DEPLOYMENT' | 'STATEFUL_SET' | 'DAEMON_SET' | 'JOB' | 'CRON_JOB';
@@ -31,10 +31,16 @@ export interface WorkloadFilterInput {
   name?: string | null;
   labelSelector?: string | null;
   status?: WorkloadStatusEnum[] | null;
+  owner?: WorkloadRefInput | null;
 }
 
 export interface NamedOrderInput {
   field: 'NAME' | 'CREATED_AT';
+  direction: Direction;
+}
+
+export interface WorkloadOrderInput {
+  field: 'NAME' | 'CREATED_AT' | 'STATUS';
   direction: Direction;
 }
 
@@ -43,9 +49,35 @@ export interface WorkloadListArgs {
   workspace?: string | null;
   kind?: WorkloadKindEnum | null;
   filter?: WorkloadFilterInput | null;
-  orderBy?: NamedOrderInput | null;
+  orderBy?: WorkloadOrderInput | null;
   first?: number | null;
   after?: string | null;
+}
+
+/** The STATUS order: RUNNING, UPDATING, STOPPED (the enum's order). */
+const STATUS_ORDER: WorkloadStatusEnum[] = ['RUNNING', 'UPDATING', 'STOPPED'];
+const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i)])) as Record<WorkloadStatusEnum, string>;
+const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[workloadStatus(o)], volatile: true };
+
+/** The computed index every workload cache keeps: by status enum (so a status filter is a bucket lookup). */
+export const workloadStatusIndex = (o: KubeObject): string[] => [workloadStatus(o)];
+
+/** A WorkloadRef argument checked: namespace a DNS-1123 label, name a DNS-1123 subdomain (BAD_USER_INPUT otherwise). */
+export function validateWorkloadRef(ref: WorkloadRefInput, argument: string): void {
+  if (!WORKLOAD_KINDS[ref.kind]) throw badUserInput(`unknown workload kind ${String(ref.kind)}`, { argument });
+  if (typeof ref.namespace !== 'string' || !isDns1123Label(ref.namespace)) throw badUserInput(`${argument}.namespace ${JSON.stringify(ref.namespace)} is not a valid namespace name`, { argument });
+  if (typeof ref.name !== 'string' || !isDns1123Subdomain(ref.name)) throw badUserInput(`${argument}.name ${JSON.stringify(ref.name)} is not a valid object name`, { argument });
+}
+
+/**
+ * The selection of the objects a workload owns directly (the owner index, by the workload's uid): the ReplicaSets of
+ * a Deployment, the Jobs of a CronJob. An owner that does not exist selects nothing; the caller must be able to read
+ * the owner's project.
+ */
+export function ownedBySelection(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInput, argument = 'filter.owner'): Selection {
+  validateWorkloadRef(ref, argument);
+  const uid = getWorkload(deps, viewer, ref)?.metadata.uid;
+  return { index: 'owner', values: uid ? [uid] : [] };
 }
 
 /** A workload from the cache (null when absent). */
@@ -59,14 +91,19 @@ export function getWorkload(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInp
 export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadListArgs): Page {
   authorizeList(viewer, args.namespace);
   const kinds = args.kind ? [args.kind] : (Object.keys(WORKLOAD_KINDS) as WorkloadKindEnum[]);
-  const labels = labelSelections(args.filter?.labelSelector);
-  const statuses = args.filter?.status;
-  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), statuses?.length ? (o) => statuses.includes(workloadStatus(o)) : undefined);
-  const sort = args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
+  const f = args.filter ?? {};
+  const labels = labelSelections(f.labelSelector);
+  const selections: Selection[] = [...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections];
+  // An empty status list is no status filter (as it always was for workloads).
+  if (f.status?.length) selections.push({ index: 'status', values: f.status });
+  if (f.owner) selections.push(ownedBySelection(deps, viewer, f.owner));
+  const predicate = allOf(nameContains(f.name), labelPredicate(labels.rest));
+  const field = args.orderBy?.field;
+  const sort = field === 'STATUS' ? sortByStatus : field === 'CREATED_AT' ? sortByCreated : sortByName;
   let entries: Entry[] = [];
   for (const kind of kinds) {
     const cache = cacheOf(deps, WORKLOAD_KINDS[kind].kind);
-    const found = runQuery({ cache, selections: [...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections], predicate, sort });
+    const found = runQuery({ cache, selections, predicate, sort });
     // Two kinds may share namespace and name: the kind joins the tie-break (and so the cursor), after the namespace
     // (a separator below every name character, so namespaces keep their own order: shop < shop-staging).
     entries = entries.concat(kinds.length > 1 ? found.map((e) => ({ ...e, ns: `${e.ns}\u0000${kind}` })) : found);
