@@ -43,12 +43,22 @@ await runMain(async () => {
     console.log(`kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at ${sandbox.url}`);
     console.log(`kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`);
   }
+  // The subgraphs' Apollo Servers stop themselves on SIGINT/SIGTERM too and then send the signal to the process again:
+  // this handler stays registered (not `once`) so that the repeat finds it and does not kill the process before
+  // everything is closed (a Prometheus we started would outlive it, its data folder left behind).
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => {
+      console.error('kubegraph: not stopped after 10 s, exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
     for (const s of running.reverse()) await s.close().catch(() => {});
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
   // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
   const gatewayOptions = gatewayOptionsFromEnv();
