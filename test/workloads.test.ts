@@ -324,7 +324,7 @@ describe('sorted views under change', () => {
   });
 });
 
-const WORKLOADS = `query($namespace: String, $workspace: String, $kind: WorkloadKind, $filter: WorkloadFilter, $orderBy: NamedOrder, $first: Int, $after: String) {
+const WORKLOADS = `query($namespace: String, $workspace: String, $kind: WorkloadKind, $filter: WorkloadFilter, $orderBy: WorkloadOrder, $first: Int, $after: String) {
   workloads(namespace: $namespace, workspace: $workspace, kind: $kind, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { cursor node { __typename namespace name kind status replicas readyReplicas createdAt labels } }
   }
@@ -378,7 +378,8 @@ describe('workloads', () => {
     await check({ filter: { labelSelector: 'tier in (web)' } }, (w) => w.labels.tier === 'web');
     await check({ filter: { status: ['STOPPED'] } }, (w) => w.status === 'STOPPED');
     await check({ filter: { status: ['UPDATING'] }, kind: 'DEPLOYMENT' }, (w) => w.status === 'UPDATING' && w.kind === 'DEPLOYMENT');
-    const byName = (a: WorkloadNode, b: WorkloadNode) => cmp(a.name, b.name) || cmp(`${a.namespace}/${a.__typename}`, `${b.namespace}/${b.__typename}`);
+    // Ties (same name; same creation second) are broken by namespace, then kind: the model's documented order.
+    const byName = (a: WorkloadNode, b: WorkloadNode) => cmp(a.name, b.name) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind);
     for (const [field, direction] of [['NAME', 'ASC'], ['NAME', 'DESC'], ['CREATED_AT', 'ASC'], ['CREATED_AT', 'DESC']]) {
       const vars = { orderBy: { field, direction } };
       const full = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map((e: { node: WorkloadNode }) => e.node) as WorkloadNode[];
@@ -418,7 +419,7 @@ describe('workloads', () => {
 
 describe('nodes and projects', () => {
   it('lists nodes with their pods, roles and capacity; filters, sorts and pages', async () => {
-    const Q = `query($filter: NodeFilter, $orderBy: NamedOrder, $first: Int, $after: String) { nodes(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    const Q = `query($filter: NodeFilter, $orderBy: NodeOrder, $first: Int, $after: String) { nodes(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
       totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name ready unschedulable roles capacity statusText pods(first: 100) { totalCount edges { node { nodeName } } } } } } }`;
     const nodes = (await gqlData(url, Q, {})).nodes;
     expect(nodes.totalCount).toBe(3);
