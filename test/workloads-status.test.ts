@@ -285,6 +285,19 @@ describe('pod status through the gateway, as kubectl prints it', () => {
     expect(texts(viaGateway.get('init-crash'))).toEqual(expect.arrayContaining(['Init:0/1', 'Init:Error', 'Init:CrashLoopBackOff']));
   });
 
+  it('RESTARTS counts init container restarts only while the pod initializes, as kubectl does', async () => {
+    // An init container that crashes by its image, then gets a working image: once the pod is initialized, kubectl's
+    // RESTARTS counts the main containers (and sidecars) only, so the init container's restarts drop out.
+    await createPod('init-recover', { initContainers: [{ name: 'setup', image: 'registry.example/crash-setup:1.0', command: ['sh', '-c', 'echo setup'] }], containers: [container('nginx:1.27')] });
+    const crashing = await settled('init-recover', 'Init:CrashLoopBackOff');
+    expect(crashing.pod.restarts).toBeGreaterThanOrEqual(1);
+    await core().patchNamespacedPod({ namespace: ns, name: 'init-recover', body: [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/setup:1.0' }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
+    const running = await settled('init-recover', 'Running', 60_000);
+    expect(running.pod).toMatchObject({ status: 'RUNNING', phase: 'Running', ready: '1/1', restarts: 0 });
+    const live = await core().readNamespacedPod({ namespace: ns, name: 'init-recover' });
+    expect(live.status?.initContainerStatuses?.[0]?.restartCount, 'the init container did restart').toBeGreaterThanOrEqual(1);
+  }, 90_000);
+
   it('every state the gateway reported, kubectl -w printed too', async () => {
     expect(subscriptionError).toBeUndefined();
     // kubectl's rows may lag the subscription by an event: compare once it has caught up with each pod's last state.

@@ -23,18 +23,38 @@ export interface ContainerStatusLike {
 
 const conditionTrue = (o: KubeObject, type: string) => ((o.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === type && c.status === 'True');
 
-/** The STATUS column text of `kubectl get pods`. */
-export function podStatusText(pod: KubeObject): string {
+/**
+ * The STATUS and RESTARTS columns of `kubectl get pods`, computed in one pass as kubectl's printPod does: while the pod
+ * initializes, RESTARTS counts the init containers up to the one running; once it is initialized, only the sidecars
+ * (restartable init containers) and the main containers.
+ */
+function printPod(pod: KubeObject): { reason: string; restarts: number; lastRestart?: string } {
   const status = pod.status ?? {};
   let reason: string = status.reason || status.phase || 'Pending';
   if (((status.conditions ?? []) as { type: string; reason?: string }[]).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
   const init: ContainerStatusLike[] = status.initContainerStatuses ?? [];
-  const initSpecs: { restartPolicy?: string }[] = pod.spec?.initContainers ?? [];
+  const initSpecs: { name?: string; restartPolicy?: string }[] = pod.spec?.initContainers ?? [];
+  const isSidecar = (name: string | undefined) => initSpecs.some((s) => s.name === name && s.restartPolicy === 'Always');
+  let restarts = 0;
+  let sidecarRestarts = 0;
+  // The latest finishedAt of a restarted container's previous run (ISO strings compare as times).
+  let lastRestart: string | undefined;
+  let lastSidecarRestart: string | undefined;
+  const later = (a: string | undefined, c: ContainerStatusLike) => {
+    const t = c.lastState?.terminated?.finishedAt;
+    return t && (!a || t > a) ? t : a;
+  };
   let initializing = false;
   for (let i = 0; i < init.length; i++) {
     const c = init[i];
+    restarts += c.restartCount ?? 0;
+    lastRestart = later(lastRestart, c);
+    if (isSidecar(c.name)) {
+      sidecarRestarts += c.restartCount ?? 0;
+      lastSidecarRestart = later(lastSidecarRestart, c);
+    }
     if (c.state?.terminated?.exitCode === 0) continue;
-    if (c.started && initSpecs[i]?.restartPolicy === 'Always') continue; // a running sidecar
+    if (c.started && isSidecar(c.name)) continue; // a running sidecar
     if (c.state?.terminated) {
       const t = c.state.terminated;
       reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
@@ -43,11 +63,15 @@ export function podStatusText(pod: KubeObject): string {
     initializing = true;
     break;
   }
-  if (!initializing) {
+  if (!initializing || conditionTrue(pod, 'Initialized')) {
+    restarts = sidecarRestarts;
+    lastRestart = lastSidecarRestart;
     let hasRunning = false;
     const containers: ContainerStatusLike[] = status.containerStatuses ?? [];
     for (let i = containers.length - 1; i >= 0; i--) {
       const c = containers[i];
+      restarts += c.restartCount ?? 0;
+      lastRestart = later(lastRestart, c);
       if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
       else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
       else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
@@ -56,7 +80,12 @@ export function podStatusText(pod: KubeObject): string {
     if (reason === 'Completed' && hasRunning) reason = conditionTrue(pod, 'Ready') ? 'Running' : 'NotReady';
   }
   if (pod.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
+  return { reason, restarts, lastRestart };
+}
+
+/** The STATUS column text of `kubectl get pods`. */
+export function podStatusText(pod: KubeObject): string {
+  return printPod(pod).reason;
 }
 
 /** READY: "ready/total" over the containers and restartable init containers (sidecars). */
@@ -66,9 +95,15 @@ export function podReady(p: KubeObject): string {
   return `${statuses.filter((c) => c.ready).length}/${(p.spec?.containers ?? []).length + sidecarNames.size}`;
 }
 
+/** The number in the RESTARTS column of `kubectl get pods` (see printPod). */
 export function podRestarts(p: KubeObject): number {
-  const statuses: ContainerStatusLike[] = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])];
-  return statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  return printPod(p).restarts;
+}
+
+/** The RESTARTS column as kubectl prints it: "3 (45s ago)" once a container restarted. */
+export function podRestartsText(p: KubeObject): string {
+  const { restarts, lastRestart } = printPod(p);
+  return restarts !== 0 && lastRestart ? `${restarts} (${age(lastRestart)} ago)` : String(restarts);
 }
 
 /** Go's `duration.HumanDuration`: the AGE column's "45s", "3m20s", "5h", "12d". */

@@ -44,7 +44,10 @@ const IMMUTABLE = 'field is immutable';
 const POD_UPDATE_FORBIDDEN =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** JSON with object keys sorted: patches may re-add a key at the end, and key order is not a change. */
+const canonicalJson = (v: unknown): string =>
+  JSON.stringify(v ?? null, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 
 // ------------------------------------------------------------------ pods
 

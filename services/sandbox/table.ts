@@ -1,7 +1,7 @@
 // meta.k8s.io/v1 Tables: what `kubectl get` asks for and prints verbatim. The columns, their priorities (1 = only
 // with `-o wide`) and the text of each cell follow the real API server's printers (pkg/printers/internalversion),
 // including relative ages ("5m", "2d3h") computed when the Table is made.
-import { humanDuration, podReady, podStatusText } from '../common/kubectl-printing.js';
+import { humanDuration, podReady, podRestartsText, podStatusText } from '../common/kubectl-printing.js';
 import type { ResourceType } from './registry.js';
 import { formatLabelSelector } from './selectors.js';
 import type { KObject, Loose } from './types.js';
@@ -62,12 +62,6 @@ const listWithMore = (items: string[], max = 3) =>
 /** The STATUS column of `kubectl get pods`. */
 export const podDisplayStatus = podStatusText;
 
-const podRestarts = (p: KObject) => {
-  const statuses: Loose[] = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])];
-  const restarts = statuses.reduce((n: number, c: Loose) => n + (c.restartCount ?? 0), 0);
-  const last = statuses.map((c) => c.lastState?.terminated?.finishedAt).filter(Boolean).sort().pop();
-  return restarts > 0 && last ? `${restarts} (${since(last)} ago)` : String(restarts);
-};
 const readinessGates = (p: KObject) => {
   const gates: Loose[] = p.spec?.readinessGates ?? [];
   if (!gates.length) return '<none>';
@@ -201,7 +195,7 @@ const byKind: Record<string, Column[]> = {
   '/Pod': [
     col('Ready', podReady, 0, 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
     col('Status', podDisplayStatus, 0, 'string', 'The aggregate status of the containers in this pod.'),
-    col('Restarts', podRestarts, 0, 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+    col('Restarts', podRestartsText, 0, 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
     ageCol,
     col('IP', (p) => none(p.status?.podIP), 1, 'string', 'IP address allocated to the pod. Routable at least within the cluster.'),
     col('Node', (p) => none(p.spec?.nodeName), 1, 'string', 'Name of the Node this pod is scheduled on.'),
