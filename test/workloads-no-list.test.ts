@@ -195,7 +195,8 @@ describe('workloads reads never list from the API server', () => {
     if (rest.persistentVolumes.edges.length) {
       await q('query($n: String!) { persistentVolume(name: $n) { name phase yaml } }', { n: rest.persistentVolumes.edges[0].node.name });
     }
-    // A CRD's `objects` lists its custom resources from the API server on demand, by design (no informer per CRD): left out.
+    // A CRD's `objects` come from an informer started by their first read (one LIST and WATCH then, none after:
+    // test/workloads-resources.test.ts counts them); the demo cluster has no CRD.
     await q('query($n: String!) { customResourceDefinition(name: $n) { name plural yaml } }', { n: rest.customResourceDefinitions.edges[0]?.node.name ?? 'widgets.example.com' });
 
     // Across subgraphs: accounts' workspaces, with their projects from workloads (_entities).

@@ -276,7 +276,7 @@ describe('nodes', () => {
 });
 
 describe('CustomResourceDefinitions', () => {
-  it('lists CRDs from the cache and pages their objects from the API server', async () => {
+  it('lists CRDs from the cache and pages their objects from an informer started on the first read', async () => {
     await stack.cluster.objects.create({
       apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
       spec: {
@@ -292,13 +292,57 @@ describe('CustomResourceDefinitions', () => {
         return true;
       }, 10_000, 'the Widget kind to be served');
     }
-    const OBJECTS = `query($after: String) { customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", first: 2, after: $after) { items hasNextPage endCursor } } }`;
+    const OBJECTS = `query($after: String) { customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", first: 2, after: $after) { items hasNextPage endCursor totalCount } } }`;
+    const server = stack.cluster.sandbox.server;
+    const before = server.requestCounts();
     const p1 = (await data(OBJECTS)).customResourceDefinition.objects;
-    expect(p1.items).toHaveLength(2);
-    expect(p1.hasNextPage).toBe(true);
+    expect(p1.items.map((o: Data) => o.metadata.name)).toEqual(['w-a', 'w-b']);
+    expect(p1).toMatchObject({ hasNextPage: true, totalCount: 3 });
+    expect(p1.items[0]).toMatchObject({ apiVersion: 'example.com/v1', kind: 'Widget', spec: { size: 'a' } });
     const p2 = (await data(OBJECTS, { after: p1.endCursor })).customResourceDefinition.objects;
-    expect([...p1.items, ...p2.items].map((o: Data) => o.metadata.name).sort()).toEqual(['w-a', 'w-b', 'w-c']);
+    expect(p2.items.map((o: Data) => o.metadata.name)).toEqual(['w-c']);
     expect(p2.hasNextPage).toBe(false);
-    expect((await data(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "analytics") { items } } }`)).customResourceDefinition.objects.items).toEqual([]);
+    expect((await data(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "analytics") { items totalCount } } }`)).customResourceDefinition.objects).toEqual({ items: [], totalCount: 0 });
+    // The first read started one informer (a LIST and a watch); the other reads came from its cache.
+    const reads = server.requestCounts(before);
+    expect(reads['list widgets.example.com']).toBe(1);
+    expect(reads['watch widgets.example.com']).toBe(1);
+    // Changes arrive through the watch, with no new LIST.
+    const afterReads = server.requestCounts();
+    await stack.cluster.objects.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-0', namespace: 'shop' }, spec: { size: '0' } } as never);
+    await stack.cluster.objects.delete({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-b', namespace: 'shop' } } as never);
+    const ALL = `{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop") { items totalCount } } }`;
+    await eventually(async () => {
+      const all = (await data(ALL)).customResourceDefinition.objects;
+      return JSON.stringify(all.items.map((o: Data) => o.metadata.name)) === JSON.stringify(['w-0', 'w-a', 'w-c']) && all.totalCount === 3;
+    }, 10_000, 'the created and deleted Widgets to show');
+    expect(server.requestCounts(afterReads)['list widgets.example.com']).toBeUndefined();
+    expect(await errorCode(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", after: "not-a-cursor") { items } } }`)).toBe('BAD_USER_INPUT');
+  });
+
+  it('custom resource informers stop when idle and make room for others', async () => {
+    const { CustomObjectCaches } = await import('../services/workloads/clients/custom-objects.js');
+    const caches = new CustomObjectCaches(stack.workloads.kube, { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }, { idleMs: 1500, max: 1 });
+    try {
+      const widgets = { group: 'example.com', version: 'v1', plural: 'widgets', kind: 'Widget' };
+      const widgetWatches = () => stack.cluster.sandbox.server.activeWatches('widgets.example.com');
+      const open = widgetWatches();
+      expect((await caches.cache(widgets)).size).toBeGreaterThan(0);
+      expect(caches.size).toBe(1);
+      await eventually(() => widgetWatches() === open + 1, 5_000, 'its watch to open');
+      // Unread for longer than idleMs: stopped, and its watch closed.
+      await eventually(() => caches.size === 0 && widgetWatches() === open, 10_000, 'the idle informer to stop');
+      // A resource the API server does not serve fails as unavailable (404), and leaves nothing running.
+      const err = await caches.cache({ group: 'example.com', version: 'v1', plural: 'gadgets', kind: 'Gadget' }).catch((e: unknown) => e);
+      expect(String((err as Error).message ?? err)).toMatch(/could not find the requested resource/);
+      await eventually(() => caches.size === 0, 5_000, 'the failed informer to be dropped');
+      // max 1: a second resource makes the first one stop.
+      await caches.cache(widgets);
+      await caches.cache({ group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' });
+      expect(caches.size).toBe(1);
+      await eventually(() => widgetWatches() === open, 5_000, 'the least recently read informer to stop');
+    } finally {
+      await caches.stop();
+    }
   });
 });

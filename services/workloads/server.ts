@@ -13,6 +13,7 @@ import { withTenancy } from '../common/authz.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { attachSubscriptionServer } from '../common/subscriptions.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { CustomObjectCaches, type CustomObjectOptions } from './clients/custom-objects.js';
 import { KINDS, KubeClient, type KindName } from './clients/kube.js';
 import { createWorkloadsModel, DEV_VIEWER, MODEL_INDEXES, type LiveOptions } from './model/index.js';
 import { queryStats } from './model/query.js';
@@ -31,6 +32,8 @@ export interface WorkloadsSubgraphOptions {
   writeWaitMs?: number;
   /** Change history kept per kind for resuming subscriptions, and how far a subscriber may fall behind. */
   live?: LiveOptions;
+  /** The on-demand informers of custom resources (idle time, how many at once, first-LIST timeout). */
+  customObjects?: CustomObjectOptions;
   /**
    * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
    * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
@@ -51,7 +54,8 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   const log = opts.log ?? createLogger('workloads');
   const metrics = createMetricsRegistry('workloads');
   const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: MODEL_INDEXES });
-  const model = createWorkloadsModel(kube, { live: opts.live });
+  const customObjects = new CustomObjectCaches(kube, log, opts.customObjects);
+  const model = createWorkloadsModel(kube, customObjects, { live: opts.live });
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Which workspace a project is in, as the namespace cache says (for workspace roles).
   const tenancy = model.tenancy;
@@ -146,6 +150,7 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     async close() {
       await subscriptions.close();
       await closeServer(server);
+      await customObjects.stop();
       await kube.stop();
       await apollo.stop();
     },

@@ -145,7 +145,8 @@ export class IndexedCache {
   private seq = 0;
 
   constructor(
-    readonly kind: KindName,
+    /** The kind, or for custom objects `group/version/plural`. */
+    readonly kind: string,
     private readonly indexFns: Record<string, IndexFn>,
   ) {
     for (const name of ['all', ...Object.keys(indexFns)]) {
@@ -610,24 +611,48 @@ export class KubeClient {
   private async listAll(kind: KindName): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
     if (this.stopped) throw new Error('the Kubernetes client is stopped');
     this.relisting.add(kind);
+    const { items, resourceVersion } = await this.listChunked(KINDS[kind].path, KINDS[kind].apiVersion, kind);
+    this.caches[kind].seen(resourceVersion);
+    this.listVersions[kind] = resourceVersion;
+    return { apiVersion: KINDS[kind].apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
+  }
+
+  /** A whole LIST of a path, in chunks of `listChunk` (limit/continue), items given their apiVersion and kind. */
+  private async listChunked(path: string, apiVersion: string, kind: string): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const items: KubeObject[] = [];
     let cont = '';
     let resourceVersion = '';
     do {
       const q = new URLSearchParams({ limit: String(this.listChunk) });
       if (cont) q.set('continue', cont);
-      const page = (await this.rawRequest('GET', `${KINDS[kind].path}?${q}`)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      const page = (await this.rawRequest('GET', `${path}?${q}`)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
       for (const o of page.items ?? []) {
-        o.apiVersion ??= KINDS[kind].apiVersion;
+        o.apiVersion ??= apiVersion;
         o.kind ??= kind;
-        items.push(sanitize(kind, o));
+        items.push(kind in KINDS ? sanitize(kind as KindName, o) : o);
       }
       cont = page.metadata?.continue ?? '';
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);
-    this.caches[kind].seen(resourceVersion);
-    this.listVersions[kind] = resourceVersion;
-    return { apiVersion: KINDS[kind].apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
+    return { items, resourceVersion };
+  }
+
+  /**
+   * A list+watch of any resource path (the objects of a CRD) into a cache of its own, through the same watch wrapper
+   * as the kinds' informers, so stop() ends its watch too. The caller starts it, stops it and listens for `error`.
+   */
+  listWatchInto(path: string, apiVersion: string, kind: string, cache: IndexedCache): k8s.ListWatch<k8s.KubernetesObject> {
+    const list = async () => {
+      if (this.stopped) throw new Error('the Kubernetes client is stopped');
+      const { items, resourceVersion } = await this.listChunked(path, apiVersion, kind);
+      cache.seen(resourceVersion);
+      return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
+    };
+    const informer = new k8s.ListWatch<k8s.KubernetesObject>(path, this.watcher, list as unknown as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>, false);
+    informer.on('add', (o) => cache.upsert(o as unknown as KubeObject));
+    informer.on('update', (o) => cache.upsert(o as unknown as KubeObject));
+    informer.on('delete', (o) => cache.delete(o as unknown as KubeObject));
+    return informer;
   }
 
   /** A JSON request to the API server with the kubeconfig's credentials. */

@@ -1,6 +1,7 @@
 // Shared pieces of the model: the dependencies, cache access with the sync check, metadata views.
 import { stringify } from 'yaml';
 import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
+import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import { KINDS, sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
@@ -11,6 +12,8 @@ export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
 export interface ModelDeps {
   kube: KubeClient;
+  /** The objects of CRDs, from informers started on demand. */
+  customObjects: CustomObjectCaches;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
+import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import type { IndexFn, KindName, KubeClient, KubeObject } from '../clients/kube.js';
 import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
 import type { Tenancy } from '../../common/authz.js';
@@ -55,9 +56,9 @@ export interface GenericRef {
 }
 
 /** Call before the client's informers start (the change feeds must see every event after their first LIST). */
-export function createWorkloadsModel(kube: KubeClient, opts: { live?: LiveOptions } = {}) {
+export function createWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions } = {}) {
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
-  const deps: subscriptions.LiveDeps = { kube, live };
+  const deps: subscriptions.LiveDeps = { kube, live, customObjects };
   return {
     /** Namespace ↔ workspace from the namespace cache (label kubesphere.io/workspace), for workspace roles. */
     tenancy: {

@@ -3,10 +3,10 @@
 // Pods, and the objects of a CustomResourceDefinition.
 import { badUserInput, notFoundError } from '../../common/errors.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
-import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import { allOf, cacheOf, jsonOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
-import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import { ownedBySelection, type NamedOrderInput, type WorkloadRefInput } from './workloads.js';
 
 /** The kinds served by the generic list and get, and whether they live in namespaces. */
@@ -156,9 +156,10 @@ export const revisionOf = (rs: KubeObject): number => Number(rs.metadata.annotat
 
 export interface CustomObjectPage {
   items: unknown[];
-  /** The API server's continue token (pass as `after`). */
+  /** Pass as `after` for the next page. */
   endCursor: string | null;
   hasNextPage: boolean;
+  totalCount: number;
 }
 
 /** The version a CRD stores (else the first served one). */
@@ -168,27 +169,24 @@ export function crdVersion(crd: KubeObject): string | undefined {
 }
 
 /**
- * The objects of a CRD, one page. There is no informer per CRD (their number is open-ended), so this is the one read
- * that calls the API server at request time: a paged LIST (limit/continue) of the CRD's storage version.
+ * The objects of a CRD, one page, in name order (then namespace), from the informer of the CRD's storage version:
+ * started on the first read and kept while it is read (clients/custom-objects.ts), so no request lists from the API
+ * server, not even this one, past the first.
  */
 export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }): Promise<CustomObjectPage> {
   const namespaced = crd.spec?.scope === 'Namespaced';
-  const ns = namespaced ? (args.namespace ?? undefined) : undefined;
-  authorize(viewer, 'read', ns);
+  if (namespaced) authorizeList(viewer, args.namespace);
+  else authorize(viewer, 'read');
   validateFirst(args.first);
-  const visible = visibleNamespaces(viewer);
-  if (namespaced && !ns && visible !== 'all') throw badUserInput('give a namespace to list these objects', { argument: 'namespace' });
   const version = crdVersion(crd);
   const group = crd.spec?.group as string | undefined;
   const plural = crd.spec?.names?.plural as string | undefined;
-  if (!version || !group || !plural) throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
-  if (args.first === 0) return { items: [], endCursor: args.after ?? null, hasNextPage: true };
-  const q = new URLSearchParams({ limit: String(args.first ?? 100) });
-  if (args.after) q.set('continue', args.after);
-  const path = `/apis/${group}/${version}${ns ? `/namespaces/${encodeURIComponent(ns)}` : ''}/${plural}?${q}`;
-  const list = (await kubeCall(() => deps.kube.rawRequest('GET', path))) as { items?: unknown[]; metadata?: { continue?: string } };
-  const cont = list.metadata?.continue || null;
-  return { items: list.items ?? [], endCursor: cont, hasNextPage: Boolean(cont) };
+  const kind = crd.spec?.names?.kind as string | undefined;
+  if (!version || !group || !plural || !kind) throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
+  const cache = await kubeCall(() => deps.customObjects.cache({ group, version, plural, kind }));
+  const selections = namespaced ? namespaceSelection(deps, viewer, args.namespace) : [];
+  const page = paginate(runQuery({ cache, selections, sort: sortByName }), { first: args.first, after: args.after });
+  return { items: page.edges.map((e) => jsonOf(e.node)), endCursor: page.pageInfo.endCursor, hasNextPage: page.pageInfo.hasNextPage, totalCount: page.totalCount };
 }
 
 // ---------------------------------------------------------------- Secret values
