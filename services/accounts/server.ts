@@ -100,6 +100,9 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
     plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
+    // killing the process before the rest has closed).
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   const identity: IdentitySource = opts.identity ? opts.identity(model) : devIdentity;

@@ -80,8 +80,10 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   child.stderr!.on('data', (c: string) => (log = (log + c).slice(-4000)));
   let exited = false;
   child.once('exit', () => (exited = true));
+  // At exit (also when stopped before it was ready): no Prometheus left running, no data folder left behind.
   const kill = () => {
     if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', kill);
 

@@ -98,6 +98,9 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
     plugins: [plugin, ApolloServerPluginInlineTraceDisabled()],
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
+    // killing the process before the rest has closed).
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;

@@ -104,6 +104,9 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
     // Errors keep their extensions (code, service); stack traces stay out of responses.
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
+    // killing the process before the rest has closed).
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   kube.start();
