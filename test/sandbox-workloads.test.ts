@@ -377,6 +377,11 @@ describe('StatefulSet', () => {
     const pvc = get('', 'persistentvolumeclaims', 'data-db-1')!;
     expect(pvc.status.phase).toBe('Bound');
     expect(pvc.spec.volumeName).toMatch(/^pvc-/);
+    // The volume it is bound to exists, as a provisioner would have made it, and points back at the claim.
+    const pv = get('', 'persistentvolumes', pvc.spec.volumeName)!;
+    expect(pv).toBeDefined();
+    expect(pv.status.phase).toBe('Bound');
+    expect(pv.spec).toMatchObject({ claimRef: { namespace: pvc.metadata.namespace, name: 'data-db-1', uid: pvc.metadata.uid }, capacity: { storage: '1Gi' } });
     const cr = get('apps', 'controllerrevisions', set.status.updateRevision)!;
     expect(cr).toMatchObject({ revision: 1 });
     expect(cr.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name: 'db', controller: true });

@@ -148,6 +148,7 @@ export class StatefulSetController extends Controller {
       }
       recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', `create Claim ${name} Pod ${podName} in StatefulSet ${set.metadata.name} success`, SOURCE);
       if (!created.status?.phase || created.status.phase === 'Pending') {
+        this.provisionVolume(created);
         this.store.update(rt, {
           ...created,
           status: {
@@ -158,6 +159,33 @@ export class StatefulSetController extends Controller {
         }, { subresource: 'status' });
       }
     }
+  }
+
+  /** The PersistentVolume a claim bound at once names, as the default class's provisioner would have made it. */
+  private provisionVolume(claim: KObject): void {
+    const pvRT = this.store.type('', 'persistentvolumes');
+    const name = claim.spec?.volumeName as string;
+    if (this.store.get(pvRT, undefined, name)) return;
+    const classes = this.store.list(this.store.type('storage.k8s.io', 'storageclasses'));
+    const className: string | undefined = claim.spec?.storageClassName ?? classes.find((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name;
+    const sc = classes.find((c) => c.metadata.name === className);
+    const provisioner = sc?.provisioner ?? 'rancher.io/local-path';
+    const ns = claim.metadata.namespace!;
+    const pv = this.store.create(pvRT, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': provisioner } },
+      spec: {
+        accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
+        capacity: { storage: claim.spec?.resources?.requests?.storage ?? '1Gi' },
+        hostPath: { path: `/var/local-path-provisioner/${name}_${ns}_${claim.metadata.name}`, type: 'DirectoryOrCreate' },
+        persistentVolumeReclaimPolicy: sc?.reclaimPolicy ?? 'Delete',
+        ...(className ? { storageClassName: className } : {}),
+        volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: claim.metadata.name, uid: claim.metadata.uid, resourceVersion: claim.metadata.resourceVersion },
+      },
+    });
+    this.store.update(pvRT, { ...pv, status: { phase: 'Bound' } }, { subresource: 'status' });
   }
 
   private createPod(set: KObject, pod: KObject): void {
