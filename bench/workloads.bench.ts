@@ -4,7 +4,9 @@
 //   npm run bench:workloads
 //
 // Processes: the sandbox (bench/sandbox-server.ts, controllers off), the GraphQL side (bench/workloads-server.ts:
-// subgraph, our gateway, a plain @apollo/gateway), and this one, the measuring clients.
+// the workloads and accounts subgraphs, our gateway, a plain @apollo/gateway over the same two), and this one, the
+// measuring clients.
+import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
@@ -44,7 +46,39 @@ const percentile = (xs: number[], p: number) => {
 const median = (xs: number[]) => percentile(xs, 50);
 
 const PODS_QUERY = `query Running { pods(first: 50, filter: { status: [RUNNING] }, orderBy: { field: NAME, direction: ASC }) { totalCount edges { node { namespace name status } } } }`;
-const POD_QUERY = `query Pod($namespace: String!, $name: String!) { pod(namespace: $namespace, name: $name) { name status node { name ready } } }`;
+/**
+ * Federated: one fetch to workloads (the pod, its node, the project with its `workspaceName`), then an entity fetch to
+ * accounts, which resolves `Project.workspace` from `workspaceName` (@requires) out of its database.
+ */
+const FEDERATED_QUERY = `query PodWorkspace($namespace: String!, $name: String!) {
+  pod(namespace: $namespace, name: $name) { name status node { name ready } }
+  project(name: $namespace) { name workspace { name description } }
+}`;
+const WORKSPACE_LABEL = 'kubesphere.io/workspace';
+
+interface FederatedData {
+  pod: { name: string; status: string; node: { name: string; ready: boolean } | null } | null;
+  project: { name: string; workspace: { name: string; description: string | null } | null } | null;
+}
+
+interface PodRef {
+  namespace: string;
+  name: string;
+  /** The workspace its namespace is labelled with, and that workspace's description in accounts. */
+  workspace: string;
+  description: string;
+}
+
+/** Throws unless the answer is the pod asked for, on a node, in its project, with the workspace accounts holds. */
+function checkFederated(url: string, p: PodRef, d: FederatedData): void {
+  const ok =
+    d.pod?.name === p.name &&
+    !!d.pod.node?.name &&
+    d.project?.name === p.namespace &&
+    d.project.workspace?.name === p.workspace &&
+    d.project.workspace.description === p.description;
+  if (!ok) throw new Error(`${url}: pod ${p.namespace}/${p.name} (workspace ${p.workspace}): ${JSON.stringify(d)}`);
+}
 
 interface PodsData {
   pods: { totalCount: number; edges: { node: { namespace: string; name: string; status: string } }[] };
@@ -81,19 +115,28 @@ async function latency(gatewayUrl: string, core: k8s.CoreV1Api, running: number)
 }
 
 /** CLIENTS concurrent clients take requests off one counter until REQUESTS are done; requests per second. */
-async function throughputRun(url: string, pods: { namespace: string; name: string }[]): Promise<number> {
+async function throughputRun(url: string, pods: PodRef[]): Promise<number> {
   let next = 0;
   const t = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (next < REQUESTS) {
         const p = pods[next++ % pods.length];
-        const d = (await post(url, POD_QUERY, p)).data as { pod: { name: string; node: { name: string } | null } | null };
-        if (d.pod?.name !== p.name || !d.pod.node) throw new Error(`pod ${p.namespace}/${p.name}: ${JSON.stringify(d)}`);
+        checkFederated(url, p, (await post(url, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
       }
     }),
   );
   return REQUESTS / ((performance.now() - t) / 1000);
+}
+
+/** Both gateways must give the very same data for every pod of the run, or the comparison means nothing. */
+async function checkSameAnswers(gateway: string, plain: string, pods: PodRef[]): Promise<void> {
+  for (const p of pods) {
+    const vars = { namespace: p.namespace, name: p.name };
+    const [ours, base] = await Promise.all([post(gateway, FEDERATED_QUERY, vars), post(plain, FEDERATED_QUERY, vars)]);
+    checkFederated(gateway, p, ours.data as unknown as FederatedData);
+    if (!isDeepStrictEqual(ours, base)) throw new Error(`the gateways disagree on pod ${p.namespace}/${p.name}:\n ours  ${JSON.stringify(ours)}\n plain ${JSON.stringify(base)}`);
+  }
 }
 
 // ------------------------------------------------------------------ main
@@ -108,17 +151,26 @@ async function main(): Promise<void> {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(sandbox.ready.sandbox.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const { gateway, plain } = graphql.ready;
+    const { gateway, plain, workspaces } = graphql.ready;
 
-    // Warm-up: plans cached, JIT warm, connections open; and the pods the throughput clients ask for.
+    // The pods the throughput clients ask for (the first page), with the workspace each one's project must show.
     const first = (await post(gateway, PODS_QUERY)).data as unknown as PodsData;
     const running = first.pods.totalCount;
-    const pods = first.pods.edges.map((e) => ({ namespace: e.node.namespace, name: e.node.name }));
+    const workspaceOf = new Map((await core.listNamespace()).items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[WORKSPACE_LABEL]]));
+    const pods: PodRef[] = first.pods.edges.map((e) => {
+      const workspace = workspaceOf.get(e.node.namespace);
+      if (!workspace || workspaces[workspace] === undefined) throw new Error(`namespace ${e.node.namespace} has no workspace known to accounts (${workspace})`);
+      return { namespace: e.node.namespace, name: e.node.name, workspace, description: workspaces[workspace] };
+    });
+    await checkSameAnswers(gateway, plain, pods);
+
+    // Warm-up: plans cached, JIT warm, connections open.
     for (let i = 0; i < 30; i++) await post(gateway, PODS_QUERY);
     await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' });
     for (let i = 0; i < 300; i++) {
-      await post(gateway, POD_QUERY, pods[i % pods.length]);
-      await post(plain, POD_QUERY, pods[i % pods.length]);
+      const p = pods[i % pods.length];
+      checkFederated(gateway, p, (await post(gateway, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
+      checkFederated(plain, p, (await post(plain, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
     }
 
     const lat = await latency(gateway, core, running);
@@ -154,11 +206,11 @@ async function main(): Promise<void> {
         baselineIs: 'the same LISTs (p99 of few = their max)',
       },
       {
-        name: `pod(ns, name) { node }, ${CLIENTS} clients`,
+        name: `pod { node } + project { workspace }, ${CLIENTS} clients`,
         value: `${Math.round(oursRps).toLocaleString('en-US')} req/s`,
         baseline: `${Math.round(baseRps).toLocaleString('en-US')} req/s`,
         ratio: oursRps / baseRps,
-        baselineIs: 'plain @apollo/gateway, same subgraph',
+        baselineIs: 'plain @apollo/gateway, same 2 subgraphs + identity',
       },
     ];
     const pad = (s: string, n: number, right = false) => (right ? s.padStart(n) : s.padEnd(n));
@@ -166,7 +218,8 @@ async function main(): Promise<void> {
     const totalS = (performance.now() - started) / 1000;
     console.log(`\nworkloads benchmark: ${sandbox.ready.pods} pods on ${sandbox.ready.nodes} nodes (${running} running); subgraph caches synced in ${(graphql.ready.syncMs / 1000).toFixed(1)} s`);
     console.log(`machine: ${machineLine()}; sandbox and GraphQL servers in child processes`);
-    console.log(`latency: ${lat.gateway.samples} gateway queries and ${lat.list.samples} LISTs (${lat.list.items} pods each), interleaved; throughput: ${REQUESTS} requests x ${THROUGHPUT_RUNS} runs each, alternating, medians\n`);
+    console.log(`latency: ${lat.gateway.samples} gateway queries and ${lat.list.samples} LISTs (${lat.list.items} pods each), interleaved`);
+    console.log(`throughput: federated query (workloads, then accounts for Project.workspace) over ${pods.length} pods in ${new Set(pods.map((p) => p.namespace)).size} projects of ${new Set(pods.map((p) => p.workspace)).size} workspaces (${Object.keys(workspaces).length} in accounts); both gateways gave identical data for each pod; ${REQUESTS} requests x ${THROUGHPUT_RUNS} runs each, alternating, medians\n`);
     console.log(`${pad('measurement', w[0])}  ${pad('ours', w[1], true)}  ${pad('baseline', w[2], true)}  ${pad('ratio', w[3], true)}  baseline is`);
     console.log(`${'-'.repeat(w[0])}  ${'-'.repeat(w[1])}  ${'-'.repeat(w[2])}  ${'-'.repeat(w[3])}  ${'-'.repeat(40)}`);
     for (const r of rows) console.log(`${pad(r.name, w[0])}  ${pad(r.value, w[1], true)}  ${pad(r.baseline, w[2], true)}  ${pad(`${r.ratio < 0.1 ? r.ratio.toFixed(4) : r.ratio.toFixed(2)}x`, w[3], true)}  ${r.baselineIs}`);
@@ -176,7 +229,7 @@ async function main(): Promise<void> {
     writeResults(RESULTS, {
       config: { pods: sandbox.ready.pods, nodes: sandbox.ready.nodes, running, rounds: ROUNDS, queriesPerRound: QUERIES_PER_ROUND, clients: CLIENTS, requests: REQUESTS, throughputRuns: THROUGHPUT_RUNS, syncMs: Math.round(graphql.ready.syncMs) },
       latency: lat,
-      throughput: { oursRps: ours, plainRps: base, oursMedian: oursRps, plainMedian: baseRps, ratio: oursRps / baseRps },
+      throughput: { query: FEDERATED_QUERY, pods: pods.length, oursRps: ours, plainRps: base, oursMedian: oursRps, plainMedian: baseRps, ratio: oursRps / baseRps },
       results: rows,
       totalSeconds: Math.round(totalS),
     });
