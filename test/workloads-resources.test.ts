@@ -307,6 +307,8 @@ describe('CustomResourceDefinitions', () => {
     const reads = server.requestCounts(before);
     expect(reads['list widgets.example.com']).toBe(1);
     expect(reads['watch widgets.example.com']).toBe(1);
+    const metrics = await (await fetch(stack.workloads.url.replace(/\/graphql$/, '/metrics'))).text();
+    expect(metrics).toMatch(/^kubegraph_workloads_custom_resource_informers(\{[^}]*\})? 1$/m);
     // Changes arrive through the watch, with no new LIST.
     const afterReads = server.requestCounts();
     await stack.cluster.objects.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-0', namespace: 'shop' }, spec: { size: '0' } } as never);

@@ -88,6 +88,14 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     },
   });
   new Gauge({
+    name: 'kubegraph_workloads_custom_resource_informers',
+    help: 'Informers of custom resources (the objects of CRDs) running now, started by reads and stopped when idle.',
+    registers: [metrics],
+    collect() {
+      this.set(customObjects.size);
+    },
+  });
+  new Gauge({
     name: 'kubegraph_workloads_sorted_index_builds',
     help: 'Sorted index arrays built (a miss of the lazily maintained sorted views).',
     registers: [metrics],
