@@ -2,7 +2,7 @@
 // running in a pod) it starts the embedded sandbox cluster first, and says so; then the subgraphs that exist and
 // the gateway in front of them.
 import { existsSync } from 'node:fs';
-import { runMain, envInt, envString } from './common/config.js';
+import { runMain, envString } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
 import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
@@ -10,6 +10,7 @@ import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
 import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
+import { workloadsOptionsFromEnv } from './workloads/config.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
 import { accountsAuthenticator } from '../gateway/identity.js';
 import { randomIdentitySecret } from './common/identity.js';
@@ -64,6 +65,7 @@ await runMain(async () => {
   const gatewayOptions = gatewayOptionsFromEnv();
   const monitoringOptions = monitoringOptionsFromEnv();
   const accountsOptions = accountsOptionsFromEnv();
+  const workloadsOptions = workloadsOptionsFromEnv();
   const subgraphUrls: Record<string, string> = {};
   // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
   const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
@@ -79,7 +81,7 @@ await runMain(async () => {
   console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
   if (sandboxMetrics) await ensureDemoWorkspaces(accounts);
 
-  const workloads = await startWorkloadsSubgraph({ port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }), host: envString('WORKLOADS_HOST', '127.0.0.1'), identitySecret });
+  const workloads = await startWorkloadsSubgraph({ ...workloadsOptions, identitySecret });
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);

@@ -16,6 +16,7 @@ import { SUBGRAPHS } from '../gateway/subgraphs.js';
 import { accountsOptionsFromEnv } from '../services/accounts/config.js';
 import { findOnPath } from '../services/monitoring/local-prometheus.js';
 import { monitoringOptionsFromEnv } from '../services/monitoring/config.js';
+import { workloadsOptionsFromEnv } from '../services/workloads/config.js';
 import { sandboxOptionsFromEnv } from '../services/sandbox/config.js';
 import { gql } from './harness/graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
@@ -152,10 +153,11 @@ describe('configuration defaults: the ports of DESIGN.md', () => {
     Object.assign(process.env, saved);
   });
 
-  it('gateway 4000, accounts 4001, monitoring 4003, sandbox 6443, and the gateway routes to 4001-4005 by default', () => {
-    for (const k of ['GATEWAY_PORT', 'ACCOUNTS_PORT', 'MONITORING_PORT', 'SANDBOX_PORT', ...Object.values(SUBGRAPHS).map((s) => s.env)]) delete process.env[k];
+  it('gateway 4000, accounts 4001, workloads 4002, monitoring 4003, sandbox 6443, and the gateway routes to 4001-4005 by default', () => {
+    for (const k of ['GATEWAY_PORT', 'ACCOUNTS_PORT', 'WORKLOADS_PORT', 'MONITORING_PORT', 'SANDBOX_PORT', ...Object.values(SUBGRAPHS).map((s) => s.env)]) delete process.env[k];
     expect(gatewayOptionsFromEnv().port).toBe(4000);
     expect(accountsOptionsFromEnv().port).toBe(4001);
+    expect(workloadsOptionsFromEnv().port).toBe(4002);
     expect(monitoringOptionsFromEnv().port).toBe(4003);
     expect(sandboxOptionsFromEnv().port).toBe(6443);
     // Where the gateway looks for each subgraph when no *_URL overrides it.
@@ -166,8 +168,6 @@ describe('configuration defaults: the ports of DESIGN.md', () => {
       logging: '4004',
       apps: '4005',
     });
-    // (WORKLOADS_PORT's default, 4002, is a literal in services/start.ts and services/workloads/main.ts, with no
-    // configuration function to ask; the variable's wiring is checked end to end below.)
   });
 });
 
