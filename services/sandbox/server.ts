@@ -621,7 +621,8 @@ function text(res: ServerResponse, code: number, body: string): void {
 function requestVerb(method: string, route: Route, query: URLSearchParams): RequestVerb {
   switch (method) {
     case 'GET':
-      return route.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+      // `?watch=true` on a named object is a watch too (of that one object), as RBAC sees it.
+      return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list';
     case 'POST':
       return 'create';
     case 'PUT':
