@@ -44,9 +44,8 @@ await runMain(async () => {
     console.log(`kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at ${sandbox.url}`);
     console.log(`kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`);
   }
-  // The subgraphs' Apollo Servers stop themselves on SIGINT/SIGTERM too and then send the signal to the process again:
-  // this handler stays registered (not `once`) so that the repeat finds it and does not kill the process before
-  // everything is closed (a Prometheus we started would outlive it, its data folder left behind).
+  // One orderly stop, however many signals arrive meanwhile (a second Ctrl-C must not kill the process before the
+  // Prometheus we started is stopped and its data folder removed); bounded at 10 s.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

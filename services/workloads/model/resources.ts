@@ -177,6 +177,7 @@ export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObj
   const namespaced = crd.spec?.scope === 'Namespaced';
   if (namespaced) authorizeList(viewer, args.namespace);
   else authorize(viewer, 'read');
+  // Checked before a bad argument could start an informer (paginate checks it again).
   validateFirst(args.first);
   const version = crdVersion(crd);
   const group = crd.spec?.group as string | undefined;
