@@ -401,8 +401,11 @@ describe('metrics', () => {
     const rx0 = one(first, 'container_network_receive_bytes_total', { pod: 'pg-0' });
     const later = await poll('counters to grow', async () => {
       const s = (await scrape()).samples;
+      // Each counter is published in hundredths of a second: on a busy node idle crosses its next step more slowly
+      // than user does, so wait for both.
       return one(s, 'container_cpu_usage_seconds_total', { pod: 'pg-0', container: 'postgres' }) > cpu0 &&
-        one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'user' }) > user0 ? s : undefined;
+        one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'user' }) > user0 &&
+        one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'idle' }) > idle0 ? s : undefined;
     });
     expect(one(later, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'idle' })).toBeGreaterThan(idle0);
     expect(one(later, 'container_network_receive_bytes_total', { pod: 'pg-0' })).toBeGreaterThanOrEqual(rx0);
