@@ -109,6 +109,21 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO settings (key, value) VALUES ('bindings_revision', '0');
     `,
   },
+  {
+    version: 2,
+    name: 'project members belong to a namespace uid; no stored project workspace',
+    sql: `
+      -- A membership is granted on one namespace (its uid): a namespace deleted and created again under the same
+      -- name starts with no members. Rows from before have no uid: accounts adopts the namespace's current uid at
+      -- start if it exists and drops them otherwise (ProjectDirectory.reconcile).
+      ALTER TABLE project_members ADD COLUMN namespace_uid text;
+      -- The workspace of a project is the namespace's label, read from the cluster at the moment of a check; a copy
+      -- here could drift (and did: it was set from a caller's argument).
+      ALTER TABLE project_members DROP CONSTRAINT project_members_project_fkey;
+      DROP TABLE projects;
+      CREATE INDEX project_members_namespace_uid ON project_members (namespace_uid);
+    `,
+  },
 ];
 
 // Per schema: test files sharing one database migrate their own schemas side by side.
