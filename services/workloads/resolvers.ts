@@ -97,7 +97,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     WorkloadEvent: { workload: (e: LiveEvent) => e.object },
     EventChange: { event: (e: LiveEvent) => e.object },
     Mutation: {
-      createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name),
+      createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name, args.podSecurity),
       deleteProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteProject(ctx.viewer, args.name),
       applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.applyYaml(ctx.viewer, args.namespace, args.yaml),
       scaleWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.scaleWorkload(ctx.viewer, args, args.replicas),

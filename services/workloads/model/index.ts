@@ -118,7 +118,7 @@ export function createWorkloadsModel(kube: KubeClient, customObjects: CustomObje
     liveSubscribers: () => live.subscribers(),
 
     // ---- writes
-    createProject: (viewer: Viewer, workspace: string, name: string) => mutations.createProject(deps, viewer, workspace, name),
+    createProject: (viewer: Viewer, workspace: string, name: string, podSecurity?: string | null) => mutations.createProject(deps, viewer, workspace, name, podSecurity),
     deleteProject: (viewer: Viewer, name: string) => mutations.deleteProject(deps, viewer, name),
     applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string) => mutations.applyYaml(deps, viewer, namespace, yaml),
     scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) => mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),

@@ -2,13 +2,13 @@
 // cache has seen the write, so that the object it returns — read from the cache — includes the change.
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { badUserInput, notFoundError } from '../../common/errors.js';
+import { badUserInput, forbiddenError, notFoundError } from '../../common/errors.js';
 import { KINDS, type KindName, type KubeObject } from '../clients/kube.js';
 import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 import { replicaSetsOfDeployment, revisionOf } from './resources.js';
 import { isDns1123Label, isValidLabelKey, isValidLabelValue } from './selectors.js';
-import { authorize, authorizeWorkspace, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeWorkspace, isPlatformAdmin, type Viewer } from '../../common/authz.js';
 import { WORKLOAD_KINDS, type WorkloadKindEnum } from './workloads.js';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -26,12 +26,28 @@ async function seen(deps: ModelDeps, kind: KindName, written: KubeObject): Promi
   return deps.kube.caches[kind].get(namespace, name) ?? written;
 }
 
-export async function createProject(deps: ModelDeps, viewer: Viewer, workspace: string, name: string): Promise<KubeObject> {
+export async function createProject(deps: ModelDeps, viewer: Viewer, workspace: string, name: string, podSecurity?: string | null): Promise<KubeObject> {
   authorizeWorkspace(viewer, 'create', workspace);
   requireName('project', name);
   if (!workspace || !isValidLabelValue(workspace)) throw badUserInput(`invalid workspace name ${JSON.stringify(workspace)}`, { argument: 'workspace' });
-  const created = await kubeCall(() => deps.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [WORKSPACE_LABEL]: workspace } } }));
+  const enforce = podSecurityLevel(viewer, podSecurity);
+  const created = await kubeCall(() => deps.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [WORKSPACE_LABEL]: workspace, [PSA_ENFORCE_LABEL]: enforce } } }));
   return seen(deps, 'Namespace', created);
+}
+
+export const PSA_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+const PSA_LEVELS = ['privileged', 'baseline', 'restricted'];
+
+/**
+ * The Pod Security Admission level a new project enforces: baseline unless asked otherwise. Objects are applied with
+ * kubegraph's credentials, so the cluster's pod guard is what keeps tenants from privileged / host pods; anyone who may
+ * create the project may ask for a stricter level, only platform admins for a weaker one (privileged).
+ */
+function podSecurityLevel(viewer: Viewer, asked: string | null | undefined): string {
+  if (asked === null || asked === undefined) return 'baseline';
+  if (!PSA_LEVELS.includes(asked)) throw badUserInput(`podSecurity must be one of ${PSA_LEVELS.join(', ')}; got ${JSON.stringify(asked)}`, { argument: 'podSecurity' });
+  if (asked === 'privileged' && !isPlatformAdmin(viewer)) throw forbiddenError(`${viewer.username} may not create a project without pod security (privileged): only platform admins may`);
+  return asked;
 }
 
 export async function deleteProject(deps: ModelDeps, viewer: Viewer, name: string): Promise<boolean> {
