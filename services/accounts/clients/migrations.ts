@@ -124,6 +124,42 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX project_members_namespace_uid ON project_members (namespace_uid);
     `,
   },
+  {
+    version: 3,
+    name: 'user ids, revoked sessions, login throttling per source',
+    sql: `
+      -- A user's identity beyond its name: tokens carry it, so that a user deleted and created again under the same
+      -- name is another user to them.
+      ALTER TABLE users ADD COLUMN uid text;
+      UPDATE users SET uid = gen_random_uuid()::text;
+      ALTER TABLE users ALTER COLUMN uid SET NOT NULL;
+      ALTER TABLE users ALTER COLUMN uid SET DEFAULT gen_random_uuid()::text;
+      CREATE UNIQUE INDEX users_uid ON users (uid);
+      ALTER TABLE api_tokens ADD COLUMN user_uid text;
+      UPDATE api_tokens SET user_uid = u.uid FROM users u WHERE u.username = api_tokens.username;
+      -- Sessions (refresh-token families, the sid of access tokens) ended while their access tokens may still live:
+      -- kept until those have expired; the gateway follows the list by revision.
+      CREATE TABLE revoked_sessions (
+        sid text PRIMARY KEY,
+        username text NOT NULL,
+        revision bigint NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX revoked_sessions_revision ON revoked_sessions (revision);
+      INSERT INTO settings (key, value) VALUES ('sessions_revision', '0');
+      -- Failed logins counted per (account, source) and per source, so that one source cannot lock a user out of
+      -- logging in from elsewhere.
+      CREATE TABLE login_throttle (
+        key text PRIMARY KEY,
+        failures integer NOT NULL,
+        window_start timestamptz NOT NULL,
+        locked_until timestamptz
+      );
+      CREATE INDEX login_throttle_window_start ON login_throttle (window_start);
+      -- Locks of whole users by failed logins end: they are per source now.
+      UPDATE users SET state = 'ACTIVE', failed_logins = 0, locked_until = NULL WHERE state = 'LOCKED' AND locked_until IS NOT NULL;
+    `,
+  },
 ];
 
 // Per schema: test files sharing one database migrate their own schemas side by side.
