@@ -535,6 +535,60 @@ function withoutManagedFields(o: JsonMap): JsonMap {
   return { ...o, metadata: meta };
 }
 
+/**
+ * Field ownership of a write that is not an apply (create, update, a merge/JSON/strategic patch), as the real server's
+ * fieldmanager records it: the fields the write added or changed go to `manager` (operation Update, with the
+ * subresource when there is one) and leave every other manager; fields it removed leave everyone. Without this, a
+ * later apply could not see that `kubectl set image` or `kubectl scale`'s patch owns what it changed, and would
+ * overwrite it without a conflict. `obj` gets its new managedFields; a write that changes nothing keeps them as they were.
+ */
+export function recordUpdate(rt: ResourceType, old: KObject | undefined, obj: KObject, manager: string, subresource?: string): void {
+  // A body without managedFields keeps the stored ones (an explicit list, even empty, replaces them, as on a real server).
+  const sent = obj.metadata.managedFields;
+  const base = Array.isArray(sent) && sent.length && !subresource ? sent : old?.metadata.managedFields;
+  const trackedOf = (o: KObject): JsonMap => {
+    const { status, ...rest } = o as JsonMap;
+    // The main resource never owns status when the kind has a status subresource, and the status subresource owns only status.
+    if (subresource === 'status') return { status };
+    return rt.subresources.includes('status') ? rest : { ...rest, status };
+  };
+  const now = appliedFields(trackedOf(obj), rt);
+  const before = old ? appliedFields(trackedOf(old), rt) : new Map<string, FieldPath>();
+  const changed: FieldSet = new Map();
+  for (const [id, path] of now) {
+    // A list item that was there before is not changed itself, only (maybe) its fields: they are compared one by one.
+    const item = !path[path.length - 1].startsWith('f:');
+    if (!before.has(id) || (!item && !deepEqual(valueAt(old, path, rt), valueAt(obj, path, rt)))) changed.set(id, path);
+  }
+  const removed = [...before.entries()].filter(([id]) => !now.has(id));
+  if (!changed.size && !removed.length) {
+    if (base !== undefined) obj.metadata.managedFields = base;
+    return;
+  }
+  const managers = readManagers(base);
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersionOf(rt);
+  const isMine = (m: Manager) => m.entry.manager === manager && m.entry.operation === 'Update' && m.entry.apiVersion === apiVersion && (m.entry.subresource ?? undefined) === subresource;
+  const me = managers.find(isMine);
+  for (const m of managers) {
+    if (m === me) continue;
+    for (const id of [...changed.keys(), ...removed.map(([rid]) => rid)]) if (m.fields.delete(id)) m.changed = true;
+  }
+  const mine: FieldSet = new Map(me?.fields ?? []);
+  for (const [id, path] of changed) mine.set(id, path);
+  for (const [id] of removed) mine.delete(id);
+  const myEntry: JsonMap = {
+    manager,
+    operation: 'Update',
+    apiVersion,
+    time: nowSeconds(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: encodeFieldsV1(mine),
+    ...(subresource ? { subresource } : {}),
+  };
+  const out = writeManagers(managers, me, myEntry).filter((e) => e !== myEntry || mine.size > 0);
+  obj.metadata.managedFields = out;
+}
+
 // --- field sets ---------------------------------------------------------------------------------------------------
 
 /** The fields an applied configuration sets: its leaves, atomic values and list items. */
@@ -699,6 +753,14 @@ function managerLabel(entry: JsonMap): string {
   return label;
 }
 
+/** fieldmanager's BuildManagerIdentifier: the entry as JSON without fields and time (and without apiVersion for appliers). */
+function managerId(entry: JsonMap): string {
+  const id: JsonMap = { manager: entry.manager, operation: entry.operation };
+  if (entry.operation !== 'Apply' && entry.apiVersion) id.apiVersion = entry.apiVersion;
+  if (entry.subresource) id.subresource = entry.subresource;
+  return JSON.stringify(id);
+}
+
 /** A field path as structured-merge-diff prints it: `.spec.containers[name="web"].image`. */
 function printPath(path: FieldPath): string {
   return path
@@ -723,12 +785,19 @@ function conflictError(conflicts: Conflict[]): ApiError {
   if (conflicts.length === 1) {
     message = `Apply failed with 1 conflict: ${causes[0].message}: ${causes[0].field}`;
   } else {
-    const byManager = new Map<string, string[]>();
+    // Grouped per manager, the managers in the order of their identifiers (the entry's JSON without time and fields,
+    // as structured-merge-diff keys them), which sorts by name first.
+    const byManager = new Map<string, { label: string; paths: string[] }>();
     for (const c of conflicts) {
-      const label = managerLabel(c.manager.entry);
-      byManager.set(label, [...(byManager.get(label) ?? []), printPath(c.path)]);
+      const id = managerId(c.manager.entry);
+      const group = byManager.get(id) ?? { label: managerLabel(c.manager.entry), paths: [] };
+      group.paths.push(printPath(c.path));
+      byManager.set(id, group);
     }
-    const lines = [...byManager.keys()].sort().flatMap((label) => [`conflicts with ${label}:`, ...byManager.get(label)!.map((p) => `- ${p}`)]);
+    const lines = [...byManager.keys()].sort().flatMap((id) => {
+      const g = byManager.get(id)!;
+      return [`conflicts with ${g.label}:`, ...g.paths.map((p) => `- ${p}`)];
+    });
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
   }
   return new ApiError(409, 'Conflict', message, { causes });

@@ -273,6 +273,13 @@ export class SandboxServer {
       return json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
     const dryRun = q.get('dryRun') === 'All';
+    // A client's write: its fields go to its field manager (the fieldManager parameter, else its User-Agent's
+    // product, as the real server names managers), and admission warnings go back as Warning headers.
+    const warnings: string[] = [];
+    const writeOpts = { dryRun, warnings, manager: fieldManagerOf(req, q) };
+    const sendWarnings = () => {
+      if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    };
     if (!name) {
       switch (method) {
         case 'GET':
@@ -280,7 +287,8 @@ export class SandboxServer {
         case 'POST': {
           const body = await readObject(req);
           this.checkBodyNamespace(rt, body, namespace);
-          const created = this.store.create(rt, body, { dryRun });
+          const created = this.store.create(rt, body, writeOpts);
+          sendWarnings();
           return this.respondObject(req, res, rt, created, 201);
         }
         case 'DELETE': {
@@ -308,7 +316,8 @@ export class SandboxServer {
           const updated = this.store.update(rt, { ...current, spec: { ...current.spec, finalizers: body.spec?.finalizers ?? [] } }, { dryRun });
           return this.respondObject(req, res, rt, updated, 200);
         }
-        const updated = this.store.update(rt, body, { subresource: subresource === 'status' ? 'status' : undefined, dryRun });
+        const updated = this.store.update(rt, body, { ...writeOpts, subresource: subresource === 'status' ? 'status' : undefined });
+        sendWarnings();
         return this.respondObject(req, res, rt, updated, 200);
       }
       case 'PATCH': {
@@ -328,14 +337,18 @@ export class SandboxServer {
           if (patched.metadata.namespace && patched.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
           patched.metadata.namespace = namespace;
         }
+        // An apply records its own ownership (patch.ts); any other patch is an Update of its manager.
+        const patchOpts = isApply ? { dryRun, warnings } : writeOpts;
         if (!current) {
-          const created = this.store.create(rt, { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } }, { dryRun });
+          const created = this.store.create(rt, { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } }, patchOpts);
+          sendWarnings();
           return this.respondObject(req, res, rt, created, 201);
         }
         // A patch applies to what it read: it only conflicts when it names a resourceVersion itself.
         const patchRv = rvInPatch(contentType, raw);
         patched.metadata.resourceVersion = patchRv ?? current.metadata.resourceVersion;
-        const updated = this.store.update(rt, patched, { subresource: subresource === 'status' ? 'status' : undefined, dryRun });
+        const updated = this.store.update(rt, patched, { ...patchOpts, subresource: subresource === 'status' ? 'status' : undefined });
+        sendWarnings();
         return this.respondObject(req, res, rt, updated, 200);
       }
       case 'DELETE': {
@@ -570,6 +583,13 @@ async function readObject(req: IncomingMessage): Promise<KObject> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
   body.metadata ??= {};
   return body;
+}
+
+/** The field manager of a request: `fieldManager`, else the User-Agent up to its first "/" (the real server's default). */
+function fieldManagerOf(req: IncomingMessage, q: URLSearchParams): string {
+  const given = q.get('fieldManager');
+  if (given) return given;
+  return String(req.headers['user-agent'] ?? '').split('/')[0].slice(0, 128);
 }
 
 function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, ApiError, badRequest, conflict, expired, invalid, notFound, type StatusCause } from './errors.js';
 import { Registry, apiVersionOf, type ResourceType } from './registry.js';
+import { recordUpdate } from './patch.js';
+import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import type { KObject, WatchEventType } from './types.js';
 import type { Matcher } from './selectors.js';
 
@@ -44,6 +46,21 @@ export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+/** Options of create and update. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** The field manager of a client's write (not an apply): its fields are recorded in managedFields. */
+  manager?: string;
+  /** Collects the admission warnings for the client (the HTTP layer sends them as `Warning` headers). */
+  warnings?: string[];
+}
+
+function significantPodUpdate(pod: KObject, old: KObject): boolean {
+  const images = (o: KObject) => JSON.stringify([...(o.spec?.initContainers ?? []), ...(o.spec?.containers ?? []), ...(o.spec?.ephemeralContainers ?? [])].map((c: { name?: string; image?: string }) => [c.name, c.image]));
+  const seccomp = (o: KObject) => JSON.stringify(Object.entries(o.metadata.annotations ?? {}).filter(([k]) => k.startsWith('seccomp.security.alpha.kubernetes.io/') || k.startsWith('container.seccomp.security.alpha.kubernetes.io/')));
+  return images(pod) !== images(old) || seccomp(pod) !== seccomp(old);
 }
 
 /** Kind-specific rules the store applies on writes (defaults, validation, finalization). */
@@ -254,12 +271,33 @@ export class Store {
     }
   }
 
+  /**
+   * Admission after validation, as kube-apiserver's validating admission runs: Pod Security (the namespace's
+   * pod-security.kubernetes.io labels) refuses pods under `enforce` and warns, for pods and pod templates, under `warn`.
+   */
+  private admit(rt: ResourceType, obj: KObject, old: KObject | undefined, opts: WriteOptions): void {
+    if (!rt.namespaced || (rt.group !== '' && rt.group !== 'apps' && rt.group !== 'batch')) return;
+    const isPod = rt.group === '' && rt.kind === 'Pod';
+    const template = isPod ? undefined : podTemplateOf(rt.kind, obj);
+    if (!isPod && !template) return;
+    // Pod updates are judged only when what the policies read can change (the plugin's isSignificantPodUpdate).
+    if (isPod && old && !significantPodUpdate(obj, old)) return;
+    if (!isPod && opts.warnings === undefined) return; // only warnings to give, and nobody to give them to
+    const ns = this.table(this.type('', 'namespaces')).get(obj.metadata.namespace!);
+    const labels = ns?.metadata.labels as Record<string, string> | undefined;
+    const result = isPod ? checkPodSecurity(labels, obj.metadata, obj.spec, true) : checkPodSecurity(labels, template!.meta, template!.spec, false);
+    if (result.denied) {
+      throw new ApiError(403, 'Forbidden', `pods "${obj.metadata.name}" is forbidden: ${result.denied}`, { name: obj.metadata.name, kind: 'pods' });
+    }
+    opts.warnings?.push(...result.warnings);
+  }
+
   private runValidation(rt: ResourceType, obj: KObject, old?: KObject): void {
     const causes = this.hooksOf(rt)?.validate?.(obj, old) ?? [];
     if (causes.length) throw invalid(rt, obj.metadata.name ?? '', causes);
   }
 
-  create(rt: ResourceType, input: KObject, opts: { dryRun?: boolean } = {}): KObject {
+  create(rt: ResourceType, input: KObject, opts: WriteOptions = {}): KObject {
     const obj: KObject = structuredClone(input);
     obj.apiVersion = apiVersionOf(rt);
     obj.kind = rt.kind;
@@ -284,6 +322,12 @@ export class Store {
     if (rt.hasStatus) meta.generation = 1;
     this.hooksOf(rt)?.defaults?.(obj, this);
     this.runValidation(rt, obj);
+    this.admit(rt, obj, undefined, opts);
+    if (opts.manager !== undefined) {
+      // A client's create owns every field it set (defaults included, as on a real server); managedFields it sent are ignored.
+      delete obj.metadata.managedFields;
+      recordUpdate(rt, undefined, obj, opts.manager);
+    }
     if (opts.dryRun) return obj;
     this.write(rt, 'ADDED', obj);
     return obj;
@@ -293,7 +337,7 @@ export class Store {
    * Replaces an object. With `subresource: 'status'` only the status changes; without it, for kinds with a status
    * subresource, the status is kept as stored. A resourceVersion that is not the current one is a Conflict.
    */
-  update(rt: ResourceType, input: KObject, opts: { subresource?: 'status'; dryRun?: boolean; createIfMissing?: boolean } = {}): KObject {
+  update(rt: ResourceType, input: KObject, opts: WriteOptions & { subresource?: 'status'; createIfMissing?: boolean } = {}): KObject {
     const name = input.metadata?.name;
     if (!name) throw invalid(rt, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' }]);
     const namespace = rt.namespaced ? input.metadata.namespace : undefined;
@@ -331,6 +375,7 @@ export class Store {
       // for some kinds, but never spec).
       const merged: KObject = { ...structuredClone(old), status: obj.status };
       merged.metadata.resourceVersion = old.metadata.resourceVersion;
+      if (opts.manager !== undefined) recordUpdate(rt, old, merged, opts.manager, 'status');
       return this.commitUpdate(rt, merged, old, opts.dryRun);
     }
     if (rt.subresources.includes('status')) obj.status = structuredClone(old.status);
@@ -340,6 +385,9 @@ export class Store {
     }
     this.hooksOf(rt)?.defaults?.(obj, this, old);
     this.runValidation(rt, obj, old);
+    this.admit(rt, obj, old, opts);
+    if (opts.manager !== undefined) recordUpdate(rt, old, obj, opts.manager);
+    else if (obj.metadata.managedFields === undefined && old.metadata.managedFields !== undefined) obj.metadata.managedFields = old.metadata.managedFields;
     return this.commitUpdate(rt, obj, old, opts.dryRun);
   }
 
