@@ -2,7 +2,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+// Before @apollo/gateway: its telemetry is off in every process that runs a gateway.
+import './no-telemetry.js';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
 import { GraphQLError, getOperationAST, parse, print, specifiedRules, validate, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -218,16 +221,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   const persistedQueries = { cache: apqCache, ttl: opts.apqTtlSeconds ?? GATEWAY_DEFAULTS.apqTtlSeconds };
+  const introspection = opts.introspection ?? process.env.NODE_ENV !== 'production';
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: opts.introspection ?? process.env.NODE_ENV !== 'production',
+    introspection,
+    // Without introspection, error messages must not reveal the schema either ("Did you mean ...?").
+    hideSchemaDetailsFromClientErrors: !introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     persistedQueries: apqCache ? persistedQueries : { ttl: persistedQueries.ttl },
     cache: 'bounded',
     validationRules: limitRules(limits),
-    formatError,
-    plugins: [observe],
+    formatError: introspection ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
+    plugins: [
+      observe,
+      requestErrorsPlugin,
+      // Nothing reported to Apollo whatever APOLLO_KEY says, and no landing page loaded from Apollo's CDN
+      // (DESIGN.md "Network").
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+    ],
     logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
     stopOnTerminationSignals: false,
   });
@@ -348,7 +362,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
         }
         const errors = validate(executor.apiSchema, document, wsRules);
-        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
+        if (errors.length) return errors.map((e) => new GraphQLError(introspection ? e.message : withoutSuggestions(e).message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         const variables = payload.variables ?? {};
@@ -403,7 +417,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const port = await listen(server, opts.port, opts.host ?? GATEWAY_DEFAULTS.host);
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
-  log.info('gateway listening', { url, subgraphs, cache: redis ? 'redis' : 'memory', introspection: opts.introspection ?? process.env.NODE_ENV !== 'production' });
+  log.info('gateway listening', { url, subgraphs, cache: redis ? 'redis' : 'memory', introspection });
 
   return {
     url,
@@ -439,6 +453,83 @@ function requestIdOf(header: string | string[] | undefined): string {
   return v && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : randomUUID();
 }
 
+/** graphql-js's hints at names of the schema ("Did you mean ...?"), which it always puts at the end of a message. */
+const SUGGESTION = / ?Did you mean .+\?$/s;
+
+/** An error without its schema hints: when introspection is off, messages must not reveal the schema either. */
+export function withoutSuggestions<E extends { message: string }>(e: E): E {
+  return SUGGESTION.test(e.message) ? { ...e, message: e.message.replace(SUGGESTION, '') } : e;
+}
+
+/** Apollo Server answers a persisted query whose hash does not match its text with this message and no code. */
+const HASH_MISMATCH = 'provided sha does not match query';
+const MEDIA_JSON = 'application/json';
+const MEDIA_GRAPHQL_RESPONSE = 'application/graphql-response+json';
+/** The codes of request errors (the document cannot run) that application/json answers with 200. */
+const REQUEST_ERROR_CODES = new Set<string>(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', ErrorCode.BAD_USER_INPUT, ...LIMIT_CODES]);
+/** Requests whose operation cannot be determined: 400 whatever the media type (issue 13). */
+const unresolvedOperations = new WeakSet<object>();
+
+/**
+ * The status codes of the GraphQL-over-HTTP specification: a request that names no operation of its document (or
+ * holds several and names none) is the client's mistake, 400 BAD_USER_INPUT (Apollo's gateway would answer 500);
+ * and for a client that asks for `application/json` in its Accept header (the legacy media type), a document that
+ * fails to parse or validate, or variables that fail coercion, answer 200 with the errors, while
+ * `application/graphql-response+json` keeps 400. Without an Accept header the answer stays 400, as before.
+ */
+const requestErrorsPlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation(rc) {
+        if (rc.operation) return;
+        unresolvedOperations.add(rc.request);
+        const names = rc.document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
+        const message = rc.request.operationName
+          ? `Unknown operation named "${rc.request.operationName}".`
+          : names > 1
+            ? 'Must provide operation name if query contains multiple operations.'
+            : 'The document holds no operation to run.';
+        throw new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+      },
+      async willSendResponse(rc) {
+        if (rc.response.http.status !== 400 || rc.response.body.kind !== 'single') return;
+        const result = rc.response.body.singleResult;
+        if (result.data !== undefined || !result.errors?.length || unresolvedOperations.has(rc.request)) return;
+        if (!result.errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) return;
+        if (prefersLegacyJson(rc)) {
+          rc.response.http.status = 200;
+          rc.response.http.headers.set('content-type', `${MEDIA_JSON}; charset=utf-8`);
+        }
+      },
+    };
+  },
+};
+
+/**
+ * Whether the client's Accept header explicitly prefers application/json over application/graphql-response+json
+ * (higher quality, or equal and listed first; a wildcard counts for both, and then application/json wins, as Apollo
+ * Server picks it).
+ */
+function prefersLegacyJson(rc: GraphQLRequestContextWillSendResponse<GatewayContext>): boolean {
+  const accept = rc.request.http?.headers.get('accept');
+  if (!accept) return false;
+  const ranges = accept.split(',').map((part, index) => {
+    const [range, ...params] = part.trim().toLowerCase().split(';').map((x) => x.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    return { range, q: q ? Number(q.slice(2)) : 1, index };
+  });
+  const match = (type: string) => {
+    const [main] = type.split('/');
+    const found = ranges.find((r) => r.range === type) ?? ranges.find((r) => r.range === `${main}/*`) ?? ranges.find((r) => r.range === '*/*');
+    return found && found.q > 0 ? found : undefined;
+  };
+  const json = match(MEDIA_JSON);
+  const modern = match(MEDIA_GRAPHQL_RESPONSE);
+  if (!json) return false;
+  if (!modern) return true;
+  return json.q > modern.q || (json.q === modern.q && json.index <= modern.index);
+}
+
 /**
  * Errors as clients see them: the limit codes survive Apollo's GRAPHQL_VALIDATION_FAILED wrapping, upstream errors
  * name their service as `service`, and nothing of an upstream's raw HTTP response or stack leaks out.
@@ -448,6 +539,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const original = (error as { originalError?: unknown } | undefined)?.originalError;
   if (original instanceof GraphQLError && typeof original.extensions.code === 'string' && LIMIT_CODES.has(original.extensions.code)) {
     extensions.code = original.extensions.code;
+  }
+  if (formatted.message === HASH_MISMATCH && (extensions.code === undefined || extensions.code === 'INTERNAL_SERVER_ERROR')) {
+    extensions.code = 'PERSISTED_QUERY_HASH_MISMATCH';
   }
   if (typeof extensions.serviceName === 'string') {
     extensions.service ??= extensions.serviceName;

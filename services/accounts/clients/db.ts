@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
+import { badUserInput } from '../../common/errors.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -63,7 +64,7 @@ async function openPostgres(url: string, opts: DbOptions): Promise<Db> {
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const query = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<T>> => {
-    const r = await client.query(sql, params as unknown[] | undefined);
+    const r = await client.query(sql, withoutNul(params) as unknown[] | undefined);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };
   return {
@@ -105,12 +106,25 @@ async function openPGlite(opts: DbOptions): Promise<Db> {
     kind: 'pglite',
     query: async (sql, params) => {
       if (inTransaction.getStore()) throw new Error('a query outside the transaction was made inside it (PGlite has one connection: it would wait forever)');
-      return wrap(await db.query(sql, params));
+      return wrap(await db.query(sql, withoutNul(params)));
     },
     // PGlite is one connection: its transaction() holds a mutex, so other queries wait until it ends.
-    transaction: (fn) => db.transaction((tx) => inTransaction.run(true, () => fn({ query: async (sql, params) => wrap(await tx.query(sql, params)) }))),
+    transaction: (fn) => db.transaction((tx) => inTransaction.run(true, () => fn({ query: async (sql, params) => wrap(await tx.query(sql, withoutNul(params))) }))),
     close: () => db.close(),
   };
+}
+
+/**
+ * PostgreSQL text cannot hold a NUL character: a value with one (a name looked up, a description stored) is the
+ * caller's mistake, refused as BAD_USER_INPUT before it reaches the database, whose own refusal would surface as an
+ * internal error carrying its message. The model's validators refuse such names first; this covers every other path.
+ */
+function withoutNul(params: unknown[] | undefined): unknown[] | undefined {
+  for (const p of params ?? []) {
+    const values = Array.isArray(p) ? p : [p];
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) throw badUserInput('text arguments must not contain NUL characters');
+  }
+  return params;
 }
 
 /** The PostgreSQL error code of a failed query (23505 unique violation, 23503 foreign key violation, …). */

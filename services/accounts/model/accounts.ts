@@ -351,6 +351,8 @@ export class AccountsModel {
     const record = (success: boolean, reason: string | null, provider: string | null) =>
       store.insertLoginRecord(this.db, { username: username.slice(0, 256), source_ip: req.client.ip, user_agent: req.client.userAgent?.slice(0, 512) ?? null, success, reason, provider });
     const invalid = () => unauthenticated('invalid username or password');
+    // No account name holds a NUL character (PostgreSQL text cannot): the same refusal as for any unknown name.
+    if (username.includes('\u0000')) throw invalid();
 
     await store.expireLock(this.db, username);
     let user = await store.getUser(this.db, username);

@@ -36,7 +36,8 @@ export function validProjectName(v: string, field = 'project'): string {
   if (!DNS_LABEL.test(v)) throw badUserInput(`invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
   return v;
 }
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No whitespace or control characters (a NUL byte cannot even be stored).
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 export function validEmail(v: string | null | undefined): string | null {
   if (v === undefined || v === null || v === '') return null;
   if (v.length > 254 || !EMAIL.test(v)) throw badUserInput(`invalid email ${JSON.stringify(v)}`, { field: 'email' });
@@ -45,5 +46,6 @@ export function validEmail(v: string | null | undefined): string | null {
 export function validDisplayName(v: string | null | undefined): string | null {
   if (v === undefined || v === null || v === '') return null;
   if (v.length > 256) throw badUserInput('displayName is longer than 256 characters', { field: 'displayName' });
+  if (v.includes('\u0000')) throw badUserInput('displayName contains a NUL character', { field: 'displayName' });
   return v;
 }
