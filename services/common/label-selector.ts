@@ -2,6 +2,8 @@
 // error texts, and the names that go with them. Shared by the sandbox (which answers a bad selector with 400) and the
 // workloads subgraph (BAD_USER_INPUT); each wraps LabelSelectorSyntaxError its own way.
 
+import { isDns1123Label, isDns1123Subdomain } from './k8s/names.js';
+
 /** A selector that does not parse; the message is the API server's ("unable to parse requirement: ..."). */
 export class LabelSelectorSyntaxError extends Error {}
 
@@ -13,22 +15,18 @@ export interface LabelRequirement {
 }
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** A qualified name: `[prefix/]name`, the prefix a DNS-1123 subdomain (services/common/k8s/names.ts). */
 export function isValidLabelKey(key: string): boolean {
   const slash = key.indexOf('/');
   if (slash < 0) return NAME.test(key);
-  const prefix = key.slice(0, slash);
-  return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && NAME.test(key.slice(slash + 1));
+  return isDns1123Subdomain(key.slice(0, slash)) && NAME.test(key.slice(slash + 1));
 }
 
 export const isValidLabelValue = (value: string): boolean => value === '' || NAME.test(value);
 
-/** A DNS-1123 label (namespace names): lower-case alphanumerics and '-', at most 63 characters. */
-export const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS_LABEL.test(s);
-/** A DNS-1123 subdomain (most object names). */
-export const isDns1123Subdomain = (s: string): boolean => s.length <= 253 && DNS_SUBDOMAIN.test(s);
+// Object names have their own module; re-exported for the callers that took them from here.
+export { isDns1123Label, isDns1123Subdomain };
 
 /** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`; bad syntax is a 400 BadRequest. */
 export function parseLabelSelector(selector: string): LabelRequirement[] {

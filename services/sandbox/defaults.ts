@@ -1,6 +1,7 @@
 // Per-kind defaulting, admission and validation, as the real kube-apiserver applies them on create and update:
 // the defaults a client sees in `kubectl get -o yaml`, the allocations (Service cluster IPs and node ports), and
 // the 422 Invalid answers with the real messages for the most common mistakes.
+import { isDns1123Label } from '../common/k8s/names.js';
 import type { StatusCause } from './errors.js';
 import { labelsMatch, requirementsOfLabelSelector } from './selectors.js';
 import type { KindHooks, Store, StoreEvent } from './store.js';
@@ -34,7 +35,6 @@ const notSupported = (field: string, value: unknown, supported: string[]): Statu
 });
 const duplicate = (field: string, value: unknown): StatusCause => ({ reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${fmtValue(value)}` });
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -184,7 +184,7 @@ function validateContainers(list: Loose, path: string, requiredList: boolean, na
   list.forEach((c: Loose, i: number) => {
     const p = `${path}[${i}]`;
     if (!c?.name) causes.push(required(`${p}.name`));
-    else if (!DNS1123_LABEL.test(c.name) || c.name.length > 63) causes.push(invalidValue(`${p}.name`, c.name, DNS1123_LABEL_MSG));
+    else if (!isDns1123Label(c.name)) causes.push(invalidValue(`${p}.name`, c.name, DNS1123_LABEL_MSG));
     else if (names.has(c.name)) causes.push(duplicate(`${p}.name`, c.name));
     else names.add(c.name);
     if (!c?.image || !String(c.image).trim()) causes.push(required(`${p}.image`));

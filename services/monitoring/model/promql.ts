@@ -2,27 +2,27 @@
 // and every value is escaped as a PromQL string literal (and, inside =~ matchers, as an RE2 literal) anyway, so a
 // value can never change the shape of a query. Durations and time ranges are parsed and bounded here too.
 import { badUserInput } from '../../common/errors.js';
-
-/** A DNS-1123 label: namespaces, containers, workspaces (KubeSphere names them like namespaces). */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** A DNS-1123 subdomain: pods, workloads, nodes. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import { isDns1123Label, isDns1123Subdomain } from '../../common/k8s/names.js';
 
 export type NameKind = 'namespace' | 'pod' | 'container' | 'node' | 'workload' | 'workspace';
 
-const RULES: Record<NameKind, { re: RegExp; max: number; what: string }> = {
-  namespace: { re: DNS_LABEL, max: 63, what: 'a DNS-1123 label' },
-  container: { re: DNS_LABEL, max: 63, what: 'a DNS-1123 label' },
-  workspace: { re: DNS_LABEL, max: 63, what: 'a DNS-1123 label' },
-  pod: { re: DNS_SUBDOMAIN, max: 253, what: 'a DNS-1123 subdomain' },
-  node: { re: DNS_SUBDOMAIN, max: 253, what: 'a DNS-1123 subdomain' },
-  workload: { re: DNS_SUBDOMAIN, max: 253, what: 'a DNS-1123 subdomain' },
+// Namespaces, containers and workspaces (KubeSphere names them like namespaces) are DNS-1123 labels; pods, workloads
+// and nodes DNS-1123 subdomains (services/common/k8s/names.ts).
+const LABEL = { valid: isDns1123Label, what: 'a DNS-1123 label' };
+const SUBDOMAIN = { valid: isDns1123Subdomain, what: 'a DNS-1123 subdomain' };
+const RULES: Record<NameKind, { valid: (s: string) => boolean; what: string }> = {
+  namespace: LABEL,
+  container: LABEL,
+  workspace: LABEL,
+  pod: SUBDOMAIN,
+  node: SUBDOMAIN,
+  workload: SUBDOMAIN,
 };
 
 /** Returns the name when it is a valid Kubernetes name of its kind; BAD_USER_INPUT otherwise. */
 export function validName(kind: NameKind, value: unknown): string {
   const rule = RULES[kind];
-  if (typeof value !== 'string' || value.length > rule.max || !rule.re.test(value)) {
+  if (typeof value !== 'string' || !rule.valid(value)) {
     throw badUserInput(`${kind} name ${JSON.stringify(String(value)).slice(0, 300)} is not ${rule.what}`, { argument: kind });
   }
   return value;

@@ -5,7 +5,8 @@
 // answering from a cache that stopped following the cluster.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.js';
-import { byLabel, byLabelKey, byNamespace, IndexedCache, KubeUnreachableError } from './kube.js';
+import { apiVersionProblems, isResourceName } from '../../common/k8s/names.js';
+import { byLabel, byLabelKey, byNamespace, IndexedCache, KubeApiError, KubeUnreachableError } from './kube.js';
 
 /** One served version of a custom resource. */
 export interface CustomResource {
@@ -36,6 +37,16 @@ interface Running {
   informer: k8s.ListWatch<k8s.KubernetesObject>;
   synced: Promise<void>;
   lastRead: number;
+}
+
+/**
+ * The collection path of a custom resource, from the CRD as the API server serves it: group, version and plural are
+ * checked as Kubernetes names and encoded, so no CRD field can make the path address anything else.
+ */
+export function collectionPath(r: CustomResource): string {
+  const problems = [...apiVersionProblems(`${r.group}/${r.version}`), ...(isResourceName(r.plural) ? [] : [`plural ${JSON.stringify(r.plural)} is not a resource name`])];
+  if (!r.group || problems.length) throw new KubeApiError(404, 'NotFound', `custom resource ${JSON.stringify(`${r.group}/${r.version}/${r.plural}`)} is not servable: ${problems.join('; ') || 'no group'}`);
+  return `/apis/${encodeURIComponent(r.group)}/${encodeURIComponent(r.version)}/${encodeURIComponent(r.plural)}`;
 }
 
 export class CustomObjectCaches {
@@ -81,7 +92,7 @@ export class CustomObjectCaches {
     }
     const cache = new IndexedCache(key, { namespace: byNamespace, label: byLabel, labelKey: byLabelKey });
     const apiVersion = `${resource.group}/${resource.version}`;
-    const informer = this.source.listWatchInto(`/apis/${apiVersion}/${resource.plural}`, apiVersion, resource.kind, cache);
+    const informer = this.source.listWatchInto(collectionPath(resource), apiVersion, resource.kind, cache);
     const synced = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new KubeUnreachableError(`listing ${key} took longer than ${this.syncTimeoutMs} ms`)), this.syncTimeoutMs);
       informer.on('error', (err: unknown) => {

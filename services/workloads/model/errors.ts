@@ -1,12 +1,14 @@
 // Kubernetes API failures as GraphQL errors of DESIGN.md's error model.
 import type { GraphQLError } from 'graphql';
 import { apiError, badUserInput, conflictError, ErrorCode, forbiddenError, notFoundError, upstreamUnavailable } from '../../common/errors.js';
-import { KubeApiError, KubeUnreachableError, toKubeError } from '../clients/kube.js';
+import { KubeApiError, KubeUnreachableError, toKubeError, UnsafeRequestPathError } from '../clients/kube.js';
 
 export const SERVICE = 'workloads';
 
 export function mapKubeError(e: unknown): Error {
   if (isGraphQLError(e)) return e;
+  // Refused by the client before any request: the value came from the caller (an argument or a document).
+  if (e instanceof UnsafeRequestPathError) return badUserInput(e.message, { argument: e.field });
   const err = toKubeError(e);
   if (err instanceof KubeUnreachableError) return upstreamUnavailable(SERVICE, `Kubernetes API unreachable: ${err.message}`);
   if (err instanceof KubeApiError) {

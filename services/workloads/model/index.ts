@@ -13,6 +13,7 @@ import type { Page } from './query.js';
 import type { Viewer } from '../../common/authz.js';
 import * as workloads from './workloads.js';
 import { LiveChanges, type LiveOptions } from './live.js';
+import { guarded, WORKLOADS_MODEL_CHECKS } from './arguments.js';
 import * as subscriptions from './subscriptions.js';
 
 export type { Viewer } from '../../common/authz.js';
@@ -55,8 +56,16 @@ export interface GenericRef {
   name: string;
 }
 
-/** Call before the client's informers start (the change feeds must see every event after their first LIST). */
-export function createWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions } = {}) {
+/**
+ * Call before the client's informers start (the change feeds must see every event after their first LIST). Every
+ * function's names, namespaces, kinds and apiVersions are checked first (arguments.ts), before any client call.
+ */
+export function createWorkloadsModel(...args: Parameters<typeof buildWorkloadsModel>) {
+  return guarded(buildWorkloadsModel(...args), WORKLOADS_MODEL_CHECKS);
+}
+
+/** The model's functions, unchecked: only createWorkloadsModel calls this. */
+export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions } = {}) {
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
   const deps: subscriptions.LiveDeps = { kube, live, customObjects };
   return {
