@@ -1,8 +1,9 @@
 // Who a request or a graphql-ws connection is (DESIGN.md "Identity and authorization"): the caller's token, from the
 // Authorization header or the graphql-ws connection_init payload, verified into an identity with its roles. With
 // accounts configured (`accountsAuthenticator`), a missing token is the anonymous caller (it may log in, nothing
-// else) and a bad, expired or revoked one is UNAUTHENTICATED; without accounts (`developmentAuthenticator`) everyone
-// is the development identity.
+// else) and a bad, expired or revoked one (or one of an ended session, or of a user disabled, locked, deleted or
+// created again under the same name) is UNAUTHENTICATED; without accounts (`developmentAuthenticator`) everyone is
+// the development identity.
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import { ANONYMOUS, DEV_VIEWER, type Viewer } from '../services/common/authz.js';
@@ -49,20 +50,34 @@ export interface AccountsAuthenticatorOptions {
 
 interface RoleBindingsBody {
   username: string;
+  uid: string;
   state: string;
   platformRole: string;
   workspaces: { workspace: string; role: string }[];
-  projects: { project: string; role: string }[];
+  projects: { project: string; role: string; namespaceUid: string | null }[];
   revision: number;
 }
 
-const unauthenticated = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+/**
+ * A refused token. `reason` DISABLED or LOCKED: the token is genuine, its user may not act (graphql-ws tells this
+ * apart: 4403 instead of 4401).
+ */
+const unauthenticated = (message: string, reason?: 'DISABLED' | 'LOCKED') =>
+  new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, ...(reason ? { reason } : {}), http: { status: 401 } } });
+
+/** Whether an error refuses the caller's credentials (UNAUTHENTICATED), rather than failing to check them. */
+export const isUnauthenticated = (e: unknown): e is GraphQLError => e instanceof GraphQLError && e.extensions.code === ErrorCode.UNAUTHENTICATED;
+/** Whether a refusal is of a genuine token whose user may not act (disabled, locked). */
+export const isNotAllowed = (e: unknown): boolean => isUnauthenticated(e) && (e.extensions.reason === 'DISABLED' || e.extensions.reason === 'LOCKED');
 
 /**
  * Tokens checked against accounts: access tokens (JWT) with the published keys (JWKS, cached by jose and fetched
  * again on an unknown `kid`), API tokens (`kgt_…`) by accounts itself (so a revoked one is refused at once). The
  * caller's role bindings come from accounts too, cached per user and dropped as soon as accounts' bindings revision
- * changes (checked at most every `bindingsCheckMs`); a disabled or deleted user is refused.
+ * changes (checked at most every `bindingsCheckMs`); a disabled, locked or deleted user is refused, and so is a token
+ * whose `uid` is not the user's (issued to an earlier user of the same name). Access tokens of ended sessions (logout,
+ * password change, refresh-token reuse) are refused too: accounts' list of ended sessions is followed by its own
+ * revision, read with the bindings revision, so an ended session takes effect within `bindingsCheckMs`.
  */
 export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authenticator {
   const base = opts.accountsUrl.replace(/\/+$/, '');
@@ -86,59 +101,101 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
     revision.pending ??= (async () => {
       const res = await call('/internal/bindings-revision');
       if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for the bindings revision`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
-      const value = ((await res.json()) as { revision: number }).revision;
-      revision = { value, at: Date.now() };
-      return value;
+      const body = (await res.json()) as { revision: number; sessions?: number };
+      // The ended sessions are brought up to date before the new revision is used: no request in between is
+      // decided on a list older than the revision it saw.
+      if (body.sessions !== undefined && body.sessions > ended.revision) await followEndedSessions();
+      revision = { value: body.revision, at: Date.now() };
+      return body.revision;
     })().finally(() => {
       revision.pending = undefined;
     });
     return revision.pending;
   };
-  const bindings = new Map<string, { revision: number; viewer: Identity }>();
 
-  const viewerOf = async (username: string): Promise<Identity> => {
+  /** Sessions accounts has ended (sid → when their last access token expires, ms), and the revision they reach. */
+  const ended = { revision: 0, sids: new Map<string, number>() };
+  const followEndedSessions = async (): Promise<void> => {
+    const res = await call(`/internal/revoked-sessions?after=${ended.revision}`);
+    if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for the ended sessions`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+    const body = (await res.json()) as { revision: number; sessions: { sid: string; expiresAt: string }[] };
+    const now = Date.now();
+    for (const [sid, until] of ended.sids) if (until <= now) ended.sids.delete(sid);
+    for (const s of body.sessions) ended.sids.set(s.sid, Date.parse(s.expiresAt));
+    ended.revision = Math.max(ended.revision, body.revision);
+  };
+  const bindings = new Map<string, { revision: number; uid: string; viewer: Identity }>();
+  /** The uid each identity handed out belongs to (refresh checks that the user is still that one). */
+  const uids = new WeakMap<Identity, string>();
+
+  /** The identity of user `username`, when it is still the user with uid `uid` and may act. */
+  const viewerOf = async (username: string, uid: string): Promise<Identity> => {
     const rev = await currentRevision();
-    const cached = bindings.get(username);
-    if (cached && cached.revision === rev) return cached.viewer;
-    const res = await call(`/internal/bindings/${encodeURIComponent(username)}`);
-    if (res.status === 404) throw unauthenticated('the token belongs to a user that no longer exists');
-    if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for role bindings`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
-    const b = (await res.json()) as RoleBindingsBody;
-    if (b.state === 'DISABLED') throw unauthenticated('the user is disabled');
+    let cached = bindings.get(username);
+    if (!cached || cached.revision !== rev) {
+      const res = await call(`/internal/bindings/${encodeURIComponent(username)}`);
+      if (res.status === 404) throw unauthenticated('the token belongs to a user that no longer exists');
+      if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for role bindings`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+      const b = (await res.json()) as RoleBindingsBody;
+      // Accounts' own rule (userMayAct): a disabled or locked user may not act.
+      if (b.state === 'DISABLED') throw unauthenticated('the user is disabled', 'DISABLED');
+      if (b.state === 'LOCKED') throw unauthenticated('the user is locked', 'LOCKED');
+      cached = { revision: Math.max(rev, b.revision), uid: b.uid, viewer: viewerOfBindings(b) };
+      if (bindings.size > 10_000) bindings.clear();
+      bindings.set(username, cached);
+    }
+    if (cached.uid !== uid) throw unauthenticated('the token belongs to a user that no longer exists');
+    // A copy per caller: it carries the uid it was checked against.
+    const viewer = { ...cached.viewer };
+    uids.set(viewer, uid);
+    return viewer;
+  };
+  const viewerOfBindings = (b: RoleBindingsBody): Identity => {
     const viewer: Identity = {
       username: b.username,
       platformRole: b.platformRole,
       workspaceRoles: Object.fromEntries(b.workspaces.map((w) => [w.workspace, w.role])),
       projectRoles: Object.fromEntries(b.projects.map((p) => [p.project, p.role])),
+      // Subgraphs with a namespace view honour a project role only on the namespace it was granted on.
+      projectUids: Object.fromEntries(b.projects.flatMap((p) => (p.namespaceUid ? [[p.project, p.namespaceUid]] : []))),
     };
-    if (bindings.size > 10_000) bindings.clear();
-    bindings.set(username, { revision: Math.max(rev, b.revision), viewer });
     return viewer;
   };
 
   return {
-    refresh: (identity) => viewerOf(identity.username),
+    refresh: (identity) => {
+      const uid = uids.get(identity);
+      if (uid === undefined) throw unauthenticated('unknown identity');
+      return viewerOf(identity.username, uid);
+    },
     async authenticate(token) {
       if (!token) return ANONYMOUS;
-      let username: string;
       if (token.startsWith('kgt_')) {
         const res = await call('/internal/verify-api-token', { method: 'POST', body: JSON.stringify({ token }) });
-        if (res.status === 401 || res.status === 400) throw unauthenticated(((await res.json()) as { error?: { message?: string } }).error?.message ?? 'invalid API token');
-        if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for an API token`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
-        username = ((await res.json()) as { username: string }).username;
-      } else {
-        try {
-          const { payload } = await jwtVerify(token, jwks, { issuer: opts.issuer ?? 'kubegraph', audience: opts.audience ?? 'kubegraph', algorithms: ['ES256', 'EdDSA'] });
-          if (typeof payload.sub !== 'string') throw new Error('no subject');
-          username = payload.sub;
-        } catch (e) {
-          if (e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
-            throw new GraphQLError('accounts is unreachable (keys)', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } } });
-          }
-          throw unauthenticated(e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token');
+        if (res.status === 401 || res.status === 400) {
+          const error = ((await res.json()) as { error?: { message?: string; reason?: string } }).error;
+          throw unauthenticated(error?.message ?? 'invalid API token', error?.reason === 'DISABLED' || error?.reason === 'LOCKED' ? error.reason : undefined);
         }
+        if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for an API token`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+        const id = (await res.json()) as { username: string; uid: string };
+        return viewerOf(id.username, id.uid);
       }
-      return viewerOf(username);
+      let claims: { sub: string; sid: string; uid: string };
+      try {
+        const { payload } = await jwtVerify(token, jwks, { issuer: opts.issuer ?? 'kubegraph', audience: opts.audience ?? 'kubegraph', algorithms: ['ES256', 'EdDSA'] });
+        // Tokens without a session or a user id (issued before they were added) are refused: they cannot be revoked.
+        if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.uid !== 'string') throw new Error('claims missing');
+        claims = { sub: payload.sub, sid: payload.sid, uid: payload.uid };
+      } catch (e) {
+        if (e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
+          throw new GraphQLError('accounts is unreachable (keys)', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } } });
+        }
+        throw unauthenticated(e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token');
+      }
+      // The user (and the revision, which brings the ended sessions up to date) first, then the session.
+      const viewer = await viewerOf(claims.sub, claims.uid);
+      if (ended.sids.has(claims.sid)) throw unauthenticated('the session of this access token has ended');
+      return viewer;
     },
   };
 }

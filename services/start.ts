@@ -1,8 +1,10 @@
 // `npm start`: kubegraph for development, in one process. Without a configured cluster (KUBECONFIG unset and not
 // running in a pod) it starts the embedded sandbox cluster first, and says so; then the subgraphs that exist and
 // the gateway in front of them.
+// First: @apollo/gateway's telemetry is off before anything imports it (DESIGN.md "Network").
+import '../gateway/no-telemetry.js';
 import { existsSync } from 'node:fs';
-import { runMain, envString } from './common/config.js';
+import { runMain, envString, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
 import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
@@ -45,7 +47,9 @@ await runMain(async () => {
     console.log(`kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`);
   }
   // One orderly stop, however many signals arrive meanwhile (a second Ctrl-C must not kill the process before the
-  // Prometheus we started is stopped and its data folder removed); bounded at 10 s.
+  // Prometheus we started is stopped and its data folder removed); bounded at 10 s. The same whether the signal
+  // comes to the whole process group (Ctrl-C) or to the main process alone (systemd, `docker stop`, `kill <pid>`:
+  // npm passes SIGINT and SIGTERM on to this process, which its script runs with `exec`), or npm itself goes away.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -57,14 +61,14 @@ await runMain(async () => {
     for (const s of running.reverse()) await s.close().catch(() => {});
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(() => void stop());
 
   // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
   const gatewayOptions = gatewayOptionsFromEnv();
   const monitoringOptions = monitoringOptionsFromEnv();
   const accountsOptions = accountsOptionsFromEnv();
   const workloadsOptions = workloadsOptionsFromEnv();
+  metricsTokenFromEnv();
   const subgraphUrls: Record<string, string> = {};
   // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
   const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
@@ -74,13 +78,13 @@ await runMain(async () => {
   // The subgraphs, as they are built (see README "Services").
   // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
   // generated password is printed here on the first start.
-  const accounts = await startAccountsSubgraph({ ...accountsOptions, identitySecret, internalToken });
+  const accounts = await startAccountsSubgraph({ ...accountsOptions, identitySecret, internalToken, kubeConfig: monitoringKubeConfig() });
   running.push(accounts);
   subgraphUrls.accounts = accounts.url;
   console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
   if (sandboxMetrics) await ensureDemoWorkspaces(accounts);
 
-  const workloads = await startWorkloadsSubgraph({ ...workloadsOptions, identitySecret });
+  const workloads = await startWorkloadsSubgraph({ ...workloadsOptions, identitySecret, accounts: { url: accounts.baseUrl, internalToken } });
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
@@ -115,7 +119,7 @@ await runMain(async () => {
   console.log(`kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`);
 });
 
-/** The cluster for monitoring's namespace → workspace view (workspace roles): KUBECONFIG as set above, or in-cluster. */
+/** The cluster for the namespace → workspace views of accounts and monitoring: KUBECONFIG as set above, or in-cluster. */
 function monitoringKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();

@@ -4,6 +4,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestAccounts, type Backend, type TestAccounts } from './harness/accounts.js';
+import { startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 
 const LOGIN = `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken expiresIn user { username state platformRole lastLoginAt } } }`;
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { username email displayName state platformRole } }`;
@@ -12,9 +13,13 @@ const codes = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors
 describe.each<Backend>(['postgres', 'pglite'])('accounts on %s', (backend) => {
   let a: TestAccounts;
   let admin: string;
+  // Projects are the cluster's namespaces: a sandbox with project `web` in workspace team-a.
+  let cluster: TestSandbox;
 
   beforeAll(async () => {
-    a = await startTestAccounts(backend, { settings: { maxFailedLogins: 3, lockSeconds: 2, accessTokenTtlSeconds: 60 } });
+    cluster = await startTestSandbox();
+    await cluster.core.createNamespace({ body: { metadata: { name: 'web', labels: { 'kubesphere.io/workspace': 'team-a' } } } });
+    a = await startTestAccounts(backend, { kubeConfig: cluster.kc, settings: { maxFailedLogins: 3, lockSeconds: 2, accessTokenTtlSeconds: 60 } });
     admin = (await a.login('admin', ADMIN_PASSWORD)).accessToken;
     for (const u of ['alice', 'bob', 'carol', 'dave']) {
       const r = await a.gql(CREATE_USER, { input: { username: u, password: `${u}-password`, email: `${u}@example.org`, displayName: u.toUpperCase() } }, admin);
@@ -23,6 +28,7 @@ describe.each<Backend>(['postgres', 'pglite'])('accounts on %s', (backend) => {
   });
   afterAll(async () => {
     await a?.close();
+    await cluster?.close();
   });
 
   it('creates the bootstrap admin with the given password, a platform-admin', async () => {
@@ -176,7 +182,8 @@ describe.each<Backend>(['postgres', 'pglite'])('accounts on %s', (backend) => {
     expect(codes(await a.gql(`{ me { username } }`))).toEqual(['UNAUTHENTICATED']);
 
     const ws = await a.gql(`mutation { createWorkspace(name: "team-a", description: "Team A") { name description members { role } projects { name } } }`, {}, admin);
-    expect(ws.data).toEqual({ createWorkspace: { name: 'team-a', description: 'Team A', members: [], projects: [] } });
+    // Its projects are the namespaces labelled with it, as the cluster has them (web was there before the workspace).
+    expect(ws.data).toEqual({ createWorkspace: { name: 'team-a', description: 'Team A', members: [], projects: [{ name: 'web' }] } });
     expect(codes(await a.gql(`mutation { createWorkspace(name: "team-a") { name } }`, {}, admin))).toEqual(['CONFLICT']);
     expect(codes(await a.gql(`mutation { addWorkspaceMember(workspace: "team-a", username: "bob", role: "workspace-regular") { name } }`, {}, alice))).toEqual(['FORBIDDEN']);
     const added = await a.gql(`mutation { addWorkspaceMember(workspace: "team-a", username: "alice", role: "workspace-admin") { members { user { username } role } } }`, {}, admin);
@@ -208,11 +215,13 @@ describe.each<Backend>(['postgres', 'pglite'])('accounts on %s', (backend) => {
     expect((await a.gql(`{ me { workspaces { name } } }`, {}, alice)).data).toEqual({ me: { workspaces: [{ name: 'team-a' }] } });
 
     // Project members: the workspace admin adds them to a project of her workspace; members must belong to it.
-    const p = await a.gql(`mutation { addProjectMember(project: "web", workspace: "team-a", username: "bob", role: "project-operator") { name members { user { username } role } } }`, {}, alice);
+    const p = await a.gql(`mutation { addProjectMember(project: "web", username: "bob", role: "project-operator") { name members { user { username } role } } }`, {}, alice);
     expect(p.data).toEqual({ addProjectMember: { name: 'web', members: [{ user: { username: 'bob' }, role: 'project-operator' }] } });
     expect(codes(await a.gql(`mutation { addProjectMember(project: "web", username: "dave", role: "project-viewer") { name } }`, {}, alice))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await a.gql(`mutation { addProjectMember(project: "web", username: "alice", role: "project-viewer") { name } }`, {}, bob))).toEqual(['FORBIDDEN']);
-    expect(codes(await a.gql(`mutation { addProjectMember(project: "web", workspace: "team-b", username: "alice", role: "project-viewer") { name } }`, {}, admin))).toEqual(['CONFLICT']);
+    // The workspace is the namespace's label: there is no argument to name another one.
+    expect(codes(await a.gql(`mutation { addProjectMember(project: "web", workspace: "team-b", username: "alice", role: "project-viewer") { name } }`, {}, admin))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(codes(await a.gql(`mutation { addProjectMember(project: "no-such-project", username: "bob", role: "project-viewer") { name } }`, {}, alice))).toEqual(['NOT_FOUND']);
     expect((await a.gql(`{ workspace(name: "team-a") { projects { name } } }`, {}, alice)).data).toEqual({ workspace: { projects: [{ name: 'web' }] } });
 
     // Role bindings: through GraphQL (self or platform admin) and the internal endpoint.

@@ -78,8 +78,8 @@ const RULES: Record<string, Rule> = {
   'Query.alerts': nsRead('{ alerts(namespace: "NS") { name } }'),
   'Query.alertingRules': nsRead('{ alertingRules(namespace: "NS") { name } }'),
   'Query.cluster': cluster('{ cluster { __typename } }'),
-  // Any signed-in viewer; the metrics cover only the workspace's projects the viewer may see.
-  'Query.workspaceMetrics': signedIn('{ workspaceMetrics(name: "WS") { __typename } }'),
+  // Members of the workspace or of one of its projects; the metrics cover only its projects the viewer may see.
+  'Query.workspaceMetrics': { op: '{ workspaceMetrics(name: "WS") { __typename } }', allowed: WS_MEMBERS, outside: ADMIN_ONLY },
   'Query.topPods': nsRead('{ topPods(by: CPU_CORES, namespace: "NS") { name } }'),
   'Query.topWorkloads': nsRead('{ topWorkloads(by: CPU_CORES, namespace: "NS") { name } }'),
   'Query.topProjects': signedIn('{ topProjects(by: CPU_CORES) { name } }'),
@@ -160,9 +160,9 @@ const ENTITIES: Record<string, EntitySample> = {
     inside: { name: 'shop' },
     outside: { name: 'analytics' },
     allowed: READ_SHOP,
-    // accounts' Project is a stub whose fields authorize: its members are for the workspace's members (any role) and
-    // the project's; of a project it does not know, it knows no members (an empty list, for anyone signed in).
-    graphs: { accounts: { select: 'members { role }', allowed: WS_MEMBERS, outsideAllowed: SIGNED_IN } },
+    // accounts' Project is a stub whose fields authorize: its members are for the members (any role) of the workspace
+    // its namespace is labelled with, and the project's.
+    graphs: { accounts: { select: 'members { role }', allowed: WS_MEMBERS, outsideAllowed: ADMIN_ONLY } },
   },
   Node: { inside: { name: 'NODE' }, outside: { name: 'NODE' }, allowed: ADMIN_ONLY },
   Workload: { inside: { namespace: 'shop', kind: 'DEPLOYMENT', name: 'frontend' }, outside: { namespace: 'analytics', kind: 'CRON_JOB', name: 'hourly-etl' }, allowed: READ_SHOP },
@@ -175,8 +175,9 @@ const ENTITIES: Record<string, EntitySample> = {
     inside: { name: 'demo-shop' },
     outside: { name: 'data-platform' },
     allowed: WS_MEMBERS,
-    // monitoring and workloads: any signed-in viewer, with the metrics / the projects it may see in the workspace.
-    graphs: { monitoring: { allowed: SIGNED_IN, outsideAllowed: SIGNED_IN }, workloads: { select: 'projects { name }', allowed: SIGNED_IN, outsideAllowed: SIGNED_IN } },
+    // monitoring: the workspace's members (its metrics cover the projects they may see); workloads: any signed-in
+    // viewer, with the projects it may see in the workspace.
+    graphs: { monitoring: { allowed: WS_MEMBERS, outsideAllowed: ADMIN_ONLY }, workloads: { select: 'projects { name }', allowed: SIGNED_IN, outsideAllowed: SIGNED_IN } },
   },
   // Users see themselves and the members of their workspaces.
   User: { inside: { username: 'pviewer' }, outside: { username: 'admin' }, allowed: WS_MEMBERS },
@@ -228,7 +229,7 @@ beforeAll(async () => {
     // A project member must be a member of the project's workspace first.
     if (u.project) expect((await stack.gql(`mutation { addWorkspaceMember(workspace: "demo-shop", username: "${u.username}", role: "workspace-regular") { name } }`)).errors).toBeUndefined();
     if (u.workspace) expect((await stack.gql(`mutation { addWorkspaceMember(workspace: "demo-shop", username: "${u.username}", role: "${u.workspace}") { name } }`)).errors).toBeUndefined();
-    if (u.project) expect((await stack.gql(`mutation { addProjectMember(project: "shop", workspace: "demo-shop", username: "${u.username}", role: "${u.project}") { name } }`)).errors).toBeUndefined();
+    if (u.project) expect((await stack.gql(`mutation { addProjectMember(project: "shop", username: "${u.username}", role: "${u.project}") { name } }`)).errors).toBeUndefined();
   }
   tokens.admin = stack.adminToken;
   tokens.anonymous = undefined;
@@ -278,6 +279,51 @@ describe('the authorization matrix', () => {
     expect(await projectsOf('pViewer')).toEqual(['shop']);
     expect(await projectsOf('wsViewer')).toEqual(['shop', 'shop-staging']);
     expect(await projectsOf('wsRegular')).toEqual([]);
+  });
+
+  it('answers a workspace: argument only to members of that workspace (or of one of its projects), as a namespace: one', async () => {
+    const ops = [
+      '{ pods(workspace: "WS", first: 1) { totalCount } }',
+      '{ projects(workspace: "WS", first: 1) { totalCount } }',
+      '{ workloads(workspace: "WS", first: 1) { totalCount } }',
+      '{ secrets(workspace: "WS", first: 1) { totalCount } }',
+      '{ events(workspace: "WS", first: 1) { totalCount } }',
+      '{ topPods(by: CPU_CORES, workspace: "WS") { name } }',
+      '{ topProjects(by: CPU_CORES, workspace: "WS") { name } }',
+    ];
+    const mismatches: string[] = [];
+    for (const op of ops) {
+      for (const [ws, allowed] of [['demo-shop', WS_MEMBERS], ['data-platform', ADMIN_ONLY]] as const) {
+        for (const who of WHO) {
+          const r = await stack.gqlAs(tokens[who], op.replaceAll('WS', ws));
+          const got = outcome(r.errors);
+          const want = allowed.includes(who) ? 'answered' : 'denied';
+          if (got !== want) mismatches.push(`${op} in ${ws} as ${who}: ${got}, expected ${want} (${JSON.stringify(r.errors?.map((e) => e.extensions?.code))})`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // The same over graphql-ws: a foreign workspace is FORBIDDEN, not an empty stream.
+    for (const [who, want] of [['pViewer', undefined], ['outsider', 'FORBIDDEN']] as const) {
+      const client = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${tokens[who]}` } });
+      const codes: (string | undefined)[] = [];
+      let done = false;
+      const stop = client.subscribe({ query: 'subscription { podStatusChanged(workspace: "demo-shop") { type } }' }, {
+        next: (r) => void (r.errors && codes.push(...r.errors.map((e) => e.extensions?.code as string | undefined))),
+        error: () => (done = true),
+        complete: () => (done = true),
+      });
+      if (want) {
+        await eventually(() => done || undefined, 10_000, 'the refusal');
+        expect(codes).toEqual([want]);
+      } else {
+        // Accepted: the first event (the current pods, ADDED) arrives without errors.
+        await new Promise((r) => setTimeout(r, 500));
+        expect(codes).toEqual([]);
+      }
+      stop();
+      await client.dispose();
+    }
   });
 
   it('opens subscriptions only for the roles that may read', async () => {
@@ -399,7 +445,7 @@ describe('an open subscription', () => {
     const gateway = await stack.startGateway({ identityTtlSeconds: 2 });
     await stack.gql(`mutation($p: String!) { createUser(input: { username: "rita", password: $p }) { username } }`, { p: PASSWORD });
     await stack.gql('mutation { addWorkspaceMember(workspace: "demo-shop", username: "rita", role: "workspace-regular") { name } }');
-    await stack.gql('mutation { addProjectMember(project: "shop", workspace: "demo-shop", username: "rita", role: "project-viewer") { name } }');
+    await stack.gql('mutation { addProjectMember(project: "shop", username: "rita", role: "project-viewer") { name } }');
     const rita = await stack.login('rita', PASSWORD);
     const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${rita}` } });
     const state: { results: { data?: unknown; errors?: readonly { extensions?: { code?: string } }[] }[]; done: boolean } = { results: [], done: false };
@@ -427,5 +473,111 @@ describe('an open subscription', () => {
       stop();
       await client.dispose();
     }
+  });
+});
+
+describe('projects follow the cluster: the workspace is the namespace label, memberships live on the namespace uid', () => {
+  const code = (r: { errors?: readonly { extensions?: { code?: unknown } }[] }) => r.errors?.map((e) => e.extensions?.code);
+  const secretValues = (ns: string) => `{ secret(namespace: "${ns}", name: "db-secret") { values } }`;
+  let mallory: string | undefined;
+
+  beforeAll(async () => {
+    // ws-a holds proj-a1 (with a secret); mallory is workspace-admin of ws-b only.
+    for (const ws of ['ws-a', 'ws-b']) expect(code(await stack.gql(`mutation { createWorkspace(name: "${ws}") { name } }`))).toBeUndefined();
+    expect(code(await stack.gql('mutation { createProject(workspace: "ws-a", name: "proj-a1") { name } }'))).toBeUndefined();
+    await stack.cluster.core.createNamespacedSecret({ namespace: 'proj-a1', body: { metadata: { name: 'db-secret' }, stringData: { password: 'tenant-a-password' } } });
+    await stack.gql(`mutation($p: String!) { createUser(input: { username: "mallory", password: $p }) { username } }`, { p: PASSWORD });
+    await stack.gql('mutation { addWorkspaceMember(workspace: "ws-b", username: "mallory", role: "workspace-admin") { name } }');
+    mallory = await stack.login('mallory', PASSWORD);
+  });
+
+  it("refuses a workspace admin who names her own workspace for another tenant's project, and every variant of it", async () => {
+    // The argument that was trusted is gone: naming a workspace is a validation error, nothing is recorded.
+    expect(code(await stack.gqlAs(mallory, 'mutation { addProjectMember(project: "proj-a1", username: "mallory", role: "project-admin", workspace: "ws-b") { name } }'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    for (const project of ['proj-a1', 'analytics', 'kube-system', 'default']) {
+      expect(code(await stack.gqlAs(mallory, `mutation { addProjectMember(project: "${project}", username: "mallory", role: "project-admin") { name } }`)), project).toEqual(['FORBIDDEN']);
+      expect(code(await stack.gqlAs(mallory, `mutation { removeProjectMember(project: "${project}", username: "mallory") { name } }`)), project).toEqual(['FORBIDDEN']);
+    }
+    expect(code(await stack.gqlAs(mallory, secretValues('proj-a1')))).toEqual(['FORBIDDEN']);
+    // The real admin of ws-a still manages proj-a1: the project is still hers.
+    await stack.gql(`mutation($p: String!) { createUser(input: { username: "alma", password: $p }) { username } }`, { p: PASSWORD });
+    await stack.gql('mutation { addWorkspaceMember(workspace: "ws-a", username: "alma", role: "workspace-admin") { name } }');
+    const alma = await stack.login('alma', PASSWORD);
+    const members = await stack.gqlAs<{ project: { workspace: { name: string }; members: { user: { username: string } }[] } }>(alma, '{ project(name: "proj-a1") { workspace { name } members { user { username } } } }');
+    expect(members.errors).toBeUndefined();
+    expect(members.data!.project.workspace.name).toBe('ws-a');
+    expect(members.data!.project.members.map((m) => m.user.username)).not.toContain('mallory');
+    // A namespace without a workspace label is the platform admins' alone: nobody can be made a member of it.
+    expect(code(await stack.gql('mutation { addProjectMember(project: "kube-system", username: "mallory", role: "project-viewer") { name } }'))).toEqual(['BAD_USER_INPUT']);
+    // Relabelling a namespace moves it, members management included, at once.
+    await stack.cluster.core.patchNamespace({ name: 'proj-a1', body: { metadata: { labels: { 'kubesphere.io/workspace': 'ws-b' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    try {
+      await eventually(async () => code(await stack.gqlAs(mallory, 'mutation { addProjectMember(project: "proj-a1", username: "mallory", role: "project-viewer") { name } }')) === undefined || undefined, 10_000, 'the label to count');
+      expect(code(await stack.gqlAs(alma, 'mutation { addProjectMember(project: "proj-a1", username: "alma", role: "project-viewer") { name } }'))).toEqual(['FORBIDDEN']);
+    } finally {
+      await stack.cluster.core.patchNamespace({ name: 'proj-a1', body: { metadata: { labels: { 'kubesphere.io/workspace': 'ws-a' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      await stack.gql('mutation { removeProjectMember(project: "proj-a1", username: "mallory") { name } }').catch(() => undefined);
+    }
+  });
+
+  it('ends memberships with their namespace: a namespace created again under the same name, in another workspace, starts with no members', async () => {
+    expect(code(await stack.gql('mutation { createProject(workspace: "ws-a", name: "reborn") { name } }'))).toBeUndefined();
+    await stack.gql(`mutation($p: String!) { createUser(input: { username: "carol", password: $p }) { username } }`, { p: PASSWORD });
+    await stack.gql('mutation { addWorkspaceMember(workspace: "ws-a", username: "carol", role: "workspace-regular") { name } }');
+    expect(code(await stack.gql('mutation { addProjectMember(project: "reborn", username: "carol", role: "project-viewer") { name } }'))).toBeUndefined();
+    const carol = await stack.login('carol', PASSWORD);
+    expect(code(await stack.gqlAs(carol, '{ configMaps(namespace: "reborn", first: 1) { totalCount } }'))).toBeUndefined();
+
+    expect(code(await stack.gql('mutation { deleteProject(name: "reborn") }'))).toBeUndefined();
+    await eventually(async () => (await stack.cluster.core.listNamespace()).items.every((n) => n.metadata?.name !== 'reborn') || undefined, 30_000, 'the namespace to be gone');
+    // Another tenant's namespace of the same name, with something to read in it.
+    await stack.cluster.core.createNamespace({ body: { metadata: { name: 'reborn', labels: { 'kubesphere.io/workspace': 'ws-b' } } } });
+    await stack.cluster.core.createNamespacedConfigMap({ namespace: 'reborn', body: { metadata: { name: 'b-config' }, data: { k: 'v' } } });
+    await eventually(async () => code(await stack.gql('{ configMaps(namespace: "reborn", first: 1) { totalCount } }')) === undefined || undefined, 10_000, 'workloads to see it');
+    expect(code(await stack.gqlAs(carol, '{ configMaps(namespace: "reborn", first: 1) { totalCount } }'))).toEqual(['FORBIDDEN']);
+    const bindings = await stack.gqlAs<{ me: { roleBindings: { projects: { project: string }[] } } }>(carol, '{ me { roleBindings { projects { project } } } }');
+    expect(bindings.data!.me.roleBindings.projects).toEqual([]);
+    const members = await stack.gql<{ project: { members: unknown[] } }>('{ project(name: "reborn") { members { role } } }');
+    expect(members.data!.project.members).toEqual([]);
+  });
+
+  it('a signed identity naming an earlier namespace of the same name grants nothing in the new one', async () => {
+    // As if the gateway signed carol's role on the old namespace a moment before it was replaced.
+    await stack.cluster.core.createNamespace({ body: { metadata: { name: 'stale-grant', labels: { 'kubesphere.io/workspace': 'ws-b' } } } });
+    await eventually(async () => code(await stack.gql('{ project(name: "stale-grant") { name } }')) === undefined || undefined, 10_000, 'workloads to see it');
+    const identity = await signIdentity(identityKey(STACK_IDENTITY_SECRET), { username: 'carol', platformRole: 'platform-regular', projectRoles: { 'stale-grant': 'project-admin' }, projectUids: { 'stale-grant': '00000000-0000-0000-0000-000000000000' } });
+    const r = await gql(stack.workloads.url, '{ configMaps(namespace: "stale-grant", first: 1) { totalCount } }', {}, { [IDENTITY_HEADER]: identity });
+    expect(code(r)).toEqual(['FORBIDDEN']);
+  });
+
+  it('creates projects only in workspaces that exist, and makes the creator its project-admin', async () => {
+    expect(code(await stack.gql('mutation { createProject(workspace: "no-such-workspace", name: "orphan") { name } }'))).toEqual(['NOT_FOUND']);
+    expect((await stack.cluster.core.listNamespace()).items.map((n) => n.metadata?.name)).not.toContain('orphan');
+
+    await stack.gql(`mutation($p: String!) { createUser(input: { username: "rene", password: $p }) { username } }`, { p: PASSWORD });
+    await stack.gql('mutation { addWorkspaceMember(workspace: "ws-a", username: "rene", role: "workspace-regular") { name } }');
+    const rene = await stack.login('rene', PASSWORD);
+    expect(code(await stack.gqlAs(rene, 'mutation { createProject(workspace: "ws-a", name: "renes-project") { name } }'))).toBeUndefined();
+    // The creator works in it at once (the next request carries the new binding), and manages its members.
+    const members = await stack.gqlAs<{ project: { members: { user: { username: string }; role: string }[] } }>(rene, '{ project(name: "renes-project") { members { user { username } role } } }');
+    expect(members.data?.project.members).toEqual([{ user: { username: 'rene' }, role: 'project-admin' }]);
+    await stack.cluster.core.createNamespacedSecret({ namespace: 'renes-project', body: { metadata: { name: 'db-secret' }, stringData: { password: 'renes-password' } } });
+    const values = await eventually(async () => (await stack.gqlAs<{ secret: { values: Record<string, string> } | null }>(rene, secretValues('renes-project'))).data?.secret?.values, 10_000, 'the secret');
+    expect(values).toEqual({ password: 'renes-password' });
+    expect(code(await stack.gqlAs(rene, 'mutation { addProjectMember(project: "renes-project", username: "carol", role: "project-viewer") { name } }'))).toBeUndefined();
+    // Someone outside ws-a cannot be added: BAD_USER_INPUT, saying to add them to the workspace first.
+    const outside = await stack.gqlAs(rene, 'mutation { addProjectMember(project: "renes-project", username: "mallory", role: "project-viewer") { name } }');
+    expect(code(outside)).toEqual(['BAD_USER_INPUT']);
+    expect(outside.errors![0].message).toMatch(/add them there first/);
+    expect(code(await stack.gqlAs(rene, 'mutation { deleteProject(name: "renes-project") }'))).toBeUndefined();
+  });
+
+  it('authorizes workspace metrics before asking Prometheus, and answers a member who sees no project with empty values', async () => {
+    // The stack has no Prometheus: an allowed request would be UPSTREAM_UNAVAILABLE, a refused one is FORBIDDEN.
+    expect(code(await stack.gqlAs(mallory, '{ workspaceMetrics(name: "ws-a") { cpuCores { value } } }'))).toEqual(['FORBIDDEN']);
+    expect(code(await stack.gqlAs(tokens.outsider, '{ workspaceMetrics(name: "demo-shop") { cpuCores { value } } }'))).toEqual(['FORBIDDEN']);
+    const regular = await stack.gqlAs<{ workspaceMetrics: { cpuCores: { value: number | null } } }>(tokens.wsRegular, '{ workspaceMetrics(name: "demo-shop") { cpuCores { value } } }');
+    expect(regular.errors).toBeUndefined();
+    expect(regular.data!.workspaceMetrics.cpuCores.value).toBeNull();
   });
 });

@@ -1,4 +1,6 @@
 // GraphQL resolvers of the accounts subgraph: arguments in, model calls out. No I/O and no domain rules here.
+import { GraphQLScalarType, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
+import type { Path } from 'graphql/jsutils/Path.js';
 import { DateTimeScalar } from '../common/scalars.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { AccountsContext } from './context.js';
@@ -10,6 +12,24 @@ import type { UserState } from './model/roles.js';
 type Args = Record<string, any>;
 
 export function createResolvers(model: AccountsModel): GraphQLResolverMap<AccountsContext> {
+  return inSessionScopes(model, resolverMap(model));
+}
+
+/** Every resolver runs in the scope of its root field: the logged-in user's under `login` and `refreshToken`. */
+function inSessionScopes(model: AccountsModel, map: GraphQLResolverMap<AccountsContext>): GraphQLResolverMap<AccountsContext> {
+  const rootKey = (path: Path): string => String(path.prev ? rootKey(path.prev) : path.key);
+  for (const fields of Object.values(map)) {
+    if (fields instanceof GraphQLScalarType) continue;
+    for (const [name, fn] of Object.entries(fields)) {
+      if (typeof fn !== 'function' || name === '__resolveReference') continue;
+      const resolve = fn as GraphQLFieldResolver<unknown, AccountsContext>;
+      (fields as Record<string, unknown>)[name] = (p: unknown, a: Args, ctx: AccountsContext, info: GraphQLResolveInfo) => resolve(p, a, model.scopeUnder(ctx, rootKey(info.path)), info);
+    }
+  }
+  return map;
+}
+
+function resolverMap(model: AccountsModel): GraphQLResolverMap<AccountsContext> {
   const member = (m: Member, _a: Args, ctx: AccountsContext) => model.memberUser(ctx, m.username);
   return {
     DateTime: DateTimeScalar,
@@ -22,8 +42,8 @@ export function createResolvers(model: AccountsModel): GraphQLResolverMap<Accoun
       apiTokens: (_p, _a, ctx) => model.apiTokens(ctx),
     },
     Mutation: {
-      login: (_p, a: Args, ctx) => model.login(ctx, a.username, a.password),
-      refreshToken: (_p, a: Args) => model.refresh(a.refreshToken),
+      login: async (_p, a: Args, ctx, info) => model.enterSession(ctx, String(info.path.key), await model.login(ctx, a.username, a.password)),
+      refreshToken: async (_p, a: Args, ctx, info) => model.enterSession(ctx, String(info.path.key), await model.refresh(a.refreshToken)),
       logout: (_p, a: Args) => model.logout(a.refreshToken),
       createUser: (_p, a: Args, ctx) => model.createUser(ctx, a.input),
       updateUser: (_p, a: Args, ctx) => model.updateUser(ctx, a.username, a.input),
@@ -36,7 +56,7 @@ export function createResolvers(model: AccountsModel): GraphQLResolverMap<Accoun
       deleteWorkspace: (_p, a: Args, ctx) => model.deleteWorkspace(ctx, a.name),
       addWorkspaceMember: (_p, a: Args, ctx) => model.addWorkspaceMember(ctx, a.workspace, a.username, a.role),
       removeWorkspaceMember: (_p, a: Args, ctx) => model.removeWorkspaceMember(ctx, a.workspace, a.username),
-      addProjectMember: (_p, a: Args, ctx) => model.addProjectMember(ctx, a.project, a.username, a.role, a.workspace),
+      addProjectMember: (_p, a: Args, ctx) => model.addProjectMember(ctx, a.project, a.username, a.role),
       removeProjectMember: (_p, a: Args, ctx) => model.removeProjectMember(ctx, a.project, a.username),
       createApiToken: (_p, a: Args, ctx) => model.createApiToken(ctx, a.name, a.expiresAt),
       revokeApiToken: (_p, a: Args, ctx) => model.revokeApiToken(ctx, a.id),

@@ -12,7 +12,7 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
   return true;
 }
-const fail = (res: ServerResponse, status: number, code: string, message: string) => json(res, status, { error: { code, message } });
+const fail = (res: ServerResponse, status: number, code: string, message: string, reason?: string) => json(res, status, { error: { code, message, ...(reason ? { reason } : {}) } });
 
 async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -26,11 +26,12 @@ async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknow
 }
 
 /** The GraphQL error code of a model error, and the HTTP status that goes with it. */
-function statusOf(e: unknown): { status: number; code: string; message: string } | undefined {
+function statusOf(e: unknown): { status: number; code: string; message: string; reason?: string } | undefined {
   const code = (e as GraphQLError)?.extensions?.code;
   if (typeof code !== 'string') return undefined;
   const status = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, CONFLICT: 409, UPSTREAM_UNAVAILABLE: 503 }[code] ?? 500;
-  return { status, code, message: (e as Error).message };
+  const reason = (e as GraphQLError).extensions.reason;
+  return { status, code, message: (e as Error).message, ...(typeof reason === 'string' ? { reason } : {}) };
 }
 
 export interface RouteOptions {
@@ -68,11 +69,18 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
         const token = (body as { token?: unknown } | null)?.token;
         if (typeof token !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"token": "..."}');
         const id = await model.verifyApiToken(token);
-        return json(res, 200, { username: id.username, platformRole: id.platformRole, tokenId: id.tokenId, tokenName: id.tokenName, expiresAt: id.expiresAt?.toISOString() ?? null });
+        return json(res, 200, { username: id.username, uid: id.uid, platformRole: id.platformRole, tokenId: id.tokenId, tokenName: id.tokenName, expiresAt: id.expiresAt?.toISOString() ?? null });
       }
       if (url.pathname === '/internal/bindings-revision') {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
-        return json(res, 200, { revision: await model.bindingsRevision() });
+        // `sessions`: the revision of the ended-sessions list, so that one cheap poll tells about both.
+        return json(res, 200, { revision: await model.bindingsRevision(), sessions: await model.sessionsRevision() });
+      }
+      if (url.pathname === '/internal/revoked-sessions') {
+        if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
+        const after = Number(url.searchParams.get('after') ?? '0');
+        if (!Number.isSafeInteger(after) || after < 0) return fail(res, 400, 'BAD_USER_INPUT', 'after must be a revision (a non-negative integer)');
+        return json(res, 200, await model.revokedSessions(after));
       }
       const bindings = /^\/internal\/bindings\/([^/]+)$/.exec(url.pathname);
       if (bindings) {
@@ -80,26 +88,31 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
         const b = await model.roleBindings(decodeURIComponent(bindings[1]));
         return b ? json(res, 200, b) : fail(res, 404, 'NOT_FOUND', 'no such user');
       }
-      const project = /^\/internal\/projects\/([^/]+)$/.exec(url.pathname);
-      if (project) {
-        const name = decodeURIComponent(project[1]);
-        if (method === 'DELETE') return json(res, 200, { deleted: await model.unregisterProject(name) });
-        if (method !== 'PUT') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'PUT or DELETE');
+      // The workloads subgraph, before creating a project in a workspace: does it exist?
+      const workspace = /^\/internal\/workspaces\/([^/]+)$/.exec(url.pathname);
+      if (workspace) {
+        if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
+        const w = await model.workspaceExists(decodeURIComponent(workspace[1]));
+        return w ? json(res, 200, { name: w.name }) : fail(res, 404, 'NOT_FOUND', 'no such workspace');
+      }
+      // The workloads subgraph, right after creating a project for a user: the creator becomes its project-admin.
+      const creator = /^\/internal\/projects\/([^/]+)\/creator$/.exec(url.pathname);
+      if (creator) {
+        if (method !== 'POST') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'POST only');
         let body: unknown;
         try {
           body = await readJson(req);
         } catch {
-          return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"workspace": "..." | null}');
+          return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
         }
-        const ws = (body as { workspace?: unknown } | null)?.workspace ?? null;
-        if (ws !== null && typeof ws !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'workspace must be a string or null');
-        const p = await model.registerProject(name, ws);
-        return json(res, 200, { name: p.name, workspace: p.workspace });
+        const { username, namespaceUid } = (body ?? {}) as { username?: unknown; namespaceUid?: unknown };
+        if (typeof username !== 'string' || typeof namespaceUid !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
+        return json(res, 200, { granted: await model.grantCreator(decodeURIComponent(creator[1]), namespaceUid, username) });
       }
       return fail(res, 404, 'NOT_FOUND', 'not found');
     } catch (e) {
       const s = statusOf(e);
-      if (s) return fail(res, s.status, s.code, s.message);
+      if (s) return fail(res, s.status, s.code, s.message, s.reason);
       opts.log.error('internal endpoint failed', { path: url.pathname, error: (e as Error).message });
       return fail(res, 500, 'INTERNAL', 'internal error');
     }

@@ -5,12 +5,14 @@ import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
 import { requestMetricsPlugin } from '../common/apollo-metrics.js';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
 import { isAnonymous } from '../common/authz.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { NamespaceTenancy } from '../common/tenancy.js';
 import { ACCOUNTS_DEFAULTS } from './config.js';
 import { openDb, type Db } from './clients/db.js';
 import type { LdapOptions } from './clients/ldap.js';
@@ -54,6 +56,11 @@ export interface AccountsSubgraphOptions {
    */
   identitySecret?: string;
   trustProxy?: boolean;
+  /**
+   * The cluster whose namespaces are the projects (a project's workspace is its namespace's label; memberships live
+   * on the namespace's uid). Without it, projects and their members cannot be read or changed.
+   */
+  kubeConfig?: k8s.KubeConfig;
   log?: Logger;
 }
 
@@ -82,7 +89,23 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
   await keys.init();
   const providers: IdentityProvider[] = [new LocalPasswords(settings.scryptLogN)];
   if (opts.ldap) providers.push(new LdapProvider(opts.ldap));
-  const model = new AccountsModel(db, settings, keys, providers, log);
+  const namespaces = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
+  const model = new AccountsModel(db, settings, keys, providers, log, namespaces);
+  if (namespaces) {
+    // Memberships die with their namespace, as KubeSphere's RoleBindings inside it do; a relist catches what a
+    // watch outage missed. Serialized: each is one short transaction.
+    let queue = Promise.resolve();
+    const later = (what: string, f: () => Promise<unknown>) => {
+      queue = queue.then(f).then(
+        () => undefined,
+        (e: unknown) => log.error(`project memberships: ${what} failed`, { error: (e as Error).message }),
+      );
+    };
+    namespaces.onDeleted((ns) => later(`dropping those of deleted namespace ${ns.name}`, () => model.namespaceDeleted(ns.name, ns.uid)));
+    namespaces.onListed(() => later('reconciling with the cluster', () => model.reconcileProjects()));
+    await namespaces.start().catch((e: unknown) => log.warn('namespace watch not started; projects cannot be managed until it is', { error: (e as Error).message }));
+    await queue;
+  }
 
   const boot = await model.bootstrapAdmin(opts.adminPassword);
   if (boot.created) log.info('bootstrap platform admin created', { username: 'admin', passwordFrom: boot.generatedPassword ? 'generated' : 'KUBEGRAPH_ADMIN_PASSWORD' });
@@ -140,6 +163,7 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
     async close() {
       await closeServer(server);
       await apollo.stop();
+      await namespaces?.stop();
       if (!opts.db) await db.close();
     },
   };

@@ -9,6 +9,8 @@ import { forbiddenError, unauthenticatedError } from './errors.js';
 export interface Tenancy {
   workspaceOf(namespace: string): string | undefined;
   namespacesOf(workspace: string): readonly string[];
+  /** The uid of the namespace that exists under this name now (undefined: none, or not known yet). */
+  uidOf?(namespace: string): string | undefined;
 }
 
 export interface Viewer {
@@ -20,6 +22,11 @@ export interface Viewer {
   workspaceRoles?: Readonly<Record<string, string>>;
   /** Project (namespace) → project-admin | project-operator | project-viewer. */
   projectRoles?: Readonly<Record<string, string>>;
+  /**
+   * Project (namespace) → the uid of the namespace each project role was granted on: a role counts only while that
+   * namespace is the one under the name (a namespace deleted and created again starts with no members).
+   */
+  projectUids?: Readonly<Record<string, string>>;
   /** Set by the subgraph that checks this viewer. */
   tenancy?: Tenancy;
 }
@@ -56,12 +63,25 @@ const WORKSPACE_ROLE_ACTIONS: Record<string, readonly Action[]> = {
 export const isPlatformAdmin = (v: Viewer) => v.platformRole === 'platform-admin';
 export const isAnonymous = (v: Viewer) => v.username === '';
 
+/**
+ * The viewer's role in a project, if it was granted on the namespace that holds the name now. Without a uid on
+ * either side (a subgraph with no namespace view) the name decides, as the identity was signed moments ago.
+ */
+export function projectRoleOf(viewer: Viewer, namespace: string): string | undefined {
+  const role = viewer.projectRoles?.[namespace];
+  if (role === undefined) return undefined;
+  const granted = viewer.projectUids?.[namespace];
+  const current = viewer.tenancy?.uidOf?.(namespace);
+  if (granted !== undefined && current !== undefined && granted !== current) return undefined;
+  return role;
+}
+
 /** Whether the viewer may do `action` in a namespace (cluster-scoped: platform admins only). */
 export function allowed(viewer: Viewer, action: Action, namespace?: string): boolean {
   if (isAnonymous(viewer)) return false;
   if (isPlatformAdmin(viewer)) return true;
   if (namespace === undefined) return false;
-  if (PROJECT_ROLE_ACTIONS[viewer.projectRoles?.[namespace] ?? '']?.includes(action)) return true;
+  if (PROJECT_ROLE_ACTIONS[projectRoleOf(viewer, namespace) ?? '']?.includes(action)) return true;
   const workspace = viewer.tenancy?.workspaceOf(namespace);
   return workspace !== undefined && (WORKSPACE_ROLE_PROJECT_ACTIONS[viewer.workspaceRoles?.[workspace] ?? '']?.includes(action) ?? false);
 }
@@ -91,11 +111,25 @@ export function authorizeWorkspace(viewer: Viewer, action: Action, workspace: st
   throw forbiddenError(`${viewer.username} may not ${action} in workspace ${workspace}`);
 }
 
+/**
+ * A `workspace:` argument (lists, subscriptions, metrics): FORBIDDEN unless the viewer belongs to the workspace (any
+ * workspace role) or to one of its projects, exactly as a foreign `namespace:` is; the answer then covers the
+ * projects of it the viewer may read. Decided from the identity and the namespace view alone: no upstream call.
+ */
+export function authorizeWorkspaceScope(viewer: Viewer, workspace: string): void {
+  if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
+  if (isPlatformAdmin(viewer)) return;
+  if (viewer.workspaceRoles?.[workspace] !== undefined) return;
+  const inWorkspace = viewer.tenancy?.namespacesOf(workspace) ?? [];
+  if (inWorkspace.some((ns) => projectRoleOf(viewer, ns) !== undefined)) return;
+  throw forbiddenError(`${viewer.username} is no member of workspace ${workspace}`);
+}
+
 /** The namespaces whose objects a viewer may read ('all' for no restriction). Lists filter through it. */
 export function visibleNamespaces(viewer: Viewer): 'all' | Set<string> {
   if (isAnonymous(viewer)) return new Set();
   if (isPlatformAdmin(viewer)) return 'all';
-  const out = new Set(Object.keys(viewer.projectRoles ?? {}).filter((ns) => PROJECT_ROLE_ACTIONS[viewer.projectRoles![ns]]?.includes('read')));
+  const out = new Set(Object.keys(viewer.projectRoles ?? {}).filter((ns) => PROJECT_ROLE_ACTIONS[projectRoleOf(viewer, ns) ?? '']?.includes('read')));
   for (const [ws, role] of Object.entries(viewer.workspaceRoles ?? {})) {
     if (WORKSPACE_ROLE_PROJECT_ACTIONS[role]?.includes('read')) for (const ns of viewer.tenancy?.namespacesOf(ws) ?? []) out.add(ns);
   }

@@ -38,12 +38,15 @@ interface IdentityClaims {
   pr: string;
   ws?: Record<string, string>;
   pj?: Record<string, string>;
+  /** Project → the namespace uid its role was granted on. */
+  pu?: Record<string, string>;
 }
 
 export async function signIdentity(key: Uint8Array, viewer: Viewer, ttlSeconds = IDENTITY_TTL_SECONDS): Promise<string> {
   const claims: IdentityClaims = { pr: viewer.platformRole };
   if (viewer.workspaceRoles && Object.keys(viewer.workspaceRoles).length) claims.ws = { ...viewer.workspaceRoles };
   if (viewer.projectRoles && Object.keys(viewer.projectRoles).length) claims.pj = { ...viewer.projectRoles };
+  if (viewer.projectUids && Object.keys(viewer.projectUids).length) claims.pu = { ...viewer.projectUids };
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(viewer.username)
@@ -66,7 +69,7 @@ export async function verifySignedIdentity(key: Uint8Array, token: string | unde
     const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
     const p = payload as unknown as IdentityClaims & { sub?: string; exp?: number };
     if (typeof p.sub !== 'string' || typeof p.pr !== 'string' || typeof p.exp !== 'number') throw new IdentityError('malformed identity');
-    return { viewer: { username: p.sub, platformRole: p.pr, workspaceRoles: p.ws ?? {}, projectRoles: p.pj ?? {} }, expiresAt: p.exp * 1000 };
+    return { viewer: { username: p.sub, platformRole: p.pr, workspaceRoles: p.ws ?? {}, projectRoles: p.pj ?? {}, projectUids: p.pu ?? {} }, expiresAt: p.exp * 1000 };
   } catch (e) {
     if (e instanceof IdentityError) throw e;
     if (e instanceof joseErrors.JWTExpired) throw new IdentityError('the forwarded identity has expired');

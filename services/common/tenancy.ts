@@ -1,38 +1,69 @@
-// Namespace ↔ workspace for subgraphs that hold no namespace cache of their own (monitoring): one watch on
-// namespaces, kept in memory, answering the Tenancy questions of services/common/authz.ts.
+// Namespace ↔ workspace for subgraphs that hold no namespace cache of their own (monitoring, accounts): one watch on
+// namespaces, kept in memory, answering the Tenancy questions of services/common/authz.ts. Each namespace is known
+// with its uid, so that what was granted on one namespace is never taken for a later one of the same name.
 import * as k8s from '@kubernetes/client-node';
 import type { Tenancy } from './authz.js';
 import type { Logger } from './log.js';
 
 export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
+/** The user who created a project, as KubeSphere records it. */
+export const CREATOR_ANNOTATION = 'kubesphere.io/creator';
+
+/** A namespace as tenancy sees it: its uid and the workspace its label names (none: platform admins only). */
+export interface NamespaceEntry {
+  name: string;
+  uid: string;
+  workspace?: string;
+}
+
+export const entryOf = (ns: k8s.V1Namespace): NamespaceEntry | undefined => {
+  const name = ns.metadata?.name;
+  const uid = ns.metadata?.uid;
+  if (!name || !uid) return undefined;
+  const workspace = ns.metadata?.labels?.[WORKSPACE_LABEL];
+  return workspace ? { name, uid, workspace } : { name, uid };
+};
 
 export class NamespaceTenancy implements Tenancy {
-  private readonly workspaces = new Map<string, string>();
+  private readonly namespaces = new Map<string, NamespaceEntry>();
   private readonly informer: k8s.Informer<k8s.V1Namespace> & k8s.ObjectCache<k8s.V1Namespace>;
+  private readonly api: k8s.CoreV1Api;
+  private readonly deletedListeners: ((entry: NamespaceEntry) => void)[] = [];
+  private readonly listedListeners: (() => void)[] = [];
   private stopped = false;
+  private synced = false;
 
   constructor(kc: k8s.KubeConfig, log: Logger) {
-    const api = kc.makeApiClient(k8s.CoreV1Api);
-    this.informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => api.listNamespace());
+    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => this.api.listNamespace());
     const set = (ns: k8s.V1Namespace) => {
-      const name = ns.metadata?.name;
-      if (!name) return;
-      const ws = ns.metadata?.labels?.[WORKSPACE_LABEL];
-      if (ws) this.workspaces.set(name, ws);
-      else this.workspaces.delete(name);
+      const entry = entryOf(ns);
+      if (!entry) return;
+      const before = this.namespaces.get(entry.name);
+      // A new uid under a known name: the old namespace is gone even if its DELETED event was missed.
+      if (before && before.uid !== entry.uid) this.deleted(before);
+      this.namespaces.set(entry.name, entry);
     };
     this.informer.on('add', set);
     this.informer.on('update', set);
-    this.informer.on('delete', (ns) => ns.metadata?.name && this.workspaces.delete(ns.metadata.name));
+    this.informer.on('delete', (ns) => {
+      const entry = entryOf(ns);
+      if (!entry) return;
+      if (this.namespaces.get(entry.name)?.uid === entry.uid) this.namespaces.delete(entry.name);
+      this.deleted(entry);
+    });
     this.informer.on('error', (err: unknown) => {
       if (this.stopped) return;
       log.warn('namespace watch failed; restarting', { error: String((err as Error)?.message ?? err) });
-      setTimeout(() => void (this.stopped ? undefined : this.informer.start().catch(() => undefined)), 1_000);
+      setTimeout(() => void (this.stopped ? undefined : this.start().catch(() => undefined)), 1_000);
     });
   }
 
-  start(): Promise<void> {
-    return this.informer.start();
+  /** Resolves once the first list is in. */
+  async start(): Promise<void> {
+    await this.informer.start();
+    this.synced = true;
+    for (const l of this.listedListeners) l();
   }
 
   async stop(): Promise<void> {
@@ -40,13 +71,58 @@ export class NamespaceTenancy implements Tenancy {
     await this.informer.stop();
   }
 
+  isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Called after every (re)list: what happened while the watch was down shows only there. */
+  onListed(listener: () => void): void {
+    this.listedListeners.push(listener);
+  }
+
+  unavailableReason(): string {
+    return 'the namespaces of the cluster are not known yet (the namespace watch has not listed them)';
+  }
+
+  /** Called for every namespace that is deleted (or replaced by one of the same name). */
+  onDeleted(listener: (entry: NamespaceEntry) => void): void {
+    this.deletedListeners.push(listener);
+  }
+
+  private deleted(entry: NamespaceEntry): void {
+    for (const l of this.deletedListeners) l(entry);
+  }
+
   workspaceOf(namespace: string): string | undefined {
-    return this.workspaces.get(namespace);
+    return this.namespaces.get(namespace)?.workspace;
+  }
+
+  uidOf(namespace: string): string | undefined {
+    return this.namespaces.get(namespace)?.uid;
   }
 
   namespacesOf(workspace: string): string[] {
     const out: string[] = [];
-    for (const [ns, ws] of this.workspaces) if (ws === workspace) out.push(ns);
+    for (const e of this.namespaces.values()) if (e.workspace === workspace) out.push(e.name);
     return out;
+  }
+
+  /** Every namespace the watch knows. */
+  all(): NamespaceEntry[] {
+    return [...this.namespaces.values()];
+  }
+
+  /**
+   * The namespace as the API server says it now (undefined: there is none), for decisions that grant rights: a
+   * label changed a moment ago must count, whatever the watch has delivered.
+   */
+  async fresh(name: string): Promise<NamespaceEntry | undefined> {
+    try {
+      const ns = await this.api.readNamespace({ name });
+      return entryOf(ns);
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
   }
 }

@@ -13,6 +13,7 @@ import { withTenancy } from '../common/authz.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { attachSubscriptionServer } from '../common/subscriptions.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { createAccountsClient, type AccountsClientOptions } from './clients/accounts.js';
 import { CustomObjectCaches, type CustomObjectOptions } from './clients/custom-objects.js';
 import { KINDS, KubeClient, type KindName } from './clients/kube.js';
 import { createWorkloadsModel, DEV_VIEWER, MODEL_INDEXES, type LiveOptions } from './model/index.js';
@@ -39,6 +40,11 @@ export interface WorkloadsSubgraphOptions {
    * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
    */
   identitySecret?: string;
+  /**
+   * accounts' internal endpoints (origin and ACCOUNTS_INTERNAL_TOKEN): createProject checks the workspace exists and
+   * makes the creator project-admin. Unset (development without accounts): neither happens.
+   */
+  accounts?: AccountsClientOptions;
 }
 
 export interface WorkloadsSubgraph {
@@ -55,7 +61,7 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   const metrics = createMetricsRegistry('workloads');
   const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: MODEL_INDEXES });
   const customObjects = new CustomObjectCaches(kube, log, opts.customObjects);
-  const model = createWorkloadsModel(kube, customObjects, { live: opts.live });
+  const model = createWorkloadsModel(kube, customObjects, { live: opts.live, accounts: opts.accounts ? createAccountsClient(opts.accounts) : undefined });
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Which workspace a project is in, as the namespace cache says (for workspace roles).
   const tenancy = model.tenancy;

@@ -11,6 +11,7 @@ import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/g
 import { accountsAuthenticator } from '../../gateway/identity.js';
 import { IDENTITY_HEADER, identityKey, signIdentity } from '../../services/common/identity.js';
 import { startAccountsSubgraph, type AccountsSubgraph } from '../../services/accounts/server.js';
+import type { AccountsSettings } from '../../services/accounts/model/accounts.js';
 import type { Logger } from '../../services/common/log.js';
 import type { SandboxOptions } from '../../services/sandbox/sandbox.js';
 import { startMonitoringSubgraph, type MonitoringSubgraph, type MonitoringSubgraphOptions } from '../../services/monitoring/server.js';
@@ -53,7 +54,9 @@ export interface StackMonitoringOptions extends Partial<Omit<MonitoringSubgraphO
   prometheusUrl?: string | ((cluster: TestSandbox) => string | Promise<string>);
 }
 
-export async function startTestStack(opts: { sandbox?: SandboxOptions; gateway?: Partial<GatewayOptions>; monitoring?: StackMonitoringOptions } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { sandbox?: SandboxOptions; gateway?: Partial<GatewayOptions>; monitoring?: StackMonitoringOptions; accounts?: { settings?: Partial<AccountsSettings> } } = {},
+): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
   const identitySecret = STACK_IDENTITY_SECRET;
   const accounts = await startAccountsSubgraph({
@@ -63,9 +66,10 @@ export async function startTestStack(opts: { sandbox?: SandboxOptions; gateway?:
     internalToken: STACK_INTERNAL_TOKEN,
     identitySecret,
     // Cheap hashes: tests create many users.
-    settings: { scryptLogN: 10 },
+    settings: { scryptLogN: 10, ...opts.accounts?.settings },
+    kubeConfig: cluster.kc,
   });
-  const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger, identitySecret });
+  const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger, identitySecret, accounts: { url: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN } });
   const { prometheusUrl, ...monitoringOptions } = opts.monitoring ?? {};
   const monitoring = await startMonitoringSubgraph({
     port: 0,

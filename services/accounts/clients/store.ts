@@ -4,6 +4,8 @@ import type { Queryable } from './db.js';
 
 export interface UserRow {
   username: string;
+  /** The user's identity: a user created again under the same name has another one. */
+  uid: string;
   email: string | null;
   display_name: string | null;
   password_hash: string | null;
@@ -29,13 +31,9 @@ export interface WorkspaceMembershipRow {
   workspace: string;
   role: string;
 }
-export interface ProjectRow {
-  name: string;
-  workspace: string | null;
-}
 export interface ProjectMembershipRow {
   project: string;
-  workspace: string | null;
+  namespace_uid: string | null;
   role: string;
 }
 export interface LoginRecordRow {
@@ -63,6 +61,8 @@ export interface ApiTokenRow {
   expires_at: Date | null;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** The uid of the user it was created for. */
+  user_uid: string | null;
 }
 export interface SigningKeyRow {
   kid: string;
@@ -73,8 +73,8 @@ export interface SigningKeyRow {
   retired_at: Date | null;
 }
 
-const USER_COLUMNS = 'username, email, display_name, password_hash, provider, platform_role, state, failed_logins, locked_until, last_login_at, created_at, updated_at';
-const API_TOKEN_COLUMNS = 'id, username, name, created_at, expires_at, last_used_at, revoked_at';
+const USER_COLUMNS = 'username, uid, email, display_name, password_hash, provider, platform_role, state, failed_logins, locked_until, last_login_at, created_at, updated_at';
+const API_TOKEN_COLUMNS = 'id, username, name, created_at, expires_at, last_used_at, revoked_at, user_uid';
 
 export const store = {
   // ---- users
@@ -127,22 +127,37 @@ export const store = {
   async deleteUser(q: Queryable, username: string): Promise<boolean> {
     return (await q.query('DELETE FROM users WHERE username = $1', [username])).rowCount > 0;
   },
-  /** One more failed login, atomically; the user is locked until now + lockSeconds when it reaches maxFailures. */
-  async recordFailedLogin(q: Queryable, username: string, maxFailures: number, lockSeconds: number): Promise<UserRow | undefined> {
-    return (
-      await q.query<UserRow>(
-        `UPDATE users SET
-           failed_logins = failed_logins + 1,
-           state = CASE WHEN state = 'ACTIVE' AND failed_logins + 1 >= $2 THEN 'LOCKED' ELSE state END,
-           locked_until = CASE WHEN state = 'ACTIVE' AND failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE locked_until END
-         WHERE username = $1 RETURNING ${USER_COLUMNS}`,
-        [username, maxFailures, lockSeconds],
+  /** Whether any of these throttle keys (login_throttle) is locked now. */
+  async loginThrottled(q: Queryable, keys: readonly string[]): Promise<boolean> {
+    return (await q.query('SELECT 1 FROM login_throttle WHERE key = ANY($1::text[]) AND locked_until > now()', [keys])).rows.length > 0;
+  },
+  /**
+   * One more failed login under a throttle key, atomically: failures count within `windowSeconds` (or since the last
+   * lock ended); at `maxFailures` the key is locked for `lockSeconds`. Returns whether it is locked now.
+   */
+  async recordLoginFailure(q: Queryable, key: string, maxFailures: number, windowSeconds: number, lockSeconds: number): Promise<boolean> {
+    const fresh = `(t.window_start <= now() - make_interval(secs => $3) OR t.locked_until <= now())`;
+    const failures = `CASE WHEN ${fresh} THEN 1 ELSE t.failures + 1 END`;
+    const row = (
+      await q.query<{ locked: boolean }>(
+        `INSERT INTO login_throttle AS t (key, failures, window_start, locked_until)
+         VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $4) END)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = ${failures},
+           window_start = CASE WHEN ${fresh} THEN now() ELSE t.window_start END,
+           locked_until = CASE WHEN ${failures} >= $2 THEN now() + make_interval(secs => $4) WHEN ${fresh} THEN NULL ELSE t.locked_until END
+         RETURNING coalesce(locked_until > now(), false) AS locked`,
+        [key, maxFailures, windowSeconds, lockSeconds],
       )
     ).rows[0];
+    return row?.locked ?? false;
   },
-  /** Ends a lock by failed logins whose time has passed (a lock set by an administrator has no time and stays). */
-  async expireLock(q: Queryable, username: string): Promise<void> {
-    await q.query(`UPDATE users SET state = 'ACTIVE', failed_logins = 0, locked_until = NULL WHERE username = $1 AND state = 'LOCKED' AND locked_until IS NOT NULL AND locked_until <= now()`, [username]);
+  async clearLoginFailures(q: Queryable, keys: readonly string[]): Promise<void> {
+    await q.query('DELETE FROM login_throttle WHERE key = ANY($1::text[])', [keys]);
+  },
+  /** Throttle keys whose window and lock are over. */
+  async pruneLoginThrottle(q: Queryable, windowSeconds: number): Promise<void> {
+    await q.query('DELETE FROM login_throttle WHERE window_start < now() - make_interval(secs => $1) AND (locked_until IS NULL OR locked_until <= now())', [windowSeconds]);
   },
   async recordSuccessfulLogin(q: Queryable, username: string, profile?: { email: string | null; displayName: string | null }): Promise<UserRow | undefined> {
     return (
@@ -207,46 +222,47 @@ export const store = {
     return (await q.query<WorkspaceMembershipRow>('SELECT workspace, role FROM workspace_members WHERE username = $1 ORDER BY workspace', [username])).rows;
   },
 
-  // ---- projects and members
-  async getProjects(q: Queryable, names: readonly string[]): Promise<ProjectRow[]> {
-    return (await q.query<ProjectRow>('SELECT name, workspace FROM projects WHERE name = ANY($1::text[])', [names])).rows;
+  // ---- project members (each row names the namespace uid it was granted on; the workspace is the cluster's label)
+  async upsertProjectMember(q: Queryable, project: string, namespaceUid: string, username: string, role: string): Promise<void> {
+    // A row of an earlier namespace under the same name is replaced, never extended.
+    await q.query(
+      `INSERT INTO project_members (project, namespace_uid, username, role) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (project, username) DO UPDATE SET role = EXCLUDED.role, namespace_uid = EXCLUDED.namespace_uid, created_at = CASE WHEN project_members.namespace_uid IS DISTINCT FROM EXCLUDED.namespace_uid THEN now() ELSE project_members.created_at END`,
+      [project, namespaceUid, username, role],
+    );
   },
-  /** Records a project; an existing one keeps its workspace unless `workspace` is given. */
-  async upsertProject(q: Queryable, name: string, workspace: string | null): Promise<ProjectRow> {
+  async deleteProjectMember(q: Queryable, project: string, namespaceUid: string, username: string): Promise<boolean> {
+    return (await q.query('DELETE FROM project_members WHERE project = $1 AND namespace_uid = $2 AND username = $3', [project, namespaceUid, username])).rowCount > 0;
+  },
+  /** A user's memberships of these projects (removed with the workspace membership). */
+  async deleteProjectMemberships(q: Queryable, projects: readonly string[], username: string): Promise<number> {
+    return (await q.query('DELETE FROM project_members WHERE username = $2 AND project = ANY($1::text[])', [projects, username])).rowCount;
+  },
+  /** Every membership of a namespace that is gone (its uid), or of a name whose namespace is not this uid any more. */
+  async deleteMembershipsOfNamespace(q: Queryable, project: string, namespaceUid: string): Promise<number> {
+    return (await q.query('DELETE FROM project_members WHERE namespace_uid = $2 OR (project = $1 AND namespace_uid IS DISTINCT FROM $2)', [project, namespaceUid])).rowCount;
+  },
+  /** The namespaces (name → uid) that memberships were granted on. */
+  async memberNamespaces(q: Queryable): Promise<{ project: string; namespace_uid: string | null }[]> {
+    return (await q.query<{ project: string; namespace_uid: string | null }>('SELECT DISTINCT project, namespace_uid FROM project_members')).rows;
+  },
+  /** Rows from before uids were recorded take the uid of the namespace that exists now. */
+  async adoptNamespaceUid(q: Queryable, project: string, namespaceUid: string): Promise<number> {
+    return (await q.query('UPDATE project_members SET namespace_uid = $2 WHERE project = $1 AND namespace_uid IS NULL', [project, namespaceUid])).rowCount;
+  },
+  async projectMembers(q: Queryable, projects: readonly { project: string; namespaceUid: string }[]): Promise<(MemberRow & { project: string })[]> {
     return (
-      await q.query<ProjectRow>(
-        `INSERT INTO projects (name, workspace) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET workspace = COALESCE(EXCLUDED.workspace, projects.workspace) RETURNING name, workspace`,
-        [name, workspace],
+      await q.query<MemberRow & { project: string }>(
+        'SELECT project, username, role FROM project_members WHERE (project, namespace_uid) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY project, username',
+        [projects.map((p) => p.project), projects.map((p) => p.namespaceUid)],
       )
-    ).rows[0];
+    ).rows;
   },
-  async deleteProject(q: Queryable, name: string): Promise<boolean> {
-    return (await q.query('DELETE FROM projects WHERE name = $1', [name])).rowCount > 0;
-  },
-  async projectsOfWorkspaces(q: Queryable, workspaces: readonly string[]): Promise<ProjectRow[]> {
-    return (await q.query<ProjectRow>('SELECT name, workspace FROM projects WHERE workspace = ANY($1::text[]) ORDER BY name', [workspaces])).rows;
-  },
-  async upsertProjectMember(q: Queryable, project: string, username: string, role: string): Promise<void> {
-    await q.query('INSERT INTO project_members (project, username, role) VALUES ($1, $2, $3) ON CONFLICT (project, username) DO UPDATE SET role = EXCLUDED.role', [project, username, role]);
-  },
-  async deleteProjectMember(q: Queryable, project: string, username: string): Promise<boolean> {
-    return (await q.query('DELETE FROM project_members WHERE project = $1 AND username = $2', [project, username])).rowCount > 0;
-  },
-  /** Project memberships of a user in the projects of a workspace (removed with the workspace membership). */
-  async deleteProjectMembershipsIn(q: Queryable, workspace: string, username: string): Promise<void> {
-    await q.query('DELETE FROM project_members WHERE username = $2 AND project IN (SELECT name FROM projects WHERE workspace = $1)', [workspace, username]);
-  },
-  async projectMembers(q: Queryable, projects: readonly string[]): Promise<(MemberRow & { project: string })[]> {
-    return (await q.query<MemberRow & { project: string }>('SELECT project, username, role FROM project_members WHERE project = ANY($1::text[]) ORDER BY project, username', [projects])).rows;
-  },
-  async projectRole(q: Queryable, project: string, username: string): Promise<string | undefined> {
-    return (await q.query<{ role: string }>('SELECT role FROM project_members WHERE project = $1 AND username = $2', [project, username])).rows[0]?.role;
+  async projectRole(q: Queryable, project: string, namespaceUid: string, username: string): Promise<string | undefined> {
+    return (await q.query<{ role: string }>('SELECT role FROM project_members WHERE project = $1 AND namespace_uid = $2 AND username = $3', [project, namespaceUid, username])).rows[0]?.role;
   },
   async projectMemberships(q: Queryable, username: string): Promise<ProjectMembershipRow[]> {
-    return (
-      await q.query<ProjectMembershipRow>('SELECT m.project, p.workspace, m.role FROM project_members m JOIN projects p ON p.name = m.project WHERE m.username = $1 ORDER BY m.project', [username])
-    ).rows;
+    return (await q.query<ProjectMembershipRow>('SELECT project, namespace_uid, role FROM project_members WHERE username = $1 ORDER BY project', [username])).rows;
   },
 
   // ---- role-binding revision
@@ -277,17 +293,48 @@ export const store = {
   async revokeRefreshFamily(q: Queryable, familyId: string, reason: string): Promise<void> {
     await q.query('UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL', [familyId, reason]);
   },
-  async revokeRefreshTokensOf(q: Queryable, username: string, reason: string): Promise<void> {
-    await q.query('UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE username = $1 AND revoked_at IS NULL', [username, reason]);
+  /** Revokes every live refresh token of a user; the sessions (families) they belonged to. */
+  async revokeRefreshTokensOf(q: Queryable, username: string, reason: string): Promise<string[]> {
+    const rows = (await q.query<{ family_id: string }>('UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE username = $1 AND revoked_at IS NULL RETURNING family_id', [username, reason])).rows;
+    return [...new Set(rows.map((r) => r.family_id))];
+  },
+
+  // ---- revoked sessions (what the gateway follows to refuse access tokens of ended sessions)
+  /**
+   * Records ended sessions under a new sessions revision, kept `keepSeconds` (the longest an access token of theirs
+   * may still live). The revision is bumped by a row update, so revisions commit in order: a reader that has seen
+   * revision N has seen every session recorded up to N.
+   */
+  async recordRevokedSessions(q: Queryable, sessions: readonly { sid: string; username: string }[], keepSeconds: number): Promise<void> {
+    if (!sessions.length) return;
+    const revision = (await q.query<{ value: string }>(`UPDATE settings SET value = (value::bigint + 1)::text WHERE key = 'sessions_revision' RETURNING value`)).rows[0].value;
+    await q.query(
+      `INSERT INTO revoked_sessions (sid, username, revision, expires_at)
+       SELECT sid, username, $3::bigint, now() + make_interval(secs => $4) FROM unnest($1::text[], $2::text[]) AS s (sid, username)
+       ON CONFLICT (sid) DO UPDATE SET revision = EXCLUDED.revision, expires_at = GREATEST(revoked_sessions.expires_at, EXCLUDED.expires_at)`,
+      [sessions.map((s) => s.sid), sessions.map((s) => s.username), revision, keepSeconds],
+    );
+    await q.query('DELETE FROM revoked_sessions WHERE expires_at <= now()');
+  },
+  async sessionsRevision(q: Queryable): Promise<number> {
+    return Number((await q.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'sessions_revision'`)).rows[0]?.value ?? 0);
+  },
+  /** Ended sessions recorded after revision `after` that are still kept. */
+  async revokedSessionsSince(q: Queryable, after: number): Promise<{ sid: string; revision: number; expires_at: Date }[]> {
+    const rows = (await q.query<{ sid: string; revision: string; expires_at: Date }>('SELECT sid, revision, expires_at FROM revoked_sessions WHERE revision > $1 AND expires_at > now() ORDER BY revision', [after])).rows;
+    return rows.map((r) => ({ sid: r.sid, revision: Number(r.revision), expires_at: r.expires_at }));
+  },
+  async sessionRevoked(q: Queryable, sid: string): Promise<boolean> {
+    return (await q.query('SELECT 1 FROM revoked_sessions WHERE sid = $1', [sid])).rows.length > 0;
   },
 
   // ---- API tokens
-  async insertApiToken(q: Queryable, t: { id: string; username: string; name: string; hash: string; expiresAt: Date | null }): Promise<ApiTokenRow | undefined> {
+  async insertApiToken(q: Queryable, t: { id: string; username: string; userUid: string; name: string; hash: string; expiresAt: Date | null }): Promise<ApiTokenRow | undefined> {
     return (
       await q.query<ApiTokenRow>(
-        `INSERT INTO api_tokens (id, username, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO api_tokens (id, username, name, token_hash, expires_at, user_uid) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (username, name) WHERE revoked_at IS NULL DO NOTHING RETURNING ${API_TOKEN_COLUMNS}`,
-        [t.id, t.username, t.name, t.hash, t.expiresAt],
+        [t.id, t.username, t.name, t.hash, t.expiresAt, t.userUid],
       )
     ).rows[0];
   },

@@ -3,19 +3,23 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Viewer } from '../../common/authz.js';
-import { badUserInput, conflictError, ErrorCode, forbiddenError, notFoundError } from '../../common/errors.js';
+import { badUserInput, conflictError, ErrorCode, forbiddenError, notFoundError, upstreamUnavailable } from '../../common/errors.js';
+import { WORKSPACE_LABEL } from '../../common/tenancy.js';
 import type { Logger } from '../../common/log.js';
 import { pgCode, type Db, type Queryable } from '../clients/db.js';
-import { store, type LoginRecordRow, type ProjectRow, type UserRow, type WorkspaceRow } from '../clients/store.js';
+import { store, type LoginRecordRow, type ProjectMembershipRow, type UserRow, type WorkspaceRow } from '../clients/store.js';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import type { IdentityProvider } from './providers.js';
+import { NO_CLUSTER, type ProjectDirectory } from './projects.js';
 import { platformRole, projectRole, validDisplayName, validEmail, validProjectName, validUsername, validWorkspaceName, workspaceRole, type UserState } from './roles.js';
 import { apiTokenOf, hashToken, newToken, REFRESH_PREFIX, unauthenticated, userMayAct, verifyApiToken, type ApiToken, type ApiTokenIdentity, type SigningKeys, type TokenSettings } from './tokens.js';
 
 export interface AccountsSettings extends TokenSettings {
-  /** Failed logins in a row that lock a user. */
+  /** Failed logins of one account from one source (within lockSeconds) that lock that account's logins from it. */
   maxFailedLogins: number;
-  /** How long such a lock lasts. */
+  /** Failed logins from one source, any account (within lockSeconds), that lock every login from it. */
+  maxFailedLoginsPerSource: number;
+  /** How long such a lock lasts, and the window failures are counted in. */
   lockSeconds: number;
   /** scrypt cost: N = 2^scryptLogN. */
   scryptLogN: number;
@@ -31,6 +35,11 @@ export interface RequestScope {
   viewer: Viewer | null;
   client: ClientInfo;
   memo: Map<string, unknown>;
+  /**
+   * Scopes of the users who logged in (or refreshed) in this request, by the response key of that root field: what
+   * is selected under `login { user { … } }` resolves as them, not as the caller (who is usually anonymous).
+   */
+  sessions?: Map<string, RequestScope>;
 }
 
 export interface User {
@@ -62,10 +71,13 @@ export interface LoginRecord {
 }
 export interface RoleBindings {
   username: string;
+  /** The user's uid: the gateway refuses tokens issued to an earlier user of the same name. */
+  uid: string;
   state: UserState;
   platformRole: string;
   workspaces: { workspace: string; role: string }[];
-  projects: { project: string; workspace: string | null; role: string }[];
+  /** Memberships of the namespaces that exist now, each with the uid it was granted on and the namespace's workspace label. */
+  projects: { project: string; workspace: string | null; role: string; namespaceUid: string | null }[];
   /** The bindings revision of the whole database when these were read: caches compare it (GET /internal/bindings-revision). */
   revision: number;
 }
@@ -116,6 +128,8 @@ export class AccountsModel {
     readonly keys: SigningKeys,
     readonly providers: IdentityProvider[],
     private readonly log: Logger,
+    /** The cluster's namespaces: a project's workspace is its label there, a membership lives on its namespace's uid. */
+    readonly projects: ProjectDirectory = NO_CLUSTER,
   ) {
     this.byName = new Map(providers.map((p) => [p.name, p]));
   }
@@ -153,9 +167,15 @@ export class AccountsModel {
   private myProjectRoles(req: RequestScope): Promise<Map<string, string>> {
     return this.memo(req, 'projectRoles', async () => {
       const a = await this.actor(req);
-      return new Map((await store.projectMemberships(this.db, a.username)).map((m) => [m.project, m.role]));
+      return new Map(this.current(await store.projectMemberships(this.db, a.username)).map((m) => [m.project, m.role]));
     });
   }
+  /** Memberships granted on the namespaces that hold their names now (a re-created namespace has none). */
+  private current(rows: ProjectMembershipRow[]): ProjectMembershipRow[] {
+    if (!this.projects.isSynced()) return rows;
+    return rows.filter((m) => m.namespace_uid !== null && this.projects.uidOf(m.project) === m.namespace_uid);
+  }
+
   private async canSeeWorkspace(req: RequestScope, workspace: string): Promise<boolean> {
     return (await this.isPlatformAdmin(req)) || (await this.myWorkspaceRoles(req)).has(workspace);
   }
@@ -273,7 +293,7 @@ export class AccountsModel {
     const row = await this.db.transaction(async (tx) => {
       const r = await store.setUserState(tx, username, state);
       if (!r) return undefined;
-      if (state !== 'ACTIVE') await store.revokeRefreshTokensOf(tx, username, state.toLowerCase());
+      if (state !== 'ACTIVE') await this.endSessions(tx, username, await store.revokeRefreshTokensOf(tx, username, state.toLowerCase()));
       await store.bumpRevision(tx);
       return r;
     });
@@ -307,8 +327,27 @@ export class AccountsModel {
     const hash = await hashPassword(password, this.settings.scryptLogN);
     await this.db.transaction(async (tx) => {
       await store.setPasswordHash(tx, username, hash);
-      await store.revokeRefreshTokensOf(tx, username, 'password changed');
+      // Sessions end (their access tokens too); API tokens are separate credentials and stay (as in KubeSphere).
+      await this.endSessions(tx, username, await store.revokeRefreshTokensOf(tx, username, 'password changed'));
     });
+  }
+
+  /**
+   * Records sessions whose refresh tokens were just revoked as ended: the gateway refuses their access tokens from its
+   * next look at the sessions revision on. Kept as long as such a token may live.
+   */
+  private endSessions(q: Queryable, username: string, sids: readonly string[]): Promise<void> {
+    return store.recordRevokedSessions(q, sids.map((sid) => ({ sid, username })), this.settings.accessTokenTtlSeconds + 60);
+  }
+
+  /** Ended sessions recorded after `after` (GET /internal/revoked-sessions), with the sessions revision they reach. */
+  async revokedSessions(after: number): Promise<{ revision: number; sessions: { sid: string; expiresAt: string }[] }> {
+    const current = await store.sessionsRevision(this.db);
+    const rows = await store.revokedSessionsSince(this.db, after);
+    return { revision: Math.max(current, ...rows.map((r) => r.revision)), sessions: rows.map((r) => ({ sid: r.sid, expiresAt: r.expires_at.toISOString() })) };
+  }
+  sessionsRevision(): Promise<number> {
+    return store.sessionsRevision(this.db);
   }
 
   async loginRecords(req: RequestScope, username: string, first: number): Promise<LoginRecord[]> {
@@ -326,10 +365,16 @@ export class AccountsModel {
       if (!u) return undefined;
       return {
         username,
+        uid: u.uid,
         state: userOf(u).state,
         platformRole: u.platform_role,
         workspaces: await store.workspaceMemberships(tx, username),
-        projects: await store.projectMemberships(tx, username),
+        projects: this.current(await store.projectMemberships(tx, username)).map((m) => ({
+          project: m.project,
+          workspace: this.projects.workspaceOf(m.project) ?? null,
+          role: m.role,
+          namespaceUid: m.namespace_uid,
+        })),
         revision: await store.revision(tx),
       };
     });
@@ -350,17 +395,24 @@ export class AccountsModel {
   async login(req: RequestScope, username: string, password: string): Promise<AuthPayload> {
     const record = (success: boolean, reason: string | null, provider: string | null) =>
       store.insertLoginRecord(this.db, { username: username.slice(0, 256), source_ip: req.client.ip, user_agent: req.client.userAgent?.slice(0, 512) ?? null, success, reason, provider });
+    // One message for every refusal before the password is proven (wrong password, unknown user, throttled): none
+    // of them tells whether the account exists.
     const invalid = () => unauthenticated('invalid username or password');
     // No account name holds a NUL character (PostgreSQL text cannot): the same refusal as for any unknown name.
     if (username.includes('\u0000')) throw invalid();
+    const throttle = this.throttleKeys(username, req.client.ip);
 
-    await store.expireLock(this.db, username);
     let user = await store.getUser(this.db, username);
-    if (user?.state === 'LOCKED') {
-      // No password check while locked: that is what stops the guessing.
-      await record(false, 'locked', user.provider);
-      throw unauthenticated(user.locked_until ? `too many failed logins: ${username} is locked until ${user.locked_until.toISOString()}` : `${username} is locked`, { reason: 'LOCKED' });
+    if (await store.loginThrottled(this.db, [throttle.account, throttle.source])) {
+      // No password check while throttled: that is what stops the guessing. Unknown names are throttled alike.
+      await record(false, 'locked', user?.provider ?? null);
+      throw unauthenticated('invalid username or password', { reason: 'LOCKED' });
     }
+    const failed = async (reason: string, providerName: string | null): Promise<never> => {
+      const locked = await this.recordLoginFailure(throttle, username, req.client.ip);
+      await record(false, locked ? `${reason}_locked` : reason, providerName);
+      throw invalid();
+    };
     let provider: IdentityProvider | undefined;
     let profile: { email: string | null; displayName: string | null } | undefined;
     try {
@@ -371,12 +423,7 @@ export class AccountsModel {
           throw invalid();
         }
         const out = await provider.authenticate(username, password, user);
-        if (!out.ok) {
-          const after = await store.recordFailedLogin(this.db, username, this.settings.maxFailedLogins, this.settings.lockSeconds);
-          await record(false, after?.state === 'LOCKED' ? 'invalid_credentials_locked' : 'invalid_credentials', provider.name);
-          if (after?.state === 'LOCKED') this.log.warn('user locked after failed logins', { username, failures: after.failed_logins });
-          throw invalid();
-        }
+        if (!out.ok) return await failed('invalid_credentials', provider.name);
         profile = out.profile;
       } else {
         // Unknown here: the providers that create users on first login are asked in turn; local passwords' check
@@ -392,8 +439,8 @@ export class AccountsModel {
         }
         if (!provider) {
           if (local) await local.authenticate(username, password, undefined);
-          await record(false, 'unknown_user', null);
-          throw invalid();
+          // Counted like a wrong password: a name's throttling must not tell whether it exists.
+          return await failed('unknown_user', null);
         }
         try {
           validUsername(username);
@@ -420,9 +467,48 @@ export class AccountsModel {
       await record(false, 'disabled', provider.name);
       throw unauthenticated(`${username} is disabled`, { reason: 'DISABLED' });
     }
+    if (!userMayAct(user)) {
+      // Locked by an administrator: even with the right password, the answer is the one of a wrong password.
+      await record(false, 'locked', provider.name);
+      throw invalid();
+    }
     const fresh = (await store.recordSuccessfulLogin(this.db, username, provider.kind === 'local' ? undefined : profile)) ?? user;
+    // The count of this source for this account starts again; the source's own count does not (one account's
+    // password must not buy a source more guesses at the others).
+    await store.clearLoginFailures(this.db, [throttle.account]);
     await record(true, null, provider.name);
     return this.issue(fresh, randomUUID());
+  }
+
+  /** The throttle keys of a login attempt: the (account, source) pair, and the source alone. */
+  private throttleKeys(username: string, ip: string | null): { account: string; source: string } {
+    return { account: JSON.stringify(['account', username.slice(0, 256), ip ?? '']), source: JSON.stringify(['source', ip ?? '']) };
+  }
+
+  /**
+   * A failed login counts for the (account, source) pair (maxFailedLogins lock that pair: logins of the account from
+   * elsewhere go on) and for the source (maxFailedLoginsPerSource lock every login from it), within lockSeconds.
+   * Returns whether the pair is locked now.
+   */
+  private async recordLoginFailure(keys: { account: string; source: string }, username: string, ip: string | null): Promise<boolean> {
+    const { maxFailedLogins, maxFailedLoginsPerSource, lockSeconds } = this.settings;
+    const locked = await store.recordLoginFailure(this.db, keys.account, maxFailedLogins, lockSeconds, lockSeconds);
+    const sourceLocked = await store.recordLoginFailure(this.db, keys.source, maxFailedLoginsPerSource, lockSeconds, lockSeconds);
+    await store.pruneLoginThrottle(this.db, lockSeconds);
+    if (locked) this.log.warn('logins locked after failed logins', { username: username.slice(0, 256), source: ip });
+    if (sourceLocked) this.log.warn('logins from a source locked after failed logins', { source: ip });
+    return locked;
+  }
+
+  /** The payload of a login or refresh under root response key `key`: its fields resolve as the user it is for. */
+  enterSession(req: RequestScope, key: string, payload: AuthPayload): AuthPayload {
+    req.sessions ??= new Map();
+    req.sessions.set(key, { viewer: { username: payload.user.username, platformRole: payload.user.platformRole }, client: req.client, memo: new Map() });
+    return payload;
+  }
+  /** The scope fields under root response key `key` resolve in. */
+  scopeUnder(req: RequestScope, key: string): RequestScope {
+    return req.sessions?.get(key) ?? req;
   }
 
   private async issue(user: UserRow, familyId: string): Promise<AuthPayload> {
@@ -446,14 +532,18 @@ export class AccountsModel {
       if (row.revoked_at) {
         if (row.revoked_reason === 'rotated') {
           await store.revokeRefreshFamily(tx, row.family_id, 'reuse detected');
+          await this.endSessions(tx, row.username, [row.family_id]);
           this.log.warn('refresh token reused: session revoked', { username: row.username });
         }
         return { refused: 'the refresh token has been revoked' };
       }
       if (row.expires_at.getTime() <= Date.now()) return { refused: 'the refresh token has expired' };
+      // A token that escaped its family's revocation (rotated while it was being revoked) does not revive it.
+      if (await store.sessionRevoked(tx, row.family_id)) return { refused: 'the refresh token has been revoked' };
       const user = await store.getUser(tx, row.username);
       if (!userMayAct(user)) {
         await store.revokeRefreshFamily(tx, row.family_id, 'user disabled');
+        await this.endSessions(tx, row.username, [row.family_id]);
         return { refused: `${row.username} is disabled` };
       }
       await store.revokeRefreshToken(tx, row.id, 'rotated');
@@ -470,7 +560,10 @@ export class AccountsModel {
   async logout(refreshToken: string): Promise<boolean> {
     const row = await store.refreshTokenByHash(this.db, hashToken(refreshToken));
     if (!row) throw unauthenticated('invalid refresh token');
-    await store.revokeRefreshFamily(this.db, row.family_id, 'logout');
+    await this.db.transaction(async (tx) => {
+      await store.revokeRefreshFamily(tx, row.family_id, 'logout');
+      await this.endSessions(tx, row.username, [row.family_id]);
+    });
     return true;
   }
 
@@ -492,7 +585,7 @@ export class AccountsModel {
       if (expires.getTime() <= Date.now()) throw badUserInput('expiresAt is in the past', { field: 'expiresAt' });
     }
     const token = newToken('kgt_');
-    const row = await store.insertApiToken(this.db, { id: randomUUID(), username: a.username, name: n, hash: hashToken(token), expiresAt: expires });
+    const row = await store.insertApiToken(this.db, { id: randomUUID(), username: a.username, userUid: a.uid, name: n, hash: hashToken(token), expiresAt: expires });
     if (!row) throw conflictError(`you already have an API token named ${JSON.stringify(n)}`);
     this.log.info('API token created', { username: a.username, tokenId: row.id, name: n });
     return { token, apiToken: apiTokenOf(row) };
@@ -588,11 +681,11 @@ export class AccountsModel {
   }
 
   /**
-   * The projects accounts knows in a workspace: all of them for platform admins, workspace admins and viewers;
-   * for others the ones they are members of.
+   * The projects of a workspace (namespaces labelled with it): all of them for platform admins, workspace admins and
+   * viewers; for others the ones they are members of.
    */
   async workspaceProjects(req: RequestScope, workspace: string): Promise<string[]> {
-    const names = (await store.projectsOfWorkspaces(this.db, [workspace])).map((p) => p.name);
+    const names = [...this.projects.namespacesOf(workspace)].sort();
     if ((await this.isPlatformAdmin(req)) || VIEW_ALL_PROJECTS.has((await this.myWorkspaceRoles(req)).get(workspace) ?? '')) return names;
     const mine = await this.myProjectRoles(req);
     return names.filter((n) => mine.has(n));
@@ -607,6 +700,12 @@ export class AccountsModel {
       names = names.filter((w) => mine.has(w));
     }
     return (await store.getWorkspaces(this.db, names)).sort((x, y) => (x.name < y.name ? -1 : 1)).map(workspaceOf);
+  }
+
+  /** The workspace of that name, without authorization (internal: workloads checks it before creating a project). */
+  async workspaceExists(name: string): Promise<Workspace | undefined> {
+    const [w] = await store.getWorkspaces(this.db, [name]);
+    return w ? workspaceOf(w) : undefined;
   }
 
   /** Adds a member, or changes the role of one. */
@@ -641,7 +740,7 @@ export class AccountsModel {
       if (!w) throw notFoundError(`workspace ${workspace} not found`);
       await this.requireWorkspaceAdmin(a, tx, workspace);
       if (!(await store.deleteWorkspaceMember(tx, workspace, username))) throw notFoundError(`${username} is no member of workspace ${workspace}`);
-      await store.deleteProjectMembershipsIn(tx, workspace, username);
+      await store.deleteProjectMemberships(tx, this.projects.namespacesOf(workspace), username);
       await store.bumpRevision(tx);
       return w;
     });
@@ -650,50 +749,57 @@ export class AccountsModel {
 
   // ------------------------------------------------------------------ projects
 
-  /** A platform admin, a workspace-admin of the project's workspace, or a project-admin of the project. */
-  private async requireProjectAdmin(a: UserRow, q: Queryable, project: ProjectRow | undefined, name: string): Promise<void> {
-    if (a.platform_role === 'platform-admin') return;
-    if (project?.workspace && (await store.workspaceRole(q, project.workspace, a.username)) === 'workspace-admin') return;
-    if (project && (await store.projectRole(q, name, a.username)) === 'project-admin') return;
-    throw forbiddenError(`only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${name}`);
+  /**
+   * A project (namespace) as the cluster says it: NOT_FOUND without one, UPSTREAM_UNAVAILABLE while the namespace
+   * watch has not listed yet. Read from the watch, so the decision needs no upstream call of its own.
+   */
+  private project(name: string): { name: string; uid: string; workspace?: string } {
+    if (!this.projects.isSynced()) throw upstreamUnavailable('kubernetes', this.projects.unavailableReason());
+    const uid = this.projects.uidOf(name);
+    if (uid === undefined) throw notFoundError(`project ${name} not found`);
+    const workspace = this.projects.workspaceOf(name);
+    return workspace ? { name, uid, workspace } : { name, uid };
   }
 
   /**
-   * Adds a project member (or changes their role). A project accounts does not know yet is recorded, in `workspace`
-   * when given (which must then be the one it is known in). Members must belong to the project's workspace.
+   * Member management: a platform admin, a workspace-admin of the workspace the namespace's label names, or a
+   * project-admin granted on this very namespace. A namespace without the label is the platform admins' alone.
    */
-  async addProjectMember(req: RequestScope, project: string, username: string, role: string, workspace?: string | null): Promise<{ name: string }> {
+  private async requireProjectAdmin(a: UserRow, q: Queryable, p: { name: string; uid: string; workspace?: string }): Promise<void> {
+    if (a.platform_role === 'platform-admin') return;
+    const denied = () => forbiddenError(`only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${p.name}`);
+    if (!p.workspace) throw denied();
+    if ((await store.workspaceRole(q, p.workspace, a.username)) === 'workspace-admin') return;
+    if ((await store.projectRole(q, p.name, p.uid, a.username)) === 'project-admin') return;
+    throw denied();
+  }
+
+  /** Adds a project member (or changes their role). Members must belong to the workspace the namespace's label names. */
+  async addProjectMember(req: RequestScope, project: string, username: string, role: string): Promise<{ name: string }> {
     validProjectName(project);
     validUsername(username);
     projectRole(role);
-    if (workspace) validWorkspaceName(workspace);
     const a = await this.actor(req);
+    const p = this.project(project);
     await this.db.transaction(async (tx) => {
-      let [p] = await store.getProjects(tx, [project]);
-      if (workspace && p?.workspace && p.workspace !== workspace) throw conflictError(`project ${project} belongs to workspace ${p.workspace}, not ${workspace}`);
-      if (workspace && !p?.workspace) {
-        const [w] = await store.getWorkspaces(tx, [workspace], true);
-        if (!w) throw notFoundError(`workspace ${workspace} not found`);
-        await this.requireProjectAdmin(a, tx, { name: project, workspace }, project);
-        p = await store.upsertProject(tx, project, workspace);
-      } else {
-        await this.requireProjectAdmin(a, tx, p, project);
-        p ??= await store.upsertProject(tx, project, null);
-      }
+      await this.requireProjectAdmin(a, tx, p);
+      if (!p.workspace) throw badUserInput(`project ${project} belongs to no workspace (no ${WORKSPACE_LABEL} label): only platform admins work in it`, { field: 'project' });
       if (!(await store.getUser(tx, username))) throw notFoundError(`user ${username} not found`);
-      if (p.workspace && !(await store.workspaceRole(tx, p.workspace, username))) throw badUserInput(`${username} is no member of workspace ${p.workspace}: add them there first`, { field: 'username' });
-      await store.upsertProjectMember(tx, project, username, role);
+      if (!(await store.workspaceRole(tx, p.workspace, username))) throw badUserInput(`${username} is no member of workspace ${p.workspace}: add them there first`, { field: 'username' });
+      await store.upsertProjectMember(tx, project, p.uid, username, role);
       await store.bumpRevision(tx);
     });
     return { name: project };
   }
 
   async removeProjectMember(req: RequestScope, project: string, username: string): Promise<{ name: string }> {
+    validProjectName(project);
+    validUsername(username);
     const a = await this.actor(req);
+    const p = this.project(project);
     await this.db.transaction(async (tx) => {
-      const [p] = await store.getProjects(tx, [project]);
-      await this.requireProjectAdmin(a, tx, p, project);
-      if (!(await store.deleteProjectMember(tx, project, username))) throw notFoundError(`${username} is no member of project ${project}`);
+      await this.requireProjectAdmin(a, tx, p);
+      if (!(await store.deleteProjectMember(tx, project, p.uid, username))) throw notFoundError(`${username} is no member of project ${project}`);
       await store.bumpRevision(tx);
     });
     return { name: project };
@@ -702,36 +808,61 @@ export class AccountsModel {
   /** Visible to platform admins, members of the project's workspace and members of the project. */
   async projectMembers(req: RequestScope, project: string): Promise<Member[]> {
     if (!req.viewer) throw unauthenticated('authentication required');
-    const [p] = await store.getProjects(this.db, [project]);
-    if (!p) return [];
-    const allowed = (await this.isPlatformAdmin(req)) || (p.workspace !== null && (await this.myWorkspaceRoles(req)).has(p.workspace)) || (await this.myProjectRoles(req)).has(project);
+    if (!this.projects.isSynced()) throw upstreamUnavailable('kubernetes', this.projects.unavailableReason());
+    const uid = this.projects.uidOf(project);
+    if (uid === undefined) return [];
+    const workspace = this.projects.workspaceOf(project);
+    const allowed = (await this.isPlatformAdmin(req)) || (workspace !== undefined && (await this.myWorkspaceRoles(req)).has(workspace)) || (await this.myProjectRoles(req)).has(project);
     if (!allowed) throw forbiddenError(`${req.viewer?.username} may not see the members of project ${project}`);
-    return (await store.projectMembers(this.db, [project])).map((r) => ({ username: r.username, role: r.role }));
+    return (await store.projectMembers(this.db, [{ project, namespaceUid: uid }])).map((r) => ({ username: r.username, role: r.role }));
   }
 
-  /** Records a project and its workspace (internal: the workloads subgraph when it creates or finds a project). */
-  async registerProject(name: string, workspace: string | null): Promise<ProjectRow> {
-    validProjectName(name, 'name');
-    if (workspace) validWorkspaceName(workspace);
-    try {
-      return await this.db.transaction(async (tx) => {
-        const p = await store.upsertProject(tx, name, workspace);
-        await store.bumpRevision(tx);
-        return p;
-      });
-    } catch (e) {
-      if (pgCode(e) === '23503') throw notFoundError(`workspace ${workspace} not found`);
-      throw e;
-    }
-  }
-
-  /** Forgets a deleted project and its members (internal). */
-  async unregisterProject(name: string): Promise<boolean> {
+  /**
+   * Whoever creates a project becomes its project-admin, as in KubeSphere (internal: the workloads subgraph, right
+   * after it created the namespace). Granted only on that namespace (its uid, read from the cluster now), and only to
+   * a member of the workspace its label names; false when there is nothing to grant (a platform admin outside it).
+   */
+  async grantCreator(project: string, namespaceUid: string, username: string): Promise<boolean> {
+    validProjectName(project, 'name');
+    validUsername(username);
+    const ns = await this.projects.fresh(project);
+    if (!ns || ns.uid !== namespaceUid) throw notFoundError(`project ${project} (uid ${namespaceUid}) not found`);
+    if (!ns.workspace) return false;
+    const workspace = ns.workspace;
     return this.db.transaction(async (tx) => {
-      const d = await store.deleteProject(tx, name);
-      if (d) await store.bumpRevision(tx);
-      return d;
+      if (!(await store.workspaceRole(tx, workspace, username))) return false;
+      await store.upsertProjectMember(tx, project, ns.uid, username, 'project-admin');
+      await store.bumpRevision(tx);
+      return true;
     });
+  }
+
+  /** Drops the memberships of a namespace that is gone (the namespace watch's DELETED, or a new uid under its name). */
+  async namespaceDeleted(project: string, namespaceUid: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const n = await store.deleteMembershipsOfNamespace(tx, project, namespaceUid);
+      if (n) await store.bumpRevision(tx);
+      return n;
+    });
+  }
+
+  /**
+   * At start, once the namespace watch has listed: memberships of namespaces that no longer exist (or exist under a
+   * new uid) are dropped; rows from before uids were recorded adopt the current namespace's uid.
+   */
+  async reconcileProjects(): Promise<{ dropped: number; adopted: number }> {
+    let dropped = 0;
+    let adopted = 0;
+    await this.db.transaction(async (tx) => {
+      for (const m of await store.memberNamespaces(tx)) {
+        const uid = this.projects.uidOf(m.project);
+        if (m.namespace_uid === null && uid !== undefined) adopted += await store.adoptNamespaceUid(tx, m.project, uid);
+        else if (m.namespace_uid === null || m.namespace_uid !== uid) dropped += await store.deleteMembershipsOfNamespace(tx, m.project, m.namespace_uid ?? '');
+      }
+      if (dropped || adopted) await store.bumpRevision(tx);
+    });
+    if (dropped || adopted) this.log.info('project memberships reconciled with the cluster', { dropped, adopted });
+    return { dropped, adopted };
   }
 
   // ------------------------------------------------------------------ bootstrap
@@ -741,7 +872,11 @@ export class AccountsModel {
    * bring it back). Returns the generated password when none was given, to be printed once.
    */
   async bootstrapAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
-    if (await store.getSetting(this.db, 'bootstrap_admin')) return { created: false };
+    if (await store.getSetting(this.db, 'bootstrap_admin')) {
+      // Otherwise an operator who sets it on an existing database believes it took effect.
+      if (password !== undefined) this.log.warn('KUBEGRAPH_ADMIN_PASSWORD is set but ignored: this database already has its bootstrap admin (change the password with changePassword or resetPassword, then unset the variable)');
+      return { created: false };
+    }
     const pw = password ?? generatePassword();
     const hash = await hashPassword(pw, this.settings.scryptLogN);
     const created = await this.db.transaction(async (tx) => {

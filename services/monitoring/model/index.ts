@@ -2,7 +2,7 @@
 // evaluation time and the DataLoaders that turn every metric field of a response into one Prometheus query per
 // (level, metric, time or range). Every entity and root field is authorized through services/common/authz.ts.
 import DataLoader from 'dataloader';
-import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import { badUserInput, forbiddenError } from '../../common/errors.js';
 import type { QueryResult } from '../clients/prometheus.js';
 import { listAlertingRules, listAlerts, type AlertArgs, type AlertingRuleView, type AlertView } from './alerts.js';
@@ -139,8 +139,8 @@ export class MonitoringSession {
   /** A workspace's metrics cover its projects the viewer may see; one who may see none of them is refused. */
   workspace(ref: { name: unknown }): MetricsOf<'workspace'> {
     const workspace = validName('workspace', ref.name);
-    // Any signed-in viewer: the workspace's metrics cover only the projects the viewer may see in it.
-    authorizeList(this.viewer);
+    // Members of the workspace (or of one of its projects) only; the metrics cover the projects they may see in it.
+    authorizeWorkspaceScope(this.viewer, workspace);
     return { level: 'workspace', target: { workspace } };
   }
 
@@ -200,7 +200,13 @@ export class MonitoringSession {
     return { window: this.opts.rateWindow, rules: this.opts.access.recordingRules(), namespaces: this.visible };
   }
 
+  /** A viewer who may see no namespace at all gets no values, without asking Prometheus (a matcher needs values). */
+  private seesNothing(level: Level): boolean {
+    return level !== 'node' && level !== 'cluster' && this.visible !== 'all' && this.visible.size === 0;
+  }
+
   private async instant<L extends Level>(level: L, name: string, targets: TargetOf[L][], time: number): Promise<(number | null)[]> {
+    if (this.seesNothing(level)) return targets.map(() => null);
     const promql = metricDef(level, name)!.query(targets, this.env());
     const result = await this.opts.access.run((c) => c.query(promql, time));
     const byKey = new Map<string, number | null>();
@@ -214,6 +220,7 @@ export class MonitoringSession {
   }
 
   private async range<L extends Level>(level: L, name: string, targets: TargetOf[L][], r: TimeRange): Promise<SampleView[][]> {
+    if (this.seesNothing(level)) return targets.map(() => rangeSteps(r).map((ts) => ({ timestamp: toIso(ts), value: null })));
     const promql = metricDef(level, name)!.query(targets, this.env());
     const result = await this.opts.access.run((c) => c.queryRange(promql, r.start, r.end, r.step));
     const keys = LEVEL_KEYS[level];
@@ -247,6 +254,7 @@ export class MonitoringSession {
     let namespaces = this.visible;
     // Rankings need a signed-in viewer; they cover what it may see (nodes: platform admins only).
     authorizeList(this.viewer);
+    if (args.workspace != null) authorizeWorkspaceScope(this.viewer, validName('workspace', args.workspace));
     if (level === 'node') authorize(this.viewer, 'read');
     if (args.namespace != null) {
       const ns = validName('namespace', args.namespace);

@@ -1,12 +1,13 @@
 // Shared pieces of the model: the dependencies, cache access with the sync check, metadata views.
 import { stringify } from 'yaml';
 import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
+import type { AccountsClient } from '../clients/accounts.js';
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import { KINDS, sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
-import { visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
 
 export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
@@ -14,6 +15,8 @@ export interface ModelDeps {
   kube: KubeClient;
   /** The objects of CRDs, from informers started on demand. */
   customObjects: CustomObjectCaches;
+  /** Workspaces and project creators (unset: development without accounts, every caller is the admin). */
+  accounts?: AccountsClient;
 }
 
 /**
@@ -80,7 +83,10 @@ export function labelSelections(selector: string | null | undefined): { selectio
 export function namespaceSelection(deps: ModelDeps, viewer: Viewer, namespace?: string | null, workspace?: string | null): Selection[] {
   const out: Selection[] = [];
   if (namespace !== null && namespace !== undefined) out.push({ index: 'namespace', values: [namespace] });
-  if (workspace !== null && workspace !== undefined) out.push({ index: 'namespace', values: namespacesOfWorkspace(deps, workspace) });
+  if (workspace !== null && workspace !== undefined) {
+    authorizeWorkspaceScope(viewer, workspace);
+    out.push({ index: 'namespace', values: namespacesOfWorkspace(deps, workspace) });
+  }
   const visible = visibleNamespaces(viewer);
   if (visible !== 'all') out.push({ index: 'namespace', values: [...visible] });
   return out;

@@ -3,7 +3,9 @@
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import type { IndexFn, KindName, KubeClient, KubeObject } from '../clients/kube.js';
 import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
+import type { AccountsClient } from '../clients/accounts.js';
 import type { Tenancy } from '../../common/authz.js';
+import * as apply from './apply.js';
 import * as mutations from './mutations.js';
 import * as nodes from './nodes.js';
 import * as pods from './pods.js';
@@ -65,14 +67,15 @@ export function createWorkloadsModel(...args: Parameters<typeof buildWorkloadsMo
 }
 
 /** The model's functions, unchecked: only createWorkloadsModel calls this. */
-export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions } = {}) {
+export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions; accounts?: AccountsClient } = {}) {
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
-  const deps: subscriptions.LiveDeps = { kube, live, customObjects };
+  const deps: subscriptions.LiveDeps = { kube, live, customObjects, accounts: opts.accounts };
   return {
     /** Namespace ↔ workspace from the namespace cache (label kubesphere.io/workspace), for workspace roles. */
     tenancy: {
       workspaceOf: (namespace: string) => (deps.kube.isSynced('Namespace') ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.labels?.[WORKSPACE_LABEL] : undefined),
       namespacesOf: (workspace: string) => (deps.kube.isSynced('Namespace') ? namespacesOfWorkspace(deps, workspace) : []),
+      uidOf: (namespace: string) => (deps.kube.isSynced('Namespace') ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.uid : undefined),
     } satisfies Tenancy,
     // ---- reads
     pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
@@ -129,7 +132,7 @@ export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjec
     // ---- writes
     createProject: (viewer: Viewer, workspace: string, name: string, podSecurity?: string | null) => mutations.createProject(deps, viewer, workspace, name, podSecurity),
     deleteProject: (viewer: Viewer, name: string) => mutations.deleteProject(deps, viewer, name),
-    applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string) => mutations.applyYaml(deps, viewer, namespace, yaml),
+    applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string, opts?: apply.ApplyOptions) => apply.applyYaml(deps, viewer, namespace, yaml, opts),
     scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) => mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),
     restartWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => mutations.restartWorkload(deps, viewer, ref.namespace, ref.kind, ref.name),
     deletePod: (viewer: Viewer, namespace: string, name: string) => mutations.deletePod(deps, viewer, namespace, name),

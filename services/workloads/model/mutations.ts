@@ -1,10 +1,10 @@
 // The actions: each validates its input, writes through the Kubernetes client, then waits (bounded) until the
 // cache has seen the write, so that the object it returns — read from the cache — includes the change.
 import { randomBytes } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
 import { badUserInput, forbiddenError, notFoundError } from '../../common/errors.js';
 import { KINDS, type KindName, type KubeObject } from '../clients/kube.js';
 import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
+import { CREATOR_ANNOTATION } from '../../common/tenancy.js';
 import { kubeCall } from './errors.js';
 import { replicaSetsOfDeployment, revisionOf } from './resources.js';
 import { isDns1123Label, isValidLabelKey, isValidLabelValue } from './selectors.js';
@@ -31,7 +31,25 @@ export async function createProject(deps: ModelDeps, viewer: Viewer, workspace: 
   requireName('project', name);
   if (!workspace || !isValidLabelValue(workspace)) throw badUserInput(`invalid workspace name ${JSON.stringify(workspace)}`, { argument: 'workspace' });
   const enforce = podSecurityLevel(viewer, podSecurity);
-  const created = await kubeCall(() => deps.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [WORKSPACE_LABEL]: workspace, [PSA_ENFORCE_LABEL]: enforce } } }));
+  // A namespace labelled with a workspace that does not exist would be nobody's (or a later workspace's) project.
+  if (deps.accounts && !(await deps.accounts.workspaceExists(workspace))) throw notFoundError(`workspace ${workspace} not found`);
+  const created = await kubeCall(() =>
+    deps.kube.create({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { [WORKSPACE_LABEL]: workspace, [PSA_ENFORCE_LABEL]: enforce }, annotations: { [CREATOR_ANNOTATION]: viewer.username } },
+    }),
+  );
+  // The creator becomes the project's admin, as in KubeSphere: granted on this namespace's uid. A project whose
+  // creator could not be recorded is removed again rather than left without the admin its creator expects.
+  if (deps.accounts && created.metadata.uid) {
+    try {
+      await deps.accounts.grantCreator(name, created.metadata.uid, viewer.username);
+    } catch (e) {
+      await deps.kube.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => undefined);
+      throw e;
+    }
+  }
   return seen(deps, 'Namespace', created);
 }
 
@@ -62,48 +80,7 @@ export async function deleteProject(deps: ModelDeps, viewer: Viewer, name: strin
   return true;
 }
 
-export interface AppliedRef {
-  apiVersion: string;
-  kind: string;
-  namespace: string | null;
-  name: string;
-}
-
-/** Server-side apply of every document (field manager kubegraph); the documents are checked before any is sent. */
-export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: string | null | undefined, yaml: string): Promise<AppliedRef[]> {
-  if (namespace !== null && namespace !== undefined) requireName('namespace', namespace);
-  const docs: KubeObject[] = [];
-  for (const [i, doc] of parseAllDocuments(yaml).entries()) {
-    if (doc.errors.length) throw badUserInput(`document ${i + 1}: invalid YAML: ${doc.errors[0].message}`, { argument: 'yaml' });
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue; // an empty document (a trailing ---)
-    if (typeof value !== 'object' || Array.isArray(value)) throw badUserInput(`document ${i + 1}: expected a Kubernetes object`, { argument: 'yaml' });
-    const o = value as Partial<KubeObject>;
-    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || !o.metadata || typeof o.metadata.name !== 'string' || !o.metadata.name) {
-      throw badUserInput(`document ${i + 1}: apiVersion, kind and metadata.name are required`, { argument: 'yaml' });
-    }
-    if (o.kind.endsWith('List')) throw badUserInput(`document ${i + 1}: lists are not supported; give one document per object`, { argument: 'yaml' });
-    docs.push(o as KubeObject);
-  }
-  if (!docs.length) throw badUserInput('the YAML holds no object', { argument: 'yaml' });
-  for (const o of docs) {
-    const namespaced = await kubeCall(() => deps.kube.namespaced(o.apiVersion!, o.kind!));
-    if (namespaced === undefined) throw badUserInput(`no kind ${o.kind} in ${o.apiVersion} on this cluster`, { argument: 'yaml' });
-    if (namespaced) {
-      o.metadata.namespace ??= namespace ?? 'default';
-      if (namespace && o.metadata.namespace !== namespace) throw badUserInput(`${o.kind} ${o.metadata.name}: namespace ${o.metadata.namespace} does not match the namespace argument ${namespace}`, { argument: 'yaml' });
-    } else delete o.metadata.namespace;
-    authorize(viewer, 'update', o.metadata.namespace);
-  }
-  const out: AppliedRef[] = [];
-  for (const o of docs) {
-    const applied = await kubeCall(() => deps.kube.apply(o));
-    const kind = (applied.kind ?? o.kind) as string;
-    if (kind in KINDS && (applied.apiVersion ?? o.apiVersion) === KINDS[kind as KindName].apiVersion) await seen(deps, kind as KindName, applied);
-    out.push({ apiVersion: applied.apiVersion ?? o.apiVersion!, kind, namespace: applied.metadata?.namespace ?? null, name: applied.metadata?.name ?? o.metadata.name });
-  }
-  return out;
-}
+// applyYaml lives in apply.ts (all or nothing, dry run, conflicts, escalation checks).
 
 function workloadTarget(deps: ModelDeps, namespace: string, kind: WorkloadKindEnum, name: string) {
   const k = WORKLOAD_KINDS[kind];

@@ -2,7 +2,7 @@
 import type { KubeObject } from '../clients/kube.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
-import { authorize, authorizeList, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export type ProjectStatusEnum = 'ACTIVE' | 'TERMINATING';
@@ -25,7 +25,10 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   const cache = cacheOf(deps, 'Namespace');
   const labels = labelSelections(args.filter?.labelSelector);
   const selections: Selection[] = [...labels.selections];
-  if (args.workspace !== null && args.workspace !== undefined) selections.push({ index: 'label', values: [`${WORKSPACE_LABEL}=${args.workspace}`] });
+  if (args.workspace !== null && args.workspace !== undefined) {
+    authorizeWorkspaceScope(viewer, args.workspace);
+    selections.push({ index: 'label', values: [`${WORKSPACE_LABEL}=${args.workspace}`] });
+  }
   const status = args.filter?.status;
   if (status) selections.push({ index: 'status', values: status });
   const visible = visibleNamespaces(viewer);

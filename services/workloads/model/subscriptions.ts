@@ -1,6 +1,6 @@
 // The subscriptions of the workloads subgraph: arguments to filters over the live change feeds (live.ts), with the
 // same validation and authorization as the list queries.
-import { authorizeList, type Viewer } from '../../common/authz.js';
+import { authorizeList, authorizeWorkspaceScope, type Viewer } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { FieldSelectorSyntaxError, fieldMatcher, parseFieldSelector } from '../../common/field-selector.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
@@ -63,7 +63,10 @@ function scope(deps: ModelDeps, viewer: Viewer, namespace: string | null | undef
   const out: Pick<LiveFilter, 'namespace' | 'namespaces'> = {};
   if (namespace !== null && namespace !== undefined) out.namespace = namespace;
   // A workspace's namespaces as of now: a project added to the workspace later needs a new subscription.
-  if (workspace !== null && workspace !== undefined) out.namespaces = new Set(namespacesOfWorkspace(deps, workspace));
+  if (workspace !== null && workspace !== undefined) {
+    authorizeWorkspaceScope(viewer, workspace);
+    out.namespaces = new Set(namespacesOfWorkspace(deps, workspace));
+  }
   return out;
 }
 
