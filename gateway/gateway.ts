@@ -506,9 +506,9 @@ const requestErrorsPlugin: ApolloServerPlugin<GatewayContext> = {
 };
 
 /**
- * Whether the client's Accept header explicitly prefers application/json over application/graphql-response+json
- * (higher quality, or equal and listed first; a wildcard counts for both, and then application/json wins, as Apollo
- * Server picks it).
+ * Whether the client's Accept header names application/json and prefers it to application/graphql-response+json
+ * (higher quality, or equal and listed first). Wildcards alone (what fetch and curl send by default) name no
+ * preference: such clients keep the 400 they have always had.
  */
 function prefersLegacyJson(rc: GraphQLRequestContextWillSendResponse<GatewayContext>): boolean {
   const accept = rc.request.http?.headers.get('accept');
@@ -523,7 +523,7 @@ function prefersLegacyJson(rc: GraphQLRequestContextWillSendResponse<GatewayCont
     const found = ranges.find((r) => r.range === type) ?? ranges.find((r) => r.range === `${main}/*`) ?? ranges.find((r) => r.range === '*/*');
     return found && found.q > 0 ? found : undefined;
   };
-  const json = match(MEDIA_JSON);
+  const json = ranges.find((r) => r.range === MEDIA_JSON && r.q > 0);
   const modern = match(MEDIA_GRAPHQL_RESPONSE);
   if (!json) return false;
   if (!modern) return true;

@@ -108,6 +108,9 @@ describe('requests the gateway cannot run', () => {
         expect(r.status).toBe(400);
         expect(r.type).toMatch(/^application\/graphql-response\+json/);
         expect(codes(r.body)).toEqual([code]);
+        // Preferred over application/json, it wins; a wildcard alone names no media type and keeps the 400.
+        expect((await post(gw.url, { query }, 'application/json;q=0.9, application/graphql-response+json')).status).toBe(400);
+        expect((await post(gw.url, { query }, '*/*')).status).toBe(400);
       });
     }
   });
