@@ -555,7 +555,7 @@ data:
     const bad = await gql(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, { y: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-containers\nspec:\n  containers: []\n' });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     // The API server's own words (its Invalid Status: object, field path, cause), not a message of ours.
-    expect(bad.errors?.[0].message).toBe('Pod "no-containers" is invalid: spec.containers: Required value');
+    expect(bad.errors?.[0].message).toBe('document 1 (Pod no-containers): Pod "no-containers" is invalid: spec.containers: Required value');
     expect((await gql(url, `mutation { applyYaml(yaml: "kind: [") { name } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await gql(url, `mutation { applyYaml(yaml: "apiVersion: v1\\nkind: Nope\\nmetadata: {name: x}") { name } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });

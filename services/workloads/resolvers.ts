@@ -99,7 +99,7 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     Mutation: {
       createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name, args.podSecurity),
       deleteProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteProject(ctx.viewer, args.name),
-      applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.applyYaml(ctx.viewer, args.namespace, args.yaml),
+      applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.applyYaml(ctx.viewer, args.namespace, args.yaml, { dryRun: args.dryRun, force: args.force }),
       scaleWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.scaleWorkload(ctx.viewer, args, args.replicas),
       restartWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.restartWorkload(ctx.viewer, args),
       deletePod: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deletePod(ctx.viewer, args.namespace, args.name),

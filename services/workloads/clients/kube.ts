@@ -357,11 +357,20 @@ export const byUid: IndexFn = (o) => (o.metadata.uid ? [o.metadata.uid] : []);
 
 // ------------------------------------------------------------------ the client
 
+/** A Status's `details` (the causes name fields: validation errors, server-side apply conflicts). */
+export interface KubeStatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes?: { reason?: string; message?: string; field?: string }[];
+}
+
 export class KubeApiError extends Error {
   constructor(
     readonly statusCode: number,
     readonly reason: string,
     message: string,
+    readonly details?: KubeStatusDetails,
   ) {
     super(message);
   }
@@ -771,8 +780,8 @@ export class KubeClient {
           }
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) return resolve(parsed);
-          const s = (parsed && typeof parsed === 'object' ? parsed : {}) as { reason?: string; message?: string };
-          reject(new KubeApiError(status, s.reason ?? '', s.message ?? (typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`)));
+          const s = (parsed && typeof parsed === 'object' ? parsed : {}) as { reason?: string; message?: string; details?: KubeStatusDetails };
+          reject(new KubeApiError(status, s.reason ?? '', s.message ?? (typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`), s.details));
         });
       });
       req.setTimeout(30_000, () => req.destroy(new Error('request timed out')));
@@ -800,9 +809,12 @@ export class KubeClient {
     return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as unknown as Promise<KubeObject>;
   }
 
-  /** Server-side apply with field manager "kubegraph" (conflicts with other managers are forced, as `kubectl apply --server-side --force-conflicts`). */
-  async apply(obj: KubeObject): Promise<KubeObject> {
-    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply)) as unknown as Promise<KubeObject>;
+  /**
+   * Server-side apply with field manager "kubegraph". Fields another manager owns are a 409 Conflict unless `force`
+   * (as `kubectl apply --server-side [--force-conflicts]`); `dryRun` is the server's dryRun=All (checked, not stored).
+   */
+  async apply(obj: KubeObject, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<KubeObject> {
+    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, FIELD_MANAGER, Boolean(opts.force), k8s.PatchStrategy.ServerSideApply)) as unknown as Promise<KubeObject>;
   }
 
   async delete(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject | undefined> {
@@ -854,8 +866,8 @@ export function toKubeError(e: unknown): Error {
         // keep the text
       }
     }
-    const s = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string };
-    return new KubeApiError(e.code, s.reason ?? '', s.message ?? (typeof body === 'string' ? body : e.message));
+    const s = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string; details?: KubeStatusDetails };
+    return new KubeApiError(e.code, s.reason ?? '', s.message ?? (typeof body === 'string' ? body : e.message), s.details);
   }
   // client-node's Watch reports a refused watch request as an Error with the HTTP status in `statusCode`.
   const status = (e as { statusCode?: unknown })?.statusCode;
