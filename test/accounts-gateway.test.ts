@@ -36,7 +36,7 @@ describe('accounts through the gateway', () => {
       createUser(input: { username: "olivia", password: "olivia-password", displayName: "Olivia" }) { username }
       createWorkspace(name: "demo-shop", description: "The shop") { name }
       addWorkspaceMember(workspace: "demo-shop", username: "olivia", role: "workspace-regular") { name }
-      addProjectMember(project: "shop", workspace: "demo-shop", username: "olivia", role: "project-operator") { name phase members { user { displayName } role } }
+      addProjectMember(project: "shop", username: "olivia", role: "project-operator") { name phase members { user { displayName } role } }
     }`);
     expect(setup.errors).toBeUndefined();
     expect(setup.data!.addProjectMember).toEqual({ name: 'shop', phase: 'Active', members: [{ user: { displayName: 'Olivia' }, role: 'project-operator' }] });

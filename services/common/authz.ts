@@ -73,6 +73,8 @@ export function projectRoleOf(viewer: Viewer, namespace: string): string | undef
   const granted = viewer.projectUids?.[namespace];
   const current = viewer.tenancy?.uidOf?.(namespace);
   if (granted !== undefined && current !== undefined && granted !== current) return undefined;
+  // A namespace without a workspace label is the platform admins' alone, whatever was granted on it.
+  if (current !== undefined && viewer.tenancy?.workspaceOf(namespace) === undefined) return undefined;
   return role;
 }
 

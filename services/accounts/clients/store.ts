@@ -238,9 +238,18 @@ export const store = {
   async deleteProjectMemberships(q: Queryable, projects: readonly string[], username: string): Promise<number> {
     return (await q.query('DELETE FROM project_members WHERE username = $2 AND project = ANY($1::text[])', [projects, username])).rowCount;
   },
-  /** Every membership of a namespace that is gone (its uid), or of a name whose namespace is not this uid any more. */
+  /** Every membership of a namespace that is gone (its uid), and rows of its name from before uids were recorded. */
   async deleteMembershipsOfNamespace(q: Queryable, project: string, namespaceUid: string): Promise<number> {
-    return (await q.query('DELETE FROM project_members WHERE namespace_uid = $2 OR (project = $1 AND namespace_uid IS DISTINCT FROM $2)', [project, namespaceUid])).rowCount;
+    return (await q.query('DELETE FROM project_members WHERE namespace_uid = $2 OR (project = $1 AND namespace_uid IS NULL)', [project, namespaceUid])).rowCount;
+  },
+  /** Rows from before uids were recorded whose user is no member of the namespace's workspace. */
+  async dropLegacyOutside(q: Queryable, project: string, workspace: string): Promise<number> {
+    return (
+      await q.query(
+        'DELETE FROM project_members m WHERE m.project = $1 AND m.namespace_uid IS NULL AND NOT EXISTS (SELECT 1 FROM workspace_members w WHERE w.workspace = $2 AND w.username = m.username)',
+        [project, workspace],
+      )
+    ).rowCount;
   },
   /** The namespaces (name → uid) that memberships were granted on. */
   async memberNamespaces(q: Queryable): Promise<{ project: string; namespace_uid: string | null }[]> {

@@ -170,10 +170,13 @@ export class AccountsModel {
       return new Map(this.current(await store.projectMemberships(this.db, a.username)).map((m) => [m.project, m.role]));
     });
   }
-  /** Memberships granted on the namespaces that hold their names now (a re-created namespace has none). */
+  /**
+   * Memberships granted on the namespaces that hold their names now (a re-created namespace has none) and that belong
+   * to a workspace (a namespace without the label is the platform admins' alone).
+   */
   private current(rows: ProjectMembershipRow[]): ProjectMembershipRow[] {
     if (!this.projects.isSynced()) return rows;
-    return rows.filter((m) => m.namespace_uid !== null && this.projects.uidOf(m.project) === m.namespace_uid);
+    return rows.filter((m) => m.namespace_uid !== null && this.projects.uidOf(m.project) === m.namespace_uid && this.projects.workspaceOf(m.project) !== undefined);
   }
 
   private async canSeeWorkspace(req: RequestScope, workspace: string): Promise<boolean> {
@@ -847,8 +850,10 @@ export class AccountsModel {
   }
 
   /**
-   * At start, once the namespace watch has listed: memberships of namespaces that no longer exist (or exist under a
-   * new uid) are dropped; rows from before uids were recorded adopt the current namespace's uid.
+   * After every list of the namespaces: memberships of namespaces that no longer exist (or exist under a new uid) are
+   * dropped. Rows from before uids were recorded were granted by a rule that trusted the caller's workspace, so they
+   * are kept (adopting the current uid) only where they would be granted today: the namespace is labelled with a
+   * workspace the member belongs to.
    */
   async reconcileProjects(): Promise<{ dropped: number; adopted: number }> {
     let dropped = 0;
@@ -856,8 +861,14 @@ export class AccountsModel {
     await this.db.transaction(async (tx) => {
       for (const m of await store.memberNamespaces(tx)) {
         const uid = this.projects.uidOf(m.project);
-        if (m.namespace_uid === null && uid !== undefined) adopted += await store.adoptNamespaceUid(tx, m.project, uid);
-        else if (m.namespace_uid === null || m.namespace_uid !== uid) dropped += await store.deleteMembershipsOfNamespace(tx, m.project, m.namespace_uid ?? '');
+        if (m.namespace_uid === null) {
+          const workspace = this.projects.workspaceOf(m.project);
+          if (uid !== undefined && workspace !== undefined) {
+            const n = await store.dropLegacyOutside(tx, m.project, workspace);
+            dropped += n;
+            adopted += await store.adoptNamespaceUid(tx, m.project, uid);
+          } else dropped += await store.deleteMembershipsOfNamespace(tx, m.project, '');
+        } else if (m.namespace_uid !== uid) dropped += await store.deleteMembershipsOfNamespace(tx, m.project, m.namespace_uid);
       }
       if (dropped || adopted) await store.bumpRevision(tx);
     });
