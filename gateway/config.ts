@@ -39,5 +39,18 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
     queryPlanTtlSeconds: envInt('GATEWAY_QUERY_PLAN_TTL_SECONDS', GATEWAY_DEFAULTS.queryPlanTtlSeconds, { min: 0 }),
     subscriptionQueueLimit: envInt('GATEWAY_SUBSCRIPTION_QUEUE_LIMIT', GATEWAY_DEFAULTS.subscriptionQueueLimit, { min: 1 }),
     keepAliveMs: envInt('GATEWAY_WS_KEEPALIVE_MS', GATEWAY_DEFAULTS.keepAliveMs, { min: 100 }),
+    trustProxy: trustProxyFromEnv(),
   };
+}
+
+/**
+ * GATEWAY_TRUST_PROXY: how many proxies (load balancers) in front of the gateway append to X-Forwarded-For. `false`
+ * or `0` (default): the client is the socket's peer; `true`: one proxy; a number: that many.
+ */
+export function trustProxyFromEnv(): number {
+  const raw = envString('GATEWAY_TRUST_PROXY');
+  if (raw === undefined || /^(false|no|off)$/i.test(raw)) return 0;
+  if (/^(true|yes|on)$/i.test(raw)) return 1;
+  if (/^\d{1,2}$/.test(raw) && Number(raw) <= 10) return Number(raw);
+  throw new ConfigError(`GATEWAY_TRUST_PROXY=${JSON.stringify(raw)} is not a valid value: expected true, false, or the number of proxies in front of the gateway (0 to 10)`);
 }

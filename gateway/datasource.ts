@@ -6,7 +6,7 @@
 // - the seam where the caller's identity is forwarded to subgraphs (forwardIdentity).
 import type { IncomingMessage } from 'node:http';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { Kind, parse, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
+import { Kind, parse, type GraphQLError, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 import type { Viewer } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
 import { IDENTITY_HEADER, IDENTITY_TTL_SECONDS, signIdentity } from '../services/common/identity.js';
@@ -22,6 +22,10 @@ export interface GatewayContext {
   requestId: string;
   /** The caller, as the gateway verified it (forwarded to subgraphs signed). */
   viewer?: Viewer;
+  /** The caller's refused token (the viewer is then anonymous): fails every operation but logging in. */
+  refusedToken?: GraphQLError;
+  /** The client's address and user agent (forwarded: accounts records them with logins). */
+  client?: { ip?: string; userAgent?: string };
 }
 
 export interface FetchObserver {
@@ -63,9 +67,11 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     if (!headers) return;
     const ctx = options.context as Partial<GatewayContext>;
     if (ctx.requestId) headers.set('x-request-id', ctx.requestId);
-    // Login records want the client's address; the subgraph sees only the gateway's socket.
-    const ip = ctx.req?.socket.remoteAddress;
+    // Login records want the client's address and user agent; the subgraph sees only the gateway's socket and
+    // fetch. Set, never appended: what the client sent itself is not passed on.
+    const ip = ctx.client?.ip ?? ctx.req?.socket.remoteAddress;
     if (ip) headers.set('x-forwarded-for', ip);
+    if (ctx.client?.userAgent) headers.set('user-agent', ctx.client.userAgent);
     await this.forwardIdentity(headers, ctx);
   }
 

@@ -1,13 +1,14 @@
 // The gateway: @apollo/gateway over the static supergraph, served by Apollo Server on services/common/http.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { isIP } from 'node:net';
 // Before @apollo/gateway: its telemetry is off in every process that runs a gateway.
 import './no-telemetry.js';
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
-import { GraphQLError, getOperationAST, parse, print, specifiedRules, validate, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, getOperationAST, Kind, parse, print, specifiedRules, validate, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Redis } from 'ioredis';
@@ -20,9 +21,9 @@ import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
 import { SubscriptionExecutor } from './subscriptions.js';
-import { bearerToken, connectionToken, developmentAuthenticator, type Authenticator, type Identity } from './identity.js';
+import { bearerToken, connectionToken, developmentAuthenticator, isNotAllowed, isUnauthenticated, type Authenticator, type Identity } from './identity.js';
 import { identityKey, signIdentity } from '../services/common/identity.js';
-import { isAnonymous } from '../services/common/authz.js';
+import { ANONYMOUS, isAnonymous } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
 
 type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
@@ -62,6 +63,11 @@ export interface GatewayOptions {
   identitySecret?: string;
   /** Lifetime (s) of the identity sent with upstream subscriptions: how long one runs on roles since changed (60). */
   identityTtlSeconds?: number;
+  /**
+   * Proxies in front of the gateway whose X-Forwarded-For entries are trusted (GATEWAY_TRUST_PROXY): the client's
+   * address is the entry that many places from the right. 0 (default): the socket's address, X-Forwarded-For ignored.
+   */
+  trustProxy?: number;
 }
 
 export interface Gateway {
@@ -234,6 +240,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     validationRules: limitRules(limits),
     formatError: introspection ? formatError : (formatted, error) => withoutSuggestions(formatError(formatted, error)),
     plugins: [
+      refusedTokens,
       observe,
       requestErrorsPlugin,
       // Nothing reported to Apollo whatever APOLLO_KEY says, and no landing page loaded from Apollo's CDN
@@ -283,8 +290,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     ready,
     maxBodyBytes: opts.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes,
-    // A refused token fails the request with UNAUTHENTICATED (HTTP 401); no token is the anonymous caller.
-    context: async ({ req }) => ({ req, requestId: requestIdOf(req.headers['x-request-id']), viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)) }),
+    // No token is the anonymous caller. A refused token fails the request with UNAUTHENTICATED (HTTP 401) once the
+    // operation is known (refusedTokens), unless it only logs in or refreshes.
+    context: async ({ req }) => {
+      const base = { req, requestId: requestIdOf(req.headers['x-request-id']), client: clientOf(req, opts.trustProxy ?? 0) };
+      try {
+        return { ...base, viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)) };
+      } catch (e) {
+        if (isUnauthenticated(e)) return { ...base, viewer: ANONYMOUS, refusedToken: e };
+        throw e;
+      }
+    },
     onResponse: ({ req, path, status, seconds }) => {
       // GraphQL requests refused before Apollo's request pipeline (body too large, CSRF prevention, bad JSON)
       // get their log line and count here.
@@ -341,18 +357,29 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown> | undefined, { socket: import('ws').WebSocket }>(
     {
-      // The token arrives in connection_init; a refused one closes the connection (4403) before any subscription.
+      // The token arrives in connection_init and is checked before any subscription: missing, invalid, expired or
+      // revoked closes with 4401; a genuine token of a user who may not act (disabled, locked) with 4403; accounts
+      // unreachable with 1013 (try again later). Closed here with our code: graphql-ws's own close (4403) that
+      // follows `false` is then a no-op.
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        let identity: Identity;
         try {
-          const identity = await authenticator.authenticate(connectionToken(ctx.connectionParams));
-          // Nothing can be subscribed to anonymously: a connection without a token is refused outright.
-          if (isAnonymous(identity)) return false;
-          identities.set(ctx, identity);
-          return true;
+          identity = await authenticator.authenticate(connectionToken(ctx.connectionParams));
         } catch (e) {
           log.info('graphql-ws connection refused', { reason: e instanceof Error ? e.message : String(e) });
+          if (isNotAllowed(e)) socket.close(WS_FORBIDDEN, 'Forbidden');
+          else if (isUnauthenticated(e)) socket.close(WS_UNAUTHORIZED, 'Unauthorized');
+          else socket.close(WS_TRY_AGAIN_LATER, 'Try again later');
           return false;
         }
+        // Nothing can be subscribed to anonymously: a connection without a token is refused outright.
+        if (isAnonymous(identity)) {
+          socket.close(WS_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+        identities.set(ctx, identity);
+        return true;
       },
       onSubscribe: (ctx, id, payload) => {
         let document;
@@ -446,6 +473,54 @@ function redactRedisUrl(url: string): string {
   } catch {
     return 'redis://(invalid)';
   }
+}
+
+/** graphql-ws close codes of refused connections (README "Subscriptions"). */
+const WS_UNAUTHORIZED = 4401;
+const WS_FORBIDDEN = 4403;
+const WS_TRY_AGAIN_LATER = 1013;
+
+/** Root fields that need no identity: a caller with a stale token must still be able to log in again. */
+const SESSION_FIELDS = new Set(['login', 'refreshToken', 'logout']);
+
+/**
+ * Whether an operation only logs in, refreshes or logs out: a mutation whose root selections are only those fields
+ * (no fragments, whose content would have to be checked too). Only such an operation runs when the caller's token is
+ * refused, as the anonymous caller; every other one answers UNAUTHENTICATED (401), so a bad token never passes as
+ * no token.
+ */
+export function sessionOperationOnly(operation: OperationDefinitionNode): boolean {
+  const roots = operation.selectionSet.selections;
+  return operation.operation === 'mutation' && roots.length > 0 && roots.every((s) => s.kind === Kind.FIELD && SESSION_FIELDS.has(s.name.value));
+}
+
+const refusedTokens: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart(rc) {
+    const refused = rc.contextValue.refusedToken;
+    if (!refused) return;
+    return {
+      async didResolveOperation(rc2) {
+        if (!rc2.operation || !sessionOperationOnly(rc2.operation)) throw refused;
+      },
+    };
+  },
+};
+
+/** The client's address (through GATEWAY_TRUST_PROXY proxies) and user agent, forwarded for login records. */
+function clientOf(req: IncomingMessage, trustProxy: number): { ip?: string; userAgent?: string } {
+  const socketAddress = req.socket.remoteAddress;
+  let ip = socketAddress;
+  if (trustProxy > 0) {
+    const header = req.headers['x-forwarded-for'];
+    const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((e) => e.trim()).filter(Boolean);
+    // Each trusted proxy appended the address it saw: from the right, the entry `trustProxy` places in is the
+    // client's; entries further left came from the client itself and may be forged.
+    const chain = [socketAddress, ...entries.reverse()];
+    const picked = chain[Math.min(trustProxy, chain.length - 1)];
+    ip = picked && isIP(picked) ? picked : socketAddress;
+  }
+  const ua = req.headers['user-agent'];
+  return { ...(ip ? { ip } : {}), ...(typeof ua === 'string' ? { userAgent: ua.slice(0, 512) } : {}) };
 }
 
 function requestIdOf(header: string | string[] | undefined): string {

@@ -13,6 +13,7 @@ export const ACCOUNTS_DEFAULTS: AccountsSettings = {
   signingAlg: 'ES256',
   apiTokenTouchSeconds: 60,
   maxFailedLogins: 5,
+  maxFailedLoginsPerSource: 50,
   lockSeconds: 600,
   scryptLogN: 15,
 };
@@ -95,6 +96,7 @@ export function accountsOptionsFromEnv(): AccountsEnv {
       refreshTokenTtlSeconds: envInt('ACCOUNTS_REFRESH_TOKEN_TTL_SECONDS', d.refreshTokenTtlSeconds, { min: 60, max: 365 * 86_400 }),
       apiTokenTouchSeconds: envInt('ACCOUNTS_API_TOKEN_TOUCH_SECONDS', d.apiTokenTouchSeconds, { min: 0, max: 86_400 }),
       maxFailedLogins: envInt('ACCOUNTS_LOGIN_MAX_FAILURES', d.maxFailedLogins, { min: 1, max: 1000 }),
+      maxFailedLoginsPerSource: envInt('ACCOUNTS_LOGIN_MAX_FAILURES_PER_SOURCE', d.maxFailedLoginsPerSource, { min: 1, max: 100_000 }),
       lockSeconds: envInt('ACCOUNTS_LOGIN_LOCK_SECONDS', d.lockSeconds, { min: 1, max: 30 * 86_400 }),
       scryptLogN: envInt('ACCOUNTS_SCRYPT_LOG_N', d.scryptLogN, { min: 10, max: 20 }),
     },

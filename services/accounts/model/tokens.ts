@@ -26,8 +26,10 @@ export interface TokenSettings {
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   platform_role: string;
-  /** The login session (refresh-token family) the token was issued in. */
+  /** The login session (refresh-token family) the token was issued in: refused once it has ended. */
   sid: string;
+  /** The user's uid: the token is not valid for another user created later under the same name. */
+  uid: string;
 }
 
 export const unauthenticated = (message: string, extensions: Record<string, unknown> = {}) => apiError(ErrorCode.UNAUTHENTICATED, message, extensions);
@@ -135,9 +137,9 @@ export class SigningKeys {
     return value;
   }
 
-  async sign(user: Pick<UserRow, 'username' | 'platform_role'>, sid: string): Promise<string> {
+  async sign(user: Pick<UserRow, 'username' | 'uid' | 'platform_role'>, sid: string): Promise<string> {
     const k = await this.current();
-    return new SignJWT({ platform_role: user.platform_role, sid })
+    return new SignJWT({ platform_role: user.platform_role, sid, uid: user.uid })
       .setProtectedHeader({ alg: k.alg, kid: k.kid, typ: 'JWT' })
       .setSubject(user.username)
       .setIssuer(this.settings.issuer)
@@ -171,6 +173,8 @@ export class SigningKeys {
 
 export interface ApiTokenIdentity {
   username: string;
+  /** The uid of the token's user (the gateway compares it with the role bindings'). */
+  uid: string;
   platformRole: string;
   tokenId: string;
   tokenName: string;
@@ -184,7 +188,8 @@ export function userMayAct(u: UserRow | undefined): u is UserRow {
 
 /**
  * The check behind `POST /internal/verify-api-token`: the identity of a raw API token, or UNAUTHENTICATED when it
- * is unknown, revoked, expired, or its user disabled. Records the use (lastUsedAt).
+ * is unknown, revoked, expired, made for another user of the same name, or its user disabled or locked. Records the
+ * use (lastUsedAt).
  */
 export async function verifyApiToken(db: Db, raw: string, touchSeconds: number): Promise<ApiTokenIdentity> {
   if (typeof raw !== 'string' || !raw.startsWith(API_TOKEN_PREFIX) || raw.length > 200) throw unauthenticated('invalid API token');
@@ -192,9 +197,13 @@ export async function verifyApiToken(db: Db, raw: string, touchSeconds: number):
   if (!row || row.revoked_at) throw unauthenticated('invalid API token');
   if (row.expires_at && row.expires_at.getTime() <= Date.now()) throw unauthenticated('the API token has expired');
   const user = await store.getUser(db, row.username);
-  if (!userMayAct(user)) throw unauthenticated('the API token belongs to a disabled user');
+  // Bound to the user it was made for, not to the name (tokens from before uids were recorded have none).
+  if (!user || (row.user_uid !== null && row.user_uid !== user.uid)) throw unauthenticated('invalid API token');
+  const { state } = user;
+  // `reason`: the token is genuine, its user may not act (the gateway tells this apart for graphql-ws: 4403).
+  if (!userMayAct(user)) throw unauthenticated('the API token belongs to a disabled or locked user', { reason: state });
   await store.touchApiToken(db, row.id, touchSeconds);
-  return { username: user.username, platformRole: user.platform_role, tokenId: row.id, tokenName: row.name, expiresAt: row.expires_at };
+  return { username: user.username, uid: user.uid, platformRole: user.platform_role, tokenId: row.id, tokenName: row.name, expiresAt: row.expires_at };
 }
 
 export type ApiToken = Pick<ApiTokenRow, 'id' | 'name'> & { createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null };
