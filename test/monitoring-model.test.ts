@@ -110,8 +110,13 @@ describe('authorization', () => {
     expect(await codeOf(() => s.pod({ namespace: 'shop', name: 'redis-0' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.project({ name: 'shop' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.node({ name: 'node-1' }))).toBe('FORBIDDEN');
-    // A workspace's metrics cover only the projects the viewer may see in it (none here); anonymous callers get none.
-    expect(await codeOf(() => s.workspace({ name: 'demo-shop' }))).toBeUndefined();
+    // A workspace's metrics are for its members, and cover only the projects they may see in it (none here: no
+    // value, and no query that Prometheus would refuse); others are refused before Prometheus is asked.
+    expect(await codeOf(() => s.workspace({ name: 'demo-shop' }))).toBe('FORBIDDEN');
+    const member = model.session({ ...REGULAR, workspaceRoles: { 'demo-shop': 'workspace-regular' } });
+    const ws = member.workspace({ name: 'demo-shop' });
+    expect(await member.value(member.metric(ws, 'cpuCores'))).toBeNull();
+    expect((await member.series(member.metric(ws, 'cpuCores'), '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '30s')).map((p) => p.value)).toEqual([null, null, null]);
     expect(await codeOf(() => model.session({ username: '', platformRole: '' }).workspace({ name: 'demo-shop' }))).toBe('UNAUTHENTICATED');
     expect(await codeOf(() => s.workload({ namespace: 'shop', kind: 'DEPLOYMENT', name: 'api' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.cluster())).toBe('FORBIDDEN');
