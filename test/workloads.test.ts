@@ -33,6 +33,8 @@ beforeAll(async () => {
   sb = stack.cluster;
   url = stack.gateway.url;
   subgraphUrl = stack.workloads.url;
+  // createProject refuses a workspace accounts does not know: the demo's workspace exists there too.
+  expect((await stack.gql('mutation { createWorkspace(name: "demo-shop") { name } }')).errors).toBeUndefined();
   // The demo settles: the Job completes and the payment worker crash-loops.
   await eventually(async () => {
     const d = await gqlData(url, `{ pods(first: 100) { edges { node { name statusText } } } }`);
