@@ -748,6 +748,12 @@ export class KubeClient {
 
   /** A JSON request to the API server with the kubeconfig's credentials. */
   async rawRequest(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+    // Callers build paths from checked, encoded segments; a dot segment here (raw or encoded) means one slipped
+    // through, and URL normalisation would turn it into another object's path.
+    const segments = path.split('?')[0].split('/');
+    if (segments.some((seg) => seg.toLowerCase().replaceAll('%2e', '.') === '.' || seg.toLowerCase().replaceAll('%2e', '.') === '..')) {
+      throw new UnsafeRequestPathError('name', path, ['a request path may not hold a "." or ".." segment']);
+    }
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new KubeUnreachableError('no current cluster in the kubeconfig');
     const url = new URL(cluster.server + path);
