@@ -16,6 +16,27 @@ const signedIdentities = new WeakMap<object, { at: number; token: Promise<string
 
 export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
+/**
+ * A subgraph's word that its answer may be stale (workloads while the Kubernetes API is out of reach), per request
+ * (the Apollo context): @apollo/gateway drops subgraph response extensions, so the gateway passes this one on itself.
+ */
+export interface Staleness {
+  stale: true;
+  /** The earliest time any answering subgraph's data was last known current (ISO 8601). */
+  lastSyncedAt?: string;
+}
+const staleRequests = new WeakMap<object, Staleness>();
+
+/** Whether a subgraph said its part of this request's answer may be stale. */
+export const stalenessOf = (ctx: object): Staleness | undefined => staleRequests.get(ctx);
+
+function noteStaleness(ctx: object | undefined, extensions: Record<string, unknown> | undefined): void {
+  if (!ctx || extensions?.stale !== true) return;
+  const at = typeof extensions.lastSyncedAt === 'string' ? extensions.lastSyncedAt : undefined;
+  const seen = staleRequests.get(ctx);
+  staleRequests.set(ctx, { stale: true, lastSyncedAt: seen?.lastSyncedAt && (!at || seen.lastSyncedAt < at) ? seen.lastSyncedAt : at });
+}
+
 /** What the gateway keeps per incoming request (the Apollo context). */
 export interface GatewayContext {
   req?: IncomingMessage;
@@ -96,6 +117,7 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
     try {
       const response = await super.process(options);
+      noteStaleness(options.context, response.extensions);
       this.observe?.(this.serviceName, seconds(), response.errors?.length ? 'error' : 'ok');
       return response;
     } catch (e) {

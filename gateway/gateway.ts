@@ -16,7 +16,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
 import { createRedisClient, jsonCodec, redisReady, MemoryKeyValueCache, RedisKeyValueCache, stringCodec, type KeyValueCache } from '../services/common/kvcache.js';
 import { createLogger, type Logger } from '../services/common/log.js';
-import { KubegraphDataSource, type GatewayContext } from './datasource.js';
+import { KubegraphDataSource, stalenessOf, type GatewayContext } from './datasource.js';
 import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
@@ -243,6 +243,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       refusedTokens,
       observe,
       requestErrorsPlugin,
+      stalenessPlugin,
       // Nothing reported to Apollo whatever APOLLO_KEY says, and no landing page loaded from Apollo's CDN
       // (DESIGN.md "Network").
       ApolloServerPluginUsageReportingDisabled(),
@@ -535,6 +536,20 @@ const SUGGESTION = / ?Did you mean .+\?$/s;
 export function withoutSuggestions<E extends { message: string }>(e: E): E {
   return SUGGESTION.test(e.message) ? { ...e, message: e.message.replace(SUGGESTION, '') } : e;
 }
+
+/** What a subgraph said about staleness (extensions.stale, lastSyncedAt), in the client's response too. */
+const stalenessPlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse(rc) {
+        const staleness = stalenessOf(rc.contextValue);
+        if (!staleness || rc.response.body.kind !== 'single') return;
+        const result = rc.response.body.singleResult;
+        result.extensions = { ...result.extensions, ...staleness };
+      },
+    };
+  },
+};
 
 /** Apollo Server answers a persisted query whose hash does not match its text with this message and no code. */
 const HASH_MISMATCH = 'provided sha does not match query';

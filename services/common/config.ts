@@ -36,6 +36,32 @@ export function envBool(name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected true or false`);
 }
 
+/**
+ * METRICS_TOKEN: when set, /metrics of every service wants `Authorization: Bearer <it>` (what Prometheus sends with a
+ * scrape config's `authorization: { credentials: ... }`); unset, /metrics is open, as on a private network.
+ */
+export function metricsTokenFromEnv(): string | undefined {
+  const v = envString('METRICS_TOKEN');
+  if (v !== undefined && v.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return v;
+}
+
+/**
+ * Calls `stop` on SIGINT, SIGTERM and SIGHUP (Ctrl-C, `kill`, systemd, `docker stop`, a closed terminal), and when
+ * the parent process is gone (a wrapper such as npm killed without passing a signal on): Linux tells a child nothing
+ * when its parent dies, so the parent is polled. `stop` may be called more than once.
+ */
+export function stopOnSignals(stop: () => void, pollMs = 1000): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  const parent = process.ppid;
+  // 0 or 1: started by the kernel or init (a container's PID 1, systemd), whose end is the machine's.
+  if (parent > 1) {
+    setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, pollMs).unref();
+  }
+}
+
 /** Runs a start function, printing configuration errors plainly instead of as a stack trace. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {

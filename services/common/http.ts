@@ -1,10 +1,12 @@
 // The HTTP side every kubegraph service shares: GraphQL through Apollo Server on a plain node:http server, with
 // /healthz, /readyz and /metrics next to it.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction } from '@apollo/server';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Viewer } from './authz.js';
+import { metricsTokenFromEnv } from './config.js';
 import { IDENTITY_HEADER, IdentityError, verifyIdentity } from './identity.js';
 
 export interface ServiceHttpOptions<TContext extends BaseContext> {
@@ -26,6 +28,11 @@ export interface ServiceHttpOptions<TContext extends BaseContext> {
    * `viewerOf(req)`.
    */
   identityKey?: Uint8Array;
+  /**
+   * The bearer token /metrics wants; default: METRICS_TOKEN from the environment (config.ts); null: open whatever the
+   * environment says.
+   */
+  metricsToken?: string | null;
 }
 
 const requestViewers = new WeakMap<IncomingMessage, Viewer>();
@@ -61,6 +68,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 export function createServiceHttpServer<TContext extends BaseContext>(opts: ServiceHttpOptions<TContext>): Server {
   const path = opts.graphqlPath ?? '/graphql';
   const limit = opts.maxBodyBytes ?? 1024 * 1024;
+  const metricsToken = opts.metricsToken === undefined ? metricsTokenFromEnv() : (opts.metricsToken ?? undefined);
+  // Compared as hashes: equal lengths for timingSafeEqual, and nothing about the token's length leaks in timing.
+  const expectedMetricsAuth = metricsToken ? sha256(`Bearer ${metricsToken}`) : undefined;
   return createServer((req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -75,7 +85,13 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
           const ok = await opts.ready();
           return send(res, ok ? 200 : 503, 'text/plain', ok ? 'ok' : 'not ready');
         }
-        if (url.pathname === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
+        if (url.pathname === '/metrics') {
+          if (expectedMetricsAuth && !timingSafeEqual(sha256(req.headers.authorization ?? ''), expectedMetricsAuth)) {
+            res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+            return send(res, 401, 'text/plain', 'metrics need Authorization: Bearer <METRICS_TOKEN>');
+          }
+          return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
+        }
         if (opts.routes && (await opts.routes(req, res, url))) return;
         if (url.pathname !== path) return send(res, 404, 'text/plain', 'not found');
         if (opts.identityKey) {
@@ -125,6 +141,8 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     })();
   });
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });

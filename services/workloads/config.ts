@@ -3,10 +3,14 @@
 import { ConfigError, envInt, envString } from '../common/config.js';
 import type { AccountsClientOptions } from './clients/accounts.js';
 
-export function workloadsOptionsFromEnv(): { port: number; host: string; accounts: AccountsClientOptions } {
+/** How long the watches may be down before /readyz fails (WORKLOADS_STALE_AFTER_MS). */
+export const DEFAULT_STALE_AFTER_MS = 60_000;
+
+export function workloadsOptionsFromEnv(): { port: number; host: string; staleAfterMs: number; accounts: AccountsClientOptions } {
   return {
     port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }),
     host: envString('WORKLOADS_HOST', '127.0.0.1')!,
+    staleAfterMs: envInt('WORKLOADS_STALE_AFTER_MS', DEFAULT_STALE_AFTER_MS, { min: 1000, max: 3_600_000 }),
     accounts: accountsFromEnv(),
   };
 }

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
@@ -16,6 +17,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { createAccountsClient, type AccountsClientOptions } from './clients/accounts.js';
 import { CustomObjectCaches, type CustomObjectOptions } from './clients/custom-objects.js';
 import { KINDS, KubeClient, type KindName } from './clients/kube.js';
+import { DEFAULT_STALE_AFTER_MS } from './config.js';
 import { createWorkloadsModel, DEV_VIEWER, MODEL_INDEXES, type LiveOptions } from './model/index.js';
 import { queryStats } from './model/query.js';
 import { createResolvers, type WorkloadsContext } from './resolvers.js';
@@ -40,6 +42,8 @@ export interface WorkloadsSubgraphOptions {
    * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
    */
   identitySecret?: string;
+  /** How long the watches may be down before /readyz fails (ms; WORKLOADS_STALE_AFTER_MS). */
+  staleAfterMs?: number;
   /**
    * accounts' internal endpoints (origin and ACCOUNTS_INTERNAL_TOKEN): createProject checks the workspace exists and
    * makes the creator project-admin. Unset (development without accounts): neither happens.
@@ -110,12 +114,28 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     },
   });
   const timing = requestMetricsPlugin<WorkloadsContext>('workloads', metrics);
+  // While the API server is out of reach, answers come from caches that may be stale: they say so, and since when
+  // (the gateway passes this on to its clients).
+  const staleness: ApolloServerPlugin<WorkloadsContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse(rc) {
+          const since = kube.disconnectedSince();
+          if (since === undefined || rc.response.body.kind !== 'single') return;
+          const result = rc.response.body.singleResult;
+          result.extensions = { ...result.extensions, stale: true, lastSyncedAt: new Date(since).toISOString() };
+        },
+      };
+    },
+  };
+  const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
   const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
   const apollo = new ApolloServer<WorkloadsContext>({
     schema,
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
-    plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
+    // Nothing is reported to Apollo, whatever APOLLO_KEY says, and no landing page loads from its CDN.
+    plugins: [timing, staleness, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled(), ApolloServerPluginLandingPageDisabled()],
     // Errors keep their extensions (code, service); stack traces stay out of responses.
     includeStacktraceInErrorResponses: false,
     // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
@@ -129,7 +149,11 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     metrics,
     identityKey,
     context: async ({ req }) => ({ viewer: withTenancy(identityKey ? viewerOf(req)! : DEV_VIEWER, tenancy) }),
-    ready: () => kube.isSynced(),
+    // Ready once synced, and no longer once the watches have been down for longer than staleAfterMs.
+    ready: () => {
+      const since = kube.disconnectedSince();
+      return kube.isSynced() && (since === undefined || Date.now() - since <= staleAfterMs);
+    },
   });
   const subscriptionResults = new Counter({
     name: 'kubegraph_workloads_subscription_results_total',

@@ -431,6 +431,11 @@ export class KubeClient {
   private readonly settledKinds = new Set<KindName>();
   /** Unavailable kinds already reported at warn level (by kind and status), so the retries stay quiet. */
   private readonly reportedUnavailable = new Set<string>();
+  /**
+   * Since when (ms since the epoch) each synced kind has had no working watch: set by its first list or watch error,
+   * cleared once a start reaches the watch again. Its cache was current until then.
+   */
+  private readonly downSince = new Map<KindName, number>();
   private readonly synced: Promise<void>;
   private resolveSynced!: () => void;
   private stopped = false;
@@ -460,7 +465,11 @@ export class KubeClient {
         done(err);
       });
       if (this.stopped) state.controller.abort();
-      else if (!state.ended) this.openWatches.add(state.controller);
+      else if (!state.ended) {
+        this.openWatches.add(state.controller);
+        // The API server answered the watch: the kind's cache follows it again.
+        if (kind) this.downSince.delete(kind);
+      }
       return state.controller;
     },
   } as unknown as k8s.Watch;
@@ -554,6 +563,17 @@ export class KubeClient {
     return true;
   }
 
+  /**
+   * While the watch of any synced kind is down (the API server gone or refusing), the time its cache was last known
+   * current — the earliest such kind's; undefined while every watch runs. Reads are then served from caches that may
+   * be stale.
+   */
+  disconnectedSince(): number | undefined {
+    let since: number | undefined;
+    for (const t of this.downSince.values()) if (since === undefined || t < since) since = t;
+    return since;
+  }
+
   /** Why an optional kind has no usable cache (403 or 404 from the API server); undefined when it is not refused. */
   unavailable(kind: KindName): KindUnavailable | undefined {
     return this.unavailableKinds.get(kind);
@@ -614,6 +634,9 @@ export class KubeClient {
     const e = toKubeError(err);
     const message = String((e as Error)?.message ?? e);
     const refused = !CORE_KINDS.has(kind) && e instanceof KubeApiError && (e.statusCode === 403 || e.statusCode === 404) ? (e.statusCode as 403 | 404) : undefined;
+    // A refused optional kind answers errors rather than its cache: not a disconnection.
+    if (refused) this.downSince.delete(kind);
+    else if (this.syncedKinds.has(kind) && !this.downSince.has(kind)) this.downSince.set(kind, Date.now());
     const delay = Math.min(refused ? 300_000 : 30_000, 200 * 2 ** Math.min(attempt - 1, refused ? 11 : 8));
     if (refused) {
       this.unavailableKinds.set(kind, { status: refused, message });

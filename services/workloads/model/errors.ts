@@ -10,7 +10,8 @@ export function mapKubeError(e: unknown): Error {
   // Refused by the client before any request: the value came from the caller (an argument or a document).
   if (e instanceof UnsafeRequestPathError) return badUserInput(e.message, { argument: e.field });
   const err = toKubeError(e);
-  if (err instanceof KubeUnreachableError) return upstreamUnavailable(SERVICE, `Kubernetes API unreachable: ${err.message}`);
+  // The system, never its address: the client's message names the API server's URL (operators read it in the logs).
+  if (err instanceof KubeUnreachableError) return upstreamUnavailable(SERVICE, `Kubernetes API unreachable${unreachableReason(err.message)}`);
   if (err instanceof KubeApiError) {
     switch (err.statusCode) {
       case 409:
@@ -31,6 +32,13 @@ export function mapKubeError(e: unknown): Error {
     }
   }
   return err;
+}
+
+/** Why the API server could not be reached, as a system error code (ECONNREFUSED, a TLS code) or a timeout; no address. */
+function unreachableReason(message: string): string {
+  const code = /\b(E[A-Z]{3,}|(?:CERT|DEPTH|UNABLE|SELF_SIGNED|ERR_TLS)_[A-Z_]+)\b/.exec(message)?.[1];
+  if (code) return ` (${code})`;
+  return /timed out|took longer|timeout/i.test(message) ? ' (timed out)' : '';
 }
 
 function isGraphQLError(e: unknown): e is GraphQLError {
