@@ -2,6 +2,7 @@
 // the defaults a client sees in `kubectl get -o yaml`, the allocations (Service cluster IPs and node ports), and
 // the 422 Invalid answers with the real messages for the most common mistakes.
 import { isDns1123Label } from '../common/k8s/names.js';
+import { quantityOf } from '../common/k8s/quantity.js';
 import type { StatusCause } from './errors.js';
 import { labelsMatch, requirementsOfLabelSelector } from './selectors.js';
 import type { KindHooks, Store, StoreEvent } from './store.js';
@@ -102,11 +103,11 @@ export function defaultPodSpec(spec: Loose, defaultRestartPolicy = true): void {
   }
 }
 
-const cpuMilli = (q: unknown): number => {
-  if (q === undefined || q === null) return 0;
-  const s = String(q);
-  if (s.endsWith('m')) return Number(s.slice(0, -1));
-  return Number(s) * 1000;
+/** Request and limit are the same amount (Quantity.Cmp, so "1Gi" is "1024Mi" and "1" is "1000m"), as QoS compares them. */
+const sameQuantity = (a: unknown, b: unknown): boolean => {
+  const qa = quantityOf(a);
+  const qb = quantityOf(b);
+  return qa && qb ? qa.cmp(qb) === 0 : String(a) === String(b);
 };
 
 /** QoS class as the kubelet and the apiserver compute it. */
@@ -120,7 +121,7 @@ export function qosClassOf(spec: Loose): string {
     if (Object.keys(req).length || Object.keys(lim).length) any = true;
     for (const r of ['cpu', 'memory']) {
       if (lim[r] === undefined) guaranteed = false;
-      else if (req[r] !== undefined && String(req[r]) !== String(lim[r]) && !(r === 'cpu' && cpuMilli(req[r]) === cpuMilli(lim[r]))) guaranteed = false;
+      else if (req[r] !== undefined && !sameQuantity(req[r], lim[r])) guaranteed = false;
     }
   }
   if (!any) return 'BestEffort';

@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { flavorOf, hash32 } from './logs.js';
 import type { Store } from './store.js';
 import type { KObject, Loose } from './types.js';
+import { intValueOf, milliValueOf } from '../common/k8s/quantity.js';
 
 export interface MetricsExporter {
   registry: Registry;
@@ -18,19 +19,13 @@ export interface MetricsExporter {
 
 // ------------------------------------------------------------------ quantities and waves
 
-const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+// Quantities as kube-state-metrics reports them: cpu in cores from MilliValue()/1000, everything else Value() (bytes,
+// counts), both rounded up as apimachinery rounds; undefined when absent or malformed.
+const cores = (q: unknown): number | undefined => {
+  const m = milliValueOf(q);
+  return m === undefined ? undefined : m / 1000;
 };
-
-/** A Kubernetes resource.Quantity ("500m", "16Gi", "1e3") as a number; undefined if unparseable. */
-export function parseQuantity(q: unknown): number | undefined {
-  if (typeof q === 'number') return q;
-  if (typeof q !== 'string') return undefined;
-  const m = /^([+-]?\d*\.?\d+(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/.exec(q.trim());
-  if (!m) return undefined;
-  return Number(m[1]) * SUFFIX[m[2] ?? ''];
-}
+const amountOf = (resource: string, q: unknown): number | undefined => (resource === 'cpu' ? cores(q) : intValueOf(q));
 
 const unit = (seed: string) => hash32(seed) / 4294967296; // [0, 1)
 const TAU = 2 * Math.PI;
@@ -85,12 +80,12 @@ function containerModel(pod: KObject, spec: Loose, cs: Loose, now: number): Runn
   const requests = spec?.resources?.requests ?? {};
   const limits = spec?.resources?.limits ?? {};
   const factor = 0.5 + unit(seed + '|cpu');
-  const reqCpu = parseQuantity(requests.cpu);
+  const reqCpu = cores(requests.cpu);
   let cpuRate = (reqCpu ? reqCpu * 0.45 : prof.cpu) * factor;
   const amp = 0.25 + 0.2 * unit(seed + '|amp');
-  const limCpu = parseQuantity(limits.cpu);
+  const limCpu = cores(limits.cpu);
   if (limCpu && cpuRate * (1 + amp) > limCpu * 0.95) cpuRate = (limCpu * 0.95) / (1 + amp);
-  const reqMem = parseQuantity(requests.memory);
+  const reqMem = intValueOf(requests.memory);
   const started = Date.parse(cs.state.running.startedAt ?? pod.status?.startTime ?? pod.metadata.creationTimestamp ?? '');
   return {
     pod,
@@ -101,7 +96,7 @@ function containerModel(pod: KObject, spec: Loose, cs: Loose, now: number): Runn
     age: Number.isNaN(started) ? 0 : Math.max(0, (now - started) / 1000),
     cpu: { rate: cpuRate, amp, period: 300 + 900 * unit(seed + '|cpuP'), phase: TAU * unit(seed + '|cpuPh') },
     memBase: (reqMem ? reqMem * 0.6 : prof.mem) * (0.7 + 0.6 * unit(seed + '|mem')),
-    memLimit: parseQuantity(limits.memory),
+    memLimit: intValueOf(limits.memory),
     memWave: { rate: 1, amp: 0.06 + 0.06 * unit(seed + '|memA'), period: 600 + 1800 * unit(seed + '|memP'), phase: TAU * unit(seed + '|memPh') },
   };
 }
@@ -271,7 +266,7 @@ export function createMetricsExporter(store: Store): MetricsExporter {
         for (const [kind, gaugeOf] of [['requests', requests], ['limits', limits]] as const) {
           const res = spec.resources?.[kind] ?? {};
           for (const [resource, raw] of Object.entries(res)) {
-            const v = parseQuantity(raw);
+            const v = amountOf(resource, raw);
             if (v === undefined) continue;
             const u = resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
             gaugeOf.put({ namespace, pod: podName, uid, container: spec.name, node, resource: resource.replace(/[^a-zA-Z0-9_]/g, '_'), unit: u }, v);
@@ -332,7 +327,7 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       }
       for (const [g, src] of [[nodeCap, st.capacity], [nodeAlloc, st.allocatable]] as const) {
         for (const [resource, raw] of Object.entries(src ?? {})) {
-          const v = parseQuantity(raw);
+          const v = amountOf(resource, raw);
           if (v === undefined) continue;
           const u = resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
           g.put({ node, resource: resource.replace(/[^a-zA-Z0-9_]/g, '_'), unit: u }, v);
@@ -341,8 +336,8 @@ export function createMetricsExporter(store: Store): MetricsExporter {
 
       // node-exporter: the node's CPUs are busy with its pods' CPU plus the system's own.
       const labels = { instance: node, node };
-      const cpus = Math.max(1, Math.ceil(parseQuantity(st.capacity?.cpu) ?? 2));
-      const total = parseQuantity(st.capacity?.memory) ?? 8 * 2 ** 30;
+      const cpus = Math.max(1, Math.ceil(cores(st.capacity?.cpu) ?? 2));
+      const total = intValueOf(st.capacity?.memory) ?? 8 * 2 ** 30;
       const sysWave: Wave = { rate: 1, amp: 0.3, period: 420, phase: TAU * unit(node + '|sys') };
       const tSec = now / 1000;
       const busy = Math.min(cpus * 0.97, 0.03 * cpus + 0.05 + (nodeCpuRate.get(node) ?? 0) + 0.02 * cpus * waveAt(sysWave, tSec));

@@ -7,10 +7,11 @@ import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
-import { parseQuantity } from './scheduler.js';
+import { parseQuantity, quantityOf } from '../../common/k8s/quantity.js';
 
 const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
 const SOURCE = { component: 'persistentvolume-controller' };
+const ZERO = parseQuantity('0');
 
 export class PvcBinder extends Controller {
   private readonly pending = new Set<string>(); // pvc keys not yet bound
@@ -129,7 +130,9 @@ export class PvcBinder extends Controller {
       className = classes.find((c) => c.metadata.annotations?.[DEFAULT_CLASS] === 'true')?.metadata.name;
     }
     // Static binding first: an Available PV of the class that is big enough.
-    const want = parseQuantity(pvc.spec?.resources?.requests?.storage);
+    // Compared exactly, as the PV controller compares quantities (Cmp); a missing or malformed size counts as zero.
+    const storage = (q: unknown) => quantityOf(q) ?? ZERO;
+    const want = storage(pvc.spec?.resources?.requests?.storage);
     const modes: string[] = pvc.spec?.accessModes ?? [];
     const candidates = this.store
       .list(this.pvRT)
@@ -139,10 +142,10 @@ export class PvcBinder extends Controller {
           pv.status?.phase === 'Available' &&
           !pv.spec?.claimRef &&
           (pv.spec?.storageClassName ?? '') === (className ?? '') &&
-          parseQuantity(pv.spec?.capacity?.storage) >= want &&
+          storage(pv.spec?.capacity?.storage).cmp(want) >= 0 &&
           modes.every((m) => (pv.spec?.accessModes ?? []).includes(m)),
       )
-      .sort((a, b) => parseQuantity(a.spec?.capacity?.storage) - parseQuantity(b.spec?.capacity?.storage));
+      .sort((a, b) => storage(a.spec?.capacity?.storage).cmp(storage(b.spec?.capacity?.storage)));
     if (candidates.length) {
       this.bind(pvc, candidates[0]);
       return;

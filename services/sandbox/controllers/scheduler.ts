@@ -7,26 +7,14 @@ import { timestamp } from '../store.js';
 import type { KObject, Loose } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { intValueOf, milliValueOf } from '../../common/k8s/quantity.js';
 
 const SOURCE = { component: 'default-scheduler' };
 
-export function parseCpu(q: unknown): number {
-  if (q === undefined || q === null || q === '') return 0;
-  const s = String(q);
-  if (s.endsWith('m')) return Number(s.slice(0, -1)) || 0;
-  return Math.round((Number(s) || 0) * 1000);
-}
-
-const UNITS: Record<string, number> = {
-  Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6,
-  k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, m: 1e-3,
-};
-export function parseQuantity(q: unknown): number {
-  if (q === undefined || q === null || q === '') return 0;
-  const m = /^([0-9.]+(?:e[0-9]+)?)([A-Za-z]*)$/.exec(String(q));
-  if (!m) return 0;
-  return Number(m[1]) * (UNITS[m[2]] ?? 1);
-}
+// Requests and allocatable as the kube-scheduler reads them: cpu in millicores (MilliValue), memory in bytes
+// (Value), both rounded up; a missing or malformed quantity counts as zero.
+const milliCpu = (q: unknown): number => milliValueOf(q) ?? 0;
+const bytes = (q: unknown): number => intValueOf(q) ?? 0;
 
 interface Usage {
   pods: number;
@@ -39,12 +27,12 @@ function requestsOf(pod: KObject): { cpu: number; memory: number } {
   let cpu = 0;
   let memory = 0;
   for (const c of pod.spec?.containers ?? []) {
-    cpu += parseCpu(c?.resources?.requests?.cpu);
-    memory += parseQuantity(c?.resources?.requests?.memory);
+    cpu += milliCpu(c?.resources?.requests?.cpu);
+    memory += bytes(c?.resources?.requests?.memory);
   }
   for (const c of pod.spec?.initContainers ?? []) {
-    cpu = Math.max(cpu, parseCpu(c?.resources?.requests?.cpu));
-    memory = Math.max(memory, parseQuantity(c?.resources?.requests?.memory));
+    cpu = Math.max(cpu, milliCpu(c?.resources?.requests?.cpu));
+    memory = Math.max(memory, bytes(c?.resources?.requests?.memory));
   }
   return { cpu, memory };
 }
@@ -213,17 +201,17 @@ export class Scheduler extends Controller {
       }
       const used = this.usage.get(node.metadata.name!) ?? { pods: 0, cpu: 0, memory: 0 };
       const alloc = node.status?.allocatable ?? node.status?.capacity ?? {};
-      const maxPods = alloc.pods !== undefined ? Number(alloc.pods) : 110;
+      const maxPods = intValueOf(alloc.pods) ?? 110;
       let fits = true;
       if (used.pods + 1 > maxPods) {
         fail('Too many pods');
         fits = false;
       }
-      if (alloc.cpu !== undefined && need.cpu > 0 && used.cpu + need.cpu > parseCpu(alloc.cpu)) {
+      if (alloc.cpu !== undefined && need.cpu > 0 && used.cpu + need.cpu > milliCpu(alloc.cpu)) {
         fail('Insufficient cpu');
         fits = false;
       }
-      if (alloc.memory !== undefined && need.memory > 0 && used.memory + need.memory > parseQuantity(alloc.memory)) {
+      if (alloc.memory !== undefined && need.memory > 0 && used.memory + need.memory > bytes(alloc.memory)) {
         fail('Insufficient memory');
         fits = false;
       }
