@@ -9,6 +9,7 @@ import { ConfigError } from '../services/common/config.js';
 import type { Logger } from '../services/common/log.js';
 import { openDb } from '../services/accounts/clients/db.js';
 import { startAccountsSubgraph } from '../services/accounts/server.js';
+import { SigningKeys } from '../services/accounts/model/tokens.js';
 import { trustProxyFromEnv } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { gql, type GraphQLResult } from './harness/graphql.js';
@@ -141,9 +142,14 @@ describe('logging in', () => {
 
   it('a stale or invalid Authorization header does not stop login, refreshToken and logout; it stops everything else', async () => {
     const ended = await session('olga');
-    await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: ended.refreshToken });
-    await eventually(() => refused(ended.accessToken), 10_000, 'the ended session to be refused');
-    for (const stale of ['not-a-token', ended.accessToken, 'kgt_no-such-api-token']) {
+    const staleHeaders = async function* () {
+      yield 'not-a-token';
+      yield 'kgt_no-such-api-token';
+      await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: ended.refreshToken });
+      await eventually(() => refused(ended.accessToken), 10_000, 'the ended session to be refused');
+      yield ended.accessToken;
+    };
+    for await (const stale of staleHeaders()) {
       const login = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string } }>(stale, LOGIN, { u: 'olga', p: 'olga-password' });
       expect(login.status).toBe(200);
       expect(login.errors).toBeUndefined();
@@ -262,6 +268,13 @@ describe('graphql-ws', () => {
     expect(await connect(undefined)).toBe(4401);
     expect(await connect({ authorization: 'Bearer not-a-token' })).toBe(4401);
     expect(await connect({ token: 'kgt_no-such-api-token' })).toBe(4401);
+    // Expired: signed with accounts' own key, its lifetime over.
+    const lapsed = new SigningKeys(stack.accounts.db, { ...stack.accounts.model.settings, accessTokenTtlSeconds: -60 });
+    await lapsed.init();
+    const uid = (await stack.accounts.model.roleBindings('erin'))!.uid;
+    const expired = await lapsed.sign({ username: 'erin', uid, platform_role: 'platform-admin' }, 'a-session');
+    expect((await stack.gqlAs(expired, ME)).errors?.[0].message).toMatch(/expired/);
+    expect(await connect({ authorization: `Bearer ${expired}` })).toBe(4401);
     const ended = await session('erin');
     await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: ended.refreshToken });
     await eventually(async () => (await connect({ authorization: `Bearer ${ended.accessToken}` })) === 4401, 10_000, 'the ended session to be refused');
