@@ -19,7 +19,7 @@ beforeAll(async () => {
   cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20 });
   workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger });
   // The development identity, as the other subgraphs have it today.
-  accounts = await startTestAccounts('postgres', { identity: undefined });
+  accounts = await startTestAccounts('postgres', { identity: undefined, kubeConfig: cluster.kc });
   gateway = await startGateway({ port: 0, subgraphUrls: { workloads: workloads.url, accounts: accounts.sub.url }, logger: quietLogger, readyCacheMs: 0 });
   await workloads.ready();
 });
