@@ -3,6 +3,7 @@
 // the 422 Invalid answers with the real messages for the most common mistakes.
 import { isDns1123Label } from '../common/k8s/names.js';
 import { quantityOf } from '../common/k8s/quantity.js';
+import { scheduleProblems } from '../common/k8s/cron.js';
 import type { StatusCause } from './errors.js';
 import { labelsMatch, requirementsOfLabelSelector } from './selectors.js';
 import type { KindHooks, Store, StoreEvent } from './store.js';
@@ -449,12 +450,17 @@ const cronJobHooks: KindHooks = {
       defaultPodSpec((tpl.spec ??= {}), false);
     }
   },
-  validate(cj) {
+  validate(cj, old) {
     const spec = cj.spec ?? {};
     const causes: StatusCause[] = [];
     if (!spec.schedule) causes.push(required('spec.schedule'));
-    else if (!/^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every .+)$/.test(spec.schedule) && String(spec.schedule).trim().split(/\s+/).length !== 5) {
-      causes.push(invalidValue('spec.schedule', spec.schedule, `unparseable cron expression: expected exactly 5 fields, found ${String(spec.schedule).trim().split(/\s+/).length}: [${spec.schedule}]`));
+    else {
+      // The controller's own parser (robfig's ParseStandard, as the API server validates), so nothing is admitted
+      // that the controller would then only answer with InvalidSchedule events.
+      const oldSchedule = old?.spec?.schedule === undefined ? undefined : String(old.spec.schedule);
+      for (const problem of scheduleProblems(String(spec.schedule), { oldSchedule, timeZone: spec.timeZone })) {
+        causes.push(invalidValue('spec.schedule', spec.schedule, problem));
+      }
     }
     if (spec.concurrencyPolicy && !['Allow', 'Forbid', 'Replace'].includes(spec.concurrencyPolicy)) {
       causes.push(notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']));

@@ -1,4 +1,4 @@
-// The CronJob controller (cronjob-controller v2): standard 5-field cron schedules in the CronJob's time zone,
+// The CronJob controller (cronjob-controller v2): standard 5-field cron schedules (and @every) in the CronJob's time zone,
 // Jobs named <cronjob>-<scheduled time in minutes since the epoch>, a timer to the next scheduled time,
 // concurrencyPolicy, startingDeadlineSeconds, suspend, history limits and status (active, lastScheduleTime,
 // lastSuccessfulTime).
@@ -7,175 +7,21 @@ import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
 import { Controller, isEventOf, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { checkTimeZone, CronSyntaxError, nextScheduleTime, parseSchedule, scheduledTimesBetween, wallClock, type CronSchedule } from '../../common/k8s/cron.js';
 import { isJobFinished } from './job.js';
 import { controllerKeys, isControlledBy, ownerRef, rfc3339, writeStatus } from './workload-util.js';
 
 const SOURCE = { component: 'cronjob-controller' };
 export const SCHEDULED_TIMESTAMP = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 
-// ------------------------------------------------------------------ cron expressions
-
-export interface CronSchedule {
-  minute: Set<number>;
-  hour: Set<number>;
-  dom: Set<number>;
-  month: Set<number>;
-  dow: Set<number>;
-  domStar: boolean;
-  dowStar: boolean;
-}
-
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-function parseField(field: string, min: number, max: number, names?: string[], base = 0): { values: Set<number>; star: boolean } {
-  const values = new Set<number>();
-  let star = false;
-  const value = (tok: string): number => {
-    const named = names?.indexOf(tok.toLowerCase()) ?? -1;
-    if (named >= 0) return named + base;
-    if (!/^\d+$/.test(tok)) throw new Error(`failed to parse int from ${tok}: strconv.Atoi: parsing "${tok}": invalid syntax`);
-    return Number(tok);
-  };
-  for (const part of field.split(',')) {
-    const rangeAndStep = part.split('/');
-    if (rangeAndStep.length > 2) throw new Error(`too many slashes: ${part}`);
-    const lowAndHigh = rangeAndStep[0].split('-');
-    if (lowAndHigh.length > 2) throw new Error(`too many hyphens: ${part}`);
-    let start: number;
-    let end: number;
-    let isStar = false;
-    if (lowAndHigh[0] === '*' || lowAndHigh[0] === '?') {
-      if (lowAndHigh.length > 1) throw new Error(`too many hyphens: ${part}`);
-      start = min;
-      end = max;
-      isStar = true;
-    } else {
-      start = value(lowAndHigh[0]);
-      end = lowAndHigh.length === 2 ? value(lowAndHigh[1]) : start;
-    }
-    let step = 1;
-    if (rangeAndStep.length === 2) {
-      if (!/^\d+$/.test(rangeAndStep[1])) throw new Error(`failed to parse int from ${rangeAndStep[1]}`);
-      step = Number(rangeAndStep[1]);
-      if (lowAndHigh.length === 1 && !isStar) end = max; // "N/step" means "N-max/step"
-      if (step > 1) isStar = false;
-    }
-    if (start < min) throw new Error(`beginning of range (${start}) below minimum (${min}): ${part}`);
-    if (end > max) throw new Error(`end of range (${end}) above maximum (${max}): ${part}`);
-    if (start > end) throw new Error(`beginning of range (${start}) beyond end of range (${end}): ${part}`);
-    if (step === 0) throw new Error(`step of range should be a positive number: ${part}`);
-    for (let i = start; i <= end; i += step) values.add(i);
-    star ||= isStar;
-  }
-  return { values, star };
-}
-
-/** Parses a standard cron expression (robfig/cron's ParseStandard, as Kubernetes uses it); throws on bad syntax. */
-export function parseSchedule(schedule: string): CronSchedule {
-  let spec = schedule.trim();
-  if (spec.startsWith('@')) {
-    const d = DESCRIPTORS[spec.toLowerCase()];
-    if (!d) throw new Error(`unrecognized descriptor: ${spec}`);
-    spec = d;
-  }
-  const fields = spec.split(/\s+/).filter(Boolean);
-  if (fields.length !== 5) throw new Error(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
-  const dom = parseField(fields[2], 1, 31);
-  const dow = parseField(fields[4], 0, 6, DAYS);
-  return {
-    minute: parseField(fields[0], 0, 59).values,
-    hour: parseField(fields[1], 0, 23).values,
-    dom: dom.values,
-    month: parseField(fields[3], 1, 12, MONTHS, 1).values,
-    dow: dow.values,
-    domStar: dom.star,
-    dowStar: dow.star,
-  };
-}
-
-interface Zoned {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  weekday: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-function zoned(ms: number, timeZone: string): Zoned {
-  const parts: Record<string, string> = {};
-  for (const p of formatterFor(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour) % 24,
-    minute: Number(parts.minute),
-    weekday: DAYS.indexOf(parts.weekday.toLowerCase().slice(0, 3)),
-  };
-}
-
-/** Throws RangeError for a time zone the runtime does not know (as an unknown IANA name in Kubernetes). */
-export function checkTimeZone(timeZone: string): void {
-  formatterFor(timeZone);
-}
-
-/**
- * The first time strictly after `after` (at minute resolution) that the schedule fires, reading wall-clock fields
- * in `timeZone` (UTC by default). Undefined if it never does (e.g. "0 0 30 2 *").
- */
-export function nextScheduleTime(schedule: string | CronSchedule, after: Date, timeZone = 'UTC'): Date | undefined {
-  const s = typeof schedule === 'string' ? parseSchedule(schedule) : schedule;
-  let t = Math.floor(after.getTime() / 60_000) * 60_000 + 60_000;
-  const limit = t + 5 * 366 * 86_400_000;
-  while (t <= limit) {
-    const z = zoned(t, timeZone);
-    const domMatch = s.dom.has(z.day);
-    const dowMatch = s.dow.has(z.weekday);
-    const dayMatch = s.domStar || s.dowStar ? domMatch && dowMatch : domMatch || dowMatch;
-    if (!s.month.has(z.month) || !dayMatch) {
-      t += ((24 - z.hour) * 60 - z.minute) * 60_000;
-      continue;
-    }
-    if (!s.hour.has(z.hour)) {
-      t += (60 - z.minute) * 60_000;
-      continue;
-    }
-    if (!s.minute.has(z.minute)) {
-      t += 60_000;
-      continue;
-    }
-    return new Date(t);
-  }
-  return undefined;
-}
+// The schedule grammar and times are shared with admission (services/common/k8s/cron.ts), so that what the API
+// server admits is what this controller runs; re-exported for the controller's tests.
+export { nextScheduleTime, parseSchedule, type CronSchedule } from '../../common/k8s/cron.js';
 
 /** RFC 3339 in a time zone, with its offset ("2024-03-01T10:00:00+01:00"; "Z" for UTC). */
 export function formatInZone(d: Date, timeZone = 'UTC'): string {
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return rfc3339(d);
-  const z = zoned(d.getTime(), timeZone);
+  const z = wallClock(d.getTime(), timeZone);
   const wall = Date.UTC(z.year, z.month - 1, z.day, z.hour, z.minute, d.getUTCSeconds());
   const offset = Math.round((wall - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
   if (offset === 0) return rfc3339(wall);
@@ -284,7 +130,7 @@ export class CronJobController extends Controller {
       writeBack();
       return;
     }
-    const timeZone: string = cj.spec?.timeZone ?? 'UTC';
+    let timeZone: string = cj.spec?.timeZone ?? 'UTC';
     let schedule: CronSchedule;
     try {
       checkTimeZone(timeZone);
@@ -293,12 +139,20 @@ export class CronJobController extends Controller {
       writeBack();
       return;
     }
+    const scheduleText = String(cj.spec?.schedule ?? '');
     try {
-      schedule = parseSchedule(cj.spec?.schedule ?? '');
+      schedule = parseSchedule(scheduleText);
     } catch (e) {
-      recordEvent(this.store, cj, 'Warning', 'InvalidSchedule', `invalid schedule: ${cj.spec?.schedule} : ${(e as Error).message}`, SOURCE);
+      if (!(e instanceof CronSyntaxError)) throw e;
+      recordEvent(this.store, cj, 'Warning', 'InvalidSchedule', `invalid schedule: ${cj.spec?.schedule} : ${e.message}`, SOURCE);
       writeBack();
       return;
+    }
+    // A TZ=/CRON_TZ= prefix (kept only from before validation refused it) wins over spec.timeZone, as in formatSchedule.
+    if (scheduleText.includes('TZ')) {
+      recordEvent(this.store, cj, 'Warning', 'UnsupportedSchedule',
+        `CRON_TZ or TZ used in schedule "${scheduleText}" is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details`, SOURCE);
+      timeZone = schedule.timeZone ?? timeZone;
     }
 
     // The most recent unmet scheduled time.
@@ -307,12 +161,7 @@ export class CronJobController extends Controller {
     if (deadline !== undefined && deadline !== null) earliest = Math.max(earliest, now.getTime() - deadline * 1000);
     const weekAgo = now.getTime() - 7 * 86_400_000;
     if (earliest < weekAgo) earliest = weekAgo;
-    let mostRecent: Date | undefined;
-    let missed = 0;
-    for (let t = nextScheduleTime(schedule, new Date(earliest), timeZone); t && t.getTime() <= now.getTime(); t = nextScheduleTime(schedule, t, timeZone)) {
-      mostRecent = t;
-      missed++;
-    }
+    const { count: missed, last: mostRecent } = scheduledTimesBetween(schedule, new Date(earliest), now, timeZone);
     if (missed > 100) {
       recordEvent(this.store, cj, 'Warning', 'TooManyMissedTimes',
         'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', SOURCE);
