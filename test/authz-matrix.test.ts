@@ -409,7 +409,7 @@ describe('tokens at the gateway', () => {
     }
   });
 
-  it('refuses the tokens of a disabled user, and accepts them again once enabled', async () => {
+  it('refuses the tokens of a disabled user; once enabled, API tokens work again and sessions must log in again', async () => {
     await stack.gql('mutation { createUser(input: { username: "dora", password: "matrix-password-1" }) { username } }');
     const access = await stack.login('dora', PASSWORD);
     const api = (await stack.gqlAs<{ createApiToken: { token: string } }>(access, 'mutation { createApiToken(name: "ci") { token } }')).data!.createApiToken.token;
@@ -418,7 +418,10 @@ describe('tokens at the gateway', () => {
     await stack.gql('mutation { setUserState(username: "dora", state: DISABLED) { state } }');
     for (const t of [access, api]) expect((await whoami(t)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     await stack.gql('mutation { setUserState(username: "dora", state: ACTIVE) { state } }');
-    expect((await whoami(access)).data?.me.username).toBe('dora');
+    // Disabling ended dora's sessions (README: accounts): her old access token stays refused, a new login works.
+    expect((await whoami(api)).data?.me.username).toBe('dora');
+    expect((await whoami(access)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await whoami(await stack.login('dora', PASSWORD))).data?.me.username).toBe('dora');
   });
 
   it('refuses a revoked API token at once', async () => {
