@@ -25,6 +25,7 @@ import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { DEV_VIEWER } from '../services/common/authz.js';
 import { IDENTITY_HEADER, identityKey, randomIdentitySecret, signIdentity } from '../services/common/identity.js';
 import type { Logger } from '../services/common/log.js';
+import { WORKSPACE_LABEL } from '../services/common/k8s/labels.js';
 import { startAccountsSubgraph } from '../services/accounts/server.js';
 import { startWorkloadsSubgraph } from '../services/workloads/server.js';
 
@@ -38,8 +39,6 @@ export interface GraphqlReady {
   /** The workspaces created in accounts (the sandbox namespaces' kubesphere.io/workspace labels): name → description. */
   workspaces: Record<string, string>;
 }
-
-const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const kubeconfig = process.env.BENCH_KUBECONFIG;

@@ -12,6 +12,7 @@ import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Ready } from './sandbox-server.js';
 import type { GraphqlReady } from './workloads-server.js';
+import { WORKSPACE_LABEL } from '../services/common/k8s/labels.js';
 
 const RESULTS = resultsPath('workloads');
 const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
@@ -54,7 +55,6 @@ const FEDERATED_QUERY = `query PodWorkspace($namespace: String!, $name: String!)
   pod(namespace: $namespace, name: $name) { name status node { name ready } }
   project(name: $namespace) { name workspace { name description } }
 }`;
-const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
 interface FederatedData {
   pod: { name: string; status: string; node: { name: string; ready: boolean } | null } | null;

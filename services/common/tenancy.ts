@@ -4,10 +4,10 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Tenancy } from './authz.js';
 import type { Logger } from './log.js';
+import { WORKSPACE_LABEL } from './k8s/labels.js';
 
-export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
-/** The user who created a project, as KubeSphere records it. */
-export const CREATOR_ANNOTATION = 'kubesphere.io/creator';
+// Defined with the rest of the Kubernetes vocabulary; re-exported for the subgraphs that import them from here.
+export { CREATOR_ANNOTATION, WORKSPACE_LABEL } from './k8s/labels.js';
 
 /** A namespace as tenancy sees it: its uid and the workspace its label names (none: platform admins only). */
 export interface NamespaceEntry {

@@ -9,6 +9,7 @@ import { flavorOf, hash32 } from './logs.js';
 import type { Store } from './store.js';
 import type { KObject, Loose } from './types.js';
 import { intValueOf, milliValueOf } from '../common/k8s/quantity.js';
+import { WORKSPACE_LABEL } from '../common/k8s/labels.js';
 
 export interface MetricsExporter {
   registry: Registry;
@@ -363,7 +364,7 @@ export function createMetricsExporter(store: Store): MetricsExporter {
     for (const name of nodeCpu.keys()) if (!seen.has(name)) nodeCpu.delete(name);
 
     for (const ns of store.list(nsRt)) {
-      const ws = ns.metadata.labels?.['kubesphere.io/workspace'];
+      const ws = ns.metadata.labels?.[WORKSPACE_LABEL];
       nsLabels.put({ namespace: ns.metadata.name ?? '', ...(ws !== undefined ? { label_kubesphere_io_workspace: ws } : {}) }, 1);
     }
     for (const d of store.list(deployRt)) {

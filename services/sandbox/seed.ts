@@ -2,6 +2,7 @@
 import type { Store } from './store.js';
 import { timestamp } from './store.js';
 import type { KObject, Loose } from './types.js';
+import { WORKSPACE_LABEL } from '../common/k8s/labels.js';
 
 export type SeedOptions =
   | { kind: 'demo' }
@@ -9,8 +10,6 @@ export type SeedOptions =
   | { kind: 'empty'; nodes?: number }
   /** `pods` running pods over `nodes` nodes in `namespaces` namespaces (benchmarks). */
   | { kind: 'scale'; pods: number; nodes: number; namespaces?: number };
-
-export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
 
 export function seedCluster(store: Store, seed: SeedOptions): void {
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) createNamespace(store, ns);

@@ -8,8 +8,10 @@ import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
 import { authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import { WORKSPACE_LABEL } from '../../common/k8s/labels.js';
 
-export const WORKSPACE_LABEL = 'kubesphere.io/workspace';
+// Defined once in services/common/k8s/labels.ts; re-exported for the model's modules that take it from here.
+export { WORKSPACE_LABEL };
 
 export interface ModelDeps {
   kube: KubeClient;
