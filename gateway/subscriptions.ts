@@ -31,6 +31,7 @@ import {
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ErrorCode } from '../services/common/errors.js';
+import { compareResourceVersions } from '../services/common/k8s/resource-version.js';
 import type { Viewer } from '../services/common/authz.js';
 import type { Logger } from '../services/common/log.js';
 import type { GatewayContext } from './datasource.js';
@@ -111,10 +112,10 @@ const stableJson = (v: unknown): string =>
   JSON.stringify(v, (_k, val: unknown) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : val));
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
-/** Compares resume tokens (resourceVersions): numerically when both are integers. */
+/** Compares resume tokens (resourceVersions): numerically when both are integers; any other different token is later. */
 function tokenAfter(a: string, b: string): boolean {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) > BigInt(b);
-  return a !== b;
+  const c = compareResourceVersions(a, b);
+  return c === undefined ? a !== b : c > 0;
 }
 
 /** A bounded queue read as an async iterator: what one client receives. */

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { apiVersionProblems, dns1123LabelProblems, isResourceName, kindProblems, objectNameProblems, parseApiVersion } from '../../common/k8s/names.js';
+import { isIntegerResourceVersion, rvAtLeast } from '../../common/k8s/resource-version.js';
 import type { Logger } from '../../common/log.js';
 
 /** A Kubernetes object as JSON (timestamps are strings; no client-side classes). */
@@ -186,13 +187,6 @@ export function sanitize(kind: KindName, o: KubeObject): KubeObject {
 }
 
 export const keyOf = (o: { metadata: { namespace?: string; name: string } }) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
-
-/** Compares two resourceVersions: numerically when both are integers (as every real API server's are). */
-export function rvAtLeast(seen: string | undefined, wanted: string): boolean {
-  if (!seen) return false;
-  if (/^\d+$/.test(seen) && /^\d+$/.test(wanted)) return BigInt(seen) >= BigInt(wanted);
-  return seen === wanted;
-}
 
 // ------------------------------------------------------------------ indexed cache
 
@@ -870,7 +864,7 @@ export class KubeClient {
       if (opts.gone && !current) return true;
       if (!resourceVersion) return opts.gone ? !current : Boolean(current);
       if (current && rvAtLeast(current.metadata.resourceVersion, resourceVersion)) return true;
-      return rvAtLeast(cache.lastResourceVersion, resourceVersion) && /^\d+$/.test(resourceVersion);
+      return rvAtLeast(cache.lastResourceVersion, resourceVersion) && isIntegerResourceVersion(resourceVersion);
     }, this.writeWaitMs);
   }
 }

@@ -6,6 +6,7 @@
 // issue increasing integers, and informers everywhere rely on that to order a kind's events; a token that is not an
 // integer is refused. Within one kind the watch delivers events in increasing resourceVersion order.
 import { badUserInput } from '../../common/errors.js';
+import { resourceVersionValue } from '../../common/k8s/resource-version.js';
 import { visibleNamespaces, type Viewer } from '../../common/authz.js';
 import { KubeApiError, keyOf, type CacheChange, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
 
@@ -54,11 +55,6 @@ export interface LiveOptions {
 
 export const LIVE_DEFAULTS = { historySize: 20_000, maxPending: 10_000 };
 
-/** A resourceVersion as a number, or undefined when it is not an integer. */
-export function tokenValue(token: string | undefined | null): bigint | undefined {
-  return token && /^\d{1,30}$/.test(token) ? BigInt(token) : undefined;
-}
-
 interface FeedReader {
   /** A new history entry. */
   appended(): void;
@@ -79,7 +75,7 @@ export class ChangeFeed {
     private readonly historySize: number,
   ) {
     kube.onCacheChange(kind, (c) => this.apply(c));
-    this.start = tokenValue(kube.listVersion(kind));
+    this.start = resourceVersionValue(kube.listVersion(kind));
   }
 
   get readerCount(): number {
@@ -111,7 +107,7 @@ export class ChangeFeed {
   private apply(c: CacheChange): void {
     if (c.type === 'SYNCED') {
       this.history.length = 0;
-      this.start = tokenValue(c.token);
+      this.start = resourceVersionValue(c.token);
       for (const r of this.readers) r.resync(c);
       return;
     }
@@ -119,7 +115,7 @@ export class ChangeFeed {
       for (const r of this.readers) r.resync(c);
       return;
     }
-    const token = tokenValue(c.token);
+    const token = resourceVersionValue(c.token);
     if (token === undefined) return;
     this.history.push({ type: c.type, object: c.object, previous: c.previous, token });
     if (this.history.length > this.historySize) {
@@ -209,7 +205,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     if (this.mode !== 'live' || this.ended) return;
     if (c.type === 'SYNCED') {
       // The relist's events brought this subscriber to the listed state; the history starts there again.
-      this.cursor = tokenValue(c.token);
+      this.cursor = resourceVersionValue(c.token);
       return;
     }
     const type = viewOfChange(c.type, c.object, c.previous, this.matches);
@@ -239,7 +235,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
         { namespace: this.filter.namespace, labelSelector: this.filter.labelSelector, fieldSelector: this.filter.fieldSelector, resourceVersion: String(from) },
         (e) => {
           if (this.mode !== 'catching-up') return;
-          const token = tokenValue(e.object.metadata?.resourceVersion);
+          const token = resourceVersionValue(e.object.metadata?.resourceVersion);
           if (token === undefined) return;
           // Past the feed's start the history has it: switch over (the history is read from `until` on).
           if (token > until || (e.type === 'BOOKMARK' && token >= until)) return finish();
@@ -349,7 +345,7 @@ export class LiveChanges {
   stream(viewer: Viewer, kind: KindName, filter: LiveFilter, resumeToken: string | null | undefined): AsyncIterableIterator<LiveEvent> {
     let from: bigint | undefined;
     if (resumeToken !== null && resumeToken !== undefined) {
-      from = tokenValue(resumeToken);
+      from = resourceVersionValue(resumeToken);
       if (from === undefined) throw badUserInput(`resumeToken ${JSON.stringify(resumeToken)} is not a token this service issued`, { argument: 'resumeToken' });
     }
     const ns = visibleNamespaces(viewer);
