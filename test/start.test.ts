@@ -1,4 +1,4 @@
-// `npm start` as a developer runs it: a child process (npm → tsx services/start.ts) in its own process group.
+// `npm start` as a developer runs it: a child process (npm → node --import tsx services/start.ts) in its own process group.
 // Without KUBECONFIG it starts the embedded sandbox, says so first, starts every subgraph and the gateway, prints
 // their URLs, and the gateway answers a login and the demo pods once /readyz says it is ready; Ctrl-C (SIGINT to the
 // group) stops everything, the Prometheus it started included. With KUBECONFIG it uses that cluster (a sandbox this
@@ -334,5 +334,12 @@ describe('npm start with KUBECONFIG set', () => {
     // No demo workspaces: those are made only on the embedded sandbox.
     const ws = await gql<{ workspaces: { name: string }[] }>(gatewayUrl, '{ workspaces { name } }', {}, auth);
     expect(ws.data!.workspaces.map((w) => w.name)).not.toContain('demo-shop');
+  });
+
+  it('SIGTERM to the npm process alone (systemd, docker stop) stops every process of it', async () => {
+    expect(groupAlive(k)).toBe(true);
+    process.kill(k.child.pid!, 'SIGTERM');
+    await eventually(() => !groupAlive(k), 20_000, 'every process of npm start to exit after SIGTERM to npm alone');
+    expect(k.stderr()).not.toMatch(/not stopped after|Error:/);
   });
 });
