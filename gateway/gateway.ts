@@ -68,6 +68,11 @@ export interface GatewayOptions {
    * address is the entry that many places from the right. 0 (default): the socket's address, X-Forwarded-For ignored.
    */
   trustProxy?: number;
+  /**
+   * How often each graphql-ws connection's credentials are checked again (ms): a connection whose session ended
+   * (logout, password change, refresh-token reuse) or whose user may no longer act is closed (4401 / 4403).
+   */
+  wsSessionCheckMs?: number;
 }
 
 export interface Gateway {
@@ -90,6 +95,7 @@ export const GATEWAY_DEFAULTS = {
   queryPlanTtlSeconds: 24 * 3600,
   subscriptionQueueLimit: 1000,
   keepAliveMs: 12_000,
+  wsSessionCheckMs: 2_000,
 };
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
@@ -354,6 +360,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const wsRules = [...specifiedRules, ...limitRules(limits)];
   /** The identity of each graphql-ws connection, from its connection_init. */
   const identities = new WeakMap<object, Identity>();
+  /** Open, authenticated graphql-ws connections (their context → socket), for the session check. */
+  const connections = new Map<object, import('ws').WebSocket>();
   type WsContext = GatewayContext & { identity: Identity; cutOff: () => void };
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown> | undefined, { socket: import('ws').WebSocket }>(
@@ -380,7 +388,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           return false;
         }
         identities.set(ctx, identity);
+        connections.set(ctx, socket);
         return true;
+      },
+      onClose: (ctx) => {
+        connections.delete(ctx);
       },
       onSubscribe: (ctx, id, payload) => {
         let document;
@@ -433,6 +445,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     opts.keepAliveMs ?? GATEWAY_DEFAULTS.keepAliveMs,
   );
 
+  // Credentials are checked at connection_init only; a session ended since (or a user disabled, locked, deleted) must
+  // not keep its socket: each connection is checked again (cheap while accounts' revision is unchanged).
+  const refresh = authenticator.refresh?.bind(authenticator);
+  let sweeping = false;
+  const sessionSweep = refresh
+    ? setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        void Promise.all(
+          [...connections].map(async ([ctx, socket]) => {
+            const identity = identities.get(ctx);
+            if (!identity) return;
+            try {
+              identities.set(ctx, await refresh(identity));
+            } catch (e) {
+              // accounts unreachable: keep the connection (its subscriptions' renewals will tell).
+              if (!isUnauthenticated(e) && !isNotAllowed(e)) return;
+              connections.delete(ctx);
+              log.info('graphql-ws connection closed: credentials no longer valid', { reason: e instanceof Error ? e.message : String(e) });
+              socket.close(isNotAllowed(e) ? WS_FORBIDDEN : WS_UNAUTHORIZED, isNotAllowed(e) ? 'Forbidden' : 'Unauthorized');
+            }
+          }),
+        ).finally(() => (sweeping = false));
+      }, opts.wsSessionCheckMs ?? GATEWAY_DEFAULTS.wsSessionCheckMs)
+    : undefined;
+  sessionSweep?.unref();
+
   new Gauge({
     name: 'kubegraph_gateway_ws_connections',
     help: 'Open graphql-ws connections from clients',
@@ -454,6 +493,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     subgraphs,
     ready,
     async close() {
+      if (sessionSweep) clearInterval(sessionSweep);
       for (const c of wss.clients) c.terminate();
       await wsCleanup.dispose();
       await executor.close();

@@ -127,6 +127,8 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
   const bindings = new Map<string, { revision: number; uid: string; viewer: Identity }>();
   /** The uid each identity handed out belongs to (refresh checks that the user is still that one). */
   const uids = new WeakMap<Identity, string>();
+  /** The login session of identities from access tokens (refresh checks it has not ended). */
+  const sids = new WeakMap<Identity, string>();
 
   /** The identity of user `username`, when it is still the user with uid `uid` and may act. */
   const viewerOf = async (username: string, uid: string): Promise<Identity> => {
@@ -163,10 +165,17 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
   };
 
   return {
-    refresh: (identity) => {
+    refresh: async (identity) => {
       const uid = uids.get(identity);
       if (uid === undefined) throw unauthenticated('unknown identity');
-      return viewerOf(identity.username, uid);
+      const viewer = await viewerOf(identity.username, uid);
+      // A long-lived connection of an access token lives no longer than its session (logout, password change, reuse).
+      const sid = sids.get(identity);
+      if (sid !== undefined) {
+        if (ended.sids.has(sid)) throw unauthenticated('the session of this access token has ended');
+        sids.set(viewer, sid);
+      }
+      return viewer;
     },
     async authenticate(token) {
       if (!token) return ANONYMOUS;
@@ -195,6 +204,7 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
       // The user (and the revision, which brings the ended sessions up to date) first, then the session.
       const viewer = await viewerOf(claims.sub, claims.uid);
       if (ended.sids.has(claims.sid)) throw unauthenticated('the session of this access token has ended');
+      sids.set(viewer, claims.sid);
       return viewer;
     },
   };

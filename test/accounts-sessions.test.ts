@@ -287,6 +287,36 @@ describe('graphql-ws', () => {
   });
 });
 
+describe('graphql-ws connections that are already open', () => {
+  /** A connection accepted with `payload`; `closed` resolves with its close code. */
+  async function open(payload: Record<string, unknown>): Promise<{ closed: Promise<number>; ws: WebSocket }> {
+    const ws = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload })));
+      ws.on('message', (m) => ((JSON.parse(String(m)) as { type: string }).type === 'connection_ack' ? resolve() : undefined));
+      ws.on('error', reject);
+      void closed.then((code) => reject(new Error(`closed ${code} before the ack`)));
+    });
+    return { closed, ws };
+  }
+
+  it('are closed 4401 when their session ends, and 4403 when their user is locked; other connections stay', async () => {
+    await createUser('tess', 'platform-admin');
+    const a = await session('tess');
+    const b = await session('tess');
+    const first = await open({ authorization: `Bearer ${a.accessToken}` });
+    const second = await open({ authorization: `Bearer ${b.accessToken}` });
+    let secondClosed: number | undefined;
+    void second.closed.then((c) => (secondClosed = c));
+    await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: a.refreshToken });
+    expect(await first.closed).toBe(4401);
+    expect(secondClosed).toBeUndefined();
+    await stack.gql('mutation { setUserState(username: "tess", state: LOCKED) { state } }');
+    expect(await second.closed).toBe(4403);
+  });
+});
+
 describe('KUBEGRAPH_ADMIN_PASSWORD', () => {
   it('set on a database whose admin exists: one warning naming it at start, without the password', async () => {
     const lines: { level: string; message: string; fields: string }[] = [];
