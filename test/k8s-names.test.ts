@@ -11,6 +11,8 @@ import {
   isDns1123Label,
   isDns1123Subdomain,
   isKind,
+  isLabelValue,
+  isQualifiedName,
   isPathSegmentName,
   isResourceName,
   nameRuleOf,
@@ -64,6 +66,26 @@ describe('the DNS rules, with apimachinery’s cases', () => {
   it.each(DNS1035_BAD)('DNS-1035 label %j is invalid', (v) => expect(isDns1035Label(v)).toBe(false));
   it.each(CONFIG_KEY_GOOD)('ConfigMap key %j is valid', (v) => expect(isConfigMapKey(v)).toBe(true));
   it.each(CONFIG_KEY_BAD)('ConfigMap key %j is invalid', (v) => expect(isConfigMapKey(v)).toBe(false));
+});
+
+// apimachinery's TestIsQualifiedName and TestIsValidLabelValue (label and annotation keys, label values).
+const QUALIFIED_GOOD = [
+  'simple', 'now-with-dashes', '1-starts-with-num', '1234', 'simple/simple', 'now-with-dashes/simple', 'now-with-dashes/now-with-dashes',
+  'now.with.dots/simple', 'now-with.dashes-and.dots/simple', '1-num.2-num/3-num', '1234/5678', '1.2.3.4/5678', 'Uppercase_Is_OK_123',
+  'example.com/Uppercase_Is_OK_123', 'requests.storage-foo', r('a', 63), `${r('a', 253)}/${r('b', 63)}`,
+];
+const QUALIFIED_BAD = [
+  'nospecialchars%^=@', 'cantendwithadash-', '-cantstartwithadash-', 'only/one/slash', 'Example.com/abc', 'example_com/abc', 'example.com/', '/simple',
+  r('a', 64), `${r('a', 254)}/abc`, '',
+];
+const LABEL_VALUE_GOOD = ['simple', 'now-with-dashes', '1-starts-with-num', 'end-with-num-1', '1234', r('a', 63), '', 'A', 'AB', 'AbC', 'A-b', 'a_b', 'a.b'];
+const LABEL_VALUE_BAD = ['nospecialchars%^=@', 'Tama-nui-te-rā', 'á', r('a', 64), '-starts-with-dash', 'ends-with-dash-', '.starts.with.dot', 'ends.with.dot.', 'a/b'];
+
+describe('label keys and values, with apimachinery’s cases', () => {
+  it.each(QUALIFIED_GOOD)('qualified name %j', (v) => expect(isQualifiedName(v)).toBe(true));
+  it.each(QUALIFIED_BAD)('not a qualified name: %j', (v) => expect(isQualifiedName(v)).toBe(false));
+  it.each(LABEL_VALUE_GOOD)('label value %j', (v) => expect(isLabelValue(v)).toBe(true));
+  it.each(LABEL_VALUE_BAD)('not a label value: %j', (v) => expect(isLabelValue(v)).toBe(false));
 });
 
 describe('path-segment names (RBAC objects)', () => {

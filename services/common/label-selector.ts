@@ -2,7 +2,7 @@
 // error texts, and the names that go with them. Shared by the sandbox (which answers a bad selector with 400) and the
 // workloads subgraph (BAD_USER_INPUT); each wraps LabelSelectorSyntaxError its own way.
 
-import { isDns1123Label, isDns1123Subdomain } from './k8s/names.js';
+import { isDns1123Label, isDns1123Subdomain, isLabelValue, isQualifiedName } from './k8s/names.js';
 
 /** A selector that does not parse; the message is the API server's ("unable to parse requirement: ..."). */
 export class LabelSelectorSyntaxError extends Error {}
@@ -14,16 +14,10 @@ export interface LabelRequirement {
   values: string[];
 }
 
-const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 /** A qualified name: `[prefix/]name`, the prefix a DNS-1123 subdomain (services/common/k8s/names.ts). */
-export function isValidLabelKey(key: string): boolean {
-  const slash = key.indexOf('/');
-  if (slash < 0) return NAME.test(key);
-  return isDns1123Subdomain(key.slice(0, slash)) && NAME.test(key.slice(slash + 1));
-}
+export const isValidLabelKey = (key: string): boolean => isQualifiedName(key);
 
-export const isValidLabelValue = (value: string): boolean => value === '' || NAME.test(value);
+export const isValidLabelValue = (value: string): boolean => isLabelValue(value);
 
 // Object names have their own module; re-exported for the callers that took them from here.
 export { isDns1123Label, isDns1123Subdomain };

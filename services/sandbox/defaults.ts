@@ -1,7 +1,7 @@
 // Per-kind defaulting, admission and validation, as the real kube-apiserver applies them on create and update:
 // the defaults a client sees in `kubectl get -o yaml`, the allocations (Service cluster IPs and node ports), and
 // the 422 Invalid answers with the real messages for the most common mistakes.
-import { isDns1123Label } from '../common/k8s/names.js';
+import { configMapKeyProblems, dns1123LabelProblems, isDns1123Label } from '../common/k8s/names.js';
 import { quantityOf } from '../common/k8s/quantity.js';
 import { scheduleProblems } from '../common/k8s/cron.js';
 import type { StatusCause } from './errors.js';
@@ -37,11 +37,6 @@ const notSupported = (field: string, value: unknown, supported: string[]): Statu
 });
 const duplicate = (field: string, value: unknown): StatusCause => ({ reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${fmtValue(value)}` });
 
-const DNS1123_LABEL_MSG =
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
-const CONFIG_KEY_MSG =
-  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 const IMMUTABLE = 'field is immutable';
 const POD_UPDATE_FORBIDDEN =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -186,7 +181,7 @@ function validateContainers(list: Loose, path: string, requiredList: boolean, na
   list.forEach((c: Loose, i: number) => {
     const p = `${path}[${i}]`;
     if (!c?.name) causes.push(required(`${p}.name`));
-    else if (!isDns1123Label(c.name)) causes.push(invalidValue(`${p}.name`, c.name, DNS1123_LABEL_MSG));
+    else if (!isDns1123Label(c.name)) for (const problem of dns1123LabelProblems(c.name)) causes.push(invalidValue(`${p}.name`, c.name, problem));
     else if (names.has(c.name)) causes.push(duplicate(`${p}.name`, c.name));
     else names.add(c.name);
     if (!c?.image || !String(c.image).trim()) causes.push(required(`${p}.image`));
@@ -659,8 +654,8 @@ function validateKeys(obj: KObject, fields: string[]): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const f of fields) {
     for (const k of Object.keys(obj[f] ?? {})) {
-      if (!CONFIG_KEY.test(k) || k.length > 253) causes.push(invalidValue(`${f}[${k}]`, k, CONFIG_KEY_MSG));
-      else if (k === '.' || k === '..') causes.push(invalidValue(`${f}[${k}]`, k, "must not be '.' or '..'"));
+      // One cause per problem, as the API server reports IsConfigMapKey's list.
+      for (const problem of configMapKeyProblems(k)) causes.push(invalidValue(`${f}[${k}]`, k, problem));
     }
   }
   return causes;

@@ -7,6 +7,7 @@ import { recordUpdate } from './patch.js';
 import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import type { KObject, WatchEventType } from './types.js';
 import type { Matcher } from './selectors.js';
+import { isDns1123Subdomain } from '../common/k8s/names.js';
 
 export interface StoreEvent {
   type: WatchEventType;
@@ -86,7 +87,6 @@ interface Snapshot {
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const keyOf = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name);
 const typeKey = (rt: ResourceType) => `${rt.group}/${rt.plural}`;
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export interface StoreOptions {
   /** How many changes the store remembers for watches and continue tokens (etcd's compaction window). */
@@ -245,7 +245,7 @@ export class Store {
     if (!name) {
       throw invalid(rt, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
     }
-    const ok = rt.kind === 'Event' ? /^[a-zA-Z0-9.\-:_]+$/.test(name) : NAME_RE.test(name) && name.length <= 253;
+    const ok = rt.kind === 'Event' ? /^[a-zA-Z0-9.\-:_]+$/.test(name) : isDns1123Subdomain(name);
     if (!ok) {
       throw invalid(rt, name, [{
         reason: 'FieldValueInvalid',

@@ -1,5 +1,7 @@
 // KubeSphere's tenancy roles, and the names accounts accepts for users, workspaces and projects.
 import { badUserInput } from '../../common/errors.js';
+// Workspaces and projects are Kubernetes names (a DNS label: the project is a namespace).
+import { isDns1123Label } from '../../common/k8s/names.js';
 
 export const PLATFORM_ROLES = ['platform-admin', 'platform-regular'] as const;
 export const WORKSPACE_ROLES = ['workspace-admin', 'workspace-regular', 'workspace-viewer'] as const;
@@ -21,19 +23,17 @@ export const projectRole = (v: string) => oneOf('project role', PROJECT_ROLES, v
 
 // Usernames as KubeSphere's: lowercase letters, digits, '-', '_' and '.', starting and ending alphanumeric.
 const USERNAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-// Workspaces and projects are Kubernetes names (a DNS label: the project is a namespace).
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function validUsername(v: string, field = 'username'): string {
   if (!USERNAME.test(v)) throw badUserInput(`invalid username ${JSON.stringify(v)}: 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit`, { field });
   return v;
 }
 export function validWorkspaceName(v: string, field = 'workspace'): string {
-  if (!DNS_LABEL.test(v)) throw badUserInput(`invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  if (!isDns1123Label(v)) throw badUserInput(`invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
   return v;
 }
 export function validProjectName(v: string, field = 'project'): string {
-  if (!DNS_LABEL.test(v)) throw badUserInput(`invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  if (!isDns1123Label(v)) throw badUserInput(`invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
   return v;
 }
 // No whitespace or control characters (a NUL byte cannot even be stored).

@@ -80,6 +80,26 @@ export const isDns1035Label = (value: string): boolean => dns1035LabelProblems(v
 export const isPathSegmentName = (value: string): boolean => pathSegmentNameProblems(value).length === 0;
 export const isConfigMapKey = (value: string): boolean => configMapKeyProblems(value).length === 0;
 
+// ------------------------------------------------------------------ label keys and values
+
+/** The name part of a qualified name (label and annotation keys) and a label value: IsQualifiedName's format. */
+const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
+export const QUALIFIED_NAME_MAX = 63;
+export const LABEL_VALUE_MAX = 63;
+
+const isQualifiedNamePart = (name: string) => name.length <= QUALIFIED_NAME_MAX && QUALIFIED_NAME.test(name);
+
+/** A label or annotation key: `[prefix/]name`, the prefix a DNS-1123 subdomain, the name at most 63 characters. */
+export function isQualifiedName(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return isQualifiedNamePart(key);
+  return isDns1123Subdomain(key.slice(0, slash)) && isQualifiedNamePart(key.slice(slash + 1));
+}
+
+/** A label value: empty, or at most 63 characters of the qualified-name format. */
+export const isLabelValue = (value: string): boolean => value === '' || (value.length <= LABEL_VALUE_MAX && QUALIFIED_NAME.test(value));
+
 // ------------------------------------------------------------------ apiVersion, kind, resource
 
 export interface GroupVersion {
