@@ -644,9 +644,10 @@ export class KubeClient {
     const t = setTimeout(() => {
       this.timers.delete(t);
       void this.startInformer(kind, attempt).then(() => {
-        // A start that reached the watch resets the back-off.
+        // A start that reached the watch resets the back-off (a kept resourceVersion alone does not: the watch that
+        // resumes from it may have failed again, and the retries would stay at 200 ms while the API server is gone).
         const entry = this.informers.find((i) => i.kind === kind)!;
-        if (entry.informer.latestResourceVersion()) this.attempts[kind] = 0;
+        if (entry.informer.latestResourceVersion() && !this.downSince.has(kind)) this.attempts[kind] = 0;
       });
     }, delay);
     this.timers.add(t);
