@@ -139,6 +139,17 @@ describe('Prometheus unavailable', () => {
     expect(error?.message).toMatch(/PROMETHEUS_URL/);
   });
 
+  it('a Prometheus that refuses connections: the reason without its address', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const e = await new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }).query('up').then(() => undefined, (err: Error) => err);
+    expect(e).toBeInstanceOf(PrometheusUnavailableError);
+    expect(e!.message).toBe('Prometheus is unavailable: ECONNREFUSED');
+  });
+
   describe('a Prometheus that never answers', () => {
     let server: Server;
     let url: string;
@@ -164,6 +175,8 @@ describe('Prometheus unavailable', () => {
       expect(String((errors[0] as Error).message)).toMatch(/no answer within 200 ms/);
       expect(String((errors[5] as Error).message)).toMatch(/failed 3 times in a row/);
       expect(received).toBe(3);
+      // Errors name the system, never its address.
+      for (const e of errors) expect(String((e as Error).message)).not.toContain('127.0.0.1');
     });
 
     it('through the model: one request per batch, failing as UPSTREAM_UNAVAILABLE', async () => {

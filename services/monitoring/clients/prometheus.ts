@@ -152,7 +152,7 @@ export class PrometheusClient {
       return;
     }
     this.requests?.inc({ endpoint, outcome: 'breaker_open' });
-    throw new PrometheusUnavailableError(`Prometheus at ${this.url} failed ${this.failures} times in a row; not asking it again for a moment`);
+    throw new PrometheusUnavailableError(`Prometheus failed ${this.failures} times in a row; not asking it again for a moment`);
   }
 
   private async send<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
@@ -174,25 +174,26 @@ export class PrometheusClient {
     } catch (e) {
       const err = e as Error;
       const reason = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no answer within ${this.opts.timeoutMs} ms` : describeFetchError(err);
-      throw new PrometheusUnavailableError(`Prometheus at ${this.url} is unavailable: ${reason}`);
+      throw new PrometheusUnavailableError(`Prometheus is unavailable: ${reason}`);
     }
     let json: { status?: string; data?: T; errorType?: string; error?: string };
     try {
       json = JSON.parse(text);
     } catch {
-      throw new PrometheusUnavailableError(`Prometheus at ${this.url} answered HTTP ${res.status} with something else than its API's JSON`);
+      throw new PrometheusUnavailableError(`Prometheus answered HTTP ${res.status} with something else than its API's JSON`);
     }
     if (json.status === 'success') return json.data as T;
     const message = `${json.errorType ?? 'error'}: ${json.error ?? `HTTP ${res.status}`}`;
     // 4xx with an error type is about the query; 5xx (and 503 "timeout"/"unavailable") is about Prometheus.
     if (res.status >= 500 || json.errorType === 'timeout' || json.errorType === 'unavailable' || json.errorType === 'canceled') {
-      throw new PrometheusUnavailableError(`Prometheus at ${this.url} failed: ${message}`);
+      throw new PrometheusUnavailableError(`Prometheus failed: ${message}`);
     }
     throw new PrometheusQueryError(message, json.errorType ?? 'error');
   }
 }
 
+/** Why a request failed, without the address (errors name the system, never where it lives). */
 function describeFetchError(e: Error): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ? `${cause.code}${cause.message ? ` (${cause.message})` : ''}` : e.message;
+  const cause = (e as { cause?: { code?: string } }).cause;
+  return cause?.code ?? 'the connection failed';
 }
