@@ -145,7 +145,7 @@ describe('Prometheus unavailable', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const e = await new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }).query('up').then(() => undefined, (err: Error) => err);
+    const e = await new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000, breakerOpenMs: 60_000 }).query('up').then(() => undefined, (err: Error) => err);
     expect(e).toBeInstanceOf(PrometheusUnavailableError);
     expect(e!.message).toBe('Prometheus is unavailable: ECONNREFUSED');
   });
