@@ -37,28 +37,32 @@ const tableExists = async (db: Db, name: string) => (await db.query<{ t: string 
 describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', (backend) => {
   it('applies each migration once, in a transaction; a failing one leaves the database as it was', async () => {
     const db = await testDb(backend);
-    expect(await migrate(db)).toEqual({ applied: [1], current: 1 });
-    expect(await migrate(db)).toEqual({ applied: [], current: 1 });
+    // Every migration there is, then a failing one after them, then that one fixed.
+    const all = MIGRATIONS.map((m) => m.version);
+    const last = Math.max(...all);
+    const next = last + 1;
+    expect(await migrate(db)).toEqual({ applied: all, current: last });
+    expect(await migrate(db)).toEqual({ applied: [], current: last });
     await db.query(`INSERT INTO users (username, provider) VALUES ('keep', 'local')`);
 
     const failing: Migration = {
-      version: 2,
+      version: next,
       name: 'fails halfway',
       sql: `CREATE TABLE extra (id integer PRIMARY KEY);
             ALTER TABLE users ADD COLUMN nickname text;
             INSERT INTO users (username, provider) VALUES ('added', 'local');
             UPDATE users SET state = 'NOT-A-STATE' WHERE username = 'keep';`,
     };
-    await expect(migrate(db, [...MIGRATIONS, failing])).rejects.toThrow(/migration 2 \(fails halfway\) failed/);
+    await expect(migrate(db, [...MIGRATIONS, failing])).rejects.toThrow(new RegExp(`migration ${next} \\(fails halfway\\) failed`));
     expect(await tableExists(db, 'extra')).toBe(false);
     const cols = await db.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = current_schema() AND column_name = 'nickname'`);
     expect(cols.rows).toEqual([]);
     expect((await db.query<{ username: string; state: string }>('SELECT username, state FROM users ORDER BY username')).rows).toEqual([{ username: 'keep', state: 'ACTIVE' }]);
-    expect((await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }]);
+    expect((await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual(all.map((version) => ({ version })));
 
     // Fixed, it applies.
-    const fixed: Migration = { version: 2, name: 'fixed', sql: `CREATE TABLE extra (id integer PRIMARY KEY);\nALTER TABLE users ADD COLUMN nickname text;` };
-    expect(await migrate(db, [...MIGRATIONS, fixed])).toEqual({ applied: [2], current: 2 });
+    const fixed: Migration = { version: next, name: 'fixed', sql: `CREATE TABLE extra (id integer PRIMARY KEY);\nALTER TABLE users ADD COLUMN nickname text;` };
+    expect(await migrate(db, [...MIGRATIONS, fixed])).toEqual({ applied: [next], current: next });
     expect(await tableExists(db, 'extra')).toBe(true);
   });
 

@@ -29,7 +29,8 @@ const CACHED = [
  * Informers per resource in the test stack: the workloads subgraph's, plus the monitoring subgraph's namespace watch
  * (services/common/tenancy.ts, for workspace authorization).
  */
-const informers = (resource: string) => (resource === 'namespaces' ? 2 : 1);
+// Namespaces are watched by workloads, and by monitoring and accounts for their tenancy views.
+const informers = (resource: string) => (resource === 'namespaces' ? 3 : 1);
 
 const of = (counts: RequestCounts, verb: string) =>
   Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith(`${verb} `)).map(([k, n]) => [k.slice(verb.length + 1), n]));
