@@ -12,9 +12,19 @@ export interface Child<R> {
   call<C extends { id: number }, P extends { id: number }>(cmd: Omit<C, 'id'>): Promise<P>;
 }
 
-export async function startChild<R>(file: string, env: Record<string, string>, execArgv: string[] = []): Promise<Child<R>> {
-  const child = fork(join(HERE, file), [], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${file} exited (${signal ?? code})`))));
+export async function startChild<R>(
+  file: string,
+  env: Record<string, string>,
+  execArgv: string[] = [],
+): Promise<Child<R>> {
+  const child = fork(join(HERE, file), [], {
+    execArgv: ['--import', 'tsx', ...execArgv],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`${file} exited (${signal ?? code})`))),
+  );
   exited.catch(() => undefined);
   const firstLine = new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   let timer: NodeJS.Timeout | undefined;
@@ -30,7 +40,9 @@ export async function startChild<R>(file: string, env: Record<string, string>, e
   const call = <C extends { id: number }, P extends { id: number }>(cmd: Omit<C, 'id'>): Promise<P> =>
     new Promise<P>((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, (reply) => (reply.error ? reject(new Error(`${file}: ${reply.error}`)) : resolve(reply as unknown as P)));
+      pending.set(id, (reply) =>
+        reply.error ? reject(new Error(`${file}: ${reply.error}`)) : resolve(reply as unknown as P),
+      );
       child.send({ ...cmd, id });
     });
   try {
@@ -52,4 +64,3 @@ export async function stopChild(c: Child<unknown> | undefined): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
-

@@ -11,6 +11,12 @@ export const machineLine = () => `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'
 
 export function writeResults(path: string, body: Record<string, unknown>): void {
   mkdirSync(dirname(path), { recursive: true });
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, platform: process.platform };
+  const machine = {
+    cpus: cpus().length,
+    model: cpus()[0]?.model,
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: process.platform,
+  };
   writeFileSync(path, JSON.stringify({ date: new Date().toISOString(), machine, ...body }, null, 2) + '\n');
 }

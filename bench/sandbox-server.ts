@@ -62,12 +62,20 @@ const ca = Buffer.from(kc.getCurrentCluster()!.caData!, 'base64');
 /** One GET against the sandbox, body as raw bytes (what the static server will hand back verbatim). */
 function fetchRaw(path: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${sandbox.url}${path}`, { ca, headers: { Authorization: `Bearer ${sandbox.token}`, Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`))));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      `${sandbox.url}${path}`,
+      { ca, headers: { Authorization: `Bearer ${sandbox.token}`, Accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`GET ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`)),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -106,7 +114,12 @@ const staticUrl = `https://127.0.0.1:${staticPort}`;
 const staticKubeconfig = toYaml({
   apiVersion: 'v1',
   kind: 'Config',
-  clusters: [{ name: 'static', cluster: { server: staticUrl, 'certificate-authority-data': Buffer.from(staticTls.caCert).toString('base64') } }],
+  clusters: [
+    {
+      name: 'static',
+      cluster: { server: staticUrl, 'certificate-authority-data': Buffer.from(staticTls.caCert).toString('base64') },
+    },
+  ],
   users: [{ name: 'static', user: { token: sandbox.token } }],
   contexts: [{ name: 'static', context: { cluster: 'static', user: 'static' } }],
   'current-context': 'static',
@@ -126,7 +139,10 @@ async function applyUpdates(count: number, batch: number): Promise<Reply & { cmd
   for (let i = 0; i < count; i++) {
     const cur = sandbox.store.get(podRt, pods[i].metadata.namespace, pods[i].metadata.name!)!;
     const statuses = (cur.status?.containerStatuses ?? []) as { restartCount?: number }[];
-    const status = { ...cur.status, containerStatuses: statuses.map((c, j) => (j === 0 ? { ...c, restartCount: (c.restartCount ?? 0) + 1 } : c)) };
+    const status = {
+      ...cur.status,
+      containerStatuses: statuses.map((c, j) => (j === 0 ? { ...c, restartCount: (c.restartCount ?? 0) + 1 } : c)),
+    };
     const updated: KObject = sandbox.store.update(podRt, { ...cur, status }, { subresource: 'status' });
     lastRv = Number(updated.metadata.resourceVersion);
     firstRv ||= lastRv;
@@ -169,7 +185,8 @@ if (process.send) {
         process.send!(reply);
         if (c.cmd === 'stop') process.disconnect();
       },
-      (e: unknown) => process.send!({ id: c.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply),
+      (e: unknown) =>
+        process.send!({ id: c.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply),
     );
   });
   process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));

@@ -34,13 +34,20 @@ const FANOUT_ROUNDS = envInt('BENCH_FANOUT_ROUNDS', 3);
 
 interface ServerProcess {
   ready: Ready;
-  call<C extends Command['cmd']>(cmd: C, args?: Omit<Extract<Command, { cmd: C }>, 'cmd' | 'id'>): Promise<Extract<Reply, { cmd: C }>>;
+  call<C extends Command['cmd']>(
+    cmd: C,
+    args?: Omit<Extract<Command, { cmd: C }>, 'cmd' | 'id'>,
+  ): Promise<Extract<Reply, { cmd: C }>>;
   child: ChildProcess;
 }
 
 async function startServerProcess(): Promise<ServerProcess> {
   const child = fork(join(HERE, 'sandbox-server.ts'), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : []),
+    ],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -52,7 +59,9 @@ async function startServerProcess(): Promise<ServerProcess> {
     if ('error' in r) p.reject(new Error(`server process: ${r.error}`));
     else p.resolve(r);
   });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`server process exited (${signal ?? code})`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`server process exited (${signal ?? code})`))),
+  );
   exited.catch(() => {
     for (const p of pending.values()) p.reject(new Error('server process exited'));
     pending.clear();
@@ -90,18 +99,33 @@ function target(name: string, kubeconfig: string): Target {
   const kc = new k8s.KubeConfig();
   kc.loadFromString(kubeconfig);
   const cluster = kc.getCurrentCluster()!;
-  return { name, kc, core: kc.makeApiClient(k8s.CoreV1Api), ca: Buffer.from(cluster.caData!, 'base64'), token: kc.getCurrentUser()!.token!, server: cluster.server };
+  return {
+    name,
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    ca: Buffer.from(cluster.caData!, 'base64'),
+    token: kc.getCurrentUser()!.token!,
+    server: cluster.server,
+  };
 }
 
 /** GET without any client library: a fresh TLS connection (as client-node makes per call), body counted, not parsed. */
 function rawGet(t: Target, path: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${t.server}${path}`, { ca: t.ca, agent: false, headers: { Authorization: `Bearer ${t.token}`, Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${t.name} GET ${path}: HTTP ${res.statusCode}`))));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      `${t.server}${path}`,
+      { ca: t.ca, agent: false, headers: { Authorization: `Bearer ${t.token}`, Accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`${t.name} GET ${path}: HTTP ${res.statusCode}`)),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -174,12 +198,32 @@ async function fullList(sandbox: Target, baseline: Target, pods: number, listByt
     b.typed.push(await typed(baseline));
     s.raw.push(await raw(sandbox));
     b.raw.push(await raw(baseline));
-    log(`full LIST run ${i + 1}/${RUNS}: client-node ${s.typed[i].toFixed(0)} vs ${b.typed[i].toFixed(0)} ms, raw ${s.raw[i].toFixed(0)} vs ${b.raw[i].toFixed(0)} ms`);
+    log(
+      `full LIST run ${i + 1}/${RUNS}: client-node ${s.typed[i].toFixed(0)} vs ${b.typed[i].toFixed(0)} ms, raw ${s.raw[i].toFixed(0)} vs ${b.raw[i].toFixed(0)} ms`,
+    );
   }
   const mb = (listBytes / 1e6).toFixed(1);
   return [
-    { name: 'full LIST, client-node', unit: 'ms', subject: 'sandbox', value: stats(s.typed), baselineName: 'static https, same bytes, client-node', baseline: stats(b.typed), ratio: ratioOf(stats(s.typed), stats(b.typed)), note: `listPodForAllNamespaces, ${pods} pods, ${mb} MB` },
-    { name: 'full LIST, raw bytes', unit: 'ms', subject: 'sandbox', value: stats(s.raw), baselineName: 'static https, same bytes, raw', baseline: stats(b.raw), ratio: ratioOf(stats(s.raw), stats(b.raw)), note: `GET /api/v1/pods, body read not parsed, ${mb} MB` },
+    {
+      name: 'full LIST, client-node',
+      unit: 'ms',
+      subject: 'sandbox',
+      value: stats(s.typed),
+      baselineName: 'static https, same bytes, client-node',
+      baseline: stats(b.typed),
+      ratio: ratioOf(stats(s.typed), stats(b.typed)),
+      note: `listPodForAllNamespaces, ${pods} pods, ${mb} MB`,
+    },
+    {
+      name: 'full LIST, raw bytes',
+      unit: 'ms',
+      subject: 'sandbox',
+      value: stats(s.raw),
+      baselineName: 'static https, same bytes, raw',
+      baseline: stats(b.raw),
+      ratio: ratioOf(stats(s.raw), stats(b.raw)),
+      note: `GET /api/v1/pods, body read not parsed, ${mb} MB`,
+    },
   ];
 }
 
@@ -198,7 +242,10 @@ async function pagedList(sandbox: Target, baseline: Target, pods: number, pages:
       } while (cont);
       return { n, calls };
     });
-    check(r.value.n === pods && r.value.calls === pages, `${t.name} paginated LIST: ${r.value.n} pods in ${r.value.calls} pages, expected ${pods} in ${pages}`);
+    check(
+      r.value.n === pods && r.value.calls === pages,
+      `${t.name} paginated LIST: ${r.value.n} pods in ${r.value.calls} pages, expected ${pods} in ${pages}`,
+    );
     return r.ms;
   };
   for (const t of [sandbox, baseline]) await typed(t);
@@ -209,7 +256,18 @@ async function pagedList(sandbox: Target, baseline: Target, pods: number, pages:
     b.push(await typed(baseline));
     log(`paginated LIST run ${i + 1}/${RUNS}: ${s[i].toFixed(0)} vs ${b[i].toFixed(0)} ms`);
   }
-  return [{ name: 'paginated LIST (limit 500), client-node', unit: 'ms', subject: 'sandbox', value: stats(s), baselineName: 'static https, same pages, client-node', baseline: stats(b), ratio: ratioOf(stats(s), stats(b)), note: `${pages} requests, new TLS connection each (client-node default)` }];
+  return [
+    {
+      name: 'paginated LIST (limit 500), client-node',
+      unit: 'ms',
+      subject: 'sandbox',
+      value: stats(s),
+      baselineName: 'static https, same pages, client-node',
+      baseline: stats(b),
+      ratio: ratioOf(stats(s), stats(b)),
+      note: `${pages} requests, new TLS connection each (client-node default)`,
+    },
+  ];
 }
 
 /**
@@ -224,16 +282,31 @@ async function informerSync(sandbox: Target, pods: number): Promise<Comparison[]
     const l = await timed(() => sandbox.core.listPodForAllNamespaces());
     check(l.value.items.length === pods, `full LIST returned ${l.value.items.length} pods, expected ${pods}`);
     lists.push(l.ms);
-    const informer = k8s.makeInformer<k8s.V1Pod>(sandbox.kc, '/api/v1/pods', () => sandbox.core.listPodForAllNamespaces());
+    const informer = k8s.makeInformer<k8s.V1Pod>(sandbox.kc, '/api/v1/pods', () =>
+      sandbox.core.listPodForAllNamespaces(),
+    );
     const r = await timed(() => informer.start());
     check(informer.list().length === pods, `informer cached ${informer.list().length} pods, expected ${pods}`);
     await informer.stop();
     syncs.push(r.ms);
-    log(`informer sync run ${i + 1}/${INFORMER_RUNS}: ${r.ms.toFixed(0)} ms (full LIST just before: ${l.ms.toFixed(0)} ms)`);
+    log(
+      `informer sync run ${i + 1}/${INFORMER_RUNS}: ${r.ms.toFixed(0)} ms (full LIST just before: ${l.ms.toFixed(0)} ms)`,
+    );
   }
   const v = stats(syncs);
   const b = stats(lists);
-  return [{ name: 'informer sync (list + watch open)', unit: 'ms', subject: 'sandbox', value: v, baselineName: 'full LIST, client-node, same phase', baseline: b, ratio: ratioOf(v, b), note: 'makeInformer(/api/v1/pods).start(), alternating with a plain listPodForAllNamespaces' }];
+  return [
+    {
+      name: 'informer sync (list + watch open)',
+      unit: 'ms',
+      subject: 'sandbox',
+      value: v,
+      baselineName: 'full LIST, client-node, same phase',
+      baseline: b,
+      ratio: ratioOf(v, b),
+      note: 'makeInformer(/api/v1/pods).start(), alternating with a plain listPodForAllNamespaces',
+    },
+  ];
 }
 
 interface FanoutRound {
@@ -257,7 +330,12 @@ interface FanoutRound {
 async function fanoutRound(srv: ServerProcess, sandbox: Target, watchers: number): Promise<FanoutRound> {
   const list = await sandbox.core.listPodForAllNamespaces({ limit: 1 });
   const rv = list.metadata!.resourceVersion!;
-  const received = Array.from({ length: watchers }, () => ({ events: 0, modified: 0, rvs: [] as number[], names: new Set<string>() }));
+  const received = Array.from({ length: watchers }, () => ({
+    events: 0,
+    modified: 0,
+    rvs: [] as number[],
+    names: new Set<string>(),
+  }));
   let complete = 0;
   let allDone: (t: number) => void = () => {};
   const finished = new Promise<number>((resolve) => (allDone = resolve));
@@ -289,7 +367,17 @@ async function fanoutRound(srv: ServerProcess, sandbox: Target, watchers: number
   const clientCpu0 = process.cpuUsage();
   const start = performance.now();
   const applied = srv.call('update', { count: UPDATES, batch: UPDATE_BATCH });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`fan-out (${watchers} watchers) not complete after 120 s: ${complete} watchers complete; received ${received.map((g) => g.events).join(',')}`)), 120_000).unref());
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `fan-out (${watchers} watchers) not complete after 120 s: ${complete} watchers complete; received ${received.map((g) => g.events).join(',')}`,
+          ),
+        ),
+      120_000,
+    ).unref(),
+  );
   const end = await Promise.race([finished, timeout]);
   const clientCpu = process.cpuUsage(clientCpu0);
   const reply = await applied;
@@ -300,15 +388,36 @@ async function fanoutRound(srv: ServerProcess, sandbox: Target, watchers: number
 
   check(errors.length === 0, `watch errors: ${errors.map(String).join('; ')}`);
   const expectedNames = new Set(reply.names);
-  check(reply.lastRv - reply.firstRv + 1 === UPDATES, `server wrote versions ${reply.firstRv}..${reply.lastRv} for ${UPDATES} updates`);
+  check(
+    reply.lastRv - reply.firstRv + 1 === UPDATES,
+    `server wrote versions ${reply.firstRv}..${reply.lastRv} for ${UPDATES} updates`,
+  );
   received.forEach((got, i) => {
-    check(got.events === UPDATES && got.modified === UPDATES, `watcher ${i}: ${got.events} events (${got.modified} MODIFIED), expected ${UPDATES}`);
-    check(got.rvs.every((v, j) => v === reply.firstRv + j), `watcher ${i}: resourceVersions not exactly ${reply.firstRv}..${reply.lastRv} in order`);
-    check(got.names.size === expectedNames.size && [...got.names].every((n) => expectedNames.has(n)), `watcher ${i}: not exactly the updated pods`);
+    check(
+      got.events === UPDATES && got.modified === UPDATES,
+      `watcher ${i}: ${got.events} events (${got.modified} MODIFIED), expected ${UPDATES}`,
+    );
+    check(
+      got.rvs.every((v, j) => v === reply.firstRv + j),
+      `watcher ${i}: resourceVersions not exactly ${reply.firstRv}..${reply.lastRv} in order`,
+    );
+    check(
+      got.names.size === expectedNames.size && [...got.names].every((n) => expectedNames.has(n)),
+      `watcher ${i}: not exactly the updated pods`,
+    );
   });
   const ms = end - start;
   const events = watchers * UPDATES;
-  return { watchers, updates: UPDATES, events, ms, eventsPerSecond: events / (ms / 1000), serverApplyMs: reply.applyMs, serverCpuMs, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000 };
+  return {
+    watchers,
+    updates: UPDATES,
+    events,
+    ms,
+    eventsPerSecond: events / (ms / 1000),
+    serverApplyMs: reply.applyMs,
+    serverCpuMs,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+  };
 }
 
 async function fanout(srv: ServerProcess, sandbox: Target): Promise<{ comparison: Comparison; rounds: FanoutRound[] }> {
@@ -318,7 +427,9 @@ async function fanout(srv: ServerProcess, sandbox: Target): Promise<{ comparison
     for (const n of [1, WATCHERS]) {
       const r = await fanoutRound(srv, sandbox, n);
       rounds.push(r);
-      log(`fan-out ${n} watcher(s): ${r.events} events in ${r.ms.toFixed(0)} ms = ${Math.round(r.eventsPerSecond)} events/s (server: updates applied in ${r.serverApplyMs.toFixed(0)} ms, ${r.serverCpuMs.toFixed(0)} ms CPU; client: ${r.clientCpuMs.toFixed(0)} ms CPU)`);
+      log(
+        `fan-out ${n} watcher(s): ${r.events} events in ${r.ms.toFixed(0)} ms = ${Math.round(r.eventsPerSecond)} events/s (server: updates applied in ${r.serverApplyMs.toFixed(0)} ms, ${r.serverCpuMs.toFixed(0)} ms CPU; client: ${r.clientCpuMs.toFixed(0)} ms CPU)`,
+      );
     }
   }
   const many = stats(rounds.filter((r) => r.watchers === WATCHERS).map((r) => r.eventsPerSecond));
@@ -352,9 +463,16 @@ function fmt(v: number, unit: Comparison['unit']): string {
 
 function table(rows: Comparison[]): string {
   const head = ['measurement', 'sandbox (median)', 'baseline (median)', 'ratio', 'baseline is'];
-  const body = rows.map((r) => [r.name, fmt(r.value.median, r.unit), fmt(r.baseline.median, r.unit), `${r.ratio.toFixed(2)}x`, r.baselineName]);
+  const body = rows.map((r) => [
+    r.name,
+    fmt(r.value.median, r.unit),
+    fmt(r.baseline.median, r.unit),
+    `${r.ratio.toFixed(2)}x`,
+    r.baselineName,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -363,7 +481,9 @@ async function main(): Promise<void> {
   log(`starting the server process (${process.env.BENCH_PODS ?? 10000} pods)...`);
   const srv = await startServerProcess();
   const { ready } = srv;
-  log(`sandbox ready at ${ready.sandbox.url} (seeded in ${ready.seedMs.toFixed(0)} ms); static baseline at ${ready.baseline.url}; list ${ready.listBytes} bytes, ${ready.pages} pages`);
+  log(
+    `sandbox ready at ${ready.sandbox.url} (seeded in ${ready.seedMs.toFixed(0)} ms); static baseline at ${ready.baseline.url}; list ${ready.listBytes} bytes, ${ready.pages} pages`,
+  );
   const sandbox = target('sandbox', ready.sandbox.kubeconfig);
   const baseline = target('static', ready.baseline.kubeconfig);
   try {
@@ -375,23 +495,43 @@ async function main(): Promise<void> {
     rows.push(fan.comparison);
 
     const totalS = (performance.now() - started) / 1000;
-    console.log(`\nsandbox benchmark: ${ready.pods} pods on ${ready.nodes} nodes over HTTPS, @kubernetes/client-node; ${RUNS} runs per LIST figure (${INFORMER_RUNS} informer syncs), medians`);
+    console.log(
+      `\nsandbox benchmark: ${ready.pods} pods on ${ready.nodes} nodes over HTTPS, @kubernetes/client-node; ${RUNS} runs per LIST figure (${INFORMER_RUNS} informer syncs), medians`,
+    );
     console.log(`machine: ${machineLine()}; server in a child process\n`);
     console.log(table(rows));
-    console.log('\nratio: for ms rows, sandbox time / baseline time (1.00 = as fast as the baseline); for the fan-out row,');
-    console.log(`total delivery rate with ${WATCHERS} watchers / rate with 1 watcher (${WATCHERS} = fan-out costs nothing, 1 = no faster in total than one watcher).`);
+    console.log(
+      '\nratio: for ms rows, sandbox time / baseline time (1.00 = as fast as the baseline); for the fan-out row,',
+    );
+    console.log(
+      `total delivery rate with ${WATCHERS} watchers / rate with 1 watcher (${WATCHERS} = fan-out costs nothing, 1 = no faster in total than one watcher).`,
+    );
     for (const r of rows) if (r.note) console.log(`  ${r.name}: ${r.note}`);
     console.log(`\ntotal ${totalS.toFixed(0)} s; results in ${RESULTS}`);
 
     writeResults(RESULTS, {
-      config: { pods: ready.pods, nodes: ready.nodes, runs: RUNS, informerRuns: INFORMER_RUNS, watchers: WATCHERS, updates: UPDATES, updateBatch: UPDATE_BATCH, listBytes: ready.listBytes, pages: ready.pages, pageBytes: ready.pageBytes, seedMs: Math.round(ready.seedMs) },
+      config: {
+        pods: ready.pods,
+        nodes: ready.nodes,
+        runs: RUNS,
+        informerRuns: INFORMER_RUNS,
+        watchers: WATCHERS,
+        updates: UPDATES,
+        updateBatch: UPDATE_BATCH,
+        listBytes: ready.listBytes,
+        pages: ready.pages,
+        pageBytes: ready.pageBytes,
+        seedMs: Math.round(ready.seedMs),
+      },
       results: rows,
       fanoutRounds: fan.rounds,
       totalSeconds: Math.round(totalS),
     });
   } finally {
     // The server process exits by itself once stopped (writing its CPU profile, if asked); killed if it does not.
-    const exited = new Promise((resolve) => (srv.child.exitCode !== null ? resolve(undefined) : srv.child.once('exit', resolve)));
+    const exited = new Promise((resolve) =>
+      srv.child.exitCode !== null ? resolve(undefined) : srv.child.once('exit', resolve),
+    );
     await srv.call('stop').catch(() => undefined);
     const timer = setTimeout(() => srv.child.kill(), 15_000);
     await exited;

@@ -58,7 +58,11 @@ export interface ClusterReady {
 const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const sandbox = await startSandbox({ port: 0, seed: { kind: 'scale', pods: PODS, nodes: NODES, namespaces: NAMESPACES }, controllers: false });
+const sandbox = await startSandbox({
+  port: 0,
+  seed: { kind: 'scale', pods: PODS, nodes: NODES, namespaces: NAMESPACES },
+  controllers: false,
+});
 const podRt = sandbox.store.type('', 'pods');
 const byNamespace = new Map<string, { namespace: string; name: string }[]>();
 for (const p of sandbox.store.list(podRt)) {
@@ -87,7 +91,10 @@ let next = 0;
 function change(seq: number): string {
   const ref = pods[next++ % pods.length];
   const cur = sandbox.store.get(podRt, ref.namespace, ref.name)!;
-  const updated: KObject = { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, seq: String(seq), t: String(nowUs()) } } };
+  const updated: KObject = {
+    ...cur,
+    metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, seq: String(seq), t: String(nowUs()) } },
+  };
   sandbox.store.update(podRt, updated);
   return ref.namespace;
 }
@@ -105,7 +112,16 @@ async function load(c: ClusterCommand & { cmd: 'load' }): Promise<ClusterReply> 
     maxLagMs = Math.max(maxLagMs, performance.now() - due);
     perNamespace[change(c.firstSeq + k)]++;
   }
-  return { id: c.id, cmd: 'load', changes: total, firstSeq: c.firstSeq, lastSeq: c.firstSeq + total - 1, perNamespace, elapsedMs: performance.now() - start, maxLagMs };
+  return {
+    id: c.id,
+    cmd: 'load',
+    changes: total,
+    firstSeq: c.firstSeq,
+    lastSeq: c.firstSeq + total - 1,
+    perNamespace,
+    elapsedMs: performance.now() - start,
+    maxLagMs,
+  };
 }
 
 async function handle(c: ClusterCommand): Promise<ClusterReply> {
@@ -134,7 +150,11 @@ const shutdown = () => {
 process.on('message', (c: ClusterCommand) => {
   handle(c).then(
     (reply) => process.send!(reply),
-    (e: unknown) => process.send!({ id: c.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies ClusterReply),
+    (e: unknown) =>
+      process.send!({
+        id: c.id,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      } satisfies ClusterReply),
   );
 });
 process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));

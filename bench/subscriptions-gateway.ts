@@ -19,7 +19,12 @@ export interface GatewayReady {
 
 const subgraphUrl = process.env.BENCH_SUBGRAPH_URL;
 if (!subgraphUrl) throw new Error('BENCH_SUBGRAPH_URL (the workloads subgraph) is required');
-const errorsOnly: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (msg, fields) => console.error('gateway error:', msg, fields ?? '') };
+const errorsOnly: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: (msg, fields) => console.error('gateway error:', msg, fields ?? ''),
+};
 const gateway = await startGateway({
   port: 0,
   subgraphUrls: { workloads: subgraphUrl },

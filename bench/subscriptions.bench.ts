@@ -63,12 +63,18 @@ class Recorder {
   }
 }
 
-const pct = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN);
+const pct = (sorted: Float64Array, p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
 
 interface ServerMessage {
   type: string;
   id?: string;
-  payload?: { data?: { podStatusChanged?: { pod?: { labels?: Record<string, string> } } } | null; errors?: { message: string }[] } | { message: string }[];
+  payload?:
+    | {
+        data?: { podStatusChanged?: { pod?: { labels?: Record<string, string> } } } | null;
+        errors?: { message: string }[];
+      }
+    | { message: string }[];
 }
 
 /**
@@ -242,18 +248,32 @@ async function main(): Promise<void> {
   let direct: BenchClient | undefined;
   let probe: BenchClient | undefined;
   try {
-    cluster = await startChild<ClusterReady>('subscriptions-cluster.ts', { BENCH_PODS: String(PODS), BENCH_NAMESPACES: String(NAMESPACES) });
-    gw = await startChild<GatewayReady>('subscriptions-gateway.ts', { BENCH_SUBGRAPH_URL: cluster.ready.subgraph }, ['--expose-gc', ...(GATEWAY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${GATEWAY_PROFILE}`] : [])]);
+    cluster = await startChild<ClusterReady>('subscriptions-cluster.ts', {
+      BENCH_PODS: String(PODS),
+      BENCH_NAMESPACES: String(NAMESPACES),
+    });
+    gw = await startChild<GatewayReady>('subscriptions-gateway.ts', { BENCH_SUBGRAPH_URL: cluster.ready.subgraph }, [
+      '--expose-gc',
+      ...(GATEWAY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${GATEWAY_PROFILE}`] : []),
+    ]);
     const { namespaces } = cluster.ready;
     const c = cluster;
     const g = gw;
-    const clusterCall = <K extends ClusterCommand['cmd']>(cmd: Omit<Extract<ClusterCommand, { cmd: K }>, 'id'>) => c.call<Extract<ClusterCommand, { cmd: K }>, Extract<ClusterReply, { cmd: K }>>(cmd);
-    const gatewayCall = <K extends GatewayCommand['cmd']>(cmd: Omit<Extract<GatewayCommand, { cmd: K }>, 'id'>) => g.call<Extract<GatewayCommand, { cmd: K }>, Extract<GatewayReply, { cmd: K }>>(cmd);
+    const clusterCall = <K extends ClusterCommand['cmd']>(cmd: Omit<Extract<ClusterCommand, { cmd: K }>, 'id'>) =>
+      c.call<Extract<ClusterCommand, { cmd: K }>, Extract<ClusterReply, { cmd: K }>>(cmd);
+    const gatewayCall = <K extends GatewayCommand['cmd']>(cmd: Omit<Extract<GatewayCommand, { cmd: K }>, 'id'>) =>
+      g.call<Extract<GatewayCommand, { cmd: K }>, Extract<GatewayReply, { cmd: K }>>(cmd);
     const parentCpuMs = () => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
     };
-    const snapshot = async () => ({ m: await scrape(g.ready.url), gcpu: (await gatewayCall<'cpu'>({ cmd: 'cpu' })).ms, ccpu: (await clusterCall<'cpu'>({ cmd: 'cpu' })).ms, pcpu: parentCpuMs(), t: performance.now() });
+    const snapshot = async () => ({
+      m: await scrape(g.ready.url),
+      gcpu: (await gatewayCall<'cpu'>({ cmd: 'cpu' })).ms,
+      ccpu: (await clusterCall<'cpu'>({ cmd: 'cpu' })).ms,
+      pcpu: parentCpuMs(),
+      t: performance.now(),
+    });
 
     // The two processes stamp and read the same wall clock; check that they agree (offset at the fastest round trip).
     let clock = { offsetMs: 0, rttMs: Infinity };
@@ -261,7 +281,8 @@ async function main(): Promise<void> {
       const t1 = nowUs();
       const { nowUs: remote } = await clusterCall<'clock'>({ cmd: 'clock' });
       const t2 = nowUs();
-      if ((t2 - t1) / 1000 < clock.rttMs) clock = { rttMs: (t2 - t1) / 1000, offsetMs: (remote - (t1 + t2) / 2) / 1000 };
+      if ((t2 - t1) / 1000 < clock.rttMs)
+        clock = { rttMs: (t2 - t1) / 1000, offsetMs: (remote - (t1 + t2) / 2) / 1000 };
     }
     const watchesBefore = (await clusterCall<'watches'>({ cmd: 'watches' })).open;
 
@@ -272,16 +293,27 @@ async function main(): Promise<void> {
     /** A warm-up load every client must see part of, then the measured window, with every gateway client in `on`. */
     const runPhase = async (on: BenchClient[]): Promise<PhaseResult> => {
       const d0 = direct!;
-      await until(`${on.length} client subscriptions at the gateway`, 60_000, async () => metric(await scrape(g.ready.url), 'kubegraph_gateway_subscriptions_active') === on.length);
+      await until(
+        `${on.length} client subscriptions at the gateway`,
+        60_000,
+        async () => metric(await scrape(g.ready.url), 'kubegraph_gateway_subscriptions_active') === on.length,
+      );
       const warmBefore = on.map((cl) => cl.warm);
       const directWarm = d0.warm;
       await clusterCall<'load'>({ cmd: 'load', rate: RATE, seconds: WARMUP_SECONDS, firstSeq: seq });
       seq += Math.round(RATE * WARMUP_SECONDS);
       try {
-        await until('every client to receive the warm-up', DRAIN_TIMEOUT_MS, () => d0.warm > directWarm && on.every((cl, i) => cl.warm > warmBefore[i]));
+        await until(
+          'every client to receive the warm-up',
+          DRAIN_TIMEOUT_MS,
+          () => d0.warm > directWarm && on.every((cl, i) => cl.warm > warmBefore[i]),
+        );
       } catch (e) {
         const missing = on.filter((cl, i) => cl.warm <= warmBefore[i]);
-        throw new Error(`${(e as Error).message}: ${missing.length} clients without an event, ${missing.filter((cl) => cl.ended).length} of them ended (${missing.find((cl) => cl.ended)?.ended ?? ''})`, { cause: e });
+        throw new Error(
+          `${(e as Error).message}: ${missing.length} clients without an event, ${missing.filter((cl) => cl.ended).length} of them ended (${missing.find((cl) => cl.ended)?.ended ?? ''})`,
+          { cause: e },
+        );
       }
       // Let the warm-up's backlog clear before the window opens.
       await sleep(500);
@@ -296,10 +328,15 @@ async function main(): Promise<void> {
       BenchClient.window = { fromSeq: seq, toSeq: seq + total - 1 };
       const load = await clusterCall<'load'>({ cmd: 'load', rate: RATE, seconds: SECONDS, firstSeq: seq });
       seq += total;
-      const expectedOf = (cl: BenchClient) => (cl.namespace === null ? load.changes : (load.perNamespace[cl.namespace] ?? 0));
+      const expectedOf = (cl: BenchClient) =>
+        cl.namespace === null ? load.changes : (load.perNamespace[cl.namespace] ?? 0);
       let drainMs = DRAIN_TIMEOUT_MS;
       try {
-        drainMs = await until('every event to arrive', DRAIN_TIMEOUT_MS, () => d0.received >= expectedOf(d0) && on.every((cl) => cl.received >= expectedOf(cl) || cl.ended));
+        drainMs = await until(
+          'every event to arrive',
+          DRAIN_TIMEOUT_MS,
+          () => d0.received >= expectedOf(d0) && on.every((cl) => cl.received >= expectedOf(cl) || cl.ended),
+        );
       } catch (e) {
         console.error(`${on.length} clients: ${(e as Error).message}; counting what arrived`);
       }
@@ -322,14 +359,26 @@ async function main(): Promise<void> {
         outOfOrder: on.reduce((s, cl) => s + cl.disorder, 0),
         clientsEnded: on.filter((cl) => cl.ended).length,
         gateway: summarize(gatewayRec),
-        direct: { ...summarize(directRec), lost: expectedOf(d0) - Math.min(d0.received, expectedOf(d0)), outOfOrder: d0.disorder },
+        direct: {
+          ...summarize(directRec),
+          lost: expectedOf(d0) - Math.min(d0.received, expectedOf(d0)),
+          outOfOrder: d0.disorder,
+        },
         memory: { heapUsed: memory.heapUsed, rss: memory.rss },
         writer: { elapsedMs: load.elapsedMs, maxLagMs: load.maxLagMs },
         drainMs,
-        cpu: { gatewayMs: after.gcpu - before.gcpu, clusterMs: after.ccpu - before.ccpu, clientsMs: after.pcpu - before.pcpu, windowMs: after.t - before.t },
+        cpu: {
+          gatewayMs: after.gcpu - before.gcpu,
+          clusterMs: after.ccpu - before.ccpu,
+          clientsMs: after.pcpu - before.pcpu,
+          windowMs: after.t - before.t,
+        },
         eventsIn: delta('kubegraph_gateway_subscription_events_in_total'),
         eventsOut: delta('kubegraph_gateway_subscription_events_out_total'),
-        enrichmentMeanMs: (delta('kubegraph_gateway_subscription_enrichment_seconds_sum') / Math.max(1, delta('kubegraph_gateway_subscription_enrichment_seconds_count'))) * 1000,
+        enrichmentMeanMs:
+          (delta('kubegraph_gateway_subscription_enrichment_seconds_sum') /
+            Math.max(1, delta('kubegraph_gateway_subscription_enrichment_seconds_count'))) *
+          1000,
       };
       console.error(
         `${on.length} clients: p50 ${r.gateway.p50.toFixed(1)} ms p99 ${r.gateway.p99.toFixed(1)} ms (direct ${r.direct.p50.toFixed(1)} / ${r.direct.p99.toFixed(1)}); ` +
@@ -347,12 +396,19 @@ async function main(): Promise<void> {
     await probe.connect();
     const baseline = await runPhase([probe]);
     probe.close();
-    await until('the baseline subscription to close', 10_000, async () => metric(await scrape(g.ready.url), 'kubegraph_gateway_upstream_subscriptions') === 0);
+    await until(
+      'the baseline subscription to close',
+      10_000,
+      async () => metric(await scrape(g.ready.url), 'kubegraph_gateway_upstream_subscriptions') === 0,
+    );
     const memoryNoClients = await gatewayCall<'memory'>({ cmd: 'memory' });
 
     const steps: (PhaseResult & { connectMs: number })[] = [];
     for (const n of STEPS) {
-      const added = Array.from({ length: Math.max(0, n - clients.length) }, (_, i) => new BenchClient(g.ready.url, namespaces[(clients.length + i) % namespaces.length], () => gatewayRec));
+      const added = Array.from(
+        { length: Math.max(0, n - clients.length) },
+        (_, i) => new BenchClient(g.ready.url, namespaces[(clients.length + i) % namespaces.length], () => gatewayRec),
+      );
       const t = performance.now();
       await connectAll(added);
       clients.push(...added);
@@ -368,14 +424,59 @@ async function main(): Promise<void> {
     const totalS = (performance.now() - started) / 1000;
     const perClientEvents = (s: PhaseResult) => (s.expectedEvents / s.clients).toFixed(0);
 
-    console.log(`\nsubscriptions benchmark: ${RATE} pod changes/s for ${SECONDS} s per step, ${cluster.ready.pods} pods in ${namespaces.length} namespaces; gateway client i subscribes to namespace i mod ${namespaces.length}`);
-    console.log(`machine: ${machineLine()}; cluster (sandbox + workloads subgraph) and gateway in child processes, every client in this one`);
+    console.log(
+      `\nsubscriptions benchmark: ${RATE} pod changes/s for ${SECONDS} s per step, ${cluster.ready.pods} pods in ${namespaces.length} namespaces; gateway client i subscribes to namespace i mod ${namespaces.length}`,
+    );
+    console.log(
+      `machine: ${machineLine()}; cluster (sandbox + workloads subgraph) and gateway in child processes, every client in this one`,
+    );
     console.log(`operation: ${QUERY}`);
-    console.log(`clock check: cluster process vs this one ${clock.offsetMs.toFixed(3)} ms apart (round trip ${clock.rttMs.toFixed(2)} ms)\n`);
-    const head = ['gateway clients', 'upstream subs', 'API watches', 'events/client', 'lost', 'p50 ms', 'p99 ms', 'p50 ratio', 'p99 ratio', 'direct p50/p99 same window', 'heap/client', 'RSS/client'];
+    console.log(
+      `clock check: cluster process vs this one ${clock.offsetMs.toFixed(3)} ms apart (round trip ${clock.rttMs.toFixed(2)} ms)\n`,
+    );
+    const head = [
+      'gateway clients',
+      'upstream subs',
+      'API watches',
+      'events/client',
+      'lost',
+      'p50 ms',
+      'p99 ms',
+      'p50 ratio',
+      'p99 ratio',
+      'direct p50/p99 same window',
+      'heap/client',
+      'RSS/client',
+    ];
     const rows: string[][] = [
-      ['0 (direct only)', '-', String(baseline.apiServerWatches), String(baseline.direct.samples), String(baseline.direct.lost), ms(base.p50), ms(base.p99), '1.00x', '1.00x', '(this row)', '-', '-'],
-      ['1 (all namespaces)', String(baseline.upstreamSubscriptions), String(baseline.apiServerWatches), perClientEvents(baseline), String(baseline.lostEvents), ms(baseline.gateway.p50), ms(baseline.gateway.p99), `${(baseline.gateway.p50 / base.p50).toFixed(2)}x`, `${(baseline.gateway.p99 / base.p99).toFixed(2)}x`, `${ms(baseline.direct.p50)} / ${ms(baseline.direct.p99)}`, '-', '-'],
+      [
+        '0 (direct only)',
+        '-',
+        String(baseline.apiServerWatches),
+        String(baseline.direct.samples),
+        String(baseline.direct.lost),
+        ms(base.p50),
+        ms(base.p99),
+        '1.00x',
+        '1.00x',
+        '(this row)',
+        '-',
+        '-',
+      ],
+      [
+        '1 (all namespaces)',
+        String(baseline.upstreamSubscriptions),
+        String(baseline.apiServerWatches),
+        perClientEvents(baseline),
+        String(baseline.lostEvents),
+        ms(baseline.gateway.p50),
+        ms(baseline.gateway.p99),
+        `${(baseline.gateway.p50 / base.p50).toFixed(2)}x`,
+        `${(baseline.gateway.p99 / base.p99).toFixed(2)}x`,
+        `${ms(baseline.direct.p50)} / ${ms(baseline.direct.p99)}`,
+        '-',
+        '-',
+      ],
       ...steps.map((s) => [
         s.clients.toLocaleString('en-US'),
         String(s.upstreamSubscriptions),
@@ -395,7 +496,9 @@ async function main(): Promise<void> {
     console.log(head.map((h, i) => (i === 0 ? h.padEnd(w[i]) : h.padStart(w[i]))).join('  '));
     console.log(w.map((x) => '-'.repeat(x)).join('  '));
     for (const r of rows) console.log(r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  '));
-    console.log(`\nratios: latency over the baseline's (the direct client, first window); memory per client: (gateway after GC with n clients) - (with none, after the baseline) over n`);
+    console.log(
+      `\nratios: latency over the baseline's (the direct client, first window); memory per client: (gateway after GC with n clients) - (with none, after the baseline) over n`,
+    );
     for (const s of [baseline, ...steps]) {
       const perOut = (x: number) => (s.eventsOut ? `${((x * 1000) / s.eventsOut).toFixed(1)} µs` : '-');
       console.log(
@@ -407,29 +510,56 @@ async function main(): Promise<void> {
           ('connectMs' in s ? `; connected in ${((s as { connectMs: number }).connectMs / 1000).toFixed(1)} s` : ''),
       );
     }
-    console.log(`  gateway with no clients (after the baseline): heap ${(memoryNoClients.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(memoryNoClients.rss / 2 ** 20).toFixed(1)} MB (GC forced: ${memoryNoClients.gc}); API-server watches before any subscription: ${watchesBefore}`);
+    console.log(
+      `  gateway with no clients (after the baseline): heap ${(memoryNoClients.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(memoryNoClients.rss / 2 ** 20).toFixed(1)} MB (GC forced: ${memoryNoClients.gc}); API-server watches before any subscription: ${watchesBefore}`,
+    );
     console.log(`total ${totalS.toFixed(0)} s; results in ${RESULTS}`);
 
     writeResults(RESULTS, {
-      config: { steps: STEPS, rate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, namespaces: namespaces.length, pods: cluster.ready.pods, query: QUERY, syncMs: Math.round(cluster.ready.syncMs) },
+      config: {
+        steps: STEPS,
+        rate: RATE,
+        seconds: SECONDS,
+        warmupSeconds: WARMUP_SECONDS,
+        namespaces: namespaces.length,
+        pods: cluster.ready.pods,
+        query: QUERY,
+        syncMs: Math.round(cluster.ready.syncMs),
+      },
       clock,
       watchesBefore,
       memoryNoClients,
       baseline,
-      steps: steps.map((s) => ({ ...s, ratioP50: s.gateway.p50 / base.p50, ratioP99: s.gateway.p99 / base.p99, heapPerClient: perClient(s, 'heapUsed'), rssPerClient: perClient(s, 'rss') })),
+      steps: steps.map((s) => ({
+        ...s,
+        ratioP50: s.gateway.p50 / base.p50,
+        ratioP99: s.gateway.p99 / base.p99,
+        heapPerClient: perClient(s, 'heapUsed'),
+        rssPerClient: perClient(s, 'rss'),
+      })),
       totalSeconds: Math.round(totalS),
     });
 
     // Every event must arrive, in order, and sharing must hold: one upstream per distinct operation, the same watches.
     const phases = [baseline, ...steps];
-    const bad = phases.filter((s) => s.lostEvents || s.outOfOrder || s.clientsEnded || s.direct.lost || s.direct.outOfOrder);
+    const bad = phases.filter(
+      (s) => s.lostEvents || s.outOfOrder || s.clientsEnded || s.direct.lost || s.direct.outOfOrder,
+    );
     if (bad.length) {
-      console.error(`\nFAILED: events lost or out of order, or clients ended, with ${bad.map((s) => s.clients).join(', ')} clients`);
+      console.error(
+        `\nFAILED: events lost or out of order, or clients ended, with ${bad.map((s) => s.clients).join(', ')} clients`,
+      );
       process.exitCode = 1;
     }
-    const grew = phases.filter((s, i) => s.apiServerWatches !== watchesBefore || s.upstreamSubscriptions !== (i === 0 ? 1 : Math.min(s.clients, namespaces.length)));
+    const grew = phases.filter(
+      (s, i) =>
+        s.apiServerWatches !== watchesBefore ||
+        s.upstreamSubscriptions !== (i === 0 ? 1 : Math.min(s.clients, namespaces.length)),
+    );
     if (grew.length) {
-      console.error(`\nFAILED: upstream subscriptions or API-server watches not as expected (${grew.map((s) => `${s.clients} clients: ${s.upstreamSubscriptions} upstream, ${s.apiServerWatches} watches`).join('; ')})`);
+      console.error(
+        `\nFAILED: upstream subscriptions or API-server watches not as expected (${grew.map((s) => `${s.clients} clients: ${s.upstreamSubscriptions} upstream, ${s.apiServerWatches} watches`).join('; ')})`,
+      );
       process.exitCode = 1;
     }
   } finally {

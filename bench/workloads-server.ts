@@ -54,12 +54,24 @@ const subgraph = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: qu
 await subgraph.ready();
 const syncMs = performance.now() - t0;
 
-const accounts = await startAccountsSubgraph({ port: 0, log: quiet, identitySecret, adminPassword: randomIdentitySecret(), internalToken: randomIdentitySecret() });
+const accounts = await startAccountsSubgraph({
+  port: 0,
+  log: quiet,
+  identitySecret,
+  adminPassword: randomIdentitySecret(),
+  internalToken: randomIdentitySecret(),
+});
 // The workspaces of the sandbox's namespaces, created as services/start.ts creates the demo's.
 const namespaces = await kc.makeApiClient(k8s.CoreV1Api).listNamespace();
 const workspaces: Record<string, string> = {};
-const asAdmin = { viewer: DEV_VIEWER, client: { ip: null, userAgent: 'kubegraph-bench' }, memo: new Map<string, unknown>() };
-for (const name of [...new Set(namespaces.items.map((n) => n.metadata?.labels?.[WORKSPACE_LABEL]).filter((w): w is string => !!w))].sort()) {
+const asAdmin = {
+  viewer: DEV_VIEWER,
+  client: { ip: null, userAgent: 'kubegraph-bench' },
+  memo: new Map<string, unknown>(),
+};
+for (const name of [
+  ...new Set(namespaces.items.map((n) => n.metadata?.labels?.[WORKSPACE_LABEL]).filter((w): w is string => !!w)),
+].sort()) {
   const description = `Benchmark workspace ${name}`;
   await accounts.model.createWorkspace(asAdmin, name, description);
   workspaces[name] = description;
@@ -86,7 +98,8 @@ const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
 const plainServer = new ApolloServer({
   gateway: new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => new SignedDataSource({ url: subgraphUrls[name as keyof typeof subgraphUrls] ?? url }),
+    buildService: ({ name, url }) =>
+      new SignedDataSource({ url: subgraphUrls[name as keyof typeof subgraphUrls] ?? url }),
   }),
 });
 const { url: plainUrl } = await startStandaloneServer(plainServer, { listen: { port: 0, host: '127.0.0.1' } });
@@ -104,5 +117,13 @@ const shutdown = () => {
 process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));
 process.once('SIGTERM', () => void shutdown().finally(() => process.exit(0)));
 
-const ready: GraphqlReady = { ready: true, subgraph: subgraph.url, accounts: accounts.url, gateway: gateway.url, plain: plainUrl, syncMs, workspaces };
+const ready: GraphqlReady = {
+  ready: true,
+  subgraph: subgraph.url,
+  accounts: accounts.url,
+  gateway: gateway.url,
+  plain: plainUrl,
+  syncMs,
+  workspaces,
+};
 process.stdout.write(JSON.stringify(ready) + '\n');

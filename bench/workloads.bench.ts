@@ -34,9 +34,14 @@ interface GraphQLBody {
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLBody> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as GraphQLBody;
-  if (res.status !== 200 || body.errors?.length) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
+  if (res.status !== 200 || body.errors?.length)
+    throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
   return body;
 }
 
@@ -105,7 +110,8 @@ async function latency(gatewayUrl: string, core: k8s.CoreV1Api, running: number)
       const d = (await post(gatewayUrl, PODS_QUERY)).data as unknown as PodsData;
       g.push(performance.now() - t);
       totalCount = d.pods.totalCount;
-      if (totalCount !== running || d.pods.edges.length !== 50) throw new Error(`gateway answered ${totalCount} / ${d.pods.edges.length} pods`);
+      if (totalCount !== running || d.pods.edges.length !== 50)
+        throw new Error(`gateway answered ${totalCount} / ${d.pods.edges.length} pods`);
     }
   }
   return {
@@ -122,7 +128,11 @@ async function throughputRun(url: string, pods: PodRef[]): Promise<number> {
     Array.from({ length: CLIENTS }, async () => {
       while (next < REQUESTS) {
         const p = pods[next++ % pods.length];
-        checkFederated(url, p, (await post(url, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
+        checkFederated(
+          url,
+          p,
+          (await post(url, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData,
+        );
       }
     }),
   );
@@ -135,7 +145,10 @@ async function checkSameAnswers(gateway: string, plain: string, pods: PodRef[]):
     const vars = { namespace: p.namespace, name: p.name };
     const [ours, base] = await Promise.all([post(gateway, FEDERATED_QUERY, vars), post(plain, FEDERATED_QUERY, vars)]);
     checkFederated(gateway, p, ours.data as unknown as FederatedData);
-    if (!isDeepStrictEqual(ours, base)) throw new Error(`the gateways disagree on pod ${p.namespace}/${p.name}:\n ours  ${JSON.stringify(ours)}\n plain ${JSON.stringify(base)}`);
+    if (!isDeepStrictEqual(ours, base))
+      throw new Error(
+        `the gateways disagree on pod ${p.namespace}/${p.name}:\n ours  ${JSON.stringify(ours)}\n plain ${JSON.stringify(base)}`,
+      );
   }
 }
 
@@ -147,7 +160,9 @@ async function main(): Promise<void> {
   let graphql: Child<GraphqlReady> | undefined;
   try {
     sandbox = await startChild<Ready>('sandbox-server.ts', { BENCH_PODS: String(PODS), BENCH_NODES: String(NODES) });
-    graphql = await startChild<GraphqlReady>('workloads-server.ts', { BENCH_KUBECONFIG: sandbox.ready.sandbox.kubeconfig });
+    graphql = await startChild<GraphqlReady>('workloads-server.ts', {
+      BENCH_KUBECONFIG: sandbox.ready.sandbox.kubeconfig,
+    });
     const kc = new k8s.KubeConfig();
     kc.loadFromString(sandbox.ready.sandbox.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -156,10 +171,13 @@ async function main(): Promise<void> {
     // The pods the throughput clients ask for (the first page), with the workspace each one's project must show.
     const first = (await post(gateway, PODS_QUERY)).data as unknown as PodsData;
     const running = first.pods.totalCount;
-    const workspaceOf = new Map((await core.listNamespace()).items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[WORKSPACE_LABEL]]));
+    const workspaceOf = new Map(
+      (await core.listNamespace()).items.map((n) => [n.metadata!.name!, n.metadata?.labels?.[WORKSPACE_LABEL]]),
+    );
     const pods: PodRef[] = first.pods.edges.map((e) => {
       const workspace = workspaceOf.get(e.node.namespace);
-      if (!workspace || workspaces[workspace] === undefined) throw new Error(`namespace ${e.node.namespace} has no workspace known to accounts (${workspace})`);
+      if (!workspace || workspaces[workspace] === undefined)
+        throw new Error(`namespace ${e.node.namespace} has no workspace known to accounts (${workspace})`);
       return { namespace: e.node.namespace, name: e.node.name, workspace, description: workspaces[workspace] };
     });
     await checkSameAnswers(gateway, plain, pods);
@@ -169,8 +187,17 @@ async function main(): Promise<void> {
     await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' });
     for (let i = 0; i < 300; i++) {
       const p = pods[i % pods.length];
-      checkFederated(gateway, p, (await post(gateway, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
-      checkFederated(plain, p, (await post(plain, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData);
+      checkFederated(
+        gateway,
+        p,
+        (await post(gateway, FEDERATED_QUERY, { namespace: p.namespace, name: p.name }))
+          .data as unknown as FederatedData,
+      );
+      checkFederated(
+        plain,
+        p,
+        (await post(plain, FEDERATED_QUERY, { namespace: p.namespace, name: p.name })).data as unknown as FederatedData,
+      );
     }
 
     const lat = await latency(gateway, core, running);
@@ -216,20 +243,53 @@ async function main(): Promise<void> {
     const pad = (s: string, n: number, right = false) => (right ? s.padStart(n) : s.padEnd(n));
     const w = [Math.max(...rows.map((r) => r.name.length), 11), 14, 10, 6];
     const totalS = (performance.now() - started) / 1000;
-    console.log(`\nworkloads benchmark: ${sandbox.ready.pods} pods on ${sandbox.ready.nodes} nodes (${running} running); subgraph caches synced in ${(graphql.ready.syncMs / 1000).toFixed(1)} s`);
+    console.log(
+      `\nworkloads benchmark: ${sandbox.ready.pods} pods on ${sandbox.ready.nodes} nodes (${running} running); subgraph caches synced in ${(graphql.ready.syncMs / 1000).toFixed(1)} s`,
+    );
     console.log(`machine: ${machineLine()}; sandbox and GraphQL servers in child processes`);
-    console.log(`latency: ${lat.gateway.samples} gateway queries and ${lat.list.samples} LISTs (${lat.list.items} pods each), interleaved`);
-    console.log(`throughput: federated query (workloads, then accounts for Project.workspace) over ${pods.length} pods in ${new Set(pods.map((p) => p.namespace)).size} projects of ${new Set(pods.map((p) => p.workspace)).size} workspaces (${Object.keys(workspaces).length} in accounts); both gateways gave identical data for each pod; ${REQUESTS} requests x ${THROUGHPUT_RUNS} runs each, alternating, medians\n`);
-    console.log(`${pad('measurement', w[0])}  ${pad('ours', w[1], true)}  ${pad('baseline', w[2], true)}  ${pad('ratio', w[3], true)}  baseline is`);
-    console.log(`${'-'.repeat(w[0])}  ${'-'.repeat(w[1])}  ${'-'.repeat(w[2])}  ${'-'.repeat(w[3])}  ${'-'.repeat(40)}`);
-    for (const r of rows) console.log(`${pad(r.name, w[0])}  ${pad(r.value, w[1], true)}  ${pad(r.baseline, w[2], true)}  ${pad(`${r.ratio < 0.1 ? r.ratio.toFixed(4) : r.ratio.toFixed(2)}x`, w[3], true)}  ${r.baselineIs}`);
-    console.log(`\nthroughput runs (req/s): ours ${ours.map((x) => Math.round(x)).join(', ')}; plain ${base.map((x) => Math.round(x)).join(', ')}`);
+    console.log(
+      `latency: ${lat.gateway.samples} gateway queries and ${lat.list.samples} LISTs (${lat.list.items} pods each), interleaved`,
+    );
+    console.log(
+      `throughput: federated query (workloads, then accounts for Project.workspace) over ${pods.length} pods in ${new Set(pods.map((p) => p.namespace)).size} projects of ${new Set(pods.map((p) => p.workspace)).size} workspaces (${Object.keys(workspaces).length} in accounts); both gateways gave identical data for each pod; ${REQUESTS} requests x ${THROUGHPUT_RUNS} runs each, alternating, medians\n`,
+    );
+    console.log(
+      `${pad('measurement', w[0])}  ${pad('ours', w[1], true)}  ${pad('baseline', w[2], true)}  ${pad('ratio', w[3], true)}  baseline is`,
+    );
+    console.log(
+      `${'-'.repeat(w[0])}  ${'-'.repeat(w[1])}  ${'-'.repeat(w[2])}  ${'-'.repeat(w[3])}  ${'-'.repeat(40)}`,
+    );
+    for (const r of rows)
+      console.log(
+        `${pad(r.name, w[0])}  ${pad(r.value, w[1], true)}  ${pad(r.baseline, w[2], true)}  ${pad(`${r.ratio < 0.1 ? r.ratio.toFixed(4) : r.ratio.toFixed(2)}x`, w[3], true)}  ${r.baselineIs}`,
+      );
+    console.log(
+      `\nthroughput runs (req/s): ours ${ours.map((x) => Math.round(x)).join(', ')}; plain ${base.map((x) => Math.round(x)).join(', ')}`,
+    );
     console.log(`total ${totalS.toFixed(0)} s; results in ${RESULTS}`);
 
     writeResults(RESULTS, {
-      config: { pods: sandbox.ready.pods, nodes: sandbox.ready.nodes, running, rounds: ROUNDS, queriesPerRound: QUERIES_PER_ROUND, clients: CLIENTS, requests: REQUESTS, throughputRuns: THROUGHPUT_RUNS, syncMs: Math.round(graphql.ready.syncMs) },
+      config: {
+        pods: sandbox.ready.pods,
+        nodes: sandbox.ready.nodes,
+        running,
+        rounds: ROUNDS,
+        queriesPerRound: QUERIES_PER_ROUND,
+        clients: CLIENTS,
+        requests: REQUESTS,
+        throughputRuns: THROUGHPUT_RUNS,
+        syncMs: Math.round(graphql.ready.syncMs),
+      },
       latency: lat,
-      throughput: { query: FEDERATED_QUERY, pods: pods.length, oursRps: ours, plainRps: base, oursMedian: oursRps, plainMedian: baseRps, ratio: oursRps / baseRps },
+      throughput: {
+        query: FEDERATED_QUERY,
+        pods: pods.length,
+        oursRps: ours,
+        plainRps: base,
+        oursMedian: oursRps,
+        plainMedian: baseRps,
+        ratio: oursRps / baseRps,
+      },
       results: rows,
       totalSeconds: Math.round(totalS),
     });

@@ -35,7 +35,9 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): string {
   );
   if (result.errors) {
     const lines = result.errors.map((e) => `  - ${(e.extensions.code as string | undefined) ?? 'ERROR'}: ${e.message}`);
-    throw new CompositionFailed(`supergraph composition failed with ${result.errors.length} error(s):\n${lines.join('\n')}`);
+    throw new CompositionFailed(
+      `supergraph composition failed with ${result.errors.length} error(s):\n${lines.join('\n')}`,
+    );
   }
   return HEADER + result.supergraphSdl.trimEnd() + '\n';
 }

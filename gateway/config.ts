@@ -9,7 +9,9 @@ import { IDENTITY_SECRET_ENV, identityKey } from '../services/common/identity.js
 export function gatewayOptionsFromEnv(): GatewayOptions {
   const redisUrl = envString('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL=${JSON.stringify(redisUrl)} is not a valid value: expected redis://host:port[/db] or rediss://...`);
+    throw new ConfigError(
+      `REDIS_URL=${JSON.stringify(redisUrl)} is not a valid value: expected redis://host:port[/db] or rediss://...`,
+    );
   }
   const subgraphUrls = subgraphUrlsFromEnv();
   const identitySecret = envString(IDENTITY_SECRET_ENV);
@@ -18,7 +20,10 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
   const accountsOrigin = new URL(subgraphUrls.accounts ?? SUBGRAPHS.accounts.url).origin;
   return {
     identitySecret,
-    authenticator: accountsAuthenticator({ accountsUrl: accountsOrigin, internalToken: envString('ACCOUNTS_INTERNAL_TOKEN') }),
+    authenticator: accountsAuthenticator({
+      accountsUrl: accountsOrigin,
+      internalToken: envString('ACCOUNTS_INTERNAL_TOKEN'),
+    }),
     port: envInt('GATEWAY_PORT', 4000, { min: 0, max: 65535 }),
     host: envString('GATEWAY_HOST', GATEWAY_DEFAULTS.host),
     subgraphUrls,
@@ -37,7 +42,9 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
     subgraphTimeoutMs: envInt('GATEWAY_SUBGRAPH_TIMEOUT_MS', GATEWAY_DEFAULTS.subgraphTimeoutMs, { min: 1 }),
     apqTtlSeconds: envInt('GATEWAY_APQ_TTL_SECONDS', GATEWAY_DEFAULTS.apqTtlSeconds, { min: 0 }),
     queryPlanTtlSeconds: envInt('GATEWAY_QUERY_PLAN_TTL_SECONDS', GATEWAY_DEFAULTS.queryPlanTtlSeconds, { min: 0 }),
-    subscriptionQueueLimit: envInt('GATEWAY_SUBSCRIPTION_QUEUE_LIMIT', GATEWAY_DEFAULTS.subscriptionQueueLimit, { min: 1 }),
+    subscriptionQueueLimit: envInt('GATEWAY_SUBSCRIPTION_QUEUE_LIMIT', GATEWAY_DEFAULTS.subscriptionQueueLimit, {
+      min: 1,
+    }),
     keepAliveMs: envInt('GATEWAY_WS_KEEPALIVE_MS', GATEWAY_DEFAULTS.keepAliveMs, { min: 100 }),
     trustProxy: trustProxyFromEnv(),
   };
@@ -52,5 +59,7 @@ export function trustProxyFromEnv(): number {
   if (raw === undefined || /^(false|no|off)$/i.test(raw)) return 0;
   if (/^(true|yes|on)$/i.test(raw)) return 1;
   if (/^\d{1,2}$/.test(raw) && Number(raw) <= 10) return Number(raw);
-  throw new ConfigError(`GATEWAY_TRUST_PROXY=${JSON.stringify(raw)} is not a valid value: expected true, false, or the number of proxies in front of the gateway (0 to 10)`);
+  throw new ConfigError(
+    `GATEWAY_TRUST_PROXY=${JSON.stringify(raw)} is not a valid value: expected true, false, or the number of proxies in front of the gateway (0 to 10)`,
+  );
 }

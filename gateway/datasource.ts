@@ -34,7 +34,10 @@ function noteStaleness(ctx: object | undefined, extensions: Record<string, unkno
   if (!ctx || extensions?.stale !== true) return;
   const at = typeof extensions.lastSyncedAt === 'string' ? extensions.lastSyncedAt : undefined;
   const seen = staleRequests.get(ctx);
-  staleRequests.set(ctx, { stale: true, lastSyncedAt: seen?.lastSyncedAt && (!at || seen.lastSyncedAt < at) ? seen.lastSyncedAt : at });
+  staleRequests.set(ctx, {
+    stale: true,
+    lastSyncedAt: seen?.lastSyncedAt && (!at || seen.lastSyncedAt < at) ? seen.lastSyncedAt : at,
+  });
 }
 
 /** What the gateway keeps per incoming request (the Apollo context). */
@@ -80,7 +83,10 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     this.identityKey = opts.identityKey;
     const timeoutMs = opts.timeoutMs;
     // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one.
-    this.fetcher = (input, init) => fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<RemoteGraphQLDataSource['fetcher']>;
+    this.fetcher = (input, init) =>
+      fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<
+        RemoteGraphQLDataSource['fetcher']
+      >;
   }
 
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<void> {
@@ -100,7 +106,10 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
    * The caller's identity, signed by the gateway (services/common/identity.ts), which subgraphs require. The caller's
    * own Authorization header is never passed on.
    */
-  protected async forwardIdentity(headers: { set(name: string, value: string): void }, ctx: Partial<GatewayContext>): Promise<void> {
+  protected async forwardIdentity(
+    headers: { set(name: string, value: string): void },
+    ctx: Partial<GatewayContext>,
+  ): Promise<void> {
     if (!this.identityKey || !ctx.viewer) return;
     // Signed once per request: every fetch of its query plan (to any subgraph) carries the same identity. A
     // subscription's context lives on for its events, so a signature is reused only for half its lifetime.
@@ -122,7 +131,11 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
       return response;
     } catch (e) {
       const mapped = this.errorResponse(e, options.request.query);
-      this.observe?.(this.serviceName, seconds(), mapped.errors?.[0]?.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 'unavailable' : 'error');
+      this.observe?.(
+        this.serviceName,
+        seconds(),
+        mapped.errors?.[0]?.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 'unavailable' : 'error',
+      );
       return mapped;
     }
   }
@@ -136,7 +149,14 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
       const errors = (body as { errors?: unknown } | undefined)?.errors;
       if (Array.isArray(errors) && errors.length > 0) return { errors: errors as GraphQLFormattedError[] };
       if (ext?.code === 'UNAUTHENTICATED' || ext?.code === 'FORBIDDEN') {
-        return { errors: [{ message: `service "${this.serviceName}" refused the request (${status})`, extensions: { code: ext.code, service: this.serviceName } }] };
+        return {
+          errors: [
+            {
+              message: `service "${this.serviceName}" refused the request (${status})`,
+              extensions: { code: ext.code, service: this.serviceName },
+            },
+          ],
+        };
       }
     }
     const reason =
@@ -175,7 +195,8 @@ function fetchPaths(query: string): (string | number)[][] {
     return [...new Set(out)];
   };
   const root = op.selectionSet.selections;
-  const entities = root.length === 1 && root[0].kind === Kind.FIELD && root[0].name.value === '_entities' ? root[0] : undefined;
+  const entities =
+    root.length === 1 && root[0].kind === Kind.FIELD && root[0].name.value === '_entities' ? root[0] : undefined;
   if (entities) return keys(entities.selectionSet).map((k) => ['_entities', 0, k]);
   return keys(op.selectionSet).map((k) => [k]);
 }

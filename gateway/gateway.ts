@@ -6,22 +6,54 @@ import { isIP } from 'node:net';
 // Before @apollo/gateway: its telemetry is off in every process that runs a gateway.
 import './no-telemetry.js';
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
-import { GraphQLError, getOperationAST, Kind, parse, print, specifiedRules, validate, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import {
+  GraphQLError,
+  getOperationAST,
+  Kind,
+  parse,
+  print,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
-import { createRedisClient, jsonCodec, redisReady, MemoryKeyValueCache, RedisKeyValueCache, stringCodec, type KeyValueCache } from '../services/common/kvcache.js';
+import {
+  createRedisClient,
+  jsonCodec,
+  redisReady,
+  MemoryKeyValueCache,
+  RedisKeyValueCache,
+  stringCodec,
+  type KeyValueCache,
+} from '../services/common/kvcache.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { KubegraphDataSource, stalenessOf, type GatewayContext } from './datasource.js';
 import { SUPERGRAPH_PATH } from './compose.js';
 import { costError, DEFAULT_LIMITS, LimitCode, limitRules, operationCost, type QueryLimits } from './limits.js';
 import { readyzUrl } from './subgraphs.js';
 import { SubscriptionExecutor } from './subscriptions.js';
-import { bearerToken, connectionToken, developmentAuthenticator, isNotAllowed, isUnauthenticated, type Authenticator, type Identity } from './identity.js';
+import {
+  bearerToken,
+  connectionToken,
+  developmentAuthenticator,
+  isNotAllowed,
+  isUnauthenticated,
+  type Authenticator,
+  type Identity,
+} from './identity.js';
 import { identityKey, signIdentity } from '../services/common/identity.js';
 import { ANONYMOUS, isAnonymous } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
@@ -112,7 +144,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // ---- metrics
   const metrics = createMetricsRegistry('gateway');
-  const requests = new Counter({ name: 'kubegraph_gateway_requests_total', help: 'GraphQL requests by operation name and outcome', labelNames: ['operation', 'outcome'], registers: [metrics] });
+  const requests = new Counter({
+    name: 'kubegraph_gateway_requests_total',
+    help: 'GraphQL requests by operation name and outcome',
+    labelNames: ['operation', 'outcome'],
+    registers: [metrics],
+  });
   const duration = new Histogram({
     name: 'kubegraph_gateway_request_duration_seconds',
     help: 'GraphQL request duration by operation name and outcome',
@@ -127,8 +164,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [metrics],
   });
-  const inFlight = new Gauge({ name: 'kubegraph_gateway_requests_in_flight', help: 'GraphQL requests being processed', registers: [metrics] });
-  const planCacheLookups = new Counter({ name: 'kubegraph_gateway_query_plan_cache_total', help: 'Query plan cache lookups by result', labelNames: ['result'], registers: [metrics] });
+  const inFlight = new Gauge({
+    name: 'kubegraph_gateway_requests_in_flight',
+    help: 'GraphQL requests being processed',
+    registers: [metrics],
+  });
+  const planCacheLookups = new Counter({
+    name: 'kubegraph_gateway_query_plan_cache_total',
+    help: 'Query plan cache lookups by result',
+    labelNames: ['result'],
+    registers: [metrics],
+  });
   const operationLabels = new Set<string>();
   const operationLabel = (name: string | null | undefined): string => {
     if (!name) return 'anonymous';
@@ -145,11 +191,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let planStore: KeyValueCache<QueryPlan>;
   if (opts.redisUrl) {
     redis = createRedisClient(opts.redisUrl, log);
-    if (!(await redisReady(redis, 2_000))) log.warn('redis not reachable at start: caches bypassed until it is', { redis: redactRedisUrl(opts.redisUrl) });
+    if (!(await redisReady(redis, 2_000)))
+      log.warn('redis not reachable at start: caches bypassed until it is', { redis: redactRedisUrl(opts.redisUrl) });
     const prefix = opts.redisKeyPrefix ?? GATEWAY_DEFAULTS.redisKeyPrefix;
     apqCache = new RedisKeyValueCache(redis, { prefix: `${prefix}apq:`, codec: stringCodec, logger: log });
     // Plans are only valid for the supergraph they were planned on: its hash is part of the key.
-    planStore = new RedisKeyValueCache<QueryPlan>(redis, { prefix: `${prefix}plan:${supergraphHash}:`, codec: jsonCodec<QueryPlan>(), logger: log });
+    planStore = new RedisKeyValueCache<QueryPlan>(redis, {
+      prefix: `${prefix}plan:${supergraphHash}:`,
+      codec: jsonCodec<QueryPlan>(),
+      logger: log,
+    });
   } else {
     planStore = new MemoryKeyValueCache<QueryPlan>(2000);
   }
@@ -176,13 +227,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const authenticator = opts.authenticator ?? developmentAuthenticator;
   const gateway = new ApolloGateway({
     supergraphSdl,
-    logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
+    logger: {
+      debug: () => {},
+      info: (m: unknown) => log.info(String(m)),
+      warn: (m: unknown) => log.warn(String(m)),
+      error: (m: unknown) => log.error(String(m)),
+    },
     queryPlannerConfig: { cache: planCache },
     buildService: ({ name, url }) => {
       const target = opts.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
       subgraphs[name] = target;
-      const source = new KubegraphDataSource({ name, url: target, timeoutMs: subgraphTimeoutMs, identityKey: signingKey, observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds) });
+      const source = new KubegraphDataSource({
+        name,
+        url: target,
+        timeoutMs: subgraphTimeoutMs,
+        identityKey: signingKey,
+        observe: (service, seconds, outcome) => fetchDuration.observe({ service, outcome }, seconds),
+      });
       dataSources[name] = source;
       return source;
     },
@@ -215,7 +277,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           requests.inc({ operation, outcome });
           duration.observe({ operation, outcome }, seconds);
           const codes = [...new Set(errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
-          const services = [...new Set(errors.map((e) => e.extensions?.service).filter((s): s is string => typeof s === 'string'))];
+          const services = [
+            ...new Set(errors.map((e) => e.extensions?.service).filter((s): s is string => typeof s === 'string')),
+          ];
           log.info('graphql request', {
             requestId: rc2.contextValue.requestId,
             operation: rc2.operationName ?? rc2.request.operationName ?? null,
@@ -256,7 +320,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginLandingPageDisabled(),
     ],
-    logger: { debug: () => {}, info: (m: unknown) => log.info(String(m)), warn: (m: unknown) => log.warn(String(m)), error: (m: unknown) => log.error(String(m)) },
+    logger: {
+      debug: () => {},
+      info: (m: unknown) => log.info(String(m)),
+      warn: (m: unknown) => log.warn(String(m)),
+      error: (m: unknown) => log.error(String(m)),
+    },
     stopOnTerminationSignals: false,
   });
   await apollo.start();
@@ -300,7 +369,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // No token is the anonymous caller. A refused token fails the request with UNAUTHENTICATED (HTTP 401) once the
     // operation is known (refusedTokens), unless it only logs in or refreshes.
     context: async ({ req }) => {
-      const base = { req, requestId: requestIdOf(req.headers['x-request-id']), client: clientOf(req, opts.trustProxy ?? 0) };
+      const base = {
+        req,
+        requestId: requestIdOf(req.headers['x-request-id']),
+        client: clientOf(req, opts.trustProxy ?? 0),
+      };
       try {
         return { ...base, viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)) };
       } catch (e) {
@@ -314,15 +387,44 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (path !== '/graphql' || seen.has(req)) return;
       requests.inc({ operation: 'unknown', outcome: 'rejected' });
       duration.observe({ operation: 'unknown', outcome: 'rejected' }, seconds);
-      log.info('graphql request', { requestId: requestIdOf(req.headers['x-request-id']), operation: null, outcome: 'rejected', status, durationMs: Math.round(seconds * 1e4) / 10 });
+      log.info('graphql request', {
+        requestId: requestIdOf(req.headers['x-request-id']),
+        operation: null,
+        outcome: 'rejected',
+        status,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      });
     },
   });
   // ---- subscriptions over graphql-ws, on the same path as HTTP
-  const upstreamSubscriptions = new Gauge({ name: 'kubegraph_gateway_upstream_subscriptions', help: 'Subscriptions open to subgraphs (shared by clients with the same upstream operation)', labelNames: ['service'], registers: [metrics] });
-  const upstreamReconnects = new Counter({ name: 'kubegraph_gateway_upstream_resubscribes_total', help: 'Upstream subscriptions reopened after a drop', labelNames: ['service'], registers: [metrics] });
-  const eventsIn = new Counter({ name: 'kubegraph_gateway_subscription_events_in_total', help: 'Events received from subgraphs', labelNames: ['service'], registers: [metrics] });
-  const eventsOut = new Counter({ name: 'kubegraph_gateway_subscription_events_out_total', help: 'Results queued to subscription clients', registers: [metrics] });
-  const cutOff = new Counter({ name: 'kubegraph_gateway_subscription_clients_cut_off_total', help: 'Clients disconnected because they stopped reading', registers: [metrics] });
+  const upstreamSubscriptions = new Gauge({
+    name: 'kubegraph_gateway_upstream_subscriptions',
+    help: 'Subscriptions open to subgraphs (shared by clients with the same upstream operation)',
+    labelNames: ['service'],
+    registers: [metrics],
+  });
+  const upstreamReconnects = new Counter({
+    name: 'kubegraph_gateway_upstream_resubscribes_total',
+    help: 'Upstream subscriptions reopened after a drop',
+    labelNames: ['service'],
+    registers: [metrics],
+  });
+  const eventsIn = new Counter({
+    name: 'kubegraph_gateway_subscription_events_in_total',
+    help: 'Events received from subgraphs',
+    labelNames: ['service'],
+    registers: [metrics],
+  });
+  const eventsOut = new Counter({
+    name: 'kubegraph_gateway_subscription_events_out_total',
+    help: 'Results queued to subscription clients',
+    registers: [metrics],
+  });
+  const cutOff = new Counter({
+    name: 'kubegraph_gateway_subscription_clients_cut_off_total',
+    help: 'Clients disconnected because they stopped reading',
+    registers: [metrics],
+  });
   const enrichment = new Histogram({
     name: 'kubegraph_gateway_subscription_enrichment_seconds',
     help: 'Per-event time to run the rest of the plan (entity fetches) for every operation of an upstream',
@@ -402,9 +504,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
         }
         const errors = validate(executor.apiSchema, document, wsRules);
-        if (errors.length) return errors.map((e) => new GraphQLError(introspection ? e.message : withoutSuggestions(e).message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
+        if (errors.length)
+          return errors.map(
+            (e) =>
+              new GraphQLError(introspection ? e.message : withoutSuggestions(e).message, {
+                nodes: e.nodes,
+                extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' },
+              }),
+          );
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+        if (!operation)
+          return [new GraphQLError('Unable to identify operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         const variables = payload.variables ?? {};
         if (limits.maxCost > 0) {
           const cost = operationCost(executor.apiSchema, document, operation, limits, variables);
@@ -412,9 +522,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         }
         const socket = ctx.extra.socket;
         const identity = identities.get(ctx);
-        if (!identity) return [new GraphQLError('not authenticated', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        if (!identity)
+          return [new GraphQLError('not authenticated', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
         const contextValue: WsContext = { requestId: `ws-${id}`, identity, cutOff: () => socket.terminate() };
-        return { schema: executor.apiSchema, document, operationName: payload.operationName ?? undefined, variableValues: variables, contextValue } satisfies ExecutionArgs;
+        return {
+          schema: executor.apiSchema,
+          document,
+          operationName: payload.operationName ?? undefined,
+          variableValues: variables,
+          contextValue,
+        } satisfies ExecutionArgs;
       },
       subscribe: (args: ExecutionArgs) => {
         const ctx = args.contextValue as WsContext;
@@ -428,14 +545,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             onCutOff: ctx.cutOff,
           });
         } catch (e) {
-          return { errors: [e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e))] } satisfies ExecutionResult;
+          return {
+            errors: [e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e))],
+          } satisfies ExecutionResult;
         }
       },
       // Queries and mutations over graphql-ws take the HTTP path's pipeline (limits, plans, caches).
       execute: async (args: ExecutionArgs) => {
         const ctx = args.contextValue as WsContext;
         const res = await apollo.executeOperation(
-          { query: print(args.document), operationName: args.operationName ?? undefined, variables: (args.variableValues ?? {}) as Record<string, unknown> },
+          {
+            query: print(args.document),
+            operationName: args.operationName ?? undefined,
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+          },
           { contextValue: { requestId: ctx.requestId, viewer: ctx.identity } },
         );
         return (res.body.kind === 'single' ? res.body.singleResult : res.body.initialResult) as ExecutionResult;
@@ -463,8 +586,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
               // accounts unreachable: keep the connection (its subscriptions' renewals will tell).
               if (!isUnauthenticated(e) && !isNotAllowed(e)) return;
               connections.delete(ctx);
-              log.info('graphql-ws connection closed: credentials no longer valid', { reason: e instanceof Error ? e.message : String(e) });
-              socket.close(isNotAllowed(e) ? WS_FORBIDDEN : WS_UNAUTHORIZED, isNotAllowed(e) ? 'Forbidden' : 'Unauthorized');
+              log.info('graphql-ws connection closed: credentials no longer valid', {
+                reason: e instanceof Error ? e.message : String(e),
+              });
+              socket.close(
+                isNotAllowed(e) ? WS_FORBIDDEN : WS_UNAUTHORIZED,
+                isNotAllowed(e) ? 'Forbidden' : 'Unauthorized',
+              );
             }
           }),
         ).finally(() => (sweeping = false));
@@ -532,7 +660,11 @@ const SESSION_FIELDS = new Set(['login', 'refreshToken', 'logout']);
  */
 export function sessionOperationOnly(operation: OperationDefinitionNode): boolean {
   const roots = operation.selectionSet.selections;
-  return operation.operation === 'mutation' && roots.length > 0 && roots.every((s) => s.kind === Kind.FIELD && SESSION_FIELDS.has(s.name.value));
+  return (
+    operation.operation === 'mutation' &&
+    roots.length > 0 &&
+    roots.every((s) => s.kind === Kind.FIELD && SESSION_FIELDS.has(s.name.value))
+  );
 }
 
 const refusedTokens: ApolloServerPlugin<GatewayContext> = {
@@ -553,7 +685,10 @@ function clientOf(req: IncomingMessage, trustProxy: number): { ip?: string; user
   let ip = socketAddress;
   if (trustProxy > 0) {
     const header = req.headers['x-forwarded-for'];
-    const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     // Each trusted proxy appended the address it saw: from the right, the entry `trustProxy` places in is the
     // client's; entries further left came from the client itself and may be forged.
     const chain = [socketAddress, ...entries.reverse()];
@@ -596,7 +731,12 @@ const HASH_MISMATCH = 'provided sha does not match query';
 const MEDIA_JSON = 'application/json';
 const MEDIA_GRAPHQL_RESPONSE = 'application/graphql-response+json';
 /** The codes of request errors (the document cannot run) that application/json answers with 200. */
-const REQUEST_ERROR_CODES = new Set<string>(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', ErrorCode.BAD_USER_INPUT, ...LIMIT_CODES]);
+const REQUEST_ERROR_CODES = new Set<string>([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  ErrorCode.BAD_USER_INPUT,
+  ...LIMIT_CODES,
+]);
 /** Requests whose operation cannot be determined: 400 whatever the media type (issue 13). */
 const unresolvedOperations = new WeakSet<object>();
 
@@ -644,13 +784,20 @@ function prefersLegacyJson(rc: GraphQLRequestContextWillSendResponse<GatewayCont
   const accept = rc.request.http?.headers.get('accept');
   if (!accept) return false;
   const ranges = accept.split(',').map((part, index) => {
-    const [range, ...params] = part.trim().toLowerCase().split(';').map((x) => x.trim());
+    const [range, ...params] = part
+      .trim()
+      .toLowerCase()
+      .split(';')
+      .map((x) => x.trim());
     const q = params.find((p) => p.startsWith('q='));
     return { range, q: q ? Number(q.slice(2)) : 1, index };
   });
   const match = (type: string) => {
     const [main] = type.split('/');
-    const found = ranges.find((r) => r.range === type) ?? ranges.find((r) => r.range === `${main}/*`) ?? ranges.find((r) => r.range === '*/*');
+    const found =
+      ranges.find((r) => r.range === type) ??
+      ranges.find((r) => r.range === `${main}/*`) ??
+      ranges.find((r) => r.range === '*/*');
     return found && found.q > 0 ? found : undefined;
   };
   const json = ranges.find((r) => r.range === MEDIA_JSON && r.q > 0);
@@ -667,10 +814,17 @@ function prefersLegacyJson(rc: GraphQLRequestContextWillSendResponse<GatewayCont
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const extensions: Record<string, unknown> = { ...formatted.extensions };
   const original = (error as { originalError?: unknown } | undefined)?.originalError;
-  if (original instanceof GraphQLError && typeof original.extensions.code === 'string' && LIMIT_CODES.has(original.extensions.code)) {
+  if (
+    original instanceof GraphQLError &&
+    typeof original.extensions.code === 'string' &&
+    LIMIT_CODES.has(original.extensions.code)
+  ) {
     extensions.code = original.extensions.code;
   }
-  if (formatted.message === HASH_MISMATCH && (extensions.code === undefined || extensions.code === 'INTERNAL_SERVER_ERROR')) {
+  if (
+    formatted.message === HASH_MISMATCH &&
+    (extensions.code === undefined || extensions.code === 'INTERNAL_SERVER_ERROR')
+  ) {
     extensions.code = 'PERSISTED_QUERY_HASH_MISMATCH';
   }
   if (typeof extensions.serviceName === 'string') {

@@ -21,7 +21,10 @@ export function bearerToken(value: unknown): string | undefined {
 /** The token a graphql-ws client sends in connection_init: `{ authorization: "Bearer …" }` or `{ token: "…" }`. */
 export function connectionToken(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   if (!params) return undefined;
-  return bearerToken(params.authorization ?? params.Authorization) ?? (typeof params.token === 'string' ? params.token : undefined);
+  return (
+    bearerToken(params.authorization ?? params.Authorization) ??
+    (typeof params.token === 'string' ? params.token : undefined)
+  );
 }
 
 export interface Authenticator {
@@ -63,12 +66,16 @@ interface RoleBindingsBody {
  * apart: 4403 instead of 4401).
  */
 const unauthenticated = (message: string, reason?: 'DISABLED' | 'LOCKED') =>
-  new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, ...(reason ? { reason } : {}), http: { status: 401 } } });
+  new GraphQLError(message, {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, ...(reason ? { reason } : {}), http: { status: 401 } },
+  });
 
 /** Whether an error refuses the caller's credentials (UNAUTHENTICATED), rather than failing to check them. */
-export const isUnauthenticated = (e: unknown): e is GraphQLError => e instanceof GraphQLError && e.extensions.code === ErrorCode.UNAUTHENTICATED;
+export const isUnauthenticated = (e: unknown): e is GraphQLError =>
+  e instanceof GraphQLError && e.extensions.code === ErrorCode.UNAUTHENTICATED;
 /** Whether a refusal is of a genuine token whose user may not act (disabled, locked). */
-export const isNotAllowed = (e: unknown): boolean => isUnauthenticated(e) && (e.extensions.reason === 'DISABLED' || e.extensions.reason === 'LOCKED');
+export const isNotAllowed = (e: unknown): boolean =>
+  isUnauthenticated(e) && (e.extensions.reason === 'DISABLED' || e.extensions.reason === 'LOCKED');
 
 /**
  * Tokens checked against accounts: access tokens (JWT) with the published keys (JWKS, cached by jose and fetched
@@ -81,7 +88,10 @@ export const isNotAllowed = (e: unknown): boolean => isUnauthenticated(e) && (e.
  */
 export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authenticator {
   const base = opts.accountsUrl.replace(/\/+$/, '');
-  const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 5_000, timeoutDuration: opts.timeoutMs ?? 5_000 });
+  const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), {
+    cooldownDuration: 5_000,
+    timeoutDuration: opts.timeoutMs ?? 5_000,
+  });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.internalToken) headers.authorization = `Bearer ${opts.internalToken}`;
   const checkMs = opts.bindingsCheckMs ?? 1_000;
@@ -91,7 +101,9 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
     try {
       return await fetch(`${base}${path}`, { ...init, headers, signal: timeout() });
     } catch (e) {
-      throw new GraphQLError(`accounts is unreachable: ${(e as Error).message}`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } } });
+      throw new GraphQLError(`accounts is unreachable: ${(e as Error).message}`, {
+        extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } },
+      });
     }
   };
 
@@ -100,7 +112,10 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
     if (Date.now() - revision.at < checkMs) return revision.value;
     revision.pending ??= (async () => {
       const res = await call('/internal/bindings-revision');
-      if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for the bindings revision`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+      if (!res.ok)
+        throw new GraphQLError(`accounts answered ${res.status} for the bindings revision`, {
+          extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' },
+        });
       const body = (await res.json()) as { revision: number; sessions?: number };
       // The ended sessions are brought up to date before the new revision is used: no request in between is
       // decided on a list older than the revision it saw.
@@ -117,7 +132,10 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
   const ended = { revision: 0, sids: new Map<string, number>() };
   const followEndedSessions = async (): Promise<void> => {
     const res = await call(`/internal/revoked-sessions?after=${ended.revision}`);
-    if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for the ended sessions`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+    if (!res.ok)
+      throw new GraphQLError(`accounts answered ${res.status} for the ended sessions`, {
+        extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' },
+      });
     const body = (await res.json()) as { revision: number; sessions: { sid: string; expiresAt: string }[] };
     const now = Date.now();
     for (const [sid, until] of ended.sids) if (until <= now) ended.sids.delete(sid);
@@ -137,7 +155,10 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
     if (!cached || cached.revision !== rev) {
       const res = await call(`/internal/bindings/${encodeURIComponent(username)}`);
       if (res.status === 404) throw unauthenticated('the token belongs to a user that no longer exists');
-      if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for role bindings`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+      if (!res.ok)
+        throw new GraphQLError(`accounts answered ${res.status} for role bindings`, {
+          extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' },
+        });
       const b = (await res.json()) as RoleBindingsBody;
       // Accounts' own rule (userMayAct): a disabled or locked user may not act.
       if (b.state === 'DISABLED') throw unauthenticated('the user is disabled', 'DISABLED');
@@ -183,23 +204,38 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
         const res = await call('/internal/verify-api-token', { method: 'POST', body: JSON.stringify({ token }) });
         if (res.status === 401 || res.status === 400) {
           const error = ((await res.json()) as { error?: { message?: string; reason?: string } }).error;
-          throw unauthenticated(error?.message ?? 'invalid API token', error?.reason === 'DISABLED' || error?.reason === 'LOCKED' ? error.reason : undefined);
+          throw unauthenticated(
+            error?.message ?? 'invalid API token',
+            error?.reason === 'DISABLED' || error?.reason === 'LOCKED' ? error.reason : undefined,
+          );
         }
-        if (!res.ok) throw new GraphQLError(`accounts answered ${res.status} for an API token`, { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' } });
+        if (!res.ok)
+          throw new GraphQLError(`accounts answered ${res.status} for an API token`, {
+            extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts' },
+          });
         const id = (await res.json()) as { username: string; uid: string };
         return viewerOf(id.username, id.uid);
       }
       let claims: { sub: string; sid: string; uid: string };
       try {
-        const { payload } = await jwtVerify(token, jwks, { issuer: opts.issuer ?? 'kubegraph', audience: opts.audience ?? 'kubegraph', algorithms: ['ES256', 'EdDSA'] });
+        const { payload } = await jwtVerify(token, jwks, {
+          issuer: opts.issuer ?? 'kubegraph',
+          audience: opts.audience ?? 'kubegraph',
+          algorithms: ['ES256', 'EdDSA'],
+        });
         // Tokens without a session or a user id (issued before they were added) are refused: they cannot be revoked.
-        if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.uid !== 'string') throw new Error('claims missing');
+        if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.uid !== 'string')
+          throw new Error('claims missing');
         claims = { sub: payload.sub, sid: payload.sid, uid: payload.uid };
       } catch (e) {
         if (e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
-          throw new GraphQLError('accounts is unreachable (keys)', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } } });
+          throw new GraphQLError('accounts is unreachable (keys)', {
+            extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } },
+          });
         }
-        throw unauthenticated(e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token');
+        throw unauthenticated(
+          e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token',
+        );
       }
       // The user (and the revision, which brings the ended sessions up to date) first, then the session.
       const viewer = await viewerOf(claims.sub, claims.uid);

@@ -39,7 +39,13 @@ export interface QueryLimits {
   defaultListSize: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 15, maxAliases: 30, maxCost: 50_000, defaultPageSize: 50, defaultListSize: 10 };
+export const DEFAULT_LIMITS: QueryLimits = {
+  maxDepth: 15,
+  maxAliases: 30,
+  maxCost: 50_000,
+  defaultPageSize: 50,
+  defaultListSize: 10,
+};
 
 export const LimitCode = {
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
@@ -107,11 +113,23 @@ export function operationAliases(doc: DocumentNode, op: OperationDefinitionNode)
  * Estimated cost of an operation. `variables` undefined: variable arguments are unknown (validation time) and take
  * their declared default or the default page size.
  */
-export function operationCost(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, limits: QueryLimits, variables?: Record<string, unknown>): number {
+export function operationCost(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  op: OperationDefinitionNode,
+  limits: QueryLimits,
+  variables?: Record<string, unknown>,
+): number {
   const fragments = fragmentsOf(doc);
   const varDefaults = new Map<string, unknown>();
-  for (const v of op.variableDefinitions ?? []) if (v.defaultValue) varDefaults.set(v.variable.name.value, valueFromASTUntyped(v.defaultValue));
-  const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  for (const v of op.variableDefinitions ?? [])
+    if (v.defaultValue) varDefaults.set(v.variable.name.value, valueFromASTUntyped(v.defaultValue));
+  const root =
+    op.operation === 'query'
+      ? schema.getQueryType()
+      : op.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (!root) return 0;
 
   const pageSize = (field: FieldNode): number | undefined => {
@@ -137,7 +155,8 @@ export function operationCost(schema: GraphQLSchema, doc: DocumentNode, op: Oper
           total += 1;
           continue;
         }
-        const def: GraphQLField<unknown, unknown> | undefined = 'getFields' in parent ? parent.getFields()[name] : undefined;
+        const def: GraphQLField<unknown, unknown> | undefined =
+          'getFields' in parent ? parent.getFields()[name] : undefined;
         if (!def) {
           total += 1;
           continue;
@@ -176,7 +195,9 @@ export function operationCost(schema: GraphQLSchema, doc: DocumentNode, op: Oper
   return walk(op.selectionSet, root);
 }
 
-function perOperation(check: (ctx: ValidationContext, op: OperationDefinitionNode) => GraphQLError | undefined): ValidationRule {
+function perOperation(
+  check: (ctx: ValidationContext, op: OperationDefinitionNode) => GraphQLError | undefined,
+): ValidationRule {
   return (ctx: ValidationContext): ASTVisitor => ({
     OperationDefinition(op) {
       const err = check(ctx, op);
@@ -189,19 +210,33 @@ function perOperation(check: (ctx: ValidationContext, op: OperationDefinitionNod
 export function depthLimitRule(maxDepth: number): ValidationRule {
   return perOperation((ctx, op) => {
     const depth = operationDepth(ctx.getDocument(), op);
-    return depth > maxDepth ? limitError(LimitCode.QUERY_TOO_DEEP, `query depth ${depth} exceeds the maximum of ${maxDepth}`, { depth, maxDepth }) : undefined;
+    return depth > maxDepth
+      ? limitError(LimitCode.QUERY_TOO_DEEP, `query depth ${depth} exceeds the maximum of ${maxDepth}`, {
+          depth,
+          maxDepth,
+        })
+      : undefined;
   });
 }
 
 export function aliasLimitRule(maxAliases: number): ValidationRule {
   return perOperation((ctx, op) => {
     const aliases = operationAliases(ctx.getDocument(), op);
-    return aliases > maxAliases ? limitError(LimitCode.TOO_MANY_ALIASES, `query uses ${aliases} aliases, more than the maximum of ${maxAliases}`, { aliases, maxAliases }) : undefined;
+    return aliases > maxAliases
+      ? limitError(
+          LimitCode.TOO_MANY_ALIASES,
+          `query uses ${aliases} aliases, more than the maximum of ${maxAliases}`,
+          { aliases, maxAliases },
+        )
+      : undefined;
   });
 }
 
 export function costError(cost: number, maxCost: number): GraphQLError {
-  return limitError(LimitCode.QUERY_TOO_COSTLY, `estimated query cost ${cost} exceeds the budget of ${maxCost}`, { cost, maxCost });
+  return limitError(LimitCode.QUERY_TOO_COSTLY, `estimated query cost ${cost} exceeds the budget of ${maxCost}`, {
+    cost,
+    maxCost,
+  });
 }
 
 export function costLimitRule(limits: QueryLimits): ValidationRule {

@@ -10,7 +10,12 @@
 //  - a dropped upstream is reopened with back-off from the last resumeToken it delivered, so clients see no gap and
 //    no duplicate; an entity fetch that fails becomes an error on that event only.
 import { createHash } from 'node:crypto';
-import { executeQueryPlan, buildOperationContext, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import {
+  executeQueryPlan,
+  buildOperationContext,
+  type GraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
 import {
@@ -44,7 +49,14 @@ const TOKEN_ALIAS = '__kgResumeToken';
 const EVENT_SERVICE = '__kubegraph_subscription_event';
 
 /** Codes of upstream errors that end a subscription for good (the request itself is wrong or not allowed). */
-const FINAL_CODES = new Set([ErrorCode.BAD_USER_INPUT, ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED, ErrorCode.NOT_FOUND, 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+const FINAL_CODES = new Set([
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.UNAUTHENTICATED,
+  ErrorCode.NOT_FOUND,
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+]);
 
 export interface SubscriptionObserver {
   upstreamOpened?(service: string): void;
@@ -109,7 +121,13 @@ interface PlannedSubscription {
 }
 
 const stableJson = (v: unknown): string =>
-  JSON.stringify(v, (_k, val: unknown) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : val));
+  JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : val,
+  );
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
 /** Compares resume tokens (resourceVersions): numerically when both are integers; any other different token is later. */
@@ -232,7 +250,8 @@ class Upstream {
       this.subscribe({ identity: await this.exec.signIdentity(this.identity) });
     } catch (e) {
       const code = e instanceof GraphQLError ? e.extensions.code : undefined;
-      if (code === ErrorCode.UNAUTHENTICATED) this.fail([{ message: e instanceof Error ? e.message : String(e), extensions: { code } }]);
+      if (code === ErrorCode.UNAUTHENTICATED)
+        this.fail([{ message: e instanceof Error ? e.message : String(e), extensions: { code } }]);
       else this.dropped(e);
     }
   }
@@ -272,7 +291,10 @@ class Upstream {
         },
         // An `error` message (an array of GraphQL errors) means the subgraph refused the operation: final. Anything
         // else (a closed or failed connection) is a drop.
-        error: (err) => (Array.isArray(err) ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[]) : this.dropped(err)),
+        error: (err) =>
+          Array.isArray(err)
+            ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[])
+            : this.dropped(err),
         // A completion after a while is the subgraph ending it as its identity expired: renew at once.
         complete: () => (Date.now() - subscribedAt >= RENEWAL_MIN_LIFETIME_MS ? this.renew() : this.dropped(undefined)),
       },
@@ -284,7 +306,10 @@ class Upstream {
     this.unsubscribe = undefined;
     this.attempt = 0;
     this.state = 'retrying';
-    this.exec.log.debug('upstream subscription renewed', { service: this.service, resumeToken: this.lastToken ?? null });
+    this.exec.log.debug('upstream subscription renewed', {
+      service: this.service,
+      resumeToken: this.lastToken ?? null,
+    });
     this.open();
   }
 
@@ -296,7 +321,13 @@ class Upstream {
     const { min, max } = this.exec.backoff;
     const delay = Math.min(max, min * 2 ** Math.min(this.attempt - 1, 16)) * (0.75 + Math.random() * 0.5);
     this.exec.observe?.upstreamReconnect?.(this.service);
-    this.exec.log.warn('upstream subscription dropped; resubscribing', { service: this.service, attempt: this.attempt, delayMs: Math.round(delay), resumeToken: this.lastToken ?? null, error: describe(err) });
+    this.exec.log.warn('upstream subscription dropped; resubscribing', {
+      service: this.service,
+      attempt: this.attempt,
+      delayMs: Math.round(delay),
+      resumeToken: this.lastToken ?? null,
+      error: describe(err),
+    });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.state === 'retrying') this.open();
@@ -305,7 +336,9 @@ class Upstream {
 
   /** A final upstream error: every client gets it and ends. */
   private fail(errors: readonly { message: string; extensions?: Record<string, unknown> }[]): void {
-    const result: ExecutionResult = { errors: errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
+    const result: ExecutionResult = {
+      errors: errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })),
+    };
     for (const execution of this.executions.values()) {
       for (const c of execution.clients) {
         c.push(result);
@@ -316,7 +349,11 @@ class Upstream {
   }
 
   private enqueue(result: FormattedExecutionResult<Record<string, unknown>, unknown>): void {
-    this.chain = this.chain.then(() => this.deliver(result)).catch((e: unknown) => this.exec.log.error('subscription event delivery failed', { service: this.service, error: describe(e) }));
+    this.chain = this.chain
+      .then(() => this.deliver(result))
+      .catch((e: unknown) =>
+        this.exec.log.error('subscription event delivery failed', { service: this.service, error: describe(e) }),
+      );
   }
 
   private async deliver(event: FormattedExecutionResult<Record<string, unknown>, unknown>): Promise<void> {
@@ -404,10 +441,14 @@ export class SubscriptionExecutor {
     const cached = this.plans.get(key);
     if (cached) return cached;
     const operation = getOperationAST(document, operationName);
-    if (!operation || operation.operation !== 'subscription') throw new GraphQLError('not a subscription operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
-    const plan = this.planner.buildQueryPlan(operationFromDocument(this.fedApiSchema, document, { operationName: operationName ?? undefined }));
+    if (!operation || operation.operation !== 'subscription')
+      throw new GraphQLError('not a subscription operation', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    const plan = this.planner.buildQueryPlan(
+      operationFromDocument(this.fedApiSchema, document, { operationName: operationName ?? undefined }),
+    );
     const node = plan.node;
-    if (!node || node.kind !== 'Subscription') throw new GraphQLError('the query planner gave no subscription plan for this operation');
+    if (!node || node.kind !== 'Subscription')
+      throw new GraphQLError('the query planner gave no subscription plan for this operation');
     const planned = this.prepareUpstream(operation, node.primary, node.rest);
     if (this.plans.size > 1000) this.plans.delete(this.plans.keys().next().value as string);
     this.plans.set(key, planned);
@@ -415,36 +456,72 @@ export class SubscriptionExecutor {
   }
 
   /** The primary fetch as sent upstream: with `resumeToken: $__kgResumeToken` and the token selected, when resumable. */
-  private prepareUpstream(operation: OperationDefinitionNode, primary: FetchNode, rest: PlanNode | undefined): PlannedSubscription {
+  private prepareUpstream(
+    operation: OperationDefinitionNode,
+    primary: FetchNode,
+    rest: PlanNode | undefined,
+  ): PlannedSubscription {
     const doc = primary.operationDocumentNode ?? parse(primary.operation);
     const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     const root = op.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD)!;
     const field = this.supergraphSchema.getSubscriptionType()?.getFields()[root.name.value];
     const returnType = field ? getNamedType(field.type) : undefined;
-    const resumable = Boolean(field?.args.some((a) => a.name === RESUME_ARG) && returnType && isObjectType(returnType) && returnType.getFields()[RESUME_ARG]);
+    const resumable = Boolean(
+      field?.args.some((a) => a.name === RESUME_ARG) &&
+      returnType &&
+      isObjectType(returnType) &&
+      returnType.getFields()[RESUME_ARG],
+    );
     let upstreamQuery = primary.operation;
     const given = root.arguments?.find((a) => a.name.value === RESUME_ARG);
     // A token the client passes as a variable keeps that variable (the upstream sets it to the last token on resume).
     const resumeVariable = given?.value.kind === Kind.VARIABLE ? given.value.name.value : RESUME_VAR;
     if (resumable) {
       const args = (root.arguments ?? []).filter((a) => a.name.value !== RESUME_ARG);
-      args.push({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: RESUME_ARG }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: resumeVariable } } });
-      const tokenField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: TOKEN_ALIAS }, name: { kind: Kind.NAME, value: RESUME_ARG } };
-      const newRoot: FieldNode = { ...root, arguments: args, selectionSet: { kind: Kind.SELECTION_SET, selections: [...(root.selectionSet?.selections ?? []), tokenField] } };
+      args.push({
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: RESUME_ARG },
+        value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: resumeVariable } },
+      });
+      const tokenField: FieldNode = {
+        kind: Kind.FIELD,
+        alias: { kind: Kind.NAME, value: TOKEN_ALIAS },
+        name: { kind: Kind.NAME, value: RESUME_ARG },
+      };
+      const newRoot: FieldNode = {
+        ...root,
+        arguments: args,
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [...(root.selectionSet?.selections ?? []), tokenField] },
+      };
       const newOp: OperationDefinitionNode = {
         ...op,
         variableDefinitions:
           resumeVariable === RESUME_VAR
             ? [
                 ...(op.variableDefinitions ?? []),
-                { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } }, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } } },
+                {
+                  kind: Kind.VARIABLE_DEFINITION,
+                  variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } },
+                  type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } },
+                },
               ]
             : op.variableDefinitions,
-        selectionSet: { ...op.selectionSet, selections: op.selectionSet.selections.map((s) => (s === root ? newRoot : s)) },
+        selectionSet: {
+          ...op.selectionSet,
+          selections: op.selectionSet.selections.map((s) => (s === root ? newRoot : s)),
+        },
       };
       upstreamQuery = print({ ...doc, definitions: doc.definitions.map((d) => (d === op ? newOp : d)) });
     }
-    return { operation, primary, rest, upstreamQuery, rootField: root.alias?.value ?? root.name.value, resumable, resumeVariable };
+    return {
+      operation,
+      primary,
+      rest,
+      upstreamQuery,
+      rootField: root.alias?.value ?? root.name.value,
+      resumable,
+      resumeVariable,
+    };
   }
 
   /**
@@ -458,22 +535,46 @@ export class SubscriptionExecutor {
     const primary = planned.primary;
     const upstreamVariables: Record<string, unknown> = {};
     for (const name of primary.variableUsages ?? []) {
-      if (client.variables[name] !== undefined && !(planned.resumable && name === planned.resumeVariable)) upstreamVariables[name] = client.variables[name];
+      if (client.variables[name] !== undefined && !(planned.resumable && name === planned.resumeVariable))
+        upstreamVariables[name] = client.variables[name];
     }
     const initialToken = planned.resumable ? resumeTokenOf(planned, client.variables) : undefined;
     // A client resuming from a token replays history of its own; clients starting live share one upstream.
-    const identityKey = [client.identity.username, client.identity.platformRole, client.identity.workspaceRoles ?? {}, client.identity.projectRoles ?? {}];
-    const upstreamKey = hash(stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, identityKey, initialToken ?? null]));
+    const identityKey = [
+      client.identity.username,
+      client.identity.platformRole,
+      client.identity.workspaceRoles ?? {},
+      client.identity.projectRoles ?? {},
+    ];
+    const upstreamKey = hash(
+      stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, identityKey, initialToken ?? null]),
+    );
     let upstream = this.upstreams.get(upstreamKey);
     const isNew = !upstream;
     if (!upstream) {
-      upstream = new Upstream(upstreamKey, primary.serviceName, planned, upstreamVariables, initialToken, client.identity, this);
+      upstream = new Upstream(
+        upstreamKey,
+        primary.serviceName,
+        planned,
+        upstreamVariables,
+        initialToken,
+        client.identity,
+        this,
+      );
       this.upstreams.set(upstreamKey, upstream);
     }
     const executionKey = hash(stableJson([text, operationName ?? null, client.variables, identityKey]));
     let execution = upstream.executions.get(executionKey);
     if (!execution) {
-      execution = new SharedExecution(planned, client.document, text, operationName, client.variables, client.context, this.apiSchema);
+      execution = new SharedExecution(
+        planned,
+        client.document,
+        text,
+        operationName,
+        client.variables,
+        client.context,
+        this.apiSchema,
+      );
       upstream.executions.set(executionKey, execution);
     }
     const stream = new ClientStream(this.maxQueue, () => {
@@ -503,10 +604,17 @@ export class SubscriptionExecutor {
   }
 
   /** One upstream event through the rest of the plan, shaped for one operation. */
-  async enrich(execution: SharedExecution, event: FormattedExecutionResult<Record<string, unknown>, unknown>, fetches: Map<string, Promise<unknown>>): Promise<ExecutionResult> {
+  async enrich(
+    execution: SharedExecution,
+    event: FormattedExecutionResult<Record<string, unknown>, unknown>,
+    fetches: Map<string, Promise<unknown>>,
+  ): Promise<ExecutionResult> {
     const { planned } = execution;
     const eventSource: GraphQLDataSource<Record<string, unknown>> = {
-      process: async () => ({ data: structuredClone(event.data ?? null) as Record<string, unknown>, errors: event.errors as never }),
+      process: async () => ({
+        data: structuredClone(event.data ?? null) as Record<string, unknown>,
+        errors: event.errors as never,
+      }),
     };
     const sources = this.opts.dataSources();
     const serviceMap: Record<string, GraphQLDataSource<Record<string, unknown>>> = { [EVENT_SERVICE]: eventSource };
@@ -531,7 +639,14 @@ export class SubscriptionExecutor {
       metrics: {},
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- executeQueryPlan takes Apollo's full request context; it reads only the fields given here
     } as any;
-    return (await executeQueryPlan({ kind: 'QueryPlan', node }, serviceMap, requestContext, execution.operationContext, this.supergraphSchema, this.fedApiSchema)) as ExecutionResult;
+    return (await executeQueryPlan(
+      { kind: 'QueryPlan', node },
+      serviceMap,
+      requestContext,
+      execution.operationContext,
+      this.supergraphSchema,
+      this.fedApiSchema,
+    )) as ExecutionResult;
   }
 
   async close(): Promise<void> {
@@ -558,7 +673,8 @@ function describe(err: unknown): string {
   if (!err) return 'completed';
   if (err instanceof Error) return err.message;
   const close = err as { code?: number; reason?: string };
-  if (typeof close.code === 'number') return `connection closed (${close.code}${close.reason ? `: ${close.reason}` : ''})`;
+  if (typeof close.code === 'number')
+    return `connection closed (${close.code}${close.reason ? `: ${close.reason}` : ''})`;
   if (Array.isArray(err)) return err.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
   return String(err);
 }

@@ -10,7 +10,9 @@ try {
   const status = supergraphStatus();
   if (status.upToDate) console.log(`${file} is up to date`);
   else if (check) {
-    console.error(`${file} is ${status.current === undefined ? 'missing' : 'stale'}: run npm run compose and commit it`);
+    console.error(
+      `${file} is ${status.current === undefined ? 'missing' : 'stale'}: run npm run compose and commit it`,
+    );
     process.exit(1);
   } else {
     writeFileSync(SUPERGRAPH_PATH, status.expected);

@@ -41,10 +41,18 @@ await runMain(async () => {
     const sandbox = await startSandbox(sandboxOptionsFromEnv());
     running.push(sandbox);
     process.env.KUBECONFIG = sandbox.kubeconfigPath;
-    const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] }).clusters?.[0]?.cluster?.['certificate-authority-data'];
-    sandboxMetrics = { url: `${sandbox.url}/metrics`, caPem: caData ? Buffer.from(caData, 'base64').toString() : undefined };
-    console.log(`kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at ${sandbox.url}`);
-    console.log(`kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`);
+    const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
+      .clusters?.[0]?.cluster?.['certificate-authority-data'];
+    sandboxMetrics = {
+      url: `${sandbox.url}/metrics`,
+      caPem: caData ? Buffer.from(caData, 'base64').toString() : undefined,
+    };
+    console.log(
+      `kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at ${sandbox.url}`,
+    );
+    console.log(
+      `kubegraph: sandbox kubeconfig at ${sandbox.kubeconfigPath} (kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A)`,
+    );
   }
   // One orderly stop, however many signals arrive meanwhile (a second Ctrl-C must not kill the process before the
   // Prometheus we started is stopped and its data folder removed); bounded at 10 s. The same whether the signal
@@ -78,13 +86,24 @@ await runMain(async () => {
   // The subgraphs, as they are built (see README "Services").
   // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
   // generated password is printed here on the first start.
-  const accounts = await startAccountsSubgraph({ ...accountsOptions, identitySecret, internalToken, kubeConfig: monitoringKubeConfig() });
+  const accounts = await startAccountsSubgraph({
+    ...accountsOptions,
+    identitySecret,
+    internalToken,
+    kubeConfig: monitoringKubeConfig(),
+  });
   running.push(accounts);
   subgraphUrls.accounts = accounts.url;
-  console.log(`kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`);
+  console.log(
+    `kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`,
+  );
   if (sandboxMetrics) await ensureDemoWorkspaces(accounts);
 
-  const workloads = await startWorkloadsSubgraph({ ...workloadsOptions, identitySecret, accounts: { url: accounts.baseUrl, internalToken } });
+  const workloads = await startWorkloadsSubgraph({
+    ...workloadsOptions,
+    identitySecret,
+    accounts: { url: accounts.baseUrl, internalToken },
+  });
   running.push(workloads);
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
@@ -92,20 +111,36 @@ await runMain(async () => {
   // Metrics: PROMETHEUS_URL, or on the sandbox a Prometheus of our own when the binary is installed.
   const prometheusBin = findOnPath('prometheus');
   if (!monitoringOptions.prometheusUrl && sandboxMetrics && prometheusBin) {
-    const prometheus = await startLocalPrometheus({ bin: prometheusBin, metricsUrl: sandboxMetrics.url, caPem: sandboxMetrics.caPem });
+    const prometheus = await startLocalPrometheus({
+      bin: prometheusBin,
+      metricsUrl: sandboxMetrics.url,
+      caPem: sandboxMetrics.caPem,
+    });
     running.push(prometheus);
     monitoringOptions.prometheusUrl = prometheus.url;
-    console.log(`kubegraph: PROMETHEUS_URL unset: started ${prometheusBin} at ${prometheus.url} scraping the sandbox's exporters (data in ${prometheus.dataDir}, removed at exit)`);
+    console.log(
+      `kubegraph: PROMETHEUS_URL unset: started ${prometheusBin} at ${prometheus.url} scraping the sandbox's exporters (data in ${prometheus.dataDir}, removed at exit)`,
+    );
   } else if (!monitoringOptions.prometheusUrl) {
-    console.log('kubegraph: PROMETHEUS_URL unset and no Prometheus started (needs the sandbox and a `prometheus` binary on PATH): metric fields answer UPSTREAM_UNAVAILABLE');
+    console.log(
+      'kubegraph: PROMETHEUS_URL unset and no Prometheus started (needs the sandbox and a `prometheus` binary on PATH): metric fields answer UPSTREAM_UNAVAILABLE',
+    );
   }
-  const monitoring = await startMonitoringSubgraph({ ...monitoringOptions, identitySecret, kubeConfig: monitoringKubeConfig() });
+  const monitoring = await startMonitoringSubgraph({
+    ...monitoringOptions,
+    identitySecret,
+    kubeConfig: monitoringKubeConfig(),
+  });
   running.push(monitoring);
   subgraphUrls.monitoring = monitoring.url;
-  console.log(`kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`);
+  console.log(
+    `kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`,
+  );
 
   if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {
-    console.log(`kubegraph: no supergraph at ${gatewayOptions.supergraphPath ?? 'schema/supergraph.graphql'} yet (npm run compose): the gateway is not started`);
+    console.log(
+      `kubegraph: no supergraph at ${gatewayOptions.supergraphPath ?? 'schema/supergraph.graphql'} yet (npm run compose): the gateway is not started`,
+    );
     return;
   }
   // WORKLOADS_URL and friends, when set, still win over the in-process subgraphs.
@@ -116,7 +151,9 @@ await runMain(async () => {
     subgraphUrls: { ...subgraphUrls, ...gatewayOptions.subgraphUrls },
   });
   running.push(gateway);
-  console.log(`kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`);
+  console.log(
+    `kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`,
+  );
 });
 
 /** The cluster for the namespace → workspace views of accounts and monitoring: KUBECONFIG as set above, or in-cluster. */
@@ -131,9 +168,18 @@ function monitoringKubeConfig(): k8s.KubeConfig {
  * them too (once; an existing one is left as it is), so projects show their workspace from the first start.
  */
 async function ensureDemoWorkspaces(accounts: AccountsSubgraph): Promise<void> {
-  const asAdmin = { viewer: { username: 'admin', platformRole: 'platform-admin' }, client: { ip: null, userAgent: 'kubegraph-start' }, memo: new Map<string, unknown>() };
-  for (const [name, description] of [['demo-shop', 'The demo online shop: production and staging'], ['data-platform', 'The demo analytics jobs']]) {
+  const asAdmin = {
+    viewer: { username: 'admin', platformRole: 'platform-admin' },
+    client: { ip: null, userAgent: 'kubegraph-start' },
+    memo: new Map<string, unknown>(),
+  };
+  for (const [name, description] of [
+    ['demo-shop', 'The demo online shop: production and staging'],
+    ['data-platform', 'The demo analytics jobs'],
+  ]) {
     if (await accounts.model.workspace(asAdmin, name).catch(() => null)) continue;
-    await accounts.model.createWorkspace(asAdmin, name, description).catch((e: unknown) => console.log(`kubegraph: demo workspace ${name} not created: ${(e as Error).message}`));
+    await accounts.model
+      .createWorkspace(asAdmin, name, description)
+      .catch((e: unknown) => console.log(`kubegraph: demo workspace ${name} not created: ${(e as Error).message}`));
   }
 }

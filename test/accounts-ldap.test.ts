@@ -39,20 +39,42 @@ describe('LDAP identity provider', () => {
   it('creates the user on the first successful login, with the mapped attributes', async () => {
     const admin = (await a.login('admin', ADMIN_PASSWORD)).accessToken;
     expect((await a.gql(`{ user(username: "lara") { username } }`, {}, admin)).data).toEqual({ user: null });
-    const r = await a.gql<{ login: { accessToken: string; user: Record<string, unknown> } }>(LOGIN, { u: 'lara', p: 'lara-ldap-pw' });
+    const r = await a.gql<{ login: { accessToken: string; user: Record<string, unknown> } }>(LOGIN, {
+      u: 'lara',
+      p: 'lara-ldap-pw',
+    });
     expect(r.errors).toBeUndefined();
-    expect(r.data!.login.user).toEqual({ username: 'lara', email: 'lara@example.org', displayName: 'Lara Croft', provider: 'ldap', platformRole: 'platform-regular', state: 'ACTIVE' });
-    expect((await a.gql(`{ me { username provider } }`, {}, r.data!.login.accessToken)).data).toEqual({ me: { username: 'lara', provider: 'ldap' } });
+    expect(r.data!.login.user).toEqual({
+      username: 'lara',
+      email: 'lara@example.org',
+      displayName: 'Lara Croft',
+      provider: 'ldap',
+      platformRole: 'platform-regular',
+      state: 'ACTIVE',
+    });
+    expect((await a.gql(`{ me { username provider } }`, {}, r.data!.login.accessToken)).data).toEqual({
+      me: { username: 'lara', provider: 'ldap' },
+    });
     // The second login finds the stored user and asks LDAP again.
     expect((await a.gql(LOGIN, { u: 'lara', p: 'lara-ldap-pw' })).errors).toBeUndefined();
-    const recs = await a.gql<{ user: { loginRecords: { success: boolean; provider: string }[] } }>(`{ user(username: "lara") { loginRecords { success provider } } }`, {}, admin);
+    const recs = await a.gql<{ user: { loginRecords: { success: boolean; provider: string }[] } }>(
+      `{ user(username: "lara") { loginRecords { success provider } } }`,
+      {},
+      admin,
+    );
     expect(recs.data!.user.loginRecords).toEqual([
       { success: true, provider: 'ldap' },
       { success: true, provider: 'ldap' },
     ]);
     // Platform admins manage LDAP users like the others (workspaces, roles); their password is LDAP's.
-    expect((await a.gql(`mutation { resetPassword(username: "lara", newPassword: "local-password") }`, {}, admin)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const nomail = await a.gql<{ login: { user: { email: string | null; displayName: string } } }>(LOGIN, { u: 'nomail', p: 'nomail-ldap-pw' });
+    expect(
+      (await a.gql(`mutation { resetPassword(username: "lara", newPassword: "local-password") }`, {}, admin))
+        .errors?.[0].extensions?.code,
+    ).toBe('BAD_USER_INPUT');
+    const nomail = await a.gql<{ login: { user: { email: string | null; displayName: string } } }>(LOGIN, {
+      u: 'nomail',
+      p: 'nomail-ldap-pw',
+    });
     expect(nomail.data!.login.user).toMatchObject({ email: null, displayName: 'No Mail' });
   });
 
@@ -68,7 +90,9 @@ describe('LDAP identity provider', () => {
       expect(r.errors?.[0].extensions?.code, `${u}/${p}`).toBe('UNAUTHENTICATED');
     }
     // A local user is checked locally even when the directory has the same uid.
-    expect((await a.gql(LOGIN, { u: 'admin', p: 'ldap-admin-pw' })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await a.gql(LOGIN, { u: 'admin', p: 'ldap-admin-pw' })).errors?.[0].extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
     await a.login('admin', ADMIN_PASSWORD);
   });
 
@@ -77,7 +101,11 @@ describe('LDAP identity provider', () => {
     const r = await a.gql(LOGIN, { u: 'lara', p: 'lara-ldap-pw' });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', service: 'ldap' });
     const admin = (await a.login('admin', ADMIN_PASSWORD)).accessToken;
-    const recs = await a.gql<{ user: { loginRecords: { success: boolean; reason: string }[] } }>(`{ user(username: "lara") { loginRecords(first: 1) { success reason } } }`, {}, admin);
+    const recs = await a.gql<{ user: { loginRecords: { success: boolean; reason: string }[] } }>(
+      `{ user(username: "lara") { loginRecords(first: 1) { success reason } } }`,
+      {},
+      admin,
+    );
     expect(recs.data!.user.loginRecords).toEqual([{ success: false, reason: 'provider_unavailable' }]);
   });
 });

@@ -28,11 +28,19 @@ let stack: TestStack;
 const codes = (r: GraphQLResult) => r.errors?.map((e) => e.extensions?.code);
 
 async function createUser(username: string, platformRole = 'platform-regular'): Promise<void> {
-  const r = await stack.gql('mutation($i: CreateUserInput!) { createUser(input: $i) { username } }', { i: { username, password: `${username}-password`, platformRole } });
+  const r = await stack.gql('mutation($i: CreateUserInput!) { createUser(input: $i) { username } }', {
+    i: { username, password: `${username}-password`, platformRole },
+  });
   expect(r.errors).toBeUndefined();
 }
-async function session(username: string, password = `${username}-password`): Promise<{ accessToken: string; refreshToken: string }> {
-  const r = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string } }>(undefined, LOGIN, { u: username, p: password });
+async function session(
+  username: string,
+  password = `${username}-password`,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const r = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string } }>(undefined, LOGIN, {
+    u: username,
+    p: password,
+  });
   if (!r.data?.login) throw new Error(`login of ${username} failed: ${JSON.stringify(r.errors)}`);
   return r.data.login;
 }
@@ -47,7 +55,9 @@ async function works(token: string, query = PODS): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ accounts: { settings: { maxFailedLogins: MAX_FAILURES, maxFailedLoginsPerSource: MAX_FAILURES_PER_SOURCE } } });
+  stack = await startTestStack({
+    accounts: { settings: { maxFailedLogins: MAX_FAILURES, maxFailedLoginsPerSource: MAX_FAILURES_PER_SOURCE } },
+  });
   // Platform admins: every workloads read is theirs, so a refusal can only be the gateway's.
   for (const u of ['erin', 'fred', 'gina', 'lena', 'mia', 'nora', 'olga']) await createUser(u, 'platform-admin');
 }, 120_000);
@@ -56,11 +66,13 @@ afterAll(async () => {
 });
 
 describe('ended sessions', () => {
-  it('logout: that session\'s access tokens are refused within moments; other sessions go on', async () => {
+  it("logout: that session's access tokens are refused within moments; other sessions go on", async () => {
     const a = await session('erin');
     const b = await session('erin');
     expect(await works(a.accessToken)).toBe(true);
-    expect((await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: a.refreshToken })).data).toEqual({ logout: true });
+    expect(
+      (await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: a.refreshToken })).data,
+    ).toEqual({ logout: true });
     await eventually(() => refused(a.accessToken), 10_000, 'the logged-out access token to be refused');
     expect((await stack.gqlAs(a.accessToken, ME)).errors?.[0].message).toMatch(/session/);
     expect(await works(b.accessToken)).toBe(true);
@@ -69,11 +81,21 @@ describe('ended sessions', () => {
   it('changePassword: every session of the user ends; API tokens stay (separate credentials, as in KubeSphere)', async () => {
     const a = await session('fred');
     const b = await session('fred');
-    const api = await stack.gqlAs<{ createApiToken: { token: string } }>(a.accessToken, 'mutation { createApiToken(name: "ci") { token } }');
+    const api = await stack.gqlAs<{ createApiToken: { token: string } }>(
+      a.accessToken,
+      'mutation { createApiToken(name: "ci") { token } }',
+    );
     const apiToken = api.data!.createApiToken.token;
-    const changed = await stack.gqlAs(a.accessToken, 'mutation { changePassword(currentPassword: "fred-password", newPassword: "fred-password-2") }');
+    const changed = await stack.gqlAs(
+      a.accessToken,
+      'mutation { changePassword(currentPassword: "fred-password", newPassword: "fred-password-2") }',
+    );
     expect(changed.data).toEqual({ changePassword: true });
-    await eventually(async () => (await refused(a.accessToken)) && (await refused(b.accessToken)), 10_000, 'both sessions to be refused');
+    await eventually(
+      async () => (await refused(a.accessToken)) && (await refused(b.accessToken)),
+      10_000,
+      'both sessions to be refused',
+    );
     expect(await works(apiToken)).toBe(true);
     expect((await stack.gqlAs(apiToken, ME)).data).toEqual({ me: { username: 'fred' } });
     // The refresh tokens of those sessions are gone too; the new password starts a new one.
@@ -83,12 +105,20 @@ describe('ended sessions', () => {
 
   it('refresh-token reuse ends the whole session: every access token of it is refused', async () => {
     const first = await session('gina');
-    const second = (await stack.gqlAs<{ refreshToken: { accessToken: string; refreshToken: string } }>(undefined, REFRESH, { t: first.refreshToken })).data!.refreshToken;
+    const second = (
+      await stack.gqlAs<{ refreshToken: { accessToken: string; refreshToken: string } }>(undefined, REFRESH, {
+        t: first.refreshToken,
+      })
+    ).data!.refreshToken;
     expect(await works(second.accessToken)).toBe(true);
     const other = await session('gina');
     // The used refresh token presented again: refused, and the family is revoked.
     expect(codes(await stack.gqlAs(undefined, REFRESH, { t: first.refreshToken }))).toEqual(['UNAUTHENTICATED']);
-    await eventually(async () => (await refused(first.accessToken)) && (await refused(second.accessToken)), 10_000, 'the reused session to be refused');
+    await eventually(
+      async () => (await refused(first.accessToken)) && (await refused(second.accessToken)),
+      10_000,
+      'the reused session to be refused',
+    );
     expect(await works(other.accessToken)).toBe(true);
   });
 });
@@ -97,7 +127,9 @@ describe('who the token is for', () => {
   it('a user locked by an administrator is refused like a disabled one (and locking ends their sessions)', async () => {
     const t = await session('lena');
     expect(await works(t.accessToken)).toBe(true);
-    expect((await stack.gql('mutation { setUserState(username: "lena", state: LOCKED) { state } }')).data).toEqual({ setUserState: { state: 'LOCKED' } });
+    expect((await stack.gql('mutation { setUserState(username: "lena", state: LOCKED) { state } }')).data).toEqual({
+      setUserState: { state: 'LOCKED' },
+    });
     await eventually(() => refused(t.accessToken), 10_000, 'the locked user to be refused');
     // Even with the right password, a locked user's login answers as a wrong password does.
     const locked = await stack.gqlAs(undefined, LOGIN, { u: 'lena', p: 'lena-password' });
@@ -111,7 +143,12 @@ describe('who the token is for', () => {
 
   it('the tokens of a deleted user do not work for a user created later under the same name', async () => {
     const t = await session('mia');
-    const api = (await stack.gqlAs<{ createApiToken: { token: string } }>(t.accessToken, 'mutation { createApiToken(name: "ci") { token } }')).data!.createApiToken.token;
+    const api = (
+      await stack.gqlAs<{ createApiToken: { token: string } }>(
+        t.accessToken,
+        'mutation { createApiToken(name: "ci") { token } }',
+      )
+    ).data!.createApiToken.token;
     expect(await works(api)).toBe(true);
     expect((await stack.gql('mutation { deleteUser(username: "mia") }')).data).toEqual({ deleteUser: true });
     await createUser('mia', 'platform-admin');
@@ -124,19 +161,37 @@ describe('who the token is for', () => {
 
 describe('logging in', () => {
   it('resolves the fields under login and refreshToken as the user who just logged in', async () => {
-    expect((await stack.gql('mutation { createWorkspace(name: "nora-ws") { name } addWorkspaceMember(workspace: "nora-ws", username: "nora", role: "workspace-viewer") { name } }')).errors).toBeUndefined();
-    const login = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string; user: { username: string; workspaces: { name: string }[] } } }>(
+    expect(
+      (
+        await stack.gql(
+          'mutation { createWorkspace(name: "nora-ws") { name } addWorkspaceMember(workspace: "nora-ws", username: "nora", role: "workspace-viewer") { name } }',
+        )
+      ).errors,
+    ).toBeUndefined();
+    const login = await stack.gqlAs<{
+      login: { accessToken: string; refreshToken: string; user: { username: string; workspaces: { name: string }[] } };
+    }>(
       undefined,
       'mutation { login(username: "nora", password: "nora-password") { accessToken refreshToken user { username workspaces { name } roleBindings { platformRole } } } }',
     );
     expect(login.errors).toBeUndefined();
-    expect(login.data!.login).toMatchObject({ user: { username: 'nora', workspaces: [{ name: 'nora-ws' }], roleBindings: { platformRole: 'platform-admin' } } });
+    expect(login.data!.login).toMatchObject({
+      user: { username: 'nora', workspaces: [{ name: 'nora-ws' }], roleBindings: { platformRole: 'platform-admin' } },
+    });
     expect(login.data!.login.accessToken).toBeTruthy();
-    const refreshed = await stack.gqlAs(undefined, 'mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken user { username workspaces { name } } } }', { t: login.data!.login.refreshToken });
+    const refreshed = await stack.gqlAs(
+      undefined,
+      'mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken user { username workspaces { name } } } }',
+      { t: login.data!.login.refreshToken },
+    );
     expect(refreshed.errors).toBeUndefined();
-    expect(refreshed.data).toMatchObject({ refreshToken: { user: { username: 'nora', workspaces: [{ name: 'nora-ws' }] } } });
+    expect(refreshed.data).toMatchObject({
+      refreshToken: { user: { username: 'nora', workspaces: [{ name: 'nora-ws' }] } },
+    });
     // Another caller's token does not change who the payload is about, and nothing outside it runs as nora.
-    const asAdmin = await stack.gql('mutation { login(username: "nora", password: "nora-password") { user { username workspaces { name } } } }');
+    const asAdmin = await stack.gql(
+      'mutation { login(username: "nora", password: "nora-password") { user { username workspaces { name } } } }',
+    );
     expect(asAdmin.data).toEqual({ login: { user: { username: 'nora', workspaces: [{ name: 'nora-ws' }] } } });
   });
 
@@ -150,19 +205,32 @@ describe('logging in', () => {
       yield ended.accessToken;
     };
     for await (const stale of staleHeaders()) {
-      const login = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string } }>(stale, LOGIN, { u: 'olga', p: 'olga-password' });
+      const login = await stack.gqlAs<{ login: { accessToken: string; refreshToken: string } }>(stale, LOGIN, {
+        u: 'olga',
+        p: 'olga-password',
+      });
       expect(login.status).toBe(200);
       expect(login.errors).toBeUndefined();
-      const refreshed = await stack.gqlAs<{ refreshToken: { refreshToken: string } }>(stale, REFRESH, { t: login.data!.login.refreshToken });
+      const refreshed = await stack.gqlAs<{ refreshToken: { refreshToken: string } }>(stale, REFRESH, {
+        t: login.data!.login.refreshToken,
+      });
       expect(refreshed.errors).toBeUndefined();
-      const out = await stack.gqlAs(stale, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: refreshed.data!.refreshToken.refreshToken });
+      const out = await stack.gqlAs(stale, 'mutation($t: String!) { logout(refreshToken: $t) }', {
+        t: refreshed.data!.refreshToken.refreshToken,
+      });
       expect(out.data).toEqual({ logout: true });
       // Anything else with that header is refused as a whole, even next to a login.
       expect(await refused(stale, ME)).toBe(true);
-      const mixed = await stack.gqlAs(stale, 'mutation { login(username: "olga", password: "olga-password") { accessToken } createWorkspace(name: "by-a-stale-token") { name } }');
+      const mixed = await stack.gqlAs(
+        stale,
+        'mutation { login(username: "olga", password: "olga-password") { accessToken } createWorkspace(name: "by-a-stale-token") { name } }',
+      );
       expect(mixed.status).toBe(401);
       expect(mixed.data ?? null).toBeNull();
-      const fragment = await stack.gqlAs(stale, 'mutation { ...F } fragment F on Mutation { login(username: "olga", password: "olga-password") { accessToken } }');
+      const fragment = await stack.gqlAs(
+        stale,
+        'mutation { ...F } fragment F on Mutation { login(username: "olga", password: "olga-password") { accessToken } }',
+      );
       expect(fragment.status).toBe(401);
     }
     expect((await stack.gql('{ workspace(name: "by-a-stale-token") { name } }')).data).toEqual({ workspace: null });
@@ -172,8 +240,12 @@ describe('logging in', () => {
 describe('lockout', () => {
   let lb: Gateway;
   // Behind one load balancer: the client's address is the last X-Forwarded-For entry.
-  const from = <T = Record<string, unknown>>(ip: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    gql<T>(lb.url, query, variables, { 'x-forwarded-for': ip, ...headers });
+  const from = <T = Record<string, unknown>>(
+    ip: string,
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => gql<T>(lb.url, query, variables, { 'x-forwarded-for': ip, ...headers });
   const login = (ip: string, u: string, p: string) => from(ip, LOGIN, { u, p });
 
   beforeAll(async () => {
@@ -202,24 +274,43 @@ describe('lockout', () => {
     // From elsewhere the same users log in.
     expect((await login('198.51.100.2', 'pia', 'pia-password')).data?.login).toBeTruthy();
     expect((await login('198.51.100.2', 'admin', 'stack-admin-password-1')).data?.login).toBeTruthy();
-    expect((await stack.gql<{ user: { state: string } }>('{ user(username: "pia") { state } }')).data).toEqual({ user: { state: 'ACTIVE' } });
+    expect((await stack.gql<{ user: { state: string } }>('{ user(username: "pia") { state } }')).data).toEqual({
+      user: { state: 'ACTIVE' },
+    });
   });
 
   it('a source with too many failures across accounts is throttled for every account', async () => {
     const flood = '198.51.100.3';
-    for (let i = 0; i < MAX_FAILURES_PER_SOURCE; i++) expect(codes(await login(flood, `guess-${i}`, 'wrong-password'))).toEqual(['UNAUTHENTICATED']);
+    for (let i = 0; i < MAX_FAILURES_PER_SOURCE; i++)
+      expect(codes(await login(flood, `guess-${i}`, 'wrong-password'))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await login(flood, 'quinn', 'quinn-password'))).toEqual(['UNAUTHENTICATED']);
     expect((await login('198.51.100.4', 'quinn', 'quinn-password')).data?.login).toBeTruthy();
   });
 
   it('login records carry the client address and user agent the gateway forwards', async () => {
     const ua = 'kubegraph-console/2.0 (test)';
-    expect((await from('203.0.113.9', LOGIN, { u: 'quinn', p: 'quinn-password' }, { 'user-agent': ua })).data?.login).toBeTruthy();
+    expect(
+      (await from('203.0.113.9', LOGIN, { u: 'quinn', p: 'quinn-password' }, { 'user-agent': ua })).data?.login,
+    ).toBeTruthy();
     // Entries left of the one the load balancer appended came from the client: not believed.
-    expect((await from('192.0.2.66, 203.0.113.10', LOGIN, { u: 'quinn', p: 'quinn-password' }, { 'user-agent': ua })).data?.login).toBeTruthy();
+    expect(
+      (await from('192.0.2.66, 203.0.113.10', LOGIN, { u: 'quinn', p: 'quinn-password' }, { 'user-agent': ua })).data
+        ?.login,
+    ).toBeTruthy();
     // The stack's own gateway trusts no proxy: a client's X-Forwarded-For is ignored.
-    expect((await gql(stack.gateway.url, LOGIN, { u: 'quinn', p: 'quinn-password' }, { 'x-forwarded-for': '192.0.2.77', 'user-agent': ua })).data?.login).toBeTruthy();
-    const records = await stack.gql<{ user: { loginRecords: { sourceIp: string; userAgent: string; success: boolean }[] } }>('{ user(username: "quinn") { loginRecords(first: 3) { sourceIp userAgent success } } }');
+    expect(
+      (
+        await gql(
+          stack.gateway.url,
+          LOGIN,
+          { u: 'quinn', p: 'quinn-password' },
+          { 'x-forwarded-for': '192.0.2.77', 'user-agent': ua },
+        )
+      ).data?.login,
+    ).toBeTruthy();
+    const records = await stack.gql<{
+      user: { loginRecords: { sourceIp: string; userAgent: string; success: boolean }[] };
+    }>('{ user(username: "quinn") { loginRecords(first: 3) { sourceIp userAgent success } } }');
     expect(records.data!.user.loginRecords).toEqual([
       { sourceIp: '127.0.0.1', userAgent: ua, success: true },
       { sourceIp: '203.0.113.10', userAgent: ua, success: true },
@@ -277,10 +368,19 @@ describe('graphql-ws', () => {
     expect(await connect({ authorization: `Bearer ${expired}` })).toBe(4401);
     const ended = await session('erin');
     await stack.gqlAs(undefined, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: ended.refreshToken });
-    await eventually(async () => (await connect({ authorization: `Bearer ${ended.accessToken}` })) === 4401, 10_000, 'the ended session to be refused');
+    await eventually(
+      async () => (await connect({ authorization: `Bearer ${ended.accessToken}` })) === 4401,
+      10_000,
+      'the ended session to be refused',
+    );
 
     await createUser('rita');
-    const rita = (await stack.gqlAs<{ createApiToken: { token: string } }>((await session('rita')).accessToken, 'mutation { createApiToken(name: "ws") { token } }')).data!.createApiToken.token;
+    const rita = (
+      await stack.gqlAs<{ createApiToken: { token: string } }>(
+        (await session('rita')).accessToken,
+        'mutation { createApiToken(name: "ws") { token } }',
+      )
+    ).data!.createApiToken.token;
     expect(await connect({ token: rita })).toBe('ack');
     await stack.gql('mutation { setUserState(username: "rita", state: DISABLED) { state } }');
     await eventually(async () => (await connect({ token: rita })) === 4403, 10_000, 'the disabled user to be refused');
@@ -294,7 +394,9 @@ describe('graphql-ws connections that are already open', () => {
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload })));
-      ws.on('message', (m) => ((JSON.parse(String(m)) as { type: string }).type === 'connection_ack' ? resolve() : undefined));
+      ws.on('message', (m) =>
+        (JSON.parse(String(m)) as { type: string }).type === 'connection_ack' ? resolve() : undefined,
+      );
       ws.on('error', reject);
       void closed.then((code) => reject(new Error(`closed ${code} before the ack`)));
     });
@@ -329,9 +431,21 @@ describe('KUBEGRAPH_ADMIN_PASSWORD', () => {
     const db = await openDb({});
     const password = 'first-admin-password';
     try {
-      const first = await startAccountsSubgraph({ port: 0, db, log: quietLogger, adminPassword: password, settings: { scryptLogN: 10 } });
+      const first = await startAccountsSubgraph({
+        port: 0,
+        db,
+        log: quietLogger,
+        adminPassword: password,
+        settings: { scryptLogN: 10 },
+      });
       await first.close();
-      const second = await startAccountsSubgraph({ port: 0, db, log: capture, adminPassword: 'another-admin-password', settings: { scryptLogN: 10 } });
+      const second = await startAccountsSubgraph({
+        port: 0,
+        db,
+        log: capture,
+        adminPassword: 'another-admin-password',
+        settings: { scryptLogN: 10 },
+      });
       await second.close();
       const warnings = lines.filter((l) => l.level === 'warn');
       expect(warnings).toHaveLength(1);

@@ -9,7 +9,15 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../services/accounts/clients/db.js';
 import { migrate, MIGRATIONS, type Migration } from '../services/accounts/clients/migrations.js';
-import { ADMIN_PASSWORD, dropSchema, newSchemaName, quietLogger, startTestAccounts, TEST_DATABASE_URL, type Backend } from './harness/accounts.js';
+import {
+  ADMIN_PASSWORD,
+  dropSchema,
+  newSchemaName,
+  quietLogger,
+  startTestAccounts,
+  TEST_DATABASE_URL,
+  type Backend,
+} from './harness/accounts.js';
 import { gql } from './harness/graphql.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -32,7 +40,8 @@ async function testDb(backend: Backend): Promise<Db> {
   return db;
 }
 
-const tableExists = async (db: Db, name: string) => (await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])).rows[0].t !== null;
+const tableExists = async (db: Db, name: string) =>
+  (await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])).rows[0].t !== null;
 
 describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', (backend) => {
   it('applies each migration once, in a transaction; a failing one leaves the database as it was', async () => {
@@ -53,26 +62,44 @@ describe.each<Backend>(['postgres', 'pglite'])('migrations on %s', (backend) => 
             INSERT INTO users (username, provider) VALUES ('added', 'local');
             UPDATE users SET state = 'NOT-A-STATE' WHERE username = 'keep';`,
     };
-    await expect(migrate(db, [...MIGRATIONS, failing])).rejects.toThrow(new RegExp(`migration ${next} \\(fails halfway\\) failed`));
+    await expect(migrate(db, [...MIGRATIONS, failing])).rejects.toThrow(
+      new RegExp(`migration ${next} \\(fails halfway\\) failed`),
+    );
     expect(await tableExists(db, 'extra')).toBe(false);
-    const cols = await db.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = current_schema() AND column_name = 'nickname'`);
+    const cols = await db.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = current_schema() AND column_name = 'nickname'`,
+    );
     expect(cols.rows).toEqual([]);
-    expect((await db.query<{ username: string; state: string }>('SELECT username, state FROM users ORDER BY username')).rows).toEqual([{ username: 'keep', state: 'ACTIVE' }]);
-    expect((await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual(all.map((version) => ({ version })));
+    expect(
+      (await db.query<{ username: string; state: string }>('SELECT username, state FROM users ORDER BY username')).rows,
+    ).toEqual([{ username: 'keep', state: 'ACTIVE' }]);
+    expect(
+      (await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows,
+    ).toEqual(all.map((version) => ({ version })));
 
     // Fixed, it applies.
-    const fixed: Migration = { version: next, name: 'fixed', sql: `CREATE TABLE extra (id integer PRIMARY KEY);\nALTER TABLE users ADD COLUMN nickname text;` };
+    const fixed: Migration = {
+      version: next,
+      name: 'fixed',
+      sql: `CREATE TABLE extra (id integer PRIMARY KEY);\nALTER TABLE users ADD COLUMN nickname text;`,
+    };
     expect(await migrate(db, [...MIGRATIONS, fixed])).toEqual({ applied: [next], current: next });
     expect(await tableExists(db, 'extra')).toBe(true);
   });
 
   it('a failing first migration leaves an empty database, and the subgraph does not start', async () => {
     const db = await testDb(backend);
-    const broken: Migration = { version: 1, name: 'broken', sql: `CREATE TABLE users (username text PRIMARY KEY);\nSELECT no_such_function();` };
+    const broken: Migration = {
+      version: 1,
+      name: 'broken',
+      sql: `CREATE TABLE users (username text PRIMARY KEY);\nSELECT no_such_function();`,
+    };
     await expect(migrate(db, [broken])).rejects.toThrow(/no_such_function/);
     expect(await tableExists(db, 'users')).toBe(false);
     const { startAccountsSubgraph } = await import('../services/accounts/server.js');
-    await expect(startAccountsSubgraph({ port: 0, db, migrations: [broken], log: quietLogger })).rejects.toThrow(/migration 1/);
+    await expect(startAccountsSubgraph({ port: 0, db, migrations: [broken], log: quietLogger })).rejects.toThrow(
+      /migration 1/,
+    );
   });
 });
 
@@ -83,20 +110,43 @@ describe.each<Backend>(['postgres', 'pglite'])('concurrency on %s', (backend) =>
     const admin = (await a.login('admin', ADMIN_PASSWORD)).accessToken;
     await a.gql(`mutation { createWorkspace(name: "crowd") { name } }`, {}, admin);
     const names = Array.from({ length: 100 }, (_, i) => `user-${String(i).padStart(3, '0')}`);
-    const created = await Promise.all(names.map((u) => a.gql(`mutation($u: String!) { createUser(input: { username: $u, password: "password-123" }) { username } }`, { u }, admin)));
+    const created = await Promise.all(
+      names.map((u) =>
+        a.gql(
+          `mutation($u: String!) { createUser(input: { username: $u, password: "password-123" }) { username } }`,
+          { u },
+          admin,
+        ),
+      ),
+    );
     expect(created.filter((r) => r.errors)).toEqual([]);
     const rev0 = (await (await fetch(`${a.sub.baseUrl}/internal/bindings-revision`)).json()) as { revision: number };
 
     const ADD = `mutation($u: String!, $r: String!) { addWorkspaceMember(workspace: "crowd", username: $u, role: $r) { name } }`;
-    const added = await Promise.all(names.map((u, i) => a.gql(ADD, { u, r: i % 2 ? 'workspace-viewer' : 'workspace-regular' }, admin)));
+    const added = await Promise.all(
+      names.map((u, i) => a.gql(ADD, { u, r: i % 2 ? 'workspace-viewer' : 'workspace-regular' }, admin)),
+    );
     expect(added.filter((r) => r.errors)).toEqual([]);
-    const members = async () => (await a.gql<{ workspace: { members: { user: { username: string }; role: string }[] } }>(`{ workspace(name: "crowd") { members { user { username } role } } }`, {}, admin)).data!.workspace.members;
+    const members = async () =>
+      (
+        await a.gql<{ workspace: { members: { user: { username: string }; role: string }[] } }>(
+          `{ workspace(name: "crowd") { members { user { username } role } } }`,
+          {},
+          admin,
+        )
+      ).data!.workspace.members;
     expect((await members()).map((m) => m.user.username)).toEqual(names);
 
     // Then 50 removals and 50 role changes at once.
     const mixed = await Promise.all(
       names.map((u, i) =>
-        i < 50 ? a.gql(`mutation($u: String!) { removeWorkspaceMember(workspace: "crowd", username: $u) { name } }`, { u }, admin) : a.gql(ADD, { u, r: 'workspace-admin' }, admin),
+        i < 50
+          ? a.gql(
+              `mutation($u: String!) { removeWorkspaceMember(workspace: "crowd", username: $u) { name } }`,
+              { u },
+              admin,
+            )
+          : a.gql(ADD, { u, r: 'workspace-admin' }, admin),
       ),
     );
     expect(mixed.filter((r) => r.errors)).toEqual([]);
@@ -114,16 +164,28 @@ describe('embedded PGlite in a data folder', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubegraph-accounts-'));
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     const printed: string[] = [];
-    const first = await startTestAccounts('pglite', { dataDir: join(dir, 'data'), adminPassword: undefined, onGeneratedAdminPassword: (pw) => printed.push(pw) });
+    const first = await startTestAccounts('pglite', {
+      dataDir: join(dir, 'data'),
+      adminPassword: undefined,
+      onGeneratedAdminPassword: (pw) => printed.push(pw),
+    });
     try {
       expect(printed).toHaveLength(1);
       expect(printed[0].length).toBeGreaterThanOrEqual(16);
       const admin = (await first.login('admin', printed[0])).accessToken;
-      await first.gql(`mutation { createUser(input: { username: "kept", password: "kept-password" }) { username } }`, {}, admin);
+      await first.gql(
+        `mutation { createUser(input: { username: "kept", password: "kept-password" }) { username } }`,
+        {},
+        admin,
+      );
     } finally {
       await first.close();
     }
-    const second = await startTestAccounts('pglite', { dataDir: join(dir, 'data'), adminPassword: undefined, onGeneratedAdminPassword: (pw) => printed.push(pw) });
+    const second = await startTestAccounts('pglite', {
+      dataDir: join(dir, 'data'),
+      adminPassword: undefined,
+      onGeneratedAdminPassword: (pw) => printed.push(pw),
+    });
     try {
       expect(printed).toHaveLength(1);
       await second.login('admin', printed[0]);
@@ -140,9 +202,18 @@ describe('replicas and keys', () => {
     cleanup.push(() => dropSchema(schema));
     const printed: string[] = [];
     const [r1, r2] = await Promise.all(
-      [1, 2].map(() => startTestAccounts('postgres', { dbSchema: schema, adminPassword: undefined, onGeneratedAdminPassword: (pw) => printed.push(pw) })),
+      [1, 2].map(() =>
+        startTestAccounts('postgres', {
+          dbSchema: schema,
+          adminPassword: undefined,
+          onGeneratedAdminPassword: (pw) => printed.push(pw),
+        }),
+      ),
     );
-    cleanup.push(() => r1.close(), () => r2.close());
+    cleanup.push(
+      () => r1.close(),
+      () => r2.close(),
+    );
     expect(printed).toHaveLength(1);
     const t = (await r1.login('admin', printed[0])).accessToken;
     // A token from one replica is good at the other: one key, published by both.
@@ -156,7 +227,9 @@ describe('replicas and keys', () => {
   it('signs with a key from the environment (EdDSA PEM) and publishes it under its kid', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const a = await startTestAccounts('pglite', { settings: { signingKeyPem: pem, signingKeyKid: 'env-key-1', signingAlg: 'EdDSA' } });
+    const a = await startTestAccounts('pglite', {
+      settings: { signingKeyPem: pem, signingKeyKid: 'env-key-1', signingAlg: 'EdDSA' },
+    });
     cleanup.push(() => a.close());
     const t = (await a.login('admin', ADMIN_PASSWORD)).accessToken;
     expect(decodeProtectedHeader(t)).toMatchObject({ alg: 'EdDSA', kid: 'env-key-1' });

@@ -27,7 +27,11 @@ interface Body {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
-async function post(url: string, body: unknown, accept?: string): Promise<{ status: number; type: string; body: Body }> {
+async function post(
+  url: string,
+  body: unknown,
+  accept?: string,
+): Promise<{ status: number; type: string; body: Body }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (accept) headers.accept = accept;
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -72,7 +76,9 @@ describe('requests the gateway cannot run', () => {
     expect(codes(r.body)).toEqual(['BAD_USER_INPUT']);
     expect(r.body.data).toBeUndefined();
     // Naming one of them runs it.
-    expect((await post(gw.url, { query: 'query A { hello } query B { hello }', operationName: 'B' })).body).toEqual({ data: { hello: 'world' } });
+    expect((await post(gw.url, { query: 'query A { hello } query B { hello }', operationName: 'B' })).body).toEqual({
+      data: { hello: 'world' },
+    });
   });
 
   it('an operationName the document does not have: 400 BAD_USER_INPUT', async () => {
@@ -82,11 +88,17 @@ describe('requests the gateway cannot run', () => {
   });
 
   it('a persisted query whose hash does not match its text: 400 PERSISTED_QUERY_HASH_MISMATCH', async () => {
-    const r = await post(gw.url, { query: '{ hello }', extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ other }') } } });
+    const r = await post(gw.url, {
+      query: '{ hello }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ other }') } },
+    });
     expect(r.status).toBe(400);
     expect(codes(r.body)).toEqual(['PERSISTED_QUERY_HASH_MISMATCH']);
     // The right hash is stored and then served by hash alone.
-    const ok = await post(gw.url, { query: '{ hello }', extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ hello }') } } });
+    const ok = await post(gw.url, {
+      query: '{ hello }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ hello }') } },
+    });
     expect(ok.body).toEqual({ data: { hello: 'world' } });
   });
 
@@ -109,7 +121,9 @@ describe('requests the gateway cannot run', () => {
         expect(r.type).toMatch(/^application\/graphql-response\+json/);
         expect(codes(r.body)).toEqual([code]);
         // Preferred over application/json, it wins; a wildcard alone names no media type and keeps the 400.
-        expect((await post(gw.url, { query }, 'application/json;q=0.9, application/graphql-response+json')).status).toBe(400);
+        expect(
+          (await post(gw.url, { query }, 'application/json;q=0.9, application/graphql-response+json')).status,
+        ).toBe(400);
         expect((await post(gw.url, { query }, '*/*')).status).toBe(400);
       });
     }
@@ -142,7 +156,12 @@ describe('with introspection off (NODE_ENV=production)', () => {
   });
 
   it('validation errors suggest no field, argument or type names', async () => {
-    for (const query of ['mutation { applyYam(yaml: "") }', '{ pods(filtr: {}) { name } }', '{ pods { nme } }', 'query($f: PodFiltr) { pods(filter: $f) { name } }']) {
+    for (const query of [
+      'mutation { applyYam(yaml: "") }',
+      '{ pods(filtr: {}) { name } }',
+      '{ pods { nme } }',
+      'query($f: PodFiltr) { pods(filter: $f) { name } }',
+    ]) {
       const r = await post(gw.url, { query });
       expect(r.body.errors?.length, query).toBeGreaterThan(0);
       for (const e of r.body.errors ?? []) expect(e.message, query).not.toMatch(/did you mean/i);
@@ -159,10 +178,19 @@ describe('with introspection off (NODE_ENV=production)', () => {
   });
 
   it('nor do subscriptions over graphql-ws', async () => {
-    const client: Client = createClient({ url: gw.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: {}, retryAttempts: 0, lazy: true });
+    const client: Client = createClient({
+      url: gw.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: {},
+      retryAttempts: 0,
+      lazy: true,
+    });
     try {
       const errors = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: 'subscription { podChangd { name } }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
+        client.subscribe(
+          { query: 'subscription { podChangd { name } }' },
+          { next: () => {}, error: resolve, complete: () => resolve(undefined) },
+        );
       });
       expect(JSON.stringify(errors)).toContain('Cannot query field \\"podChangd\\"');
       expect(JSON.stringify(errors)).not.toMatch(/did you mean/i);
@@ -186,23 +214,52 @@ describe('NUL bytes in names (accounts on PGlite, through the gateway)', () => {
   let gw: Gateway;
   let auth: Record<string, string>;
 
-  const gql = async (query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = auth) => {
-    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const gql = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = auth,
+  ) => {
+    const res = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
     return { status: res.status, body: (await res.json()) as Body };
   };
 
   beforeAll(async () => {
-    accounts = await startAccountsSubgraph({ port: 0, log: quietLogger, adminPassword: PASSWORD, internalToken: INTERNAL, identitySecret: SECRET, settings: { scryptLogN: 10 } });
+    accounts = await startAccountsSubgraph({
+      port: 0,
+      log: quietLogger,
+      adminPassword: PASSWORD,
+      internalToken: INTERNAL,
+      identitySecret: SECRET,
+      settings: { scryptLogN: 10 },
+    });
     // The real supergraph; every other subgraph is a closed port (their fields are not asked for here).
     const closed = await startBrokenServer(500);
     await closed.close();
     gw = await gatewayWith({
       supergraphSdl: undefined,
       identitySecret: SECRET,
-      authenticator: accountsAuthenticator({ accountsUrl: accounts.baseUrl, internalToken: INTERNAL, bindingsCheckMs: 0 }),
-      subgraphUrls: { accounts: accounts.url, workloads: closed.url, monitoring: closed.url, logging: closed.url, apps: closed.url },
+      authenticator: accountsAuthenticator({
+        accountsUrl: accounts.baseUrl,
+        internalToken: INTERNAL,
+        bindingsCheckMs: 0,
+      }),
+      subgraphUrls: {
+        accounts: accounts.url,
+        workloads: closed.url,
+        monitoring: closed.url,
+        logging: closed.url,
+        apps: closed.url,
+      },
     });
-    const login = await gql('mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }', { p: PASSWORD }, {});
+    const login = await gql(
+      'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+      { p: PASSWORD },
+      {},
+    );
     auth = { authorization: `Bearer ${(login.body.data?.login as { accessToken: string }).accessToken}` };
   });
 
@@ -211,9 +268,17 @@ describe('NUL bytes in names (accounts on PGlite, through the gateway)', () => {
   });
 
   it('login answers the generic failure, as for any wrong username', async () => {
-    const wrong = await gql('mutation($u: String!) { login(username: $u, password: "whatever-password") { accessToken } }', { u: 'nobody' }, {});
+    const wrong = await gql(
+      'mutation($u: String!) { login(username: $u, password: "whatever-password") { accessToken } }',
+      { u: 'nobody' },
+      {},
+    );
     for (const u of ['admin\u0000', '\u0000', 'ad\u0000min']) {
-      const r = await gql('mutation($u: String!) { login(username: $u, password: "whatever-password") { accessToken } }', { u }, {});
+      const r = await gql(
+        'mutation($u: String!) { login(username: $u, password: "whatever-password") { accessToken } }',
+        { u },
+        {},
+      );
       expect(codes(r.body), JSON.stringify(u)).toEqual(codes(wrong.body));
       expect(r.body.errors?.[0].message).toBe(wrong.body.errors?.[0].message);
     }
@@ -226,8 +291,14 @@ describe('NUL bytes in names (accounts on PGlite, through the gateway)', () => {
       ['query($n: String!) { workspace(name: $n) { name } }', { n: 'demo\u0000' }],
       ['mutation($n: String!) { createWorkspace(name: $n) { name } }', { n: 'w\u0000' }],
       ['mutation($n: String!) { deleteUser(username: $n) }', { n: 'x\u0000' }],
-      ['mutation($n: String!) { createUser(input: { username: "nul-user", password: "a-long-password-1", displayName: $n }) { username } }', { n: 'Nul\u0000' }],
-      ['mutation($n: String!) { createUser(input: { username: "nul-user2", password: "a-long-password-1", email: $n }) { username } }', { n: 'a\u0000@example.com' }],
+      [
+        'mutation($n: String!) { createUser(input: { username: "nul-user", password: "a-long-password-1", displayName: $n }) { username } }',
+        { n: 'Nul\u0000' },
+      ],
+      [
+        'mutation($n: String!) { createUser(input: { username: "nul-user2", password: "a-long-password-1", email: $n }) { username } }',
+        { n: 'a\u0000@example.com' },
+      ],
     ];
     for (const [query, variables] of cases) {
       const r = await gql(query, variables);

@@ -9,12 +9,20 @@ import { startTestStack, type TestStack } from './harness/stack.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-interface PodNode { namespace: string; name: string; status: string; ready: string; node: { name: string } | null }
-interface PodsData { pods: { totalCount: number; edges: { node: PodNode }[]; pageInfo: { hasNextPage: boolean } } }
+interface PodNode {
+  namespace: string;
+  name: string;
+  status: string;
+  ready: string;
+  node: { name: string } | null;
+}
+interface PodsData {
+  pods: { totalCount: number; edges: { node: PodNode }[]; pageInfo: { hasNextPage: boolean } };
+}
 
 let stack: TestStack;
 
-const gql = <T,>(query: string, variables?: Record<string, unknown>) => stack.gql<T>(query, variables);
+const gql = <T>(query: string, variables?: Record<string, unknown>) => stack.gql<T>(query, variables);
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -36,10 +44,16 @@ describe('gateway over the workloads subgraph', () => {
         totalCount pageInfo { hasNextPage } edges { node { namespace name status ready node { name } } }
       }
     }`;
-    const shop = await eventually(async () => {
-      const r = await gql<PodsData>(query, { ns: 'shop' });
-      return r.data && r.data.pods.totalCount > 0 && r.data.pods.edges.every((e) => e.node.status === 'RUNNING') ? r : undefined;
-    }, 30_000, 'running pods in shop');
+    const shop = await eventually(
+      async () => {
+        const r = await gql<PodsData>(query, { ns: 'shop' });
+        return r.data && r.data.pods.totalCount > 0 && r.data.pods.edges.every((e) => e.node.status === 'RUNNING')
+          ? r
+          : undefined;
+      },
+      30_000,
+      'running pods in shop',
+    );
     expect(shop.status).toBe(200);
     expect(shop.errors).toBeUndefined();
     const names = shop.data!.pods.edges.map((e) => e.node.name);
@@ -47,21 +61,31 @@ describe('gateway over the workloads subgraph', () => {
     expect(shop.data!.pods.edges.every((e) => e.node.namespace === 'shop' && e.node.node?.name)).toBe(true);
 
     // The demo's payment-worker crash-loops in shop-staging.
-    const crashing = await eventually(async () => {
-      const r = await gql<PodsData>(query, { ns: 'shop-staging', filter: { status: ['CRASH_LOOP_BACK_OFF'] } });
-      return r.data && r.data.pods.totalCount > 0 ? r.data : undefined;
-    }, 30_000, 'a crash-looping pod');
+    const crashing = await eventually(
+      async () => {
+        const r = await gql<PodsData>(query, { ns: 'shop-staging', filter: { status: ['CRASH_LOOP_BACK_OFF'] } });
+        return r.data && r.data.pods.totalCount > 0 ? r.data : undefined;
+      },
+      30_000,
+      'a crash-looping pod',
+    );
     expect(crashing.pods.edges.every((e) => e.node.name.startsWith('payment-worker'))).toBe(true);
   });
 
   it('keeps refusing abusive queries in front of the real schema', async () => {
-    const r = await gql<unknown>('{ nodes(first: 500) { edges { node { pods(first: 500) { edges { node { name containers { name } } } } } } } }');
+    const r = await gql<unknown>(
+      '{ nodes(first: 500) { edges { node { pods(first: 500) { edges { node { name containers { name } } } } } } } }',
+    );
     expect(r.status).toBe(400);
     expect(r.errors?.map((e) => e.extensions?.code)).toEqual(['QUERY_TOO_COSTLY']);
   });
 
   it('the supergraph offers the whole contract', async () => {
-    const out = await promisify(execFile)(process.execPath, ['../shared/tools/contract-check.mjs', 'schema/supergraph.graphql'], { cwd: ROOT }).then(
+    const out = await promisify(execFile)(
+      process.execPath,
+      ['../shared/tools/contract-check.mjs', 'schema/supergraph.graphql'],
+      { cwd: ROOT },
+    ).then(
       (r) => r.stdout,
       (e: { stdout?: string }) => e.stdout ?? '',
     );

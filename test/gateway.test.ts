@@ -24,8 +24,15 @@ const MONITORING_SDL = `${FED}
   type Query { alerts: [String!] }
   type Pod @key(fields: "namespace name") { namespace: String!  name: String!  cpu: Float }`;
 
-interface PodRef { namespace: string; name: string }
-const PODS: (PodRef & { phase: string })[] = Array.from({ length: 5 }, (_, i) => ({ namespace: 'shop', name: `pod-${i}`, phase: 'Running' }));
+interface PodRef {
+  namespace: string;
+  name: string;
+}
+const PODS: (PodRef & { phase: string })[] = Array.from({ length: 5 }, (_, i) => ({
+  namespace: 'shop',
+  name: `pod-${i}`,
+  phase: 'Running',
+}));
 const slice = (first: number | null | undefined) => PODS.slice(0, first ?? PODS.length);
 
 interface GraphQLBody {
@@ -33,14 +40,23 @@ interface GraphQLBody {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: GraphQLBody }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: GraphQLBody }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as GraphQLBody };
 }
 
 function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const push = (level: string) => (msg: string, fields?: Record<string, unknown>) => lines.push({ level, msg, ...fields });
+  const push = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push({ level, msg, ...fields });
   return { lines, logger: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') } };
 }
 
@@ -144,7 +160,9 @@ afterAll(async () => {
 
 describe('gateway over two subgraphs', () => {
   let gw: Gateway;
-  const logs = process.env.DEBUG_GW ? { lines: [], logger: { debug: console.log, info: console.log, warn: console.log, error: console.log } } : capture();
+  const logs = process.env.DEBUG_GW
+    ? { lines: [], logger: { debug: console.log, info: console.log, warn: console.log, error: console.log } }
+    : capture();
   beforeAll(async () => {
     gw = await gatewayWith({ logger: logs.logger });
   });
@@ -153,9 +171,19 @@ describe('gateway over two subgraphs', () => {
     const q = 'query Pods { pods(first: 2) { name phase cpu } alerts }';
     const r = await post(gw.url, { query: q, operationName: 'Pods' });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ data: { pods: [{ name: 'pod-0', phase: 'Running', cpu: 0.25 }, { name: 'pod-1', phase: 'Running', cpu: 0.25 }], alerts: ['HighCPU'] } });
+    expect(r.body).toEqual({
+      data: {
+        pods: [
+          { name: 'pod-0', phase: 'Running', cpu: 0.25 },
+          { name: 'pod-1', phase: 'Running', cpu: 0.25 },
+        ],
+        alerts: ['HighCPU'],
+      },
+    });
 
-    const res = await fetch(`${gw.url}?query=${encodeURIComponent(q)}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const res = await fetch(`${gw.url}?query=${encodeURIComponent(q)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as GraphQLBody).data?.alerts).toEqual(['HighCPU']);
   });
@@ -187,10 +215,18 @@ describe('gateway over two subgraphs', () => {
   it('exports request, duration, subgraph fetch and in-flight metrics', async () => {
     await post(gw.url, { query: 'query Pods { pods(first: 2) { name cpu } }', operationName: 'Pods' });
     const text = await (await fetch(gw.url.replace(/\/graphql$/, '/metrics'))).text();
-    expect(sample(text, 'kubegraph_gateway_requests_total', { operation: 'Pods', outcome: 'success' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'kubegraph_gateway_request_duration_seconds_count', { operation: 'Pods', outcome: 'success' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', { service: 'monitoring', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', { service: 'workloads', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'kubegraph_gateway_requests_total', { operation: 'Pods', outcome: 'success' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'kubegraph_gateway_request_duration_seconds_count', { operation: 'Pods', outcome: 'success' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', { service: 'monitoring', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', { service: 'workloads', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'kubegraph_gateway_requests_in_flight', {})).toBe(0);
   });
 
@@ -211,7 +247,12 @@ describe('gateway over two subgraphs', () => {
       const two = post(g.url, { query, operationName: 'Held' });
       // A client that gives up: its request stays in the gateway until the subgraph answers, then is counted out.
       const quitter = new AbortController();
-      const abandoned = fetch(g.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: quitter.signal }).then(
+      const abandoned = fetch(g.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+        signal: quitter.signal,
+      }).then(
         () => 'answered',
         () => 'abandoned',
       );
@@ -220,7 +261,8 @@ describe('gateway over two subgraphs', () => {
       quitter.abort();
       expect(await abandoned).toBe('abandoned');
       open();
-      for (const r of await Promise.all([one, two])) expect(r.body).toEqual({ data: { held: 'released', alerts: ['HighCPU'] } });
+      for (const r of await Promise.all([one, two]))
+        expect(r.body).toEqual({ data: { held: 'released', alerts: ['HighCPU'] } });
       await eventually(async () => (await inFlight()) === 0, 5_000, 'no request in flight');
     } finally {
       open();
@@ -230,12 +272,34 @@ describe('gateway over two subgraphs', () => {
 
   it('logs one JSON line per request with operation name, duration and error codes, never variables', async () => {
     const secret = `s3cret-${randomUUID()}`;
-    await post(gw.url, { query: 'query Echo($token: String) { echo(token: $token) }', operationName: 'Echo', variables: { token: secret } }, { 'x-request-id': 'req-echo-1' });
+    await post(
+      gw.url,
+      {
+        query: 'query Echo($token: String) { echo(token: $token) }',
+        operationName: 'Echo',
+        variables: { token: secret },
+      },
+      { 'x-request-id': 'req-echo-1' },
+    );
     await post(gw.url, { query: '{ nope }' }, { 'x-request-id': 'req-bad-1' });
-    const echo = await eventually(() => logs.lines.find((l) => l.requestId === 'req-echo-1'), 5_000, 'the Echo log line');
-    expect(echo).toMatchObject({ msg: 'graphql request', operation: 'Echo', operationType: 'query', outcome: 'success', status: 200 });
+    const echo = await eventually(
+      () => logs.lines.find((l) => l.requestId === 'req-echo-1'),
+      5_000,
+      'the Echo log line',
+    );
+    expect(echo).toMatchObject({
+      msg: 'graphql request',
+      operation: 'Echo',
+      operationType: 'query',
+      outcome: 'success',
+      status: 200,
+    });
     expect(typeof echo.durationMs).toBe('number');
-    const bad = await eventually(() => logs.lines.find((l) => l.requestId === 'req-bad-1'), 5_000, 'the failed request log line');
+    const bad = await eventually(
+      () => logs.lines.find((l) => l.requestId === 'req-bad-1'),
+      5_000,
+      'the failed request log line',
+    );
     expect(bad).toMatchObject({ outcome: 'error', status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] });
     expect(logs.lines.filter((l) => l.requestId === 'req-echo-1')).toHaveLength(1);
     expect(JSON.stringify(logs.lines)).not.toContain(secret);
@@ -257,23 +321,63 @@ describe('the request log, as the real JSON logger writes it', () => {
     const badSecret = `hunter2-${randomUUID()}`;
     const literal = `nope-${randomUUID().slice(0, 8)}`;
 
-    const echo = await post(g.url, { query: 'query Echo($token: String) { echo(token: $token) }', operationName: 'Echo', variables: { token: secret } }, { 'x-request-id': 'log-echo' });
+    const echo = await post(
+      g.url,
+      {
+        query: 'query Echo($token: String) { echo(token: $token) }',
+        operationName: 'Echo',
+        variables: { token: secret },
+      },
+      { 'x-request-id': 'log-echo' },
+    );
     expect(echo.body).toEqual({ data: { echo: 'ok' } });
     // A variable that fails coercion: the error message sent back quotes its value; the log must not.
-    const bad = await post(g.url, { query: 'query Page($n: Int) { pods(first: $n) { name } }', operationName: 'Page', variables: { n: badSecret } }, { 'x-request-id': 'log-page' });
+    const bad = await post(
+      g.url,
+      { query: 'query Page($n: Int) { pods(first: $n) { name } }', operationName: 'Page', variables: { n: badSecret } },
+      { 'x-request-id': 'log-page' },
+    );
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain(badSecret);
     // A partial answer whose error message quotes a literal of the query text.
-    const missing = await post(g.url, { query: `query Missing { pod(namespace: "shop", name: "${literal}") { name } alerts }`, operationName: 'Missing' }, { 'x-request-id': 'log-missing' });
+    const missing = await post(
+      g.url,
+      {
+        query: `query Missing { pod(namespace: "shop", name: "${literal}") { name } alerts }`,
+        operationName: 'Missing',
+      },
+      { 'x-request-id': 'log-missing' },
+    );
     expect(missing.body.data).toEqual({ pod: null, alerts: ['HighCPU'] });
     expect(JSON.stringify(missing.body)).toContain(literal);
 
-    await eventually(() => out.split('\n').filter((l) => l.includes('"graphql request"')).length >= 3, 5_000, 'three request lines');
+    await eventually(
+      () => out.split('\n').filter((l) => l.includes('"graphql request"')).length >= 3,
+      5_000,
+      'three request lines',
+    );
     expect(out.endsWith('\n')).toBe(true);
-    const lines = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const requests = lines.filter((l) => l.msg === 'graphql request');
     expect(requests).toHaveLength(3);
-    const allowed = new Set(['time', 'level', 'service', 'msg', 'requestId', 'operation', 'operationType', 'queryHash', 'outcome', 'status', 'durationMs', 'errorCodes', 'services']);
+    const allowed = new Set([
+      'time',
+      'level',
+      'service',
+      'msg',
+      'requestId',
+      'operation',
+      'operationType',
+      'queryHash',
+      'outcome',
+      'status',
+      'durationMs',
+      'errorCodes',
+      'services',
+    ]);
     for (const l of requests) {
       expect(l).toMatchObject({ level: 'info', service: 'gateway', operationType: 'query' });
       expect(Number.isNaN(Date.parse(String(l.time)))).toBe(false);
@@ -282,16 +386,35 @@ describe('the request log, as the real JSON logger writes it', () => {
       expect(Object.keys(l).filter((k) => !allowed.has(k))).toEqual([]);
     }
     expect(requests[0]).toMatchObject({ requestId: 'log-echo', operation: 'Echo', outcome: 'success', status: 200 });
-    expect(requests[1]).toMatchObject({ requestId: 'log-page', operation: 'Page', outcome: 'error', status: 400, errorCodes: ['BAD_USER_INPUT'] });
-    expect(requests[2]).toMatchObject({ operation: 'Missing', outcome: 'partial', status: 200, errorCodes: ['NOT_FOUND'], services: ['workloads'] });
-    for (const never of [secret, badSecret, literal, 'echo(token', 'pods(first', 'shop']) expect(out).not.toContain(never);
+    expect(requests[1]).toMatchObject({
+      requestId: 'log-page',
+      operation: 'Page',
+      outcome: 'error',
+      status: 400,
+      errorCodes: ['BAD_USER_INPUT'],
+    });
+    expect(requests[2]).toMatchObject({
+      operation: 'Missing',
+      outcome: 'partial',
+      status: 200,
+      errorCodes: ['NOT_FOUND'],
+      services: ['workloads'],
+    });
+    for (const never of [secret, badSecret, literal, 'echo(token', 'pods(first', 'shop'])
+      expect(out).not.toContain(never);
   });
 });
 
 describe('a failing subgraph', () => {
   const query = 'query Pods { pods(first: 2) { name cpu } alerts }';
   const expectPartial = (body: GraphQLBody) => {
-    expect(body.data).toEqual({ pods: [{ name: 'pod-0', cpu: null }, { name: 'pod-1', cpu: null }], alerts: null });
+    expect(body.data).toEqual({
+      pods: [
+        { name: 'pod-0', cpu: null },
+        { name: 'pod-1', cpu: null },
+      ],
+      alerts: null,
+    });
     expect(body.errors?.length).toBeGreaterThan(0);
     for (const e of body.errors ?? []) {
       expect(e.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', service: 'monitoring' });
@@ -309,7 +432,12 @@ describe('a failing subgraph', () => {
     expect((await fetch(gw.url.replace(/\/graphql$/, '/readyz'))).status).toBe(503);
     const text = await (await fetch(gw.url.replace(/\/graphql$/, '/metrics'))).text();
     expect(sample(text, 'kubegraph_gateway_requests_total', { operation: 'Pods', outcome: 'partial' })).toBe(1);
-    expect(sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', { service: 'monitoring', outcome: 'unavailable' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'kubegraph_gateway_subgraph_fetch_duration_seconds_count', {
+        service: 'monitoring',
+        outcome: 'unavailable',
+      }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('answering HTTP 500 with a non-GraphQL body: the same', async () => {
@@ -323,20 +451,33 @@ describe('a failing subgraph', () => {
     const { createServer } = await import('node:http');
     const hung = createServer(() => {});
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise((r) => { hung.closeAllConnections(); hung.close(() => r()); }));
+    closers.push(
+      () =>
+        new Promise((r) => {
+          hung.closeAllConnections();
+          hung.close(() => r());
+        }),
+    );
     const port = (hung.address() as { port: number }).port;
-    const gw = await gatewayWith({ subgraphUrls: { monitoring: `http://127.0.0.1:${port}/graphql` }, subgraphTimeoutMs: 300 });
+    const gw = await gatewayWith({
+      subgraphUrls: { monitoring: `http://127.0.0.1:${port}/graphql` },
+      subgraphTimeoutMs: 300,
+    });
     const r = await post(gw.url, { query, operationName: 'Pods' });
     expectPartial(r.body);
     expect(r.body.errors?.[0].message).toMatch(/within 300 ms/);
   });
 
-  it('passes the subgraph\'s own GraphQL errors through with their codes', async () => {
+  it("passes the subgraph's own GraphQL errors through with their codes", async () => {
     const gw = await gatewayWith();
     const r = await post(gw.url, { query: '{ pod(namespace: "shop", name: "nope") { name } alerts }' });
     expect(r.body.data).toEqual({ pod: null, alerts: ['HighCPU'] });
     expect(r.body.errors).toHaveLength(1);
-    expect(r.body.errors?.[0]).toMatchObject({ message: 'pod shop/nope not found', path: ['pod'], extensions: { code: 'NOT_FOUND', service: 'workloads' } });
+    expect(r.body.errors?.[0]).toMatchObject({
+      message: 'pod shop/nope not found',
+      path: ['pod'],
+      extensions: { code: 'NOT_FOUND', service: 'workloads' },
+    });
   });
 });
 
@@ -386,7 +527,9 @@ describe('protections', () => {
     const nested = 'query Nested($n: Int) { pods(first: $n) { related(first: $n) { related(first: $n) { name } } } }';
     const small = await post(gw.url, { query: nested, operationName: 'Nested', variables: { n: 2 } });
     expect(small.body.errors).toBeUndefined();
-    expect(codes((await post(gw.url, { query: nested, operationName: 'Nested', variables: { n: 100 } })).body)).toEqual(['QUERY_TOO_COSTLY']);
+    expect(codes((await post(gw.url, { query: nested, operationName: 'Nested', variables: { n: 100 } })).body)).toEqual(
+      ['QUERY_TOO_COSTLY'],
+    );
   });
 
   it('limits are configurable', async () => {
@@ -394,7 +537,9 @@ describe('protections', () => {
     const deep = `{ pods(first: 1) { ${'related(first: 1) { '.repeat(20)}name${' }'.repeat(20)} } }`;
     expect((await post(lenient.url, { query: deep })).body.errors).toBeUndefined();
     const strict = await gatewayWith({ limits: { maxCost: 5 } });
-    expect(codes((await post(strict.url, { query: '{ pods(first: 10) { name } }' })).body)).toEqual(['QUERY_TOO_COSTLY']);
+    expect(codes((await post(strict.url, { query: '{ pods(first: 10) { name } }' })).body)).toEqual([
+      'QUERY_TOO_COSTLY',
+    ]);
   });
 
   it('refuses a request body above the size limit with 413 and a GraphQL error', async () => {
@@ -403,7 +548,9 @@ describe('protections', () => {
     expect(codes(r.body)).toEqual(['PAYLOAD_TOO_LARGE']);
     // A GET carries its query in the URL; the same limit applies (here below Node's 16 KB header limit).
     const small = await gatewayWith({ maxBodyBytes: 2048 });
-    const res = await fetch(`${small.url}?query=${'%20'.repeat(1024)}{alerts}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const res = await fetch(`${small.url}?query=${'%20'.repeat(1024)}{alerts}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect(res.status).toBe(413);
     expect(codes((await res.json()) as GraphQLBody)).toEqual(['PAYLOAD_TOO_LARGE']);
   });
@@ -411,17 +558,25 @@ describe('protections', () => {
   it('prevents CSRF: simple GET and text/plain POST requests are refused', async () => {
     const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ alerts }')}`);
     expect(get.status).toBe(400);
-    const form = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ alerts }' }) });
+    const form = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ alerts }' }),
+    });
     expect(form.status).toBe(400);
     // Refused before Apollo's request pipeline, they are still counted.
     const text = await (await fetch(gw.url.replace(/\/graphql$/, '/metrics'))).text();
-    expect(sample(text, 'kubegraph_gateway_requests_total', { operation: 'unknown', outcome: 'rejected' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'kubegraph_gateway_requests_total', { operation: 'unknown', outcome: 'rejected' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses a mutation sent with GET (405, Allow: POST) without running it; over POST it runs', async () => {
     const before = restarts.length;
     const get = (query: string, operationName?: string) =>
-      fetch(`${gw.url}?query=${encodeURIComponent(query)}${operationName ? `&operationName=${operationName}` : ''}`, { headers: { 'apollo-require-preflight': 'true' } });
+      fetch(`${gw.url}?query=${encodeURIComponent(query)}${operationName ? `&operationName=${operationName}` : ''}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      });
     const res = await get('mutation Restart { restart(name: "pod-0") }');
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
@@ -436,7 +591,10 @@ describe('protections', () => {
     expect(((await read.json()) as GraphQLBody).data).toEqual({ alerts: ['HighCPU'] });
     expect(restarts.slice(before)).toEqual([]);
     // The subgraph does count mutations that reach it.
-    const posted = await post(gw.url, { query: 'mutation Restart { restart(name: "pod-0") }', operationName: 'Restart' });
+    const posted = await post(gw.url, {
+      query: 'mutation Restart { restart(name: "pod-0") }',
+      operationName: 'Restart',
+    });
     expect(posted.body).toEqual({ data: { restart: before + 1 } });
     expect(restarts.slice(before)).toEqual(['pod-0']);
   });
@@ -461,7 +619,9 @@ describe('persisted queries and query plans', () => {
   it('works in memory without Redis', async () => {
     const gw = await gatewayWith();
     expect(codes((await post(gw.url, { extensions: ext })).body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
-    expect((await post(gw.url, { query, extensions: ext })).body.data).toEqual({ pods: [{ name: 'pod-0', cpu: 0.25 }] });
+    expect((await post(gw.url, { query, extensions: ext })).body.data).toEqual({
+      pods: [{ name: 'pod-0', cpu: 0.25 }],
+    });
     expect((await post(gw.url, { extensions: ext })).body.data).toEqual({ pods: [{ name: 'pod-0', cpu: 0.25 }] });
   });
 
@@ -508,28 +668,55 @@ describe('persisted queries and query plans', () => {
 describe('configuration from the environment', () => {
   it('reads subgraph URLs, limits, Redis and introspection', () => {
     const opts = withEnv(
-      { WORKLOADS_URL: 'http://workloads:4002/graphql', GATEWAY_MAX_DEPTH: '9', GATEWAY_MAX_COST: '1000', REDIS_URL: 'redis://127.0.0.1:6379/2', GRAPHQL_INTROSPECTION: 'false', GATEWAY_PORT: '4100' },
+      {
+        WORKLOADS_URL: 'http://workloads:4002/graphql',
+        GATEWAY_MAX_DEPTH: '9',
+        GATEWAY_MAX_COST: '1000',
+        REDIS_URL: 'redis://127.0.0.1:6379/2',
+        GRAPHQL_INTROSPECTION: 'false',
+        GATEWAY_PORT: '4100',
+      },
       gatewayOptionsFromEnv,
     );
-    expect(opts).toMatchObject({ port: 4100, subgraphUrls: { workloads: 'http://workloads:4002/graphql' }, redisUrl: 'redis://127.0.0.1:6379/2', introspection: false, limits: { maxDepth: 9, maxCost: 1000, maxAliases: 30 } });
+    expect(opts).toMatchObject({
+      port: 4100,
+      subgraphUrls: { workloads: 'http://workloads:4002/graphql' },
+      redisUrl: 'redis://127.0.0.1:6379/2',
+      introspection: false,
+      limits: { maxDepth: 9, maxCost: 1000, maxAliases: 30 },
+    });
   });
 
   it('switches introspection off by default under NODE_ENV=production, and a gateway so configured refuses it', async () => {
     const prod = withEnv({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: undefined }, gatewayOptionsFromEnv);
     expect(prod.introspection).toBe(false);
     // Elsewhere it is on by default, and the variable wins over NODE_ENV.
-    expect(withEnv({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: undefined }, gatewayOptionsFromEnv).introspection).toBe(true);
-    expect(withEnv({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }, gatewayOptionsFromEnv).introspection).toBe(true);
+    expect(
+      withEnv({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: undefined }, gatewayOptionsFromEnv).introspection,
+    ).toBe(true);
+    expect(
+      withEnv({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }, gatewayOptionsFromEnv).introspection,
+    ).toBe(true);
 
     // The production options as loaded, with this test's subgraphs, port and no accounts behind the gateway.
-    const gw = await gatewayWith({ ...prod, port: 0, host: '127.0.0.1', subgraphUrls: undefined, redisUrl: undefined, authenticator: undefined, identitySecret: undefined });
+    const gw = await gatewayWith({
+      ...prod,
+      port: 0,
+      host: '127.0.0.1',
+      subgraphUrls: undefined,
+      redisUrl: undefined,
+      authenticator: undefined,
+      identitySecret: undefined,
+    });
     for (const query of ['{ __schema { types { name } } }', '{ __type(name: "Pod") { fields { name } } }']) {
       const r = await post(gw.url, { query });
       expect(r.status).toBe(400);
       expect(r.body.data).toBeUndefined();
       expect(r.body.errors?.[0].message).toMatch(/introspection/i);
     }
-    expect((await post(gw.url, { query: 'query Pods { pods(first: 1) { name cpu } }', operationName: 'Pods' })).body).toEqual({ data: { pods: [{ name: 'pod-0', cpu: 0.25 }] } });
+    expect(
+      (await post(gw.url, { query: 'query Pods { pods(first: 1) { name cpu } }', operationName: 'Pods' })).body,
+    ).toEqual({ data: { pods: [{ name: 'pod-0', cpu: 0.25 }] } });
   });
 
   it('stops on a bad value with a message naming the variable', () => {

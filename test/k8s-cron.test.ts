@@ -102,12 +102,24 @@ describe('scheduleProblems: validateScheduleFormat', () => {
     ['@every x', {}, ['failed to parse duration @every x: time: invalid duration "x"']],
     // TZ in the schedule: refused on create and on an update that adds it ...
     ['TZ=UTC * * * * *', {}, ['cannot use TZ or CRON_TZ in schedule, use timeZone field instead']],
-    ['CRON_TZ=UTC * * * * *', { oldSchedule: '* * * * *' }, ['cannot use TZ or CRON_TZ in schedule, use timeZone field instead']],
+    [
+      'CRON_TZ=UTC * * * * *',
+      { oldSchedule: '* * * * *' },
+      ['cannot use TZ or CRON_TZ in schedule, use timeZone field instead'],
+    ],
     // ... kept by an update of a schedule that had it, but not together with spec.timeZone
     ['TZ=UTC * * * * *', { oldSchedule: 'TZ=UTC 0 * * * *' }, []],
-    ['TZ=UTC * * * * *', { oldSchedule: 'TZ=UTC 0 * * * *', timeZone: 'UTC' }, ['cannot use both timeZone field and TZ or CRON_TZ in schedule']],
+    [
+      'TZ=UTC * * * * *',
+      { oldSchedule: 'TZ=UTC 0 * * * *', timeZone: 'UTC' },
+      ['cannot use both timeZone field and TZ or CRON_TZ in schedule'],
+    ],
     // both problems at once
-    ['TZ=UTC * *', {}, ['expected exactly 5 fields, found 2: [* *]', 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead']],
+    [
+      'TZ=UTC * *',
+      {},
+      ['expected exactly 5 fields, found 2: [* *]', 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'],
+    ],
   ] as const)('%j %j', (schedule, opts, want) => {
     expect(scheduleProblems(schedule, opts)).toEqual(want);
   });
@@ -153,10 +165,20 @@ describe("parseGoDuration: Go's time.ParseDuration", () => {
     ['-9223372036854775808ns', -(1n << 63n)],
   ])('%j', (s, want) => expect(parseGoDuration(s)).toBe(want));
 
-  it.each(['', '3', '-', 's', '.', '-.', '.s', '+.s', '1d', '\x85\x85', '9223372036854775808ns', '9223372036854775.808us'])(
-    'refuses %j',
-    (s) => expect(() => parseGoDuration(s)).toThrow(CronSyntaxError),
-  );
+  it.each([
+    '',
+    '3',
+    '-',
+    's',
+    '.',
+    '-.',
+    '.s',
+    '+.s',
+    '1d',
+    '\x85\x85',
+    '9223372036854775808ns',
+    '9223372036854775.808us',
+  ])('refuses %j', (s) => expect(() => parseGoDuration(s)).toThrow(CronSyntaxError));
 });
 
 describe('nextScheduleTime', () => {
@@ -183,38 +205,59 @@ describe('nextScheduleTime', () => {
   });
 
   it('reads fields in the time zone, and never fires for a day that does not exist', () => {
-    expect(nextScheduleTime('0 9 * * *', at('2024-07-01T00:00:00Z'), 'Europe/Berlin')).toEqual(at('2024-07-01T07:00:00Z'));
+    expect(nextScheduleTime('0 9 * * *', at('2024-07-01T00:00:00Z'), 'Europe/Berlin')).toEqual(
+      at('2024-07-01T07:00:00Z'),
+    );
     expect(nextScheduleTime('0 0 30 2 *', at('2024-01-01T00:00:00Z'))).toBeUndefined();
   });
 });
 
 describe('scheduledTimesBetween', () => {
   it('counts cron times step by step', () => {
-    const r = scheduledTimesBetween(parseSchedule('*/15 * * * *'), at('2024-03-01T10:00:00Z'), at('2024-03-01T11:07:00Z'));
+    const r = scheduledTimesBetween(
+      parseSchedule('*/15 * * * *'),
+      at('2024-03-01T10:00:00Z'),
+      at('2024-03-01T11:07:00Z'),
+    );
     expect(r).toEqual({ count: 4, last: at('2024-03-01T11:00:00Z') });
-    expect(scheduledTimesBetween(parseSchedule('0 0 1 1 *'), at('2024-03-01T10:00:00Z'), at('2024-03-02T10:00:00Z'))).toEqual({ count: 0, last: undefined });
+    expect(
+      scheduledTimesBetween(parseSchedule('0 0 1 1 *'), at('2024-03-01T10:00:00Z'), at('2024-03-02T10:00:00Z')),
+    ).toEqual({ count: 0, last: undefined });
   });
 
   it('counts a constant delay by arithmetic, even at one second over a week', () => {
-    const week = scheduledTimesBetween(parseSchedule('@every 1s'), at('2024-03-01T00:00:00Z'), at('2024-03-08T00:00:00Z'));
+    const week = scheduledTimesBetween(
+      parseSchedule('@every 1s'),
+      at('2024-03-01T00:00:00Z'),
+      at('2024-03-08T00:00:00Z'),
+    );
     expect(week).toEqual({ count: 7 * 86_400, last: at('2024-03-08T00:00:00Z') });
-    expect(scheduledTimesBetween(parseSchedule('@every 1h'), at('2024-03-01T00:00:00.900Z'), at('2024-03-01T02:30:00Z'))).toEqual({
+    expect(
+      scheduledTimesBetween(parseSchedule('@every 1h'), at('2024-03-01T00:00:00.900Z'), at('2024-03-01T02:30:00Z')),
+    ).toEqual({
       count: 2,
       last: at('2024-03-01T02:00:00Z'),
     });
-    expect(scheduledTimesBetween(parseSchedule('@every 1h'), at('2024-03-01T00:00:00Z'), at('2024-03-01T00:59:59Z'))).toEqual({ count: 0 });
+    expect(
+      scheduledTimesBetween(parseSchedule('@every 1h'), at('2024-03-01T00:00:00Z'), at('2024-03-01T00:59:59Z')),
+    ).toEqual({ count: 0 });
   });
 });
 
 describe('admission and the CronJob controller agree (sandbox store, no server)', () => {
-  const template = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } };
+  const template = {
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+  };
   let store: Store;
   let controller: CronJobController;
   let stop: () => void;
   let now = Date.parse('2024-03-01T10:00:30Z');
   const cronJobs = () => store.type('batch', 'cronjobs');
   const cronJob = (name: string, schedule: string, extra: Loose = {}) => ({
-    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, namespace: 'default' }, spec: { schedule, jobTemplate: template, ...extra },
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, namespace: 'default' },
+    spec: { schedule, jobTemplate: template, ...extra },
   });
   const refusal = (f: () => unknown): string => {
     try {
@@ -242,10 +285,18 @@ describe('admission and the CronJob controller agree (sandbox store, no server)'
   afterEach(() => stop());
 
   it('refuses with the parser’s message what the controller could not run', () => {
-    expect(refusal(() => store.create(cronJobs(), cronJob('three', '* * *')))).toContain('expected exactly 5 fields, found 3: [* * *]');
-    expect(refusal(() => store.create(cronJobs(), cronJob('every', '@every soon')))).toContain('failed to parse duration @every soon');
-    expect(refusal(() => store.create(cronJobs(), cronJob('range', '0 25 * * *')))).toContain('end of range (25) above maximum (23): 25');
-    expect(refusal(() => store.create(cronJobs(), cronJob('tz', 'CRON_TZ=UTC 0 * * * *')))).toContain('cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
+    expect(refusal(() => store.create(cronJobs(), cronJob('three', '* * *')))).toContain(
+      'expected exactly 5 fields, found 3: [* * *]',
+    );
+    expect(refusal(() => store.create(cronJobs(), cronJob('every', '@every soon')))).toContain(
+      'failed to parse duration @every soon',
+    );
+    expect(refusal(() => store.create(cronJobs(), cronJob('range', '0 25 * * *')))).toContain(
+      'end of range (25) above maximum (23): 25',
+    );
+    expect(refusal(() => store.create(cronJobs(), cronJob('tz', 'CRON_TZ=UTC 0 * * * *')))).toContain(
+      'cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
+    );
   });
 
   it('admits @every, and the controller runs it', async () => {
@@ -254,10 +305,13 @@ describe('admission and the CronJob controller agree (sandbox store, no server)'
     now = created + 5 * 60_000; // two runs due (at +2m and +4m): the latest is started
     controller.enqueue('default/often');
     const due = Math.floor(created / 1000) * 1000 + 4 * 60_000;
-    await vi.waitFor(() => {
-      const jobs = store.list(store.type('batch', 'jobs'), 'default').map((j) => j.metadata.name);
-      expect(jobs).toEqual([`often-${Math.floor(due / 60_000)}`]);
-    }, { timeout: 10_000, interval: 10 });
+    await vi.waitFor(
+      () => {
+        const jobs = store.list(store.type('batch', 'jobs'), 'default').map((j) => j.metadata.name);
+        expect(jobs).toEqual([`often-${Math.floor(due / 60_000)}`]);
+      },
+      { timeout: 10_000, interval: 10 },
+    );
     expect(store.list(store.type('', 'events'), 'default').filter((e) => e.reason === 'InvalidSchedule')).toEqual([]);
   });
 });

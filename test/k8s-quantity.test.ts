@@ -344,7 +344,8 @@ describe('exact integers where the scheduler and the metrics need them', () => {
     expect(quantityOf(2)?.milliValue()).toBe(2000n);
     expect(quantityOf(0.5)?.milliValue()).toBe(500n);
     expect(quantityOf(1e21)?.cmp(parseQuantity('1e21'))).toBe(0);
-    for (const bad of [undefined, null, '', 'abc', '1K', NaN, Infinity, {}, true]) expect(quantityOf(bad)).toBeUndefined();
+    for (const bad of [undefined, null, '', 'abc', '1K', NaN, Infinity, {}, true])
+      expect(quantityOf(bad)).toBeUndefined();
     expect(milliValueOf('250n')).toBe(1);
     expect(milliValueOf('3800m')).toBe(3800);
     expect(milliValueOf(undefined)).toBeUndefined();

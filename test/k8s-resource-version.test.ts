@@ -1,7 +1,12 @@
 // services/common/k8s/resource-version.ts, table-driven: integers compare as numbers (never as strings: "10" is after
 // "9"), anything else only as equal or not, and absurdly long digit strings are not integers.
 import { describe, expect, it } from 'vitest';
-import { compareResourceVersions, isIntegerResourceVersion, resourceVersionValue, rvAtLeast } from '../services/common/k8s/resource-version.js';
+import {
+  compareResourceVersions,
+  isIntegerResourceVersion,
+  resourceVersionValue,
+  rvAtLeast,
+} from '../services/common/k8s/resource-version.js';
 
 describe('resourceVersionValue', () => {
   it.each([
@@ -15,7 +20,20 @@ describe('resourceVersionValue', () => {
     expect(isIntegerResourceVersion(rv)).toBe(true);
   });
 
-  it.each([undefined, null, '', '-1', '+1', '1.5', '1e3', ' 1', '1 ', 'abc', '0x10', '1234567890123456789012345678901'])('%j is not an integer', (rv) => {
+  it.each([
+    undefined,
+    null,
+    '',
+    '-1',
+    '+1',
+    '1.5',
+    '1e3',
+    ' 1',
+    '1 ',
+    'abc',
+    '0x10',
+    '1234567890123456789012345678901',
+  ])('%j is not an integer', (rv) => {
     expect(resourceVersionValue(rv)).toBeUndefined();
     expect(isIntegerResourceVersion(rv)).toBe(false);
   });

@@ -10,7 +10,15 @@ import { composeSupergraph } from '../gateway/compose.js';
 import type { Viewer } from '../services/common/authz.js';
 import { PrometheusClient, PrometheusUnavailableError } from '../services/monitoring/clients/prometheus.js';
 import { createMonitoringModel, PrometheusAccess } from '../services/monitoring/model/index.js';
-import { alternation, matcher, parseDuration, parseRange, promString, rangeSteps, validName } from '../services/monitoring/model/promql.js';
+import {
+  alternation,
+  matcher,
+  parseDuration,
+  parseRange,
+  promString,
+  rangeSteps,
+  validName,
+} from '../services/monitoring/model/promql.js';
 import { startPrometheus, type TestPrometheus } from './harness/prometheus.js';
 import { quietLogger } from './harness/stack.js';
 
@@ -26,8 +34,16 @@ afterAll(async () => {
 });
 
 const modelOn = (url: string | undefined, o: { timeoutMs?: number; breakerOpenMs?: number } = {}) => {
-  const client = url ? new PrometheusClient({ url, timeoutMs: o.timeoutMs ?? 5000, breakerOpenMs: o.breakerOpenMs ?? 5000 }) : undefined;
-  return { client, model: createMonitoringModel({ access: new PrometheusAccess({ client, log: quietLogger, rulesTtlMs: 60_000 }), rateWindow: '5m' }) };
+  const client = url
+    ? new PrometheusClient({ url, timeoutMs: o.timeoutMs ?? 5000, breakerOpenMs: o.breakerOpenMs ?? 5000 })
+    : undefined;
+  return {
+    client,
+    model: createMonitoringModel({
+      access: new PrometheusAccess({ client, log: quietLogger, rulesTtlMs: 60_000 }),
+      rateWindow: '5m',
+    }),
+  };
 };
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
@@ -40,7 +56,15 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | u
 }
 
 describe('values that reach PromQL', () => {
-  const nasty = ['a"b', 'back\\slash', 'line\nbreak', 'tab\tand\r', 'ünïcödé ✓ 𝔘', '"} or vector(1) or {a="', '{}|.*+?()[]^$'];
+  const nasty = [
+    'a"b',
+    'back\\slash',
+    'line\nbreak',
+    'tab\tand\r',
+    'ünïcödé ✓ 𝔘',
+    '"} or vector(1) or {a="',
+    '{}|.*+?()[]^$',
+  ];
 
   it('promString writes literals Prometheus parses back to exactly the same text', async () => {
     for (const s of nasty) {
@@ -57,7 +81,9 @@ describe('values that reach PromQL', () => {
     expect(matcher('pod', ['only'])).toBe('pod="only"');
     // Prometheus accepts the matcher and it selects the series whose label is one of the values.
     const m = matcher('v', ['a.b', 'c"d']);
-    const result = await prom.query(`label_replace(vector(1), "v", "a.b", "", "") or label_replace(vector(2), "v", "aXb", "", "")`);
+    const result = await prom.query(
+      `label_replace(vector(1), "v", "a.b", "", "") or label_replace(vector(2), "v", "aXb", "", "")`,
+    );
     expect(result).toHaveLength(2);
     expect(await prom.query(`count({__name__="nonexistent", ${m}}) or vector(0)`)).toHaveLength(1);
   });
@@ -70,7 +96,9 @@ describe('values that reach PromQL', () => {
     const { model } = modelOn(prom.url);
     const s = model.session(ADMIN);
     expect(await codeOf(() => s.pod({ namespace: 'shop', name: 'x"} or vector(1)' }))).toBe('BAD_USER_INPUT');
-    expect(await codeOf(s.top('pod', { by: 'CPU_CORES', namespace: 'shop"} or vector(1) or {a="' }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(s.top('pod', { by: 'CPU_CORES', namespace: 'shop"} or vector(1) or {a="' }))).toBe(
+      'BAD_USER_INPUT',
+    );
     expect(await codeOf(s.top('pod', { by: 'CPU_CORES', workspace: 'x\n' }))).toBe('BAD_USER_INPUT');
   });
 
@@ -84,9 +112,18 @@ describe('values that reach PromQL', () => {
     expect(parseDuration('1x')).toBeUndefined();
     const r = parseRange('2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '15s');
     expect(rangeSteps(r).map((t) => new Date(t * 1000).toISOString())).toEqual([
-      '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:15.000Z', '2026-01-01T00:00:30.000Z', '2026-01-01T00:00:45.000Z', '2026-01-01T00:01:00.000Z',
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:15.000Z',
+      '2026-01-01T00:00:30.000Z',
+      '2026-01-01T00:00:45.000Z',
+      '2026-01-01T00:01:00.000Z',
     ]);
-    for (const [start, end, step] of [['2026-01-02T00:00:00Z', '2026-01-01T00:00:00Z', '1m'], ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', '1s'], ['x', '2026-01-01T00:00:00Z', '1m'], ['2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '0s']]) {
+    for (const [start, end, step] of [
+      ['2026-01-02T00:00:00Z', '2026-01-01T00:00:00Z', '1m'],
+      ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', '1s'],
+      ['x', '2026-01-01T00:00:00Z', '1m'],
+      ['2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '0s'],
+    ]) {
       expect(await codeOf(() => parseRange(start, end, step)), `${start} ${end} ${step}`).toBe('BAD_USER_INPUT');
     }
   });
@@ -96,7 +133,11 @@ describe('authorization', () => {
   it('refuses PromQL to a viewer who is not a platform administrator, and runs it for one', async () => {
     const { model } = modelOn(prom.url);
     expect(await codeOf(model.session(REGULAR).promQuery('vector(1)'))).toBe('FORBIDDEN');
-    expect(await codeOf(model.session(REGULAR).promQueryRange('vector(1)', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '30s'))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        model.session(REGULAR).promQueryRange('vector(1)', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '30s'),
+      ),
+    ).toBe('FORBIDDEN');
     const r = await model.session(ADMIN).promQuery('vector(7)');
     expect(r.resultType).toBe('vector');
     expect(r.series[0].samples[0].value).toBe(7);
@@ -116,8 +157,14 @@ describe('authorization', () => {
     const member = model.session({ ...REGULAR, workspaceRoles: { 'demo-shop': 'workspace-regular' } });
     const ws = member.workspace({ name: 'demo-shop' });
     expect(await member.value(member.metric(ws, 'cpuCores'))).toBeNull();
-    expect((await member.series(member.metric(ws, 'cpuCores'), '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '30s')).map((p) => p.value)).toEqual([null, null, null]);
-    expect(await codeOf(() => model.session({ username: '', platformRole: '' }).workspace({ name: 'demo-shop' }))).toBe('UNAUTHENTICATED');
+    expect(
+      (await member.series(member.metric(ws, 'cpuCores'), '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '30s')).map(
+        (p) => p.value,
+      ),
+    ).toEqual([null, null, null]);
+    expect(await codeOf(() => model.session({ username: '', platformRole: '' }).workspace({ name: 'demo-shop' }))).toBe(
+      'UNAUTHENTICATED',
+    );
     expect(await codeOf(() => s.workload({ namespace: 'shop', kind: 'DEPLOYMENT', name: 'api' }))).toBe('FORBIDDEN');
     expect(await codeOf(() => s.cluster())).toBe('FORBIDDEN');
     expect(await s.top('pod', { by: 'CPU_CORES' })).toEqual([]);
@@ -134,7 +181,10 @@ describe('Prometheus unavailable', () => {
     const { model } = modelOn(undefined);
     const s = model.session(ADMIN);
     const handle = s.metric(s.pod({ namespace: 'shop', name: 'redis-0' }), 'cpuCores');
-    const error = await s.value(handle).then(() => undefined, (e: { message: string; extensions: Record<string, unknown> }) => e);
+    const error = await s.value(handle).then(
+      () => undefined,
+      (e: { message: string; extensions: Record<string, unknown> }) => e,
+    );
     expect(error?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', service: 'monitoring' });
     expect(error?.message).toMatch(/PROMETHEUS_URL/);
   });
@@ -145,7 +195,12 @@ describe('Prometheus unavailable', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const e = await new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000, breakerOpenMs: 60_000 }).query('up').then(() => undefined, (err: Error) => err);
+    const e = await new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000, breakerOpenMs: 60_000 })
+      .query('up')
+      .then(
+        () => undefined,
+        (err: Error) => err,
+      );
     expect(e).toBeInstanceOf(PrometheusUnavailableError);
     expect(e!.message).toBe('Prometheus is unavailable: ECONNREFUSED');
   });
@@ -170,7 +225,13 @@ describe('Prometheus unavailable', () => {
     it('times each query out, never retries, and after 3 failures in a row stops asking (circuit breaker)', async () => {
       const client = new PrometheusClient({ url, timeoutMs: 200, breakerOpenMs: 60_000 });
       const errors: unknown[] = [];
-      for (let i = 0; i < 6; i++) errors.push(await client.query('up').then(() => undefined, (e: unknown) => e));
+      for (let i = 0; i < 6; i++)
+        errors.push(
+          await client.query('up').then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        );
       for (const e of errors) expect(e).toBeInstanceOf(PrometheusUnavailableError);
       expect(String((errors[0] as Error).message)).toMatch(/no answer within 200 ms/);
       expect(String((errors[5] as Error).message)).toMatch(/failed 3 times in a row/);
@@ -183,7 +244,9 @@ describe('Prometheus unavailable', () => {
       const before = received;
       const { model } = modelOn(url, { timeoutMs: 200, breakerOpenMs: 60_000 });
       const s = model.session(ADMIN);
-      const pods = Array.from({ length: 20 }, (_, i) => s.metric(s.pod({ namespace: 'shop', name: `p-${i}` }), 'memoryBytes'));
+      const pods = Array.from({ length: 20 }, (_, i) =>
+        s.metric(s.pod({ namespace: 'shop', name: `p-${i}` }), 'memoryBytes'),
+      );
       const codes = await Promise.all(pods.map((h) => codeOf(s.value(h))));
       expect(new Set(codes)).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
       // One query for the 20 pods (plus at most the background lookup of recording rules).

@@ -46,10 +46,13 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
       const url = new URL(req.url ?? '/', 'http://x');
       const params = new URLSearchParams(req.method === 'POST' ? body.toString() : url.search);
       seen.push({ path: url.pathname, query: params.get('query') ?? '' });
-      const upstream = request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = request(
+        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       upstream.on('error', () => {
         res.writeHead(502);
         res.end('upstream down');
@@ -84,7 +87,14 @@ beforeAll(async () => {
       prometheusUrl: async (cluster) => {
         const caData = cluster.kc.getCurrentCluster()!.caData!;
         prom = await startPrometheus({
-          scrapeTargets: [{ job: 'sandbox', url: `${cluster.sandbox.url}/metrics`, caPem: Buffer.from(caData, 'base64').toString(), honorLabels: true }],
+          scrapeTargets: [
+            {
+              job: 'sandbox',
+              url: `${cluster.sandbox.url}/metrics`,
+              caPem: Buffer.from(caData, 'base64').toString(),
+              honorLabels: true,
+            },
+          ],
           scrapeIntervalSeconds: 1,
           ruleFiles: { 'rules.yml': RULES },
         });
@@ -97,7 +107,10 @@ beforeAll(async () => {
   });
   // A few scrapes, so rates have two samples; redis-0 and the crash-looping worker settle.
   await prom.waitFor('count_over_time(up{job="sandbox"}[30s]) >= 4', { timeoutMs: 40_000 });
-  await prom.waitFor('rate(container_cpu_usage_seconds_total{namespace="shop", pod="redis-0", container="redis"}[5m]) > 0', { timeoutMs: 40_000 });
+  await prom.waitFor(
+    'rate(container_cpu_usage_seconds_total{namespace="shop", pod="redis-0", container="redis"}[5m]) > 0',
+    { timeoutMs: 40_000 },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -120,7 +133,8 @@ async function promValue(promql: string, time: number): Promise<number | null> {
 describe('metrics through the gateway', () => {
   it('pod, container, node, project, workload, workspace and cluster values equal the same PromQL asked of Prometheus', async () => {
     const at = settledTime();
-    const r = await gw(`query ($at: DateTime) {
+    const r = await gw(
+      `query ($at: DateTime) {
       pod(namespace: "shop", name: "redis-0") {
         name
         metrics {
@@ -139,7 +153,9 @@ describe('metrics through the gateway', () => {
       workload(namespace: "shop", kind: DEPLOYMENT, name: "api") { pods { edges { node { name } } } metrics { memoryBytes { value(at: $at) } podCount { value(at: $at) } } }
       workspaceMetrics(name: "demo-shop") { memoryBytes { value(at: $at) } }
       cluster { metrics { nodeCount { value(at: $at) } podCount { value(at: $at) } } }
-    }`, { at: at.iso });
+    }`,
+      { at: at.iso },
+    );
     expect(r.errors).toBeUndefined();
     const d = r.data!;
     const pod = d.pod.metrics;
@@ -147,52 +163,107 @@ describe('metrics through the gateway', () => {
     expect(pod.cpuCores.unit).toBe('cores');
     expect(pod.memoryBytes.unit).toBe('bytes');
     expect(pod.cpuCores.value).toBeGreaterThan(0);
-    expect(pod.cpuCores.value).toBe(await promValue(`sum(rate(container_cpu_usage_seconds_total{${shopRedis}, container!="", container!="POD"}[5m]))`, at.unix));
-    expect(pod.memoryBytes.value).toBe(await promValue(`sum(container_memory_working_set_bytes{${shopRedis}, container!=""})`, at.unix));
-    expect(pod.networkReceiveBytesPerSecond.value).toBe(await promValue(`sum(rate(container_network_receive_bytes_total{${shopRedis}}[5m]))`, at.unix));
-    expect(pod.networkTransmitBytesPerSecond.value).toBe(await promValue(`sum(rate(container_network_transmit_bytes_total{${shopRedis}}[5m]))`, at.unix));
-    expect(pod.restarts.value).toBe(await promValue(`sum(kube_pod_container_status_restarts_total{${shopRedis}})`, at.unix));
+    expect(pod.cpuCores.value).toBe(
+      await promValue(
+        `sum(rate(container_cpu_usage_seconds_total{${shopRedis}, container!="", container!="POD"}[5m]))`,
+        at.unix,
+      ),
+    );
+    expect(pod.memoryBytes.value).toBe(
+      await promValue(`sum(container_memory_working_set_bytes{${shopRedis}, container!=""})`, at.unix),
+    );
+    expect(pod.networkReceiveBytesPerSecond.value).toBe(
+      await promValue(`sum(rate(container_network_receive_bytes_total{${shopRedis}}[5m]))`, at.unix),
+    );
+    expect(pod.networkTransmitBytesPerSecond.value).toBe(
+      await promValue(`sum(rate(container_network_transmit_bytes_total{${shopRedis}}[5m]))`, at.unix),
+    );
+    expect(pod.restarts.value).toBe(
+      await promValue(`sum(kube_pod_container_status_restarts_total{${shopRedis}})`, at.unix),
+    );
     expect(pod.container.name).toBe('redis');
-    expect(pod.container.memoryBytes.value).toBe(await promValue(`container_memory_working_set_bytes{${shopRedis}, container="redis"}`, at.unix));
+    expect(pod.container.memoryBytes.value).toBe(
+      await promValue(`container_memory_working_set_bytes{${shopRedis}, container="redis"}`, at.unix),
+    );
 
     const node = d.nodes.edges[0].node;
     const n = `node="${node.name}"`;
-    expect(node.metrics.memoryBytes.value).toBe(await promValue(`node_memory_MemTotal_bytes{${n}} - node_memory_MemAvailable_bytes{${n}}`, at.unix));
-    expect(node.metrics.cpuUtilisation.value).toBeCloseTo((await promValue(`1 - avg(rate(node_cpu_seconds_total{mode="idle", ${n}}[5m]))`, at.unix))!, 12);
+    expect(node.metrics.memoryBytes.value).toBe(
+      await promValue(`node_memory_MemTotal_bytes{${n}} - node_memory_MemAvailable_bytes{${n}}`, at.unix),
+    );
+    expect(node.metrics.cpuUtilisation.value).toBeCloseTo(
+      (await promValue(`1 - avg(rate(node_cpu_seconds_total{mode="idle", ${n}}[5m]))`, at.unix))!,
+      12,
+    );
     expect(node.metrics.load1.value).toBe(await promValue(`node_load1{${n}}`, at.unix));
-    expect(node.metrics.podCapacity.value).toBe(await promValue(`kube_node_status_capacity{resource="pods", ${n}}`, at.unix));
-    expect(node.metrics.podCount.value).toBe(await promValue(`count(kube_pod_info{${n}} and on (namespace, pod) (kube_pod_status_phase{phase="Running"} == 1))`, at.unix));
+    expect(node.metrics.podCapacity.value).toBe(
+      await promValue(`kube_node_status_capacity{resource="pods", ${n}}`, at.unix),
+    );
+    expect(node.metrics.podCount.value).toBe(
+      await promValue(
+        `count(kube_pod_info{${n}} and on (namespace, pod) (kube_pod_status_phase{phase="Running"} == 1))`,
+        at.unix,
+      ),
+    );
 
     const project = d.project.metrics;
     // KubeSphere's recording rule exists in this Prometheus: the project's CPU comes from it.
-    expect(project.cpuCores.value).toBe(await promValue('sum(namespace:container_cpu_usage_seconds_total:sum_rate{namespace="shop"})', at.unix));
-    expect(queriesSeen().some((q) => q.query.includes('namespace:container_cpu_usage_seconds_total:sum_rate'))).toBe(true);
-    expect(project.memoryBytes.value).toBe(await promValue('sum(container_memory_working_set_bytes{namespace="shop", container!=""})', at.unix));
-    expect(project.podCount.value).toBe(await promValue('sum(kube_pod_status_phase{namespace="shop", phase="Running"})', at.unix));
+    expect(project.cpuCores.value).toBe(
+      await promValue('sum(namespace:container_cpu_usage_seconds_total:sum_rate{namespace="shop"})', at.unix),
+    );
+    expect(queriesSeen().some((q) => q.query.includes('namespace:container_cpu_usage_seconds_total:sum_rate'))).toBe(
+      true,
+    );
+    expect(project.memoryBytes.value).toBe(
+      await promValue('sum(container_memory_working_set_bytes{namespace="shop", container!=""})', at.unix),
+    );
+    expect(project.podCount.value).toBe(
+      await promValue('sum(kube_pod_status_phase{namespace="shop", phase="Running"})', at.unix),
+    );
 
     // The workload's pods (listed by the workloads subgraph) are the ones its metrics sum.
     const apiPods: string[] = d.workload.pods.edges.map((e: { node: { name: string } }) => e.node.name);
     expect(apiPods.length).toBeGreaterThan(0);
-    expect(d.workload.metrics.memoryBytes.value).toBe(await promValue(`sum(container_memory_working_set_bytes{namespace="shop", pod=~"${apiPods.join('|')}", container!=""})`, at.unix));
+    expect(d.workload.metrics.memoryBytes.value).toBe(
+      await promValue(
+        `sum(container_memory_working_set_bytes{namespace="shop", pod=~"${apiPods.join('|')}", container!=""})`,
+        at.unix,
+      ),
+    );
     expect(d.workload.metrics.podCount.value).toBe(apiPods.length);
 
-    expect(d.workspaceMetrics.memoryBytes.value).toBe(await promValue('sum(container_memory_working_set_bytes{namespace=~"shop|shop-staging", container!=""})', at.unix));
+    expect(d.workspaceMetrics.memoryBytes.value).toBe(
+      await promValue(
+        'sum(container_memory_working_set_bytes{namespace=~"shop|shop-staging", container!=""})',
+        at.unix,
+      ),
+    );
     expect(d.cluster.metrics.nodeCount.value).toBe(3);
-    expect(d.cluster.metrics.podCount.value).toBe(await promValue('sum(kube_pod_status_phase{phase="Running"})', at.unix));
+    expect(d.cluster.metrics.podCount.value).toBe(
+      await promValue('sum(kube_pod_status_phase{phase="Running"})', at.unix),
+    );
   });
 
   it('series have the asked step, and their values are Prometheus range query values', async () => {
     const end = Math.floor(Date.now() / 1000) - 2;
     const start = end - 40;
-    const r = await gw(`query ($start: DateTime!, $end: DateTime!) {
+    const r = await gw(
+      `query ($start: DateTime!, $end: DateTime!) {
       pod(namespace: "shop", name: "redis-0") { metrics { memoryBytes { series(start: $start, end: $end, step: "5s") { timestamp value } } } }
       project(name: "shop") { metrics { podCount { series(start: $start, end: $end, step: "10s") { timestamp value } } } }
-    }`, { start: new Date(start * 1000).toISOString(), end: new Date(end * 1000).toISOString() });
+    }`,
+      { start: new Date(start * 1000).toISOString(), end: new Date(end * 1000).toISOString() },
+    );
     expect(r.errors).toBeUndefined();
     const series: { timestamp: string; value: number | null }[] = r.data!.pod.metrics.memoryBytes.series;
     expect(series).toHaveLength(9);
     series.forEach((s, i) => expect(Date.parse(s.timestamp)).toBe((start + 5 * i) * 1000));
-    const [direct] = await prom.queryRange('sum(container_memory_working_set_bytes{namespace="shop", pod="redis-0", container!=""})', start, end, 5);
+    const [direct] = await prom.queryRange(
+      'sum(container_memory_working_set_bytes{namespace="shop", pod="redis-0", container!=""})',
+      start,
+      end,
+      5,
+    );
     const byTime = new Map(direct.values.map(([t, v]) => [t * 1000, Number(v)]));
     for (const s of series) expect(s.value).toBe(byTime.get(Date.parse(s.timestamp)) ?? null);
     // Prometheus started seconds ago: the steps before its first scrape have no data (null), the later ones do.
@@ -237,15 +308,21 @@ describe('metrics through the gateway', () => {
     const r = await gw(`{ topPods(by: CPU_CORES, namespace: "shop\\"} or vector(1) or {a=\\"") { name } }`);
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     // The subgraph's _entities contract, as the gateway would call it, with a key crafted to break out of a matcher.
-    const e = await gql(stack.monitoring.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pod { metrics { cpuCores { value } } } } }`, {
-      r: [{ __typename: 'Pod', namespace: 'shop', name: 'x"} or vector(1) or {a="' }],
-    });
+    const e = await gql(
+      stack.monitoring.url,
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pod { metrics { cpuCores { value } } } } }`,
+      {
+        r: [{ __typename: 'Pod', namespace: 'shop', name: 'x"} or vector(1) or {a="' }],
+      },
+    );
     expect(e.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(proxy.seen.slice(before).filter((s) => s.query.includes('vector(1)'))).toEqual([]);
   });
 
   it('answers 50 pods with CPU and memory (and a CPU series) with 2 Prometheus queries and 1 range query', async () => {
-    await stack.cluster.core.createNamespace({ body: { metadata: { name: 'load', labels: { 'kubesphere.io/workspace': 'load-test' } } } });
+    await stack.cluster.core.createNamespace({
+      body: { metadata: { name: 'load', labels: { 'kubesphere.io/workspace': 'load-test' } } },
+    });
     await stack.cluster.apps.createNamespacedDeployment({
       namespace: 'load',
       body: {
@@ -253,7 +330,10 @@ describe('metrics through the gateway', () => {
         spec: {
           replicas: 50,
           selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
         },
       },
     });
@@ -262,12 +342,21 @@ describe('metrics through the gateway', () => {
     } } } } }`;
     const vars = () => ({ start: new Date(Date.now() - 60_000).toISOString(), end: new Date().toISOString() });
     // Wait (by asking) until all 50 pods run and have both values.
-    await eventually(async () => {
-      const r = await gw(query, vars());
-      const edges = r.data?.pods.edges ?? [];
-      return edges.length === 50 && edges.every((e: { node: { metrics: { cpuCores: { value: number | null }; memoryBytes: { value: number | null } } } }) =>
-        e.node.metrics.cpuCores.value !== null && e.node.metrics.memoryBytes.value !== null);
-    }, 90_000, '50 running pods with CPU and memory values');
+    await eventually(
+      async () => {
+        const r = await gw(query, vars());
+        const edges = r.data?.pods.edges ?? [];
+        return (
+          edges.length === 50 &&
+          edges.every(
+            (e: { node: { metrics: { cpuCores: { value: number | null }; memoryBytes: { value: number | null } } } }) =>
+              e.node.metrics.cpuCores.value !== null && e.node.metrics.memoryBytes.value !== null,
+          )
+        );
+      },
+      90_000,
+      '50 running pods with CPU and memory values',
+    );
     const q0 = queriesSeen().length;
     const r0 = rangesSeen().length;
     const r = await gw(query, vars());
@@ -275,40 +364,65 @@ describe('metrics through the gateway', () => {
     expect(r.data!.pods.edges).toHaveLength(50);
     expect(queriesSeen().length - q0).toBe(2);
     expect(rangesSeen().length - r0).toBe(1);
-    const batch = queriesSeen().slice(q0).map((s) => s.query);
+    const batch = queriesSeen()
+      .slice(q0)
+      .map((s) => s.query);
     expect(batch.some((q) => q.includes('container_cpu_usage_seconds_total'))).toBe(true);
     expect(batch.some((q) => q.includes('container_memory_working_set_bytes'))).toBe(true);
   }, 120_000);
 
   it('serves alerts, firing and pending, filtered by project, severity and state, linked to their pods and nodes; and the alerting rules', async () => {
-    const firing = await eventually(async () => {
-      const r = await gw(`{ alerts(namespace: "shop-staging", severity: "warning") { name state severity namespace labels annotations activeAt pod { name status } } }`);
-      return r.data?.alerts.find((a: { name: string; state: string }) => a.name === 'PodRestarting' && a.state === 'firing') ? r.data.alerts : undefined;
-    }, 60_000, 'the crash-looping worker to fire PodRestarting');
+    const firing = await eventually(
+      async () => {
+        const r = await gw(
+          `{ alerts(namespace: "shop-staging", severity: "warning") { name state severity namespace labels annotations activeAt pod { name status } } }`,
+        );
+        return r.data?.alerts.find(
+          (a: { name: string; state: string }) => a.name === 'PodRestarting' && a.state === 'firing',
+        )
+          ? r.data.alerts
+          : undefined;
+      },
+      60_000,
+      'the crash-looping worker to fire PodRestarting',
+    );
     for (const a of firing) expect(a).toMatchObject({ namespace: 'shop-staging', severity: 'warning' });
     const worker = firing.find((a: { labels: { pod: string } }) => a.labels.pod.startsWith('payment-worker'));
-    expect(worker.pod).toEqual({ name: worker.labels.pod, status: expect.stringMatching(/CRASH_LOOP_BACK_OFF|RUNNING|ERROR/) });
+    expect(worker.pod).toEqual({
+      name: worker.labels.pod,
+      status: expect.stringMatching(/CRASH_LOOP_BACK_OFF|RUNNING|ERROR/),
+    });
     expect(worker.annotations.summary).toBe(`${worker.labels.pod} restarts`);
     expect(Date.parse(worker.activeAt)).toBeLessThanOrEqual(Date.now());
 
     const pending = await gw(`{ alerts(state: "pending") { name state node { name ready } } }`);
     expect(pending.errors).toBeUndefined();
     expect(pending.data!.alerts.length).toBe(3);
-    for (const a of pending.data!.alerts) expect(a).toMatchObject({ name: 'NodeWatched', state: 'pending', node: { ready: true } });
+    for (const a of pending.data!.alerts)
+      expect(a).toMatchObject({ name: 'NodeWatched', state: 'pending', node: { ready: true } });
 
     const bad = await gw(`{ alerts(state: "burning") { name } }`);
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
 
-    const rules = await gw(`{ alertingRules { name group state severity durationSeconds alerts { name } } scoped: alertingRules(namespace: "shop-staging") { name } }`);
+    const rules = await gw(
+      `{ alertingRules { name group state severity durationSeconds alerts { name } } scoped: alertingRules(namespace: "shop-staging") { name } }`,
+    );
     expect(rules.errors).toBeUndefined();
     const byName = Object.fromEntries(rules.data!.alertingRules.map((x: { name: string }) => [x.name, x]));
-    expect(byName.PodRestarting).toMatchObject({ group: 'test-alerts', state: 'firing', severity: 'warning', durationSeconds: 0 });
+    expect(byName.PodRestarting).toMatchObject({
+      group: 'test-alerts',
+      state: 'firing',
+      severity: 'warning',
+      durationSeconds: 0,
+    });
     expect(byName.NodeWatched).toMatchObject({ state: 'pending', severity: 'info', durationSeconds: 3600 });
     expect(rules.data!.scoped.map((x: { name: string }) => x.name)).toEqual(['PodRestarting']);
   }, 90_000);
 
   it('runs PromQL for the platform administrator (the development identity)', async () => {
-    const r = await gw(`{ promQuery(query: "count(kube_node_info)") { resultType series { labels samples { value } } } }`);
+    const r = await gw(
+      `{ promQuery(query: "count(kube_node_info)") { resultType series { labels samples { value } } } }`,
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data!.promQuery).toEqual({ resultType: 'vector', series: [{ labels: {}, samples: [{ value: 3 }] }] });
   });
@@ -318,11 +432,14 @@ describe('metrics through the gateway', () => {
     await prom.close();
     const end = new Date().toISOString();
     const start = new Date(Date.now() - 60_000).toISOString();
-    const r = await gw(`query ($start: DateTime!, $end: DateTime!) {
+    const r = await gw(
+      `query ($start: DateTime!, $end: DateTime!) {
       pods(namespace: "shop", first: 3) { edges { node { name status metrics { cpuCores { value series(start: $start, end: $end, step: "15s") { value } } } } } }
       alerts { name }
       project(name: "shop") { name phase }
-    }`, { start, end });
+    }`,
+      { start, end },
+    );
     expect(r.data!.project).toEqual({ name: 'shop', phase: 'Active' });
     expect(r.data!.alerts).toEqual([]);
     const edges = r.data!.pods.edges;
@@ -333,8 +450,15 @@ describe('metrics through the gateway', () => {
       expect(e.node.metrics.cpuCores).toEqual({ value: null, series: [] });
     }
     expect(r.errors!.length).toBeGreaterThanOrEqual(7);
-    for (const err of r.errors!) expect(err.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', service: 'monitoring' });
+    for (const err of r.errors!)
+      expect(err.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', service: 'monitoring' });
     const paths = r.errors!.map((e) => (e.path ?? []).join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['pods.edges.0.node.metrics.cpuCores.value', 'pods.edges.2.node.metrics.cpuCores.series', 'alerts']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'pods.edges.0.node.metrics.cpuCores.value',
+        'pods.edges.2.node.metrics.cpuCores.series',
+        'alerts',
+      ]),
+    );
   });
 });

@@ -28,12 +28,32 @@ const STARTUP_MS = 120_000;
 describe('the loopback-only guard decides without connecting', () => {
   const d = decide as (host: string | undefined) => 'allow' | 'refuse';
   it('refuses cloud metadata, Apollo and every other address or name', () => {
-    for (const host of ['169.254.169.254', 'metadata.google.internal', 'metadata.google.internal.', 'usage-reporting.api.apollographql.com', 'registry.npmjs.org', '10.0.0.1', '0.0.0.0', 'fd00::1', '::ffff:169.254.169.254']) {
+    for (const host of [
+      '169.254.169.254',
+      'metadata.google.internal',
+      'metadata.google.internal.',
+      'usage-reporting.api.apollographql.com',
+      'registry.npmjs.org',
+      '10.0.0.1',
+      '0.0.0.0',
+      'fd00::1',
+      '::ffff:169.254.169.254',
+    ]) {
       expect(d(host), host).toBe('refuse');
     }
   });
   it('allows loopback addresses and localhost', () => {
-    for (const host of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', undefined]) expect(d(host), String(host)).toBe('allow');
+    for (const host of [
+      '127.0.0.1',
+      '127.8.9.10',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+      undefined,
+    ])
+      expect(d(host), String(host)).toBe('allow');
   });
 });
 
@@ -53,18 +73,39 @@ describe('npm start with every outbound connection guarded', () => {
       return false;
     }
   };
-  const records = (): { kind: string; host?: string; port?: number | null; pid: number; argv: string[]; stack?: string[] }[] =>
-    existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  const records = (): {
+    kind: string;
+    host?: string;
+    port?: number | null;
+    pid: number;
+    argv: string[];
+    stack?: string[];
+  }[] =>
+    existsSync(logPath)
+      ? readFileSync(logPath, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kubegraph-no-egress-'));
     logPath = join(dir, 'egress.jsonl');
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) {
-      if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k)) delete env[k];
-      if (k.startsWith('SANDBOX_') || k.startsWith('ACCOUNTS_') || k.startsWith('GATEWAY_') || k.startsWith('PROMETHEUS_') || k.startsWith('APOLLO_')) delete env[k];
+      if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k))
+        delete env[k];
+      if (
+        k.startsWith('SANDBOX_') ||
+        k.startsWith('ACCOUNTS_') ||
+        k.startsWith('GATEWAY_') ||
+        k.startsWith('PROMETHEUS_') ||
+        k.startsWith('APOLLO_')
+      )
+        delete env[k];
     }
-    for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL', 'NODE_OPTIONS']) delete env[k];
+    for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL', 'NODE_OPTIONS'])
+      delete env[k];
     Object.assign(env, {
       NODE_OPTIONS: `--import ${PRELOAD}`,
       KUBEGRAPH_EGRESS_LOG: logPath,
@@ -85,8 +126,19 @@ describe('npm start with every outbound connection guarded', () => {
     child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    gatewayUrl = await eventually(() => lines().map((l) => /^kubegraph: gateway at (\S+)/.exec(l)?.[1]).find(Boolean), STARTUP_MS, `the gateway line\n${out.slice(-4000)}`);
-    await eventually(async () => (await fetch(gatewayUrl.replace(/\/graphql$/, '/readyz'))).status === 200, 60_000, 'the gateway to be ready');
+    gatewayUrl = await eventually(
+      () =>
+        lines()
+          .map((l) => /^kubegraph: gateway at (\S+)/.exec(l)?.[1])
+          .find(Boolean),
+      STARTUP_MS,
+      `the gateway line\n${out.slice(-4000)}`,
+    );
+    await eventually(
+      async () => (await fetch(gatewayUrl.replace(/\/graphql$/, '/readyz'))).status === 200,
+      60_000,
+      'the gateway to be ready',
+    );
   }, STARTUP_MS + 70_000);
 
   afterAll(async () => {
@@ -102,11 +154,21 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('answers requests of every subgraph', async () => {
-    const login = await gql<{ login: { accessToken: string } }>(gatewayUrl, 'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }', { p: ADMIN_PASSWORD }, {});
+    const login = await gql<{ login: { accessToken: string } }>(
+      gatewayUrl,
+      'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+      { p: ADMIN_PASSWORD },
+      {},
+    );
     expect(login.errors).toBeUndefined();
     token = login.data!.login.accessToken;
     const auth = { authorization: `Bearer ${token}` };
-    const r = await gql(gatewayUrl, '{ me { username } workspaces { name } pods(first: 3) { totalCount edges { node { name } } } projects { edges { node { name workspace { name } } } } }', {}, auth);
+    const r = await gql(
+      gatewayUrl,
+      '{ me { username } workspaces { name } pods(first: 3) { totalCount edges { node { name } } } projects { edges { node { name workspace { name } } } } }',
+      {},
+      auth,
+    );
     expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
     expect(r.data.pods.totalCount).toBeGreaterThan(0);
     // Monitoring answers (its Prometheus, when one was started, is on loopback too).
@@ -115,20 +177,38 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('runs a subscription and sees a change', async () => {
-    const client = createClient({ url: gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     try {
       const seen: unknown[] = [];
       let failed: unknown;
-      const stop = client.subscribe({ query: 'subscription { podStatusChanged(namespace: "shop") { type pod { name } } }' }, { next: (v) => seen.push(v), error: (e) => (failed = e), complete: () => {} });
+      const stop = client.subscribe(
+        { query: 'subscription { podStatusChanged(namespace: "shop") { type pod { name } } }' },
+        { next: (v) => seen.push(v), error: (e) => (failed = e), complete: () => {} },
+      );
       // A change to see: a demo pod deleted through the gateway (its ReplicaSet makes another).
       const auth = { authorization: `Bearer ${token}` };
       const pods = await gql(gatewayUrl, '{ pods(namespace: "shop", first: 1) { edges { node { name } } } }', {}, auth);
       const name = pods.data.pods.edges[0].node.name as string;
-      await eventually(async () => {
-        if (failed) throw new Error(`subscription failed: ${JSON.stringify(failed)}`);
-        if (seen.length === 0) await gql(gatewayUrl, 'mutation($n: String!) { deletePod(namespace: "shop", name: $n) }', { n: name }, auth);
-        return seen.length > 0;
-      }, 30_000, 'a podStatusChanged event');
+      await eventually(
+        async () => {
+          if (failed) throw new Error(`subscription failed: ${JSON.stringify(failed)}`);
+          if (seen.length === 0)
+            await gql(
+              gatewayUrl,
+              'mutation($n: String!) { deletePod(namespace: "shop", name: $n) }',
+              { n: name },
+              auth,
+            );
+          return seen.length > 0;
+        },
+        30_000,
+        'a podStatusChanged event',
+      );
       stop();
     } finally {
       await client.dispose();
@@ -136,7 +216,9 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('/metrics of every service wants METRICS_TOKEN', async () => {
-    const urls = lines().map((l) => /^kubegraph: (?:accounts|workloads|monitoring) subgraph at (\S+)/.exec(l)?.[1]).filter((u): u is string => Boolean(u));
+    const urls = lines()
+      .map((l) => /^kubegraph: (?:accounts|workloads|monitoring) subgraph at (\S+)/.exec(l)?.[1])
+      .filter((u): u is string => Boolean(u));
     expect(urls.length).toBe(3);
     for (const base of [...urls, gatewayUrl].map((u) => u.replace(/\/graphql$/, ''))) {
       const open = await fetch(`${base}/metrics`);

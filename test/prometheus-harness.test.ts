@@ -12,14 +12,18 @@ const start = end - 3600;
 function history(): string {
   const lines = ['# HELP kubegraph_test_requests Requests served.', '# TYPE kubegraph_test_requests counter'];
   // Pod a serves 3 requests per step (0.2/s); pod b 6 (0.4/s) until its counter resets halfway through.
-  for (const [pod, perStep] of [['a', 3], ['b', 6]] as const) {
+  for (const [pod, perStep] of [
+    ['a', 3],
+    ['b', 6],
+  ] as const) {
     for (let ts = start, i = 0; ts <= end; ts += STEP, i++) {
       const v = pod === 'b' && ts >= start + 1800 ? (i - 119) * perStep : i * perStep; // restarted from 0 and served a step since
       lines.push(`kubegraph_test_requests_total{namespace="shop",pod="${pod}"} ${v} ${ts}`);
     }
   }
   lines.push('# TYPE kubegraph_test_memory_bytes gauge');
-  for (let ts = start, i = 0; ts <= end; ts += STEP, i++) lines.push(`kubegraph_test_memory_bytes{namespace="shop",pod="a"} ${1000 + (i % 4) * 100} ${ts}`);
+  for (let ts = start, i = 0; ts <= end; ts += STEP, i++)
+    lines.push(`kubegraph_test_memory_bytes{namespace="shop",pod="a"} ${1000 + (i % 4) * 100} ${ts}`);
   return lines.join('\n'); // the harness appends `# EOF`
 }
 

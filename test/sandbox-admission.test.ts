@@ -14,7 +14,13 @@ beforeAll(async () => {
   await t.kubectl(['create', 'namespace', 'guarded']);
   await t.kubectl(['label', 'namespace', 'guarded', 'pod-security.kubernetes.io/enforce=baseline']);
   await t.kubectl(['create', 'namespace', 'warned']);
-  await t.kubectl(['label', 'namespace', 'warned', 'pod-security.kubernetes.io/warn=baseline', 'pod-security.kubernetes.io/warn-version=v1.35']);
+  await t.kubectl([
+    'label',
+    'namespace',
+    'warned',
+    'pod-security.kubernetes.io/warn=baseline',
+    'pod-security.kubernetes.io/warn-version=v1.35',
+  ]);
   await t.kubectl(['create', 'namespace', 'owners']);
 });
 afterAll(async () => t?.close());
@@ -22,11 +28,16 @@ afterAll(async () => t?.close());
 /** kubectl's exit code and both streams (warnings go to stderr even when the command succeeds). */
 function kubectlResult(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(join(TOOLS_BIN, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: t.kubeconfigPath, HOME: dirname(t.kubeconfigPath) }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (err as { code?: unknown }).code : 0;
-      if (typeof code !== 'number') reject(err);
-      else resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      join(TOOLS_BIN, 'kubectl'),
+      args,
+      { env: { ...process.env, KUBECONFIG: t.kubeconfigPath, HOME: dirname(t.kubeconfigPath) }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        if (typeof code !== 'number') reject(err);
+        else resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(input ?? '');
   });
 }
@@ -68,32 +79,67 @@ describe('Pod Security Admission', () => {
 
   it('refuses `kubectl run --privileged` as a real cluster does, and admits a plain pod', async () => {
     const r = await kubectlResult(['run', 'priv', '-n', 'guarded', '--image=nginx', '--privileged']);
-    expect(r.stderr).toContain('Error from server (Forbidden): pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged (container "priv" must not set securityContext.privileged=true)');
+    expect(r.stderr).toContain(
+      'Error from server (Forbidden): pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged (container "priv" must not set securityContext.privileged=true)',
+    );
     expect(await t.kubectl(['run', 'plain', '-n', 'guarded', '--image=nginx'])).toContain('pod/plain created');
   });
 
   it('a Deployment with a violating template is accepted; its ReplicaSet cannot create pods (FailedCreate)', async () => {
-    const r = await kubectlResult(['create', 'deployment', 'hostnet', '-n', 'guarded', '--image=nginx', '--dry-run=client', '-o', 'yaml']);
+    const r = await kubectlResult([
+      'create',
+      'deployment',
+      'hostnet',
+      '-n',
+      'guarded',
+      '--image=nginx',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]);
     const d = parseYaml(r.stdout);
     d.spec.template.spec.hostNetwork = true;
     await t.kubectl(['apply', '-f', '-'], { input: JSON.stringify(d) });
     const events = await eventually(async () => {
-      const out = await t.kubectl(['get', 'events', '-n', 'guarded', '--field-selector', 'reason=FailedCreate', '-o', 'jsonpath={.items[*].message}']);
+      const out = await t.kubectl([
+        'get',
+        'events',
+        '-n',
+        'guarded',
+        '--field-selector',
+        'reason=FailedCreate',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]);
       return out.includes('violates PodSecurity') ? out : undefined;
     });
-    expect(events).toMatch(/Error creating: pods "hostnet-[a-z0-9]+-[a-z0-9]+" is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true\)/);
+    expect(events).toMatch(
+      /Error creating: pods "hostnet-[a-z0-9]+-[a-z0-9]+" is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true\)/,
+    );
   });
 
   it('warns (but admits) under the warn label, for pods and for workload templates', async () => {
     const pod = await kubectlResult(['apply', '-f', '-'], hostile('warned'));
     expect(pod.code).toBe(0);
     expect(pod.stderr).toContain('Warning: would violate PodSecurity "baseline:v1.35": non-default capabilities');
-    const job = await kubectlResult(['create', 'job', 'j', '-n', 'warned', '--image=busybox', '--dry-run=client', '-o', 'json']);
+    const job = await kubectlResult([
+      'create',
+      'job',
+      'j',
+      '-n',
+      'warned',
+      '--image=busybox',
+      '--dry-run=client',
+      '-o',
+      'json',
+    ]);
     const j = JSON.parse(job.stdout);
     j.spec.template.spec.containers[0].securityContext = { privileged: true };
     const applied = await kubectlResult(['apply', '-f', '-'], JSON.stringify(j));
     expect(applied.code).toBe(0);
-    expect(applied.stderr).toContain('Warning: would violate PodSecurity "baseline:v1.35": privileged (container "j" must not set securityContext.privileged=true)');
+    expect(applied.stderr).toContain(
+      'Warning: would violate PodSecurity "baseline:v1.35": privileged (container "j" must not set securityContext.privileged=true)',
+    );
   });
 });
 
@@ -119,18 +165,41 @@ spec:
   it('kubectl set image takes the image over; a server-side apply without force conflicts, with kubectl`s report; force takes it back', async () => {
     await t.kubectl(['apply', '--server-side', '--field-manager=team', '-f', '-'], { input: deployment('nginx:1.25') });
     await t.kubectl(['set', 'image', '-n', 'owners', 'deployment/web', 'web=nginx:1.27']);
-    const d = parseYaml(await t.kubectl(['get', 'deployment', 'web', '-n', 'owners', '-o', 'yaml', '--show-managed-fields']));
+    const d = parseYaml(
+      await t.kubectl(['get', 'deployment', 'web', '-n', 'owners', '-o', 'yaml', '--show-managed-fields']),
+    );
     const setter = d.metadata.managedFields.find((m: { manager: string }) => m.manager === 'kubectl-set');
     expect(setter).toMatchObject({ operation: 'Update', apiVersion: 'apps/v1', fieldsType: 'FieldsV1' });
-    expect(setter.fieldsV1).toEqual({ 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:image': {} } } } } } });
+    expect(setter.fieldsV1).toEqual({
+      'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:image': {} } } } } },
+    });
 
-    const r = await kubectlResult(['apply', '--server-side', '--field-manager=team', '-f', '-'], deployment('nginx:1.25'));
+    const r = await kubectlResult(
+      ['apply', '--server-side', '--field-manager=team', '-f', '-'],
+      deployment('nginx:1.25'),
+    );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl-set" using apps/v1: .spec.template.spec.containers[name="web"].image');
-    expect(await t.kubectl(['get', 'deployment', 'web', '-n', 'owners', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).toBe('nginx:1.27');
+    expect(r.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl-set" using apps/v1: .spec.template.spec.containers[name="web"].image',
+    );
+    expect(
+      await t.kubectl([
+        'get',
+        'deployment',
+        'web',
+        '-n',
+        'owners',
+        '-o',
+        'jsonpath={.spec.template.spec.containers[0].image}',
+      ]),
+    ).toBe('nginx:1.27');
 
-    await t.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=team', '-f', '-'], { input: deployment('nginx:1.25') });
-    const after = parseYaml(await t.kubectl(['get', 'deployment', 'web', '-n', 'owners', '-o', 'yaml', '--show-managed-fields']));
+    await t.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=team', '-f', '-'], {
+      input: deployment('nginx:1.25'),
+    });
+    const after = parseYaml(
+      await t.kubectl(['get', 'deployment', 'web', '-n', 'owners', '-o', 'yaml', '--show-managed-fields']),
+    );
     expect(after.spec.template.spec.containers[0].image).toBe('nginx:1.25');
     // The setter lost the field, and with it its entry (it owned nothing else).
     expect(after.metadata.managedFields.map((m: { manager: string }) => m.manager)).not.toContain('kubectl-set');
@@ -138,10 +207,13 @@ spec:
 
   it('an apply over what kubectl create made conflicts on the fields it changes (several, grouped per manager)', async () => {
     await t.kubectl(['create', 'configmap', 'settings', '-n', 'owners', '--from-literal=a=1', '--from-literal=b=2']);
-    const cm = (a: string, b: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: owners}\ndata: {a: "${a}", b: "${b}"}\n`;
+    const cm = (a: string, b: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: owners}\ndata: {a: "${a}", b: "${b}"}\n`;
     // Same values: shared ownership, no conflict.
     await t.kubectl(['apply', '--server-side', '--field-manager=team', '-f', '-'], { input: cm('1', '2') });
     const r = await kubectlResult(['apply', '--server-side', '--field-manager=team', '-f', '-'], cm('10', '20'));
-    expect(r.stderr).toContain('Apply failed with 2 conflicts: conflicts with "kubectl-create" using v1:\n- .data.a\n- .data.b');
+    expect(r.stderr).toContain(
+      'Apply failed with 2 conflicts: conflicts with "kubectl-create" using v1:\n- .data.a\n- .data.b',
+    );
   });
 });

@@ -28,7 +28,13 @@ interface ReleaseSecret {
   name: string;
   labels: Record<string, string>;
   type: string;
-  release: { name: string; version: number; namespace: string; info: { status: string; description: string }; config?: Record<string, unknown> };
+  release: {
+    name: string;
+    version: number;
+    namespace: string;
+    info: { status: string; description: string };
+    config?: Record<string, unknown>;
+  };
 }
 
 /** The release Secrets of a release, decoded as Helm stores them: base64 (the Secret's) of base64 of gzipped JSON. */
@@ -39,12 +45,18 @@ async function releaseSecrets(release: string): Promise<ReleaseSecret[]> {
       name: s.metadata!.name!,
       labels: s.metadata!.labels!,
       type: s.type!,
-      release: JSON.parse(gunzipSync(Buffer.from(Buffer.from(s.data!.release!, 'base64').toString(), 'base64')).toString()),
+      release: JSON.parse(
+        gunzipSync(Buffer.from(Buffer.from(s.data!.release!, 'base64').toString(), 'base64')).toString(),
+      ),
     }))
     .sort((a, b) => a.release.version - b.release.version);
 }
 
-const helmTable = (out: string) => out.trim().split('\n').map((l) => l.split('\t').map((c) => c.trim()));
+const helmTable = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t').map((c) => c.trim()));
 
 describe('helm against the sandbox', () => {
   it('creates a chart and installs it with server-side apply', async () => {
@@ -64,25 +76,56 @@ describe('helm against the sandbox', () => {
     // The chart's objects, applied server-side by Helm's field manager.
     const deploy = await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns });
     expect(deploy.spec!.replicas).toBe(1);
-    expect(deploy.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': 'web' });
-    expect(deploy.metadata!.annotations).toMatchObject({ 'meta.helm.sh/release-name': 'web', 'meta.helm.sh/release-namespace': ns });
+    expect(deploy.metadata!.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'Helm',
+      'app.kubernetes.io/instance': 'web',
+    });
+    expect(deploy.metadata!.annotations).toMatchObject({
+      'meta.helm.sh/release-name': 'web',
+      'meta.helm.sh/release-namespace': ns,
+    });
     expect(deploy.metadata!.managedFields!.map((m) => `${m.manager}/${m.operation}`)).toContain('helm/Apply');
     const svc = await t.core.readNamespacedService({ name: 'web-mychart', namespace: ns });
     expect(svc.spec!.ports![0]).toMatchObject({ port: 80, targetPort: 'http', name: 'http' });
     const sa = await t.core.readNamespacedServiceAccount({ name: 'web-mychart', namespace: ns });
     expect(sa.metadata!.labels!['helm.sh/chart']).toBe('mychart-0.1.0');
 
-    const rows = (await t.kubectl(['get', 'deploy,svc,sa', '-n', ns, '-l', 'app.kubernetes.io/instance=web', '-o', 'name'])).trim().split('\n');
+    const rows = (
+      await t.kubectl(['get', 'deploy,svc,sa', '-n', ns, '-l', 'app.kubernetes.io/instance=web', '-o', 'name'])
+    )
+      .trim()
+      .split('\n');
     expect(rows.sort()).toEqual(['deployment.apps/web-mychart', 'service/web-mychart', 'serviceaccount/web-mychart']);
-    await eventually(async () => (await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).status?.readyReplicas === 1, 20_000, 'the release pod to be ready');
+    await eventually(
+      async () =>
+        (await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).status?.readyReplicas === 1,
+      20_000,
+      'the release pod to be ready',
+    );
   });
 
   it('lists releases and shows their status', async () => {
     const list = helmTable(await t.helm(['list', '-n', ns]));
     expect(list[0]).toEqual(['NAME', 'NAMESPACE', 'REVISION', 'UPDATED', 'STATUS', 'CHART', 'APP VERSION']);
-    expect(list[1]).toEqual(['web', ns, '1', expect.stringMatching(/^\d{4}-\d\d-\d\d /), 'deployed', 'mychart-0.1.0', '1.16.0']);
+    expect(list[1]).toEqual([
+      'web',
+      ns,
+      '1',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d /),
+      'deployed',
+      'mychart-0.1.0',
+      '1.16.0',
+    ]);
     const json = JSON.parse(await t.helm(['list', '-n', ns, '-o', 'json']));
-    expect(json).toEqual([expect.objectContaining({ name: 'web', namespace: ns, revision: '1', status: 'deployed', chart: 'mychart-0.1.0' })]);
+    expect(json).toEqual([
+      expect.objectContaining({
+        name: 'web',
+        namespace: ns,
+        revision: '1',
+        status: 'deployed',
+        chart: 'mychart-0.1.0',
+      }),
+    ]);
     const status = await t.helm(['status', 'web', '-n', ns]);
     expect(status).toMatch(/^STATUS: deployed$/m);
     expect(status).toMatch(/^DESCRIPTION: Install complete$/m);
@@ -93,7 +136,12 @@ describe('helm against the sandbox', () => {
     expect(up).toContain('Release "web" has been upgraded. Happy Helming!');
     expect(up).toMatch(/^REVISION: 2$/m);
     expect((await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).spec!.replicas).toBe(2);
-    await eventually(async () => (await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).status?.readyReplicas === 2, 20_000, 'two ready replicas');
+    await eventually(
+      async () =>
+        (await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).status?.readyReplicas === 2,
+      20_000,
+      'two ready replicas',
+    );
 
     let secrets = await releaseSecrets('web');
     expect(secrets.map((s) => [s.name, s.labels.status, s.labels.version])).toEqual([
@@ -112,7 +160,11 @@ describe('helm against the sandbox', () => {
     expect(await t.helm(['rollback', 'web', '1', '-n', ns])).toContain('Rollback was a success! Happy Helming!');
     expect((await t.apps.readNamespacedDeployment({ name: 'web-mychart', namespace: ns })).spec!.replicas).toBe(1);
     secrets = await releaseSecrets('web');
-    expect(secrets.map((s) => [s.labels.version, s.labels.status])).toEqual([['1', 'superseded'], ['2', 'superseded'], ['3', 'deployed']]);
+    expect(secrets.map((s) => [s.labels.version, s.labels.status])).toEqual([
+      ['1', 'superseded'],
+      ['2', 'superseded'],
+      ['3', 'deployed'],
+    ]);
     expect(secrets[2].release.info.description).toBe('Rollback to 1');
     const after = helmTable(await t.helm(['history', 'web', '-n', ns]));
     expect(after.slice(1).map((r) => [r[0], r[2], r[5]])).toEqual([
@@ -123,19 +175,45 @@ describe('helm against the sandbox', () => {
   });
 
   it('installs and upgrades with --wait until the pods are ready', async () => {
-    const out = await t.helm(['install', 'waited', chart, '-n', ns, '--wait', '--timeout', '45s', '--set', 'replicaCount=2']);
+    const out = await t.helm([
+      'install',
+      'waited',
+      chart,
+      '-n',
+      ns,
+      '--wait',
+      '--timeout',
+      '45s',
+      '--set',
+      'replicaCount=2',
+    ]);
     expect(out).toMatch(/^STATUS: deployed$/m);
     // --wait returned only once the Deployment was available.
     const deploy = await t.apps.readNamespacedDeployment({ name: 'waited-mychart', namespace: ns });
     expect(deploy.status).toMatchObject({ readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 });
 
-    const up = await t.helm(['upgrade', 'waited', chart, '-n', ns, '--wait=watcher', '--timeout', '45s', '--set', 'replicaCount=3,image.tag=1.27']);
+    const up = await t.helm([
+      'upgrade',
+      'waited',
+      chart,
+      '-n',
+      ns,
+      '--wait=watcher',
+      '--timeout',
+      '45s',
+      '--set',
+      'replicaCount=3,image.tag=1.27',
+    ]);
     expect(up).toMatch(/^REVISION: 2$/m);
     const upgraded = await t.apps.readNamespacedDeployment({ name: 'waited-mychart', namespace: ns });
     expect(upgraded.spec!.template.spec!.containers[0].image).toBe('nginx:1.27');
     expect(upgraded.status).toMatchObject({ readyReplicas: 3, updatedReplicas: 3 });
     expect(upgraded.status!.observedGeneration).toBe(upgraded.metadata!.generation);
-    expect(helmTable(await t.helm(['list', '-n', ns])).slice(1).map((r) => [r[0], r[2], r[4]])).toEqual([
+    expect(
+      helmTable(await t.helm(['list', '-n', ns]))
+        .slice(1)
+        .map((r) => [r[0], r[2], r[4]]),
+    ).toEqual([
       ['waited', '2', 'deployed'],
       ['web', '3', 'deployed'],
     ]);
@@ -144,12 +222,27 @@ describe('helm against the sandbox', () => {
   it('uninstalls a release: its objects and its Secrets go', async () => {
     expect(await t.helm(['uninstall', 'web', '-n', ns])).toContain('release "web" uninstalled');
     expect(await releaseSecrets('web')).toEqual([]);
-    await eventually(async () => {
-      const left = await t.kubectl(['get', 'deploy,svc,sa,pods', '-n', ns, '-l', 'app.kubernetes.io/instance=web', '-o', 'name']);
-      return left.trim() === '';
-    }, 20_000, 'the release objects to go');
+    await eventually(
+      async () => {
+        const left = await t.kubectl([
+          'get',
+          'deploy,svc,sa,pods',
+          '-n',
+          ns,
+          '-l',
+          'app.kubernetes.io/instance=web',
+          '-o',
+          'name',
+        ]);
+        return left.trim() === '';
+      },
+      20_000,
+      'the release objects to go',
+    );
     expect(helmTable(await t.helm(['list', '-n', ns])).map((r) => r[0])).toEqual(['NAME', 'waited']);
-    expect(await t.helm(['uninstall', 'waited', '-n', ns, '--wait', '--timeout', '45s'])).toContain('release "waited" uninstalled');
+    expect(await t.helm(['uninstall', 'waited', '-n', ns, '--wait', '--timeout', '45s'])).toContain(
+      'release "waited" uninstalled',
+    );
     expect(JSON.parse(await t.helm(['list', '-n', ns, '-o', 'json']))).toEqual([]);
     expect(await releaseSecrets('waited')).toEqual([]);
     expect((await t.apps.listNamespacedDeployment({ namespace: ns })).items).toEqual([]);

@@ -39,7 +39,6 @@ function eventsFor(name: string, ns = 'default'): KObject[] {
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }
 
-
 beforeEach(() => {
   store = new Store();
   installKindHooks(store);
@@ -57,7 +56,8 @@ beforeEach(() => {
   ];
   for (const c of controllers) c.start();
   store.create(T('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  for (const n of ['node-1', 'node-2']) store.create(T('nodes'), { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
+  for (const n of ['node-1', 'node-2'])
+    store.create(T('nodes'), { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
 });
 
 afterEach(() => {
@@ -67,7 +67,15 @@ afterEach(() => {
 
 describe('defaults and validation', () => {
   it('defaults a pod like the apiserver', () => {
-    const p = store.create(pods(), pod('web', { containers: [{ name: 'web', image: 'nginx' }, { name: 'side', image: 'busybox:1.36' }] }));
+    const p = store.create(
+      pods(),
+      pod('web', {
+        containers: [
+          { name: 'web', image: 'nginx' },
+          { name: 'side', image: 'busybox:1.36' },
+        ],
+      }),
+    );
     expect(p.spec).toMatchObject({
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 30,
@@ -78,7 +86,12 @@ describe('defaults and validation', () => {
       enableServiceLinks: true,
       priority: 0,
     });
-    expect(p.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', resources: {} });
+    expect(p.spec.containers[0]).toMatchObject({
+      imagePullPolicy: 'Always',
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'File',
+      resources: {},
+    });
     expect(p.spec.containers[1].imagePullPolicy).toBe('IfNotPresent');
     expect(p.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
   });
@@ -86,17 +99,32 @@ describe('defaults and validation', () => {
   it('rejects bad pods and forbidden pod updates with the real causes', () => {
     const e = apiError(() => store.create(pods(), pod('empty', {})));
     expect(e.code).toBe(422);
-    expect(e.details?.causes).toEqual([{ reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' }]);
+    expect(e.details?.causes).toEqual([
+      { reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' },
+    ]);
     expect(e.message).toBe('Pod "empty" is invalid: spec.containers: Required value');
-    const e2 = apiError(() => store.create(pods(), pod('noimage', { containers: [{ name: 'a' }, { image: 'nginx' }] })));
+    const e2 = apiError(() =>
+      store.create(pods(), pod('noimage', { containers: [{ name: 'a' }, { image: 'nginx' }] })),
+    );
     expect(e2.details?.causes?.map((c) => c.field)).toEqual(['spec.containers[0].image', 'spec.containers[1].name']);
 
-    const p = store.create(pods(), pod('fixed', { nodeName: 'node-9', containers: [{ name: 'a', image: 'nginx:1.25' }] }));
-    const e3 = apiError(() => store.update(pods(), { ...p, spec: { ...p.spec, containers: [{ ...p.spec.containers[0], ports: [{ containerPort: 80 }] }] } }));
+    const p = store.create(
+      pods(),
+      pod('fixed', { nodeName: 'node-9', containers: [{ name: 'a', image: 'nginx:1.25' }] }),
+    );
+    const e3 = apiError(() =>
+      store.update(pods(), {
+        ...p,
+        spec: { ...p.spec, containers: [{ ...p.spec.containers[0], ports: [{ containerPort: 80 }] }] },
+      }),
+    );
     expect(e3.details?.causes?.[0]).toMatchObject({ reason: 'FieldValueForbidden', field: 'spec' });
     expect(e3.message).toContain('pod updates may not change fields other than `spec.containers[*].image`');
     // Images may change.
-    const img = store.update(pods(), { ...p, spec: { ...p.spec, containers: [{ ...p.spec.containers[0], image: 'nginx:1.26' }] } });
+    const img = store.update(pods(), {
+      ...p,
+      spec: { ...p.spec, containers: [{ ...p.spec.containers[0], image: 'nginx:1.26' }] },
+    });
     expect(img.spec.containers[0].image).toBe('nginx:1.26');
   });
 
@@ -106,19 +134,46 @@ describe('defaults and validation', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'd', namespace: 'default' },
-      spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+      spec: {
+        selector: { matchLabels: { app: 'a' } },
+        template: { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
     };
     const neg = apiError(() => store.create(deployments, { ...base, spec: { ...base.spec, replicas: -1 } }));
-    expect(neg.details?.causes).toContainEqual({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: 'Invalid value: -1: must be greater than or equal to 0' });
-    const mismatch = apiError(() => store.create(deployments, { ...base, spec: { ...base.spec, selector: { matchLabels: { app: 'b' } } } }));
-    expect(mismatch.message).toBe('Deployment.apps "d" is invalid: spec.template.metadata.labels: Invalid value: {"app":"a"}: `selector` does not match template `labels`');
+    expect(neg.details?.causes).toContainEqual({
+      reason: 'FieldValueInvalid',
+      field: 'spec.replicas',
+      message: 'Invalid value: -1: must be greater than or equal to 0',
+    });
+    const mismatch = apiError(() =>
+      store.create(deployments, { ...base, spec: { ...base.spec, selector: { matchLabels: { app: 'b' } } } }),
+    );
+    expect(mismatch.message).toBe(
+      'Deployment.apps "d" is invalid: spec.template.metadata.labels: Invalid value: {"app":"a"}: `selector` does not match template `labels`',
+    );
     const nosel = apiError(() => store.create(deployments, { ...base, spec: { ...base.spec, selector: undefined } }));
-    expect(nosel.details?.causes?.[0]).toEqual({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
+    expect(nosel.details?.causes?.[0]).toEqual({
+      reason: 'FieldValueRequired',
+      field: 'spec.selector',
+      message: 'Required value',
+    });
     const d = store.create(deployments, base);
-    expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
+    expect(d.spec).toMatchObject({
+      replicas: 1,
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+    });
     expect(d.spec.template.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst' });
     const imm = apiError(() =>
-      store.update(deployments, { ...d, spec: { ...d.spec, selector: { matchLabels: { app: 'a', x: 'y' } }, template: { ...d.spec.template, metadata: { labels: { app: 'a', x: 'y' } } } } }),
+      store.update(deployments, {
+        ...d,
+        spec: {
+          ...d.spec,
+          selector: { matchLabels: { app: 'a', x: 'y' } },
+          template: { ...d.spec.template, metadata: { labels: { app: 'a', x: 'y' } } },
+        },
+      }),
     );
     expect(imm.details?.causes?.[0].message).toMatch(/field is immutable$/);
   });
@@ -126,9 +181,18 @@ describe('defaults and validation', () => {
   it('generates the job selector and labels, and requires a restart policy', () => {
     const jobs = T('jobs', 'batch');
     const bad = apiError(() =>
-      store.create(jobs, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'default' }, spec: { template: { spec: { containers: [{ name: 'c', image: 'perl' }] } } } }),
+      store.create(jobs, {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'j', namespace: 'default' },
+        spec: { template: { spec: { containers: [{ name: 'c', image: 'perl' }] } } },
+      }),
     );
-    expect(bad.details?.causes?.[0]).toEqual({ reason: 'FieldValueRequired', field: 'spec.template.spec.restartPolicy', message: 'Required value: valid values: "OnFailure", "Never"' });
+    expect(bad.details?.causes?.[0]).toEqual({
+      reason: 'FieldValueRequired',
+      field: 'spec.template.spec.restartPolicy',
+      message: 'Required value: valid values: "OnFailure", "Never"',
+    });
     const j = store.create(jobs, {
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -136,20 +200,49 @@ describe('defaults and validation', () => {
       spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'perl' }] } } },
     });
     const uid = j.metadata.uid;
-    expect(j.spec).toMatchObject({ parallelism: 1, completions: 1, backoffLimit: 6, completionMode: 'NonIndexed', selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } } });
-    expect(j.spec.template.metadata.labels).toEqual({ 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': 'j', 'controller-uid': uid, 'job-name': 'j' });
-    const imm = apiError(() => store.update(jobs, { ...j, spec: { ...j.spec, template: { ...j.spec.template, spec: { ...j.spec.template.spec, containers: [{ name: 'c', image: 'perl:2' }] } } } }));
+    expect(j.spec).toMatchObject({
+      parallelism: 1,
+      completions: 1,
+      backoffLimit: 6,
+      completionMode: 'NonIndexed',
+      selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } },
+    });
+    expect(j.spec.template.metadata.labels).toEqual({
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': 'j',
+      'controller-uid': uid,
+      'job-name': 'j',
+    });
+    const imm = apiError(() =>
+      store.update(jobs, {
+        ...j,
+        spec: {
+          ...j.spec,
+          template: {
+            ...j.spec.template,
+            spec: { ...j.spec.template.spec, containers: [{ name: 'c', image: 'perl:2' }] },
+          },
+        },
+      }),
+    );
     expect(imm.details?.causes?.[0]).toMatchObject({ field: 'spec.template' });
   });
 
   it('allocates unique cluster IPs and node ports, keeps them on update, rejects changes', () => {
     const services = T('services');
-    const mk = (name: string, spec: Loose) => store.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
+    const mk = (name: string, spec: Loose) =>
+      store.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
     const ips = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const s = mk(`s${i}`, { selector: { app: 'x' }, ports: [{ port: 80 }] });
       expect(s.spec.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
-      expect(s.spec).toMatchObject({ type: 'ClusterIP', clusterIPs: [s.spec.clusterIP], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', sessionAffinity: 'None' });
+      expect(s.spec).toMatchObject({
+        type: 'ClusterIP',
+        clusterIPs: [s.spec.clusterIP],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        sessionAffinity: 'None',
+      });
       expect(s.spec.ports[0]).toEqual({ port: 80, protocol: 'TCP', targetPort: 80 });
       ips.add(s.spec.clusterIP);
     }
@@ -158,28 +251,52 @@ describe('defaults and validation', () => {
     expect(np.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
     expect(np.spec.ports[0].nodePort).toBeLessThanOrEqual(32767);
     // An update leaving the IP and port out keeps them.
-    const kept = store.update(services, { ...np, spec: { type: 'NodePort', selector: { app: 'y' }, ports: [{ port: 80, targetPort: 'http' }] } });
+    const kept = store.update(services, {
+      ...np,
+      spec: { type: 'NodePort', selector: { app: 'y' }, ports: [{ port: 80, targetPort: 'http' }] },
+    });
     expect(kept.spec.clusterIP).toBe(np.spec.clusterIP);
     expect(kept.spec.ports[0].nodePort).toBe(np.spec.ports[0].nodePort);
-    const change = apiError(() => store.update(services, { ...kept, spec: { ...kept.spec, clusterIP: '10.96.0.77', clusterIPs: ['10.96.0.77'] } }));
+    const change = apiError(() =>
+      store.update(services, { ...kept, spec: { ...kept.spec, clusterIP: '10.96.0.77', clusterIPs: ['10.96.0.77'] } }),
+    );
     expect(change.message).toContain('spec.clusterIPs[0]: Invalid value: ["10.96.0.77"]: may not change once set');
     const dup = apiError(() => mk('dup', { clusterIP: np.spec.clusterIP, ports: [{ port: 80 }] }));
     expect(dup.message).toContain('provided IP is already allocated');
     const range = apiError(() => mk('range', { ports: [{ port: 70000 }] }));
-    expect(range.details?.causes?.[0]).toEqual({ reason: 'FieldValueInvalid', field: 'spec.ports[0].port', message: 'Invalid value: 70000: must be between 1 and 65535, inclusive' });
+    expect(range.details?.causes?.[0]).toEqual({
+      reason: 'FieldValueInvalid',
+      field: 'spec.ports[0].port',
+      message: 'Invalid value: 70000: must be between 1 and 65535, inclusive',
+    });
     // Deleting a service frees its IP (the allocator follows the store).
     store.delete(services, 'default', 'np');
     expect(mk('np2', { clusterIP: np.spec.clusterIP, ports: [{ port: 80 }] }).spec.clusterIP).toBe(np.spec.clusterIP);
   });
 
   it('merges secret stringData, checks config keys, defaults namespaces', () => {
-    const s = store.create(T('secrets'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { a: 'eA==' }, stringData: { b: 'hello' } });
+    const s = store.create(T('secrets'), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'default' },
+      data: { a: 'eA==' },
+      stringData: { b: 'hello' },
+    });
     expect(s.type).toBe('Opaque');
     expect(s.data).toEqual({ a: 'eA==', b: Buffer.from('hello').toString('base64') });
     expect(s.stringData).toBeUndefined();
-    const cm = apiError(() => store.create(T('configmaps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: { 'a b': 'x' } }));
+    const cm = apiError(() =>
+      store.create(T('configmaps'), {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c', namespace: 'default' },
+        data: { 'a b': 'x' },
+      }),
+    );
     expect(cm.details?.causes?.[0]).toMatchObject({ reason: 'FieldValueInvalid', field: 'data[a b]' });
-    expect(cm.details?.causes?.[0].message).toContain("a valid config key must consist of alphanumeric characters, '-', '_' or '.'");
+    expect(cm.details?.causes?.[0].message).toContain(
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+    );
     const ns = must(store.get(T('namespaces'), undefined, 'default'));
     expect(ns.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'default' });
     expect(ns.spec).toEqual({ finalizers: ['kubernetes'] });
@@ -191,7 +308,10 @@ describe('nodes and scheduling', () => {
   it('gives nodes a ready status, pod CIDRs and labels', async () => {
     await vi.waitFor(() => {
       const n = must(store.get(T('nodes'), undefined, 'node-1'));
-      expect(n.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
+      expect(n.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({
+        status: 'True',
+        reason: 'KubeletReady',
+      });
       expect(n.status.nodeInfo.kubeletVersion).toBe('v1.35.0');
       expect(n.status.allocatable.pods).toBe('110');
       expect(n.spec.podCIDR).toMatch(/^10\.244\.\d+\.0\/24$/);
@@ -209,7 +329,10 @@ describe('nodes and scheduling', () => {
     store.create(pods(), pod('picky', { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'nginx' }] }));
     await vi.waitFor(() => {
       const p = must(getPod('picky'));
-      expect(p.status.conditions?.find((c: Loose) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable' });
+      expect(p.status.conditions?.find((c: Loose) => c.type === 'PodScheduled')).toMatchObject({
+        status: 'False',
+        reason: 'Unschedulable',
+      });
       const ev = eventsFor('picky').find((e) => e.reason === 'FailedScheduling');
       expect(ev?.message).toBe(
         "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
@@ -217,9 +340,17 @@ describe('nodes and scheduling', () => {
     }, WAIT);
     // A tainted node with the label: still not schedulable without a toleration.
     const n2 = must(store.get(T('nodes'), undefined, 'node-2'));
-    store.update(T('nodes'), { ...n2, metadata: { ...n2.metadata, labels: { ...n2.metadata.labels, disk: 'ssd' } }, spec: { ...n2.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } });
+    store.update(T('nodes'), {
+      ...n2,
+      metadata: { ...n2.metadata, labels: { ...n2.metadata.labels, disk: 'ssd' } },
+      spec: { ...n2.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] },
+    });
     await vi.waitFor(() => {
-      expect(eventsFor('picky').find((e) => e.reason === 'FailedScheduling' && e.message.includes('untolerated taint {dedicated: db}'))).toBeDefined();
+      expect(
+        eventsFor('picky').find(
+          (e) => e.reason === 'FailedScheduling' && e.message.includes('untolerated taint {dedicated: db}'),
+        ),
+      ).toBeDefined();
     }, WAIT);
     const n2b = must(store.get(T('nodes'), undefined, 'node-2'));
     store.update(T('nodes'), { ...n2b, spec: { ...n2b.spec, taints: [] } });
@@ -238,7 +369,12 @@ describe('pod lifecycle', () => {
       if (p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating') seen.add('creating');
       if (p.status?.phase === 'Running') seen.add('running');
     });
-    store.create(pods(), pod('web', { containers: [{ name: 'web', image: 'nginx:1.25', readinessProbe: { httpGet: { path: '/', port: 80 } } }] }));
+    store.create(
+      pods(),
+      pod('web', {
+        containers: [{ name: 'web', image: 'nginx:1.25', readinessProbe: { httpGet: { path: '/', port: 80 } } }],
+      }),
+    );
     await vi.waitFor(() => {
       const p = must(getPod('web'));
       expect(p.status.phase).toBe('Running');
@@ -258,7 +394,13 @@ describe('pod lifecycle', () => {
       state: { running: {} },
     });
     expect(p.status.containerStatuses[0].containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
-    expect(p.status.conditions.map((c: Loose) => c.type)).toEqual(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+    expect(p.status.conditions.map((c: Loose) => c.type)).toEqual([
+      'PodReadyToStartContainers',
+      'Initialized',
+      'Ready',
+      'ContainersReady',
+      'PodScheduled',
+    ]);
     const evs = eventsFor('web');
     expect(evs.map((e) => e.reason)).toEqual(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']);
     expect(evs[0].message).toBe(`Successfully assigned default/web to ${p.spec.nodeName}`);
@@ -268,7 +410,13 @@ describe('pod lifecycle', () => {
   });
 
   it('runs init containers first', async () => {
-    store.create(pods(), pod('init', { initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'echo hi'] }], containers: [{ name: 'app', image: 'nginx:1.25' }] }));
+    store.create(
+      pods(),
+      pod('init', {
+        initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'echo hi'] }],
+        containers: [{ name: 'app', image: 'nginx:1.25' }],
+      }),
+    );
     await vi.waitFor(() => {
       const p = must(getPod('init'));
       expect(p.status.initContainerStatuses?.[0]?.state?.running).toBeDefined();
@@ -297,8 +445,14 @@ describe('pod lifecycle', () => {
 
   it('reports ErrImagePull then ImagePullBackOff for a missing image', async () => {
     store.create(pods(), pod('bad', { containers: [{ name: 'c', image: 'nginx:nonexistent' }] }));
-    await vi.waitFor(() => expect(must(getPod('bad')).status.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImagePull'), WAIT);
-    await vi.waitFor(() => expect(must(getPod('bad')).status.containerStatuses[0].state.waiting.reason).toBe('ImagePullBackOff'), WAIT);
+    await vi.waitFor(
+      () => expect(must(getPod('bad')).status.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImagePull'),
+      WAIT,
+    );
+    await vi.waitFor(
+      () => expect(must(getPod('bad')).status.containerStatuses[0].state.waiting.reason).toBe('ImagePullBackOff'),
+      WAIT,
+    );
     const reasons = eventsFor('bad').map((e) => `${e.reason}:${e.message}`);
     expect(reasons).toContain('Failed:Error: ErrImagePull');
     expect(reasons).toContain('Failed:Error: ImagePullBackOff');
@@ -306,13 +460,22 @@ describe('pod lifecycle', () => {
   });
 
   it('completes job-like pods and fails failing ones', async () => {
-    store.create(pods(), pod('pi', { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-Mbignum=bpi', '-wle', 'print bpi(20)'] }] }));
+    store.create(
+      pods(),
+      pod('pi', {
+        restartPolicy: 'Never',
+        containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-Mbignum=bpi', '-wle', 'print bpi(20)'] }],
+      }),
+    );
     store.create(pods(), pod('oops', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'batch-fail' }] }));
     await vi.waitFor(() => {
       const p = must(getPod('pi'));
       expect(p.status.phase).toBe('Succeeded');
       expect(p.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-      expect(p.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PodCompleted' });
+      expect(p.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'PodCompleted',
+      });
       expect(must(getPod('oops')).status.phase).toBe('Failed');
     }, WAIT);
   });
@@ -339,9 +502,30 @@ describe('pod lifecycle', () => {
 describe('endpoints', () => {
   it('follow pod readiness and named target ports, and go with the service', async () => {
     const services = T('services');
-    store.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    store.create(services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
     for (const n of ['a', 'b']) {
-      store.create(pods(), pod(`web-${n}`, { containers: [{ name: 'c', image: 'nginx:1.25', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { port: 8080 } } }] }, { metadata: { labels: { app: 'web' } } }));
+      store.create(
+        pods(),
+        pod(
+          `web-${n}`,
+          {
+            containers: [
+              {
+                name: 'c',
+                image: 'nginx:1.25',
+                ports: [{ name: 'http', containerPort: 8080 }],
+                readinessProbe: { httpGet: { port: 8080 } },
+              },
+            ],
+          },
+          { metadata: { labels: { app: 'web' } } },
+        ),
+      );
     }
     await vi.waitFor(() => {
       const ep = must(store.get(T('endpoints'), 'default', 'web'));
@@ -376,7 +560,17 @@ describe('garbage collection', () => {
         name,
         namespace: 'default',
         ...(owner
-          ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name!, uid: owner.metadata.uid!, ...(block ? { blockOwnerDeletion: true } : {}) }] }
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  name: owner.metadata.name!,
+                  uid: owner.metadata.uid!,
+                  ...(block ? { blockOwnerDeletion: true } : {}),
+                },
+              ],
+            }
           : {}),
       },
     });
@@ -425,7 +619,13 @@ describe('garbage collection', () => {
     store.create(cms(), {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: 'lost', namespace: 'default', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'ghost', uid: '00000000-0000-0000-0000-000000000000' }] },
+      metadata: {
+        name: 'lost',
+        namespace: 'default',
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'ghost', uid: '00000000-0000-0000-0000-000000000000' },
+        ],
+      },
     });
     await vi.waitFor(() => expect(store.get(cms(), 'default', 'lost')).toBeUndefined(), WAIT);
   });
@@ -438,8 +638,16 @@ describe('namespaces', () => {
       expect(store.get(T('serviceaccounts'), 'team', 'default')).toBeDefined();
       expect(store.get(T('configmaps'), 'team', 'kube-root-ca.crt')?.data['ca.crt']).toContain('BEGIN CERTIFICATE');
     }, WAIT);
-    store.create(pods(), { ...pod('p', { containers: [{ name: 'c', image: 'nginx:1.25' }] }), metadata: { name: 'p', namespace: 'team' } });
-    store.create(T('secrets'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'team' }, stringData: { a: 'b' } });
+    store.create(pods(), {
+      ...pod('p', { containers: [{ name: 'c', image: 'nginx:1.25' }] }),
+      metadata: { name: 'p', namespace: 'team' },
+    });
+    store.create(T('secrets'), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'team' },
+      stringData: { a: 'b' },
+    });
     await vi.waitFor(() => expect(store.get(pods(), 'team', 'p')?.status.phase).toBe('Running'), WAIT);
     store.delete(T('namespaces'), undefined, 'team');
     expect(store.get(T('namespaces'), undefined, 'team')?.status.phase).toBe('Terminating');

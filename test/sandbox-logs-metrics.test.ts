@@ -30,65 +30,201 @@ const listeners = () => (store as unknown as { listeners: Set<unknown> }).listen
 
 function running(name: string, image: string, startedMsAgo: number, extra: Loose = {}): Loose {
   return {
-    name, image: `docker.io/library/${image}`, imageID: `docker.io/library/${image}@sha256:${'ab'.repeat(32)}`,
-    containerID: `containerd://${name.padEnd(64, '0').slice(0, 64)}`, ready: true, restartCount: 0, started: true,
-    state: { running: { startedAt: iso(startedMsAgo) } }, lastState: {}, ...extra,
+    name,
+    image: `docker.io/library/${image}`,
+    imageID: `docker.io/library/${image}@sha256:${'ab'.repeat(32)}`,
+    containerID: `containerd://${name.padEnd(64, '0').slice(0, 64)}`,
+    ready: true,
+    restartCount: 0,
+    started: true,
+    state: { running: { startedAt: iso(startedMsAgo) } },
+    lastState: {},
+    ...extra,
   };
 }
 
-function makePod(name: string, containers: { name: string; image: string; resources?: Loose }[], statuses: Loose[] | undefined, opts: { owner?: boolean; phase?: string } = {}): KObject {
+function makePod(
+  name: string,
+  containers: { name: string; image: string; resources?: Loose }[],
+  statuses: Loose[] | undefined,
+  opts: { owner?: boolean; phase?: string } = {},
+): KObject {
   const created = store.create(podsRt(), {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: {
-      name, namespace: 'demo', labels: { app: 'web' },
-      ...(opts.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9f8b6c5', uid: 'rs-uid-1', controller: true, blockOwnerDeletion: true }] } : {}),
+      name,
+      namespace: 'demo',
+      labels: { app: 'web' },
+      ...(opts.owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: 'web-7d9f8b6c5',
+                uid: 'rs-uid-1',
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
     },
     spec: { nodeName: 'node-1', containers },
   });
-  return store.update(podsRt(), {
-    ...created,
-    status: {
-      phase: opts.phase ?? (statuses?.every((s) => s.state?.running) ? 'Running' : 'Pending'),
-      hostIP: '172.18.0.2', podIP: `10.244.1.${(store.count(podsRt()) % 250) + 2}`, startTime: iso(130_000), qosClass: 'Burstable',
-      ...(statuses ? { containerStatuses: statuses } : {}),
+  return store.update(
+    podsRt(),
+    {
+      ...created,
+      status: {
+        phase: opts.phase ?? (statuses?.every((s) => s.state?.running) ? 'Running' : 'Pending'),
+        hostIP: '172.18.0.2',
+        podIP: `10.244.1.${(store.count(podsRt()) % 250) + 2}`,
+        startTime: iso(130_000),
+        qosClass: 'Burstable',
+        ...(statuses ? { containerStatuses: statuses } : {}),
+      },
     },
-  }, { subresource: 'status' });
+    { subresource: 'status' },
+  );
 }
 
 beforeAll(async () => {
   store = new Store();
-  store.create(store.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo', labels: { 'kubesphere.io/workspace': 'ws1' } } });
-  const node = store.create(store.type('', 'nodes'), { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: { podCIDR: '10.244.1.0/24' } });
-  store.update(store.type('', 'nodes'), {
-    ...node,
-    status: {
-      capacity: { cpu: '4', memory: '16Gi', pods: '110' }, allocatable: { cpu: '3800m', memory: '15Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: 'True' }, { type: 'MemoryPressure', status: 'False' }],
-      addresses: [{ type: 'InternalIP', address: '172.18.0.2' }],
-      nodeInfo: { kubeletVersion: 'v1.30.0', containerRuntimeVersion: 'containerd://1.7.15', osImage: 'Ubuntu 22.04.4 LTS', kernelVersion: '6.1.0' },
-    },
-  }, { subresource: 'status' });
-  const dep = store.create(store.type('apps', 'deployments'), {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'demo' },
-    spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } } },
+  store.create(store.type('', 'namespaces'), {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'demo', labels: { 'kubesphere.io/workspace': 'ws1' } },
   });
-  store.update(store.type('apps', 'deployments'), { ...dep, status: { replicas: 3, availableReplicas: 2 } }, { subresource: 'status' });
+  const node = store.create(store.type('', 'nodes'), {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'node-1' },
+    spec: { podCIDR: '10.244.1.0/24' },
+  });
+  store.update(
+    store.type('', 'nodes'),
+    {
+      ...node,
+      status: {
+        capacity: { cpu: '4', memory: '16Gi', pods: '110' },
+        allocatable: { cpu: '3800m', memory: '15Gi', pods: '110' },
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'MemoryPressure', status: 'False' },
+        ],
+        addresses: [{ type: 'InternalIP', address: '172.18.0.2' }],
+        nodeInfo: {
+          kubeletVersion: 'v1.30.0',
+          containerRuntimeVersion: 'containerd://1.7.15',
+          osImage: 'Ubuntu 22.04.4 LTS',
+          kernelVersion: '6.1.0',
+        },
+      },
+    },
+    { subresource: 'status' },
+  );
+  const dep = store.create(store.type('apps', 'deployments'), {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'demo' },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } },
+    },
+  });
+  store.update(
+    store.type('apps', 'deployments'),
+    { ...dep, status: { replicas: 3, availableReplicas: 2 } },
+    { subresource: 'status' },
+  );
 
-  makePod('web-1', [{ name: 'nginx', image: 'nginx:1.27', resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } } }], [running('nginx', 'nginx:1.27', 120_000)], { owner: true });
-  makePod('api-1', [{ name: 'api', image: 'example/orders-api:1.2' }, { name: 'sidecar', image: 'envoyproxy/envoy:v1.30' }],
-    [running('api', 'example/orders-api:1.2', 60_000), running('sidecar', 'envoyproxy/envoy:v1.30', 60_000)]);
-  makePod('java-1', [{ name: 'app', image: 'example/spring-shop:3' }], [running('app', 'example/spring-shop:3', 600_000)]);
+  makePod(
+    'web-1',
+    [
+      {
+        name: 'nginx',
+        image: 'nginx:1.27',
+        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+      },
+    ],
+    [running('nginx', 'nginx:1.27', 120_000)],
+    { owner: true },
+  );
+  makePod(
+    'api-1',
+    [
+      { name: 'api', image: 'example/orders-api:1.2' },
+      { name: 'sidecar', image: 'envoyproxy/envoy:v1.30' },
+    ],
+    [running('api', 'example/orders-api:1.2', 60_000), running('sidecar', 'envoyproxy/envoy:v1.30', 60_000)],
+  );
+  makePod(
+    'java-1',
+    [{ name: 'app', image: 'example/spring-shop:3' }],
+    [running('app', 'example/spring-shop:3', 600_000)],
+  );
   makePod('pg-0', [{ name: 'postgres', image: 'postgres:16' }], [running('postgres', 'postgres:16', 300_000)]);
-  makePod('creating-1', [{ name: 'main', image: 'busybox' }], [{ name: 'main', image: 'busybox', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }]);
-  makePod('job-1', [{ name: 'main', image: 'busybox' }], [{
-    name: 'main', image: 'docker.io/library/busybox:latest', ready: false, restartCount: 0,
-    state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: iso(90_000), finishedAt: iso(30_000), containerID: 'containerd://job' } },
-  }], { phase: 'Succeeded' });
-  makePod('crash-1', [{ name: 'app', image: 'example/crashloop:1' }], [{
-    name: 'app', image: 'example/crashloop:1', ready: false, restartCount: 2,
-    state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container' } },
-    lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: iso(40_000), finishedAt: iso(39_000), containerID: 'containerd://crash2' } },
-  }], { phase: 'Running' });
+  makePod(
+    'creating-1',
+    [{ name: 'main', image: 'busybox' }],
+    [
+      {
+        name: 'main',
+        image: 'busybox',
+        ready: false,
+        restartCount: 0,
+        state: { waiting: { reason: 'ContainerCreating' } },
+      },
+    ],
+  );
+  makePod(
+    'job-1',
+    [{ name: 'main', image: 'busybox' }],
+    [
+      {
+        name: 'main',
+        image: 'docker.io/library/busybox:latest',
+        ready: false,
+        restartCount: 0,
+        state: {
+          terminated: {
+            exitCode: 0,
+            reason: 'Completed',
+            startedAt: iso(90_000),
+            finishedAt: iso(30_000),
+            containerID: 'containerd://job',
+          },
+        },
+      },
+    ],
+    { phase: 'Succeeded' },
+  );
+  makePod(
+    'crash-1',
+    [{ name: 'app', image: 'example/crashloop:1' }],
+    [
+      {
+        name: 'app',
+        image: 'example/crashloop:1',
+        ready: false,
+        restartCount: 2,
+        state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container' } },
+        lastState: {
+          terminated: {
+            exitCode: 1,
+            reason: 'Error',
+            startedAt: iso(40_000),
+            finishedAt: iso(39_000),
+            containerID: 'containerd://crash2',
+          },
+        },
+      },
+    ],
+    { phase: 'Running' },
+  );
 
   exporter = createMetricsExporter(store);
   server = createServer((req, res) => {
@@ -150,7 +286,9 @@ describe('pod logs', () => {
     expect(lines.length).toBeGreaterThan(100);
     expect(lines[0]).toContain('/docker-entrypoint.sh');
     // nginx's combined access log format
-    expect(lines.at(-1)).toMatch(/^\d+\.\d+\.\d+\.\d+ - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "(GET|POST|PUT|DELETE) \S+ HTTP\/1\.1" \d{3} \d+ "[^"]*" "[^"]*"/);
+    expect(lines.at(-1)).toMatch(
+      /^\d+\.\d+\.\d+\.\d+ - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "(GET|POST|PUT|DELETE) \S+ HTTP\/1\.1" \d{3} \d+ "[^"]*" "[^"]*"/,
+    );
   });
 
   it('writes each image its own kind of log', async () => {
@@ -207,11 +345,20 @@ describe('pod logs', () => {
     const multi = await getLog('api-1');
     expect(multi.status).toBe(400);
     const body = JSON.parse(multi.text);
-    expect(body).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400, message: 'a container name must be specified for pod api-1, choose one of: [api sidecar]' });
-    expect(JSON.parse((await getLog('api-1', 'container=nope')).text).message).toBe('container nope is not valid for pod api-1');
+    expect(body).toMatchObject({
+      kind: 'Status',
+      reason: 'BadRequest',
+      code: 400,
+      message: 'a container name must be specified for pod api-1, choose one of: [api sidecar]',
+    });
+    expect(JSON.parse((await getLog('api-1', 'container=nope')).text).message).toBe(
+      'container nope is not valid for pod api-1',
+    );
     const waiting = await getLog('creating-1');
     expect(waiting.status).toBe(400);
-    expect(JSON.parse(waiting.text).message).toBe('container "main" in pod "creating-1" is waiting to start: ContainerCreating');
+    expect(JSON.parse(waiting.text).message).toBe(
+      'container "main" in pod "creating-1" is waiting to start: ContainerCreating',
+    );
     const noPrevious = await getLog('web-1', 'previous=true');
     expect(noPrevious.status).toBe(400);
     expect(JSON.parse(noPrevious.text).message).toBe('previous terminated container "nginx" in pod "web-1" not found');
@@ -219,7 +366,9 @@ describe('pod logs', () => {
     expect(badTail.status).toBe(400);
     const negative = await getLog('web-1', 'tailLines=-1');
     expect(negative.status).toBe(422);
-    expect(JSON.parse(negative.text).message).toBe('PodLogOptions "web-1" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0');
+    expect(JSON.parse(negative.text).message).toBe(
+      'PodLogOptions "web-1" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0',
+    );
   });
 
   it('serves the crashed instance of a crash-looping container, ending in its fatal error', async () => {
@@ -278,10 +427,31 @@ describe('pod logs', () => {
     await poll('follower', () => listeners() === before + 1);
     const pod = store.get(podsRt(), 'demo', 'follow-2')!;
     const cs = pod.status.containerStatuses[0];
-    store.update(podsRt(), {
-      ...pod,
-      status: { ...pod.status, phase: 'Failed', containerStatuses: [{ ...cs, ready: false, state: { terminated: { exitCode: 137, reason: 'Error', startedAt: cs.state.running.startedAt, finishedAt: iso(0) } } }] },
-    }, { subresource: 'status' });
+    store.update(
+      podsRt(),
+      {
+        ...pod,
+        status: {
+          ...pod.status,
+          phase: 'Failed',
+          containerStatuses: [
+            {
+              ...cs,
+              ready: false,
+              state: {
+                terminated: {
+                  exitCode: 137,
+                  reason: 'Error',
+                  startedAt: cs.state.running.startedAt,
+                  finishedAt: iso(0),
+                },
+              },
+            },
+          ],
+        },
+      },
+      { subresource: 'status' },
+    );
     const streamed = linesOf(await text);
     expect(streamed.length).toBeGreaterThanOrEqual(1);
     expect(listeners()).toBe(before);
@@ -339,15 +509,32 @@ describe('metrics', () => {
   it('exposes cAdvisor, kube-state-metrics and node-exporter families in Prometheus text', async () => {
     const { samples, types } = await scrape();
     for (const [name, type] of Object.entries({
-      container_cpu_usage_seconds_total: 'counter', container_memory_working_set_bytes: 'gauge',
-      container_network_receive_bytes_total: 'counter', container_network_transmit_bytes_total: 'counter',
-      kube_pod_info: 'gauge', kube_pod_owner: 'gauge', kube_pod_status_phase: 'gauge', kube_pod_container_status_restarts_total: 'counter',
-      kube_node_status_condition: 'gauge', kube_deployment_status_replicas_available: 'gauge', kube_pod_container_info: 'gauge',
-      kube_node_info: 'gauge', kube_namespace_labels: 'gauge', kube_deployment_spec_replicas: 'gauge',
-      node_cpu_seconds_total: 'counter', node_memory_MemAvailable_bytes: 'gauge', node_memory_MemTotal_bytes: 'gauge', node_load1: 'gauge',
-    })) expect(types.get(name), name).toBe(type);
+      container_cpu_usage_seconds_total: 'counter',
+      container_memory_working_set_bytes: 'gauge',
+      container_network_receive_bytes_total: 'counter',
+      container_network_transmit_bytes_total: 'counter',
+      kube_pod_info: 'gauge',
+      kube_pod_owner: 'gauge',
+      kube_pod_status_phase: 'gauge',
+      kube_pod_container_status_restarts_total: 'counter',
+      kube_node_status_condition: 'gauge',
+      kube_deployment_status_replicas_available: 'gauge',
+      kube_pod_container_info: 'gauge',
+      kube_node_info: 'gauge',
+      kube_namespace_labels: 'gauge',
+      kube_deployment_spec_replicas: 'gauge',
+      node_cpu_seconds_total: 'counter',
+      node_memory_MemAvailable_bytes: 'gauge',
+      node_memory_MemTotal_bytes: 'gauge',
+      node_load1: 'gauge',
+    }))
+      expect(types.get(name), name).toBe(type);
 
-    const cpu = find(samples, 'container_cpu_usage_seconds_total', { namespace: 'demo', pod: 'web-1', container: 'nginx' });
+    const cpu = find(samples, 'container_cpu_usage_seconds_total', {
+      namespace: 'demo',
+      pod: 'web-1',
+      container: 'nginx',
+    });
     expect(cpu).toHaveLength(1);
     expect(cpu[0].labels).toMatchObject({ node: 'node-1', image: 'docker.io/library/nginx:1.27' });
     expect(cpu[0].value).toBeGreaterThan(0);
@@ -363,14 +550,31 @@ describe('metrics', () => {
     expect(rx[0].labels).toMatchObject({ interface: 'eth0', container: '', namespace: 'demo' });
     expect(rx[0].value).toBeGreaterThan(0);
 
-    expect(one(samples, 'kube_pod_owner', { pod: 'web-1', owner_kind: 'ReplicaSet', owner_name: 'web-7d9f8b6c5', owner_is_controller: 'true' })).toBe(1);
+    expect(
+      one(samples, 'kube_pod_owner', {
+        pod: 'web-1',
+        owner_kind: 'ReplicaSet',
+        owner_name: 'web-7d9f8b6c5',
+        owner_is_controller: 'true',
+      }),
+    ).toBe(1);
     expect(one(samples, 'kube_pod_owner', { pod: 'pg-0' })).toBe(1);
     expect(find(samples, 'kube_pod_info', { pod: 'web-1' })[0].labels).toMatchObject({
-      namespace: 'demo', node: 'node-1', host_ip: '172.18.0.2', created_by_kind: 'ReplicaSet', created_by_name: 'web-7d9f8b6c5',
+      namespace: 'demo',
+      node: 'node-1',
+      host_ip: '172.18.0.2',
+      created_by_kind: 'ReplicaSet',
+      created_by_name: 'web-7d9f8b6c5',
     });
     for (const pod of ['web-1', 'creating-1', 'job-1', 'crash-1']) {
       const phases = find(samples, 'kube_pod_status_phase', { namespace: 'demo', pod });
-      expect(phases.map((s) => s.labels.phase).sort()).toEqual(['Failed', 'Pending', 'Running', 'Succeeded', 'Unknown']);
+      expect(phases.map((s) => s.labels.phase).sort()).toEqual([
+        'Failed',
+        'Pending',
+        'Running',
+        'Succeeded',
+        'Unknown',
+      ]);
       expect(phases.filter((s) => s.value === 1)).toHaveLength(1);
     }
     expect(one(samples, 'kube_pod_status_phase', { pod: 'job-1', phase: 'Succeeded' })).toBe(1);
@@ -380,16 +584,25 @@ describe('metrics', () => {
     expect(one(samples, 'kube_deployment_status_replicas_available', { namespace: 'demo', deployment: 'web' })).toBe(2);
     expect(one(samples, 'kube_deployment_spec_replicas', { namespace: 'demo', deployment: 'web' })).toBe(3);
     expect(one(samples, 'kube_namespace_labels', { namespace: 'demo', label_kubesphere_io_workspace: 'ws1' })).toBe(1);
-    expect(find(samples, 'kube_node_info', { node: 'node-1' })[0].labels).toMatchObject({ kubelet_version: 'v1.30.0', internal_ip: '172.18.0.2' });
-    expect(find(samples, 'kube_pod_container_info', { pod: 'web-1', container: 'nginx' })[0].labels.image_spec).toBe('nginx:1.27');
+    expect(find(samples, 'kube_node_info', { node: 'node-1' })[0].labels).toMatchObject({
+      kubelet_version: 'v1.30.0',
+      internal_ip: '172.18.0.2',
+    });
+    expect(find(samples, 'kube_pod_container_info', { pod: 'web-1', container: 'nginx' })[0].labels.image_spec).toBe(
+      'nginx:1.27',
+    );
 
     expect(one(samples, 'node_memory_MemTotal_bytes', { instance: 'node-1', node: 'node-1' })).toBe(16 * 2 ** 30);
     const avail = one(samples, 'node_memory_MemAvailable_bytes', { node: 'node-1' });
     expect(avail).toBeGreaterThan(0);
     expect(avail).toBeLessThan(16 * 2 ** 30);
-    const modes = find(samples, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0' }).map((s) => s.labels.mode).sort();
+    const modes = find(samples, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0' })
+      .map((s) => s.labels.mode)
+      .sort();
     expect(modes).toEqual(expect.arrayContaining(['idle', 'iowait', 'system', 'user']));
-    expect(new Set(find(samples, 'node_cpu_seconds_total', { node: 'node-1' }).map((s) => s.labels.cpu))).toEqual(new Set(['0', '1', '2', '3']));
+    expect(new Set(find(samples, 'node_cpu_seconds_total', { node: 'node-1' }).map((s) => s.labels.cpu))).toEqual(
+      new Set(['0', '1', '2', '3']),
+    );
     expect(one(samples, 'node_load1', { node: 'node-1' })).toBeGreaterThan(0);
   });
 
@@ -405,7 +618,9 @@ describe('metrics', () => {
       // than user does, so wait for both.
       return one(s, 'container_cpu_usage_seconds_total', { pod: 'pg-0', container: 'postgres' }) > cpu0 &&
         one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'user' }) > user0 &&
-        one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'idle' }) > idle0 ? s : undefined;
+        one(s, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'idle' }) > idle0
+        ? s
+        : undefined;
     });
     expect(one(later, 'node_cpu_seconds_total', { node: 'node-1', cpu: '0', mode: 'idle' })).toBeGreaterThan(idle0);
     expect(one(later, 'container_network_receive_bytes_total', { pod: 'pg-0' })).toBeGreaterThanOrEqual(rx0);
@@ -413,16 +628,32 @@ describe('metrics', () => {
 
     const pod = store.get(podsRt(), 'demo', 'pg-0')!;
     const cs = pod.status.containerStatuses[0];
-    store.update(podsRt(), {
-      ...pod,
-      status: {
-        ...pod.status,
-        containerStatuses: [{
-          ...cs, restartCount: 1, containerID: 'containerd://' + 'c'.repeat(64), state: { running: { startedAt: iso(0) } },
-          lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: cs.state.running.startedAt, finishedAt: iso(0) } },
-        }],
+    store.update(
+      podsRt(),
+      {
+        ...pod,
+        status: {
+          ...pod.status,
+          containerStatuses: [
+            {
+              ...cs,
+              restartCount: 1,
+              containerID: 'containerd://' + 'c'.repeat(64),
+              state: { running: { startedAt: iso(0) } },
+              lastState: {
+                terminated: {
+                  exitCode: 137,
+                  reason: 'OOMKilled',
+                  startedAt: cs.state.running.startedAt,
+                  finishedAt: iso(0),
+                },
+              },
+            },
+          ],
+        },
       },
-    }, { subresource: 'status' });
+      { subresource: 'status' },
+    );
     const after = (await scrape()).samples;
     const cpuAfter = find(after, 'container_cpu_usage_seconds_total', { pod: 'pg-0', container: 'postgres' });
     expect(cpuAfter).toHaveLength(1);
@@ -439,11 +670,27 @@ describe('metrics', () => {
     const big = new Store();
     big.create(big.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'load' } });
     const n = big.create(big.type('', 'nodes'), { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
-    big.update(big.type('', 'nodes'), { ...n, status: { capacity: { cpu: '64', memory: '256Gi', pods: '11000' } } }, { subresource: 'status' });
+    big.update(
+      big.type('', 'nodes'),
+      { ...n, status: { capacity: { cpu: '64', memory: '256Gi', pods: '11000' } } },
+      { subresource: 'status' },
+    );
     const rt = big.type('', 'pods');
     for (let i = 0; i < 10_000; i++) {
-      const p = big.create(rt, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'load' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] } });
-      big.update(rt, { ...p, status: { phase: 'Running', startTime: iso(60_000), containerStatuses: [running('c', 'nginx', 60_000)] } }, { subresource: 'status' });
+      const p = big.create(rt, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p-${i}`, namespace: 'load' },
+        spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] },
+      });
+      big.update(
+        rt,
+        {
+          ...p,
+          status: { phase: 'Running', startTime: iso(60_000), containerStatuses: [running('c', 'nginx', 60_000)] },
+        },
+        { subresource: 'status' },
+      );
     }
     const ex = createMetricsExporter(big);
     try {

@@ -40,12 +40,19 @@ interface Started {
 
 /** Starts a command in its own process group (npx → tsx → node: stopChild ends the whole group). */
 function start(cmd: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   void exited.then(() => children.delete(child));
   return { child, out, exited };
 }
@@ -68,9 +75,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** `npm run sandbox`, with a fresh kubeconfig path and a free port; resolves once it says where it listens. */
-async function startMain(name: string, env: Record<string, string> = {}): Promise<Started & { url: string; printedKubeconfig: string; kubeconfigPath: string }> {
+async function startMain(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<Started & { url: string; printedKubeconfig: string; kubeconfigPath: string }> {
   const kubeconfigPath = join(dir, name, 'kubeconfig');
-  const s = start('npx', ['tsx', 'services/sandbox/main.ts'], { SANDBOX_PORT: '0', SANDBOX_KUBECONFIG: kubeconfigPath, ...env });
+  const s = start('npx', ['tsx', 'services/sandbox/main.ts'], {
+    SANDBOX_PORT: '0',
+    SANDBOX_KUBECONFIG: kubeconfigPath,
+    ...env,
+  });
   return { ...s, ...(await announced(s)), kubeconfigPath };
 }
 
@@ -94,9 +108,22 @@ async function announced(s: Started): Promise<{ url: string; printedKubeconfig: 
 async function tool(bin: 'kubectl' | 'helm', args: string[], kubeconfigPath: string): Promise<string> {
   const home = join(dir, 'home');
   mkdirSync(home, { recursive: true });
-  const env = { ...process.env, HOME: home, KUBECONFIG: '', HELM_CACHE_HOME: join(home, 'helm-cache'), HELM_CONFIG_HOME: join(home, 'helm-config'), HELM_DATA_HOME: join(home, 'helm-data') };
+  const env = {
+    ...process.env,
+    HOME: home,
+    KUBECONFIG: '',
+    HELM_CACHE_HOME: join(home, 'helm-cache'),
+    HELM_CONFIG_HOME: join(home, 'helm-config'),
+    HELM_DATA_HOME: join(home, 'helm-data'),
+  };
   try {
-    return (await run(join(TOOLS_BIN, bin), [...args, '--kubeconfig', kubeconfigPath], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })).stdout;
+    return (
+      await run(join(TOOLS_BIN, bin), [...args, '--kubeconfig', kubeconfigPath], {
+        env,
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      })
+    ).stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
@@ -108,7 +135,13 @@ async function demoPods(kubeconfigPath: string): Promise<string> {
   return eventually(
     async () => {
       const out = await tool('kubectl', ['get', 'pods', '-A'], kubeconfigPath);
-      const namespaces = new Set(out.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]));
+      const namespaces = new Set(
+        out
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(/\s+/)[0]),
+      );
       return namespaces.has('shop') && namespaces.has('analytics') ? out : undefined;
     },
     60_000,
@@ -122,15 +155,22 @@ interface Answer {
 }
 
 /** One GET with node's own clients (no client library in between: exactly the headers given). */
-function get(url: string, opts: { headers?: Record<string, string>; ca?: string; localAddress?: string } = {}): Promise<Answer> {
+function get(
+  url: string,
+  opts: { headers?: Record<string, string>; ca?: string; localAddress?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { headers: opts.headers, ca: opts.ca, localAddress: opts.localAddress, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      { headers: opts.headers, ca: opts.ca, localAddress: opts.localAddress, agent: false, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
     req.end();
@@ -142,7 +182,11 @@ function fromKubeconfig(path: string): { server: string; token: string; ca?: str
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(path);
   const cluster = kc.getCurrentCluster()!;
-  return { server: cluster.server, token: kc.getCurrentUser()!.token!, ca: cluster.caData ? Buffer.from(cluster.caData, 'base64').toString() : undefined };
+  return {
+    server: cluster.server,
+    token: kc.getCurrentUser()!.token!,
+    ca: cluster.caData ? Buffer.from(cluster.caData, 'base64').toString() : undefined,
+  };
 }
 
 describe('npm run sandbox (npx tsx services/sandbox/main.ts)', () => {
@@ -159,7 +203,9 @@ describe('npm run sandbox (npx tsx services/sandbox/main.ts)', () => {
     const { token, ca } = fromKubeconfig(s.kubeconfigPath);
     expect(ca).toBeDefined();
     expect((await get(`${s.url}/api/v1/namespaces`, { ca })).status).toBe(401);
-    expect((await get(`${s.url}/api/v1/namespaces`, { ca, headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await get(`${s.url}/api/v1/namespaces`, { ca, headers: { Authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
     await stopChild(s.child);
   }, 150_000);
 
@@ -178,7 +224,9 @@ describe('npm run sandbox (npx tsx services/sandbox/main.ts)', () => {
     kc.loadFromFile(s.kubeconfigPath);
     const namespaces = await kc.makeApiClient(k8s.CoreV1Api).listNamespace();
     expect(namespaces.items.map((n) => n.metadata?.name)).toEqual(expect.arrayContaining(['shop', 'analytics']));
-    expect((await get(`${s.url}/api/v1/namespaces`, { headers: { Authorization: 'Bearer wrong-token' } })).status).toBe(401);
+    expect((await get(`${s.url}/api/v1/namespaces`, { headers: { Authorization: 'Bearer wrong-token' } })).status).toBe(
+      401,
+    );
     await stopChild(s.child);
   }, 150_000);
 
@@ -205,8 +253,14 @@ describe('npm run sandbox (npx tsx services/sandbox/main.ts)', () => {
   }, 150_000);
 
   it('stops at a bad variable with a message naming it', async () => {
-    const s = start('npx', ['tsx', 'services/sandbox/main.ts'], { SANDBOX_PORT: 'abc', SANDBOX_KUBECONFIG: join(dir, 'bad', 'kubeconfig') });
-    const code = await Promise.race([s.exited, new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000).unref())]);
+    const s = start('npx', ['tsx', 'services/sandbox/main.ts'], {
+      SANDBOX_PORT: 'abc',
+      SANDBOX_KUBECONFIG: join(dir, 'bad', 'kubeconfig'),
+    });
+    const code = await Promise.race([
+      s.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000).unref()),
+    ]);
     expect(code).not.toBe(0);
     expect(typeof code).toBe('number');
     expect(s.out.stderr).toMatch(/SANDBOX_PORT="abc"/);
@@ -217,7 +271,11 @@ describe('npm run sandbox (npx tsx services/sandbox/main.ts)', () => {
 describe('the build (tsc -p tsconfig.build.json)', () => {
   it('runs the sandbox from the compiled output with node', async () => {
     const out = join(dir, 'build');
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 }).catch((e: { stdout?: string; message: string }) => {
+    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], {
+      cwd: REPO,
+      timeout: 170_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((e: { stdout?: string; message: string }) => {
       throw new Error(`tsc failed: ${e.stdout || e.message}`);
     });
     // What dist/ has by being inside the repository: the package's "type": "module" and its node_modules.
@@ -225,7 +283,10 @@ describe('the build (tsc -p tsconfig.build.json)', () => {
     symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'), 'dir');
 
     const kubeconfigPath = join(dir, 'build-run', 'kubeconfig');
-    const s = start('node', [join(out, 'services/sandbox/main.js')], { SANDBOX_PORT: '0', SANDBOX_KUBECONFIG: kubeconfigPath });
+    const s = start('node', [join(out, 'services/sandbox/main.js')], {
+      SANDBOX_PORT: '0',
+      SANDBOX_KUBECONFIG: kubeconfigPath,
+    });
     const { url } = await announced(s);
     const { token, ca } = fromKubeconfig(kubeconfigPath);
     const version = await get(`${url}/version`, { ca, headers: { Authorization: `Bearer ${token}` } });
@@ -241,17 +302,31 @@ describe('plain HTTP without the token', () => {
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
   it('is served from loopback only: a wrong token and other addresses still get 401', async () => {
-    const sandbox = await startSandbox({ port: 0, tls: false, host: '0.0.0.0', seed: { kind: 'empty', nodes: 1 }, controllers: false });
+    const sandbox = await startSandbox({
+      port: 0,
+      tls: false,
+      host: '0.0.0.0',
+      seed: { kind: 'empty', nodes: 1 },
+      controllers: false,
+    });
     sandboxes.push(sandbox);
     const path = `/api/v1/nodes`;
     expect((await get(`http://127.0.0.1:${sandbox.port}${path}`)).status).toBe(200);
-    expect((await get(`http://127.0.0.1:${sandbox.port}${path}`, { headers: { Authorization: `Bearer ${sandbox.token}` } })).status).toBe(200);
-    expect((await get(`http://127.0.0.1:${sandbox.port}${path}`, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect(
+      (await get(`http://127.0.0.1:${sandbox.port}${path}`, { headers: { Authorization: `Bearer ${sandbox.token}` } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await get(`http://127.0.0.1:${sandbox.port}${path}`, { headers: { Authorization: 'Bearer wrong' } })).status,
+    ).toBe(401);
     if (nonLoopback) {
       // A caller on another address (this machine's own, seen by the server as non-loopback) needs the token.
       const remote = `http://${nonLoopback}:${sandbox.port}${path}`;
       expect((await get(remote, { localAddress: nonLoopback })).status).toBe(401);
-      expect((await get(remote, { localAddress: nonLoopback, headers: { Authorization: `Bearer ${sandbox.token}` } })).status).toBe(200);
+      expect(
+        (await get(remote, { localAddress: nonLoopback, headers: { Authorization: `Bearer ${sandbox.token}` } }))
+          .status,
+      ).toBe(200);
     }
   });
 
@@ -260,7 +335,9 @@ describe('plain HTTP without the token', () => {
     sandboxes.push(sandbox);
     const ca = fromKubeconfigString(sandbox.kubeconfig);
     expect((await get(`${sandbox.url}/api/v1/nodes`, { ca })).status).toBe(401);
-    expect((await get(`${sandbox.url}/api/v1/nodes`, { ca, headers: { Authorization: `Bearer ${sandbox.token}` } })).status).toBe(200);
+    expect(
+      (await get(`${sandbox.url}/api/v1/nodes`, { ca, headers: { Authorization: `Bearer ${sandbox.token}` } })).status,
+    ).toBe(200);
   });
 });
 

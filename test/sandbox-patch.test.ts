@@ -20,7 +20,12 @@ const widgets = makeResourceType({
         type: 'object',
         properties: {
           size: { type: 'integer' },
-          items: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'], items: { type: 'object' } },
+          items: {
+            type: 'array',
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['id'],
+            items: { type: 'object' },
+          },
         },
       },
     },
@@ -70,17 +75,22 @@ function deployment(): KObject {
   };
 }
 
-const patch = (type: string, current: KObject | undefined, body: unknown, ctx: Partial<Parameters<typeof applyPatch>[3]> = {}) =>
-  applyPatch(type, current, typeof body === 'string' ? body : JSON.stringify(body), { rt: deployments, ...ctx });
+const patch = (
+  type: string,
+  current: KObject | undefined,
+  body: unknown,
+  ctx: Partial<Parameters<typeof applyPatch>[3]> = {},
+) => applyPatch(type, current, typeof body === 'string' ? body : JSON.stringify(body), { rt: deployments, ...ctx });
 
 const containers = (o: KObject): Loose[] => o.spec.template.spec.containers;
-
 
 describe('strategic merge patch', () => {
   it('changes one container by name and keeps the other, without touching the input', () => {
     const current = deployment();
     const before = structuredClone(current);
-    const out = patch(SMP, current, { spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } } });
+    const out = patch(SMP, current, {
+      spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } },
+    });
     expect(containers(out).map((c) => [c.name, c.image])).toEqual([
       ['app', 'nginx:1.27'],
       ['sidecar', 'envoy:1.29'],
@@ -92,7 +102,21 @@ describe('strategic merge patch', () => {
   it('merges env by name inside a container, adds new items and deletes with null', () => {
     const out = patch(SMP, deployment(), {
       metadata: { labels: { tier: null } },
-      spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'LOG', value: 'debug' }, { name: 'NEW', value: '1' }] }] } } },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                env: [
+                  { name: 'LOG', value: 'debug' },
+                  { name: 'NEW', value: '1' },
+                ],
+              },
+            ],
+          },
+        },
+      },
     });
     expect(containers(out)[0].env).toEqual([
       { name: 'MODE', value: 'prod' },
@@ -103,7 +127,9 @@ describe('strategic merge patch', () => {
   });
 
   it('deletes a container with $patch: delete', () => {
-    const out = patch(SMP, deployment(), { spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } });
+    const out = patch(SMP, deployment(), {
+      spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } },
+    });
     expect(containers(out).map((c) => c.name)).toEqual(['app']);
   });
 
@@ -123,13 +149,18 @@ describe('strategic merge patch', () => {
   });
 
   it('keeps only $retainKeys in a union field (kubectl apply switching strategy to Recreate)', () => {
-    const out = patch(SMP, deployment(), { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: null } } });
+    const out = patch(SMP, deployment(), {
+      spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: null } },
+    });
     expect(out.spec.strategy).toEqual({ type: 'Recreate' });
   });
 
   it('removes finalizers with $deleteFromPrimitiveList and merges finalizers as a set', () => {
     const out = patch(SMP, deployment(), {
-      metadata: { '$deleteFromPrimitiveList/finalizers': ['example.com/b'], finalizers: ['example.com/a', 'example.com/d'] },
+      metadata: {
+        '$deleteFromPrimitiveList/finalizers': ['example.com/b'],
+        finalizers: ['example.com/a', 'example.com/d'],
+      },
     });
     expect(out.metadata.finalizers).toEqual(['example.com/a', 'example.com/c', 'example.com/d']);
   });
@@ -150,7 +181,10 @@ describe('strategic merge patch', () => {
   });
 
   it('replaces the pod template with $patch: replace (kubectl rollout undo of a StatefulSet)', () => {
-    const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.24' }] } };
+    const template = {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'app', image: 'nginx:1.24' }] },
+    };
     const out = patch(SMP, deployment(), { spec: { template: { ...template, $patch: 'replace' } } });
     expect(out.spec.template).toEqual(template);
     expect(out.spec.replicas).toBe(2);
@@ -158,8 +192,13 @@ describe('strategic merge patch', () => {
 
   it('does kubectl rollout restart', () => {
     const at = '2024-05-01T10:00:00Z';
-    const out = patch(SMP, deployment(), { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at } } } } });
-    expect(out.spec.template.metadata).toEqual({ labels: { app: 'web' }, annotations: { 'kubectl.kubernetes.io/restartedAt': at } });
+    const out = patch(SMP, deployment(), {
+      spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at } } } },
+    });
+    expect(out.spec.template.metadata).toEqual({
+      labels: { app: 'web' },
+      annotations: { 'kubectl.kubernetes.io/restartedAt': at },
+    });
   });
 
   it('merges container ports by containerPort and a pod’s volumes by name', () => {
@@ -168,7 +207,14 @@ describe('strategic merge patch', () => {
       kind: 'Pod',
       metadata: { name: 'p', namespace: 'default' },
       spec: {
-        containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80 }], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        containers: [
+          {
+            name: 'c',
+            image: 'i',
+            ports: [{ containerPort: 80 }],
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
         volumes: [{ name: 'data', emptyDir: {} }],
       },
     };
@@ -197,7 +243,9 @@ describe('strategic merge patch', () => {
     );
     expect(apiError(() => patch(SMP, deployment(), '{nope')).code).toBe(400);
     const noKey = { spec: { template: { spec: { containers: [{ image: 'x' }] } } } };
-    expect(apiError(() => patch(SMP, deployment(), noKey)).message).toBe('map: {"image":"x"} does not contain declared merge key: name');
+    expect(apiError(() => patch(SMP, deployment(), noKey)).message).toBe(
+      'map: {"image":"x"} does not contain declared merge key: name',
+    );
   });
 });
 
@@ -248,8 +296,14 @@ describe('JSON patch', () => {
 
   it('answers 422 for paths that do not exist and 400 for a body that is not a list', () => {
     expect(apiError(() => patch(JSONPATCH, deployment(), [{ op: 'remove', path: '/spec/nothing' }])).code).toBe(422);
-    expect(apiError(() => patch(JSONPATCH, deployment(), [{ op: 'replace', path: '/spec/a/b', value: 1 }])).code).toBe(422);
-    expect(apiError(() => patch(JSONPATCH, deployment(), [{ op: 'add', path: '/spec/template/spec/containers/7', value: {} }])).code).toBe(422);
+    expect(apiError(() => patch(JSONPATCH, deployment(), [{ op: 'replace', path: '/spec/a/b', value: 1 }])).code).toBe(
+      422,
+    );
+    expect(
+      apiError(() =>
+        patch(JSONPATCH, deployment(), [{ op: 'add', path: '/spec/template/spec/containers/7', value: {} }]),
+      ).code,
+    ).toBe(422);
     expect(apiError(() => patch(JSONPATCH, deployment(), { op: 'remove' })).code).toBe(400);
   });
 });
@@ -263,7 +317,9 @@ metadata:
   namespace: default
   labels:
     app: web
-${Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`).join('\n')}
+${Object.entries(extra)
+  .map(([k, v]) => `    ${k}: ${v}`)
+  .join('\n')}
 spec:
 ${replicas === undefined ? '' : `  replicas: ${replicas}`}
   selector:
@@ -283,7 +339,12 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
     const out = patch(APPLY, undefined, manifest(2), { fieldManager: 'kubectl' });
     expect(out.spec.replicas).toBe(2);
     const [entry] = out.metadata.managedFields!;
-    expect(entry).toMatchObject({ manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1' });
+    expect(entry).toMatchObject({
+      manager: 'kubectl',
+      operation: 'Apply',
+      apiVersion: 'apps/v1',
+      fieldsType: 'FieldsV1',
+    });
     expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(entry.fieldsV1).toEqual({
       'f:metadata': { 'f:labels': { 'f:app': {} } },
@@ -309,9 +370,19 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
 
   it('accepts JSON bodies, merges into the live object and keeps fields nobody applied', () => {
     const live = deployment();
-    const out = patch(APPLY, live, JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', resourceVersion: '7' }, spec: { replicas: 4 } }), {
-      fieldManager: 'ci',
-    });
+    const out = patch(
+      APPLY,
+      live,
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', resourceVersion: '7' },
+        spec: { replicas: 4 },
+      }),
+      {
+        fieldManager: 'ci',
+      },
+    );
     expect(out.spec.replicas).toBe(4);
     expect(containers(out)).toHaveLength(2);
     expect(out.metadata.resourceVersion).toBe('7');
@@ -330,19 +401,27 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
 
   it('keeps a dropped field that another manager also owns', () => {
     const first = patch(APPLY, undefined, manifest(2), { fieldManager: 'kubectl' });
-    const shared = patch(APPLY, first, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n', { fieldManager: 'hpa' });
+    const shared = patch(
+      APPLY,
+      first,
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n',
+      { fieldManager: 'hpa' },
+    );
     const dropped = patch(APPLY, shared, manifest(undefined), { fieldManager: 'kubectl' });
     expect(dropped.spec.replicas).toBe(2);
   });
 
   it('refuses to change a field another manager owns with 409, and force takes it over', () => {
     const first = patch(APPLY, undefined, manifest(2), { fieldManager: 'other' });
-    const body = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec: {replicas: 5}\n';
+    const body =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec: {replicas: 5}\n';
     const e = apiError(() => patch(APPLY, first, body, { fieldManager: 'mine' }));
     expect(e.code).toBe(409);
     expect(e.reason).toBe('Conflict');
     expect(e.message).toBe('Apply failed with 1 conflict: conflict with "other": .spec.replicas');
-    expect(e.details?.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "other"', field: '.spec.replicas' }]);
+    expect(e.details?.causes).toEqual([
+      { reason: 'FieldManagerConflict', message: 'conflict with "other"', field: '.spec.replicas' },
+    ]);
 
     const forced = patch(APPLY, first, body, { fieldManager: 'mine', force: true });
     expect(forced.spec.replicas).toBe(5);
@@ -371,20 +450,25 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
   });
 
   it('uses the CRD schema list types for custom resources', () => {
-    const body = (items: string) => `apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  items: ${items}\n`;
+    const body = (items: string) =>
+      `apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  items: ${items}\n`;
     const first = applyPatch(APPLY, undefined, body('[{id: a, n: 1}]'), { rt: widgets, fieldManager: 'one' });
     const second = applyPatch(APPLY, first, body('[{id: b, n: 2}]'), { rt: widgets, fieldManager: 'two' });
     expect(second.spec.items).toEqual([
       { id: 'a', n: 1 },
       { id: 'b', n: 2 },
     ]);
-    expect(second.metadata.managedFields![1].fieldsV1).toEqual({ 'f:spec': { 'f:items': { 'k:{"id":"b"}': { '.': {}, 'f:id': {}, 'f:n': {} } } } });
+    expect(second.metadata.managedFields![1].fieldsV1).toEqual({
+      'f:spec': { 'f:items': { 'k:{"id":"b"}': { '.': {}, 'f:id': {}, 'f:n': {} } } },
+    });
   });
 
   it('requires a field manager', () => {
     const e = apiError(() => patch(APPLY, undefined, manifest(1)));
     expect(e.code).toBe(422);
-    expect(e.message).toBe('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    expect(e.message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
   });
 });
 
@@ -392,6 +476,8 @@ describe('content types', () => {
   it('answers 415 with the accepted types for anything else', () => {
     const e = apiError(() => patch('application/json', deployment(), {}));
     expect(e.code).toBe(415);
-    expect(e.message).toContain('application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml');
+    expect(e.message).toContain(
+      'application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
+    );
   });
 });

@@ -15,7 +15,14 @@ beforeAll(async () => {
   expect(caData, 'the sandbox kubeconfig carries its CA').toBeTruthy();
   prom = await startPrometheus({
     // The sandbox serves every node's node-exporter series from one endpoint, each with its own `instance`.
-    scrapeTargets: [{ job: 'sandbox', url: `${t.sandbox.url}/metrics`, caPem: Buffer.from(caData!, 'base64').toString(), honorLabels: true }],
+    scrapeTargets: [
+      {
+        job: 'sandbox',
+        url: `${t.sandbox.url}/metrics`,
+        caPem: Buffer.from(caData!, 'base64').toString(),
+        honorLabels: true,
+      },
+    ],
     scrapeIntervalSeconds: 1,
   });
   await prom.waitFor('up{job="sandbox"} == 1');
@@ -28,11 +35,24 @@ afterAll(async () => {
 const key = (ns: string | undefined, pod: string | undefined) => `${ns}/${pod}`;
 const keysOf = (samples: PromSample[]) => samples.map((s) => key(s.metric.namespace, s.metric.pod)).sort();
 const apiPods = async () => (await t.core.listPodForAllNamespaces()).items;
-const runningKeys = (pods: k8s.V1Pod[]) => pods.filter((p) => p.status?.phase === 'Running').map((p) => key(p.metadata!.namespace, p.metadata!.name)).sort();
+const runningKeys = (pods: k8s.V1Pod[]) =>
+  pods
+    .filter((p) => p.status?.phase === 'Running')
+    .map((p) => key(p.metadata!.namespace, p.metadata!.name))
+    .sort();
 /** Running pods whose containers have all run, without restarting, for a few seconds: they have a CPU rate. */
 const steadyPods = (pods: k8s.V1Pod[]) =>
-  pods.filter((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.length && p.status.containerStatuses.every((c) =>
-    c.restartCount === 0 && c.state?.running?.startedAt && Date.now() - new Date(c.state.running.startedAt).getTime() > 5000));
+  pods.filter(
+    (p) =>
+      p.status?.phase === 'Running' &&
+      p.status.containerStatuses?.length &&
+      p.status.containerStatuses.every(
+        (c) =>
+          c.restartCount === 0 &&
+          c.state?.running?.startedAt &&
+          Date.now() - new Date(c.state.running.startedAt).getTime() > 5000,
+      ),
+  );
 
 describe('a real Prometheus scraping the sandbox', () => {
   it('scrapes the target healthily over HTTPS', async () => {
@@ -49,12 +69,16 @@ describe('a real Prometheus scraping the sandbox', () => {
     const q = 'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total[30s]))';
     let result: PromSample[] = [];
     let steady: string[] = [];
-    await eventually(async () => {
-      steady = steadyPods(await apiPods()).map((p) => key(p.metadata!.namespace, p.metadata!.name));
-      result = await prom.query(q);
-      const have = new Set(keysOf(result));
-      return steady.length >= 10 && steady.every((k) => have.has(k));
-    }, 20_000, 'a CPU rate for every steady running pod');
+    await eventually(
+      async () => {
+        steady = steadyPods(await apiPods()).map((p) => key(p.metadata!.namespace, p.metadata!.name));
+        result = await prom.query(q);
+        const have = new Set(keysOf(result));
+        return steady.length >= 10 && steady.every((k) => have.has(k));
+      },
+      20_000,
+      'a CPU rate for every steady running pod',
+    );
     const byPod = new Map(result.map((s) => [key(s.metric.namespace, s.metric.pod), valueOf(s)]));
     for (const k of steady) expect(byPod.get(k), k).toBeGreaterThan(0);
     for (const s of result) {
@@ -66,8 +90,14 @@ describe('a real Prometheus scraping the sandbox', () => {
   });
 
   it('reports the working set of redis-0 in shop', async () => {
-    const [ws] = await prom.waitFor('container_memory_working_set_bytes{namespace="shop", pod="redis-0", container="redis"}');
-    expect(ws.metric).toMatchObject({ job: 'sandbox', node: expect.stringMatching(/^node-\d$/), image: expect.stringContaining('redis') });
+    const [ws] = await prom.waitFor(
+      'container_memory_working_set_bytes{namespace="shop", pod="redis-0", container="redis"}',
+    );
+    expect(ws.metric).toMatchObject({
+      job: 'sandbox',
+      node: expect.stringMatching(/^node-\d$/),
+      image: expect.stringContaining('redis'),
+    });
     expect(valueOf(ws)).toBeGreaterThan(0);
     const [sum] = await prom.query('sum(container_memory_working_set_bytes{namespace="shop", pod="redis-0"})');
     expect(valueOf(sum)).toBeGreaterThan(1024 * 1024);
@@ -76,12 +106,19 @@ describe('a real Prometheus scraping the sandbox', () => {
   it('kube_pod_status_phase says Running for exactly the pods the API lists as Running', async () => {
     let api: string[] = [];
     let seen: string[] = [];
-    await eventually(async () => {
-      const [pods, samples] = await Promise.all([apiPods(), prom.query('kube_pod_status_phase{phase="Running"} == 1')]);
-      api = runningKeys(pods);
-      seen = keysOf(samples);
-      return api.length >= 10 && JSON.stringify(api) === JSON.stringify(seen);
-    }, 15_000, 'Prometheus and the API to agree on running pods').catch(() => undefined);
+    await eventually(
+      async () => {
+        const [pods, samples] = await Promise.all([
+          apiPods(),
+          prom.query('kube_pod_status_phase{phase="Running"} == 1'),
+        ]);
+        api = runningKeys(pods);
+        seen = keysOf(samples);
+        return api.length >= 10 && JSON.stringify(api) === JSON.stringify(seen);
+      },
+      15_000,
+      'Prometheus and the API to agree on running pods',
+    ).catch(() => undefined);
     expect(seen).toEqual(api);
     // Each pod has exactly one phase at 1.
     const perPod = await prom.query('sum by (namespace, pod) (kube_pod_status_phase) != 1');
@@ -105,13 +142,17 @@ describe('a real Prometheus scraping the sandbox', () => {
   it('kube_pod_owner links pods to their ReplicaSets, and joins CPU to them', async () => {
     const owners = await prom.query('kube_pod_owner{owner_kind="ReplicaSet"}');
     const ownerOf = new Map(owners.map((s) => [key(s.metric.namespace, s.metric.pod), s.metric.owner_name]));
-    const rsPods = (await apiPods()).filter((p) => p.metadata!.ownerReferences?.some((o) => o.controller && o.kind === 'ReplicaSet'));
+    const rsPods = (await apiPods()).filter((p) =>
+      p.metadata!.ownerReferences?.some((o) => o.controller && o.kind === 'ReplicaSet'),
+    );
     expect(rsPods.length).toBeGreaterThanOrEqual(8);
     for (const p of rsPods) {
       const rs = p.metadata!.ownerReferences!.find((o) => o.controller)!.name;
       expect(ownerOf.get(key(p.metadata!.namespace, p.metadata!.name)), p.metadata!.name).toBe(rs);
     }
-    const rsApi = (await t.apps.listNamespacedReplicaSet({ namespace: 'shop', labelSelector: 'app=api' })).items.find((r) => (r.status?.replicas ?? 0) > 0)!;
+    const rsApi = (await t.apps.listNamespacedReplicaSet({ namespace: 'shop', labelSelector: 'app=api' })).items.find(
+      (r) => (r.status?.replicas ?? 0) > 0,
+    )!;
     // CPU per ReplicaSet, the way a workload's usage is computed.
     const perRs = await prom.waitFor(
       'sum by (namespace, owner_name) (sum by (namespace, pod) (rate(container_cpu_usage_seconds_total[30s])) ' +
@@ -145,7 +186,10 @@ describe('a real Prometheus scraping the sandbox', () => {
     const name = 'prom-probe';
     const q = `kube_pod_info{namespace="shop", pod="${name}"}`;
     expect(await prom.query(q)).toEqual([]);
-    const created = await t.core.createNamespacedPod({ namespace: 'shop', body: { metadata: { name }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } });
+    const created = await t.core.createNamespacedPod({
+      namespace: 'shop',
+      body: { metadata: { name }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } },
+    });
     const [info] = await prom.waitFor(q);
     expect(info.metric.uid).toBe(created.metadata!.uid);
     // Once running on a node, kube_pod_info says where.
@@ -155,7 +199,12 @@ describe('a real Prometheus scraping the sandbox', () => {
     expect(placed.metric.node).toBe(pod.spec!.nodeName);
 
     await t.core.deleteNamespacedPod({ namespace: 'shop', name, gracePeriodSeconds: 0 });
-    await eventually(async () => !(await t.core.listNamespacedPod({ namespace: 'shop', fieldSelector: `metadata.name=${name}` })).items.length, 10_000, 'pod gone');
+    await eventually(
+      async () =>
+        !(await t.core.listNamespacedPod({ namespace: 'shop', fieldSelector: `metadata.name=${name}` })).items.length,
+      10_000,
+      'pod gone',
+    );
     await prom.waitFor(q, { until: (s) => s.length === 0 });
     await prom.waitFor(`kube_pod_status_phase{namespace="shop", pod="${name}"}`, { until: (s) => s.length === 0 });
     // The history is still there.

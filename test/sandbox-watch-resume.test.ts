@@ -53,7 +53,10 @@ it('a watch resumed after 10 forced disconnects sees each of 1,000 changes exact
     } else if (i % 5 === 0) {
       await t.core.deleteNamespacedConfigMap({ name, namespace: ns });
       live.delete(name);
-      const last = expected.filter((e) => e.split(' ')[1] === name).pop()!.split(' ')[2];
+      const last = expected
+        .filter((e) => e.split(' ')[1] === name)
+        .pop()!
+        .split(' ')[2];
       expected.push(`DELETED ${name} ${last}`);
     } else {
       await t.core.replaceNamespacedConfigMap({ name, namespace: ns, body: configMap(name, ns, {}, { n: String(i) }) });

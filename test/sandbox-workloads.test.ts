@@ -65,7 +65,11 @@ function startWorld(): World {
       if (cur.metadata.deletionTimestamp) {
         if (cur.metadata.finalizers?.length) {
           if (cur.status?.phase !== 'Failed' && cur.status?.phase !== 'Succeeded') {
-            store.update(podRt, { ...cur, status: { ...(cur.status ?? {}), phase: 'Failed' } }, { subresource: 'status' });
+            store.update(
+              podRt,
+              { ...cur, status: { ...(cur.status ?? {}), phase: 'Failed' } },
+              { subresource: 'status' },
+            );
           }
         } else store.finalizeDelete(podRt, cur.metadata.namespace, cur.metadata.name!);
         return;
@@ -87,7 +91,14 @@ function startWorld(): World {
         status = {
           phase: b === 'succeed' ? 'Succeeded' : 'Failed',
           conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: at }],
-          containerStatuses: [{ name, ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } } }],
+          containerStatuses: [
+            {
+              name,
+              ready: false,
+              restartCount: 0,
+              state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } },
+            },
+          ],
         };
       }
       store.update(podRt, { ...cur, status }, { subresource: 'status' });
@@ -127,7 +138,10 @@ function mutate(group: string, plural: string, name: string, f: (o: KObject) => 
 }
 
 const pods = () => list('', 'pods');
-const events = (reason: string) => list('', 'events').filter((e) => e.reason === reason).map((e) => e.message as string);
+const events = (reason: string) =>
+  list('', 'events')
+    .filter((e) => e.reason === reason)
+    .map((e) => e.message as string);
 
 // ------------------------------------------------------------------ Deployments
 
@@ -149,12 +163,15 @@ async function rolledOut(name: string, replicas: number): Promise<KObject> {
     expect(s.replicas ?? 0).toBe(replicas);
     expect(s.availableReplicas ?? 0).toBe(replicas);
     expect(s.conditions?.find((c: Loose) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
-    expect(pods().filter((p) => p.metadata.labels?.app === name && !p.metadata.deletionTimestamp)).toHaveLength(replicas);
+    expect(pods().filter((p) => p.metadata.labels?.app === name && !p.metadata.deletionTimestamp)).toHaveLength(
+      replicas,
+    );
     return d;
   }, waitOpts);
 }
 
-const rsOf = (name: string) => list('apps', 'replicasets').filter((r) => r.metadata.ownerReferences?.[0]?.name === name);
+const rsOf = (name: string) =>
+  list('apps', 'replicasets').filter((r) => r.metadata.ownerReferences?.[0]?.name === name);
 
 describe('Deployment', () => {
   it('creates a ReplicaSet <name>-<pod-template-hash> and its pods, and reports a finished rollout', async () => {
@@ -171,26 +188,53 @@ describe('Deployment', () => {
       'deployment.kubernetes.io/max-replicas': '4',
     });
     expect(rs.metadata.ownerReferences).toEqual([
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: d.metadata.uid, controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: 'web',
+        uid: d.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ]);
     expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     expect(d.status).toMatchObject({ readyReplicas: 3, observedGeneration: 1 });
     expect(d.status.unavailableReplicas).toBeUndefined();
-    expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' });
+    expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({
+      status: 'True',
+      reason: 'MinimumReplicasAvailable',
+    });
     for (const p of pods()) {
       expect(p.metadata.name).toMatch(new RegExp(`^web-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
       expect(p.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
-      expect(p.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata.name, controller: true, blockOwnerDeletion: true });
+      expect(p.metadata.ownerReferences?.[0]).toMatchObject({
+        kind: 'ReplicaSet',
+        name: rs.metadata.name,
+        controller: true,
+        blockOwnerDeletion: true,
+      });
     }
-    await vi.waitFor(() => expect(get('apps', 'replicasets', rs.metadata.name!)!.status).toMatchObject({
-      replicas: 3, fullyLabeledReplicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: 1,
-    }), waitOpts);
+    await vi.waitFor(
+      () =>
+        expect(get('apps', 'replicasets', rs.metadata.name!)!.status).toMatchObject({
+          replicas: 3,
+          fullyLabeledReplicas: 3,
+          readyReplicas: 3,
+          availableReplicas: 3,
+          observedGeneration: 1,
+        }),
+      waitOpts,
+    );
     expect(events('ScalingReplicaSet')).toContain(`Scaled up replica set ${rs.metadata.name} from 0 to 3`);
     expect(events('SuccessfulCreate').filter((m) => m.startsWith(`Created pod: ${rs.metadata.name}-`))).toHaveLength(3);
   });
 
   it('rolls out a template change, then rolls back by reusing the old ReplicaSet as a new revision', async () => {
-    create('apps', 'deployments', deployment('api', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
+    create(
+      'apps',
+      'deployments',
+      deployment('api', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }),
+    );
     await rolledOut('api', 4);
     const [rs1] = rsOf('api');
     // Never more than replicas + maxSurge pods, never fewer than replicas - maxUnavailable available.
@@ -209,8 +253,12 @@ describe('Deployment', () => {
     expect(rs2.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
     expect(get('apps', 'replicasets', rs1.metadata.name!)!.spec.replicas).toBe(0);
     expect(get('apps', 'deployments', 'api')!.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
-    expect(pods().every((p) => p.metadata.labels?.['pod-template-hash'] === rs2.metadata.labels?.['pod-template-hash'])).toBe(true);
-    expect(pods().every((p) => p.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'] === '2024-05-01T10:00:00Z')).toBe(true);
+    expect(
+      pods().every((p) => p.metadata.labels?.['pod-template-hash'] === rs2.metadata.labels?.['pod-template-hash']),
+    ).toBe(true);
+    expect(
+      pods().every((p) => p.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'] === '2024-05-01T10:00:00Z'),
+    ).toBe(true);
     expect(events('ScalingReplicaSet')).toContain(`Scaled down replica set ${rs1.metadata.name} from 1 to 0`);
 
     // kubectl rollout undo: the template goes back to revision 1's.
@@ -223,7 +271,10 @@ describe('Deployment', () => {
       expect(all).toHaveLength(2);
       const back = get('apps', 'replicasets', rs1.metadata.name!)!;
       expect(back.spec.replicas).toBe(4);
-      expect(back.metadata.annotations).toMatchObject({ 'deployment.kubernetes.io/revision': '3', 'deployment.kubernetes.io/revision-history': '1' });
+      expect(back.metadata.annotations).toMatchObject({
+        'deployment.kubernetes.io/revision': '3',
+        'deployment.kubernetes.io/revision-history': '1',
+      });
       expect(get('apps', 'replicasets', rs2.metadata.name!)!.spec.replicas).toBe(0);
       expect(get('apps', 'deployments', 'api')!.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
     }, waitOpts);
@@ -255,7 +306,11 @@ describe('Deployment', () => {
     let overlap = false;
     const off = w.store.subscribe((ev) => {
       if (ev.rt.kind !== 'Pod' || ev.type !== 'ADDED') return;
-      if (ev.object.metadata.labels?.['pod-template-hash'] !== oldHash && pods().some((p) => p.metadata.labels?.['pod-template-hash'] === oldHash)) overlap = true;
+      if (
+        ev.object.metadata.labels?.['pod-template-hash'] !== oldHash &&
+        pods().some((p) => p.metadata.labels?.['pod-template-hash'] === oldHash)
+      )
+        overlap = true;
     });
     mutate('apps', 'deployments', 'db', (d) => (d.spec.template.spec.containers[0].image = 'postgres:17'));
     await rolledOut('db', 3);
@@ -274,7 +329,10 @@ describe('Deployment', () => {
     await vi.waitFor(() => {
       const d = get('apps', 'deployments', 'paused')!;
       expect(d.status.observedGeneration).toBe(d.metadata.generation);
-      expect(d.status.conditions.find((c: Loose) => c.type === 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+      expect(d.status.conditions.find((c: Loose) => c.type === 'Progressing')).toMatchObject({
+        status: 'Unknown',
+        reason: 'DeploymentPaused',
+      });
     }, waitOpts);
     expect(rsOf('paused')).toHaveLength(1);
     mutate('apps', 'deployments', 'paused', (d) => (d.spec.paused = false));
@@ -287,10 +345,20 @@ describe('Deployment', () => {
     create('apps', 'deployments', deployment('slow', 2));
     await vi.waitFor(() => {
       const d = get('apps', 'deployments', 'slow')!;
-      expect(d.status).toMatchObject({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, unavailableReplicas: 2 });
-      expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' });
+      expect(d.status).toMatchObject({
+        observedGeneration: 1,
+        replicas: 2,
+        updatedReplicas: 2,
+        unavailableReplicas: 2,
+      });
+      expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({
+        status: 'False',
+        reason: 'MinimumReplicasUnavailable',
+      });
       expect(d.status.conditions.find((c: Loose) => c.type === 'Progressing')).toMatchObject({ status: 'True' });
-      expect(['NewReplicaSetCreated', 'ReplicaSetUpdated']).toContain(d.status.conditions.find((c: Loose) => c.type === 'Progressing').reason);
+      expect(['NewReplicaSetCreated', 'ReplicaSetUpdated']).toContain(
+        d.status.conditions.find((c: Loose) => c.type === 'Progressing').reason,
+      );
     }, waitOpts);
   });
 });
@@ -298,10 +366,15 @@ describe('Deployment', () => {
 describe('ReplicaSet', () => {
   it('replaces deleted pods and deletes surplus ones, not-ready first', async () => {
     create('apps', 'replicasets', {
-      apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'plain' },
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'plain' },
       spec: { replicas: 2, selector: { matchLabels: { app: 'plain' } }, template: podTemplate({ app: 'plain' }) },
     });
-    await vi.waitFor(() => expect(get('apps', 'replicasets', 'plain')!.status).toMatchObject({ replicas: 2, readyReplicas: 2 }), waitOpts);
+    await vi.waitFor(
+      () => expect(get('apps', 'replicasets', 'plain')!.status).toMatchObject({ replicas: 2, readyReplicas: 2 }),
+      waitOpts,
+    );
     const victim = pods()[0].metadata.name!;
     w.store.delete(w.rt('', 'pods'), ns, victim);
     await vi.waitFor(() => {
@@ -322,9 +395,16 @@ describe('ReplicaSet', () => {
   });
 
   it('adopts a matching orphan pod instead of creating one', async () => {
-    w.store.create(w.rt('', 'pods'), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orphan', namespace: ns, labels: { app: 'adopt' } }, spec: { containers: [{ name: 'a', image: 'x' }] } });
+    w.store.create(w.rt('', 'pods'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'orphan', namespace: ns, labels: { app: 'adopt' } },
+      spec: { containers: [{ name: 'a', image: 'x' }] },
+    });
     const rs = create('apps', 'replicasets', {
-      apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'adopter' },
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'adopter' },
       spec: { replicas: 2, selector: { matchLabels: { app: 'adopt' } }, template: podTemplate({ app: 'adopt' }) },
     });
     await vi.waitFor(() => {
@@ -338,10 +418,20 @@ describe('ReplicaSet', () => {
 
 describe('StatefulSet', () => {
   const sts = (name: string, replicas: number, extra: Loose = {}) => ({
-    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name },
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name },
     spec: {
-      replicas, serviceName: name, selector: { matchLabels: { app: name } }, template: podTemplate({ app: name }),
-      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: podTemplate({ app: name }),
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      ],
       ...extra,
     },
   });
@@ -355,14 +445,22 @@ describe('StatefulSet', () => {
       if (ev.type === 'ADDED') {
         order.push(ev.object.metadata.name!);
         const ord = Number(ev.object.metadata.name!.split('-').pop());
-        if (ord > 0 && get('', 'pods', `db-${ord - 1}`)?.status?.phase !== 'Running') premature.push(ev.object.metadata.name!);
+        if (ord > 0 && get('', 'pods', `db-${ord - 1}`)?.status?.phase !== 'Running')
+          premature.push(ev.object.metadata.name!);
       }
       if (ev.type === 'DELETED') order.push(`-${ev.object.metadata.name}`);
     });
     create('apps', 'statefulsets', sts('db', 3));
     await vi.waitFor(() => {
       const s = get('apps', 'statefulsets', 'db')!.status ?? {};
-      expect(s).toMatchObject({ replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: 1 });
+      expect(s).toMatchObject({
+        replicas: 3,
+        readyReplicas: 3,
+        currentReplicas: 3,
+        updatedReplicas: 3,
+        availableReplicas: 3,
+        observedGeneration: 1,
+      });
       expect(s.currentRevision).toBe(s.updateRevision);
     }, waitOpts);
     expect(order).toEqual(['db-0', 'db-1', 'db-2']);
@@ -370,7 +468,10 @@ describe('StatefulSet', () => {
     const p1 = get('', 'pods', 'db-1')!;
     const set = get('apps', 'statefulsets', 'db')!;
     expect(p1.metadata.labels).toMatchObject({
-      app: 'db', 'statefulset.kubernetes.io/pod-name': 'db-1', 'apps.kubernetes.io/pod-index': '1', 'controller-revision-hash': set.status.updateRevision,
+      app: 'db',
+      'statefulset.kubernetes.io/pod-name': 'db-1',
+      'apps.kubernetes.io/pod-index': '1',
+      'controller-revision-hash': set.status.updateRevision,
     });
     expect(p1.spec).toMatchObject({ hostname: 'db-1', subdomain: 'db' });
     expect(p1.spec.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-1' } }]);
@@ -381,7 +482,10 @@ describe('StatefulSet', () => {
     const pv = get('', 'persistentvolumes', pvc.spec.volumeName)!;
     expect(pv).toBeDefined();
     expect(pv.status.phase).toBe('Bound');
-    expect(pv.spec).toMatchObject({ claimRef: { namespace: pvc.metadata.namespace, name: 'data-db-1', uid: pvc.metadata.uid }, capacity: { storage: '1Gi' } });
+    expect(pv.spec).toMatchObject({
+      claimRef: { namespace: pvc.metadata.namespace, name: 'data-db-1', uid: pvc.metadata.uid },
+      capacity: { storage: '1Gi' },
+    });
     const cr = get('apps', 'controllerrevisions', set.status.updateRevision)!;
     expect(cr).toMatchObject({ revision: 1 });
     expect(cr.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name: 'db', controller: true });
@@ -389,7 +493,10 @@ describe('StatefulSet', () => {
 
     order.length = 0;
     mutate('apps', 'statefulsets', 'db', (s) => (s.spec.replicas = 1));
-    await vi.waitFor(() => expect(get('apps', 'statefulsets', 'db')!.status).toMatchObject({ replicas: 1, readyReplicas: 1 }), waitOpts);
+    await vi.waitFor(
+      () => expect(get('apps', 'statefulsets', 'db')!.status).toMatchObject({ replicas: 1, readyReplicas: 1 }),
+      waitOpts,
+    );
     off();
     expect(order).toEqual(['-db-2', '-db-1']);
     expect(get('', 'persistentvolumeclaims', 'data-db-2')).toBeDefined(); // PVCs are retained
@@ -397,7 +504,10 @@ describe('StatefulSet', () => {
 
   it('rolls a template change from the highest ordinal, recording a new ControllerRevision', async () => {
     create('apps', 'statefulsets', sts('kv', 3, { podManagementPolicy: 'Parallel' }));
-    await vi.waitFor(() => expect(get('apps', 'statefulsets', 'kv')!.status).toMatchObject({ readyReplicas: 3 }), waitOpts);
+    await vi.waitFor(
+      () => expect(get('apps', 'statefulsets', 'kv')!.status).toMatchObject({ readyReplicas: 3 }),
+      waitOpts,
+    );
     const rev1 = get('apps', 'statefulsets', 'kv')!.status.currentRevision;
     const deleted: string[] = [];
     const off = w.store.subscribe((ev) => {
@@ -412,7 +522,10 @@ describe('StatefulSet', () => {
     }, waitOpts);
     off();
     expect(deleted).toEqual(['kv-2', 'kv-1', 'kv-0']);
-    const revs = list('apps', 'controllerrevisions').filter((r) => r.metadata.name!.startsWith('kv-')).map((r) => r.revision).sort();
+    const revs = list('apps', 'controllerrevisions')
+      .filter((r) => r.metadata.name!.startsWith('kv-'))
+      .map((r) => r.revision)
+      .sort();
     expect(revs).toEqual([1, 2]);
   });
 });
@@ -422,35 +535,86 @@ describe('StatefulSet', () => {
 describe('DaemonSet', () => {
   it('runs one pod per node that admits it, and follows nodes coming and going', async () => {
     const nodeRt = w.rt('', 'nodes');
-    const node = (name: string, extra: Loose = {}) => w.store.create(nodeRt, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/os': 'linux' } }, spec: extra });
+    const node = (name: string, extra: Loose = {}) =>
+      w.store.create(nodeRt, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/os': 'linux' } },
+        spec: extra,
+      });
     node('node-1');
     node('node-2');
     node('node-3', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] });
     create('apps', 'daemonsets', {
-      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' },
-      spec: { selector: { matchLabels: { app: 'agent' } }, template: { ...podTemplate({ app: 'agent' }), spec: { nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name: 'a', image: 'agent:1' }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent' },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: {
+          ...podTemplate({ app: 'agent' }),
+          spec: { nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name: 'a', image: 'agent:1' }] },
+        },
+      },
     });
-    await vi.waitFor(() => expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({
-      desiredNumberScheduled: 2, currentNumberScheduled: 2, numberReady: 2, numberAvailable: 2, updatedNumberScheduled: 2, numberMisscheduled: 0, observedGeneration: 1,
-    }), waitOpts);
-    expect(pods().map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2']);
+    await vi.waitFor(
+      () =>
+        expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({
+          desiredNumberScheduled: 2,
+          currentNumberScheduled: 2,
+          numberReady: 2,
+          numberAvailable: 2,
+          updatedNumberScheduled: 2,
+          numberMisscheduled: 0,
+          observedGeneration: 1,
+        }),
+      waitOpts,
+    );
+    expect(
+      pods()
+        .map((p) => p.spec.nodeName)
+        .sort(),
+    ).toEqual(['node-1', 'node-2']);
     const p = pods()[0];
-    expect(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0]).toEqual({
-      key: 'metadata.name', operator: 'In', values: [p.spec.nodeName],
+    expect(
+      p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0],
+    ).toEqual({
+      key: 'metadata.name',
+      operator: 'In',
+      values: [p.spec.nodeName],
     });
     expect(p.metadata.labels?.['controller-revision-hash']).toBeTruthy();
     node('node-4');
-    await vi.waitFor(() => expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 }), waitOpts);
+    await vi.waitFor(
+      () =>
+        expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 }),
+      waitOpts,
+    );
     // A rolling update replaces every pod.
     mutate('apps', 'daemonsets', 'agent', (d) => (d.spec.template.spec.containers[0].image = 'agent:2'));
     await vi.waitFor(() => {
-      expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({ observedGeneration: 2, updatedNumberScheduled: 3, numberAvailable: 3 });
-      expect(pods().filter((x) => !x.metadata.deletionTimestamp).map((x) => x.spec.containers[0].image)).toEqual(['agent:2', 'agent:2', 'agent:2']);
+      expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({
+        observedGeneration: 2,
+        updatedNumberScheduled: 3,
+        numberAvailable: 3,
+      });
+      expect(
+        pods()
+          .filter((x) => !x.metadata.deletionTimestamp)
+          .map((x) => x.spec.containers[0].image),
+      ).toEqual(['agent:2', 'agent:2', 'agent:2']);
     }, waitOpts);
     w.store.delete(nodeRt, undefined, 'node-1');
     await vi.waitFor(() => {
-      expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2 });
-      expect(pods().map((x) => x.spec.nodeName).sort()).toEqual(['node-2', 'node-4']);
+      expect(get('apps', 'daemonsets', 'agent')!.status).toMatchObject({
+        desiredNumberScheduled: 2,
+        currentNumberScheduled: 2,
+      });
+      expect(
+        pods()
+          .map((x) => x.spec.nodeName)
+          .sort(),
+      ).toEqual(['node-2', 'node-4']);
     }, waitOpts);
   });
 });
@@ -459,7 +623,9 @@ describe('DaemonSet', () => {
 
 describe('Job', () => {
   const job = (name: string, spec: Loose) => ({
-    apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
     spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } }, ...spec },
   });
 
@@ -483,12 +649,19 @@ describe('Job', () => {
     expect(done.status.failed).toBeUndefined();
     expect(done.status.startTime).toBeTruthy();
     expect(done.status.completionTime).toBeTruthy();
-    expect(done.status.conditions[1]).toMatchObject({ status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
+    expect(done.status.conditions[1]).toMatchObject({
+      status: 'True',
+      reason: 'CompletionsReached',
+      message: 'Reached expected number of succeeded pods',
+    });
     const jobPods = pods();
     expect(jobPods).toHaveLength(5);
     for (const p of jobPods) {
       expect(p.metadata.labels).toMatchObject({
-        'job-name': 'pi', 'batch.kubernetes.io/job-name': 'pi', 'controller-uid': j.metadata.uid, 'batch.kubernetes.io/controller-uid': j.metadata.uid,
+        'job-name': 'pi',
+        'batch.kubernetes.io/job-name': 'pi',
+        'controller-uid': j.metadata.uid,
+        'batch.kubernetes.io/controller-uid': j.metadata.uid,
       });
       expect(p.metadata.finalizers ?? []).not.toContain('batch.kubernetes.io/job-tracking');
       expect(p.metadata.generateName).toBe('pi-');
@@ -505,7 +678,10 @@ describe('Job', () => {
       return cur;
     }, waitOpts);
     expect(failed.status).toMatchObject({ failed: 3, ready: 0 });
-    expect(failed.status.conditions[1]).toMatchObject({ reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+    expect(failed.status.conditions[1]).toMatchObject({
+      reason: 'BackoffLimitExceeded',
+      message: 'Job has reached the specified backoff limit',
+    });
     expect(pods()).toHaveLength(3);
     expect(events('BackoffLimitExceeded')).toHaveLength(1);
   });
@@ -513,8 +689,15 @@ describe('Job', () => {
   it('indexed jobs give each pod its index; ttlSecondsAfterFinished deletes the finished job', async () => {
     w.behaviour = (p) => (p.metadata.labels?.['job-name'] ? 'succeed' : 'ready');
     create('batch', 'jobs', job('idx', { completions: 3, parallelism: 3, completionMode: 'Indexed' }));
-    await vi.waitFor(() => expect(get('batch', 'jobs', 'idx')!.status).toMatchObject({ succeeded: 3, completedIndexes: '0-2' }), waitOpts);
-    expect(pods().map((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index']).sort()).toEqual(['0', '1', '2']);
+    await vi.waitFor(
+      () => expect(get('batch', 'jobs', 'idx')!.status).toMatchObject({ succeeded: 3, completedIndexes: '0-2' }),
+      waitOpts,
+    );
+    expect(
+      pods()
+        .map((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'])
+        .sort(),
+    ).toEqual(['0', '1', '2']);
     create('batch', 'jobs', job('short', { ttlSecondsAfterFinished: 0 }));
     await vi.waitFor(() => expect(get('batch', 'jobs', 'short')).toBeUndefined(), waitOpts);
   });
@@ -522,7 +705,14 @@ describe('Job', () => {
   it('a suspended job runs no pods until resumed', async () => {
     w.behaviour = () => 'hold';
     create('batch', 'jobs', job('later', { suspend: true }));
-    await vi.waitFor(() => expect(get('batch', 'jobs', 'later')!.status?.conditions?.[0]).toMatchObject({ type: 'Suspended', status: 'True' }), waitOpts);
+    await vi.waitFor(
+      () =>
+        expect(get('batch', 'jobs', 'later')!.status?.conditions?.[0]).toMatchObject({
+          type: 'Suspended',
+          status: 'True',
+        }),
+      waitOpts,
+    );
     expect(pods()).toHaveLength(0);
     mutate('batch', 'jobs', 'later', (j) => (j.spec.suspend = false));
     await vi.waitFor(() => expect(get('batch', 'jobs', 'later')!.status).toMatchObject({ active: 1 }), waitOpts);
@@ -546,9 +736,15 @@ describe('CronJob', () => {
     expect(nextScheduleTime('0 0 1,15 * 1', at('2024-03-01T00:00:00Z'))).toEqual(at('2024-03-04T00:00:00Z')); // day-of-month OR day-of-week
     expect(nextScheduleTime('5-10/5 8-9 * * *', at('2024-03-01T08:06:00Z'))).toEqual(at('2024-03-01T08:10:00Z'));
     expect(nextScheduleTime('@hourly', at('2024-03-01T08:06:00Z'))).toEqual(at('2024-03-01T09:00:00Z'));
-    expect(nextScheduleTime('0 9 * * *', at('2024-07-01T00:00:00Z'), 'Europe/Berlin')).toEqual(at('2024-07-01T07:00:00Z'));
-    expect(nextScheduleTime('0 9 * * *', at('2024-01-01T00:00:00Z'), 'Europe/Berlin')).toEqual(at('2024-01-01T08:00:00Z'));
-    expect(nextScheduleTime('30 9 * * *', at('2024-01-01T00:00:00Z'), 'Asia/Kolkata')).toEqual(at('2024-01-01T04:00:00Z'));
+    expect(nextScheduleTime('0 9 * * *', at('2024-07-01T00:00:00Z'), 'Europe/Berlin')).toEqual(
+      at('2024-07-01T07:00:00Z'),
+    );
+    expect(nextScheduleTime('0 9 * * *', at('2024-01-01T00:00:00Z'), 'Europe/Berlin')).toEqual(
+      at('2024-01-01T08:00:00Z'),
+    );
+    expect(nextScheduleTime('30 9 * * *', at('2024-01-01T00:00:00Z'), 'Asia/Kolkata')).toEqual(
+      at('2024-01-01T04:00:00Z'),
+    );
     expect(nextScheduleTime('0 0 30 2 *', at('2024-01-01T00:00:00Z'))).toBeUndefined();
     expect(() => parseSchedule('* * *')).toThrow(/expected exactly 5 fields/);
     expect(() => parseSchedule('61 * * * *')).toThrow(/above maximum/);
@@ -558,8 +754,17 @@ describe('CronJob', () => {
   it('creates a Job <name>-<minutes> when its clock passes a scheduled time, then records its completion', async () => {
     w.behaviour = (p) => (p.metadata.labels?.['job-name'] ? 'succeed' : 'ready');
     create('batch', 'cronjobs', {
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'tick' },
-      spec: { schedule: '* * * * *', successfulJobsHistoryLimit: 1, jobTemplate: { metadata: { labels: { team: 'a' } }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'tick' },
+      spec: {
+        schedule: '* * * * *',
+        successfulJobsHistoryLimit: 1,
+        jobTemplate: {
+          metadata: { labels: { team: 'a' } },
+          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+        },
+      },
     });
     const cj = w.controllers.find((c) => c instanceof CronJobController)!;
     await new Promise((r) => setTimeout(r, 20));
@@ -575,7 +780,9 @@ describe('CronJob', () => {
     }, waitOpts);
     const j = get('batch', 'jobs', name)!;
     expect(j.metadata.labels).toEqual({ team: 'a' });
-    expect(j.metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(new Date(first).toISOString().replace('.000', ''));
+    expect(j.metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(
+      new Date(first).toISOString().replace('.000', ''),
+    );
     expect(j.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'CronJob', name: 'tick', controller: true });
     await vi.waitFor(() => {
       const c = get('batch', 'cronjobs', 'tick')!;
@@ -596,8 +803,16 @@ describe('CronJob', () => {
   it('Forbid skips a run while a job is still active', async () => {
     w.behaviour = () => 'hold';
     create('batch', 'cronjobs', {
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'once' },
-      spec: { schedule: '* * * * *', concurrencyPolicy: 'Forbid', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'once' },
+      spec: {
+        schedule: '* * * * *',
+        concurrencyPolicy: 'Forbid',
+        jobTemplate: {
+          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+        },
+      },
     });
     const cj = w.controllers.find((c) => c instanceof CronJobController)!;
     const first = Math.floor(w.now / 60_000) * 60_000 + 60_000;

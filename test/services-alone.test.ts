@@ -22,16 +22,33 @@ function runAccounts(env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'kubegraph-accounts-alone-'));
   dirs.push(dir);
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith('ACCOUNTS_') || k.startsWith('KUBEGRAPH_') || k === 'DATABASE_URL' || k === 'METRICS_TOKEN') delete base[k];
+  for (const k of Object.keys(base))
+    if (k.startsWith('ACCOUNTS_') || k.startsWith('KUBEGRAPH_') || k === 'DATABASE_URL' || k === 'METRICS_TOKEN')
+      delete base[k];
   // No cluster: a kubeconfig naming a closed loopback port (the namespace watch just retries).
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(
     kubeconfig,
-    ['apiVersion: v1', 'kind: Config', 'clusters: [{ name: none, cluster: { server: "http://127.0.0.1:1" } }]', 'users: [{ name: none, user: {} }]', 'contexts: [{ name: none, context: { cluster: none, user: none } }]', 'current-context: none', ''].join('\n'),
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{ name: none, cluster: { server: "http://127.0.0.1:1" } }]',
+      'users: [{ name: none, user: {} }]',
+      'contexts: [{ name: none, context: { cluster: none, user: none } }]',
+      'current-context: none',
+      '',
+    ].join('\n'),
   );
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/accounts/main.ts'], {
     cwd: ROOT,
-    env: { ...base, ACCOUNTS_PORT: '0', ACCOUNTS_DATA_DIR: join(dir, 'data'), KUBECONFIG: kubeconfig, KUBEGRAPH_IDENTITY_SECRET: 'accounts-alone-identity-secret', ...env },
+    env: {
+      ...base,
+      ACCOUNTS_PORT: '0',
+      ACCOUNTS_DATA_DIR: join(dir, 'data'),
+      KUBECONFIG: kubeconfig,
+      KUBEGRAPH_IDENTITY_SECRET: 'accounts-alone-identity-secret',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -59,13 +76,19 @@ describe('accounts started alone', () => {
     const token = 'accounts-alone-internal-token';
     const run = runAccounts({ ACCOUNTS_INTERNAL_TOKEN: token });
     try {
-      const url = await eventually(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(run.output())?.[1], 60_000, 'accounts to listen').catch((e: Error) => {
+      const url = await eventually(
+        () => /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(run.output())?.[1],
+        60_000,
+        'accounts to listen',
+      ).catch((e: Error) => {
         throw new Error(`${e.message}\n${run.output()}`);
       });
       const without = await fetch(`${url}/internal/bindings-revision`);
       await without.arrayBuffer();
       expect(without.status).toBe(401);
-      const withToken = await fetch(`${url}/internal/bindings-revision`, { headers: { authorization: `Bearer ${token}` } });
+      const withToken = await fetch(`${url}/internal/bindings-revision`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       await withToken.arrayBuffer();
       expect(withToken.status).toBe(200);
     } finally {
@@ -77,9 +100,18 @@ describe('accounts started alone', () => {
 
 describe('METRICS_TOKEN', () => {
   async function serve(metricsToken?: string | null) {
-    const apollo = new ApolloServer({ typeDefs: 'type Query { ok: Boolean }', resolvers: { Query: { ok: () => true } } });
+    const apollo = new ApolloServer({
+      typeDefs: 'type Query { ok: Boolean }',
+      resolvers: { Query: { ok: () => true } },
+    });
     await apollo.start();
-    const server = createServiceHttpServer({ apollo, context: async () => ({}), ready: () => true, metrics: createMetricsRegistry('test'), metricsToken });
+    const server = createServiceHttpServer({
+      apollo,
+      context: async () => ({}),
+      ready: () => true,
+      metrics: createMetricsRegistry('test'),
+      metricsToken,
+    });
     const port = await listen(server, 0);
     return { base: `http://127.0.0.1:${port}`, close: async () => (await closeServer(server), await apollo.stop()) };
   }
@@ -95,7 +127,9 @@ describe('METRICS_TOKEN', () => {
       expect(await status(`${s.base}/metrics`)).toEqual({ status: 401, auth: 'Bearer realm="metrics"' });
       expect((await status(`${s.base}/metrics`, { authorization: 'Bearer wrong' })).status).toBe(401);
       expect((await status(`${s.base}/metrics`, { authorization: 'a-metrics-token-of-some-length' })).status).toBe(401);
-      expect((await status(`${s.base}/metrics`, { authorization: 'Bearer a-metrics-token-of-some-length' })).status).toBe(200);
+      expect(
+        (await status(`${s.base}/metrics`, { authorization: 'Bearer a-metrics-token-of-some-length' })).status,
+      ).toBe(200);
       expect((await status(`${s.base}/healthz`)).status).toBe(200);
       expect((await status(`${s.base}/readyz`)).status).toBe(200);
     } finally {

@@ -53,7 +53,13 @@ function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) {
     if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k)) delete env[k];
-    if (k.startsWith('SANDBOX_') || k.startsWith('ACCOUNTS_') || k.startsWith('GATEWAY_') || k.startsWith('PROMETHEUS_')) delete env[k];
+    if (
+      k.startsWith('SANDBOX_') ||
+      k.startsWith('ACCOUNTS_') ||
+      k.startsWith('GATEWAY_') ||
+      k.startsWith('PROMETHEUS_')
+    )
+      delete env[k];
   }
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL']) delete env[k];
   return env;
@@ -86,7 +92,15 @@ async function waitForLine(k: Kubegraph, re: RegExp, timeoutMs = STARTUP_MS): Pr
   const died = k.exit.then((code) => {
     throw new Error(`npm start exited (${code}) before printing ${re}\n${dump()}`);
   });
-  const found = eventually(() => k.lines().map((l) => l.match(re)).find(Boolean) ?? undefined, timeoutMs, `a line ${re}`).catch((e: Error) => {
+  const found = eventually(
+    () =>
+      k
+        .lines()
+        .map((l) => l.match(re))
+        .find(Boolean) ?? undefined,
+    timeoutMs,
+    `a line ${re}`,
+  ).catch((e: Error) => {
     throw new Error(`${e.message}\n${dump()}`);
   });
   return Promise.race([found, died]);
@@ -122,7 +136,12 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 async function login(gatewayUrl: string): Promise<string> {
-  const r = await gql<{ login: { accessToken: string } }>(gatewayUrl, 'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }', { p: ADMIN_PASSWORD }, {});
+  const r = await gql<{ login: { accessToken: string } }>(
+    gatewayUrl,
+    'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+    { p: ADMIN_PASSWORD },
+    {},
+  );
   expect(r.errors).toBeUndefined();
   expect(r.data?.login.accessToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   return r.data!.login.accessToken;
@@ -154,7 +173,15 @@ describe('configuration defaults: the ports of DESIGN.md', () => {
   });
 
   it('gateway 4000, accounts 4001, workloads 4002, monitoring 4003, sandbox 6443, and the gateway routes to 4001-4005 by default', () => {
-    for (const k of ['GATEWAY_PORT', 'ACCOUNTS_PORT', 'WORKLOADS_PORT', 'MONITORING_PORT', 'SANDBOX_PORT', ...Object.values(SUBGRAPHS).map((s) => s.env)]) delete process.env[k];
+    for (const k of [
+      'GATEWAY_PORT',
+      'ACCOUNTS_PORT',
+      'WORKLOADS_PORT',
+      'MONITORING_PORT',
+      'SANDBOX_PORT',
+      ...Object.values(SUBGRAPHS).map((s) => s.env),
+    ])
+      delete process.env[k];
     expect(gatewayOptionsFromEnv().port).toBe(4000);
     expect(accountsOptionsFromEnv().port).toBe(4001);
     expect(workloadsOptionsFromEnv().port).toBe(4002);
@@ -199,27 +226,46 @@ describe('npm start with no cluster configured', () => {
 
   it('says first that it runs against the embedded sandbox, on SANDBOX_PORT, and where its kubeconfig is', () => {
     // Before anything else it prints (npm's own banner aside).
-    const first = k.stdout().split('\n').find((l) => l.trim() !== '' && !l.startsWith('> '));
-    expect(first).toBe(`kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at https://127.0.0.1:${ports.sandbox}`);
+    const first = k
+      .stdout()
+      .split('\n')
+      .find((l) => l.trim() !== '' && !l.startsWith('> '));
+    expect(first).toBe(
+      `kubegraph: no cluster configured (KUBECONFIG unset): running against the embedded sandbox cluster at https://127.0.0.1:${ports.sandbox}`,
+    );
     expect(k.lines()[1]).toContain(`sandbox kubeconfig at ${join(dir, 'kubeconfig')}`);
     expect(existsSync(join(dir, 'kubeconfig'))).toBe(true);
   });
 
   it('starts every subgraph of the supergraph (schema/<name>.graphql)', () => {
-    const subgraphs = readdirSync(join(ROOT, 'schema')).filter((f) => f.endsWith('.graphql') && f !== 'supergraph.graphql').map((f) => f.replace(/\.graphql$/, ''));
+    const subgraphs = readdirSync(join(ROOT, 'schema'))
+      .filter((f) => f.endsWith('.graphql') && f !== 'supergraph.graphql')
+      .map((f) => f.replace(/\.graphql$/, ''));
     expect(subgraphs.length).toBeGreaterThanOrEqual(3);
-    for (const name of subgraphs) expect(k.lines().some((l) => l.startsWith(`kubegraph: ${name} subgraph at http://`)), `${name} subgraph started`).toBe(true);
+    for (const name of subgraphs)
+      expect(
+        k.lines().some((l) => l.startsWith(`kubegraph: ${name} subgraph at http://`)),
+        `${name} subgraph started`,
+      ).toBe(true);
   });
 
   it('prints the URL of each subgraph and of the gateway, each on the port its variable names', () => {
-    const url = (re: RegExp) => k.lines().map((l) => l.match(re)?.[1]).find(Boolean);
+    const url = (re: RegExp) =>
+      k
+        .lines()
+        .map((l) => l.match(re)?.[1])
+        .find(Boolean);
     expect(url(/^kubegraph: accounts subgraph at (\S+)/)).toBe(`http://127.0.0.1:${ports.accounts}/graphql`);
     expect(url(/^kubegraph: workloads subgraph at (\S+)/)).toBe(`http://127.0.0.1:${ports.workloads}/graphql`);
     expect(url(/^kubegraph: monitoring subgraph at (\S+)/)).toBe(`http://127.0.0.1:${ports.monitoring}/graphql`);
     expect(gatewayUrl).toBe(`http://127.0.0.1:${ports.gateway}/graphql`);
     const gatewayLine = k.lines().find((l) => l.startsWith('kubegraph: gateway at'))!;
     expect(gatewayLine).toContain(`readiness: http://127.0.0.1:${ports.gateway}/readyz`);
-    expect(k.lines().some((l) => /^kubegraph: PROMETHEUS_URL unset: started \S*prometheus at http:\/\/127\.0\.0\.1:\d+ /.test(l))).toBe(true);
+    expect(
+      k
+        .lines()
+        .some((l) => /^kubegraph: PROMETHEUS_URL unset: started \S*prometheus at http:\/\/127\.0\.0\.1:\d+ /.test(l)),
+    ).toBe(true);
   });
 
   it('/readyz turns 200, and then every subgraph answers through the gateway', async () => {
@@ -234,23 +280,44 @@ describe('npm start with no cluster configured', () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(join(dir, 'kubeconfig'));
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    await eventually(async () => {
-      const r = await gql<{ pods: { totalCount: number } }>(gatewayUrl, '{ pods(first: 5) { totalCount } }', {}, auth);
-      expect(r.errors).toBeUndefined();
-      const inCluster = (await core.listPodForAllNamespaces()).items.length;
-      expect(r.data!.pods.totalCount).toBeGreaterThan(5);
-      return r.data!.pods.totalCount === inCluster;
-    }, 30_000, 'pods(first: 5) { totalCount } to count the demo pods');
+    await eventually(
+      async () => {
+        const r = await gql<{ pods: { totalCount: number } }>(
+          gatewayUrl,
+          '{ pods(first: 5) { totalCount } }',
+          {},
+          auth,
+        );
+        expect(r.errors).toBeUndefined();
+        const inCluster = (await core.listPodForAllNamespaces()).items.length;
+        expect(r.data!.pods.totalCount).toBeGreaterThan(5);
+        return r.data!.pods.totalCount === inCluster;
+      },
+      30_000,
+      'pods(first: 5) { totalCount } to count the demo pods',
+    );
     // Monitoring: PromQL on the Prometheus start.ts started, which scrapes the sandbox.
-    await eventually(async () => {
-      const r = await gql<{ promQuery: { series: { labels: Record<string, string> }[] } }>(gatewayUrl, '{ promQuery(query: "up") { series { labels } } }', {}, auth);
-      expect(r.errors).toBeUndefined();
-      return r.data!.promQuery.series.some((s) => s.labels.job === 'sandbox');
-    }, 60_000, 'Prometheus to have scraped the sandbox');
+    await eventually(
+      async () => {
+        const r = await gql<{ promQuery: { series: { labels: Record<string, string> }[] } }>(
+          gatewayUrl,
+          '{ promQuery(query: "up") { series { labels } } }',
+          {},
+          auth,
+        );
+        expect(r.errors).toBeUndefined();
+        return r.data!.promQuery.series.some((s) => s.labels.job === 'sandbox');
+      },
+      60_000,
+      'Prometheus to have scraped the sandbox',
+    );
   });
 
   it('Ctrl-C stops every process of it and removes the Prometheus data folder', async () => {
-    const promDir = k.lines().map((l) => l.match(/\(data in (\S+), removed at exit\)/)?.[1]).find(Boolean);
+    const promDir = k
+      .lines()
+      .map((l) => l.match(/\(data in (\S+), removed at exit\)/)?.[1])
+      .find(Boolean);
     expect(promDir).toBeDefined();
     tmpDirs.push(promDir!); // removed in afterAll should this test fail
     expect(existsSync(promDir!)).toBe(true);
@@ -313,24 +380,49 @@ describe('npm start with KUBECONFIG set', () => {
     expect([...seen]).not.toContain(200);
     expect(seen.size).toBeGreaterThan(0);
     cluster.sandbox.server.faults.failRatio = 0;
-    await eventually(async () => (await readyzStatus(gatewayUrl)) === 200, 60_000, 'the gateway to be ready once the cluster answers');
+    await eventually(
+      async () => (await readyzStatus(gatewayUrl)) === 200,
+      60_000,
+      'the gateway to be ready once the cluster answers',
+    );
   });
 
   it('queries through the gateway see that cluster', async () => {
     auth = { authorization: `Bearer ${await login(gatewayUrl)}` };
     await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
-    await cluster.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'probe' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } });
-    const found = await eventually(async () => {
-      const r = await gql<{ projects: { edges: { node: { name: string } }[] } }>(gatewayUrl, 'query($n: String) { projects(filter: { name: $n }) { edges { node { name } } } }', { n: ns }, auth);
-      expect(r.errors).toBeUndefined();
-      return r.data!.projects.edges.find((e) => e.node.name === ns);
-    }, 20_000, `project ${ns} through the gateway`);
+    await cluster.core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'probe' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } },
+    });
+    const found = await eventually(
+      async () => {
+        const r = await gql<{ projects: { edges: { node: { name: string } }[] } }>(
+          gatewayUrl,
+          'query($n: String) { projects(filter: { name: $n }) { edges { node { name } } } }',
+          { n: ns },
+          auth,
+        );
+        expect(r.errors).toBeUndefined();
+        return r.data!.projects.edges.find((e) => e.node.name === ns);
+      },
+      20_000,
+      `project ${ns} through the gateway`,
+    );
     expect(found.node.name).toBe(ns);
-    await eventually(async () => {
-      const r = await gql<{ pods: { edges: { node: { name: string } }[] } }>(gatewayUrl, 'query($n: String) { pods(namespace: $n) { edges { node { name } } } }', { n: ns }, auth);
-      expect(r.errors).toBeUndefined();
-      return r.data!.pods.edges.map((e) => e.node.name).join() === 'probe';
-    }, 20_000, `pod ${ns}/probe through the gateway`);
+    await eventually(
+      async () => {
+        const r = await gql<{ pods: { edges: { node: { name: string } }[] } }>(
+          gatewayUrl,
+          'query($n: String) { pods(namespace: $n) { edges { node { name } } } }',
+          { n: ns },
+          auth,
+        );
+        expect(r.errors).toBeUndefined();
+        return r.data!.pods.edges.map((e) => e.node.name).join() === 'probe';
+      },
+      20_000,
+      `pod ${ns}/probe through the gateway`,
+    );
     // No demo workspaces: those are made only on the embedded sandbox.
     const ws = await gql<{ workspaces: { name: string }[] }>(gatewayUrl, '{ workspaces { name } }', {}, auth);
     expect(ws.data!.workspaces.map((w) => w.name)).not.toContain('demo-shop');

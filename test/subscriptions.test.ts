@@ -11,14 +11,26 @@ interface PodEventData {
     type: 'ADDED' | 'MODIFIED' | 'DELETED';
     resumeToken: string;
     snapshot?: boolean;
-    pod: { name: string; status?: string; ready?: string; labels?: Record<string, string>; insight?: { summary: string; nameLength: number } | null };
+    pod: {
+      name: string;
+      status?: string;
+      ready?: string;
+      labels?: Record<string, string>;
+      insight?: { summary: string; nameLength: number } | null;
+    };
   };
 }
 
-const events = (c: Collected<PodEventData>) => c.results.filter((r) => r.data?.podStatusChanged).map((r) => r.data!.podStatusChanged);
+const events = (c: Collected<PodEventData>) =>
+  c.results.filter((r) => r.data?.podStatusChanged).map((r) => r.data!.podStatusChanged);
 
 function podManifest(ns: string, name: string, labels: Record<string, string>): k8s.V1Pod {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels },
+    spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+  };
 }
 
 describe('subscriptions through the gateway', () => {
@@ -37,7 +49,7 @@ describe('subscriptions through the gateway', () => {
   });
   // Every subscription a test opens is closed after it, passed or failed, so the next starts with no upstream.
   const open: Collected<unknown>[] = [];
-  const collect = <T,>(...args: Parameters<typeof collectFrom>): Collected<T> => {
+  const collect = <T>(...args: Parameters<typeof collectFrom>): Collected<T> => {
     const c = collectFrom<T>(...args);
     open.push(c as Collected<unknown>);
     return c;
@@ -49,10 +61,18 @@ describe('subscriptions through the gateway', () => {
 
   const upstreams = () => stack.gatewayMetric('kubegraph_gateway_upstream_subscriptions');
   const setLabel = (name: string, key: string, value: string) =>
-    core.patchNamespacedPod({ name, namespace: ns, body: { metadata: { labels: { [key]: value } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    core.patchNamespacedPod(
+      { name, namespace: ns, body: { metadata: { labels: { [key]: value } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
   const runningPod = async (name: string, labels: Record<string, string>) => {
     await core.createNamespacedPod({ namespace: ns, body: podManifest(ns, name, labels) });
-    await eventually(async () => (await core.readNamespacedPod({ name, namespace: ns })).status?.containerStatuses?.[0]?.ready === true, 20_000, `${name} running`);
+    await eventually(
+      async () =>
+        (await core.readNamespacedPod({ name, namespace: ns })).status?.containerStatuses?.[0]?.ready === true,
+      20_000,
+      `${name} running`,
+    );
   };
 
   it('sends ADDED, MODIFIED (running, ready) and DELETED in order, with fields of two subgraphs in every event', async () => {
@@ -63,11 +83,21 @@ describe('subscriptions through the gateway', () => {
       { ns: 'shop' },
     );
     await eventually(async () => (await upstreams()) === before + 1, 10_000, 'the upstream subscription');
-    const scale = (replicas: number) => stack.gql(`mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "frontend", replicas: ${replicas}) { name } }`);
+    const scale = (replicas: number) =>
+      stack.gql(
+        `mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "frontend", replicas: ${replicas}) { name } }`,
+      );
     expect((await scale(4)).errors).toBeUndefined();
     const added = await eventually(() => events(c).find((e) => e.type === 'ADDED'), 20_000, 'an ADDED event');
     const newPod = added.pod.name;
-    await eventually(() => events(c).some((e) => e.pod.name === newPod && e.type === 'MODIFIED' && e.pod.status === 'RUNNING' && e.pod.ready === '1/1'), 20_000, 'the new pod running');
+    await eventually(
+      () =>
+        events(c).some(
+          (e) => e.pod.name === newPod && e.type === 'MODIFIED' && e.pod.status === 'RUNNING' && e.pod.ready === '1/1',
+        ),
+      20_000,
+      'the new pod running',
+    );
     expect((await scale(3)).errors).toBeUndefined();
     const deleted = await eventually(() => events(c).find((e) => e.type === 'DELETED'), 20_000, 'a DELETED event');
 
@@ -82,7 +112,8 @@ describe('subscriptions through the gateway', () => {
     const tokens = all.map((e) => BigInt(e.resumeToken));
     expect(tokens.every((t, i) => i === 0 || t > tokens[i - 1])).toBe(true);
     // The insight subgraph's field is in every event, for the pod of that event.
-    for (const e of all) expect(e.pod.insight).toEqual({ summary: `shop/${e.pod.name}`, nameLength: e.pod.name.length });
+    for (const e of all)
+      expect(e.pod.insight).toEqual({ summary: `shop/${e.pod.name}`, nameLength: e.pod.name.length });
     expect(c.results.every((r) => !r.errors)).toBe(true);
     c.stop();
     await eventually(async () => (await upstreams()) === before, 10_000, 'the upstream closed with its last client');
@@ -90,17 +121,32 @@ describe('subscriptions through the gateway', () => {
 
   it('does not send a MODIFIED that changes nothing the subscriber selected', async () => {
     await runningPod('quiet', { app: 'quiet' });
-    const narrow = collect<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=quiet") { type pod { name status } } }`);
-    const wide = collect<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=quiet") { type pod { name status labels } } }`);
+    const narrow = collect<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=quiet") { type pod { name status } } }`,
+    );
+    const wide = collect<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=quiet") { type pod { name status labels } } }`,
+    );
     await eventually(async () => (await upstreams()) === 2, 10_000, 'both upstream subscriptions');
-    await core.patchNamespacedPod({ name: 'quiet', namespace: ns, body: { metadata: { annotations: { note: 'only an annotation' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedPod(
+      { name: 'quiet', namespace: ns, body: { metadata: { annotations: { note: 'only an annotation' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await setLabel('quiet', 'color', 'blue');
-    await eventually(() => events(wide).some((e) => e.pod.labels?.color === 'blue'), 10_000, 'the label change for the subscriber that selects labels');
+    await eventually(
+      () => events(wide).some((e) => e.pod.labels?.color === 'blue'),
+      10_000,
+      'the label change for the subscriber that selects labels',
+    );
     await core.deleteNamespacedPod({ name: 'quiet', namespace: ns, gracePeriodSeconds: 0 });
     await eventually(() => events(narrow).some((e) => e.type === 'DELETED'), 10_000, 'DELETED');
     // Neither the annotation nor the label changed the name or status: the narrow subscriber saw only the deletion.
     expect(events(narrow).map((e) => e.type)).toEqual(['DELETED']);
-    expect(events(wide).filter((e) => e.type === 'MODIFIED' && e.pod.labels?.color === 'blue' && e.pod.status === 'RUNNING')).toHaveLength(1);
+    expect(
+      events(wide).filter((e) => e.type === 'MODIFIED' && e.pod.labels?.color === 'blue' && e.pod.status === 'RUNNING'),
+    ).toHaveLength(1);
     narrow.stop();
     wide.stop();
     await eventually(async () => (await upstreams()) === 0, 10_000, 'no upstream left');
@@ -111,7 +157,11 @@ describe('subscriptions through the gateway', () => {
     const query = `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=shared") { type pod { name labels insight { summary } } } }`;
     const a = collect<PodEventData>(stack.wsClient(), query);
     const b = collect<PodEventData>(stack.wsClient(), query);
-    await eventually(async () => (await stack.gatewayMetric('kubegraph_gateway_subscriptions_active')) === 2, 10_000, 'two client subscriptions');
+    await eventually(
+      async () => (await stack.gatewayMetric('kubegraph_gateway_subscriptions_active')) === 2,
+      10_000,
+      'two client subscriptions',
+    );
     expect(await upstreams()).toBe(1);
     const requestsBefore = stack.insight.stats.requests;
     for (let i = 1; i <= 5; i++) await setLabel('shared', 'step', String(i));
@@ -121,7 +171,11 @@ describe('subscriptions through the gateway', () => {
     // One _entities request per event, not one per client and event.
     expect(stack.insight.stats.requests - requestsBefore).toBe(5);
     a.stop();
-    await eventually(async () => (await stack.gatewayMetric('kubegraph_gateway_subscriptions_active')) === 1, 10_000, 'one client left');
+    await eventually(
+      async () => (await stack.gatewayMetric('kubegraph_gateway_subscriptions_active')) === 1,
+      10_000,
+      'one client left',
+    );
     expect(await upstreams()).toBe(1);
     b.stop();
     await eventually(async () => (await upstreams()) === 0, 10_000, 'the last client closed the upstream');
@@ -130,7 +184,10 @@ describe('subscriptions through the gateway', () => {
   it('turns a failing entity fetch into an error on that event only', async () => {
     await runningPod('flaky-one', { app: 'flaky' });
     await runningPod('steady-one', { app: 'flaky' });
-    const c = collect<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=flaky") { type pod { name labels insight { summary } } } }`);
+    const c = collect<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=flaky") { type pod { name labels insight { summary } } } }`,
+    );
     await eventually(async () => (await upstreams()) === 1, 10_000, 'the upstream subscription');
     stack.insight.failFor = 'flaky';
     try {
@@ -141,7 +198,11 @@ describe('subscriptions through the gateway', () => {
       stack.insight.failFor = undefined;
     }
     const [failed, next] = c.results;
-    expect(failed.data?.podStatusChanged.pod).toMatchObject({ name: 'flaky-one', labels: { app: 'flaky', v: '1' }, insight: null });
+    expect(failed.data?.podStatusChanged.pod).toMatchObject({
+      name: 'flaky-one',
+      labels: { app: 'flaky', v: '1' },
+      insight: null,
+    });
     expect(failed.errors?.[0].message).toContain('insight unavailable for flaky-one');
     expect(next.errors).toBeUndefined();
     expect(next.data?.podStatusChanged.pod.insight).toEqual({ summary: `${ns}/steady-one` });
@@ -151,7 +212,10 @@ describe('subscriptions through the gateway', () => {
 
   it('sends DELETED when a pod leaves the selector and ADDED when it comes back, as a Kubernetes watch does', async () => {
     await runningPod('mover', { app: 'mover', tier: 'gold' });
-    const c = collect<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=mover,tier=gold", fieldSelector: "status.phase=Running") { type pod { name labels } } }`);
+    const c = collect<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=mover,tier=gold", fieldSelector: "status.phase=Running") { type pod { name labels } } }`,
+    );
     await eventually(async () => (await upstreams()) === 1, 10_000, 'the upstream subscription');
     await setLabel('mover', 'tier', 'silver');
     await setLabel('mover', 'note', 'unseen');
@@ -169,7 +233,10 @@ describe('subscriptions through the gateway', () => {
     expect(t.results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const f = collect(stack.wsClient(), `subscription { podStatusChanged(fieldSelector: "spec.color=blue") { type } }`);
     await eventually(() => f.done || undefined, 10_000, 'the subscription to end');
-    expect(f.results[0]?.errors?.[0]).toMatchObject({ message: expect.stringContaining('field label not supported: spec.color'), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(f.results[0]?.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('field label not supported: spec.color'),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     expect(await upstreams()).toBe(0);
   });
 
@@ -193,7 +260,11 @@ describe('subscriptions through the gateway', () => {
     await runningPod('counter', { app: 'counter', step: '0' });
     const query = `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=counter") { type pod { name labels } } }`;
     const other = `subscription { podStatusChanged(namespace: "${ns}", labelSelector: "app=counter") { type resumeToken pod { labels insight { nameLength } } } }`;
-    const clients = [collect<PodEventData>(stack.wsClient(), query), collect<PodEventData>(stack.wsClient(), query), collect<PodEventData>(stack.wsClient(), other)];
+    const clients = [
+      collect<PodEventData>(stack.wsClient(), query),
+      collect<PodEventData>(stack.wsClient(), query),
+      collect<PodEventData>(stack.wsClient(), other),
+    ];
     await eventually(async () => (await upstreams()) === 2, 10_000, 'the upstream subscriptions');
     const restarts = (async () => {
       // Faults while the changes go on: the subgraph goes down and comes back (twice), the API server drops watches.
@@ -208,7 +279,11 @@ describe('subscriptions through the gateway', () => {
     await restarts;
     const expected = Array.from({ length: 200 }, (_, i) => String(i + 1));
     for (const c of clients) {
-      await eventually(() => events(c).some((e) => e.pod.labels?.step === '200'), 30_000, 'the last change at every client');
+      await eventually(
+        () => events(c).some((e) => e.pod.labels?.step === '200'),
+        30_000,
+        'the last change at every client',
+      );
       expect(events(c).map((e) => e.pod.labels?.step)).toEqual(expected);
       expect(c.results.every((r) => !r.errors)).toBe(true);
       expect(c.done).toBe(false);
@@ -218,24 +293,52 @@ describe('subscriptions through the gateway', () => {
   });
 
   it('streams workload changes and Kubernetes Events', async () => {
-    const w = collect<{ workloadStatusChanged: { type: string; workload: { name: string; replicas: number; readyReplicas: number | null } } }>(
+    const w = collect<{
+      workloadStatusChanged: {
+        type: string;
+        workload: { name: string; replicas: number; readyReplicas: number | null };
+      };
+    }>(
       stack.wsClient(),
       `subscription { workloadStatusChanged(namespace: "shop", kind: DEPLOYMENT, name: "api") { type workload { name replicas readyReplicas } } }`,
     );
-    const e = collect<{ events: { type: string; event: { reason: string; involvedObject: { kind: string; name: string } } } }>(
+    const e = collect<{
+      events: { type: string; event: { reason: string; involvedObject: { kind: string; name: string } } };
+    }>(
       stack.wsClient(),
       `subscription { events(namespace: "${ns}", involvedObject: { kind: "Pod", name: "ev-pod" }) { type event { reason involvedObject { kind name } } } }`,
     );
     await eventually(async () => (await upstreams()) === 2, 10_000, 'both upstream subscriptions');
-    const original = (await stack.gql<{ workload: { replicas: number } }>(`{ workload(namespace: "shop", kind: DEPLOYMENT, name: "api") { replicas } }`)).data!.workload.replicas;
-    await stack.gql(`mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "api", replicas: ${original + 2}) { name } }`);
-    await eventually(() => w.results.some((r) => r.data?.workloadStatusChanged.workload.readyReplicas === original + 2), 20_000, 'the scaled deployment ready');
-    expect(w.results.every((r) => r.data?.workloadStatusChanged.workload.name === 'api' && r.data.workloadStatusChanged.type === 'MODIFIED')).toBe(true);
-    await stack.gql(`mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "api", replicas: ${original}) { name } }`);
+    const original = (
+      await stack.gql<{ workload: { replicas: number } }>(
+        `{ workload(namespace: "shop", kind: DEPLOYMENT, name: "api") { replicas } }`,
+      )
+    ).data!.workload.replicas;
+    await stack.gql(
+      `mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "api", replicas: ${original + 2}) { name } }`,
+    );
+    await eventually(
+      () => w.results.some((r) => r.data?.workloadStatusChanged.workload.readyReplicas === original + 2),
+      20_000,
+      'the scaled deployment ready',
+    );
+    expect(
+      w.results.every(
+        (r) =>
+          r.data?.workloadStatusChanged.workload.name === 'api' && r.data.workloadStatusChanged.type === 'MODIFIED',
+      ),
+    ).toBe(true);
+    await stack.gql(
+      `mutation { scaleWorkload(namespace: "shop", kind: DEPLOYMENT, name: "api", replicas: ${original}) { name } }`,
+    );
 
     await runningPod('ev-pod', { app: 'ev' });
     await runningPod('other-pod', { app: 'ev' });
-    await eventually(() => e.results.some((r) => r.data?.events.event.reason === 'Started'), 20_000, 'the Started event of ev-pod');
+    await eventually(
+      () => e.results.some((r) => r.data?.events.event.reason === 'Started'),
+      20_000,
+      'the Started event of ev-pod',
+    );
     const reasons = e.results.map((r) => r.data?.events.event.reason);
     expect(reasons).toContain('Scheduled');
     expect(e.results.every((r) => r.data?.events.type === 'ADDED' || r.data?.events.type === 'MODIFIED')).toBe(true);
@@ -253,7 +356,11 @@ describe('subscriptions through the gateway', () => {
     expect(await stack.gatewayMetric('kubegraph_gateway_ws_connections')).toBe(1);
     // A client that stops reading stops answering pings too: the gateway closes it after one unanswered ping.
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    await eventually(async () => (await stack.gatewayMetric('kubegraph_gateway_ws_connections')) === 0, 10_000, 'the gateway to drop the silent client');
+    await eventually(
+      async () => (await stack.gatewayMetric('kubegraph_gateway_ws_connections')) === 0,
+      10_000,
+      'the gateway to drop the silent client',
+    );
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await closed;
   });
@@ -266,22 +373,42 @@ describe('subscriptions through the gateway', () => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'connection_init' }));
     await new Promise((r) => ws.once('message', r));
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { events(namespace: "${ns}") { type event { message } } }` } }));
+    ws.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: `subscription { events(namespace: "${ns}") { type event { message } } }` },
+      }),
+    );
     const metric = (name: string) => stack.gatewayMetric(name, gateway);
-    await eventually(async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 1, 10_000, 'the upstream subscription');
+    await eventually(
+      async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 1,
+      10_000,
+      'the upstream subscription',
+    );
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     // Large events until the kernel's buffers are full and the client's queue overflows.
     const big = 'x'.repeat(256 * 1024);
     for (let i = 0; i < 400 && (await metric('kubegraph_gateway_subscription_clients_cut_off_total')) === 0; i++) {
       await core.createNamespacedEvent({
         namespace: ns,
-        body: { metadata: { name: `big-${i}`, namespace: ns }, involvedObject: { kind: 'Pod', name: 'nobody', namespace: ns }, reason: 'Test', message: big, type: 'Normal' },
+        body: {
+          metadata: { name: `big-${i}`, namespace: ns },
+          involvedObject: { kind: 'Pod', name: 'nobody', namespace: ns },
+          reason: 'Test',
+          message: big,
+          type: 'Normal',
+        },
       });
     }
     expect(await metric('kubegraph_gateway_subscription_clients_cut_off_total')).toBe(1);
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await closed;
-    await eventually(async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 0, 10_000, 'the cut-off client’s upstream closed');
+    await eventually(
+      async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 0,
+      10_000,
+      'the cut-off client’s upstream closed',
+    );
   });
 });
 
@@ -296,15 +423,30 @@ describe('a resumeToken older than the API server keeps', () => {
   });
 
   it('gets the current state once, marked as a snapshot, then live changes', async () => {
-    const c = collectFrom<PodEventData>(stack.wsClient(), `subscription { podStatusChanged(namespace: "shop", resumeToken: "1") { type snapshot resumeToken pod { name } } }`);
-    const pods = (await stack.gql<{ pods: { edges: { node: { name: string } }[] } }>(`{ pods(namespace: "shop", first: 100) { edges { node { name } } } }`)).data!.pods.edges.map((e) => e.node.name);
+    const c = collectFrom<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "shop", resumeToken: "1") { type snapshot resumeToken pod { name } } }`,
+    );
+    const pods = (
+      await stack.gql<{ pods: { edges: { node: { name: string } }[] } }>(
+        `{ pods(namespace: "shop", first: 100) { edges { node { name } } } }`,
+      )
+    ).data!.pods.edges.map((e) => e.node.name);
     await eventually(() => events(c).length >= pods.length || undefined, 20_000, 'the snapshot');
     const snapshot = events(c).slice(0, pods.length);
     expect(snapshot.every((e) => e.snapshot && e.type === 'ADDED')).toBe(true);
     expect(snapshot.map((e) => e.pod.name).sort()).toEqual([...pods].sort());
     await stack.gql(`mutation { deletePod(namespace: "shop", name: "${pods[0]}") }`);
-    await eventually(() => events(c).some((e) => e.type === 'DELETED' && e.pod.name === pods[0]), 20_000, 'a live event after the snapshot');
-    expect(events(c).slice(pods.length).every((e) => !e.snapshot)).toBe(true);
+    await eventually(
+      () => events(c).some((e) => e.type === 'DELETED' && e.pod.name === pods[0]),
+      20_000,
+      'a live event after the snapshot',
+    );
+    expect(
+      events(c)
+        .slice(pods.length)
+        .every((e) => !e.snapshot),
+    ).toBe(true);
     c.stop();
   });
 });

@@ -5,17 +5,27 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CompositionFailed, composeSupergraph, readSubgraphSources, SCHEMA_DIR, SUPERGRAPH_FILE, supergraphStatus } from '../gateway/compose.js';
+import {
+  CompositionFailed,
+  composeSupergraph,
+  readSubgraphSources,
+  SCHEMA_DIR,
+  SUPERGRAPH_FILE,
+  supergraphStatus,
+} from '../gateway/compose.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const subgraphFiles = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.graphql') && f !== SUPERGRAPH_FILE);
 
 describe('schema/supergraph.graphql', () => {
-  it.skipIf(subgraphFiles.length === 0)('is not stale: composing schema/*.graphql gives the checked-in file (run npm run compose)', () => {
-    const status = supergraphStatus();
-    expect(status.current, 'schema/supergraph.graphql is missing: run npm run compose').toBeDefined();
-    expect(status.current === status.expected, 'schema/supergraph.graphql is stale: run npm run compose').toBe(true);
-  });
+  it.skipIf(subgraphFiles.length === 0)(
+    'is not stale: composing schema/*.graphql gives the checked-in file (run npm run compose)',
+    () => {
+      const status = supergraphStatus();
+      expect(status.current, 'schema/supergraph.graphql is missing: run npm run compose').toBeDefined();
+      expect(status.current === status.expected, 'schema/supergraph.graphql is stale: run npm run compose').toBe(true);
+    },
+  );
 });
 
 describe('compose', () => {
@@ -48,9 +58,21 @@ describe('compose', () => {
     const clash = `
       extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
       type Pod @key(fields: "namespace name") { namespace: String!  name: String!  phase: Int! }`;
-    expect(() => composeSupergraph([{ name: 'workloads', sdl: workloads, url: 'http://a/graphql' }, { name: 'monitoring', sdl: clash, url: 'http://b/graphql' }])).toThrow(CompositionFailed);
-    expect(() => composeSupergraph([{ name: 'workloads', sdl: workloads, url: 'http://a/graphql' }, { name: 'monitoring', sdl: clash, url: 'http://b/graphql' }])).toThrow(/phase/);
-    expect(() => composeSupergraph([{ name: 'workloads', sdl: 'type Query {', url: 'http://a/graphql' }])).toThrow(/subgraph "workloads"/);
+    expect(() =>
+      composeSupergraph([
+        { name: 'workloads', sdl: workloads, url: 'http://a/graphql' },
+        { name: 'monitoring', sdl: clash, url: 'http://b/graphql' },
+      ]),
+    ).toThrow(CompositionFailed);
+    expect(() =>
+      composeSupergraph([
+        { name: 'workloads', sdl: workloads, url: 'http://a/graphql' },
+        { name: 'monitoring', sdl: clash, url: 'http://b/graphql' },
+      ]),
+    ).toThrow(/phase/);
+    expect(() => composeSupergraph([{ name: 'workloads', sdl: 'type Query {', url: 'http://a/graphql' }])).toThrow(
+      /subgraph "workloads"/,
+    );
   });
 
   it('reports a missing, then a stale, then an up-to-date supergraph file', () => {
@@ -71,7 +93,9 @@ describe('compose', () => {
   it('npm run compose -- --check exits non-zero exactly when the checked-in file is stale', async () => {
     const run = promisify(execFile);
     const status = subgraphFiles.length ? supergraphStatus() : undefined;
-    const result = await run(process.execPath, ['--import', 'tsx', 'scripts/compose.ts', '--check'], { cwd: ROOT }).then(
+    const result = await run(process.execPath, ['--import', 'tsx', 'scripts/compose.ts', '--check'], {
+      cwd: ROOT,
+    }).then(
       () => 0,
       (e: { code?: number }) => e.code ?? -1,
     );

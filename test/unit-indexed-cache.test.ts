@@ -4,7 +4,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedCache, type KubeObject } from '../services/workloads/clients/kube.js';
 
-const pod = (namespace: string | undefined, name: string, labels: Record<string, string> = {}, rv = '1', node?: string): KubeObject => ({
+const pod = (
+  namespace: string | undefined,
+  name: string,
+  labels: Record<string, string> = {},
+  rv = '1',
+  node?: string,
+): KubeObject => ({
   metadata: { name, ...(namespace ? { namespace } : {}), labels, resourceVersion: rv },
   ...(node ? { spec: { nodeName: node } } : {}),
 });
@@ -34,22 +40,48 @@ describe('IndexedCache', () => {
   });
 
   it.each<[string, (c: IndexedCache) => void, Record<string, string[]>]>([
-    ['an insert indexes under each value', (c) => c.upsert(pod('a', 'web', { app: 'web', tier: 'front' }, '1', 'n1')), {
-      'namespace=a': ['a/web'], 'label=app=web': ['a/web'], 'label=tier=front': ['a/web'], 'node=n1': ['a/web'], 'twice=web': ['a/web'],
-    }],
-    ['an update moves the key between buckets and drops empty ones', (c) => {
-      c.upsert(pod('a', 'web', { app: 'web', tier: 'front' }, '1', 'n1'));
-      c.upsert(pod('a', 'web', { app: 'web', tier: 'back' }, '2', 'n2'));
-    }, { 'label=app=web': ['a/web'], 'label=tier=front': [], 'label=tier=back': ['a/web'], 'node=n1': [], 'node=n2': ['a/web'] }],
-    ['a delete removes the key everywhere', (c) => {
-      c.upsert(pod('a', 'web', { app: 'web' }, '1', 'n1'));
-      c.upsert(pod('a', 'db', { app: 'db' }, '2', 'n1'));
-      c.delete(pod('a', 'web', { app: 'web' }, '3'));
-    }, { 'all=': ['a/db'], 'namespace=a': ['a/db'], 'label=app=web': [], 'node=n1': ['a/db'] }],
-    ['the same name in two namespaces is two objects', (c) => {
-      c.upsert(pod('a', 'web', { app: 'web' }));
-      c.upsert(pod('b', 'web', { app: 'web' }));
-    }, { 'label=app=web': ['a/web', 'b/web'], 'namespace=a': ['a/web'], 'namespace=b': ['b/web'] }],
+    [
+      'an insert indexes under each value',
+      (c) => c.upsert(pod('a', 'web', { app: 'web', tier: 'front' }, '1', 'n1')),
+      {
+        'namespace=a': ['a/web'],
+        'label=app=web': ['a/web'],
+        'label=tier=front': ['a/web'],
+        'node=n1': ['a/web'],
+        'twice=web': ['a/web'],
+      },
+    ],
+    [
+      'an update moves the key between buckets and drops empty ones',
+      (c) => {
+        c.upsert(pod('a', 'web', { app: 'web', tier: 'front' }, '1', 'n1'));
+        c.upsert(pod('a', 'web', { app: 'web', tier: 'back' }, '2', 'n2'));
+      },
+      {
+        'label=app=web': ['a/web'],
+        'label=tier=front': [],
+        'label=tier=back': ['a/web'],
+        'node=n1': [],
+        'node=n2': ['a/web'],
+      },
+    ],
+    [
+      'a delete removes the key everywhere',
+      (c) => {
+        c.upsert(pod('a', 'web', { app: 'web' }, '1', 'n1'));
+        c.upsert(pod('a', 'db', { app: 'db' }, '2', 'n1'));
+        c.delete(pod('a', 'web', { app: 'web' }, '3'));
+      },
+      { 'all=': ['a/db'], 'namespace=a': ['a/db'], 'label=app=web': [], 'node=n1': ['a/db'] },
+    ],
+    [
+      'the same name in two namespaces is two objects',
+      (c) => {
+        c.upsert(pod('a', 'web', { app: 'web' }));
+        c.upsert(pod('b', 'web', { app: 'web' }));
+      },
+      { 'label=app=web': ['a/web', 'b/web'], 'namespace=a': ['a/web'], 'namespace=b': ['b/web'] },
+    ],
   ])('%s', (_what, act, want) => {
     const c = newCache();
     act(c);

@@ -3,7 +3,13 @@
 // edges/nodes), fragments count where they are spread, and the sum saturates instead of overflowing.
 import { buildSchema, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, operationAliases, operationCost, operationDepth, type QueryLimits } from '../gateway/limits.js';
+import {
+  DEFAULT_LIMITS,
+  operationAliases,
+  operationCost,
+  operationDepth,
+  type QueryLimits,
+} from '../gateway/limits.js';
 
 const schema = buildSchema(`
   type Query {
@@ -41,16 +47,28 @@ describe('operationCost', () => {
     ['last: the page size', '{ pods(last: 4) { totalCount } }', 4 * (1 + 1)],
     ['no first: the default page size', '{ pods { edges { node { name } } } }', 50 * (1 + (1 + 2))],
     ['a negative first: the default page size', '{ pods(first: -1) { totalCount } }', 50 * 2],
-    ['edges and nodes of a connection count once per item', '{ pods(first: 2) { edges { cursor node { name } } pageInfo { hasNextPage } } }', 2 * (1 + (1 + 1 + 2) + 2)],
+    [
+      'edges and nodes of a connection count once per item',
+      '{ pods(first: 2) { edges { cursor node { name } } pageInfo { hasNextPage } } }',
+      2 * (1 + (1 + 1 + 2) + 2),
+    ],
     ['nested pages multiply', '{ nodes { pods(first: 5) { nodes { name } } } }', 10 * (1 + 5 * (1 + 2))],
     ['__typename costs 1', '{ __typename pod(name: "a") { __typename } }', 1 + 2],
     ['an unknown field costs 1', '{ nope pod(name: "a") { nope } }', 1 + 2],
     ['aliases each count', '{ a: pod(name: "a") { name } b: pod(name: "b") { name } }', 4],
     ['an inline fragment on the parent', '{ pod(name: "a") { ... { name } } }', 2],
     ['an inline fragment on an interface', '{ pod(name: "a") { ... on Named { name } } }', 2],
-    ['a fragment where it is spread, each time', '{ a: pod(name: "a") { ...P } b: pod(name: "b") { ...P } } fragment P on Pod { name node { name } }', 2 * (1 + 1 + 2)],
+    [
+      'a fragment where it is spread, each time',
+      '{ a: pod(name: "a") { ...P } b: pod(name: "b") { ...P } } fragment P on Pod { name node { name } }',
+      2 * (1 + 1 + 2),
+    ],
     ['an unknown fragment costs nothing', '{ pod(name: "a") { ...Missing } }', 1],
-    ['a fragment cycle is cut', '{ pod(name: "a") { ...A } } fragment A on Pod { name ...B } fragment B on Pod { ...A }', 2],
+    [
+      'a fragment cycle is cut',
+      '{ pod(name: "a") { ...A } } fragment A on Pod { name ...B } fragment B on Pod { ...A }',
+      2,
+    ],
     ['a subscription', 'subscription { podChanged { name } }', 2],
     ['an operation type the schema lacks', 'mutation { x }', 0],
   ])('%s', (_what, query, want) => {
@@ -76,14 +94,19 @@ describe('operationCost', () => {
 
   it('saturates at Number.MAX_SAFE_INTEGER', () => {
     const huge = 1_000_000_000_000_000;
-    expect(cost(`{ pods(first: ${huge}) { nodes { node { pods(first: ${huge}) { nodes { name } } } } } }`)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(cost(`{ pods(first: ${huge}) { nodes { node { pods(first: ${huge}) { nodes { name } } } } } }`)).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
   });
 });
 
 describe('operationDepth and operationAliases', () => {
   const op = (q: string) => {
     const doc = parse(q);
-    return [doc, doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!] as const;
+    return [
+      doc,
+      doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!,
+    ] as const;
   };
   it.each([
     ['{ version }', 1, 0],

@@ -10,7 +10,12 @@ import {
   requirementsOfLabelSelector,
   type LabelRequirement,
 } from '../services/common/label-selector.js';
-import { fieldMatcher, FieldSelectorSyntaxError, parseFieldSelector, type FieldRequirement } from '../services/common/field-selector.js';
+import {
+  fieldMatcher,
+  FieldSelectorSyntaxError,
+  parseFieldSelector,
+  type FieldRequirement,
+} from '../services/common/field-selector.js';
 
 const req = (key: string, op: LabelRequirement['op'], ...values: string[]): LabelRequirement => ({ key, op, values });
 
@@ -37,7 +42,10 @@ describe('parseLabelSelector', () => {
     ['x in ( a , b )', [req('x', 'in', 'a', 'b')]],
     ['x notin (a)', [req('x', 'notin', 'a')]],
     ['app.kubernetes.io/name=web', [req('app.kubernetes.io/name', '=', 'web')]],
-    ['kubesphere.io/workspace in (ws-1,ws-2),tier', [req('kubesphere.io/workspace', 'in', 'ws-1', 'ws-2'), req('tier', 'exists')]],
+    [
+      'kubesphere.io/workspace in (ws-1,ws-2),tier',
+      [req('kubesphere.io/workspace', 'in', 'ws-1', 'ws-2'), req('tier', 'exists')],
+    ],
     ['Upper_Case.ok=Value_1', [req('Upper_Case.ok', '=', 'Value_1')]],
   ])('%j', (selector, want) => {
     expect(parseLabelSelector(selector)).toEqual(want);
@@ -112,11 +120,27 @@ describe('spec.selector (matchLabels + matchExpressions)', () => {
     [undefined, [], ''],
     [{ matchLabels: { app: 'web' } }, [req('app', '=', 'web')], 'app=web'],
     [
-      { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'env', operator: 'NotIn', values: ['dev'] }] },
+      {
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a', 'b'] },
+          { key: 'env', operator: 'NotIn', values: ['dev'] },
+        ],
+      },
       [req('app', '=', 'web'), req('tier', 'in', 'a', 'b'), req('env', 'notin', 'dev')],
       'app=web,tier in (a,b),env notin (dev)',
     ],
-    [{ matchExpressions: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'DoesNotExist' }, { key: 'c', operator: 'Bogus' }] }, [req('a', 'exists'), req('b', '!')], 'a,!b'],
+    [
+      {
+        matchExpressions: [
+          { key: 'a', operator: 'Exists' },
+          { key: 'b', operator: 'DoesNotExist' },
+          { key: 'c', operator: 'Bogus' },
+        ],
+      },
+      [req('a', 'exists'), req('b', '!')],
+      'a,!b',
+    ],
   ])('%j', (sel, reqs, formatted) => {
     expect(requirementsOfLabelSelector(sel)).toEqual(reqs);
     expect(formatLabelSelector(sel)).toBe(formatted);
@@ -158,7 +182,11 @@ describe('fieldMatcher', () => {
     status?: { phase?: string };
   }
   const fields = { 'spec.nodeName': (p: Pod) => p.spec?.nodeName, 'status.phase': (p: Pod) => p.status?.phase };
-  const pod: Pod = { metadata: { name: 'web-1', namespace: 'prod' }, spec: { nodeName: 'node-a' }, status: { phase: 'Running' } };
+  const pod: Pod = {
+    metadata: { name: 'web-1', namespace: 'prod' },
+    spec: { nodeName: 'node-a' },
+    status: { phase: 'Running' },
+  };
   const unscheduled: Pod = { metadata: { name: 'job-1' } };
 
   it.each([
@@ -177,6 +205,8 @@ describe('fieldMatcher', () => {
   });
 
   it('refuses a field the kind does not support', () => {
-    expect(() => fieldMatcher(parseFieldSelector('spec.replicas=1'), fields)).toThrow(new FieldSelectorSyntaxError('field label not supported: spec.replicas'));
+    expect(() => fieldMatcher(parseFieldSelector('spec.replicas=1'), fields)).toThrow(
+      new FieldSelectorSyntaxError('field label not supported: spec.replicas'),
+    );
   });
 });

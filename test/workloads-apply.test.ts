@@ -9,18 +9,30 @@ import { startTestStack, type TestStack } from './harness/stack.js';
 
 const PASSWORD = 'apply-password-1';
 const NS = 'shop';
-const APPLY = 'mutation($ns: String, $y: String!, $dry: Boolean, $force: Boolean) { applyYaml(namespace: $ns, yaml: $y, dryRun: $dry, force: $force) { apiVersion kind namespace name } }';
+const APPLY =
+  'mutation($ns: String, $y: String!, $dry: Boolean, $force: Boolean) { applyYaml(namespace: $ns, yaml: $y, dryRun: $dry, force: $force) { apiVersion kind namespace name } }';
 
 let stack: TestStack;
 const tokens: Record<string, string> = {};
 
 interface ApplyError {
   message: string;
-  extensions?: { code?: string; document?: number; kind?: string; name?: string; reason?: string; causes?: { reason?: string; field?: string }[]; managers?: string[]; conflicts?: { field: string; manager: string }[] };
+  extensions?: {
+    code?: string;
+    document?: number;
+    kind?: string;
+    name?: string;
+    reason?: string;
+    causes?: { reason?: string; field?: string }[];
+    managers?: string[];
+    conflicts?: { field: string; manager: string }[];
+  };
 }
 
 async function apply(who: string, yaml: string, opts: { ns?: string | null; dryRun?: boolean; force?: boolean } = {}) {
-  const r = await stack.gqlAs<{ applyYaml: { apiVersion: string; kind: string; namespace: string | null; name: string }[] }>(tokens[who], APPLY, {
+  const r = await stack.gqlAs<{
+    applyYaml: { apiVersion: string; kind: string; namespace: string | null; name: string }[];
+  }>(tokens[who], APPLY, {
     ns: opts.ns === undefined ? NS : opts.ns,
     y: yaml,
     dry: opts.dryRun,
@@ -31,9 +43,11 @@ async function apply(who: string, yaml: string, opts: { ns?: string | null; dryR
 
 const core = () => stack.cluster.core;
 const rbac = () => stack.cluster.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-const configMapNames = async (ns = NS) => (await core().listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata!.name!);
+const configMapNames = async (ns = NS) =>
+  (await core().listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata!.name!);
 
-const configMap = (name: string, value = 'v') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  key: ${value}\n`;
+const configMap = (name: string, value = 'v') =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  key: ${value}\n`;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -44,15 +58,54 @@ beforeAll(async () => {
     ['wsadmin', 'workspace', 'workspace-admin'],
   ];
   for (const [username, scope, role] of users) {
-    expect((await stack.gql(`mutation($p: String!) { createUser(input: { username: "${username}", password: $p }) { username } }`, { p: PASSWORD })).errors).toBeUndefined();
-    expect((await stack.gql(`mutation { addWorkspaceMember(workspace: "demo-shop", username: "${username}", role: "${scope === 'workspace' ? role : 'workspace-regular'}") { name } }`)).errors).toBeUndefined();
-    if (scope === 'project') expect((await stack.gql(`mutation { addProjectMember(project: "${NS}", username: "${username}", role: "${role}") { name } }`)).errors).toBeUndefined();
+    expect(
+      (
+        await stack.gql(
+          `mutation($p: String!) { createUser(input: { username: "${username}", password: $p }) { username } }`,
+          { p: PASSWORD },
+        )
+      ).errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await stack.gql(
+          `mutation { addWorkspaceMember(workspace: "demo-shop", username: "${username}", role: "${scope === 'workspace' ? role : 'workspace-regular'}") { name } }`,
+        )
+      ).errors,
+    ).toBeUndefined();
+    if (scope === 'project')
+      expect(
+        (
+          await stack.gql(
+            `mutation { addProjectMember(project: "${NS}", username: "${username}", role: "${role}") { name } }`,
+          )
+        ).errors,
+      ).toBeUndefined();
     tokens[username] = await stack.login(username, PASSWORD);
   }
   tokens.admin = stack.adminToken;
   // The ClusterRoles every real cluster has (bootstrap policy), as far as these tests need them.
-  await rbac().createClusterRole({ body: { metadata: { name: 'cluster-admin' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] } });
-  await rbac().createClusterRole({ body: { metadata: { name: 'view' }, rules: [{ apiGroups: ['', 'apps', 'batch'], resources: ['pods', 'services', 'configmaps', 'deployments', 'jobs', 'namespaces'], verbs: ['get', 'list', 'watch'] }] } });
+  await rbac().createClusterRole({
+    body: {
+      metadata: { name: 'cluster-admin' },
+      rules: [
+        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+        { nonResourceURLs: ['*'], verbs: ['*'] },
+      ],
+    },
+  });
+  await rbac().createClusterRole({
+    body: {
+      metadata: { name: 'view' },
+      rules: [
+        {
+          apiGroups: ['', 'apps', 'batch'],
+          resources: ['pods', 'services', 'configmaps', 'deployments', 'jobs', 'namespaces'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ],
+    },
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -63,8 +116,16 @@ describe('applyYaml: all or nothing', () => {
     const yaml = `${configMap('first-of-two')}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: no-containers\nspec:\n  containers: []\n`;
     const r = await apply('operator', yaml);
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(r.errors?.[0].message).toBe('document 2 (Pod no-containers): Pod "no-containers" is invalid: spec.containers: Required value');
-    expect(r.errors?.[0].extensions).toMatchObject({ document: 2, kind: 'Pod', name: 'no-containers', reason: 'Invalid', causes: [{ reason: 'FieldValueRequired', field: 'spec.containers' }] });
+    expect(r.errors?.[0].message).toBe(
+      'document 2 (Pod no-containers): Pod "no-containers" is invalid: spec.containers: Required value',
+    );
+    expect(r.errors?.[0].extensions).toMatchObject({
+      document: 2,
+      kind: 'Pod',
+      name: 'no-containers',
+      reason: 'Invalid',
+      causes: [{ reason: 'FieldValueRequired', field: 'spec.containers' }],
+    });
     expect(await configMapNames()).not.toContain('first-of-two');
   });
 
@@ -96,8 +157,17 @@ describe('applyYaml: all or nothing', () => {
   });
 
   it('a dry run reports what the API server would refuse, naming the document', async () => {
-    const r = await apply('operator', `apiVersion: v1\nkind: Service\nmetadata:\n  name: bad-svc\nspec:\n  ports: []\n`, { dryRun: true });
-    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', document: 1, kind: 'Service', name: 'bad-svc' });
+    const r = await apply(
+      'operator',
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: bad-svc\nspec:\n  ports: []\n`,
+      { dryRun: true },
+    );
+    expect(r.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      document: 1,
+      kind: 'Service',
+      name: 'bad-svc',
+    });
   });
 });
 
@@ -118,7 +188,9 @@ spec:
       - name: web
         image: ${image}
 `;
-  const image = async () => (await stack.cluster.apps.readNamespacedDeployment({ namespace: NS, name: 'owned' })).spec!.template.spec!.containers[0].image;
+  const image = async () =>
+    (await stack.cluster.apps.readNamespacedDeployment({ namespace: NS, name: 'owned' })).spec!.template.spec!
+      .containers[0].image;
 
   it('after kubectl set image (and another client`s patch), re-applying is CONFLICT naming fields and managers; force takes them over', async () => {
     expect((await apply('operator', deployment('nginx:1.25'))).errors).toBeUndefined();
@@ -126,7 +198,11 @@ spec:
     // Another tool (an autoscaler, say) through client-node, with its own field manager.
     await stack.cluster.objects.patch(
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'owned', namespace: NS }, spec: { replicas: 3 } },
-      undefined, undefined, 'scaler', undefined, k8s.PatchStrategy.MergePatch,
+      undefined,
+      undefined,
+      'scaler',
+      undefined,
+      k8s.PatchStrategy.MergePatch,
     );
 
     const r = await apply('operator', deployment('nginx:1.25'));
@@ -139,10 +215,12 @@ spec:
     expect(e?.extensions?.managers).toEqual(['kubectl-set', 'scaler']);
     // In the API server's order of causes.
     expect(e?.extensions?.conflicts).toHaveLength(2);
-    expect(e?.extensions?.conflicts).toEqual(expect.arrayContaining([
-      { field: '.spec.template.spec.containers[name="web"].image', manager: 'kubectl-set' },
-      { field: '.spec.replicas', manager: 'scaler' },
-    ]));
+    expect(e?.extensions?.conflicts).toEqual(
+      expect.arrayContaining([
+        { field: '.spec.template.spec.containers[name="web"].image', manager: 'kubectl-set' },
+        { field: '.spec.replicas', manager: 'scaler' },
+      ]),
+    );
     expect(await image()).toBe('nginx:1.27');
 
     const forced = await apply('operator', deployment('nginx:1.25'), { force: true });
@@ -156,7 +234,11 @@ spec:
 });
 
 describe('applyYaml: no escalation', () => {
-  const roleBinding = (name: string, kind: 'Role' | 'ClusterRole', role: string) => `apiVersion: rbac.authorization.k8s.io/v1
+  const roleBinding = (
+    name: string,
+    kind: 'Role' | 'ClusterRole',
+    role: string,
+  ) => `apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
   name: ${name}
@@ -169,10 +251,12 @@ roleRef:
   kind: ${kind}
   name: ${role}
 `;
-  const role = (name: string, rules: string) => `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ${name}\nrules:\n${rules}`;
+  const role = (name: string, rules: string) =>
+    `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ${name}\nrules:\n${rules}`;
   const podReader = '- apiGroups: [""]\n  resources: [pods, pods/log]\n  verbs: [get, list, watch]\n';
   const tokenSecret = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: sa-token\n  annotations:\n    kubernetes.io/service-account.name: default\ntype: kubernetes.io/service-account-token\n`;
-  const bindings = async () => (await rbac().listNamespacedRoleBinding({ namespace: NS })).items.map((b) => b.metadata!.name!);
+  const bindings = async () =>
+    (await rbac().listNamespacedRoleBinding({ namespace: NS })).items.map((b) => b.metadata!.name!);
   const roles = async () => (await rbac().listNamespacedRole({ namespace: NS })).items.map((b) => b.metadata!.name!);
 
   it('a project operator may not create a RoleBinding (not even to a small role), a Role, or a service-account token Secret', async () => {
@@ -184,27 +268,37 @@ roleRef:
     ] as const) {
       const r = await apply('operator', yaml);
       expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      expect(r.errors?.[0].message).toContain(`operator may not apply ${what} in project ${NS}: only project admins may`);
+      expect(r.errors?.[0].message).toContain(
+        `operator may not apply ${what} in project ${NS}: only project admins may`,
+      );
     }
     expect(await bindings()).not.toEqual(expect.arrayContaining(['sa-admin']));
     expect(await bindings()).not.toContain('sa-view');
     expect(await roles()).not.toContain('reader');
-    expect((await core().listNamespacedSecret({ namespace: NS })).items.map((s) => s.metadata!.name)).not.toContain('sa-token');
+    expect((await core().listNamespacedSecret({ namespace: NS })).items.map((s) => s.metadata!.name)).not.toContain(
+      'sa-token',
+    );
   });
 
   it('a project admin (and a workspace admin) may not bind cluster-admin, nor a Role granting more than a project admin has', async () => {
     for (const who of ['padmin', 'wsadmin']) {
       const r = await apply(who, roleBinding('sa-admin', 'ClusterRole', 'cluster-admin'));
       expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      expect(r.errors?.[0].message).toBe(`document 1 (RoleBinding sa-admin): ${who} may not bind ClusterRole cluster-admin: it grants more than a project admin has (verb "*"; nonResourceURLs *)`);
+      expect(r.errors?.[0].message).toBe(
+        `document 1 (RoleBinding sa-admin): ${who} may not bind ClusterRole cluster-admin: it grants more than a project admin has (verb "*"; nonResourceURLs *)`,
+      );
     }
     // A Role of its own that could relabel the namespace (its workspace, its Pod Security level), bound in the same YAML.
     const relabel = `${role('ns-editor', '- apiGroups: [""]\n  resources: [namespaces]\n  verbs: [get, update, patch]\n')}---\n${roleBinding('sa-ns-editor', 'Role', 'ns-editor')}`;
     const r = await apply('padmin', relabel);
     expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect(r.errors?.[0].message).toBe('document 1 (Role ns-editor): a Role may not grant more than a project admin has: update, patch on namespaces');
+    expect(r.errors?.[0].message).toBe(
+      'document 1 (Role ns-editor): a Role may not grant more than a project admin has: update, patch on namespaces',
+    );
     // A binding to a role that does not exist (yet) would take whatever rights that name is given later.
-    expect((await apply('padmin', roleBinding('sa-later', 'ClusterRole', 'made-later'))).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await apply('padmin', roleBinding('sa-later', 'ClusterRole', 'made-later'))).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
     expect(await bindings()).toEqual(expect.not.arrayContaining(['sa-admin', 'sa-ns-editor', 'sa-later']));
     expect(await roles()).not.toContain('ns-editor');
   });
@@ -228,44 +322,94 @@ describe('Pod Security in projects createProject makes', () => {
   const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 
   beforeAll(async () => {
-    expect((await stack.gql(`mutation { createProject(workspace: "demo-shop", name: "${PSA}") { name } }`)).errors).toBeUndefined();
-    expect((await stack.gql(`mutation { addProjectMember(project: "${PSA}", username: "operator", role: "project-operator") { name } }`)).errors).toBeUndefined();
+    expect(
+      (await stack.gql(`mutation { createProject(workspace: "demo-shop", name: "${PSA}") { name } }`)).errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await stack.gql(
+          `mutation { addProjectMember(project: "${PSA}", username: "operator", role: "project-operator") { name } }`,
+        )
+      ).errors,
+    ).toBeUndefined();
     tokens.operator = await stack.login('operator', PASSWORD);
   });
 
   it('new projects enforce the baseline level; only a platform admin may ask for privileged', async () => {
-    expect((await core().readNamespace({ name: PSA })).metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline');
-    const asked = await stack.gqlAs(tokens.wsadmin, 'mutation { createProject(workspace: "demo-shop", name: "psa-open", podSecurity: "privileged") { name } }');
+    expect((await core().readNamespace({ name: PSA })).metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe(
+      'baseline',
+    );
+    const asked = await stack.gqlAs(
+      tokens.wsadmin,
+      'mutation { createProject(workspace: "demo-shop", name: "psa-open", podSecurity: "privileged") { name } }',
+    );
     expect(asked.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     await expect(core().readNamespace({ name: 'psa-open' })).rejects.toThrow();
-    const strict = await stack.gqlAs(tokens.wsadmin, 'mutation { createProject(workspace: "demo-shop", name: "psa-strict", podSecurity: "restricted") { name } }');
+    const strict = await stack.gqlAs(
+      tokens.wsadmin,
+      'mutation { createProject(workspace: "demo-shop", name: "psa-strict", podSecurity: "restricted") { name } }',
+    );
     expect(strict.errors).toBeUndefined();
-    expect((await core().readNamespace({ name: 'psa-strict' })).metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    expect((await stack.gql('mutation { createProject(workspace: "demo-shop", name: "psa-host", podSecurity: "privileged") { name } }')).errors).toBeUndefined();
-    expect((await core().readNamespace({ name: 'psa-host' })).metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(
+      (await core().readNamespace({ name: 'psa-strict' })).metadata?.labels?.['pod-security.kubernetes.io/enforce'],
+    ).toBe('restricted');
+    expect(
+      (
+        await stack.gql(
+          'mutation { createProject(workspace: "demo-shop", name: "psa-host", podSecurity: "privileged") { name } }',
+        )
+      ).errors,
+    ).toBeUndefined();
+    expect(
+      (await core().readNamespace({ name: 'psa-host' })).metadata?.labels?.['pod-security.kubernetes.io/enforce'],
+    ).toBe('privileged');
   });
 
   it.each([
-    ['privileged', pod('priv', '  containers:\n  - name: c\n    image: busybox\n    securityContext:\n      privileged: true\n'), 'privileged (container "c" must not set securityContext.privileged=true)'],
-    ['hostPath', pod('hostpath', '  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: root\n    hostPath:\n      path: /\n'), 'hostPath volumes (volume "root")'],
-    ['hostNetwork', pod('hostnet', '  hostNetwork: true\n  containers:\n  - name: c\n    image: busybox\n'), 'host namespaces (hostNetwork=true)'],
+    [
+      'privileged',
+      pod('priv', '  containers:\n  - name: c\n    image: busybox\n    securityContext:\n      privileged: true\n'),
+      'privileged (container "c" must not set securityContext.privileged=true)',
+    ],
+    [
+      'hostPath',
+      pod(
+        'hostpath',
+        '  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: root\n    hostPath:\n      path: /\n',
+      ),
+      'hostPath volumes (volume "root")',
+    ],
+    [
+      'hostNetwork',
+      pod('hostnet', '  hostNetwork: true\n  containers:\n  - name: c\n    image: busybox\n'),
+      'host namespaces (hostNetwork=true)',
+    ],
   ])('a %s pod is refused with the Pod Security text, and not created', async (_, yaml, detail) => {
     const name = /name: (\S+)/.exec(yaml)![1];
     const r = await apply('operator', yaml, { ns: PSA });
     expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect(r.errors?.[0].message).toBe(`document 1 (Pod ${name}): pods "${name}" is forbidden: violates PodSecurity "baseline:latest": ${detail}`);
+    expect(r.errors?.[0].message).toBe(
+      `document 1 (Pod ${name}): pods "${name}" is forbidden: violates PodSecurity "baseline:latest": ${detail}`,
+    );
     expect((await core().listNamespacedPod({ namespace: PSA })).items).toEqual([]);
   });
 
   it('a plain pod is admitted', async () => {
-    expect((await apply('operator', pod('plain', '  containers:\n  - name: c\n    image: busybox\n'), { ns: PSA })).errors).toBeUndefined();
+    expect(
+      (await apply('operator', pod('plain', '  containers:\n  - name: c\n    image: busybox\n'), { ns: PSA })).errors,
+    ).toBeUndefined();
   });
 });
 
 describe('applyYaml input', () => {
   it('a YAML alias bomb is BAD_USER_INPUT, not an internal error', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const bomb = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n${lines.join('\n')}\n`;
     const r = await apply('operator', bomb);
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

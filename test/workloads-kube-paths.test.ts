@@ -10,10 +10,29 @@ import { KubeClient, UnsafeRequestPathError } from '../services/workloads/client
 import { quietLogger } from './harness/stack.js';
 
 const DISCOVERY: Record<string, unknown> = {
-  '/api/v1': { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods/status', kind: 'Pod', namespaced: true, verbs: ['get'] }, { name: 'pods', kind: 'Pod', namespaced: true, verbs: ['delete'] }] },
-  '/apis/evil.example.com/v1': { kind: 'APIResourceList', groupVersion: 'evil.example.com/v1', resources: [{ name: '../../../api/v1/namespaces', kind: 'Widget', namespaced: false, verbs: ['delete'] }] },
-  '/apis/dots.example.com/v1': { kind: 'APIResourceList', groupVersion: 'dots.example.com/v1', resources: [{ name: '..', kind: 'Widget', namespaced: false, verbs: ['delete'] }] },
-  '/apis/rbac.authorization.k8s.io/v1': { kind: 'APIResourceList', groupVersion: 'rbac.authorization.k8s.io/v1', resources: [{ name: 'clusterroles', kind: 'ClusterRole', namespaced: false, verbs: ['delete'] }] },
+  '/api/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'v1',
+    resources: [
+      { name: 'pods/status', kind: 'Pod', namespaced: true, verbs: ['get'] },
+      { name: 'pods', kind: 'Pod', namespaced: true, verbs: ['delete'] },
+    ],
+  },
+  '/apis/evil.example.com/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'evil.example.com/v1',
+    resources: [{ name: '../../../api/v1/namespaces', kind: 'Widget', namespaced: false, verbs: ['delete'] }],
+  },
+  '/apis/dots.example.com/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'dots.example.com/v1',
+    resources: [{ name: '..', kind: 'Widget', namespaced: false, verbs: ['delete'] }],
+  },
+  '/apis/rbac.authorization.k8s.io/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'rbac.authorization.k8s.io/v1',
+    resources: [{ name: 'clusterroles', kind: 'ClusterRole', namespaced: false, verbs: ['delete'] }],
+  },
 };
 
 let server: Server;
@@ -25,12 +44,18 @@ beforeAll(async () => {
     seen.push(`${req.method} ${req.url}`);
     const doc = req.method === 'GET' ? DISCOVERY[req.url ?? ''] : undefined;
     res.writeHead(doc || req.method !== 'GET' ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(doc ?? (req.method === 'GET' ? { kind: 'Status', code: 404 } : { kind: 'Status', status: 'Success' })));
+    res.end(
+      JSON.stringify(
+        doc ?? (req.method === 'GET' ? { kind: 'Status', code: 404 } : { kind: 'Status', status: 'Success' }),
+      ),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const kc = new k8s.KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'stand-in', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    clusters: [
+      { name: 'stand-in', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
+    ],
     users: [{ name: 'u', token: 't' }],
     contexts: [{ name: 'c', cluster: 'stand-in', user: 'u' }],
     currentContext: 'c',
@@ -55,17 +80,23 @@ async function requests(op: () => Promise<unknown>): Promise<{ error?: unknown; 
 
 describe('the Kubernetes client builds paths from checked parts', () => {
   it('takes the collection from discovery, not a subresource listed first', async () => {
-    const r = await requests(() => kube.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'shop', name: 'web-1' } }));
+    const r = await requests(() =>
+      kube.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'shop', name: 'web-1' } }),
+    );
     expect(r.error).toBeUndefined();
     expect(r.requests).toEqual(['GET /api/v1', 'DELETE /api/v1/namespaces/shop/pods/web-1']);
   });
 
   it('refuses a discovery document whose resource name walks the path, after reading only the discovery document', async () => {
     // With a '/', the entry reads as a subresource: there is no collection of the kind to write to.
-    const r = await requests(() => kube.delete({ apiVersion: 'evil.example.com/v1', kind: 'Widget', metadata: { name: 'victim' } }));
+    const r = await requests(() =>
+      kube.delete({ apiVersion: 'evil.example.com/v1', kind: 'Widget', metadata: { name: 'victim' } }),
+    );
     expect(r.error).toBeInstanceOf(Error);
     expect(r.requests).toEqual(['GET /apis/evil.example.com/v1']);
-    const d = await requests(() => kube.delete({ apiVersion: 'dots.example.com/v1', kind: 'Widget', metadata: { name: 'victim' } }));
+    const d = await requests(() =>
+      kube.delete({ apiVersion: 'dots.example.com/v1', kind: 'Widget', metadata: { name: 'victim' } }),
+    );
     expect(d.error).toBeInstanceOf(UnsafeRequestPathError);
     expect((d.error as UnsafeRequestPathError).field).toBe('resource');
     expect(d.requests).toEqual(['GET /apis/dots.example.com/v1']);
@@ -87,13 +118,23 @@ describe('the Kubernetes client builds paths from checked parts', () => {
   });
 
   it('keeps a name of another rule as one encoded segment (RBAC names may hold ":" and capitals)', async () => {
-    const r = await requests(() => kube.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:Weird?x=1' } }));
+    const r = await requests(() =>
+      kube.delete({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'system:Weird?x=1' },
+      }),
+    );
     expect(r.error).toBeUndefined();
     expect(r.requests.at(-1)).toBe('DELETE /apis/rbac.authorization.k8s.io/v1/clusterroles/system%3AWeird%3Fx%3D1');
   });
 
   it('refuses dot segments in raw requests and bad names in JSON patches and namespaced watches', async () => {
-    for (const path of ['/api/v1/namespaces/shop/pods/..', '/api/v1/namespaces/shop/pods/%2E%2e', '/api/v1/namespaces/./pods']) {
+    for (const path of [
+      '/api/v1/namespaces/shop/pods/..',
+      '/api/v1/namespaces/shop/pods/%2E%2e',
+      '/api/v1/namespaces/./pods',
+    ]) {
       const r = await requests(() => kube.rawRequest('DELETE', path));
       expect(r.error).toBeInstanceOf(UnsafeRequestPathError);
       expect(r.requests).toEqual([]);
@@ -101,7 +142,14 @@ describe('the Kubernetes client builds paths from checked parts', () => {
     const p = await requests(() => kube.jsonPatch('Deployment', 'shop', '..', []));
     expect(p.error).toBeInstanceOf(UnsafeRequestPathError);
     expect(p.requests).toEqual([]);
-    const w = await requests(() => kube.watchFrom('Pod', { namespace: '..', resourceVersion: '1' }, () => {}, () => {}));
+    const w = await requests(() =>
+      kube.watchFrom(
+        'Pod',
+        { namespace: '..', resourceVersion: '1' },
+        () => {},
+        () => {},
+      ),
+    );
     expect(w.error).toBeInstanceOf(UnsafeRequestPathError);
     expect(w.requests).toEqual([]);
   });

@@ -19,10 +19,27 @@ const server = () => stack.cluster.sandbox.server;
 
 /** The kinds the workloads subgraph keeps an informer cache of, as the sandbox names their resources. */
 const CACHED = [
-  'namespaces', 'nodes', 'pods', 'deployments.apps', 'replicasets.apps', 'statefulsets.apps', 'daemonsets.apps',
-  'jobs.batch', 'cronjobs.batch', 'events', 'services', 'ingresses.networking.k8s.io', 'configmaps', 'secrets',
-  'serviceaccounts', 'persistentvolumeclaims', 'persistentvolumes', 'storageclasses.storage.k8s.io',
-  'horizontalpodautoscalers.autoscaling', 'networkpolicies.networking.k8s.io', 'customresourcedefinitions.apiextensions.k8s.io',
+  'namespaces',
+  'nodes',
+  'pods',
+  'deployments.apps',
+  'replicasets.apps',
+  'statefulsets.apps',
+  'daemonsets.apps',
+  'jobs.batch',
+  'cronjobs.batch',
+  'events',
+  'services',
+  'ingresses.networking.k8s.io',
+  'configmaps',
+  'secrets',
+  'serviceaccounts',
+  'persistentvolumeclaims',
+  'persistentvolumes',
+  'storageclasses.storage.k8s.io',
+  'horizontalpodautoscalers.autoscaling',
+  'networkpolicies.networking.k8s.io',
+  'customresourcedefinitions.apiextensions.k8s.io',
 ];
 
 /**
@@ -33,7 +50,11 @@ const CACHED = [
 const informers = (resource: string) => (resource === 'namespaces' ? 3 : 1);
 
 const of = (counts: RequestCounts, verb: string) =>
-  Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith(`${verb} `)).map(([k, n]) => [k.slice(verb.length + 1), n]));
+  Object.fromEntries(
+    Object.entries(counts)
+      .filter(([k]) => k.startsWith(`${verb} `))
+      .map(([k, n]) => [k.slice(verb.length + 1), n]),
+  );
 
 /** A query as the platform admin that must answer without errors; its data. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- results are read deep, asserted by the test
@@ -50,10 +71,16 @@ describe('workloads reads never list from the API server', () => {
 
   it('starts with one list and watch per cached kind', async () => {
     // Ready means every cache has listed; the watch that follows each LIST may still be on its way.
-    const listed = await eventually(() => {
-      const lists = Object.keys(of(server().requestCounts(), 'list'));
-      return CACHED.every((r) => lists.includes(r)) && lists.every((r) => server().activeWatches(r) >= informers(r)) ? lists : undefined;
-    }, 30_000, 'a watch behind every LIST');
+    const listed = await eventually(
+      () => {
+        const lists = Object.keys(of(server().requestCounts(), 'list'));
+        return CACHED.every((r) => lists.includes(r)) && lists.every((r) => server().activeWatches(r) >= informers(r))
+          ? lists
+          : undefined;
+      },
+      30_000,
+      'a watch behind every LIST',
+    );
     expect(listed.sort()).toEqual([...CACHED].sort());
     before = server().requestCounts();
   });
@@ -64,10 +91,14 @@ describe('workloads reads never list from the API server', () => {
       owners { kind name controller } yaml`;
 
     // The demo cluster's pods are made by its controllers: wait for them through the gateway (reads like any other).
-    await eventually(async () => {
-      const d = await q('{ pods(namespace: "shop", filter: { status: [RUNNING] }) { totalCount } }');
-      return d.pods.totalCount >= 5;
-    }, 30_000, 'running pods in shop');
+    await eventually(
+      async () => {
+        const d = await q('{ pods(namespace: "shop", filter: { status: [RUNNING] }) { totalCount } }');
+        return d.pods.totalCount >= 5;
+      },
+      30_000,
+      'running pods in shop',
+    );
 
     // projects, project
     const projects = await q(`{
@@ -84,7 +115,9 @@ describe('workloads reads never list from the API server', () => {
     expect(names(projects.projects)).toEqual(expect.arrayContaining(['shop', 'shop-staging', 'analytics']));
     expect(names(projects.byWorkspace).sort()).toEqual(['shop', 'shop-staging']);
     expect(projects.project.workspaceName).toBe('data-platform');
-    await q('query($after: String) { projects(first: 2, after: $after) { edges { node { name } } } }', { after: projects.page.pageInfo.endCursor });
+    await q('query($after: String) { projects(first: 2, after: $after) { edges { node { name } } } }', {
+      after: projects.page.pageInfo.endCursor,
+    });
 
     // nodes → pods
     const nodes = await q(`{
@@ -106,21 +139,29 @@ describe('workloads reads never list from the API server', () => {
           events { type reason message count involvedObject { kind name } } services { namespace name type } } }
       }
     }`);
-    await q('query($after: String) { pods(first: 30, after: $after) { edges { node { name } } } }', { after: pods.pods.pageInfo.endCursor });
-    const related = await q(`query($node: String) {
+    await q('query($after: String) { pods(first: 30, after: $after) { edges { node { name } } } }', {
+      after: pods.pods.pageInfo.endCursor,
+    });
+    const related = await q(
+      `query($node: String) {
       shop: pods(namespace: "shop", filter: { labelSelector: "app in (frontend, api)", name: "-", status: [RUNNING, PENDING] }, orderBy: { field: STATUS, direction: ASC }) {
         totalCount edges { node { name services { name pods(first: 5) { totalCount } } owner { name pods(first: 5) { totalCount } } } }
       }
       onNode: pods(workspace: "demo-shop", filter: { node: $node }) { totalCount }
       ofDeployment: pods(filter: { owner: { namespace: "shop", kind: DEPLOYMENT, name: "frontend" } }) { totalCount edges { node { name } } }
       crashing: pods(namespace: "shop-staging", filter: { status: [CRASH_LOOP_BACK_OFF, ERROR, RUNNING, CONTAINER_CREATING] }) { totalCount }
-    }`, { node: nodeName });
+    }`,
+      { node: nodeName },
+    );
     expect(related.ofDeployment.totalCount).toBe(3);
     const onePod = related.ofDeployment.edges[0].node.name;
-    const single = await q(`query($name: String!) {
+    const single = await q(
+      `query($name: String!) {
       pod(namespace: "shop", name: $name) { ${pod} node { name pods(first: 5) { totalCount } } owner { kind name yaml } events { reason } services { name selector pods(first: 5) { edges { node { name } } } } }
       missing: pod(namespace: "shop", name: "no-such-pod") { name }
-    }`, { name: onePod });
+    }`,
+      { name: onePod },
+    );
     expect(single.pod.owner).toMatchObject({ kind: 'DEPLOYMENT', name: 'frontend' });
     expect(single.pod.services.map((s: { name: string }) => s.name)).toContain('frontend');
     expect(single.missing).toBeNull();
@@ -143,14 +184,19 @@ describe('workloads reads never list from the API server', () => {
       cronJob: workload(namespace: "analytics", kind: CRON_JOB, name: "hourly-etl") { name ... on CronJob { schedule } }
     }`);
     expect(workloads.deployment.pods.totalCount).toBe(3);
-    expect(new Set(workloads.workloads.edges.map((e: { node: { kind: string } }) => e.node.kind))).toEqual(new Set(['DEPLOYMENT', 'STATEFUL_SET', 'DAEMON_SET', 'JOB', 'CRON_JOB']));
+    expect(new Set(workloads.workloads.edges.map((e: { node: { kind: string } }) => e.node.kind))).toEqual(
+      new Set(['DEPLOYMENT', 'STATEFUL_SET', 'DAEMON_SET', 'JOB', 'CRON_JOB']),
+    );
 
     // replica sets
     const rs = await q(`{
       replicaSets(namespace: "shop", filter: { owner: { namespace: "shop", kind: DEPLOYMENT, name: "frontend" } }, orderBy: { field: CREATED_AT, direction: DESC }) { totalCount edges { node { name revision images spec status yaml } } }
       all: replicaSets(workspace: "demo-shop", first: 10, filter: { labelSelector: "tier=web", name: "front" }) { totalCount }
     }`);
-    await q('query($n: String!) { replicaSet(namespace: "shop", name: $n) { name revision owners { kind name } yaml } }', { n: names(rs.replicaSets)[0] });
+    await q(
+      'query($n: String!) { replicaSet(namespace: "shop", name: $n) { name revision owners { kind name } yaml } }',
+      { n: names(rs.replicaSets)[0] },
+    );
 
     // services → pods
     const services = await q(`{
@@ -187,21 +233,33 @@ describe('workloads reads never list from the API server', () => {
     expect(rest.events.totalCount).toBeGreaterThan(0);
     if (rest.serviceAccounts.edges.length) {
       const sa = rest.serviceAccounts.edges[0].node;
-      await q('query($ns: String!, $n: String!) { serviceAccount(namespace: $ns, name: $n) { name yaml } }', { ns: sa.namespace, n: sa.name });
+      await q('query($ns: String!, $n: String!) { serviceAccount(namespace: $ns, name: $n) { name yaml } }', {
+        ns: sa.namespace,
+        n: sa.name,
+      });
     }
     if (rest.persistentVolumeClaims.edges.length) {
       const pvc = rest.persistentVolumeClaims.edges[0].node;
-      await q('query($ns: String!, $n: String!) { persistentVolumeClaim(namespace: $ns, name: $n) { name phase yaml } }', { ns: pvc.namespace, n: pvc.name });
+      await q(
+        'query($ns: String!, $n: String!) { persistentVolumeClaim(namespace: $ns, name: $n) { name phase yaml } }',
+        { ns: pvc.namespace, n: pvc.name },
+      );
     }
     if (rest.persistentVolumes.edges.length) {
-      await q('query($n: String!) { persistentVolume(name: $n) { name phase yaml } }', { n: rest.persistentVolumes.edges[0].node.name });
+      await q('query($n: String!) { persistentVolume(name: $n) { name phase yaml } }', {
+        n: rest.persistentVolumes.edges[0].node.name,
+      });
     }
     // A CRD's `objects` come from an informer started by their first read (one LIST and WATCH then, none after:
     // test/workloads-resources.test.ts counts them); the demo cluster has no CRD.
-    await q('query($n: String!) { customResourceDefinition(name: $n) { name plural yaml } }', { n: rest.customResourceDefinitions.edges[0]?.node.name ?? 'widgets.example.com' });
+    await q('query($n: String!) { customResourceDefinition(name: $n) { name plural yaml } }', {
+      n: rest.customResourceDefinitions.edges[0]?.node.name ?? 'widgets.example.com',
+    });
 
     // Across subgraphs: accounts' workspaces, with their projects from workloads (_entities).
-    await q('{ workspaces { name projects { name pods(first: 5) { totalCount } workloads(first: 5) { totalCount } } } }');
+    await q(
+      '{ workspaces { name projects { name pods(first: 5) { totalCount } workloads(first: 5) { totalCount } } } }',
+    );
 
     // Secret.values reads the Secret from the API server when asked (one GET), by design: the caches hold no values.
     const secret = await q('{ secret(namespace: "shop", name: "shop-db") { values } }');
@@ -219,7 +277,11 @@ describe('workloads reads never list from the API server', () => {
     expect(Object.keys(watches).sort()).toEqual([...CACHED].sort());
     for (const [resource, n] of Object.entries(watches)) {
       // No watch was re-opened (server-side watches last 30 minutes; no 410 or drop happened): opened == open now.
-      expect({ resource, opened: n, open: server().activeWatches(resource) }).toEqual({ resource, opened: informers(resource), open: informers(resource) });
+      expect({ resource, opened: n, open: server().activeWatches(resource) }).toEqual({
+        resource,
+        opened: informers(resource),
+        open: informers(resource),
+      });
     }
   });
 });

@@ -43,10 +43,14 @@ describe('readiness with refused optional kinds', () => {
   });
 
   it('pods and the other kinds still answer', async () => {
-    const d = await eventually(async () => {
-      const r = await gqlData(sg.url, `{ pods(first: 100) { totalCount } services { totalCount } }`);
-      return r.pods.totalCount > 0 && r.services.totalCount > 0 ? r : undefined;
-    }, 20_000, 'pods and services');
+    const d = await eventually(
+      async () => {
+        const r = await gqlData(sg.url, `{ pods(first: 100) { totalCount } services { totalCount } }`);
+        return r.pods.totalCount > 0 && r.services.totalCount > 0 ? r : undefined;
+      },
+      20_000,
+      'pods and services',
+    );
     expect(d.pods.totalCount).toBeGreaterThan(0);
   });
 
@@ -67,7 +71,9 @@ describe('readiness with refused optional kinds', () => {
   it('reports each refused kind once at warn level', async () => {
     const refused = warnings.filter((w) => w.msg.startsWith('kind unavailable'));
     expect(refused.filter((w) => w.fields?.kind === 'Secret').map((w) => w.fields?.status)).toEqual([403]);
-    expect(refused.filter((w) => w.fields?.kind === 'HorizontalPodAutoscaler').map((w) => w.fields?.status)).toEqual([404]);
+    expect(refused.filter((w) => w.fields?.kind === 'HorizontalPodAutoscaler').map((w) => w.fields?.status)).toEqual([
+      404,
+    ]);
   });
 
   it('exposes the per-kind cache state in /metrics', async () => {
@@ -79,10 +85,14 @@ describe('readiness with refused optional kinds', () => {
 
   it('picks a kind up once it is allowed again', async () => {
     t.sandbox.server.faults.forbiddenResources = [];
-    const d = await eventually(async () => {
-      const r = await gql(sg.url, `{ secrets(namespace: "shop") { totalCount } }`);
-      return r.errors?.length ? undefined : r.data;
-    }, 40_000, 'the secrets cache to sync');
+    const d = await eventually(
+      async () => {
+        const r = await gql(sg.url, `{ secrets(namespace: "shop") { totalCount } }`);
+        return r.errors?.length ? undefined : r.data;
+      },
+      40_000,
+      'the secrets cache to sync',
+    );
     expect(d.secrets.totalCount).toBeGreaterThan(0);
     expect(sg.kube.unavailable('Secret')).toBeUndefined();
   }, 60_000);

@@ -26,12 +26,19 @@ async function errorCode(query: string, vars: Record<string, unknown> = {}): Pro
 }
 
 const names = (conn: { edges: { node: { name: string } }[] }) => conn.edges.map((e) => e.node.name);
-const qualified = (conn: { edges: { node: { namespace: string; name: string } }[] }) => conn.edges.map((e) => `${e.node.namespace}/${e.node.name}`);
+const qualified = (conn: { edges: { node: { namespace: string; name: string } }[] }) =>
+  conn.edges.map((e) => `${e.node.namespace}/${e.node.name}`);
 
 beforeAll(async () => {
   stack = await startTestStack({ sandbox: { seed: { kind: 'demo' }, speed: 20 } });
   // The postgres StatefulSet's claims exist once its controller ran.
-  await eventually(async () => (await data(`{ persistentVolumeClaims(namespace: "analytics") { totalCount } }`)).persistentVolumeClaims.totalCount >= 2, 20_000, 'the postgres PVCs');
+  await eventually(
+    async () =>
+      (await data(`{ persistentVolumeClaims(namespace: "analytics") { totalCount } }`)).persistentVolumeClaims
+        .totalCount >= 2,
+    20_000,
+    'the postgres PVCs',
+  );
 });
 
 afterAll(async () => {
@@ -40,7 +47,9 @@ afterAll(async () => {
 
 describe('lists and lookups of the other kinds', () => {
   it('services: namespace, name, labelSelector filters, ordering, paging, lookup', async () => {
-    const all = await data(`{ services(namespace: "shop") { totalCount edges { node { namespace name type ports selector uid resourceVersion createdAt labels annotations owners { kind } yaml } } } }`);
+    const all = await data(
+      `{ services(namespace: "shop") { totalCount edges { node { namespace name type ports selector uid resourceVersion createdAt labels annotations owners { kind } yaml } } } }`,
+    );
     expect(names(all.services)).toEqual(['api', 'frontend', 'redis']);
     const fe = all.services.edges[1].node;
     expect(fe.selector).toEqual({ app: 'frontend' });
@@ -49,21 +58,34 @@ describe('lists and lookups of the other kinds', () => {
     expect(fe.yaml).toContain('kind: Service');
     const byName = await data(`{ services(filter: { name: "front" }) { edges { node { namespace name } } } }`);
     expect(qualified(byName.services).sort()).toEqual(['shop-staging/frontend', 'shop/frontend']);
-    const bySelector = await data(`{ services(filter: { labelSelector: "app in (redis, postgres)" }) { edges { node { namespace name } } } }`);
+    const bySelector = await data(
+      `{ services(filter: { labelSelector: "app in (redis, postgres)" }) { edges { node { namespace name } } } }`,
+    );
     expect(qualified(bySelector.services)).toEqual(['analytics/postgres', 'shop/redis']);
-    const notIn = await data(`{ services(namespace: "shop", filter: { labelSelector: "app!=api" }) { edges { node { name } } } }`);
+    const notIn = await data(
+      `{ services(namespace: "shop", filter: { labelSelector: "app!=api" }) { edges { node { name } } } }`,
+    );
     expect(names(notIn.services)).toEqual(['frontend', 'redis']);
-    const desc = await data(`{ services(namespace: "shop", orderBy: { field: NAME, direction: DESC }, first: 2) { pageInfo { hasNextPage endCursor } edges { node { name } } } }`);
+    const desc = await data(
+      `{ services(namespace: "shop", orderBy: { field: NAME, direction: DESC }, first: 2) { pageInfo { hasNextPage endCursor } edges { node { name } } } }`,
+    );
     expect(names(desc.services)).toEqual(['redis', 'frontend']);
-    const rest = await data(`query($after: String) { services(namespace: "shop", orderBy: { field: NAME, direction: DESC }, first: 2, after: $after) { pageInfo { hasNextPage } edges { node { name } } } }`, { after: desc.services.pageInfo.endCursor });
+    const rest = await data(
+      `query($after: String) { services(namespace: "shop", orderBy: { field: NAME, direction: DESC }, first: 2, after: $after) { pageInfo { hasNextPage } edges { node { name } } } }`,
+      { after: desc.services.pageInfo.endCursor },
+    );
     expect(names(rest.services)).toEqual(['api']);
     expect(rest.services.pageInfo.hasNextPage).toBe(false);
-    const byCreated = await data(`{ services(namespace: "shop", orderBy: { field: CREATED_AT, direction: ASC }) { edges { node { name createdAt } } } }`);
+    const byCreated = await data(
+      `{ services(namespace: "shop", orderBy: { field: CREATED_AT, direction: ASC }) { edges { node { name createdAt } } } }`,
+    );
     const created = byCreated.services.edges.map((e: Data) => e.node.createdAt);
     expect([...created].sort()).toEqual(created);
     expect((await data(`{ service(namespace: "shop", name: "api") { name clusterIP } }`)).service.name).toBe('api');
     expect((await data(`{ service(namespace: "shop", name: "nope") { name } }`)).service).toBeNull();
-    expect(await errorCode(`{ services(filter: { labelSelector: "app in (" }) { totalCount } }`)).toBe('BAD_USER_INPUT');
+    expect(await errorCode(`{ services(filter: { labelSelector: "app in (" }) { totalCount } }`)).toBe(
+      'BAD_USER_INPUT',
+    );
   });
 
   it('workspace filter on a namespaced kind', async () => {
@@ -83,8 +105,17 @@ describe('lists and lookups of the other kinds', () => {
     expect(qualified(d.configMaps)).toEqual(['analytics/etl-config', 'shop/shop-config']);
     expect(d.configMaps.edges[1].node.keys).toEqual(['currency', 'feature.flags']);
     expect(d.configMaps.edges[1].node.data.currency).toBe('EUR');
-    expect(d.horizontalPodAutoscalers.edges[0].node).toMatchObject({ name: 'api', minReplicas: 2, maxReplicas: 6, scaleTargetRef: { kind: 'Deployment', name: 'api' } });
-    expect(d.networkPolicies.edges[0].node).toMatchObject({ name: 'redis-from-api', podSelector: { matchLabels: { app: 'redis' } }, policyTypes: ['Ingress'] });
+    expect(d.horizontalPodAutoscalers.edges[0].node).toMatchObject({
+      name: 'api',
+      minReplicas: 2,
+      maxReplicas: 6,
+      scaleTargetRef: { kind: 'Deployment', name: 'api' },
+    });
+    expect(d.networkPolicies.edges[0].node).toMatchObject({
+      name: 'redis-from-api',
+      podSelector: { matchLabels: { app: 'redis' } },
+      policyTypes: ['Ingress'],
+    });
     expect(names(d.serviceAccounts)).toEqual(['default']);
   });
 
@@ -94,16 +125,25 @@ describe('lists and lookups of the other kinds', () => {
       persistentVolumeClaims(namespace: "analytics", filter: { name: "postgres" }) { edges { node { namespace name phase accessModes requestedStorage storageClassName } } }
       persistentVolumes { totalCount edges { node { name claim } } }
     }`);
-    expect(d.storageClasses.edges.map((e: Data) => e.node)).toContainEqual({ name: 'standard', provisioner: 'rancher.io/local-path', isDefault: true, reclaimPolicy: 'Delete' });
+    expect(d.storageClasses.edges.map((e: Data) => e.node)).toContainEqual({
+      name: 'standard',
+      provisioner: 'rancher.io/local-path',
+      isDefault: true,
+      reclaimPolicy: 'Delete',
+    });
     expect(names(d.persistentVolumeClaims)).toEqual(['data-postgres-0', 'data-postgres-1']);
-    expect(d.persistentVolumeClaims.edges[0].node).toMatchObject({ accessModes: ['ReadWriteOnce'], requestedStorage: '10Gi' });
+    expect(d.persistentVolumeClaims.edges[0].node).toMatchObject({
+      accessModes: ['ReadWriteOnce'],
+      requestedStorage: '10Gi',
+    });
     expect((await data(`{ storageClass(name: "standard") { name } }`)).storageClass.name).toBe('standard');
     const pvcs = await data(`{ persistentVolumeClaim(namespace: "analytics", name: "data-postgres-0") { name } }`);
     expect(pvcs.persistentVolumeClaim.name).toBe('data-postgres-0');
   });
 
   it('replicaSets, with Deployment.replicaSets and revision', async () => {
-    const d = await data(`{ replicaSets(namespace: "shop", filter: { labelSelector: "app=api" }) { edges { node { name revision replicas images owners { kind name } } } }
+    const d =
+      await data(`{ replicaSets(namespace: "shop", filter: { labelSelector: "app=api" }) { edges { node { name revision replicas images owners { kind name } } } }
       workload(namespace: "shop", kind: DEPLOYMENT, name: "api") { ... on Deployment { revision paused replicaSets { name revision } } } }`);
     expect(d.replicaSets.edges).toHaveLength(1);
     const rs = d.replicaSets.edges[0].node;
@@ -114,7 +154,9 @@ describe('lists and lookups of the other kinds', () => {
   });
 
   it('events, filtered by the object they are about', async () => {
-    const d = await data(`{ events(namespace: "shop-staging", involvedKind: "Pod") { totalCount edges { node { reason involvedObject { kind name } } } } }`);
+    const d = await data(
+      `{ events(namespace: "shop-staging", involvedKind: "Pod") { totalCount edges { node { reason involvedObject { kind name } } } } }`,
+    );
     expect(d.events.totalCount).toBeGreaterThan(0);
     for (const e of d.events.edges) expect(e.node.involvedObject.kind).toBe('Pod');
   });
@@ -122,7 +164,9 @@ describe('lists and lookups of the other kinds', () => {
 
 describe('Secrets never show a value', () => {
   it('lists keys and type only, and the YAML holds no value', async () => {
-    const d = await data(`{ secrets(namespace: "shop") { edges { node { name type keys yaml annotations } } } secret(namespace: "shop", name: "shop-db") { keys yaml } }`);
+    const d = await data(
+      `{ secrets(namespace: "shop") { edges { node { name type keys yaml annotations } } } secret(namespace: "shop", name: "shop-db") { keys yaml } }`,
+    );
     const s = d.secrets.edges.find((e: Data) => e.node.name === 'shop-db').node;
     expect(s).toMatchObject({ type: 'Opaque', keys: ['password', 'username'] });
     for (const yaml of [s.yaml, d.secret.yaml]) {
@@ -133,12 +177,22 @@ describe('Secrets never show a value', () => {
       expect(yaml).not.toContain(Buffer.from('shop').toString('base64'));
     }
     // The schema has no value field at all.
-    expect(await errorCode(`{ secret(namespace: "shop", name: "shop-db") { data } }`)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(await errorCode(`{ secret(namespace: "shop", name: "shop-db") { data } }`)).toBe(
+      'GRAPHQL_VALIDATION_FAILED',
+    );
   });
 
   it('a Secret written with stringData and kubectl apply shows no value either', async () => {
-    await stack.cluster.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: applied\n  namespace: shop\nstringData:\n  token: very-secret-token\n' });
-    const d = await eventually(async () => (await data(`{ secret(namespace: "shop", name: "applied") { keys yaml annotations } }`)).secret ?? undefined, 10_000, 'the applied secret');
+    await stack.cluster.kubectl(['apply', '-f', '-'], {
+      input:
+        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: applied\n  namespace: shop\nstringData:\n  token: very-secret-token\n',
+    });
+    const d = await eventually(
+      async () =>
+        (await data(`{ secret(namespace: "shop", name: "applied") { keys yaml annotations } }`)).secret ?? undefined,
+      10_000,
+      'the applied secret',
+    );
     expect(d.keys).toEqual(['token']);
     expect(d.yaml).not.toContain('very-secret-token');
     expect(d.yaml).not.toContain(Buffer.from('very-secret-token').toString('base64'));
@@ -148,17 +202,24 @@ describe('Secrets never show a value', () => {
 
 describe('Services and Pods', () => {
   it('Service.pods are the pods its selector matches; Pod.services the services selecting it', async () => {
-    const d = await data(`{ service(namespace: "shop", name: "frontend") { pods { totalCount edges { node { name labels services { name } } } } } }`);
+    const d = await data(
+      `{ service(namespace: "shop", name: "frontend") { pods { totalCount edges { node { name labels services { name } } } } } }`,
+    );
     expect(d.service.pods.totalCount).toBe(3);
     for (const e of d.service.pods.edges) {
       expect(e.node.labels.app).toBe('frontend');
       expect(e.node.services).toEqual([{ name: 'frontend' }]);
     }
-    const paged = await data(`{ service(namespace: "shop", name: "frontend") { pods(first: 2) { pageInfo { hasNextPage } edges { node { name } } } } }`);
+    const paged = await data(
+      `{ service(namespace: "shop", name: "frontend") { pods(first: 2) { pageInfo { hasNextPage } edges { node { name } } } } }`,
+    );
     expect(paged.service.pods.edges).toHaveLength(2);
     expect(paged.service.pods.pageInfo.hasNextPage).toBe(true);
     // The kubernetes Service has no selector: no pods.
-    expect((await data(`{ service(namespace: "default", name: "kubernetes") { pods { totalCount } } }`)).service.pods.totalCount).toBe(0);
+    expect(
+      (await data(`{ service(namespace: "default", name: "kubernetes") { pods { totalCount } } }`)).service.pods
+        .totalCount,
+    ).toBe(0);
   });
 });
 
@@ -166,36 +227,62 @@ describe('rollouts', () => {
   const DEPLOYMENT = `name namespace revision paused replicaSets { name revision images }`;
   it('rollbackDeployment restores the template of a revision (as kubectl rollout undo); unknown revision, missing deployment', async () => {
     await stack.cluster.kubectl(['-n', 'default', 'set', 'image', 'deployment/hello', 'hello=nginxdemos/hello:0.5']);
-    const two = await eventually(async () => {
-      const d = await data(`{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { ${DEPLOYMENT} } } }`);
-      return d.workload.replicaSets.some((rs: Data) => rs.revision === 2) ? d.workload : undefined;
-    }, 15_000, 'revision 2');
+    const two = await eventually(
+      async () => {
+        const d = await data(
+          `{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { ${DEPLOYMENT} } } }`,
+        );
+        return d.workload.replicaSets.some((rs: Data) => rs.revision === 2) ? d.workload : undefined;
+      },
+      15_000,
+      'revision 2',
+    );
     const first = two.replicaSets.find((rs: Data) => rs.revision === 1);
     expect(first.images).toEqual(['nginxdemos/hello:0.4']);
 
-    const r = await data(`mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 1) { name resourceVersion } }`);
+    const r = await data(
+      `mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 1) { name resourceVersion } }`,
+    );
     expect(r.rollbackDeployment.name).toBe('hello');
     const live = await stack.cluster.apps.readNamespacedDeployment({ namespace: 'default', name: 'hello' });
     expect(live.spec?.template.spec?.containers[0].image).toBe('nginxdemos/hello:0.4');
     expect(live.spec?.template.metadata?.labels?.['pod-template-hash']).toBeUndefined();
     // The controller reuses the old ReplicaSet under the next revision.
-    await eventually(async () => {
-      const d = await data(`{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { revision replicaSets { name revision } } } }`);
-      return d.workload.revision === 3 && d.workload.replicaSets.find((rs: Data) => rs.name === first.name)?.revision === 3;
-    }, 15_000, 'the old ReplicaSet to become revision 3');
+    await eventually(
+      async () => {
+        const d = await data(
+          `{ workload(namespace: "default", kind: DEPLOYMENT, name: "hello") { ... on Deployment { revision replicaSets { name revision } } } }`,
+        );
+        return (
+          d.workload.revision === 3 && d.workload.replicaSets.find((rs: Data) => rs.name === first.name)?.revision === 3
+        );
+      },
+      15_000,
+      'the old ReplicaSet to become revision 3',
+    );
 
-    expect(await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 99) { name } }`)).toBe('BAD_USER_INPUT');
-    expect(await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "nope", revision: 1) { name } }`)).toBe('NOT_FOUND');
+    expect(
+      await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "hello", revision: 99) { name } }`),
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      await errorCode(`mutation { rollbackDeployment(namespace: "default", name: "nope", revision: 1) { name } }`),
+    ).toBe('NOT_FOUND');
   });
 
   it('pauseRollout / resumeRollout; a paused deployment does not roll back; missing deployment', async () => {
     const p = await data(`mutation { pauseRollout(namespace: "shop", name: "frontend") { name paused } }`);
     expect(p.pauseRollout).toEqual({ name: 'frontend', paused: true });
-    expect((await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused).toBe(true);
-    expect(await errorCode(`mutation { rollbackDeployment(namespace: "shop", name: "frontend") { name } }`)).toBe('BAD_USER_INPUT');
+    expect(
+      (await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused,
+    ).toBe(true);
+    expect(await errorCode(`mutation { rollbackDeployment(namespace: "shop", name: "frontend") { name } }`)).toBe(
+      'BAD_USER_INPUT',
+    );
     const r = await data(`mutation { resumeRollout(namespace: "shop", name: "frontend") { name paused } }`);
     expect(r.resumeRollout).toEqual({ name: 'frontend', paused: false });
-    expect((await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused).toBeFalsy();
+    expect(
+      (await stack.cluster.apps.readNamespacedDeployment({ namespace: 'shop', name: 'frontend' })).spec?.paused,
+    ).toBeFalsy();
     expect(await errorCode(`mutation { pauseRollout(namespace: "shop", name: "nope") { name } }`)).toBe('NOT_FOUND');
   });
 });
@@ -205,7 +292,9 @@ describe('generic actions', () => {
     const del = `mutation($kind: String!, $apiVersion: String!, $ns: String, $name: String!) { deleteResource(apiVersion: $apiVersion, kind: $kind, namespace: $ns, name: $name) }`;
     const vars = { apiVersion: 'v1', kind: 'ConfigMap', ns: 'analytics', name: 'etl-config' };
     expect((await data(del, vars)).deleteResource).toBe(true);
-    await expect(stack.cluster.core.readNamespacedConfigMap({ namespace: 'analytics', name: 'etl-config' })).rejects.toMatchObject({ code: 404 });
+    await expect(
+      stack.cluster.core.readNamespacedConfigMap({ namespace: 'analytics', name: 'etl-config' }),
+    ).rejects.toMatchObject({ code: 404 });
     expect((await data(`{ configMap(namespace: "analytics", name: "etl-config") { name } }`)).configMap).toBeNull();
     expect(await errorCode(del, vars)).toBe('NOT_FOUND');
     expect(await errorCode(del, { ...vars, kind: 'NoSuchKind' })).toBe('BAD_USER_INPUT');
@@ -219,8 +308,16 @@ describe('generic actions', () => {
     expect(a.setLabels.metadata.labels).toEqual({ team: 'payments', tier: 'config' });
     const b = await data(setLabels, { ...ref, labels: { team: null, env: 'prod' } });
     expect(b.setLabels.metadata.labels).toEqual({ tier: 'config', env: 'prod' });
-    expect((await stack.cluster.core.readNamespacedConfigMap({ namespace: 'shop', name: 'shop-config' })).metadata?.labels).toEqual({ tier: 'config', env: 'prod' });
-    expect((await data(`{ configMaps(namespace: "shop", filter: { labelSelector: "env=prod" }) { edges { node { name } } } }`)).configMaps.edges).toHaveLength(1);
+    expect(
+      (await stack.cluster.core.readNamespacedConfigMap({ namespace: 'shop', name: 'shop-config' })).metadata?.labels,
+    ).toEqual({ tier: 'config', env: 'prod' });
+    expect(
+      (
+        await data(
+          `{ configMaps(namespace: "shop", filter: { labelSelector: "env=prod" }) { edges { node { name } } } }`,
+        )
+      ).configMaps.edges,
+    ).toHaveLength(1);
     expect(await errorCode(setLabels, { ...ref, labels: { 'bad key!': 'x' } })).toBe('BAD_USER_INPUT');
     expect(await errorCode(setLabels, { ...ref, labels: { ok: 'not a valid value!' } })).toBe('BAD_USER_INPUT');
     expect(await errorCode(setLabels, { ...ref, labels: ['x'] })).toBe('BAD_USER_INPUT');
@@ -230,7 +327,11 @@ describe('generic actions', () => {
     const s = await data(setAnn, { annotations: { 'example.com/owner': 'team shop: see https://example.com' } });
     expect(s.setAnnotations.metadata.annotations['example.com/owner']).toBe('team shop: see https://example.com');
     expect(JSON.stringify(s.setAnnotations)).not.toContain(Buffer.from('s3cr3t-demo').toString('base64'));
-    expect((await stack.cluster.core.readNamespacedSecret({ namespace: 'shop', name: 'shop-db' })).metadata?.annotations?.['example.com/owner']).toBe('team shop: see https://example.com');
+    expect(
+      (await stack.cluster.core.readNamespacedSecret({ namespace: 'shop', name: 'shop-db' })).metadata?.annotations?.[
+        'example.com/owner'
+      ],
+    ).toBe('team shop: see https://example.com');
     const cleared = await data(setAnn, { annotations: { 'example.com/owner': null } });
     expect(cleared.setAnnotations.metadata.annotations?.['example.com/owner']).toBeUndefined();
     expect(await errorCode(setAnn, { annotations: { '/bad': 'x' } })).toBe('BAD_USER_INPUT');
@@ -239,15 +340,29 @@ describe('generic actions', () => {
 
 describe('CronJobs', () => {
   it('suspendCronJob / resumeCronJob; missing CronJob', async () => {
-    expect((await data(`mutation { suspendCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`)).suspendCronJob).toEqual({ name: 'hourly-etl', suspend: true, status: 'STOPPED' });
-    expect((await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend).toBe(true);
-    expect((await data(`mutation { resumeCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`)).resumeCronJob).toEqual({ name: 'hourly-etl', suspend: false, status: 'RUNNING' });
-    expect((await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend).toBe(false);
-    expect(await errorCode(`mutation { suspendCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe('NOT_FOUND');
+    expect(
+      (await data(`mutation { suspendCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`))
+        .suspendCronJob,
+    ).toEqual({ name: 'hourly-etl', suspend: true, status: 'STOPPED' });
+    expect(
+      (await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend,
+    ).toBe(true);
+    expect(
+      (await data(`mutation { resumeCronJob(namespace: "analytics", name: "hourly-etl") { name suspend status } }`))
+        .resumeCronJob,
+    ).toEqual({ name: 'hourly-etl', suspend: false, status: 'RUNNING' });
+    expect(
+      (await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' })).spec?.suspend,
+    ).toBe(false);
+    expect(await errorCode(`mutation { suspendCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('triggerCronJob creates a Job from the jobTemplate as kubectl create job --from does', async () => {
-    const t = await data(`mutation { triggerCronJob(namespace: "analytics", name: "hourly-etl") { name namespace owners { kind name controller } } }`);
+    const t = await data(
+      `mutation { triggerCronJob(namespace: "analytics", name: "hourly-etl") { name namespace owners { kind name controller } } }`,
+    );
     expect(t.triggerCronJob.name).toMatch(/^hourly-etl-manual-[a-z0-9]{5}$/);
     expect(t.triggerCronJob.owners).toEqual([{ kind: 'CronJob', name: 'hourly-etl', controller: true }]);
     const job = await stack.cluster.batch.readNamespacedJob({ namespace: 'analytics', name: t.triggerCronJob.name });
@@ -256,19 +371,34 @@ describe('CronJobs', () => {
     const cj = await stack.cluster.batch.readNamespacedCronJob({ namespace: 'analytics', name: 'hourly-etl' });
     expect(job.metadata?.ownerReferences?.[0].uid).toBe(cj.metadata?.uid);
     // Its pods run: the Job is a real one.
-    await eventually(async () => (await data(`{ pods(namespace: "analytics", filter: { owner: { namespace: "analytics", kind: JOB, name: "${t.triggerCronJob.name}" } }) { totalCount } }`)).pods.totalCount > 0, 15_000, 'the triggered job to have a pod');
-    expect(await errorCode(`mutation { triggerCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe('NOT_FOUND');
+    await eventually(
+      async () =>
+        (
+          await data(
+            `{ pods(namespace: "analytics", filter: { owner: { namespace: "analytics", kind: JOB, name: "${t.triggerCronJob.name}" } }) { totalCount } }`,
+          )
+        ).pods.totalCount > 0,
+      15_000,
+      'the triggered job to have a pod',
+    );
+    expect(await errorCode(`mutation { triggerCronJob(namespace: "analytics", name: "nope") { name } }`)).toBe(
+      'NOT_FOUND',
+    );
   });
 });
 
 describe('nodes', () => {
   it('cordonNode / uncordonNode; missing node', async () => {
     const node = (await data(`{ nodes(first: 1) { edges { node { name } } } }`)).nodes.edges[0].node.name;
-    const c = await data(`mutation($n: String!) { cordonNode(name: $n) { name unschedulable statusText } }`, { n: node });
+    const c = await data(`mutation($n: String!) { cordonNode(name: $n) { name unschedulable statusText } }`, {
+      n: node,
+    });
     expect(c.cordonNode).toMatchObject({ name: node, unschedulable: true });
     expect(c.cordonNode.statusText).toContain('SchedulingDisabled');
     expect((await stack.cluster.core.readNode({ name: node })).spec?.unschedulable).toBe(true);
-    const u = await data(`mutation($n: String!) { uncordonNode(name: $n) { name unschedulable statusText } }`, { n: node });
+    const u = await data(`mutation($n: String!) { uncordonNode(name: $n) { name unschedulable statusText } }`, {
+      n: node,
+    });
     expect(u.uncordonNode).toMatchObject({ name: node, unschedulable: false });
     expect((await stack.cluster.core.readNode({ name: node })).spec?.unschedulable).toBeFalsy();
     expect(await errorCode(`mutation { cordonNode(name: "nope") { name } }`)).toBe('NOT_FOUND');
@@ -278,19 +408,56 @@ describe('nodes', () => {
 describe('CustomResourceDefinitions', () => {
   it('lists CRDs from the cache and pages their objects from an informer started on the first read', async () => {
     await stack.cluster.objects.create({
-      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
       spec: {
-        group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
       },
     } as never);
-    const crd = await eventually(async () => (await data(`{ customResourceDefinitions(filter: { name: "widgets" }) { edges { node { name group kindName plural scope versions version } } } }`)).customResourceDefinitions.edges[0]?.node, 10_000, 'the CRD in the cache');
-    expect(crd).toEqual({ name: 'widgets.example.com', group: 'example.com', kindName: 'Widget', plural: 'widgets', scope: 'Namespaced', versions: ['v1'], version: 'v1' });
+    const crd = await eventually(
+      async () =>
+        (
+          await data(
+            `{ customResourceDefinitions(filter: { name: "widgets" }) { edges { node { name group kindName plural scope versions version } } } }`,
+          )
+        ).customResourceDefinitions.edges[0]?.node,
+      10_000,
+      'the CRD in the cache',
+    );
+    expect(crd).toEqual({
+      name: 'widgets.example.com',
+      group: 'example.com',
+      kindName: 'Widget',
+      plural: 'widgets',
+      scope: 'Namespaced',
+      versions: ['v1'],
+      version: 'v1',
+    });
     for (const n of ['a', 'b', 'c']) {
-      await eventually(async () => {
-        await stack.cluster.objects.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: `w-${n}`, namespace: 'shop' }, spec: { size: n } } as never);
-        return true;
-      }, 10_000, 'the Widget kind to be served');
+      await eventually(
+        async () => {
+          await stack.cluster.objects.create({
+            apiVersion: 'example.com/v1',
+            kind: 'Widget',
+            metadata: { name: `w-${n}`, namespace: 'shop' },
+            spec: { size: n },
+          } as never);
+          return true;
+        },
+        10_000,
+        'the Widget kind to be served',
+      );
     }
     const OBJECTS = `query($after: String) { customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", first: 2, after: $after) { items hasNextPage endCursor totalCount } } }`;
     const server = stack.cluster.sandbox.server;
@@ -302,7 +469,13 @@ describe('CustomResourceDefinitions', () => {
     const p2 = (await data(OBJECTS, { after: p1.endCursor })).customResourceDefinition.objects;
     expect(p2.items.map((o: Data) => o.metadata.name)).toEqual(['w-c']);
     expect(p2.hasNextPage).toBe(false);
-    expect((await data(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "analytics") { items totalCount } } }`)).customResourceDefinition.objects).toEqual({ items: [], totalCount: 0 });
+    expect(
+      (
+        await data(
+          `{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "analytics") { items totalCount } } }`,
+        )
+      ).customResourceDefinition.objects,
+    ).toEqual({ items: [], totalCount: 0 });
     // The first read started one informer (a LIST and a watch); the other reads came from its cache.
     const reads = server.requestCounts(before);
     expect(reads['list widgets.example.com']).toBe(1);
@@ -311,20 +484,44 @@ describe('CustomResourceDefinitions', () => {
     expect(metrics).toMatch(/^kubegraph_workloads_custom_resource_informers(\{[^}]*\})? 1$/m);
     // Changes arrive through the watch, with no new LIST.
     const afterReads = server.requestCounts();
-    await stack.cluster.objects.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-0', namespace: 'shop' }, spec: { size: '0' } } as never);
-    await stack.cluster.objects.delete({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-b', namespace: 'shop' } } as never);
+    await stack.cluster.objects.create({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w-0', namespace: 'shop' },
+      spec: { size: '0' },
+    } as never);
+    await stack.cluster.objects.delete({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w-b', namespace: 'shop' },
+    } as never);
     const ALL = `{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop") { items totalCount } } }`;
-    await eventually(async () => {
-      const all = (await data(ALL)).customResourceDefinition.objects;
-      return JSON.stringify(all.items.map((o: Data) => o.metadata.name)) === JSON.stringify(['w-0', 'w-a', 'w-c']) && all.totalCount === 3;
-    }, 10_000, 'the created and deleted Widgets to show');
+    await eventually(
+      async () => {
+        const all = (await data(ALL)).customResourceDefinition.objects;
+        return (
+          JSON.stringify(all.items.map((o: Data) => o.metadata.name)) === JSON.stringify(['w-0', 'w-a', 'w-c']) &&
+          all.totalCount === 3
+        );
+      },
+      10_000,
+      'the created and deleted Widgets to show',
+    );
     expect(server.requestCounts(afterReads)['list widgets.example.com']).toBeUndefined();
-    expect(await errorCode(`{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", after: "not-a-cursor") { items } } }`)).toBe('BAD_USER_INPUT');
+    expect(
+      await errorCode(
+        `{ customResourceDefinition(name: "widgets.example.com") { objects(namespace: "shop", after: "not-a-cursor") { items } } }`,
+      ),
+    ).toBe('BAD_USER_INPUT');
   });
 
   it('custom resource informers stop when idle and make room for others', async () => {
     const { CustomObjectCaches } = await import('../services/workloads/clients/custom-objects.js');
-    const caches = new CustomObjectCaches(stack.workloads.kube, { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }, { idleMs: 1500, max: 1 });
+    const caches = new CustomObjectCaches(
+      stack.workloads.kube,
+      { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      { idleMs: 1500, max: 1 },
+    );
     try {
       const widgets = { group: 'example.com', version: 'v1', plural: 'widgets', kind: 'Widget' };
       const widgetWatches = () => stack.cluster.sandbox.server.activeWatches('widgets.example.com');
@@ -335,7 +532,9 @@ describe('CustomResourceDefinitions', () => {
       // Unread for longer than idleMs: stopped, and its watch closed.
       await eventually(() => caches.size === 0 && widgetWatches() === open, 10_000, 'the idle informer to stop');
       // A resource the API server does not serve fails as unavailable (404), and leaves nothing running.
-      const err = await caches.cache({ group: 'example.com', version: 'v1', plural: 'gadgets', kind: 'Gadget' }).catch((e: unknown) => e);
+      const err = await caches
+        .cache({ group: 'example.com', version: 'v1', plural: 'gadgets', kind: 'Gadget' })
+        .catch((e: unknown) => e);
       expect(String((err as Error).message ?? err)).toMatch(/could not find the requested resource/);
       await eventually(() => caches.size === 0, 5_000, 'the failed informer to be dropped');
       // max 1: a second resource makes the first one stop.

@@ -56,10 +56,18 @@ const STALE_AFTER_MS = 2_000;
 
 interface Answer {
   status: number;
-  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> };
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
 }
 async function post(url: string, query: string): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 const readyz = async (graphqlUrl: string) => {
@@ -139,10 +147,14 @@ describe('with the API server gone', () => {
 
   it('reads are served from the caches, marked stale with the time of the last sync, directly and through the gateway', async () => {
     for (const url of [sg.url, gw.url]) {
-      const r = await eventually(async () => {
-        const a = await post(url, POD_COUNT);
-        return a.body.extensions?.stale === true ? a : undefined;
-      }, 20_000, `a stale answer from ${url}`);
+      const r = await eventually(
+        async () => {
+          const a = await post(url, POD_COUNT);
+          return a.body.extensions?.stale === true ? a : undefined;
+        },
+        20_000,
+        `a stale answer from ${url}`,
+      );
       expect(r.body.errors).toBeUndefined();
       expect((r.body.data?.pods as { totalCount: number }).totalCount).toBeGreaterThan(0);
       const at = Date.parse(String(r.body.extensions?.lastSyncedAt));
@@ -176,10 +188,14 @@ describe('with the API server gone', () => {
     await eventually(async () => (await readyz(sg.url)) === 200, 60_000, 'workloads /readyz to recover');
     await eventually(async () => (await readyz(gw.url)) === 200, 20_000, 'the gateway /readyz to recover');
     for (const url of [sg.url, gw.url]) {
-      const r = await eventually(async () => {
-        const a = await post(url, POD_COUNT);
-        return a.body.extensions?.stale === undefined ? a : undefined;
-      }, 20_000, `a current answer from ${url}`);
+      const r = await eventually(
+        async () => {
+          const a = await post(url, POD_COUNT);
+          return a.body.extensions?.stale === undefined ? a : undefined;
+        },
+        20_000,
+        `a current answer from ${url}`,
+      );
       expect(r.body.errors).toBeUndefined();
     }
   }, 120_000);

@@ -71,12 +71,17 @@ function record<T>(map: Map<string, T[]>, name: string, step: T): void {
   if (!seq) map.set(name, (seq = []));
   if (JSON.stringify(seq.at(-1)) !== JSON.stringify(step)) seq.push(step);
 }
-const texts = (seq: { statusText?: string; status?: string }[] | undefined) => (seq ?? []).map((s) => ('statusText' in s ? s.statusText : s.status));
+const texts = (seq: { statusText?: string; status?: string }[] | undefined) =>
+  (seq ?? []).map((s) => ('statusText' in s ? s.statusText : s.status));
 
 // ---- pods
 
 const core = () => stack.cluster.core;
-const container = (image: string, extra: Partial<k8s.V1Container> = {}): k8s.V1Container => ({ name: 'main', image, ...extra });
+const container = (image: string, extra: Partial<k8s.V1Container> = {}): k8s.V1Container => ({
+  name: 'main',
+  image,
+  ...extra,
+});
 async function createPod(name: string, spec: k8s.V1PodSpec, metadata: k8s.V1ObjectMeta = {}): Promise<void> {
   await core().createNamespacedPod({ namespace: ns, body: { metadata: { ...metadata, name }, spec } });
 }
@@ -87,23 +92,32 @@ const POD = `query($ns: String!, $name: String!) { pod(namespace: $ns, name: $na
  * Waits until the gateway shows the pod with `statusText` and kubectl, asked right after, prints the same STATUS,
  * READY and RESTARTS (a pod that moved in between is asked again); gives both and the time bounds of the reading.
  */
-async function settled(name: string, statusText: string, timeoutMs = 30_000): Promise<{ pod: Shown; row: KubectlRow; from: number; to: number }> {
+async function settled(
+  name: string,
+  statusText: string,
+  timeoutMs = 30_000,
+): Promise<{ pod: Shown; row: KubectlRow; from: number; to: number }> {
   let last: unknown;
   try {
-    return await eventually(async () => {
-      const from = Date.now();
-      const r = await stack.gql<{ pod: Shown | null }>(POD, { ns, name });
-      if (r.errors) throw new Error(JSON.stringify(r.errors));
-      const pod = r.data?.pod;
-      last = { gateway: pod };
-      if (!pod || pod.statusText !== statusText) return false;
-      const out = await stack.cluster.kubectl(['get', 'pod', name, '-n', ns, '--no-headers']);
-      const to = Date.now();
-      const row = parseRow(out.trim());
-      last = { gateway: pod, kubectl: out.trim() };
-      if (!row || row.status !== pod.statusText || row.ready !== pod.ready || row.restarts !== pod.restarts) return false;
-      return { pod, row, from, to };
-    }, timeoutMs, `${name} to show ${statusText} in the gateway and in kubectl`);
+    return await eventually(
+      async () => {
+        const from = Date.now();
+        const r = await stack.gql<{ pod: Shown | null }>(POD, { ns, name });
+        if (r.errors) throw new Error(JSON.stringify(r.errors));
+        const pod = r.data?.pod;
+        last = { gateway: pod };
+        if (!pod || pod.statusText !== statusText) return false;
+        const out = await stack.cluster.kubectl(['get', 'pod', name, '-n', ns, '--no-headers']);
+        const to = Date.now();
+        const row = parseRow(out.trim());
+        last = { gateway: pod, kubectl: out.trim() };
+        if (!row || row.status !== pod.statusText || row.ready !== pod.ready || row.restarts !== pod.restarts)
+          return false;
+        return { pod, row, from, to };
+      },
+      timeoutMs,
+      `${name} to show ${statusText} in the gateway and in kubectl`,
+    );
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`, { cause: e });
   }
@@ -125,14 +139,29 @@ beforeAll(async () => {
   stack = await startTestStack({ sandbox: { seed: { kind: 'empty', nodes: 2 }, speed: 1 } });
   const created = await core().createNamespace({ body: { metadata: { name: ns } } });
 
-  ws = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${stack.adminToken}` } });
+  ws = createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${stack.adminToken}` },
+  });
   stopSubscription = ws.subscribe<{ podStatusChanged: { type: string; pod: Shown } }>(
     // From the namespace's creation on: every event of every pod, however long the subscription takes to open.
-    { query: `subscription($ns: String, $from: String) { podStatusChanged(namespace: $ns, resumeToken: $from) { type pod { ${FIELDS} } } }`, variables: { ns, from: created.metadata!.resourceVersion } },
+    {
+      query: `subscription($ns: String, $from: String) { podStatusChanged(namespace: $ns, resumeToken: $from) { type pod { ${FIELDS} } } }`,
+      variables: { ns, from: created.metadata!.resourceVersion },
+    },
     {
       next: (r) => {
         const e = r.data?.podStatusChanged;
-        if (e && e.type !== 'DELETED') record(viaGateway, e.pod.name, { status: e.pod.status, statusText: e.pod.statusText, phase: e.pod.phase, ready: e.pod.ready, restarts: e.pod.restarts });
+        if (e && e.type !== 'DELETED')
+          record(viaGateway, e.pod.name, {
+            status: e.pod.status,
+            statusText: e.pod.statusText,
+            phase: e.pod.phase,
+            ready: e.pod.ready,
+            restarts: e.pod.restarts,
+          });
         if (r.errors) subscriptionError = r.errors;
       },
       error: (e) => (subscriptionError = e),
@@ -153,20 +182,54 @@ beforeAll(async () => {
   });
 
   // The first pod also tells when both recorders are live: it never leaves Pending (no node has that label).
-  await createPod('pending', { nodeSelector: { 'kubegraph.test/no-such-node': 'true' }, containers: [container('nginx:1.27')] });
-  await eventually(() => viaGateway.has('pending') && viaKubectl.has('pending'), 20_000, 'the subscription and kubectl -w to see the first pod').catch((e: Error) => {
-    throw new Error(`${e.message} (subscription: ${JSON.stringify(viaGateway.get('pending'))}, error ${JSON.stringify(subscriptionError)}; kubectl -w: ${JSON.stringify(viaKubectl.get('pending'))}, stderr ${watchErr})`);
+  await createPod('pending', {
+    nodeSelector: { 'kubegraph.test/no-such-node': 'true' },
+    containers: [container('nginx:1.27')],
+  });
+  await eventually(
+    () => viaGateway.has('pending') && viaKubectl.has('pending'),
+    20_000,
+    'the subscription and kubectl -w to see the first pod',
+  ).catch((e: Error) => {
+    throw new Error(
+      `${e.message} (subscription: ${JSON.stringify(viaGateway.get('pending'))}, error ${JSON.stringify(subscriptionError)}; kubectl -w: ${JSON.stringify(viaKubectl.get('pending'))}, stderr ${watchErr})`,
+    );
   });
 
-  await createPod('creating', { containers: [container('registry.example/slow-pull/web:1.0', { imagePullPolicy: 'Always' })] });
+  await createPod('creating', {
+    containers: [container('registry.example/slow-pull/web:1.0', { imagePullPolicy: 'Always' })],
+  });
   await createPod('pull-fail', { containers: [container('registry.example/doesnotexist/web:1.0')] });
   await createPod('crash', { containers: [container('registry.example/crash-loop:1.0')] });
-  await createPod('completed', { restartPolicy: 'Never', containers: [container('busybox:1.36', { command: ['sh', '-c', 'echo done; exit 0'] })] });
-  await createPod('error', { restartPolicy: 'Never', containers: [container('busybox:1.36', { command: ['sh', '-c', 'echo failing; exit 1'] })] });
+  await createPod('completed', {
+    restartPolicy: 'Never',
+    containers: [container('busybox:1.36', { command: ['sh', '-c', 'echo done; exit 0'] })],
+  });
+  await createPod('error', {
+    restartPolicy: 'Never',
+    containers: [container('busybox:1.36', { command: ['sh', '-c', 'echo failing; exit 1'] })],
+  });
   await createPod('terminating', { containers: [container('nginx:1.27')] }, { finalizers: ['kubegraph.test/hold'] });
-  await createPod('init', { initContainers: [{ name: 'setup', image: 'registry.example/setup:1.0', imagePullPolicy: 'Always', command: ['sh', '-c', 'echo setup'] }], containers: [container('nginx:1.27')] });
-  await createPod('init-error', { restartPolicy: 'Never', initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'exit 1'] }], containers: [container('nginx:1.27')] });
-  await createPod('init-crash', { initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'exit 1'] }], containers: [container('nginx:1.27')] });
+  await createPod('init', {
+    initContainers: [
+      {
+        name: 'setup',
+        image: 'registry.example/setup:1.0',
+        imagePullPolicy: 'Always',
+        command: ['sh', '-c', 'echo setup'],
+      },
+    ],
+    containers: [container('nginx:1.27')],
+  });
+  await createPod('init-error', {
+    restartPolicy: 'Never',
+    initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'exit 1'] }],
+    containers: [container('nginx:1.27')],
+  });
+  await createPod('init-crash', {
+    initContainers: [{ name: 'setup', image: 'busybox:1.36', command: ['sh', '-c', 'exit 1'] }],
+    containers: [container('nginx:1.27')],
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -175,7 +238,12 @@ afterAll(async () => {
   await ws?.dispose();
   if (stack) {
     // Let the held pod go, so nothing waits on the finalizer.
-    await core().patchNamespacedPod({ namespace: ns, name: 'terminating', body: { metadata: { finalizers: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => {});
+    await core()
+      .patchNamespacedPod(
+        { namespace: ns, name: 'terminating', body: { metadata: { finalizers: null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      )
+      .catch(() => {});
     await stack.close();
   }
 });
@@ -183,30 +251,63 @@ afterAll(async () => {
 describe('pod status through the gateway, as kubectl prints it', () => {
   it('Pending: unschedulable (nodeSelector matching no node)', async () => {
     const s = await settled('pending', 'Pending');
-    expect(s.pod).toMatchObject({ status: 'PENDING', statusText: 'Pending', phase: 'Pending', ready: '0/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'PENDING',
+      statusText: 'Pending',
+      phase: 'Pending',
+      ready: '0/1',
+      restarts: 0,
+    });
     expect(s.row).toMatchObject({ status: 'Pending', ready: '0/1', restarts: 0 });
     expectAge(s);
   });
 
   it('ContainerCreating while the image is pulled, then Running', async () => {
     const s = await settled('creating', 'Running');
-    expect(s.pod).toMatchObject({ status: 'RUNNING', statusText: 'Running', phase: 'Running', ready: '1/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'RUNNING',
+      statusText: 'Running',
+      phase: 'Running',
+      ready: '1/1',
+      restarts: 0,
+    });
     expectAge(s);
     // The transient state, in the order both saw it.
     const gw = viaGateway.get('creating')!;
     const creating = gw.findIndex((x) => x.statusText === 'ContainerCreating');
     expect(creating, `gateway sequence ${JSON.stringify(gw)}`).toBeGreaterThanOrEqual(0);
-    expect(gw[creating]).toEqual({ status: 'CONTAINER_CREATING', statusText: 'ContainerCreating', phase: 'Pending', ready: '0/1', restarts: 0 });
+    expect(gw[creating]).toEqual({
+      status: 'CONTAINER_CREATING',
+      statusText: 'ContainerCreating',
+      phase: 'Pending',
+      ready: '0/1',
+      restarts: 0,
+    });
     expect(gw.findIndex((x) => x.statusText === 'Running')).toBeGreaterThan(creating);
-    await eventually(() => texts(viaKubectl.get('creating')).includes('Running'), 10_000, 'kubectl -w to show creating Running');
+    await eventually(
+      () => texts(viaKubectl.get('creating')).includes('Running'),
+      10_000,
+      'kubectl -w to show creating Running',
+    );
     const kc = viaKubectl.get('creating')!;
-    expect(kc.findIndex((r) => r.status === 'ContainerCreating' && r.ready === '0/1' && r.restarts === 0), `kubectl -w rows ${JSON.stringify(kc)}`).toBeGreaterThanOrEqual(0);
-    expect(kc.findIndex((r) => r.status === 'Running')).toBeGreaterThan(kc.findIndex((r) => r.status === 'ContainerCreating'));
+    expect(
+      kc.findIndex((r) => r.status === 'ContainerCreating' && r.ready === '0/1' && r.restarts === 0),
+      `kubectl -w rows ${JSON.stringify(kc)}`,
+    ).toBeGreaterThanOrEqual(0);
+    expect(kc.findIndex((r) => r.status === 'Running')).toBeGreaterThan(
+      kc.findIndex((r) => r.status === 'ContainerCreating'),
+    );
   });
 
   it('ImagePullBackOff: an image that cannot be pulled (ErrImagePull first)', async () => {
     const s = await settled('pull-fail', 'ImagePullBackOff');
-    expect(s.pod).toMatchObject({ status: 'IMAGE_PULL_BACK_OFF', statusText: 'ImagePullBackOff', phase: 'Pending', ready: '0/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'IMAGE_PULL_BACK_OFF',
+      statusText: 'ImagePullBackOff',
+      phase: 'Pending',
+      ready: '0/1',
+      restarts: 0,
+    });
     expectAge(s);
     const gw = viaGateway.get('pull-fail')!;
     const err = gw.findIndex((x) => x.statusText === 'ErrImagePull');
@@ -218,7 +319,12 @@ describe('pod status through the gateway, as kubectl prints it', () => {
 
   it('CrashLoopBackOff: a container that keeps exiting 1', async () => {
     const s = await settled('crash', 'CrashLoopBackOff');
-    expect(s.pod).toMatchObject({ status: 'CRASH_LOOP_BACK_OFF', statusText: 'CrashLoopBackOff', phase: 'Running', ready: '0/1' });
+    expect(s.pod).toMatchObject({
+      status: 'CRASH_LOOP_BACK_OFF',
+      statusText: 'CrashLoopBackOff',
+      phase: 'Running',
+      ready: '0/1',
+    });
     expect(s.pod.restarts).toBeGreaterThanOrEqual(1);
     expect(s.row.restarts).toBe(s.pod.restarts);
     expectAge(s);
@@ -232,7 +338,13 @@ describe('pod status through the gateway, as kubectl prints it', () => {
 
   it('Completed: restartPolicy Never and a command that exits 0', async () => {
     const s = await settled('completed', 'Completed');
-    expect(s.pod).toMatchObject({ status: 'COMPLETED', statusText: 'Completed', phase: 'Succeeded', ready: '0/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'COMPLETED',
+      statusText: 'Completed',
+      phase: 'Succeeded',
+      ready: '0/1',
+      restarts: 0,
+    });
     expectAge(s);
     expect(texts(viaGateway.get('completed'))).toContain('Running');
   });
@@ -248,7 +360,13 @@ describe('pod status through the gateway, as kubectl prints it', () => {
     await core().deleteNamespacedPod({ namespace: ns, name: 'terminating', gracePeriodSeconds: 30 });
     const s = await settled('terminating', 'Terminating');
     // The phase stays what it was; the containers are stopped.
-    expect(s.pod).toMatchObject({ status: 'TERMINATING', statusText: 'Terminating', phase: 'Running', ready: '0/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'TERMINATING',
+      statusText: 'Terminating',
+      phase: 'Running',
+      ready: '0/1',
+      restarts: 0,
+    });
     expectAge(s);
     // Still Terminating once the grace period's kubelet work is done: the finalizer holds it.
     const held = await core().readNamespacedPod({ namespace: ns, name: 'terminating' });
@@ -258,13 +376,29 @@ describe('pod status through the gateway, as kubectl prints it', () => {
 
   it('Init:0/1 while the init container is pulled and runs, then Running', async () => {
     const s = await settled('init', 'Running');
-    expect(s.pod).toMatchObject({ status: 'RUNNING', statusText: 'Running', phase: 'Running', ready: '1/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'RUNNING',
+      statusText: 'Running',
+      phase: 'Running',
+      ready: '1/1',
+      restarts: 0,
+    });
     const gw = viaGateway.get('init')!;
     const init = gw.findIndex((x) => x.statusText === 'Init:0/1');
     expect(init, `gateway sequence ${JSON.stringify(gw)}`).toBeGreaterThanOrEqual(0);
-    expect(gw[init]).toEqual({ status: 'PENDING', statusText: 'Init:0/1', phase: 'Pending', ready: '0/1', restarts: 0 });
+    expect(gw[init]).toEqual({
+      status: 'PENDING',
+      statusText: 'Init:0/1',
+      phase: 'Pending',
+      ready: '0/1',
+      restarts: 0,
+    });
     expect(gw.findIndex((x) => x.statusText === 'Running')).toBeGreaterThan(init);
-    await eventually(() => texts(viaKubectl.get('init')).includes('Running'), 10_000, 'kubectl -w to show init Running');
+    await eventually(
+      () => texts(viaKubectl.get('init')).includes('Running'),
+      10_000,
+      'kubectl -w to show init Running',
+    );
     const kc = viaKubectl.get('init')!;
     const kcInit = kc.findIndex((r) => r.status === 'Init:0/1' && r.ready === '0/1' && r.restarts === 0);
     expect(kcInit, `kubectl -w rows ${JSON.stringify(kc)}`).toBeGreaterThanOrEqual(0);
@@ -273,38 +407,77 @@ describe('pod status through the gateway, as kubectl prints it', () => {
 
   it('Init:Error: an init container that fails under restartPolicy Never fails the pod', async () => {
     const s = await settled('init-error', 'Init:Error');
-    expect(s.pod).toMatchObject({ status: 'ERROR', statusText: 'Init:Error', phase: 'Failed', ready: '0/1', restarts: 0 });
+    expect(s.pod).toMatchObject({
+      status: 'ERROR',
+      statusText: 'Init:Error',
+      phase: 'Failed',
+      ready: '0/1',
+      restarts: 0,
+    });
     expectAge(s);
   });
 
   it('Init:CrashLoopBackOff: an init container that keeps failing is restarted with back-off', async () => {
     const s = await settled('init-crash', 'Init:CrashLoopBackOff');
-    expect(s.pod).toMatchObject({ status: 'CRASH_LOOP_BACK_OFF', statusText: 'Init:CrashLoopBackOff', phase: 'Pending', ready: '0/1' });
+    expect(s.pod).toMatchObject({
+      status: 'CRASH_LOOP_BACK_OFF',
+      statusText: 'Init:CrashLoopBackOff',
+      phase: 'Pending',
+      ready: '0/1',
+    });
     expect(s.pod.restarts).toBeGreaterThanOrEqual(1);
     expectAge(s);
-    expect(texts(viaGateway.get('init-crash'))).toEqual(expect.arrayContaining(['Init:0/1', 'Init:Error', 'Init:CrashLoopBackOff']));
+    expect(texts(viaGateway.get('init-crash'))).toEqual(
+      expect.arrayContaining(['Init:0/1', 'Init:Error', 'Init:CrashLoopBackOff']),
+    );
   });
 
   it('RESTARTS counts init container restarts only while the pod initializes, as kubectl does', async () => {
     // An init container that crashes by its image, then gets a working image: once the pod is initialized, kubectl's
     // RESTARTS counts the main containers (and sidecars) only, so the init container's restarts drop out.
-    await createPod('init-recover', { initContainers: [{ name: 'setup', image: 'registry.example/crash-setup:1.0', command: ['sh', '-c', 'echo setup'] }], containers: [container('nginx:1.27')] });
+    await createPod('init-recover', {
+      initContainers: [
+        { name: 'setup', image: 'registry.example/crash-setup:1.0', command: ['sh', '-c', 'echo setup'] },
+      ],
+      containers: [container('nginx:1.27')],
+    });
     const crashing = await settled('init-recover', 'Init:CrashLoopBackOff');
     expect(crashing.pod.restarts).toBeGreaterThanOrEqual(1);
-    await core().patchNamespacedPod({ namespace: ns, name: 'init-recover', body: [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/setup:1.0' }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
+    await core().patchNamespacedPod(
+      {
+        namespace: ns,
+        name: 'init-recover',
+        body: [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/setup:1.0' }],
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
     const running = await settled('init-recover', 'Running', 60_000);
     expect(running.pod).toMatchObject({ status: 'RUNNING', phase: 'Running', ready: '1/1', restarts: 0 });
     const live = await core().readNamespacedPod({ namespace: ns, name: 'init-recover' });
-    expect(live.status?.initContainerStatuses?.[0]?.restartCount, 'the init container did restart').toBeGreaterThanOrEqual(1);
+    expect(
+      live.status?.initContainerStatuses?.[0]?.restartCount,
+      'the init container did restart',
+    ).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('every state the gateway reported, kubectl -w printed too', async () => {
     expect(subscriptionError).toBeUndefined();
     // kubectl's rows may lag the subscription by an event: compare once it has caught up with each pod's last state.
-    await eventually(() => [...viaGateway].every(([name, seq]) => JSON.stringify(kubectlStep(viaKubectl.get(name)?.at(-1))) === JSON.stringify(gatewayStep(seq.at(-1)))), 15_000, 'kubectl -w to catch up');
+    await eventually(
+      () =>
+        [...viaGateway].every(
+          ([name, seq]) =>
+            JSON.stringify(kubectlStep(viaKubectl.get(name)?.at(-1))) === JSON.stringify(gatewayStep(seq.at(-1))),
+        ),
+      15_000,
+      'kubectl -w to catch up',
+    );
     for (const [name, seq] of viaGateway) {
       const printed = (viaKubectl.get(name) ?? []).map((r) => JSON.stringify(kubectlStep(r)));
-      for (const step of seq) expect(printed, `${name}: ${JSON.stringify(step)} not among kubectl's rows`).toContain(JSON.stringify(gatewayStep(step)));
+      for (const step of seq)
+        expect(printed, `${name}: ${JSON.stringify(step)} not among kubectl's rows`).toContain(
+          JSON.stringify(gatewayStep(step)),
+        );
     }
   });
 });

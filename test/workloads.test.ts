@@ -36,11 +36,17 @@ beforeAll(async () => {
   // createProject refuses a workspace accounts does not know: the demo's workspace exists there too.
   expect((await stack.gql('mutation { createWorkspace(name: "demo-shop") { name } }')).errors).toBeUndefined();
   // The demo settles: the Job completes and the payment worker crash-loops.
-  await eventually(async () => {
-    const d = await gqlData(url, `{ pods(first: 100) { edges { node { name statusText } } } }`);
-    const texts = d.pods.edges.map((e: { node: { name: string; statusText: string } }) => `${e.node.name}:${e.node.statusText}`).join(' ');
-    return /nightly-report-\S+:Completed/.test(texts) && /payment-worker-\S+:CrashLoopBackOff/.test(texts);
-  }, 30_000, 'the demo cluster to settle');
+  await eventually(
+    async () => {
+      const d = await gqlData(url, `{ pods(first: 100) { edges { node { name statusText } } } }`);
+      const texts = d.pods.edges
+        .map((e: { node: { name: string; statusText: string } }) => `${e.node.name}:${e.node.statusText}`)
+        .join(' ');
+      return /nightly-report-\S+:Completed/.test(texts) && /payment-worker-\S+:CrashLoopBackOff/.test(texts);
+    },
+    30_000,
+    'the demo cluster to settle',
+  );
 });
 
 afterAll(async () => {
@@ -80,7 +86,12 @@ interface Conn<T> {
 }
 
 /** Walks a list page by page (`first` each) until hasNextPage is false; checks totalCount on every page. */
-async function walk<T>(query: string, field: string, vars: Vars, first: number): Promise<{ items: T[]; totalCount: number }> {
+async function walk<T>(
+  query: string,
+  field: string,
+  vars: Vars,
+  first: number,
+): Promise<{ items: T[]; totalCount: number }> {
   const items: T[] = [];
   let after: string | null = null;
   let totalCount = -1;
@@ -112,7 +123,12 @@ describe('readiness', () => {
     kc.loadFromString(sb.sandbox.kubeconfig);
     const cluster = kc.getCurrentCluster()!;
     kc.clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: `https://127.0.0.1:${port}` } : c));
-    const late = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: quiet, identitySecret: STACK_IDENTITY_SECRET });
+    const late = await startWorkloadsSubgraph({
+      port: 0,
+      kubeConfig: kc,
+      log: quiet,
+      identitySecret: STACK_IDENTITY_SECRET,
+    });
     const lateGateway = await gatewayFor(late);
     let proxy: Server | undefined;
     const sockets = new Set<Socket>();
@@ -137,7 +153,11 @@ describe('readiness', () => {
       });
       await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', r));
       await eventually(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, 'readyz 200');
-      await eventually(async () => (await fetch(lateGateway.url.replace(/\/graphql$/, '/readyz'))).status === 200, 10_000, 'the gateway readyz 200');
+      await eventually(
+        async () => (await fetch(lateGateway.url.replace(/\/graphql$/, '/readyz'))).status === 200,
+        10_000,
+        'the gateway readyz 200',
+      );
       const d = await gqlData(lateGateway.url, `{ nodes { totalCount } }`);
       expect(d.nodes.totalCount).toBe(3);
       expect((await fetch(subgraphUrl.replace(/\/graphql$/, '/readyz'))).status).toBe(200);
@@ -164,20 +184,49 @@ describe('pods', () => {
     expect(all.map(keyOf).sort()).toEqual(k8sPods.map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`).sort());
     const job = all.find((p) => p.name.startsWith('nightly-report-'))!;
     expect(job).toMatchObject({ status: 'COMPLETED', statusText: 'Completed' });
-    const d = await gqlData(url, `{ pods(namespace: "shop-staging", filter: { name: "payment-worker" }) { edges { node { name status statusText phase ready restarts age containers { name image ready restartCount state stateReason } owner { name kind status } } } } }`);
+    const d = await gqlData(
+      url,
+      `{ pods(namespace: "shop-staging", filter: { name: "payment-worker" }) { edges { node { name status statusText phase ready restarts age containers { name image ready restartCount state stateReason } owner { name kind status } } } } }`,
+    );
     const worker = d.pods.edges[0].node;
-    await eventually(async () => {
-      // Between crashes the container runs for a moment: poll until one answer shows the back-off.
-      const w = (await gqlData(url, `{ pod(namespace: "shop-staging", name: "${worker.name}") { status statusText restarts ready owner { name kind status } } }`)).pod;
-      return w.status === 'CRASH_LOOP_BACK_OFF' && w.statusText === 'CrashLoopBackOff' && w.restarts > 0 && w.ready === '0/1' && w.owner.status === 'UPDATING';
-    }, 20_000, 'the worker to crash-loop');
+    await eventually(
+      async () => {
+        // Between crashes the container runs for a moment: poll until one answer shows the back-off.
+        const w = (
+          await gqlData(
+            url,
+            `{ pod(namespace: "shop-staging", name: "${worker.name}") { status statusText restarts ready owner { name kind status } } }`,
+          )
+        ).pod;
+        return (
+          w.status === 'CRASH_LOOP_BACK_OFF' &&
+          w.statusText === 'CrashLoopBackOff' &&
+          w.restarts > 0 &&
+          w.ready === '0/1' &&
+          w.owner.status === 'UPDATING'
+        );
+      },
+      20_000,
+      'the worker to crash-loop',
+    );
     expect(worker.owner).toMatchObject({ name: 'payment-worker', kind: 'DEPLOYMENT' });
     expect(worker.containers[0]).toMatchObject({ name: 'worker', image: 'example/payment-worker-crash:2.1.0' });
     const frontend = all.filter((p) => p.namespace === 'shop' && p.name.startsWith('frontend-'));
     expect(frontend).toHaveLength(3);
     for (const p of frontend) expect(p).toMatchObject({ status: 'RUNNING', statusText: 'Running' });
-    const one = (await gqlData(url, `{ pod(namespace: "shop", name: "${frontend[0].name}") { uid phase ready restarts ip age node { name ready } labels annotations resourceVersion owners { kind name controller } yaml events { reason type } initContainers { name } containers { name image ready restartCount state } createdAt } }`)).pod;
-    expect(one).toMatchObject({ phase: 'Running', ready: '1/1', restarts: 0, node: { name: frontend[0].nodeName, ready: true }, labels: { app: 'frontend' } });
+    const one = (
+      await gqlData(
+        url,
+        `{ pod(namespace: "shop", name: "${frontend[0].name}") { uid phase ready restarts ip age node { name ready } labels annotations resourceVersion owners { kind name controller } yaml events { reason type } initContainers { name } containers { name image ready restartCount state } createdAt } }`,
+      )
+    ).pod;
+    expect(one).toMatchObject({
+      phase: 'Running',
+      ready: '1/1',
+      restarts: 0,
+      node: { name: frontend[0].nodeName, ready: true },
+      labels: { app: 'frontend' },
+    });
     expect(one.owners[0]).toMatchObject({ kind: 'ReplicaSet', controller: true });
     expect(one.yaml).toContain(`name: ${frontend[0].name}`);
     expect(one.events.map((e: { reason: string }) => e.reason)).toContain('Scheduled');
@@ -187,38 +236,92 @@ describe('pods', () => {
   });
 
   it('filters by namespace, workspace, name, label selector, status, node and owner', async () => {
-    await eventually(async () => {
-      const all = await podList({});
-      const check = async (vars: Vars, want: (p: PodNode) => boolean) => {
-        const got = (await podList(vars)).map(keyOf).sort();
-        expect(got, JSON.stringify(vars)).toEqual(all.filter(want).map(keyOf).sort());
-        return got.length;
-      };
-      expect(await check({ namespace: 'shop' }, (p) => p.namespace === 'shop')).toBe(6);
-      expect(await check({ workspace: 'demo-shop' }, (p) => p.namespace === 'shop' || p.namespace === 'shop-staging')).toBe(8);
-      expect(await check({ workspace: 'no-such-workspace' }, () => false)).toBe(0);
-      await check({ filter: { name: 'FRONT' } }, (p) => p.name.includes('front'));
-      await check({ filter: { labelSelector: 'app=frontend' } }, (p) => p.labels.app === 'frontend');
-      await check({ filter: { labelSelector: 'app==frontend' }, namespace: 'shop' }, (p) => p.labels.app === 'frontend' && p.namespace === 'shop');
-      await check({ filter: { labelSelector: 'app in (api, redis)' } }, (p) => ['api', 'redis'].includes(p.labels.app));
-      await check({ filter: { labelSelector: 'app notin (api,redis),k8s-app' } }, (p) => !['api', 'redis'].includes(p.labels.app) && 'k8s-app' in p.labels);
-      await check({ filter: { labelSelector: '!app' } }, (p) => !('app' in p.labels));
-      await check({ filter: { labelSelector: 'app!=frontend' } }, (p) => p.labels.app !== 'frontend');
-      await check({ filter: { status: ['RUNNING'] } }, (p) => p.status === 'RUNNING');
-      await check({ filter: { status: ['COMPLETED', 'CRASH_LOOP_BACK_OFF'] } }, (p) => p.status === 'COMPLETED' || p.status === 'CRASH_LOOP_BACK_OFF');
-      await check({ filter: { node: 'node-2' } }, (p) => p.nodeName === 'node-2');
-      await check({ filter: { node: 'node-2', status: ['RUNNING'], labelSelector: 'app' }, namespace: 'kube-system' }, (p) => p.nodeName === 'node-2' && p.status === 'RUNNING' && 'app' in p.labels && p.namespace === 'kube-system');
-      expect(await check({ filter: { owner: { namespace: 'shop', kind: 'DEPLOYMENT', name: 'frontend' } } }, (p) => p.namespace === 'shop' && p.name.startsWith('frontend-'))).toBe(3);
-      expect(await check({ filter: { owner: { namespace: 'analytics', kind: 'STATEFUL_SET', name: 'postgres' } } }, (p) => p.namespace === 'analytics' && p.name.startsWith('postgres-'))).toBe(2);
-      expect(await check({ filter: { owner: { namespace: 'kube-system', kind: 'DAEMON_SET', name: 'kube-proxy' } } }, (p) => p.name.startsWith('kube-proxy-'))).toBe(3);
-      expect(await check({ filter: { owner: { namespace: 'analytics', kind: 'JOB', name: 'nightly-report' } } }, (p) => p.name.startsWith('nightly-report-'))).toBe(1);
-      expect(await check({ filter: { owner: { namespace: 'shop', kind: 'DEPLOYMENT', name: 'nope' } } }, () => false)).toBe(0);
-      return true;
-    }, 20_000, 'filtered lists to match');
+    await eventually(
+      async () => {
+        const all = await podList({});
+        const check = async (vars: Vars, want: (p: PodNode) => boolean) => {
+          const got = (await podList(vars)).map(keyOf).sort();
+          expect(got, JSON.stringify(vars)).toEqual(all.filter(want).map(keyOf).sort());
+          return got.length;
+        };
+        expect(await check({ namespace: 'shop' }, (p) => p.namespace === 'shop')).toBe(6);
+        expect(
+          await check({ workspace: 'demo-shop' }, (p) => p.namespace === 'shop' || p.namespace === 'shop-staging'),
+        ).toBe(8);
+        expect(await check({ workspace: 'no-such-workspace' }, () => false)).toBe(0);
+        await check({ filter: { name: 'FRONT' } }, (p) => p.name.includes('front'));
+        await check({ filter: { labelSelector: 'app=frontend' } }, (p) => p.labels.app === 'frontend');
+        await check(
+          { filter: { labelSelector: 'app==frontend' }, namespace: 'shop' },
+          (p) => p.labels.app === 'frontend' && p.namespace === 'shop',
+        );
+        await check({ filter: { labelSelector: 'app in (api, redis)' } }, (p) =>
+          ['api', 'redis'].includes(p.labels.app),
+        );
+        await check(
+          { filter: { labelSelector: 'app notin (api,redis),k8s-app' } },
+          (p) => !['api', 'redis'].includes(p.labels.app) && 'k8s-app' in p.labels,
+        );
+        await check({ filter: { labelSelector: '!app' } }, (p) => !('app' in p.labels));
+        await check({ filter: { labelSelector: 'app!=frontend' } }, (p) => p.labels.app !== 'frontend');
+        await check({ filter: { status: ['RUNNING'] } }, (p) => p.status === 'RUNNING');
+        await check(
+          { filter: { status: ['COMPLETED', 'CRASH_LOOP_BACK_OFF'] } },
+          (p) => p.status === 'COMPLETED' || p.status === 'CRASH_LOOP_BACK_OFF',
+        );
+        await check({ filter: { node: 'node-2' } }, (p) => p.nodeName === 'node-2');
+        await check(
+          { filter: { node: 'node-2', status: ['RUNNING'], labelSelector: 'app' }, namespace: 'kube-system' },
+          (p) =>
+            p.nodeName === 'node-2' && p.status === 'RUNNING' && 'app' in p.labels && p.namespace === 'kube-system',
+        );
+        expect(
+          await check(
+            { filter: { owner: { namespace: 'shop', kind: 'DEPLOYMENT', name: 'frontend' } } },
+            (p) => p.namespace === 'shop' && p.name.startsWith('frontend-'),
+          ),
+        ).toBe(3);
+        expect(
+          await check(
+            { filter: { owner: { namespace: 'analytics', kind: 'STATEFUL_SET', name: 'postgres' } } },
+            (p) => p.namespace === 'analytics' && p.name.startsWith('postgres-'),
+          ),
+        ).toBe(2);
+        expect(
+          await check(
+            { filter: { owner: { namespace: 'kube-system', kind: 'DAEMON_SET', name: 'kube-proxy' } } },
+            (p) => p.name.startsWith('kube-proxy-'),
+          ),
+        ).toBe(3);
+        expect(
+          await check({ filter: { owner: { namespace: 'analytics', kind: 'JOB', name: 'nightly-report' } } }, (p) =>
+            p.name.startsWith('nightly-report-'),
+          ),
+        ).toBe(1);
+        expect(
+          await check({ filter: { owner: { namespace: 'shop', kind: 'DEPLOYMENT', name: 'nope' } } }, () => false),
+        ).toBe(0);
+        return true;
+      },
+      20_000,
+      'filtered lists to match',
+    );
   });
 
   it('sorts by name, creation time and status in both directions, and cursor walks equal the full list', async () => {
-    const STATUS_ORDER = ['RUNNING', 'PENDING', 'CONTAINER_CREATING', 'SUCCEEDED', 'COMPLETED', 'FAILED', 'ERROR', 'CRASH_LOOP_BACK_OFF', 'IMAGE_PULL_BACK_OFF', 'TERMINATING', 'UNKNOWN'];
+    const STATUS_ORDER = [
+      'RUNNING',
+      'PENDING',
+      'CONTAINER_CREATING',
+      'SUCCEEDED',
+      'COMPLETED',
+      'FAILED',
+      'ERROR',
+      'CRASH_LOOP_BACK_OFF',
+      'IMAGE_PULL_BACK_OFF',
+      'TERMINATING',
+      'UNKNOWN',
+    ];
     const keys: Record<string, (p: PodNode) => string> = {
       NAME: (p) => p.name,
       CREATED_AT: (p) => p.createdAt,
@@ -227,22 +330,39 @@ describe('pods', () => {
     for (const field of ['NAME', 'CREATED_AT', 'STATUS']) {
       for (const direction of ['ASC', 'DESC']) {
         // The crash-looping worker changes status between requests: leave its namespace out of the status walk.
-        const vars: Vars = { orderBy: { field, direction }, ...(field === 'STATUS' ? { filter: { labelSelector: 'app!=payment-worker' } } : {}) };
-        await eventually(async () => {
-          const full = await podList(vars);
-          const sorted = [...full].sort((a, b) => cmp(keys[field](a), keys[field](b)) || cmp(a.name, b.name) || cmp(a.namespace, b.namespace));
-          if (direction === 'DESC') sorted.reverse();
-          expect(full.map(keyOf)).toEqual(sorted.map(keyOf));
-          const walked = await walk<PodNode>(PODS, 'pods', vars, 4);
-          expect(walked.totalCount).toBe(full.length);
-          expect(walked.items.map(keyOf)).toEqual(full.map(keyOf));
-          return true;
-        }, 15_000, `${field} ${direction}`);
+        const vars: Vars = {
+          orderBy: { field, direction },
+          ...(field === 'STATUS' ? { filter: { labelSelector: 'app!=payment-worker' } } : {}),
+        };
+        await eventually(
+          async () => {
+            const full = await podList(vars);
+            const sorted = [...full].sort(
+              (a, b) => cmp(keys[field](a), keys[field](b)) || cmp(a.name, b.name) || cmp(a.namespace, b.namespace),
+            );
+            if (direction === 'DESC') sorted.reverse();
+            expect(full.map(keyOf)).toEqual(sorted.map(keyOf));
+            const walked = await walk<PodNode>(PODS, 'pods', vars, 4);
+            expect(walked.totalCount).toBe(full.length);
+            expect(walked.items.map(keyOf)).toEqual(full.map(keyOf));
+            return true;
+          },
+          15_000,
+          `${field} ${direction}`,
+        );
       }
     }
     // Filters and paging together; a cursor from one page stays valid while the list changes.
     // (Without the crash-looping worker: it enters and leaves RUNNING between pages, which changes totalCount.)
-    const walked = await walk<PodNode>(PODS, 'pods', { filter: { status: ['RUNNING'], labelSelector: 'app!=payment-worker' }, orderBy: { field: 'NAME', direction: 'ASC' } }, 5);
+    const walked = await walk<PodNode>(
+      PODS,
+      'pods',
+      {
+        filter: { status: ['RUNNING'], labelSelector: 'app!=payment-worker' },
+        orderBy: { field: 'NAME', direction: 'ASC' },
+      },
+      5,
+    );
     expect(walked.items.every((p) => p.status === 'RUNNING')).toBe(true);
     const r = await gql(url, PODS, { after: 'not-a-cursor' });
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
@@ -259,40 +379,91 @@ describe('pods', () => {
   });
 
   it('the cache follows the cluster: a pod created through client-node appears, a deleted one goes', async () => {
-    await sb.core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'cache-probe', labels: { probe: 'yes' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } });
-    await eventually(async () => (await podList({ namespace: 'default', filter: { labelSelector: 'probe=yes', status: ['RUNNING'] } })).length === 1, 15_000, 'the probe pod running');
+    await sb.core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'cache-probe', labels: { probe: 'yes' } },
+        spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] },
+      },
+    });
+    await eventually(
+      async () =>
+        (await podList({ namespace: 'default', filter: { labelSelector: 'probe=yes', status: ['RUNNING'] } }))
+          .length === 1,
+      15_000,
+      'the probe pod running',
+    );
     await sb.core.deleteNamespacedPod({ namespace: 'default', name: 'cache-probe', gracePeriodSeconds: 0 });
-    await eventually(async () => (await podList({ namespace: 'default', filter: { labelSelector: 'probe=yes' } })).length === 0, 15_000, 'the probe pod gone');
+    await eventually(
+      async () => (await podList({ namespace: 'default', filter: { labelSelector: 'probe=yes' } })).length === 0,
+      15_000,
+      'the probe pod gone',
+    );
   });
 });
 
 describe('informer resilience', () => {
   it('survives cut watches, API errors and 410 Expired: re-lists and the cache matches the cluster again', async () => {
-    const small = await startTestSandbox({ seed: { kind: 'empty', nodes: 2 }, speed: 20, historySize: 20, controllers: false });
-    const sg2 = await startWorkloadsSubgraph({ port: 0, kubeConfig: small.kc, log: quiet, identitySecret: STACK_IDENTITY_SECRET });
+    const small = await startTestSandbox({
+      seed: { kind: 'empty', nodes: 2 },
+      speed: 20,
+      historySize: 20,
+      controllers: false,
+    });
+    const sg2 = await startWorkloadsSubgraph({
+      port: 0,
+      kubeConfig: small.kc,
+      log: quiet,
+      identitySecret: STACK_IDENTITY_SECRET,
+    });
     const gw2 = await gatewayFor(sg2);
     try {
       await sg2.ready();
-      const podNames = async () => ((await gqlData(gw2.url, `{ pods(namespace: "default") { edges { node { name } } } }`)).pods.edges as { node: { name: string } }[]).map((e) => e.node.name).sort();
-      const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } });
+      const podNames = async () =>
+        (
+          (await gqlData(gw2.url, `{ pods(namespace: "default") { edges { node { name } } } }`)).pods.edges as {
+            node: { name: string };
+          }[]
+        )
+          .map((e) => e.node.name)
+          .sort();
+      const pod = (name: string) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'default' },
+        spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] },
+      });
       await small.core.createNamespacedPod({ namespace: 'default', body: pod('before') });
       await eventually(async () => (await podNames()).join() === 'before', 10_000, 'the first pod');
       // A network blip: every watch cut; the informers watch again from where they were.
       small.sandbox.server.closeWatches();
       await small.core.createNamespacedPod({ namespace: 'default', body: pod('after-blip') });
-      await eventually(async () => (await podNames()).join() === 'after-blip,before', 10_000, 'the pod created after the blip');
+      await eventually(
+        async () => (await podNames()).join() === 'after-blip,before',
+        10_000,
+        'the pod created after the blip',
+      );
       // The API fails every request while more changes happen than the watch history holds: the informers' watches
       // fail and back off; when the API answers again, resuming is 410 Expired and they re-list.
       const restartsBefore = sg2.kube.restarts.Pod ?? 0;
       small.sandbox.server.faults.failRatio = 1;
       small.sandbox.server.closeWatches();
-      await eventually(() => (sg2.kube.restarts.Pod ?? 0) > restartsBefore, 10_000, 'the pod informer to fail and back off');
+      await eventually(
+        () => (sg2.kube.restarts.Pod ?? 0) > restartsBefore,
+        10_000,
+        'the pod informer to fail and back off',
+      );
       const store = small.sandbox.store;
       const pods = store.type('', 'pods');
       store.delete(pods, 'default', 'before', { gracePeriodSeconds: 0 } as never);
       for (let i = 0; i < 30; i++) store.create(pods, pod(`during-outage-${String(i).padStart(2, '0')}`) as never);
       small.sandbox.server.faults.failRatio = 0;
-      const want = ['after-blip', ...Array.from({ length: 30 }, (_, i) => `during-outage-${String(i).padStart(2, '0')}`)].sort().join();
+      const want = [
+        'after-blip',
+        ...Array.from({ length: 30 }, (_, i) => `during-outage-${String(i).padStart(2, '0')}`),
+      ]
+        .sort()
+        .join();
       await eventually(async () => (await podNames()).join() === want, 20_000, 'the cache to re-list after 410');
       expect((await gql(gw2.url, `{ pod(namespace: "default", name: "before") { name } }`)).data?.pod).toBeNull();
     } finally {
@@ -306,22 +477,47 @@ describe('informer resilience', () => {
 describe('sorted views under change', () => {
   it('a sorted list patched from the index change logs equals the cluster as client-node lists it', async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `churn-${String(i).padStart(2, '0')}`);
-    const make = (name: string) => sb.core.createNamespacedPod({ namespace: 'default', body: { metadata: { name, labels: { churn: 'yes' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } });
-    const vars = (direction: string) => ({ filter: { labelSelector: 'churn=yes' }, orderBy: { field: 'NAME', direction } });
-    const expectSameAsCluster = () => eventually(async () => {
-      const cluster = (await sb.core.listNamespacedPod({ namespace: 'default', labelSelector: 'churn=yes' })).items.map((p) => p.metadata!.name!).sort();
-      const asc = (await podList(vars('ASC'))).map((p) => p.name);
-      const desc = (await podList(vars('DESC'))).map((p) => p.name);
-      const all = (await podList({ orderBy: { field: 'NAME', direction: 'ASC' } })).filter((p) => p.labels.churn === 'yes').map((p) => p.name);
-      return JSON.stringify(asc) === JSON.stringify(cluster) && JSON.stringify(desc) === JSON.stringify([...cluster].reverse()) && JSON.stringify(all) === JSON.stringify(cluster);
-    }, 15_000, 'the sorted views to match the cluster');
+    const make = (name: string) =>
+      sb.core.createNamespacedPod({
+        namespace: 'default',
+        body: {
+          metadata: { name, labels: { churn: 'yes' } },
+          spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] },
+        },
+      });
+    const vars = (direction: string) => ({
+      filter: { labelSelector: 'churn=yes' },
+      orderBy: { field: 'NAME', direction },
+    });
+    const expectSameAsCluster = () =>
+      eventually(
+        async () => {
+          const cluster = (await sb.core.listNamespacedPod({ namespace: 'default', labelSelector: 'churn=yes' })).items
+            .map((p) => p.metadata!.name!)
+            .sort();
+          const asc = (await podList(vars('ASC'))).map((p) => p.name);
+          const desc = (await podList(vars('DESC'))).map((p) => p.name);
+          const all = (await podList({ orderBy: { field: 'NAME', direction: 'ASC' } }))
+            .filter((p) => p.labels.churn === 'yes')
+            .map((p) => p.name);
+          return (
+            JSON.stringify(asc) === JSON.stringify(cluster) &&
+            JSON.stringify(desc) === JSON.stringify([...cluster].reverse()) &&
+            JSON.stringify(all) === JSON.stringify(cluster)
+          );
+        },
+        15_000,
+        'the sorted views to match the cluster',
+      );
     for (const n of names(6)) await make(n);
     await expectSameAsCluster();
-    for (const n of ['churn-01', 'churn-04']) await sb.core.deleteNamespacedPod({ namespace: 'default', name: n, gracePeriodSeconds: 0 });
+    for (const n of ['churn-01', 'churn-04'])
+      await sb.core.deleteNamespacedPod({ namespace: 'default', name: n, gracePeriodSeconds: 0 });
     await make('churn-00a');
     await make('churn-99');
     await expectSameAsCluster();
-    for (const n of ['churn-00', 'churn-00a', 'churn-02', 'churn-03', 'churn-05', 'churn-99']) await sb.core.deleteNamespacedPod({ namespace: 'default', name: n, gracePeriodSeconds: 0 });
+    for (const n of ['churn-00', 'churn-00a', 'churn-02', 'churn-03', 'churn-05', 'churn-99'])
+      await sb.core.deleteNamespacedPod({ namespace: 'default', name: n, gracePeriodSeconds: 0 });
     await expectSameAsCluster();
   });
 });
@@ -346,7 +542,9 @@ interface WorkloadNode {
 
 describe('workloads', () => {
   it('lists every kind with filters, sorting and paging', async () => {
-    const all = (await gqlData(url, WORKLOADS, {})).workloads.edges.map((e: { node: WorkloadNode }) => e.node) as WorkloadNode[];
+    const all = (await gqlData(url, WORKLOADS, {})).workloads.edges.map(
+      (e: { node: WorkloadNode }) => e.node,
+    ) as WorkloadNode[];
     const counts = {
       DEPLOYMENT: (await sb.apps.listDeploymentForAllNamespaces()).items.length,
       STATEFUL_SET: (await sb.apps.listStatefulSetForAllNamespaces()).items.length,
@@ -360,12 +558,20 @@ describe('workloads', () => {
     // finish updating between the two reads), so a disagreement is read again until the two agree or time runs out.
     const check = async (vars: Vars, want: (w: WorkloadNode) => boolean) => {
       let last: { got: string[]; expected: string[] } = { got: [], expected: [] };
-      const agreed = await eventually(async () => {
-        const now = (await gqlData(url, WORKLOADS, {})).workloads.edges.map((e: { node: WorkloadNode }) => e.node) as WorkloadNode[];
-        const got = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map((e: { node: WorkloadNode }) => wk(e.node)).sort();
-        last = { got, expected: now.filter(want).map(wk).sort() };
-        return JSON.stringify(last.got) === JSON.stringify(last.expected) ? last : undefined;
-      }, 10_000, `the ${JSON.stringify(vars)} list to match the full list`).catch(() => last);
+      const agreed = await eventually(
+        async () => {
+          const now = (await gqlData(url, WORKLOADS, {})).workloads.edges.map(
+            (e: { node: WorkloadNode }) => e.node,
+          ) as WorkloadNode[];
+          const got = (await gqlData(url, WORKLOADS, vars)).workloads.edges
+            .map((e: { node: WorkloadNode }) => wk(e.node))
+            .sort();
+          last = { got, expected: now.filter(want).map(wk).sort() };
+          return JSON.stringify(last.got) === JSON.stringify(last.expected) ? last : undefined;
+        },
+        10_000,
+        `the ${JSON.stringify(vars)} list to match the full list`,
+      ).catch(() => last);
       expect(agreed.got, JSON.stringify(vars)).toEqual(agreed.expected);
       return agreed.got.length;
     };
@@ -380,13 +586,26 @@ describe('workloads', () => {
     await check({ filter: { name: 'front' } }, (w) => w.name.includes('front'));
     await check({ filter: { labelSelector: 'tier in (web)' } }, (w) => w.labels.tier === 'web');
     await check({ filter: { status: ['STOPPED'] } }, (w) => w.status === 'STOPPED');
-    await check({ filter: { status: ['UPDATING'] }, kind: 'DEPLOYMENT' }, (w) => w.status === 'UPDATING' && w.kind === 'DEPLOYMENT');
+    await check(
+      { filter: { status: ['UPDATING'] }, kind: 'DEPLOYMENT' },
+      (w) => w.status === 'UPDATING' && w.kind === 'DEPLOYMENT',
+    );
     // Ties (same name; same creation second) are broken by namespace, then kind: the model's documented order.
-    const byName = (a: WorkloadNode, b: WorkloadNode) => cmp(a.name, b.name) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind);
-    for (const [field, direction] of [['NAME', 'ASC'], ['NAME', 'DESC'], ['CREATED_AT', 'ASC'], ['CREATED_AT', 'DESC']]) {
+    const byName = (a: WorkloadNode, b: WorkloadNode) =>
+      cmp(a.name, b.name) || cmp(a.namespace, b.namespace) || cmp(a.kind, b.kind);
+    for (const [field, direction] of [
+      ['NAME', 'ASC'],
+      ['NAME', 'DESC'],
+      ['CREATED_AT', 'ASC'],
+      ['CREATED_AT', 'DESC'],
+    ]) {
       const vars = { orderBy: { field, direction } };
-      const full = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map((e: { node: WorkloadNode }) => e.node) as WorkloadNode[];
-      const expected = [...full].sort((a, b) => (field === 'NAME' ? byName(a, b) : cmp(a.createdAt, b.createdAt) || byName(a, b)));
+      const full = (await gqlData(url, WORKLOADS, vars)).workloads.edges.map(
+        (e: { node: WorkloadNode }) => e.node,
+      ) as WorkloadNode[];
+      const expected = [...full].sort((a, b) =>
+        field === 'NAME' ? byName(a, b) : cmp(a.createdAt, b.createdAt) || byName(a, b),
+      );
       if (direction === 'DESC') expected.reverse();
       expect(full.map(wk)).toEqual(expected.map(wk));
       const walked = await walk<WorkloadNode>(WORKLOADS, 'workloads', vars, 5);
@@ -400,9 +619,19 @@ describe('workloads', () => {
       pods(first: 10) { totalCount edges { node { name status owner { name } } } }
       ... on Job { succeeded completions } ... on CronJob { schedule suspend } } }`;
     const frontend = (await gqlData(url, q, { ns: 'shop', kind: 'DEPLOYMENT', name: 'frontend' })).workload;
-    expect(frontend).toMatchObject({ __typename: 'Deployment', kind: 'DEPLOYMENT', status: 'RUNNING', replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, selector: 'app=frontend' });
+    expect(frontend).toMatchObject({
+      __typename: 'Deployment',
+      kind: 'DEPLOYMENT',
+      status: 'RUNNING',
+      replicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      updatedReplicas: 3,
+      selector: 'app=frontend',
+    });
     expect(frontend.pods.totalCount).toBe(3);
-    for (const e of frontend.pods.edges) expect(e.node).toMatchObject({ status: 'RUNNING', owner: { name: 'frontend' } });
+    for (const e of frontend.pods.edges)
+      expect(e.node).toMatchObject({ status: 'RUNNING', owner: { name: 'frontend' } });
     expect(frontend.yaml).toContain('kind: Deployment');
     const worker = (await gqlData(url, q, { ns: 'shop-staging', kind: 'DEPLOYMENT', name: 'payment-worker' })).workload;
     expect(worker).toMatchObject({ status: 'UPDATING', replicas: 1, readyReplicas: 0 });
@@ -427,7 +656,12 @@ describe('nodes and projects', () => {
     const nodes = (await gqlData(url, Q, {})).nodes;
     expect(nodes.totalCount).toBe(3);
     expect(nodes.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(['node-1', 'node-2', 'node-3']);
-    expect(nodes.edges[0].node).toMatchObject({ ready: true, unschedulable: false, roles: ['control-plane'], statusText: 'Ready' });
+    expect(nodes.edges[0].node).toMatchObject({
+      ready: true,
+      unschedulable: false,
+      roles: ['control-plane'],
+      statusText: 'Ready',
+    });
     expect(nodes.edges[1].node.roles).toEqual(['worker']);
     expect(Object.keys(nodes.edges[0].node.capacity)).toEqual(expect.arrayContaining(['cpu', 'memory']));
     let sum = 0;
@@ -437,10 +671,18 @@ describe('nodes and projects', () => {
     }
     const scheduled = (await podList({})).filter((p) => p.nodeName).length;
     expect(sum).toBe(scheduled);
-    const desc = (await gqlData(url, Q, { orderBy: { field: 'NAME', direction: 'DESC' } })).nodes.edges.map((e: { node: { name: string } }) => e.node.name);
+    const desc = (await gqlData(url, Q, { orderBy: { field: 'NAME', direction: 'DESC' } })).nodes.edges.map(
+      (e: { node: { name: string } }) => e.node.name,
+    );
     expect(desc).toEqual(['node-3', 'node-2', 'node-1']);
-    expect((await walk<{ name: string }>(Q, 'nodes', { orderBy: { field: 'CREATED_AT', direction: 'ASC' } }, 1)).items.map((n) => n.name)).toHaveLength(3);
-    expect((await gqlData(url, Q, { filter: { labelSelector: 'node-role.kubernetes.io/worker' } })).nodes.totalCount).toBe(2);
+    expect(
+      (await walk<{ name: string }>(Q, 'nodes', { orderBy: { field: 'CREATED_AT', direction: 'ASC' } }, 1)).items.map(
+        (n) => n.name,
+      ),
+    ).toHaveLength(3);
+    expect(
+      (await gqlData(url, Q, { filter: { labelSelector: 'node-role.kubernetes.io/worker' } })).nodes.totalCount,
+    ).toBe(2);
     expect((await gqlData(url, Q, { filter: { name: '-3', ready: true } })).nodes.totalCount).toBe(1);
   });
 
@@ -451,16 +693,28 @@ describe('nodes and projects', () => {
     const namespaces = (await sb.core.listNamespace()).items.map((n) => n.metadata!.name!).sort();
     expect(all.map((p: { name: string }) => p.name)).toEqual(namespaces);
     const shop = all.find((p: { name: string }) => p.name === 'shop');
-    expect(shop).toMatchObject({ workspaceName: 'demo-shop', phase: 'Active', pods: { totalCount: 6 }, workloads: { totalCount: 3 } });
+    expect(shop).toMatchObject({
+      workspaceName: 'demo-shop',
+      phase: 'Active',
+      pods: { totalCount: 6 },
+      workloads: { totalCount: 3 },
+    });
     expect(all.find((p: { name: string }) => p.name === 'default').workspaceName).toBeNull();
-    const ws = (await gqlData(url, Q, { workspace: 'demo-shop' })).projects.edges.map((e: { node: { name: string } }) => e.node.name);
+    const ws = (await gqlData(url, Q, { workspace: 'demo-shop' })).projects.edges.map(
+      (e: { node: { name: string } }) => e.node.name,
+    );
     expect(ws).toEqual(['shop', 'shop-staging']);
     expect((await gqlData(url, Q, { workspace: 'data-platform' })).projects.totalCount).toBe(1);
     expect((await gqlData(url, Q, { filter: { name: 'kube' } })).projects.totalCount).toBe(3);
-    expect((await gqlData(url, Q, { filter: { labelSelector: 'kubesphere.io/workspace' } })).projects.totalCount).toBe(3);
+    expect((await gqlData(url, Q, { filter: { labelSelector: 'kubesphere.io/workspace' } })).projects.totalCount).toBe(
+      3,
+    );
     const walked = await walk<{ name: string }>(Q, 'projects', { orderBy: { field: 'NAME', direction: 'DESC' } }, 2);
     expect(walked.items.map((p) => p.name)).toEqual([...namespaces].reverse());
-    const one = (await gqlData(url, `{ project(name: "analytics") { name workspaceName uid yaml } none: project(name: "nope") { name } }`));
+    const one = await gqlData(
+      url,
+      `{ project(name: "analytics") { name workspaceName uid yaml } none: project(name: "nope") { name } }`,
+    );
     expect(one.project).toMatchObject({ name: 'analytics', workspaceName: 'data-platform' });
     expect(one.none).toBeNull();
   });
@@ -470,19 +724,23 @@ describe('entities', () => {
   // The subgraph's federation contract: the gateway never exposes `_entities`, so this one asks the subgraph.
   it('resolves Pod, Node, Project and Workload keys through _entities (subgraph contract)', async () => {
     const pod = (await podList({ namespace: 'shop', filter: { labelSelector: 'app=redis' } }))[0];
-    const r = await gqlData(subgraphUrl, `query($r: [_Any!]!) { _entities(representations: $r) { __typename
+    const r = await gqlData(
+      subgraphUrl,
+      `query($r: [_Any!]!) { _entities(representations: $r) { __typename
       ... on Pod { namespace name status } ... on Node { name ready } ... on Project { name workspaceName }
-      ... on Workload { namespace name kind replicas } } }`, {
-      r: [
-        { __typename: 'Pod', namespace: 'shop', name: pod.name },
-        { __typename: 'Node', name: 'node-2' },
-        { __typename: 'Project', name: 'shop-staging' },
-        { __typename: 'Deployment', namespace: 'shop', kind: 'DEPLOYMENT', name: 'api' },
-        { __typename: 'Workload', namespace: 'analytics', kind: 'CRON_JOB', name: 'hourly-etl' },
-        { __typename: 'StatefulSet', namespace: 'shop', kind: 'STATEFUL_SET', name: 'redis' },
-        { __typename: 'Pod', namespace: 'shop', name: 'missing' },
-      ],
-    });
+      ... on Workload { namespace name kind replicas } } }`,
+      {
+        r: [
+          { __typename: 'Pod', namespace: 'shop', name: pod.name },
+          { __typename: 'Node', name: 'node-2' },
+          { __typename: 'Project', name: 'shop-staging' },
+          { __typename: 'Deployment', namespace: 'shop', kind: 'DEPLOYMENT', name: 'api' },
+          { __typename: 'Workload', namespace: 'analytics', kind: 'CRON_JOB', name: 'hourly-etl' },
+          { __typename: 'StatefulSet', namespace: 'shop', kind: 'STATEFUL_SET', name: 'redis' },
+          { __typename: 'Pod', namespace: 'shop', name: 'missing' },
+        ],
+      },
+    );
     expect(r._entities).toEqual([
       { __typename: 'Pod', namespace: 'shop', name: pod.name, status: 'RUNNING' },
       { __typename: 'Node', name: 'node-2', ready: true },
@@ -499,14 +757,32 @@ describe('mutations', () => {
   const NS = 'wl-test';
 
   it('createProject adds the workspace label; duplicates conflict; bad names are BAD_USER_INPUT', async () => {
-    const d = await gqlData(url, `mutation { createProject(workspace: "demo-shop", name: "${NS}") { name workspaceName phase pods { totalCount } } }`);
-    expect(d.createProject).toMatchObject({ name: NS, workspaceName: 'demo-shop', phase: 'Active', pods: { totalCount: 0 } });
+    const d = await gqlData(
+      url,
+      `mutation { createProject(workspace: "demo-shop", name: "${NS}") { name workspaceName phase pods { totalCount } } }`,
+    );
+    expect(d.createProject).toMatchObject({
+      name: NS,
+      workspaceName: 'demo-shop',
+      phase: 'Active',
+      pods: { totalCount: 0 },
+    });
     const ns = await sb.core.readNamespace({ name: NS });
     expect(ns.metadata?.labels?.['kubesphere.io/workspace']).toBe('demo-shop');
-    expect((await gql(url, `mutation { createProject(workspace: "demo-shop", name: "${NS}") { name } }`)).errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect((await gql(url, `mutation { createProject(workspace: "demo-shop", name: "Bad_Name") { name } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await gql(url, `mutation { createProject(workspace: "demo-shop", name: "${NS}") { name } }`)).errors?.[0]
+        .extensions?.code,
+    ).toBe('CONFLICT');
+    expect(
+      (await gql(url, `mutation { createProject(workspace: "demo-shop", name: "Bad_Name") { name } }`)).errors?.[0]
+        .extensions?.code,
+    ).toBe('BAD_USER_INPUT');
     // Read-your-writes: the project is in the lists right away.
-    expect((await gqlData(url, `{ projects(workspace: "demo-shop") { edges { node { name } } } }`)).projects.edges.map((e: { node: { name: string } }) => e.node.name)).toContain(NS);
+    expect(
+      (await gqlData(url, `{ projects(workspace: "demo-shop") { edges { node { name } } } }`)).projects.edges.map(
+        (e: { node: { name: string } }) => e.node.name,
+      ),
+    ).toContain(NS);
   });
 
   it('applyYaml creates several objects, then updates them; a stale resourceVersion is CONFLICT; server validation is BAD_USER_INPUT', async () => {
@@ -532,67 +808,130 @@ metadata:
 data:
   greeting: ${value}
 `;
-    const created = await gqlData(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { apiVersion kind namespace name } }`, { y: `${cm('hello')}---\n${deployment(1, 'nginx:1.27')}` });
+    const created = await gqlData(
+      url,
+      `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { apiVersion kind namespace name } }`,
+      { y: `${cm('hello')}---\n${deployment(1, 'nginx:1.27')}` },
+    );
     expect(created.applyYaml).toEqual([
       { apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'web-config' },
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' },
     ]);
-    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({ greeting: 'hello' });
+    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({
+      greeting: 'hello',
+    });
     // Read-your-writes: the Deployment is in the cache when applyYaml returns.
-    expect((await gqlData(url, `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { name replicas } }`)).workload).toEqual({ name: 'web', replicas: 1 });
+    expect(
+      (await gqlData(url, `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { name replicas } }`))
+        .workload,
+    ).toEqual({ name: 'web', replicas: 1 });
     const before = await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' });
-    await gqlData(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, { y: `${cm('bonjour')}---\n${deployment(2, 'nginx:1.28')}\n---\n` });
-    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({ greeting: 'bonjour' });
+    await gqlData(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, {
+      y: `${cm('bonjour')}---\n${deployment(2, 'nginx:1.28')}\n---\n`,
+    });
+    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({
+      greeting: 'bonjour',
+    });
     const dep = await sb.apps.readNamespacedDeployment({ namespace: NS, name: 'web' });
     expect(dep.spec?.replicas).toBe(2);
     expect(dep.spec?.template.spec?.containers[0].image).toBe('nginx:1.28');
     expect(dep.metadata?.managedFields?.some((f) => f.manager === 'kubegraph' && f.operation === 'Apply')).toBe(true);
-    await eventually(async () => (await gqlData(url, `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { readyReplicas } }`)).workload.readyReplicas === 2, 15_000, 'web ready');
+    await eventually(
+      async () =>
+        (await gqlData(url, `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { readyReplicas } }`))
+          .workload.readyReplicas === 2,
+      15_000,
+      'web ready',
+    );
 
     // Stale write: the ConfigMap at the resourceVersion before the update.
     const stale = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  resourceVersion: "${before.metadata!.resourceVersion}"\ndata:\n  greeting: stale\n`;
-    const conflict = await gql(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, { y: stale });
+    const conflict = await gql(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, {
+      y: stale,
+    });
     expect(conflict.errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({ greeting: 'bonjour' });
+    expect((await sb.core.readNamespacedConfigMap({ namespace: NS, name: 'web-config' })).data).toEqual({
+      greeting: 'bonjour',
+    });
 
-    const bad = await gql(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, { y: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-containers\nspec:\n  containers: []\n' });
+    const bad = await gql(url, `mutation($y: String!) { applyYaml(namespace: "${NS}", yaml: $y) { name } }`, {
+      y: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-containers\nspec:\n  containers: []\n',
+    });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     // The API server's own words (its Invalid Status: object, field path, cause), not a message of ours.
-    expect(bad.errors?.[0].message).toBe('document 1 (Pod no-containers): Pod "no-containers" is invalid: spec.containers: Required value');
-    expect((await gql(url, `mutation { applyYaml(yaml: "kind: [") { name } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await gql(url, `mutation { applyYaml(yaml: "apiVersion: v1\\nkind: Nope\\nmetadata: {name: x}") { name } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0].message).toBe(
+      'document 1 (Pod no-containers): Pod "no-containers" is invalid: spec.containers: Required value',
+    );
+    expect((await gql(url, `mutation { applyYaml(yaml: "kind: [") { name } }`)).errors?.[0].extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect(
+      (await gql(url, `mutation { applyYaml(yaml: "apiVersion: v1\\nkind: Nope\\nmetadata: {name: x}") { name } }`))
+        .errors?.[0].extensions?.code,
+    ).toBe('BAD_USER_INPUT');
   });
 
   it('scaleWorkload changes replicas; negative replicas are BAD_USER_INPUT; a missing workload NOT_FOUND', async () => {
-    const d = await gqlData(url, `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web", replicas: 3) { name replicas status } }`);
+    const d = await gqlData(
+      url,
+      `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web", replicas: 3) { name replicas status } }`,
+    );
     expect(d.scaleWorkload).toMatchObject({ name: 'web', replicas: 3 });
     expect((await sb.apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).spec?.replicas).toBe(3);
-    await eventually(async () => {
-      const w = (await gqlData(url, `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { status pods { totalCount } } }`)).workload;
-      return w.status === 'RUNNING' && w.pods.totalCount === 3;
-    }, 15_000, 'three web pods');
-    const neg = await gql(url, `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web", replicas: -1) { name } }`);
+    await eventually(
+      async () => {
+        const w = (
+          await gqlData(
+            url,
+            `{ workload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { status pods { totalCount } } }`,
+          )
+        ).workload;
+        return w.status === 'RUNNING' && w.pods.totalCount === 3;
+      },
+      15_000,
+      'three web pods',
+    );
+    const neg = await gql(
+      url,
+      `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web", replicas: -1) { name } }`,
+    );
     expect(neg.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const missing = await gql(url, `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "nope", replicas: 1) { name } }`);
+    const missing = await gql(
+      url,
+      `mutation { scaleWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "nope", replicas: 1) { name } }`,
+    );
     expect(missing.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-    const ds = await gql(url, `mutation { scaleWorkload(namespace: "kube-system", kind: DAEMON_SET, name: "log-agent", replicas: 1) { name } }`);
+    const ds = await gql(
+      url,
+      `mutation { scaleWorkload(namespace: "kube-system", kind: DAEMON_SET, name: "log-agent", replicas: 1) { name } }`,
+    );
     expect(ds.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('restartWorkload sets the restartedAt annotation and the pods roll', async () => {
     const podsQ = `{ pods(namespace: "${NS}", filter: { labelSelector: "app=web" }) { edges { node { name status } } } }`;
-    const names = (d: { pods: { edges: { node: { name: string; status: string } }[] } }) => d.pods.edges.map((e) => e.node.name);
+    const names = (d: { pods: { edges: { node: { name: string; status: string } }[] } }) =>
+      d.pods.edges.map((e) => e.node.name);
     const before = names(await gqlData(url, podsQ));
     expect(before).toHaveLength(3);
-    const d = await gqlData(url, `mutation { restartWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { name status yaml } }`);
+    const d = await gqlData(
+      url,
+      `mutation { restartWorkload(namespace: "${NS}", kind: DEPLOYMENT, name: "web") { name status yaml } }`,
+    );
     expect(d.restartWorkload.yaml).toContain('kubectl.kubernetes.io/restartedAt');
     const dep = await sb.apps.readNamespacedDeployment({ namespace: NS, name: 'web' });
     expect(dep.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-/);
-    await eventually(async () => {
-      const now = await gqlData(url, podsQ);
-      const running = now.pods.edges.filter((e: { node: { status: string } }) => e.node.status === 'RUNNING').map((e: { node: { name: string } }) => e.node.name);
-      return now.pods.edges.length === 3 && running.length === 3 && running.every((n: string) => !before.includes(n));
-    }, 20_000, 'the pods to roll');
+    await eventually(
+      async () => {
+        const now = await gqlData(url, podsQ);
+        const running = now.pods.edges
+          .filter((e: { node: { status: string } }) => e.node.status === 'RUNNING')
+          .map((e: { node: { name: string } }) => e.node.name);
+        return now.pods.edges.length === 3 && running.length === 3 && running.every((n: string) => !before.includes(n));
+      },
+      20_000,
+      'the pods to roll',
+    );
   });
 
   it('deletePod deletes; the pod is gone or Terminating when it returns', async () => {
@@ -601,14 +940,18 @@ data:
     expect(d.deletePod).toBe(true);
     const after = (await gqlData(url, `{ pod(namespace: "${NS}", name: "${pod.name}") { status } }`)).pod;
     expect(after === null || after.status === 'TERMINATING').toBe(true);
-    await eventually(async () => {
-      try {
-        await sb.core.readNamespacedPod({ namespace: NS, name: pod.name });
-        return false;
-      } catch (e) {
-        return (e as { code?: number }).code === 404;
-      }
-    }, 15_000, 'the pod gone');
+    await eventually(
+      async () => {
+        try {
+          await sb.core.readNamespacedPod({ namespace: NS, name: pod.name });
+          return false;
+        } catch (e) {
+          return (e as { code?: number }).code === 404;
+        }
+      },
+      15_000,
+      'the pod gone',
+    );
     const missing = await gql(url, `mutation { deletePod(namespace: "${NS}", name: "${pod.name}") }`);
     expect(missing.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
@@ -618,15 +961,23 @@ data:
     expect(d.deleteProject).toBe(true);
     const p = (await gqlData(url, `{ project(name: "${NS}") { phase } }`)).project;
     expect(p === null || p.phase === 'Terminating').toBe(true);
-    await eventually(async () => {
-      try {
-        await sb.core.readNamespace({ name: NS });
-        return false;
-      } catch (e) {
-        return (e as { code?: number }).code === 404;
-      }
-    }, 20_000, 'the namespace gone');
-    await eventually(async () => (await gqlData(url, `{ project(name: "${NS}") { name } }`)).project === null, 10_000, 'the project gone from the cache');
+    await eventually(
+      async () => {
+        try {
+          await sb.core.readNamespace({ name: NS });
+          return false;
+        } catch (e) {
+          return (e as { code?: number }).code === 404;
+        }
+      },
+      20_000,
+      'the namespace gone',
+    );
+    await eventually(
+      async () => (await gqlData(url, `{ project(name: "${NS}") { name } }`)).project === null,
+      10_000,
+      'the project gone from the cache',
+    );
   });
 });
 
@@ -647,7 +998,10 @@ describe('abusive queries', () => {
     expect(r.status).toBe(400);
     expect(r.codes).toContain('QUERY_TOO_DEEP');
     // Just under the limit it runs.
-    const ok = await gql(url, `{ nodes(first: 1) { edges { node { pods(first: 1) { edges { node { node { name } } } } } } } }`);
+    const ok = await gql(
+      url,
+      `{ nodes(first: 1) { edges { node { pods(first: 1) { edges { node { node { name } } } } } } } }`,
+    );
     expect(ok.errors).toBeUndefined();
   });
 
@@ -661,7 +1015,9 @@ describe('abusive queries', () => {
   });
 
   it('a query too costly is QUERY_TOO_COSTLY, in the query text and through variables', async () => {
-    const literal = await refused(`{ nodes(first: 500) { edges { node { pods(first: 500) { edges { node { name containers { name } } } } } } } }`);
+    const literal = await refused(
+      `{ nodes(first: 500) { edges { node { pods(first: 500) { edges { node { name containers { name } } } } } } } }`,
+    );
     expect(literal).toEqual({ status: 400, codes: ['QUERY_TOO_COSTLY'] });
     // Page sizes as variables: estimated again once their values are known. (At validation an unknown variable counts
     // as the default page size, 50, so the shape must fit the budget at 50 × 50 to get that far.)

@@ -16,14 +16,22 @@ export function createResolvers(model: AccountsModel): GraphQLResolverMap<Accoun
 }
 
 /** Every resolver runs in the scope of its root field: the logged-in user's under `login` and `refreshToken`. */
-function inSessionScopes(model: AccountsModel, map: GraphQLResolverMap<AccountsContext>): GraphQLResolverMap<AccountsContext> {
+function inSessionScopes(
+  model: AccountsModel,
+  map: GraphQLResolverMap<AccountsContext>,
+): GraphQLResolverMap<AccountsContext> {
   const rootKey = (path: Path): string => String(path.prev ? rootKey(path.prev) : path.key);
   for (const fields of Object.values(map)) {
     if (fields instanceof GraphQLScalarType) continue;
     for (const [name, fn] of Object.entries(fields)) {
       if (typeof fn !== 'function' || name === '__resolveReference') continue;
       const resolve = fn as GraphQLFieldResolver<unknown, AccountsContext>;
-      (fields as Record<string, unknown>)[name] = (p: unknown, a: Args, ctx: AccountsContext, info: GraphQLResolveInfo) => resolve(p, a, model.scopeUnder(ctx, rootKey(info.path)), info);
+      (fields as Record<string, unknown>)[name] = (
+        p: unknown,
+        a: Args,
+        ctx: AccountsContext,
+        info: GraphQLResolveInfo,
+      ) => resolve(p, a, model.scopeUnder(ctx, rootKey(info.path)), info);
     }
   }
   return map;
@@ -42,8 +50,10 @@ function resolverMap(model: AccountsModel): GraphQLResolverMap<AccountsContext> 
       apiTokens: (_p, _a, ctx) => model.apiTokens(ctx),
     },
     Mutation: {
-      login: async (_p, a: Args, ctx, info) => model.enterSession(ctx, String(info.path.key), await model.login(ctx, a.username, a.password)),
-      refreshToken: async (_p, a: Args, ctx, info) => model.enterSession(ctx, String(info.path.key), await model.refresh(a.refreshToken)),
+      login: async (_p, a: Args, ctx, info) =>
+        model.enterSession(ctx, String(info.path.key), await model.login(ctx, a.username, a.password)),
+      refreshToken: async (_p, a: Args, ctx, info) =>
+        model.enterSession(ctx, String(info.path.key), await model.refresh(a.refreshToken)),
       logout: (_p, a: Args) => model.logout(a.refreshToken),
       createUser: (_p, a: Args, ctx) => model.createUser(ctx, a.input),
       updateUser: (_p, a: Args, ctx) => model.updateUser(ctx, a.username, a.input),

@@ -12,7 +12,8 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
   return true;
 }
-const fail = (res: ServerResponse, status: number, code: string, message: string, reason?: string) => json(res, status, { error: { code, message, ...(reason ? { reason } : {}) } });
+const fail = (res: ServerResponse, status: number, code: string, message: string, reason?: string) =>
+  json(res, status, { error: { code, message, ...(reason ? { reason } : {}) } });
 
 async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -29,7 +30,15 @@ async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknow
 function statusOf(e: unknown): { status: number; code: string; message: string; reason?: string } | undefined {
   const code = (e as GraphQLError)?.extensions?.code;
   if (typeof code !== 'string') return undefined;
-  const status = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, CONFLICT: 409, UPSTREAM_UNAVAILABLE: 503 }[code] ?? 500;
+  const status =
+    {
+      UNAUTHENTICATED: 401,
+      FORBIDDEN: 403,
+      NOT_FOUND: 404,
+      BAD_USER_INPUT: 400,
+      CONFLICT: 409,
+      UPSTREAM_UNAVAILABLE: 503,
+    }[code] ?? 500;
   const reason = (e as GraphQLError).extensions.reason;
   return { status, code, message: (e as Error).message, ...(typeof reason === 'string' ? { reason } : {}) };
 }
@@ -69,7 +78,14 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
         const token = (body as { token?: unknown } | null)?.token;
         if (typeof token !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"token": "..."}');
         const id = await model.verifyApiToken(token);
-        return json(res, 200, { username: id.username, uid: id.uid, platformRole: id.platformRole, tokenId: id.tokenId, tokenName: id.tokenName, expiresAt: id.expiresAt?.toISOString() ?? null });
+        return json(res, 200, {
+          username: id.username,
+          uid: id.uid,
+          platformRole: id.platformRole,
+          tokenId: id.tokenId,
+          tokenName: id.tokenName,
+          expiresAt: id.expiresAt?.toISOString() ?? null,
+        });
       }
       if (url.pathname === '/internal/bindings-revision') {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
@@ -79,7 +95,8 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
       if (url.pathname === '/internal/revoked-sessions') {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
         const after = Number(url.searchParams.get('after') ?? '0');
-        if (!Number.isSafeInteger(after) || after < 0) return fail(res, 400, 'BAD_USER_INPUT', 'after must be a revision (a non-negative integer)');
+        if (!Number.isSafeInteger(after) || after < 0)
+          return fail(res, 400, 'BAD_USER_INPUT', 'after must be a revision (a non-negative integer)');
         return json(res, 200, await model.revokedSessions(after));
       }
       const bindings = /^\/internal\/bindings\/([^/]+)$/.exec(url.pathname);
@@ -106,8 +123,11 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
           return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
         }
         const { username, namespaceUid } = (body ?? {}) as { username?: unknown; namespaceUid?: unknown };
-        if (typeof username !== 'string' || typeof namespaceUid !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
-        return json(res, 200, { granted: await model.grantCreator(decodeURIComponent(creator[1]), namespaceUid, username) });
+        if (typeof username !== 'string' || typeof namespaceUid !== 'string')
+          return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
+        return json(res, 200, {
+          granted: await model.grantCreator(decodeURIComponent(creator[1]), namespaceUid, username),
+        });
       }
       return fail(res, 404, 'NOT_FOUND', 'not found');
     } catch (e) {

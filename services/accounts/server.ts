@@ -77,7 +77,13 @@ export interface AccountsSubgraph {
 export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Promise<AccountsSubgraph> {
   const log = opts.log ?? createLogger('accounts');
   const settings: AccountsSettings = { ...ACCOUNTS_DEFAULTS, ...opts.settings };
-  const db = opts.db ?? (await openDb({ url: opts.databaseUrl, dataDir: opts.databaseUrl ? undefined : opts.dataDir, schema: opts.dbSchema }));
+  const db =
+    opts.db ??
+    (await openDb({
+      url: opts.databaseUrl,
+      dataDir: opts.databaseUrl ? undefined : opts.dataDir,
+      schema: opts.dbSchema,
+    }));
   try {
     const { applied, current } = await migrate(db, opts.migrations);
     log.info('accounts database ready', { kind: db.kind, schemaVersion: current, applied });
@@ -101,23 +107,44 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
         (e: unknown) => log.error(`project memberships: ${what} failed`, { error: (e as Error).message }),
       );
     };
-    namespaces.onDeleted((ns) => later(`dropping those of deleted namespace ${ns.name}`, () => model.namespaceDeleted(ns.name, ns.uid)));
+    namespaces.onDeleted((ns) =>
+      later(`dropping those of deleted namespace ${ns.name}`, () => model.namespaceDeleted(ns.name, ns.uid)),
+    );
     namespaces.onListed(() => later('reconciling with the cluster', () => model.reconcileProjects()));
-    await namespaces.start().catch((e: unknown) => log.warn('namespace watch not started; projects cannot be managed until it is', { error: (e as Error).message }));
+    await namespaces
+      .start()
+      .catch((e: unknown) =>
+        log.warn('namespace watch not started; projects cannot be managed until it is', {
+          error: (e as Error).message,
+        }),
+      );
     await queue;
   }
 
   const boot = await model.bootstrapAdmin(opts.adminPassword);
-  if (boot.created) log.info('bootstrap platform admin created', { username: 'admin', passwordFrom: boot.generatedPassword ? 'generated' : 'KUBEGRAPH_ADMIN_PASSWORD' });
+  if (boot.created)
+    log.info('bootstrap platform admin created', {
+      username: 'admin',
+      passwordFrom: boot.generatedPassword ? 'generated' : 'KUBEGRAPH_ADMIN_PASSWORD',
+    });
   if (boot.generatedPassword) {
     // The one place a password is printed: once, on the first start, because nobody else knows it.
-    (opts.onGeneratedAdminPassword ?? ((pw) => console.log(`kubegraph: bootstrap admin created: username admin, password ${pw} (shown once; set KUBEGRAPH_ADMIN_PASSWORD to choose it)`)))(boot.generatedPassword);
+    (
+      opts.onGeneratedAdminPassword ??
+      ((pw) =>
+        console.log(
+          `kubegraph: bootstrap admin created: username admin, password ${pw} (shown once; set KUBEGRAPH_ADMIN_PASSWORD to choose it)`,
+        ))
+    )(boot.generatedPassword);
   }
 
   const metrics = createMetricsRegistry('accounts');
   const timing = requestMetricsPlugin<AccountsContext>('accounts', metrics);
 
-  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
+    resolvers: createResolvers(model) as never,
+  });
   const apollo = new ApolloServer<AccountsContext>({
     schema,
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.

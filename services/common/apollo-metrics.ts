@@ -3,7 +3,10 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-export function requestMetricsPlugin<TContext extends BaseContext>(service: string, metrics: Registry): ApolloServerPlugin<TContext> {
+export function requestMetricsPlugin<TContext extends BaseContext>(
+  service: string,
+  metrics: Registry,
+): ApolloServerPlugin<TContext> {
   const resolverDuration = new Histogram({
     name: `kubegraph_${service}_resolver_duration_seconds`,
     help: 'Duration of root field resolvers (Query, Mutation).',
@@ -11,7 +14,12 @@ export function requestMetricsPlugin<TContext extends BaseContext>(service: stri
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [metrics],
   });
-  const requests = new Counter({ name: `kubegraph_${service}_requests_total`, help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
+  const requests = new Counter({
+    name: `kubegraph_${service}_requests_total`,
+    help: 'GraphQL requests, by outcome.',
+    labelNames: ['outcome'],
+    registers: [metrics],
+  });
   return {
     async requestDidStart() {
       return {

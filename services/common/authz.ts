@@ -85,14 +85,19 @@ export function allowed(viewer: Viewer, action: Action, namespace?: string): boo
   if (namespace === undefined) return false;
   if (PROJECT_ROLE_ACTIONS[projectRoleOf(viewer, namespace) ?? '']?.includes(action)) return true;
   const workspace = viewer.tenancy?.workspaceOf(namespace);
-  return workspace !== undefined && (WORKSPACE_ROLE_PROJECT_ACTIONS[viewer.workspaceRoles?.[workspace] ?? '']?.includes(action) ?? false);
+  return (
+    workspace !== undefined &&
+    (WORKSPACE_ROLE_PROJECT_ACTIONS[viewer.workspaceRoles?.[workspace] ?? '']?.includes(action) ?? false)
+  );
 }
 
 /** Throws UNAUTHENTICATED (anonymous) or FORBIDDEN unless `allowed`. */
 export function authorize(viewer: Viewer, action: Action, namespace?: string): void {
   if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
   if (!allowed(viewer, action, namespace)) {
-    throw forbiddenError(`${viewer.username} may not ${action} ${namespace !== undefined ? `in project ${namespace}` : 'cluster resources'}`);
+    throw forbiddenError(
+      `${viewer.username} may not ${action} ${namespace !== undefined ? `in project ${namespace}` : 'cluster resources'}`,
+    );
   }
 }
 
@@ -131,12 +136,18 @@ export function authorizeWorkspaceScope(viewer: Viewer, workspace: string): void
 export function visibleNamespaces(viewer: Viewer): 'all' | Set<string> {
   if (isAnonymous(viewer)) return new Set();
   if (isPlatformAdmin(viewer)) return 'all';
-  const out = new Set(Object.keys(viewer.projectRoles ?? {}).filter((ns) => PROJECT_ROLE_ACTIONS[projectRoleOf(viewer, ns) ?? '']?.includes('read')));
+  const out = new Set(
+    Object.keys(viewer.projectRoles ?? {}).filter((ns) =>
+      PROJECT_ROLE_ACTIONS[projectRoleOf(viewer, ns) ?? '']?.includes('read'),
+    ),
+  );
   for (const [ws, role] of Object.entries(viewer.workspaceRoles ?? {})) {
-    if (WORKSPACE_ROLE_PROJECT_ACTIONS[role]?.includes('read')) for (const ns of viewer.tenancy?.namespacesOf(ws) ?? []) out.add(ns);
+    if (WORKSPACE_ROLE_PROJECT_ACTIONS[role]?.includes('read'))
+      for (const ns of viewer.tenancy?.namespacesOf(ws) ?? []) out.add(ns);
   }
   return out;
 }
 
 /** The viewer as seen by a subgraph with its tenancy view. */
-export const withTenancy = (viewer: Viewer, tenancy: Tenancy | undefined): Viewer => (tenancy ? { ...viewer, tenancy } : viewer);
+export const withTenancy = (viewer: Viewer, tenancy: Tenancy | undefined): Viewer =>
+  tenancy ? { ...viewer, tenancy } : viewer;

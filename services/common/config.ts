@@ -11,9 +11,17 @@ export function envInt(name: string, fallback: number, range: { min?: number; ma
   const raw = envString(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
-    const bounds = [range.min !== undefined ? `>= ${range.min}` : '', range.max !== undefined ? `<= ${range.max}` : ''].filter(Boolean).join(' and ');
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected an integer${bounds ? ' ' + bounds : ''}`);
+  if (
+    !Number.isInteger(n) ||
+    (range.min !== undefined && n < range.min) ||
+    (range.max !== undefined && n > range.max)
+  ) {
+    const bounds = [range.min !== undefined ? `>= ${range.min}` : '', range.max !== undefined ? `<= ${range.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not a valid value: expected an integer${bounds ? ' ' + bounds : ''}`,
+    );
   }
   return n;
 }

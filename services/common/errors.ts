@@ -15,9 +15,11 @@ export function apiError(code: ErrorCode, message: string, extensions: Record<st
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 
-export const badUserInput = (message: string, extensions: Record<string, unknown> = {}) => apiError(ErrorCode.BAD_USER_INPUT, message, extensions);
+export const badUserInput = (message: string, extensions: Record<string, unknown> = {}) =>
+  apiError(ErrorCode.BAD_USER_INPUT, message, extensions);
 export const notFoundError = (message: string) => apiError(ErrorCode.NOT_FOUND, message);
 export const conflictError = (message: string) => apiError(ErrorCode.CONFLICT, message);
 export const forbiddenError = (message: string) => apiError(ErrorCode.FORBIDDEN, message);
 export const unauthenticatedError = (message: string) => apiError(ErrorCode.UNAUTHENTICATED, message);
-export const upstreamUnavailable = (service: string, message: string) => apiError(ErrorCode.UPSTREAM_UNAVAILABLE, message, { service });
+export const upstreamUnavailable = (service: string, message: string) =>
+  apiError(ErrorCode.UPSTREAM_UNAVAILABLE, message, { service });

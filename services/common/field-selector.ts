@@ -44,9 +44,17 @@ interface Named {
  * A matcher for parsed requirements over the fields a kind supports (metadata.name and metadata.namespace always);
  * an unsupported field is a FieldSelectorSyntaxError with the API server's wording.
  */
-export function fieldMatcher<T extends Named>(reqs: FieldRequirement[], fields: Record<string, (o: T) => string | undefined>): (o: T) => boolean {
+export function fieldMatcher<T extends Named>(
+  reqs: FieldRequirement[],
+  fields: Record<string, (o: T) => string | undefined>,
+): (o: T) => boolean {
   const getters = reqs.map((r) => {
-    const get = r.field === 'metadata.name' ? (o: T) => o.metadata.name : r.field === 'metadata.namespace' ? (o: T) => o.metadata.namespace ?? '' : fields[r.field];
+    const get =
+      r.field === 'metadata.name'
+        ? (o: T) => o.metadata.name
+        : r.field === 'metadata.namespace'
+          ? (o: T) => o.metadata.namespace ?? ''
+          : fields[r.field];
     if (!get) throw new FieldSelectorSyntaxError(`field label not supported: ${r.field}`);
     return { get, r };
   });

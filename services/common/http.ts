@@ -76,7 +76,14 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (opts.onResponse) {
       const onResponse = opts.onResponse;
-      res.once('finish', () => onResponse({ req, path: url.pathname, status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 }));
+      res.once('finish', () =>
+        onResponse({
+          req,
+          path: url.pathname,
+          status: res.statusCode,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        }),
+      );
     }
     void (async () => {
       try {
@@ -100,7 +107,12 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
             requestViewers.set(req, await verifyIdentity(opts.identityKey, Array.isArray(header) ? header[0] : header));
           } catch (e) {
             if (!(e instanceof IdentityError)) throw e;
-            return send(res, 401, 'application/json', JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'UNAUTHENTICATED' } }] }));
+            return send(
+              res,
+              401,
+              'application/json',
+              JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'UNAUTHENTICATED' } }] }),
+            );
           }
         }
         // A GET carries its query in the URL: the same size limit applies.
@@ -113,12 +125,20 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
             try {
               body = JSON.parse(raw);
             } catch {
-              return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+              return send(
+                res,
+                400,
+                'application/json',
+                JSON.stringify({
+                  errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+                }),
+              );
             }
           } else body = raw;
         }
         const headers = new HeaderMap();
-        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        for (const [k, v] of Object.entries(req.headers))
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
         const response = await opts.apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
           context: () => opts.context({ req, res }),
@@ -133,7 +153,12 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
         res.end();
       } catch (e) {
         if (e instanceof BodyTooLarge) {
-          return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+          return send(
+            res,
+            413,
+            'application/json',
+            JSON.stringify({ errors: [{ message: e.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }),
+          );
         }
         if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
         else res.end();

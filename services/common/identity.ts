@@ -26,7 +26,10 @@ export function identityKey(secret: string): Uint8Array {
 /** KUBEGRAPH_IDENTITY_SECRET, required for services started on their own (they must share it with the gateway). */
 export function identitySecretFromEnv(): string {
   const s = envString(IDENTITY_SECRET_ENV);
-  if (s === undefined) throw new ConfigError(`${IDENTITY_SECRET_ENV} is not set: the gateway and every subgraph need the same secret (at least 16 characters) to sign and check forwarded identities`);
+  if (s === undefined)
+    throw new ConfigError(
+      `${IDENTITY_SECRET_ENV} is not set: the gateway and every subgraph need the same secret (at least 16 characters) to sign and check forwarded identities`,
+    );
   identityKey(s);
   return s;
 }
@@ -42,7 +45,11 @@ interface IdentityClaims {
   pu?: Record<string, string>;
 }
 
-export async function signIdentity(key: Uint8Array, viewer: Viewer, ttlSeconds = IDENTITY_TTL_SECONDS): Promise<string> {
+export async function signIdentity(
+  key: Uint8Array,
+  viewer: Viewer,
+  ttlSeconds = IDENTITY_TTL_SECONDS,
+): Promise<string> {
   const claims: IdentityClaims = { pr: viewer.platformRole };
   if (viewer.workspaceRoles && Object.keys(viewer.workspaceRoles).length) claims.ws = { ...viewer.workspaceRoles };
   if (viewer.projectRoles && Object.keys(viewer.projectRoles).length) claims.pj = { ...viewer.projectRoles };
@@ -63,13 +70,26 @@ export async function verifyIdentity(key: Uint8Array, token: string | undefined 
 }
 
 /** The viewer and when its signature expires (ms since the epoch): a subscription lives no longer than that. */
-export async function verifySignedIdentity(key: Uint8Array, token: string | undefined | null): Promise<{ viewer: Viewer; expiresAt: number }> {
+export async function verifySignedIdentity(
+  key: Uint8Array,
+  token: string | undefined | null,
+): Promise<{ viewer: Viewer; expiresAt: number }> {
   if (!token) throw new IdentityError('no identity from the gateway: subgraphs are only reachable through it');
   try {
     const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
     const p = payload as unknown as IdentityClaims & { sub?: string; exp?: number };
-    if (typeof p.sub !== 'string' || typeof p.pr !== 'string' || typeof p.exp !== 'number') throw new IdentityError('malformed identity');
-    return { viewer: { username: p.sub, platformRole: p.pr, workspaceRoles: p.ws ?? {}, projectRoles: p.pj ?? {}, projectUids: p.pu ?? {} }, expiresAt: p.exp * 1000 };
+    if (typeof p.sub !== 'string' || typeof p.pr !== 'string' || typeof p.exp !== 'number')
+      throw new IdentityError('malformed identity');
+    return {
+      viewer: {
+        username: p.sub,
+        platformRole: p.pr,
+        workspaceRoles: p.ws ?? {},
+        projectRoles: p.pj ?? {},
+        projectUids: p.pu ?? {},
+      },
+      expiresAt: p.exp * 1000,
+    };
   } catch (e) {
     if (e instanceof IdentityError) throw e;
     if (e instanceof joseErrors.JWTExpired) throw new IdentityError('the forwarded identity has expired');

@@ -17,11 +17,18 @@ export interface ContainerStatusLike {
   ready?: boolean;
   started?: boolean;
   restartCount?: number;
-  state?: { waiting?: { reason?: string }; running?: object; terminated?: { reason?: string; signal?: number; exitCode?: number; finishedAt?: string } };
+  state?: {
+    waiting?: { reason?: string };
+    running?: object;
+    terminated?: { reason?: string; signal?: number; exitCode?: number; finishedAt?: string };
+  };
   lastState?: { terminated?: { finishedAt?: string } };
 }
 
-const conditionTrue = (o: KubeObject, type: string) => ((o.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === type && c.status === 'True');
+const conditionTrue = (o: KubeObject, type: string) =>
+  ((o.status?.conditions ?? []) as { type: string; status: string }[]).some(
+    (c) => c.type === type && c.status === 'True',
+  );
 
 /**
  * The STATUS and RESTARTS columns of `kubectl get pods`, computed in one pass as kubectl's printPod does: while the pod
@@ -31,10 +38,16 @@ const conditionTrue = (o: KubeObject, type: string) => ((o.status?.conditions ??
 function printPod(pod: KubeObject): { reason: string; restarts: number; lastRestart?: string } {
   const status = pod.status ?? {};
   let reason: string = status.reason || status.phase || 'Pending';
-  if (((status.conditions ?? []) as { type: string; reason?: string }[]).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
+  if (
+    ((status.conditions ?? []) as { type: string; reason?: string }[]).some(
+      (c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated',
+    )
+  )
+    reason = 'SchedulingGated';
   const init: ContainerStatusLike[] = status.initContainerStatuses ?? [];
   const initSpecs: { name?: string; restartPolicy?: string }[] = pod.spec?.initContainers ?? [];
-  const isSidecar = (name: string | undefined) => initSpecs.some((s) => s.name === name && s.restartPolicy === 'Always');
+  const isSidecar = (name: string | undefined) =>
+    initSpecs.some((s) => s.name === name && s.restartPolicy === 'Always');
   let restarts = 0;
   let sidecarRestarts = 0;
   // The latest finishedAt of a restarted container's previous run (ISO strings compare as times).
@@ -58,7 +71,8 @@ function printPod(pod: KubeObject): { reason: string; restarts: number; lastRest
     if (c.state?.terminated) {
       const t = c.state.terminated;
       reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
-    } else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') reason = `Init:${c.state.waiting.reason}`;
+    } else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing')
+      reason = `Init:${c.state.waiting.reason}`;
     else reason = `Init:${i}/${initSpecs.length}`;
     initializing = true;
     break;
@@ -74,7 +88,10 @@ function printPod(pod: KubeObject): { reason: string; restarts: number; lastRest
       lastRestart = later(lastRestart, c);
       if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
       else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-      else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
+      else if (c.state?.terminated)
+        reason = c.state.terminated.signal
+          ? `Signal:${c.state.terminated.signal}`
+          : `ExitCode:${c.state.terminated.exitCode}`;
       else if (c.ready && c.state?.running) hasRunning = true;
     }
     if (reason === 'Completed' && hasRunning) reason = conditionTrue(pod, 'Ready') ? 'Running' : 'NotReady';
@@ -90,8 +107,15 @@ export function podStatusText(pod: KubeObject): string {
 
 /** READY: "ready/total" over the containers and restartable init containers (sidecars). */
 export function podReady(p: KubeObject): string {
-  const sidecarNames = new Set(((p.spec?.initContainers ?? []) as { name: string; restartPolicy?: string }[]).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
-  const statuses: ContainerStatusLike[] = [...(p.status?.containerStatuses ?? []), ...((p.status?.initContainerStatuses ?? []) as ContainerStatusLike[]).filter((c) => sidecarNames.has(c.name ?? ''))];
+  const sidecarNames = new Set(
+    ((p.spec?.initContainers ?? []) as { name: string; restartPolicy?: string }[])
+      .filter((c) => c.restartPolicy === 'Always')
+      .map((c) => c.name),
+  );
+  const statuses: ContainerStatusLike[] = [
+    ...(p.status?.containerStatuses ?? []),
+    ...((p.status?.initContainerStatuses ?? []) as ContainerStatusLike[]).filter((c) => sidecarNames.has(c.name ?? '')),
+  ];
   return `${statuses.filter((c) => c.ready).length}/${(p.spec?.containers ?? []).length + sidecarNames.size}`;
 }
 

@@ -50,7 +50,8 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
     }
     const key = readToken();
     if (!key) fail(`found '${s[i] ?? ''}', expected: identifier`);
-    if (!isValidLabelKey(key)) fail(`invalid label key "${key}": name part must consist of alphanumeric characters, '-', '_' or '.'`);
+    if (!isValidLabelKey(key))
+      fail(`invalid label key "${key}": name part must consist of alphanumeric characters, '-', '_' or '.'`);
     skipWs();
     if (negated) {
       reqs.push({ key, op: '!', values: [] });
@@ -90,7 +91,8 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
         }
         fail(`found '${s[i] ?? ''}', expected: ',', ')' or identifier`);
       }
-      if (word === 'in' && values.length === 1 && values[0] === '') fail(`for 'in', 'notin' operators, values set can't be empty`);
+      if (word === 'in' && values.length === 1 && values[0] === '')
+        fail(`for 'in', 'notin' operators, values set can't be empty`);
       reqs.push({ key, op: word as LabelOp, values });
     }
     skipWs();
@@ -106,24 +108,44 @@ export function labelsMatch(reqs: LabelRequirement[], labels: Record<string, str
     const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
     const v = has ? labels![r.key] : undefined;
     switch (r.op) {
-      case '=': if (v !== r.values[0]) return false; break;
-      case '!=': if (v === r.values[0]) return false; break;
-      case 'in': if (!has || !r.values.includes(v!)) return false; break;
-      case 'notin': if (has && r.values.includes(v!)) return false; break;
-      case 'exists': if (!has) return false; break;
-      case '!': if (has) return false; break;
-      case 'gt': if (!has || !(Number(v) > Number(r.values[0]))) return false; break;
-      case 'lt': if (!has || !(Number(v) < Number(r.values[0]))) return false; break;
+      case '=':
+        if (v !== r.values[0]) return false;
+        break;
+      case '!=':
+        if (v === r.values[0]) return false;
+        break;
+      case 'in':
+        if (!has || !r.values.includes(v!)) return false;
+        break;
+      case 'notin':
+        if (has && r.values.includes(v!)) return false;
+        break;
+      case 'exists':
+        if (!has) return false;
+        break;
+      case '!':
+        if (has) return false;
+        break;
+      case 'gt':
+        if (!has || !(Number(v) > Number(r.values[0]))) return false;
+        break;
+      case 'lt':
+        if (!has || !(Number(v) < Number(r.values[0]))) return false;
+        break;
     }
   }
   return true;
 }
 
 /** A label selector as an object's spec.selector (matchLabels + matchExpressions) turned into requirements. */
-export function requirementsOfLabelSelector(sel: {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-} | undefined): LabelRequirement[] {
+export function requirementsOfLabelSelector(
+  sel:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string; values?: string[] }[];
+      }
+    | undefined,
+): LabelRequirement[] {
   const reqs: LabelRequirement[] = [];
   for (const [key, value] of Object.entries(sel?.matchLabels ?? {})) reqs.push({ key, op: '=', values: [value] });
   for (const e of sel?.matchExpressions ?? []) {
@@ -138,15 +160,21 @@ export function formatLabelSelector(sel: Parameters<typeof requirementsOfLabelSe
   return requirementsOfLabelSelector(sel)
     .map((r) => {
       switch (r.op) {
-        case '=': return `${r.key}=${r.values[0]}`;
-        case '!=': return `${r.key}!=${r.values[0]}`;
-        case 'in': return `${r.key} in (${r.values.join(',')})`;
-        case 'notin': return `${r.key} notin (${r.values.join(',')})`;
-        case 'exists': return r.key;
-        case '!': return `!${r.key}`;
-        default: return '';
+        case '=':
+          return `${r.key}=${r.values[0]}`;
+        case '!=':
+          return `${r.key}!=${r.values[0]}`;
+        case 'in':
+          return `${r.key} in (${r.values.join(',')})`;
+        case 'notin':
+          return `${r.key} notin (${r.values.join(',')})`;
+        case 'exists':
+          return r.key;
+        case '!':
+          return `!${r.key}`;
+        default:
+          return '';
       }
     })
     .join(',');
 }
-

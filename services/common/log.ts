@@ -6,7 +6,8 @@ const order: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 
 /** LOG_LEVEL, checked like every other variable: a misspelt level stops the service instead of logging everything. */
 function threshold(): number {
   const level = process.env.LOG_LEVEL || 'info';
-  if (!Object.hasOwn(order, level)) throw new Error(`LOG_LEVEL must be one of ${Object.keys(order).join(', ')} (got "${level}")`);
+  if (!Object.hasOwn(order, level))
+    throw new Error(`LOG_LEVEL must be one of ${Object.keys(order).join(', ')} (got "${level}")`);
   return order[level as keyof typeof order];
 }
 
@@ -17,7 +18,10 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(service: string, sink: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
+export function createLogger(
+  service: string,
+  sink: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): Logger {
   const least = threshold();
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < least) return;

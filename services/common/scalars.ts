@@ -6,11 +6,13 @@ export const DateTimeScalar = new GraphQLScalarType({
   description: 'An ISO-8601 timestamp.',
   serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
   parseValue: (v) => {
-    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+      throw new TypeError('DateTime must be an ISO-8601 string');
     return v;
   },
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new TypeError('DateTime must be an ISO-8601 string');
+    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value)))
+      throw new TypeError('DateTime must be an ISO-8601 string');
     return ast.value;
   },
 });

@@ -4,7 +4,14 @@
 // sent for that object — or, for the first one, like the result for `previous` — apart from its type and token is not
 // sent: a change of managedFields, or of any field the subscriber did not select, is nothing it can see.
 import type { Server } from 'node:http';
-import { createSourceEventStream, execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -44,7 +51,9 @@ interface ChangePayload {
 
 /** The result as the subscriber sees it, without the event's type and token (which differ from event to event). */
 function fingerprint(result: ExecutionResult, type: unknown, token: unknown): string {
-  return JSON.stringify(result, (_k, v: unknown) => (typeof v === 'string' && (v === token || v === type) ? undefined : v));
+  return JSON.stringify(result, (_k, v: unknown) =>
+    typeof v === 'string' && (v === token || v === type) ? undefined : v,
+  );
 }
 
 /**
@@ -52,14 +61,20 @@ function fingerprint(result: ExecutionResult, type: unknown, token: unknown): st
  * generator: a generator's return() waits until the generator reaches its next yield, so a client unsubscribing from
  * a quiet stream would leave the stream (and its place on the change feed) open until the next event.
  */
-function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observe?: (o: 'sent' | 'unchanged') => void, endAt?: number): AsyncIterableIterator<ExecutionResult> {
+function changesOnly(
+  source: AsyncIterable<unknown>,
+  args: ExecutionArgs,
+  observe?: (o: 'sent' | 'unchanged') => void,
+  endAt?: number,
+): AsyncIterableIterator<ExecutionResult> {
   const last = new Map<string, string>();
   const it = source[Symbol.asyncIterator]();
   let finished = false;
   const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
   // A subscription ends (completes) when the identity it was opened with expires: the gateway opens it again from its
   // last resumeToken with the caller's current roles, so a revoked role stops the events within one identity lifetime.
-  const timer = endAt !== undefined ? setTimeout(() => void iterator.return?.(), Math.max(0, endAt - Date.now())) : undefined;
+  const timer =
+    endAt !== undefined ? setTimeout(() => void iterator.return?.(), Math.max(0, endAt - Date.now())) : undefined;
   timer?.unref();
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     async next(): Promise<IteratorResult<ExecutionResult>> {
@@ -72,7 +87,12 @@ function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observ
           // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
           // connection and its other subscriptions stay; the client resumes from its last token.
           finished = true;
-          const err = e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
+          const err =
+            e instanceof GraphQLError
+              ? e
+              : new GraphQLError(e instanceof Error ? e.message : String(e), {
+                  extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE },
+                });
           return { value: { errors: [err] }, done: false };
         }
         if (step.done || finished) {
@@ -89,7 +109,11 @@ function changesOnly(source: AsyncIterable<unknown>, args: ExecutionArgs, observ
             const fp = fingerprint(result, type, resumeToken);
             let before = last.get(key);
             if (before === undefined && type === 'MODIFIED' && change.previous) {
-              before = fingerprint((await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult, type, resumeToken);
+              before = fingerprint(
+                (await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult,
+                type,
+                resumeToken,
+              );
             }
             if (type === 'MODIFIED' && before === fp) {
               observe?.('unchanged');
@@ -148,7 +172,12 @@ export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptio
       subscribe: async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
-        return changesOnly(source as AsyncIterable<unknown>, args, opts.observe, expiries.get(args.contextValue as object));
+        return changesOnly(
+          source as AsyncIterable<unknown>,
+          args,
+          opts.observe,
+          expiries.get(args.contextValue as object),
+        );
       },
       onError: (_ctx, id, _payload, errors) => {
         opts.log.debug('subscription refused', { id, errors: errors.map((e) => e.message) });

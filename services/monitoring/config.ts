@@ -12,12 +12,16 @@ export function monitoringOptionsFromEnv(): MonitoringSubgraphOptions {
       u = undefined;
     }
     if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
-      throw new ConfigError(`PROMETHEUS_URL=${JSON.stringify(prometheusUrl)} is not a valid value: expected an http(s) URL such as http://prometheus:9090`);
+      throw new ConfigError(
+        `PROMETHEUS_URL=${JSON.stringify(prometheusUrl)} is not a valid value: expected an http(s) URL such as http://prometheus:9090`,
+      );
     }
   }
   const rateWindow = envString('PROMETHEUS_RATE_WINDOW', '5m')!;
   if (!/^\d+(ms|s|m|h|d|w|y)$/.test(rateWindow)) {
-    throw new ConfigError(`PROMETHEUS_RATE_WINDOW=${JSON.stringify(rateWindow)} is not a valid value: expected a PromQL duration such as 5m`);
+    throw new ConfigError(
+      `PROMETHEUS_RATE_WINDOW=${JSON.stringify(rateWindow)} is not a valid value: expected a PromQL duration such as 5m`,
+    );
   }
   return {
     port: envInt('MONITORING_PORT', 4003, { min: 0, max: 65535 }),

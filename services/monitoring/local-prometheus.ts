@@ -56,25 +56,34 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
     writeFileSync(join(dir, 'ca.pem'), opts.caPem);
     tls.ca_file = join(dir, 'ca.pem');
   }
-  writeFileSync(join(dir, 'prometheus.yml'), toYaml({
-    global: { scrape_interval: interval, evaluation_interval: interval },
-    scrape_configs: [{
-      job_name: 'sandbox',
-      scheme: target.protocol === 'https:' ? 'https' : 'http',
-      metrics_path: target.pathname,
-      // The sandbox serves every node's node-exporter series from one endpoint, each with its own instance label.
-      honor_labels: true,
-      ...(Object.keys(tls).length ? { tls_config: tls } : {}),
-      static_configs: [{ targets: [target.host] }],
-    }],
-  }));
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    toYaml({
+      global: { scrape_interval: interval, evaluation_interval: interval },
+      scrape_configs: [
+        {
+          job_name: 'sandbox',
+          scheme: target.protocol === 'https:' ? 'https' : 'http',
+          metrics_path: target.pathname,
+          // The sandbox serves every node's node-exporter series from one endpoint, each with its own instance label.
+          honor_labels: true,
+          ...(Object.keys(tls).length ? { tls_config: tls } : {}),
+          static_configs: [{ targets: [target.host] }],
+        },
+      ],
+    }),
+  );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(opts.bin, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    opts.bin,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (c: string) => (log = (log + c).slice(-4000)));

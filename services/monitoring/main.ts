@@ -10,7 +10,11 @@ await runMain(async () => {
   // The cluster (KUBECONFIG or in-cluster) for the namespace → workspace view behind workspace roles.
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromDefault();
-  const subgraph = await startMonitoringSubgraph({ ...monitoringOptionsFromEnv(), identitySecret: identitySecretFromEnv(), kubeConfig });
+  const subgraph = await startMonitoringSubgraph({
+    ...monitoringOptionsFromEnv(),
+    identitySecret: identitySecretFromEnv(),
+    kubeConfig,
+  });
   const stop = async () => {
     await subgraph.close();
     process.exit(0);

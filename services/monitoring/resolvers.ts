@@ -16,7 +16,6 @@ export interface MonitoringContext {
 
 type Ref = Record<string, unknown>;
 
-
 /**
  * A non-null list field that fails answers [] and reports its error at its path (in the response's `errors`),
  * instead of nulling every non-null parent up to the page it is in.
@@ -26,7 +25,13 @@ async function orEmpty<T>(ctx: MonitoringContext, info: GraphQLResolveInfo, work
     return await work();
   } catch (e) {
     if (!(e instanceof GraphQLError) || !e.extensions?.code) throw e;
-    ctx.fieldErrors.push(new GraphQLError(e.message, { nodes: info.fieldNodes, path: responsePathAsArray(info.path), extensions: e.extensions }));
+    ctx.fieldErrors.push(
+      new GraphQLError(e.message, {
+        nodes: info.fieldNodes,
+        path: responsePathAsArray(info.path),
+        extensions: e.extensions,
+      }),
+    );
     return [];
   }
 }
@@ -34,7 +39,10 @@ async function orEmpty<T>(ctx: MonitoringContext, info: GraphQLResolveInfo, work
 /** The Metric fields of a `<Level>Metrics` type: one per metric of the level. */
 function metricFields(level: Level) {
   return Object.fromEntries(
-    Object.keys(METRICS[level]).map((name) => [name, (parent: MetricsOf, _args: unknown, ctx: MonitoringContext) => ctx.session.metric(parent, name)]),
+    Object.keys(METRICS[level]).map((name) => [
+      name,
+      (parent: MetricsOf, _args: unknown, ctx: MonitoringContext) => ctx.session.metric(parent, name),
+    ]),
   );
 }
 
@@ -45,7 +53,8 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
     Query: {
-      alerts: (_: unknown, args: AlertArgs, ctx: MonitoringContext, info: GraphQLResolveInfo) => orEmpty(ctx, info, () => ctx.session.alerts(args)),
+      alerts: (_: unknown, args: AlertArgs, ctx: MonitoringContext, info: GraphQLResolveInfo) =>
+        orEmpty(ctx, info, () => ctx.session.alerts(args)),
       alertingRules: (_: unknown, args: AlertArgs, ctx: MonitoringContext) => ctx.session.alertingRules(args),
       cluster: (_: unknown, __: unknown, ctx: MonitoringContext) => ctx.session.cluster(),
       workspaceMetrics: (_: unknown, args: { name: string }, ctx: MonitoringContext) => ctx.session.workspace(args),
@@ -53,14 +62,21 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
       topWorkloads: (_: unknown, args: RankArgs, ctx: MonitoringContext) => ctx.session.top('workload', rank(args)),
       topProjects: (_: unknown, args: RankArgs, ctx: MonitoringContext) => ctx.session.top('project', rank(args)),
       topNodes: (_: unknown, args: RankArgs, ctx: MonitoringContext) => ctx.session.top('node', rank(args)),
-      promQuery: (_: unknown, args: { query: string; time?: string | null }, ctx: MonitoringContext) => ctx.session.promQuery(args.query, args.time),
-      promQueryRange: (_: unknown, args: { query: string; start: string; end: string; step: string }, ctx: MonitoringContext) =>
-        ctx.session.promQueryRange(args.query, args.start, args.end, args.step),
+      promQuery: (_: unknown, args: { query: string; time?: string | null }, ctx: MonitoringContext) =>
+        ctx.session.promQuery(args.query, args.time),
+      promQueryRange: (
+        _: unknown,
+        args: { query: string; start: string; end: string; step: string },
+        ctx: MonitoringContext,
+      ) => ctx.session.promQueryRange(args.query, args.start, args.end, args.step),
     },
 
     // ---- entities: each lookup validates the key and authorizes through the session
     Pod: {
-      __resolveReference: (ref: Ref, ctx: MonitoringContext) => (ctx.session.pod(ref as { namespace: unknown; name: unknown }), ref),
+      __resolveReference: (ref: Ref, ctx: MonitoringContext) => (
+        ctx.session.pod(ref as { namespace: unknown; name: unknown }),
+        ref
+      ),
       metrics: (pod: { namespace: string; name: string }, _: unknown, ctx: MonitoringContext) => ctx.session.pod(pod),
     },
     Node: {
@@ -76,8 +92,12 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
       metrics: (ws: { name: string }, _: unknown, ctx: MonitoringContext) => ctx.session.workspace(ws),
     },
     Workload: {
-      __resolveReference: (ref: Ref, ctx: MonitoringContext) => (ctx.session.workload(ref as { namespace: unknown; kind: unknown; name: unknown }), ref),
-      metrics: (w: { namespace: string; kind: string; name: string }, _: unknown, ctx: MonitoringContext) => ctx.session.workload(w),
+      __resolveReference: (ref: Ref, ctx: MonitoringContext) => (
+        ctx.session.workload(ref as { namespace: unknown; kind: unknown; name: unknown }),
+        ref
+      ),
+      metrics: (w: { namespace: string; kind: string; name: string }, _: unknown, ctx: MonitoringContext) =>
+        ctx.session.workload(w),
     },
     Cluster: {
       metrics: (c: MetricsOf<'cluster'>) => c,
@@ -86,7 +106,8 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
     // ---- metrics
     PodMetrics: {
       ...metricFields('pod'),
-      container: (parent: MetricsOf<'pod'>, args: { name: string }, ctx: MonitoringContext) => ctx.session.container(parent.target, args.name),
+      container: (parent: MetricsOf<'pod'>, args: { name: string }, ctx: MonitoringContext) =>
+        ctx.session.container(parent.target, args.name),
     },
     ContainerMetrics: { ...metricFields('container'), name: (c: { name: string }) => c.name },
     NodeMetrics: metricFields('node'),
@@ -96,8 +117,12 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
     ClusterMetrics: metricFields('cluster'),
     Metric: {
       value: (h: MetricHandle, args: { at?: string | null }, ctx: MonitoringContext) => ctx.session.value(h, args.at),
-      series: (h: MetricHandle, args: { start: string; end: string; step: string }, ctx: MonitoringContext, info: GraphQLResolveInfo) =>
-        orEmpty(ctx, info, () => ctx.session.series(h, args.start, args.end, args.step)),
+      series: (
+        h: MetricHandle,
+        args: { start: string; end: string; step: string },
+        ctx: MonitoringContext,
+        info: GraphQLResolveInfo,
+      ) => orEmpty(ctx, info, () => ctx.session.series(h, args.start, args.end, args.step)),
       unit: (h: MetricHandle) => h.unit,
     },
 
@@ -111,7 +136,11 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
       namespace: (r: RankView<'workload'>) => r.target.namespace,
       kind: (r: RankView<'workload'>) => r.target.kind,
       name: (r: RankView<'workload'>) => r.target.name,
-      workload: (r: RankView<'workload'>) => ({ namespace: r.target.namespace, kind: r.target.kind, name: r.target.name }),
+      workload: (r: RankView<'workload'>) => ({
+        namespace: r.target.namespace,
+        kind: r.target.kind,
+        name: r.target.name,
+      }),
     },
     ProjectRank: {
       name: (r: RankView<'project'>) => r.target.namespace,

@@ -54,7 +54,13 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
   const metrics = createMetricsRegistry('monitoring');
   const breakerMs = opts.prometheusBreakerMs ?? 5000;
   const client = opts.prometheusUrl
-    ? new PrometheusClient({ url: opts.prometheusUrl, timeoutMs: opts.prometheusTimeoutMs ?? 5000, breakerFailures: breakerMs > 0 ? 3 : 0, breakerOpenMs: breakerMs, metrics })
+    ? new PrometheusClient({
+        url: opts.prometheusUrl,
+        timeoutMs: opts.prometheusTimeoutMs ?? 5000,
+        breakerFailures: breakerMs > 0 ? 3 : 0,
+        breakerOpenMs: breakerMs,
+        metrics,
+      })
     : undefined;
   const access = new PrometheusAccess({ client, log, rulesTtlMs: opts.rulesTtlMs ?? 60_000 });
   const model = createMonitoringModel({ access, rateWindow: opts.rateWindow ?? '5m' });
@@ -67,7 +73,12 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [metrics],
   });
-  const requests = new Counter({ name: 'kubegraph_monitoring_requests_total', help: 'GraphQL requests, by outcome.', labelNames: ['outcome'], registers: [metrics] });
+  const requests = new Counter({
+    name: 'kubegraph_monitoring_requests_total',
+    help: 'GraphQL requests, by outcome.',
+    labelNames: ['outcome'],
+    registers: [metrics],
+  });
 
   const plugin: ApolloServerPlugin<MonitoringContext> = {
     async requestDidStart() {
@@ -85,14 +96,21 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
           const body = response.body;
           if (body.kind !== 'single') return;
           // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
-          if (contextValue.fieldErrors.length) body.singleResult.errors = [...(body.singleResult.errors ?? []), ...contextValue.fieldErrors.map((e) => e.toJSON())];
+          if (contextValue.fieldErrors.length)
+            body.singleResult.errors = [
+              ...(body.singleResult.errors ?? []),
+              ...contextValue.fieldErrors.map((e) => e.toJSON()),
+            ];
           requests.inc({ outcome: body.singleResult.errors?.length ? 'error' : 'ok' });
         },
       };
     },
   };
 
-  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers() as never });
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
+    resolvers: createResolvers() as never,
+  });
   const apollo = new ApolloServer<MonitoringContext>({
     schema,
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
@@ -105,7 +123,11 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
   await apollo.start();
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
-  await tenancy?.start().catch((e: unknown) => log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }));
+  await tenancy
+    ?.start()
+    .catch((e: unknown) =>
+      log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
+    );
   const server = createServiceHttpServer<MonitoringContext>({
     apollo,
     metrics,

@@ -29,13 +29,21 @@ const invalidValue = (field: string, value: unknown, detail: string): StatusCaus
   field,
   message: `Invalid value: ${fmtValue(value)}: ${detail}`,
 });
-const forbidden = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` });
+const forbidden = (field: string, detail: string): StatusCause => ({
+  reason: 'FieldValueForbidden',
+  field,
+  message: `Forbidden: ${detail}`,
+});
 const notSupported = (field: string, value: unknown, supported: string[]): StatusCause => ({
   reason: 'FieldValueNotSupported',
   field,
   message: `Unsupported value: ${fmtValue(value)}: supported values: ${supported.map((s) => `"${s}"`).join(', ')}`,
 });
-const duplicate = (field: string, value: unknown): StatusCause => ({ reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${fmtValue(value)}` });
+const duplicate = (field: string, value: unknown): StatusCause => ({
+  reason: 'FieldValueDuplicate',
+  field,
+  message: `Duplicate value: ${fmtValue(value)}`,
+});
 
 const IMMUTABLE = 'field is immutable';
 const POD_UPDATE_FORBIDDEN =
@@ -43,7 +51,11 @@ const POD_UPDATE_FORBIDDEN =
 
 /** JSON with object keys sorted: patches may re-add a key at the end, and key order is not a change. */
 const canonicalJson = (v: unknown): string =>
-  JSON.stringify(v ?? null, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+  JSON.stringify(v ?? null, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 
 // ------------------------------------------------------------------ pods
@@ -138,7 +150,9 @@ function defaultPod(pod: KObject, old?: KObject): void {
   spec.tolerations ??= [];
   if (Array.isArray(spec.tolerations)) {
     for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-      if (!spec.tolerations.some((t: Loose) => t?.key === key && (t.effect === 'NoExecute' || t.effect === undefined))) {
+      if (
+        !spec.tolerations.some((t: Loose) => t?.key === key && (t.effect === 'NoExecute' || t.effect === undefined))
+      ) {
         spec.tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
       }
     }
@@ -146,7 +160,10 @@ function defaultPod(pod: KObject, old?: KObject): void {
   // ServiceAccount admission: the projected token volume and its mounts.
   if (spec.automountServiceAccountToken !== false && Array.isArray(spec.containers)) {
     spec.volumes ??= [];
-    if (Array.isArray(spec.volumes) && !spec.volumes.some((v: Loose) => String(v?.name ?? '').startsWith('kube-api-access-'))) {
+    if (
+      Array.isArray(spec.volumes) &&
+      !spec.volumes.some((v: Loose) => String(v?.name ?? '').startsWith('kube-api-access-'))
+    ) {
       const name = `kube-api-access-${randomSuffix(5)}`;
       spec.volumes.push({
         name,
@@ -155,14 +172,21 @@ function defaultPod(pod: KObject, old?: KObject): void {
           sources: [
             { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
             { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-            { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+            {
+              downwardAPI: {
+                items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+              },
+            },
           ],
         },
       });
       for (const c of [...spec.containers, ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])]) {
         if (!c || typeof c !== 'object') continue;
         c.volumeMounts ??= [];
-        if (Array.isArray(c.volumeMounts) && !c.volumeMounts.some((m: Loose) => m?.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')) {
+        if (
+          Array.isArray(c.volumeMounts) &&
+          !c.volumeMounts.some((m: Loose) => m?.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')
+        ) {
           c.volumeMounts.push({ name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' });
         }
       }
@@ -181,7 +205,8 @@ function validateContainers(list: Loose, path: string, requiredList: boolean, na
   list.forEach((c: Loose, i: number) => {
     const p = `${path}[${i}]`;
     if (!c?.name) causes.push(required(`${p}.name`));
-    else if (!isDns1123Label(c.name)) for (const problem of dns1123LabelProblems(c.name)) causes.push(invalidValue(`${p}.name`, c.name, problem));
+    else if (!isDns1123Label(c.name))
+      for (const problem of dns1123LabelProblems(c.name)) causes.push(invalidValue(`${p}.name`, c.name, problem));
     else if (names.has(c.name)) causes.push(duplicate(`${p}.name`, c.name));
     else names.add(c.name);
     if (!c?.image || !String(c.image).trim()) causes.push(required(`${p}.image`));
@@ -191,7 +216,8 @@ function validateContainers(list: Loose, path: string, requiredList: boolean, na
     (Array.isArray(c?.ports) ? c.ports : []).forEach((port: Loose, j: number) => {
       const cp = port?.containerPort;
       if (cp === undefined) causes.push(required(`${p}.ports[${j}].containerPort`));
-      else if (!Number.isInteger(cp) || cp < 1 || cp > 65535) causes.push(invalidValue(`${p}.ports[${j}].containerPort`, cp, 'must be between 1 and 65535, inclusive'));
+      else if (!Number.isInteger(cp) || cp < 1 || cp > 65535)
+        causes.push(invalidValue(`${p}.ports[${j}].containerPort`, cp, 'must be between 1 and 65535, inclusive'));
       if (port?.protocol && !['TCP', 'UDP', 'SCTP'].includes(port.protocol)) {
         causes.push(notSupported(`${p}.ports[${j}].protocol`, port.protocol, ['SCTP', 'TCP', 'UDP']));
       }
@@ -212,11 +238,22 @@ export function validatePodSpec(spec: Loose, path: string, allowedRestart?: stri
   if (spec.restartPolicy !== undefined && !policies.includes(spec.restartPolicy)) {
     causes.push(notSupported(`${path}.restartPolicy`, spec.restartPolicy, policies));
   }
-  if (spec.dnsPolicy !== undefined && !['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'].includes(spec.dnsPolicy)) {
-    causes.push(notSupported(`${path}.dnsPolicy`, spec.dnsPolicy, ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']));
+  if (
+    spec.dnsPolicy !== undefined &&
+    !['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'].includes(spec.dnsPolicy)
+  ) {
+    causes.push(
+      notSupported(`${path}.dnsPolicy`, spec.dnsPolicy, ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']),
+    );
   }
-  if (spec.terminationGracePeriodSeconds !== undefined && spec.terminationGracePeriodSeconds !== null && !Number.isInteger(spec.terminationGracePeriodSeconds)) {
-    causes.push(invalidValue(`${path}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be an integer'));
+  if (
+    spec.terminationGracePeriodSeconds !== undefined &&
+    spec.terminationGracePeriodSeconds !== null &&
+    !Number.isInteger(spec.terminationGracePeriodSeconds)
+  ) {
+    causes.push(
+      invalidValue(`${path}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be an integer'),
+    );
   }
   return causes;
 }
@@ -243,7 +280,8 @@ function validatePodUpdate(pod: KObject, old: KObject): StatusCause[] {
     delete a.tolerations;
     delete b.tolerations;
   }
-  if ((b.terminationGracePeriodSeconds ?? 0) < 0 && a.terminationGracePeriodSeconds === 1) a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds;
+  if ((b.terminationGracePeriodSeconds ?? 0) < 0 && a.terminationGracePeriodSeconds === 1)
+    a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds;
   if (same(a, b)) return [];
   return [forbidden('spec', POD_UPDATE_FORBIDDEN)];
 }
@@ -263,7 +301,9 @@ function validateSelectorAndTemplate(obj: KObject, kind: string, allowedRestart:
     return causes;
   }
   if (!labelsMatch(reqs, labels ?? {}) || !sel) {
-    causes.push(invalidValue('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`'));
+    causes.push(
+      invalidValue('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`'),
+    );
   }
   causes.push(...validatePodSpec(spec.template.spec, 'spec.template.spec', allowedRestart));
   return causes;
@@ -304,10 +344,16 @@ const deploymentHooks: KindHooks = {
     defaultTemplate(d);
   },
   validate(d, old) {
-    const causes = [...validateReplicas(d), ...validateSelectorAndTemplate(d, 'deployment', ['Always']), ...selectorImmutable(d, old)];
+    const causes = [
+      ...validateReplicas(d),
+      ...validateSelectorAndTemplate(d, 'deployment', ['Always']),
+      ...selectorImmutable(d, old),
+    ];
     const s = d.spec?.strategy;
-    if (s?.type && !['RollingUpdate', 'Recreate'].includes(s.type)) causes.push(notSupported('spec.strategy.type', s.type, ['Recreate', 'RollingUpdate']));
-    if (s?.type === 'Recreate' && s.rollingUpdate) causes.push(forbidden('spec.strategy.rollingUpdate', 'may not be specified when strategy `type` is \'Recreate\''));
+    if (s?.type && !['RollingUpdate', 'Recreate'].includes(s.type))
+      causes.push(notSupported('spec.strategy.type', s.type, ['Recreate', 'RollingUpdate']));
+    if (s?.type === 'Recreate' && s.rollingUpdate)
+      causes.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
     return causes;
   },
 };
@@ -318,10 +364,21 @@ const replicaSetHooks: KindHooks = {
     rs.spec.replicas ??= 1;
     defaultTemplate(rs);
   },
-  validate: (rs, old) => [...validateReplicas(rs), ...validateSelectorAndTemplate(rs, 'replicaset', ['Always']), ...selectorImmutable(rs, old)],
+  validate: (rs, old) => [
+    ...validateReplicas(rs),
+    ...validateSelectorAndTemplate(rs, 'replicaset', ['Always']),
+    ...selectorImmutable(rs, old),
+  ],
 };
 
-const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const STS_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
 const statefulSetHooks: KindHooks = {
   defaults(s) {
     s.spec ??= {};
@@ -349,11 +406,20 @@ const statefulSetHooks: KindHooks = {
   validate(s, old) {
     const causes = [...validateReplicas(s), ...validateSelectorAndTemplate(s, 'statefulset', ['Always'])];
     const p = s.spec?.podManagementPolicy;
-    if (p && !['OrderedReady', 'Parallel'].includes(p)) causes.push(notSupported('spec.podManagementPolicy', p, ['OrderedReady', 'Parallel']));
+    if (p && !['OrderedReady', 'Parallel'].includes(p))
+      causes.push(notSupported('spec.podManagementPolicy', p, ['OrderedReady', 'Parallel']));
     if (old) {
-      const strip = (o: KObject) => Object.fromEntries(Object.entries(o.spec ?? {}).filter(([k]) => !STS_MUTABLE.includes(k)));
+      const strip = (o: KObject) =>
+        Object.fromEntries(Object.entries(o.spec ?? {}).filter(([k]) => !STS_MUTABLE.includes(k)));
       if (!same(strip(s), strip(old))) {
-        causes.push(forbidden('spec', `updates to statefulset spec for fields other than ${STS_MUTABLE.slice(0, -1).map((f) => `'${f}'`).join(', ')} and '${STS_MUTABLE.at(-1)}' are forbidden`));
+        causes.push(
+          forbidden(
+            'spec',
+            `updates to statefulset spec for fields other than ${STS_MUTABLE.slice(0, -1)
+              .map((f) => `'${f}'`)
+              .join(', ')} and '${STS_MUTABLE.at(-1)}' are forbidden`,
+          ),
+        );
       }
     }
     return causes;
@@ -413,20 +479,31 @@ const jobHooks: KindHooks = {
   validate(job, old) {
     const spec = job.spec ?? {};
     const causes: StatusCause[] = [];
-    for (const f of ['parallelism', 'completions', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished']) {
+    for (const f of [
+      'parallelism',
+      'completions',
+      'backoffLimit',
+      'activeDeadlineSeconds',
+      'ttlSecondsAfterFinished',
+    ]) {
       const v = spec[f];
-      if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0)) causes.push(invalidValue(`spec.${f}`, v, 'must be greater than or equal to 0'));
+      if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0))
+        causes.push(invalidValue(`spec.${f}`, v, 'must be greater than or equal to 0'));
     }
     if (spec.completionMode && !['NonIndexed', 'Indexed'].includes(spec.completionMode)) {
       causes.push(notSupported('spec.completionMode', spec.completionMode, ['NonIndexed', 'Indexed']));
     }
-    if (spec.template && !spec.template.spec?.restartPolicy) causes.push(required('spec.template.spec.restartPolicy', 'valid values: "OnFailure", "Never"'));
+    if (spec.template && !spec.template.spec?.restartPolicy)
+      causes.push(required('spec.template.spec.restartPolicy', 'valid values: "OnFailure", "Never"'));
     causes.push(...validateSelectorAndTemplate(job, 'job', ['OnFailure', 'Never']));
     if (old) {
       causes.push(...selectorImmutable(job, old));
-      if (!same(spec.template, old.spec?.template)) causes.push(invalidValue('spec.template', spec.template, IMMUTABLE));
-      if (!same(spec.completions, old.spec?.completions) && spec.completionMode !== 'Indexed') causes.push(invalidValue('spec.completions', spec.completions, IMMUTABLE));
-      if (!same(spec.completionMode, old.spec?.completionMode)) causes.push(invalidValue('spec.completionMode', spec.completionMode, IMMUTABLE));
+      if (!same(spec.template, old.spec?.template))
+        causes.push(invalidValue('spec.template', spec.template, IMMUTABLE));
+      if (!same(spec.completions, old.spec?.completions) && spec.completionMode !== 'Indexed')
+        causes.push(invalidValue('spec.completions', spec.completions, IMMUTABLE));
+      if (!same(spec.completionMode, old.spec?.completionMode))
+        causes.push(invalidValue('spec.completionMode', spec.completionMode, IMMUTABLE));
     }
     return causes;
   },
@@ -463,7 +540,13 @@ const cronJobHooks: KindHooks = {
     if (!spec.jobTemplate?.spec?.template) causes.push(required('spec.jobTemplate.spec.template'));
     else if (!spec.jobTemplate.spec.template.spec?.restartPolicy) {
       causes.push(required('spec.jobTemplate.spec.template.spec.restartPolicy', 'valid values: "OnFailure", "Never"'));
-    } else causes.push(...validatePodSpec(spec.jobTemplate.spec.template.spec, 'spec.jobTemplate.spec.template.spec', ['OnFailure', 'Never']));
+    } else
+      causes.push(
+        ...validatePodSpec(spec.jobTemplate.spec.template.spec, 'spec.jobTemplate.spec.template.spec', [
+          'OnFailure',
+          'Never',
+        ]),
+      );
     return causes;
   },
 };
@@ -500,7 +583,8 @@ class Allocations {
     const key = (o: KObject) => `${o.metadata.namespace}/${o.metadata.name}`;
     if (old) {
       for (const ip of old.spec?.clusterIPs ?? []) if (this.ips.get(ip) === key(old)) this.ips.delete(ip);
-      for (const p of old.spec?.ports ?? []) if (p?.nodePort && this.nodePorts.get(p.nodePort) === key(old)) this.nodePorts.delete(p.nodePort);
+      for (const p of old.spec?.ports ?? [])
+        if (p?.nodePort && this.nodePorts.get(p.nodePort) === key(old)) this.nodePorts.delete(p.nodePort);
     }
     if (obj) {
       for (const ip of obj.spec?.clusterIPs ?? []) if (ip !== 'None') this.ips.set(ip, key(obj));
@@ -562,7 +646,9 @@ function serviceHooks(store: Store): KindHooks {
         if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
           for (const p of ports) {
             if (p && typeof p === 'object' && p.nodePort === undefined) {
-              const was = (old.spec?.ports ?? []).find((q: Loose) => q.port === p.port && (q.protocol ?? 'TCP') === p.protocol);
+              const was = (old.spec?.ports ?? []).find(
+                (q: Loose) => q.port === p.port && (q.protocol ?? 'TCP') === p.protocol,
+              );
               if (was?.nodePort) p.nodePort = was.nodePort;
             }
           }
@@ -574,9 +660,21 @@ function serviceHooks(store: Store): KindHooks {
         else if (!old) spec.clusterIP = alloc().freeIP();
       } else if (!old && spec.clusterIP !== 'None') {
         if (!inServiceCIDR(spec.clusterIP)) {
-          causes.push(invalidValue('spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is 10.96.0.0/12`));
+          causes.push(
+            invalidValue(
+              'spec.clusterIPs',
+              [spec.clusterIP],
+              `failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is 10.96.0.0/12`,
+            ),
+          );
         } else if (alloc().ips.has(spec.clusterIP) && alloc().ips.get(spec.clusterIP) !== key) {
-          causes.push(invalidValue('spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`));
+          causes.push(
+            invalidValue(
+              'spec.clusterIPs',
+              [spec.clusterIP],
+              `failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`,
+            ),
+          );
         }
       }
       if (spec.clusterIP !== undefined) spec.clusterIPs = [spec.clusterIP];
@@ -592,7 +690,14 @@ function serviceHooks(store: Store): KindHooks {
           if (!p || typeof p !== 'object') continue;
           if (p.nodePort !== undefined) {
             const owner = alloc().nodePorts.get(p.nodePort);
-            if (owner && owner !== key) causes.push(invalidValue(`spec.ports[${ports.indexOf(p)}].nodePort`, p.nodePort, 'provided port is already allocated'));
+            if (owner && owner !== key)
+              causes.push(
+                invalidValue(
+                  `spec.ports[${ports.indexOf(p)}].nodePort`,
+                  p.nodePort,
+                  'provided port is already allocated',
+                ),
+              );
             taken.add(p.nodePort);
           }
         }
@@ -630,18 +735,29 @@ function serviceHooks(store: Store): KindHooks {
           names.add(p.name);
         }
         if (p?.port === undefined) causes.push(required(`${path}.port`));
-        else if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) causes.push(invalidValue(`${path}.port`, p.port, 'must be between 1 and 65535, inclusive'));
-        if (p?.protocol && !['TCP', 'UDP', 'SCTP'].includes(p.protocol)) causes.push(notSupported(`${path}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
+        else if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+          causes.push(invalidValue(`${path}.port`, p.port, 'must be between 1 and 65535, inclusive'));
+        if (p?.protocol && !['TCP', 'UDP', 'SCTP'].includes(p.protocol))
+          causes.push(notSupported(`${path}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
         const tp = p?.targetPort;
-        if (typeof tp === 'number' && (!Number.isInteger(tp) || tp < 1 || tp > 65535)) causes.push(invalidValue(`${path}.targetPort`, tp, 'must be between 1 and 65535, inclusive'));
+        if (typeof tp === 'number' && (!Number.isInteger(tp) || tp < 1 || tp > 65535))
+          causes.push(invalidValue(`${path}.targetPort`, tp, 'must be between 1 and 65535, inclusive'));
         if (p?.nodePort !== undefined && (p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX)) {
-          causes.push(invalidValue(`${path}.nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`));
+          causes.push(
+            invalidValue(
+              `${path}.nodePort`,
+              p.nodePort,
+              `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`,
+            ),
+          );
         }
-        if (p?.nodePort !== undefined && spec.type === 'ClusterIP') causes.push(forbidden(`${path}.nodePort`, 'may not be used when `type` is \'ClusterIP\''));
+        if (p?.nodePort !== undefined && spec.type === 'ClusterIP')
+          causes.push(forbidden(`${path}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
       });
       if (old && old.spec?.type !== 'ExternalName' && spec.type !== 'ExternalName') {
         const before = old.spec?.clusterIPs ?? [];
-        if (before.length && !same(spec.clusterIPs, before)) causes.push(invalidValue('spec.clusterIPs[0]', spec.clusterIPs, 'may not change once set'));
+        if (before.length && !same(spec.clusterIPs, before))
+          causes.push(invalidValue('spec.clusterIPs[0]', spec.clusterIPs, 'may not change once set'));
       }
       return causes;
     },
@@ -673,10 +789,12 @@ const secretHooks: KindHooks = {
   validate(s, old) {
     const causes = validateKeys(s, ['data']);
     for (const [k, v] of Object.entries(s.data ?? {})) {
-      if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) causes.push(invalidValue(`data[${k}]`, '<secret contents redacted>', 'must be base64 encoded'));
+      if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+        causes.push(invalidValue(`data[${k}]`, '<secret contents redacted>', 'must be base64 encoded'));
     }
     if (old && s.type !== old.type) causes.push(invalidValue('type', s.type, IMMUTABLE));
-    if (old?.immutable && !same(s.data, old.data)) causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
+    if (old?.immutable && !same(s.data, old.data))
+      causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
     return causes;
   },
 };
@@ -684,8 +802,11 @@ const secretHooks: KindHooks = {
 const configMapHooks: KindHooks = {
   validate(cm, old) {
     const causes = validateKeys(cm, ['data', 'binaryData']);
-    for (const k of Object.keys(cm.data ?? {})) if (cm.binaryData && k in cm.binaryData) causes.push(invalidValue(`data[${k}]`, k, 'duplicate of key present in binaryData'));
-    if (old?.immutable && (!same(cm.data, old.data) || !same(cm.binaryData, old.binaryData))) causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
+    for (const k of Object.keys(cm.data ?? {}))
+      if (cm.binaryData && k in cm.binaryData)
+        causes.push(invalidValue(`data[${k}]`, k, 'duplicate of key present in binaryData'));
+    if (old?.immutable && (!same(cm.data, old.data) || !same(cm.binaryData, old.binaryData)))
+      causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
     return causes;
   },
 };
@@ -710,7 +831,9 @@ const pvcHooks: KindHooks = {
       pvc.status = { phase: 'Pending' };
       // The DefaultStorageClass admission plugin: a claim that names no class gets the default one.
       if (pvc.spec.storageClassName === undefined) {
-        const def = store.list(store.type('storage.k8s.io', 'storageclasses')).find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+        const def = store
+          .list(store.type('storage.k8s.io', 'storageclasses'))
+          .find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
         if (def) pvc.spec.storageClassName = def.metadata.name;
       }
     }
@@ -718,7 +841,8 @@ const pvcHooks: KindHooks = {
   validate(pvc, old) {
     const spec = pvc.spec ?? {};
     const causes: StatusCause[] = [];
-    if (!Array.isArray(spec.accessModes) || !spec.accessModes.length) causes.push(required('spec.accessModes', 'at least 1 access mode is required'));
+    if (!Array.isArray(spec.accessModes) || !spec.accessModes.length)
+      causes.push(required('spec.accessModes', 'at least 1 access mode is required'));
     if (!spec.resources?.requests?.storage && !spec.volumeName) causes.push(required('spec.resources[storage]'));
     if (old) {
       const strip = (s: Loose, o: Loose) => ({
@@ -730,7 +854,12 @@ const pvcHooks: KindHooks = {
         storageClassName: o.storageClassName == null ? undefined : s.storageClassName,
       });
       if (!same(strip(spec, old.spec ?? {}), strip(old.spec ?? {}, old.spec ?? {}))) {
-        causes.push(forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims'));
+        causes.push(
+          forbidden(
+            'spec',
+            'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+          ),
+        );
       }
     }
     return causes;

@@ -96,7 +96,11 @@ export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
 function subresourceDiscovery(rt: ResourceType) {
   return subresourceEntries(rt).map((e) => ({
     subresource: e.name.slice(rt.plural.length + 1),
-    responseKind: { group: 'group' in e ? e.group : rt.group, version: 'version' in e ? e.version : rt.version, kind: e.kind },
+    responseKind: {
+      group: 'group' in e ? e.group : rt.group,
+      version: 'version' in e ? e.version : rt.version,
+      kind: e.kind,
+    },
     verbs: e.verbs,
   }));
 }
@@ -117,7 +121,9 @@ function resourceDiscovery(rt: ResourceType) {
 
 /** GET /api (core: true) or /apis as an `APIGroupDiscoveryList`. */
 export function aggregatedDiscovery(registry: Registry, core: boolean) {
-  const groups = [...registry.groups()].filter(([g]) => (core ? g === '' : g !== '')).sort(([a], [b]) => a.localeCompare(b));
+  const groups = [...registry.groups()]
+    .filter(([g]) => (core ? g === '' : g !== ''))
+    .sort(([a], [b]) => a.localeCompare(b));
   const types = registry.all();
   return {
     kind: 'APIGroupDiscoveryList',

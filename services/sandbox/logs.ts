@@ -29,7 +29,8 @@ const INT_RE = /^[+-]?\d+$/;
 function parseIntParam(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null || raw === '') return undefined;
-  if (!INT_RE.test(raw.trim())) throw badRequest(`couldn't parse "${name}": strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  if (!INT_RE.test(raw.trim()))
+    throw badRequest(`couldn't parse "${name}": strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
   return Number(raw.trim());
 }
 
@@ -55,8 +56,13 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
   if (limitBytes !== undefined) opts.limitBytes = limitBytes;
   const sinceTime = query.get('sinceTime');
   if (sinceTime) {
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(sinceTime) || Number.isNaN(Date.parse(sinceTime))) {
-      throw badRequest(`parsing time ${JSON.stringify(sinceTime)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(sinceTime)} as RFC3339`);
+    if (
+      !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(sinceTime) ||
+      Number.isNaN(Date.parse(sinceTime))
+    ) {
+      throw badRequest(
+        `parsing time ${JSON.stringify(sinceTime)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(sinceTime)} as RFC3339`,
+      );
     }
     opts.sinceTime = sinceTime;
   }
@@ -71,15 +77,31 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
 function validateOptions(podName: string, opts: LogOptions): void {
   const causes: StatusCause[] = [];
   if (opts.tailLines !== undefined && opts.tailLines < 0) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'tailLines', message: `Invalid value: ${opts.tailLines}: must be greater than or equal to 0` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'tailLines',
+      message: `Invalid value: ${opts.tailLines}: must be greater than or equal to 0`,
+    });
   }
   if (opts.limitBytes !== undefined && opts.limitBytes < 1) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'limitBytes', message: `Invalid value: ${opts.limitBytes}: must be greater than 0` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'limitBytes',
+      message: `Invalid value: ${opts.limitBytes}: must be greater than 0`,
+    });
   }
   if (opts.sinceSeconds !== undefined && opts.sinceTime !== undefined) {
-    causes.push({ reason: 'FieldValueForbidden', field: '', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified' });
+    causes.push({
+      reason: 'FieldValueForbidden',
+      field: '',
+      message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified',
+    });
   } else if (opts.sinceSeconds !== undefined && opts.sinceSeconds < 1) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'sinceSeconds', message: `Invalid value: ${opts.sinceSeconds}: must be greater than 0` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'sinceSeconds',
+      message: `Invalid value: ${opts.sinceSeconds}: must be greater than 0`,
+    });
   }
   if (causes.length) throw invalid({ plural: 'pods', group: '', kind: 'PodLogOptions' }, podName, causes);
 }
@@ -110,13 +132,18 @@ const allContainers = (pod: KObject): Loose[] => [
 function pickContainer(pod: KObject, requested: string | undefined): string {
   const name = pod.metadata.name ?? '';
   if (requested) {
-    if (!allContainers(pod).some((c) => c.name === requested)) throw badRequest(`container ${requested} is not valid for pod ${name}`);
+    if (!allContainers(pod).some((c) => c.name === requested))
+      throw badRequest(`container ${requested} is not valid for pod ${name}`);
     return requested;
   }
   const containers: Loose[] = pod.spec?.containers ?? [];
   if (containers.length === 1) return containers[0].name;
   if (containers.length === 0) throw badRequest(`a container name must be specified for pod ${name}`);
-  throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${allContainers(pod).map((c) => c.name).join(' ')}]`);
+  throw badRequest(
+    `a container name must be specified for pod ${name}, choose one of: [${allContainers(pod)
+      .map((c) => c.name)
+      .join(' ')}]`,
+  );
 }
 
 const timeOf = (s: unknown): number | undefined => {
@@ -145,7 +172,12 @@ const endOf = (finishedAt: unknown): number | undefined => {
 };
 
 function instanceFrom(pod: KObject, container: string, image: string, state: Loose, fallbackStart?: number): Instance {
-  const start = timeOf(state.startedAt) ?? fallbackStart ?? timeOf(pod.status?.startTime) ?? timeOf(pod.metadata.creationTimestamp) ?? Date.now();
+  const start =
+    timeOf(state.startedAt) ??
+    fallbackStart ??
+    timeOf(pod.status?.startTime) ??
+    timeOf(pod.metadata.creationTimestamp) ??
+    Date.now();
   const end = state.finishedAt !== undefined ? (endOf(state.finishedAt) ?? start) : undefined;
   return {
     seed: `${pod.metadata.uid ?? pod.metadata.name}|${container}|${image}|${state.startedAt ?? start}`,
@@ -187,9 +219,13 @@ function resolveInstance(pod: KObject, container: string, previous: boolean): In
       case 'ErrImagePull':
         throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: image can't be pulled`);
       case 'ImagePullBackOff':
-        throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: trying and failing to pull image`);
+        throw badRequest(
+          `container "${container}" in pod "${podName}" is waiting to start: trying and failing to pull image`,
+        );
       default:
-        throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`);
+        throw badRequest(
+          `container "${container}" in pod "${podName}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`,
+        );
     }
   }
   throw badRequest(`container "${container}" in pod "${podName}" is waiting to start - no logs yet`);
@@ -244,7 +280,10 @@ type Flavor = 'web' | 'json' | 'java' | 'redis' | 'postgres' | 'mysql' | 'crash'
 
 /** What kind of log an image writes, from the image's name (registry and tag aside). */
 export function flavorOf(image: string): Flavor {
-  const name = image.toLowerCase().replace(/@sha256:.*$/, '').replace(/:[^/]*$/, '');
+  const name = image
+    .toLowerCase()
+    .replace(/@sha256:.*$/, '')
+    .replace(/:[^/]*$/, '');
   const base = name.split('/').pop() ?? name;
   const tokens = name.split(/[/._-]+/);
   if (name.includes('crash')) return 'crash';
@@ -279,7 +318,10 @@ class Schedule {
   /** Crashing images write a few lines, then a fatal error, then nothing. */
   readonly maxEvents: number;
 
-  constructor(readonly inst: Instance, speed: number) {
+  constructor(
+    readonly inst: Instance,
+    speed: number,
+  ) {
     this.banner = bannerSize(inst);
     this.period = Math.max(10, Math.round(PERIOD_MS[inst.flavor] / Math.max(speed, 0.001)));
     this.periodicBase = inst.start + 40 + this.banner * BANNER_STEP_MS + Math.min(1000, this.period);
@@ -290,7 +332,11 @@ class Schedule {
   time(k: number): number {
     if (k < this.banner) return this.inst.start + 40 + k * BANNER_STEP_MS + (hash32(`${this.inst.seed}|b${k}`) % 5);
     const j = k - this.banner;
-    return this.periodicBase + j * this.period + Math.floor((hash32(`${this.inst.seed}|j${j}`) / 4294967296) * 0.8 * this.period);
+    return (
+      this.periodicBase +
+      j * this.period +
+      Math.floor((hash32(`${this.inst.seed}|j${j}`) / 4294967296) * 0.8 * this.period)
+    );
   }
 
   nanos(k: number): number {
@@ -351,7 +397,20 @@ const log4jTime = (t: number) => {
   return `${ymd(d)} ${hms(d)},${p3(d.getUTCMilliseconds())}`;
 };
 
-const PATHS = ['/', '/index.html', '/healthz', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/users/{id}', '/static/app.js', '/static/style.css', '/favicon.ico', '/api/v1/cart', '/login', '/metrics'];
+const PATHS = [
+  '/',
+  '/index.html',
+  '/healthz',
+  '/api/v1/orders',
+  '/api/v1/orders/{id}',
+  '/api/v1/users/{id}',
+  '/static/app.js',
+  '/static/style.css',
+  '/favicon.ico',
+  '/api/v1/cart',
+  '/login',
+  '/metrics',
+];
 const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
@@ -367,7 +426,12 @@ const appName = (inst: Instance) => {
 };
 const podIp = (r: Rng) => `10.244.${r.int(0, 7)}.${r.int(2, 250)}`;
 const fillPath = (r: Rng, p: string) => p.replace('{id}', String(r.int(1, 9999)));
-const camel = (s: string) => s.split('-').filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('') || 'App';
+const camel = (s: string) =>
+  s
+    .split('-')
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('') || 'App';
 
 function bannerSize(inst: Instance): number {
   switch (inst.flavor) {
@@ -423,10 +487,16 @@ function webBanner(inst: Instance, k: number, t: number): string[] {
     return [`[${isoMs(t).replace('T', ' ')}][1][info][main] ${lines[k]}`];
   }
   if (/httpd|apache/.test(inst.image)) {
-    if (k === 0) return [`AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using 10.244.0.${(hash32(inst.seed) % 240) + 2}. Set the 'ServerName' directive globally to suppress this message`];
+    if (k === 0)
+      return [
+        `AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using 10.244.0.${(hash32(inst.seed) % 240) + 2}. Set the 'ServerName' directive globally to suppress this message`,
+      ];
     const d = new Date(t);
     const stamp = `${d.toUTCString().slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${p2(d.getUTCDate())} ${hms(d)}.${p3(d.getUTCMilliseconds())}${String(hash32(`${inst.seed}|us${k}`) % 1000).padStart(3, '0')} ${d.getUTCFullYear()}`;
-    if (k === 1) return [`[${stamp}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/2.4.59 (Unix) configured -- resuming normal operations`];
+    if (k === 1)
+      return [
+        `[${stamp}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/2.4.59 (Unix) configured -- resuming normal operations`,
+      ];
     if (k === 2) return [`[${stamp}] [core:notice] [pid 1:tid 1] AH00094: Command line: 'httpd -D FOREGROUND'`];
     return [];
   }
@@ -457,7 +527,12 @@ function jsonLine(inst: Instance, k: number, t: number, r: Rng): string {
   const app = appName(inst);
   if (k < bannerSize(inst)) {
     const msgs: Record<string, unknown>[] = [
-      { msg: 'starting service', service: app, version: `1.${hash32(inst.seed) % 12}.${hash32(inst.seed + 'v') % 20}`, pid: 1 },
+      {
+        msg: 'starting service',
+        service: app,
+        version: `1.${hash32(inst.seed) % 12}.${hash32(inst.seed + 'v') % 20}`,
+        pid: 1,
+      },
       { msg: 'connected to database', host: 'postgres.default.svc:5432', pool_size: 10 },
       { msg: 'http server listening', addr: ':8080' },
     ];
@@ -468,30 +543,93 @@ function jsonLine(inst: Instance, k: number, t: number, r: Rng): string {
   const path = fillPath(r, r.pick(PATHS.filter((p) => p.startsWith('/api'))));
   const requestId = r.hex(16);
   if (roll < 0.05) {
-    return JSON.stringify({ ...base, level: 'error', msg: 'upstream request failed', method, path, status: 502, error: `dial tcp 10.96.${r.int(0, 255)}.${r.int(1, 254)}:8080: connect: connection refused`, request_id: requestId });
+    return JSON.stringify({
+      ...base,
+      level: 'error',
+      msg: 'upstream request failed',
+      method,
+      path,
+      status: 502,
+      error: `dial tcp 10.96.${r.int(0, 255)}.${r.int(1, 254)}:8080: connect: connection refused`,
+      request_id: requestId,
+    });
   }
   if (roll < 0.12) {
-    return JSON.stringify({ ...base, level: 'warn', msg: 'slow request', method, path, status: 200, duration_ms: r.int(800, 4000), request_id: requestId });
+    return JSON.stringify({
+      ...base,
+      level: 'warn',
+      msg: 'slow request',
+      method,
+      path,
+      status: 200,
+      duration_ms: r.int(800, 4000),
+      request_id: requestId,
+    });
   }
-  if (roll < 0.17) return JSON.stringify({ ...base, level: 'debug', msg: 'cache refresh', entries: r.int(100, 5000), duration_ms: r.int(1, 80) });
+  if (roll < 0.17)
+    return JSON.stringify({
+      ...base,
+      level: 'debug',
+      msg: 'cache refresh',
+      entries: r.int(100, 5000),
+      duration_ms: r.int(1, 80),
+    });
   const status = r.next() < 0.93 ? 200 : r.pick([201, 204, 400, 401, 404]);
-  return JSON.stringify({ ...base, msg: 'request completed', method, path, status, duration_ms: Math.round(r.next() * 2500) / 100, bytes: r.int(60, 9000), request_id: requestId });
+  return JSON.stringify({
+    ...base,
+    msg: 'request completed',
+    method,
+    path,
+    status,
+    duration_ms: Math.round(r.next() * 2500) / 100,
+    bytes: r.int(60, 9000),
+    request_id: requestId,
+  });
 }
 
-const JAVA_THREADS = ['main', 'http-nio-8080-exec-1', 'http-nio-8080-exec-2', 'http-nio-8080-exec-5', 'scheduling-1', 'pool-2-thread-1', 'kafka-consumer-1'];
+const JAVA_THREADS = [
+  'main',
+  'http-nio-8080-exec-1',
+  'http-nio-8080-exec-2',
+  'http-nio-8080-exec-5',
+  'scheduling-1',
+  'pool-2-thread-1',
+  'kafka-consumer-1',
+];
 
 function javaLines(inst: Instance, k: number, t: number, r: Rng): string[] {
   const app = camel(appName(inst).replace(/-?(java|spring|tomcat|openjdk|jdk|jre|service)-?/g, '-')) || 'Demo';
   const pkg = `com.example.${app.toLowerCase()}`;
   const ts = log4jTime(t);
-  const line = (level: string, thread: string, logger: string, msg: string) => `${ts} ${level.padEnd(5)} [${thread}] ${logger} - ${msg}`;
+  const line = (level: string, thread: string, logger: string, msg: string) =>
+    `${ts} ${level.padEnd(5)} [${thread}] ${logger} - ${msg}`;
   if (k < bannerSize(inst)) {
     const startup = [
-      line('INFO', 'main', `${pkg}.${app}Application`, `Starting ${app}Application v2.3.${hash32(inst.seed) % 9} using Java 17.0.11 with PID 1 (/app/app.jar started by app in /app)`),
-      line('INFO', 'main', `${pkg}.${app}Application`, 'No active profile set, falling back to 1 default profile: "default"'),
-      line('INFO', 'main', 'org.springframework.boot.web.embedded.tomcat.TomcatWebServer', 'Tomcat initialized with port 8080 (http)'),
+      line(
+        'INFO',
+        'main',
+        `${pkg}.${app}Application`,
+        `Starting ${app}Application v2.3.${hash32(inst.seed) % 9} using Java 17.0.11 with PID 1 (/app/app.jar started by app in /app)`,
+      ),
+      line(
+        'INFO',
+        'main',
+        `${pkg}.${app}Application`,
+        'No active profile set, falling back to 1 default profile: "default"',
+      ),
+      line(
+        'INFO',
+        'main',
+        'org.springframework.boot.web.embedded.tomcat.TomcatWebServer',
+        'Tomcat initialized with port 8080 (http)',
+      ),
       line('INFO', 'main', 'org.apache.catalina.core.StandardService', 'Starting service [Tomcat]'),
-      line('INFO', 'main', `${pkg}.${app}Application`, `Started ${app}Application in ${(3 + (hash32(inst.seed) % 4000) / 1000).toFixed(3)} seconds (process running for ${(4 + (hash32(inst.seed) % 4000) / 1000).toFixed(3)})`),
+      line(
+        'INFO',
+        'main',
+        `${pkg}.${app}Application`,
+        `Started ${app}Application in ${(3 + (hash32(inst.seed) % 4000) / 1000).toFixed(3)} seconds (process running for ${(4 + (hash32(inst.seed) % 4000) / 1000).toFixed(3)})`,
+      ),
     ];
     return [startup[k]];
   }
@@ -504,7 +642,9 @@ function javaLines(inst: Instance, k: number, t: number, r: Rng): string[] {
       ? `Exception in thread "${thread}" java.lang.NullPointerException: Cannot invoke "String.length()" because "name" is null`
       : 'java.lang.IllegalStateException: Order ' + id + ' not found';
     return [
-      ...(uncaught ? [] : [line('ERROR', thread, `${pkg}.web.OrderController`, `Request processing failed for GET /api/orders/${id}`)]),
+      ...(uncaught
+        ? []
+        : [line('ERROR', thread, `${pkg}.web.OrderController`, `Request processing failed for GET /api/orders/${id}`)]),
       head,
       `\tat ${pkg}.service.OrderService.findById(OrderService.java:${r.int(40, 140)})`,
       `\tat ${pkg}.web.OrderController.get(OrderController.java:${r.int(20, 90)})`,
@@ -513,9 +653,25 @@ function javaLines(inst: Instance, k: number, t: number, r: Rng): string[] {
       '\tat java.base/java.lang.Thread.run(Thread.java:1583)',
     ];
   }
-  if (roll < 0.1) return [line('WARN', thread, 'com.zaxxer.hikari.pool.HikariPool', `HikariPool-1 - Connection is not available, request timed out after ${r.int(1000, 30000)}ms.`)];
-  if (roll < 0.2) return [line('DEBUG', 'scheduling-1', `${pkg}.jobs.CacheRefresher`, `Refreshed ${r.int(10, 900)} cache entries`)];
-  return [line('INFO', thread, `${pkg}.web.OrderController`, `${r.pick(['GET', 'GET', 'POST'])} /api/orders${r.next() < 0.5 ? '/' + r.int(1, 99999) : ''} completed in ${r.int(2, 400)}ms status=${r.next() < 0.95 ? 200 : 404}`)];
+  if (roll < 0.1)
+    return [
+      line(
+        'WARN',
+        thread,
+        'com.zaxxer.hikari.pool.HikariPool',
+        `HikariPool-1 - Connection is not available, request timed out after ${r.int(1000, 30000)}ms.`,
+      ),
+    ];
+  if (roll < 0.2)
+    return [line('DEBUG', 'scheduling-1', `${pkg}.jobs.CacheRefresher`, `Refreshed ${r.int(10, 900)} cache entries`)];
+  return [
+    line(
+      'INFO',
+      thread,
+      `${pkg}.web.OrderController`,
+      `${r.pick(['GET', 'GET', 'POST'])} /api/orders${r.next() < 0.5 ? '/' + r.int(1, 99999) : ''} completed in ${r.int(2, 400)}ms status=${r.next() < 0.95 ? 200 : 404}`,
+    ),
+  ];
 }
 
 function redisLines(inst: Instance, k: number, t: number, r: Rng): string[] {
@@ -539,7 +695,10 @@ function redisLines(inst: Instance, k: number, t: number, r: Rng): string[] {
     case 1:
       return [`1:M ${ts} * Background saving started by pid ${pid}`];
     case 2:
-      return [`${pid}:C ${ts} * DB saved on disk`, `${pid}:C ${ts} * Fork CoW for RDB: current ${r.int(0, 4)} MB, peak ${r.int(0, 4)} MB, average ${r.int(0, 2)} MB`];
+      return [
+        `${pid}:C ${ts} * DB saved on disk`,
+        `${pid}:C ${ts} * Fork CoW for RDB: current ${r.int(0, 4)} MB, peak ${r.int(0, 4)} MB, average ${r.int(0, 2)} MB`,
+      ];
     default:
       return [`1:M ${ts} * Background saving terminated with success`];
   }
@@ -562,12 +721,17 @@ function postgresLines(inst: Instance, k: number, t: number, r: Rng): string[] {
   const roll = r.next();
   if (roll < 0.1) {
     const pid = r.int(100, 9000);
-    return [`${ts} [${pid}] ERROR:  relation "${r.pick(['orders_archive', 'sessions_tmp', 'audit'])}" does not exist at character ${r.int(15, 40)}`, `${ts} [${pid}] STATEMENT:  SELECT * FROM orders_archive WHERE id = $1`];
+    return [
+      `${ts} [${pid}] ERROR:  relation "${r.pick(['orders_archive', 'sessions_tmp', 'audit'])}" does not exist at character ${r.int(15, 40)}`,
+      `${ts} [${pid}] STATEMENT:  SELECT * FROM orders_archive WHERE id = $1`,
+    ];
   }
   if (roll < 0.2) return [`${ts} [${r.int(100, 9000)}] FATAL:  password authentication failed for user "reporting"`];
   if (roll < 0.6) return [`${ts} [27] LOG:  checkpoint starting: time`];
   const buffers = r.int(1, 400);
-  return [`${ts} [27] LOG:  checkpoint complete: wrote ${buffers} buffers (${(buffers / 163.84).toFixed(1)}%); 0 WAL file(s) added, 0 removed, 0 recycled; write=${(r.next() * 30).toFixed(3)} s, sync=0.00${r.int(1, 9)} s, total=${(r.next() * 30 + 0.01).toFixed(3)} s; sync files=${r.int(1, 40)}, longest=0.00${r.int(1, 9)} s, average=0.001 s; distance=${r.int(10, 4000)} kB, estimate=${r.int(10, 4000)} kB; lsn=0/${r.hex(7).toUpperCase()}, redo lsn=0/${r.hex(7).toUpperCase()}`];
+  return [
+    `${ts} [27] LOG:  checkpoint complete: wrote ${buffers} buffers (${(buffers / 163.84).toFixed(1)}%); 0 WAL file(s) added, 0 removed, 0 recycled; write=${(r.next() * 30).toFixed(3)} s, sync=0.00${r.int(1, 9)} s, total=${(r.next() * 30 + 0.01).toFixed(3)} s; sync files=${r.int(1, 40)}, longest=0.00${r.int(1, 9)} s, average=0.001 s; distance=${r.int(10, 4000)} kB, estimate=${r.int(10, 4000)} kB; lsn=0/${r.hex(7).toUpperCase()}, redo lsn=0/${r.hex(7).toUpperCase()}`,
+  ];
 }
 
 function mysqlLines(inst: Instance, k: number, t: number, r: Rng): string[] {
@@ -586,8 +750,13 @@ function mysqlLines(inst: Instance, k: number, t: number, r: Rng): string[] {
     ];
     return [banner[k]];
   }
-  if (r.next() < 0.5) return [`${iso} ${r.int(8, 900)} [Warning] [MY-010055] [Server] IP address '${podIp(r)}' could not be resolved: Name or service not known`];
-  return [`${iso} ${r.int(8, 900)} [Note] [MY-010914] [Server] Aborted connection ${r.int(8, 900)} to db: 'app' user: 'app' host: '${podIp(r)}' (Got an error reading communication packets).`];
+  if (r.next() < 0.5)
+    return [
+      `${iso} ${r.int(8, 900)} [Warning] [MY-010055] [Server] IP address '${podIp(r)}' could not be resolved: Name or service not known`,
+    ];
+  return [
+    `${iso} ${r.int(8, 900)} [Note] [MY-010914] [Server] Aborted connection ${r.int(8, 900)} to db: 'app' user: 'app' host: '${podIp(r)}' (Got an error reading communication packets).`,
+  ];
 }
 
 function plainLine(inst: Instance, k: number, t: number, r: Rng): string {
@@ -597,7 +766,8 @@ function plainLine(inst: Instance, k: number, t: number, r: Rng): string {
     return `${d.toUTCString().slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms(d)} UTC ${d.getUTCFullYear()}: ${r.pick(['heartbeat', 'still alive', 'tick'])} ${k}`;
   }
   const roll = r.next();
-  if (roll < 0.05) return `WARN  retrying connection to ${r.pick(['redis', 'postgres', 'rabbitmq'])} (attempt ${r.int(1, 5)})`;
+  if (roll < 0.05)
+    return `WARN  retrying connection to ${r.pick(['redis', 'postgres', 'rabbitmq'])} (attempt ${r.int(1, 5)})`;
   if (roll < 0.08) return `ERROR job ${r.int(1000, 99999)} failed: timeout after ${r.int(5, 60)}s`;
   return `INFO  processed batch ${k} (${r.int(1, 500)} items) in ${r.int(1, 900)}ms`;
 }
@@ -690,12 +860,20 @@ function history(inst: Instance, sched: Schedule, now: number, tailLines?: numbe
   return { lines: lines.length > MAX_LOG_LINES ? lines.slice(lines.length - MAX_LOG_LINES) : lines, events };
 }
 
-const format = (l: Line, timestamps: boolean | undefined) => (timestamps ? `${rfc3339Nano(l.t, l.ns)} ${l.text}\n` : `${l.text}\n`);
+const format = (l: Line, timestamps: boolean | undefined) =>
+  timestamps ? `${rfc3339Nano(l.t, l.ns)} ${l.text}\n` : `${l.text}\n`;
 
 // ------------------------------------------------------------------ serving
 
 /** Serves GET .../pods/<name>/log for an existing pod object as the real kubelet/apiserver does (text/plain). */
-export function servePodLog(store: Store, pod: KObject, opts: LogOptions, req: IncomingMessage, res: ServerResponse, clock?: { speed: number }): void {
+export function servePodLog(
+  store: Store,
+  pod: KObject,
+  opts: LogOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  clock?: { speed: number },
+): void {
   const podName = pod.metadata.name ?? '';
   validateOptions(podName, opts);
   const container = pickContainer(pod, opts.container);
@@ -708,7 +886,12 @@ export function servePodLog(store: Store, pod: KObject, opts: LogOptions, req: I
   const inst = resolveInstance(pod, container, Boolean(opts.previous));
   const sched = new Schedule(inst, clock?.speed ?? 1);
   const now = Date.now();
-  const since = opts.sinceTime !== undefined ? Date.parse(opts.sinceTime) : opts.sinceSeconds !== undefined ? now - opts.sinceSeconds * 1000 : undefined;
+  const since =
+    opts.sinceTime !== undefined
+      ? Date.parse(opts.sinceTime)
+      : opts.sinceSeconds !== undefined
+        ? now - opts.sinceSeconds * 1000
+        : undefined;
   const { lines, events } = history(inst, sched, now, since === undefined ? opts.tailLines : undefined);
   let shown = since === undefined ? lines : lines.filter((l) => l.t >= since);
   if (opts.tailLines !== undefined) shown = opts.tailLines === 0 ? [] : shown.slice(-opts.tailLines);

@@ -9,7 +9,9 @@ await runMain(async () => {
   console.log(`kubeconfig written to ${sandbox.kubeconfigPath}`);
   if (sandbox.url.startsWith('http:')) {
     // client-go (kubectl, helm) never sends credentials over plain HTTP: see ServerOptions.anonymousLoopback.
-    console.log('plain HTTP: requests from loopback addresses need no token (kubectl and helm send none over http); others need the kubeconfig\'s token');
+    console.log(
+      "plain HTTP: requests from loopback addresses need no token (kubectl and helm send none over http); others need the kubeconfig's token",
+    );
   }
   console.log(`try: kubectl --kubeconfig ${sandbox.kubeconfigPath} get pods -A`);
   const stop = async () => {

@@ -87,18 +87,26 @@ function containerModel(pod: KObject, spec: Loose, cs: Loose, now: number): Runn
   const limCpu = cores(limits.cpu);
   if (limCpu && cpuRate * (1 + amp) > limCpu * 0.95) cpuRate = (limCpu * 0.95) / (1 + amp);
   const reqMem = intValueOf(requests.memory);
-  const started = Date.parse(cs.state.running.startedAt ?? pod.status?.startTime ?? pod.metadata.creationTimestamp ?? '');
+  const started = Date.parse(
+    cs.state.running.startedAt ?? pod.status?.startTime ?? pod.metadata.creationTimestamp ?? '',
+  );
   return {
     pod,
     name: cs.name,
     image,
     imageId: cs.imageID ?? '',
-    containerId: String(cs.containerID ?? '').replace(/^[a-z]+:\/\//, '') || hexOf(seed + '|' + cs.state.running.startedAt, 64),
+    containerId:
+      String(cs.containerID ?? '').replace(/^[a-z]+:\/\//, '') || hexOf(seed + '|' + cs.state.running.startedAt, 64),
     age: Number.isNaN(started) ? 0 : Math.max(0, (now - started) / 1000),
     cpu: { rate: cpuRate, amp, period: 300 + 900 * unit(seed + '|cpuP'), phase: TAU * unit(seed + '|cpuPh') },
     memBase: (reqMem ? reqMem * 0.6 : prof.mem) * (0.7 + 0.6 * unit(seed + '|mem')),
     memLimit: intValueOf(limits.memory),
-    memWave: { rate: 1, amp: 0.06 + 0.06 * unit(seed + '|memA'), period: 600 + 1800 * unit(seed + '|memP'), phase: TAU * unit(seed + '|memPh') },
+    memWave: {
+      rate: 1,
+      amp: 0.06 + 0.06 * unit(seed + '|memA'),
+      period: 600 + 1800 * unit(seed + '|memP'),
+      phase: TAU * unit(seed + '|memPh'),
+    },
   };
 }
 
@@ -118,7 +126,10 @@ function hexOf(seed: string, n: number): string {
 function cgroupOf(pod: KObject, containerId: string): string {
   const qos = String(pod.status?.qosClass ?? 'BestEffort').toLowerCase();
   const uid = String(pod.metadata.uid ?? '').replace(/-/g, '_');
-  const parent = qos === 'guaranteed' ? `/kubepods.slice/kubepods-pod${uid}.slice` : `/kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${uid}.slice`;
+  const parent =
+    qos === 'guaranteed'
+      ? `/kubepods.slice/kubepods-pod${uid}.slice`
+      : `/kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${uid}.slice`;
   return `${parent}/cri-containerd-${containerId}.scope`;
 }
 
@@ -126,7 +137,16 @@ const PAUSE_IMAGE = 'registry.k8s.io/pause:3.9';
 const PHASES = ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running'];
 const CPU_MODES = ['idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'user'] as const;
 /** How a busy core's time splits among the non-idle modes. */
-const BUSY_SPLIT: Record<(typeof CPU_MODES)[number], number> = { idle: 0, iowait: 0.03, irq: 0, nice: 0.01, softirq: 0.03, steal: 0.01, system: 0.22, user: 0.7 };
+const BUSY_SPLIT: Record<(typeof CPU_MODES)[number], number> = {
+  idle: 0,
+  iowait: 0.03,
+  irq: 0,
+  nice: 0.01,
+  softirq: 0.03,
+  steal: 0.01,
+  system: 0.22,
+  user: 0.7,
+};
 
 type Labels = Record<string, string>;
 interface Series {
@@ -193,8 +213,10 @@ export function createMetricsExporter(store: Store): MetricsExporter {
     refresh(Date.now());
     lastRefresh = Date.now();
   };
-  const gauge = (name: string, help: string, labelNames: string[]) => new ScrapeGauge({ name, help, labelNames, registers: [registry], collect });
-  const counter = (name: string, help: string, labelNames: string[]) => new ScrapeCounter({ name, help, labelNames, registers: [registry], collect });
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new ScrapeGauge({ name, help, labelNames, registers: [registry], collect });
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new ScrapeCounter({ name, help, labelNames, registers: [registry], collect });
   const all: (ScrapeGauge | ScrapeCounter)[] = [];
 
   // cAdvisor (the kubelet's /metrics/cadvisor).
@@ -206,33 +228,133 @@ export function createMetricsExporter(store: Store): MetricsExporter {
   const netTx = counter('container_network_transmit_bytes_total', 'Cumulative count of bytes transmitted', nLabels);
 
   // kube-state-metrics.
-  const podInfo = gauge('kube_pod_info', 'Information about pod.', ['namespace', 'pod', 'uid', 'host_ip', 'pod_ip', 'node', 'created_by_kind', 'created_by_name', 'priority_class', 'host_network']);
-  const podOwner = gauge('kube_pod_owner', "Information about the Pod's owner.", ['namespace', 'pod', 'uid', 'owner_kind', 'owner_name', 'owner_is_controller']);
+  const podInfo = gauge('kube_pod_info', 'Information about pod.', [
+    'namespace',
+    'pod',
+    'uid',
+    'host_ip',
+    'pod_ip',
+    'node',
+    'created_by_kind',
+    'created_by_name',
+    'priority_class',
+    'host_network',
+  ]);
+  const podOwner = gauge('kube_pod_owner', "Information about the Pod's owner.", [
+    'namespace',
+    'pod',
+    'uid',
+    'owner_kind',
+    'owner_name',
+    'owner_is_controller',
+  ]);
   const podPhase = gauge('kube_pod_status_phase', 'The pods current phase.', ['namespace', 'pod', 'uid', 'phase']);
-  const restarts = counter('kube_pod_container_status_restarts_total', 'The number of container restarts per container.', ['namespace', 'pod', 'uid', 'container']);
-  const containerInfo = gauge('kube_pod_container_info', 'Information about a container in a pod.', ['namespace', 'pod', 'uid', 'container', 'image_spec', 'image', 'image_id', 'container_id']);
+  const restarts = counter(
+    'kube_pod_container_status_restarts_total',
+    'The number of container restarts per container.',
+    ['namespace', 'pod', 'uid', 'container'],
+  );
+  const containerInfo = gauge('kube_pod_container_info', 'Information about a container in a pod.', [
+    'namespace',
+    'pod',
+    'uid',
+    'container',
+    'image_spec',
+    'image',
+    'image_id',
+    'container_id',
+  ]);
   const resLabels = ['namespace', 'pod', 'uid', 'container', 'node', 'resource', 'unit'];
-  const requests = gauge('kube_pod_container_resource_requests', 'The number of requested request resource by a container.', resLabels);
-  const limits = gauge('kube_pod_container_resource_limits', 'The number of requested limit resource by a container.', resLabels);
-  const nodeInfo = gauge('kube_node_info', 'Information about a cluster node.', ['node', 'kernel_version', 'os_image', 'container_runtime_version', 'kubelet_version', 'kubeproxy_version', 'provider_id', 'pod_cidr', 'system_uuid', 'internal_ip']);
-  const nodeCond = gauge('kube_node_status_condition', 'The condition of a cluster node.', ['node', 'condition', 'status']);
-  const nodeCap = gauge('kube_node_status_capacity', 'The capacity for different resources of a node.', ['node', 'resource', 'unit']);
-  const nodeAlloc = gauge('kube_node_status_allocatable', 'The allocatable for different resources of a node that are available for scheduling.', ['node', 'resource', 'unit']);
-  const nsLabels = gauge('kube_namespace_labels', 'Kubernetes labels converted to Prometheus labels.', ['namespace', 'label_kubesphere_io_workspace']);
-  const depSpec = gauge('kube_deployment_spec_replicas', 'Number of desired pods for a deployment.', ['namespace', 'deployment']);
-  const depAvail = gauge('kube_deployment_status_replicas_available', 'The number of available replicas per deployment.', ['namespace', 'deployment']);
+  const requests = gauge(
+    'kube_pod_container_resource_requests',
+    'The number of requested request resource by a container.',
+    resLabels,
+  );
+  const limits = gauge(
+    'kube_pod_container_resource_limits',
+    'The number of requested limit resource by a container.',
+    resLabels,
+  );
+  const nodeInfo = gauge('kube_node_info', 'Information about a cluster node.', [
+    'node',
+    'kernel_version',
+    'os_image',
+    'container_runtime_version',
+    'kubelet_version',
+    'kubeproxy_version',
+    'provider_id',
+    'pod_cidr',
+    'system_uuid',
+    'internal_ip',
+  ]);
+  const nodeCond = gauge('kube_node_status_condition', 'The condition of a cluster node.', [
+    'node',
+    'condition',
+    'status',
+  ]);
+  const nodeCap = gauge('kube_node_status_capacity', 'The capacity for different resources of a node.', [
+    'node',
+    'resource',
+    'unit',
+  ]);
+  const nodeAlloc = gauge(
+    'kube_node_status_allocatable',
+    'The allocatable for different resources of a node that are available for scheduling.',
+    ['node', 'resource', 'unit'],
+  );
+  const nsLabels = gauge('kube_namespace_labels', 'Kubernetes labels converted to Prometheus labels.', [
+    'namespace',
+    'label_kubesphere_io_workspace',
+  ]);
+  const depSpec = gauge('kube_deployment_spec_replicas', 'Number of desired pods for a deployment.', [
+    'namespace',
+    'deployment',
+  ]);
+  const depAvail = gauge(
+    'kube_deployment_status_replicas_available',
+    'The number of available replicas per deployment.',
+    ['namespace', 'deployment'],
+  );
 
   // node-exporter.
   const neLabels = ['instance', 'node'];
-  const nodeCpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', ['cpu', 'mode', ...neLabels]);
+  const nodeCpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', [
+    'cpu',
+    'mode',
+    ...neLabels,
+  ]);
   const memTotal = gauge('node_memory_MemTotal_bytes', 'Memory information field MemTotal_bytes.', neLabels);
   const memAvail = gauge('node_memory_MemAvailable_bytes', 'Memory information field MemAvailable_bytes.', neLabels);
   const load1 = gauge('node_load1', '1m load average.', neLabels);
   const load5 = gauge('node_load5', '5m load average.', neLabels);
   const load15 = gauge('node_load15', '15m load average.', neLabels);
 
-  all.push(cpuUsage, memWs, netRx, netTx, podInfo, podOwner, podPhase, restarts, containerInfo, requests, limits, nodeInfo, nodeCond, nodeCap,
-    nodeAlloc, nsLabels, depSpec, depAvail, nodeCpuSeconds, memTotal, memAvail, load1, load5, load15);
+  all.push(
+    cpuUsage,
+    memWs,
+    netRx,
+    netTx,
+    podInfo,
+    podOwner,
+    podPhase,
+    restarts,
+    containerInfo,
+    requests,
+    limits,
+    nodeInfo,
+    nodeCond,
+    nodeCap,
+    nodeAlloc,
+    nsLabels,
+    depSpec,
+    depAvail,
+    nodeCpuSeconds,
+    memTotal,
+    memAvail,
+    load1,
+    load5,
+    load15,
+  );
 
   function refresh(now: number): void {
     lastRv = store.resourceVersion;
@@ -250,27 +372,65 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       const status = pod.status ?? {};
       const owners = meta.ownerReferences ?? [];
       const ctrl = owners.find((o) => o.controller);
-      podInfo.put({
-        namespace, pod: podName, uid, host_ip: status.hostIP ?? '', pod_ip: status.podIP ?? '', node,
-        created_by_kind: ctrl?.kind ?? '', created_by_name: ctrl?.name ?? '',
-        priority_class: pod.spec?.priorityClassName ?? '', host_network: String(Boolean(pod.spec?.hostNetwork)),
-      }, 1);
-      if (owners.length === 0) podOwner.put({ namespace, pod: podName, uid, owner_kind: '', owner_name: '', owner_is_controller: '' }, 1);
+      podInfo.put(
+        {
+          namespace,
+          pod: podName,
+          uid,
+          host_ip: status.hostIP ?? '',
+          pod_ip: status.podIP ?? '',
+          node,
+          created_by_kind: ctrl?.kind ?? '',
+          created_by_name: ctrl?.name ?? '',
+          priority_class: pod.spec?.priorityClassName ?? '',
+          host_network: String(Boolean(pod.spec?.hostNetwork)),
+        },
+        1,
+      );
+      if (owners.length === 0)
+        podOwner.put({ namespace, pod: podName, uid, owner_kind: '', owner_name: '', owner_is_controller: '' }, 1);
       for (const o of owners) {
-        podOwner.put({ namespace, pod: podName, uid, owner_kind: o.kind, owner_name: o.name, owner_is_controller: String(Boolean(o.controller)) }, 1);
+        podOwner.put(
+          {
+            namespace,
+            pod: podName,
+            uid,
+            owner_kind: o.kind,
+            owner_name: o.name,
+            owner_is_controller: String(Boolean(o.controller)),
+          },
+          1,
+        );
       }
-      if (status.phase) for (const phase of PHASES) podPhase.put({ namespace, pod: podName, uid, phase }, status.phase === phase ? 1 : 0);
+      if (status.phase)
+        for (const phase of PHASES)
+          podPhase.put({ namespace, pod: podName, uid, phase }, status.phase === phase ? 1 : 0);
 
       const specs: Loose[] = pod.spec?.containers ?? [];
       const statuses: Loose[] = status.containerStatuses ?? [];
       for (const spec of specs) {
-        for (const [kind, gaugeOf] of [['requests', requests], ['limits', limits]] as const) {
+        for (const [kind, gaugeOf] of [
+          ['requests', requests],
+          ['limits', limits],
+        ] as const) {
           const res = spec.resources?.[kind] ?? {};
           for (const [resource, raw] of Object.entries(res)) {
             const v = amountOf(resource, raw);
             if (v === undefined) continue;
-            const u = resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
-            gaugeOf.put({ namespace, pod: podName, uid, container: spec.name, node, resource: resource.replace(/[^a-zA-Z0-9_]/g, '_'), unit: u }, v);
+            const u =
+              resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
+            gaugeOf.put(
+              {
+                namespace,
+                pod: podName,
+                uid,
+                container: spec.name,
+                node,
+                resource: resource.replace(/[^a-zA-Z0-9_]/g, '_'),
+                unit: u,
+              },
+              v,
+            );
           }
         }
       }
@@ -279,14 +439,31 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       for (const cs of statuses) {
         const spec = specs.find((s) => s.name === cs.name);
         restarts.put({ namespace, pod: podName, uid, container: cs.name }, Number(cs.restartCount ?? 0));
-        containerInfo.put({
-          namespace, pod: podName, uid, container: cs.name, image_spec: spec?.image ?? '', image: cs.image ?? '',
-          image_id: cs.imageID ?? '', container_id: cs.containerID ?? '',
-        }, 1);
+        containerInfo.put(
+          {
+            namespace,
+            pod: podName,
+            uid,
+            container: cs.name,
+            image_spec: spec?.image ?? '',
+            image: cs.image ?? '',
+            image_id: cs.imageID ?? '',
+            container_id: cs.containerID ?? '',
+          },
+          1,
+        );
         if (!cs.state?.running || !node) continue;
         podRunning = true;
         const c = containerModel(pod, spec, cs, now);
-        const labels = { container: c.name, id: cgroupOf(pod, c.containerId), image: c.image, name: c.containerId, namespace, pod: podName, node };
+        const labels = {
+          container: c.name,
+          id: cgroupOf(pod, c.containerId),
+          image: c.image,
+          name: c.containerId,
+          namespace,
+          pod: podName,
+          node,
+        };
         cpuUsage.put(labels, waveIntegral(c.cpu, c.age));
         const ws = workingSet(c);
         memWs.put(labels, ws);
@@ -299,12 +476,26 @@ export function createMetricsExporter(store: Store): MetricsExporter {
         const seed = `${uid}|net`;
         let base = 0;
         for (const s of specs) base += PROFILE[flavorOf(s.image ?? '')].net;
-        const rx: Wave = { rate: base * (0.5 + unit(seed + 'rx')), amp: 0.5, period: 240 + 600 * unit(seed + 'rxP'), phase: TAU * unit(seed + 'rxPh') };
+        const rx: Wave = {
+          rate: base * (0.5 + unit(seed + 'rx')),
+          amp: 0.5,
+          period: 240 + 600 * unit(seed + 'rxP'),
+          phase: TAU * unit(seed + 'rxPh'),
+        };
         const tx: Wave = { ...rx, rate: rx.rate * (0.3 + 2.5 * unit(seed + 'tx')), phase: rx.phase + 1 };
         const started = Date.parse(status.startTime ?? meta.creationTimestamp ?? '');
         const age = Number.isNaN(started) ? 0 : Math.max(0, (now - started) / 1000);
         const sandbox = hexOf(`${uid}|sandbox`, 64);
-        const labels = { container: '', id: cgroupOf(pod, sandbox), image: PAUSE_IMAGE, name: sandbox, namespace, pod: podName, node, interface: 'eth0' };
+        const labels = {
+          container: '',
+          id: cgroupOf(pod, sandbox),
+          image: PAUSE_IMAGE,
+          name: sandbox,
+          namespace,
+          pod: podName,
+          node,
+          interface: 'eth0',
+        };
         netRx.put(labels, Math.round(waveIntegral(rx, age)));
         netTx.put(labels, Math.round(waveIntegral(tx, age)));
       }
@@ -317,20 +508,35 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       const st = n.status ?? {};
       const ni = st.nodeInfo ?? {};
       const addr = (type: string) => (st.addresses ?? []).find((a: Loose) => a.type === type)?.address ?? '';
-      nodeInfo.put({
-        node, kernel_version: ni.kernelVersion ?? '', os_image: ni.osImage ?? '', container_runtime_version: ni.containerRuntimeVersion ?? '',
-        kubelet_version: ni.kubeletVersion ?? '', kubeproxy_version: ni.kubeProxyVersion ?? '', provider_id: n.spec?.providerID ?? '',
-        pod_cidr: n.spec?.podCIDR ?? '', system_uuid: ni.systemUUID ?? '', internal_ip: addr('InternalIP'),
-      }, 1);
+      nodeInfo.put(
+        {
+          node,
+          kernel_version: ni.kernelVersion ?? '',
+          os_image: ni.osImage ?? '',
+          container_runtime_version: ni.containerRuntimeVersion ?? '',
+          kubelet_version: ni.kubeletVersion ?? '',
+          kubeproxy_version: ni.kubeProxyVersion ?? '',
+          provider_id: n.spec?.providerID ?? '',
+          pod_cidr: n.spec?.podCIDR ?? '',
+          system_uuid: ni.systemUUID ?? '',
+          internal_ip: addr('InternalIP'),
+        },
+        1,
+      );
       for (const c of st.conditions ?? []) {
         const s = String(c.status ?? 'Unknown').toLowerCase();
-        for (const status of ['true', 'false', 'unknown']) nodeCond.put({ node, condition: c.type, status }, s === status ? 1 : 0);
+        for (const status of ['true', 'false', 'unknown'])
+          nodeCond.put({ node, condition: c.type, status }, s === status ? 1 : 0);
       }
-      for (const [g, src] of [[nodeCap, st.capacity], [nodeAlloc, st.allocatable]] as const) {
+      for (const [g, src] of [
+        [nodeCap, st.capacity],
+        [nodeAlloc, st.allocatable],
+      ] as const) {
         for (const [resource, raw] of Object.entries(src ?? {})) {
           const v = amountOf(resource, raw);
           if (v === undefined) continue;
-          const u = resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
+          const u =
+            resource === 'cpu' ? 'core' : resource === 'memory' || resource.includes('storage') ? 'byte' : 'integer';
           g.put({ node, resource: resource.replace(/[^a-zA-Z0-9_]/g, '_'), unit: u }, v);
         }
       }
@@ -341,7 +547,10 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       const total = intValueOf(st.capacity?.memory) ?? 8 * 2 ** 30;
       const sysWave: Wave = { rate: 1, amp: 0.3, period: 420, phase: TAU * unit(node + '|sys') };
       const tSec = now / 1000;
-      const busy = Math.min(cpus * 0.97, 0.03 * cpus + 0.05 + (nodeCpuRate.get(node) ?? 0) + 0.02 * cpus * waveAt(sysWave, tSec));
+      const busy = Math.min(
+        cpus * 0.97,
+        0.03 * cpus + 0.05 + (nodeCpuRate.get(node) ?? 0) + 0.02 * cpus * waveAt(sysWave, tSec),
+      );
       const state = nodeCpuState(n, cpus, now);
       const dt = Math.max(0, (now - state.last) / 1000);
       state.last = now;
@@ -354,18 +563,22 @@ export function createMetricsExporter(store: Store): MetricsExporter {
         }
       }
       memTotal.put(labels, total);
-      const system = total * 0.06 + 300 * 2 ** 20 + 50 * 2 ** 20 * Math.sin(TAU * tSec / 900 + TAU * unit(node + '|mem'));
+      const system =
+        total * 0.06 + 300 * 2 ** 20 + 50 * 2 ** 20 * Math.sin((TAU * tSec) / 900 + TAU * unit(node + '|mem'));
       memAvail.put(labels, Math.round(Math.max(total * 0.02, total - system - (nodeMem.get(node) ?? 0)) / 4096) * 4096);
       const round2 = (v: number) => Math.round(v * 100) / 100;
-      load1.put(labels, round2(busy * (1 + 0.15 * Math.sin(TAU * tSec / 97 + unit(node)))));
-      load5.put(labels, round2(busy * (1 + 0.07 * Math.sin(TAU * tSec / 401 + unit(node)))));
-      load15.put(labels, round2(busy * (1 + 0.03 * Math.sin(TAU * tSec / 1201 + unit(node)))));
+      load1.put(labels, round2(busy * (1 + 0.15 * Math.sin((TAU * tSec) / 97 + unit(node)))));
+      load5.put(labels, round2(busy * (1 + 0.07 * Math.sin((TAU * tSec) / 401 + unit(node)))));
+      load15.put(labels, round2(busy * (1 + 0.03 * Math.sin((TAU * tSec) / 1201 + unit(node)))));
     }
     for (const name of nodeCpu.keys()) if (!seen.has(name)) nodeCpu.delete(name);
 
     for (const ns of store.list(nsRt)) {
       const ws = ns.metadata.labels?.[WORKSPACE_LABEL];
-      nsLabels.put({ namespace: ns.metadata.name ?? '', ...(ws !== undefined ? { label_kubesphere_io_workspace: ws } : {}) }, 1);
+      nsLabels.put(
+        { namespace: ns.metadata.name ?? '', ...(ws !== undefined ? { label_kubesphere_io_workspace: ws } : {}) },
+        1,
+      );
     }
     for (const d of store.list(deployRt)) {
       const labels = { namespace: d.metadata.namespace ?? '', deployment: d.metadata.name ?? '' };

@@ -31,7 +31,10 @@ const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 
 /** The schema name of a kind: `io.k8s.api.apps.v1.Deployment`, or `com.example.v1.Widget` for a custom resource. */
 export function definitionName(rt: Pick<ResourceType, 'group' | 'version' | 'kind' | 'crdName'>): string {
-  const pkg = !rt.crdName && GROUP_PACKAGES[rt.group] !== undefined ? GROUP_PACKAGES[rt.group] : rt.group.split('.').reverse().join('.');
+  const pkg =
+    !rt.crdName && GROUP_PACKAGES[rt.group] !== undefined
+      ? GROUP_PACKAGES[rt.group]
+      : rt.group.split('.').reverse().join('.');
   return `${pkg}.${rt.version}.${rt.kind}`;
 }
 
@@ -52,7 +55,11 @@ function objectSchema(rt: ResourceType): Loose {
   if (rt.schema && typeof rt.schema === 'object') {
     const s = structuredClone(rt.schema);
     s.type ??= 'object';
-    s.properties = { ...typeMetaProps, ...(s.properties ?? {}), metadata: { $ref: `#/components/schemas/${META}.ObjectMeta` } };
+    s.properties = {
+      ...typeMetaProps,
+      ...(s.properties ?? {}),
+      metadata: { $ref: `#/components/schemas/${META}.ObjectMeta` },
+    };
     s['x-kubernetes-group-version-kind'] = [gvk(rt)];
     return s;
   }
@@ -98,7 +105,12 @@ const metaSchemas: Record<string, Loose> = {
       deletionGracePeriodSeconds: { type: 'integer', format: 'int64' },
       labels: { type: 'object', additionalProperties: { type: 'string', default: '' } },
       annotations: { type: 'object', additionalProperties: { type: 'string', default: '' } },
-      finalizers: { type: 'array', items: { type: 'string', default: '' }, 'x-kubernetes-list-type': 'set', 'x-kubernetes-patch-strategy': 'merge' },
+      finalizers: {
+        type: 'array',
+        items: { type: 'string', default: '' },
+        'x-kubernetes-list-type': 'set',
+        'x-kubernetes-patch-strategy': 'merge',
+      },
       ownerReferences: {
         type: 'array',
         items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
@@ -112,27 +124,61 @@ const metaSchemas: Record<string, Loose> = {
   },
   [`${META}.ListMeta`]: {
     type: 'object',
-    properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' }, remainingItemCount: { type: 'integer', format: 'int64' } },
+    properties: {
+      resourceVersion: { type: 'string' },
+      continue: { type: 'string' },
+      remainingItemCount: { type: 'integer', format: 'int64' },
+    },
   },
   [`${META}.Status`]: {
     type: 'object',
-    properties: { ...typeMetaProps, status: { type: 'string' }, message: { type: 'string' }, reason: { type: 'string' }, code: { type: 'integer', format: 'int32' } },
+    properties: {
+      ...typeMetaProps,
+      status: { type: 'string' },
+      message: { type: 'string' },
+      reason: { type: 'string' },
+      code: { type: 'integer', format: 'int32' },
+    },
     'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }],
   },
-  [`${META}.Patch`]: { type: 'object', description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' },
+  [`${META}.Patch`]: {
+    type: 'object',
+    description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.',
+  },
   [`${META}.DeleteOptions`]: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
 };
 
-const queryParam = (name: string, description: string, type = 'string'): Loose => ({ name, in: 'query', description, schema: { type, uniqueItems: true } });
-const pathParam = (name: string, description: string): Loose => ({ name, in: 'path', description, required: true, schema: { type: 'string', uniqueItems: true } });
+const queryParam = (name: string, description: string, type = 'string'): Loose => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type, uniqueItems: true },
+});
+const pathParam = (name: string, description: string): Loose => ({
+  name,
+  in: 'path',
+  description,
+  required: true,
+  schema: { type: 'string', uniqueItems: true },
+});
 
-const dryRun = queryParam('dryRun', 'When present, indicates that modifications should not be persisted. Valid value: All.');
-const fieldManager = queryParam('fieldManager', 'a name associated with the actor or entity that is making these changes.');
+const dryRun = queryParam(
+  'dryRun',
+  'When present, indicates that modifications should not be persisted. Valid value: All.',
+);
+const fieldManager = queryParam(
+  'fieldManager',
+  'a name associated with the actor or entity that is making these changes.',
+);
 const fieldValidation = queryParam(
   'fieldValidation',
   'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values: Ignore, Warn, Strict.',
 );
-const force = queryParam('force', 'Force is going to "force" Apply requests. It must be unset for non-apply patch requests.', 'boolean');
+const force = queryParam(
+  'force',
+  'Force is going to "force" Apply requests. It must be unset for non-apply patch requests.',
+  'boolean',
+);
 const pretty = queryParam('pretty', "If 'true', then the output is pretty printed.");
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -141,7 +187,15 @@ const body = (schemaName: string, types: string[]) => ({
   required: true,
 });
 const responses = (schemaName: string, codes: string[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: c === '201' ? 'Created' : c === '202' ? 'Accepted' : 'OK', content: { 'application/json': { schema: ref(schemaName) } } }]));
+  Object.fromEntries(
+    codes.map((c) => [
+      c,
+      {
+        description: c === '201' ? 'Created' : c === '202' ? 'Accepted' : 'OK',
+        content: { 'application/json': { schema: ref(schemaName) } },
+      },
+    ]),
+  );
 
 function operation(rt: ResourceType, action: string, verb: string, extra: Loose = {}): Loose {
   const scope = rt.namespaced ? 'Namespaced' : '';
@@ -159,7 +213,9 @@ function pathsFor(rt: ResourceType): Record<string, Loose> {
   const prefix = rt.group ? `/apis/${rt.group}/${rt.version}` : '/api/v1';
   const base = rt.namespaced ? `${prefix}/namespaces/{namespace}/${rt.plural}` : `${prefix}/${rt.plural}`;
   const def = definitionName(rt);
-  const nsParam = rt.namespaced ? [pathParam('namespace', 'object name and auth scope, such as for teams and projects')] : [];
+  const nsParam = rt.namespaced
+    ? [pathParam('namespace', 'object name and auth scope, such as for teams and projects')]
+    : [];
   // Builtins accept strategic merge patches on the server, but these loose schemas carry no patch metadata; not
   // advertising it makes kubectl compute client-side apply patches from the types compiled into it instead.
   const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
@@ -168,26 +224,47 @@ function pathsFor(rt: ResourceType): Record<string, Loose> {
   const paths: Record<string, Loose> = {
     [base]: {
       get: operation(rt, 'list', 'list', { responses: responses(`${def}List`, ['200']) }),
-      post: operation(rt, 'post', 'create', { parameters: writeParams, requestBody: body(def, ['*/*']), responses: responses(def, ['200', '201', '202']) }),
-      delete: operation(rt, 'deletecollection', 'deleteCollection', { responses: responses(`${META}.Status`, ['200']) }),
+      post: operation(rt, 'post', 'create', {
+        parameters: writeParams,
+        requestBody: body(def, ['*/*']),
+        responses: responses(def, ['200', '201', '202']),
+      }),
+      delete: operation(rt, 'deletecollection', 'deleteCollection', {
+        responses: responses(`${META}.Status`, ['200']),
+      }),
       parameters: [...nsParam, pretty],
     },
     [`${base}/{name}`]: {
       get: operation(rt, 'get', 'read', { responses: responses(def, ['200']) }),
-      put: operation(rt, 'put', 'replace', { parameters: writeParams, requestBody: body(def, ['*/*']), responses: responses(def, ['200', '201']) }),
+      put: operation(rt, 'put', 'replace', {
+        parameters: writeParams,
+        requestBody: body(def, ['*/*']),
+        responses: responses(def, ['200', '201']),
+      }),
       patch: operation(rt, 'patch', 'patch', {
         parameters: [...writeParams, force],
         requestBody: body(`${META}.Patch`, patchTypes),
         responses: responses(def, ['200', '201']),
       }),
-      delete: operation(rt, 'delete', 'delete', { requestBody: body(`${META}.DeleteOptions`, ['*/*']), responses: responses(`${META}.Status`, ['200', '202']) }),
+      delete: operation(rt, 'delete', 'delete', {
+        requestBody: body(`${META}.DeleteOptions`, ['*/*']),
+        responses: responses(`${META}.Status`, ['200', '202']),
+      }),
       parameters: [pathParam('name', `name of the ${rt.kind}`), ...nsParam, pretty],
     },
   };
   if (rt.subresources.includes('status')) {
     paths[`${base}/{name}/status`] = {
-      get: operation(rt, 'get', 'read', { operationId: `read${rt.namespaced ? 'Namespaced' : ''}${rt.kind}Status`, responses: responses(def, ['200']) }),
-      put: operation(rt, 'put', 'replace', { operationId: `replace${rt.namespaced ? 'Namespaced' : ''}${rt.kind}Status`, parameters: writeParams, requestBody: body(def, ['*/*']), responses: responses(def, ['200', '201']) }),
+      get: operation(rt, 'get', 'read', {
+        operationId: `read${rt.namespaced ? 'Namespaced' : ''}${rt.kind}Status`,
+        responses: responses(def, ['200']),
+      }),
+      put: operation(rt, 'put', 'replace', {
+        operationId: `replace${rt.namespaced ? 'Namespaced' : ''}${rt.kind}Status`,
+        parameters: writeParams,
+        requestBody: body(def, ['*/*']),
+        responses: responses(def, ['200', '201']),
+      }),
       patch: operation(rt, 'patch', 'patch', {
         operationId: `patch${rt.namespaced ? 'Namespaced' : ''}${rt.kind}Status`,
         parameters: [...writeParams, force],
@@ -217,7 +294,14 @@ function buildV3Document(types: ResourceType[]): Loose {
     paths,
     components: {
       schemas,
-      securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
+      securitySchemes: {
+        BearerToken: {
+          type: 'apiKey',
+          description: 'Bearer Token authentication',
+          name: 'authorization',
+          in: 'header',
+        },
+      },
     },
     security: [{ BearerToken: [] }],
   };
@@ -255,7 +339,9 @@ export function openApiV2(registry: Registry) {
   const definitions: Record<string, unknown> = { ...metaSchemas };
   for (const rt of registry.all()) {
     const s = objectSchema(rt);
-    definitions[definitionName(rt)] = JSON.parse(JSON.stringify(s).replaceAll('#/components/schemas/', '#/definitions/'));
+    definitions[definitionName(rt)] = JSON.parse(
+      JSON.stringify(s).replaceAll('#/components/schemas/', '#/definitions/'),
+    );
   }
   return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.35.0' }, paths: {}, definitions };
 }

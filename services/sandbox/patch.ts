@@ -18,7 +18,8 @@ const STRATEGIC = 'application/strategic-merge-patch+json';
 const APPLY = 'application/apply-patch+yaml';
 
 /** The patch types the real server lists as accepted: custom resources do not get strategic merge patch. */
-const acceptedTypes = (rt: ResourceType) => (rt.crdName ? [JSON_PATCH, MERGE, APPLY] : [JSON_PATCH, MERGE, STRATEGIC, APPLY]);
+const acceptedTypes = (rt: ResourceType) =>
+  rt.crdName ? [JSON_PATCH, MERGE, APPLY] : [JSON_PATCH, MERGE, STRATEGIC, APPLY];
 
 const unsupportedMediaType = (rt: ResourceType) =>
   new ApiError(
@@ -28,7 +29,12 @@ const unsupportedMediaType = (rt: ResourceType) =>
   );
 
 /** Returns the new object (a fresh copy; never mutates `current`). `current` is undefined only for apply-patch creating an object. */
-export function applyPatch(contentType: string, current: KObject | undefined, body: string, ctx: PatchContext): KObject {
+export function applyPatch(
+  contentType: string,
+  current: KObject | undefined,
+  body: string,
+  ctx: PatchContext,
+): KObject {
   const type = contentType.split(';')[0].trim().toLowerCase();
   if (!acceptedTypes(ctx.rt).includes(type)) throw unsupportedMediaType(ctx.rt);
   if (type === APPLY) return serverSideApply(current, body, ctx);
@@ -84,7 +90,11 @@ const ATOMIC: ListKind = { type: 'atomic' };
 const SET: ListKind = { type: 'set' };
 const byKey = (...keys: string[]): ListKind => ({ type: 'map', keys });
 /** Ports are keyed by number and protocol; the protocol defaults to TCP, as the server would have filled it. */
-const byPortAndProtocol = (port: string): ListKind => ({ type: 'map', keys: [port, 'protocol'], defaults: { protocol: 'TCP' } });
+const byPortAndProtocol = (port: string): ListKind => ({
+  type: 'map',
+  keys: [port, 'protocol'],
+  defaults: { protocol: 'TCP' },
+});
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
 
@@ -212,7 +222,10 @@ function pointerTokens(pointer: unknown): string[] {
   if (typeof pointer !== 'string') throw patchFailure('missing path');
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw patchFailure(`invalid JSON pointer "${pointer}"`);
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 const isIndex = (t: string) => /^(0|[1-9]\d*)$/.test(t);
@@ -222,7 +235,8 @@ function resolveParent(doc: Loose, tokens: string[], pointer: string, op: string
   let node = doc;
   for (const t of tokens.slice(0, -1)) {
     const next = Array.isArray(node) ? (isIndex(t) ? node[Number(t)] : undefined) : isMap(node) ? node[t] : undefined;
-    if (next === undefined) throw patchFailure(`${op} operation does not apply: doc is missing path: "${pointer}": missing value`);
+    if (next === undefined)
+      throw patchFailure(`${op} operation does not apply: doc is missing path: "${pointer}": missing value`);
     node = next;
   }
   return node;
@@ -233,8 +247,15 @@ function getAt(doc: Loose, pointer: string, op: string): Loose {
   if (!tokens.length) return doc;
   const parent = resolveParent(doc, tokens, pointer, op);
   const last = tokens[tokens.length - 1];
-  const value = Array.isArray(parent) ? (isIndex(last) ? parent[Number(last)] : undefined) : isMap(parent) ? parent[last] : undefined;
-  if (value === undefined) throw patchFailure(`${op} operation does not apply: doc is missing key: ${pointer}: missing value`);
+  const value = Array.isArray(parent)
+    ? isIndex(last)
+      ? parent[Number(last)]
+      : undefined
+    : isMap(parent)
+      ? parent[last]
+      : undefined;
+  if (value === undefined)
+    throw patchFailure(`${op} operation does not apply: doc is missing key: ${pointer}: missing value`);
   return value;
 }
 
@@ -246,7 +267,8 @@ function addAt(doc: Loose, pointer: string, value: Loose, op = 'add'): Loose {
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) {
     const at = last === '-' ? parent.length : isIndex(last) ? Number(last) : -1;
-    if (at < 0 || at > parent.length) throw patchFailure(`Unable to access invalid index: ${last}: invalid index referenced`);
+    if (at < 0 || at > parent.length)
+      throw patchFailure(`Unable to access invalid index: ${last}: invalid index referenced`);
     parent.splice(at, 0, value);
   } else if (isMap(parent)) {
     parent[last] = value;
@@ -290,7 +312,8 @@ function jsonPatch(doc: Loose, ops: JsonPatchOp[]): Loose {
       }
       case 'move': {
         if (typeof o.from !== 'string') throw patchFailure('move operation missing from');
-        if (o.path.startsWith(o.from + '/')) throw patchFailure(`Unable to move ${o.from} into its own child ${o.path}`);
+        if (o.path.startsWith(o.from + '/'))
+          throw patchFailure(`Unable to move ${o.from} into its own child ${o.path}`);
         const value = getAt(doc, o.from, 'move');
         doc = addAt(removeAt(doc, o.from, 'move'), o.path, value, 'move');
         break;
@@ -332,7 +355,8 @@ function testValue(doc: Loose, pointer: string): Loose {
 const DELETE = Symbol('delete');
 const SET_ORDER = '$setElementOrder/';
 const DELETE_FROM = '$deleteFromPrimitiveList/';
-const isDirective = (k: string) => k === '$patch' || k === '$retainKeys' || k.startsWith(SET_ORDER) || k.startsWith(DELETE_FROM);
+const isDirective = (k: string) =>
+  k === '$patch' || k === '$retainKeys' || k.startsWith(SET_ORDER) || k.startsWith(DELETE_FROM);
 
 function strategicMerge(base: Loose, patch: Loose, rt: ResourceType): Loose {
   if (rt.crdName) throw unsupportedMediaType(rt);
@@ -380,7 +404,13 @@ function smpMap(orig: Loose, patch: JsonMap, path: string[], rt: ResourceType): 
     if (!k.startsWith(SET_ORDER)) continue;
     const field = k.slice(SET_ORDER.length);
     if (!Array.isArray(order)) throw badRequest(`invalid patch: ${k} must be a list`);
-    if (Array.isArray(out[field])) out[field] = applyElementOrder(out[field], order, isMap(orig) ? orig[field] : undefined, listKindOf(rt, [...path, field]));
+    if (Array.isArray(out[field]))
+      out[field] = applyElementOrder(
+        out[field],
+        order,
+        isMap(orig) ? orig[field] : undefined,
+        listKindOf(rt, [...path, field]),
+      );
   }
   return out;
 }
@@ -392,13 +422,18 @@ function smpList(orig: Loose, patch: Loose[], path: string[], rt: ResourceType):
   }
   const kind = listKindOf(rt, path);
   const base: Loose[] = Array.isArray(orig) ? [...orig] : [];
-  if (kind.type === 'set') return [...base, ...patch.filter((v, i) => !base.some((b) => deepEqual(b, v)) && patch.findIndex((p) => deepEqual(p, v)) === i)];
+  if (kind.type === 'set')
+    return [
+      ...base,
+      ...patch.filter((v, i) => !base.some((b) => deepEqual(b, v)) && patch.findIndex((p) => deepEqual(p, v)) === i),
+    ];
   if (kind.type === 'atomic' || !patch.every(isMap)) return stripDirectives(patch);
 
   const key = kind.keys[0]; // the patchMergeKey
   let out = base;
   for (const item of patch as JsonMap[]) {
-    if (item[key] === undefined) throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
+    if (item[key] === undefined)
+      throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
     const same = (x: Loose) => isMap(x) && deepEqual(x[key], item[key]);
     if (item.$patch === 'delete') {
       out = out.filter((x) => !same(x));
@@ -421,7 +456,8 @@ function applyElementOrder(list: Loose[], order: Loose[], serverList: Loose, kin
   const idOf = (x: Loose) => (kind.type === 'map' && isMap(x) ? x[kind.keys[0]] : x);
   const orderIds = order.map(idOf);
   const orderIndex = (x: Loose) => orderIds.findIndex((id) => deepEqual(id, idOf(x)));
-  const serverIndex = (x: Loose) => (Array.isArray(serverList) ? serverList.findIndex((s) => deepEqual(idOf(s), idOf(x))) : -1);
+  const serverIndex = (x: Loose) =>
+    Array.isArray(serverList) ? serverList.findIndex((s) => deepEqual(idOf(s), idOf(x))) : -1;
   const ordered = list.filter((x) => orderIndex(x) >= 0).sort((a, b) => orderIndex(a) - orderIndex(b));
   const serverOnly = list.filter((x) => orderIndex(x) < 0);
   const out: Loose[] = [];
@@ -464,8 +500,18 @@ interface Manager {
 }
 
 /** Fields the server never tracks (fieldmanager's StripMeta) or that apply may not set. */
-const UNTRACKED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
-  'deletionGracePeriodSeconds', 'selfLink', 'managedFields']);
+const UNTRACKED_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'selfLink',
+  'managedFields',
+]);
 
 const nowSeconds = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const pathId = (p: FieldPath) => JSON.stringify(p);
@@ -473,20 +519,34 @@ const pathId = (p: FieldPath) => JSON.stringify(p);
 function serverSideApply(current: KObject | undefined, body: string, ctx: PatchContext): KObject {
   const { rt } = ctx;
   if (!ctx.fieldManager) {
-    throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-      group: 'meta.k8s.io',
-      kind: 'PatchOptions',
-      causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
-    });
+    throw new ApiError(
+      422,
+      'Invalid',
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      {
+        group: 'meta.k8s.io',
+        kind: 'PatchOptions',
+        causes: [
+          {
+            reason: 'FieldValueRequired',
+            message: 'Required value: is required for apply patch',
+            field: 'fieldManager',
+          },
+        ],
+      },
+    );
   }
   const config = parseApplyBody(body);
-  if (isMap(config.metadata) && config.metadata.managedFields != null) throw badRequest('metadata.managedFields must be nil');
+  if (isMap(config.metadata) && config.metadata.managedFields != null)
+    throw badRequest('metadata.managedFields must be nil');
   // The main resource ignores status when the kind has a status subresource (its reset-fields strategy).
   if (rt.subresources.includes('status')) delete config.status;
 
   const live: Loose = current ? structuredClone(current) : {};
   const managers = readManagers(live.metadata?.managedFields);
-  const me = managers.find((m) => m.entry.manager === ctx.fieldManager && m.entry.operation === 'Apply' && !m.entry.subresource);
+  const me = managers.find(
+    (m) => m.entry.manager === ctx.fieldManager && m.entry.operation === 'Apply' && !m.entry.subresource,
+  );
   const others = managers.filter((m) => m !== me);
   const applied = appliedFields(config, rt);
 
@@ -514,7 +574,8 @@ function serverSideApply(current: KObject | undefined, body: string, ctx: PatchC
     fieldsV1: encodeFieldsV1(applied),
   };
   // A no-op apply must not change the object (the real server drops timestamp-only managedFields changes).
-  if (unchanged && me && deepEqual(me.entry.fieldsV1, myEntry.fieldsV1) && me.entry.apiVersion === myEntry.apiVersion) myEntry.time = me.entry.time;
+  if (unchanged && me && deepEqual(me.entry.fieldsV1, myEntry.fieldsV1) && me.entry.apiVersion === myEntry.apiVersion)
+    myEntry.time = me.entry.time;
   merged.metadata.managedFields = writeManagers(managers, me, myEntry);
   return merged as KObject;
 }
@@ -542,7 +603,13 @@ function withoutManagedFields(o: JsonMap): JsonMap {
  * later apply could not see that `kubectl set image` or `kubectl scale`'s patch owns what it changed, and would
  * overwrite it without a conflict. `obj` gets its new managedFields; a write that changes nothing keeps them as they were.
  */
-export function recordUpdate(rt: ResourceType, old: KObject | undefined, obj: KObject, manager: string, subresource?: string): void {
+export function recordUpdate(
+  rt: ResourceType,
+  old: KObject | undefined,
+  obj: KObject,
+  manager: string,
+  subresource?: string,
+): void {
   // A body without managedFields keeps the stored ones (an explicit list, even empty, replaces them, as on a real server).
   const sent = obj.metadata.managedFields;
   const base = Array.isArray(sent) && sent.length && !subresource ? sent : old?.metadata.managedFields;
@@ -567,7 +634,11 @@ export function recordUpdate(rt: ResourceType, old: KObject | undefined, obj: KO
   }
   const managers = readManagers(base);
   const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersionOf(rt);
-  const isMine = (m: Manager) => m.entry.manager === manager && m.entry.operation === 'Update' && m.entry.apiVersion === apiVersion && (m.entry.subresource ?? undefined) === subresource;
+  const isMine = (m: Manager) =>
+    m.entry.manager === manager &&
+    m.entry.operation === 'Update' &&
+    m.entry.apiVersion === apiVersion &&
+    (m.entry.subresource ?? undefined) === subresource;
   const me = managers.find(isMine);
   for (const m of managers) {
     if (m === me) continue;
@@ -598,7 +669,8 @@ function appliedFields(config: JsonMap, rt: ResourceType): FieldSet {
     if (k === 'apiVersion' || k === 'kind' || v === null) continue;
     if (k === 'metadata' && isMap(v)) {
       for (const [mk, mv] of Object.entries(v)) {
-        if (!UNTRACKED_META.has(mk) && mv !== null) collectFields(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], rt, out);
+        if (!UNTRACKED_META.has(mk) && mv !== null)
+          collectFields(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], rt, out);
       }
     } else {
       collectFields(v, [`f:${k}`], [k], rt, out);
@@ -610,7 +682,8 @@ function appliedFields(config: JsonMap, rt: ResourceType): FieldSet {
 function collectFields(value: Loose, at: FieldPath, names: string[], rt: ResourceType, out: FieldSet): void {
   const add = (p: FieldPath) => out.set(pathId(p), p);
   if (isMap(value) && Object.keys(value).length && !isAtomicMap(rt, names)) {
-    for (const [k, v] of Object.entries(value)) if (v !== null) collectFields(v, [...at, `f:${k}`], [...names, k], rt, out);
+    for (const [k, v] of Object.entries(value))
+      if (v !== null) collectFields(v, [...at, `f:${k}`], [...names, k], rt, out);
     return;
   }
   const kind = Array.isArray(value) && value.length ? listKindOf(rt, names) : ATOMIC;
@@ -621,7 +694,8 @@ function collectFields(value: Loose, at: FieldPath, names: string[], rt: Resourc
       if (!isMap(item)) continue;
       const itemPath = [...at, `k:${JSON.stringify(itemKey(item, kind))}`];
       add(itemPath);
-      for (const [k, v] of Object.entries(item)) if (v !== null) collectFields(v, [...itemPath, `f:${k}`], [...names, k], rt, out);
+      for (const [k, v] of Object.entries(item))
+        if (v !== null) collectFields(v, [...itemPath, `f:${k}`], [...names, k], rt, out);
     }
   } else {
     add(at);
@@ -630,7 +704,10 @@ function collectFields(value: Loose, at: FieldPath, names: string[], rt: Resourc
 
 /** FieldsV1 JSON: a trie of path elements; `.` marks a path that is owned itself and also has owned children. */
 function encodeFieldsV1(fields: FieldSet): JsonMap {
-  interface Node { owned: boolean; children: Map<string, Node> }
+  interface Node {
+    owned: boolean;
+    children: Map<string, Node>;
+  }
   const root: Node = { owned: false, children: new Map() };
   for (const path of fields.values()) {
     let node = root;
@@ -686,7 +763,8 @@ function findItem(list: Loose[], el: string, names: string[], rt: ResourceType):
   const wanted = JSON.parse(body);
   if (el.startsWith('v:')) return list.findIndex((x) => deepEqual(x, wanted));
   const kind = listKindOf(rt, names);
-  if (kind.type !== 'map') return list.findIndex((x) => isMap(x) && Object.entries(wanted).every(([k, v]) => deepEqual(x[k], v)));
+  if (kind.type !== 'map')
+    return list.findIndex((x) => isMap(x) && Object.entries(wanted).every(([k, v]) => deepEqual(x[k], v)));
   return list.findIndex((x) => isMap(x) && deepEqual(itemKey(x, kind), wanted));
 }
 
@@ -733,7 +811,13 @@ interface Conflict {
 }
 
 /** A field conflicts when another manager owns it and the applied value differs from the live one. */
-function findConflicts(live: Loose, config: JsonMap, applied: FieldSet, others: Manager[], rt: ResourceType): Conflict[] {
+function findConflicts(
+  live: Loose,
+  config: JsonMap,
+  applied: FieldSet,
+  others: Manager[],
+  rt: ResourceType,
+): Conflict[] {
   const out: Conflict[] = [];
   for (const [id, path] of applied) {
     const last = path[path.length - 1];
@@ -770,7 +854,9 @@ function printPath(path: FieldPath): string {
       if (el.startsWith('v:')) return `[=${body}]`;
       if (el.startsWith('i:')) return `[${body}]`;
       const key = JSON.parse(body) as JsonMap;
-      return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+      return `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',')}]`;
     })
     .join('');
 }
@@ -820,7 +906,11 @@ function applyValue(live: Loose, value: Loose, names: string[], rt: ResourceType
   if (!Array.isArray(value)) return value;
   const kind = listKindOf(rt, names);
   const base: Loose[] = Array.isArray(live) ? [...live] : [];
-  if (kind.type === 'set') return [...base, ...value.filter((v, i) => !base.some((b) => deepEqual(b, v)) && value.findIndex((x) => deepEqual(x, v)) === i)];
+  if (kind.type === 'set')
+    return [
+      ...base,
+      ...value.filter((v, i) => !base.some((b) => deepEqual(b, v)) && value.findIndex((x) => deepEqual(x, v)) === i),
+    ];
   if (kind.type === 'atomic') return structuredClone(value);
   for (const item of value) {
     if (!isMap(item)) continue;
@@ -836,11 +926,19 @@ function applyValue(live: Loose, value: Loose, names: string[], rt: ResourceType
  * Fields the manager applied before but not now are removed, unless someone else still owns them (or something
  * beneath them); that is how dropping a field from a manifest deletes it on the next apply.
  */
-function removeDisownedFields(obj: JsonMap, before: FieldSet | undefined, applied: FieldSet, others: Manager[], rt: ResourceType): void {
+function removeDisownedFields(
+  obj: JsonMap,
+  before: FieldSet | undefined,
+  applied: FieldSet,
+  others: Manager[],
+  rt: ResourceType,
+): void {
   if (!before) return;
   const stillOwned = [applied, ...others.map((m) => m.fields)];
   const ownedAtOrBelow = (path: FieldPath) =>
-    stillOwned.some((set) => [...set.values()].some((p) => p.length >= path.length && path.every((el, i) => p[i] === el)));
+    stillOwned.some((set) =>
+      [...set.values()].some((p) => p.length >= path.length && path.every((el, i) => p[i] === el)),
+    );
   // Items are found by key, not position, so the order of removals does not matter.
   for (const path of before.values()) if (!ownedAtOrBelow(path)) deleteAt(obj, path, rt);
 }

@@ -24,7 +24,14 @@ export function policyOf(labels: Record<string, string> | undefined): Record<Mod
     const version = labels?.[`${PSA_PREFIX}${mode}-version`];
     return {
       // An unparsable enforce level is restricted (fail closed), as the plugin does; warn and audit fail open.
-      level: level === undefined ? 'privileged' : LEVELS.includes(level) ? (level as Level) : mode === 'enforce' ? 'restricted' : 'privileged',
+      level:
+        level === undefined
+          ? 'privileged'
+          : LEVELS.includes(level)
+            ? (level as Level)
+            : mode === 'enforce'
+              ? 'restricted'
+              : 'privileged',
       version: version !== undefined && /^v1\.(0|[1-9]\d*)$/.test(version) ? version : 'latest',
     };
   };
@@ -42,11 +49,38 @@ const isMap = (v: unknown): v is Record<string, Loose> => typeof v === 'object' 
 
 /** Init containers, containers, ephemeral containers: the plugin's visiting order. */
 function containersOf(spec: Loose): Loose[] {
-  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])].filter(isMap);
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])].filter(
+    isMap,
+  );
 }
 
-const BASELINE_CAPABILITIES = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
-const SAFE_SYSCTLS = new Set(['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']);
+const BASELINE_CAPABILITIES = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
 
 /** The baseline checks, in the order of their IDs (the order of the reasons in a message). */
 const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | undefined }[] = [
@@ -64,7 +98,10 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
         }
       }
       if (!bad.length) return undefined;
-      return { reason: 'non-default capabilities', detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not include ${quoteAll([...caps].sort())} in securityContext.capabilities.add` };
+      return {
+        reason: 'non-default capabilities',
+        detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not include ${quoteAll([...caps].sort())} in securityContext.capabilities.add`,
+      };
     },
   },
   {
@@ -77,8 +114,12 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
   {
     id: 'hostPathVolumes',
     run: (_meta, spec) => {
-      const bad = ((spec?.volumes ?? []) as Loose[]).filter((v) => isMap(v) && isMap(v.hostPath)).map((v) => String(v.name));
-      return bad.length ? { reason: 'hostPath volumes', detail: `${plural('volume', 'volumes', bad.length)} ${quoteAll(bad)}` } : undefined;
+      const bad = ((spec?.volumes ?? []) as Loose[])
+        .filter((v) => isMap(v) && isMap(v.hostPath))
+        .map((v) => String(v.name));
+      return bad.length
+        ? { reason: 'hostPath volumes', detail: `${plural('volume', 'volumes', bad.length)} ${quoteAll(bad)}` }
+        : undefined;
     },
   },
   {
@@ -87,7 +128,9 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
       const bad: string[] = [];
       const ports = new Set<string>();
       for (const c of containersOf(spec)) {
-        const used = ((c.ports ?? []) as Loose[]).filter((p) => isMap(p) && p.hostPort && Number(p.hostPort) !== 0).map((p) => String(p.hostPort));
+        const used = ((c.ports ?? []) as Loose[])
+          .filter((p) => isMap(p) && p.hostPort && Number(p.hostPort) !== 0)
+          .map((p) => String(p.hostPort));
         if (used.length) {
           bad.push(String(c.name));
           used.forEach((p) => ports.add(p));
@@ -96,14 +139,24 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
       if (!bad.length) return undefined;
       // sets.String lists sort as strings, as the plugin's do.
       const list = [...ports].sort();
-      return { reason: 'hostPort', detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} ${plural('uses', 'use', bad.length)} ${plural('hostPort', 'hostPorts', list.length)} ${list.join(', ')}` };
+      return {
+        reason: 'hostPort',
+        detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} ${plural('uses', 'use', bad.length)} ${plural('hostPort', 'hostPorts', list.length)} ${list.join(', ')}`,
+      };
     },
   },
   {
     id: 'privileged',
     run: (_meta, spec) => {
-      const bad = containersOf(spec).filter((c) => c.securityContext?.privileged === true).map((c) => String(c.name));
-      return bad.length ? { reason: 'privileged', detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not set securityContext.privileged=true` } : undefined;
+      const bad = containersOf(spec)
+        .filter((c) => c.securityContext?.privileged === true)
+        .map((c) => String(c.name));
+      return bad.length
+        ? {
+            reason: 'privileged',
+            detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not set securityContext.privileged=true`,
+          }
+        : undefined;
     },
   },
   {
@@ -119,7 +172,10 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
         }
       }
       if (!bad.length) return undefined;
-      return { reason: 'procMount', detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not set securityContext.procMount to ${quoteAll([...types].sort())}` };
+      return {
+        reason: 'procMount',
+        detail: `${plural('container', 'containers', bad.length)} ${quoteAll(bad)} must not set securityContext.procMount to ${quoteAll([...types].sort())}`,
+      };
     },
   },
   {
@@ -127,16 +183,23 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
     run: (_meta, spec) => {
       const parts: string[] = [];
       if (spec?.securityContext?.seccompProfile?.type === 'Unconfined') parts.push('pod');
-      const bad = containersOf(spec).filter((c) => c.securityContext?.seccompProfile?.type === 'Unconfined').map((c) => String(c.name));
+      const bad = containersOf(spec)
+        .filter((c) => c.securityContext?.seccompProfile?.type === 'Unconfined')
+        .map((c) => String(c.name));
       if (bad.length) parts.push(`${plural('container', 'containers', bad.length)} ${quoteAll(bad)}`);
       if (!parts.length) return undefined;
-      return { reason: 'seccompProfile', detail: `${parts.join(' and ')} must not set securityContext.seccompProfile.type to "Unconfined"` };
+      return {
+        reason: 'seccompProfile',
+        detail: `${parts.join(' and ')} must not set securityContext.seccompProfile.type to "Unconfined"`,
+      };
     },
   },
   {
     id: 'sysctls',
     run: (_meta, spec) => {
-      const bad = ((spec?.securityContext?.sysctls ?? []) as Loose[]).filter((s) => isMap(s) && !SAFE_SYSCTLS.has(String(s.name))).map((s) => String(s.name));
+      const bad = ((spec?.securityContext?.sysctls ?? []) as Loose[])
+        .filter((s) => isMap(s) && !SAFE_SYSCTLS.has(String(s.name)))
+        .map((s) => String(s.name));
       return bad.length ? { reason: 'forbidden sysctls', detail: bad.join(', ') } : undefined;
     },
   },
@@ -160,7 +223,12 @@ export interface PodSecurityResult {
  * A pod (`enforce` true) or a workload's pod template (`enforce` false: only warn applies, as the plugin does for pod
  * controllers) against the namespace's labels.
  */
-export function checkPodSecurity(nsLabels: Record<string, string> | undefined, meta: Loose, spec: Loose, enforce: boolean): PodSecurityResult {
+export function checkPodSecurity(
+  nsLabels: Record<string, string> | undefined,
+  meta: Loose,
+  spec: Loose,
+  enforce: boolean,
+): PodSecurityResult {
   const policy = policyOf(nsLabels);
   const out: PodSecurityResult = { warnings: [] };
   if (enforce) {

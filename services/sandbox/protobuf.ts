@@ -41,95 +41,203 @@ const quantityMap = { map: 'quantity' as const };
  */
 const SCHEMAS: Record<string, MessageSchema> = {
   ObjectMeta: {
-    1: f('name', 'string'), 2: f('generateName', 'string'), 3: f('namespace', 'string'), 4: f('selfLink', 'string'),
-    5: f('uid', 'string'), 6: f('resourceVersion', 'string'), 7: f('generation', 'int64'), 8: f('creationTimestamp', 'time'),
-    9: f('deletionTimestamp', 'time'), 10: p('deletionGracePeriodSeconds', 'int64'), 11: f('labels', strMap),
-    12: f('annotations', strMap), 13: r('ownerReferences', msg('OwnerReference')), 14: r('finalizers', 'string'),
+    1: f('name', 'string'),
+    2: f('generateName', 'string'),
+    3: f('namespace', 'string'),
+    4: f('selfLink', 'string'),
+    5: f('uid', 'string'),
+    6: f('resourceVersion', 'string'),
+    7: f('generation', 'int64'),
+    8: f('creationTimestamp', 'time'),
+    9: f('deletionTimestamp', 'time'),
+    10: p('deletionGracePeriodSeconds', 'int64'),
+    11: f('labels', strMap),
+    12: f('annotations', strMap),
+    13: r('ownerReferences', msg('OwnerReference')),
+    14: r('finalizers', 'string'),
     17: r('managedFields', msg('ManagedFieldsEntry')),
   },
   OwnerReference: {
-    1: f('kind', 'string'), 3: f('name', 'string'), 4: f('uid', 'string'), 5: f('apiVersion', 'string'),
-    6: p('controller', 'bool'), 7: p('blockOwnerDeletion', 'bool'),
+    1: f('kind', 'string'),
+    3: f('name', 'string'),
+    4: f('uid', 'string'),
+    5: f('apiVersion', 'string'),
+    6: p('controller', 'bool'),
+    7: p('blockOwnerDeletion', 'bool'),
   },
   ManagedFieldsEntry: {
-    1: f('manager', 'string'), 2: f('operation', 'string'), 3: f('apiVersion', 'string'), 4: f('time', 'time'),
-    6: f('fieldsType', 'string'), 7: f('fieldsV1', 'fieldsV1'), 8: f('subresource', 'string'),
+    1: f('manager', 'string'),
+    2: f('operation', 'string'),
+    3: f('apiVersion', 'string'),
+    4: f('time', 'time'),
+    6: f('fieldsType', 'string'),
+    7: f('fieldsV1', 'fieldsV1'),
+    8: f('subresource', 'string'),
   },
   LabelSelector: { 1: f('matchLabels', strMap), 2: r('matchExpressions', msg('LabelSelectorRequirement')) },
   LabelSelectorRequirement: { 1: f('key', 'string'), 2: f('operator', 'string'), 3: r('values', 'string') },
   ObjectReference: {
-    1: f('kind', 'string'), 2: f('namespace', 'string'), 3: f('name', 'string'), 4: f('uid', 'string'),
-    5: f('apiVersion', 'string'), 6: f('resourceVersion', 'string'), 7: f('fieldPath', 'string'),
+    1: f('kind', 'string'),
+    2: f('namespace', 'string'),
+    3: f('name', 'string'),
+    4: f('uid', 'string'),
+    5: f('apiVersion', 'string'),
+    6: f('resourceVersion', 'string'),
+    7: f('fieldPath', 'string'),
   },
   LocalObjectReference: { 1: f('name', 'string') },
   // core/v1
-  Secret: { 1: m('metadata', 'ObjectMeta'), 2: f('data', { map: 'bytes' }), 3: f('type', 'string'), 4: f('stringData', strMap), 5: p('immutable', 'bool') },
-  ConfigMap: { 1: m('metadata', 'ObjectMeta'), 2: f('data', strMap), 3: f('binaryData', { map: 'bytes' }), 4: p('immutable', 'bool') },
+  Secret: {
+    1: m('metadata', 'ObjectMeta'),
+    2: f('data', { map: 'bytes' }),
+    3: f('type', 'string'),
+    4: f('stringData', strMap),
+    5: p('immutable', 'bool'),
+  },
+  ConfigMap: {
+    1: m('metadata', 'ObjectMeta'),
+    2: f('data', strMap),
+    3: f('binaryData', { map: 'bytes' }),
+    4: p('immutable', 'bool'),
+  },
   Namespace: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'NamespaceSpec') },
   NamespaceSpec: { 1: r('finalizers', 'string') },
   ServiceAccount: {
-    1: m('metadata', 'ObjectMeta'), 2: r('secrets', msg('ObjectReference')),
-    3: r('imagePullSecrets', msg('LocalObjectReference')), 4: p('automountServiceAccountToken', 'bool'),
+    1: m('metadata', 'ObjectMeta'),
+    2: r('secrets', msg('ObjectReference')),
+    3: r('imagePullSecrets', msg('LocalObjectReference')),
+    4: p('automountServiceAccountToken', 'bool'),
   },
   Pod: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'PodSpec') },
   PodTemplateSpec: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'PodSpec') },
   PodSpec: {
-    2: r('containers', msg('Container')), 3: f('restartPolicy', 'string'), 4: p('terminationGracePeriodSeconds', 'int64'),
-    5: p('activeDeadlineSeconds', 'int64'), 6: f('dnsPolicy', 'string'), 7: f('nodeSelector', strMap), 8: f('serviceAccountName', 'string'),
-    9: f('serviceAccount', 'string'), 10: f('nodeName', 'string'), 11: f('hostNetwork', 'bool'), 12: f('hostPID', 'bool'), 13: f('hostIPC', 'bool'),
-    15: r('imagePullSecrets', msg('LocalObjectReference')), 16: f('hostname', 'string'), 17: f('subdomain', 'string'),
-    19: f('schedulerName', 'string'), 20: r('initContainers', msg('Container')), 21: p('automountServiceAccountToken', 'bool'),
-    24: f('priorityClassName', 'string'), 25: p('priority', 'int32'),
+    2: r('containers', msg('Container')),
+    3: f('restartPolicy', 'string'),
+    4: p('terminationGracePeriodSeconds', 'int64'),
+    5: p('activeDeadlineSeconds', 'int64'),
+    6: f('dnsPolicy', 'string'),
+    7: f('nodeSelector', strMap),
+    8: f('serviceAccountName', 'string'),
+    9: f('serviceAccount', 'string'),
+    10: f('nodeName', 'string'),
+    11: f('hostNetwork', 'bool'),
+    12: f('hostPID', 'bool'),
+    13: f('hostIPC', 'bool'),
+    15: r('imagePullSecrets', msg('LocalObjectReference')),
+    16: f('hostname', 'string'),
+    17: f('subdomain', 'string'),
+    19: f('schedulerName', 'string'),
+    20: r('initContainers', msg('Container')),
+    21: p('automountServiceAccountToken', 'bool'),
+    24: f('priorityClassName', 'string'),
+    25: p('priority', 'int32'),
   },
   Container: {
-    1: f('name', 'string'), 2: f('image', 'string'), 3: r('command', 'string'), 4: r('args', 'string'), 5: f('workingDir', 'string'),
-    6: r('ports', msg('ContainerPort')), 7: r('env', msg('EnvVar')), 8: m('resources', 'ResourceRequirements'),
-    13: f('terminationMessagePath', 'string'), 14: f('imagePullPolicy', 'string'), 16: f('stdin', 'bool'), 17: f('stdinOnce', 'bool'),
-    18: f('tty', 'bool'), 20: f('terminationMessagePolicy', 'string'),
+    1: f('name', 'string'),
+    2: f('image', 'string'),
+    3: r('command', 'string'),
+    4: r('args', 'string'),
+    5: f('workingDir', 'string'),
+    6: r('ports', msg('ContainerPort')),
+    7: r('env', msg('EnvVar')),
+    8: m('resources', 'ResourceRequirements'),
+    13: f('terminationMessagePath', 'string'),
+    14: f('imagePullPolicy', 'string'),
+    16: f('stdin', 'bool'),
+    17: f('stdinOnce', 'bool'),
+    18: f('tty', 'bool'),
+    20: f('terminationMessagePolicy', 'string'),
   },
-  ContainerPort: { 1: f('name', 'string'), 2: f('hostPort', 'int32'), 3: f('containerPort', 'int32'), 4: f('protocol', 'string'), 5: f('hostIP', 'string') },
+  ContainerPort: {
+    1: f('name', 'string'),
+    2: f('hostPort', 'int32'),
+    3: f('containerPort', 'int32'),
+    4: f('protocol', 'string'),
+    5: f('hostIP', 'string'),
+  },
   EnvVar: { 1: f('name', 'string'), 2: f('value', 'string') },
   ResourceRequirements: { 1: f('limits', quantityMap), 2: f('requests', quantityMap) },
   Service: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'ServiceSpec') },
   ServiceSpec: {
-    1: r('ports', msg('ServicePort')), 2: f('selector', strMap), 3: f('clusterIP', 'string'), 4: f('type', 'string'),
-    5: r('externalIPs', 'string'), 7: f('sessionAffinity', 'string'), 10: f('externalName', 'string'),
+    1: r('ports', msg('ServicePort')),
+    2: f('selector', strMap),
+    3: f('clusterIP', 'string'),
+    4: f('type', 'string'),
+    5: r('externalIPs', 'string'),
+    7: f('sessionAffinity', 'string'),
+    10: f('externalName', 'string'),
   },
-  ServicePort: { 1: f('name', 'string'), 2: f('protocol', 'string'), 3: f('port', 'int32'), 4: f('targetPort', 'intOrString'), 5: f('nodePort', 'int32') },
+  ServicePort: {
+    1: f('name', 'string'),
+    2: f('protocol', 'string'),
+    3: f('port', 'int32'),
+    4: f('targetPort', 'intOrString'),
+    5: f('nodePort', 'int32'),
+  },
   ResourceQuota: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'ResourceQuotaSpec') },
   ResourceQuotaSpec: { 1: f('hard', quantityMap), 2: r('scopes', 'string') },
   // apps/v1
   Deployment: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'DeploymentSpec') },
   DeploymentSpec: {
-    1: p('replicas', 'int32'), 2: m('selector', 'LabelSelector'), 3: m('template', 'PodTemplateSpec'), 4: m('strategy', 'DeploymentStrategy'),
-    5: f('minReadySeconds', 'int32'), 6: p('revisionHistoryLimit', 'int32'), 7: f('paused', 'bool'), 9: p('progressDeadlineSeconds', 'int32'),
+    1: p('replicas', 'int32'),
+    2: m('selector', 'LabelSelector'),
+    3: m('template', 'PodTemplateSpec'),
+    4: m('strategy', 'DeploymentStrategy'),
+    5: f('minReadySeconds', 'int32'),
+    6: p('revisionHistoryLimit', 'int32'),
+    7: f('paused', 'bool'),
+    9: p('progressDeadlineSeconds', 'int32'),
   },
   DeploymentStrategy: { 1: f('type', 'string'), 2: m('rollingUpdate', 'RollingUpdateDeployment') },
   RollingUpdateDeployment: { 1: f('maxUnavailable', 'intOrString'), 2: f('maxSurge', 'intOrString') },
   // batch/v1
   Job: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'JobSpec') },
   JobSpec: {
-    1: p('parallelism', 'int32'), 2: p('completions', 'int32'), 3: p('activeDeadlineSeconds', 'int64'), 4: m('selector', 'LabelSelector'),
-    5: p('manualSelector', 'bool'), 6: m('template', 'PodTemplateSpec'), 7: p('backoffLimit', 'int32'), 8: p('ttlSecondsAfterFinished', 'int32'),
-    9: p('completionMode', 'string'), 10: p('suspend', 'bool'),
+    1: p('parallelism', 'int32'),
+    2: p('completions', 'int32'),
+    3: p('activeDeadlineSeconds', 'int64'),
+    4: m('selector', 'LabelSelector'),
+    5: p('manualSelector', 'bool'),
+    6: m('template', 'PodTemplateSpec'),
+    7: p('backoffLimit', 'int32'),
+    8: p('ttlSecondsAfterFinished', 'int32'),
+    9: p('completionMode', 'string'),
+    10: p('suspend', 'bool'),
   },
   CronJob: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'CronJobSpec') },
   CronJobSpec: {
-    1: f('schedule', 'string'), 2: p('startingDeadlineSeconds', 'int64'), 3: f('concurrencyPolicy', 'string'), 4: p('suspend', 'bool'),
-    5: m('jobTemplate', 'JobTemplateSpec'), 6: p('successfulJobsHistoryLimit', 'int32'), 7: p('failedJobsHistoryLimit', 'int32'), 8: p('timeZone', 'string'),
+    1: f('schedule', 'string'),
+    2: p('startingDeadlineSeconds', 'int64'),
+    3: f('concurrencyPolicy', 'string'),
+    4: p('suspend', 'bool'),
+    5: m('jobTemplate', 'JobTemplateSpec'),
+    6: p('successfulJobsHistoryLimit', 'int32'),
+    7: p('failedJobsHistoryLimit', 'int32'),
+    8: p('timeZone', 'string'),
   },
   JobTemplateSpec: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'JobSpec') },
   // rbac.authorization.k8s.io/v1
   Role: { 1: m('metadata', 'ObjectMeta'), 2: r('rules', msg('PolicyRule')) },
   ClusterRole: { 1: m('metadata', 'ObjectMeta'), 2: r('rules', msg('PolicyRule')) },
-  PolicyRule: { 1: r('verbs', 'string'), 2: r('apiGroups', 'string'), 3: r('resources', 'string'), 4: r('resourceNames', 'string'), 5: r('nonResourceURLs', 'string') },
+  PolicyRule: {
+    1: r('verbs', 'string'),
+    2: r('apiGroups', 'string'),
+    3: r('resources', 'string'),
+    4: r('resourceNames', 'string'),
+    5: r('nonResourceURLs', 'string'),
+  },
   RoleBinding: { 1: m('metadata', 'ObjectMeta'), 2: r('subjects', msg('Subject')), 3: m('roleRef', 'RoleRef') },
   ClusterRoleBinding: { 1: m('metadata', 'ObjectMeta'), 2: r('subjects', msg('Subject')), 3: m('roleRef', 'RoleRef') },
   Subject: { 1: f('kind', 'string'), 2: f('apiGroup', 'string'), 3: f('name', 'string'), 4: f('namespace', 'string') },
   RoleRef: { 1: f('apiGroup', 'string'), 2: f('kind', 'string'), 3: f('name', 'string') },
   // networking.k8s.io/v1
   Ingress: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'IngressSpec') },
-  IngressSpec: { 1: m('defaultBackend', 'IngressBackend'), 2: r('tls', msg('IngressTLS')), 3: r('rules', msg('IngressRule')), 4: p('ingressClassName', 'string') },
+  IngressSpec: {
+    1: m('defaultBackend', 'IngressBackend'),
+    2: r('tls', msg('IngressTLS')),
+    3: r('rules', msg('IngressRule')),
+    4: p('ingressClassName', 'string'),
+  },
   IngressTLS: { 1: r('hosts', 'string'), 2: f('secretName', 'string') },
   IngressRule: { 1: f('host', 'string'), 2: { name: 'ingressRuleValue', type: msg('IngressRuleValue'), inline: true } },
   IngressRuleValue: { 1: m('http', 'HTTPIngressRuleValue') },
@@ -140,8 +248,12 @@ const SCHEMAS: Record<string, MessageSchema> = {
   ServiceBackendPort: { 1: f('name', 'string'), 2: f('number', 'int32') },
   // meta/v1
   DeleteOptions: {
-    1: p('gracePeriodSeconds', 'int64'), 2: m('preconditions', 'Preconditions'), 3: p('orphanDependents', 'bool'),
-    4: p('propagationPolicy', 'string'), 5: r('dryRun', 'string'), 6: p('ignoreStoreReadErrorWithClusterBreakingPotential', 'bool'),
+    1: p('gracePeriodSeconds', 'int64'),
+    2: m('preconditions', 'Preconditions'),
+    3: p('orphanDependents', 'bool'),
+    4: p('propagationPolicy', 'string'),
+    5: r('dryRun', 'string'),
+    6: p('ignoreStoreReadErrorWithClusterBreakingPotential', 'bool'),
   },
   Preconditions: { 1: p('uid', 'string'), 2: p('resourceVersion', 'string') },
 };
@@ -320,7 +432,12 @@ function decodeMessage(buf: Buffer, schemaName: string): Loose {
       const start = rd.pos;
       rd.skip(wireType);
       const raw = rd.buf.subarray(start, rd.pos);
-      const zero = wireType === 0 ? raw.length === 1 && raw[0] === 0 : wireType === 2 ? isZeroMessage(new Reader(raw).bytes()) : raw.every((b) => b === 0);
+      const zero =
+        wireType === 0
+          ? raw.length === 1 && raw[0] === 0
+          : wireType === 2
+            ? isZeroMessage(new Reader(raw).bytes())
+            : raw.every((b) => b === 0);
       if (!zero) throw new UnknownField(`${schemaName} field ${tag >> 3}`);
       continue;
     }
@@ -339,12 +456,20 @@ function decodeMessage(buf: Buffer, schemaName: string): Loose {
 }
 
 const isZero = (v: unknown) =>
-  v === undefined || v === '' || v === 0 || v === false || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+  v === undefined ||
+  v === '' ||
+  v === 0 ||
+  v === false ||
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 
 /** Decodes a `k8s\0` + runtime.Unknown envelope into a JSON object with apiVersion and kind. */
 export function decodeProtobufObject(body: Buffer): Loose {
   if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) {
-    throw new ApiError(400, 'BadRequest', 'the body of the request was in an unknown format: protobuf body without the k8s envelope');
+    throw new ApiError(
+      400,
+      'BadRequest',
+      'the body of the request was in an unknown format: protobuf body without the k8s envelope',
+    );
   }
   let apiVersion = '';
   let kind = '';
@@ -376,14 +501,22 @@ export function decodeProtobufObject(body: Buffer): Loose {
     // DeleteOptions travels with the group-version of the client that sends it.
     const schemaName = kind === 'DeleteOptions' ? 'DeleteOptions' : TOP_LEVEL[`${apiVersion}/${kind}`];
     if (!schemaName) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the sandbox does not decode ${apiVersion} ${kind} from ${PROTOBUF_CONTENT_TYPE}; send application/json`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the sandbox does not decode ${apiVersion} ${kind} from ${PROTOBUF_CONTENT_TYPE}; send application/json`,
+      );
     }
     const obj = decodeMessage(raw, schemaName);
     return { apiVersion, kind, ...obj };
   } catch (e) {
     if (e instanceof ApiError) throw e;
     if (e instanceof UnknownField) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the sandbox cannot decode ${apiVersion} ${kind} from ${PROTOBUF_CONTENT_TYPE} (${e.message} is not known to it); send application/json`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the sandbox cannot decode ${apiVersion} ${kind} from ${PROTOBUF_CONTENT_TYPE} (${e.message} is not known to it); send application/json`,
+      );
     }
     throw new ApiError(400, 'BadRequest', `the body of the request was in an unknown format: ${(e as Error).message}`);
   }

@@ -15,7 +15,8 @@ export function seedCluster(store: Store, seed: SeedOptions): void {
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) createNamespace(store, ns);
   // Every cluster has the API server's own Service.
   create(store, '', 'services', {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }] },
   });
@@ -33,11 +34,13 @@ export function seedCluster(store: Store, seed: SeedOptions): void {
   }
 }
 
-const create = (store: Store, group: string, plural: string, obj: Loose): KObject => store.create(store.type(group, plural), obj);
+const create = (store: Store, group: string, plural: string, obj: Loose): KObject =>
+  store.create(store.type(group, plural), obj);
 
 function createNamespace(store: Store, name: string, workspace?: string): void {
   create(store, '', 'namespaces', {
-    apiVersion: 'v1', kind: 'Namespace',
+    apiVersion: 'v1',
+    kind: 'Namespace',
     metadata: { name, labels: workspace ? { [WORKSPACE_LABEL]: workspace } : {} },
   });
 }
@@ -47,11 +50,14 @@ function createNodes(store: Store, count: number): void {
   for (let i = 1; i <= count; i++) {
     const name = `node-${String(i).padStart(width, '0')}`;
     create(store, '', 'nodes', {
-      apiVersion: 'v1', kind: 'Node',
+      apiVersion: 'v1',
+      kind: 'Node',
       metadata: {
         name,
         labels: {
-          'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
           'topology.kubernetes.io/zone': `zone-${'abc'[(i - 1) % 3]}`,
           ...(i === 1 ? { 'node-role.kubernetes.io/control-plane': '' } : { 'node-role.kubernetes.io/worker': '' }),
         },
@@ -68,23 +74,39 @@ const podTemplate = (app: string, containers: Loose[], extra: Loose = {}) => ({
   spec: { containers, ...extra },
 });
 const container = (name: string, image: string, port?: number, extra: Loose = {}) => ({
-  name, image,
+  name,
+  image,
   ...(port ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
   ...extra,
 });
 
-function deployment(store: Store, namespace: string, name: string, replicas: number, containers: Loose[], labels: Loose = {}): void {
+function deployment(
+  store: Store,
+  namespace: string,
+  name: string,
+  replicas: number,
+  containers: Loose[],
+  labels: Loose = {},
+): void {
   create(store, 'apps', 'deployments', {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name, namespace, labels: { app: name, ...labels } },
     spec: { replicas, selector: { matchLabels: { app: name } }, template: podTemplate(name, containers) },
   });
 }
 
-function service(store: Store, namespace: string, name: string, port: number, targetPort: number | string = port): void {
+function service(
+  store: Store,
+  namespace: string,
+  name: string,
+  port: number,
+  targetPort: number | string = port,
+): void {
   create(store, '', 'services', {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name, namespace, labels: { app: name } },
     spec: { selector: { app: name }, ports: [{ name: 'http', port, targetPort, protocol: 'TCP' }] },
   });
@@ -92,27 +114,47 @@ function service(store: Store, namespace: string, name: string, port: number, ta
 
 function seedDemo(store: Store): void {
   create(store, 'storage.k8s.io', 'storageclasses', {
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
     metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
-    provisioner: 'rancher.io/local-path', reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate',
+    provisioner: 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
   });
 
   // System workloads, as every cluster has them.
-  deployment(store, 'kube-system', 'coredns', 2, [container('coredns', 'registry.k8s.io/coredns/coredns:v1.12.0', 53)], { 'k8s-app': 'kube-dns' });
+  deployment(
+    store,
+    'kube-system',
+    'coredns',
+    2,
+    [container('coredns', 'registry.k8s.io/coredns/coredns:v1.12.0', 53)],
+    { 'k8s-app': 'kube-dns' },
+  );
   create(store, 'apps', 'daemonsets', {
-    apiVersion: 'apps/v1', kind: 'DaemonSet',
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
     metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { 'k8s-app': 'kube-proxy' } },
     spec: {
       selector: { matchLabels: { 'k8s-app': 'kube-proxy' } },
-      template: { metadata: { labels: { 'k8s-app': 'kube-proxy' } }, spec: { containers: [container('kube-proxy', 'registry.k8s.io/kube-proxy:v1.35.0')], tolerations: [{ operator: 'Exists' }] } },
+      template: {
+        metadata: { labels: { 'k8s-app': 'kube-proxy' } },
+        spec: {
+          containers: [container('kube-proxy', 'registry.k8s.io/kube-proxy:v1.35.0')],
+          tolerations: [{ operator: 'Exists' }],
+        },
+      },
     },
   });
   create(store, 'apps', 'daemonsets', {
-    apiVersion: 'apps/v1', kind: 'DaemonSet',
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
     metadata: { name: 'log-agent', namespace: 'kube-system', labels: { app: 'log-agent' } },
     spec: {
       selector: { matchLabels: { app: 'log-agent' } },
-      template: podTemplate('log-agent', [container('fluent-bit', 'fluent/fluent-bit:3.2-json', 2020)], { tolerations: [{ operator: 'Exists' }] }),
+      template: podTemplate('log-agent', [container('fluent-bit', 'fluent/fluent-bit:3.2-json', 2020)], {
+        tolerations: [{ operator: 'Exists' }],
+      }),
     },
   });
 
@@ -121,50 +163,117 @@ function seedDemo(store: Store): void {
   createNamespace(store, 'shop-staging', 'demo-shop');
   deployment(store, 'shop', 'frontend', 3, [container('nginx', 'nginx:1.27', 80)], { tier: 'web' });
   service(store, 'shop', 'frontend', 80);
-  deployment(store, 'shop', 'api', 2, [
-    container('api', 'example/shop-api-json:1.4.2', 8080, { env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'REDIS_HOST', value: 'redis' }] }),
-  ], { tier: 'backend' });
+  deployment(
+    store,
+    'shop',
+    'api',
+    2,
+    [
+      container('api', 'example/shop-api-json:1.4.2', 8080, {
+        env: [
+          { name: 'LOG_LEVEL', value: 'info' },
+          { name: 'REDIS_HOST', value: 'redis' },
+        ],
+      }),
+    ],
+    { tier: 'backend' },
+  );
   service(store, 'shop', 'api', 8080, 'http');
   create(store, 'apps', 'statefulsets', {
-    apiVersion: 'apps/v1', kind: 'StatefulSet',
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
     metadata: { name: 'redis', namespace: 'shop', labels: { app: 'redis' } },
-    spec: { serviceName: 'redis', replicas: 1, selector: { matchLabels: { app: 'redis' } }, template: podTemplate('redis', [container('redis', 'redis:7.4', 6379)]) },
+    spec: {
+      serviceName: 'redis',
+      replicas: 1,
+      selector: { matchLabels: { app: 'redis' } },
+      template: podTemplate('redis', [container('redis', 'redis:7.4', 6379)]),
+    },
   });
   service(store, 'shop', 'redis', 6379);
   create(store, 'networking.k8s.io', 'ingresses', {
-    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
     metadata: { name: 'frontend', namespace: 'shop' },
-    spec: { rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'frontend', port: { number: 80 } } } }] } }] },
-  });
-  create(store, 'autoscaling', 'horizontalpodautoscalers', {
-    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler',
-    metadata: { name: 'api', namespace: 'shop' },
     spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, minReplicas: 2, maxReplicas: 6,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      rules: [
+        {
+          host: 'shop.example.com',
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: 'frontend', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
     },
   });
-  create(store, '', 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-config', namespace: 'shop' }, data: { 'currency': 'EUR', 'feature.flags': 'checkout-v2=true\nreviews=false\n' } });
-  create(store, '', 'secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shop-db', namespace: 'shop' }, type: 'Opaque', data: { username: b64('shop'), password: b64('s3cr3t-demo') } });
+  create(store, 'autoscaling', 'horizontalpodautoscalers', {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'api', namespace: 'shop' },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
+      minReplicas: 2,
+      maxReplicas: 6,
+      metrics: [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      ],
+    },
+  });
+  create(store, '', 'configmaps', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'shop-config', namespace: 'shop' },
+    data: { currency: 'EUR', 'feature.flags': 'checkout-v2=true\nreviews=false\n' },
+  });
+  create(store, '', 'secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'shop-db', namespace: 'shop' },
+    type: 'Opaque',
+    data: { username: b64('shop'), password: b64('s3cr3t-demo') },
+  });
   create(store, 'networking.k8s.io', 'networkpolicies', {
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
     metadata: { name: 'redis-from-api', namespace: 'shop' },
-    spec: { podSelector: { matchLabels: { app: 'redis' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }], policyTypes: ['Ingress'] },
+    spec: {
+      podSelector: { matchLabels: { app: 'redis' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }],
+      policyTypes: ['Ingress'],
+    },
   });
   create(store, '', 'resourcequotas', {
-    apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'compute', namespace: 'shop' },
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'compute', namespace: 'shop' },
     spec: { hard: { 'requests.cpu': '8', 'requests.memory': '16Gi', pods: '50' } },
   });
   create(store, '', 'limitranges', {
-    apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: 'shop' },
-    spec: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' } }] },
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: { name: 'defaults', namespace: 'shop' },
+    spec: {
+      limits: [
+        {
+          type: 'Container',
+          default: { cpu: '500m', memory: '512Mi' },
+          defaultRequest: { cpu: '100m', memory: '128Mi' },
+        },
+      ],
+    },
   });
   create(store, 'rbac.authorization.k8s.io', 'roles', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'pod-reader', namespace: 'shop' },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'pod-reader', namespace: 'shop' },
     rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }],
   });
   create(store, 'rbac.authorization.k8s.io', 'rolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'pod-reader', namespace: 'shop' },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'pod-reader', namespace: 'shop' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
     subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'shop' }],
   });
@@ -172,36 +281,76 @@ function seedDemo(store: Store): void {
   deployment(store, 'shop-staging', 'frontend', 1, [container('nginx', 'nginx:1.27', 80)], { tier: 'web' });
   service(store, 'shop-staging', 'frontend', 80);
   // The one crash-looping workload: a worker whose image exits with an error at start.
-  deployment(store, 'shop-staging', 'payment-worker', 1, [container('worker', 'example/payment-worker-crash:2.1.0')], { tier: 'backend' });
+  deployment(store, 'shop-staging', 'payment-worker', 1, [container('worker', 'example/payment-worker-crash:2.1.0')], {
+    tier: 'backend',
+  });
 
   // Workspace "data-platform": analytics.
   createNamespace(store, 'analytics', 'data-platform');
   create(store, 'apps', 'statefulsets', {
-    apiVersion: 'apps/v1', kind: 'StatefulSet',
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
     metadata: { name: 'postgres', namespace: 'analytics', labels: { app: 'postgres' } },
     spec: {
-      serviceName: 'postgres', replicas: 2, selector: { matchLabels: { app: 'postgres' } },
-      template: podTemplate('postgres', [container('postgres', 'postgres:16.4', 5432, { env: [{ name: 'POSTGRES_DB', value: 'analytics' }] })]),
-      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } }],
+      serviceName: 'postgres',
+      replicas: 2,
+      selector: { matchLabels: { app: 'postgres' } },
+      template: podTemplate('postgres', [
+        container('postgres', 'postgres:16.4', 5432, { env: [{ name: 'POSTGRES_DB', value: 'analytics' }] }),
+      ]),
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
+        },
+      ],
     },
   });
   service(store, 'analytics', 'postgres', 5432);
-  deployment(store, 'analytics', 'reporting-ui', 2, [container('tomcat', 'example/reporting-spring-tomcat:3.3', 8080)], { tier: 'web' });
+  deployment(
+    store,
+    'analytics',
+    'reporting-ui',
+    2,
+    [container('tomcat', 'example/reporting-spring-tomcat:3.3', 8080)],
+    { tier: 'web' },
+  );
   service(store, 'analytics', 'reporting-ui', 8080);
   create(store, 'batch', 'jobs', {
-    apiVersion: 'batch/v1', kind: 'Job',
+    apiVersion: 'batch/v1',
+    kind: 'Job',
     metadata: { name: 'nightly-report', namespace: 'analytics', labels: { app: 'nightly-report' } },
-    spec: { completions: 1, backoffLimit: 2, template: { metadata: { labels: { app: 'nightly-report' } }, spec: { restartPolicy: 'Never', containers: [container('report', 'example/report-job:1.0')] } } },
+    spec: {
+      completions: 1,
+      backoffLimit: 2,
+      template: {
+        metadata: { labels: { app: 'nightly-report' } },
+        spec: { restartPolicy: 'Never', containers: [container('report', 'example/report-job:1.0')] },
+      },
+    },
   });
   create(store, 'batch', 'cronjobs', {
-    apiVersion: 'batch/v1', kind: 'CronJob',
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
     metadata: { name: 'hourly-etl', namespace: 'analytics', labels: { app: 'hourly-etl' } },
     spec: {
       schedule: '0 * * * *',
-      jobTemplate: { spec: { template: { metadata: { labels: { app: 'hourly-etl' } }, spec: { restartPolicy: 'OnFailure', containers: [container('etl', 'example/etl-batch-job:2.0')] } } } },
+      jobTemplate: {
+        spec: {
+          template: {
+            metadata: { labels: { app: 'hourly-etl' } },
+            spec: { restartPolicy: 'OnFailure', containers: [container('etl', 'example/etl-batch-job:2.0')] },
+          },
+        },
+      },
     },
   });
-  create(store, '', 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'etl-config', namespace: 'analytics' }, data: { 'source': 'postgres://postgres:5432/analytics' } });
+  create(store, '', 'configmaps', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'etl-config', namespace: 'analytics' },
+    data: { source: 'postgres://postgres:5432/analytics' },
+  });
 
   // A namespace outside any workspace.
   deployment(store, 'default', 'hello', 1, [container('hello', 'nginxdemos/hello:0.4', 80)]);
@@ -231,13 +380,17 @@ function seedScale(store: Store, pods: number, nodes: number, namespaces: number
     const node = `node-${String(nodeIdx + 1).padStart(width, '0')}`;
     const app = apps[i % apps.length];
     const pod = store.create(podRt, {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: {
         name: `${app}-${String(i).padStart(5, '0')}`,
         namespace: nsNames[i % namespaces],
         labels: { app, tier: i % 2 ? 'backend' : 'frontend', shard: String(i % 16) },
       },
-      spec: { nodeName: node, containers: [container(app, app === 'web' ? 'nginx:1.27' : `example/${app}-json:1.0`, 8080)] },
+      spec: {
+        nodeName: node,
+        containers: [container(app, app === 'web' ? 'nginx:1.27' : `example/${app}-json:1.0`, 8080)],
+      },
     });
     const ip = `10.${244 + Math.floor(nodeIdx / 256)}.${nodeIdx % 256}.${2 + Math.floor(i / nodes)}`;
     store.update(podRt, { ...pod, status: runningStatus(pod, ip, started) }, { subresource: 'status' });
@@ -255,9 +408,15 @@ function runningStatus(pod: KObject, podIP: string, startedAt: string): Loose {
     startTime: startedAt,
     qosClass: 'Burstable',
     containerStatuses: pod.spec.containers.map((c: Loose) => ({
-      name: c.name, image: c.image, imageID: `docker.io/${c.image}@sha256:${'0'.repeat(64)}`,
+      name: c.name,
+      image: c.image,
+      imageID: `docker.io/${c.image}@sha256:${'0'.repeat(64)}`,
       containerID: `containerd://${pod.metadata.uid!.replace(/-/g, '')}${c.name}`.slice(0, 77),
-      ready: true, started: true, restartCount: 0, state: { running: { startedAt } }, lastState: {},
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt } },
+      lastState: {},
     })),
   };
 }

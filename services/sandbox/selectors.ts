@@ -4,7 +4,12 @@ import {
   parseLabelSelector as parseLabels,
   type LabelRequirement,
 } from '../common/label-selector.js';
-import { FieldSelectorSyntaxError, fieldMatcher as matchFields, parseFieldSelector as parseFields, type FieldRequirement } from '../common/field-selector.js';
+import {
+  FieldSelectorSyntaxError,
+  fieldMatcher as matchFields,
+  parseFieldSelector as parseFields,
+  type FieldRequirement,
+} from '../common/field-selector.js';
 import { badRequest } from './errors.js';
 import type { KObject } from './types.js';
 
@@ -37,7 +42,10 @@ export function parseFieldSelector(selector: string): FieldRequirement[] {
 }
 
 /** Builds a matcher for a field selector over the fields a kind supports; unknown fields are 400 as in the real server. */
-export function fieldMatcher(reqs: FieldRequirement[], fields: Record<string, (o: KObject) => string | undefined>): Matcher {
+export function fieldMatcher(
+  reqs: FieldRequirement[],
+  fields: Record<string, (o: KObject) => string | undefined>,
+): Matcher {
   return asBadRequest(() => matchFields<KObject>(reqs, fields));
 }
 

@@ -4,13 +4,29 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
-import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo, wantsAggregatedDiscovery } from './discovery.js';
+import {
+  AGGREGATED_DISCOVERY_CONTENT_TYPE,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  versionInfo,
+  wantsAggregatedDiscovery,
+} from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound } from './errors.js';
 import { servePodLog, parseLogOptions } from './logs.js';
 import { applyPatch } from './patch.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { apiVersionOf, jsonPathValue, type ResourceType } from './registry.js';
-import { fieldMatcher, formatLabelSelector, labelsMatch, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
+import {
+  fieldMatcher,
+  formatLabelSelector,
+  labelsMatch,
+  parseFieldSelector,
+  parseLabelSelector,
+  type Matcher,
+} from './selectors.js';
 import type { DeleteOptions, Store, StoreEvent } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { KObject, Loose, WatchEventType } from './types.js';
@@ -77,7 +93,9 @@ export class SandboxServer {
 
   constructor(private readonly opts: ServerOptions) {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    this.server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createHttpServer(handler);
+    this.server = opts.tls
+      ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+      : createHttpServer(handler);
     this.server.keepAliveTimeout = 65_000;
     this.server.on(opts.tls ? 'secureConnection' : 'connection', (s: Socket) => {
       this.sockets.add(s);
@@ -159,14 +177,19 @@ export class SandboxServer {
       }
       if (path === '/version') return json(res, 200, versionInfo);
       if ((path === '/api' || path === '/apis') && wantsAggregatedDiscovery(req.headers.accept)) {
-        return json(res, 200, aggregatedDiscovery(this.store.registry, path === '/api'), { 'Content-Type': AGGREGATED_DISCOVERY_CONTENT_TYPE });
+        return json(res, 200, aggregatedDiscovery(this.store.registry, path === '/api'), {
+          'Content-Type': AGGREGATED_DISCOVERY_CONTENT_TYPE,
+        });
       }
       if (path === '/api') return json(res, 200, apiVersions(this.address));
       if (path === '/apis') return json(res, 200, apiGroupList(this.store.registry));
       if (path === '/openapi/v2') {
         if (wantsOpenApiV2Protobuf(req.headers.accept)) {
           const pb = openApiV2Protobuf();
-          res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': pb.length });
+          res.writeHead(200, {
+            'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+            'Content-Length': pb.length,
+          });
           return void res.end(pb);
         }
         return json(res, 200, openApiV2(this.store.registry));
@@ -184,7 +207,12 @@ export class SandboxServer {
         if (!g) throw pathNotFound(path);
         return json(res, 200, g);
       }
-      const gv = segs[0] === 'api' && segs.length === 2 && segs[1] === 'v1' ? ['', 'v1'] : segs[0] === 'apis' && segs.length === 3 ? [segs[1], segs[2]] : undefined;
+      const gv =
+        segs[0] === 'api' && segs.length === 2 && segs[1] === 'v1'
+          ? ['', 'v1']
+          : segs[0] === 'apis' && segs.length === 3
+            ? [segs[1], segs[2]]
+            : undefined;
       const list = gv && apiResourceList(this.store.registry, gv[0], gv[1]);
       if (!list) throw pathNotFound(path);
       return json(res, 200, list);
@@ -230,8 +258,11 @@ export class SandboxServer {
     const f = this.faults;
     if (f.delayRatio > 0 && Math.random() < f.delayRatio) await new Promise((r) => setTimeout(r, f.delayMs));
     if (f.failRatio > 0 && Math.random() < f.failRatio) {
-      const reason = f.failCode === 429 ? 'TooManyRequests' : f.failCode === 503 ? 'ServiceUnavailable' : 'InternalError';
-      throw new ApiError(f.failCode, reason, `sandbox fault injection: request failed on purpose (${reason})`, { retryAfterSeconds: 1 });
+      const reason =
+        f.failCode === 429 ? 'TooManyRequests' : f.failCode === 503 ? 'ServiceUnavailable' : 'InternalError';
+      throw new ApiError(f.failCode, reason, `sandbox fault injection: request failed on purpose (${reason})`, {
+        retryAfterSeconds: 1,
+      });
     }
   }
 
@@ -253,7 +284,12 @@ export class SandboxServer {
 
   // ------------------------------------------------------------------ resources
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): Promise<void> {
+  private async serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    q: URLSearchParams,
+  ): Promise<void> {
     const { rt, namespace, name, subresource } = route;
     const method = req.method ?? 'GET';
     if (subresource && subresource !== 'finalize' && !rt.subresources.includes(subresource as never)) {
@@ -278,12 +314,18 @@ export class SandboxServer {
     const warnings: string[] = [];
     const writeOpts = { dryRun, warnings, manager: fieldManagerOf(req, q) };
     const sendWarnings = () => {
-      if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+      if (warnings.length)
+        res.setHeader(
+          'Warning',
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
     };
     if (!name) {
       switch (method) {
         case 'GET':
-          return q.get('watch') === 'true' || q.get('watch') === '1' ? this.serveWatch(req, res, route, q) : this.serveList(req, res, route, q);
+          return q.get('watch') === 'true' || q.get('watch') === '1'
+            ? this.serveWatch(req, res, route, q)
+            : this.serveList(req, res, route, q);
         case 'POST': {
           const body = await readObject(req);
           this.checkBodyNamespace(rt, body, namespace);
@@ -294,7 +336,12 @@ export class SandboxServer {
         case 'DELETE': {
           const body = (await readJson(req)) as Loose;
           const deleted = this.store.deleteCollection(rt, namespace, this.matcher(rt, q), deleteOptions(body ?? {}, q));
-          return json(res, 200, { apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, metadata: { resourceVersion: this.store.resourceVersion }, items: deleted });
+          return json(res, 200, {
+            apiVersion: apiVersionOf(rt),
+            kind: `${rt.kind}List`,
+            metadata: { resourceVersion: this.store.resourceVersion },
+            items: deleted,
+          });
         }
         default:
           throw methodNotAllowed();
@@ -313,15 +360,24 @@ export class SandboxServer {
           // Namespace finalize: the only way to change spec.finalizers of a terminating namespace.
           const current = this.store.mustGet(rt, undefined, name!);
           body.metadata.resourceVersion ||= current.metadata.resourceVersion;
-          const updated = this.store.update(rt, { ...current, spec: { ...current.spec, finalizers: body.spec?.finalizers ?? [] } }, { dryRun });
+          const updated = this.store.update(
+            rt,
+            { ...current, spec: { ...current.spec, finalizers: body.spec?.finalizers ?? [] } },
+            { dryRun },
+          );
           return this.respondObject(req, res, rt, updated, 200);
         }
-        const updated = this.store.update(rt, body, { ...writeOpts, subresource: subresource === 'status' ? 'status' : undefined });
+        const updated = this.store.update(rt, body, {
+          ...writeOpts,
+          subresource: subresource === 'status' ? 'status' : undefined,
+        });
         sendWarnings();
         return this.respondObject(req, res, rt, updated, 200);
       }
       case 'PATCH': {
-        const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const contentType = String(req.headers['content-type'] ?? '')
+          .split(';')[0]
+          .trim();
         const raw = await readBody(req);
         const current = this.store.get(rt, namespace, name!);
         const isApply = contentType === 'application/apply-patch+yaml';
@@ -334,20 +390,28 @@ export class SandboxServer {
         patched.metadata ??= {};
         this.checkBodyName(patched, name!);
         if (rt.namespaced) {
-          if (patched.metadata.namespace && patched.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+          if (patched.metadata.namespace && patched.metadata.namespace !== namespace)
+            throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
           patched.metadata.namespace = namespace;
         }
         // An apply records its own ownership (patch.ts); any other patch is an Update of its manager.
         const patchOpts = isApply ? { dryRun, warnings } : writeOpts;
         if (!current) {
-          const created = this.store.create(rt, { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } }, patchOpts);
+          const created = this.store.create(
+            rt,
+            { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } },
+            patchOpts,
+          );
           sendWarnings();
           return this.respondObject(req, res, rt, created, 201);
         }
         // A patch applies to what it read: it only conflicts when it names a resourceVersion itself.
         const patchRv = rvInPatch(contentType, raw);
         patched.metadata.resourceVersion = patchRv ?? current.metadata.resourceVersion;
-        const updated = this.store.update(rt, patched, { ...patchOpts, subresource: subresource === 'status' ? 'status' : undefined });
+        const updated = this.store.update(rt, patched, {
+          ...patchOpts,
+          subresource: subresource === 'status' ? 'status' : undefined,
+        });
         sendWarnings();
         return this.respondObject(req, res, rt, updated, 200);
       }
@@ -397,13 +461,23 @@ export class SandboxServer {
   private serveList(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void | Promise<void> {
     const { rt, namespace } = route;
     const limit = q.get('limit') ? Number(q.get('limit')) : undefined;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`invalid limit: ${q.get('limit')}`);
-    const result = this.store.listChunked(rt, { namespace, matcher: this.matcher(rt, q), limit, continue: q.get('continue') ?? undefined });
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+      throw badRequest(`invalid limit: ${q.get('limit')}`);
+    const result = this.store.listChunked(rt, {
+      namespace,
+      matcher: this.matcher(rt, q),
+      limit,
+      continue: q.get('continue') ?? undefined,
+    });
     const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
     if (result.continue) metadata.continue = result.continue;
     if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
     if (wantsTable(req.headers.accept)) {
-      return json(res, 200, toTable(rt, result.items, metadata, (q.get('includeObject') as IncludeObject) ?? 'Metadata'));
+      return json(
+        res,
+        200,
+        toTable(rt, result.items, metadata, (q.get('includeObject') as IncludeObject) ?? 'Metadata'),
+      );
     }
     return writeList(res, apiVersionOf(rt), `${rt.kind}List`, metadata, result.items);
   }
@@ -413,28 +487,48 @@ export class SandboxServer {
     const matcher = this.matcher(rt, q);
     const table = wantsTable(req.headers.accept);
     const include = (q.get('includeObject') as IncludeObject) ?? 'Metadata';
-    const timeoutSeconds = q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : this.opts.watchTimeoutSeconds ?? 1800;
+    const timeoutSeconds = q.get('timeoutSeconds')
+      ? Number(q.get('timeoutSeconds'))
+      : (this.opts.watchTimeoutSeconds ?? 1800);
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const sendInitialEvents = q.get('sendInitialEvents') === 'true';
-    const rv = sendInitialEvents ? '' : q.get('resourceVersion') ?? '';
-    res.writeHead(200, { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', 'Cache-Control': 'no-cache, private' });
+    const rv = sendInitialEvents ? '' : (q.get('resourceVersion') ?? '');
+    res.writeHead(200, {
+      'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json',
+      'Cache-Control': 'no-cache, private',
+    });
     res.flushHeaders();
     const write = (line: string) => res.write(line + '\n');
     const send = (type: WatchEventType, ev: StoreEvent) => {
       if (table) {
-        write(JSON.stringify({ type, object: toTable(rt, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include) }));
+        write(
+          JSON.stringify({
+            type,
+            object: toTable(rt, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include),
+          }),
+        );
         return;
       }
       // One Buffer per event and type, shared by every watch stream: no per-watcher string copy, UTF-8 length scan
       // (chunked encoding) or re-encoding on the socket.
       // A custom resource watched through another served version than it was written in: relabel it, unshared.
       const apiVersion = apiVersionOf(rt);
-      if (ev.object.apiVersion !== apiVersion) return write(JSON.stringify({ type, object: { ...ev.object, apiVersion } }));
+      if (ev.object.apiVersion !== apiVersion)
+        return write(JSON.stringify({ type, object: { ...ev.object, apiVersion } }));
       ev.lines ??= {};
       res.write((ev.lines[type] ??= Buffer.from(JSON.stringify({ type, object: ev.object }) + '\n')));
     };
     const bookmark = (annotations?: Record<string, string>) =>
-      write(JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) } } }));
+      write(
+        JSON.stringify({
+          type: 'BOOKMARK',
+          object: {
+            kind: rt.kind,
+            apiVersion: apiVersionOf(rt),
+            metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) },
+          },
+        }),
+      );
     let stop: (() => void) | undefined;
     try {
       stop = this.store.watch(rt, { namespace, matcher, resourceVersion: rv }, send);
@@ -466,7 +560,13 @@ export class SandboxServer {
     const toScale = (o: KObject) => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
       spec: { replicas: Number(jsonPathValue(o, paths.specReplicasPath) ?? 0) },
       status: {
         replicas: Number(jsonPathValue(o, paths.statusReplicasPath) ?? 0),
@@ -482,10 +582,17 @@ export class SandboxServer {
         wanted = await readObject(req);
         break;
       case 'PATCH': {
-        const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+        const contentType = String(req.headers['content-type'] ?? '')
+          .split(';')[0]
+          .trim();
         const raw = await readBody(req);
         const scaleRt = { ...rt, kind: 'Scale', group: 'autoscaling', version: 'v1', crdName: undefined };
-        wanted = applyPatch(contentType === 'application/strategic-merge-patch+json' ? 'application/merge-patch+json' : contentType, toScale(current) as KObject, raw, { rt: scaleRt, fieldManager: 'scale' });
+        wanted = applyPatch(
+          contentType === 'application/strategic-merge-patch+json' ? 'application/merge-patch+json' : contentType,
+          toScale(current) as KObject,
+          raw,
+          { rt: scaleRt, fieldManager: 'scale' },
+        );
         break;
       }
       default:
@@ -493,9 +600,23 @@ export class SandboxServer {
     }
     const replicas = wanted?.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`, {
-        name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` }],
-      });
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`,
+        {
+          name,
+          group: 'autoscaling',
+          kind: 'Scale',
+          causes: [
+            {
+              reason: 'FieldValueInvalid',
+              field: 'spec.replicas',
+              message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+            },
+          ],
+        },
+      );
     }
     const next = structuredClone(current);
     setPath(next, paths.specReplicasPath, replicas);
@@ -524,10 +645,12 @@ function setPath(o: Loose, path: string, value: unknown): void {
 }
 
 function deleteOptions(body: Loose, q: URLSearchParams): DeleteOptions {
-  const grace = body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
+  const grace =
+    body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
   let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
   if (body.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
-  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy)) throw badRequest(`unsupported propagationPolicy: ${policy}`);
+  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy))
+    throw badRequest(`unsupported propagationPolicy: ${policy}`);
   return { propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
 }
 
@@ -580,7 +703,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 async function readObject(req: IncomingMessage): Promise<KObject> {
   const body = (await readJson(req)) as KObject | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the body of the request must be an object');
   body.metadata ??= {};
   return body;
 }
@@ -589,7 +713,9 @@ async function readObject(req: IncomingMessage): Promise<KObject> {
 function fieldManagerOf(req: IncomingMessage, q: URLSearchParams): string {
   const given = q.get('fieldManager');
   if (given) return given;
-  return String(req.headers['user-agent'] ?? '').split('/')[0].slice(0, 128);
+  return String(req.headers['user-agent'] ?? '')
+    .split('/')[0]
+    .slice(0, 128);
 }
 
 function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -605,7 +731,13 @@ function json(res: ServerResponse, code: number, body: unknown, headers: Record<
  * serialized, and blocked the server for that long). `items` is the snapshot taken when the request came in; stored
  * objects are replaced on write, never changed in place, so serializing them a little later shows the same state.
  */
-async function writeList(res: ServerResponse, apiVersion: string, kind: string, metadata: unknown, items: KObject[]): Promise<void> {
+async function writeList(
+  res: ServerResponse,
+  apiVersion: string,
+  kind: string,
+  metadata: unknown,
+  items: KObject[],
+): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
   for (let i = 0; i < items.length; i++) {
@@ -672,5 +804,14 @@ function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): 
   const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
   const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
   const name = route.name ? ` "${route.name}"` : '';
-  return new ApiError(403, 'Forbidden', `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`, { ...(route.name ? { name: route.name } : {}), ...(route.rt.group ? { group: route.rt.group } : {}), kind: route.rt.plural });
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`,
+    {
+      ...(route.name ? { name: route.name } : {}),
+      ...(route.rt.group ? { group: route.rt.group } : {}),
+      kind: route.rt.plural,
+    },
+  );
 }

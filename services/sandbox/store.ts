@@ -1,7 +1,16 @@
 // The sandbox's storage: what etcd plus the generic registry are to the real API server. One resourceVersion
 // counter for the whole store, a bounded history of changes for watches, and consistent snapshots for chunked lists.
 import { randomUUID } from 'node:crypto';
-import { alreadyExists, ApiError, badRequest, conflict, expired, invalid, notFound, type StatusCause } from './errors.js';
+import {
+  alreadyExists,
+  ApiError,
+  badRequest,
+  conflict,
+  expired,
+  invalid,
+  notFound,
+  type StatusCause,
+} from './errors.js';
 import { Registry, apiVersionOf, type ResourceType } from './registry.js';
 import { recordUpdate } from './patch.js';
 import { checkPodSecurity, podTemplateOf } from './pod-security.js';
@@ -59,8 +68,20 @@ export interface WriteOptions {
 }
 
 function significantPodUpdate(pod: KObject, old: KObject): boolean {
-  const images = (o: KObject) => JSON.stringify([...(o.spec?.initContainers ?? []), ...(o.spec?.containers ?? []), ...(o.spec?.ephemeralContainers ?? [])].map((c: { name?: string; image?: string }) => [c.name, c.image]));
-  const seccomp = (o: KObject) => JSON.stringify(Object.entries(o.metadata.annotations ?? {}).filter(([k]) => k.startsWith('seccomp.security.alpha.kubernetes.io/') || k.startsWith('container.seccomp.security.alpha.kubernetes.io/')));
+  const images = (o: KObject) =>
+    JSON.stringify(
+      [...(o.spec?.initContainers ?? []), ...(o.spec?.containers ?? []), ...(o.spec?.ephemeralContainers ?? [])].map(
+        (c: { name?: string; image?: string }) => [c.name, c.image],
+      ),
+    );
+  const seccomp = (o: KObject) =>
+    JSON.stringify(
+      Object.entries(o.metadata.annotations ?? {}).filter(
+        ([k]) =>
+          k.startsWith('seccomp.security.alpha.kubernetes.io/') ||
+          k.startsWith('container.seccomp.security.alpha.kubernetes.io/'),
+      ),
+    );
   return images(pod) !== images(old) || seccomp(pod) !== seccomp(old);
 }
 
@@ -200,7 +221,8 @@ export class Store {
       } catch {
         throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
       }
-      if (!token || typeof token.s !== 'string' || typeof token.o !== 'number') throw badRequest('continue key is not valid');
+      if (!token || typeof token.s !== 'string' || typeof token.o !== 'number')
+        throw badRequest('continue key is not valid');
       const found = this.snapshots.get(token.s);
       if (!found || found.rv < this.compactedRv) {
         throw expired(
@@ -243,15 +265,23 @@ export class Store {
 
   private validateName(rt: ResourceType, name: string | undefined): void {
     if (!name) {
-      throw invalid(rt, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+      throw invalid(rt, '', [
+        {
+          reason: 'FieldValueRequired',
+          field: 'metadata.name',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
     }
     const ok = rt.kind === 'Event' ? /^[a-zA-Z0-9.\-:_]+$/.test(name) : isDns1123Subdomain(name);
     if (!ok) {
-      throw invalid(rt, name, [{
-        reason: 'FieldValueInvalid',
-        field: 'metadata.name',
-        message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-      }]);
+      throw invalid(rt, name, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'metadata.name',
+          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+        },
+      ]);
     }
   }
 
@@ -261,13 +291,22 @@ export class Store {
       return;
     }
     const ns = obj.metadata.namespace;
-    if (!ns) throw invalid(rt, obj.metadata.name ?? '', [{ reason: 'FieldValueRequired', field: 'metadata.namespace', message: 'Required value' }]);
+    if (!ns)
+      throw invalid(rt, obj.metadata.name ?? '', [
+        { reason: 'FieldValueRequired', field: 'metadata.namespace', message: 'Required value' },
+      ]);
     const nsObj = this.table(this.type('', 'namespaces')).get(ns);
     if (!nsObj) throw notFound({ plural: 'namespaces', group: '' }, ns);
     if (nsObj.metadata.deletionTimestamp && rt.kind !== 'Event') {
-      throw new ApiError(403, 'Forbidden', `${rt.plural} "${obj.metadata.name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
-        name: obj.metadata.name, kind: rt.plural,
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${rt.plural} "${obj.metadata.name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        {
+          name: obj.metadata.name,
+          kind: rt.plural,
+        },
+      );
     }
   }
 
@@ -285,9 +324,14 @@ export class Store {
     if (!isPod && opts.warnings === undefined) return; // only warnings to give, and nobody to give them to
     const ns = this.table(this.type('', 'namespaces')).get(obj.metadata.namespace!);
     const labels = ns?.metadata.labels as Record<string, string> | undefined;
-    const result = isPod ? checkPodSecurity(labels, obj.metadata, obj.spec, true) : checkPodSecurity(labels, template!.meta, template!.spec, false);
+    const result = isPod
+      ? checkPodSecurity(labels, obj.metadata, obj.spec, true)
+      : checkPodSecurity(labels, template!.meta, template!.spec, false);
     if (result.denied) {
-      throw new ApiError(403, 'Forbidden', `pods "${obj.metadata.name}" is forbidden: ${result.denied}`, { name: obj.metadata.name, kind: 'pods' });
+      throw new ApiError(403, 'Forbidden', `pods "${obj.metadata.name}" is forbidden: ${result.denied}`, {
+        name: obj.metadata.name,
+        kind: 'pods',
+      });
     }
     opts.warnings?.push(...result.warnings);
   }
@@ -313,7 +357,13 @@ export class Store {
     const key = keyOf(meta.namespace, meta.name!);
     if (this.table(rt).has(key)) throw alreadyExists(rt, meta.name!);
     if (meta.resourceVersion) {
-      throw invalid(rt, meta.name!, [{ reason: 'FieldValueForbidden', field: 'metadata.resourceVersion', message: 'Forbidden: resourceVersion should not be set on objects to be created' }]);
+      throw invalid(rt, meta.name!, [
+        {
+          reason: 'FieldValueForbidden',
+          field: 'metadata.resourceVersion',
+          message: 'Forbidden: resourceVersion should not be set on objects to be created',
+        },
+      ]);
     }
     meta.uid = randomUUID();
     meta.creationTimestamp = now();
@@ -337,9 +387,16 @@ export class Store {
    * Replaces an object. With `subresource: 'status'` only the status changes; without it, for kinds with a status
    * subresource, the status is kept as stored. A resourceVersion that is not the current one is a Conflict.
    */
-  update(rt: ResourceType, input: KObject, opts: WriteOptions & { subresource?: 'status'; createIfMissing?: boolean } = {}): KObject {
+  update(
+    rt: ResourceType,
+    input: KObject,
+    opts: WriteOptions & { subresource?: 'status'; createIfMissing?: boolean } = {},
+  ): KObject {
     const name = input.metadata?.name;
-    if (!name) throw invalid(rt, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' }]);
+    if (!name)
+      throw invalid(rt, '', [
+        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' },
+      ]);
     const namespace = rt.namespaced ? input.metadata.namespace : undefined;
     const old = this.table(rt).get(keyOf(namespace, name));
     if (!old) {
@@ -353,7 +410,11 @@ export class Store {
     const wanted = input.metadata.resourceVersion;
     if (wanted && wanted !== old.metadata.resourceVersion) throw conflict(rt, name);
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     }
     const obj: KObject = structuredClone(input);
     obj.apiVersion = apiVersionOf(rt);
@@ -365,7 +426,8 @@ export class Store {
     if (!rt.namespaced) delete obj.metadata.namespace;
     if (old.metadata.deletionTimestamp) {
       obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
-      if (old.metadata.deletionGracePeriodSeconds !== undefined) obj.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+      if (old.metadata.deletionGracePeriodSeconds !== undefined)
+        obj.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
     } else {
       delete obj.metadata.deletionTimestamp;
       delete obj.metadata.deletionGracePeriodSeconds;
@@ -387,7 +449,8 @@ export class Store {
     this.runValidation(rt, obj, old);
     this.admit(rt, obj, old, opts);
     if (opts.manager !== undefined) recordUpdate(rt, old, obj, opts.manager);
-    else if (obj.metadata.managedFields === undefined && old.metadata.managedFields !== undefined) obj.metadata.managedFields = old.metadata.managedFields;
+    else if (obj.metadata.managedFields === undefined && old.metadata.managedFields !== undefined)
+      obj.metadata.managedFields = old.metadata.managedFields;
     return this.commitUpdate(rt, obj, old, opts.dryRun);
   }
 
@@ -420,10 +483,20 @@ export class Store {
     if (!old) throw notFound(rt, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== old.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`, { name, kind: rt.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
+        { name, kind: rt.plural },
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`, { name, kind: rt.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+        { name, kind: rt.plural },
+      );
     }
     const obj: KObject = structuredClone(old);
     const finalizers = new Set(obj.metadata.finalizers ?? []);
@@ -432,7 +505,11 @@ export class Store {
     const isPod = rt.group === '' && rt.kind === 'Pod';
     let grace = 0;
     if (isPod && obj.spec?.nodeName && !isTerminal(obj)) {
-      grace = opts.gracePeriodSeconds ?? old.metadata.deletionGracePeriodSeconds ?? obj.spec?.terminationGracePeriodSeconds ?? 30;
+      grace =
+        opts.gracePeriodSeconds ??
+        old.metadata.deletionGracePeriodSeconds ??
+        obj.spec?.terminationGracePeriodSeconds ??
+        30;
     }
     if (rt.group === '' && rt.kind === 'Namespace') finalizers.add('kubernetes'); // the namespace controller empties it first
     if (old.metadata.deletionTimestamp) {
@@ -474,7 +551,12 @@ export class Store {
   }
 
   /** Removes every object of a type and namespace that matches; returns what was deleted. */
-  deleteCollection(rt: ResourceType, namespace: string | undefined, matcher: Matcher | undefined, opts: DeleteOptions = {}): KObject[] {
+  deleteCollection(
+    rt: ResourceType,
+    namespace: string | undefined,
+    matcher: Matcher | undefined,
+    opts: DeleteOptions = {},
+  ): KObject[] {
     const out: KObject[] = [];
     for (const o of this.list(rt, namespace, matcher)) {
       try {
@@ -522,7 +604,8 @@ export class Store {
     const w: Watcher = { rt, opts, sink };
     const from = opts.resourceVersion;
     if (!from || from === '0') {
-      for (const o of this.list(rt, opts.namespace, opts.matcher)) sink('ADDED', { type: 'ADDED', rt, object: o, rv: Number(o.metadata.resourceVersion) });
+      for (const o of this.list(rt, opts.namespace, opts.matcher))
+        sink('ADDED', { type: 'ADDED', rt, object: o, rv: Number(o.metadata.resourceVersion) });
     } else {
       const since = Number(from);
       if (!Number.isInteger(since) || since < 0) throw badRequest(`invalid resource version: ${from}`);

@@ -26,34 +26,68 @@ export function since(timestamp: string | undefined): string {
 
 // ------------------------------------------------------------------ column helpers
 
-const col = (name: string, cell: (o: KObject) => unknown, priority = 0, type = 'string', description = name): Column => ({
-  name, type, description, priority, cell,
+const col = (
+  name: string,
+  cell: (o: KObject) => unknown,
+  priority = 0,
+  type = 'string',
+  description = name,
+): Column => ({
+  name,
+  type,
+  description,
+  priority,
+  cell,
 });
-const nameCol: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0, cell: (o) => o.metadata.name };
+const nameCol: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  priority: 0,
+  cell: (o) => o.metadata.name,
+};
 const ageCol: Column = {
-  name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0,
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
   cell: (o) => since(o.metadata.creationTimestamp),
 };
 const createdAtCol: Column = {
-  name: 'Created At', type: 'date', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0,
+  name: 'Created At',
+  type: 'date',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
   cell: (o) => o.metadata.creationTimestamp ?? '<unknown>',
 };
 
 const none = (s: string | undefined | null) => (s ? s : '<none>');
-const sortedLabels = (m: Record<string, string> | undefined) => Object.keys(m ?? {}).sort().map((k) => `${k}=${m![k]}`).join(',');
+const sortedLabels = (m: Record<string, string> | undefined) =>
+  Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${k}=${m![k]}`)
+    .join(',');
 const selectorText = (s: Loose) => none(s ? formatLabelSelector(s) : '');
 const mapSelectorText = (m: Record<string, string> | undefined) => none(sortedLabels(m));
-const podSpecOf = (o: KObject): Loose => (o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec) ?? {};
+const podSpecOf = (o: KObject): Loose =>
+  (o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec) ?? {};
 const containers = (o: KObject) => (podSpecOf(o).containers ?? []).map((c: Loose) => c.name).join(',');
 const images = (o: KObject) => (podSpecOf(o).containers ?? []).map((c: Loose) => c.image).join(',');
-const workloadWide = (withSelector: boolean, selector: (o: KObject) => string = (o) => selectorText(o.spec?.selector)): Column[] => [
+const workloadWide = (
+  withSelector: boolean,
+  selector: (o: KObject) => string = (o) => selectorText(o.spec?.selector),
+): Column[] => [
   col('Containers', containers, 1, 'string', 'Names of each container in the template.'),
   col('Images', images, 1, 'string', 'Images referenced by each container in the template.'),
   ...(withSelector ? [col('Selector', selector, 1, 'string', 'Label selector for pods.')] : []),
 ];
-const conditionTrue = (o: KObject, type: string) => ((o.status?.conditions ?? []) as Loose[]).some((c) => c.type === type && c.status === 'True');
+const conditionTrue = (o: KObject, type: string) =>
+  ((o.status?.conditions ?? []) as Loose[]).some((c) => c.type === type && c.status === 'True');
 const abbreviateAccessModes = (modes: string[] | undefined) =>
-  (modes ?? []).map((m) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',');
+  (modes ?? [])
+    .map((m) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m)
+    .join(',');
 const listWithMore = (items: string[], max = 3) =>
   items.length > max ? `${items.slice(0, max).join(',')} + ${items.length - max} more...` : items.join(',');
 
@@ -87,7 +121,11 @@ function serviceExternalIp(s: KObject): string {
 }
 
 const servicePorts = (s: KObject) =>
-  none((s.spec?.ports ?? []).map((p: Loose) => `${p.port}${p.nodePort ? ':' + p.nodePort : ''}/${p.protocol ?? 'TCP'}`).join(','));
+  none(
+    (s.spec?.ports ?? [])
+      .map((p: Loose) => `${p.port}${p.nodePort ? ':' + p.nodePort : ''}/${p.protocol ?? 'TCP'}`)
+      .join(','),
+  );
 
 function endpointsText(e: KObject): string {
   const out: string[] = [];
@@ -109,16 +147,19 @@ function nodeStatus(n: KObject): string {
 function nodeRoles(n: KObject): string {
   const roles = new Set<string>();
   for (const [k, v] of Object.entries(n.metadata.labels ?? {})) {
-    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length)
+      roles.add(k.slice('node-role.kubernetes.io/'.length));
     else if (k === 'kubernetes.io/role' && v) roles.add(v);
   }
   return none([...roles].sort().join(','));
 }
 
-const nodeAddress = (n: KObject, type: string) => none(((n.status?.addresses ?? []) as Loose[]).find((a) => a.type === type)?.address);
+const nodeAddress = (n: KObject, type: string) =>
+  none(((n.status?.addresses ?? []) as Loose[]).find((a) => a.type === type)?.address);
 
 function jobStatus(j: KObject): string {
-  for (const type of ['Failed', 'Complete', 'SuccessCriteriaMet', 'FailureTarget', 'Suspended']) if (conditionTrue(j, type)) return type;
+  for (const type of ['Failed', 'Complete', 'SuccessCriteriaMet', 'FailureTarget', 'Suspended'])
+    if (conditionTrue(j, type)) return type;
   if (j.metadata.deletionTimestamp) return 'Terminating';
   return 'Running';
 }
@@ -152,7 +193,8 @@ function hpaTargets(h: KObject): string {
   const current: Loose[] = h.status?.currentMetrics ?? [];
   if (!metrics.length) return '<none>';
   const parts = metrics.map((m, i) => {
-    if (m.type !== 'Resource') return `<unknown>/${JSON.stringify(m[String(m.type).charAt(0).toLowerCase() + String(m.type).slice(1)]?.target ?? {})}`;
+    if (m.type !== 'Resource')
+      return `<unknown>/${JSON.stringify(m[String(m.type).charAt(0).toLowerCase() + String(m.type).slice(1)]?.target ?? {})}`;
     const t = m.resource?.target ?? {};
     const cur = current[i]?.resource?.current;
     if (t.averageUtilization !== undefined) {
@@ -165,7 +207,10 @@ function hpaTargets(h: KObject): string {
 }
 
 const bindingSubjects = (b: KObject, kind: string) =>
-  ((b.subjects ?? []) as Loose[]).filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name)).join(', ');
+  ((b.subjects ?? []) as Loose[])
+    .filter((s) => s.kind === kind)
+    .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
+    .join(', ');
 const bindingColumns = [
   col('Role', (b) => `${b.roleRef?.kind}/${b.roleRef?.name}`),
   ageCol,
@@ -195,17 +240,53 @@ const byKind: Record<string, Column[]> = {
   '/Pod': [
     col('Ready', podReady, 0, 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
     col('Status', podDisplayStatus, 0, 'string', 'The aggregate status of the containers in this pod.'),
-    col('Restarts', podRestartsText, 0, 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+    col(
+      'Restarts',
+      podRestartsText,
+      0,
+      'string',
+      'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+    ),
     ageCol,
-    col('IP', (p) => none(p.status?.podIP), 1, 'string', 'IP address allocated to the pod. Routable at least within the cluster.'),
+    col(
+      'IP',
+      (p) => none(p.status?.podIP),
+      1,
+      'string',
+      'IP address allocated to the pod. Routable at least within the cluster.',
+    ),
     col('Node', (p) => none(p.spec?.nodeName), 1, 'string', 'Name of the Node this pod is scheduled on.'),
-    col('Nominated Node', (p) => none(p.status?.nominatedNodeName), 1, 'string', 'Name of the node this pod is nominated to.'),
+    col(
+      'Nominated Node',
+      (p) => none(p.status?.nominatedNodeName),
+      1,
+      'string',
+      'Name of the node this pod is nominated to.',
+    ),
     col('Readiness Gates', readinessGates, 1, 'string', 'Pod readiness gates.'),
   ],
   'apps/Deployment': [
-    col('Ready', (d) => `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`, 0, 'string', 'Number of the pod with ready state'),
-    col('Up-to-date', (d) => d.status?.updatedReplicas ?? 0, 0, 'integer', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
-    col('Available', (d) => d.status?.availableReplicas ?? 0, 0, 'integer', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+    col(
+      'Ready',
+      (d) => `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`,
+      0,
+      'string',
+      'Number of the pod with ready state',
+    ),
+    col(
+      'Up-to-date',
+      (d) => d.status?.updatedReplicas ?? 0,
+      0,
+      'integer',
+      'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+    ),
+    col(
+      'Available',
+      (d) => d.status?.availableReplicas ?? 0,
+      0,
+      'integer',
+      'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+    ),
     ageCol,
     ...workloadWide(true),
   ],
@@ -216,7 +297,17 @@ const byKind: Record<string, Column[]> = {
     ageCol,
     ...workloadWide(true),
   ],
-  'apps/StatefulSet': [col('Ready', (s) => `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1}`, 0, 'string', 'Number of the pod with ready state'), ageCol, ...workloadWide(false)],
+  'apps/StatefulSet': [
+    col(
+      'Ready',
+      (s) => `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1}`,
+      0,
+      'string',
+      'Number of the pod with ready state',
+    ),
+    ageCol,
+    ...workloadWide(false),
+  ],
   'apps/DaemonSet': [
     col('Desired', (d) => d.status?.desiredNumberScheduled ?? 0, 0, 'integer'),
     col('Current', (d) => d.status?.currentNumberScheduled ?? 0, 0, 'integer'),
@@ -259,14 +350,26 @@ const byKind: Record<string, Column[]> = {
     col('External-IP', serviceExternalIp, 0, 'string', 'The external IP address of the service.'),
     col('Port(s)', servicePorts, 0, 'string', 'The ports of the service.'),
     ageCol,
-    col('Selector', (s) => mapSelectorText(s.spec?.selector), 1, 'string', 'Route service traffic to pods with label keys and values matching this selector.'),
+    col(
+      'Selector',
+      (s) => mapSelectorText(s.spec?.selector),
+      1,
+      'string',
+      'Route service traffic to pods with label keys and values matching this selector.',
+    ),
   ],
   '/Endpoints': [col('Endpoints', endpointsText, 0, 'string', 'Endpoints of the service.'), ageCol],
   '/Node': [
     col('Status', nodeStatus, 0, 'string', 'The status of the node.'),
     col('Roles', nodeRoles, 0, 'string', 'The roles of the node.'),
     ageCol,
-    col('Version', (n) => n.status?.nodeInfo?.kubeletVersion ?? '', 0, 'string', 'Kubelet Version reported by the node.'),
+    col(
+      'Version',
+      (n) => n.status?.nodeInfo?.kubeletVersion ?? '',
+      0,
+      'string',
+      'Kubelet Version reported by the node.',
+    ),
     col('Internal-IP', (n) => nodeAddress(n, 'InternalIP'), 1),
     col('External-IP', (n) => nodeAddress(n, 'ExternalIP'), 1),
     col('OS-Image', (n) => n.status?.nodeInfo?.osImage || '<unknown>', 1),
@@ -274,8 +377,15 @@ const byKind: Record<string, Column[]> = {
     col('Container-Runtime', (n) => n.status?.nodeInfo?.containerRuntimeVersion || '<unknown>', 1),
   ],
   '/Namespace': [col('Status', (n) => n.status?.phase ?? 'Active', 0, 'string', 'The status of the namespace'), ageCol],
-  '/ConfigMap': [col('Data', (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, 0, 'integer'), ageCol],
-  '/Secret': [col('Type', (s) => s.type ?? 'Opaque'), col('Data', (s) => Object.keys(s.data ?? {}).length, 0, 'integer'), ageCol],
+  '/ConfigMap': [
+    col('Data', (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, 0, 'integer'),
+    ageCol,
+  ],
+  '/Secret': [
+    col('Type', (s) => s.type ?? 'Opaque'),
+    col('Data', (s) => Object.keys(s.data ?? {}).length, 0, 'integer'),
+    ageCol,
+  ],
   '/ServiceAccount': [col('Secrets', (s) => (s.secrets ?? []).length, 0, 'integer'), ageCol],
   '/PersistentVolume': [
     col('Capacity', (p) => p.spec?.capacity?.storage ?? ''),
@@ -290,7 +400,7 @@ const byKind: Record<string, Column[]> = {
     col('VolumeMode', (p) => p.spec?.volumeMode ?? 'Filesystem', 1),
   ],
   '/PersistentVolumeClaim': [
-    col('Status', (p) => (p.metadata.deletionTimestamp ? 'Terminating' : p.status?.phase ?? 'Pending')),
+    col('Status', (p) => (p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? 'Pending'))),
     col('Volume', (p) => p.spec?.volumeName ?? ''),
     col('Capacity', (p) => p.status?.capacity?.storage ?? ''),
     col('Access Modes', (p) => abbreviateAccessModes(p.status?.accessModes)),
@@ -304,7 +414,12 @@ const byKind: Record<string, Column[]> = {
   'networking.k8s.io/Ingress': [
     col('Class', (i) => none(i.spec?.ingressClassName)),
     col('Hosts', ingressHosts),
-    col('Address', (i) => ((i.status?.loadBalancer?.ingress ?? []) as Loose[]).map((x) => x.ip || x.hostname).filter(Boolean).join(',')),
+    col('Address', (i) =>
+      ((i.status?.loadBalancer?.ingress ?? []) as Loose[])
+        .map((x) => x.ip || x.hostname)
+        .filter(Boolean)
+        .join(','),
+    ),
     col('Ports', (i) => ((i.spec?.tls ?? []).length ? '80, 443' : '80')),
     ageCol,
   ],
@@ -336,11 +451,32 @@ const fullColumns: Record<string, Column[]> = {
   '/Event': [
     col('Last Seen', lastSeen, 0, 'string', 'Time when last event occurred'),
     col('Type', (e) => e.type ?? '', 0, 'string', 'Type of this event.'),
-    col('Reason', (e) => e.reason ?? '', 0, 'string', 'Short, machine understandable string that gives the reason for this event being generated.'),
-    col('Object', (e) => (e.involvedObject?.name ? `${String(e.involvedObject.kind ?? '').toLowerCase()}/${e.involvedObject.name}` : String(e.involvedObject?.kind ?? '').toLowerCase()), 0, 'string', 'The object that this event is about.'),
+    col(
+      'Reason',
+      (e) => e.reason ?? '',
+      0,
+      'string',
+      'Short, machine understandable string that gives the reason for this event being generated.',
+    ),
+    col(
+      'Object',
+      (e) =>
+        e.involvedObject?.name
+          ? `${String(e.involvedObject.kind ?? '').toLowerCase()}/${e.involvedObject.name}`
+          : String(e.involvedObject?.kind ?? '').toLowerCase(),
+      0,
+      'string',
+      'The object that this event is about.',
+    ),
     col('Subobject', (e) => e.involvedObject?.fieldPath ?? '', 1),
     col('Source', eventSource, 1),
-    col('Message', (e) => String(e.message ?? '').trim(), 0, 'string', 'A human-readable description of the status of this operation.'),
+    col(
+      'Message',
+      (e) => String(e.message ?? '').trim(),
+      0,
+      'string',
+      'A human-readable description of the status of this operation.',
+    ),
     col('First Seen', (e) => since(e.firstTimestamp || e.eventTime), 1),
     col('Count', (e) => e.series?.count ?? (e.count || 1), 1, 'integer'),
     { ...nameCol, priority: 1 },
@@ -381,13 +517,24 @@ function rowObject(o: KObject, include: IncludeObject) {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
-export function toTable(rt: ResourceType, items: KObject[], listMeta: Record<string, unknown>, include: IncludeObject = 'Metadata') {
+export function toTable(
+  rt: ResourceType,
+  items: KObject[],
+  listMeta: Record<string, unknown>,
+  include: IncludeObject = 'Metadata',
+) {
   const columns = columnsFor(rt);
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
-    columnDefinitions: columns.map(({ name, type, format, description, priority }) => ({ name, type, format: format ?? '', description, priority })),
+    columnDefinitions: columns.map(({ name, type, format, description, priority }) => ({
+      name,
+      type,
+      format: format ?? '',
+      description,
+      priority,
+    })),
     rows: items.map((o) => ({ cells: columns.map((c) => c.cell(o) ?? ''), object: rowObject(o, include) })),
   };
 }

@@ -6,7 +6,12 @@ import type { AccountsClientOptions } from './clients/accounts.js';
 /** How long the watches may be down before /readyz fails (WORKLOADS_STALE_AFTER_MS). */
 export const DEFAULT_STALE_AFTER_MS = 60_000;
 
-export function workloadsOptionsFromEnv(): { port: number; host: string; staleAfterMs: number; accounts: AccountsClientOptions } {
+export function workloadsOptionsFromEnv(): {
+  port: number;
+  host: string;
+  staleAfterMs: number;
+  accounts: AccountsClientOptions;
+} {
   return {
     port: envInt('WORKLOADS_PORT', 4002, { min: 0, max: 65535 }),
     host: envString('WORKLOADS_HOST', '127.0.0.1')!,
@@ -22,8 +27,11 @@ function accountsFromEnv(): AccountsClientOptions {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected http://host:port/graphql`);
+    throw new ConfigError(
+      `ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected http://host:port/graphql`,
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected an http(s) URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected an http(s) URL`);
   return { url: url.origin, internalToken: envString('ACCOUNTS_INTERNAL_TOKEN') };
 }

@@ -6,7 +6,10 @@ import { startWorkloadsSubgraph } from './server.js';
 
 await runMain(async () => {
   // Only the gateway may call it: the identity secret it shares with the gateway must be set.
-  const subgraph = await startWorkloadsSubgraph({ ...workloadsOptionsFromEnv(), identitySecret: identitySecretFromEnv() });
+  const subgraph = await startWorkloadsSubgraph({
+    ...workloadsOptionsFromEnv(),
+    identitySecret: identitySecretFromEnv(),
+  });
   const stop = async () => {
     await subgraph.close();
     process.exit(0);

@@ -2,7 +2,15 @@
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { KubeObject } from './clients/kube.js';
-import { RESOURCE_KINDS, type LiveEvent, type NestedPodArgs, type ResourceKind, type Viewer, type WorkloadKindEnum, type WorkloadsModel } from './model/index.js';
+import {
+  RESOURCE_KINDS,
+  type LiveEvent,
+  type NestedPodArgs,
+  type ResourceKind,
+  type Viewer,
+  type WorkloadKindEnum,
+  type WorkloadsModel,
+} from './model/index.js';
 
 export interface WorkloadsContext {
   viewer: Viewer;
@@ -29,11 +37,25 @@ const RESOURCE_FIELDS: Record<Exclude<ResourceKind, 'Event'>, [list: string, get
   CustomResourceDefinition: ['customResourceDefinitions', 'customResourceDefinition'],
 };
 
-const names = (refs: unknown): string[] => (Array.isArray(refs) ? refs.map((r: { name?: string }) => r?.name ?? '').filter(Boolean) : []);
-const images = (o: KubeObject): string[] => ((o.spec?.template?.spec?.containers ?? []) as { image?: string }[]).map((c) => c.image ?? '');
+const names = (refs: unknown): string[] =>
+  Array.isArray(refs) ? refs.map((r: { name?: string }) => r?.name ?? '').filter(Boolean) : [];
+const images = (o: KubeObject): string[] =>
+  ((o.spec?.template?.spec?.containers ?? []) as { image?: string }[]).map((c) => c.image ?? '');
 
-const TYPE_OF_KIND: Record<string, string> = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet', Job: 'Job', CronJob: 'CronJob' };
-const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = { Deployment: 'DEPLOYMENT', StatefulSet: 'STATEFUL_SET', DaemonSet: 'DAEMON_SET', Job: 'JOB', CronJob: 'CRON_JOB' };
+const TYPE_OF_KIND: Record<string, string> = {
+  Deployment: 'Deployment',
+  StatefulSet: 'StatefulSet',
+  DaemonSet: 'DaemonSet',
+  Job: 'Job',
+  CronJob: 'CronJob',
+};
+const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = {
+  Deployment: 'DEPLOYMENT',
+  StatefulSet: 'STATEFUL_SET',
+  DaemonSet: 'DAEMON_SET',
+  Job: 'JOB',
+  CronJob: 'CRON_JOB',
+};
 
 export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<WorkloadsContext> {
   const m = model.meta;
@@ -60,18 +82,26 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
   };
   /** An entity reference of a concrete workload type: the kind comes from the type when the key lacks it. */
-  const workloadReference = (type: string) => async (ref: { namespace: string; name: string; kind?: WorkloadKindEnum }, ctx: WorkloadsContext) => {
-    const kind = KIND_OF_TYPE[type];
-    if (ref.kind && ref.kind !== kind) return null;
-    return model.workload(ctx.viewer, { namespace: ref.namespace, kind, name: ref.name });
-  };
+  const workloadReference =
+    (type: string) =>
+    async (ref: { namespace: string; name: string; kind?: WorkloadKindEnum }, ctx: WorkloadsContext) => {
+      const kind = KIND_OF_TYPE[type];
+      if (ref.kind && ref.kind !== kind) return null;
+      return model.workload(ctx.viewer, { namespace: ref.namespace, kind, name: ref.name });
+    };
 
   const resourceQuery: Record<string, (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => unknown> = {};
   for (const [kind, [list, get]] of Object.entries(RESOURCE_FIELDS) as [ResourceKind, [string, string]][]) {
     resourceQuery[list] = (_, args, ctx) => model.resources(ctx.viewer, kind, args);
-    resourceQuery[get] = (_, args, ctx) => model.resource(ctx.viewer, kind, RESOURCE_KINDS[kind] ? args.namespace : undefined, args.name);
+    resourceQuery[get] = (_, args, ctx) =>
+      model.resource(ctx.viewer, kind, RESOURCE_KINDS[kind] ? args.namespace : undefined, args.name);
   }
-  const plain = { ...meta, ...named, spec: (o: KubeObject) => o.spec ?? {}, status: (o: KubeObject) => o.status ?? null };
+  const plain = {
+    ...meta,
+    ...named,
+    spec: (o: KubeObject) => o.spec ?? {},
+    status: (o: KubeObject) => o.status ?? null,
+  };
 
   return {
     DateTime: DateTimeScalar,
@@ -89,29 +119,49 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     },
     // Each stream yields LiveEvents; the event types below read the object under their own field name.
     Subscription: {
-      podStatusChanged: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribePods(ctx.viewer, args), resolve: (e: LiveEvent) => e },
-      workloadStatusChanged: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeWorkloads(ctx.viewer, args), resolve: (e: LiveEvent) => e },
-      events: { subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeEvents(ctx.viewer, args), resolve: (e: LiveEvent) => e },
+      podStatusChanged: {
+        subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribePods(ctx.viewer, args),
+        resolve: (e: LiveEvent) => e,
+      },
+      workloadStatusChanged: {
+        subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeWorkloads(ctx.viewer, args),
+        resolve: (e: LiveEvent) => e,
+      },
+      events: {
+        subscribe: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.subscribeEvents(ctx.viewer, args),
+        resolve: (e: LiveEvent) => e,
+      },
     },
     PodEvent: { pod: (e: LiveEvent) => e.object },
     WorkloadEvent: { workload: (e: LiveEvent) => e.object },
     EventChange: { event: (e: LiveEvent) => e.object },
     Mutation: {
-      createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.createProject(ctx.viewer, args.workspace, args.name, args.podSecurity),
+      createProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.createProject(ctx.viewer, args.workspace, args.name, args.podSecurity),
       deleteProject: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteProject(ctx.viewer, args.name),
-      applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.applyYaml(ctx.viewer, args.namespace, args.yaml, { dryRun: args.dryRun, force: args.force }),
-      scaleWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.scaleWorkload(ctx.viewer, args, args.replicas),
+      applyYaml: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.applyYaml(ctx.viewer, args.namespace, args.yaml, { dryRun: args.dryRun, force: args.force }),
+      scaleWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.scaleWorkload(ctx.viewer, args, args.replicas),
       restartWorkload: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.restartWorkload(ctx.viewer, args),
-      deletePod: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deletePod(ctx.viewer, args.namespace, args.name),
-      rollbackDeployment: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.rollbackDeployment(ctx.viewer, args.namespace, args.name, args.revision),
-      pauseRollout: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.pauseRollout(ctx.viewer, args.namespace, args.name),
-      resumeRollout: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.resumeRollout(ctx.viewer, args.namespace, args.name),
+      deletePod: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.deletePod(ctx.viewer, args.namespace, args.name),
+      rollbackDeployment: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.rollbackDeployment(ctx.viewer, args.namespace, args.name, args.revision),
+      pauseRollout: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.pauseRollout(ctx.viewer, args.namespace, args.name),
+      resumeRollout: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.resumeRollout(ctx.viewer, args.namespace, args.name),
       deleteResource: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.deleteResource(ctx.viewer, args),
       setLabels: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.setLabels(ctx.viewer, args, args.labels),
-      setAnnotations: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.setAnnotations(ctx.viewer, args, args.annotations),
-      suspendCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.suspendCronJob(ctx.viewer, args.namespace, args.name),
-      resumeCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.resumeCronJob(ctx.viewer, args.namespace, args.name),
-      triggerCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.triggerCronJob(ctx.viewer, args.namespace, args.name),
+      setAnnotations: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.setAnnotations(ctx.viewer, args, args.annotations),
+      suspendCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.suspendCronJob(ctx.viewer, args.namespace, args.name),
+      resumeCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.resumeCronJob(ctx.viewer, args.namespace, args.name),
+      triggerCronJob: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.triggerCronJob(ctx.viewer, args.namespace, args.name),
       cordonNode: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.cordonNode(ctx.viewer, args.name),
       uncordonNode: (_: unknown, args: AnyArgs, ctx: WorkloadsContext) => model.uncordonNode(ctx.viewer, args.name),
     },
@@ -141,7 +191,8 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     },
     Pod: {
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
-      __resolveReference: async (ref: { namespace: string; name: string }, ctx: WorkloadsContext) => model.pod(ctx.viewer, ref.namespace, ref.name),
+      __resolveReference: async (ref: { namespace: string; name: string }, ctx: WorkloadsContext) =>
+        model.pod(ctx.viewer, ref.namespace, ref.name),
       ...meta,
       ...named,
       ...model.podView,
@@ -169,12 +220,20 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
     Ingress: {
       ...plain,
       ingressClassName: (o: KubeObject) => o.spec?.ingressClassName ?? null,
-      hosts: (o: KubeObject) => [...new Set(((o.spec?.rules ?? []) as { host?: string }[]).map((r) => r.host).filter((h): h is string => Boolean(h)))],
+      hosts: (o: KubeObject) => [
+        ...new Set(
+          ((o.spec?.rules ?? []) as { host?: string }[]).map((r) => r.host).filter((h): h is string => Boolean(h)),
+        ),
+      ],
     },
     ConfigMap: {
       ...meta,
       ...named,
-      keys: (o: KubeObject) => [...Object.keys((o.data as object | undefined) ?? {}), ...Object.keys((o.binaryData as object | undefined) ?? {})].sort(),
+      keys: (o: KubeObject) =>
+        [
+          ...Object.keys((o.data as object | undefined) ?? {}),
+          ...Object.keys((o.binaryData as object | undefined) ?? {}),
+        ].sort(),
       data: (o: KubeObject) => o.data ?? {},
     },
     Secret: {
@@ -222,7 +281,12 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       ...plain,
       scaleTargetRef: (o: KubeObject) => {
         const r = (o.spec?.scaleTargetRef ?? {}) as { apiVersion?: string; kind?: string; name?: string };
-        return { apiVersion: r.apiVersion ?? '', kind: r.kind ?? '', namespace: o.metadata.namespace ?? null, name: r.name ?? '' };
+        return {
+          apiVersion: r.apiVersion ?? '',
+          kind: r.kind ?? '',
+          namespace: o.metadata.namespace ?? null,
+          name: r.name ?? '',
+        };
       },
       minReplicas: (o: KubeObject) => o.spec?.minReplicas ?? null,
       maxReplicas: (o: KubeObject) => o.spec?.maxReplicas ?? 0,
@@ -255,15 +319,31 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       firstTimestamp: (e: KubeObject) => e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
       lastTimestamp: (e: KubeObject) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
       involvedObject: (e: KubeObject) => {
-        const r = (e.involvedObject ?? e.regarding ?? {}) as { apiVersion?: string; kind?: string; namespace?: string; name?: string };
-        return { apiVersion: r.apiVersion ?? 'v1', kind: r.kind ?? '', namespace: r.namespace ?? null, name: r.name ?? '' };
+        const r = (e.involvedObject ?? e.regarding ?? {}) as {
+          apiVersion?: string;
+          kind?: string;
+          namespace?: string;
+          name?: string;
+        };
+        return {
+          apiVersion: r.apiVersion ?? 'v1',
+          kind: r.kind ?? '',
+          namespace: r.namespace ?? null,
+          name: r.name ?? '',
+        };
       },
-      source: (e: KubeObject) => (e.source as { component?: string } | undefined)?.component ?? (e.reportingComponent as string | undefined) ?? null,
+      source: (e: KubeObject) =>
+        (e.source as { component?: string } | undefined)?.component ??
+        (e.reportingComponent as string | undefined) ??
+        null,
     },
     Workload: {
       __resolveType: (o: KubeObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
-      __resolveReference: async (ref: { namespace: string; kind: WorkloadKindEnum; name: string }, ctx: WorkloadsContext) => model.workload(ctx.viewer, ref),
+      __resolveReference: async (
+        ref: { namespace: string; kind: WorkloadKindEnum; name: string },
+        ctx: WorkloadsContext,
+      ) => model.workload(ctx.viewer, ref),
     },
     Deployment: {
       __resolveReference: workloadReference('Deployment'),

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
 import { parse } from 'graphql';
@@ -63,9 +68,17 @@ export interface WorkloadsSubgraph {
 export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Promise<WorkloadsSubgraph> {
   const log = opts.log ?? createLogger('workloads');
   const metrics = createMetricsRegistry('workloads');
-  const kube = new KubeClient({ kubeConfig: opts.kubeConfig, log, writeWaitMs: opts.writeWaitMs, indexes: MODEL_INDEXES });
+  const kube = new KubeClient({
+    kubeConfig: opts.kubeConfig,
+    log,
+    writeWaitMs: opts.writeWaitMs,
+    indexes: MODEL_INDEXES,
+  });
   const customObjects = new CustomObjectCaches(kube, log, opts.customObjects);
-  const model = createWorkloadsModel(kube, customObjects, { live: opts.live, accounts: opts.accounts ? createAccountsClient(opts.accounts) : undefined });
+  const model = createWorkloadsModel(kube, customObjects, {
+    live: opts.live,
+    accounts: opts.accounts ? createAccountsClient(opts.accounts) : undefined,
+  });
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Which workspace a project is in, as the namespace cache says (for workspace roles).
   const tenancy = model.tenancy;
@@ -130,12 +143,22 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
   };
   const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
-  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')), resolvers: createResolvers(model) as never });
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
+    resolvers: createResolvers(model) as never,
+  });
   const apollo = new ApolloServer<WorkloadsContext>({
     schema,
     // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
     // Nothing is reported to Apollo, whatever APOLLO_KEY says, and no landing page loads from its CDN.
-    plugins: [timing, staleness, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled(), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      timing,
+      staleness,
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+    ],
     // Errors keep their extensions (code, service); stack traces stay out of responses.
     includeStacktraceInErrorResponses: false,
     // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
@@ -178,7 +201,14 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
       for (const [kind, n] of Object.entries(model.liveSubscribers())) this.set({ kind }, n);
     },
   });
-  new Gauge({ name: 'kubegraph_workloads_subscription_connections', help: 'Open graphql-ws connections.', registers: [metrics], collect() { this.set(subscriptions.connections()); } });
+  new Gauge({
+    name: 'kubegraph_workloads_subscription_connections',
+    help: 'Open graphql-ws connections.',
+    registers: [metrics],
+    collect() {
+      this.set(subscriptions.connections());
+    },
+  });
   const port = await listen(server, opts.port, opts.host ?? '127.0.0.1');
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}/graphql`;
   log.info('workloads subgraph listening', { url });

@@ -3,7 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { bearerIdentity } from '../../services/accounts/context.js';
-import { startAccountsSubgraph, type AccountsSubgraph, type AccountsSubgraphOptions } from '../../services/accounts/server.js';
+import {
+  startAccountsSubgraph,
+  type AccountsSubgraph,
+  type AccountsSubgraphOptions,
+} from '../../services/accounts/server.js';
 import { gql, type GraphQLResult } from './graphql.js';
 import type { Logger } from '../../services/common/log.js';
 
@@ -17,7 +21,11 @@ export interface TestAccounts {
   sub: AccountsSubgraph;
   schema?: string;
   /** GraphQL to the accounts subgraph, as the holder of `token` (none: anonymous). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResult<T>>;
   /** Logs in and returns the access token (fails on errors). */
   login(username: string, password: string): Promise<{ accessToken: string; refreshToken: string }>;
   close(): Promise<void>;
@@ -35,7 +43,10 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
-export async function startTestAccounts(backend: Backend, opts: Partial<AccountsSubgraphOptions> = {}): Promise<TestAccounts> {
+export async function startTestAccounts(
+  backend: Backend,
+  opts: Partial<AccountsSubgraphOptions> = {},
+): Promise<TestAccounts> {
   const schema = backend === 'postgres' && !opts.db ? (opts.dbSchema ?? newSchemaName('accounts_test')) : undefined;
   const sub = await startAccountsSubgraph({
     port: 0,
@@ -47,13 +58,17 @@ export async function startTestAccounts(backend: Backend, opts: Partial<Accounts
     // Cheap hashes: tests create many users.
     settings: { scryptLogN: 10, ...opts.settings },
   });
-  const call = <T>(query: string, variables: Record<string, unknown> = {}, token?: string) => gql<T>(sub.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
+  const call = <T>(query: string, variables: Record<string, unknown> = {}, token?: string) =>
+    gql<T>(sub.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
   return {
     sub,
     schema,
     gql: call,
     async login(username, password) {
-      const r = await call<{ login: { accessToken: string; refreshToken: string } }>(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken } }`, { u: username, p: password });
+      const r = await call<{ login: { accessToken: string; refreshToken: string } }>(
+        `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken } }`,
+        { u: username, p: password },
+      );
       if (!r.data?.login) throw new Error(`login of ${username} failed: ${JSON.stringify(r.errors)}`);
       return r.data.login;
     },

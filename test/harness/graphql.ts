@@ -20,7 +20,12 @@ export function setDefaultHeaders(url: string, headers: Record<string, string> |
 
 // Test queries read deep into results; the shape is asserted by the tests themselves.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped GraphQL results in tests
-export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = defaultHeaders.get(url) ?? {}): Promise<GraphQLResult<T>> {
+export async function gql<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = defaultHeaders.get(url) ?? {},
+): Promise<GraphQLResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true', ...headers },
@@ -38,7 +43,11 @@ export async function gql<T = any>(url: string, query: string, variables: Record
 
 /** Like gql, but fails on any error and returns data. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
-export async function gqlData<T = any>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function gqlData<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
   const r = await gql<T>(url, query, variables);
   if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
   return r.data as T;

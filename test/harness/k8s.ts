@@ -5,7 +5,12 @@ export interface StatusLike {
   code: number;
   reason?: string;
   message?: string;
-  details?: { causes?: { field?: string; reason?: string; message?: string }[]; kind?: string; name?: string; group?: string };
+  details?: {
+    causes?: { field?: string; reason?: string; message?: string }[];
+    kind?: string;
+    name?: string;
+    group?: string;
+  };
 }
 
 /** The Kubernetes Status a client call failed with. */
@@ -53,7 +58,12 @@ export async function collectWatch(kc: k8s.KubeConfig, path: string, query: Reco
   };
 }
 
-export const configMap = (name: string, namespace: string, labels: Record<string, string> = {}, data: Record<string, string> = {}): k8s.V1ConfigMap => ({
+export const configMap = (
+  name: string,
+  namespace: string,
+  labels: Record<string, string> = {},
+  data: Record<string, string> = {},
+): k8s.V1ConfigMap => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name, namespace, labels },

@@ -47,11 +47,13 @@ export async function walkConnection(
     if (r.errors?.length) throw new Error(`GraphQL errors on page ${page}: ${JSON.stringify(r.errors)}`);
     const conn = extract(r.data);
     if (totalCount === -1) totalCount = conn.totalCount;
-    else if (conn.totalCount !== totalCount) problems.push(`page ${page}: totalCount ${conn.totalCount}, was ${totalCount}`);
+    else if (conn.totalCount !== totalCount)
+      problems.push(`page ${page}: totalCount ${conn.totalCount}, was ${totalCount}`);
     if (conn.edges.length > first) problems.push(`page ${page}: ${conn.edges.length} edges for first: ${first}`);
     keys.push(...conn.edges.map((e) => keyOf(e.node)));
     const last = conn.edges[conn.edges.length - 1];
-    if (conn.pageInfo.endCursor !== (last?.cursor ?? null)) problems.push(`page ${page}: endCursor ${conn.pageInfo.endCursor} is not the last edge's cursor ${last?.cursor}`);
+    if (conn.pageInfo.endCursor !== (last?.cursor ?? null))
+      problems.push(`page ${page}: endCursor ${conn.pageInfo.endCursor} is not the last edge's cursor ${last?.cursor}`);
     if (!conn.pageInfo.hasNextPage) {
       if (keys.length !== totalCount) problems.push(`walked ${keys.length} nodes, totalCount ${totalCount}`);
       const seen = new Set<string>();
@@ -61,7 +63,8 @@ export async function walkConnection(
       }
       return { keys, totalCount, pages: page, problems };
     }
-    if (conn.edges.length !== first) problems.push(`page ${page}: ${conn.edges.length} edges before the last page (first: ${first})`);
+    if (conn.edges.length !== first)
+      problems.push(`page ${page}: ${conn.edges.length} edges before the last page (first: ${first})`);
     after = conn.pageInfo.endCursor;
   }
   throw new Error(`paging did not end within ${maxPages} pages`);
@@ -85,7 +88,12 @@ export interface Truth {
  * (sort key, namespace, name) and services/workloads/model/query.ts compares key, then name, then namespace); DESC is
  * the exact reverse. `tie` replaces the name-then-namespace rule where a list documents another one.
  */
-export function expectedOrder<T extends Truth>(items: T[], sortKey: (t: T) => string, direction: 'ASC' | 'DESC', tie: (a: T, b: T) => number = byNameThenNamespace): string[] {
+export function expectedOrder<T extends Truth>(
+  items: T[],
+  sortKey: (t: T) => string,
+  direction: 'ASC' | 'DESC',
+  tie: (a: T, b: T) => number = byNameThenNamespace,
+): string[] {
   const sorted = [...items].sort((a, b) => cmp(sortKey(a), sortKey(b)) || tie(a, b));
   if (direction === 'DESC') sorted.reverse();
   return sorted.map((t) => t.key);
@@ -102,11 +110,20 @@ export function rfc3339(t: unknown): string {
 export function truthOf(o: AnyObject, key?: string): Truth {
   const namespace: string = o.metadata?.namespace ?? '';
   const name: string = o.metadata.name;
-  return { key: key ?? `${namespace}/${name}`, namespace, name, createdAt: rfc3339(o.metadata.creationTimestamp), labels: { ...(o.metadata.labels ?? {}) } };
+  return {
+    key: key ?? `${namespace}/${name}`,
+    namespace,
+    name,
+    createdAt: rfc3339(o.metadata.creationTimestamp),
+    labels: { ...(o.metadata.labels ?? {}) },
+  };
 }
 
 /** A case-insensitive name substring, as the filters' `name` does for lowercase Kubernetes names. */
-export const nameHas = (needle: string) => (t: Truth): boolean => t.name.toLowerCase().includes(needle.toLowerCase());
+export const nameHas =
+  (needle: string) =>
+  (t: Truth): boolean =>
+    t.name.toLowerCase().includes(needle.toLowerCase());
 
 /**
  * kubectl's STATUS text (services/common/kubectl-printing.ts, the spec kubectl follows) onto the PodStatus enum as the
@@ -147,16 +164,24 @@ export function workloadStatusOf(kind: string, o: AnyObject): string {
     case 'STATEFUL_SET': {
       const desired = o.spec?.replicas ?? 1;
       if (desired === 0 && !((s.replicas ?? 0) > 0)) return 'STOPPED';
-      const ready = !rolling && (s.updatedReplicas ?? 0) >= desired && (s.readyReplicas ?? 0) >= desired && (s.replicas ?? 0) <= desired;
+      const ready =
+        !rolling &&
+        (s.updatedReplicas ?? 0) >= desired &&
+        (s.readyReplicas ?? 0) >= desired &&
+        (s.replicas ?? 0) <= desired;
       return ready ? 'RUNNING' : 'UPDATING';
     }
     case 'DAEMON_SET': {
       const desired = s.desiredNumberScheduled ?? 0;
       if (desired === 0) return 'STOPPED';
-      return !rolling && (s.updatedNumberScheduled ?? 0) >= desired && (s.numberReady ?? 0) >= desired ? 'RUNNING' : 'UPDATING';
+      return !rolling && (s.updatedNumberScheduled ?? 0) >= desired && (s.numberReady ?? 0) >= desired
+        ? 'RUNNING'
+        : 'UPDATING';
     }
     case 'JOB': {
-      const finished = ((s.conditions ?? []) as { type: string; status: string }[]).some((c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True');
+      const finished = ((s.conditions ?? []) as { type: string; status: string }[]).some(
+        (c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True',
+      );
       return finished || o.spec?.suspend ? 'STOPPED' : 'RUNNING';
     }
     case 'CRON_JOB':
@@ -231,7 +256,12 @@ export function indexSchema(sdl: string): SchemaIndex {
   const inputs = new Map<string, Map<string, string>>();
   const enums = new Map<string, string[]>();
   for (const d of doc.definitions) {
-    if (d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.INTERFACE_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION || d.kind === Kind.INTERFACE_TYPE_EXTENSION) {
+    if (
+      d.kind === Kind.OBJECT_TYPE_DEFINITION ||
+      d.kind === Kind.INTERFACE_TYPE_DEFINITION ||
+      d.kind === Kind.OBJECT_TYPE_EXTENSION ||
+      d.kind === Kind.INTERFACE_TYPE_EXTENSION
+    ) {
       const byField = fields.get(d.name.value) ?? new Map<string, Map<string, string>>();
       const byReturn = returns.get(d.name.value) ?? new Map<string, string>();
       for (const f of d.fields ?? []) {
@@ -240,7 +270,10 @@ export function indexSchema(sdl: string): SchemaIndex {
       }
       fields.set(d.name.value, byField);
       returns.set(d.name.value, byReturn);
-      implemented.set(d.name.value, [...(implemented.get(d.name.value) ?? []), ...(d.interfaces ?? []).map((i) => i.name.value)]);
+      implemented.set(d.name.value, [
+        ...(implemented.get(d.name.value) ?? []),
+        ...(d.interfaces ?? []).map((i) => i.name.value),
+      ]);
     } else if (d.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION || d.kind === Kind.INPUT_OBJECT_TYPE_EXTENSION) {
       const m = inputs.get(d.name.value) ?? new Map<string, string>();
       for (const f of d.fields ?? []) m.set(f.name.value, print(f.type));

@@ -7,7 +7,12 @@ import WebSocket from 'ws';
 import { composeSupergraph } from '../../gateway/compose.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/gateway.js';
 import type { SandboxOptions } from '../../services/sandbox/sandbox.js';
-import { SCHEMA_PATH, startWorkloadsSubgraph, type WorkloadsSubgraph, type WorkloadsSubgraphOptions } from '../../services/workloads/server.js';
+import {
+  SCHEMA_PATH,
+  startWorkloadsSubgraph,
+  type WorkloadsSubgraph,
+  type WorkloadsSubgraphOptions,
+} from '../../services/workloads/server.js';
 import { gql, type GraphQLResult } from './graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './sandbox.js';
 import { quietLogger } from './stack.js';
@@ -77,7 +82,13 @@ export interface LiveStack {
   close(): Promise<void>;
 }
 
-export async function startLiveStack(opts: { sandbox?: SandboxOptions; gateway?: Partial<GatewayOptions>; workloads?: Partial<WorkloadsSubgraphOptions> } = {}): Promise<LiveStack> {
+export async function startLiveStack(
+  opts: {
+    sandbox?: SandboxOptions;
+    gateway?: Partial<GatewayOptions>;
+    workloads?: Partial<WorkloadsSubgraphOptions>;
+  } = {},
+): Promise<LiveStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
   const workloadsOptions = { kubeConfig: cluster.kc, log: quietLogger, ...opts.workloads };
   let workloads = await startWorkloadsSubgraph({ port: 0, ...workloadsOptions });
@@ -87,7 +98,14 @@ export async function startLiveStack(opts: { sandbox?: SandboxOptions; gateway?:
     { name: 'workloads', sdl: readFileSync(SCHEMA_PATH, 'utf8'), url: workloads.url },
     { name: 'insight', sdl: INSIGHT_SDL, url: insight.url },
   ]);
-  const gateway = await startGateway({ port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0, resubscribeBackoff: { min: 50, max: 1000 }, ...opts.gateway });
+  const gateway = await startGateway({
+    port: 0,
+    supergraphSdl,
+    logger: quietLogger,
+    readyCacheMs: 0,
+    resubscribeBackoff: { min: 50, max: 1000 },
+    ...opts.gateway,
+  });
   const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
   await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'the live stack to be ready');
   const clients: Client[] = [];
@@ -145,7 +163,11 @@ export interface Collected<T> {
   stop(): void;
 }
 
-export function collect<T = Record<string, unknown>>(client: Client, query: string, variables: Record<string, unknown> = {}): Collected<T> {
+export function collect<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Collected<T> {
   const c: Collected<T> = { results: [], done: false, stop: () => {} };
   c.stop = client.subscribe<T>(
     { query, variables },

@@ -14,7 +14,9 @@ LOOPBACK6.addAddress('::1', 'ipv6');
 /** 'allow' for loopback destinations (127.0.0.0/8, ::1, IPv4-mapped loopback, localhost) and local sockets; else 'refuse'. */
 export function decide(host) {
   if (host === undefined || host === null || host === '') return 'allow'; // net defaults an empty host to localhost
-  const h = String(host).toLowerCase().replace(/^\[|\]$/g, '');
+  const h = String(host)
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return 'allow';
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   if (net.isIPv4(v4)) return v4.split('.')[0] === '127' ? 'allow' : 'refuse';
@@ -23,18 +25,31 @@ export function decide(host) {
 }
 
 function record(kind, host, port) {
-  const line = JSON.stringify({ kind, host: String(host), port: port === undefined ? null : Number(port), pid: process.pid, argv: process.argv.slice(1, 3), stack: new Error().stack?.split('\n').slice(2, 8).map((s) => s.trim()) });
+  const line = JSON.stringify({
+    kind,
+    host: String(host),
+    port: port === undefined ? null : Number(port),
+    pid: process.pid,
+    argv: process.argv.slice(1, 3),
+    stack: new Error().stack
+      ?.split('\n')
+      .slice(2, 8)
+      .map((s) => s.trim()),
+  });
   if (LOG) appendFileSync(LOG, line + '\n');
   else process.stderr.write(`no-egress: refused ${line}\n`);
 }
 
 function refusal(host, port) {
-  return Object.assign(new Error(`outbound connection to ${host}:${port ?? ''} refused by the loopback-only guard`), { code: 'ECONNREFUSED' });
+  return Object.assign(new Error(`outbound connection to ${host}:${port ?? ''} refused by the loopback-only guard`), {
+    code: 'ECONNREFUSED',
+  });
 }
 
 if (!globalThis.__kubegraphNoEgress) {
   globalThis.__kubegraphNoEgress = true;
-  if (LOG) appendFileSync(LOG, JSON.stringify({ kind: 'loaded', pid: process.pid, argv: process.argv.slice(1, 3) }) + '\n');
+  if (LOG)
+    appendFileSync(LOG, JSON.stringify({ kind: 'loaded', pid: process.pid, argv: process.argv.slice(1, 3) }) + '\n');
 
   // Every TCP/TLS client connection (http, https, undici, ws, pg, ioredis...) goes through Socket#connect.
   const connect = net.Socket.prototype.connect;
@@ -76,7 +91,10 @@ if (!globalThis.__kubegraphNoEgress) {
     function (hostname, ...rest) {
       if (decide(hostname) === 'refuse' && !net.isIP(String(hostname))) {
         record('dns', hostname);
-        const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (loopback-only guard)`), { code: 'ENOTFOUND', hostname });
+        const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (loopback-only guard)`), {
+          code: 'ENOTFOUND',
+          hostname,
+        });
         if (promise) return Promise.reject(err);
         const cb = rest[rest.length - 1];
         if (typeof cb === 'function') process.nextTick(() => cb(err));
@@ -86,13 +104,24 @@ if (!globalThis.__kubegraphNoEgress) {
     };
   dns.lookup = guardLookup(dns.lookup, false);
   dns.promises.lookup = guardLookup(dns.promises.lookup, true);
-  for (const fn of ['resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCname', 'resolveMx', 'resolveNs', 'resolveSrv', 'resolveTxt']) {
+  for (const fn of [
+    'resolve',
+    'resolve4',
+    'resolve6',
+    'resolveAny',
+    'resolveCname',
+    'resolveMx',
+    'resolveNs',
+    'resolveSrv',
+    'resolveTxt',
+  ]) {
     if (typeof dns[fn] === 'function') dns[fn] = guardLookup(dns[fn], false);
     if (typeof dns.promises[fn] === 'function') dns.promises[fn] = guardLookup(dns.promises[fn], true);
   }
   for (const R of [dns.Resolver, dns.promises.Resolver]) {
     for (const fn of ['resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveTxt', 'reverse']) {
-      if (typeof R.prototype[fn] === 'function') R.prototype[fn] = guardLookup(R.prototype[fn], R === dns.promises.Resolver);
+      if (typeof R.prototype[fn] === 'function')
+        R.prototype[fn] = guardLookup(R.prototype[fn], R === dns.promises.Resolver);
     }
   }
 
@@ -101,7 +130,11 @@ if (!globalThis.__kubegraphNoEgress) {
   dgram.Socket.prototype.send = function (msg, ...rest) {
     const host = rest.find((a, i) => typeof a === 'string' && i > 0);
     if (host !== undefined && decide(host) === 'refuse') {
-      record('udp', host, rest.find((a) => typeof a === 'number'));
+      record(
+        'udp',
+        host,
+        rest.find((a) => typeof a === 'number'),
+      );
       const cb = rest[rest.length - 1];
       if (typeof cb === 'function') process.nextTick(() => cb(refusal(host)));
       return;

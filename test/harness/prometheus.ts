@@ -86,7 +86,8 @@ export class PrometheusQueryError extends Error {
 export const valueOf = (s: PromSample): number => Number(s.value[1]);
 
 const run = promisify(execFile);
-const INSTALL_HINT = 'install the Debian package: `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus` (.ci/run does)';
+const INSTALL_HINT =
+  'install the Debian package: `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus` (.ci/run does)';
 
 /** The absolute path of an executable on PATH, or undefined. */
 function which(bin: string): string | undefined {
@@ -135,7 +136,9 @@ function scrapeConfig(target: ScrapeTarget, dir: string, index: number, interval
     job_name: target.job,
     scheme,
     metrics_path: u.pathname || '/metrics',
-    ...(u.search ? { params: Object.fromEntries([...u.searchParams.keys()].map((k) => [k, u.searchParams.getAll(k)])) } : {}),
+    ...(u.search
+      ? { params: Object.fromEntries([...u.searchParams.keys()].map((k) => [k, u.searchParams.getAll(k)])) }
+      : {}),
     scrape_interval: `${interval}s`,
     scrape_timeout: `${interval}s`,
     ...(target.honorLabels ? { honor_labels: true } : {}),
@@ -157,11 +160,18 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Tes
       writeFileSync(file, text);
       return file;
     });
-    writeFileSync(configFile, toYaml({
-      global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s`, evaluation_interval: `${interval}s` },
-      ...(ruleFiles.length ? { rule_files: ruleFiles } : {}),
-      scrape_configs: (opts.scrapeTargets ?? []).map((t, i) => scrapeConfig(t, dir, i, interval)),
-    }));
+    writeFileSync(
+      configFile,
+      toYaml({
+        global: {
+          scrape_interval: `${interval}s`,
+          scrape_timeout: `${interval}s`,
+          evaluation_interval: `${interval}s`,
+        },
+        ...(ruleFiles.length ? { rule_files: ruleFiles } : {}),
+        scrape_configs: (opts.scrapeTargets ?? []).map((t, i) => scrapeConfig(t, dir, i, interval)),
+      }),
+    );
 
     if (opts.backfillOpenMetrics !== undefined) {
       const promtool = requireBinary('promtool');
@@ -173,20 +183,28 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Tes
         await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', file, dataDir], { timeout: 60_000 });
       } catch (e) {
         const err = e as { stderr?: string; stdout?: string; message: string };
-        throw new Error(`promtool tsdb create-blocks-from openmetrics failed: ${err.stderr || err.stdout || err.message}`, { cause: e });
+        throw new Error(
+          `promtool tsdb create-blocks-from openmetrics failed: ${err.stderr || err.stdout || err.message}`,
+          { cause: e },
+        );
       }
     }
 
     // The free port is found by binding and releasing it, so another process may take it first: retry then.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const started = await launch(prometheusBin, [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${dataDir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-lifecycle',
-        ...(opts.extraArgs ?? []),
-      ], `http://127.0.0.1:${port}`, opts.readyTimeoutMs ?? 20_000);
+      const started = await launch(
+        prometheusBin,
+        [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${dataDir}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--web.enable-lifecycle',
+          ...(opts.extraArgs ?? []),
+        ],
+        `http://127.0.0.1:${port}`,
+        opts.readyTimeoutMs ?? 20_000,
+      );
       if ('child' in started) return handle(started.child, `http://127.0.0.1:${port}`, dir);
       if (!/address already in use/i.test(started.log) || attempt >= 3) {
         throw new Error(`prometheus did not become ready: ${started.reason}\n${started.log}`);
@@ -238,7 +256,8 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   process.kill(child.pid, 'SIGTERM');
   const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
   }, 5000);
   await exited;
   clearTimeout(timer);
@@ -247,7 +266,8 @@ async function stop(child: ChildProcess): Promise<void> {
 function handle(child: ChildProcess, url: string, dir: string): TestPrometheus {
   // If the test process ends without close() (a crash, an aborted run), do not leave Prometheus behind.
   const onExit = () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
   };
   process.once('exit', onExit);
 
@@ -260,20 +280,31 @@ function handle(child: ChildProcess, url: string, dir: string): TestPrometheus {
     });
     const body = (await res.json()) as { status: string; data?: T; errorType?: string; error?: string };
     if (body.status !== 'success') {
-      throw new PrometheusQueryError(`${params.query}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusText}`, body.errorType ?? '', res.status);
+      throw new PrometheusQueryError(
+        `${params.query}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusText}`,
+        body.errorType ?? '',
+        res.status,
+      );
     }
     return body.data as T;
   }
 
   const query = async (promql: string, time?: number): Promise<PromSample[]> => {
-    const data = await api<{ resultType: string; result: unknown }>('/api/v1/query', { query: promql, ...(time !== undefined ? { time: String(time) } : {}) });
+    const data = await api<{ resultType: string; result: unknown }>('/api/v1/query', {
+      query: promql,
+      ...(time !== undefined ? { time: String(time) } : {}),
+    });
     switch (data.resultType) {
       case 'vector':
         return data.result as PromSample[];
       case 'scalar':
         return [{ metric: {}, value: data.result as [number, string] }];
       default:
-        throw new PrometheusQueryError(`${promql}: a ${data.resultType} result, not an instant vector or scalar`, 'bad_data', 200);
+        throw new PrometheusQueryError(
+          `${promql}: a ${data.resultType} result, not an instant vector or scalar`,
+          'bad_data',
+          200,
+        );
     }
   };
 
@@ -284,7 +315,10 @@ function handle(child: ChildProcess, url: string, dir: string): TestPrometheus {
     query,
     async queryRange(promql, start, end, stepSeconds) {
       const data = await api<{ resultType: string; result: PromSeries[] }>('/api/v1/query_range', {
-        query: promql, start: String(start), end: String(end), step: String(stepSeconds),
+        query: promql,
+        start: String(start),
+        end: String(end),
+        step: String(stepSeconds),
       });
       return data.result;
     },

@@ -31,24 +31,43 @@ const run = promisify(execFile);
 export async function startTestSandbox(opts: SandboxOptions = {}): Promise<TestSandbox> {
   const dir = mkdtempSync(join(tmpdir(), 'kubegraph-sandbox-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  const sandbox = await startSandbox({ port: 0, speed: 10, seed: { kind: 'empty', nodes: 3 }, ...opts, kubeconfigPath });
+  const sandbox = await startSandbox({
+    port: 0,
+    speed: 10,
+    seed: { kind: 'empty', nodes: 3 },
+    ...opts,
+    kubeconfigPath,
+  });
   writeFileSync(kubeconfigPath, sandbox.kubeconfig);
   const kc = new k8s.KubeConfig();
   kc.loadFromString(sandbox.kubeconfig);
   // kubectl and helm keep caches and config under HOME; each test file gets its own.
-  const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfigPath, HELM_CACHE_HOME: join(dir, 'helm-cache'), HELM_CONFIG_HOME: join(dir, 'helm-config'), HELM_DATA_HOME: join(dir, 'helm-data') };
-  const tool = (bin: string) => async (args: string[], o: { input?: string; timeoutMs?: number } = {}) => {
-    const child = run(join(TOOLS_BIN, bin), args, { env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 });
-    if (o.input !== undefined) {
-      child.child.stdin?.end(o.input);
-    }
-    try {
-      return (await child).stdout;
-    } catch (e) {
-      const err = e as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`${bin} ${args.join(" ")} failed: ${err.stderr || err.message}`, { cause: e });
-    }
+  const env = {
+    ...process.env,
+    HOME: dir,
+    KUBECONFIG: kubeconfigPath,
+    HELM_CACHE_HOME: join(dir, 'helm-cache'),
+    HELM_CONFIG_HOME: join(dir, 'helm-config'),
+    HELM_DATA_HOME: join(dir, 'helm-data'),
   };
+  const tool =
+    (bin: string) =>
+    async (args: string[], o: { input?: string; timeoutMs?: number } = {}) => {
+      const child = run(join(TOOLS_BIN, bin), args, {
+        env,
+        timeout: o.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      if (o.input !== undefined) {
+        child.child.stdin?.end(o.input);
+      }
+      try {
+        return (await child).stdout;
+      } catch (e) {
+        const err = e as { stderr?: string; stdout?: string; message: string };
+        throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
+      }
+    };
   return {
     sandbox,
     kc,
@@ -68,7 +87,11 @@ export async function startTestSandbox(opts: SandboxOptions = {}): Promise<TestS
 }
 
 /** Polls until `check` returns a value that is not undefined/false, or throws after the timeout. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -78,7 +101,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     } catch (e) {
       lastError = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -14,7 +14,11 @@ import { startAccountsSubgraph, type AccountsSubgraph } from '../../services/acc
 import type { AccountsSettings } from '../../services/accounts/model/accounts.js';
 import type { Logger } from '../../services/common/log.js';
 import type { SandboxOptions } from '../../services/sandbox/sandbox.js';
-import { startMonitoringSubgraph, type MonitoringSubgraph, type MonitoringSubgraphOptions } from '../../services/monitoring/server.js';
+import {
+  startMonitoringSubgraph,
+  type MonitoringSubgraph,
+  type MonitoringSubgraphOptions,
+} from '../../services/monitoring/server.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../../services/workloads/server.js';
 import { gql, setDefaultHeaders, type GraphQLResult } from './graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './sandbox.js';
@@ -35,7 +39,11 @@ export interface TestStack {
   /** A GraphQL request to the gateway, as the bootstrap admin (platform-admin). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
   /** A GraphQL request to the gateway with a bearer token (undefined: anonymous). */
-  gqlAs<T = Record<string, unknown>>(token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
+  gqlAs<T = Record<string, unknown>>(
+    token: string | undefined,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResult<T>>;
   /** Logs in through the gateway; the access token. */
   login(username: string, password: string): Promise<string>;
   /** The bootstrap admin's access token. */
@@ -55,7 +63,12 @@ export interface StackMonitoringOptions extends Partial<Omit<MonitoringSubgraphO
 }
 
 export async function startTestStack(
-  opts: { sandbox?: SandboxOptions; gateway?: Partial<GatewayOptions>; monitoring?: StackMonitoringOptions; accounts?: { settings?: Partial<AccountsSettings> } } = {},
+  opts: {
+    sandbox?: SandboxOptions;
+    gateway?: Partial<GatewayOptions>;
+    monitoring?: StackMonitoringOptions;
+    accounts?: { settings?: Partial<AccountsSettings> };
+  } = {},
 ): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
   const identitySecret = STACK_IDENTITY_SECRET;
@@ -69,7 +82,13 @@ export async function startTestStack(
     settings: { scryptLogN: 10, ...opts.accounts?.settings },
     kubeConfig: cluster.kc,
   });
-  const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: cluster.kc, log: quietLogger, identitySecret, accounts: { url: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN } });
+  const workloads = await startWorkloadsSubgraph({
+    port: 0,
+    kubeConfig: cluster.kc,
+    log: quietLogger,
+    identitySecret,
+    accounts: { url: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN },
+  });
   const { prometheusUrl, ...monitoringOptions } = opts.monitoring ?? {};
   const monitoring = await startMonitoringSubgraph({
     port: 0,
@@ -79,7 +98,11 @@ export async function startTestStack(
     ...monitoringOptions,
     prometheusUrl: typeof prometheusUrl === 'function' ? await prometheusUrl(cluster) : prometheusUrl,
   });
-  const authenticator = accountsAuthenticator({ accountsUrl: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN, bindingsCheckMs: 0 });
+  const authenticator = accountsAuthenticator({
+    accountsUrl: accounts.baseUrl,
+    internalToken: STACK_INTERNAL_TOKEN,
+    bindingsCheckMs: 0,
+  });
   const baseSubgraphs = { accounts: accounts.url, workloads: workloads.url, monitoring: monitoring.url };
   const gatewayWith = (o: Partial<GatewayOptions> = {}) =>
     startGateway({
@@ -96,10 +119,14 @@ export async function startTestStack(
   const extraGateways: Gateway[] = [];
   const readyz = gateway.url.replace(/\/graphql$/, '/readyz');
   await eventually(async () => (await fetch(readyz)).status === 200, 30_000, 'the stack to be ready');
-  const gqlAs = <T,>(token: string | undefined, query: string, variables: Record<string, unknown> = {}) =>
+  const gqlAs = <T>(token: string | undefined, query: string, variables: Record<string, unknown> = {}) =>
     gql<T>(gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
   const login = async (username: string, password: string) => {
-    const r = await gqlAs<{ login: { accessToken: string } }>(undefined, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: username, p: password });
+    const r = await gqlAs<{ login: { accessToken: string } }>(
+      undefined,
+      'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }',
+      { u: username, p: password },
+    );
     if (!r.data?.login) throw new Error(`login of ${username} failed: ${JSON.stringify(r.errors)}`);
     return r.data.login.accessToken;
   };
@@ -107,7 +134,13 @@ export async function startTestStack(
   const asAdmin = { authorization: `Bearer ${adminToken}` };
   setDefaultHeaders(gateway.url, asAdmin);
   // Direct calls to a subgraph (its _entities contract) carry what the gateway would send for the admin.
-  const signedAdmin = { [IDENTITY_HEADER]: await signIdentity(identityKey(identitySecret), { username: 'admin', platformRole: 'platform-admin' }, 3600) };
+  const signedAdmin = {
+    [IDENTITY_HEADER]: await signIdentity(
+      identityKey(identitySecret),
+      { username: 'admin', platformRole: 'platform-admin' },
+      3600,
+    ),
+  };
   for (const u of [workloads.url, monitoring.url, accounts.url]) setDefaultHeaders(u, signedAdmin);
   return {
     cluster,

@@ -20,11 +20,25 @@ export interface TestSubgraph {
   close(): Promise<void>;
 }
 
-export async function startTestSubgraph(name: string, sdl: string, resolvers: Resolvers, port = 0): Promise<TestSubgraph> {
-  const apollo = new ApolloServer({ schema: buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers }]), csrfPrevention: false, plugins: [ApolloServerPluginInlineTraceDisabled()] });
+export async function startTestSubgraph(
+  name: string,
+  sdl: string,
+  resolvers: Resolvers,
+  port = 0,
+): Promise<TestSubgraph> {
+  const apollo = new ApolloServer({
+    schema: buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers }]),
+    csrfPrevention: false,
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
   await apollo.start();
   let ready = true;
-  const server: Server = createServiceHttpServer({ apollo, context: async () => ({}), ready: () => ready, metrics: createMetricsRegistry(name) });
+  const server: Server = createServiceHttpServer({
+    apollo,
+    context: async () => ({}),
+    ready: () => ready,
+    metrics: createMetricsRegistry(name),
+  });
   const actual = await listen(server, port);
   return {
     name,

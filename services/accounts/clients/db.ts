@@ -35,7 +35,8 @@ export interface DbOptions {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openDb(opts: DbOptions): Promise<Db> {
-  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}`);
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema))
+    throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}`);
   return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts);
 }
 
@@ -63,7 +64,11 @@ async function openPostgres(url: string, opts: DbOptions): Promise<Db> {
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  const query = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<T>> => {
+  const query = async <T>(
+    client: pg.Pool | pg.PoolClient,
+    sql: string,
+    params?: unknown[],
+  ): Promise<QueryResult<T>> => {
     const r = await client.query(sql, withoutNul(params) as unknown[] | undefined);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };
@@ -101,15 +106,26 @@ async function openPGlite(opts: DbOptions): Promise<Db> {
   // A query on the database (not the transaction) from inside a transaction would wait for the transaction to end,
   // forever: refused loudly instead, so such a bug shows in tests rather than as a hang.
   const inTransaction = new AsyncLocalStorage<boolean>();
-  const wrap = <T>(r: { rows: unknown[]; affectedRows?: number }): QueryResult<T> => ({ rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length });
+  const wrap = <T>(r: { rows: unknown[]; affectedRows?: number }): QueryResult<T> => ({
+    rows: r.rows as T[],
+    rowCount: r.affectedRows ?? r.rows.length,
+  });
   return {
     kind: 'pglite',
     query: async (sql, params) => {
-      if (inTransaction.getStore()) throw new Error('a query outside the transaction was made inside it (PGlite has one connection: it would wait forever)');
+      if (inTransaction.getStore())
+        throw new Error(
+          'a query outside the transaction was made inside it (PGlite has one connection: it would wait forever)',
+        );
       return wrap(await db.query(sql, withoutNul(params)));
     },
     // PGlite is one connection: its transaction() holds a mutex, so other queries wait until it ends.
-    transaction: (fn) => db.transaction((tx) => inTransaction.run(true, () => fn({ query: async (sql, params) => wrap(await tx.query(sql, withoutNul(params))) }))),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        inTransaction.run(true, () =>
+          fn({ query: async (sql, params) => wrap(await tx.query(sql, withoutNul(params))) }),
+        ),
+      ),
     close: () => db.close(),
   };
 }
@@ -122,7 +138,8 @@ async function openPGlite(opts: DbOptions): Promise<Db> {
 function withoutNul(params: unknown[] | undefined): unknown[] | undefined {
   for (const p of params ?? []) {
     const values = Array.isArray(p) ? p : [p];
-    if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) throw badUserInput('text arguments must not contain NUL characters');
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000')))
+      throw badUserInput('text arguments must not contain NUL characters');
   }
   return params;
 }

@@ -67,7 +67,12 @@ export class LdapDirectory {
       // Two entries for one username: ambiguous, refused rather than guessed.
       if (searchEntries.length !== 1) return undefined;
       const e = searchEntries[0];
-      entry = { dn: e.dn, username: first(e[o.usernameAttribute]) ?? username, email: first(e[o.emailAttribute]), displayName: first(e[o.displayNameAttribute]) };
+      entry = {
+        dn: e.dn,
+        username: first(e[o.usernameAttribute]) ?? username,
+        email: first(e[o.emailAttribute]),
+        displayName: first(e[o.displayNameAttribute]),
+      };
     } catch (e) {
       throw new LdapUnavailable(`LDAP ${o.url}: ${(e as Error).message}`);
     } finally {

@@ -173,7 +173,9 @@ export interface MigrationResult {
 /** Applies the migrations not yet recorded, in version order. */
 export async function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Promise<MigrationResult> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
-  for (let i = 1; i < sorted.length; i++) if (sorted[i].version === sorted[i - 1].version) throw new Error(`duplicate migration version ${sorted[i].version}`);
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i].version === sorted[i - 1].version)
+      throw new Error(`duplicate migration version ${sorted[i].version}`);
   // Under the lock too: two replicas' CREATE TABLE IF NOT EXISTS at the same moment can collide.
   await db.transaction(async (tx) => {
     await tx.query(LOCK);

@@ -3,16 +3,51 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Viewer } from '../../common/authz.js';
-import { badUserInput, conflictError, ErrorCode, forbiddenError, notFoundError, upstreamUnavailable } from '../../common/errors.js';
+import {
+  badUserInput,
+  conflictError,
+  ErrorCode,
+  forbiddenError,
+  notFoundError,
+  upstreamUnavailable,
+} from '../../common/errors.js';
 import { WORKSPACE_LABEL } from '../../common/tenancy.js';
 import type { Logger } from '../../common/log.js';
 import { pgCode, type Db, type Queryable } from '../clients/db.js';
-import { store, type LoginRecordRow, type ProjectMembershipRow, type UserRow, type WorkspaceRow } from '../clients/store.js';
+import {
+  store,
+  type LoginRecordRow,
+  type ProjectMembershipRow,
+  type UserRow,
+  type WorkspaceRow,
+} from '../clients/store.js';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import type { IdentityProvider } from './providers.js';
 import { NO_CLUSTER, type ProjectDirectory } from './projects.js';
-import { platformRole, projectRole, validDisplayName, validEmail, validProjectName, validUsername, validWorkspaceName, workspaceRole, type UserState } from './roles.js';
-import { apiTokenOf, hashToken, newToken, REFRESH_PREFIX, unauthenticated, userMayAct, verifyApiToken, type ApiToken, type ApiTokenIdentity, type SigningKeys, type TokenSettings } from './tokens.js';
+import {
+  platformRole,
+  projectRole,
+  validDisplayName,
+  validEmail,
+  validProjectName,
+  validUsername,
+  validWorkspaceName,
+  workspaceRole,
+  type UserState,
+} from './roles.js';
+import {
+  apiTokenOf,
+  hashToken,
+  newToken,
+  REFRESH_PREFIX,
+  unauthenticated,
+  userMayAct,
+  verifyApiToken,
+  type ApiToken,
+  type ApiTokenIdentity,
+  type SigningKeys,
+  type TokenSettings,
+} from './tokens.js';
 
 export interface AccountsSettings extends TokenSettings {
   /** Failed logins of one account from one source (within lockSeconds) that lock that account's logins from it. */
@@ -107,8 +142,19 @@ export function userOf(r: UserRow): User {
     createdAt: r.created_at,
   };
 }
-const workspaceOf = (r: WorkspaceRow): Workspace => ({ name: r.name, description: r.description, createdAt: r.created_at });
-const recordOf = (r: LoginRecordRow): LoginRecord => ({ at: r.at, sourceIp: r.source_ip, userAgent: r.user_agent, success: r.success, reason: r.reason, provider: r.provider });
+const workspaceOf = (r: WorkspaceRow): Workspace => ({
+  name: r.name,
+  description: r.description,
+  createdAt: r.created_at,
+});
+const recordOf = (r: LoginRecordRow): LoginRecord => ({
+  at: r.at,
+  sourceIp: r.source_ip,
+  userAgent: r.user_agent,
+  success: r.success,
+  reason: r.reason,
+  provider: r.provider,
+});
 
 const encodeCursor = (username: string) => Buffer.from(`user:${username}`).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -176,7 +222,12 @@ export class AccountsModel {
    */
   private current(rows: ProjectMembershipRow[]): ProjectMembershipRow[] {
     if (!this.projects.isSynced()) return rows;
-    return rows.filter((m) => m.namespace_uid !== null && this.projects.uidOf(m.project) === m.namespace_uid && this.projects.workspaceOf(m.project) !== undefined);
+    return rows.filter(
+      (m) =>
+        m.namespace_uid !== null &&
+        this.projects.uidOf(m.project) === m.namespace_uid &&
+        this.projects.workspaceOf(m.project) !== undefined,
+    );
   }
 
   private async canSeeWorkspace(req: RequestScope, workspace: string): Promise<boolean> {
@@ -184,16 +235,26 @@ export class AccountsModel {
   }
 
   private userLoader(req: RequestScope): DataLoader<string, UserRow | undefined> {
-    return this.memo(req, 'users', () => new DataLoader<string, UserRow | undefined>(async (names) => {
-      const rows = new Map((await store.getUsers(this.db, names)).map((u) => [u.username, u]));
-      return names.map((n) => rows.get(n));
-    }));
+    return this.memo(
+      req,
+      'users',
+      () =>
+        new DataLoader<string, UserRow | undefined>(async (names) => {
+          const rows = new Map((await store.getUsers(this.db, names)).map((u) => [u.username, u]));
+          return names.map((n) => rows.get(n));
+        }),
+    );
   }
   private workspaceLoader(req: RequestScope): DataLoader<string, WorkspaceRow | undefined> {
-    return this.memo(req, 'workspaces', () => new DataLoader<string, WorkspaceRow | undefined>(async (names) => {
-      const rows = new Map((await store.getWorkspaces(this.db, names)).map((w) => [w.name, w]));
-      return names.map((n) => rows.get(n));
-    }));
+    return this.memo(
+      req,
+      'workspaces',
+      () =>
+        new DataLoader<string, WorkspaceRow | undefined>(async (names) => {
+          const rows = new Map((await store.getWorkspaces(this.db, names)).map((w) => [w.name, w]));
+          return names.map((n) => rows.get(n));
+        }),
+    );
   }
 
   // ------------------------------------------------------------------ users
@@ -205,14 +266,22 @@ export class AccountsModel {
   /** Platform admins see every user; others themselves and the members of their workspaces. */
   async users(req: RequestScope, args: { first?: number | null; after?: string | null }): Promise<Connection<User>> {
     const first = args.first ?? 50;
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE)
+      throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
     const a = await this.actor(req);
     const visibleTo = a.platform_role === 'platform-admin' ? undefined : a.username;
-    const { rows, total } = await store.listUsers(this.db, { after: args.after ? decodeCursor(args.after) : undefined, limit: first + 1, visibleTo });
+    const { rows, total } = await store.listUsers(this.db, {
+      after: args.after ? decodeCursor(args.after) : undefined,
+      limit: first + 1,
+      visibleTo,
+    });
     const page = rows.slice(0, first);
     return {
       edges: page.map((r) => ({ cursor: encodeCursor(r.username), node: userOf(r) })),
-      pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(page[page.length - 1].username) : null },
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        endCursor: page.length ? encodeCursor(page[page.length - 1].username) : null,
+      },
       totalCount: total,
     };
   }
@@ -238,7 +307,16 @@ export class AccountsModel {
     return userOf(r);
   }
 
-  async createUser(req: RequestScope, input: { username: string; password: string; email?: string | null; displayName?: string | null; platformRole?: string | null }): Promise<User> {
+  async createUser(
+    req: RequestScope,
+    input: {
+      username: string;
+      password: string;
+      email?: string | null;
+      displayName?: string | null;
+      platformRole?: string | null;
+    },
+  ): Promise<User> {
     await this.requirePlatformAdmin(req, 'create users');
     const username = validUsername(input.username);
     checkPasswordPolicy(input.password);
@@ -247,7 +325,14 @@ export class AccountsModel {
     const displayName = validDisplayName(input.displayName);
     const passwordHash = await hashPassword(input.password, this.settings.scryptLogN);
     const row = await this.db.transaction(async (tx) => {
-      const r = await store.insertUser(tx, { username, email, displayName, passwordHash, provider: 'local', platformRole: role });
+      const r = await store.insertUser(tx, {
+        username,
+        email,
+        displayName,
+        passwordHash,
+        provider: 'local',
+        platformRole: role,
+      });
       if (r) await store.bumpRevision(tx);
       return r;
     });
@@ -257,11 +342,17 @@ export class AccountsModel {
   }
 
   /** Email and display name: the user or a platform admin; the platform role: a platform admin. */
-  async updateUser(req: RequestScope, username: string, input: { email?: string | null; displayName?: string | null; platformRole?: string | null }): Promise<User> {
+  async updateUser(
+    req: RequestScope,
+    username: string,
+    input: { email?: string | null; displayName?: string | null; platformRole?: string | null },
+  ): Promise<User> {
     const a = await this.actor(req);
     const admin = a.platform_role === 'platform-admin';
-    if (!admin && a.username !== username) throw forbiddenError(`only ${username} or a platform-admin may update ${username}`);
-    if (input.platformRole !== undefined && input.platformRole !== null && !admin) throw forbiddenError('only a platform-admin may change platform roles');
+    if (!admin && a.username !== username)
+      throw forbiddenError(`only ${username} or a platform-admin may update ${username}`);
+    if (input.platformRole !== undefined && input.platformRole !== null && !admin)
+      throw forbiddenError('only a platform-admin may change platform roles');
     const patch = {
       ...(input.email !== undefined ? { email: validEmail(input.email) } : {}),
       ...(input.displayName !== undefined ? { displayName: validDisplayName(input.displayName) } : {}),
@@ -292,11 +383,13 @@ export class AccountsModel {
   /** ACTIVE also ends a lock; DISABLED ends the user's sessions; LOCKED set here lasts until set ACTIVE again. */
   async setUserState(req: RequestScope, username: string, state: UserState): Promise<User> {
     const a = await this.requirePlatformAdmin(req, 'change the state of users');
-    if (a.username === username && state !== 'ACTIVE') throw badUserInput('you cannot disable or lock yourself', { field: 'username' });
+    if (a.username === username && state !== 'ACTIVE')
+      throw badUserInput('you cannot disable or lock yourself', { field: 'username' });
     const row = await this.db.transaction(async (tx) => {
       const r = await store.setUserState(tx, username, state);
       if (!r) return undefined;
-      if (state !== 'ACTIVE') await this.endSessions(tx, username, await store.revokeRefreshTokensOf(tx, username, state.toLowerCase()));
+      if (state !== 'ACTIVE')
+        await this.endSessions(tx, username, await store.revokeRefreshTokensOf(tx, username, state.toLowerCase()));
       await store.bumpRevision(tx);
       return r;
     });
@@ -308,8 +401,10 @@ export class AccountsModel {
   /** The viewer's own password (local users); every session of theirs ends. */
   async changePassword(req: RequestScope, currentPassword: string, newPassword: string): Promise<boolean> {
     const a = await this.actor(req);
-    if (a.provider !== 'local' || !a.password_hash) throw badUserInput(`the password of ${a.username} is managed by ${a.provider}`);
-    if (!(await verifyPassword(currentPassword, a.password_hash))) throw badUserInput('the current password is wrong', { field: 'currentPassword' });
+    if (a.provider !== 'local' || !a.password_hash)
+      throw badUserInput(`the password of ${a.username} is managed by ${a.provider}`);
+    if (!(await verifyPassword(currentPassword, a.password_hash)))
+      throw badUserInput('the current password is wrong', { field: 'currentPassword' });
     checkPasswordPolicy(newPassword, 'newPassword');
     await this.setPassword(a.username, newPassword);
     return true;
@@ -340,14 +435,21 @@ export class AccountsModel {
    * next look at the sessions revision on. Kept as long as such a token may live.
    */
   private endSessions(q: Queryable, username: string, sids: readonly string[]): Promise<void> {
-    return store.recordRevokedSessions(q, sids.map((sid) => ({ sid, username })), this.settings.accessTokenTtlSeconds + 60);
+    return store.recordRevokedSessions(
+      q,
+      sids.map((sid) => ({ sid, username })),
+      this.settings.accessTokenTtlSeconds + 60,
+    );
   }
 
   /** Ended sessions recorded after `after` (GET /internal/revoked-sessions), with the sessions revision they reach. */
   async revokedSessions(after: number): Promise<{ revision: number; sessions: { sid: string; expiresAt: string }[] }> {
     const current = await store.sessionsRevision(this.db);
     const rows = await store.revokedSessionsSince(this.db, after);
-    return { revision: Math.max(current, ...rows.map((r) => r.revision)), sessions: rows.map((r) => ({ sid: r.sid, expiresAt: r.expires_at.toISOString() })) };
+    return {
+      revision: Math.max(current, ...rows.map((r) => r.revision)),
+      sessions: rows.map((r) => ({ sid: r.sid, expiresAt: r.expires_at.toISOString() })),
+    };
   }
   sessionsRevision(): Promise<number> {
     return store.sessionsRevision(this.db);
@@ -355,8 +457,10 @@ export class AccountsModel {
 
   async loginRecords(req: RequestScope, username: string, first: number): Promise<LoginRecord[]> {
     const a = await this.actor(req);
-    if (a.platform_role !== 'platform-admin' && a.username !== username) throw forbiddenError(`only ${username} or a platform-admin may read the login records of ${username}`);
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+    if (a.platform_role !== 'platform-admin' && a.username !== username)
+      throw forbiddenError(`only ${username} or a platform-admin may read the login records of ${username}`);
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE)
+      throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
     return (await store.listLoginRecords(this.db, username, first)).map(recordOf);
   }
 
@@ -384,7 +488,8 @@ export class AccountsModel {
   }
   async roleBindingsFor(req: RequestScope, username: string): Promise<RoleBindings> {
     const a = await this.actor(req);
-    if (a.platform_role !== 'platform-admin' && a.username !== username) throw forbiddenError(`only ${username} or a platform-admin may read the role bindings of ${username}`);
+    if (a.platform_role !== 'platform-admin' && a.username !== username)
+      throw forbiddenError(`only ${username} or a platform-admin may read the role bindings of ${username}`);
     const b = await this.roleBindings(username);
     if (!b) throw notFoundError(`user ${username} not found`);
     return b;
@@ -397,7 +502,14 @@ export class AccountsModel {
 
   async login(req: RequestScope, username: string, password: string): Promise<AuthPayload> {
     const record = (success: boolean, reason: string | null, provider: string | null) =>
-      store.insertLoginRecord(this.db, { username: username.slice(0, 256), source_ip: req.client.ip, user_agent: req.client.userAgent?.slice(0, 512) ?? null, success, reason, provider });
+      store.insertLoginRecord(this.db, {
+        username: username.slice(0, 256),
+        source_ip: req.client.ip,
+        user_agent: req.client.userAgent?.slice(0, 512) ?? null,
+        success,
+        reason,
+        provider,
+      });
     // One message for every refusal before the password is proven (wrong password, unknown user, throttled): none
     // of them tells whether the account exists.
     const invalid = () => unauthenticated('invalid username or password');
@@ -452,7 +564,14 @@ export class AccountsModel {
           throw invalid();
         }
         await this.db.transaction(async (tx) => {
-          const created = await store.insertUser(tx, { username, email: profile?.email ?? null, displayName: profile?.displayName ?? null, passwordHash: null, provider: provider!.name, platformRole: 'platform-regular' });
+          const created = await store.insertUser(tx, {
+            username,
+            email: profile?.email ?? null,
+            displayName: profile?.displayName ?? null,
+            passwordHash: null,
+            provider: provider!.name,
+            platformRole: 'platform-regular',
+          });
           if (created) await store.bumpRevision(tx);
         });
         user = await store.getUser(this.db, username);
@@ -463,7 +582,8 @@ export class AccountsModel {
         this.log.info('user created on first login', { username, provider: provider.name });
       }
     } catch (e) {
-      if ((e as { extensions?: { code?: string } }).extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE) await record(false, 'provider_unavailable', provider?.name ?? user?.provider ?? null);
+      if ((e as { extensions?: { code?: string } }).extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE)
+        await record(false, 'provider_unavailable', provider?.name ?? user?.provider ?? null);
       throw e;
     }
     if (user.state === 'DISABLED') {
@@ -475,7 +595,8 @@ export class AccountsModel {
       await record(false, 'locked', provider.name);
       throw invalid();
     }
-    const fresh = (await store.recordSuccessfulLogin(this.db, username, provider.kind === 'local' ? undefined : profile)) ?? user;
+    const fresh =
+      (await store.recordSuccessfulLogin(this.db, username, provider.kind === 'local' ? undefined : profile)) ?? user;
     // The count of this source for this account starts again; the source's own count does not (one account's
     // password must not buy a source more guesses at the others).
     await store.clearLoginFailures(this.db, [throttle.account]);
@@ -485,7 +606,10 @@ export class AccountsModel {
 
   /** The throttle keys of a login attempt: the (account, source) pair, and the source alone. */
   private throttleKeys(username: string, ip: string | null): { account: string; source: string } {
-    return { account: JSON.stringify(['account', username.slice(0, 256), ip ?? '']), source: JSON.stringify(['source', ip ?? '']) };
+    return {
+      account: JSON.stringify(['account', username.slice(0, 256), ip ?? '']),
+      source: JSON.stringify(['source', ip ?? '']),
+    };
   }
 
   /**
@@ -493,10 +617,20 @@ export class AccountsModel {
    * elsewhere go on) and for the source (maxFailedLoginsPerSource lock every login from it), within lockSeconds.
    * Returns whether the pair is locked now.
    */
-  private async recordLoginFailure(keys: { account: string; source: string }, username: string, ip: string | null): Promise<boolean> {
+  private async recordLoginFailure(
+    keys: { account: string; source: string },
+    username: string,
+    ip: string | null,
+  ): Promise<boolean> {
     const { maxFailedLogins, maxFailedLoginsPerSource, lockSeconds } = this.settings;
     const locked = await store.recordLoginFailure(this.db, keys.account, maxFailedLogins, lockSeconds, lockSeconds);
-    const sourceLocked = await store.recordLoginFailure(this.db, keys.source, maxFailedLoginsPerSource, lockSeconds, lockSeconds);
+    const sourceLocked = await store.recordLoginFailure(
+      this.db,
+      keys.source,
+      maxFailedLoginsPerSource,
+      lockSeconds,
+      lockSeconds,
+    );
     await store.pruneLoginThrottle(this.db, lockSeconds);
     if (locked) this.log.warn('logins locked after failed logins', { username: username.slice(0, 256), source: ip });
     if (sourceLocked) this.log.warn('logins from a source locked after failed logins', { source: ip });
@@ -506,7 +640,11 @@ export class AccountsModel {
   /** The payload of a login or refresh under root response key `key`: its fields resolve as the user it is for. */
   enterSession(req: RequestScope, key: string, payload: AuthPayload): AuthPayload {
     req.sessions ??= new Map();
-    req.sessions.set(key, { viewer: { username: payload.user.username, platformRole: payload.user.platformRole }, client: req.client, memo: new Map() });
+    req.sessions.set(key, {
+      viewer: { username: payload.user.username, platformRole: payload.user.platformRole },
+      client: req.client,
+      memo: new Map(),
+    });
     return payload;
   }
   /** The scope fields under root response key `key` resolve in. */
@@ -516,11 +654,22 @@ export class AccountsModel {
 
   private async issue(user: UserRow, familyId: string): Promise<AuthPayload> {
     const refreshToken = await this.newRefreshToken(this.db, user.username, familyId);
-    return { accessToken: await this.keys.sign(user, familyId), refreshToken, expiresIn: this.settings.accessTokenTtlSeconds, user: userOf(user) };
+    return {
+      accessToken: await this.keys.sign(user, familyId),
+      refreshToken,
+      expiresIn: this.settings.accessTokenTtlSeconds,
+      user: userOf(user),
+    };
   }
   private async newRefreshToken(q: Queryable, username: string, familyId: string): Promise<string> {
     const token = newToken(REFRESH_PREFIX);
-    await store.insertRefreshToken(q, { id: randomUUID(), hash: hashToken(token), familyId, username, ttlSeconds: this.settings.refreshTokenTtlSeconds });
+    await store.insertRefreshToken(q, {
+      id: randomUUID(),
+      hash: hashToken(token),
+      familyId,
+      username,
+      ttlSeconds: this.settings.refreshTokenTtlSeconds,
+    });
     return token;
   }
 
@@ -529,34 +678,45 @@ export class AccountsModel {
    * refused, and ends the whole session it belongs to.
    */
   async refresh(refreshToken: string): Promise<AuthPayload> {
-    const outcome = await this.db.transaction(async (tx): Promise<{ user: UserRow; familyId: string; refreshToken: string } | { refused: string }> => {
-      const row = await store.refreshTokenByHash(tx, hashToken(refreshToken), true);
-      if (!row) return { refused: 'invalid refresh token' };
-      if (row.revoked_at) {
-        if (row.revoked_reason === 'rotated') {
-          await store.revokeRefreshFamily(tx, row.family_id, 'reuse detected');
-          await this.endSessions(tx, row.username, [row.family_id]);
-          this.log.warn('refresh token reused: session revoked', { username: row.username });
+    const outcome = await this.db.transaction(
+      async (tx): Promise<{ user: UserRow; familyId: string; refreshToken: string } | { refused: string }> => {
+        const row = await store.refreshTokenByHash(tx, hashToken(refreshToken), true);
+        if (!row) return { refused: 'invalid refresh token' };
+        if (row.revoked_at) {
+          if (row.revoked_reason === 'rotated') {
+            await store.revokeRefreshFamily(tx, row.family_id, 'reuse detected');
+            await this.endSessions(tx, row.username, [row.family_id]);
+            this.log.warn('refresh token reused: session revoked', { username: row.username });
+          }
+          return { refused: 'the refresh token has been revoked' };
         }
-        return { refused: 'the refresh token has been revoked' };
-      }
-      if (row.expires_at.getTime() <= Date.now()) return { refused: 'the refresh token has expired' };
-      // A token that escaped its family's revocation (rotated while it was being revoked) does not revive it.
-      if (await store.sessionRevoked(tx, row.family_id)) return { refused: 'the refresh token has been revoked' };
-      const user = await store.getUser(tx, row.username);
-      if (!userMayAct(user)) {
-        await store.revokeRefreshFamily(tx, row.family_id, 'user disabled');
-        await this.endSessions(tx, row.username, [row.family_id]);
-        return { refused: `${row.username} is disabled` };
-      }
-      await store.revokeRefreshToken(tx, row.id, 'rotated');
-      return { user, familyId: row.family_id, refreshToken: await this.newRefreshToken(tx, user.username, row.family_id) };
-    });
+        if (row.expires_at.getTime() <= Date.now()) return { refused: 'the refresh token has expired' };
+        // A token that escaped its family's revocation (rotated while it was being revoked) does not revive it.
+        if (await store.sessionRevoked(tx, row.family_id)) return { refused: 'the refresh token has been revoked' };
+        const user = await store.getUser(tx, row.username);
+        if (!userMayAct(user)) {
+          await store.revokeRefreshFamily(tx, row.family_id, 'user disabled');
+          await this.endSessions(tx, row.username, [row.family_id]);
+          return { refused: `${row.username} is disabled` };
+        }
+        await store.revokeRefreshToken(tx, row.id, 'rotated');
+        return {
+          user,
+          familyId: row.family_id,
+          refreshToken: await this.newRefreshToken(tx, user.username, row.family_id),
+        };
+      },
+    );
     // Refusals are returned rather than thrown so that the revocations above are committed.
     if ('refused' in outcome) throw unauthenticated(outcome.refused);
     // Signed after the transaction: the signing key may be reloaded from the database.
     const { user, familyId, refreshToken: next } = outcome;
-    return { accessToken: await this.keys.sign(user, familyId), refreshToken: next, expiresIn: this.settings.accessTokenTtlSeconds, user: userOf(user) };
+    return {
+      accessToken: await this.keys.sign(user, familyId),
+      refreshToken: next,
+      expiresIn: this.settings.accessTokenTtlSeconds,
+      user: userOf(user),
+    };
   }
 
   /** Ends the session of a refresh token (every token of its family). Logging out twice is fine. */
@@ -577,7 +737,11 @@ export class AccountsModel {
     return (await store.listApiTokens(this.db, a.username)).map(apiTokenOf);
   }
 
-  async createApiToken(req: RequestScope, name: string, expiresAt: string | null | undefined): Promise<{ token: string; apiToken: ApiToken }> {
+  async createApiToken(
+    req: RequestScope,
+    name: string,
+    expiresAt: string | null | undefined,
+  ): Promise<{ token: string; apiToken: ApiToken }> {
     const a = await this.actor(req);
     const n = name.trim();
     if (!n || n.length > 100) throw badUserInput('the token name must have 1 to 100 characters', { field: 'name' });
@@ -588,7 +752,14 @@ export class AccountsModel {
       if (expires.getTime() <= Date.now()) throw badUserInput('expiresAt is in the past', { field: 'expiresAt' });
     }
     const token = newToken('kgt_');
-    const row = await store.insertApiToken(this.db, { id: randomUUID(), username: a.username, userUid: a.uid, name: n, hash: hashToken(token), expiresAt: expires });
+    const row = await store.insertApiToken(this.db, {
+      id: randomUUID(),
+      username: a.username,
+      userUid: a.uid,
+      name: n,
+      hash: hashToken(token),
+      expiresAt: expires,
+    });
     if (!row) throw conflictError(`you already have an API token named ${JSON.stringify(n)}`);
     this.log.info('API token created', { username: a.username, tokenId: row.id, name: n });
     return { token, apiToken: apiTokenOf(row) };
@@ -598,7 +769,8 @@ export class AccountsModel {
   async revokeApiToken(req: RequestScope, id: string): Promise<boolean> {
     const a = await this.actor(req);
     const row = await store.apiTokenById(this.db, id);
-    if (!row || row.revoked_at || (row.username !== a.username && a.platform_role !== 'platform-admin')) throw notFoundError(`API token ${id} not found`);
+    if (!row || row.revoked_at || (row.username !== a.username && a.platform_role !== 'platform-admin'))
+      throw notFoundError(`API token ${id} not found`);
     await store.revokeApiToken(this.db, id);
     this.log.info('API token revoked', { username: row.username, tokenId: id, by: a.username });
     return true;
@@ -619,14 +791,17 @@ export class AccountsModel {
 
   async workspaces(req: RequestScope): Promise<Workspace[]> {
     const a = await this.actor(req);
-    return (await store.listWorkspaces(this.db, a.platform_role === 'platform-admin' ? undefined : a.username)).map(workspaceOf);
+    return (await store.listWorkspaces(this.db, a.platform_role === 'platform-admin' ? undefined : a.username)).map(
+      workspaceOf,
+    );
   }
 
   /** null for an unknown workspace; FORBIDDEN for one the viewer is no member of. */
   async workspace(req: RequestScope, name: string): Promise<Workspace | null> {
     const w = await this.workspaceLoader(req).load(name);
     if (!w) return null;
-    if (!(await this.canSeeWorkspace(req, name))) throw forbiddenError(`${req.viewer?.username} is no member of workspace ${name}`);
+    if (!(await this.canSeeWorkspace(req, name)))
+      throw forbiddenError(`${req.viewer?.username} is no member of workspace ${name}`);
     return workspaceOf(w);
   }
 
@@ -640,7 +815,8 @@ export class AccountsModel {
   async createWorkspace(req: RequestScope, name: string, description: string | null | undefined): Promise<Workspace> {
     const a = await this.requirePlatformAdmin(req, 'create workspaces');
     validWorkspaceName(name, 'name');
-    if (description && description.length > 1024) throw badUserInput('the description is longer than 1024 characters', { field: 'description' });
+    if (description && description.length > 1024)
+      throw badUserInput('the description is longer than 1024 characters', { field: 'description' });
     const row = await store.insertWorkspace(this.db, name, description ?? null);
     if (!row) throw conflictError(`workspace ${name} already exists`);
     this.log.info('workspace created', { workspace: name, by: a.username });
@@ -649,7 +825,8 @@ export class AccountsModel {
 
   async updateWorkspace(req: RequestScope, name: string, description: string | null | undefined): Promise<Workspace> {
     await this.requireWorkspaceAdmin(await this.actor(req), this.db, name);
-    if (description && description.length > 1024) throw badUserInput('the description is longer than 1024 characters', { field: 'description' });
+    if (description && description.length > 1024)
+      throw badUserInput('the description is longer than 1024 characters', { field: 'description' });
     const row = await store.updateWorkspace(this.db, name, description ?? null);
     if (!row) throw notFoundError(`workspace ${name} not found`);
     return workspaceOf(row);
@@ -675,11 +852,19 @@ export class AccountsModel {
   }
 
   async workspaceMembers(req: RequestScope, workspace: string): Promise<Member[]> {
-    if (!(await this.canSeeWorkspace(req, workspace))) throw forbiddenError(`${req.viewer?.username} is no member of workspace ${workspace}`);
-    const loader = this.memo(req, 'wsMembers', () => new DataLoader<string, Member[]>(async (names) => {
-      const rows = await store.workspaceMembers(this.db, names);
-      return names.map((n) => rows.filter((r) => r.workspace === n).map((r) => ({ username: r.username, role: r.role })));
-    }));
+    if (!(await this.canSeeWorkspace(req, workspace)))
+      throw forbiddenError(`${req.viewer?.username} is no member of workspace ${workspace}`);
+    const loader = this.memo(
+      req,
+      'wsMembers',
+      () =>
+        new DataLoader<string, Member[]>(async (names) => {
+          const rows = await store.workspaceMembers(this.db, names);
+          return names.map((n) =>
+            rows.filter((r) => r.workspace === n).map((r) => ({ username: r.username, role: r.role })),
+          );
+        }),
+    );
     return loader.load(workspace);
   }
 
@@ -689,7 +874,11 @@ export class AccountsModel {
    */
   async workspaceProjects(req: RequestScope, workspace: string): Promise<string[]> {
     const names = [...this.projects.namespacesOf(workspace)].sort();
-    if ((await this.isPlatformAdmin(req)) || VIEW_ALL_PROJECTS.has((await this.myWorkspaceRoles(req)).get(workspace) ?? '')) return names;
+    if (
+      (await this.isPlatformAdmin(req)) ||
+      VIEW_ALL_PROJECTS.has((await this.myWorkspaceRoles(req)).get(workspace) ?? '')
+    )
+      return names;
     const mine = await this.myProjectRoles(req);
     return names.filter((n) => mine.has(n));
   }
@@ -742,7 +931,8 @@ export class AccountsModel {
       const [w] = await store.getWorkspaces(tx, [workspace], true);
       if (!w) throw notFoundError(`workspace ${workspace} not found`);
       await this.requireWorkspaceAdmin(a, tx, workspace);
-      if (!(await store.deleteWorkspaceMember(tx, workspace, username))) throw notFoundError(`${username} is no member of workspace ${workspace}`);
+      if (!(await store.deleteWorkspaceMember(tx, workspace, username)))
+        throw notFoundError(`${username} is no member of workspace ${workspace}`);
       await store.deleteProjectMemberships(tx, this.projects.namespacesOf(workspace), username);
       await store.bumpRevision(tx);
       return w;
@@ -768,9 +958,16 @@ export class AccountsModel {
    * Member management: a platform admin, a workspace-admin of the workspace the namespace's label names, or a
    * project-admin granted on this very namespace. A namespace without the label is the platform admins' alone.
    */
-  private async requireProjectAdmin(a: UserRow, q: Queryable, p: { name: string; uid: string; workspace?: string }): Promise<void> {
+  private async requireProjectAdmin(
+    a: UserRow,
+    q: Queryable,
+    p: { name: string; uid: string; workspace?: string },
+  ): Promise<void> {
     if (a.platform_role === 'platform-admin') return;
-    const denied = () => forbiddenError(`only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${p.name}`);
+    const denied = () =>
+      forbiddenError(
+        `only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${p.name}`,
+      );
     if (!p.workspace) throw denied();
     if ((await store.workspaceRole(q, p.workspace, a.username)) === 'workspace-admin') return;
     if ((await store.projectRole(q, p.name, p.uid, a.username)) === 'project-admin') return;
@@ -778,7 +975,12 @@ export class AccountsModel {
   }
 
   /** Adds a project member (or changes their role). Members must belong to the workspace the namespace's label names. */
-  async addProjectMember(req: RequestScope, project: string, username: string, role: string): Promise<{ name: string }> {
+  async addProjectMember(
+    req: RequestScope,
+    project: string,
+    username: string,
+    role: string,
+  ): Promise<{ name: string }> {
     validProjectName(project);
     validUsername(username);
     projectRole(role);
@@ -786,9 +988,16 @@ export class AccountsModel {
     const p = this.project(project);
     await this.db.transaction(async (tx) => {
       await this.requireProjectAdmin(a, tx, p);
-      if (!p.workspace) throw badUserInput(`project ${project} belongs to no workspace (no ${WORKSPACE_LABEL} label): only platform admins work in it`, { field: 'project' });
+      if (!p.workspace)
+        throw badUserInput(
+          `project ${project} belongs to no workspace (no ${WORKSPACE_LABEL} label): only platform admins work in it`,
+          { field: 'project' },
+        );
       if (!(await store.getUser(tx, username))) throw notFoundError(`user ${username} not found`);
-      if (!(await store.workspaceRole(tx, p.workspace, username))) throw badUserInput(`${username} is no member of workspace ${p.workspace}: add them there first`, { field: 'username' });
+      if (!(await store.workspaceRole(tx, p.workspace, username)))
+        throw badUserInput(`${username} is no member of workspace ${p.workspace}: add them there first`, {
+          field: 'username',
+        });
       await store.upsertProjectMember(tx, project, p.uid, username, role);
       await store.bumpRevision(tx);
     });
@@ -802,7 +1011,8 @@ export class AccountsModel {
     const p = this.project(project);
     await this.db.transaction(async (tx) => {
       await this.requireProjectAdmin(a, tx, p);
-      if (!(await store.deleteProjectMember(tx, project, p.uid, username))) throw notFoundError(`${username} is no member of project ${project}`);
+      if (!(await store.deleteProjectMember(tx, project, p.uid, username)))
+        throw notFoundError(`${username} is no member of project ${project}`);
       await store.bumpRevision(tx);
     });
     return { name: project };
@@ -815,9 +1025,15 @@ export class AccountsModel {
     const uid = this.projects.uidOf(project);
     if (uid === undefined) return [];
     const workspace = this.projects.workspaceOf(project);
-    const allowed = (await this.isPlatformAdmin(req)) || (workspace !== undefined && (await this.myWorkspaceRoles(req)).has(workspace)) || (await this.myProjectRoles(req)).has(project);
+    const allowed =
+      (await this.isPlatformAdmin(req)) ||
+      (workspace !== undefined && (await this.myWorkspaceRoles(req)).has(workspace)) ||
+      (await this.myProjectRoles(req)).has(project);
     if (!allowed) throw forbiddenError(`${req.viewer?.username} may not see the members of project ${project}`);
-    return (await store.projectMembers(this.db, [{ project, namespaceUid: uid }])).map((r) => ({ username: r.username, role: r.role }));
+    return (await store.projectMembers(this.db, [{ project, namespaceUid: uid }])).map((r) => ({
+      username: r.username,
+      role: r.role,
+    }));
   }
 
   /**
@@ -868,7 +1084,8 @@ export class AccountsModel {
             dropped += n;
             adopted += await store.adoptNamespaceUid(tx, m.project, uid);
           } else dropped += await store.deleteMembershipsOfNamespace(tx, m.project, '');
-        } else if (m.namespace_uid !== uid) dropped += await store.deleteMembershipsOfNamespace(tx, m.project, m.namespace_uid);
+        } else if (m.namespace_uid !== uid)
+          dropped += await store.deleteMembershipsOfNamespace(tx, m.project, m.namespace_uid);
       }
       if (dropped || adopted) await store.bumpRevision(tx);
     });
@@ -885,18 +1102,27 @@ export class AccountsModel {
   async bootstrapAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
     if (await store.getSetting(this.db, 'bootstrap_admin')) {
       // Otherwise an operator who sets it on an existing database believes it took effect.
-      if (password !== undefined) this.log.warn('KUBEGRAPH_ADMIN_PASSWORD is set but ignored: this database already has its bootstrap admin (change the password with changePassword or resetPassword, then unset the variable)');
+      if (password !== undefined)
+        this.log.warn(
+          'KUBEGRAPH_ADMIN_PASSWORD is set but ignored: this database already has its bootstrap admin (change the password with changePassword or resetPassword, then unset the variable)',
+        );
       return { created: false };
     }
     const pw = password ?? generatePassword();
     const hash = await hashPassword(pw, this.settings.scryptLogN);
     const created = await this.db.transaction(async (tx) => {
       if (!(await store.claimSetting(tx, 'bootstrap_admin', new Date().toISOString()))) return false;
-      const row = await store.insertUser(tx, { username: 'admin', email: null, displayName: 'Platform administrator', passwordHash: hash, provider: 'local', platformRole: 'platform-admin' });
+      const row = await store.insertUser(tx, {
+        username: 'admin',
+        email: null,
+        displayName: 'Platform administrator',
+        passwordHash: hash,
+        provider: 'local',
+        platformRole: 'platform-admin',
+      });
       if (row) await store.bumpRevision(tx);
       return Boolean(row);
     });
     return created ? { created, ...(password === undefined ? { generatedPassword: pw } : {}) } : { created: false };
   }
 }
-

@@ -18,7 +18,8 @@ export interface ProjectDirectory {
 /** accounts started without a cluster (KUBECONFIG unset and not in a pod). */
 export const NO_CLUSTER: ProjectDirectory = {
   isSynced: () => false,
-  unavailableReason: () => 'accounts has no cluster configured (KUBECONFIG): projects and their members cannot be read or changed',
+  unavailableReason: () =>
+    'accounts has no cluster configured (KUBECONFIG): projects and their members cannot be read or changed',
   uidOf: () => undefined,
   workspaceOf: () => undefined,
   namespacesOf: () => [],

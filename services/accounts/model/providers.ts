@@ -38,7 +38,9 @@ export class LocalPasswords implements IdentityProvider {
       await burnPasswordCheck(password, this.scryptLogN);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    return (await verifyPassword(password, user.password_hash)) ? { ok: true } : { ok: false, reason: 'invalid_credentials' };
+    return (await verifyPassword(password, user.password_hash))
+      ? { ok: true }
+      : { ok: false, reason: 'invalid_credentials' };
   }
 }
 

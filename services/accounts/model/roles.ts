@@ -14,7 +14,10 @@ export const USER_STATES = ['ACTIVE', 'DISABLED', 'LOCKED'] as const;
 export type UserState = (typeof USER_STATES)[number];
 
 function oneOf<T extends string>(kind: string, allowed: readonly T[], value: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw badUserInput(`unknown ${kind} ${JSON.stringify(value)}: expected one of ${allowed.join(', ')}`, { field: 'role' });
+  if (!(allowed as readonly string[]).includes(value))
+    throw badUserInput(`unknown ${kind} ${JSON.stringify(value)}: expected one of ${allowed.join(', ')}`, {
+      field: 'role',
+    });
   return value as T;
 }
 export const platformRole = (v: string) => oneOf('platform role', PLATFORM_ROLES, v);
@@ -25,15 +28,27 @@ export const projectRole = (v: string) => oneOf('project role', PROJECT_ROLES, v
 const USERNAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 
 export function validUsername(v: string, field = 'username'): string {
-  if (!USERNAME.test(v)) throw badUserInput(`invalid username ${JSON.stringify(v)}: 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit`, { field });
+  if (!USERNAME.test(v))
+    throw badUserInput(
+      `invalid username ${JSON.stringify(v)}: 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+      { field },
+    );
   return v;
 }
 export function validWorkspaceName(v: string, field = 'workspace'): string {
-  if (!isDns1123Label(v)) throw badUserInput(`invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  if (!isDns1123Label(v))
+    throw badUserInput(
+      `invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`,
+      { field },
+    );
   return v;
 }
 export function validProjectName(v: string, field = 'project'): string {
-  if (!isDns1123Label(v)) throw badUserInput(`invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`, { field });
+  if (!isDns1123Label(v))
+    throw badUserInput(
+      `invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`,
+      { field },
+    );
   return v;
 }
 // No whitespace or control characters (a NUL byte cannot even be stored).

@@ -1,7 +1,18 @@
 // Tokens: access tokens (JWT signed with an asymmetric key named by `kid`), the signing keys and their rotation,
 // opaque refresh and API tokens (only their SHA-256 is stored), and the API-token check the gateway calls.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  type KeyObject,
+} from 'jose';
 import { apiError, badUserInput, ErrorCode } from '../../common/errors.js';
 import type { Db } from '../clients/db.js';
 import { store, type ApiTokenRow, type UserRow } from '../clients/store.js';
@@ -32,7 +43,8 @@ export interface AccessTokenClaims extends JWTPayload {
   uid: string;
 }
 
-export const unauthenticated = (message: string, extensions: Record<string, unknown> = {}) => apiError(ErrorCode.UNAUTHENTICATED, message, extensions);
+export const unauthenticated = (message: string, extensions: Record<string, unknown> = {}) =>
+  apiError(ErrorCode.UNAUTHENTICATED, message, extensions);
 
 /** SHA-256 of a token: refresh and API tokens are 256-bit random, so a plain hash is enough (no stretching). */
 export const hashToken = (raw: string) => createHash('sha256').update(raw).digest('hex');
@@ -65,8 +77,13 @@ export class SigningKeys {
       const priv = createPrivateKey(this.settings.signingKeyPem);
       const alg = this.settings.signingAlg;
       const type = priv.asymmetricKeyType;
-      if ((alg === 'ES256' && (type !== 'ec' || priv.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) || (alg === 'EdDSA' && type !== 'ed25519')) {
-        throw new Error(`the signing key is a ${type} key, which does not sign ${alg} (ES256 needs a P-256 key, EdDSA an Ed25519 key)`);
+      if (
+        (alg === 'ES256' && (type !== 'ec' || priv.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) ||
+        (alg === 'EdDSA' && type !== 'ed25519')
+      ) {
+        throw new Error(
+          `the signing key is a ${type} key, which does not sign ${alg} (ES256 needs a P-256 key, EdDSA an Ed25519 key)`,
+        );
       }
       const publicJwk = await exportJWK(createPublicKey(priv));
       const kid = this.settings.signingKeyKid ?? (await calculateJwkThumbprint(publicJwk));
@@ -98,10 +115,18 @@ export class SigningKeys {
 
   private async insertNewKey(tx: Parameters<Parameters<Db['transaction']>[0]>[0]): Promise<string> {
     const alg = this.settings.signingAlg;
-    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+    const { privateKey, publicKey } = await generateKeyPair(alg, {
+      extractable: true,
+      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    });
     const publicJwk = await exportJWK(publicKey);
     const kid = `${new Date().toISOString().slice(0, 10)}-${(await calculateJwkThumbprint(publicJwk)).slice(0, 16)}`;
-    await store.insertSigningKey(tx, { kid, alg, privateJwk: JSON.stringify(await exportJWK(privateKey)), publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }) });
+    await store.insertSigningKey(tx, {
+      kid,
+      alg,
+      privateJwk: JSON.stringify(await exportJWK(privateKey)),
+      publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    });
     return kid;
   }
 
@@ -113,7 +138,10 @@ export class SigningKeys {
 
   /** A new database key signs from now on; the old ones stay in the JWKS until the tokens they signed expired. */
   async rotate(): Promise<string> {
-    if (this.envKey) throw badUserInput('the signing key comes from ACCOUNTS_JWT_PRIVATE_KEY: rotate it by changing that variable (and ACCOUNTS_JWT_KID)');
+    if (this.envKey)
+      throw badUserInput(
+        'the signing key comes from ACCOUNTS_JWT_PRIVATE_KEY: rotate it by changing that variable (and ACCOUNTS_JWT_KID)',
+      );
     const kid = await this.db.transaction(async (tx) => {
       await store.lockSigningKeys(tx);
       const k = await this.insertNewKey(tx);
@@ -130,7 +158,9 @@ export class SigningKeys {
     if (this.jwksCache && Date.now() - this.jwksCache.at < 5_000) return this.jwksCache.value;
     const horizon = Date.now() - (this.settings.accessTokenTtlSeconds + 60) * 1000;
     const rows = await store.signingKeys(this.db);
-    const keys = rows.filter((k) => !k.retired_at || k.retired_at.getTime() > horizon).map((k) => JSON.parse(k.public_jwk) as JWK);
+    const keys = rows
+      .filter((k) => !k.retired_at || k.retired_at.getTime() > horizon)
+      .map((k) => JSON.parse(k.public_jwk) as JWK);
     if (this.envKey) keys.unshift(this.envKey.publicJwk);
     const value = { keys };
     this.jwksCache = { at: Date.now(), value };
@@ -163,7 +193,8 @@ export class SigningKeys {
         },
         { issuer: this.settings.issuer, audience: this.settings.audience, algorithms: ['ES256', 'EdDSA'] },
       );
-      if (typeof payload.sub !== 'string' || typeof payload.platform_role !== 'string') throw new Error('claims missing');
+      if (typeof payload.sub !== 'string' || typeof payload.platform_role !== 'string')
+        throw new Error('claims missing');
       return payload as AccessTokenClaims;
     } catch (e) {
       throw unauthenticated(`invalid access token: ${(e as Error).message}`);
@@ -192,7 +223,8 @@ export function userMayAct(u: UserRow | undefined): u is UserRow {
  * use (lastUsedAt).
  */
 export async function verifyApiToken(db: Db, raw: string, touchSeconds: number): Promise<ApiTokenIdentity> {
-  if (typeof raw !== 'string' || !raw.startsWith(API_TOKEN_PREFIX) || raw.length > 200) throw unauthenticated('invalid API token');
+  if (typeof raw !== 'string' || !raw.startsWith(API_TOKEN_PREFIX) || raw.length > 200)
+    throw unauthenticated('invalid API token');
   const row = await store.apiTokenByHash(db, hashToken(raw));
   if (!row || row.revoked_at) throw unauthenticated('invalid API token');
   if (row.expires_at && row.expires_at.getTime() <= Date.now()) throw unauthenticated('the API token has expired');
@@ -203,8 +235,25 @@ export async function verifyApiToken(db: Db, raw: string, touchSeconds: number):
   // `reason`: the token is genuine, its user may not act (the gateway tells this apart for graphql-ws: 4403).
   if (!userMayAct(user)) throw unauthenticated('the API token belongs to a disabled or locked user', { reason: state });
   await store.touchApiToken(db, row.id, touchSeconds);
-  return { username: user.username, uid: user.uid, platformRole: user.platform_role, tokenId: row.id, tokenName: row.name, expiresAt: row.expires_at };
+  return {
+    username: user.username,
+    uid: user.uid,
+    platformRole: user.platform_role,
+    tokenId: row.id,
+    tokenName: row.name,
+    expiresAt: row.expires_at,
+  };
 }
 
-export type ApiToken = Pick<ApiTokenRow, 'id' | 'name'> & { createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null };
-export const apiTokenOf = (r: ApiTokenRow): ApiToken => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at });
+export type ApiToken = Pick<ApiTokenRow, 'id' | 'name'> & {
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+};
+export const apiTokenOf = (r: ApiTokenRow): ApiToken => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+});

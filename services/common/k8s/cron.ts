@@ -12,7 +12,12 @@
 const MINUTE = { min: 0, max: 59 } as const;
 const HOUR = { min: 0, max: 23 } as const;
 const DOM = { min: 1, max: 31 } as const;
-const MONTH = { min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'], base: 1 } as const;
+const MONTH = {
+  min: 1,
+  max: 12,
+  names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  base: 1,
+} as const;
 const DOW = { min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], base: 0 } as const;
 const DAYS = DOW.names;
 
@@ -66,9 +71,11 @@ const goQuote = (s: string) => JSON.stringify(s);
 
 /** strconv.Atoi as robfig uses it, with its error text; a negative number is refused after parsing. */
 function atoi(expr: string): number {
-  if (!/^[+-]?\d+$/.test(expr)) fail(`failed to parse int from ${expr}: strconv.Atoi: parsing ${goQuote(expr)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(expr))
+    fail(`failed to parse int from ${expr}: strconv.Atoi: parsing ${goQuote(expr)}: invalid syntax`);
   const n = Number(expr);
-  if (!Number.isSafeInteger(n)) fail(`failed to parse int from ${expr}: strconv.Atoi: parsing ${goQuote(expr)}: value out of range`);
+  if (!Number.isSafeInteger(n))
+    fail(`failed to parse int from ${expr}: strconv.Atoi: parsing ${goQuote(expr)}: value out of range`);
   if (n < 0) fail(`negative number (${n}) not allowed: ${expr}`);
   return n;
 }
@@ -128,8 +135,8 @@ function parseField(field: string, r: Bounds): { values: Set<number>; star: bool
 const NS_PER: Readonly<Record<string, bigint>> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5
-  'μs': 1_000n, // U+03BC
+  µs: 1_000n, // U+00B5
+  μs: 1_000n, // U+03BC
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -268,7 +275,10 @@ export function isValidSchedule(schedule: string): boolean {
  * robfig's parse error, and a TZ/CRON_TZ in the schedule, refused unless an update keeps one the old schedule had
  * (and then not together with spec.timeZone). Empty when valid.
  */
-export function scheduleProblems(schedule: string, opts: { oldSchedule?: string; timeZone?: string | null } = {}): string[] {
+export function scheduleProblems(
+  schedule: string,
+  opts: { oldSchedule?: string; timeZone?: string | null } = {},
+): string[] {
   const out: string[] = [];
   try {
     parseSchedule(schedule);
@@ -277,8 +287,10 @@ export function scheduleProblems(schedule: string, opts: { oldSchedule?: string;
     out.push(e.message);
   }
   const allowTZ = opts.oldSchedule !== undefined && opts.oldSchedule.includes('TZ');
-  if (allowTZ && schedule.includes('TZ') && opts.timeZone != null) out.push('cannot use both timeZone field and TZ or CRON_TZ in schedule');
-  else if (!allowTZ && schedule.includes('TZ')) out.push('cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
+  if (allowTZ && schedule.includes('TZ') && opts.timeZone != null)
+    out.push('cannot use both timeZone field and TZ or CRON_TZ in schedule');
+  else if (!allowTZ && schedule.includes('TZ'))
+    out.push('cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
   return out;
 }
 
@@ -299,7 +311,14 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      weekday: 'short',
     });
     formatters.set(timeZone, f);
   }
@@ -357,7 +376,12 @@ export function nextScheduleTime(schedule: string | CronSchedule, after: Date, t
  * The times the schedule fired in (after, until]: how many, and the last of them. A constant delay is counted by
  * arithmetic (an `@every 1s` over a week would otherwise be 604,800 steps), cron fields step by step.
  */
-export function scheduledTimesBetween(schedule: CronSchedule, after: Date, until: Date, timeZone = 'UTC'): { count: number; last?: Date } {
+export function scheduledTimesBetween(
+  schedule: CronSchedule,
+  after: Date,
+  until: Date,
+  timeZone = 'UTC',
+): { count: number; last?: Date } {
   const end = until.getTime();
   if (schedule.kind === 'every') {
     const first = nextScheduleTime(schedule, after)!.getTime();
@@ -367,7 +391,11 @@ export function scheduledTimesBetween(schedule: CronSchedule, after: Date, until
   }
   let count = 0;
   let last: Date | undefined;
-  for (let t = nextScheduleTime(schedule, after, timeZone); t && t.getTime() <= end; t = nextScheduleTime(schedule, t, timeZone)) {
+  for (
+    let t = nextScheduleTime(schedule, after, timeZone);
+    t && t.getTime() <= end;
+    t = nextScheduleTime(schedule, t, timeZone)
+  ) {
     last = t;
     count++;
   }

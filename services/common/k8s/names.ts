@@ -30,7 +30,15 @@ const regexError = (msg: string, fmt: string, ...examples: string[]) =>
 export function dns1123LabelProblems(value: string): string[] {
   const out: string[] = [];
   if (value.length > DNS1123_LABEL_MAX) out.push(maxLen(DNS1123_LABEL_MAX));
-  if (!DNS1123_LABEL.test(value)) out.push(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", DNS1123_LABEL_FMT, 'my-name', '123-abc'));
+  if (!DNS1123_LABEL.test(value))
+    out.push(
+      regexError(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+        DNS1123_LABEL_FMT,
+        'my-name',
+        '123-abc',
+      ),
+    );
   return out;
 }
 
@@ -38,7 +46,14 @@ export function dns1123LabelProblems(value: string): string[] {
 export function dns1123SubdomainProblems(value: string): string[] {
   const out: string[] = [];
   if (value.length > DNS1123_SUBDOMAIN_MAX) out.push(maxLen(DNS1123_SUBDOMAIN_MAX));
-  if (!DNS1123_SUBDOMAIN.test(value)) out.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN_FMT, 'example.com'));
+  if (!DNS1123_SUBDOMAIN.test(value))
+    out.push(
+      regexError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN_FMT,
+        'example.com',
+      ),
+    );
   return out;
 }
 
@@ -46,7 +61,15 @@ export function dns1123SubdomainProblems(value: string): string[] {
 export function dns1035LabelProblems(value: string): string[] {
   const out: string[] = [];
   if (value.length > DNS1035_LABEL_MAX) out.push(maxLen(DNS1035_LABEL_MAX));
-  if (!DNS1035_LABEL.test(value)) out.push(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", DNS1035_LABEL_FMT, 'my-name', 'abc-123'));
+  if (!DNS1035_LABEL.test(value))
+    out.push(
+      regexError(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+        DNS1035_LABEL_FMT,
+        'my-name',
+        'abc-123',
+      ),
+    );
   return out;
 }
 
@@ -67,7 +90,16 @@ export function pathSegmentNameProblems(value: string): string[] {
 export function configMapKeyProblems(value: string): string[] {
   const out: string[] = [];
   if (value.length > DNS1123_SUBDOMAIN_MAX) out.push(maxLen(DNS1123_SUBDOMAIN_MAX));
-  if (!CONFIG_MAP_KEY.test(value)) out.push(regexError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", CONFIG_MAP_KEY_FMT, 'key.name', 'KEY_NAME', 'key-name'));
+  if (!CONFIG_MAP_KEY.test(value))
+    out.push(
+      regexError(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        CONFIG_MAP_KEY_FMT,
+        'key.name',
+        'KEY_NAME',
+        'key-name',
+      ),
+    );
   if (value === '.') out.push("must not be '.'");
   else if (value === '..') out.push("must not be '..'");
   else if (value.startsWith('..')) out.push("must not start with '..'");
@@ -98,7 +130,8 @@ export function isQualifiedName(key: string): boolean {
 }
 
 /** A label value: empty, or at most 63 characters of the qualified-name format. */
-export const isLabelValue = (value: string): boolean => value === '' || (value.length <= LABEL_VALUE_MAX && QUALIFIED_NAME.test(value));
+export const isLabelValue = (value: string): boolean =>
+  value === '' || (value.length <= LABEL_VALUE_MAX && QUALIFIED_NAME.test(value));
 
 // ------------------------------------------------------------------ apiVersion, kind, resource
 
@@ -128,7 +161,9 @@ export function apiVersionProblems(apiVersion: string): string[] {
 export function parseApiVersion(apiVersion: string): GroupVersion | undefined {
   if (apiVersionProblems(apiVersion).length) return undefined;
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 export const isApiVersion = (apiVersion: string): boolean => apiVersionProblems(apiVersion).length === 0;
@@ -137,7 +172,10 @@ export const isApiVersion = (apiVersion: string): boolean => apiVersionProblems(
 export function kindProblems(kind: string): string[] {
   const out: string[] = [];
   if (kind.length > KIND_MAX) out.push(maxLen(KIND_MAX));
-  if (!KIND.test(kind)) out.push("a kind must start with a letter and consist of letters and digits only (e.g. 'Pod', regex used for validation is '[A-Za-z][A-Za-z0-9]*')");
+  if (!KIND.test(kind))
+    out.push(
+      "a kind must start with a letter and consist of letters and digits only (e.g. 'Pod', regex used for validation is '[A-Za-z][A-Za-z0-9]*')",
+    );
   return out;
 }
 
@@ -185,19 +223,29 @@ const RULE_CHECK: Record<NameRule, (value: string) => string[]> = {
 export const nameProblems = (rule: NameRule, value: string): string[] => RULE_CHECK[rule](value);
 
 /** Problems of the name of an object of `kind` in `apiVersion`; empty when valid. */
-export const objectNameProblems = (apiVersion: string, kind: string, name: string): string[] => nameProblems(nameRuleOf(apiVersion, kind), name);
+export const objectNameProblems = (apiVersion: string, kind: string, name: string): string[] =>
+  nameProblems(nameRuleOf(apiVersion, kind), name);
 
 // ------------------------------------------------------------------ as GraphQL errors
 
 /** A value that is not a string is shown as what it is; a long one is cut, so the error stays readable. */
-const shown = (value: unknown) => JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value) ?? String(value);
+const shown = (value: unknown) =>
+  JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value) ?? String(value);
 
 function fail(argument: string, field: string, value: unknown, problems: string[], label?: string): never {
-  throw badUserInput(`${label ? `${label}: ` : ''}invalid ${field} ${shown(value)}: ${problems.join('; ')}`, { argument });
+  throw badUserInput(`${label ? `${label}: ` : ''}invalid ${field} ${shown(value)}: ${problems.join('; ')}`, {
+    argument,
+  });
 }
 
 /** Throws BAD_USER_INPUT naming `argument` unless `value` is a string that passes `problems`. */
-function check(argument: string, field: string, value: unknown, problems: (v: string) => string[], label?: string): void {
+function check(
+  argument: string,
+  field: string,
+  value: unknown,
+  problems: (v: string) => string[],
+  label?: string,
+): void {
   if (typeof value !== 'string') fail(argument, field, value, ['must be a string'], label);
   const p = problems(value);
   if (p.length) fail(argument, field, value, p, label);
@@ -240,7 +288,8 @@ export function validateObjectRef(ref: ObjectRef, argPrefix?: string, label?: st
   const field = (own: string, inObject: string) => (argPrefix ? inObject : own);
   check(arg('apiVersion'), 'apiVersion', ref.apiVersion, apiVersionProblems, label);
   check(arg('kind'), 'kind', ref.kind, kindProblems, label);
-  if (ref.namespace !== undefined && ref.namespace !== null) check(arg('namespace'), field('namespace', 'metadata.namespace'), ref.namespace, dns1123LabelProblems, label);
+  if (ref.namespace !== undefined && ref.namespace !== null)
+    check(arg('namespace'), field('namespace', 'metadata.namespace'), ref.namespace, dns1123LabelProblems, label);
   const rule = nameRuleOf(ref.apiVersion as string, ref.kind as string);
   check(arg('name'), field('name', 'metadata.name'), ref.name, (v) => nameProblems(rule, v), label);
 }

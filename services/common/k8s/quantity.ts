@@ -15,7 +15,18 @@
 
 export type QuantityFormat = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
-const DECIMAL_SI: Readonly<Record<string, number>> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const DECIMAL_SI: Readonly<Record<string, number>> = {
+  n: -9,
+  u: -6,
+  m: -3,
+  '': 0,
+  k: 3,
+  M: 6,
+  G: 9,
+  T: 12,
+  P: 15,
+  E: 18,
+};
 const BINARY_SI: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
 /** The characters apimachinery's scanner takes as the start of a suffix. */
 const SUFFIX_CHARS = 'eEinumkKMGTP';
@@ -25,8 +36,13 @@ const INT64_MIN = -(1n << 63n);
 const INT32_MAX = 2 ** 31 - 1;
 
 export class QuantityError extends Error {
-  constructor(readonly input: string, reason: string) {
-    super(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (${JSON.stringify(input)}: ${reason})`);
+  constructor(
+    readonly input: string,
+    reason: string,
+  ) {
+    super(
+      `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (${JSON.stringify(input)}: ${reason})`,
+    );
     this.name = 'QuantityError';
   }
 }

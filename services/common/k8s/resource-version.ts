@@ -7,7 +7,8 @@
 const INTEGER_RV = /^\d{1,30}$/;
 
 /** Whether a resourceVersion is one of the decimal integers API servers issue. */
-export const isIntegerResourceVersion = (rv: string | undefined | null): rv is string => typeof rv === 'string' && INTEGER_RV.test(rv);
+export const isIntegerResourceVersion = (rv: string | undefined | null): rv is string =>
+  typeof rv === 'string' && INTEGER_RV.test(rv);
 
 /** A resourceVersion as a number, or undefined when it is not an integer. */
 export function resourceVersionValue(rv: string | undefined | null): bigint | undefined {

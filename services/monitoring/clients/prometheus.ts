@@ -106,7 +106,12 @@ export class PrometheusClient {
   }
 
   queryRange(promql: string, start: number, end: number, stepSeconds: number): Promise<QueryResult> {
-    return this.call<QueryResult>('query_range', { query: promql, start: String(start), end: String(end), step: String(stepSeconds) });
+    return this.call<QueryResult>('query_range', {
+      query: promql,
+      start: String(start),
+      end: String(end),
+      step: String(stepSeconds),
+    });
   }
 
   async alerts(): Promise<PromAlert[]> {
@@ -152,7 +157,9 @@ export class PrometheusClient {
       return;
     }
     this.requests?.inc({ endpoint, outcome: 'breaker_open' });
-    throw new PrometheusUnavailableError(`Prometheus failed ${this.failures} times in a row; not asking it again for a moment`);
+    throw new PrometheusUnavailableError(
+      `Prometheus failed ${this.failures} times in a row; not asking it again for a moment`,
+    );
   }
 
   private async send<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
@@ -160,7 +167,9 @@ export class PrometheusClient {
     let res: Response;
     let text: string;
     try {
-      const body = new URLSearchParams(isQuery ? { ...params, timeout: `${Math.max(1, Math.ceil(this.opts.timeoutMs / 1000))}s` } : params);
+      const body = new URLSearchParams(
+        isQuery ? { ...params, timeout: `${Math.max(1, Math.ceil(this.opts.timeoutMs / 1000))}s` } : params,
+      );
       // Queries go as POST forms: a batch over hundreds of pods does not fit a URL.
       res = isQuery
         ? await fetch(`${this.url}/api/v1/${endpoint}`, {
@@ -169,23 +178,35 @@ export class PrometheusClient {
             body: body.toString(),
             signal: AbortSignal.timeout(this.opts.timeoutMs),
           })
-        : await fetch(`${this.url}/api/v1/${endpoint}${body.size ? `?${body}` : ''}`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        : await fetch(`${this.url}/api/v1/${endpoint}${body.size ? `?${body}` : ''}`, {
+            signal: AbortSignal.timeout(this.opts.timeoutMs),
+          });
       text = await res.text();
     } catch (e) {
       const err = e as Error;
-      const reason = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no answer within ${this.opts.timeoutMs} ms` : describeFetchError(err);
+      const reason =
+        err.name === 'TimeoutError' || err.name === 'AbortError'
+          ? `no answer within ${this.opts.timeoutMs} ms`
+          : describeFetchError(err);
       throw new PrometheusUnavailableError(`Prometheus is unavailable: ${reason}`);
     }
     let json: { status?: string; data?: T; errorType?: string; error?: string };
     try {
       json = JSON.parse(text);
     } catch {
-      throw new PrometheusUnavailableError(`Prometheus answered HTTP ${res.status} with something else than its API's JSON`);
+      throw new PrometheusUnavailableError(
+        `Prometheus answered HTTP ${res.status} with something else than its API's JSON`,
+      );
     }
     if (json.status === 'success') return json.data as T;
     const message = `${json.errorType ?? 'error'}: ${json.error ?? `HTTP ${res.status}`}`;
     // 4xx with an error type is about the query; 5xx (and 503 "timeout"/"unavailable") is about Prometheus.
-    if (res.status >= 500 || json.errorType === 'timeout' || json.errorType === 'unavailable' || json.errorType === 'canceled') {
+    if (
+      res.status >= 500 ||
+      json.errorType === 'timeout' ||
+      json.errorType === 'unavailable' ||
+      json.errorType === 'canceled'
+    ) {
       throw new PrometheusUnavailableError(`Prometheus failed: ${message}`);
     }
     throw new PrometheusQueryError(message, json.errorType ?? 'error');

@@ -61,7 +61,8 @@ function alertView(a: PromAlert): AlertView {
 
 /** The alert filter of the arguments and the viewer's visibility (alerts without a namespace: cluster-wide viewers). */
 function alertFilter(visible: 'all' | ReadonlySet<string>, args: AlertArgs): (a: AlertView) => boolean {
-  if (args.state != null && !STATES.has(args.state)) throw badUserInput(`state must be firing or pending, not ${JSON.stringify(args.state)}`, { argument: 'state' });
+  if (args.state != null && !STATES.has(args.state))
+    throw badUserInput(`state must be firing or pending, not ${JSON.stringify(args.state)}`, { argument: 'state' });
   return (a) =>
     (visible === 'all' || (a.namespace !== null && visible.has(a.namespace))) &&
     (args.namespace == null || a.namespace === args.namespace) &&
@@ -69,16 +70,25 @@ function alertFilter(visible: 'all' | ReadonlySet<string>, args: AlertArgs): (a:
     (args.state == null || a.state === args.state);
 }
 
-const byName = (a: AlertView, b: AlertView) => a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels));
+const byName = (a: AlertView, b: AlertView) =>
+  a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels));
 
-export async function listAlerts(access: PrometheusAccess, visible: 'all' | ReadonlySet<string>, args: AlertArgs): Promise<AlertView[]> {
+export async function listAlerts(
+  access: PrometheusAccess,
+  visible: 'all' | ReadonlySet<string>,
+  args: AlertArgs,
+): Promise<AlertView[]> {
   const keep = alertFilter(visible, args);
   if (visible !== 'all' && visible.size === 0) return [];
   const alerts = await access.run((c) => c.alerts());
   return alerts.map(alertView).filter(keep).sort(byName);
 }
 
-export async function listAlertingRules(access: PrometheusAccess, visible: 'all' | ReadonlySet<string>, args: AlertArgs): Promise<AlertingRuleView[]> {
+export async function listAlertingRules(
+  access: PrometheusAccess,
+  visible: 'all' | ReadonlySet<string>,
+  args: AlertArgs,
+): Promise<AlertingRuleView[]> {
   const keep = alertFilter(visible, { ...args, state: undefined });
   const groups = await access.run((c) => c.rules('alert'));
   const out: AlertingRuleView[] = [];

@@ -2,7 +2,13 @@
 // evaluation time and the DataLoaders that turn every metric field of a response into one Prometheus query per
 // (level, metric, time or range). Every entity and root field is authorized through services/common/authz.ts.
 import DataLoader from 'dataloader';
-import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import {
+  authorize,
+  authorizeList,
+  authorizeWorkspaceScope,
+  visibleNamespaces,
+  type Viewer,
+} from '../../common/authz.js';
 import { badUserInput, forbiddenError } from '../../common/errors.js';
 import type { QueryResult } from '../clients/prometheus.js';
 import { listAlertingRules, listAlerts, type AlertArgs, type AlertingRuleView, type AlertView } from './alerts.js';
@@ -84,7 +90,8 @@ export interface MonitoringModelOptions {
 /** Rankings answer at most this many objects. */
 export const MAX_RANK = 500;
 
-const RANK_ENUM_TO_FIELD = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const RANK_ENUM_TO_FIELD = (name: string) =>
+  name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const toIso = (unixSeconds: number) => new Date(Math.round(unixSeconds * 1000)).toISOString();
 
 export type MonitoringModel = ReturnType<typeof createMonitoringModel>;
@@ -174,18 +181,28 @@ export class MonitoringSession {
       if (Number.isNaN(t)) throw badUserInput(`at ${JSON.stringify(at)} is not an ISO-8601 time`, { argument: 'at' });
       time = t / 1000;
     }
-    const loader = this.loader(`${h.level}|${h.name}|at|${time}`, h.level, (targets) => this.instant(h.level, h.name, targets, time));
+    const loader = this.loader(`${h.level}|${h.name}|at|${time}`, h.level, (targets) =>
+      this.instant(h.level, h.name, targets, time),
+    );
     return (await loader.load(h.target)) as number | null;
   }
 
   /** The metric from start to end, one sample per step (null where Prometheus has none), batched as value is. */
   async series(h: MetricHandle, start: string, end: string, step: string): Promise<SampleView[]> {
     const range = parseRange(start, end, step);
-    const loader = this.loader(`${h.level}|${h.name}|range|${range.start}|${range.end}|${range.step}`, h.level, (targets) => this.range(h.level, h.name, targets, range));
+    const loader = this.loader(
+      `${h.level}|${h.name}|range|${range.start}|${range.end}|${range.step}`,
+      h.level,
+      (targets) => this.range(h.level, h.name, targets, range),
+    );
     return (await loader.load(h.target)) as SampleView[];
   }
 
-  private loader<L extends Level>(key: string, level: L, batch: (targets: TargetOf[L][]) => Promise<unknown[]>): DataLoader<TargetOf[L], unknown> {
+  private loader<L extends Level>(
+    key: string,
+    level: L,
+    batch: (targets: TargetOf[L][]) => Promise<unknown[]>,
+  ): DataLoader<TargetOf[L], unknown> {
     let l = this.loaders.get(key) as DataLoader<TargetOf[L], unknown> | undefined;
     if (!l) {
       const keyOf = LEVEL_KEYS[level].keyOf as (t: TargetOf[L]) => string;
@@ -205,7 +222,12 @@ export class MonitoringSession {
     return level !== 'node' && level !== 'cluster' && this.visible !== 'all' && this.visible.size === 0;
   }
 
-  private async instant<L extends Level>(level: L, name: string, targets: TargetOf[L][], time: number): Promise<(number | null)[]> {
+  private async instant<L extends Level>(
+    level: L,
+    name: string,
+    targets: TargetOf[L][],
+    time: number,
+  ): Promise<(number | null)[]> {
     if (this.seesNothing(level)) return targets.map(() => null);
     const promql = metricDef(level, name)!.query(targets, this.env());
     const result = await this.opts.access.run((c) => c.query(promql, time));
@@ -219,8 +241,14 @@ export class MonitoringSession {
     return targets.map((t) => byKey.get(keyOf(t)) ?? null);
   }
 
-  private async range<L extends Level>(level: L, name: string, targets: TargetOf[L][], r: TimeRange): Promise<SampleView[][]> {
-    if (this.seesNothing(level)) return targets.map(() => rangeSteps(r).map((ts) => ({ timestamp: toIso(ts), value: null })));
+  private async range<L extends Level>(
+    level: L,
+    name: string,
+    targets: TargetOf[L][],
+    r: TimeRange,
+  ): Promise<SampleView[][]> {
+    if (this.seesNothing(level))
+      return targets.map(() => rangeSteps(r).map((ts) => ({ timestamp: toIso(ts), value: null })));
     const promql = metricDef(level, name)!.query(targets, this.env());
     const result = await this.opts.access.run((c) => c.queryRange(promql, r.start, r.end, r.step));
     const keys = LEVEL_KEYS[level];
@@ -248,7 +276,8 @@ export class MonitoringSession {
     const def = metricDef(level, name);
     if (!def) throw badUserInput(`no ${level} metric ${args.by}`, { argument: 'by' });
     const first = args.first ?? 10;
-    if (!Number.isInteger(first) || first < 0 || first > MAX_RANK) throw badUserInput(`first must be between 0 and ${MAX_RANK}`, { argument: 'first' });
+    if (!Number.isInteger(first) || first < 0 || first > MAX_RANK)
+      throw badUserInput(`first must be between 0 and ${MAX_RANK}`, { argument: 'first' });
     if (first === 0) return [];
 
     let namespaces = this.visible;
@@ -265,7 +294,8 @@ export class MonitoringSession {
     const env: QueryEnv = { ...this.env(), namespaces };
 
     if (level === 'workload' && args.kind != null) {
-      if (!LEVEL_KINDS.has(args.kind)) throw badUserInput(`unknown workload kind ${JSON.stringify(args.kind)}`, { argument: 'kind' });
+      if (!LEVEL_KINDS.has(args.kind))
+        throw badUserInput(`unknown workload kind ${JSON.stringify(args.kind)}`, { argument: 'kind' });
       env.kinds = [args.kind];
     }
     let expr = def.query(undefined, env);
@@ -315,7 +345,8 @@ export class MonitoringSession {
     let t: number | undefined;
     if (time != null) {
       const ms = Date.parse(time);
-      if (Number.isNaN(ms)) throw badUserInput(`time ${JSON.stringify(time)} is not an ISO-8601 time`, { argument: 'time' });
+      if (Number.isNaN(ms))
+        throw badUserInput(`time ${JSON.stringify(time)} is not an ISO-8601 time`, { argument: 'time' });
       t = ms / 1000;
     }
     if (!query.trim()) throw badUserInput('query is empty', { argument: 'query' });
@@ -332,7 +363,8 @@ export class MonitoringSession {
   /** Arbitrary PromQL reads every namespace's data: platform administrators only, whatever else may read. */
   private requirePlatformAdmin(): void {
     authorize(this.viewer, 'read');
-    if (this.viewer.platformRole !== 'platform-admin') throw forbiddenError(`${this.viewer.username} may not run PromQL: platform administrators only`);
+    if (this.viewer.platformRole !== 'platform-admin')
+      throw forbiddenError(`${this.viewer.username} may not run PromQL: platform administrators only`);
   }
 }
 
@@ -348,13 +380,24 @@ function resultView(result: QueryResult): PromQueryResultView {
   const sample = (ts: number, v: string): SampleView => ({ timestamp: toIso(ts), value: sampleValue(v) });
   switch (result.resultType) {
     case 'vector':
-      return { resultType: 'vector', series: result.result.map((s) => ({ labels: s.metric, samples: [sample(s.value[0], s.value[1])] })) };
+      return {
+        resultType: 'vector',
+        series: result.result.map((s) => ({ labels: s.metric, samples: [sample(s.value[0], s.value[1])] })),
+      };
     case 'matrix':
-      return { resultType: 'matrix', series: result.result.map((s) => ({ labels: s.metric, samples: s.values.map(([ts, v]) => sample(ts, v)) })) };
+      return {
+        resultType: 'matrix',
+        series: result.result.map((s) => ({ labels: s.metric, samples: s.values.map(([ts, v]) => sample(ts, v)) })),
+      };
     case 'scalar':
       return { resultType: 'scalar', series: [{ labels: {}, samples: [sample(result.result[0], result.result[1])] }] };
     default:
-      return { resultType: result.resultType, series: [{ labels: { value: result.result[1] }, samples: [{ timestamp: toIso(result.result[0]), value: null }] }] };
+      return {
+        resultType: result.resultType,
+        series: [
+          { labels: { value: result.result[1] }, samples: [{ timestamp: toIso(result.result[0]), value: null }] },
+        ],
+      };
   }
 }
 

@@ -12,12 +12,29 @@ export type Level = 'pod' | 'container' | 'node' | 'project' | 'workspace' | 'wo
 
 export type WorkloadKindName = 'DEPLOYMENT' | 'STATEFUL_SET' | 'DAEMON_SET' | 'JOB' | 'CRON_JOB';
 
-export interface PodTarget { namespace: string; pod: string }
-export interface ContainerTarget { namespace: string; pod: string; container: string }
-export interface NodeTarget { node: string }
-export interface ProjectTarget { namespace: string }
-export interface WorkspaceTarget { workspace: string }
-export interface WorkloadTarget { namespace: string; kind: WorkloadKindName; name: string }
+export interface PodTarget {
+  namespace: string;
+  pod: string;
+}
+export interface ContainerTarget {
+  namespace: string;
+  pod: string;
+  container: string;
+}
+export interface NodeTarget {
+  node: string;
+}
+export interface ProjectTarget {
+  namespace: string;
+}
+export interface WorkspaceTarget {
+  workspace: string;
+}
+export interface WorkloadTarget {
+  namespace: string;
+  kind: WorkloadKindName;
+  name: string;
+}
 export type ClusterTarget = Record<string, never>;
 
 export interface TargetOf {
@@ -51,20 +68,42 @@ export interface MetricDef<L extends Level> {
 }
 
 /** Labels that key a level's series, and how to read a target's key from series labels. */
-export const LEVEL_KEYS: { [L in Level]: { labels: string[]; keyOf(t: TargetOf[L]): string; targetOf(labels: Record<string, string>): TargetOf[L] | undefined } } = {
-  pod: { labels: ['namespace', 'pod'], keyOf: (t) => `${t.namespace}/${t.pod}`, targetOf: (l) => (l.namespace && l.pod ? { namespace: l.namespace, pod: l.pod } : undefined) },
+export const LEVEL_KEYS: {
+  [L in Level]: {
+    labels: string[];
+    keyOf(t: TargetOf[L]): string;
+    targetOf(labels: Record<string, string>): TargetOf[L] | undefined;
+  };
+} = {
+  pod: {
+    labels: ['namespace', 'pod'],
+    keyOf: (t) => `${t.namespace}/${t.pod}`,
+    targetOf: (l) => (l.namespace && l.pod ? { namespace: l.namespace, pod: l.pod } : undefined),
+  },
   container: {
     labels: ['namespace', 'pod', 'container'],
     keyOf: (t) => `${t.namespace}/${t.pod}/${t.container}`,
-    targetOf: (l) => (l.namespace && l.pod && l.container ? { namespace: l.namespace, pod: l.pod, container: l.container } : undefined),
+    targetOf: (l) =>
+      l.namespace && l.pod && l.container ? { namespace: l.namespace, pod: l.pod, container: l.container } : undefined,
   },
   node: { labels: ['node'], keyOf: (t) => t.node, targetOf: (l) => (l.node ? { node: l.node } : undefined) },
-  project: { labels: ['namespace'], keyOf: (t) => t.namespace, targetOf: (l) => (l.namespace ? { namespace: l.namespace } : undefined) },
-  workspace: { labels: ['workspace'], keyOf: (t) => t.workspace, targetOf: (l) => (l.workspace ? { workspace: l.workspace } : undefined) },
+  project: {
+    labels: ['namespace'],
+    keyOf: (t) => t.namespace,
+    targetOf: (l) => (l.namespace ? { namespace: l.namespace } : undefined),
+  },
+  workspace: {
+    labels: ['workspace'],
+    keyOf: (t) => t.workspace,
+    targetOf: (l) => (l.workspace ? { workspace: l.workspace } : undefined),
+  },
   workload: {
     labels: ['namespace', 'workload_kind', 'workload'],
     keyOf: (t) => `${t.namespace}/${t.kind}/${t.name}`,
-    targetOf: (l) => (l.namespace && l.workload_kind && l.workload ? { namespace: l.namespace, kind: l.workload_kind as WorkloadKindName, name: l.workload } : undefined),
+    targetOf: (l) =>
+      l.namespace && l.workload_kind && l.workload
+        ? { namespace: l.namespace, kind: l.workload_kind as WorkloadKindName, name: l.workload }
+        : undefined,
   },
   cluster: { labels: [], keyOf: () => 'cluster', targetOf: () => ({}) },
 };
@@ -85,7 +124,18 @@ function namespaceMatcher(namespaces: string[] | undefined, env: QueryEnv): stri
 }
 
 const podMatchers = (targets: PodTarget[] | undefined, env: QueryEnv) =>
-  targets ? sel(matcher('namespace', targets.map((t) => t.namespace)), matcher('pod', targets.map((t) => t.pod))) : sel(visibility(env));
+  targets
+    ? sel(
+        matcher(
+          'namespace',
+          targets.map((t) => t.namespace),
+        ),
+        matcher(
+          'pod',
+          targets.map((t) => t.pod),
+        ),
+      )
+    : sel(visibility(env));
 
 const CONTAINERS = 'container!="", container!="POD"';
 /** cAdvisor's pod network series are the sandbox's; virtual interfaces are left out as KubeSphere does. */
@@ -94,23 +144,40 @@ const NODE_DEVICES = 'device!~"lo|(veth|cali|cni|docker|flannel|tunl|dummy|kube|
 const NODE_FILESYSTEMS = 'fstype=~"ext[234]|btrfs|xfs|zfs"';
 
 /** Limits a per-pod vector to pods kube-state-metrics lists now (rates of deleted pods linger for the window). */
-const existingPods = (expr: string, m: string) => `(${expr}) and on (namespace, pod) max by (namespace, pod) (kube_pod_info{${m}})`;
+const existingPods = (expr: string, m: string) =>
+  `(${expr}) and on (namespace, pod) max by (namespace, pod) (kube_pod_info{${m}})`;
 
 // Per-pod expressions (labels namespace, pod) over a selector body; every level above pods aggregates these.
 const POD = {
-  cpu: (m: string, env: QueryEnv) => existingPods(`sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${sel(CONTAINERS, m)}}[${env.window}]))`, m),
+  cpu: (m: string, env: QueryEnv) =>
+    existingPods(
+      `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${sel(CONTAINERS, m)}}[${env.window}]))`,
+      m,
+    ),
   memory: (m: string) => `sum by (namespace, pod) (container_memory_working_set_bytes{${sel(CONTAINERS, m)}})`,
-  rx: (m: string, env: QueryEnv) => existingPods(`sum by (namespace, pod) (rate(container_network_receive_bytes_total{${sel(POD_INTERFACES, m)}}[${env.window}]))`, m),
-  tx: (m: string, env: QueryEnv) => existingPods(`sum by (namespace, pod) (rate(container_network_transmit_bytes_total{${sel(POD_INTERFACES, m)}}[${env.window}]))`, m),
+  rx: (m: string, env: QueryEnv) =>
+    existingPods(
+      `sum by (namespace, pod) (rate(container_network_receive_bytes_total{${sel(POD_INTERFACES, m)}}[${env.window}]))`,
+      m,
+    ),
+  tx: (m: string, env: QueryEnv) =>
+    existingPods(
+      `sum by (namespace, pod) (rate(container_network_transmit_bytes_total{${sel(POD_INTERFACES, m)}}[${env.window}]))`,
+      m,
+    ),
   restarts: (m: string) => `sum by (namespace, pod) (kube_pod_container_status_restarts_total{${m}})`,
   running: (m: string) => `sum by (namespace, pod) (kube_pod_status_phase{${sel('phase="Running"', m)}})`,
-  limit: (resource: 'cpu' | 'memory', m: string) => `sum by (namespace, pod) (kube_pod_container_resource_limits{${sel(`resource="${resource}"`, m)}})`,
+  limit: (resource: 'cpu' | 'memory', m: string) =>
+    `sum by (namespace, pod) (kube_pod_container_resource_limits{${sel(`resource="${resource}"`, m)}})`,
 };
 type PodExpr = (m: string, env: QueryEnv) => string;
 
 // ------------------------------------------------------------------ pods and containers
 
-const podMetric = (unit: Unit, expr: PodExpr): MetricDef<'pod'> => ({ unit, query: (targets, env) => expr(podMatchers(targets, env), env) });
+const podMetric = (unit: Unit, expr: PodExpr): MetricDef<'pod'> => ({
+  unit,
+  query: (targets, env) => expr(podMatchers(targets, env), env),
+});
 
 export const POD_METRICS = {
   cpuCores: podMetric('cores', POD.cpu),
@@ -124,16 +191,38 @@ export const POD_METRICS = {
 
 const containerMatchers = (targets: ContainerTarget[] | undefined, env: QueryEnv) =>
   targets
-    ? sel(matcher('namespace', targets.map((t) => t.namespace)), matcher('pod', targets.map((t) => t.pod)), matcher('container', targets.map((t) => t.container)))
+    ? sel(
+        matcher(
+          'namespace',
+          targets.map((t) => t.namespace),
+        ),
+        matcher(
+          'pod',
+          targets.map((t) => t.pod),
+        ),
+        matcher(
+          'container',
+          targets.map((t) => t.container),
+        ),
+      )
     : sel(visibility(env));
 
 export const CONTAINER_METRICS = {
   cpuCores: {
     unit: 'cores',
-    query: (t, env) => `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{${sel(CONTAINERS, containerMatchers(t, env))}}[${env.window}]))`,
+    query: (t, env) =>
+      `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{${sel(CONTAINERS, containerMatchers(t, env))}}[${env.window}]))`,
   },
-  memoryBytes: { unit: 'bytes', query: (t, env) => `sum by (namespace, pod, container) (container_memory_working_set_bytes{${sel(CONTAINERS, containerMatchers(t, env))}})` },
-  restarts: { unit: 'count', query: (t, env) => `sum by (namespace, pod, container) (kube_pod_container_status_restarts_total{${containerMatchers(t, env)}})` },
+  memoryBytes: {
+    unit: 'bytes',
+    query: (t, env) =>
+      `sum by (namespace, pod, container) (container_memory_working_set_bytes{${sel(CONTAINERS, containerMatchers(t, env))}})`,
+  },
+  restarts: {
+    unit: 'count',
+    query: (t, env) =>
+      `sum by (namespace, pod, container) (kube_pod_container_status_restarts_total{${containerMatchers(t, env)}})`,
+  },
 } satisfies Record<string, MetricDef<'container'>>;
 
 // ------------------------------------------------------------------ projects and workspaces
@@ -150,19 +239,35 @@ export const KS_RULES = {
 } as const;
 
 /** Per-namespace expressions (label namespace) over a namespace matcher. */
-const NAMESPACE: Record<'cpu' | 'memory' | 'rx' | 'tx' | 'running' | 'restarts', (m: string, env: QueryEnv) => string> = {
-  cpu: (m, env) => (env.rules.has(KS_RULES.namespaceCpu) ? `sum by (namespace) (${KS_RULES.namespaceCpu}{${m}})` : `sum by (namespace) (${POD.cpu(m, env)})`),
-  memory: (m, env) => (env.rules.has(KS_RULES.namespaceMemory) ? `sum by (namespace) (${KS_RULES.namespaceMemory}{${m}})` : `sum by (namespace) (${POD.memory(m)})`),
-  rx: (m, env) => `sum by (namespace) (${POD.rx(m, env)})`,
-  tx: (m, env) => `sum by (namespace) (${POD.tx(m, env)})`,
-  running: (m) => `sum by (namespace) (kube_pod_status_phase{${sel('phase="Running"', m)}})`,
-  restarts: (m) => `sum by (namespace) (kube_pod_container_status_restarts_total{${m}})`,
-};
+const NAMESPACE: Record<'cpu' | 'memory' | 'rx' | 'tx' | 'running' | 'restarts', (m: string, env: QueryEnv) => string> =
+  {
+    cpu: (m, env) =>
+      env.rules.has(KS_RULES.namespaceCpu)
+        ? `sum by (namespace) (${KS_RULES.namespaceCpu}{${m}})`
+        : `sum by (namespace) (${POD.cpu(m, env)})`,
+    memory: (m, env) =>
+      env.rules.has(KS_RULES.namespaceMemory)
+        ? `sum by (namespace) (${KS_RULES.namespaceMemory}{${m}})`
+        : `sum by (namespace) (${POD.memory(m)})`,
+    rx: (m, env) => `sum by (namespace) (${POD.rx(m, env)})`,
+    tx: (m, env) => `sum by (namespace) (${POD.tx(m, env)})`,
+    running: (m) => `sum by (namespace) (kube_pod_status_phase{${sel('phase="Running"', m)}})`,
+    restarts: (m) => `sum by (namespace) (kube_pod_container_status_restarts_total{${m}})`,
+  };
 type NamespaceExpr = keyof typeof NAMESPACE;
 
 const projectMetric = (unit: Unit, expr: NamespaceExpr): MetricDef<'project'> => ({
   unit,
-  query: (targets, env) => NAMESPACE[expr](sel(namespaceMatcher(targets?.map((t) => t.namespace), env)), env),
+  query: (targets, env) =>
+    NAMESPACE[expr](
+      sel(
+        namespaceMatcher(
+          targets?.map((t) => t.namespace),
+          env,
+        ),
+      ),
+      env,
+    ),
 });
 
 export const PROJECT_METRICS = {
@@ -176,14 +281,20 @@ export const PROJECT_METRICS = {
 
 /** namespace → workspace (kube-state-metrics' kube_namespace_labels with the kubesphere.io/workspace label). */
 function workspaceOfNamespace(workspaces: string[] | undefined, env: QueryEnv): string {
-  const m = sel(workspaces ? matcher('label_kubesphere_io_workspace', workspaces) : 'label_kubesphere_io_workspace!=""', visibility(env));
+  const m = sel(
+    workspaces ? matcher('label_kubesphere_io_workspace', workspaces) : 'label_kubesphere_io_workspace!=""',
+    visibility(env),
+  );
   return `max by (namespace, workspace) (label_replace(kube_namespace_labels{${m}}, "workspace", "$1", "label_kubesphere_io_workspace", "(.+)"))`;
 }
 
 const workspaceMetric = (unit: Unit, expr: NamespaceExpr): MetricDef<'workspace'> => ({
   unit,
   query: (targets, env) =>
-    `sum by (workspace) (${NAMESPACE[expr](sel(visibility(env)), env)} * on (namespace) group_left (workspace) ${workspaceOfNamespace(targets?.map((t) => t.workspace), env)})`,
+    `sum by (workspace) (${NAMESPACE[expr](sel(visibility(env)), env)} * on (namespace) group_left (workspace) ${workspaceOfNamespace(
+      targets?.map((t) => t.workspace),
+      env,
+    )})`,
 });
 
 export const WORKSPACE_METRICS = {
@@ -205,12 +316,21 @@ const OWNERS: Record<WorkloadKindName, { ownerKind: string; pattern: (names: str
   DAEMON_SET: { ownerKind: 'DaemonSet', pattern: (n) => n, extract: '(.+)' },
   JOB: { ownerKind: 'Job', pattern: (n) => n, extract: '(.+)' },
   // A CronJob's Jobs are <cronjob>-<scheduled minute>, or <cronjob>-manual-<suffix> when triggered by hand.
-  CRON_JOB: { ownerKind: 'Job', pattern: (n) => `${n}-(?:[0-9]+|manual-[a-z0-9]+)`, extract: '(.+?)-(?:[0-9]+|manual-[a-z0-9]+)' },
+  CRON_JOB: {
+    ownerKind: 'Job',
+    pattern: (n) => `${n}-(?:[0-9]+|manual-[a-z0-9]+)`,
+    extract: '(.+?)-(?:[0-9]+|manual-[a-z0-9]+)',
+  },
 };
 export const WORKLOAD_KINDS = Object.keys(OWNERS) as WorkloadKindName[];
 
 /** (namespace, pod) → workload of one kind, labels namespace, pod, workload. */
-function ownersOf(kind: WorkloadKindName, namespaces: string[] | undefined, names: string[] | undefined, env: QueryEnv): string {
+function ownersOf(
+  kind: WorkloadKindName,
+  namespaces: string[] | undefined,
+  names: string[] | undefined,
+  env: QueryEnv,
+): string {
   const o = OWNERS[kind];
   const nameMatcher = `owner_name=~${promString(o.pattern(names ? alternation(names) : '.+'))}`;
   const m = sel(`owner_kind="${o.ownerKind}"`, namespaceMatcher(namespaces, env), nameMatcher);
@@ -227,7 +347,12 @@ const workloadMetric = (unit: Unit, expr: PodExpr): MetricDef<'workload'> => ({
         const ofKind = targets?.filter((t) => t.kind === kind);
         const namespaces = ofKind?.map((t) => t.namespace);
         const perPod = expr(sel(namespaceMatcher(namespaces, env)), env);
-        const joined = `sum by (namespace, workload) (${perPod} * on (namespace, pod) group_left (workload) ${ownersOf(kind, namespaces, ofKind?.map((t) => t.name), env)})`;
+        const joined = `sum by (namespace, workload) (${perPod} * on (namespace, pod) group_left (workload) ${ownersOf(
+          kind,
+          namespaces,
+          ofKind?.map((t) => t.name),
+          env,
+        )})`;
         return `label_replace(${joined}, "workload_kind", "${kind}", "", "")`;
       })
       .join(' or ');
@@ -245,16 +370,26 @@ export const WORKLOAD_METRICS = {
 
 // ------------------------------------------------------------------ nodes and the cluster
 
-const nodeMatcher = (targets: NodeTarget[] | undefined) => (targets ? matcher('node', targets.map((t) => t.node)) : '');
+const nodeMatcher = (targets: NodeTarget[] | undefined) =>
+  targets
+    ? matcher(
+        'node',
+        targets.map((t) => t.node),
+      )
+    : '';
 
 /** Per-node expressions (label node) over a node matcher. */
 const NODE = {
-  busyCores: (m: string, env: QueryEnv) => `sum by (node) (1 - rate(node_cpu_seconds_total{${sel('mode="idle"', m)}}[${env.window}]))`,
+  busyCores: (m: string, env: QueryEnv) =>
+    `sum by (node) (1 - rate(node_cpu_seconds_total{${sel('mode="idle"', m)}}[${env.window}]))`,
   totalCores: (m: string, env: QueryEnv) =>
-    env.rules.has(KS_RULES.nodeNumCpu) ? `max by (node) (${KS_RULES.nodeNumCpu}{${m}})` : `count by (node) (node_cpu_seconds_total{${sel('mode="idle"', m)}})`,
+    env.rules.has(KS_RULES.nodeNumCpu)
+      ? `max by (node) (${KS_RULES.nodeNumCpu}{${m}})`
+      : `count by (node) (node_cpu_seconds_total{${sel('mode="idle"', m)}})`,
   memTotal: (m: string) => `sum by (node) (node_memory_MemTotal_bytes{${m}})`,
   memUsed: (m: string) => `sum by (node) (node_memory_MemTotal_bytes{${m}} - node_memory_MemAvailable_bytes{${m}})`,
-  diskTotal: (m: string) => `sum by (node) (max by (node, device) (node_filesystem_size_bytes{${sel(NODE_FILESYSTEMS, m)}}))`,
+  diskTotal: (m: string) =>
+    `sum by (node) (max by (node, device) (node_filesystem_size_bytes{${sel(NODE_FILESYSTEMS, m)}}))`,
   diskUsed: (m: string) =>
     `sum by (node) (max by (node, device) (node_filesystem_size_bytes{${sel(NODE_FILESYSTEMS, m)}} - node_filesystem_avail_bytes{${sel(NODE_FILESYSTEMS, m)}}))`,
   // Running pods by the node kube_pod_info puts them on; nodes without any count 0.
@@ -266,17 +401,26 @@ const NODE = {
     `sum by (node) (rate(node_network_${dir}_bytes_total{${sel(NODE_DEVICES, m)}}[${env.window}])) or sum by (node) (rate(container_network_${dir}_bytes_total{${sel(POD_INTERFACES, m)}}[${env.window}]))`,
 };
 
-const nodeMetric = (unit: Unit, expr: (m: string, env: QueryEnv) => string): MetricDef<'node'> => ({ unit, query: (t, env) => expr(nodeMatcher(t), env) });
+const nodeMetric = (unit: Unit, expr: (m: string, env: QueryEnv) => string): MetricDef<'node'> => ({
+  unit,
+  query: (t, env) => expr(nodeMatcher(t), env),
+});
 
 export const NODE_METRICS = {
   cpuCores: nodeMetric('cores', NODE.busyCores),
   cpuTotalCores: nodeMetric('cores', NODE.totalCores),
   cpuUtilisation: nodeMetric('ratio', (m, env) =>
-    env.rules.has(KS_RULES.nodeCpuUtilisation) ? `max by (node) (${KS_RULES.nodeCpuUtilisation}{${m}})` : `1 - avg by (node) (rate(node_cpu_seconds_total{${sel('mode="idle"', m)}}[${env.window}]))`),
+    env.rules.has(KS_RULES.nodeCpuUtilisation)
+      ? `max by (node) (${KS_RULES.nodeCpuUtilisation}{${m}})`
+      : `1 - avg by (node) (rate(node_cpu_seconds_total{${sel('mode="idle"', m)}}[${env.window}]))`,
+  ),
   memoryBytes: nodeMetric('bytes', NODE.memUsed),
   memoryTotalBytes: nodeMetric('bytes', NODE.memTotal),
   memoryUtilisation: nodeMetric('ratio', (m, env) =>
-    env.rules.has(KS_RULES.nodeMemoryUtilisation) ? `max by (node) (${KS_RULES.nodeMemoryUtilisation}{${m}})` : `${NODE.memUsed(m)} / ${NODE.memTotal(m)}`),
+    env.rules.has(KS_RULES.nodeMemoryUtilisation)
+      ? `max by (node) (${KS_RULES.nodeMemoryUtilisation}{${m}})`
+      : `${NODE.memUsed(m)} / ${NODE.memTotal(m)}`,
+  ),
   load1: nodeMetric('count', (m) => `max by (node) (node_load1{${m}})`),
   load5: nodeMetric('count', (m) => `max by (node) (node_load5{${m}})`),
   load15: nodeMetric('count', (m) => `max by (node) (node_load15{${m}})`),
@@ -290,24 +434,36 @@ export const NODE_METRICS = {
   networkTransmitBytesPerSecond: nodeMetric('bytes/s', (m, env) => NODE.net('transmit', m, env)),
 } satisfies Record<string, MetricDef<'node'>>;
 
-const clusterMetric = (unit: Unit, query: (env: QueryEnv) => string): MetricDef<'cluster'> => ({ unit, query: (_t, env) => query(env) });
+const clusterMetric = (unit: Unit, query: (env: QueryEnv) => string): MetricDef<'cluster'> => ({
+  unit,
+  query: (_t, env) => query(env),
+});
 const sumOf = (perNode: string) => `sum(${perNode})`;
 
 export const CLUSTER_METRICS = {
   cpuCores: clusterMetric('cores', (env) => sumOf(NODE.busyCores('', env))),
   cpuTotalCores: clusterMetric('cores', (env) => sumOf(NODE.totalCores('', env))),
   cpuUtilisation: clusterMetric('ratio', (env) =>
-    env.rules.has(KS_RULES.clusterCpuUtilisation) ? `max(${KS_RULES.clusterCpuUtilisation})` : `${sumOf(NODE.busyCores('', env))} / ${sumOf(NODE.totalCores('', env))}`),
+    env.rules.has(KS_RULES.clusterCpuUtilisation)
+      ? `max(${KS_RULES.clusterCpuUtilisation})`
+      : `${sumOf(NODE.busyCores('', env))} / ${sumOf(NODE.totalCores('', env))}`,
+  ),
   memoryBytes: clusterMetric('bytes', () => sumOf(NODE.memUsed(''))),
   memoryTotalBytes: clusterMetric('bytes', () => sumOf(NODE.memTotal(''))),
   memoryUtilisation: clusterMetric('ratio', (env) =>
-    env.rules.has(KS_RULES.clusterMemoryUtilisation) ? `max(${KS_RULES.clusterMemoryUtilisation})` : `${sumOf(NODE.memUsed(''))} / ${sumOf(NODE.memTotal(''))}`),
+    env.rules.has(KS_RULES.clusterMemoryUtilisation)
+      ? `max(${KS_RULES.clusterMemoryUtilisation})`
+      : `${sumOf(NODE.memUsed(''))} / ${sumOf(NODE.memTotal(''))}`,
+  ),
   diskUsedBytes: clusterMetric('bytes', () => sumOf(NODE.diskUsed(''))),
   diskTotalBytes: clusterMetric('bytes', () => sumOf(NODE.diskTotal(''))),
   diskUtilisation: clusterMetric('ratio', () => `${sumOf(NODE.diskUsed(''))} / ${sumOf(NODE.diskTotal(''))}`),
   podCount: clusterMetric('count', () => 'sum(kube_pod_status_phase{phase="Running"})'),
   podCapacity: clusterMetric('count', () => sumOf(NODE.podCapacity(''))),
-  podUtilisation: clusterMetric('ratio', () => `sum(kube_pod_status_phase{phase="Running"}) / ${sumOf(NODE.podCapacity(''))}`),
+  podUtilisation: clusterMetric(
+    'ratio',
+    () => `sum(kube_pod_status_phase{phase="Running"}) / ${sumOf(NODE.podCapacity(''))}`,
+  ),
   nodeCount: clusterMetric('count', () => 'count(kube_node_info)'),
   networkReceiveBytesPerSecond: clusterMetric('bytes/s', (env) => sumOf(POD.rx('', env))),
   networkTransmitBytesPerSecond: clusterMetric('bytes/s', (env) => sumOf(POD.tx('', env))),

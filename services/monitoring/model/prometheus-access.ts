@@ -38,7 +38,8 @@ export class PrometheusAccess {
     } catch (e) {
       if (e instanceof PrometheusUnavailableError) throw upstreamUnavailable(SERVICE, e.message);
       // A query of ours that Prometheus refuses (e.g. too many samples for its limits) cannot be answered either.
-      if (e instanceof PrometheusQueryError) throw upstreamUnavailable(SERVICE, `Prometheus refused the query: ${e.message}`);
+      if (e instanceof PrometheusQueryError)
+        throw upstreamUnavailable(SERVICE, `Prometheus refused the query: ${e.message}`);
       throw e;
     }
   }
@@ -50,7 +51,8 @@ export class PrometheusAccess {
       return await call(client);
     } catch (e) {
       if (e instanceof PrometheusUnavailableError) throw upstreamUnavailable(SERVICE, e.message);
-      if (e instanceof PrometheusQueryError) throw badUserInput(`Prometheus refused the query: ${e.message}`, { errorType: e.errorType });
+      if (e instanceof PrometheusQueryError)
+        throw badUserInput(`Prometheus refused the query: ${e.message}`, { errorType: e.errorType });
       throw e;
     }
   }
@@ -72,10 +74,12 @@ export class PrometheusAccess {
       try {
         const groups = await client.rules('record');
         const names = new Set<string>();
-        for (const g of groups) for (const r of g.rules) if (r.type === 'recording' && r.health !== 'err') names.add(r.name);
+        for (const g of groups)
+          for (const r of g.rules) if (r.type === 'recording' && r.health !== 'err') names.add(r.name);
         const before = [...this.ruleNames].sort().join(',');
         this.ruleNames = names;
-        if ([...names].sort().join(',') !== before) this.opts.log.info('recording rules found in Prometheus', { rules: names.size });
+        if ([...names].sort().join(',') !== before)
+          this.opts.log.info('recording rules found in Prometheus', { rules: names.size });
       } catch (e) {
         // Raw expressions work without rules; the next lookup is after the TTL like any other.
         this.opts.log.warn('could not list Prometheus recording rules', { error: (e as Error).message });

@@ -23,7 +23,9 @@ const RULES: Record<NameKind, { valid: (s: string) => boolean; what: string }> =
 export function validName(kind: NameKind, value: unknown): string {
   const rule = RULES[kind];
   if (typeof value !== 'string' || !rule.valid(value)) {
-    throw badUserInput(`${kind} name ${JSON.stringify(String(value)).slice(0, 300)} is not ${rule.what}`, { argument: kind });
+    throw badUserInput(`${kind} name ${JSON.stringify(String(value)).slice(0, 300)} is not ${rule.what}`, {
+      argument: kind,
+    });
   }
   return value;
 }
@@ -67,7 +69,15 @@ export function alternation(values: Iterable<string>): string {
 
 // ------------------------------------------------------------------ durations and ranges
 
-const UNIT_SECONDS: Record<string, number> = { y: 365 * 86400, w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+const UNIT_SECONDS: Record<string, number> = {
+  y: 365 * 86400,
+  w: 7 * 86400,
+  d: 86400,
+  h: 3600,
+  m: 60,
+  s: 1,
+  ms: 0.001,
+};
 const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 /** A Prometheus duration (`30s`, `1m30s`, `1h`) or a number of seconds, in seconds; undefined when malformed. */
@@ -98,16 +108,22 @@ export interface TimeRange {
 export function parseRange(start: string, end: string, step: string): TimeRange {
   const s = Date.parse(start);
   const e = Date.parse(end);
-  if (Number.isNaN(s)) throw badUserInput(`start ${JSON.stringify(start)} is not an ISO-8601 time`, { argument: 'start' });
+  if (Number.isNaN(s))
+    throw badUserInput(`start ${JSON.stringify(start)} is not an ISO-8601 time`, { argument: 'start' });
   if (Number.isNaN(e)) throw badUserInput(`end ${JSON.stringify(end)} is not an ISO-8601 time`, { argument: 'end' });
   if (e < s) throw badUserInput('end is before start', { argument: 'end' });
   const stepSeconds = parseDuration(step);
   if (stepSeconds === undefined || !(stepSeconds > 0)) {
-    throw badUserInput(`step ${JSON.stringify(step)} is not a positive Prometheus duration (30s, 5m, 1h) or number of seconds`, { argument: 'step' });
+    throw badUserInput(
+      `step ${JSON.stringify(step)} is not a positive Prometheus duration (30s, 5m, 1h) or number of seconds`,
+      { argument: 'step' },
+    );
   }
   const points = Math.floor((e - s) / 1000 / stepSeconds) + 1;
   if (points > MAX_POINTS) {
-    throw badUserInput(`start to end at step ${step} is ${points} samples; at most ${MAX_POINTS} (use a larger step)`, { argument: 'step' });
+    throw badUserInput(`start to end at step ${step} is ${points} samples; at most ${MAX_POINTS} (use a larger step)`, {
+      argument: 'step',
+    });
   }
   return { start: s / 1000, end: e / 1000, step: stepSeconds };
 }

@@ -110,7 +110,10 @@ export const splitKey = (key: string): [string | undefined, string] => {
 };
 
 /** A context whose timers are tracked, so that stopping a cluster (or a test) cancels every pending step. */
-export function createControllerContext(store: Store, delay: Clock['delay']): { ctx: ControllerContext; cancelTimers(): void } {
+export function createControllerContext(
+  store: Store,
+  delay: Clock['delay'],
+): { ctx: ControllerContext; cancelTimers(): void } {
   const timers = new Set<NodeJS.Timeout>();
   const ctx: ControllerContext = {
     store,

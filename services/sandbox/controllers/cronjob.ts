@@ -7,7 +7,15 @@ import type { StoreEvent } from '../store.js';
 import type { KObject, Loose } from '../types.js';
 import { Controller, isEventOf, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
-import { checkTimeZone, CronSyntaxError, nextScheduleTime, parseSchedule, scheduledTimesBetween, wallClock, type CronSchedule } from '../../common/k8s/cron.js';
+import {
+  checkTimeZone,
+  CronSyntaxError,
+  nextScheduleTime,
+  parseSchedule,
+  scheduledTimesBetween,
+  wallClock,
+  type CronSchedule,
+} from '../../common/k8s/cron.js';
 import { isJobFinished } from './job.js';
 import { controllerKeys, isControlledBy, ownerRef, rfc3339, writeStatus } from './workload-util.js';
 
@@ -111,10 +119,21 @@ export class CronJobController extends Controller {
         continue;
       }
       if (wasActive.has(j.metadata.uid!)) {
-        recordEvent(this.store, cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name}, condition: ${complete ? 'Complete' : 'Failed'}`, SOURCE);
+        recordEvent(
+          this.store,
+          cj,
+          'Normal',
+          'SawCompletedJob',
+          `Saw completed job: ${j.metadata.name}, condition: ${complete ? 'Complete' : 'Failed'}`,
+          SOURCE,
+        );
       }
       const done = j.status?.completionTime;
-      if (complete && done && (!status.lastSuccessfulTime || Date.parse(done) > Date.parse(status.lastSuccessfulTime))) {
+      if (
+        complete &&
+        done &&
+        (!status.lastSuccessfulTime || Date.parse(done) > Date.parse(status.lastSuccessfulTime))
+      ) {
         status.lastSuccessfulTime = done;
       }
     }
@@ -135,7 +154,14 @@ export class CronJobController extends Controller {
     try {
       checkTimeZone(timeZone);
     } catch {
-      recordEvent(this.store, cj, 'Warning', 'UnknownTimeZone', `invalid timeZone: "${timeZone}": unknown time zone ${timeZone}`, SOURCE);
+      recordEvent(
+        this.store,
+        cj,
+        'Warning',
+        'UnknownTimeZone',
+        `invalid timeZone: "${timeZone}": unknown time zone ${timeZone}`,
+        SOURCE,
+      );
       writeBack();
       return;
     }
@@ -144,14 +170,27 @@ export class CronJobController extends Controller {
       schedule = parseSchedule(scheduleText);
     } catch (e) {
       if (!(e instanceof CronSyntaxError)) throw e;
-      recordEvent(this.store, cj, 'Warning', 'InvalidSchedule', `invalid schedule: ${cj.spec?.schedule} : ${e.message}`, SOURCE);
+      recordEvent(
+        this.store,
+        cj,
+        'Warning',
+        'InvalidSchedule',
+        `invalid schedule: ${cj.spec?.schedule} : ${e.message}`,
+        SOURCE,
+      );
       writeBack();
       return;
     }
     // A TZ=/CRON_TZ= prefix (kept only from before validation refused it) wins over spec.timeZone, as in formatSchedule.
     if (scheduleText.includes('TZ')) {
-      recordEvent(this.store, cj, 'Warning', 'UnsupportedSchedule',
-        `CRON_TZ or TZ used in schedule "${scheduleText}" is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details`, SOURCE);
+      recordEvent(
+        this.store,
+        cj,
+        'Warning',
+        'UnsupportedSchedule',
+        `CRON_TZ or TZ used in schedule "${scheduleText}" is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details`,
+        SOURCE,
+      );
       timeZone = schedule.timeZone ?? timeZone;
     }
 
@@ -163,8 +202,14 @@ export class CronJobController extends Controller {
     if (earliest < weekAgo) earliest = weekAgo;
     const { count: missed, last: mostRecent } = scheduledTimesBetween(schedule, new Date(earliest), now, timeZone);
     if (missed > 100) {
-      recordEvent(this.store, cj, 'Warning', 'TooManyMissedTimes',
-        'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', SOURCE);
+      recordEvent(
+        this.store,
+        cj,
+        'Warning',
+        'TooManyMissedTimes',
+        'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew',
+        SOURCE,
+      );
     }
     const next = nextScheduleTime(schedule, now, timeZone);
     if (!mostRecent) {
@@ -173,7 +218,14 @@ export class CronJobController extends Controller {
       return;
     }
     if (deadline !== undefined && deadline !== null && mostRecent.getTime() + deadline * 1000 < now.getTime()) {
-      recordEvent(this.store, cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${formatInZone(mostRecent, timeZone)}`, SOURCE);
+      recordEvent(
+        this.store,
+        cj,
+        'Warning',
+        'MissSchedule',
+        `Missed scheduled time to start a job: ${formatInZone(mostRecent, timeZone)}`,
+        SOURCE,
+      );
       this.wakeAt(key, next);
       writeBack();
       return;
@@ -205,7 +257,10 @@ export class CronJobController extends Controller {
           name: jobName,
           namespace,
           labels: { ...(tpl.metadata?.labels ?? {}) },
-          annotations: { ...(tpl.metadata?.annotations ?? {}), [SCHEDULED_TIMESTAMP]: formatInZone(mostRecent, timeZone) },
+          annotations: {
+            ...(tpl.metadata?.annotations ?? {}),
+            [SCHEDULED_TIMESTAMP]: formatInZone(mostRecent, timeZone),
+          },
           ownerReferences: [ownerRef(cj)],
         },
         spec: structuredClone(tpl.spec ?? {}),
@@ -232,8 +287,11 @@ export class CronJobController extends Controller {
   /** successfulJobsHistoryLimit / failedJobsHistoryLimit: the oldest finished jobs beyond them are deleted. */
   private cleanupHistory(cj: KObject, jobs: KObject[]): void {
     const started = (j: KObject) => Date.parse(j.status?.startTime ?? j.metadata.creationTimestamp ?? '') || 0;
-    const complete = (j: KObject) => (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
-    const finished = jobs.filter((j) => isJobFinished(j) && !j.metadata.deletionTimestamp).sort((a, b) => started(a) - started(b));
+    const complete = (j: KObject) =>
+      (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
+    const finished = jobs
+      .filter((j) => isJobFinished(j) && !j.metadata.deletionTimestamp)
+      .sort((a, b) => started(a) - started(b));
     const prune = (list: KObject[], limit: number) => {
       for (const j of list.slice(0, Math.max(0, list.length - limit))) {
         try {
@@ -245,7 +303,10 @@ export class CronJobController extends Controller {
       }
     };
     prune(finished.filter(complete), cj.spec?.successfulJobsHistoryLimit ?? 3);
-    prune(finished.filter((j) => !complete(j)), cj.spec?.failedJobsHistoryLimit ?? 1);
+    prune(
+      finished.filter((j) => !complete(j)),
+      cj.spec?.failedJobsHistoryLimit ?? 1,
+    );
   }
 }
 

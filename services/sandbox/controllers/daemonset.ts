@@ -53,13 +53,20 @@ function matchNodeSelectorTerm(term: Loose, node: KObject): boolean {
   const check = (e: Loose, value: string | undefined) => {
     const values: string[] = e.values ?? [];
     switch (e.operator) {
-      case 'In': return value !== undefined && values.includes(value);
-      case 'NotIn': return value === undefined || !values.includes(value);
-      case 'Exists': return value !== undefined;
-      case 'DoesNotExist': return value === undefined;
-      case 'Gt': return value !== undefined && Number(value) > Number(values[0]);
-      case 'Lt': return value !== undefined && Number(value) < Number(values[0]);
-      default: return false;
+      case 'In':
+        return value !== undefined && values.includes(value);
+      case 'NotIn':
+        return value === undefined || !values.includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      case 'Gt':
+        return value !== undefined && Number(value) > Number(values[0]);
+      case 'Lt':
+        return value !== undefined && Number(value) < Number(values[0]);
+      default:
+        return false;
     }
   };
   const exprs: Loose[] = term.matchExpressions ?? [];
@@ -75,8 +82,10 @@ function matchNodeSelectorTerm(term: Loose, node: KObject): boolean {
 export function nodeShouldRunDaemonPod(node: KObject, podSpec: Loose): boolean {
   if (node.metadata.deletionTimestamp) return false;
   const labels: Record<string, string> = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((podSpec?.nodeSelector ?? {}) as Record<string, string>)) if (labels[k] !== v) return false;
-  const terms: Loose[] | undefined = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  for (const [k, v] of Object.entries((podSpec?.nodeSelector ?? {}) as Record<string, string>))
+    if (labels[k] !== v) return false;
+  const terms: Loose[] | undefined =
+    podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && !terms.some((t) => matchNodeSelectorTerm(t, node))) return false;
   const tolerations = [...(podSpec?.tolerations ?? []), ...daemonTolerations(podSpec)];
   for (const taint of node.spec?.taints ?? []) {
@@ -125,8 +134,16 @@ export class DaemonSetController extends Controller {
     const ds = structuredClone(found);
     const template = structuredClone(ds.spec?.template ?? {});
     const data = { spec: { template: { ...template, $patch: 'replace' } } };
-    const revision = ensureRevision(this.store, ds, data, { ...(template.metadata?.labels ?? {}) }, CONTROLLER_REVISION_HASH);
-    const hash = revision.metadata.labels?.[CONTROLLER_REVISION_HASH] ?? revision.metadata.name!.slice(ds.metadata.name!.length + 1);
+    const revision = ensureRevision(
+      this.store,
+      ds,
+      data,
+      { ...(template.metadata?.labels ?? {}) },
+      CONTROLLER_REVISION_HASH,
+    );
+    const hash =
+      revision.metadata.labels?.[CONTROLLER_REVISION_HASH] ??
+      revision.metadata.name!.slice(ds.metadata.name!.length + 1);
     const nodes = this.store.list(this.store.type('', 'nodes'));
 
     if (!ds.metadata.deletionTimestamp) {
@@ -214,8 +231,14 @@ export class DaemonSetController extends Controller {
       for (const p of pods) {
         if (p.metadata.deletionTimestamp) continue;
         if (p.status?.phase === 'Failed') {
-          recordEvent(this.store, ds, 'Warning', 'FailedDaemonPod',
-            `Found failed daemon pod ${p.metadata.namespace}/${p.metadata.name} on node ${nodeName}, will try to kill it`, SOURCE);
+          recordEvent(
+            this.store,
+            ds,
+            'Warning',
+            'FailedDaemonPod',
+            `Found failed daemon pod ${p.metadata.namespace}/${p.metadata.name} on node ${nodeName}, will try to kill it`,
+            SOURCE,
+          );
           this.deletePod(ds, p);
           continue;
         }
@@ -230,7 +253,9 @@ export class DaemonSetController extends Controller {
       // Surging: keep the oldest updated pod once it is available, else the oldest old one and the newest updated one.
       const updated = running.filter((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === hash);
       const keep = updated.find((p) => isPodAvailable(p, ds.spec?.minReadySeconds ?? 0));
-      const keepers = keep ? [keep] : [running.find((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== hash), updated.at(-1)];
+      const keepers = keep
+        ? [keep]
+        : [running.find((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== hash), updated.at(-1)];
       for (const p of running) if (!keepers.includes(p)) this.deletePod(ds, p);
     }
     // Pods on nodes that no longer exist.
@@ -316,7 +341,8 @@ export class DaemonSetController extends Controller {
         ready++;
         if (isPodAvailable(pod, minReadySeconds)) available++;
       }
-      if (pods.some((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === hash && !p.metadata.deletionTimestamp)) updated++;
+      if (pods.some((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === hash && !p.metadata.deletionTimestamp))
+        updated++;
     }
     const status: Loose = omitZero(
       {
@@ -349,9 +375,11 @@ function groupByNode(pods: KObject[]): Map<string, KObject[]> {
 }
 
 function nodeOfAffinity(p: KObject): string | undefined {
-  const terms: Loose[] = p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms: Loose[] =
+    p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const t of terms) {
-    for (const f of t.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
+    for (const f of t.matchFields ?? [])
+      if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
   }
   return undefined;
 }

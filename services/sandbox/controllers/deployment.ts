@@ -75,7 +75,8 @@ export class DeploymentController extends Controller {
       const keys = new Set(controllerKeys(ev, 'Deployment'));
       if (!controllerRefOf(object) && ev.type !== 'DELETED') {
         for (const d of this.store.list(this.dRt, object.metadata.namespace)) {
-          if (selectorMatcher(d.spec?.selector)(object.metadata.labels)) keys.add(nsKey(d.metadata.namespace, d.metadata.name!));
+          if (selectorMatcher(d.spec?.selector)(object.metadata.labels))
+            keys.add(nsKey(d.metadata.namespace, d.metadata.name!));
         }
       }
       return [...keys];
@@ -172,7 +173,13 @@ export class DeploymentController extends Controller {
       if (j >= 0) oldRSs.splice(j, 1);
       this.setDeploymentRevision(d, newRS.metadata.annotations?.[REVISION] ?? newRevision);
       if (!d.status?.conditions?.some((c: Loose) => c.type === 'Progressing')) {
-        this.setDCondition(d, 'Progressing', 'True', 'FoundNewReplicaSet', `Found new replica set "${newRS.metadata.name}"`);
+        this.setDCondition(
+          d,
+          'Progressing',
+          'True',
+          'FoundNewReplicaSet',
+          `Found new replica set "${newRS.metadata.name}"`,
+        );
         this.flushStatus(d);
       }
     } else if (create) {
@@ -196,7 +203,14 @@ export class DeploymentController extends Controller {
         namespace: d.metadata.namespace,
         labels: { ...(template.metadata.labels ?? {}) },
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name!, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name!,
+            uid: d.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
@@ -211,21 +225,46 @@ export class DeploymentController extends Controller {
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists')) throw e;
       const existing = this.store.get(this.rsRt, d.metadata.namespace, rs.metadata.name!);
-      if (existing && isControlledBy(existing, d) && templatesEqualIgnoringHash(existing.spec?.template, d.spec.template)) {
+      if (
+        existing &&
+        isControlledBy(existing, d) &&
+        templatesEqualIgnoringHash(existing.spec?.template, d.spec.template)
+      ) {
         // Ours already (a stale view): the next sync finds it.
         throw new ApiError(409, 'Conflict', 'new replica set exists already');
       }
       // A hash collision: count it so the next hash differs.
-      this.store.update(this.dRt, { ...this.store.mustGet(this.dRt, d.metadata.namespace, d.metadata.name!), status: {
-        ...(d.status ?? {}), collisionCount: (d.status?.collisionCount ?? 0) + 1,
-      } }, { subresource: 'status' });
+      this.store.update(
+        this.dRt,
+        {
+          ...this.store.mustGet(this.dRt, d.metadata.namespace, d.metadata.name!),
+          status: {
+            ...(d.status ?? {}),
+            collisionCount: (d.status?.collisionCount ?? 0) + 1,
+          },
+        },
+        { subresource: 'status' },
+      );
       throw new ApiError(409, 'Conflict', 'replica set name collision');
     }
     if (count > 0) {
-      recordEvent(this.store, d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${created.metadata.name} from 0 to ${count}`, SOURCE);
+      recordEvent(
+        this.store,
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${created.metadata.name} from 0 to ${count}`,
+        SOURCE,
+      );
     }
     this.setDeploymentRevision(d, newRevision);
-    this.setDCondition(d, 'Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${created.metadata.name}"`);
+    this.setDCondition(
+      d,
+      'Progressing',
+      'True',
+      'NewReplicaSetCreated',
+      `Created new replica set "${created.metadata.name}"`,
+    );
     this.flushStatus(d);
     return structuredClone(created);
   }
@@ -262,7 +301,12 @@ export class DeploymentController extends Controller {
     const now = rfc3339(Date.now());
     d.status ??= {};
     d.status.conditions = setCondition(d.status.conditions ?? [], {
-      type, status, lastUpdateTime: now, lastTransitionTime: now, reason, message,
+      type,
+      status,
+      lastUpdateTime: now,
+      lastTransitionTime: now,
+      reason,
+      message,
     });
   }
 
@@ -293,7 +337,14 @@ export class DeploymentController extends Controller {
     const updated = structuredClone(this.store.update(this.rsRt, copy));
     if (from !== to) {
       const dir = to > from ? 'up' : 'down';
-      recordEvent(this.store, d, 'Normal', 'ScalingReplicaSet', `Scaled ${dir} replica set ${rs.metadata.name} from ${from} to ${to}`, SOURCE);
+      recordEvent(
+        this.store,
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${dir} replica set ${rs.metadata.name} from ${from} to ${to}`,
+        SOURCE,
+      );
     }
     if (rsList) {
       const i = rsList.findIndex((x) => x.metadata.uid === rs.metadata.uid);
@@ -348,14 +399,18 @@ export class DeploymentController extends Controller {
     if (active.length === 1) activeOrLatest = active[0];
     else if (active.length === 0) activeOrLatest = newRS ?? [...oldRSs].sort(byCreation).at(-1);
     if (activeOrLatest) {
-      if (replicasOf(activeOrLatest) !== replicasOf(d) || activeOrLatest.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicasOf(d))) {
+      if (
+        replicasOf(activeOrLatest) !== replicasOf(d) ||
+        activeOrLatest.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicasOf(d))
+      ) {
         replace(this.scaleRS(activeOrLatest, replicasOf(d), d));
       }
       return { newRS, oldRSs };
     }
     // A saturated new ReplicaSet: the old ones go.
     if (
-      newRS && replicasOf(newRS) === replicasOf(d) &&
+      newRS &&
+      replicasOf(newRS) === replicasOf(d) &&
       newRS.metadata.annotations?.[DESIRED_REPLICAS] === String(replicasOf(d)) &&
       (newRS.status?.availableReplicas ?? 0) === replicasOf(d)
     ) {
@@ -490,12 +545,10 @@ export class DeploymentController extends Controller {
   private oldPodsRunning(d: KObject, newRS: RS | undefined, oldRSs: RS[]): boolean {
     if (oldRSs.some((rs) => (rs.status?.replicas ?? 0) > 0)) return true;
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
-    return this.store
-      .list(this.store.type('', 'pods'), d.metadata.namespace)
-      .some((p) => {
-        const ref = controllerRefOf(p);
-        return ref !== undefined && oldUids.has(ref.uid) && ref.uid !== newRS?.metadata.uid && !isPodTerminal(p);
-      });
+    return this.store.list(this.store.type('', 'pods'), d.metadata.namespace).some((p) => {
+      const ref = controllerRefOf(p);
+      return ref !== undefined && oldUids.has(ref.uid) && ref.uid !== newRS?.metadata.uid && !isPodTerminal(p);
+    });
   }
 
   /** Deletes the oldest scaled-down ReplicaSets beyond revisionHistoryLimit. */
@@ -534,9 +587,24 @@ export class DeploymentController extends Controller {
     );
     const conditions = structuredClone(d.status?.conditions ?? []);
     const now = rfc3339(Date.now());
-    const availableCond = available >= replicasOf(d) - this.maxUnavailable(d)
-      ? { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-      : { type: 'Available', status: 'False', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' };
+    const availableCond =
+      available >= replicasOf(d) - this.maxUnavailable(d)
+        ? {
+            type: 'Available',
+            status: 'True',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          }
+        : {
+            type: 'Available',
+            status: 'False',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          };
     status.conditions = setCondition(conditions, availableCond);
     if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
     return status;
@@ -569,31 +637,57 @@ export class DeploymentController extends Controller {
     const status = this.calculateStatus(d, fresh, freshNew);
     const deadline = d.spec?.progressDeadlineSeconds ?? 600;
     const cond = status.conditions.find((c: Loose) => c.type === 'Progressing');
-    const isComplete = (status.replicas ?? 0) === (status.updatedReplicas ?? 0) && cond?.reason === 'NewReplicaSetAvailable';
+    const isComplete =
+      (status.replicas ?? 0) === (status.updatedReplicas ?? 0) && cond?.reason === 'NewReplicaSetAvailable';
     const now = rfc3339(Date.now());
     const key = nsKey(d.metadata.namespace, d.metadata.name!);
     if (!isComplete && !d.spec?.paused) {
       const name = freshNew?.metadata.name ?? '';
       if (this.deploymentComplete(d, status)) {
         status.conditions = setCondition(status.conditions, {
-          type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now,
-          reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${name}" has successfully progressed.`,
+          type: 'Progressing',
+          status: 'True',
+          lastUpdateTime: now,
+          lastTransitionTime: now,
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${name}" has successfully progressed.`,
         });
       } else if (this.progressing(oldStatus, status)) {
         // Every sign of progress refreshes lastUpdateTime (the progress deadline counts from it).
-        const next = { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now,
-          reason: 'ReplicaSetUpdated', message: `ReplicaSet "${name}" is progressing.` };
+        const next = {
+          type: 'Progressing',
+          status: 'True',
+          lastUpdateTime: now,
+          lastTransitionTime: now,
+          reason: 'ReplicaSetUpdated',
+          message: `ReplicaSet "${name}" is progressing.`,
+        };
         if (cond?.status === 'True') next.lastTransitionTime = cond.lastTransitionTime;
         status.conditions = [...status.conditions.filter((c: Loose) => c.type !== 'Progressing'), next];
-      } else if (cond && !['ProgressDeadlineExceeded', 'NewReplicaSetAvailable'].includes(cond.reason) && cond.status !== 'Unknown') {
+      } else if (
+        cond &&
+        !['ProgressDeadlineExceeded', 'NewReplicaSetAvailable'].includes(cond.reason) &&
+        cond.status !== 'Unknown'
+      ) {
         const since = Date.parse(cond.lastUpdateTime ?? '');
         const left = since + deadline * 1000 - Date.now();
         if (left <= 0) {
           status.conditions = setCondition(status.conditions, {
-            type: 'Progressing', status: 'False', lastUpdateTime: now, lastTransitionTime: now,
-            reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${name}" has timed out progressing.`,
+            type: 'Progressing',
+            status: 'False',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'ProgressDeadlineExceeded',
+            message: `ReplicaSet "${name}" has timed out progressing.`,
           });
-          recordEvent(this.store, d, 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.`, SOURCE);
+          recordEvent(
+            this.store,
+            d,
+            'Warning',
+            'ProgressDeadlineExceeded',
+            `Deployment "${d.metadata.name}" has timed out progressing.`,
+            SOURCE,
+          );
         } else if (this.deadlineChecks.get(key) !== since) {
           // One wake-up per progress mark, to see whether the deadline passed.
           this.deadlineChecks.set(key, since);
@@ -602,7 +696,9 @@ export class DeploymentController extends Controller {
       }
     }
     // ReplicaFailure mirrors the ReplicaSets'.
-    const failure = fresh.map((rs) => rs.status?.conditions?.find((c: Loose) => c.type === 'ReplicaFailure')).find(Boolean);
+    const failure = fresh
+      .map((rs) => rs.status?.conditions?.find((c: Loose) => c.type === 'ReplicaFailure'))
+      .find(Boolean);
     if (failure) {
       status.conditions = setCondition(status.conditions, { ...failure, lastUpdateTime: now });
     } else {

@@ -22,7 +22,14 @@ export function isPodReady(pod: KObject): boolean {
 
 /** What of a pod the Endpoints depend on. */
 const podView = (p: KObject) =>
-  JSON.stringify([p.status?.podIP, isPodReady(p), p.spec?.nodeName, Boolean(p.metadata.deletionTimestamp), p.status?.phase, p.metadata.uid]);
+  JSON.stringify([
+    p.status?.podIP,
+    isPodReady(p),
+    p.spec?.nodeName,
+    Boolean(p.metadata.deletionTimestamp),
+    p.status?.phase,
+    p.metadata.uid,
+  ]);
 
 export class EndpointsController extends Controller {
   /** Services with a selector, by namespace then name. */
@@ -59,7 +66,8 @@ export class EndpointsController extends Controller {
     if (existing && JSON.stringify(existing.reqs) === JSON.stringify(reqs)) return;
     if (!byName) this.services.set(ns, (byName = new Map()));
     const pods = new Set<string>();
-    for (const p of this.store.list(this.store.type('', 'pods'), ns)) if (labelsMatch(reqs, p.metadata.labels)) pods.add(p.metadata.name!);
+    for (const p of this.store.list(this.store.type('', 'pods'), ns))
+      if (labelsMatch(reqs, p.metadata.labels)) pods.add(p.metadata.name!);
     byName.set(name, { reqs, pods });
   }
 
@@ -84,7 +92,11 @@ export class EndpointsController extends Controller {
     const byName = this.services.get(ns);
     if (!byName?.size) return [];
     const keys: string[] = [];
-    const relevantChange = ev.type !== 'MODIFIED' || !ev.old || podView(ev.old) !== podView(object) || JSON.stringify(ev.old.metadata.labels) !== JSON.stringify(object.metadata.labels);
+    const relevantChange =
+      ev.type !== 'MODIFIED' ||
+      !ev.old ||
+      podView(ev.old) !== podView(object) ||
+      JSON.stringify(ev.old.metadata.labels) !== JSON.stringify(object.metadata.labels);
     if (!relevantChange) return [];
     for (const [svcName, entry] of byName) {
       const was = entry.pods.has(name);
@@ -181,16 +193,22 @@ export class EndpointsController extends Controller {
     const trigger = current.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'];
     const sameSubsets = JSON.stringify(current.subsets ?? []) === JSON.stringify(body.subsets ?? []);
     const sameLabels = JSON.stringify(current.metadata.labels ?? {}) === JSON.stringify(labels);
-    const sameTrunc = (current.metadata.annotations?.['endpoints.kubernetes.io/over-capacity'] === 'truncated') === truncated;
+    const sameTrunc =
+      (current.metadata.annotations?.['endpoints.kubernetes.io/over-capacity'] === 'truncated') === truncated;
     if (sameSubsets && sameLabels && sameTrunc) return;
     const nextAnnotations = { ...(current.metadata.annotations ?? {}) };
     delete nextAnnotations['endpoints.kubernetes.io/over-capacity'];
     Object.assign(nextAnnotations, annotations);
-    nextAnnotations['endpoints.kubernetes.io/last-change-trigger-time'] = sameSubsets && trigger ? trigger : timestamp();
+    nextAnnotations['endpoints.kubernetes.io/last-change-trigger-time'] =
+      sameSubsets && trigger ? trigger : timestamp();
     const { subsets: _old, ...rest } = current;
     this.writing = key;
     try {
-      this.store.update(epRT, { ...rest, metadata: { ...current.metadata, labels, annotations: nextAnnotations }, ...(subsets.length ? { subsets } : {}) });
+      this.store.update(epRT, {
+        ...rest,
+        metadata: { ...current.metadata, labels, annotations: nextAnnotations },
+        ...(subsets.length ? { subsets } : {}),
+      });
     } finally {
       this.writing = undefined;
     }
@@ -206,7 +224,9 @@ export class EndpointsController extends Controller {
       else if (/^\d+$/.test(String(tp))) port = Number(tp);
       else {
         for (const c of pod.spec?.containers ?? []) {
-          const found = (c.ports ?? []).find((cp: Loose) => cp.name === tp && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+          const found = (c.ports ?? []).find(
+            (cp: Loose) => cp.name === tp && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'),
+          );
           if (found) {
             port = found.containerPort;
             break;

@@ -74,7 +74,9 @@ function namesOf(store: Store): Map<string, string> {
     store.subscribe((ev) => {
       if (ev.type === 'DELETED' && ev.rt.kind === 'Event' && ev.rt.group === '') {
         const o = ev.object;
-        m!.delete(`${o.involvedObject?.uid}|${o.reason}|${o.message}|${o.source?.component}|${o.involvedObject?.fieldPath ?? ''}`);
+        m!.delete(
+          `${o.involvedObject?.uid}|${o.reason}|${o.message}|${o.source?.component}|${o.involvedObject?.fieldPath ?? ''}`,
+        );
       }
     });
   }

@@ -55,8 +55,16 @@ export class GarbageCollector extends Controller {
 
   private track(rt: ResourceType, o: KObject): void {
     const uid = o.metadata.uid!;
-    this.objects.set(uid, { group: rt.group, plural: rt.plural, namespace: o.metadata.namespace, name: o.metadata.name! });
-    this.setOwners(uid, (o.metadata.ownerReferences ?? []).map((r) => r.uid));
+    this.objects.set(uid, {
+      group: rt.group,
+      plural: rt.plural,
+      namespace: o.metadata.namespace,
+      name: o.metadata.name!,
+    });
+    this.setOwners(
+      uid,
+      (o.metadata.ownerReferences ?? []).map((r) => r.uid),
+    );
   }
 
   private setOwners(uid: string, next: string[]): void {
@@ -92,8 +100,16 @@ export class GarbageCollector extends Controller {
     const keys: string[] = [];
     if (this.finalizing(o)) keys.push(uid);
     if (ev.type === 'ADDED' && ownerUids.length) keys.push(uid);
-    else if (ev.type === 'MODIFIED' && JSON.stringify(ev.old?.metadata.ownerReferences) !== JSON.stringify(o.metadata.ownerReferences) && ownerUids.length) keys.push(uid);
-    if (o.metadata.deletionTimestamp || (ev.old && JSON.stringify(ev.old.metadata.ownerReferences) !== JSON.stringify(o.metadata.ownerReferences))) {
+    else if (
+      ev.type === 'MODIFIED' &&
+      JSON.stringify(ev.old?.metadata.ownerReferences) !== JSON.stringify(o.metadata.ownerReferences) &&
+      ownerUids.length
+    )
+      keys.push(uid);
+    if (
+      o.metadata.deletionTimestamp ||
+      (ev.old && JSON.stringify(ev.old.metadata.ownerReferences) !== JSON.stringify(o.metadata.ownerReferences))
+    ) {
       keys.push(...ownerUids, ...(ev.old?.metadata.ownerReferences ?? []).map((r) => r.uid));
     }
     return keys;
@@ -140,7 +156,11 @@ export class GarbageCollector extends Controller {
       if (!alive.length) {
         if (!d.metadata.deletionTimestamp) this.deleteQuietly(dref, { propagationPolicy: 'Background' });
       } else {
-        this.setOwnerRefs(dref, d, refs.filter((r) => r.uid !== uid));
+        this.setOwnerRefs(
+          dref,
+          d,
+          refs.filter((r) => r.uid !== uid),
+        );
       }
     }
   }
@@ -154,7 +174,12 @@ export class GarbageCollector extends Controller {
       if (!d || d.metadata.uid !== dep) continue;
       if (!d.metadata.deletionTimestamp) this.deleteQuietly(dref, { propagationPolicy: 'Foreground' });
       const still = this.getRef(dref);
-      if (still && still.metadata.uid === dep && (still.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.blockOwnerDeletion)) blocking++;
+      if (
+        still &&
+        still.metadata.uid === dep &&
+        (still.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.blockOwnerDeletion)
+      )
+        blocking++;
     }
     if (!blocking) this.removeFinalizer(ref, uid, FOREGROUND);
   }
@@ -165,7 +190,11 @@ export class GarbageCollector extends Controller {
       if (!dref) continue;
       const d = this.getRef(dref);
       if (!d || d.metadata.uid !== dep) continue;
-      this.setOwnerRefs(dref, d, (d.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid));
+      this.setOwnerRefs(
+        dref,
+        d,
+        (d.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid),
+      );
     }
   }
 
@@ -179,7 +208,11 @@ export class GarbageCollector extends Controller {
       if (!obj.metadata.deletionTimestamp) this.deleteQuietly(ref, { propagationPolicy: 'Background' });
       return;
     }
-    this.setOwnerRefs(ref, obj, refs.filter((r) => !dangling.includes(r)));
+    this.setOwnerRefs(
+      ref,
+      obj,
+      refs.filter((r) => !dangling.includes(r)),
+    );
   }
 
   private setOwnerRefs(ref: Ref, obj: KObject, refs: OwnerReference[]): void {

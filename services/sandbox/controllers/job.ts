@@ -24,7 +24,8 @@ export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 export const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
 const MAX_BACKOFF_MS = 6 * 60_000;
 
-const condOf = (job: KObject, type: string): Loose => (job.status?.conditions ?? []).find((c: Loose) => c.type === type && c.status === 'True');
+const condOf = (job: KObject, type: string): Loose =>
+  (job.status?.conditions ?? []).find((c: Loose) => c.type === type && c.status === 'True');
 export const isJobFinished = (job: KObject): boolean => Boolean(condOf(job, 'Complete') || condOf(job, 'Failed'));
 const hasFinalizer = (p: KObject) => (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
 const indexOf = (p: KObject): number | undefined => {
@@ -70,7 +71,8 @@ export class JobController extends Controller {
       }
       return [nsKey(object.metadata.namespace, object.metadata.name!)];
     }
-    if (rt.group === '' && rt.kind === 'Pod') return ev.type === 'DELETED' && !hasFinalizer(object) ? this.ownerKey(object) : this.podKeys(object);
+    if (rt.group === '' && rt.kind === 'Pod')
+      return ev.type === 'DELETED' && !hasFinalizer(object) ? this.ownerKey(object) : this.podKeys(object);
     return [];
   }
 
@@ -82,9 +84,11 @@ export class JobController extends Controller {
   /** The job's key, or `pod:<ns>/<name>` for a tracked pod whose job is gone (its finalizer must go). */
   private podKeys(pod: KObject): string[] {
     const ref = controllerRefOf(pod);
-    if (ref?.kind !== 'Job') return hasFinalizer(pod) && !ref ? [`pod:${nsKey(pod.metadata.namespace, pod.metadata.name!)}`] : [];
+    if (ref?.kind !== 'Job')
+      return hasFinalizer(pod) && !ref ? [`pod:${nsKey(pod.metadata.namespace, pod.metadata.name!)}`] : [];
     const job = this.store.get(this.jobRt, pod.metadata.namespace, ref.name);
-    if (hasFinalizer(pod) && (!job || job.metadata.uid !== ref.uid)) return [`pod:${nsKey(pod.metadata.namespace, pod.metadata.name!)}`];
+    if (hasFinalizer(pod) && (!job || job.metadata.uid !== ref.uid))
+      return [`pod:${nsKey(pod.metadata.namespace, pod.metadata.name!)}`];
     return [nsKey(pod.metadata.namespace, ref.name)];
   }
 
@@ -102,11 +106,14 @@ export class JobController extends Controller {
     const uid = job.metadata.uid!;
     const manual = job.spec?.manualSelector === true;
     // The selector the API server defaults (controller-uid), should nothing have set it.
-    const selector = job.spec?.selector ?? (manual ? undefined : { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } });
+    const selector =
+      job.spec?.selector ?? (manual ? undefined : { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } });
     let pods = claimObjects(this.store, this.podRt, { ...job, spec: { ...job.spec, selector } });
 
     if (isJobFinished(job) || job.metadata.deletionTimestamp) {
-      for (const p of pods) if (hasFinalizer(p) && (isPodTerminal(p) || p.metadata.deletionTimestamp || isJobFinished(job))) this.removeFinalizer(p);
+      for (const p of pods)
+        if (hasFinalizer(p) && (isPodTerminal(p) || p.metadata.deletionTimestamp || isJobFinished(job)))
+          this.removeFinalizer(p);
       if (isJobFinished(job)) this.handleTTL(job);
       return;
     }
@@ -114,7 +121,9 @@ export class JobController extends Controller {
     const now = this.now();
     const status: Loose = structuredClone(job.status ?? {});
     const conditions: Loose[] = status.conditions ?? [];
-    const finishing = conditions.find((c) => (c.type === 'SuccessCriteriaMet' || c.type === 'FailureTarget') && c.status === 'True');
+    const finishing = conditions.find(
+      (c) => (c.type === 'SuccessCriteriaMet' || c.type === 'FailureTarget') && c.status === 'True',
+    );
     const suspended = job.spec?.suspend === true;
     const indexed = job.spec?.completionMode === 'Indexed';
 
@@ -131,9 +140,14 @@ export class JobController extends Controller {
     if (!status.startTime && !suspended) status.startTime = rfc3339(now);
 
     // Counting through uncountedTerminatedPods: record, remove the finalizers, then add to the totals.
-    const uncounted = { succeeded: [...(status.uncountedTerminatedPods?.succeeded ?? [])], failed: [...(status.uncountedTerminatedPods?.failed ?? [])] };
+    const uncounted = {
+      succeeded: [...(status.uncountedTerminatedPods?.succeeded ?? [])],
+      failed: [...(status.uncountedTerminatedPods?.failed ?? [])],
+    };
     const seen = new Set([...uncounted.succeeded, ...uncounted.failed]);
-    const finished = pods.filter((p) => hasFinalizer(p) && (isPodTerminal(p) || (p.metadata.deletionTimestamp && !finishing)));
+    const finished = pods.filter(
+      (p) => hasFinalizer(p) && (isPodTerminal(p) || (p.metadata.deletionTimestamp && !finishing)),
+    );
     let newFailures = 0;
     const newSucceededIndexes: number[] = [];
     for (const p of finished) {
@@ -147,7 +161,10 @@ export class JobController extends Controller {
         newFailures++;
       }
     }
-    if (indexed) status.completedIndexes = formatIndexes(new Set([...parseIndexes(status.completedIndexes), ...newSucceededIndexes]));
+    if (indexed)
+      status.completedIndexes = formatIndexes(
+        new Set([...parseIndexes(status.completedIndexes), ...newSucceededIndexes]),
+      );
     if (finished.length && uncounted.succeeded.length + uncounted.failed.length > seen.size) {
       status.conditions = conditions;
       status.uncountedTerminatedPods = compactUncounted(uncounted);
@@ -162,7 +179,10 @@ export class JobController extends Controller {
     uncounted.failed = uncounted.failed.filter((u) => stillTracked.has(u) || (failed++, false));
 
     if (newFailures) {
-      const delay = this.ctx.clock.delay('job-backoff', Math.min(10_000 * 2 ** Math.max(0, failed - 1), MAX_BACKOFF_MS));
+      const delay = this.ctx.clock.delay(
+        'job-backoff',
+        Math.min(10_000 * 2 ** Math.max(0, failed - 1), MAX_BACKOFF_MS),
+      );
       this.backoffUntil.set(uid, Date.now() + delay);
     }
 
@@ -181,21 +201,58 @@ export class JobController extends Controller {
         : succeeded >= completions;
     let target = finishing;
     if (!target && !suspended) {
-      const restarts = job.spec?.template?.spec?.restartPolicy === 'OnFailure'
-        ? active.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m: number, c: Loose) => m + (c.restartCount ?? 0), 0), 0)
-        : 0;
+      const restarts =
+        job.spec?.template?.spec?.restartPolicy === 'OnFailure'
+          ? active.reduce(
+              (n, p) =>
+                n + (p.status?.containerStatuses ?? []).reduce((m: number, c: Loose) => m + (c.restartCount ?? 0), 0),
+              0,
+            )
+          : 0;
       const deadline = job.spec?.activeDeadlineSeconds;
       const started = Date.parse(status.startTime ?? '');
       if (complete) {
-        target = this.setCond(conditions, 'SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', now);
+        target = this.setCond(
+          conditions,
+          'SuccessCriteriaMet',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+          now,
+        );
       } else if (failed + restarts > backoffLimit) {
-        target = this.setCond(conditions, 'FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now);
-        recordEvent(this.store, job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', SOURCE);
+        target = this.setCond(
+          conditions,
+          'FailureTarget',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+          now,
+        );
+        recordEvent(
+          this.store,
+          job,
+          'Warning',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+          SOURCE,
+        );
       } else if (deadline !== undefined && deadline !== null && !Number.isNaN(started)) {
         const left = started + deadline * 1000 - now;
         if (left <= 0) {
-          target = this.setCond(conditions, 'FailureTarget', 'DeadlineExceeded', 'Job was active longer than specified deadline', now);
-          recordEvent(this.store, job, 'Warning', 'DeadlineExceeded', 'Job was active longer than specified deadline', SOURCE);
+          target = this.setCond(
+            conditions,
+            'FailureTarget',
+            'DeadlineExceeded',
+            'Job was active longer than specified deadline',
+            now,
+          );
+          recordEvent(
+            this.store,
+            job,
+            'Warning',
+            'DeadlineExceeded',
+            'Job was active longer than specified deadline',
+            SOURCE,
+          );
         } else {
           this.enqueueAfter(key, left + 5);
         }
@@ -242,7 +299,14 @@ export class JobController extends Controller {
   private manageActive(
     job: KObject,
     active: KObject[],
-    o: { completions?: number; parallelism: number; succeeded: number; indexed: boolean; doneIndexes: Set<number>; key: string },
+    o: {
+      completions?: number;
+      parallelism: number;
+      succeeded: number;
+      indexed: boolean;
+      doneIndexes: Set<number>;
+      key: string;
+    },
   ): KObject[] {
     let want: number;
     if (o.indexed) want = Math.min(o.parallelism, (o.completions ?? 1) - o.doneIndexes.size);
@@ -250,8 +314,11 @@ export class JobController extends Controller {
     else want = Math.min(o.parallelism, o.completions - o.succeeded);
     want = Math.max(0, want);
     if (active.length > want) {
-      const surplus = [...active].sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) ||
-        Date.parse(b.metadata.creationTimestamp ?? '') - Date.parse(a.metadata.creationTimestamp ?? ''));
+      const surplus = [...active].sort(
+        (a, b) =>
+          Number(isPodReady(a)) - Number(isPodReady(b)) ||
+          Date.parse(b.metadata.creationTimestamp ?? '') - Date.parse(a.metadata.creationTimestamp ?? ''),
+      );
       for (const p of surplus.slice(0, active.length - want)) this.deletePod(job, p, true);
       return surplus.slice(active.length - want);
     }
@@ -283,7 +350,9 @@ export class JobController extends Controller {
   private createPod(job: KObject, index?: number): KObject | undefined {
     const name = job.metadata.name!;
     const uid = job.metadata.uid!;
-    const pod = podFromTemplate(job, job.spec?.template, { generateName: index === undefined ? `${name}-` : `${name}-${index}-` });
+    const pod = podFromTemplate(job, job.spec?.template, {
+      generateName: index === undefined ? `${name}-` : `${name}-${index}-`,
+    });
     if (job.spec?.manualSelector !== true) {
       pod.metadata.labels = {
         ...pod.metadata.labels,
@@ -298,7 +367,10 @@ export class JobController extends Controller {
       pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [COMPLETION_INDEX]: String(index) };
       pod.metadata.labels = { ...pod.metadata.labels, [COMPLETION_INDEX]: String(index) };
       pod.spec.hostname ??= `${name}-${index}`;
-      const env = { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX}']` } } };
+      const env = {
+        name: 'JOB_COMPLETION_INDEX',
+        valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX}']` } },
+      };
       for (const c of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
         c.env = [...(c.env ?? []).filter((e: Loose) => e.name !== 'JOB_COMPLETION_INDEX'), env];
       }
@@ -341,7 +413,14 @@ export class JobController extends Controller {
     }
   }
 
-  private setCond(conditions: Loose[], type: string, reason: string, message: string, now: number, status = 'True'): Loose {
+  private setCond(
+    conditions: Loose[],
+    type: string,
+    reason: string,
+    message: string,
+    now: number,
+    status = 'True',
+  ): Loose {
     const at = rfc3339(now);
     const cond = { type, status, lastProbeTime: at, lastTransitionTime: at, reason, message };
     const i = conditions.findIndex((c) => c.type === type);
@@ -354,7 +433,12 @@ export class JobController extends Controller {
   private handleTTL(job: KObject): void {
     const ttl = job.spec?.ttlSecondsAfterFinished;
     if (ttl === undefined || ttl === null || job.metadata.deletionTimestamp) return;
-    const finishedAt = Date.parse(job.status?.completionTime ?? condOf(job, 'Failed')?.lastTransitionTime ?? condOf(job, 'Complete')?.lastTransitionTime ?? '');
+    const finishedAt = Date.parse(
+      job.status?.completionTime ??
+        condOf(job, 'Failed')?.lastTransitionTime ??
+        condOf(job, 'Complete')?.lastTransitionTime ??
+        '',
+    );
     if (Number.isNaN(finishedAt)) return;
     const left = finishedAt + ttl * 1000 - this.now();
     if (left > 0) {
@@ -393,7 +477,7 @@ export function parseIndexes(s: string | undefined): Set<number> {
 export function formatIndexes(set: Set<number>): string {
   const xs = [...set].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < xs.length; ) {
+  for (let i = 0; i < xs.length;) {
     let j = i;
     while (j + 1 < xs.length && xs[j + 1] === xs[j] + 1) j++;
     parts.push(i === j ? String(xs[i]) : `${xs[i]}-${xs[j]}`);

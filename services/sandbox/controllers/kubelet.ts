@@ -72,7 +72,10 @@ function hashHex(s: string, len = 64): string {
 
 const randomHex = (n: number) => {
   let s = '';
-  while (s.length < n) s += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  while (s.length < n)
+    s += Math.floor(Math.random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n);
 };
 
@@ -146,7 +149,13 @@ export class Kubelet extends Controller {
       const name = object.metadata.name!;
       if (ev.type === 'DELETED') this.deletedNodes.add(name);
       else this.deletedNodes.delete(name);
-      if (ev.type === 'MODIFIED' && ev.old && isReady(ev.old) === isReady(object) && ev.old.spec?.podCIDR === object.spec?.podCIDR) return [];
+      if (
+        ev.type === 'MODIFIED' &&
+        ev.old &&
+        isReady(ev.old) === isReady(object) &&
+        ev.old.spec?.podCIDR === object.spec?.podCIDR
+      )
+        return [];
       return [...(this.podsByNode.get(name) ?? [])];
     }
     return [];
@@ -200,7 +209,8 @@ export class Kubelet extends Controller {
     if (!alloc) this.slots.set(nodeName, (alloc = { next: 0, free: [] }));
     const slot = alloc.free.pop() ?? alloc.next++;
     const hostIP =
-      (node.status?.addresses ?? []).find((a: Loose) => a.type === 'InternalIP')?.address ?? `172.18.0.${(nodeIndex % 250) + 2}`;
+      (node.status?.addresses ?? []).find((a: Loose) => a.type === 'InternalIP')?.address ??
+      `172.18.0.${(nodeIndex % 250) + 2}`;
     const containers: ContainerRun[] = [
       ...(pod.spec?.initContainers ?? []).map((c: Loose) => this.newContainer(c, true, c?.restartPolicy === 'Always')),
       ...(pod.spec?.containers ?? []).map((c: Loose) => this.newContainer(c, false, false)),
@@ -270,9 +280,12 @@ export class Kubelet extends Controller {
     pr.token++;
     if (!Number.isFinite(at)) return;
     const token = pr.token;
-    this.ctx.setTimer(() => {
-      if (this.pods.get(key) === pr && pr.token === token) this.enqueue(key);
-    }, Math.max(0, at - Date.now()));
+    this.ctx.setTimer(
+      () => {
+        if (this.pods.get(key) === pr && pr.token === token) this.enqueue(key);
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private nextDue(pr: PodRun, now: number): number {
@@ -320,7 +333,9 @@ export class Kubelet extends Controller {
   }
 
   private initsComplete(pr: PodRun): boolean {
-    return pr.containers.every((c) => !c.init || (c.sidecar ? c.stage === 'running' : c.stage === 'done' && c.exitCode === 0));
+    return pr.containers.every(
+      (c) => !c.init || (c.sidecar ? c.stage === 'running' : c.stage === 'done' && c.exitCode === 0),
+    );
   }
 
   private advance(pod: KObject, pr: PodRun, now: number): void {
@@ -386,7 +401,13 @@ export class Kubelet extends Controller {
         }
         const took = (this.delay('pull', 1000) / 1000).toFixed(3);
         const size = 10_000_000 + (parseInt(hashHex(c.image, 6), 16) % 90_000_000);
-        this.event(pod, c, 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in ${took}s (${took}s including waiting). Image size: ${size} bytes.`);
+        this.event(
+          pod,
+          c,
+          'Normal',
+          'Pulled',
+          `Successfully pulled image "${c.image}" in ${took}s (${took}s including waiting). Image size: ${size} bytes.`,
+        );
         let cache = this.images.get(pr.node);
         if (!cache) this.images.set(pr.node, (cache = new Set()));
         cache.add(normalizeImage(c.image));
@@ -398,7 +419,10 @@ export class Kubelet extends Controller {
         this.event(pod, c, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
         this.event(pod, c, 'Warning', 'Failed', 'Error: ImagePullBackOff');
         c.state = {
-          waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}": ErrImagePull: ${c.state.waiting?.message ?? ''}` },
+          waiting: {
+            reason: 'ImagePullBackOff',
+            message: `Back-off pulling image "${c.image}": ErrImagePull: ${c.state.waiting?.message ?? ''}`,
+          },
         };
         c.stage = 'pullBackOff';
         c.due = now + this.backoff('imagePullBackOff', c.pullFailures);
@@ -417,20 +441,28 @@ export class Kubelet extends Controller {
         c.stage = 'running';
         c.state = { running: { startedAt: c.startedAt } };
         const probe = spec.readinessProbe ?? spec.startupProbe;
-        c.readyAt = probe ? now + this.delay('ready', 300) + this.ctx.clock.delay('ready', (probe.initialDelaySeconds ?? 0) * 1000) : now;
+        c.readyAt = probe
+          ? now + this.delay('ready', 300) + this.ctx.clock.delay('ready', (probe.initialDelaySeconds ?? 0) * 1000)
+          : now;
         if (isCrashing(spec)) c.due = now + this.delay('crash', 1000);
-        else if (this.isFinite(pod, c, spec)) c.due = now + (c.init ? this.delay('initRun', 1000) : this.delay('jobRun', 3000));
+        else if (this.isFinite(pod, c, spec))
+          c.due = now + (c.init ? this.delay('initRun', 1000) : this.delay('jobRun', 3000));
         else c.due = Infinity;
         return true;
       }
       case 'running': {
-        const failed = isCrashing(spec) || (!c.sidecar && String(c.image).includes('fail') && this.isFinite(pod, c, spec));
+        const failed =
+          isCrashing(spec) || (!c.sidecar && String(c.image).includes('fail') && this.isFinite(pod, c, spec));
         const exitCode = failed ? 1 : 0;
         c.exitCode = exitCode;
         c.readyAt = Infinity;
         const terminated = this.terminated(c, exitCode, now);
         const policy = pod.spec?.restartPolicy ?? 'Always';
-        const restart = c.sidecar || (c.init ? exitCode !== 0 && policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0));
+        const restart =
+          c.sidecar ||
+          (c.init
+            ? exitCode !== 0 && policy !== 'Never'
+            : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0));
         if (!restart) {
           c.stage = 'done';
           c.due = Infinity;
@@ -448,7 +480,12 @@ export class Kubelet extends Controller {
           const wait = this.backoff('crashBackOff', c.failures - 1);
           const secs = Math.round(Math.min(10 * 2 ** (c.failures - 2), 300));
           const podRef = `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
-          c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${fmtSecs(secs)} restarting failed container=${c.name} pod=${podRef}` } };
+          c.state = {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off ${fmtSecs(secs)} restarting failed container=${c.name} pod=${podRef}`,
+            },
+          };
           this.event(pod, c, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${podRef}`);
           c.due = now + wait;
         }
@@ -524,7 +561,15 @@ export class Kubelet extends Controller {
   // ------------------------------------------------------------------ status
 
   private event(pod: KObject, c: ContainerRun, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    recordEvent(this.store, pod, type, reason, message, { component: 'kubelet', host: pod.spec?.nodeName }, `spec.${c.init ? 'initContainers' : 'containers'}{${c.name}}`);
+    recordEvent(
+      this.store,
+      pod,
+      type,
+      reason,
+      message,
+      { component: 'kubelet', host: pod.spec?.nodeName },
+      `spec.${c.init ? 'initContainers' : 'containers'}{${c.name}}`,
+    );
   }
 
   private containerStatus(c: ContainerRun, now: number): Loose {
@@ -577,7 +622,9 @@ export class Kubelet extends Controller {
     const statuses = mains.map((c) => this.containerStatus(c, now));
     const allReady = initsDone && !terminal && !deleting && statuses.length > 0 && statuses.every((s) => s.ready);
     const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
-    const incomplete = inits.filter((c) => !(c.sidecar ? c.stage === 'running' : c.stage === 'done' && c.exitCode === 0)).map((c) => c.name);
+    const incomplete = inits
+      .filter((c) => !(c.sidecar ? c.stage === 'running' : c.stage === 'done' && c.exitCode === 0))
+      .map((c) => c.name);
     const previous: Loose[] = pod.status?.conditions ?? [];
     const cond = (type: string, ok: boolean, reason?: string, message?: string): Loose => {
       const status = ok ? 'True' : 'False';
@@ -596,8 +643,12 @@ export class Kubelet extends Controller {
     const notReadyMessage = terminal ? undefined : `containers with unready status: [${unready.join(' ')}]`;
     const conditions = [
       cond('PodReadyToStartContainers', true),
-      cond('Initialized', initsDone, initsDone ? (terminal && !inits.length ? 'PodCompleted' : undefined) : 'ContainersNotInitialized',
-        initsDone ? undefined : `containers with incomplete status: [${incomplete.join(' ')}]`),
+      cond(
+        'Initialized',
+        initsDone,
+        initsDone ? (terminal && !inits.length ? 'PodCompleted' : undefined) : 'ContainersNotInitialized',
+        initsDone ? undefined : `containers with incomplete status: [${incomplete.join(' ')}]`,
+      ),
       cond('Ready', allReady, allReady ? undefined : notReadyReason, allReady ? undefined : notReadyMessage),
       cond('ContainersReady', allReady, allReady ? undefined : notReadyReason, allReady ? undefined : notReadyMessage),
       cond('PodScheduled', true),

@@ -47,7 +47,12 @@ export class NamespaceController extends Controller {
     if (!ns) return [];
     if (ev.type === 'DELETED' && this.terminating.has(ns)) return [ns];
     // The default ServiceAccount and the root CA ConfigMap come back when removed from a live namespace.
-    if (ev.type === 'DELETED' && rt.group === '' && ((rt.kind === 'ServiceAccount' && object.metadata.name === 'default') || (rt.kind === 'ConfigMap' && object.metadata.name === 'kube-root-ca.crt'))) {
+    if (
+      ev.type === 'DELETED' &&
+      rt.group === '' &&
+      ((rt.kind === 'ServiceAccount' && object.metadata.name === 'default') ||
+        (rt.kind === 'ConfigMap' && object.metadata.name === 'kube-root-ca.crt'))
+    ) {
       return [ns];
     }
     return [];
@@ -64,11 +69,19 @@ export class NamespaceController extends Controller {
   private populate(ns: string): void {
     const saRT = this.store.type('', 'serviceaccounts');
     const cmRT = this.store.type('', 'configmaps');
-    this.createIfMissing(saRT, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+    this.createIfMissing(saRT, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: ns },
+    });
     this.createIfMissing(cmRT, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: 'kube-root-ca.crt', namespace: ns, annotations: { 'kubernetes.io/description': CA_DESCRIPTION } },
+      metadata: {
+        name: 'kube-root-ca.crt',
+        namespace: ns,
+        annotations: { 'kubernetes.io/description': CA_DESCRIPTION },
+      },
       data: { 'ca.crt': ROOT_CA_PEM },
     });
   }
@@ -122,15 +135,21 @@ export class NamespaceController extends Controller {
       // Deletions of the remaining objects requeue us; the timer is a safety net for objects that never change.
       if (!this.resyncing.has(name)) {
         this.resyncing.add(name);
-        this.ctx.setTimer(() => {
-          this.resyncing.delete(name);
-          this.enqueue(name);
-        }, Math.max(50, this.ctx.clock.delay('namespaceResync', 1000)));
+        this.ctx.setTimer(
+          () => {
+            this.resyncing.delete(name);
+            this.enqueue(name);
+          },
+          Math.max(50, this.ctx.clock.delay('namespaceResync', 1000)),
+        );
       }
       return;
     }
     const current = this.store.get(this.store.type('', 'namespaces'), undefined, name)!;
-    const spec = { ...(current.spec ?? {}), finalizers: (current.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes') };
+    const spec = {
+      ...(current.spec ?? {}),
+      finalizers: (current.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes'),
+    };
     if (!spec.finalizers.length) delete spec.finalizers;
     const metadata = { ...current.metadata };
     const finalizers = (metadata.finalizers ?? []).filter((f) => f !== 'kubernetes');
@@ -141,10 +160,22 @@ export class NamespaceController extends Controller {
 
   private setContentCondition(ns: KObject, leftBy: string[]): void {
     const message = `Some resources are remaining: ${leftBy.join(', ')}`;
-    const conditions: Loose[] = (ns.status?.conditions ?? []).filter((c: Loose) => c.type !== 'NamespaceContentRemaining');
+    const conditions: Loose[] = (ns.status?.conditions ?? []).filter(
+      (c: Loose) => c.type !== 'NamespaceContentRemaining',
+    );
     const old = (ns.status?.conditions ?? []).find((c: Loose) => c.type === 'NamespaceContentRemaining');
     if (old?.message === message) return;
-    conditions.push({ type: 'NamespaceContentRemaining', status: 'True', lastTransitionTime: timestamp(), reason: 'SomeResourcesRemain', message });
-    this.store.update(this.store.type('', 'namespaces'), { ...ns, status: { ...(ns.status ?? {}), conditions } }, { subresource: 'status' });
+    conditions.push({
+      type: 'NamespaceContentRemaining',
+      status: 'True',
+      lastTransitionTime: timestamp(),
+      reason: 'SomeResourcesRemain',
+      message,
+    });
+    this.store.update(
+      this.store.type('', 'namespaces'),
+      { ...ns, status: { ...(ns.status ?? {}), conditions } },
+      { subresource: 'status' },
+    );
   }
 }

@@ -23,7 +23,9 @@ export class PvcBinder extends Controller {
   }
 
   protected override initialKeys(): string[] {
-    const keys = this.store.list(this.store.type('', 'persistentvolumeclaims')).map((c) => `pvc:${nsKey(c.metadata.namespace, c.metadata.name!)}`);
+    const keys = this.store
+      .list(this.store.type('', 'persistentvolumeclaims'))
+      .map((c) => `pvc:${nsKey(c.metadata.namespace, c.metadata.name!)}`);
     for (const pv of this.store.list(this.store.type('', 'persistentvolumes'))) keys.push(`pv:${pv.metadata.name}`);
     for (const pod of this.store.list(this.store.type('', 'pods'))) this.notePod(pod);
     return keys;
@@ -95,7 +97,12 @@ export class PvcBinder extends Controller {
       // Pre-bound: the claim's sync binds it.
       const claim = this.store.get(this.pvcRT, ref.namespace, ref.name);
       if (claim) this.enqueue(`pvc:${nsKey(ref.namespace, ref.name)}`);
-      else if (pv.status?.phase === 'Pending') this.store.update(this.pvRT, { ...pv, status: { ...pv.status, phase: 'Available' } }, { subresource: 'status' });
+      else if (pv.status?.phase === 'Pending')
+        this.store.update(
+          this.pvRT,
+          { ...pv, status: { ...pv.status, phase: 'Available' } },
+          { subresource: 'status' },
+        );
     }
   }
 
@@ -110,7 +117,11 @@ export class PvcBinder extends Controller {
       }
       return;
     }
-    this.store.update(this.pvRT, { ...pv, status: { ...(pv.status ?? {}), phase: 'Released' } }, { subresource: 'status' });
+    this.store.update(
+      this.pvRT,
+      { ...pv, status: { ...(pv.status ?? {}), phase: 'Released' } },
+      { subresource: 'status' },
+    );
   }
 
   private syncClaim(key: string): void {
@@ -151,7 +162,12 @@ export class PvcBinder extends Controller {
       return;
     }
     if (!className) {
-      this.warnOnce(pvc, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set');
+      this.warnOnce(
+        pvc,
+        'Normal',
+        'FailedBinding',
+        'no persistent volumes available for this claim and no storage class is set',
+      );
       return;
     }
     const sc = classes.find((c) => c.metadata.name === className);
@@ -174,7 +190,14 @@ export class PvcBinder extends Controller {
     const ns = pvc.metadata.namespace!;
     const name = `pvc-${pvc.metadata.uid}`;
     const provisioner = sc.provisioner ?? 'rancher.io/local-path';
-    recordEvent(this.store, pvc, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`, { component: provisioner });
+    recordEvent(
+      this.store,
+      pvc,
+      'Normal',
+      'Provisioning',
+      `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`,
+      { component: provisioner },
+    );
     const node = this.consumers.get(nsKey(ns, pvc.metadata.name!));
     let pv = this.store.get(this.pvRT, undefined, name);
     if (!pv) {
@@ -183,21 +206,37 @@ export class PvcBinder extends Controller {
         kind: 'PersistentVolume',
         metadata: {
           name,
-          annotations: { 'pv.kubernetes.io/provisioned-by': provisioner, ...(node ? { 'local.path.provisioner/selected-node': node } : {}) },
+          annotations: {
+            'pv.kubernetes.io/provisioned-by': provisioner,
+            ...(node ? { 'local.path.provisioner/selected-node': node } : {}),
+          },
         },
         spec: {
           accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
           capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
-          hostPath: { path: `/var/local-path-provisioner/${name}_${ns}_${pvc.metadata.name}`, type: 'DirectoryOrCreate' },
+          hostPath: {
+            path: `/var/local-path-provisioner/${name}_${ns}_${pvc.metadata.name}`,
+            type: 'DirectoryOrCreate',
+          },
           persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
           storageClassName: sc.metadata.name,
           volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
           ...(node
-            ? { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } } }
+            ? {
+                nodeAffinity: {
+                  required: {
+                    nodeSelectorTerms: [
+                      { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
+                    ],
+                  },
+                },
+              }
             : {}),
         },
       });
-      recordEvent(this.store, pvc, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${name}`, { component: provisioner });
+      recordEvent(this.store, pvc, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${name}`, {
+        component: provisioner,
+      });
     }
     this.bind(this.store.mustGet(this.pvcRT, ns, pvc.metadata.name!), pv, provisioner);
   }
@@ -217,12 +256,19 @@ export class PvcBinder extends Controller {
     if (current.spec?.claimRef?.uid !== pvc.metadata.uid) {
       current = this.store.update(this.pvRT, {
         ...current,
-        metadata: { ...current.metadata, annotations: { ...(current.metadata.annotations ?? {}), 'pv.kubernetes.io/bound-by-controller': 'yes' } },
+        metadata: {
+          ...current.metadata,
+          annotations: { ...(current.metadata.annotations ?? {}), 'pv.kubernetes.io/bound-by-controller': 'yes' },
+        },
         spec: { ...current.spec, claimRef },
       });
     }
     if (current.status?.phase !== 'Bound') {
-      this.store.update(this.pvRT, { ...current, status: { ...(current.status ?? {}), phase: 'Bound' } }, { subresource: 'status' });
+      this.store.update(
+        this.pvRT,
+        { ...current, status: { ...(current.status ?? {}), phase: 'Bound' } },
+        { subresource: 'status' },
+      );
     }
     // The claim side.
     const annotations: Record<string, string> = {
@@ -239,7 +285,11 @@ export class PvcBinder extends Controller {
     claim = this.store.update(this.pvcRT, {
       ...claim,
       metadata: { ...claim.metadata, annotations },
-      spec: { ...claim.spec, volumeName: pvName, storageClassName: claim.spec?.storageClassName ?? current.spec?.storageClassName },
+      spec: {
+        ...claim.spec,
+        volumeName: pvName,
+        storageClassName: claim.spec?.storageClassName ?? current.spec?.storageClassName,
+      },
     });
     const status: Loose = {
       ...(claim.status ?? {}),

@@ -50,7 +50,8 @@ export class ReplicaSetController extends Controller {
     // An orphan pod may be adopted by a ReplicaSet whose selector matches it.
     if (!controllerRefOf(object) && ev.type !== 'DELETED' && !object.metadata.deletionTimestamp) {
       for (const rs of this.store.list(this.rsRt, object.metadata.namespace)) {
-        if (selectorMatcher(rs.spec?.selector)(object.metadata.labels)) keys.add(nsKey(rs.metadata.namespace, rs.metadata.name!));
+        if (selectorMatcher(rs.spec?.selector)(object.metadata.labels))
+          keys.add(nsKey(rs.metadata.namespace, rs.metadata.name!));
       }
     }
     return [...keys];
@@ -84,8 +85,15 @@ export class ReplicaSetController extends Controller {
           if (!(e instanceof ApiError)) throw e;
           recordEvent(this.store, rs, 'Warning', 'FailedCreate', `Error creating: ${e.message}`, SOURCE);
           // A terminating namespace will never take new pods; anything else (quota...) is retried later.
-          if (!/being terminated/.test(e.message)) this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), 2000);
-          return { type: 'ReplicaFailure', status: 'True', lastTransitionTime: timestamp(), reason: 'FailedCreate', message: e.message };
+          if (!/being terminated/.test(e.message))
+            this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), 2000);
+          return {
+            type: 'ReplicaFailure',
+            status: 'True',
+            lastTransitionTime: timestamp(),
+            reason: 'FailedCreate',
+            message: e.message,
+          };
         }
       }
     } else if (diff > 0) {
@@ -123,7 +131,8 @@ export class ReplicaSetController extends Controller {
     if (soonest !== Infinity) this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), soonest + 5);
     let conditions: Loose[] = rs.status?.conditions ?? [];
     if (failure) conditions = setCondition(conditions, failure);
-    else if (active.length === (rs.spec?.replicas ?? 1)) conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
+    else if (active.length === (rs.spec?.replicas ?? 1))
+      conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
     const status: Loose = omitZero(
       {
         replicas: active.length,

@@ -55,20 +55,28 @@ function matchExpression(labels: Record<string, string>, e: Loose): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, e.key);
   const v = labels[e.key];
   switch (e.operator) {
-    case 'In': return has && (e.values ?? []).includes(v);
-    case 'NotIn': return !has || !(e.values ?? []).includes(v);
-    case 'Exists': return has;
-    case 'DoesNotExist': return !has;
-    case 'Gt': return has && Number(v) > Number(e.values?.[0]);
-    case 'Lt': return has && Number(v) < Number(e.values?.[0]);
-    default: return false;
+    case 'In':
+      return has && (e.values ?? []).includes(v);
+    case 'NotIn':
+      return !has || !(e.values ?? []).includes(v);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    case 'Gt':
+      return has && Number(v) > Number(e.values?.[0]);
+    case 'Lt':
+      return has && Number(v) < Number(e.values?.[0]);
+    default:
+      return false;
   }
 }
 
 function matchesNodeSelection(pod: KObject, node: KObject): boolean {
   const labels: Record<string, string> = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries<string>(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: Loose[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const terms: Loose[] | undefined =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms?.length) {
     const fields: Record<string, string> = { 'metadata.name': node.metadata.name! };
     const ok = terms.some(
@@ -180,11 +188,17 @@ export class Scheduler extends Controller {
     let bestPods = Infinity;
     for (const node of nodes) {
       if (node.metadata.deletionTimestamp) continue;
-      if (node.spec?.unschedulable && !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) {
+      if (
+        node.spec?.unschedulable &&
+        !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+      ) {
         fail('node(s) were unschedulable');
         continue;
       }
-      if (!isNodeReady(node) && !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' })) {
+      if (
+        !isNodeReady(node) &&
+        !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' })
+      ) {
         fail('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
         continue;
       }
@@ -237,7 +251,14 @@ export class Scheduler extends Controller {
     conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp() });
     const { nominatedNodeName: _n, ...status } = bound.status ?? {};
     this.store.update(podsRT, { ...bound, status: { ...status, conditions } }, { subresource: 'status' });
-    recordEvent(this.store, bound, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`, SOURCE);
+    recordEvent(
+      this.store,
+      bound,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
+      SOURCE,
+    );
   }
 
   private markUnschedulable(pod: KObject, key: string, total: number, reasons: Map<string, number>): void {
@@ -251,8 +272,19 @@ export class Scheduler extends Controller {
     const old = (pod.status?.conditions ?? []).find((c: Loose) => c.type === 'PodScheduled');
     if (old?.status === 'False' && old.reason === 'Unschedulable' && old.message === message) return;
     const conditions = (pod.status?.conditions ?? []).filter((c: Loose) => c.type !== 'PodScheduled');
-    conditions.push({ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: timestamp(), reason: 'Unschedulable', message });
-    const updated = this.store.update(this.store.type('', 'pods'), { ...pod, status: { ...(pod.status ?? {}), phase: 'Pending', conditions } }, { subresource: 'status' });
+    conditions.push({
+      type: 'PodScheduled',
+      status: 'False',
+      lastProbeTime: null,
+      lastTransitionTime: timestamp(),
+      reason: 'Unschedulable',
+      message,
+    });
+    const updated = this.store.update(
+      this.store.type('', 'pods'),
+      { ...pod, status: { ...(pod.status ?? {}), phase: 'Pending', conditions } },
+      { subresource: 'status' },
+    );
     recordEvent(this.store, updated, 'Warning', 'FailedScheduling', message, SOURCE);
   }
 }

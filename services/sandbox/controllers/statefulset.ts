@@ -67,12 +67,26 @@ export class StatefulSetController extends Controller {
     // Revisions: the update revision is the current template's; the current one is what the pods were made from.
     const template = structuredClone(set.spec?.template ?? {});
     const data = { spec: { template: { ...template, $patch: 'replace' } } };
-    const updateRevision = ensureRevision(this.store, set, data, { ...(template.metadata?.labels ?? {}) }, REVISION_HASH_LABEL);
+    const updateRevision = ensureRevision(
+      this.store,
+      set,
+      data,
+      { ...(template.metadata?.labels ?? {}) },
+      REVISION_HASH_LABEL,
+    );
     const revisions = listRevisions(this.store, set);
     const currentRevision = revisions.find((r) => r.metadata.name === set.status?.currentRevision) ?? updateRevision;
     const currentTemplate = currentRevision.data?.spec?.template ?? template;
 
-    if (!set.metadata.deletionTimestamp) this.updateSet(set, pods, currentRevision.metadata.name!, currentTemplate, updateRevision.metadata.name!, template);
+    if (!set.metadata.deletionTimestamp)
+      this.updateSet(
+        set,
+        pods,
+        currentRevision.metadata.name!,
+        currentTemplate,
+        updateRevision.metadata.name!,
+        template,
+      );
 
     const after = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === set.metadata.uid);
     const status = this.computeStatus(set, after, currentRevision.metadata.name!, updateRevision.metadata.name!);
@@ -105,7 +119,9 @@ export class StatefulSetController extends Controller {
     if (set.spec?.serviceName) pod.spec.subdomain = set.spec.serviceName;
     const claims: Loose[] = set.spec?.volumeClaimTemplates ?? [];
     if (claims.length) {
-      const volumes: Loose[] = (pod.spec.volumes ?? []).filter((v: Loose) => !claims.some((c) => c.metadata?.name === v.name));
+      const volumes: Loose[] = (pod.spec.volumes ?? []).filter(
+        (v: Loose) => !claims.some((c) => c.metadata?.name === v.name),
+      );
       for (const c of claims) {
         volumes.push({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${name}` } });
       }
@@ -133,7 +149,17 @@ export class StatefulSetController extends Controller {
           labels: { ...(c.metadata.labels ?? {}), ...(set.spec?.selector?.matchLabels ?? {}) },
           ...(c.metadata.annotations ? { annotations: { ...c.metadata.annotations } } : {}),
           ...(retention === 'Delete'
-            ? { ownerReferences: [{ apiVersion: set.apiVersion, kind: set.kind, name: set.metadata.name!, uid: set.metadata.uid!, blockOwnerDeletion: true }] }
+            ? {
+                ownerReferences: [
+                  {
+                    apiVersion: set.apiVersion,
+                    kind: set.kind,
+                    name: set.metadata.name!,
+                    uid: set.metadata.uid!,
+                    blockOwnerDeletion: true,
+                  },
+                ],
+              }
             : {}),
         },
         spec,
@@ -143,20 +169,38 @@ export class StatefulSetController extends Controller {
         created = this.store.create(rt, claim);
       } catch (e) {
         if (e instanceof ApiError && e.code === 409) continue;
-        recordEvent(this.store, set, 'Warning', 'FailedCreate', `create Claim ${name} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`, SOURCE);
+        recordEvent(
+          this.store,
+          set,
+          'Warning',
+          'FailedCreate',
+          `create Claim ${name} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`,
+          SOURCE,
+        );
         throw e;
       }
-      recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', `create Claim ${name} Pod ${podName} in StatefulSet ${set.metadata.name} success`, SOURCE);
+      recordEvent(
+        this.store,
+        set,
+        'Normal',
+        'SuccessfulCreate',
+        `create Claim ${name} Pod ${podName} in StatefulSet ${set.metadata.name} success`,
+        SOURCE,
+      );
       if (!created.status?.phase || created.status.phase === 'Pending') {
         this.provisionVolume(created);
-        this.store.update(rt, {
-          ...created,
-          status: {
-            phase: 'Bound',
-            accessModes: spec.accessModes ?? ['ReadWriteOnce'],
-            capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
+        this.store.update(
+          rt,
+          {
+            ...created,
+            status: {
+              phase: 'Bound',
+              accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+              capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
+            },
           },
-        }, { subresource: 'status' });
+          { subresource: 'status' },
+        );
       }
     }
   }
@@ -167,7 +211,10 @@ export class StatefulSetController extends Controller {
     const name = claim.spec?.volumeName as string;
     if (this.store.get(pvRT, undefined, name)) return;
     const classes = this.store.list(this.store.type('storage.k8s.io', 'storageclasses'));
-    const className: string | undefined = claim.spec?.storageClassName ?? classes.find((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name;
+    const className: string | undefined =
+      claim.spec?.storageClassName ??
+      classes.find((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata
+        .name;
     const sc = classes.find((c) => c.metadata.name === className);
     const provisioner = sc?.provisioner ?? 'rancher.io/local-path';
     const ns = claim.metadata.namespace!;
@@ -178,11 +225,21 @@ export class StatefulSetController extends Controller {
       spec: {
         accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
         capacity: { storage: claim.spec?.resources?.requests?.storage ?? '1Gi' },
-        hostPath: { path: `/var/local-path-provisioner/${name}_${ns}_${claim.metadata.name}`, type: 'DirectoryOrCreate' },
+        hostPath: {
+          path: `/var/local-path-provisioner/${name}_${ns}_${claim.metadata.name}`,
+          type: 'DirectoryOrCreate',
+        },
         persistentVolumeReclaimPolicy: sc?.reclaimPolicy ?? 'Delete',
         ...(className ? { storageClassName: className } : {}),
         volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
-        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: claim.metadata.name, uid: claim.metadata.uid, resourceVersion: claim.metadata.resourceVersion },
+        claimRef: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          namespace: ns,
+          name: claim.metadata.name,
+          uid: claim.metadata.uid,
+          resourceVersion: claim.metadata.resourceVersion,
+        },
       },
     });
     this.store.update(pvRT, { ...pv, status: { phase: 'Bound' } }, { subresource: 'status' });
@@ -195,11 +252,25 @@ export class StatefulSetController extends Controller {
     } catch (e) {
       if (e instanceof ApiError && e.code === 409) return;
       if (e instanceof ApiError) {
-        recordEvent(this.store, set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${e.message}`, SOURCE);
+        recordEvent(
+          this.store,
+          set,
+          'Warning',
+          'FailedCreate',
+          `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${e.message}`,
+          SOURCE,
+        );
       }
       throw e;
     }
-    recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, SOURCE);
+    recordEvent(
+      this.store,
+      set,
+      'Normal',
+      'SuccessfulCreate',
+      `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   private deletePod(set: KObject, pod: KObject): void {
@@ -209,18 +280,32 @@ export class StatefulSetController extends Controller {
       if (e instanceof ApiError && e.code === 404) return;
       throw e;
     }
-    recordEvent(this.store, set, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, SOURCE);
+    recordEvent(
+      this.store,
+      set,
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   /** One step of the real updateStatefulSet: create/replace, condemn, then roll, stopping where OrderedReady must wait. */
-  private updateSet(set: KObject, pods: KObject[], currentRev: string, currentTemplate: Loose, updateRev: string, updateTemplate: Loose): void {
+  private updateSet(
+    set: KObject,
+    pods: KObject[],
+    currentRev: string,
+    currentTemplate: Loose,
+    updateRev: string,
+    updateTemplate: Loose,
+  ): void {
     const key = nsKey(set.metadata.namespace, set.metadata.name!);
     const start = set.spec?.ordinals?.start ?? 0;
     const count = set.spec?.replicas ?? 1;
     const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel';
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
     const strategy = set.spec?.updateStrategy?.type ?? 'RollingUpdate';
-    const partition = strategy === 'RollingUpdate' ? set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0 : 0;
+    const partition = strategy === 'RollingUpdate' ? (set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0) : 0;
     const replicas: (KObject | undefined)[] = new Array(count).fill(undefined);
     const condemned: KObject[] = [];
     for (const p of pods) {
@@ -243,8 +328,14 @@ export class StatefulSetController extends Controller {
       const ord = start + i;
       let pod = replicas[i];
       if (pod && (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod)) {
-        recordEvent(this.store, set, 'Warning', 'RecreatingFailedPod',
-          `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating failed Pod ${pod.metadata.name}`, SOURCE);
+        recordEvent(
+          this.store,
+          set,
+          'Warning',
+          'RecreatingFailedPod',
+          `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating failed Pod ${pod.metadata.name}`,
+          SOURCE,
+        );
         this.deletePod(set, pod);
         if (monotonic) return;
         continue;
@@ -310,7 +401,12 @@ export class StatefulSetController extends Controller {
     const want = set.spec?.replicas ?? 1;
     let currentRevision = currentRev;
     // A finished rolling update makes the update revision the current one.
-    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' && updated === want && ready === want && replicas === want) {
+    if (
+      (set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' &&
+      updated === want &&
+      ready === want &&
+      replicas === want
+    ) {
       current = updated;
       currentRevision = updateRev;
     }

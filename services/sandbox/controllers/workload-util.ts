@@ -139,7 +139,8 @@ export function claimObjects(store: Store, rt: ResourceType, owner: KObject, ado
       tryUpdate(store, rt, c);
       continue;
     }
-    if (!adopt || owner.metadata.deletionTimestamp || o.metadata.deletionTimestamp || !matches(o.metadata.labels)) continue;
+    if (!adopt || owner.metadata.deletionTimestamp || o.metadata.deletionTimestamp || !matches(o.metadata.labels))
+      continue;
     const c = structuredClone(o);
     c.metadata.ownerReferences = [...(c.metadata.ownerReferences ?? []), ownerRef(owner)];
     const adopted = tryUpdate(store, rt, c);
@@ -190,7 +191,11 @@ export function isPodAvailable(pod: KObject, minReadySeconds: number, nowMs = Da
 }
 
 /** A pod object for a template, as controller.GetPodFromTemplate builds it. */
-export function podFromTemplate(owner: KObject, template: Loose, extra: { name?: string; generateName?: string } = {}): KObject {
+export function podFromTemplate(
+  owner: KObject,
+  template: Loose,
+  extra: { name?: string; generateName?: string } = {},
+): KObject {
   const t = structuredClone(template ?? {});
   const meta: Loose = {
     ...extra,
@@ -198,7 +203,8 @@ export function podFromTemplate(owner: KObject, template: Loose, extra: { name?:
     labels: { ...(t.metadata?.labels ?? {}) },
     ownerReferences: [ownerRef(owner)],
   };
-  if (t.metadata?.annotations && Object.keys(t.metadata.annotations).length) meta.annotations = { ...t.metadata.annotations };
+  if (t.metadata?.annotations && Object.keys(t.metadata.annotations).length)
+    meta.annotations = { ...t.metadata.annotations };
   if (t.metadata?.finalizers?.length) meta.finalizers = [...t.metadata.finalizers];
   return { apiVersion: 'v1', kind: 'Pod', metadata: meta, spec: t.spec ?? {} };
 }
@@ -239,9 +245,14 @@ export function writeStatus(store: Store, rt: ResourceType, obj: KObject, status
 }
 
 /** Sets a condition as the workload controllers do: same status and reason is kept as is; same status keeps the transition time. */
-export function setCondition(conditions: Loose[], cond: Loose, opts: { keepSameReason?: boolean } = { keepSameReason: true }): Loose[] {
+export function setCondition(
+  conditions: Loose[],
+  cond: Loose,
+  opts: { keepSameReason?: boolean } = { keepSameReason: true },
+): Loose[] {
   const cur = conditions.find((c) => c.type === cond.type);
-  if (cur && opts.keepSameReason !== false && cur.status === cond.status && cur.reason === cond.reason) return conditions;
+  if (cur && opts.keepSameReason !== false && cur.status === cond.status && cur.reason === cond.reason)
+    return conditions;
   const next = { ...cond };
   if (cur && cur.status === cond.status) next.lastTransitionTime = cur.lastTransitionTime;
   return [...conditions.filter((c) => c.type !== cond.type), next];
@@ -261,7 +272,13 @@ export function listRevisions(store: Store, owner: KObject): KObject[] {
  * The revision for `data`: an existing equal revision (renumbered to be the newest, as a rollback does) or a new
  * ControllerRevision `<owner>-<hash>`. `hashLabel` is the label the revision carries its hash in.
  */
-export function ensureRevision(store: Store, owner: KObject, data: Loose, labels: Record<string, string>, hashLabel: string): KObject {
+export function ensureRevision(
+  store: Store,
+  owner: KObject,
+  data: Loose,
+  labels: Record<string, string>,
+  hashLabel: string,
+): KObject {
   const rt = store.type('apps', 'controllerrevisions');
   const revisions = listRevisions(store, owner);
   const maxRevision = revisions.reduce((m, r) => Math.max(m, r.revision ?? 0), 0);
@@ -292,7 +309,10 @@ export function ensureRevision(store: Store, owner: KObject, data: Loose, labels
     const existing = store.get(rt, owner.metadata.namespace, name);
     if (existing && isControlledBy(existing, owner) && semanticEqual(existing.data, data)) return existing;
     // A hash collision: count it on the owner so the next hash differs, then retry.
-    const ownerRt = store.type(owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0] : '', pluralOf(owner.kind));
+    const ownerRt = store.type(
+      owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0] : '',
+      pluralOf(owner.kind),
+    );
     writeStatus(store, ownerRt, owner, { ...(owner.status ?? {}), collisionCount: collisionCount + 1 });
     throw new ApiError(409, 'Conflict', `controllerrevision ${name} collides; retrying with a new collision count`);
   }

@@ -27,7 +27,8 @@ export function createAccountsClient(opts: AccountsClientOptions): AccountsClien
       throw upstreamUnavailable('accounts', 'the accounts service is unreachable');
     }
   };
-  const failed = (res: Response, what: string) => upstreamUnavailable('accounts', `the accounts service answered ${res.status} for ${what}`);
+  const failed = (res: Response, what: string) =>
+    upstreamUnavailable('accounts', `the accounts service answered ${res.status} for ${what}`);
   return {
     async workspaceExists(name) {
       const res = await call(`/internal/workspaces/${encodeURIComponent(name)}`);
@@ -36,7 +37,10 @@ export function createAccountsClient(opts: AccountsClientOptions): AccountsClien
       return true;
     },
     async grantCreator(project, namespaceUid, username) {
-      const res = await call(`/internal/projects/${encodeURIComponent(project)}/creator`, { method: 'POST', body: JSON.stringify({ username, namespaceUid }) });
+      const res = await call(`/internal/projects/${encodeURIComponent(project)}/creator`, {
+        method: 'POST',
+        body: JSON.stringify({ username, namespaceUid }),
+      });
       if (res.status === 404) throw notFoundError(`project ${project} is gone`);
       if (!res.ok) throw failed(res, "the project creator's membership");
       return ((await res.json()) as { granted: boolean }).granted;

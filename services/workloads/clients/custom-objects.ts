@@ -28,7 +28,12 @@ export interface CustomObjectOptions {
 
 /** What the caches need from the Kubernetes client: a list+watch of a path into a cache. */
 export interface ListWatchSource {
-  listWatchInto(path: string, apiVersion: string, kind: string, cache: IndexedCache): k8s.ListWatch<k8s.KubernetesObject>;
+  listWatchInto(
+    path: string,
+    apiVersion: string,
+    kind: string,
+    cache: IndexedCache,
+  ): k8s.ListWatch<k8s.KubernetesObject>;
 }
 
 interface Running {
@@ -44,8 +49,16 @@ interface Running {
  * checked as Kubernetes names and encoded, so no CRD field can make the path address anything else.
  */
 export function collectionPath(r: CustomResource): string {
-  const problems = [...apiVersionProblems(`${r.group}/${r.version}`), ...(isResourceName(r.plural) ? [] : [`plural ${JSON.stringify(r.plural)} is not a resource name`])];
-  if (!r.group || problems.length) throw new KubeApiError(404, 'NotFound', `custom resource ${JSON.stringify(`${r.group}/${r.version}/${r.plural}`)} is not servable: ${problems.join('; ') || 'no group'}`);
+  const problems = [
+    ...apiVersionProblems(`${r.group}/${r.version}`),
+    ...(isResourceName(r.plural) ? [] : [`plural ${JSON.stringify(r.plural)} is not a resource name`]),
+  ];
+  if (!r.group || problems.length)
+    throw new KubeApiError(
+      404,
+      'NotFound',
+      `custom resource ${JSON.stringify(`${r.group}/${r.version}/${r.plural}`)} is not servable: ${problems.join('; ') || 'no group'}`,
+    );
   return `/apis/${encodeURIComponent(r.group)}/${encodeURIComponent(r.version)}/${encodeURIComponent(r.plural)}`;
 }
 
@@ -94,11 +107,15 @@ export class CustomObjectCaches {
     const apiVersion = `${resource.group}/${resource.version}`;
     const informer = this.source.listWatchInto(collectionPath(resource), apiVersion, resource.kind, cache);
     const synced = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new KubeUnreachableError(`listing ${key} took longer than ${this.syncTimeoutMs} ms`)), this.syncTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new KubeUnreachableError(`listing ${key} took longer than ${this.syncTimeoutMs} ms`)),
+        this.syncTimeoutMs,
+      );
       informer.on('error', (err: unknown) => {
         clearTimeout(timer);
         reject(err);
-        if (this.running.get(key)?.informer === informer) this.drop(key, `watch failed: ${String((err as Error)?.message ?? err)}`);
+        if (this.running.get(key)?.informer === informer)
+          this.drop(key, `watch failed: ${String((err as Error)?.message ?? err)}`);
       });
       void informer.start().then(() => {
         if (informer.latestResourceVersion()) {

@@ -3,7 +3,14 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
-import { apiVersionProblems, dns1123LabelProblems, isResourceName, kindProblems, objectNameProblems, parseApiVersion } from '../../common/k8s/names.js';
+import {
+  apiVersionProblems,
+  dns1123LabelProblems,
+  isResourceName,
+  kindProblems,
+  objectNameProblems,
+  parseApiVersion,
+} from '../../common/k8s/names.js';
 import { isIntegerResourceVersion, rvAtLeast } from '../../common/k8s/resource-version.js';
 import type { Logger } from '../../common/log.js';
 
@@ -34,9 +41,27 @@ export interface KubeObject {
 }
 
 export type KindName =
-  | 'Namespace' | 'Node' | 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Event'
-  | 'Service' | 'Ingress' | 'ConfigMap' | 'Secret' | 'ServiceAccount' | 'PersistentVolumeClaim' | 'PersistentVolume'
-  | 'StorageClass' | 'HorizontalPodAutoscaler' | 'NetworkPolicy' | 'CustomResourceDefinition';
+  | 'Namespace'
+  | 'Node'
+  | 'Pod'
+  | 'Deployment'
+  | 'ReplicaSet'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'Job'
+  | 'CronJob'
+  | 'Event'
+  | 'Service'
+  | 'Ingress'
+  | 'ConfigMap'
+  | 'Secret'
+  | 'ServiceAccount'
+  | 'PersistentVolumeClaim'
+  | 'PersistentVolume'
+  | 'StorageClass'
+  | 'HorizontalPodAutoscaler'
+  | 'NetworkPolicy'
+  | 'CustomResourceDefinition';
 
 interface KindInfo {
   apiVersion: string;
@@ -65,7 +90,10 @@ export const KINDS: Record<KindName, KindInfo> = {
   StorageClass: { apiVersion: 'storage.k8s.io/v1', path: '/apis/storage.k8s.io/v1/storageclasses' },
   HorizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', path: '/apis/autoscaling/v2/horizontalpodautoscalers' },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', path: '/apis/networking.k8s.io/v1/networkpolicies' },
-  CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' },
+  CustomResourceDefinition: {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+  },
 };
 
 const KIND_BY_PATH = new Map(Object.entries(KINDS).map(([k, v]) => [v.path, k as KindName]));
@@ -80,7 +108,9 @@ export class UnsafeRequestPathError extends Error {
     value: unknown,
     problems: string[],
   ) {
-    super(`invalid ${field} ${JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value)}: ${problems.join('; ')}`);
+    super(
+      `invalid ${field} ${JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value)}: ${problems.join('; ')}`,
+    );
   }
 }
 
@@ -93,7 +123,10 @@ function checked(field: UnsafeRequestPathError['field'], value: unknown, problem
 }
 
 /** The `/namespaces/<ns>` part of a path, the namespace checked and encoded ('' without one). */
-const namespaceSegment = (namespace: string | undefined) => (namespace === undefined ? '' : `/namespaces/${encodeURIComponent(checked('namespace', namespace, dns1123LabelProblems))}`);
+const namespaceSegment = (namespace: string | undefined) =>
+  namespace === undefined
+    ? ''
+    : `/namespaces/${encodeURIComponent(checked('namespace', namespace, dns1123LabelProblems))}`;
 
 /** The collection path of a namespaced kind within one namespace. */
 export function namespacedPath(kind: KindName, namespace: string): string {
@@ -127,32 +160,48 @@ class CheckedObjectApi extends k8s.KubernetesObjectApi {
   protected override apiVersionPath(apiVersion: string): string {
     checked('apiVersion', apiVersion, apiVersionProblems);
     const gv = parseApiVersion(apiVersion)!;
-    return gv.group ? `/apis/${encodeURIComponent(gv.group)}/${encodeURIComponent(gv.version)}` : `/api/${encodeURIComponent(gv.version)}`;
+    return gv.group
+      ? `/apis/${encodeURIComponent(gv.group)}/${encodeURIComponent(gv.version)}`
+      : `/api/${encodeURIComponent(gv.version)}`;
   }
 
-  protected override async resource(apiVersion: string, kind: string, options?: k8s.Configuration): Promise<k8s.V1APIResource | undefined> {
+  protected override async resource(
+    apiVersion: string,
+    kind: string,
+    options?: k8s.Configuration,
+  ): Promise<k8s.V1APIResource | undefined> {
     checked('apiVersion', apiVersion, apiVersionProblems);
     checked('kind', kind, kindProblems);
     const found = await super.resource(apiVersion, kind, options);
     if (!found) return undefined;
     // The collection, not a subresource of the same kind (`pods/status` is kind Pod too).
-    const r = found.name.includes('/') ? this.apiVersionResourceCache[apiVersion]?.resources.find((x) => x.kind === kind && !x.name.includes('/')) : found;
+    const r = found.name.includes('/')
+      ? this.apiVersionResourceCache[apiVersion]?.resources.find((x) => x.kind === kind && !x.name.includes('/'))
+      : found;
     if (!r) return undefined;
     checked('resource', r.name, (n) => (isResourceName(n) ? [] : ['a resource must be one lowercase DNS-1123 label']));
     return r;
   }
 
-  protected override async specUriPath(spec: k8s.KubernetesObject, action: 'create' | 'delete' | 'patch' | 'read' | 'list' | 'replace'): Promise<string> {
+  protected override async specUriPath(
+    spec: k8s.KubernetesObject,
+    action: 'create' | 'delete' | 'patch' | 'read' | 'list' | 'replace',
+  ): Promise<string> {
     const apiVersion = checked('apiVersion', spec.apiVersion, apiVersionProblems);
     const kind = checked('kind', spec.kind, kindProblems);
     const resource = await this.resource(apiVersion, kind);
     if (!resource) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
     spec.metadata ??= {};
-    if (resource.namespaced && !spec.metadata.namespace && action !== 'list') spec.metadata.namespace = this.defaultNamespace;
+    if (resource.namespaced && !spec.metadata.namespace && action !== 'list')
+      spec.metadata.namespace = this.defaultNamespace;
     const parts = [this.apiVersionPath(apiVersion)];
-    if (resource.namespaced && spec.metadata.namespace !== undefined) parts.push(namespaceSegment(spec.metadata.namespace).slice(1));
+    if (resource.namespaced && spec.metadata.namespace !== undefined)
+      parts.push(namespaceSegment(spec.metadata.namespace).slice(1));
     parts.push(encodeURIComponent(resource.name));
-    if (action !== 'create' && action !== 'list') parts.push(encodeURIComponent(checked('name', spec.metadata.name, (n) => objectNameProblems(apiVersion, kind, n))));
+    if (action !== 'create' && action !== 'list')
+      parts.push(
+        encodeURIComponent(checked('name', spec.metadata.name, (n) => objectNameProblems(apiVersion, kind, n))),
+      );
     // Not lower-cased as the original does: names of some kinds (RBAC) may hold capitals.
     return parts.join('/');
   }
@@ -163,7 +212,17 @@ class CheckedObjectApi extends k8s.KubernetesObjectApi {
  * forbid listing them (RBAC, 403) or not serve their group/version (404); such a kind is marked unavailable, its
  * fields answer an error, and readiness does not wait for it.
  */
-export const CORE_KINDS: ReadonlySet<KindName> = new Set<KindName>(['Namespace', 'Node', 'Pod', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+export const CORE_KINDS: ReadonlySet<KindName> = new Set<KindName>([
+  'Namespace',
+  'Node',
+  'Pod',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+]);
 
 /** Why an optional kind has no cache: its LIST (or watch) answered 403 Forbidden or 404 Not Found. */
 export interface KindUnavailable {
@@ -180,13 +239,26 @@ export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  */
 export function sanitize(kind: KindName, o: KubeObject): KubeObject {
   if (kind !== 'Secret') return o;
-  const keys = [...new Set([...Object.keys((o.data as object | undefined) ?? {}), ...Object.keys((o.stringData as object | undefined) ?? {})])];
+  const keys = [
+    ...new Set([
+      ...Object.keys((o.data as object | undefined) ?? {}),
+      ...Object.keys((o.stringData as object | undefined) ?? {}),
+    ]),
+  ];
   const { data: _data, stringData: _stringData, ...rest } = o;
-  const annotations = o.metadata.annotations && LAST_APPLIED in o.metadata.annotations ? Object.fromEntries(Object.entries(o.metadata.annotations).filter(([k]) => k !== LAST_APPLIED)) : o.metadata.annotations;
-  return { ...rest, metadata: { ...o.metadata, ...(annotations ? { annotations } : {}) }, ...(keys.length ? { data: Object.fromEntries(keys.map((k) => [k, ''])) } : {}) };
+  const annotations =
+    o.metadata.annotations && LAST_APPLIED in o.metadata.annotations
+      ? Object.fromEntries(Object.entries(o.metadata.annotations).filter(([k]) => k !== LAST_APPLIED))
+      : o.metadata.annotations;
+  return {
+    ...rest,
+    metadata: { ...o.metadata, ...(annotations ? { annotations } : {}) },
+    ...(keys.length ? { data: Object.fromEntries(keys.map((k) => [k, ''])) } : {}),
+  };
 }
 
-export const keyOf = (o: { metadata: { namespace?: string; name: string } }) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
+export const keyOf = (o: { metadata: { namespace?: string; name: string } }) =>
+  o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 
 // ------------------------------------------------------------------ indexed cache
 
@@ -340,7 +412,13 @@ export class IndexedCache {
   }
 }
 
-const EMPTY_BUCKET: Bucket = Object.freeze({ keys: new Set<string>(), members: 0, content: 0, log: [], logFrom: 0 }) as Bucket;
+const EMPTY_BUCKET: Bucket = Object.freeze({
+  keys: new Set<string>(),
+  members: 0,
+  content: 0,
+  log: [],
+  logFrom: 0,
+}) as Bucket;
 const dedupe = (values: string[]) => (values.length < 2 ? values : [...new Set(values)]);
 
 export const byNamespace: IndexFn = (o) => (o.metadata.namespace ? [o.metadata.namespace] : []);
@@ -380,7 +458,14 @@ export class KubeUnreachableError extends Error {}
  * last of them comes one `SYNCED` change with the same token: from there on, every watch event follows.
  */
 export type CacheChange =
-  | { kind: KindName; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; previous?: KubeObject; token: string; resync: boolean }
+  | {
+      kind: KindName;
+      type: 'ADDED' | 'MODIFIED' | 'DELETED';
+      object: KubeObject;
+      previous?: KubeObject;
+      token: string;
+      resync: boolean;
+    }
   | { kind: KindName; type: 'SYNCED'; token: string };
 
 export type CacheChangeListener = (change: CacheChange) => void;
@@ -446,13 +531,29 @@ export class KubeClient {
    * through here, so stop() aborts them all, and one that opens after stop() is aborted at once.
    */
   private readonly watcher = {
-    watch: async (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> => {
+    watch: async (
+      path: string,
+      query: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, obj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> => {
       const kind = KIND_BY_PATH.get(path);
-      if (kind && this.relisting.delete(kind)) this.emit({ kind, type: 'SYNCED', token: this.listVersions[kind] ?? '' });
+      if (kind && this.relisting.delete(kind))
+        this.emit({ kind, type: 'SYNCED', token: this.listVersions[kind] ?? '' });
       // `done` may run before watch() returns (a request that fails at once).
       const state: { ended: boolean; controller?: AbortController } = { ended: false };
       // Secrets lose their values before anything (ListWatch's own store included) sees them.
-      const cb = path === KINDS.Secret.path ? (phase: string, obj: unknown, watchObj?: unknown) => callback(phase, obj && typeof obj === 'object' && (obj as KubeObject).metadata ? sanitize('Secret', obj as KubeObject) : obj, watchObj) : callback;
+      const cb =
+        path === KINDS.Secret.path
+          ? (phase: string, obj: unknown, watchObj?: unknown) =>
+              callback(
+                phase,
+                obj && typeof obj === 'object' && (obj as KubeObject).metadata
+                  ? sanitize('Secret', obj as KubeObject)
+                  : obj,
+                watchObj,
+              )
+          : callback;
       state.controller = await this.rawWatch.watch(path, query, cb, (err: unknown) => {
         state.ended = true;
         if (state.controller) this.openWatches.delete(state.controller);
@@ -481,7 +582,8 @@ export class KubeClient {
     this.objects = CheckedObjectApi.make(this.kc);
     this.rawWatch = new k8s.Watch(this.kc);
     const common = { namespace: byNamespace, label: byLabel, labelKey: byLabelKey, owner: byOwner, uid: byUid };
-    const make = (kind: KindName, extra: Record<string, IndexFn> = {}) => new IndexedCache(kind, { ...common, ...extra, ...(opts.indexes?.[kind] ?? {}) });
+    const make = (kind: KindName, extra: Record<string, IndexFn> = {}) =>
+      new IndexedCache(kind, { ...common, ...extra, ...(opts.indexes?.[kind] ?? {}) });
     this.caches = {
       Namespace: make('Namespace'),
       Node: make('Node'),
@@ -492,7 +594,12 @@ export class KubeClient {
       DaemonSet: make('DaemonSet'),
       Job: make('Job'),
       CronJob: make('CronJob'),
-      Event: make('Event', { involved: (o) => (o.involvedObject && typeof o.involvedObject === 'object' ? [String((o.involvedObject as { uid?: string }).uid ?? '')] : []) }),
+      Event: make('Event', {
+        involved: (o) =>
+          o.involvedObject && typeof o.involvedObject === 'object'
+            ? [String((o.involvedObject as { uid?: string }).uid ?? '')]
+            : [],
+      }),
       Service: make('Service'),
       Ingress: make('Ingress'),
       ConfigMap: make('ConfigMap'),
@@ -552,7 +659,8 @@ export class KubeClient {
   isSynced(kind?: KindName): boolean {
     if (kind) return this.syncedKinds.has(kind);
     for (const { kind: k } of this.informers) {
-      if (CORE_KINDS.has(k) ? !this.syncedKinds.has(k) : !this.syncedKinds.has(k) && !this.settledKinds.has(k)) return false;
+      if (CORE_KINDS.has(k) ? !this.syncedKinds.has(k) : !this.syncedKinds.has(k) && !this.settledKinds.has(k))
+        return false;
     }
     return true;
   }
@@ -627,7 +735,10 @@ export class KubeClient {
     this.restarts[kind] = (this.restarts[kind] ?? 0) + 1;
     const e = toKubeError(err);
     const message = String((e as Error)?.message ?? e);
-    const refused = !CORE_KINDS.has(kind) && e instanceof KubeApiError && (e.statusCode === 403 || e.statusCode === 404) ? (e.statusCode as 403 | 404) : undefined;
+    const refused =
+      !CORE_KINDS.has(kind) && e instanceof KubeApiError && (e.statusCode === 403 || e.statusCode === 404)
+        ? (e.statusCode as 403 | 404)
+        : undefined;
     // A refused optional kind answers errors rather than its cache: not a disconnection.
     if (refused) this.downSince.delete(kind);
     else if (this.syncedKinds.has(kind) && !this.downSince.has(kind)) this.downSince.set(kind, Date.now());
@@ -637,7 +748,12 @@ export class KubeClient {
       const key = `${kind}:${refused}`;
       if (!this.reportedUnavailable.has(key)) {
         this.reportedUnavailable.add(key);
-        this.log.warn('kind unavailable; its fields answer errors, readiness does not wait for it', { kind, status: refused, reason: refused === 403 ? 'forbidden' : 'not served', error: message });
+        this.log.warn('kind unavailable; its fields answer errors, readiness does not wait for it', {
+          kind,
+          status: refused,
+          reason: refused === 403 ? 'forbidden' : 'not served',
+          error: message,
+        });
       } else this.log.debug('kind still unavailable; retrying', { kind, attempt, delayMs: delay });
     } else this.log.warn('informer error; restarting', { kind, attempt, delayMs: delay, error: message });
     if (!CORE_KINDS.has(kind)) this.settle(kind);
@@ -689,7 +805,10 @@ export class KubeClient {
     done: (err?: Error) => void,
   ): Promise<() => void> {
     const path = opts.namespace ? namespacedPath(kind, opts.namespace) : KINDS[kind].path;
-    const query: Record<string, string | boolean> = { resourceVersion: opts.resourceVersion, allowWatchBookmarks: true };
+    const query: Record<string, string | boolean> = {
+      resourceVersion: opts.resourceVersion,
+      allowWatchBookmarks: true,
+    };
     if (opts.labelSelector) query.labelSelector = opts.labelSelector;
     if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
     let ended = false;
@@ -705,8 +824,16 @@ export class KubeClient {
         if (ended) return;
         const o = obj as KubeObject & { code?: number; message?: string };
         // A watch reports "too old" as an ERROR event carrying a Status, before it ends.
-        if (phase === 'ERROR') finish(new KubeApiError(o.code ?? 500, String((o as { reason?: string }).reason ?? ''), o.message ?? 'watch error'));
-        else if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' || phase === 'BOOKMARK') onEvent({ type: phase, object: sanitize(kind, o) });
+        if (phase === 'ERROR')
+          finish(
+            new KubeApiError(
+              o.code ?? 500,
+              String((o as { reason?: string }).reason ?? ''),
+              o.message ?? 'watch error',
+            ),
+          );
+        else if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' || phase === 'BOOKMARK')
+          onEvent({ type: phase, object: sanitize(kind, o) });
       },
       (err: unknown) => finish(err ? toKubeError(err) : undefined),
     );
@@ -717,7 +844,9 @@ export class KubeClient {
   }
 
   /** The informers' LIST: raw JSON (no client-side classes, so list and watch objects look alike), in chunks. */
-  private async listAll(kind: KindName): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
+  private async listAll(
+    kind: KindName,
+  ): Promise<{ apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] }> {
     if (this.stopped) throw new Error('the Kubernetes client is stopped');
     this.relisting.add(kind);
     const { items, resourceVersion } = await this.listChunked(KINDS[kind].path, KINDS[kind].apiVersion, kind);
@@ -727,14 +856,21 @@ export class KubeClient {
   }
 
   /** A whole LIST of a path, in chunks of `listChunk` (limit/continue), items given their apiVersion and kind. */
-  private async listChunked(path: string, apiVersion: string, kind: string): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  private async listChunked(
+    path: string,
+    apiVersion: string,
+    kind: string,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const items: KubeObject[] = [];
     let cont = '';
     let resourceVersion = '';
     do {
       const q = new URLSearchParams({ limit: String(this.listChunk) });
       if (cont) q.set('continue', cont);
-      const page = (await this.rawRequest('GET', `${path}?${q}`)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      const page = (await this.rawRequest('GET', `${path}?${q}`)) as {
+        items?: KubeObject[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      };
       for (const o of page.items ?? []) {
         o.apiVersion ??= apiVersion;
         o.kind ??= kind;
@@ -750,14 +886,24 @@ export class KubeClient {
    * A list+watch of any resource path (the objects of a CRD) into a cache of its own, through the same watch wrapper
    * as the kinds' informers, so stop() ends its watch too. The caller starts it, stops it and listens for `error`.
    */
-  listWatchInto(path: string, apiVersion: string, kind: string, cache: IndexedCache): k8s.ListWatch<k8s.KubernetesObject> {
+  listWatchInto(
+    path: string,
+    apiVersion: string,
+    kind: string,
+    cache: IndexedCache,
+  ): k8s.ListWatch<k8s.KubernetesObject> {
     const list = async () => {
       if (this.stopped) throw new Error('the Kubernetes client is stopped');
       const { items, resourceVersion } = await this.listChunked(path, apiVersion, kind);
       cache.seen(resourceVersion);
       return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
     };
-    const informer = new k8s.ListWatch<k8s.KubernetesObject>(path, this.watcher, list as unknown as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>, false);
+    const informer = new k8s.ListWatch<k8s.KubernetesObject>(
+      path,
+      this.watcher,
+      list as unknown as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
+      false,
+    );
     informer.on('add', (o) => cache.upsert(o as unknown as KubeObject));
     informer.on('update', (o) => cache.upsert(o as unknown as KubeObject));
     informer.on('delete', (o) => cache.delete(o as unknown as KubeObject));
@@ -769,7 +915,11 @@ export class KubeClient {
     // Callers build paths from checked, encoded segments; a dot segment here (raw or encoded) means one slipped
     // through, and URL normalisation would turn it into another object's path.
     const segments = path.split('?')[0].split('/');
-    if (segments.some((seg) => seg.toLowerCase().replaceAll('%2e', '.') === '.' || seg.toLowerCase().replaceAll('%2e', '.') === '..')) {
+    if (
+      segments.some(
+        (seg) => seg.toLowerCase().replaceAll('%2e', '.') === '.' || seg.toLowerCase().replaceAll('%2e', '.') === '..',
+      )
+    ) {
       throw new UnsafeRequestPathError('name', path, ['a request path may not hold a "." or ".." segment']);
     }
     const cluster = this.kc.getCurrentCluster();
@@ -804,8 +954,19 @@ export class KubeClient {
           }
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) return resolve(parsed);
-          const s = (parsed && typeof parsed === 'object' ? parsed : {}) as { reason?: string; message?: string; details?: KubeStatusDetails };
-          reject(new KubeApiError(status, s.reason ?? '', s.message ?? (typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`), s.details));
+          const s = (parsed && typeof parsed === 'object' ? parsed : {}) as {
+            reason?: string;
+            message?: string;
+            details?: KubeStatusDetails;
+          };
+          reject(
+            new KubeApiError(
+              status,
+              s.reason ?? '',
+              s.message ?? (typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`),
+              s.details,
+            ),
+          );
         });
       });
       req.setTimeout(30_000, () => req.destroy(new Error('request timed out')));
@@ -819,7 +980,9 @@ export class KubeClient {
 
   /** Creates any object (KubernetesObjectApi: the path comes from discovery). */
   async create(obj: KubeObject): Promise<KubeObject> {
-    return wrap(() => this.objects.create(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER)) as unknown as Promise<KubeObject>;
+    return wrap(() =>
+      this.objects.create(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER),
+    ) as unknown as Promise<KubeObject>;
   }
 
   /** A JSON merge patch of any object. */
@@ -830,7 +993,16 @@ export class KubeClient {
   }
 
   async mergePatch(obj: KubeObject): Promise<KubeObject> {
-    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as unknown as Promise<KubeObject>;
+    return wrap(() =>
+      this.objects.patch(
+        obj as unknown as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        k8s.PatchStrategy.MergePatch,
+      ),
+    ) as unknown as Promise<KubeObject>;
   }
 
   /**
@@ -838,18 +1010,35 @@ export class KubeClient {
    * (as `kubectl apply --server-side [--force-conflicts]`); `dryRun` is the server's dryRun=All (checked, not stored).
    */
   async apply(obj: KubeObject, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<KubeObject> {
-    return wrap(() => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, FIELD_MANAGER, Boolean(opts.force), k8s.PatchStrategy.ServerSideApply)) as unknown as Promise<KubeObject>;
+    return wrap(() =>
+      this.objects.patch(
+        obj as unknown as k8s.KubernetesObject,
+        undefined,
+        opts.dryRun ? 'All' : undefined,
+        FIELD_MANAGER,
+        Boolean(opts.force),
+        k8s.PatchStrategy.ServerSideApply,
+      ),
+    ) as unknown as Promise<KubeObject>;
   }
 
-  async delete(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject | undefined> {
-    const res = (await wrap(() => this.objects.delete(obj as unknown as k8s.KubernetesObject))) as unknown as KubeObject;
+  async delete(obj: {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string };
+  }): Promise<KubeObject | undefined> {
+    const res = (await wrap(() =>
+      this.objects.delete(obj as unknown as k8s.KubernetesObject),
+    )) as unknown as KubeObject;
     return res && (res as { kind?: string }).kind !== 'Status' ? res : undefined;
   }
 
   /** Whether a kind is namespaced (discovery, cached by KubernetesObjectApi); undefined for unknown kinds. */
   async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
     // `resource` is protected on KubernetesObjectApi; it is the discovery lookup the client uses for its own paths.
-    const api = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<k8s.V1APIResource | undefined> };
+    const api = this.objects as unknown as {
+      resource(apiVersion: string, kind: string): Promise<k8s.V1APIResource | undefined>;
+    };
     const r = await wrap(() => api.resource(apiVersion, kind));
     return r ? r.namespaced : undefined;
   }
@@ -858,7 +1047,13 @@ export class KubeClient {
    * Read-your-writes: waits (bounded) until the cache of `kind` has seen `resourceVersion` — the object itself at
    * that version or newer, or anything newer in the same kind. Resolves false on timeout.
    */
-  waitForVersion(kind: KindName, namespace: string | undefined, name: string, resourceVersion: string | undefined, opts: { gone?: boolean } = {}): Promise<boolean> {
+  waitForVersion(
+    kind: KindName,
+    namespace: string | undefined,
+    name: string,
+    resourceVersion: string | undefined,
+    opts: { gone?: boolean } = {},
+  ): Promise<boolean> {
     const cache = this.caches[kind];
     return cache.waitFor(() => {
       const current = cache.get(namespace, name);
@@ -890,15 +1085,30 @@ export function toKubeError(e: unknown): Error {
         // keep the text
       }
     }
-    const s = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string; details?: KubeStatusDetails };
-    return new KubeApiError(e.code, s.reason ?? '', s.message ?? (typeof body === 'string' ? body : e.message), s.details);
+    const s = (body && typeof body === 'object' ? body : {}) as {
+      reason?: string;
+      message?: string;
+      details?: KubeStatusDetails;
+    };
+    return new KubeApiError(
+      e.code,
+      s.reason ?? '',
+      s.message ?? (typeof body === 'string' ? body : e.message),
+      s.details,
+    );
   }
   // client-node's Watch reports a refused watch request as an Error with the HTTP status in `statusCode`.
   const status = (e as { statusCode?: unknown })?.statusCode;
   if (e instanceof Error && typeof status === 'number') return new KubeApiError(status, '', e.message);
   const err = e as { code?: string; type?: string; message?: string; cause?: { code?: string } };
   const code = err?.code ?? err?.cause?.code;
-  if (err?.type === 'system' || (code && /^(ECONN|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO|SELF_SIGNED)/.test(code))) {
+  if (
+    err?.type === 'system' ||
+    (code &&
+      /^(ECONN|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO|SELF_SIGNED)/.test(
+        code,
+      ))
+  ) {
     return new KubeUnreachableError(err.message ?? String(code));
   }
   return e instanceof Error ? e : new Error(String(e));

@@ -37,7 +37,13 @@ interface Doc {
 }
 
 /** Server-side apply of every document (field manager kubegraph), all or nothing; see the module comment. */
-export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: string | null | undefined, yaml: string, opts: ApplyOptions = {}): Promise<AppliedRef[]> {
+export async function applyYaml(
+  deps: ModelDeps,
+  viewer: Viewer,
+  namespace: string | null | undefined,
+  yaml: string,
+  opts: ApplyOptions = {},
+): Promise<AppliedRef[]> {
   if (namespace !== null && namespace !== undefined) {
     validateNamespace(namespace);
     // Documents may only go to this namespace (or be cluster-scoped, checked below): who may not write in it learns
@@ -49,17 +55,36 @@ export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: stri
   // 1. Each document: its kind on this cluster, its namespace, who may apply it. Nothing is sent but discovery.
   for (const { index, object: o } of docs) {
     const namespaced = await kubeCall(() => deps.kube.namespaced(o.apiVersion!, o.kind!));
-    if (namespaced === undefined) throw badUserInput(`${docLabel(index, o)}: no kind ${o.kind} in ${o.apiVersion} on this cluster`, { argument: 'yaml', document: index });
+    if (namespaced === undefined)
+      throw badUserInput(`${docLabel(index, o)}: no kind ${o.kind} in ${o.apiVersion} on this cluster`, {
+        argument: 'yaml',
+        document: index,
+      });
     if (namespaced) {
       o.metadata.namespace ??= namespace ?? 'default';
-      if (namespace && o.metadata.namespace !== namespace) throw badUserInput(`${docLabel(index, o)}: namespace ${o.metadata.namespace} does not match the namespace argument ${namespace}`, { argument: 'yaml', document: index });
+      if (namespace && o.metadata.namespace !== namespace)
+        throw badUserInput(
+          `${docLabel(index, o)}: namespace ${o.metadata.namespace} does not match the namespace argument ${namespace}`,
+          { argument: 'yaml', document: index },
+        );
     } else delete o.metadata.namespace;
     authorize(viewer, 'update', o.metadata.namespace);
   }
-  for (const { index, object: o } of docs) await checkEscalation(deps, viewer, index, o, docs.map((d) => d.object));
+  for (const { index, object: o } of docs)
+    await checkEscalation(
+      deps,
+      viewer,
+      index,
+      o,
+      docs.map((d) => d.object),
+    );
 
   // 2. The API server's verdict on each, without storing anything: validation, admission (Pod Security), conflicts.
-  const created = new Set(docs.filter((d) => d.object.kind === 'Namespace' && d.object.apiVersion === 'v1').map((d) => d.object.metadata.name));
+  const created = new Set(
+    docs
+      .filter((d) => d.object.kind === 'Namespace' && d.object.apiVersion === 'v1')
+      .map((d) => d.object.metadata.name),
+  );
   const previews: KubeObject[] = [];
   for (const d of docs) {
     try {
@@ -68,7 +93,12 @@ export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: stri
       // An object in a namespace that an earlier document creates cannot be dry-run before that namespace exists; it
       // is checked when applied (only platform admins can create namespaces here).
       const err = toKubeError(e);
-      if (err instanceof KubeApiError && err.statusCode === 404 && err.details?.kind === 'namespaces' && created.has(d.object.metadata.namespace ?? '')) {
+      if (
+        err instanceof KubeApiError &&
+        err.statusCode === 404 &&
+        err.details?.kind === 'namespaces' &&
+        created.has(d.object.metadata.namespace ?? '')
+      ) {
         previews.push(d.object);
         continue;
       }
@@ -84,12 +114,21 @@ export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: stri
     try {
       applied = await deps.kube.apply(d.object, { force: opts.force });
     } catch (e) {
-      throw documentError(d, e, out.length ? `documents before it were applied (${out.map((r) => `${r.kind} ${r.name}`).join(', ')}); ` : '');
+      throw documentError(
+        d,
+        e,
+        out.length ? `documents before it were applied (${out.map((r) => `${r.kind} ${r.name}`).join(', ')}); ` : '',
+      );
     }
     const kind = (applied.kind ?? d.object.kind) as string;
     if (kind in KINDS && (applied.apiVersion ?? d.object.apiVersion) === KINDS[kind as KindName].apiVersion) {
       // Read-your-writes: the caches have the object when the mutation answers (bounded wait).
-      await deps.kube.waitForVersion(kind as KindName, applied.metadata?.namespace, applied.metadata?.name ?? d.object.metadata.name, applied.metadata?.resourceVersion);
+      await deps.kube.waitForVersion(
+        kind as KindName,
+        applied.metadata?.namespace,
+        applied.metadata?.name ?? d.object.metadata.name,
+        applied.metadata?.resourceVersion,
+      );
     }
     out.push(refOf(applied, d.object));
   }
@@ -97,12 +136,18 @@ export async function applyYaml(deps: ModelDeps, viewer: Viewer, namespace: stri
 }
 
 function refOf(applied: KubeObject, sent: KubeObject): AppliedRef {
-  return { apiVersion: applied.apiVersion ?? sent.apiVersion!, kind: applied.kind ?? sent.kind!, namespace: applied.metadata?.namespace ?? null, name: applied.metadata?.name ?? sent.metadata.name };
+  return {
+    apiVersion: applied.apiVersion ?? sent.apiVersion!,
+    kind: applied.kind ?? sent.kind!,
+    namespace: applied.metadata?.namespace ?? null,
+    name: applied.metadata?.name ?? sent.metadata.name,
+  };
 }
 
 /** The documents of the YAML as objects; anything that is not one is BAD_USER_INPUT naming the document. */
 function parseDocuments(yaml: string): Doc[] {
-  const bad = (index: number, message: string) => badUserInput(`document ${index}: ${message}`, { argument: 'yaml', document: index });
+  const bad = (index: number, message: string) =>
+    badUserInput(`document ${index}: ${message}`, { argument: 'yaml', document: index });
   const docs: Doc[] = [];
   for (const [i, doc] of [...parseAllDocuments(yaml)].entries()) {
     const index = i + 1;
@@ -117,14 +162,26 @@ function parseDocuments(yaml: string): Doc[] {
     if (value === null || value === undefined) continue; // an empty document (a trailing ---)
     if (typeof value !== 'object' || Array.isArray(value)) throw bad(index, 'expected a Kubernetes object');
     const o = value as Partial<KubeObject>;
-    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || !o.metadata || typeof o.metadata !== 'object' || typeof o.metadata.name !== 'string' || !o.metadata.name) {
+    if (
+      typeof o.apiVersion !== 'string' ||
+      typeof o.kind !== 'string' ||
+      !o.metadata ||
+      typeof o.metadata !== 'object' ||
+      typeof o.metadata.name !== 'string' ||
+      !o.metadata.name
+    ) {
       throw bad(index, 'apiVersion, kind and metadata.name are required');
     }
     if (o.kind.endsWith('List')) throw bad(index, 'lists are not supported; give one document per object');
     // The names gate (section 2 of issue 12): apiVersion, kind, namespace and name by Kubernetes' rules, before any request.
-    validateObjectRef({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }, 'yaml', `document ${index}`);
+    validateObjectRef(
+      { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name },
+      'yaml',
+      `document ${index}`,
+    );
     docs.push({ index, object: o as KubeObject });
-    if (docs.length > MAX_DOCUMENTS) throw badUserInput(`the YAML holds more than ${MAX_DOCUMENTS} objects; apply it in parts`, { argument: 'yaml' });
+    if (docs.length > MAX_DOCUMENTS)
+      throw badUserInput(`the YAML holds more than ${MAX_DOCUMENTS} objects; apply it in parts`, { argument: 'yaml' });
   }
   if (!docs.length) throw badUserInput('the YAML holds no object', { argument: 'yaml' });
   return docs;
@@ -139,12 +196,23 @@ function documentError(d: Doc, e: unknown, note = ''): Error {
   const mapped = mapKubeError(e);
   if (!isGraphQLError(mapped)) return mapped; // not a failure of the document (a bug): left as it is
   const err = toKubeError(e);
-  const ext: Record<string, unknown> = { ...(mapped.extensions ?? {}), argument: 'yaml', document: d.index, kind: d.object.kind, name: d.object.metadata.name };
+  const ext: Record<string, unknown> = {
+    ...(mapped.extensions ?? {}),
+    argument: 'yaml',
+    document: d.index,
+    kind: d.object.kind,
+    name: d.object.metadata.name,
+  };
   if (err instanceof KubeApiError) {
     ext.reason = err.reason;
     const causes = err.details?.causes ?? [];
     if (causes.length) ext.causes = causes;
-    const conflicts = causes.filter((c) => c.reason === 'FieldManagerConflict').map((c) => ({ field: c.field ?? '', manager: /^conflict with "((?:[^"\\]|\\.)*)"/.exec(c.message ?? '')?.[1] ?? c.message ?? '' }));
+    const conflicts = causes
+      .filter((c) => c.reason === 'FieldManagerConflict')
+      .map((c) => ({
+        field: c.field ?? '',
+        manager: /^conflict with "((?:[^"\\]|\\.)*)"/.exec(c.message ?? '')?.[1] ?? c.message ?? '',
+      }));
     if (conflicts.length) {
       ext.conflicts = conflicts;
       ext.managers = [...new Set(conflicts.map((c) => c.manager))].sort();

@@ -2,7 +2,13 @@
 // arguments are checked (services/common/k8s/names.ts) before the model runs, so a value that would walk the API path
 // ("..", "a/../..", "v1/../../api") is BAD_USER_INPUT naming its argument and never reaches the client. The table
 // must classify every function of the model (the compiler enforces it), so a new query or mutation cannot skip it.
-import { nameRuleOf, validateName, validateNamespace, validateObjectRef, type NameRule } from '../../common/k8s/names.js';
+import {
+  nameRuleOf,
+  validateName,
+  validateNamespace,
+  validateObjectRef,
+  type NameRule,
+} from '../../common/k8s/names.js';
 import { KINDS, type KindName } from '../clients/kube.js';
 import type { buildWorkloadsModel } from './index.js';
 
@@ -14,7 +20,13 @@ function optionalNamespace(value: unknown, argument = 'namespace'): void {
 /** The name rule of a kind of the informer registry. */
 export const ruleOf = (kind: KindName): NameRule => nameRuleOf(KINDS[kind].apiVersion, kind);
 
-const WORKLOAD_KIND: Record<string, KindName> = { DEPLOYMENT: 'Deployment', STATEFUL_SET: 'StatefulSet', DAEMON_SET: 'DaemonSet', JOB: 'Job', CRON_JOB: 'CronJob' };
+const WORKLOAD_KIND: Record<string, KindName> = {
+  DEPLOYMENT: 'Deployment',
+  STATEFUL_SET: 'StatefulSet',
+  DAEMON_SET: 'DaemonSet',
+  JOB: 'Job',
+  CRON_JOB: 'CronJob',
+};
 
 /** A namespace and a name of a registry kind. */
 export function namespacedName(kind: KindName, namespace: unknown, name: unknown): void {
@@ -36,7 +48,8 @@ export function genericRef(ref: { apiVersion: unknown; kind: unknown; namespace?
 /** The arguments of list queries and subscriptions: the namespace, and a workload name when one is given. */
 export function listArgs(args: { namespace?: unknown; kind?: unknown; name?: unknown } | null | undefined): void {
   optionalNamespace(args?.namespace);
-  if (args?.name !== undefined && args.name !== null) validateName(ruleOf(WORKLOAD_KIND[String(args.kind)] ?? 'Deployment'), args.name);
+  if (args?.name !== undefined && args.name !== null)
+    validateName(ruleOf(WORKLOAD_KIND[String(args.kind)] ?? 'Deployment'), args.name);
 }
 
 /** A checker gets the arguments of the model function it guards. */

@@ -3,7 +3,14 @@ import { stringify } from 'yaml';
 import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
 import type { AccountsClient } from '../clients/accounts.js';
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
-import { KINDS, sanitize, type IndexedCache, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
+import {
+  KINDS,
+  sanitize,
+  type IndexedCache,
+  type KindName,
+  type KubeClient,
+  type KubeObject,
+} from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
@@ -27,9 +34,15 @@ export interface ModelDeps {
  */
 export function cacheOf(deps: ModelDeps, kind: KindName): IndexedCache {
   const refused = deps.kube.unavailable(kind);
-  if (refused?.status === 403) throw forbiddenError(`the workloads service may not list ${kind} objects in this cluster: ${refused.message}`);
-  if (refused?.status === 404) throw upstreamUnavailable(SERVICE, `the Kubernetes API does not serve ${kind} (${KINDS[kind].apiVersion}): ${refused.message}`);
-  if (!deps.kube.isSynced(kind)) throw upstreamUnavailable(SERVICE, `the ${kind} cache has not synced with the Kubernetes API yet`);
+  if (refused?.status === 403)
+    throw forbiddenError(`the workloads service may not list ${kind} objects in this cluster: ${refused.message}`);
+  if (refused?.status === 404)
+    throw upstreamUnavailable(
+      SERVICE,
+      `the Kubernetes API does not serve ${kind} (${KINDS[kind].apiVersion}): ${refused.message}`,
+    );
+  if (!deps.kube.isSynced(kind))
+    throw upstreamUnavailable(SERVICE, `the ${kind} cache has not synced with the Kubernetes API yet`);
   return deps.kube.caches[kind];
 }
 
@@ -44,7 +57,13 @@ export interface OwnerRefView {
 export const labelsOf = (o: KubeObject): Record<string, string> => o.metadata.labels ?? {};
 export const annotationsOf = (o: KubeObject): Record<string, string> => o.metadata.annotations ?? {};
 export const ownersOf = (o: KubeObject): OwnerRefView[] =>
-  (o.metadata.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: Boolean(r.controller) }));
+  (o.metadata.ownerReferences ?? []).map((r) => ({
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    name: r.name,
+    uid: r.uid,
+    controller: Boolean(r.controller),
+  }));
 
 /**
  * The object as `kubectl get -o yaml` shows it (managed fields left out, as kubectl does by default). A Secret shows
@@ -67,7 +86,10 @@ export function jsonOf(o: KubeObject): KubeObject {
  * A label selector as index selections (equality and `in` and `exists` requirements) plus the requirements no index
  * answers (!=, notin, !key, gt, lt), checked per candidate.
  */
-export function labelSelections(selector: string | null | undefined): { selections: Selection[]; rest: LabelRequirement[] } {
+export function labelSelections(selector: string | null | undefined): {
+  selections: Selection[];
+  rest: LabelRequirement[];
+} {
   if (selector === null || selector === undefined) return { selections: [], rest: [] };
   const reqs = parseLabelSelector(selector);
   const selections: Selection[] = [];
@@ -82,7 +104,12 @@ export function labelSelections(selector: string | null | undefined): { selectio
 }
 
 /** The namespace selection for a `namespace` / `workspace` argument and what the viewer may see; undefined: all. */
-export function namespaceSelection(deps: ModelDeps, viewer: Viewer, namespace?: string | null, workspace?: string | null): Selection[] {
+export function namespaceSelection(
+  deps: ModelDeps,
+  viewer: Viewer,
+  namespace?: string | null,
+  workspace?: string | null,
+): Selection[] {
   const out: Selection[] = [];
   if (namespace !== null && namespace !== undefined) out.push({ index: 'namespace', values: [namespace] });
   if (workspace !== null && workspace !== undefined) {
@@ -105,10 +132,13 @@ export const nameContains = (needle: string | null | undefined) => {
   return (o: KubeObject) => o.metadata.name.toLowerCase().includes(lower);
 };
 
-export const labelPredicate = (rest: LabelRequirement[]) => (rest.length ? (o: KubeObject) => labelsMatch(rest, o.metadata.labels) : undefined);
+export const labelPredicate = (rest: LabelRequirement[]) =>
+  rest.length ? (o: KubeObject) => labelsMatch(rest, o.metadata.labels) : undefined;
 
 /** Combines optional predicates into one (undefined when none). */
-export function allOf(...preds: (((o: KubeObject) => boolean) | undefined)[]): ((o: KubeObject) => boolean) | undefined {
+export function allOf(
+  ...preds: (((o: KubeObject) => boolean) | undefined)[]
+): ((o: KubeObject) => boolean) | undefined {
   const ps = preds.filter((p): p is (o: KubeObject) => boolean => Boolean(p));
   if (!ps.length) return undefined;
   if (ps.length === 1) return ps[0];

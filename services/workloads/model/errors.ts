@@ -1,6 +1,14 @@
 // Kubernetes API failures as GraphQL errors of DESIGN.md's error model.
 import type { GraphQLError } from 'graphql';
-import { apiError, badUserInput, conflictError, ErrorCode, forbiddenError, notFoundError, upstreamUnavailable } from '../../common/errors.js';
+import {
+  apiError,
+  badUserInput,
+  conflictError,
+  ErrorCode,
+  forbiddenError,
+  notFoundError,
+  upstreamUnavailable,
+} from '../../common/errors.js';
 import { KubeApiError, KubeUnreachableError, toKubeError, UnsafeRequestPathError } from '../clients/kube.js';
 
 export const SERVICE = 'workloads';
@@ -11,7 +19,8 @@ export function mapKubeError(e: unknown): Error {
   if (e instanceof UnsafeRequestPathError) return badUserInput(e.message, { argument: e.field });
   const err = toKubeError(e);
   // The system, never its address: the client's message names the API server's URL (operators read it in the logs).
-  if (err instanceof KubeUnreachableError) return upstreamUnavailable(SERVICE, `Kubernetes API unreachable${unreachableReason(err.message)}`);
+  if (err instanceof KubeUnreachableError)
+    return upstreamUnavailable(SERVICE, `Kubernetes API unreachable${unreachableReason(err.message)}`);
   if (err instanceof KubeApiError) {
     switch (err.statusCode) {
       case 409:
@@ -27,7 +36,8 @@ export function mapKubeError(e: unknown): Error {
       case 415:
         return badUserInput(err.message, { reason: err.reason });
       default:
-        if (err.statusCode >= 500 || err.statusCode === 429) return upstreamUnavailable(SERVICE, `Kubernetes API error ${err.statusCode}: ${err.message}`);
+        if (err.statusCode >= 500 || err.statusCode === 429)
+          return upstreamUnavailable(SERVICE, `Kubernetes API error ${err.statusCode}: ${err.message}`);
         return apiError(ErrorCode.BAD_USER_INPUT, err.message, { status: err.statusCode });
     }
   }

@@ -38,7 +38,8 @@ export interface PolicyRule {
 const PROJECT_VERBS = new Set(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']);
 const READ_VERBS = new Set(['get', 'list', 'watch']);
 
-const groupOf = (apiVersion: string | undefined) => (apiVersion?.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+const groupOf = (apiVersion: string | undefined) =>
+  apiVersion?.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
 
 /** Why a rule goes beyond a project admin's rights (undefined: it does not). */
 export function ruleBeyondProjectAdmin(rule: PolicyRule): string | undefined {
@@ -49,10 +50,15 @@ export function ruleBeyondProjectAdmin(rule: PolicyRule): string | undefined {
   const core = groups.includes('') || groups.includes('*');
   const writes = verbs.some((v) => !READ_VERBS.has(v));
   for (const v of verbs) {
-    if (v === 'impersonate' && core && groups.every((g) => g === '') && resources.every((r) => r === 'serviceaccounts')) continue;
+    if (v === 'impersonate' && core && groups.every((g) => g === '') && resources.every((r) => r === 'serviceaccounts'))
+      continue;
     if (!PROJECT_VERBS.has(v)) return `verb ${JSON.stringify(v)}`;
   }
-  if (writes && core && resources.some((r) => r === '*' || r === 'namespaces' || r.startsWith('namespaces/') || r === '*/*')) {
+  if (
+    writes &&
+    core &&
+    resources.some((r) => r === '*' || r === 'namespaces' || r.startsWith('namespaces/') || r === '*/*')
+  ) {
     return `${verbs.filter((v) => !READ_VERBS.has(v)).join(', ')} on ${resources.includes('*') ? 'every core resource (namespaces included)' : 'namespaces'}`;
   }
   return undefined;
@@ -69,7 +75,13 @@ export const docLabel = (index: number, o: KubeObject) => `document ${index} (${
  * Refuses a document the viewer may not have kubegraph apply (see the module comment). `docs` are all documents of
  * the YAML (a RoleBinding may reference a Role defined next to it). Runs before any write or dry run.
  */
-export async function checkEscalation(deps: ModelDeps, viewer: Viewer, index: number, o: KubeObject, docs: readonly KubeObject[]): Promise<void> {
+export async function checkEscalation(
+  deps: ModelDeps,
+  viewer: Viewer,
+  index: number,
+  o: KubeObject,
+  docs: readonly KubeObject[],
+): Promise<void> {
   if (isPlatformAdmin(viewer)) return;
   const ns = o.metadata.namespace;
   const isRbac = groupOf(o.apiVersion) === RBAC_GROUP;
@@ -78,38 +90,63 @@ export async function checkEscalation(deps: ModelDeps, viewer: Viewer, index: nu
   const what = docLabel(index, o);
   // Cluster-scoped RBAC kinds never get here: applying a cluster-scoped object is for platform admins only.
   if (ns === undefined || !allowed(viewer, 'admin', ns)) {
-    throw forbiddenError(`${what}: ${viewer.username} may not apply ${isRbac ? 'RBAC objects (roles and role bindings)' : 'service-account token Secrets'}${ns ? ` in project ${ns}` : ''}: only project admins may`);
+    throw forbiddenError(
+      `${what}: ${viewer.username} may not apply ${isRbac ? 'RBAC objects (roles and role bindings)' : 'service-account token Secrets'}${ns ? ` in project ${ns}` : ''}: only project admins may`,
+    );
   }
   if (!isRbac) return;
   if (o.kind === 'Role') {
     const beyond = rulesBeyond(o.rules as PolicyRule[] | undefined);
-    if (beyond.length) throw forbiddenError(`${what}: a Role may not grant more than a project admin has: ${beyond.join('; ')}`);
+    if (beyond.length)
+      throw forbiddenError(`${what}: a Role may not grant more than a project admin has: ${beyond.join('; ')}`);
     return;
   }
   if (o.kind !== 'RoleBinding') return;
   const ref = (o.roleRef ?? {}) as { apiGroup?: string; kind?: string; name?: string };
-  if (ref.apiGroup !== RBAC_GROUP || (ref.kind !== 'Role' && ref.kind !== 'ClusterRole') || typeof ref.name !== 'string' || !ref.name) {
+  if (
+    ref.apiGroup !== RBAC_GROUP ||
+    (ref.kind !== 'Role' && ref.kind !== 'ClusterRole') ||
+    typeof ref.name !== 'string' ||
+    !ref.name
+  ) {
     throw forbiddenError(`${what}: roleRef must name a Role or ClusterRole of ${RBAC_GROUP}`);
   }
   const rules = await referencedRules(deps, ns, ref.kind, ref.name, docs);
   if (rules === undefined) {
-    throw forbiddenError(`${what}: ${ref.kind} ${ref.name} does not exist${ref.kind === 'Role' ? ` in project ${ns}` : ''}: a binding may only reference an existing role (it would take whatever rights a role of that name gets later)`);
+    throw forbiddenError(
+      `${what}: ${ref.kind} ${ref.name} does not exist${ref.kind === 'Role' ? ` in project ${ns}` : ''}: a binding may only reference an existing role (it would take whatever rights a role of that name gets later)`,
+    );
   }
   const beyond = rulesBeyond(rules);
   if (beyond.length) {
-    throw forbiddenError(`${what}: ${viewer.username} may not bind ${ref.kind} ${ref.name}: it grants more than a project admin has (${beyond.join('; ')})`);
+    throw forbiddenError(
+      `${what}: ${viewer.username} may not bind ${ref.kind} ${ref.name}: it grants more than a project admin has (${beyond.join('; ')})`,
+    );
   }
 }
 
 /** The rules of the role a binding references: a Role of the same YAML first, else the cluster's; undefined if none. */
-async function referencedRules(deps: ModelDeps, namespace: string, kind: 'Role' | 'ClusterRole', name: string, docs: readonly KubeObject[]): Promise<PolicyRule[] | undefined> {
-  const local = docs.find((d) => groupOf(d.apiVersion) === RBAC_GROUP && d.kind === kind && d.metadata.name === name && (kind === 'ClusterRole' || d.metadata.namespace === namespace));
+async function referencedRules(
+  deps: ModelDeps,
+  namespace: string,
+  kind: 'Role' | 'ClusterRole',
+  name: string,
+  docs: readonly KubeObject[],
+): Promise<PolicyRule[] | undefined> {
+  const local = docs.find(
+    (d) =>
+      groupOf(d.apiVersion) === RBAC_GROUP &&
+      d.kind === kind &&
+      d.metadata.name === name &&
+      (kind === 'ClusterRole' || d.metadata.namespace === namespace),
+  );
   if (local) return (local.rules as PolicyRule[] | undefined) ?? [];
   // Role names are path segments (they may hold ':' and capitals); '.' and '..' would walk the path even encoded.
   if (!isPathSegmentName(name)) return undefined;
-  const path = kind === 'Role'
-    ? `/apis/${RBAC_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/roles/${encodeURIComponent(name)}`
-    : `/apis/${RBAC_GROUP}/v1/clusterroles/${encodeURIComponent(name)}`;
+  const path =
+    kind === 'Role'
+      ? `/apis/${RBAC_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/roles/${encodeURIComponent(name)}`
+      : `/apis/${RBAC_GROUP}/v1/clusterroles/${encodeURIComponent(name)}`;
   const role = (await kubeCall(async () => {
     try {
       return await deps.kube.rawRequest('GET', path);

@@ -67,28 +67,49 @@ export function createWorkloadsModel(...args: Parameters<typeof buildWorkloadsMo
 }
 
 /** The model's functions, unchecked: only createWorkloadsModel calls this. */
-export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjectCaches, opts: { live?: LiveOptions; accounts?: AccountsClient } = {}) {
+export function buildWorkloadsModel(
+  kube: KubeClient,
+  customObjects: CustomObjectCaches,
+  opts: { live?: LiveOptions; accounts?: AccountsClient } = {},
+) {
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
   const deps: subscriptions.LiveDeps = { kube, live, customObjects, accounts: opts.accounts };
   return {
     /** Namespace ↔ workspace from the namespace cache (label kubesphere.io/workspace), for workspace roles. */
     tenancy: {
-      workspaceOf: (namespace: string) => (deps.kube.isSynced('Namespace') ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.labels?.[WORKSPACE_LABEL] : undefined),
-      namespacesOf: (workspace: string) => (deps.kube.isSynced('Namespace') ? namespacesOfWorkspace(deps, workspace) : []),
-      uidOf: (namespace: string) => (deps.kube.isSynced('Namespace') ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.uid : undefined),
+      workspaceOf: (namespace: string) =>
+        deps.kube.isSynced('Namespace')
+          ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.labels?.[WORKSPACE_LABEL]
+          : undefined,
+      namespacesOf: (workspace: string) =>
+        deps.kube.isSynced('Namespace') ? namespacesOfWorkspace(deps, workspace) : [],
+      uidOf: (namespace: string) =>
+        deps.kube.isSynced('Namespace')
+          ? deps.kube.caches.Namespace.get(undefined, namespace)?.metadata.uid
+          : undefined,
     } satisfies Tenancy,
     // ---- reads
     pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
     pod: (viewer: Viewer, namespace: string, name: string) => pods.getPod(deps, viewer, namespace, name),
-    podsOfNode: (viewer: Viewer, node: KubeObject, args: NestedPodArgs) => pods.podsOfNode(deps, viewer, node.metadata.name, args),
-    podsOfProject: (viewer: Viewer, ns: KubeObject, args: NestedPodArgs) => pods.podsOfProject(deps, viewer, ns.metadata.name, args),
+    podsOfNode: (viewer: Viewer, node: KubeObject, args: NestedPodArgs) =>
+      pods.podsOfNode(deps, viewer, node.metadata.name, args),
+    podsOfProject: (viewer: Viewer, ns: KubeObject, args: NestedPodArgs) =>
+      pods.podsOfProject(deps, viewer, ns.metadata.name, args),
     podsOfWorkload: (viewer: Viewer, w: KubeObject, args: NestedPodArgs) => pods.podsOfWorkload(deps, viewer, w, args),
     podEvents: (viewer: Viewer, pod: KubeObject) => pods.eventsOfPod(deps, viewer, pod),
     podOwner: (viewer: Viewer, pod: KubeObject) => {
       const w = workloads.ownerWorkloadOfPod(deps, pod);
-      return w && workloads.getWorkload(deps, viewer, { namespace: w.metadata.namespace!, kind: workloads.workloadKindOf(w), name: w.metadata.name });
+      return (
+        w &&
+        workloads.getWorkload(deps, viewer, {
+          namespace: w.metadata.namespace!,
+          kind: workloads.workloadKindOf(w),
+          name: w.metadata.name,
+        })
+      );
     },
-    podNode: (viewer: Viewer, pod: KubeObject) => (pod.spec?.nodeName ? nodes.getNode(deps, viewer, String(pod.spec.nodeName)) : null),
+    podNode: (viewer: Viewer, pod: KubeObject) =>
+      pod.spec?.nodeName ? nodes.getNode(deps, viewer, String(pod.spec.nodeName)) : null,
     nodes: (viewer: Viewer, args: nodes.NodeListArgs) => nodes.listNodes(deps, viewer, args),
     node: (viewer: Viewer, name: string) => nodes.getNode(deps, viewer, name),
     projects: (viewer: Viewer, args: projects.ProjectListArgs) => projects.listProjects(deps, viewer, args),
@@ -96,17 +117,27 @@ export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjec
     projectsOfWorkspace: (viewer: Viewer, workspace: string) => projects.projectsOfWorkspace(deps, viewer, workspace),
     workloads: (viewer: Viewer, args: workloads.WorkloadListArgs) => workloads.listWorkloads(deps, viewer, args),
     workload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => workloads.getWorkload(deps, viewer, ref),
-    workloadsOfProject: (viewer: Viewer, ns: KubeObject, args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>) =>
-      workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
+    workloadsOfProject: (
+      viewer: Viewer,
+      ns: KubeObject,
+      args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>,
+    ) => workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
 
-    resources: (viewer: Viewer, kind: resources.ResourceKind, args: resources.ResourceListArgs) => resources.listResources(deps, viewer, kind, args),
-    resource: (viewer: Viewer, kind: resources.ResourceKind, namespace: string | undefined, name: string) => resources.getResource(deps, viewer, kind, namespace, name),
+    resources: (viewer: Viewer, kind: resources.ResourceKind, args: resources.ResourceListArgs) =>
+      resources.listResources(deps, viewer, kind, args),
+    resource: (viewer: Viewer, kind: resources.ResourceKind, namespace: string | undefined, name: string) =>
+      resources.getResource(deps, viewer, kind, namespace, name),
     events: (viewer: Viewer, args: resources.EventListArgs) => resources.listEvents(deps, viewer, args),
-    podsOfService: (viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null }) => resources.podsOfService(deps, viewer, svc, args),
+    podsOfService: (viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null }) =>
+      resources.podsOfService(deps, viewer, svc, args),
     servicesOfPod: (viewer: Viewer, pod: KubeObject) => resources.servicesOfPod(deps, viewer, pod),
     replicaSetsOfDeployment: (viewer: Viewer, d: KubeObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
     secretValues: (viewer: Viewer, secret: KubeObject) => resources.secretValues(deps, viewer, secret),
-    crdObjects: (viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }) => resources.objectsOfCrd(deps, viewer, crd, args),
+    crdObjects: (
+      viewer: Viewer,
+      crd: KubeObject,
+      args: { namespace?: string | null; first?: number | null; after?: string | null },
+    ) => resources.objectsOfCrd(deps, viewer, crd, args),
 
     // ---- views of objects (pure: what the fields show)
     meta: { labels: labelsOf, annotations: annotationsOf, owners: ownersOf, yaml: yamlOf },
@@ -124,27 +155,43 @@ export function buildWorkloadsModel(kube: KubeClient, customObjects: CustomObjec
     },
 
     // ---- live
-    subscribePods: (viewer: Viewer, args: subscriptions.PodSubscriptionArgs) => subscriptions.subscribePods(deps, viewer, args),
-    subscribeWorkloads: (viewer: Viewer, args: subscriptions.WorkloadSubscriptionArgs) => subscriptions.subscribeWorkloads(deps, viewer, args),
-    subscribeEvents: (viewer: Viewer, args: subscriptions.EventSubscriptionArgs) => subscriptions.subscribeEvents(deps, viewer, args),
+    subscribePods: (viewer: Viewer, args: subscriptions.PodSubscriptionArgs) =>
+      subscriptions.subscribePods(deps, viewer, args),
+    subscribeWorkloads: (viewer: Viewer, args: subscriptions.WorkloadSubscriptionArgs) =>
+      subscriptions.subscribeWorkloads(deps, viewer, args),
+    subscribeEvents: (viewer: Viewer, args: subscriptions.EventSubscriptionArgs) =>
+      subscriptions.subscribeEvents(deps, viewer, args),
     liveSubscribers: () => live.subscribers(),
 
     // ---- writes
-    createProject: (viewer: Viewer, workspace: string, name: string, podSecurity?: string | null) => mutations.createProject(deps, viewer, workspace, name, podSecurity),
+    createProject: (viewer: Viewer, workspace: string, name: string, podSecurity?: string | null) =>
+      mutations.createProject(deps, viewer, workspace, name, podSecurity),
     deleteProject: (viewer: Viewer, name: string) => mutations.deleteProject(deps, viewer, name),
-    applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string, opts?: apply.ApplyOptions) => apply.applyYaml(deps, viewer, namespace, yaml, opts),
-    scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) => mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),
-    restartWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => mutations.restartWorkload(deps, viewer, ref.namespace, ref.kind, ref.name),
+    applyYaml: (viewer: Viewer, namespace: string | null | undefined, yaml: string, opts?: apply.ApplyOptions) =>
+      apply.applyYaml(deps, viewer, namespace, yaml, opts),
+    scaleWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput, replicas: number) =>
+      mutations.scaleWorkload(deps, viewer, ref.namespace, ref.kind, ref.name, replicas),
+    restartWorkload: (viewer: Viewer, ref: workloads.WorkloadRefInput) =>
+      mutations.restartWorkload(deps, viewer, ref.namespace, ref.kind, ref.name),
     deletePod: (viewer: Viewer, namespace: string, name: string) => mutations.deletePod(deps, viewer, namespace, name),
-    rollbackDeployment: (viewer: Viewer, namespace: string, name: string, revision: number | null | undefined) => mutations.rollbackDeployment(deps, viewer, namespace, name, revision),
-    pauseRollout: (viewer: Viewer, namespace: string, name: string) => mutations.setRolloutPaused(deps, viewer, namespace, name, true),
-    resumeRollout: (viewer: Viewer, namespace: string, name: string) => mutations.setRolloutPaused(deps, viewer, namespace, name, false),
-    deleteResource: (viewer: Viewer, r: GenericRef) => mutations.deleteResource(deps, viewer, r.apiVersion, r.kind, r.namespace, r.name),
-    setLabels: (viewer: Viewer, r: GenericRef, labels: unknown) => mutations.setMetadataMap(deps, viewer, 'labels', r.apiVersion, r.kind, r.namespace, r.name, labels),
-    setAnnotations: (viewer: Viewer, r: GenericRef, annotations: unknown) => mutations.setMetadataMap(deps, viewer, 'annotations', r.apiVersion, r.kind, r.namespace, r.name, annotations),
-    suspendCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.setCronJobSuspended(deps, viewer, namespace, name, true),
-    resumeCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.setCronJobSuspended(deps, viewer, namespace, name, false),
-    triggerCronJob: (viewer: Viewer, namespace: string, name: string) => mutations.triggerCronJob(deps, viewer, namespace, name),
+    rollbackDeployment: (viewer: Viewer, namespace: string, name: string, revision: number | null | undefined) =>
+      mutations.rollbackDeployment(deps, viewer, namespace, name, revision),
+    pauseRollout: (viewer: Viewer, namespace: string, name: string) =>
+      mutations.setRolloutPaused(deps, viewer, namespace, name, true),
+    resumeRollout: (viewer: Viewer, namespace: string, name: string) =>
+      mutations.setRolloutPaused(deps, viewer, namespace, name, false),
+    deleteResource: (viewer: Viewer, r: GenericRef) =>
+      mutations.deleteResource(deps, viewer, r.apiVersion, r.kind, r.namespace, r.name),
+    setLabels: (viewer: Viewer, r: GenericRef, labels: unknown) =>
+      mutations.setMetadataMap(deps, viewer, 'labels', r.apiVersion, r.kind, r.namespace, r.name, labels),
+    setAnnotations: (viewer: Viewer, r: GenericRef, annotations: unknown) =>
+      mutations.setMetadataMap(deps, viewer, 'annotations', r.apiVersion, r.kind, r.namespace, r.name, annotations),
+    suspendCronJob: (viewer: Viewer, namespace: string, name: string) =>
+      mutations.setCronJobSuspended(deps, viewer, namespace, name, true),
+    resumeCronJob: (viewer: Viewer, namespace: string, name: string) =>
+      mutations.setCronJobSuspended(deps, viewer, namespace, name, false),
+    triggerCronJob: (viewer: Viewer, namespace: string, name: string) =>
+      mutations.triggerCronJob(deps, viewer, namespace, name),
     cordonNode: (viewer: Viewer, name: string) => mutations.setNodeUnschedulable(deps, viewer, name, true),
     uncordonNode: (viewer: Viewer, name: string) => mutations.setNodeUnschedulable(deps, viewer, name, false),
   };

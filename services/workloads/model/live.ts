@@ -8,7 +8,14 @@
 import { badUserInput } from '../../common/errors.js';
 import { resourceVersionValue } from '../../common/k8s/resource-version.js';
 import { visibleNamespaces, type Viewer } from '../../common/authz.js';
-import { KubeApiError, keyOf, type CacheChange, type KindName, type KubeClient, type KubeObject } from '../clients/kube.js';
+import {
+  KubeApiError,
+  keyOf,
+  type CacheChange,
+  type KindName,
+  type KubeClient,
+  type KubeObject,
+} from '../clients/kube.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -127,9 +134,15 @@ export class ChangeFeed {
 }
 
 /** How a change looks to a subscriber with a filter: objects entering or leaving it are ADDED or DELETED for it. */
-export function viewOfChange(type: ChangeType, object: KubeObject, previous: KubeObject | undefined, matches: (o: KubeObject) => boolean): ChangeType | undefined {
+export function viewOfChange(
+  type: ChangeType,
+  object: KubeObject,
+  previous: KubeObject | undefined,
+  matches: (o: KubeObject) => boolean,
+): ChangeType | undefined {
   if (type === 'ADDED') return matches(object) ? 'ADDED' : undefined;
-  if (type === 'DELETED') return matches(object) || (previous !== undefined && matches(previous)) ? 'DELETED' : undefined;
+  if (type === 'DELETED')
+    return matches(object) || (previous !== undefined && matches(previous)) ? 'DELETED' : undefined;
   const now = matches(object);
   const before = previous !== undefined && matches(previous);
   if (now && before) return 'MODIFIED';
@@ -176,7 +189,11 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
   private push(e: LiveEvent): void {
     if (this.ended) return;
     if (this.pending.length >= this.maxPending) {
-      this.fail(new Error(`the subscriber fell more than ${this.maxPending} events behind; resume it from its last resumeToken`));
+      this.fail(
+        new Error(
+          `the subscriber fell more than ${this.maxPending} events behind; resume it from its last resumeToken`,
+        ),
+      );
       return;
     }
     this.pending.push(e);
@@ -197,7 +214,15 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
       const entry = h[i];
       this.cursor = entry.token;
       const type = viewOfChange(entry.type, entry.object, entry.previous, this.matches);
-      if (type) this.push({ type, object: entry.object, previous: type === 'MODIFIED' ? entry.previous : undefined, resumeToken: String(entry.token), snapshot: false, key: keyOf(entry.object) });
+      if (type)
+        this.push({
+          type,
+          object: entry.object,
+          previous: type === 'MODIFIED' ? entry.previous : undefined,
+          resumeToken: String(entry.token),
+          snapshot: false,
+          key: keyOf(entry.object),
+        });
     }
   }
 
@@ -209,7 +234,15 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
       return;
     }
     const type = viewOfChange(c.type, c.object, c.previous, this.matches);
-    if (type) this.push({ type, object: c.object, previous: type === 'MODIFIED' ? c.previous : undefined, resumeToken: c.token, snapshot: false, key: keyOf(c.object) });
+    if (type)
+      this.push({
+        type,
+        object: c.object,
+        previous: type === 'MODIFIED' ? c.previous : undefined,
+        resumeToken: c.token,
+        snapshot: false,
+        key: keyOf(c.object),
+      });
   }
 
   /** Replays (from, feed.start] through the API server, then continues from the history. */
@@ -232,7 +265,12 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     void this.feed.kube
       .watchFrom(
         this.feed.kind,
-        { namespace: this.filter.namespace, labelSelector: this.filter.labelSelector, fieldSelector: this.filter.fieldSelector, resourceVersion: String(from) },
+        {
+          namespace: this.filter.namespace,
+          labelSelector: this.filter.labelSelector,
+          fieldSelector: this.filter.fieldSelector,
+          resourceVersion: String(from),
+        },
         (e) => {
           if (this.mode !== 'catching-up') return;
           const token = resourceVersionValue(e.object.metadata?.resourceVersion);
@@ -242,8 +280,18 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
           if (e.type === 'BOOKMARK' || token <= sent) return;
           sent = token;
           // The API server applied the selectors (objects leaving them come as DELETED); visibility is checked here.
-          if (!this.visible(e.object) || (this.filter.namespaces && !this.filter.namespaces.has(e.object.metadata.namespace ?? ''))) return;
-          this.push({ type: e.type, object: e.object, resumeToken: String(token), snapshot: false, key: keyOf(e.object) });
+          if (
+            !this.visible(e.object) ||
+            (this.filter.namespaces && !this.filter.namespaces.has(e.object.metadata.namespace ?? ''))
+          )
+            return;
+          this.push({
+            type: e.type,
+            object: e.object,
+            resumeToken: String(token),
+            snapshot: false,
+            key: keyOf(e.object),
+          });
           if (token === until) finish();
         },
         (err) => {
@@ -251,7 +299,8 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
           this.stopCatchUp = undefined;
           if (err instanceof KubeApiError && err.statusCode === 410) this.snapshot();
           else if (!err && sent >= until) finish();
-          else if (!err) this.catchUp(sent); // a watch that ended early: go on from what was sent
+          else if (!err)
+            this.catchUp(sent); // a watch that ended early: go on from what was sent
           else this.fail(err);
         },
       )
@@ -342,11 +391,19 @@ export class LiveChanges {
   }
 
   /** A stream of a kind's changes through a filter, for a viewer, optionally resumed after a token. */
-  stream(viewer: Viewer, kind: KindName, filter: LiveFilter, resumeToken: string | null | undefined): AsyncIterableIterator<LiveEvent> {
+  stream(
+    viewer: Viewer,
+    kind: KindName,
+    filter: LiveFilter,
+    resumeToken: string | null | undefined,
+  ): AsyncIterableIterator<LiveEvent> {
     let from: bigint | undefined;
     if (resumeToken !== null && resumeToken !== undefined) {
       from = resourceVersionValue(resumeToken);
-      if (from === undefined) throw badUserInput(`resumeToken ${JSON.stringify(resumeToken)} is not a token this service issued`, { argument: 'resumeToken' });
+      if (from === undefined)
+        throw badUserInput(`resumeToken ${JSON.stringify(resumeToken)} is not a token this service issued`, {
+          argument: 'resumeToken',
+        });
     }
     const ns = visibleNamespaces(viewer);
     const visible = ns === 'all' ? () => true : (o: KubeObject) => ns.has(o.metadata.namespace ?? '');

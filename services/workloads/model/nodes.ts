@@ -38,14 +38,19 @@ export function listNodes(deps: ModelDeps, viewer: Viewer, args: NodeListArgs): 
   const cache = cacheOf(deps, 'Node');
   const labels = labelSelections(args.filter?.labelSelector);
   const ready = args.filter?.ready;
-  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), ready === null || ready === undefined ? undefined : (n) => nodeView.ready(n) === ready);
+  const predicate = allOf(
+    nameContains(args.filter?.name),
+    labelPredicate(labels.rest),
+    ready === null || ready === undefined ? undefined : (n) => nodeView.ready(n) === ready,
+  );
   const field = args.orderBy?.field;
   const sort = field === 'STATUS' ? sortByStatus : field === 'CREATED_AT' ? sortByCreated : sortByName;
   const entries = runQuery({ cache, selections: labels.selections, predicate, sort });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
-const readyCondition = (n: KubeObject) => ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+const readyCondition = (n: KubeObject) =>
+  ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
 
 export const nodeView = {
   ready: (n: KubeObject) => readyCondition(n)?.status === 'True',
@@ -58,14 +63,17 @@ export const nodeView = {
   roles: (n: KubeObject) => {
     const roles = new Set<string>();
     for (const [k, v] of Object.entries(n.metadata.labels ?? {})) {
-      if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+      if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length)
+        roles.add(k.slice('node-role.kubernetes.io/'.length));
       else if (k === 'kubernetes.io/role' && v) roles.add(v);
     }
     return [...roles].sort();
   },
   capacity: (n: KubeObject): Record<string, string> => n.status?.capacity ?? {},
   allocatable: (n: KubeObject): Record<string, string> => n.status?.allocatable ?? {},
-  internalIP: (n: KubeObject): string | null => ((n.status?.addresses ?? []) as { type: string; address: string }[]).find((a) => a.type === 'InternalIP')?.address ?? null,
+  internalIP: (n: KubeObject): string | null =>
+    ((n.status?.addresses ?? []) as { type: string; address: string }[]).find((a) => a.type === 'InternalIP')
+      ?.address ?? null,
   kubeletVersion: (n: KubeObject): string | null => n.status?.nodeInfo?.kubeletVersion ?? null,
   age: (n: KubeObject) => age(n.metadata.creationTimestamp),
 };

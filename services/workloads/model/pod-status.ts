@@ -5,23 +5,55 @@ import type { KubeObject } from '../clients/kube.js';
 export { age, humanDuration, podReady, podRestarts, podStatusText } from '../../common/kubectl-printing.js';
 
 export type PodStatusEnum =
-  | 'RUNNING' | 'PENDING' | 'CONTAINER_CREATING' | 'SUCCEEDED' | 'COMPLETED' | 'FAILED' | 'ERROR'
-  | 'CRASH_LOOP_BACK_OFF' | 'IMAGE_PULL_BACK_OFF' | 'TERMINATING' | 'UNKNOWN';
+  | 'RUNNING'
+  | 'PENDING'
+  | 'CONTAINER_CREATING'
+  | 'SUCCEEDED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'ERROR'
+  | 'CRASH_LOOP_BACK_OFF'
+  | 'IMAGE_PULL_BACK_OFF'
+  | 'TERMINATING'
+  | 'UNKNOWN';
 
 /** kubectl's STATUS text onto the PodStatus enum. */
 export function podStatusEnum(text: string): PodStatusEnum {
   switch (text) {
-    case 'Running': return 'RUNNING';
-    case 'Pending': case 'SchedulingGated': case 'NotReady': return 'PENDING';
-    case 'ContainerCreating': case 'PodInitializing': return 'CONTAINER_CREATING';
-    case 'Succeeded': return 'SUCCEEDED';
-    case 'Completed': return 'COMPLETED';
-    case 'Failed': case 'Evicted': return 'FAILED';
-    case 'Error': case 'OOMKilled': case 'ContainerCannotRun': case 'CreateContainerError': case 'CreateContainerConfigError': case 'RunContainerError': return 'ERROR';
-    case 'CrashLoopBackOff': return 'CRASH_LOOP_BACK_OFF';
-    case 'ImagePullBackOff': case 'ErrImagePull': case 'InvalidImageName': case 'ErrImageNeverPull': return 'IMAGE_PULL_BACK_OFF';
-    case 'Terminating': return 'TERMINATING';
-    case 'Unknown': return 'UNKNOWN';
+    case 'Running':
+      return 'RUNNING';
+    case 'Pending':
+    case 'SchedulingGated':
+    case 'NotReady':
+      return 'PENDING';
+    case 'ContainerCreating':
+    case 'PodInitializing':
+      return 'CONTAINER_CREATING';
+    case 'Succeeded':
+      return 'SUCCEEDED';
+    case 'Completed':
+      return 'COMPLETED';
+    case 'Failed':
+    case 'Evicted':
+      return 'FAILED';
+    case 'Error':
+    case 'OOMKilled':
+    case 'ContainerCannotRun':
+    case 'CreateContainerError':
+    case 'CreateContainerConfigError':
+    case 'RunContainerError':
+      return 'ERROR';
+    case 'CrashLoopBackOff':
+      return 'CRASH_LOOP_BACK_OFF';
+    case 'ImagePullBackOff':
+    case 'ErrImagePull':
+    case 'InvalidImageName':
+    case 'ErrImageNeverPull':
+      return 'IMAGE_PULL_BACK_OFF';
+    case 'Terminating':
+      return 'TERMINATING';
+    case 'Unknown':
+      return 'UNKNOWN';
   }
   if (text.startsWith('Init:')) {
     const rest = text.slice(5);

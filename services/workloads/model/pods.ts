@@ -1,8 +1,25 @@
 // Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
 import type { KubeObject } from '../clients/kube.js';
-import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import {
+  allOf,
+  cacheOf,
+  labelPredicate,
+  labelSelections,
+  namespaceSelection,
+  nameContains,
+  type ModelDeps,
+} from './common.js';
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
-import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type Selection, type SortSpec } from './query.js';
+import {
+  paginate,
+  runQuery,
+  sortByCreated,
+  sortByName,
+  type Direction,
+  type Page,
+  type Selection,
+  type SortSpec,
+} from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import { getWorkload, podOwnerUids, validateWorkloadRef, type WorkloadRefInput } from './workloads.js';
 
@@ -28,8 +45,23 @@ export interface PodListArgs {
   after?: string | null;
 }
 
-const STATUS_ORDER: PodStatusEnum[] = ['RUNNING', 'PENDING', 'CONTAINER_CREATING', 'SUCCEEDED', 'COMPLETED', 'FAILED', 'ERROR', 'CRASH_LOOP_BACK_OFF', 'IMAGE_PULL_BACK_OFF', 'TERMINATING', 'UNKNOWN'];
-const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i).padStart(2, '0')])) as Record<PodStatusEnum, string>;
+const STATUS_ORDER: PodStatusEnum[] = [
+  'RUNNING',
+  'PENDING',
+  'CONTAINER_CREATING',
+  'SUCCEEDED',
+  'COMPLETED',
+  'FAILED',
+  'ERROR',
+  'CRASH_LOOP_BACK_OFF',
+  'IMAGE_PULL_BACK_OFF',
+  'TERMINATING',
+  'UNKNOWN',
+];
+const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i).padStart(2, '0')])) as Record<
+  PodStatusEnum,
+  string
+>;
 const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[podDisplay(o).status], volatile: true };
 
 /** The computed index the pod cache keeps: by status enum. */
@@ -50,7 +82,11 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
   const cache = cacheOf(deps, 'Pod');
   const f = args.filter ?? {};
   const labels = labelSelections(f.labelSelector);
-  const selections: Selection[] = [...scope, ...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections];
+  const selections: Selection[] = [
+    ...scope,
+    ...namespaceSelection(deps, viewer, args.namespace, args.workspace),
+    ...labels.selections,
+  ];
   if (f.status) selections.push({ index: 'status', values: f.status });
   if (f.node !== null && f.node !== undefined) selections.push({ index: 'node', values: [f.node] });
   if (f.owner) {
@@ -58,13 +94,21 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
     const w = getWorkload(deps, viewer, f.owner);
     selections.push({ index: 'owner', values: w ? podOwnerUids(deps, w) : [] });
   }
-  const sort = args.orderBy?.field === 'STATUS' ? sortByStatus : args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
-  const entries = runQuery({ cache, selections, predicate: allOf(nameContains(f.name), labelPredicate(labels.rest)), sort });
+  const sort =
+    args.orderBy?.field === 'STATUS' ? sortByStatus : args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
+  const entries = runQuery({
+    cache,
+    selections,
+    predicate: allOf(nameContains(f.name), labelPredicate(labels.rest)),
+    sort,
+  });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
 export function podsOfWorkload(deps: ModelDeps, viewer: Viewer, workload: KubeObject, args: PodListArgs): Page {
-  return listPods(deps, viewer, { ...args, namespace: workload.metadata.namespace }, [{ index: 'owner', values: podOwnerUids(deps, workload) }]);
+  return listPods(deps, viewer, { ...args, namespace: workload.metadata.namespace }, [
+    { index: 'owner', values: podOwnerUids(deps, workload) },
+  ]);
 }
 
 export function podsOfNode(deps: ModelDeps, viewer: Viewer, node: string, args: PodListArgs): Page {
@@ -93,15 +137,23 @@ interface ContainerStatus {
   state?: { running?: object; waiting?: { reason?: string }; terminated?: { reason?: string } };
 }
 
-function containerViews(specs: { name: string; image: string }[] = [], statuses: ContainerStatus[] = []): ContainerView[] {
+function containerViews(
+  specs: { name: string; image: string }[] = [],
+  statuses: ContainerStatus[] = [],
+): ContainerView[] {
   const byName = new Map(statuses.map((s) => [s.name, s]));
   return specs.map((c) => {
     const s = byName.get(c.name);
     const st = s?.state ?? {};
     const state = st.running ? 'Running' : st.waiting ? 'Waiting' : st.terminated ? 'Terminated' : 'Unknown';
     return {
-      name: c.name, image: c.image, ready: Boolean(s?.ready), restartCount: s?.restartCount ?? 0, state,
-      stateReason: st.waiting?.reason ?? st.terminated?.reason ?? null, started: Boolean(s?.started),
+      name: c.name,
+      image: c.image,
+      ready: Boolean(s?.ready),
+      restartCount: s?.restartCount ?? 0,
+      state,
+      stateReason: st.waiting?.reason ?? st.terminated?.reason ?? null,
+      started: Boolean(s?.started),
     };
   });
 }

@@ -1,8 +1,22 @@
 // Projects: namespaces, grouped into workspaces by the kubesphere.io/workspace label.
 import type { KubeObject } from '../clients/kube.js';
-import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, WORKSPACE_LABEL, type ModelDeps } from './common.js';
+import {
+  allOf,
+  cacheOf,
+  labelPredicate,
+  labelSelections,
+  nameContains,
+  WORKSPACE_LABEL,
+  type ModelDeps,
+} from './common.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
-import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces, type Viewer } from '../../common/authz.js';
+import {
+  authorize,
+  authorizeList,
+  authorizeWorkspaceScope,
+  visibleNamespaces,
+  type Viewer,
+} from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export type ProjectStatusEnum = 'ACTIVE' | 'TERMINATING';
@@ -33,14 +47,25 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   if (status) selections.push({ index: 'status', values: status });
   const visible = visibleNamespaces(viewer);
   if (visible !== 'all') selections.push({ index: 'all', values: [''] });
-  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), visible === 'all' ? undefined : (o) => visible.has(o.metadata.name));
-  const entries = runQuery({ cache, selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  const predicate = allOf(
+    nameContains(args.filter?.name),
+    labelPredicate(labels.rest),
+    visible === 'all' ? undefined : (o) => visible.has(o.metadata.name),
+  );
+  const entries = runQuery({
+    cache,
+    selections,
+    predicate,
+    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
+  });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
-const phaseOf = (ns: KubeObject): string => ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active');
+const phaseOf = (ns: KubeObject): string =>
+  ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active');
 /** The phase as the ProjectStatus enum: a namespace being deleted is TERMINATING whatever its status says yet. */
-const statusOf = (ns: KubeObject): ProjectStatusEnum => (ns.metadata.deletionTimestamp || phaseOf(ns) === 'Terminating' ? 'TERMINATING' : 'ACTIVE');
+const statusOf = (ns: KubeObject): ProjectStatusEnum =>
+  ns.metadata.deletionTimestamp || phaseOf(ns) === 'Terminating' ? 'TERMINATING' : 'ACTIVE';
 
 /** The computed index the namespace cache keeps: by ProjectStatus. */
 export const projectStatusIndex = (ns: KubeObject): string[] => [statusOf(ns)];

@@ -43,11 +43,17 @@ export interface PageArgs {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-export const compareEntries = (a: { sort: string; ns: string; name: string }, b: { sort: string; ns: string; name: string }) =>
-  cmp(a.sort, b.sort) || cmp(a.name, b.name) || cmp(a.ns, b.ns);
+export const compareEntries = (
+  a: { sort: string; ns: string; name: string },
+  b: { sort: string; ns: string; name: string },
+) => cmp(a.sort, b.sort) || cmp(a.name, b.name) || cmp(a.ns, b.ns);
 
 export const sortByName: SortSpec = { id: 'NAME', key: (o) => o.metadata.name, volatile: false };
-export const sortByCreated: SortSpec = { id: 'CREATED_AT', key: (o) => o.metadata.creationTimestamp ?? '', volatile: false };
+export const sortByCreated: SortSpec = {
+  id: 'CREATED_AT',
+  key: (o) => o.metadata.creationTimestamp ?? '',
+  volatile: false,
+};
 
 const MEMO_LIMIT = 256;
 interface Memo {
@@ -104,7 +110,11 @@ export function sortedSelection(cache: IndexedCache, sel: Selection, sort: SortS
   if (memo) queryStats.sortedPatches++;
   else {
     queryStats.sortedBuilds++;
-    memo = build(cache, sort, values.map((v) => cache.bucket(sel.index, v)));
+    memo = build(
+      cache,
+      sort,
+      values.map((v) => cache.bucket(sel.index, v)),
+    );
   }
   memo.version = version;
   memo.seqs = seqs;
@@ -128,7 +138,13 @@ function build(cache: IndexedCache, sort: SortSpec, buckets: { keys: Set<string>
   return { version: '', seqs: [], entries, byKey };
 }
 
-function patch(cache: IndexedCache, sel: Selection, sort: SortSpec, memo: Memo, buckets: ReturnType<IndexedCache['bucket']>[]): Memo | undefined {
+function patch(
+  cache: IndexedCache,
+  sel: Selection,
+  sort: SortSpec,
+  memo: Memo,
+  buckets: ReturnType<IndexedCache['bucket']>[],
+): Memo | undefined {
   const changed = new Set<string>();
   for (let i = 0; i < buckets.length; i++) {
     const b = buckets[i];
@@ -176,7 +192,11 @@ export function runQuery(q: Query): Entry[] {
   const entries = sortedSelection(q.cache, driver, q.sort);
   if (!others.length && !q.predicate) return entries;
   queryStats.scanned += entries.length;
-  return entries.filter((e) => others.every((s) => s.values.some((v) => q.cache.bucket(s.index, v).keys.has(e.key))) && (!q.predicate || q.predicate(q.cache.objects.get(e.key)!)));
+  return entries.filter(
+    (e) =>
+      others.every((s) => s.values.some((v) => q.cache.bucket(s.index, v).keys.has(e.key))) &&
+      (!q.predicate || q.predicate(q.cache.objects.get(e.key)!)),
+  );
 }
 
 export function encodeCursor(e: { sort: string; ns: string; name: string }): string {
@@ -186,7 +206,8 @@ export function encodeCursor(e: { sort: string; ns: string; name: string }): str
 export function decodeCursor(cursor: string): { sort: string; ns: string; name: string } {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string')) return { sort: v[0], ns: v[1], name: v[2] };
+    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string'))
+      return { sort: v[0], ns: v[1], name: v[2] };
   } catch {
     // fall through
   }
@@ -194,11 +215,16 @@ export function decodeCursor(cursor: string): { sort: string; ns: string; name: 
 }
 
 export function validateFirst(first: number | null | undefined): void {
-  if (first !== null && first !== undefined && first < 0) throw badUserInput(`first must be >= 0, got ${first}`, { argument: 'first' });
+  if (first !== null && first !== undefined && first < 0)
+    throw badUserInput(`first must be >= 0, got ${first}`, { argument: 'first' });
 }
 
 /** Binary search: the first index whose entry, compared with the cursor, satisfies `past` (entries are sorted). */
-function firstIndexWhere(entries: Entry[], cursor: ReturnType<typeof decodeCursor>, past: (cmp: number) => boolean): number {
+function firstIndexWhere(
+  entries: Entry[],
+  cursor: ReturnType<typeof decodeCursor>,
+  past: (cmp: number) => boolean,
+): number {
   let lo = 0;
   let hi = entries.length;
   while (lo < hi) {
@@ -232,5 +258,9 @@ export function paginate(entries: Entry[], args: PageArgs): Page {
     for (; i >= 0 && edges.length < first; i--) push(entries[i]);
     hasNextPage = i >= 0;
   }
-  return { edges, pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null }, totalCount: n };
+  return {
+    edges,
+    pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    totalCount: n,
+  };
 }

@@ -3,7 +3,16 @@
 // Pods, and the objects of a CustomResourceDefinition.
 import { badUserInput, notFoundError } from '../../common/errors.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
-import { allOf, cacheOf, jsonOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
+import {
+  allOf,
+  cacheOf,
+  jsonOf,
+  labelPredicate,
+  labelSelections,
+  namespaceSelection,
+  nameContains,
+  type ModelDeps,
+} from './common.js';
 import { kubeCall } from './errors.js';
 import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
@@ -51,12 +60,17 @@ const phaseSelection = (phases: string[] | null | undefined, allowed: readonly s
   if (!phases) return [];
   // GraphQL checks enum values; a direct model call is checked here all the same.
   const bad = phases.find((p) => !allowed.includes(p));
-  if (bad !== undefined) throw badUserInput(`unknown phase ${JSON.stringify(bad)}; one of ${allowed.join(', ')}`, { argument: 'filter.phase' });
+  if (bad !== undefined)
+    throw badUserInput(`unknown phase ${JSON.stringify(bad)}; one of ${allowed.join(', ')}`, {
+      argument: 'filter.phase',
+    });
   return [{ index: 'status', values: phases }];
 };
 
 /** The filters some kinds have beyond name and labels, as index selections. */
-const KIND_FILTERS: Partial<Record<ResourceKind, (deps: ModelDeps, viewer: Viewer, f: ResourceFilterInput) => Selection[]>> = {
+const KIND_FILTERS: Partial<
+  Record<ResourceKind, (deps: ModelDeps, viewer: Viewer, f: ResourceFilterInput) => Selection[]>
+> = {
   ReplicaSet: (deps, viewer, f) => (f.owner ? [ownedBySelection(deps, viewer, f.owner)] : []),
   PersistentVolumeClaim: (_deps, _viewer, f) => phaseSelection(f.phase, PVC_PHASES),
   PersistentVolume: (_deps, _viewer, f) => phaseSelection(f.phase, PV_PHASES),
@@ -77,33 +91,59 @@ export interface EventListArgs extends ResourceListArgs {
   type?: string | null;
 }
 
-export function getResource(deps: ModelDeps, viewer: Viewer, kind: ResourceKind, namespace: string | undefined, name: string): KubeObject | null {
+export function getResource(
+  deps: ModelDeps,
+  viewer: Viewer,
+  kind: ResourceKind,
+  namespace: string | undefined,
+  name: string,
+): KubeObject | null {
   authorize(viewer, 'read', RESOURCE_KINDS[kind] ? namespace : undefined);
   return cacheOf(deps, kind).get(RESOURCE_KINDS[kind] ? namespace : undefined, name) ?? null;
 }
 
 /** A list of one kind: namespace/workspace and label equality from the indexes, name substrings and the rest per candidate. */
-export function listResources(deps: ModelDeps, viewer: Viewer, kind: ResourceKind, args: ResourceListArgs, extra?: (o: KubeObject) => boolean): Page {
+export function listResources(
+  deps: ModelDeps,
+  viewer: Viewer,
+  kind: ResourceKind,
+  args: ResourceListArgs,
+  extra?: (o: KubeObject) => boolean,
+): Page {
   const namespaced = RESOURCE_KINDS[kind];
   if (namespaced) authorizeList(viewer, args.namespace);
   else authorize(viewer, 'read');
   const cache = cacheOf(deps, kind);
   const labels = labelSelections(args.filter?.labelSelector);
-  const selections: Selection[] = [...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []), ...labels.selections];
+  const selections: Selection[] = [
+    ...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []),
+    ...labels.selections,
+  ];
   if (args.filter) selections.push(...(KIND_FILTERS[kind]?.(deps, viewer, args.filter) ?? []));
   const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), extra);
-  const entries = runQuery({ cache, selections, predicate, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  const entries = runQuery({
+    cache,
+    selections,
+    predicate,
+    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
+  });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
 export function listEvents(deps: ModelDeps, viewer: Viewer, args: EventListArgs): Page {
   const { involvedKind, involvedName, type } = args;
   const involved = (e: KubeObject) => (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string };
-  return listResources(deps, viewer, 'Event', args, allOf(
-    involvedKind ? (e) => involved(e).kind === involvedKind : undefined,
-    involvedName ? (e) => involved(e).name === involvedName : undefined,
-    type ? (e) => e.type === type : undefined,
-  ));
+  return listResources(
+    deps,
+    viewer,
+    'Event',
+    args,
+    allOf(
+      involvedKind ? (e) => involved(e).kind === involvedKind : undefined,
+      involvedName ? (e) => involved(e).name === involvedName : undefined,
+      type ? (e) => e.type === type : undefined,
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- Services and Pods
@@ -115,14 +155,26 @@ const serviceSelector = (svc: KubeObject): Record<string, string> | undefined =>
 };
 
 /** The pods a Service's selector matches: one label-index selection per selector entry, intersected, in its namespace. */
-export function podsOfService(deps: ModelDeps, viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null; orderBy?: NamedOrderInput | null }): Page {
+export function podsOfService(
+  deps: ModelDeps,
+  viewer: Viewer,
+  svc: KubeObject,
+  args: { first?: number | null; after?: string | null; orderBy?: NamedOrderInput | null },
+): Page {
   authorize(viewer, 'read', svc.metadata.namespace);
   const cache = cacheOf(deps, 'Pod');
   const sel = serviceSelector(svc);
   const selections: Selection[] = sel
-    ? [{ index: 'namespace', values: [svc.metadata.namespace ?? ''] }, ...Object.entries(sel).map(([k, v]) => ({ index: 'label', values: [`${k}=${v}`] }))]
+    ? [
+        { index: 'namespace', values: [svc.metadata.namespace ?? ''] },
+        ...Object.entries(sel).map(([k, v]) => ({ index: 'label', values: [`${k}=${v}`] })),
+      ]
     : [{ index: 'namespace', values: [] }];
-  const entries = runQuery({ cache, selections, sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName });
+  const entries = runQuery({
+    cache,
+    selections,
+    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
+  });
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
@@ -173,7 +225,12 @@ export function crdVersion(crd: KubeObject): string | undefined {
  * started on the first read and kept while it is read (clients/custom-objects.ts), so no request lists from the API
  * server, not even this one, past the first.
  */
-export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObject, args: { namespace?: string | null; first?: number | null; after?: string | null }): Promise<CustomObjectPage> {
+export async function objectsOfCrd(
+  deps: ModelDeps,
+  viewer: Viewer,
+  crd: KubeObject,
+  args: { namespace?: string | null; first?: number | null; after?: string | null },
+): Promise<CustomObjectPage> {
   const namespaced = crd.spec?.scope === 'Namespaced';
   if (namespaced) authorizeList(viewer, args.namespace);
   else authorize(viewer, 'read');
@@ -183,11 +240,17 @@ export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObj
   const group = crd.spec?.group as string | undefined;
   const plural = crd.spec?.names?.plural as string | undefined;
   const kind = crd.spec?.names?.kind as string | undefined;
-  if (!version || !group || !plural || !kind) throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
+  if (!version || !group || !plural || !kind)
+    throw notFoundError(`CustomResourceDefinition ${crd.metadata.name} serves no version`);
   const cache = await kubeCall(() => deps.customObjects.cache({ group, version, plural, kind }));
   const selections = namespaced ? namespaceSelection(deps, viewer, args.namespace) : [];
   const page = paginate(runQuery({ cache, selections, sort: sortByName }), { first: args.first, after: args.after });
-  return { items: page.edges.map((e) => jsonOf(e.node)), endCursor: page.pageInfo.endCursor, hasNextPage: page.pageInfo.hasNextPage, totalCount: page.totalCount };
+  return {
+    items: page.edges.map((e) => jsonOf(e.node)),
+    endCursor: page.pageInfo.endCursor,
+    hasNextPage: page.pageInfo.hasNextPage,
+    totalCount: page.totalCount,
+  };
 }
 
 // ---------------------------------------------------------------- Secret values
@@ -197,10 +260,16 @@ export async function objectsOfCrd(deps: ModelDeps, viewer: Viewer, crd: KubeObj
  * platform-admin) and nobody else. The caches never hold values: they are read from the API server for this field
  * only, and go nowhere else (not into logs, not into `yaml`).
  */
-export async function secretValues(deps: ModelDeps, viewer: Viewer, secret: KubeObject): Promise<Record<string, string>> {
+export async function secretValues(
+  deps: ModelDeps,
+  viewer: Viewer,
+  secret: KubeObject,
+): Promise<Record<string, string>> {
   const namespace = secret.metadata.namespace ?? '';
   authorize(viewer, 'admin', namespace);
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secret.metadata.name)}`;
   const live = (await kubeCall(() => deps.kube.rawRequest('GET', path))) as { data?: Record<string, string> };
-  return Object.fromEntries(Object.entries(live.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries(live.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
 }

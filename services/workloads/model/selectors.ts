@@ -1,7 +1,11 @@
 // Label selectors for the workloads model: the shared parser (services/common/label-selector.ts), with a syntax
 // error turned into BAD_USER_INPUT.
 import { badUserInput } from '../../common/errors.js';
-import { LabelSelectorSyntaxError, parseLabelSelector as parseLabels, type LabelRequirement } from '../../common/label-selector.js';
+import {
+  LabelSelectorSyntaxError,
+  parseLabelSelector as parseLabels,
+  type LabelRequirement,
+} from '../../common/label-selector.js';
 
 export {
   formatLabelSelector as formatSpecSelector,
@@ -20,7 +24,9 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
     return parseLabels(selector);
   } catch (e) {
     if (e instanceof LabelSelectorSyntaxError) {
-      throw badUserInput(`invalid labelSelector ${JSON.stringify(selector)}: ${e.message}`, { argument: 'labelSelector' });
+      throw badUserInput(`invalid labelSelector ${JSON.stringify(selector)}: ${e.message}`, {
+        argument: 'labelSelector',
+      });
     }
     throw e;
   }

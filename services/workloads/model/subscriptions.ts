@@ -10,7 +10,15 @@ import { labelsMatch, parseLabelSelector } from './selectors.js';
 import { WORKLOAD_KINDS, type WorkloadKindEnum } from './workloads.js';
 
 /** The kinds with change feeds. */
-export const LIVE_KINDS: readonly KindName[] = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Event'];
+export const LIVE_KINDS: readonly KindName[] = [
+  'Pod',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'Event',
+];
 
 export interface LiveDeps extends ModelDeps {
   live: LiveChanges;
@@ -47,18 +55,29 @@ const POD_FIELDS: Record<string, (o: KubeObject) => string | undefined> = {
   'status.podIP': (o) => o.status?.podIP as string | undefined,
 };
 
-function fieldFilter(selector: string | null | undefined, fields: Record<string, (o: KubeObject) => string | undefined>): ((o: KubeObject) => boolean) | undefined {
+function fieldFilter(
+  selector: string | null | undefined,
+  fields: Record<string, (o: KubeObject) => string | undefined>,
+): ((o: KubeObject) => boolean) | undefined {
   if (selector === null || selector === undefined || !selector.trim()) return undefined;
   try {
     return fieldMatcher(parseFieldSelector(selector), fields);
   } catch (e) {
-    if (e instanceof FieldSelectorSyntaxError) throw badUserInput(`invalid fieldSelector ${JSON.stringify(selector)}: ${e.message}`, { argument: 'fieldSelector' });
+    if (e instanceof FieldSelectorSyntaxError)
+      throw badUserInput(`invalid fieldSelector ${JSON.stringify(selector)}: ${e.message}`, {
+        argument: 'fieldSelector',
+      });
     throw e;
   }
 }
 
 /** namespace / workspace arguments as a filter part; authorization of the namespace asked for. */
-function scope(deps: ModelDeps, viewer: Viewer, namespace: string | null | undefined, workspace: string | null | undefined): Pick<LiveFilter, 'namespace' | 'namespaces'> {
+function scope(
+  deps: ModelDeps,
+  viewer: Viewer,
+  namespace: string | null | undefined,
+  workspace: string | null | undefined,
+): Pick<LiveFilter, 'namespace' | 'namespaces'> {
   authorizeList(viewer, namespace);
   const out: Pick<LiveFilter, 'namespace' | 'namespaces'> = {};
   if (namespace !== null && namespace !== undefined) out.namespace = namespace;
@@ -75,28 +94,51 @@ const inScope = (s: Pick<LiveFilter, 'namespace' | 'namespaces'>) => (o: KubeObj
   return (s.namespace === undefined || ns === s.namespace) && (s.namespaces === undefined || s.namespaces.has(ns));
 };
 
-export function subscribePods(deps: LiveDeps, viewer: Viewer, args: PodSubscriptionArgs): AsyncIterableIterator<LiveEvent> {
+export function subscribePods(
+  deps: LiveDeps,
+  viewer: Viewer,
+  args: PodSubscriptionArgs,
+): AsyncIterableIterator<LiveEvent> {
   cacheOf(deps, 'Pod'); // not synced yet: UPSTREAM_UNAVAILABLE (a resubscribing gateway retries)
   const s = scope(deps, viewer, args.namespace, args.workspace);
   const labels = args.labelSelector ? parseLabelSelector(args.labelSelector) : undefined;
   const fields = fieldFilter(args.fieldSelector, POD_FIELDS);
   const matches = allOf(inScope(s), labels ? (o) => labelsMatch(labels, o.metadata.labels) : undefined, fields)!;
-  return deps.live.stream(viewer, 'Pod', { ...s, labelSelector: args.labelSelector ?? undefined, fieldSelector: args.fieldSelector ?? undefined, matches }, args.resumeToken);
+  return deps.live.stream(
+    viewer,
+    'Pod',
+    { ...s, labelSelector: args.labelSelector ?? undefined, fieldSelector: args.fieldSelector ?? undefined, matches },
+    args.resumeToken,
+  );
 }
 
-export function subscribeWorkloads(deps: LiveDeps, viewer: Viewer, args: WorkloadSubscriptionArgs): AsyncIterableIterator<LiveEvent> {
+export function subscribeWorkloads(
+  deps: LiveDeps,
+  viewer: Viewer,
+  args: WorkloadSubscriptionArgs,
+): AsyncIterableIterator<LiveEvent> {
   const k = WORKLOAD_KINDS[args.kind];
   if (!k) throw badUserInput(`unknown workload kind ${JSON.stringify(args.kind)}`, { argument: 'kind' });
   cacheOf(deps, k.kind);
   const s = scope(deps, viewer, args.namespace, undefined);
   const name = args.name ?? undefined;
   const matches = allOf(inScope(s), name !== undefined ? (o) => o.metadata.name === name : undefined)!;
-  return deps.live.stream(viewer, k.kind, { ...s, fieldSelector: name !== undefined ? `metadata.name=${name}` : undefined, matches }, args.resumeToken);
+  return deps.live.stream(
+    viewer,
+    k.kind,
+    { ...s, fieldSelector: name !== undefined ? `metadata.name=${name}` : undefined, matches },
+    args.resumeToken,
+  );
 }
 
-const involvedOf = (e: KubeObject) => (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string; uid?: string };
+const involvedOf = (e: KubeObject) =>
+  (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string; uid?: string };
 
-export function subscribeEvents(deps: LiveDeps, viewer: Viewer, args: EventSubscriptionArgs): AsyncIterableIterator<LiveEvent> {
+export function subscribeEvents(
+  deps: LiveDeps,
+  viewer: Viewer,
+  args: EventSubscriptionArgs,
+): AsyncIterableIterator<LiveEvent> {
   cacheOf(deps, 'Event');
   const s = scope(deps, viewer, args.namespace, undefined);
   const io = args.involvedObject ?? {};
@@ -106,10 +148,18 @@ export function subscribeEvents(deps: LiveDeps, viewer: Viewer, args: EventSubsc
   for (const field of ['kind', 'name', 'uid'] as const) {
     const want = io[field];
     if (want === null || want === undefined) continue;
-    if (/[,=!\\]/.test(want)) throw badUserInput(`involvedObject.${field} ${JSON.stringify(want)} is not a valid value`, { argument: 'involvedObject' });
+    if (/[,=!\\]/.test(want))
+      throw badUserInput(`involvedObject.${field} ${JSON.stringify(want)} is not a valid value`, {
+        argument: 'involvedObject',
+      });
     selector.push(`involvedObject.${field}=${want}`);
     parts.push((o) => involvedOf(o)[field] === want);
   }
   const matches = allOf(...parts)!;
-  return deps.live.stream(viewer, 'Event', { ...s, fieldSelector: selector.join(',') || undefined, matches }, args.resumeToken);
+  return deps.live.stream(
+    viewer,
+    'Event',
+    { ...s, fieldSelector: selector.join(',') || undefined, matches },
+    args.resumeToken,
+  );
 }

@@ -1,8 +1,27 @@
 // Workloads: Deployment, StatefulSet, DaemonSet, Job, CronJob — lookups, lists, status and their pods' owners.
 import { badUserInput } from '../../common/errors.js';
 import type { KindName, KubeObject } from '../clients/kube.js';
-import { allOf, cacheOf, labelPredicate, labelSelections, namespaceSelection, nameContains, type ModelDeps } from './common.js';
-import { compareEntries, paginate, runQuery, sortByCreated, sortByName, type Direction, type Entry, type Page, type Selection, type SortSpec } from './query.js';
+import {
+  allOf,
+  cacheOf,
+  labelPredicate,
+  labelSelections,
+  namespaceSelection,
+  nameContains,
+  type ModelDeps,
+} from './common.js';
+import {
+  compareEntries,
+  paginate,
+  runQuery,
+  sortByCreated,
+  sortByName,
+  type Direction,
+  type Entry,
+  type Page,
+  type Selection,
+  type SortSpec,
+} from './query.js';
 import { formatSpecSelector, isDns1123Label, isDns1123Subdomain } from './selectors.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 
@@ -16,7 +35,9 @@ export const WORKLOAD_KINDS: Record<WorkloadKindEnum, { kind: KindName; apiVersi
   JOB: { kind: 'Job', apiVersion: 'batch/v1' },
   CRON_JOB: { kind: 'CronJob', apiVersion: 'batch/v1' },
 };
-const ENUM_OF_KIND: Record<string, WorkloadKindEnum> = Object.fromEntries(Object.entries(WORKLOAD_KINDS).map(([e, k]) => [k.kind, e as WorkloadKindEnum]));
+const ENUM_OF_KIND: Record<string, WorkloadKindEnum> = Object.fromEntries(
+  Object.entries(WORKLOAD_KINDS).map(([e, k]) => [k.kind, e as WorkloadKindEnum]),
+);
 
 export const workloadKindOf = (o: KubeObject): WorkloadKindEnum => ENUM_OF_KIND[o.kind ?? ''];
 export const isWorkload = (o: KubeObject | undefined): o is KubeObject => Boolean(o && ENUM_OF_KIND[o.kind ?? '']);
@@ -56,7 +77,10 @@ export interface WorkloadListArgs {
 
 /** The STATUS order: RUNNING, UPDATING, STOPPED (the enum's order). */
 const STATUS_ORDER: WorkloadStatusEnum[] = ['RUNNING', 'UPDATING', 'STOPPED'];
-const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i)])) as Record<WorkloadStatusEnum, string>;
+const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i)])) as Record<
+  WorkloadStatusEnum,
+  string
+>;
 const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[workloadStatus(o)], volatile: true };
 
 /** The computed index every workload cache keeps: by status enum (so a status filter is a bucket lookup). */
@@ -65,8 +89,12 @@ export const workloadStatusIndex = (o: KubeObject): string[] => [workloadStatus(
 /** A WorkloadRef argument checked: namespace a DNS-1123 label, name a DNS-1123 subdomain (BAD_USER_INPUT otherwise). */
 export function validateWorkloadRef(ref: WorkloadRefInput, argument: string): void {
   if (!WORKLOAD_KINDS[ref.kind]) throw badUserInput(`unknown workload kind ${String(ref.kind)}`, { argument });
-  if (typeof ref.namespace !== 'string' || !isDns1123Label(ref.namespace)) throw badUserInput(`${argument}.namespace ${JSON.stringify(ref.namespace)} is not a valid namespace name`, { argument });
-  if (typeof ref.name !== 'string' || !isDns1123Subdomain(ref.name)) throw badUserInput(`${argument}.name ${JSON.stringify(ref.name)} is not a valid object name`, { argument });
+  if (typeof ref.namespace !== 'string' || !isDns1123Label(ref.namespace))
+    throw badUserInput(`${argument}.namespace ${JSON.stringify(ref.namespace)} is not a valid namespace name`, {
+      argument,
+    });
+  if (typeof ref.name !== 'string' || !isDns1123Subdomain(ref.name))
+    throw badUserInput(`${argument}.name ${JSON.stringify(ref.name)} is not a valid object name`, { argument });
 }
 
 /**
@@ -74,7 +102,12 @@ export function validateWorkloadRef(ref: WorkloadRefInput, argument: string): vo
  * a Deployment, the Jobs of a CronJob. An owner that does not exist selects nothing; the caller must be able to read
  * the owner's project.
  */
-export function ownedBySelection(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInput, argument = 'filter.owner'): Selection {
+export function ownedBySelection(
+  deps: ModelDeps,
+  viewer: Viewer,
+  ref: WorkloadRefInput,
+  argument = 'filter.owner',
+): Selection {
   validateWorkloadRef(ref, argument);
   const uid = getWorkload(deps, viewer, ref)?.metadata.uid;
   return { index: 'owner', values: uid ? [uid] : [] };
@@ -93,7 +126,10 @@ export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadLis
   const kinds = args.kind ? [args.kind] : (Object.keys(WORKLOAD_KINDS) as WorkloadKindEnum[]);
   const f = args.filter ?? {};
   const labels = labelSelections(f.labelSelector);
-  const selections: Selection[] = [...namespaceSelection(deps, viewer, args.namespace, args.workspace), ...labels.selections];
+  const selections: Selection[] = [
+    ...namespaceSelection(deps, viewer, args.namespace, args.workspace),
+    ...labels.selections,
+  ];
   // An empty status list is no status filter (as it always was for workloads).
   if (f.status?.length) selections.push({ index: 'status', values: f.status });
   if (f.owner) selections.push(ownedBySelection(deps, viewer, f.owner));
@@ -121,7 +157,13 @@ export function workloadStatus(o: KubeObject): WorkloadStatusEnum {
     case 'StatefulSet': {
       const desired: number = o.spec?.replicas ?? 1;
       if (desired === 0 && !(s.replicas > 0)) return 'STOPPED';
-      if (stale || (s.updatedReplicas ?? 0) < desired || (s.readyReplicas ?? 0) < desired || (s.replicas ?? 0) > desired) return 'UPDATING';
+      if (
+        stale ||
+        (s.updatedReplicas ?? 0) < desired ||
+        (s.readyReplicas ?? 0) < desired ||
+        (s.replicas ?? 0) > desired
+      )
+        return 'UPDATING';
       return 'RUNNING';
     }
     case 'DaemonSet': {
@@ -131,7 +173,9 @@ export function workloadStatus(o: KubeObject): WorkloadStatusEnum {
       return 'RUNNING';
     }
     case 'Job': {
-      const finished = ((s.conditions ?? []) as { type: string; status: string }[]).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+      const finished = ((s.conditions ?? []) as { type: string; status: string }[]).some(
+        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
       if (finished || o.spec?.suspend) return 'STOPPED';
       return 'RUNNING';
     }
@@ -154,11 +198,26 @@ export function replicaCounts(o: KubeObject): ReplicaCounts {
   switch (o.kind) {
     case 'Deployment':
     case 'StatefulSet':
-      return { replicas: o.spec?.replicas ?? 1, readyReplicas: s.readyReplicas ?? 0, availableReplicas: s.availableReplicas ?? 0, updatedReplicas: s.updatedReplicas ?? 0 };
+      return {
+        replicas: o.spec?.replicas ?? 1,
+        readyReplicas: s.readyReplicas ?? 0,
+        availableReplicas: s.availableReplicas ?? 0,
+        updatedReplicas: s.updatedReplicas ?? 0,
+      };
     case 'DaemonSet':
-      return { replicas: s.desiredNumberScheduled ?? 0, readyReplicas: s.numberReady ?? 0, availableReplicas: s.numberAvailable ?? 0, updatedReplicas: s.updatedNumberScheduled ?? 0 };
+      return {
+        replicas: s.desiredNumberScheduled ?? 0,
+        readyReplicas: s.numberReady ?? 0,
+        availableReplicas: s.numberAvailable ?? 0,
+        updatedReplicas: s.updatedNumberScheduled ?? 0,
+      };
     case 'Job':
-      return { replicas: o.spec?.parallelism ?? 1, readyReplicas: s.ready ?? 0, availableReplicas: null, updatedReplicas: null };
+      return {
+        replicas: o.spec?.parallelism ?? 1,
+        readyReplicas: s.ready ?? 0,
+        availableReplicas: null,
+        updatedReplicas: null,
+      };
     default:
       return { replicas: null, readyReplicas: null, availableReplicas: null, updatedReplicas: null };
   }
@@ -173,12 +232,19 @@ export function workloadSelector(o: KubeObject): string | null {
 export function podOwnerUids(deps: ModelDeps, o: KubeObject): string[] {
   const uid = o.metadata.uid;
   if (!uid) return [];
-  if (o.kind === 'Deployment') return [...cacheOf(deps, 'ReplicaSet').bucket('owner', uid).keys].map((k) => deps.kube.caches.ReplicaSet.objects.get(k)?.metadata.uid ?? '').filter(Boolean);
-  if (o.kind === 'CronJob') return [...cacheOf(deps, 'Job').bucket('owner', uid).keys].map((k) => deps.kube.caches.Job.objects.get(k)?.metadata.uid ?? '').filter(Boolean);
+  if (o.kind === 'Deployment')
+    return [...cacheOf(deps, 'ReplicaSet').bucket('owner', uid).keys]
+      .map((k) => deps.kube.caches.ReplicaSet.objects.get(k)?.metadata.uid ?? '')
+      .filter(Boolean);
+  if (o.kind === 'CronJob')
+    return [...cacheOf(deps, 'Job').bucket('owner', uid).keys]
+      .map((k) => deps.kube.caches.Job.objects.get(k)?.metadata.uid ?? '')
+      .filter(Boolean);
   return [uid];
 }
 
-const controllerOf = (o: KubeObject) => (o.metadata.ownerReferences ?? []).find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
+const controllerOf = (o: KubeObject) =>
+  (o.metadata.ownerReferences ?? []).find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
 
 /** The workload a pod belongs to: its controller, through its ReplicaSet for Deployments; null for bare pods. */
 export function ownerWorkloadOfPod(deps: ModelDeps, pod: KubeObject): KubeObject | null {
