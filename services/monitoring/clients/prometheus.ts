@@ -1,8 +1,9 @@
 // The Prometheus HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/): instant and range queries,
-// alerts and rules. One request per call and never a retry: a per-request timeout, and a circuit breaker that, after
-// a few consecutive failures to reach Prometheus, fails calls at once for a while (then lets one call probe), so a
-// slow or dead Prometheus is not hammered by every field of every request.
+// alerts and rules. One request per call and never a retry: a per-request timeout, and the shared circuit breaker
+// (common/breaker.ts) that, after a few consecutive failures to reach Prometheus, fails calls at once for a while
+// (then lets one call probe), so a slow or dead Prometheus is not hammered by every field of every request.
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { BrokenCircuitError, CircuitBreaker } from '../../common/breaker.js';
 
 /** Prometheus could not be reached, answered 5xx / garbage, timed out, or the breaker is open. */
 export class PrometheusUnavailableError extends Error {}
@@ -75,14 +76,17 @@ type Endpoint = 'query' | 'query_range' | 'alerts' | 'rules';
 
 export class PrometheusClient {
   readonly url: string;
-  private failures = 0;
-  private openUntil = 0;
-  private probing = false;
+  private readonly breaker: CircuitBreaker;
   private readonly requests?: Counter<'endpoint' | 'outcome'>;
   private readonly duration?: Histogram<'endpoint'>;
 
   constructor(private readonly opts: PrometheusClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
+    this.breaker = new CircuitBreaker({
+      failures: opts.breakerFailures ?? 3,
+      openMs: opts.breakerOpenMs,
+      isFailure: (e) => e instanceof PrometheusUnavailableError,
+    });
     if (opts.metrics) {
       this.requests = new Counter({
         name: 'kubegraph_monitoring_prometheus_requests_total',
@@ -123,43 +127,31 @@ export class PrometheusClient {
   }
 
   private async call<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
-    this.checkBreaker(endpoint);
-    const end = this.duration?.startTimer({ endpoint });
+    let data: T;
     try {
-      const data = await this.send<T>(endpoint, params);
-      this.failures = 0;
-      this.openUntil = 0;
-      this.requests?.inc({ endpoint, outcome: 'ok' });
-      return data;
+      data = await this.breaker.execute(() => this.timed<T>(endpoint, params));
     } catch (e) {
-      if (e instanceof PrometheusUnavailableError) {
-        this.failures++;
-        const threshold = this.opts.breakerFailures ?? 3;
-        if (threshold > 0 && this.failures >= threshold) this.openUntil = Date.now() + this.opts.breakerOpenMs;
-        this.requests?.inc({ endpoint, outcome: 'unavailable' });
-      } else {
-        // Prometheus answered: it is up, whatever it thought of the query.
-        this.failures = 0;
-        this.requests?.inc({ endpoint, outcome: 'error' });
+      if (e instanceof BrokenCircuitError) {
+        this.requests?.inc({ endpoint, outcome: 'breaker_open' });
+        throw new PrometheusUnavailableError(
+          `Prometheus failed ${e.failures} times in a row; not asking it again for a moment`,
+        );
       }
+      // A query error means Prometheus answered: it is up, whatever it thought of the query.
+      this.requests?.inc({ endpoint, outcome: e instanceof PrometheusUnavailableError ? 'unavailable' : 'error' });
       throw e;
-    } finally {
-      this.probing = false;
-      end?.();
     }
+    this.requests?.inc({ endpoint, outcome: 'ok' });
+    return data;
   }
 
-  private checkBreaker(endpoint: Endpoint): void {
-    if (this.openUntil === 0) return;
-    // Half-open once the open period is over: one call probes, the others still fail fast until it answers.
-    if (Date.now() >= this.openUntil && !this.probing) {
-      this.probing = true;
-      return;
+  private async timed<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
+    const end = this.duration?.startTimer({ endpoint });
+    try {
+      return await this.send<T>(endpoint, params);
+    } finally {
+      end?.();
     }
-    this.requests?.inc({ endpoint, outcome: 'breaker_open' });
-    throw new PrometheusUnavailableError(
-      `Prometheus failed ${this.failures} times in a row; not asking it again for a moment`,
-    );
   }
 
   private async send<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
