@@ -4,7 +4,7 @@
 // First: @apollo/gateway's telemetry is off before anything imports it (DESIGN.md "Network").
 import '../gateway/no-telemetry.js';
 import { existsSync } from 'node:fs';
-import { runMain, envString, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
+import { runMain, envString, logLevelFromEnv, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
 import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
@@ -30,17 +30,32 @@ interface Closable {
 }
 
 await runMain(async () => {
+  // Every service's variables are validated before anything starts, the sandbox included: a bad value stops the
+  // process at once, naming the variable.
+  logLevelFromEnv();
+  const gatewayOptions = gatewayOptionsFromEnv();
+  const monitoringOptions = monitoringOptionsFromEnv();
+  const accountsOptions = accountsOptionsFromEnv();
+  const workloadsOptions = workloadsOptionsFromEnv();
+  metricsTokenFromEnv();
+  const kubeconfig = envString('KUBECONFIG');
+  const useSandbox = !kubeconfig && !existsSync(IN_CLUSTER_TOKEN);
+  const sandboxOptions = useSandbox ? sandboxOptionsFromEnv() : undefined;
+
   const running: Closable[] = [];
   let sandboxMetrics: { url: string; caPem?: string } | undefined;
-  const kubeconfig = envString('KUBECONFIG');
+  // The cluster every subgraph reads, handed to each as an option (the environment is left as it was).
+  const kubeConfig = new k8s.KubeConfig();
   if (kubeconfig) {
     console.log(`kubegraph: using the cluster of KUBECONFIG=${kubeconfig}`);
-  } else if (existsSync(IN_CLUSTER_TOKEN)) {
+    kubeConfig.loadFromDefault();
+  } else if (!sandboxOptions) {
     console.log('kubegraph: using the in-cluster service account');
+    kubeConfig.loadFromDefault();
   } else {
-    const sandbox = await startSandbox(sandboxOptionsFromEnv());
+    const sandbox = await startSandbox(sandboxOptions);
     running.push(sandbox);
-    process.env.KUBECONFIG = sandbox.kubeconfigPath;
+    kubeConfig.loadFromString(sandbox.kubeconfig);
     const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
       .clusters?.[0]?.cluster?.['certificate-authority-data'];
     sandboxMetrics = {
@@ -71,12 +86,6 @@ await runMain(async () => {
   };
   stopOnSignals(() => void stop());
 
-  // The gateway's options are validated before the subgraphs start, so a bad variable stops the process early.
-  const gatewayOptions = gatewayOptionsFromEnv();
-  const monitoringOptions = monitoringOptionsFromEnv();
-  const accountsOptions = accountsOptionsFromEnv();
-  const workloadsOptions = workloadsOptionsFromEnv();
-  metricsTokenFromEnv();
   const subgraphUrls: Record<string, string> = {};
   // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
   const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
@@ -90,7 +99,7 @@ await runMain(async () => {
     ...accountsOptions,
     identitySecret,
     internalToken,
-    kubeConfig: monitoringKubeConfig(),
+    kubeConfig,
   });
   running.push(accounts);
   subgraphUrls.accounts = accounts.url;
@@ -102,6 +111,7 @@ await runMain(async () => {
   const workloads = await startWorkloadsSubgraph({
     ...workloadsOptions,
     identitySecret,
+    kubeConfig,
     accounts: { url: accounts.baseUrl, internalToken },
   });
   running.push(workloads);
@@ -129,7 +139,7 @@ await runMain(async () => {
   const monitoring = await startMonitoringSubgraph({
     ...monitoringOptions,
     identitySecret,
-    kubeConfig: monitoringKubeConfig(),
+    kubeConfig,
   });
   running.push(monitoring);
   subgraphUrls.monitoring = monitoring.url;
@@ -155,13 +165,6 @@ await runMain(async () => {
     `kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`,
   );
 });
-
-/** The cluster for the namespace → workspace views of accounts and monitoring: KUBECONFIG as set above, or in-cluster. */
-function monitoringKubeConfig(): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  return kc;
-}
 
 /**
  * On the sandbox, the demo's namespaces are labelled with workspaces demo-shop and data-platform: accounts gets

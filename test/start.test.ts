@@ -435,3 +435,20 @@ describe('npm start with KUBECONFIG set', () => {
     expect(k.stderr()).not.toMatch(/not stopped after|Error:/);
   });
 });
+
+describe('npm start with a bad variable', () => {
+  it.each([
+    ['LOG_LEVEL', 'loud'],
+    ['WORKLOADS_STALE_AFTER_MS', 'soon'],
+    ['ACCOUNTS_URL', 'not a url'],
+    ['GATEWAY_TRUST_PROXY', 'sometimes'],
+  ])('%s=%s stops it before the sandbox starts, naming the variable, without a stack trace', async (name, value) => {
+    const kubeconfig = join(tmp('kubegraph-badvar-'), 'kubeconfig');
+    const k = startKubegraph({ ...baseEnv(), SANDBOX_PORT: '0', SANDBOX_KUBECONFIG: kubeconfig, [name]: value });
+    expect(await k.exit).toBe(2);
+    expect(k.stderr()).toContain(`configuration error: ${name}=`);
+    expect(k.stderr()).not.toMatch(/\n\s+at /);
+    expect(k.stdout()).not.toMatch(/embedded sandbox/);
+    expect(existsSync(kubeconfig)).toBe(false);
+  });
+});

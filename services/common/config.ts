@@ -44,6 +44,26 @@ export function envBool(name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected true or false`);
 }
 
+/** The least severe log line written (LOG_LEVEL). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogThreshold = (typeof LOG_LEVELS)[number];
+
+/** LOG_LEVEL, checked like every other variable: a misspelt level stops the service instead of logging everything. */
+export function logLevelFromEnv(): LogThreshold {
+  const level = envString('LOG_LEVEL', 'info')!;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(
+      `LOG_LEVEL=${JSON.stringify(level)} is not a valid value: expected one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  return level as LogThreshold;
+}
+
+/** NODE_ENV=production (introspection off by default); read here only, like every other variable. */
+export function isProduction(): boolean {
+  return envString('NODE_ENV') === 'production';
+}
+
 /**
  * METRICS_TOKEN: when set, /metrics of every service wants `Authorization: Bearer <it>` (what Prometheus sends with a
  * scrape config's `authorization: { credentials: ... }`); unset, /metrics is open, as on a private network.

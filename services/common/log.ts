@@ -1,15 +1,11 @@
 // Structured logs: one JSON object per line on stdout, so any log pipeline can parse them.
+import { logLevelFromEnv, type LogThreshold } from './config.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const order: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 50 };
-
-/** LOG_LEVEL, checked like every other variable: a misspelt level stops the service instead of logging everything. */
-function threshold(): number {
-  const level = process.env.LOG_LEVEL || 'info';
-  if (!Object.hasOwn(order, level))
-    throw new Error(`LOG_LEVEL must be one of ${Object.keys(order).join(', ')} (got "${level}")`);
-  return order[level as keyof typeof order];
-}
+const order: Record<LogThreshold, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 50 };
+/** The keys every line has; a field of the same name cannot replace them (it goes under `fields`). */
+const RESERVED = new Set(['time', 'level', 'service', 'msg']);
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -22,10 +18,17 @@ export function createLogger(
   service: string,
   sink: (line: string) => void = (l) => process.stdout.write(l + '\n'),
 ): Logger {
-  const least = threshold();
+  const least = order[logLevelFromEnv()];
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < least) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level, service, msg };
+    let shadowed: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(fields ?? {})) {
+      if (RESERVED.has(k) || k === 'fields') (shadowed ??= {})[k] = v;
+      else line[k] = v;
+    }
+    if (shadowed) line.fields = shadowed;
+    sink(JSON.stringify(line));
   };
   return {
     debug: (m, f) => write('debug', m, f),
