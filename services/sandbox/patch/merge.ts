@@ -1,0 +1,13 @@
+// JSON merge patch (RFC 7386): maps merge, null deletes, anything else replaces.
+import type { Loose } from '../types.js';
+import { type JsonMap, isMap } from './json.js';
+
+export function mergePatch(target: Loose, patch: Loose): Loose {
+  if (!isMap(patch)) return patch;
+  const out: JsonMap = isMap(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
