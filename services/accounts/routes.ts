@@ -77,7 +77,7 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
         }
         const token = (body as { token?: unknown } | null)?.token;
         if (typeof token !== 'string') return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"token": "..."}');
-        const id = await model.verifyApiToken(token);
+        const id = await model.tokens.verifyApiToken(token);
         return json(res, 200, {
           username: id.username,
           uid: id.uid,
@@ -90,26 +90,29 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
       if (url.pathname === '/internal/bindings-revision') {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
         // `sessions`: the revision of the ended-sessions list, so that one cheap poll tells about both.
-        return json(res, 200, { revision: await model.bindingsRevision(), sessions: await model.sessionsRevision() });
+        return json(res, 200, {
+          revision: await model.users.bindingsRevision(),
+          sessions: await model.sessions.sessionsRevision(),
+        });
       }
       if (url.pathname === '/internal/revoked-sessions') {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
         const after = Number(url.searchParams.get('after') ?? '0');
         if (!Number.isSafeInteger(after) || after < 0)
           return fail(res, 400, 'BAD_USER_INPUT', 'after must be a revision (a non-negative integer)');
-        return json(res, 200, await model.revokedSessions(after));
+        return json(res, 200, await model.sessions.revokedSessions(after));
       }
       const bindings = /^\/internal\/bindings\/([^/]+)$/.exec(url.pathname);
       if (bindings) {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
-        const b = await model.roleBindings(decodeURIComponent(bindings[1]));
+        const b = await model.users.roleBindings(decodeURIComponent(bindings[1]));
         return b ? json(res, 200, b) : fail(res, 404, 'NOT_FOUND', 'no such user');
       }
       // The workloads subgraph, before creating a project in a workspace: does it exist?
       const workspace = /^\/internal\/workspaces\/([^/]+)$/.exec(url.pathname);
       if (workspace) {
         if (method !== 'GET') return fail(res, 405, 'METHOD_NOT_ALLOWED', 'GET only');
-        const w = await model.workspaceExists(decodeURIComponent(workspace[1]));
+        const w = await model.workspaces.workspaceExists(decodeURIComponent(workspace[1]));
         return w ? json(res, 200, { name: w.name }) : fail(res, 404, 'NOT_FOUND', 'no such workspace');
       }
       // The workloads subgraph, right after creating a project for a user: the creator becomes its project-admin.
@@ -126,7 +129,7 @@ export function accountsRoutes(model: AccountsModel, opts: RouteOptions) {
         if (typeof username !== 'string' || typeof namespaceUid !== 'string')
           return fail(res, 400, 'BAD_USER_INPUT', 'expected a JSON body {"username": "...", "namespaceUid": "..."}');
         return json(res, 200, {
-          granted: await model.grantCreator(decodeURIComponent(creator[1]), namespaceUid, username),
+          granted: await model.projects.grantCreator(decodeURIComponent(creator[1]), namespaceUid, username),
         });
       }
       return fail(res, 404, 'NOT_FOUND', 'not found');

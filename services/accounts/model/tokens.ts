@@ -1,5 +1,6 @@
 // Tokens: access tokens (JWT signed with an asymmetric key named by `kid`), the signing keys and their rotation,
-// opaque refresh and API tokens (only their SHA-256 is stored), and the API-token check the gateway calls.
+// opaque refresh and API tokens (only their SHA-256 is stored), the API-token check the gateway calls, and the API
+// tokens users make for their integrations (KubeSphere's API tokens).
 import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import {
   calculateJwkThumbprint,
@@ -13,9 +14,11 @@ import {
   type JWTPayload,
   type KeyObject,
 } from 'jose';
-import { apiError, badUserInput, ErrorCode } from '../../common/errors.js';
+import { apiError, badUserInput, conflictError, ErrorCode, notFoundError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
 import type { Db } from '../clients/db.js';
 import { store, type ApiTokenRow, type UserRow } from '../clients/store.js';
+import type { Access, RequestScope } from './access.js';
 
 export type SigningAlg = 'ES256' | 'EdDSA';
 type SigningKey = CryptoKey | KeyObject;
@@ -257,3 +260,68 @@ export const apiTokenOf = (r: ApiTokenRow): ApiToken => ({
   expiresAt: r.expires_at,
   lastUsedAt: r.last_used_at,
 });
+
+export class ApiTokens {
+  constructor(
+    private readonly db: Db,
+    private readonly settings: TokenSettings,
+    private readonly keys: SigningKeys,
+    private readonly access: Access,
+    private readonly log: Logger,
+  ) {}
+
+  async apiTokens(req: RequestScope): Promise<ApiToken[]> {
+    const a = await this.access.actor(req);
+    return (await store.listApiTokens(this.db, a.username)).map(apiTokenOf);
+  }
+
+  async createApiToken(
+    req: RequestScope,
+    name: string,
+    expiresAt: string | null | undefined,
+  ): Promise<{ token: string; apiToken: ApiToken }> {
+    const a = await this.access.actor(req);
+    const n = name.trim();
+    if (!n || n.length > 100) throw badUserInput('the token name must have 1 to 100 characters', { field: 'name' });
+    let expires: Date | null = null;
+    if (expiresAt) {
+      expires = new Date(expiresAt);
+      if (Number.isNaN(expires.getTime())) throw badUserInput('expiresAt is not a valid time', { field: 'expiresAt' });
+      if (expires.getTime() <= Date.now()) throw badUserInput('expiresAt is in the past', { field: 'expiresAt' });
+    }
+    const token = newToken('kgt_');
+    const row = await store.insertApiToken(this.db, {
+      id: randomUUID(),
+      username: a.username,
+      userUid: a.uid,
+      name: n,
+      hash: hashToken(token),
+      expiresAt: expires,
+    });
+    if (!row) throw conflictError(`you already have an API token named ${JSON.stringify(n)}`);
+    this.log.info('API token created', { username: a.username, tokenId: row.id, name: n });
+    return { token, apiToken: apiTokenOf(row) };
+  }
+
+  /** The viewer's own tokens; a platform admin may revoke anyone's. */
+  async revokeApiToken(req: RequestScope, id: string): Promise<boolean> {
+    const a = await this.access.actor(req);
+    const row = await store.apiTokenById(this.db, id);
+    if (!row || row.revoked_at || (row.username !== a.username && a.platform_role !== 'platform-admin'))
+      throw notFoundError(`API token ${id} not found`);
+    await store.revokeApiToken(this.db, id);
+    this.log.info('API token revoked', { username: row.username, tokenId: id, by: a.username });
+    return true;
+  }
+
+  verifyApiToken(raw: string): Promise<ApiTokenIdentity> {
+    return verifyApiToken(this.db, raw, this.settings.apiTokenTouchSeconds);
+  }
+
+  async rotateSigningKey(req: RequestScope): Promise<string> {
+    const a = await this.access.requirePlatformAdmin(req, 'rotate the signing key');
+    const kid = await this.keys.rotate();
+    this.log.info('signing key rotated', { kid, by: a.username });
+    return kid;
+  }
+}
