@@ -1,9 +1,8 @@
 // The sandbox's HTTP(S) front: Kubernetes REST paths, verbs, watches and subresources over the Store.
+// server/options.ts: its options and fault knobs; server/requests.ts: reading requests and writing answers.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { parse as parseYaml } from 'yaml';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -17,52 +16,32 @@ import {
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound } from './errors.js';
 import { servePodLog, parseLogOptions } from './logs.js';
 import { applyPatch } from './patch.js';
-import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { apiVersionOf, jsonPathValue, type ResourceType } from './registry.js';
-import {
-  fieldMatcher,
-  formatLabelSelector,
-  labelsMatch,
-  parseFieldSelector,
-  parseLabelSelector,
-  type Matcher,
-} from './selectors.js';
-import type { DeleteOptions, Store, StoreEvent } from './store.js';
+import { fieldMatcher, labelsMatch, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
+import type { Store, StoreEvent } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { KObject, Loose, WatchEventType } from './types.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
-
-/** Knobs for tests that need a misbehaving cluster. */
-export interface Faults {
-  /** Share (0..1) of API requests answered with `failCode` instead of being served. */
-  failRatio: number;
-  failCode: 429 | 500 | 503;
-  /** Share (0..1) of API requests delayed by `delayMs`. */
-  delayRatio: number;
-  delayMs: number;
-  /** Resource plurals every request for is refused with 403 Forbidden, as RBAC refuses them on a real server. */
-  forbiddenResources: string[];
-}
-
-export interface ServerOptions {
-  store: Store;
-  /** Bearer token clients must present; unset accepts every caller. */
-  token?: string;
-  /**
-   * Also serve callers that send no `Authorization` header at all when they connect from a loopback address (a wrong
-   * token still gets 401; other addresses still need the token). For plain HTTP: client-go (kubectl, helm) never sends
-   * credentials to an `http://` server (clientcmd reads a kubeconfig's user only when `rest.IsConfigTransportTLS`).
-   */
-  anonymousLoopback?: boolean;
-  tls?: { key: string; cert: string };
-  /** How often a watch with allowWatchBookmarks gets a BOOKMARK. */
-  bookmarkIntervalMs?: number;
-  /** How long a watch without timeoutSeconds lasts before the server ends it (real servers: 30-60 minutes). */
-  watchTimeoutSeconds?: number;
-  /** Speed of simulated time for log streaming. */
-  speed?: number;
-  metrics?: () => Promise<{ contentType: string; body: string }>;
-}
+import type { Faults, ServerOptions } from './server/options.js';
+import {
+  type Route,
+  pathNotFound,
+  selectorString,
+  setPath,
+  deleteOptions,
+  rvInPatch,
+  readBody,
+  readJson,
+  readObject,
+  fieldManagerOf,
+  json,
+  writeList,
+  text,
+  requestVerb,
+  resourceName,
+  isLoopback,
+  forbidden,
+} from './server/requests.js';
 
 /** RBAC's (and audit logs') verb of an API request. */
 export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -72,15 +51,6 @@ export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patc
  * `patch deployments.apps/scale` (resource as `plural[.group][/subresource]`).
  */
 export type RequestCounts = Record<string, number>;
-
-interface Route {
-  rt: ResourceType;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-}
-
-const MAX_BODY = 16 * 1024 * 1024;
 
 export class SandboxServer {
   readonly server: Server;
@@ -625,193 +595,4 @@ export class SandboxServer {
     json(res, 200, toScale(updated));
   }
 }
-
-// ------------------------------------------------------------------ helpers
-
-function pathNotFound(path: string): ApiError {
-  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`, {});
-}
-
-function selectorString(sel: unknown): string {
-  if (typeof sel === 'string') return sel;
-  return formatLabelSelector(sel as Parameters<typeof formatLabelSelector>[0]);
-}
-
-function setPath(o: Loose, path: string, value: unknown): void {
-  const parts = path.replace(/^\./, '').split('.');
-  let cur = o;
-  for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};
-  cur[parts[parts.length - 1]] = value;
-}
-
-function deleteOptions(body: Loose, q: URLSearchParams): DeleteOptions {
-  const grace =
-    body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
-  let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-  if (body.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
-  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy))
-    throw badRequest(`unsupported propagationPolicy: ${policy}`);
-  return { propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
-}
-
-function rvInPatch(contentType: string, raw: string): string | undefined {
-  try {
-    if (contentType === 'application/json-patch+json') {
-      const ops = JSON.parse(raw) as Loose[];
-      return ops.find((op) => op.path === '/metadata/resourceVersion' && op.op !== 'remove')?.value;
-    }
-    const body = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw);
-    return body?.metadata?.resourceVersion || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  return (await readRaw(req)).toString('utf8');
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const buf = await readRaw(req);
-  const type = String(req.headers['content-type'] ?? '');
-  // client-go's typed clients send builtin objects (and DeleteOptions) as protobuf.
-  if (isProtobuf(type)) return buf.length ? decodeProtobufObject(buf) : undefined;
-  const raw = buf.toString('utf8');
-  if (!raw.trim()) return undefined;
-  try {
-    return /yaml/.test(type) ? parseYaml(raw) : JSON.parse(raw);
-  } catch (e) {
-    throw badRequest(`the body of the request was in an unknown format: ${(e as Error).message}`);
-  }
-}
-
-async function readObject(req: IncomingMessage): Promise<KObject> {
-  const body = (await readJson(req)) as KObject | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('the body of the request must be an object');
-  body.metadata ??= {};
-  return body;
-}
-
-/** The field manager of a request: `fieldManager`, else the User-Agent up to its first "/" (the real server's default). */
-function fieldManagerOf(req: IncomingMessage, q: URLSearchParams): string {
-  const given = q.get('fieldManager');
-  if (given) return given;
-  return String(req.headers['user-agent'] ?? '')
-    .split('/')[0]
-    .slice(0, 128);
-}
-
-function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...headers });
-  res.end(data);
-}
-
-/**
- * Writes a list without building one giant string for 10,000 objects at once, and streams it: after each ~256 KB
- * chunk it yields to the event loop, so the first bytes leave while the rest is still being serialized and other
- * requests and watch streams are served meanwhile (a synchronous loop sent nothing until the whole list was
- * serialized, and blocked the server for that long). `items` is the snapshot taken when the request came in; stored
- * objects are replaced on write, never changed in place, so serializing them a little later shows the same state.
- */
-async function writeList(
-  res: ServerResponse,
-  apiVersion: string,
-  kind: string,
-  metadata: unknown,
-  items: KObject[],
-): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
-  for (let i = 0; i < items.length; i++) {
-    buf += (i ? ',' : '') + JSON.stringify(items[i]);
-    if (buf.length > 256 * 1024) {
-      res.write(buf);
-      buf = '';
-      // A client reading slower than we serialize: wait for it rather than buffer the whole list in memory.
-      await (res.writableLength > 4 * 1024 * 1024 ? drained(res) : yieldToLoop());
-      if (res.destroyed) return; // the client went away
-    }
-  }
-  res.end(buf + ']}');
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-function text(res: ServerResponse, code: number, body: string): void {
-  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
-  res.end(body);
-}
-
-function requestVerb(method: string, route: Route, query: URLSearchParams): RequestVerb {
-  switch (method) {
-    case 'GET':
-      // `?watch=true` on a named object is a watch too (of that one object), as RBAC sees it.
-      return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return route.name ? 'delete' : 'deletecollection';
-    default:
-      return method.toLowerCase() as RequestVerb;
-  }
-}
-
-/** `plural[.group][/subresource]`, as kubectl and audit logs name a resource. */
-function resourceName(route: Route): string {
-  const { rt, subresource } = route;
-  return `${rt.plural}${rt.group ? `.${rt.group}` : ''}${subresource ? `/${subresource}` : ''}`;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
-}
-
-/** The 403 RBAC answers with (the sandbox's callers are all user "x"). */
-function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): ApiError {
-  const verb = requestVerb(req.method ?? 'GET', route, query);
-  const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
-  const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
-  const name = route.name ? ` "${route.name}"` : '';
-  return new ApiError(
-    403,
-    'Forbidden',
-    `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`,
-    {
-      ...(route.name ? { name: route.name } : {}),
-      ...(route.rt.group ? { group: route.rt.group } : {}),
-      kind: route.rt.plural,
-    },
-  );
-}
+export type { Faults, ServerOptions } from './server/options.js';

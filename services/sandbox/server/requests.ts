@@ -1,0 +1,208 @@
+// Reading requests (bodies, routes, verbs, options) and writing answers (JSON, text, 403/404) for the sandbox server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, badRequest } from '../errors.js';
+import { decodeProtobufObject, isProtobuf } from '../protobuf.js';
+import type { ResourceType } from '../registry.js';
+import { formatLabelSelector } from '../selectors.js';
+import type { DeleteOptions } from '../store.js';
+import type { KObject, Loose } from '../types.js';
+import type { RequestVerb } from '../server.js';
+
+export interface Route {
+  rt: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export function pathNotFound(path: string): ApiError {
+  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`, {});
+}
+
+export function selectorString(sel: unknown): string {
+  if (typeof sel === 'string') return sel;
+  return formatLabelSelector(sel as Parameters<typeof formatLabelSelector>[0]);
+}
+
+export function setPath(o: Loose, path: string, value: unknown): void {
+  const parts = path.replace(/^\./, '').split('.');
+  let cur = o;
+  for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};
+  cur[parts[parts.length - 1]] = value;
+}
+
+export function deleteOptions(body: Loose, q: URLSearchParams): DeleteOptions {
+  const grace =
+    body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
+  let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  if (body.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
+  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy))
+    throw badRequest(`unsupported propagationPolicy: ${policy}`);
+  return { propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
+}
+
+export function rvInPatch(contentType: string, raw: string): string | undefined {
+  try {
+    if (contentType === 'application/json-patch+json') {
+      const ops = JSON.parse(raw) as Loose[];
+      return ops.find((op) => op.path === '/metadata/resourceVersion' && op.op !== 'remove')?.value;
+    }
+    const body = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw);
+    return body?.metadata?.resourceVersion || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readRaw(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRaw(req)).toString('utf8');
+}
+
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const buf = await readRaw(req);
+  const type = String(req.headers['content-type'] ?? '');
+  // client-go's typed clients send builtin objects (and DeleteOptions) as protobuf.
+  if (isProtobuf(type)) return buf.length ? decodeProtobufObject(buf) : undefined;
+  const raw = buf.toString('utf8');
+  if (!raw.trim()) return undefined;
+  try {
+    return /yaml/.test(type) ? parseYaml(raw) : JSON.parse(raw);
+  } catch (e) {
+    throw badRequest(`the body of the request was in an unknown format: ${(e as Error).message}`);
+  }
+}
+
+export async function readObject(req: IncomingMessage): Promise<KObject> {
+  const body = (await readJson(req)) as KObject | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the body of the request must be an object');
+  body.metadata ??= {};
+  return body;
+}
+
+/** The field manager of a request: `fieldManager`, else the User-Agent up to its first "/" (the real server's default). */
+export function fieldManagerOf(req: IncomingMessage, q: URLSearchParams): string {
+  const given = q.get('fieldManager');
+  if (given) return given;
+  return String(req.headers['user-agent'] ?? '')
+    .split('/')[0]
+    .slice(0, 128);
+}
+
+export function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...headers });
+  res.end(data);
+}
+
+/**
+ * Writes a list without building one giant string for 10,000 objects at once, and streams it: after each ~256 KB
+ * chunk it yields to the event loop, so the first bytes leave while the rest is still being serialized and other
+ * requests and watch streams are served meanwhile (a synchronous loop sent nothing until the whole list was
+ * serialized, and blocked the server for that long). `items` is the snapshot taken when the request came in; stored
+ * objects are replaced on write, never changed in place, so serializing them a little later shows the same state.
+ */
+export async function writeList(
+  res: ServerResponse,
+  apiVersion: string,
+  kind: string,
+  metadata: unknown,
+  items: KObject[],
+): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
+  for (let i = 0; i < items.length; i++) {
+    buf += (i ? ',' : '') + JSON.stringify(items[i]);
+    if (buf.length > 256 * 1024) {
+      res.write(buf);
+      buf = '';
+      // A client reading slower than we serialize: wait for it rather than buffer the whole list in memory.
+      await (res.writableLength > 4 * 1024 * 1024 ? drained(res) : yieldToLoop());
+      if (res.destroyed) return; // the client went away
+    }
+  }
+  res.end(buf + ']}');
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export function text(res: ServerResponse, code: number, body: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+export function requestVerb(method: string, route: Route, query: URLSearchParams): RequestVerb {
+  switch (method) {
+    case 'GET':
+      // `?watch=true` on a named object is a watch too (of that one object), as RBAC sees it.
+      return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route.name ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase() as RequestVerb;
+  }
+}
+
+/** `plural[.group][/subresource]`, as kubectl and audit logs name a resource. */
+export function resourceName(route: Route): string {
+  const { rt, subresource } = route;
+  return `${rt.plural}${rt.group ? `.${rt.group}` : ''}${subresource ? `/${subresource}` : ''}`;
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+/** The 403 RBAC answers with (the sandbox's callers are all user "x"). */
+export function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): ApiError {
+  const verb = requestVerb(req.method ?? 'GET', route, query);
+  const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
+  const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
+  const name = route.name ? ` "${route.name}"` : '';
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`,
+    {
+      ...(route.name ? { name: route.name } : {}),
+      ...(route.rt.group ? { group: route.rt.group } : {}),
+      kind: route.rt.plural,
+    },
+  );
+}
