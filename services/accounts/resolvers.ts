@@ -2,7 +2,7 @@
 import { GraphQLScalarType, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
 import type { Path } from 'graphql/jsutils/Path.js';
 import { DateTimeScalar } from '../common/scalars.js';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { SubgraphResolvers } from '../common/subgraph-server.js';
 import type { AccountsContext } from './context.js';
 import { enterSession, scopeUnder } from './model/access.js';
 import type { AccountsModel, Member, RoleBindings, User, Workspace } from './model/accounts.js';
@@ -12,12 +12,12 @@ import type { UserState } from './model/roles.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument objects of resolvers, checked by the schema
 type Args = Record<string, any>;
 
-export function createResolvers(model: AccountsModel): GraphQLResolverMap<AccountsContext> {
+export function createResolvers(model: AccountsModel): SubgraphResolvers<AccountsContext> {
   return inSessionScopes(resolverMap(model));
 }
 
 /** Every resolver runs in the scope of its root field: the logged-in user's under `login` and `refreshToken`. */
-function inSessionScopes(map: GraphQLResolverMap<AccountsContext>): GraphQLResolverMap<AccountsContext> {
+function inSessionScopes(map: SubgraphResolvers<AccountsContext>): SubgraphResolvers<AccountsContext> {
   const rootKey = (path: Path): string => String(path.prev ? rootKey(path.prev) : path.key);
   for (const fields of Object.values(map)) {
     if (fields instanceof GraphQLScalarType) continue;
@@ -35,7 +35,7 @@ function inSessionScopes(map: GraphQLResolverMap<AccountsContext>): GraphQLResol
   return map;
 }
 
-function resolverMap(model: AccountsModel): GraphQLResolverMap<AccountsContext> {
+function resolverMap(model: AccountsModel): SubgraphResolvers<AccountsContext> {
   const { users, sessions, workspaces, projects, tokens } = model;
   const member = (m: Member, _a: Args, ctx: AccountsContext) => users.memberUser(ctx, m.username);
   return {

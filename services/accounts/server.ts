@@ -1,16 +1,10 @@
-// The accounts subgraph server: Apollo Server over the shared HTTP bootstrap, the database behind it, and the
-// JWKS and internal routes next to /graphql.
-import { readFileSync } from 'node:fs';
+// The accounts subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), the database behind it,
+// and the JWKS and internal routes next to /graphql.
 import { resolve } from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
-import { parse } from 'graphql';
-import { requestMetricsPlugin } from '../common/apollo-metrics.js';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { viewerOf } from '../common/http.js';
 import { isAnonymous } from '../common/authz.js';
-import { identityKey as createIdentityKey } from '../common/identity.js';
+import { createSubgraphServer } from '../common/subgraph-server.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { ACCOUNTS_DEFAULTS } from './config.js';
@@ -111,13 +105,11 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
       later(`dropping those of deleted namespace ${ns.name}`, () => model.namespaceDeleted(ns.name, ns.uid)),
     );
     namespaces.onListed(() => later('reconciling with the cluster', () => model.reconcileProjects()));
-    await namespaces
-      .start()
-      .catch((e: unknown) =>
-        log.warn('namespace watch not started; projects cannot be managed until it is', {
-          error: (e as Error).message,
-        }),
-      );
+    await namespaces.start().catch((e: unknown) =>
+      log.warn('namespace watch not started; projects cannot be managed until it is', {
+        error: (e as Error).message,
+      }),
+    );
     await queue;
   }
 
@@ -138,35 +130,24 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
     )(boot.generatedPassword);
   }
 
-  const metrics = createMetricsRegistry('accounts');
-  const timing = requestMetricsPlugin<AccountsContext>('accounts', metrics);
-
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
-    resolvers: createResolvers(model) as never,
-  });
-  const apollo = new ApolloServer<AccountsContext>({
-    schema,
-    // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
-    plugins: [timing, ApolloServerPluginInlineTraceDisabled()],
-    includeStacktraceInErrorResponses: false,
-    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
-    // killing the process before the rest has closed).
-    stopOnTerminationSignals: false,
-  });
-  await apollo.start();
-  const identity: IdentitySource = opts.identity ? opts.identity(model) : devIdentity;
-  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Behind the gateway: the identity it signed; an anonymous caller (no token) may still log in.
-  const signedIdentity: IdentitySource = (req) => {
-    const v = viewerOf(req);
-    return v && !isAnonymous(v) ? v : null;
-  };
-  const server = createServiceHttpServer<AccountsContext>({
-    apollo,
-    metrics,
-    identityKey,
-    context: createContextBuilder(identityKey ? signedIdentity : identity, opts.trustProxy ?? true),
+  const identity: IdentitySource = opts.identitySecret
+    ? (req) => {
+        const v = viewerOf(req);
+        return v && !isAnonymous(v) ? v : null;
+      }
+    : opts.identity
+      ? opts.identity(model)
+      : devIdentity;
+  const server = await createSubgraphServer<AccountsContext>({
+    name: 'accounts',
+    schemaPath: SCHEMA_PATH,
+    resolvers: createResolvers(model),
+    port: opts.port,
+    host: opts.host,
+    log,
+    identitySecret: opts.identitySecret,
+    context: createContextBuilder(identity, opts.trustProxy ?? true),
     routes: accountsRoutes(model, { internalToken: opts.internalToken, log }),
     ready: async () => {
       try {
@@ -176,20 +157,20 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
         return false;
       }
     },
+    logFields: { database: db.kind },
+  }).catch(async (e: unknown) => {
+    await namespaces?.stop();
+    if (!opts.db) await db.close().catch(() => {});
+    throw e;
   });
-  const host = opts.host ?? '127.0.0.1';
-  const port = await listen(server, opts.port, host);
-  const baseUrl = `http://${host}:${port}`;
-  log.info('accounts subgraph listening', { url: `${baseUrl}/graphql`, database: db.kind });
   return {
-    url: `${baseUrl}/graphql`,
-    baseUrl,
-    port,
+    url: server.url,
+    baseUrl: server.baseUrl,
+    port: server.port,
     model,
     db,
     async close() {
-      await closeServer(server);
-      await apollo.stop();
+      await server.close();
       await namespaces?.stop();
       if (!opts.db) await db.close();
     },

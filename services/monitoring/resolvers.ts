@@ -2,7 +2,7 @@
 // here; the one GraphQL-specific rule is `orEmpty` for the contract's non-null lists (see schema/monitoring.graphql).
 import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { SubgraphResolvers } from '../common/subgraph-server.js';
 import { METRICS, type Level } from './model/metrics.js';
 import type { MetricHandle, MetricsOf, MonitoringSession, RankArgs, RankView, Viewer } from './model/index.js';
 import type { AlertArgs } from './model/alerts.js';
@@ -48,7 +48,7 @@ function metricFields(level: Level) {
 
 const rank = <A extends Omit<RankArgs, 'by'> & { by: string }>(args: A): RankArgs => args;
 
-export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
+export function createResolvers(): SubgraphResolvers<MonitoringContext> {
   return {
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
@@ -150,5 +150,5 @@ export function createResolvers(): GraphQLResolverMap<MonitoringContext> {
       name: (r: RankView<'node'>) => r.target.node,
       node: (r: RankView<'node'>) => ({ name: r.target.node }),
     },
-  } as GraphQLResolverMap<MonitoringContext>;
+  } as SubgraphResolvers<MonitoringContext>;
 }

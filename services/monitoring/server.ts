@@ -1,15 +1,10 @@
-// The monitoring subgraph server: Apollo Server over the shared HTTP bootstrap, Prometheus behind it.
-import { readFileSync } from 'node:fs';
+// The monitoring subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Prometheus behind it.
 import { resolve } from 'node:path';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse } from 'graphql';
-import { Counter, Histogram } from 'prom-client';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type * as k8s from '@kubernetes/client-node';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { createMetricsRegistry } from '../common/http.js';
 import { withTenancy } from '../common/authz.js';
-import { identityKey as createIdentityKey } from '../common/identity.js';
+import { createSubgraphServer } from '../common/subgraph-server.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { PrometheusClient } from './clients/prometheus.js';
@@ -66,92 +61,57 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
   const model = createMonitoringModel({ access, rateWindow: opts.rateWindow ?? '5m' });
   void access.refreshRules();
 
-  const resolverDuration = new Histogram({
-    name: 'kubegraph_monitoring_resolver_duration_seconds',
-    help: 'Duration of root field resolvers (Query, _entities).',
-    labelNames: ['field', 'outcome'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [metrics],
-  });
-  const requests = new Counter({
-    name: 'kubegraph_monitoring_requests_total',
-    help: 'GraphQL requests, by outcome.',
-    labelNames: ['outcome'],
-    registers: [metrics],
-  });
-
-  const plugin: ApolloServerPlugin<MonitoringContext> = {
+  // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
+  const fieldErrors: ApolloServerPlugin<MonitoringContext> = {
     async requestDidStart() {
       return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              if (info.parentType.name !== 'Query') return;
-              const end = resolverDuration.startTimer({ field: `Query.${info.fieldName}` });
-              return (error) => end({ outcome: error ? 'error' : 'ok' });
-            },
-          };
-        },
         async willSendResponse({ response, contextValue }) {
           const body = response.body;
-          if (body.kind !== 'single') return;
-          // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
-          if (contextValue.fieldErrors.length)
-            body.singleResult.errors = [
-              ...(body.singleResult.errors ?? []),
-              ...contextValue.fieldErrors.map((e) => e.toJSON()),
-            ];
-          requests.inc({ outcome: body.singleResult.errors?.length ? 'error' : 'ok' });
+          if (body.kind !== 'single' || !contextValue.fieldErrors.length) return;
+          body.singleResult.errors = [
+            ...(body.singleResult.errors ?? []),
+            ...contextValue.fieldErrors.map((e) => e.toJSON()),
+          ];
         },
       };
     },
   };
 
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
-    resolvers: createResolvers() as never,
-  });
-  const apollo = new ApolloServer<MonitoringContext>({
-    schema,
-    // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
-    plugins: [plugin, ApolloServerPluginInlineTraceDisabled()],
-    includeStacktraceInErrorResponses: false,
-    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
-    // killing the process before the rest has closed).
-    stopOnTerminationSignals: false,
-  });
-  await apollo.start();
-  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
   await tenancy
     ?.start()
     .catch((e: unknown) =>
       log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
     );
-  const server = createServiceHttpServer<MonitoringContext>({
-    apollo,
+  const server = await createSubgraphServer<MonitoringContext>({
+    name: 'monitoring',
+    schemaPath: SCHEMA_PATH,
+    resolvers: createResolvers(),
+    port: opts.port,
+    host: opts.host,
+    log,
     metrics,
-    identityKey,
-    context: async ({ req }) => {
-      const viewer = withTenancy(identityKey ? viewerOf(req)! : DEV_VIEWER, tenancy);
+    identitySecret: opts.identitySecret,
+    plugins: [fieldErrors],
+    context: ({ viewer: signed }) => {
+      const viewer = withTenancy(signed ?? DEV_VIEWER, tenancy);
       return { viewer, session: model.session(viewer), fieldErrors: [] };
     },
     // Ready once serving: a Prometheus outage fails metric fields, it must not take the gateway's readiness down.
     ready: () => true,
+    logFields: { prometheus: opts.prometheusUrl ?? null },
+  }).catch(async (e: unknown) => {
+    await tenancy?.stop();
+    throw e;
   });
-  const host = opts.host ?? '127.0.0.1';
-  const port = await listen(server, opts.port, host);
-  const url = `http://${host}:${port}/graphql`;
-  log.info('monitoring subgraph listening', { url, prometheus: opts.prometheusUrl ?? null });
   if (!client) log.warn('PROMETHEUS_URL is unset: metric fields answer UPSTREAM_UNAVAILABLE');
   return {
-    url,
-    port,
+    url: server.url,
+    port: server.port,
     model,
     async close() {
-      await closeServer(server);
+      await server.close();
       await tenancy?.stop();
-      await apollo.stop();
     },
   };
 }

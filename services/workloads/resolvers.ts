@@ -1,6 +1,6 @@
 // GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { SubgraphResolvers } from '../common/subgraph-server.js';
 import type { KubeObject } from './clients/kube.js';
 import {
   RESOURCE_KINDS,
@@ -57,7 +57,7 @@ const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = {
   CronJob: 'CRON_JOB',
 };
 
-export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<WorkloadsContext> {
+export function createResolvers(model: WorkloadsModel): SubgraphResolvers<WorkloadsContext> {
   const m = model.meta;
   const meta = {
     uid: (o: KubeObject) => o.metadata.uid ?? '',
@@ -369,5 +369,5 @@ export function createResolvers(model: WorkloadsModel): GraphQLResolverMap<Workl
       suspend: (o: KubeObject) => Boolean(o.spec?.suspend),
       lastScheduleTime: (o: KubeObject) => o.status?.lastScheduleTime ?? null,
     },
-  } as GraphQLResolverMap<WorkloadsContext>;
+  } as SubgraphResolvers<WorkloadsContext>;
 }

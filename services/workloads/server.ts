@@ -1,23 +1,12 @@
-// The workloads subgraph server: Apollo Server over the shared HTTP bootstrap, informer caches behind it.
-import { readFileSync } from 'node:fs';
+// The workloads subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts) with graphql-ws, informer
+// caches behind it.
 import { resolve } from 'node:path';
-import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-  ApolloServerPluginSchemaReportingDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import type * as k8s from '@kubernetes/client-node';
-import { parse } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
-import { requestMetricsPlugin } from '../common/apollo-metrics.js';
-import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, viewerOf } from '../common/http.js';
+import { createMetricsRegistry } from '../common/http.js';
 import { withTenancy } from '../common/authz.js';
-import { identityKey as createIdentityKey } from '../common/identity.js';
-import { attachSubscriptionServer } from '../common/subscriptions.js';
+import { createSubgraphServer } from '../common/subgraph-server.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { createAccountsClient, type AccountsClientOptions } from './clients/accounts.js';
 import { CustomObjectCaches, type CustomObjectOptions } from './clients/custom-objects.js';
@@ -79,7 +68,6 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     live: opts.live,
     accounts: opts.accounts ? createAccountsClient(opts.accounts) : undefined,
   });
-  const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
   // Which workspace a project is in, as the namespace cache says (for workspace roles).
   const tenancy = model.tenancy;
 
@@ -126,7 +114,6 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
       this.set(queryStats.sortedBuilds);
     },
   });
-  const timing = requestMetricsPlugin<WorkloadsContext>('workloads', metrics);
   // While the API server is out of reach, answers come from caches that may be stale: they say so, and since when
   // (the gateway passes this on to its clients).
   const staleness: ApolloServerPlugin<WorkloadsContext> = {
@@ -142,55 +129,35 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     },
   };
   const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')),
-    resolvers: createResolvers(model) as never,
-  });
-  const apollo = new ApolloServer<WorkloadsContext>({
-    schema,
-    // Federated traces only serve Apollo's hosted studio, which kubegraph does not report to.
-    // Nothing is reported to Apollo, whatever APOLLO_KEY says, and no landing page loads from its CDN.
-    plugins: [
-      timing,
-      staleness,
-      ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginUsageReportingDisabled(),
-      ApolloServerPluginSchemaReportingDisabled(),
-      ApolloServerPluginLandingPageDisabled(),
-    ],
-    // Errors keep their extensions (code, service); stack traces stay out of responses.
-    includeStacktraceInErrorResponses: false,
-    // The process's own signal handlers close everything in order (Apollo's would stop it and re-raise the signal,
-    // killing the process before the rest has closed).
-    stopOnTerminationSignals: false,
-  });
-  await apollo.start();
-  kube.start();
-  const server = createServiceHttpServer<WorkloadsContext>({
-    apollo,
-    metrics,
-    identityKey,
-    context: async ({ req }) => ({ viewer: withTenancy(identityKey ? viewerOf(req)! : DEV_VIEWER, tenancy) }),
-    // Ready once synced, and no longer once the watches have been down for longer than staleAfterMs.
-    ready: () => {
-      const since = kube.disconnectedSince();
-      return kube.isSynced() && (since === undefined || Date.now() - since <= staleAfterMs);
-    },
-  });
   const subscriptionResults = new Counter({
     name: 'kubegraph_workloads_subscription_results_total',
     help: 'Subscription results: sent, or skipped because nothing the subscriber selected changed.',
     labelNames: ['outcome'],
     registers: [metrics],
   });
-  const subscriptions = attachSubscriptionServer<WorkloadsContext>({
-    server,
-    schema,
+
+  kube.start();
+  const server = await createSubgraphServer<WorkloadsContext>({
+    name: 'workloads',
+    schemaPath: SCHEMA_PATH,
+    resolvers: createResolvers(model),
+    port: opts.port,
+    host: opts.host,
     log,
-    identityKey,
-    context: (_ctx, viewer) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy) }),
-    observe: (outcome) => subscriptionResults.inc({ outcome }),
+    metrics,
+    identitySecret: opts.identitySecret,
+    plugins: [staleness],
+    context: ({ viewer }) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy) }),
+    // Ready once synced, and no longer once the watches have been down for longer than staleAfterMs.
+    ready: () => {
+      const since = kube.disconnectedSince();
+      return kube.isSynced() && (since === undefined || Date.now() - since <= staleAfterMs);
+    },
+    subscriptions: { observe: (outcome) => subscriptionResults.inc({ outcome }) },
+  }).catch(async (e: unknown) => {
+    await customObjects.stop();
+    await kube.stop();
+    throw e;
   });
   new Gauge({
     name: 'kubegraph_workloads_subscribers',
@@ -206,24 +173,19 @@ export async function startWorkloadsSubgraph(opts: WorkloadsSubgraphOptions): Pr
     help: 'Open graphql-ws connections.',
     registers: [metrics],
     collect() {
-      this.set(subscriptions.connections());
+      this.set(server.subscriptions?.connections() ?? 0);
     },
   });
-  const port = await listen(server, opts.port, opts.host ?? '127.0.0.1');
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}/graphql`;
-  log.info('workloads subgraph listening', { url });
   void kube.whenSynced().then(() => log.info('workloads caches synced'));
   return {
-    url,
-    port,
+    url: server.url,
+    port: server.port,
     kube,
     ready: () => kube.whenSynced(),
     async close() {
-      await subscriptions.close();
-      await closeServer(server);
+      await server.close();
       await customObjects.stop();
       await kube.stop();
-      await apollo.stop();
     },
   };
 }
