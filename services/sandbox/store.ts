@@ -1,119 +1,37 @@
 // The sandbox's storage: what etcd plus the generic registry are to the real API server. One resourceVersion
 // counter for the whole store, a bounded history of changes for watches, and consistent snapshots for chunked lists.
+// store/types.ts: the store's events, options and hooks; store/helpers.ts: the plain functions it uses.
 import { randomUUID } from 'node:crypto';
-import {
-  alreadyExists,
-  ApiError,
-  badRequest,
-  conflict,
-  expired,
-  invalid,
-  notFound,
-  type StatusCause,
-} from './errors.js';
+import { alreadyExists, ApiError, badRequest, conflict, expired, invalid, notFound } from './errors.js';
 import { Registry, apiVersionOf, type ResourceType } from './registry.js';
 import { recordUpdate } from './patch.js';
 import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import type { KObject, WatchEventType } from './types.js';
 import type { Matcher } from './selectors.js';
 import { isDns1123Subdomain } from '../common/k8s/names.js';
-
-export interface StoreEvent {
-  type: WatchEventType;
-  rt: ResourceType;
-  object: KObject;
-  /** The object before this change, for MODIFIED and DELETED. */
-  old?: KObject;
-  rv: number;
-  /** The serialized watch line (newline included) per event type, made once however many watchers receive it. */
-  lines?: Partial<Record<WatchEventType, Buffer>>;
-}
-
-export type WatchSink = (type: WatchEventType, ev: StoreEvent) => void;
-
-export interface WatchOptions {
-  namespace?: string;
-  matcher?: Matcher;
-  /** '' or '0': synthetic ADDED for the current state first; a number: every change after it. */
-  resourceVersion?: string;
-}
-
-export interface ListOptions {
-  namespace?: string;
-  matcher?: Matcher;
-  limit?: number;
-  continue?: string;
-}
-
-export interface ListResult {
-  items: KObject[];
-  resourceVersion: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
-
-export interface DeleteOptions {
-  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
-  gracePeriodSeconds?: number;
-  preconditions?: { uid?: string; resourceVersion?: string };
-}
-
-/** Options of create and update. */
-export interface WriteOptions {
-  dryRun?: boolean;
-  /** The field manager of a client's write (not an apply): its fields are recorded in managedFields. */
-  manager?: string;
-  /** Collects the admission warnings for the client (the HTTP layer sends them as `Warning` headers). */
-  warnings?: string[];
-}
-
-function significantPodUpdate(pod: KObject, old: KObject): boolean {
-  const images = (o: KObject) =>
-    JSON.stringify(
-      [...(o.spec?.initContainers ?? []), ...(o.spec?.containers ?? []), ...(o.spec?.ephemeralContainers ?? [])].map(
-        (c: { name?: string; image?: string }) => [c.name, c.image],
-      ),
-    );
-  const seccomp = (o: KObject) =>
-    JSON.stringify(
-      Object.entries(o.metadata.annotations ?? {}).filter(
-        ([k]) =>
-          k.startsWith('seccomp.security.alpha.kubernetes.io/') ||
-          k.startsWith('container.seccomp.security.alpha.kubernetes.io/'),
-      ),
-    );
-  return images(pod) !== images(old) || seccomp(pod) !== seccomp(old);
-}
-
-/** Kind-specific rules the store applies on writes (defaults, validation, finalization). */
-export interface KindHooks {
-  /** Fills defaults on create (and on update for fields that must never be empty). */
-  defaults?(obj: KObject, store: Store, old?: KObject): void;
-  /** Field errors for an object about to be written. */
-  validate?(obj: KObject, old?: KObject): StatusCause[];
-}
-
-interface Watcher {
-  rt: ResourceType;
-  opts: WatchOptions;
-  sink: WatchSink;
-}
-
-interface Snapshot {
-  rv: number;
-  items: KObject[];
-  at: number;
-}
-
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const keyOf = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name);
-const typeKey = (rt: ResourceType) => `${rt.group}/${rt.plural}`;
-
-export interface StoreOptions {
-  /** How many changes the store remembers for watches and continue tokens (etcd's compaction window). */
-  historySize?: number;
-  registry?: Registry;
-}
+import type {
+  StoreEvent,
+  WatchSink,
+  WatchOptions,
+  ListOptions,
+  ListResult,
+  DeleteOptions,
+  WriteOptions,
+  KindHooks,
+  Watcher,
+  Snapshot,
+  StoreOptions,
+} from './store/types.js';
+import {
+  now,
+  keyOf,
+  typeKey,
+  significantPodUpdate,
+  inScope,
+  withoutMeta,
+  isTerminal,
+  randomSuffix,
+} from './store/helpers.js';
 
 export class Store {
   readonly registry: Registry;
@@ -672,30 +590,15 @@ export class Store {
   }
 }
 
-/** Whether an object is in a watcher's selection (namespace and selector). A plain function, not a closure made per
- * event and watcher: offer() runs once per event per watcher. */
-function inScope(w: Watcher, o: KObject | undefined): boolean {
-  return (
-    o !== undefined &&
-    (!w.opts.namespace || !w.rt.namespaced || o.metadata.namespace === w.opts.namespace) &&
-    (!w.opts.matcher || w.opts.matcher(o))
-  );
-}
-
-function withoutMeta(o: KObject): unknown {
-  const { metadata: _m, status: _s, ...rest } = o;
-  return rest;
-}
-
-function isTerminal(pod: KObject): boolean {
-  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-}
-
-const ALPHANUM = 'bcdfghjklmnpqrstvwxz2456789';
-export function randomSuffix(n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += ALPHANUM[Math.floor(Math.random() * ALPHANUM.length)];
-  return s;
-}
-
-export { now as timestamp };
+export type {
+  StoreEvent,
+  WatchSink,
+  WatchOptions,
+  ListOptions,
+  ListResult,
+  DeleteOptions,
+  WriteOptions,
+  KindHooks,
+  StoreOptions,
+} from './store/types.js';
+export { randomSuffix, now as timestamp } from './store/helpers.js';
