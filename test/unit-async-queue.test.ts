@@ -42,7 +42,7 @@ describe('asyncQueue, pushed', () => {
 
   it('calls onEnd once, whoever ends it', async () => {
     let ends = 0;
-    const q = asyncQueue<number>({ onEnd: () => ends++ });
+    const q = asyncQueue<number>({ onEnd: () => void ends++ });
     q.end();
     q.end(new Error('again'));
     await q.return();
@@ -52,7 +52,7 @@ describe('asyncQueue, pushed', () => {
 
   it('return() drops what is queued and ends at once', async () => {
     let ended = false;
-    const q = asyncQueue<number>({ onEnd: () => (ended = true) });
+    const q = asyncQueue<number>({ onEnd: () => void (ended = true) });
     q.push(1);
     const waiting = asyncQueue<number>();
     const pending = waiting.next();
@@ -61,6 +61,22 @@ describe('asyncQueue, pushed', () => {
     expect(await q.next()).toEqual({ value: undefined, done: true });
     await waiting.return();
     expect(await pending).toEqual({ value: undefined, done: true });
+  });
+
+  it('return() waits for onEnd and reports its failure; an end by an overflow does not leave it unhandled', async () => {
+    const order: string[] = [];
+    const q = asyncQueue<number>({
+      onEnd: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        order.push('onEnd done');
+      },
+    });
+    await q.return();
+    order.push('return resolved');
+    expect(order).toEqual(['onEnd done', 'return resolved']);
+    const failing = asyncQueue<number>({ maxPending: 0, onEnd: () => Promise.reject(new Error('close failed')) });
+    expect(failing.push(1)).toBe(false);
+    await expect(failing.return()).rejects.toThrow('close failed');
   });
 
   it.each([
@@ -74,7 +90,7 @@ describe('asyncQueue, pushed', () => {
         calls.push('overflow');
         return error;
       },
-      onEnd: () => calls.push('end'),
+      onEnd: () => void calls.push('end'),
     });
     expect([q.push(1), q.push(2), q.push(3), q.push(4)]).toEqual([true, true, false, false]);
     expect(calls).toEqual(['overflow', 'end']);

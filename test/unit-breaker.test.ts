@@ -6,14 +6,9 @@ import { BrokenCircuitError, CircuitBreaker, type CircuitState } from '../servic
 class Down extends Error {}
 class Refused extends Error {}
 
-/** One call: at what time (ms), how the system answers if asked, what the caller sees, the state after it. */
-interface Step {
-  at: number;
-  answer: 'ok' | 'down' | 'refused';
-  sees: 'ok' | 'down' | 'refused' | 'open';
-  state: CircuitState;
-  failures?: number;
-}
+type Seen = 'ok' | 'down' | 'refused' | 'open';
+/** One call: at what time (ms), how the system answers if asked, what the caller sees, the state and count after it. */
+type Step = [at: number, answer: Exclude<Seen, 'open'>, sees: Seen, state: CircuitState, failures?: number];
 
 const cases: { name: string; failures: number; openMs: number; steps: Step[] }[] = [
   {
@@ -21,8 +16,8 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 3,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
-      { at: 1, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
+      [0, 'ok', 'ok', 'closed', 0],
+      [1, 'ok', 'ok', 'closed', 0],
     ],
   },
   {
@@ -30,11 +25,11 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 3,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
-      { at: 1, answer: 'down', sees: 'down', state: 'closed', failures: 2 },
-      { at: 2, answer: 'down', sees: 'down', state: 'open', failures: 3 },
-      { at: 3, answer: 'ok', sees: 'open', state: 'open', failures: 3 },
-      { at: 1001, answer: 'ok', sees: 'open', state: 'open', failures: 3 },
+      [0, 'down', 'down', 'closed', 1],
+      [1, 'down', 'down', 'closed', 2],
+      [2, 'down', 'down', 'open', 3],
+      [3, 'ok', 'open', 'open', 3],
+      [1001, 'ok', 'open', 'open', 3],
     ],
   },
   {
@@ -42,10 +37,10 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 3,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
-      { at: 1, answer: 'down', sees: 'down', state: 'closed', failures: 2 },
-      { at: 2, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
-      { at: 3, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
+      [0, 'down', 'down', 'closed', 1],
+      [1, 'down', 'down', 'closed', 2],
+      [2, 'ok', 'ok', 'closed', 0],
+      [3, 'down', 'down', 'closed', 1],
     ],
   },
   {
@@ -53,10 +48,10 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 2,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
-      { at: 1, answer: 'refused', sees: 'refused', state: 'closed', failures: 0 },
-      { at: 2, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
-      { at: 3, answer: 'down', sees: 'down', state: 'open', failures: 2 },
+      [0, 'down', 'down', 'closed', 1],
+      [1, 'refused', 'refused', 'closed', 0],
+      [2, 'down', 'down', 'closed', 1],
+      [3, 'down', 'down', 'open', 2],
     ],
   },
   {
@@ -64,10 +59,10 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 1,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'open', failures: 1 },
-      { at: 999, answer: 'ok', sees: 'open', state: 'open' },
-      { at: 1000, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
-      { at: 1001, answer: 'ok', sees: 'ok', state: 'closed' },
+      [0, 'down', 'down', 'open', 1],
+      [999, 'ok', 'open', 'open'],
+      [1000, 'ok', 'ok', 'closed', 0],
+      [1001, 'ok', 'ok', 'closed'],
     ],
   },
   {
@@ -75,11 +70,11 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 2,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'closed' },
-      { at: 0, answer: 'down', sees: 'down', state: 'open', failures: 2 },
-      { at: 1500, answer: 'down', sees: 'down', state: 'open', failures: 3 },
-      { at: 2499, answer: 'ok', sees: 'open', state: 'open', failures: 3 },
-      { at: 2500, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
+      [0, 'down', 'down', 'closed'],
+      [0, 'down', 'down', 'open', 2],
+      [1500, 'down', 'down', 'open', 3],
+      [2499, 'ok', 'open', 'open', 3],
+      [2500, 'ok', 'ok', 'closed', 0],
     ],
   },
   {
@@ -87,8 +82,8 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 1,
     openMs: 10,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'open' },
-      { at: 10, answer: 'refused', sees: 'refused', state: 'closed', failures: 0 },
+      [0, 'down', 'down', 'open'],
+      [10, 'refused', 'refused', 'closed', 0],
     ],
   },
   {
@@ -96,39 +91,39 @@ const cases: { name: string; failures: number; openMs: number; steps: Step[] }[]
     failures: 0,
     openMs: 1000,
     steps: [
-      { at: 0, answer: 'down', sees: 'down', state: 'closed', failures: 1 },
-      { at: 1, answer: 'down', sees: 'down', state: 'closed', failures: 2 },
-      { at: 2, answer: 'down', sees: 'down', state: 'closed', failures: 3 },
-      { at: 3, answer: 'ok', sees: 'ok', state: 'closed', failures: 0 },
+      [0, 'down', 'down', 'closed', 1],
+      [1, 'down', 'down', 'closed', 2],
+      [2, 'down', 'down', 'closed', 3],
+      [3, 'ok', 'ok', 'closed', 0],
     ],
   },
 ];
 
-const seen = (e: unknown): Step['sees'] =>
+const seen = (e: unknown): Seen =>
   e instanceof BrokenCircuitError ? 'open' : e instanceof Down ? 'down' : e instanceof Refused ? 'refused' : 'ok';
 
 describe('CircuitBreaker', () => {
   it.each(cases)('$name', async ({ failures, openMs, steps }) => {
     let now = 0;
     const breaker = new CircuitBreaker({ failures, openMs, isFailure: (e) => e instanceof Down, now: () => now });
-    for (const [i, step] of steps.entries()) {
-      now = step.at;
+    for (const [i, [at, answer, sees, state, count]] of steps.entries()) {
+      now = at;
       let asked = false;
       const result = await breaker
         .execute(async () => {
           asked = true;
-          if (step.answer === 'down') throw new Down();
-          if (step.answer === 'refused') throw new Refused();
+          if (answer === 'down') throw new Down();
+          if (answer === 'refused') throw new Refused();
           return 'ok' as const;
         })
         .then(
           (v) => v,
           (e: unknown) => seen(e),
         );
-      expect(result, `step ${i}`).toBe(step.sees);
-      expect(asked, `step ${i}: asked`).toBe(step.sees !== 'open');
-      expect(breaker.state, `step ${i}: state`).toBe(step.state);
-      if (step.failures !== undefined) expect(breaker.consecutiveFailures, `step ${i}: failures`).toBe(step.failures);
+      expect(result, `step ${i}`).toBe(sees);
+      expect(asked, `step ${i}: asked`).toBe(sees !== 'open');
+      expect(breaker.state, `step ${i}: state`).toBe(state);
+      if (count !== undefined) expect(breaker.consecutiveFailures, `step ${i}: failures`).toBe(count);
     }
   });
 

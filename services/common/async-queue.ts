@@ -14,8 +14,8 @@ export interface AsyncQueueOptions<T> {
    * returns (thrown to the reader once the items before it are read) or without one.
    */
   onOverflow?: () => Error | void;
-  /** Called once when the queue ends: by end(), return(), an overflow or a failed pull. */
-  onEnd?: () => void;
+  /** Called once when the queue ends: by end(), return(), an overflow or a failed pull; return() waits for it. */
+  onEnd?: () => void | Promise<void>;
   /**
    * Run when a reader finds the queue empty (never twice at once): pushes what it produces, possibly nothing (it is
    * then run again), or ends the queue. A pull that throws ends the queue with that error.
@@ -40,6 +40,7 @@ export function asyncQueue<T>(options: AsyncQueueOptions<T> = {}): AsyncQueue<T>
   let ended = false;
   let failure: Error | undefined;
   let pulling = false;
+  let ending: Promise<void> | undefined;
   const done = (): IteratorResult<T> => ({ value: undefined, done: true });
   const wake = () => {
     for (const w of waiters) w();
@@ -69,7 +70,9 @@ export function asyncQueue<T>(options: AsyncQueueOptions<T> = {}): AsyncQueue<T>
       ended = true;
       failure = error;
       wake();
-      options.onEnd?.();
+      ending = Promise.resolve(options.onEnd?.());
+      // Only return() reports a failed onEnd; an end by a push or a pull must not leave it unhandled.
+      ending.catch(() => {});
     },
 
     async next(): Promise<IteratorResult<T>> {
@@ -100,6 +103,7 @@ export function asyncQueue<T>(options: AsyncQueueOptions<T> = {}): AsyncQueue<T>
       pending.length = 0;
       failure = undefined;
       queue.end();
+      await ending;
       return done();
     },
 

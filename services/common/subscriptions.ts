@@ -15,6 +15,7 @@ import {
 import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { asyncQueue } from './async-queue.js';
 import type { Viewer } from './authz.js';
 import { ErrorCode } from './errors.js';
 import { IdentityError, verifySignedIdentity } from './identity.js';
@@ -57,9 +58,9 @@ function fingerprint(result: ExecutionResult, type: unknown, token: unknown): st
 }
 
 /**
- * The source stream mapped to results, skipping unchanged MODIFIEDs. An iterator object rather than an async
- * generator: a generator's return() waits until the generator reaches its next yield, so a client unsubscribing from
- * a quiet stream would leave the stream (and its place on the change feed) open until the next event.
+ * The source stream mapped to results, skipping unchanged MODIFIEDs. Pulled one source item per wait of the reader (so
+ * a subscriber that reads slowly slows its source, which ends it when it falls too far behind); return() ends it at
+ * once (see asyncQueue), and the source with it.
  */
 function changesOnly(
   source: AsyncIterable<unknown>,
@@ -69,74 +70,72 @@ function changesOnly(
 ): AsyncIterableIterator<ExecutionResult> {
   const last = new Map<string, string>();
   const it = source[Symbol.asyncIterator]();
-  let finished = false;
-  const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
+  let sourceDone = false;
+  const results = asyncQueue<ExecutionResult>({
+    onEnd: async () => {
+      if (timer) clearTimeout(timer);
+      if (!sourceDone) await it.return?.();
+    },
+    pull: async (queue) => {
+      let step: IteratorResult<unknown>;
+      try {
+        step = await it.next();
+      } catch (e) {
+        // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
+        // connection and its other subscriptions stay; the client resumes from its last token.
+        sourceDone = true;
+        const err =
+          e instanceof GraphQLError
+            ? e
+            : new GraphQLError(e instanceof Error ? e.message : String(e), {
+                extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE },
+              });
+        queue.push({ errors: [err] });
+        return queue.end();
+      }
+      if (step.done) {
+        sourceDone = true;
+        return queue.end();
+      }
+      const result = await changedResult(step.value);
+      if (result) queue.push(result);
+    },
+  });
   // A subscription ends (completes) when the identity it was opened with expires: the gateway opens it again from its
   // last resumeToken with the caller's current roles, so a revoked role stops the events within one identity lifetime.
   const timer =
-    endAt !== undefined ? setTimeout(() => void iterator.return?.(), Math.max(0, endAt - Date.now())) : undefined;
+    endAt !== undefined ? setTimeout(() => void results.return(), Math.max(0, endAt - Date.now())) : undefined;
   timer?.unref();
-  const iterator: AsyncIterableIterator<ExecutionResult> = {
-    async next(): Promise<IteratorResult<ExecutionResult>> {
-      for (;;) {
-        if (finished) return done();
-        let step: IteratorResult<unknown>;
-        try {
-          step = await it.next();
-        } catch (e) {
-          // The stream ended with an error (fell behind, cache gone): one error result, then completion. The
-          // connection and its other subscriptions stay; the client resumes from its last token.
-          finished = true;
-          const err =
-            e instanceof GraphQLError
-              ? e
-              : new GraphQLError(e instanceof Error ? e.message : String(e), {
-                  extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE },
-                });
-          return { value: { errors: [err] }, done: false };
+
+  /** The payload's result, or undefined for a MODIFIED the subscriber cannot tell from what it was last sent. */
+  async function changedResult(payload: unknown): Promise<ExecutionResult | undefined> {
+    const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
+    const change = (payload ?? {}) as ChangePayload;
+    const { key, type, resumeToken } = change;
+    if (typeof key === 'string') {
+      if (type === 'DELETED') last.delete(key);
+      else {
+        const fp = fingerprint(result, type, resumeToken);
+        let before = last.get(key);
+        if (before === undefined && type === 'MODIFIED' && change.previous) {
+          before = fingerprint(
+            (await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult,
+            type,
+            resumeToken,
+          );
         }
-        if (step.done || finished) {
-          finished = true;
-          return done();
+        if (type === 'MODIFIED' && before === fp) {
+          observe?.('unchanged');
+          return undefined;
         }
-        const payload = step.value;
-        const result = (await execute({ ...args, rootValue: payload })) as ExecutionResult;
-        const change = (payload ?? {}) as ChangePayload;
-        const { key, type, resumeToken } = change;
-        if (typeof key === 'string') {
-          if (type === 'DELETED') last.delete(key);
-          else {
-            const fp = fingerprint(result, type, resumeToken);
-            let before = last.get(key);
-            if (before === undefined && type === 'MODIFIED' && change.previous) {
-              before = fingerprint(
-                (await execute({ ...args, rootValue: { ...change, object: change.previous } })) as ExecutionResult,
-                type,
-                resumeToken,
-              );
-            }
-            if (type === 'MODIFIED' && before === fp) {
-              observe?.('unchanged');
-              continue;
-            }
-            last.set(key, fp);
-          }
-        }
-        observe?.('sent');
-        return { value: result, done: false };
+        last.set(key, fp);
       }
-    },
-    async return(): Promise<IteratorResult<ExecutionResult>> {
-      if (timer) clearTimeout(timer);
-      finished = true;
-      await it.return?.();
-      return done();
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-  return iterator;
+    }
+    observe?.('sent');
+    return result;
+  }
+
+  return results;
 }
 
 export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptions<TContext>): SubscriptionServer {
