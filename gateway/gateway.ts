@@ -31,14 +31,13 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { closeServer, createMetricsRegistry, createServiceHttpServer, listen } from '../services/common/http.js';
 import {
-  createRedisClient,
+  InMemoryLRUCache,
   jsonCodec,
-  redisReady,
-  MemoryKeyValueCache,
   RedisKeyValueCache,
   stringCodec,
   type KeyValueCache,
 } from '../services/common/kvcache.js';
+import { createRedisClient, redactRedisUrl, redisReady } from '../services/common/redis.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { KubegraphDataSource, stalenessOf, type GatewayContext } from './datasource.js';
 import { SUPERGRAPH_PATH } from './compose.js';
@@ -202,7 +201,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger: log,
     });
   } else {
-    planStore = new MemoryKeyValueCache<QueryPlan>(2000);
+    planStore = new InMemoryLRUCache<QueryPlan>({ max: 2000 });
   }
   const queryPlanTtl = opts.queryPlanTtlSeconds ?? GATEWAY_DEFAULTS.queryPlanTtlSeconds;
   const planCache: QueryPlanCache = {
@@ -216,7 +215,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Called when the supergraph changes; it never does at run time here (static supergraph), and Redis keys are
     // per supergraph hash anyway.
     clear: () => {
-      if (planStore instanceof MemoryKeyValueCache) planStore.clear();
+      if (planStore instanceof InMemoryLRUCache) planStore.clear();
     },
   };
 
@@ -631,17 +630,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };
-}
-
-/** A Redis URL without its password, for logs. */
-function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://(invalid)';
-  }
 }
 
 /** graphql-ws close codes of refused connections (README "Subscriptions"). */

@@ -10,7 +10,7 @@ import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { ConfigError } from '../services/common/config.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { notFoundError } from '../services/common/errors.js';
-import { deleteByPrefix } from '../services/common/kvcache.js';
+import { deleteByPrefix } from '../services/common/redis.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { eventually } from './harness/sandbox.js';
 import { startBrokenServer, startTestSubgraph, type TestSubgraph } from './harness/subgraphs.js';
