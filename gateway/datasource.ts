@@ -5,6 +5,7 @@
 //   response so that the query plan goes on and the fields that do not need the service still resolve,
 // - the seam where the caller's identity is forwarded to subgraphs (forwardIdentity).
 import type { IncomingMessage } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Kind, parse, type GraphQLError, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 import type { Viewer } from '../services/common/authz.js';
@@ -29,6 +30,20 @@ const staleRequests = new WeakMap<object, Staleness>();
 
 /** Whether a subgraph said its part of this request's answer may be stale. */
 export const stalenessOf = (ctx: object): Staleness | undefined => staleRequests.get(ctx);
+
+/** What a subgraph said about staleness (extensions.stale, lastSyncedAt), in the client's response too. */
+export const stalenessPlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse(rc) {
+        const staleness = stalenessOf(rc.contextValue);
+        if (!staleness || rc.response.body.kind !== 'single') return;
+        const result = rc.response.body.singleResult;
+        result.extensions = { ...result.extensions, ...staleness };
+      },
+    };
+  },
+};
 
 function noteStaleness(ctx: object | undefined, extensions: Record<string, unknown> | undefined): void {
   if (!ctx || extensions?.stale !== true) return;

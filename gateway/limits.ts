@@ -5,8 +5,8 @@
 // Cost model: every field costs 1; a field with a `first` argument (a page) multiplies the cost of its selection by
 // `first` (or `defaultPageSize` when absent, or when it comes from a variable whose value is unknown at validation
 // time); a list field without `first` multiplies by `defaultListSize`, except a connection's `edges`/`nodes`, which
-// the connection's `first` already counted. With variables known (the plugin in gateway.ts), the cost is
-// estimated again with their values.
+// the connection's `first` already counted. With variables known (costLimitPlugin), the cost is estimated again
+// with their values.
 import {
   GraphQLError,
   Kind,
@@ -27,6 +27,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 
 /** A limit of 0 is switched off. */
 export interface QueryLimits {
@@ -255,4 +256,23 @@ export function limitRules(limits: QueryLimits): ValidationRule[] {
   if (limits.maxAliases > 0) rules.push(aliasLimitRule(limits.maxAliases));
   if (limits.maxCost > 0) rules.push(costLimitRule(limits));
   return rules;
+}
+
+/**
+ * The cost of an operation with variables, checked again once their values are known (the validation rule estimated
+ * it without them); without variables the validation-time estimate was already exact.
+ */
+export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      if (limits.maxCost <= 0) return;
+      return {
+        async didResolveOperation(rc) {
+          if (!rc.operation?.variableDefinitions?.length) return;
+          const cost = operationCost(rc.schema, rc.document, rc.operation, limits, rc.request.variables ?? {});
+          if (cost > limits.maxCost) throw costError(cost, limits.maxCost);
+        },
+      };
+    },
+  };
 }
