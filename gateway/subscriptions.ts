@@ -10,53 +10,30 @@
 //  - a dropped upstream is reopened with back-off from the last resumeToken it delivered, so clients see no gap and
 //    no duplicate; an entity fetch that fails becomes an error on that event only.
 import { createHash } from 'node:crypto';
-import {
-  executeQueryPlan,
-  buildOperationContext,
-  type GraphQLDataSource,
-  type GraphQLDataSourceProcessOptions,
-} from '@apollo/gateway';
+import { executeQueryPlan, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
-import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
+import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
 import {
   GraphQLError,
-  Kind,
-  getNamedType,
   getOperationAST,
-  isObjectType,
-  parse,
   print,
   type DocumentNode,
   type ExecutionResult,
-  type FieldNode,
   type FormattedExecutionResult,
   type GraphQLSchema,
-  type OperationDefinitionNode,
 } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ErrorCode } from '../services/common/errors.js';
-import { compareResourceVersions } from '../services/common/k8s/resource-version.js';
+import { asyncQueue } from '../services/common/async-queue.js';
 import type { Viewer } from '../services/common/authz.js';
+import { ErrorCode } from '../services/common/errors.js';
 import type { Logger } from '../services/common/log.js';
 import type { GatewayContext } from './datasource.js';
+import { prepareUpstream, resumeTokenOf, type PlannedSubscription } from './subscription-plan.js';
+import { SharedExecution, Upstream, type ClientStream } from './upstream.js';
 
-/** The argument and field a resumable subscription field has (see schema/workloads.graphql, Subscription). */
-const RESUME_ARG = 'resumeToken';
-const RESUME_VAR = '__kgResumeToken';
-const TOKEN_ALIAS = '__kgResumeToken';
 /** The pseudo-service that hands an upstream event to executeQueryPlan as the primary fetch's response. */
 const EVENT_SERVICE = '__kubegraph_subscription_event';
-
-/** Codes of upstream errors that end a subscription for good (the request itself is wrong or not allowed). */
-const FINAL_CODES = new Set([
-  ErrorCode.BAD_USER_INPUT,
-  ErrorCode.FORBIDDEN,
-  ErrorCode.UNAUTHENTICATED,
-  ErrorCode.NOT_FOUND,
-  'GRAPHQL_VALIDATION_FAILED',
-  'GRAPHQL_PARSE_FAILED',
-]);
 
 export interface SubscriptionObserver {
   upstreamOpened?(service: string): void;
@@ -92,9 +69,6 @@ export interface SubscriptionExecutorOptions {
   refreshIdentity?: (identity: SubscriptionIdentity) => Promise<SubscriptionIdentity>;
 }
 
-/** An upstream that completes after living this long (ms) is being renewed (its identity expired), not failing. */
-const RENEWAL_MIN_LIFETIME_MS = 5_000;
-
 /** Who a subscription runs as (with its roles): part of the sharing key, and forwarded to the subgraph signed. */
 export type SubscriptionIdentity = Viewer;
 
@@ -108,18 +82,6 @@ export interface ClientSubscription {
   onCutOff: () => void;
 }
 
-interface PlannedSubscription {
-  operation: OperationDefinitionNode;
-  primary: FetchNode;
-  rest?: PlanNode;
-  /** The upstream operation: the primary fetch with the resume argument and token field added when resumable. */
-  upstreamQuery: string;
-  rootField: string;
-  resumable: boolean;
-  /** The upstream variable carrying the resume token (the client's own, when it passed one as a variable). */
-  resumeVariable: string;
-}
-
 const stableJson = (v: unknown): string =>
   JSON.stringify(v, (_k, val: unknown) =>
     val && typeof val === 'object' && !Array.isArray(val)
@@ -129,255 +91,6 @@ const stableJson = (v: unknown): string =>
       : val,
   );
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
-
-/** Compares resume tokens (resourceVersions): numerically when both are integers; any other different token is later. */
-function tokenAfter(a: string, b: string): boolean {
-  const c = compareResourceVersions(a, b);
-  return c === undefined ? a !== b : c > 0;
-}
-
-/** A bounded queue read as an async iterator: what one client receives. */
-class ClientStream implements AsyncIterableIterator<ExecutionResult> {
-  private readonly queue: ExecutionResult[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-  onReturn: (() => void) | undefined;
-
-  constructor(
-    private readonly maxQueue: number,
-    private readonly onOverflow: () => void,
-  ) {}
-
-  push(r: ExecutionResult): boolean {
-    if (this.ended) return false;
-    if (this.queue.length >= this.maxQueue) {
-      // The client stopped reading: cut it off rather than grow without bound.
-      this.end();
-      this.onOverflow();
-      return false;
-    }
-    this.queue.push(r);
-    this.wake?.();
-    return true;
-  }
-
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.wake?.();
-    this.onReturn?.();
-  }
-
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    for (;;) {
-      const r = this.queue.shift();
-      if (r) return { value: r, done: false };
-      if (this.ended) return { value: undefined, done: true };
-      await new Promise<void>((res) => (this.wake = res));
-      this.wake = undefined;
-    }
-  }
-
-  async return(): Promise<IteratorResult<ExecutionResult>> {
-    this.queue.length = 0;
-    this.end();
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/** Clients with the same operation, variables and identity on one upstream: the per-event work is done once. */
-class SharedExecution {
-  readonly clients = new Set<ClientStream>();
-  readonly operationContext: ReturnType<typeof buildOperationContext>;
-  constructor(
-    readonly planned: PlannedSubscription,
-    document: DocumentNode,
-    /** The client's query text (executeQueryPlan's request context carries it). */
-    readonly query: string,
-    readonly operationName: string | undefined,
-    readonly variables: Record<string, unknown>,
-    readonly context: GatewayContext,
-    apiSchema: GraphQLSchema,
-  ) {
-    this.operationContext = buildOperationContext({ schema: apiSchema, operationDocument: document, operationName });
-  }
-}
-
-type UpstreamState = 'connecting' | 'open' | 'retrying' | 'closed';
-
-/** One subscription to a subgraph, shared by every client whose upstream operation is the same. */
-class Upstream {
-  readonly executions = new Map<string, SharedExecution>();
-  private lastToken: string | undefined;
-  private state: UpstreamState = 'connecting';
-  private unsubscribe: (() => void) | undefined;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
-  /** Upstream events are enriched one after another, so clients get them in order. */
-  private chain: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly key: string,
-    readonly service: string,
-    readonly planned: PlannedSubscription,
-    private readonly upstreamVariables: Record<string, unknown>,
-    initialToken: string | undefined,
-    private identity: SubscriptionIdentity,
-    private readonly exec: SubscriptionExecutor,
-  ) {
-    this.lastToken = initialToken;
-  }
-
-  get clientCount(): number {
-    let n = 0;
-    for (const e of this.executions.values()) n += e.clients.size;
-    return n;
-  }
-
-  open(): void {
-    void this.start();
-  }
-
-  private async start(): Promise<void> {
-    if (!this.exec.signIdentity) return this.subscribe(undefined);
-    try {
-      // The caller's roles as they are now, and a fresh signature: the subgraph checks both when it starts.
-      if (this.exec.refreshIdentity) this.identity = await this.exec.refreshIdentity(this.identity);
-      this.subscribe({ identity: await this.exec.signIdentity(this.identity) });
-    } catch (e) {
-      const code = e instanceof GraphQLError ? e.extensions.code : undefined;
-      if (code === ErrorCode.UNAUTHENTICATED)
-        this.fail([{ message: e instanceof Error ? e.message : String(e), extensions: { code } }]);
-      else this.dropped(e);
-    }
-  }
-
-  private subscribe(extensions: Record<string, unknown> | undefined): void {
-    if (this.state === 'closed') return;
-    const client = this.exec.clientFor(this.service);
-    const variables = { ...this.upstreamVariables };
-    if (this.planned.resumable) variables[this.planned.resumeVariable] = this.lastToken ?? null;
-    let receivedAny = false;
-    const subscribedAt = Date.now();
-    this.unsubscribe = client.subscribe<Record<string, unknown>>(
-      { query: this.planned.upstreamQuery, variables, ...(extensions ? { extensions } : {}) },
-      {
-        next: (result) => {
-          if (this.state === 'closed') return;
-          if (this.state !== 'open') {
-            this.state = 'open';
-            this.attempt = 0;
-          }
-          const data = result.data?.[this.planned.rootField] as Record<string, unknown> | null | undefined;
-          if (!data) {
-            // An error instead of an event: the request is wrong (final) or the subgraph cannot serve it now (retry).
-            const codes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? ''));
-            if (!receivedAny && codes.some((c) => FINAL_CODES.has(c))) this.fail(result.errors ?? []);
-            return;
-          }
-          receivedAny = true;
-          const token = data[TOKEN_ALIAS];
-          if (typeof token === 'string') {
-            // After a resume, the subgraph starts right after lastToken; anything older is a duplicate.
-            if (this.lastToken !== undefined && !tokenAfter(token, this.lastToken) && token !== this.lastToken) return;
-            this.lastToken = token;
-          }
-          this.exec.observe?.eventIn?.(this.service);
-          this.enqueue(result);
-        },
-        // An `error` message (an array of GraphQL errors) means the subgraph refused the operation: final. Anything
-        // else (a closed or failed connection) is a drop.
-        error: (err) =>
-          Array.isArray(err)
-            ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[])
-            : this.dropped(err),
-        // A completion after a while is the subgraph ending it as its identity expired: renew at once.
-        complete: () => (Date.now() - subscribedAt >= RENEWAL_MIN_LIFETIME_MS ? this.renew() : this.dropped(undefined)),
-      },
-    );
-  }
-
-  private renew(): void {
-    if (this.state === 'closed') return;
-    this.unsubscribe = undefined;
-    this.attempt = 0;
-    this.state = 'retrying';
-    this.exec.log.debug('upstream subscription renewed', {
-      service: this.service,
-      resumeToken: this.lastToken ?? null,
-    });
-    this.open();
-  }
-
-  private dropped(err: unknown): void {
-    if (this.state === 'closed') return;
-    this.unsubscribe = undefined;
-    this.state = 'retrying';
-    this.attempt++;
-    const { min, max } = this.exec.backoff;
-    const delay = Math.min(max, min * 2 ** Math.min(this.attempt - 1, 16)) * (0.75 + Math.random() * 0.5);
-    this.exec.observe?.upstreamReconnect?.(this.service);
-    this.exec.log.warn('upstream subscription dropped; resubscribing', {
-      service: this.service,
-      attempt: this.attempt,
-      delayMs: Math.round(delay),
-      resumeToken: this.lastToken ?? null,
-      error: describe(err),
-    });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.state === 'retrying') this.open();
-    }, delay);
-  }
-
-  /** A final upstream error: every client gets it and ends. */
-  private fail(errors: readonly { message: string; extensions?: Record<string, unknown> }[]): void {
-    const result: ExecutionResult = {
-      errors: errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })),
-    };
-    for (const execution of this.executions.values()) {
-      for (const c of execution.clients) {
-        c.push(result);
-        c.end();
-      }
-    }
-    this.close();
-  }
-
-  private enqueue(result: FormattedExecutionResult<Record<string, unknown>, unknown>): void {
-    this.chain = this.chain
-      .then(() => this.deliver(result))
-      .catch((e: unknown) =>
-        this.exec.log.error('subscription event delivery failed', { service: this.service, error: describe(e) }),
-      );
-  }
-
-  private async deliver(event: FormattedExecutionResult<Record<string, unknown>, unknown>): Promise<void> {
-    const started = process.hrtime.bigint();
-    // Identical entity fetches of this event are made once, whatever the number of distinct client operations.
-    const fetches = new Map<string, Promise<unknown>>();
-    const executions = [...this.executions.values()].filter((e) => e.clients.size > 0);
-    const results = await Promise.all(executions.map((e) => this.exec.enrich(e, event, fetches)));
-    this.exec.observe?.enrichment?.(Number(process.hrtime.bigint() - started) / 1e9);
-    let out = 0;
-    executions.forEach((execution, i) => {
-      for (const c of execution.clients) if (c.push(results[i])) out++;
-    });
-    this.exec.observe?.eventsOut?.(out);
-  }
-
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.unsubscribe?.();
-    this.exec.upstreamClosed(this);
-  }
-}
 
 export class SubscriptionExecutor {
   private readonly supergraph: Supergraph;
@@ -449,79 +162,10 @@ export class SubscriptionExecutor {
     const node = plan.node;
     if (!node || node.kind !== 'Subscription')
       throw new GraphQLError('the query planner gave no subscription plan for this operation');
-    const planned = this.prepareUpstream(operation, node.primary, node.rest);
+    const planned = prepareUpstream(this.supergraphSchema, operation, node.primary, node.rest);
     if (this.plans.size > 1000) this.plans.delete(this.plans.keys().next().value as string);
     this.plans.set(key, planned);
     return planned;
-  }
-
-  /** The primary fetch as sent upstream: with `resumeToken: $__kgResumeToken` and the token selected, when resumable. */
-  private prepareUpstream(
-    operation: OperationDefinitionNode,
-    primary: FetchNode,
-    rest: PlanNode | undefined,
-  ): PlannedSubscription {
-    const doc = primary.operationDocumentNode ?? parse(primary.operation);
-    const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
-    const root = op.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD)!;
-    const field = this.supergraphSchema.getSubscriptionType()?.getFields()[root.name.value];
-    const returnType = field ? getNamedType(field.type) : undefined;
-    const resumable = Boolean(
-      field?.args.some((a) => a.name === RESUME_ARG) &&
-      returnType &&
-      isObjectType(returnType) &&
-      returnType.getFields()[RESUME_ARG],
-    );
-    let upstreamQuery = primary.operation;
-    const given = root.arguments?.find((a) => a.name.value === RESUME_ARG);
-    // A token the client passes as a variable keeps that variable (the upstream sets it to the last token on resume).
-    const resumeVariable = given?.value.kind === Kind.VARIABLE ? given.value.name.value : RESUME_VAR;
-    if (resumable) {
-      const args = (root.arguments ?? []).filter((a) => a.name.value !== RESUME_ARG);
-      args.push({
-        kind: Kind.ARGUMENT,
-        name: { kind: Kind.NAME, value: RESUME_ARG },
-        value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: resumeVariable } },
-      });
-      const tokenField: FieldNode = {
-        kind: Kind.FIELD,
-        alias: { kind: Kind.NAME, value: TOKEN_ALIAS },
-        name: { kind: Kind.NAME, value: RESUME_ARG },
-      };
-      const newRoot: FieldNode = {
-        ...root,
-        arguments: args,
-        selectionSet: { kind: Kind.SELECTION_SET, selections: [...(root.selectionSet?.selections ?? []), tokenField] },
-      };
-      const newOp: OperationDefinitionNode = {
-        ...op,
-        variableDefinitions:
-          resumeVariable === RESUME_VAR
-            ? [
-                ...(op.variableDefinitions ?? []),
-                {
-                  kind: Kind.VARIABLE_DEFINITION,
-                  variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: RESUME_VAR } },
-                  type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } },
-                },
-              ]
-            : op.variableDefinitions,
-        selectionSet: {
-          ...op.selectionSet,
-          selections: op.selectionSet.selections.map((s) => (s === root ? newRoot : s)),
-        },
-      };
-      upstreamQuery = print({ ...doc, definitions: doc.definitions.map((d) => (d === op ? newOp : d)) });
-    }
-    return {
-      operation,
-      primary,
-      rest,
-      upstreamQuery,
-      rootField: root.alias?.value ?? root.name.value,
-      resumable,
-      resumeVariable,
-    };
   }
 
   /**
@@ -577,18 +221,22 @@ export class SubscriptionExecutor {
       );
       upstream.executions.set(executionKey, execution);
     }
-    const stream = new ClientStream(this.maxQueue, () => {
-      this.observe?.clientCutOff?.();
-      client.onCutOff();
-    });
-    execution.clients.add(stream);
     const u = upstream;
     const e = execution;
-    stream.onReturn = () => {
-      e.clients.delete(stream);
-      if (e.clients.size === 0) u.executions.delete(executionKey);
-      if (u.executions.size === 0) u.close();
-    };
+    const stream: ClientStream = asyncQueue<ExecutionResult>({
+      maxPending: this.maxQueue,
+      // The client stopped reading: cut it off rather than grow without bound.
+      onOverflow: () => {
+        this.observe?.clientCutOff?.();
+        client.onCutOff();
+      },
+      onEnd: () => {
+        e.clients.delete(stream);
+        if (e.clients.size === 0) u.executions.delete(executionKey);
+        if (u.executions.size === 0) u.close();
+      },
+    });
+    execution.clients.add(stream);
     if (isNew) {
       this.observe?.upstreamOpened?.(primary.serviceName);
       upstream.open();
@@ -654,27 +302,4 @@ export class SubscriptionExecutor {
     await Promise.all([...this.clients.values()].map((c) => c.dispose()));
     this.clients.clear();
   }
-}
-
-/** The resumeToken the client's operation passes to the root field (a literal or a variable), if any. */
-function resumeTokenOf(planned: PlannedSubscription, variables: Record<string, unknown>): string | undefined {
-  const root = planned.operation.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
-  const arg = root?.arguments?.find((a) => a.name.value === RESUME_ARG);
-  if (!arg) return undefined;
-  if (arg.value.kind === Kind.STRING) return arg.value.value;
-  if (arg.value.kind === Kind.VARIABLE) {
-    const v = variables[arg.value.name.value];
-    return typeof v === 'string' ? v : undefined;
-  }
-  return undefined;
-}
-
-function describe(err: unknown): string {
-  if (!err) return 'completed';
-  if (err instanceof Error) return err.message;
-  const close = err as { code?: number; reason?: string };
-  if (typeof close.code === 'number')
-    return `connection closed (${close.code}${close.reason ? `: ${close.reason}` : ''})`;
-  if (Array.isArray(err)) return err.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
-  return String(err);
 }
