@@ -12,10 +12,8 @@ import {
   claimObjects,
   computeHash,
   controllerRefOf,
-  intOrPercent,
   isControlledBy,
   isPodTerminal,
-  omitZero,
   POD_TEMPLATE_HASH,
   rfc3339,
   selectorMatcher,
@@ -23,30 +21,27 @@ import {
   templatesEqualIgnoringHash,
   writeStatus,
 } from './workload-util.js';
-
-const SOURCE = { component: 'deployment-controller' };
-export const REVISION = 'deployment.kubernetes.io/revision';
-export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
-export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
-export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
-/** Deployment annotations that are not copied to its ReplicaSets. */
-const NOT_COPIED = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
+import {
+  byCreation,
+  calculateStatus,
+  DESIRED_REPLICAS,
+  deploymentComplete,
+  MAX_REPLICAS,
+  maxSurge,
+  maxUnavailable,
+  NOT_COPIED,
+  progressing,
+  type RS,
+  replicasOf,
   REVISION,
   REVISION_HISTORY,
-  DESIRED_REPLICAS,
-  MAX_REPLICAS,
-  'deprecated.deployment.rollback.to',
-]);
+  revisionOf,
+  sum,
+} from './deployment-util.js';
 
-type RS = KObject;
+export { REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS } from './deployment-util.js';
 
-const replicasOf = (o: KObject | undefined): number => o?.spec?.replicas ?? (o ? 1 : 0);
-const revisionOf = (rs: RS): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
-const sum = (rss: RS[], f: (rs: RS) => number) => rss.reduce((n, rs) => n + f(rs), 0);
-const byCreation = (a: RS, b: RS) =>
-  Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
-  a.metadata.name!.localeCompare(b.metadata.name!);
+const SOURCE = { component: 'deployment-controller' };
 
 export class DeploymentController extends Controller {
   /** The progress mark (lastUpdateTime) each deployment's deadline check is already set for. */
@@ -117,28 +112,6 @@ export class DeploymentController extends Controller {
     }
     if (d.spec?.strategy?.type === 'Recreate') this.rolloutRecreate(d, rsList);
     else this.rolloutRolling(d, rsList);
-  }
-
-  private maxSurge(d: KObject): number {
-    if (d.spec?.strategy?.type === 'Recreate') return 0;
-    const [surge] = this.fenceposts(d);
-    return surge;
-  }
-
-  private maxUnavailable(d: KObject): number {
-    if (d.spec?.strategy?.type === 'Recreate' || replicasOf(d) === 0) return 0;
-    const [, unavailable] = this.fenceposts(d);
-    return Math.min(unavailable, replicasOf(d));
-  }
-
-  /** deploymentutil.ResolveFenceposts: surge rounds up, unavailability down, and both cannot be zero. */
-  private fenceposts(d: KObject): [number, number] {
-    const ru = d.spec?.strategy?.rollingUpdate ?? {};
-    const want = replicasOf(d);
-    const surge = intOrPercent(ru.maxSurge, want, true, '25%');
-    let unavailable = intOrPercent(ru.maxUnavailable, want, false, '25%');
-    if (surge === 0 && unavailable === 0) unavailable = 1;
-    return [surge, unavailable];
   }
 
   /** Splits the ReplicaSets into the new one (template equal to the deployment's) and the old ones. */
@@ -281,7 +254,7 @@ export class DeploymentController extends Controller {
     }
     if (!exists) {
       ann[DESIRED_REPLICAS] = String(replicasOf(d));
-      ann[MAX_REPLICAS] = String(replicasOf(d) + this.maxSurge(d));
+      ann[MAX_REPLICAS] = String(replicasOf(d) + maxSurge(d));
     }
     rs.metadata.annotations = ann;
     return JSON.stringify(ann) !== before;
@@ -318,7 +291,7 @@ export class DeploymentController extends Controller {
   private newRSNewReplicas(d: KObject, allRSs: RS[], newRS: RS): number {
     if (d.spec?.strategy?.type === 'Recreate') return replicasOf(d);
     const current = sum(allRSs, replicasOf) + (allRSs.includes(newRS) ? 0 : replicasOf(newRS));
-    const maxTotal = replicasOf(d) + this.maxSurge(d);
+    const maxTotal = replicasOf(d) + maxSurge(d);
     if (current >= maxTotal) return replicasOf(newRS);
     const up = Math.min(maxTotal - current, replicasOf(d) - replicasOf(newRS));
     return replicasOf(newRS) + Math.max(0, up);
@@ -329,7 +302,7 @@ export class DeploymentController extends Controller {
     const from = replicasOf(rs);
     const ann = rs.metadata.annotations ?? {};
     const desired = String(replicasOf(d));
-    const max = String(replicasOf(d) + this.maxSurge(d));
+    const max = String(replicasOf(d) + maxSurge(d));
     if (from === to && ann[DESIRED_REPLICAS] === desired && ann[MAX_REPLICAS] === max) return rs;
     const copy = structuredClone(rs);
     copy.spec.replicas = to;
@@ -420,7 +393,7 @@ export class DeploymentController extends Controller {
     if (d.spec?.strategy?.type === 'Recreate') return { newRS, oldRSs };
     // Proportional scaling of every active ReplicaSet.
     const allReplicas = sum(active, replicasOf);
-    const allowed = replicasOf(d) > 0 ? replicasOf(d) + this.maxSurge(d) : 0;
+    const allowed = replicasOf(d) > 0 ? replicasOf(d) + maxSurge(d) : 0;
     const toAdd = allowed - allReplicas;
     const sorted = [...active].sort((a, b) => {
       if (replicasOf(a) !== replicasOf(b)) return replicasOf(b) - replicasOf(a);
@@ -448,7 +421,7 @@ export class DeploymentController extends Controller {
 
   private rsFraction(rs: RS, d: KObject): number {
     if (replicasOf(d) === 0) return -replicasOf(rs);
-    const maxReplicas = replicasOf(d) + this.maxSurge(d);
+    const maxReplicas = replicasOf(d) + maxSurge(d);
     const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS] ?? NaN);
     const before = Number.isNaN(annotated) ? (d.status?.replicas ?? 0) : annotated;
     if (!before) return 0;
@@ -474,7 +447,7 @@ export class DeploymentController extends Controller {
       this.syncRolloutStatus(d, all, all[all.length - 1]);
       return;
     }
-    if (this.deploymentComplete(d, d.status ?? {})) this.cleanup(d, all.slice(0, -1));
+    if (deploymentComplete(d, d.status ?? {})) this.cleanup(d, all.slice(0, -1));
     this.syncRolloutStatus(d, all, all[all.length - 1]);
   }
 
@@ -483,7 +456,7 @@ export class DeploymentController extends Controller {
     const old = () => all.slice(0, -1);
     if (sum(old(), replicasOf) === 0) return false;
     const allPods = sum(all, replicasOf);
-    const minAvailable = replicasOf(d) - this.maxUnavailable(d);
+    const minAvailable = replicasOf(d) - maxUnavailable(d);
     const newUnavailable = replicasOf(newRS) - (newRS.status?.availableReplicas ?? 0);
     const maxScaledDown = allPods - minAvailable - newUnavailable;
     if (maxScaledDown <= 0) return false;
@@ -537,7 +510,7 @@ export class DeploymentController extends Controller {
     }
     if (replicasOf(newRS) !== replicasOf(d)) this.scaleRS(newRS!, replicasOf(d), d, all);
     newRS = all.find((x) => x.metadata.uid === newRS!.metadata.uid);
-    if (this.deploymentComplete(d, d.status ?? {})) this.cleanup(d, oldRSs);
+    if (deploymentComplete(d, d.status ?? {})) this.cleanup(d, oldRSs);
     this.syncRolloutStatus(d, all, newRS);
   }
 
@@ -571,56 +544,8 @@ export class DeploymentController extends Controller {
 
   // ------------------------------------------------------------------ status
 
-  private calculateStatus(d: KObject, all: RS[], newRS: RS | undefined): Loose {
-    const available = sum(all, (rs) => rs.status?.availableReplicas ?? 0);
-    const total = sum(all, (rs) => rs.status?.replicas ?? 0);
-    const status: Loose = omitZero(
-      {
-        observedGeneration: d.metadata.generation,
-        replicas: total,
-        updatedReplicas: newRS?.status?.replicas ?? 0,
-        readyReplicas: sum(all, (rs) => rs.status?.readyReplicas ?? 0),
-        availableReplicas: available,
-        unavailableReplicas: Math.max(0, sum(all, replicasOf) - available),
-      },
-      ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'],
-    );
-    const conditions = structuredClone(d.status?.conditions ?? []);
-    const now = rfc3339(Date.now());
-    const availableCond =
-      available >= replicasOf(d) - this.maxUnavailable(d)
-        ? {
-            type: 'Available',
-            status: 'True',
-            lastUpdateTime: now,
-            lastTransitionTime: now,
-            reason: 'MinimumReplicasAvailable',
-            message: 'Deployment has minimum availability.',
-          }
-        : {
-            type: 'Available',
-            status: 'False',
-            lastUpdateTime: now,
-            lastTransitionTime: now,
-            reason: 'MinimumReplicasUnavailable',
-            message: 'Deployment does not have minimum availability.',
-          };
-    status.conditions = setCondition(conditions, availableCond);
-    if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
-    return status;
-  }
-
-  private deploymentComplete(d: KObject, s: Loose): boolean {
-    return (
-      (s.updatedReplicas ?? 0) === replicasOf(d) &&
-      (s.replicas ?? 0) === replicasOf(d) &&
-      (s.availableReplicas ?? 0) === replicasOf(d) &&
-      (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
-    );
-  }
-
   private syncDeploymentStatus(d: KObject, all: RS[], newRS: RS | undefined): void {
-    d.status = this.calculateStatus(d, all, newRS);
+    d.status = calculateStatus(d, all, newRS);
     this.flushStatus(d);
   }
 
@@ -634,7 +559,7 @@ export class DeploymentController extends Controller {
     const fresh = all.map((rs) => this.store.get(this.rsRt, rs.metadata.namespace, rs.metadata.name!) ?? rs);
     const freshNew = newRS && fresh.find((rs) => rs.metadata.uid === newRS.metadata.uid);
     const oldStatus: Loose = d.status ?? {};
-    const status = this.calculateStatus(d, fresh, freshNew);
+    const status = calculateStatus(d, fresh, freshNew);
     const deadline = d.spec?.progressDeadlineSeconds ?? 600;
     const cond = status.conditions.find((c: Loose) => c.type === 'Progressing');
     const isComplete =
@@ -643,7 +568,7 @@ export class DeploymentController extends Controller {
     const key = nsKey(d.metadata.namespace, d.metadata.name!);
     if (!isComplete && !d.spec?.paused) {
       const name = freshNew?.metadata.name ?? '';
-      if (this.deploymentComplete(d, status)) {
+      if (deploymentComplete(d, status)) {
         status.conditions = setCondition(status.conditions, {
           type: 'Progressing',
           status: 'True',
@@ -652,7 +577,7 @@ export class DeploymentController extends Controller {
           reason: 'NewReplicaSetAvailable',
           message: `ReplicaSet "${name}" has successfully progressed.`,
         });
-      } else if (this.progressing(oldStatus, status)) {
+      } else if (progressing(oldStatus, status)) {
         // Every sign of progress refreshes lastUpdateTime (the progress deadline counts from it).
         const next = {
           type: 'Progressing',
@@ -706,17 +631,5 @@ export class DeploymentController extends Controller {
     }
     d.status = status;
     this.flushStatus(d);
-  }
-
-  /** deploymentutil.DeploymentProgressing: any count moved in the right direction since the last status. */
-  private progressing(old: Loose, next: Loose): boolean {
-    const oldStatusOld = (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
-    const newStatusOld = (next.replicas ?? 0) - (next.updatedReplicas ?? 0);
-    return (
-      (next.updatedReplicas ?? 0) > (old.updatedReplicas ?? 0) ||
-      newStatusOld < oldStatusOld ||
-      (next.readyReplicas ?? 0) > (old.readyReplicas ?? 0) ||
-      (next.availableReplicas ?? 0) > (old.availableReplicas ?? 0)
-    );
   }
 }
