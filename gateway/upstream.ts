@@ -33,7 +33,7 @@ const FINAL_CODES = new Set([
 /** An upstream that completes after living this long (ms) is being renewed (its identity expired), not failing. */
 const RENEWAL_MIN_LIFETIME_MS = 5_000;
 
-/** Compares resume tokens (resourceVersions): numerically when both are integers; any other different token is later. */
+/** Compares resume tokens (resourceVersions): numerically when both are integers; any other different one is later. */
 function tokenAfter(a: string, b: string): boolean {
   const c = compareResourceVersions(a, b);
   return c === undefined ? a !== b : c > 0;

@@ -16,6 +16,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../services/common/errors.js';
+import { wsServerHandle, type SubscriptionServer } from '../services/common/subscriptions.js';
 import type { ConnectionAuth } from './auth.js';
 import type { GatewayContext } from './datasource.js';
 import { withoutSuggestions } from './http-errors.js';
@@ -34,15 +35,9 @@ export interface GatewayWsServerOptions {
   keepAliveMs: number;
 }
 
-export interface GatewayWsServer {
-  /** Open connections. */
-  connections(): number;
-  close(): Promise<void>;
-}
-
 type WsContext = GatewayContext & { identity: Identity; cutOff: () => void };
 
-export function attachGatewayWsServer(opts: GatewayWsServerOptions): GatewayWsServer {
+export function attachGatewayWsServer(opts: GatewayWsServerOptions): SubscriptionServer {
   const { apollo, executor, auth, limits, introspection } = opts;
   const wsRules = [...specifiedRules, ...limitRules(limits)];
   const wss = new WebSocketServer({ server: opts.server, path: '/graphql' });
@@ -121,12 +116,5 @@ export function attachGatewayWsServer(opts: GatewayWsServerOptions): GatewayWsSe
     wss,
     opts.keepAliveMs,
   );
-  return {
-    connections: () => wss.clients.size,
-    async close() {
-      for (const c of wss.clients) c.terminate();
-      await cleanup.dispose();
-      await new Promise<void>((r) => wss.close(() => r()));
-    },
-  };
+  return wsServerHandle(wss, cleanup);
 }

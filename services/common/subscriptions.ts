@@ -185,6 +185,11 @@ export function attachSubscriptionServer<TContext>(opts: SubscriptionServerOptio
     wss,
     opts.keepAliveMs ?? 12_000,
   );
+  return wsServerHandle(wss, cleanup);
+}
+
+/** A graphql-ws server's open connections, and its close: connections cut, graphql-ws disposed, server closed. */
+export function wsServerHandle(wss: WebSocketServer, cleanup: { dispose(): unknown }): SubscriptionServer {
   return {
     connections: () => wss.clients.size,
     async close() {
