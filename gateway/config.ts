@@ -1,5 +1,5 @@
 // The gateway's configuration from the environment, validated once at start (services/common/config.ts).
-import { ConfigError, envBool, envInt, envString } from '../services/common/config.js';
+import { ConfigError, envBool, envInt, envString, isProduction } from '../services/common/config.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
 import { SUBGRAPHS, subgraphUrlsFromEnv } from './subgraphs.js';
@@ -30,7 +30,7 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
     supergraphPath: envString('GATEWAY_SUPERGRAPH'),
     redisUrl,
     redisKeyPrefix: envString('REDIS_KEY_PREFIX', GATEWAY_DEFAULTS.redisKeyPrefix),
-    introspection: envBool('GRAPHQL_INTROSPECTION', process.env.NODE_ENV !== 'production'),
+    introspection: envBool('GRAPHQL_INTROSPECTION', !isProduction()),
     limits: {
       maxDepth: envInt('GATEWAY_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, { min: 0 }),
       maxAliases: envInt('GATEWAY_MAX_ALIASES', DEFAULT_LIMITS.maxAliases, { min: 0 }),

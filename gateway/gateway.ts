@@ -16,6 +16,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import type { Registry } from 'prom-client';
+import { isProduction } from '../services/common/config.js';
 import { closeServer, createServiceHttpServer, listen } from '../services/common/http.js';
 import { identityKey, signIdentity } from '../services/common/identity.js';
 import { createLogger, type Logger } from '../services/common/log.js';
@@ -114,7 +115,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.logger ?? createLogger('gateway');
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const supergraphSdl = opts.supergraphSdl ?? readFileSync(opts.supergraphPath ?? SUPERGRAPH_PATH, 'utf8');
-  const introspection = opts.introspection ?? process.env.NODE_ENV !== 'production';
+  const introspection = opts.introspection ?? !isProduction();
   const authenticator = opts.authenticator ?? developmentAuthenticator;
   const signingKey = opts.identitySecret ? identityKey(opts.identitySecret) : undefined;
   const metrics = createGatewayMetrics();
