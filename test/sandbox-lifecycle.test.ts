@@ -32,10 +32,10 @@ function pod(name: string, spec: Loose, extra: Loose = {}): KObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', ...(extra.metadata ?? {}) }, spec };
 }
 
-function eventsFor(name: string, ns = 'default'): KObject[] {
+function eventsFor(name: string, ns = 'default'): Loose[] {
   return store
     .list(T('events'), ns)
-    .filter((e) => e.involvedObject?.name === name)
+    .filter((e: Loose) => e.involvedObject?.name === name)
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }
 
@@ -528,11 +528,11 @@ describe('endpoints', () => {
       );
     }
     await vi.waitFor(() => {
-      const ep = must(store.get(T('endpoints'), 'default', 'web'));
+      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
       expect(ep.subsets?.[0]?.notReadyAddresses?.length).toBe(2);
     }, WAIT);
     await vi.waitFor(() => {
-      const ep = must(store.get(T('endpoints'), 'default', 'web'));
+      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
       expect(ep.subsets).toHaveLength(1);
       expect(ep.subsets[0].addresses).toHaveLength(2);
       expect(ep.subsets[0].notReadyAddresses).toBeUndefined();
@@ -542,7 +542,7 @@ describe('endpoints', () => {
     }, WAIT);
     store.delete(pods(), 'default', 'web-a');
     await vi.waitFor(() => {
-      const ep = must(store.get(T('endpoints'), 'default', 'web'));
+      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
       expect(ep.subsets[0].addresses.map((a: Loose) => a.targetRef.name)).toEqual(['web-b']);
     }, WAIT);
     store.delete(services, 'default', 'web');
@@ -636,7 +636,9 @@ describe('namespaces', () => {
     store.create(T('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
     await vi.waitFor(() => {
       expect(store.get(T('serviceaccounts'), 'team', 'default')).toBeDefined();
-      expect(store.get(T('configmaps'), 'team', 'kube-root-ca.crt')?.data['ca.crt']).toContain('BEGIN CERTIFICATE');
+      expect((store.get(T('configmaps'), 'team', 'kube-root-ca.crt') as Loose)?.data['ca.crt']).toContain(
+        'BEGIN CERTIFICATE',
+      );
     }, WAIT);
     store.create(pods(), {
       ...pod('p', { containers: [{ name: 'c', image: 'nginx:1.25' }] }),

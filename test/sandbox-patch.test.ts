@@ -396,7 +396,7 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
     expect(second.spec).not.toHaveProperty('replicas');
     expect(second.metadata.labels).toEqual({ app: 'web' });
     expect(second.metadata.managedFields).toHaveLength(1);
-    expect(second.metadata.managedFields![0].fieldsV1['f:spec']).not.toHaveProperty('f:replicas');
+    expect(second.metadata.managedFields![0].fieldsV1!['f:spec']).not.toHaveProperty('f:replicas');
   });
 
   it('keeps a dropped field that another manager also owns', () => {
@@ -427,8 +427,8 @@ ${replicas === undefined ? '' : `  replicas: ${replicas}`}
     expect(forced.spec.replicas).toBe(5);
     const [other, mine] = forced.metadata.managedFields!;
     expect(other.manager).toBe('other');
-    expect(other.fieldsV1['f:spec']).not.toHaveProperty('f:replicas');
-    expect(other.fieldsV1['f:spec']).toHaveProperty('f:template');
+    expect(other.fieldsV1!['f:spec']).not.toHaveProperty('f:replicas');
+    expect(other.fieldsV1!['f:spec']).toHaveProperty('f:template');
     expect(mine).toMatchObject({ manager: 'mine', fieldsV1: { 'f:spec': { 'f:replicas': {} } } });
   });
 

@@ -1,5 +1,5 @@
 // The kinds the sandbox serves. One generic API machinery serves every entry; adding a kind is one entry here.
-import type { KObject, Loose } from './types.js';
+import type { KData, KEvent, KObject, Loose } from './types.js';
 
 export type Subresource = 'status' | 'scale' | 'log' | 'eviction';
 
@@ -101,7 +101,7 @@ const builtins: Entry[] = [
     kind: 'Secret',
     plural: 'secrets',
     hasStatus: false,
-    fieldSelectors: { type: (o) => o.type },
+    fieldSelectors: { type: (o: KData) => o.type },
   },
   {
     group: core,
@@ -119,17 +119,17 @@ const builtins: Entry[] = [
     shortNames: ['ev'],
     hasStatus: false,
     fieldSelectors: {
-      'involvedObject.kind': (o) => o.involvedObject?.kind,
-      'involvedObject.namespace': (o) => o.involvedObject?.namespace,
-      'involvedObject.name': (o) => o.involvedObject?.name,
-      'involvedObject.uid': (o) => o.involvedObject?.uid,
-      'involvedObject.apiVersion': (o) => o.involvedObject?.apiVersion,
-      'involvedObject.resourceVersion': (o) => o.involvedObject?.resourceVersion,
-      'involvedObject.fieldPath': (o) => o.involvedObject?.fieldPath,
-      reason: (o) => o.reason,
-      reportingComponent: (o) => o.reportingComponent ?? '',
-      source: (o) => o.source?.component ?? '',
-      type: (o) => o.type,
+      'involvedObject.kind': (o: KEvent) => o.involvedObject?.kind,
+      'involvedObject.namespace': (o: KEvent) => o.involvedObject?.namespace,
+      'involvedObject.name': (o: KEvent) => o.involvedObject?.name,
+      'involvedObject.uid': (o: KEvent) => o.involvedObject?.uid,
+      'involvedObject.apiVersion': (o: KEvent) => o.involvedObject?.apiVersion,
+      'involvedObject.resourceVersion': (o: KEvent) => o.involvedObject?.resourceVersion,
+      'involvedObject.fieldPath': (o: KEvent) => o.involvedObject?.fieldPath,
+      reason: (o: KEvent) => o.reason,
+      reportingComponent: (o: KEvent) => o.reportingComponent ?? '',
+      source: (o: KEvent) => o.source?.component ?? '',
+      type: (o: KEvent) => o.type,
     },
   },
   {
@@ -396,15 +396,17 @@ export class Registry {
 
 /** Reads a simple JSONPath such as `.spec.replicas` or `.status.conditions[0].type`. */
 export function jsonPathValue(o: unknown, path: string): unknown {
-  let cur: Loose = o;
+  let cur: unknown = o;
+  const step = (v: unknown, key: string | number): unknown =>
+    v == null ? undefined : (v as Record<string | number, unknown>)[key];
   for (const part of path
     .replace(/^\$?\./, '')
     .split('.')
     .filter(Boolean)) {
     const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part);
     if (!m || cur == null) return undefined;
-    cur = cur[m[1]];
-    for (const idx of m[2].match(/\d+/g) ?? []) cur = cur?.[Number(idx)];
+    cur = step(cur, m[1]);
+    for (const idx of m[2].match(/\d+/g) ?? []) cur = step(cur, Number(idx));
   }
   return cur;
 }

@@ -4,7 +4,7 @@
 import { humanDuration, podReady, podRestartsText, podStatusText } from '../common/kubectl-printing.js';
 import type { ResourceType } from './registry.js';
 import { formatLabelSelector } from './selectors.js';
-import type { KObject, Loose } from './types.js';
+import type { KBinding, KEvent, KObject, KServiceAccount, Loose } from './types.js';
 
 interface Column {
   name: string;
@@ -206,13 +206,13 @@ function hpaTargets(h: KObject): string {
   return parts.length > 2 ? `${parts.slice(0, 2).join(', ')} + ${parts.length - 2} more...` : parts.join(', ');
 }
 
-const bindingSubjects = (b: KObject, kind: string) =>
-  ((b.subjects ?? []) as Loose[])
+const bindingSubjects = (b: KBinding, kind: string) =>
+  (b.subjects ?? [])
     .filter((s) => s.kind === kind)
     .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
     .join(', ');
 const bindingColumns = [
-  col('Role', (b) => `${b.roleRef?.kind}/${b.roleRef?.name}`),
+  col('Role', (b: KBinding) => `${b.roleRef?.kind}/${b.roleRef?.name}`),
   ageCol,
   col('Users', (b) => bindingSubjects(b, 'User'), 1),
   col('Groups', (b) => bindingSubjects(b, 'Group'), 1),
@@ -224,12 +224,12 @@ function ingressHosts(i: KObject): string {
   return hosts.length ? listWithMore(hosts) : '*';
 }
 
-function lastSeen(e: KObject): string {
+function lastSeen(e: KEvent): string {
   if (e.series?.lastObservedTime) return since(e.series.lastObservedTime);
   return since(e.lastTimestamp || e.firstTimestamp || e.eventTime);
 }
 
-function eventSource(e: KObject): string {
+function eventSource(e: KEvent): string {
   const component = e.source?.component || e.reportingComponent || e.reportingController || '';
   const host = e.source?.host || e.reportingInstance || '';
   return host ? `${component}, ${host}` : component;
@@ -386,7 +386,7 @@ const byKind: Record<string, Column[]> = {
     col('Data', (s) => Object.keys(s.data ?? {}).length, 0, 'integer'),
     ageCol,
   ],
-  '/ServiceAccount': [col('Secrets', (s) => (s.secrets ?? []).length, 0, 'integer'), ageCol],
+  '/ServiceAccount': [col('Secrets', (s: KServiceAccount) => (s.secrets ?? []).length, 0, 'integer'), ageCol],
   '/PersistentVolume': [
     col('Capacity', (p) => p.spec?.capacity?.storage ?? ''),
     col('Access Modes', (p) => abbreviateAccessModes(p.spec?.accessModes)),
@@ -450,17 +450,17 @@ const byKind: Record<string, Column[]> = {
 const fullColumns: Record<string, Column[]> = {
   '/Event': [
     col('Last Seen', lastSeen, 0, 'string', 'Time when last event occurred'),
-    col('Type', (e) => e.type ?? '', 0, 'string', 'Type of this event.'),
+    col('Type', (e: KEvent) => e.type ?? '', 0, 'string', 'Type of this event.'),
     col(
       'Reason',
-      (e) => e.reason ?? '',
+      (e: KEvent) => e.reason ?? '',
       0,
       'string',
       'Short, machine understandable string that gives the reason for this event being generated.',
     ),
     col(
       'Object',
-      (e) =>
+      (e: KEvent) =>
         e.involvedObject?.name
           ? `${String(e.involvedObject.kind ?? '').toLowerCase()}/${e.involvedObject.name}`
           : String(e.involvedObject?.kind ?? '').toLowerCase(),
@@ -468,17 +468,17 @@ const fullColumns: Record<string, Column[]> = {
       'string',
       'The object that this event is about.',
     ),
-    col('Subobject', (e) => e.involvedObject?.fieldPath ?? '', 1),
+    col('Subobject', (e: KEvent) => e.involvedObject?.fieldPath ?? '', 1),
     col('Source', eventSource, 1),
     col(
       'Message',
-      (e) => String(e.message ?? '').trim(),
+      (e: KEvent) => String(e.message ?? '').trim(),
       0,
       'string',
       'A human-readable description of the status of this operation.',
     ),
-    col('First Seen', (e) => since(e.firstTimestamp || e.eventTime), 1),
-    col('Count', (e) => e.series?.count ?? (e.count || 1), 1, 'integer'),
+    col('First Seen', (e: KEvent) => since(e.firstTimestamp || e.eventTime), 1),
+    col('Count', (e: KEvent) => e.series?.count ?? (e.count || 1), 1, 'integer'),
     { ...nameCol, priority: 1 },
   ],
 };

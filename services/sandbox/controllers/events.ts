@@ -1,7 +1,7 @@
 // Records core/v1 Events as the real components do, folding repeats into a count like the event broadcaster.
 import type { Store } from '../store.js';
 import { timestamp } from '../store.js';
-import type { KObject } from '../types.js';
+import type { KEvent, KObject } from '../types.js';
 
 export interface EventSource {
   component: string; // e.g. 'kubelet', 'default-scheduler', 'deployment-controller'
@@ -36,7 +36,7 @@ export function recordEvent(
   const names = namesOf(store);
   const at = timestamp();
   const known = names.get(correlation);
-  const existing = known ? store.get(rt, namespace, known) : undefined;
+  const existing: KEvent | undefined = known ? store.get(rt, namespace, known) : undefined;
   const name = existing ? known! : `${involved.metadata.name}.${uniqueNanos().toString(16)}`;
   try {
     if (existing) {
@@ -73,7 +73,7 @@ function namesOf(store: Store): Map<string, string> {
     // Forget the names of deleted events (namespace deletion, TTL) so the map does not grow forever.
     store.subscribe((ev) => {
       if (ev.type === 'DELETED' && ev.rt.kind === 'Event' && ev.rt.group === '') {
-        const o = ev.object;
+        const o: KEvent = ev.object;
         m!.delete(
           `${o.involvedObject?.uid}|${o.reason}|${o.message}|${o.source?.component}|${o.involvedObject?.fieldPath ?? ''}`,
         );

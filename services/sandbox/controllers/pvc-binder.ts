@@ -4,7 +4,7 @@
 // (Delete reclaim policy deletes it, Retain leaves it Released).
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject, KStorageClass } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import { parseQuantity, quantityOf } from '../../common/k8s/quantity.js';
@@ -186,7 +186,7 @@ export class PvcBinder extends Controller {
     recordEvent(this.store, pvc, type, reason, message, SOURCE);
   }
 
-  private provision(pvc: KObject, sc: KObject): void {
+  private provision(pvc: KObject, sc: KStorageClass): void {
     const ns = pvc.metadata.namespace!;
     const name = `pvc-${pvc.metadata.uid}`;
     const provisioner = sc.provisioner ?? 'rancher.io/local-path';
@@ -291,7 +291,7 @@ export class PvcBinder extends Controller {
         storageClassName: claim.spec?.storageClassName ?? current.spec?.storageClassName,
       },
     });
-    const status: Loose = {
+    const status: KObject['status'] = {
       ...(claim.status ?? {}),
       phase: 'Bound',
       accessModes: current.spec?.accessModes ?? claim.spec?.accessModes,

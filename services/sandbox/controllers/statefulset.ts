@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject, KStorageClass, Loose } from '../types.js';
 import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
@@ -215,7 +215,7 @@ export class StatefulSetController extends Controller {
       claim.spec?.storageClassName ??
       classes.find((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata
         .name;
-    const sc = classes.find((c) => c.metadata.name === className);
+    const sc: KStorageClass | undefined = classes.find((c) => c.metadata.name === className);
     const provisioner = sc?.provisioner ?? 'rancher.io/local-path';
     const ns = claim.metadata.namespace!;
     const pv = this.store.create(pvRT, {

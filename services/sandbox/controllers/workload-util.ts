@@ -5,7 +5,7 @@ import { labelsMatch, requirementsOfLabelSelector } from '../selectors.js';
 import type { Store, StoreEvent } from '../store.js';
 import { nsKey } from './base.js';
 import type { ResourceType } from '../registry.js';
-import type { KObject, Loose, OwnerReference } from '../types.js';
+import type { KObject, KRevision, Loose, OwnerReference } from '../types.js';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const CONTROLLER_REVISION_HASH = 'controller-revision-hash';
@@ -260,10 +260,11 @@ export function setCondition(
 
 // ------------------------------------------------------------------ ControllerRevisions
 
-export function listRevisions(store: Store, owner: KObject): KObject[] {
+export function listRevisions(store: Store, owner: KObject): KRevision[] {
   const rt = store.type('apps', 'controllerrevisions');
   return store
     .list(rt, owner.metadata.namespace)
+    .map((r): KRevision => r)
     .filter((r) => isControlledBy(r, owner))
     .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0) || a.metadata.name!.localeCompare(b.metadata.name!));
 }
@@ -275,10 +276,10 @@ export function listRevisions(store: Store, owner: KObject): KObject[] {
 export function ensureRevision(
   store: Store,
   owner: KObject,
-  data: Loose,
+  data: KRevision['data'],
   labels: Record<string, string>,
   hashLabel: string,
-): KObject {
+): KRevision {
   const rt = store.type('apps', 'controllerrevisions');
   const revisions = listRevisions(store, owner);
   const maxRevision = revisions.reduce((m, r) => Math.max(m, r.revision ?? 0), 0);

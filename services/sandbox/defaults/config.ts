@@ -2,7 +2,7 @@
 import { configMapKeyProblems } from '../../common/k8s/names.js';
 import type { StatusCause } from '../errors.js';
 import type { KindHooks } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KData, KObject } from '../types.js';
 import { required, invalidValue, forbidden, IMMUTABLE, same } from './messages.js';
 import { defaultPod, validatePodSpec, validatePodUpdate } from './pods.js';
 
@@ -18,7 +18,8 @@ function validateKeys(obj: KObject, fields: string[]): StatusCause[] {
 }
 
 export const secretHooks: KindHooks = {
-  defaults(s) {
+  defaults(obj) {
+    const s: KData = obj;
     s.type ??= 'Opaque';
     if (s.stringData && typeof s.stringData === 'object') {
       s.data ??= {};
@@ -26,7 +27,9 @@ export const secretHooks: KindHooks = {
       delete s.stringData;
     }
   },
-  validate(s, old) {
+  validate(obj, oldObj) {
+    const s: KData = obj;
+    const old: KData | undefined = oldObj;
     const causes = validateKeys(s, ['data']);
     for (const [k, v] of Object.entries(s.data ?? {})) {
       if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
@@ -40,7 +43,9 @@ export const secretHooks: KindHooks = {
 };
 
 export const configMapHooks: KindHooks = {
-  validate(cm, old) {
+  validate(obj, oldObj) {
+    const cm: KData = obj;
+    const old: KData | undefined = oldObj;
     const causes = validateKeys(cm, ['data', 'binaryData']);
     for (const k of Object.keys(cm.data ?? {}))
       if (cm.binaryData && k in cm.binaryData)
@@ -85,7 +90,7 @@ export const pvcHooks: KindHooks = {
       causes.push(required('spec.accessModes', 'at least 1 access mode is required'));
     if (!spec.resources?.requests?.storage && !spec.volumeName) causes.push(required('spec.resources[storage]'));
     if (old) {
-      const strip = (s: Loose, o: Loose) => ({
+      const strip = (s: KObject['spec'], o: KObject['spec']) => ({
         ...s,
         resources: undefined,
         volumeName: undefined,
