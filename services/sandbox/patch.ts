@@ -7,7 +7,7 @@
 // the field ownership of other writes, with patch/fields.ts (field sets and paths) and patch/conflicts.ts.
 import { ApiError, badRequest } from './errors.js';
 import type { ResourceType } from './registry.js';
-import type { KObject, Loose } from './types.js';
+import type { KObject } from './types.js';
 import { parseJsonBody, asObject } from './patch/json.js';
 import { mergePatch } from './patch/merge.js';
 import { parseJsonPatch, jsonPatch } from './patch/json-patch.js';
@@ -47,7 +47,7 @@ export function applyPatch(
   if (!acceptedTypes(ctx.rt).includes(type)) throw unsupportedMediaType(ctx.rt);
   if (type === APPLY) return serverSideApply(current, body, ctx);
   if (!current) throw badRequest('a patch needs an existing object');
-  const base: Loose = structuredClone(current);
+  const base: KObject = structuredClone(current);
   switch (type) {
     case MERGE:
       return asObject(mergePatch(base, parseJsonBody(body, 'Invalid JSON Patch')));

@@ -60,4 +60,17 @@ export interface KServiceAccount extends KObject {
   secrets?: ObjectReference[];
 }
 
+/** A status condition, as pods, nodes, namespaces and workloads carry them. */
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+  lastProbeTime?: string;
+  lastHeartbeatTime?: string;
+  observedGeneration?: number;
+}
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import type { ResourceType } from '../registry.js';
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { Condition, KObject } from '../types.js';
 import { Controller, type ControllerContext } from './base.js';
 
 export const ROOT_CA_PEM = `-----BEGIN CERTIFICATE-----
@@ -160,10 +160,10 @@ export class NamespaceController extends Controller {
 
   private setContentCondition(ns: KObject, leftBy: string[]): void {
     const message = `Some resources are remaining: ${leftBy.join(', ')}`;
-    const conditions: Loose[] = (ns.status?.conditions ?? []).filter(
-      (c: Loose) => c.type !== 'NamespaceContentRemaining',
+    const conditions: Condition[] = (ns.status?.conditions ?? []).filter(
+      (c: Condition) => c.type !== 'NamespaceContentRemaining',
     );
-    const old = (ns.status?.conditions ?? []).find((c: Loose) => c.type === 'NamespaceContentRemaining');
+    const old = (ns.status?.conditions ?? []).find((c: Condition) => c.type === 'NamespaceContentRemaining');
     if (old?.message === message) return;
     conditions.push({
       type: 'NamespaceContentRemaining',

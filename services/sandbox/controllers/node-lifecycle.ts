@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject } from '../types.js';
 import { Controller, type ControllerContext } from './base.js';
 
 export const KUBELET_VERSION = 'v1.35.0';
@@ -82,7 +82,7 @@ export class NodeLifecycleController extends Controller {
       node = this.store.update(rt, { ...node, metadata: { ...node.metadata, labels }, spec });
     }
     // status: only what is missing.
-    const status: Loose = structuredClone(node.status ?? {});
+    const status: KObject['status'] = structuredClone(node.status ?? {});
     const now = timestamp();
     const index = Number(/^10\.244\.(\d+)\./.exec(spec.podCIDR)?.[1] ?? 0);
     status.capacity ??= {
