@@ -590,15 +590,5 @@ export class Store {
   }
 }
 
-export type {
-  StoreEvent,
-  WatchSink,
-  WatchOptions,
-  ListOptions,
-  ListResult,
-  DeleteOptions,
-  WriteOptions,
-  KindHooks,
-  StoreOptions,
-} from './store/types.js';
+export type * from './store/types.js';
 export { randomSuffix, now as timestamp } from './store/helpers.js';
