@@ -1,8 +1,10 @@
-// IndexedCache (services/workloads/clients/kube.ts), the informer cache every workloads read is served from:
-// objects by namespace/name, secondary indexes whose buckets follow updates and deletes, the counters derived data is
-// invalidated by, the highest resourceVersion seen, and waiting for a condition (fake timers, no timing asserts).
+// IndexedCache (services/workloads/clients/indexed-cache.ts), the informer cache every workloads read is served from,
+// through its lister-style read API: objects by namespace/name, secondary indexes whose buckets follow updates and
+// deletes, the counters and change logs derived data is invalidated by, the highest resourceVersion seen, and waiting
+// for a condition (fake timers, no timing asserts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { IndexedCache, type KubeObject } from '../services/workloads/clients/kube.js';
+import { IndexedCache } from '../services/workloads/clients/indexed-cache.js';
+import type { KubeObject } from '../services/workloads/clients/kinds.js';
 
 const pod = (
   namespace: string | undefined,
@@ -23,7 +25,7 @@ const newCache = () =>
     twice: (o) => [o.metadata.name, o.metadata.name], // duplicates are indexed once
   });
 
-const keys = (c: IndexedCache, index: string, value: string) => [...c.bucket(index, value).keys].sort();
+const keys = (c: IndexedCache, index: string, value: string) => c.indexKeys(index, value).sort();
 
 afterEach(() => vi.useRealTimers());
 
@@ -96,42 +98,101 @@ describe('IndexedCache', () => {
     c.upsert(pod('a', 'x', {}, '1', 'n1'));
     c.upsert(pod('a', 'y', {}, '2', 'n2'));
     c.delete(pod('a', 'x'));
-    expect(c.bucketValues('node')).toEqual(['n2']);
-    expect(c.bucketValues('namespace')).toEqual(['a']);
+    expect(c.indexValues('node')).toEqual(['n2']);
+    expect(c.indexValues('namespace')).toEqual(['a']);
   });
 
   it('answers an empty bucket for an unknown value, and throws for an unknown index', () => {
     const c = newCache();
-    expect(c.bucket('node', 'nowhere').keys.size).toBe(0);
-    expect(() => c.bucket('color', 'red')).toThrow('no index color on Pod');
+    expect(c.indexKeys('node', 'nowhere')).toEqual([]);
+    expect(c.byIndex('node', 'nowhere')).toEqual([]);
+    expect(c.indexState('node', 'nowhere').size).toBe(0);
+    expect(c.inIndex('node', 'nowhere', 'a/web')).toBe(false);
+    expect(() => c.indexKeys('color', 'red')).toThrow('no index color on Pod');
+    expect(() => c.byIndex('color', 'red')).toThrow('no index color on Pod');
+    expect(() => c.indexState('color', 'red')).toThrow('no index color on Pod');
+  });
+
+  it('reads like a lister: by key, every object, by index; what it returns is a copy', () => {
+    const c = newCache();
+    c.upsert(pod('a', 'web', { app: 'web' }, '1', 'n1'));
+    c.upsert(pod('a', 'db', { app: 'db' }, '2', 'n1'));
+    c.upsert(pod(undefined, 'cluster-wide', { app: 'web' }, '3'));
+    expect(c.getByKey('a/web')?.metadata.name).toBe('web');
+    expect(c.getByKey('cluster-wide')).toBe(c.get(undefined, 'cluster-wide'));
+    expect(c.getByKey('web')).toBeUndefined();
+    expect(
+      c
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['cluster-wide', 'db', 'web']);
+    expect(
+      c
+        .byIndex('label', 'app=web')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['cluster-wide', 'web']);
+    expect(
+      c
+        .byIndex('node', 'n1')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['db', 'web']);
+    expect(c.inIndex('node', 'n1', 'a/db')).toBe(true);
+    expect(c.inIndex('node', 'n1', 'cluster-wide')).toBe(false);
+    // Changing what was returned changes nothing in the cache.
+    c.list().length = 0;
+    c.byIndex('node', 'n1').pop();
+    c.indexKeys('node', 'n1').push('a/forged');
+    c.indexValues('node').push('n9');
+    const state = c.indexState('node', 'n1');
+    state.size = 0;
+    expect(c.size).toBe(3);
+    expect(keys(c, 'node', 'n1')).toEqual(['a/db', 'a/web']);
+    expect(c.indexValues('node')).toEqual(['n1']);
+    expect(c.indexState('node', 'n1').size).toBe(2);
   });
 
   it('counts changes: members on membership changes, content on any change of a member', () => {
     const c = newCache();
     c.upsert(pod('a', 'web', { app: 'web' }, '1'));
     const v0 = c.version;
-    const b0 = { ...c.bucket('label', 'app=web') };
+    const b0 = c.indexState('label', 'app=web');
     c.upsert(pod('a', 'web', { app: 'web' }, '2')); // same bucket: content changes, membership does not
-    const b1 = { ...c.bucket('label', 'app=web') }; // buckets are live: compare snapshots
+    const b1 = c.indexState('label', 'app=web'); // states are copies: b0 stays as it was
     expect(c.version).toBe(v0 + 1);
     expect(b1.members).toBe(b0.members);
     expect(b1.content).toBeGreaterThan(b0.content);
+    expect(c.indexChangesSince('label', 'app=web', b1.members)).toEqual([]);
     c.upsert(pod('a', 'db', { app: 'web' }, '3')); // a new member
-    const b2 = c.bucket('label', 'app=web');
+    const b2 = c.indexState('label', 'app=web');
     expect(b2.members).toBeGreaterThan(b1.content);
-    expect(b2.log.map((e) => e.key)).toEqual(['a/web', 'a/db']);
+    expect(c.indexChangesSince('label', 'app=web', b2.logFrom)).toEqual(['a/web', 'a/db']);
+    expect(c.indexChangesSince('label', 'app=web', b1.members)).toEqual(['a/db']);
     c.delete(pod('a', 'missing')); // nothing to delete: no change
     expect(c.version).toBe(v0 + 2);
+  });
+
+  it('says when a bucket was dropped since: no changes to replay from an emptied and re-created one', () => {
+    const c = newCache();
+    c.upsert(pod('a', 'web', { app: 'web' }, '1'));
+    const before = c.indexState('label', 'app=web');
+    c.delete(pod('a', 'web', { app: 'web' }, '2'));
+    expect(c.indexChangesSince('label', 'app=web', before.members)).toBeUndefined();
+    c.upsert(pod('a', 'web', { app: 'web' }, '3'));
+    expect(c.indexChangesSince('label', 'app=web', before.members)).toBeUndefined();
   });
 
   it('keeps a bounded log of membership changes, and says from where it is complete', () => {
     const c = newCache();
     for (let i = 0; i < 4097; i++) c.upsert(pod('a', `p${i}`, { app: 'many' }, String(i + 1)));
-    const b = c.bucket('label', 'app=many');
-    expect(b.keys.size).toBe(4097);
-    expect(b.log.length).toBe(4097 - 2048);
-    expect(b.log[0].key).toBe('a/p2048');
-    expect(b.logFrom).toBeLessThan(b.log[0].seq);
+    const b = c.indexState('label', 'app=many');
+    expect(b.size).toBe(4097);
+    const log = c.indexChangesSince('label', 'app=many', b.logFrom)!;
+    expect(log.length).toBe(4097 - 2048);
+    expect(log[0]).toBe('a/p2048');
+    expect(c.indexChangesSince('label', 'app=many', b.logFrom - 1)).toBeUndefined();
   });
 
   it.each<[string[], string]>([

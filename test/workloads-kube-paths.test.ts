@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient, UnsafeRequestPathError } from '../services/workloads/clients/kube.js';
+import { UnsafeRequestPathError } from '../services/workloads/clients/kube-paths.js';
+import { KubeClient } from '../services/workloads/clients/kube.js';
 import { quietLogger } from './harness/stack.js';
 
 const DISCOVERY: Record<string, unknown> = {

@@ -4,6 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Tenancy } from './authz.js';
 import type { Logger } from './log.js';
+import { Informer, StoppableWatch } from './k8s/informer.js';
 import { WORKSPACE_LABEL } from './k8s/labels.js';
 
 // Defined with the rest of the Kubernetes vocabulary; re-exported for the subgraphs that import them from here.
@@ -26,16 +27,15 @@ export const entryOf = (ns: k8s.V1Namespace): NamespaceEntry | undefined => {
 
 export class NamespaceTenancy implements Tenancy {
   private readonly namespaces = new Map<string, NamespaceEntry>();
-  private readonly informer: k8s.Informer<k8s.V1Namespace> & k8s.ObjectCache<k8s.V1Namespace>;
+  private readonly watch: StoppableWatch;
+  private readonly informer: Informer<k8s.V1Namespace>;
   private readonly api: k8s.CoreV1Api;
   private readonly deletedListeners: ((entry: NamespaceEntry) => void)[] = [];
   private readonly listedListeners: (() => void)[] = [];
-  private stopped = false;
-  private synced = false;
 
   constructor(kc: k8s.KubeConfig, log: Logger) {
     this.api = kc.makeApiClient(k8s.CoreV1Api);
-    this.informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => this.api.listNamespace());
+    this.watch = new StoppableWatch(kc);
     const set = (ns: k8s.V1Namespace) => {
       const entry = entryOf(ns);
       if (!entry) return;
@@ -44,35 +44,42 @@ export class NamespaceTenancy implements Tenancy {
       if (before && before.uid !== entry.uid) this.deleted(before);
       this.namespaces.set(entry.name, entry);
     };
-    this.informer.on('add', set);
-    this.informer.on('update', set);
-    this.informer.on('delete', (ns) => {
+    const remove = (ns: k8s.V1Namespace) => {
       const entry = entryOf(ns);
       if (!entry) return;
       if (this.namespaces.get(entry.name)?.uid === entry.uid) this.namespaces.delete(entry.name);
       this.deleted(entry);
-    });
-    this.informer.on('error', (err: unknown) => {
-      if (this.stopped) return;
-      log.warn('namespace watch failed; restarting', { error: String((err as Error)?.message ?? err) });
-      setTimeout(() => void (this.stopped ? undefined : this.start().catch(() => undefined)), 1_000);
+    };
+    this.informer = new Informer<k8s.V1Namespace>({
+      path: '/api/v1/namespaces',
+      watch: this.watch,
+      list: () => this.api.listNamespace(),
+      onChange: (type, ns) => (type === 'DELETED' ? remove(ns) : set(ns)),
+      onListed: () => {
+        for (const l of this.listedListeners) l();
+      },
+      onError: (err, attempt, delayMs) =>
+        log.warn('namespace watch failed; restarting', {
+          attempt,
+          delayMs,
+          error: String((err as Error)?.message ?? err),
+        }),
+      backoff: { initialMs: 1_000 },
     });
   }
 
-  /** Resolves once the first list is in. */
+  /** Resolves once the first attempt has ended: the first list is in, or it failed and is being retried. */
   async start(): Promise<void> {
     await this.informer.start();
-    this.synced = true;
-    for (const l of this.listedListeners) l();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     await this.informer.stop();
+    this.watch.stop();
   }
 
   isSynced(): boolean {
-    return this.synced;
+    return this.informer.isSynced();
   }
 
   /** Called after every (re)list: what happened while the watch was down shows only there. */

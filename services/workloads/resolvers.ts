@@ -1,7 +1,7 @@
 // GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { SubgraphResolvers } from '../common/subgraph-server.js';
-import type { KubeObject } from './clients/kube.js';
+import type { KubeObject } from './clients/kinds.js';
 import {
   RESOURCE_KINDS,
   type LiveEvent,

@@ -6,7 +6,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.js';
 import { apiVersionProblems, isResourceName } from '../../common/k8s/names.js';
-import { byLabel, byLabelKey, byNamespace, IndexedCache, KubeApiError, KubeUnreachableError } from './kube.js';
+import { byLabel, byLabelKey, byNamespace, IndexedCache, type CacheReader } from './indexed-cache.js';
+import { KubeApiError, KubeUnreachableError } from './kube-rest.js';
 
 /** One served version of a custom resource. */
 export interface CustomResource {
@@ -88,7 +89,7 @@ export class CustomObjectCaches {
   }
 
   /** The synced cache of a resource's objects, its informer started when needed. */
-  async cache(resource: CustomResource): Promise<IndexedCache> {
+  async cache(resource: CustomResource): Promise<CacheReader> {
     if (this.stopped) throw new KubeUnreachableError('the Kubernetes client is stopped');
     const key = `${resource.group}/${resource.version}/${resource.plural}`;
     let run = this.running.get(key);

@@ -9,7 +9,7 @@ import {
   validateObjectRef,
   type NameRule,
 } from '../../common/k8s/names.js';
-import { KINDS, type KindName } from '../clients/kube.js';
+import { KINDS, type KindName } from '../clients/kinds.js';
 import type { buildWorkloadsModel } from './index.js';
 
 /** An optional namespace argument (absent or null: all namespaces the viewer may see). */

@@ -3,14 +3,9 @@ import { stringify } from 'yaml';
 import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
 import type { AccountsClient } from '../clients/accounts.js';
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
-import {
-  KINDS,
-  sanitize,
-  type IndexedCache,
-  type KindName,
-  type KubeClient,
-  type KubeObject,
-} from '../clients/kube.js';
+import type { CacheReader } from '../clients/indexed-cache.js';
+import { KINDS, sanitize, type KindName, type KubeObject } from '../clients/kinds.js';
+import type { KubeClient } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
 import type { Selection } from './query.js';
@@ -32,7 +27,7 @@ export interface ModelDeps {
  * The cache of a kind; before its first LIST completed, reads fail with UPSTREAM_UNAVAILABLE instead of lying. An
  * optional kind the API server refuses to list fails with FORBIDDEN (403) or UPSTREAM_UNAVAILABLE (404: not served).
  */
-export function cacheOf(deps: ModelDeps, kind: KindName): IndexedCache {
+export function cacheOf(deps: ModelDeps, kind: KindName): CacheReader {
   const refused = deps.kube.unavailable(kind);
   if (refused?.status === 403)
     throw forbiddenError(`the workloads service may not list ${kind} objects in this cluster: ${refused.message}`);
@@ -123,7 +118,7 @@ export function namespaceSelection(
 
 export function namespacesOfWorkspace(deps: ModelDeps, workspace: string): string[] {
   const ns = cacheOf(deps, 'Namespace');
-  return [...ns.bucket('label', `${WORKSPACE_LABEL}=${workspace}`).keys];
+  return ns.indexKeys('label', `${WORKSPACE_LABEL}=${workspace}`);
 }
 
 export const nameContains = (needle: string | null | undefined) => {

@@ -9,7 +9,8 @@ import {
   notFoundError,
   upstreamUnavailable,
 } from '../../common/errors.js';
-import { KubeApiError, KubeUnreachableError, toKubeError, UnsafeRequestPathError } from '../clients/kube.js';
+import { UnsafeRequestPathError } from '../clients/kube-paths.js';
+import { KubeApiError, KubeUnreachableError, toKubeError } from '../clients/kube-rest.js';
 
 export const SERVICE = 'workloads';
 

@@ -20,7 +20,8 @@
 import { forbiddenError } from '../../common/errors.js';
 import { isPathSegmentName } from '../../common/k8s/names.js';
 import { allowed, isPlatformAdmin, type Viewer } from '../../common/authz.js';
-import { KubeApiError, type KubeObject } from '../clients/kube.js';
+import type { KubeObject } from '../clients/kinds.js';
+import { KubeApiError } from '../clients/kube-rest.js';
 import type { ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
 

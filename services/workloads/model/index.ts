@@ -1,7 +1,9 @@
 // The workloads model: the one API resolvers call. Every root field and entity lookup takes the Viewer first and
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
-import type { IndexFn, KindName, KubeClient, KubeObject } from '../clients/kube.js';
+import type { IndexFn } from '../clients/indexed-cache.js';
+import type { KindName, KubeObject } from '../clients/kinds.js';
+import type { KubeClient } from '../clients/kube.js';
 import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
 import type { AccountsClient } from '../clients/accounts.js';
 import type { Tenancy } from '../../common/authz.js';

@@ -8,14 +8,9 @@
 import { badUserInput } from '../../common/errors.js';
 import { resourceVersionValue } from '../../common/k8s/resource-version.js';
 import { visibleNamespaces, type Viewer } from '../../common/authz.js';
-import {
-  KubeApiError,
-  keyOf,
-  type CacheChange,
-  type KindName,
-  type KubeClient,
-  type KubeObject,
-} from '../clients/kube.js';
+import { keyOf, type KindName, type KubeObject } from '../clients/kinds.js';
+import { KubeApiError } from '../clients/kube-rest.js';
+import type { CacheChange, KubeClient } from '../clients/kube.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -320,7 +315,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     this.mode = 'live';
     const last = this.feed.last;
     const token = String(last ?? '');
-    for (const o of this.feed.kube.caches[this.feed.kind].objects.values()) {
+    for (const o of this.feed.kube.caches[this.feed.kind].list()) {
       if (this.matches(o)) this.push({ type: 'ADDED', object: o, resumeToken: token, snapshot: true, key: keyOf(o) });
     }
     this.cursor = last;

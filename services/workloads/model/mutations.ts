@@ -2,7 +2,7 @@
 // cache has seen the write, so that the object it returns — read from the cache — includes the change.
 import { randomBytes } from 'node:crypto';
 import { badUserInput, forbiddenError, notFoundError } from '../../common/errors.js';
-import { KINDS, type KindName, type KubeObject } from '../clients/kube.js';
+import { KINDS, type KindName, type KubeObject } from '../clients/kinds.js';
 import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { CREATOR_ANNOTATION } from '../../common/tenancy.js';
 import { kubeCall } from './errors.js';

@@ -1,5 +1,5 @@
 // Nodes: lookups, lists and the node views kubectl shows.
-import type { KubeObject } from '../clients/kube.js';
+import type { KubeObject } from '../clients/kinds.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
 import { age } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type SortSpec } from './query.js';

@@ -1,6 +1,6 @@
 // Pod status as the schema shows it: kubectl's STATUS text (services/common/kubectl-printing.ts) and its PodStatus enum.
 import { podStatusText } from '../../common/kubectl-printing.js';
-import type { KubeObject } from '../clients/kube.js';
+import type { KubeObject } from '../clients/kinds.js';
 
 export { age, humanDuration, podReady, podRestarts, podStatusText } from '../../common/kubectl-printing.js';
 

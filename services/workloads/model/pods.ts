@@ -1,5 +1,5 @@
 // Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
-import type { KubeObject } from '../clients/kube.js';
+import type { KubeObject } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -177,7 +177,7 @@ export function eventsOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject): K
   const events = cacheOf(deps, 'Event');
   const uid = pod.metadata.uid;
   if (!uid) return [];
-  const out = [...events.bucket('involved', uid).keys].map((k) => events.objects.get(k)!).filter(Boolean);
+  const out = events.byIndex('involved', uid);
   const when = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
   return out.sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
 }

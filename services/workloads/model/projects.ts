@@ -1,5 +1,5 @@
 // Projects: namespaces, grouped into workspaces by the kubesphere.io/workspace label.
-import type { KubeObject } from '../clients/kube.js';
+import type { KubeObject } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -81,8 +81,9 @@ export function projectsOfWorkspace(deps: ModelDeps, viewer: Viewer, workspace: 
   authorizeList(viewer);
   const cache = cacheOf(deps, 'Namespace');
   const visible = visibleNamespaces(viewer);
-  return [...cache.bucket('label', `${WORKSPACE_LABEL}=${workspace}`).keys]
+  return cache
+    .indexKeys('label', `${WORKSPACE_LABEL}=${workspace}`)
     .sort()
-    .map((k) => cache.objects.get(k)!)
+    .map((k) => cache.getByKey(k)!)
     .filter((ns) => ns && (visible === 'all' || visible.has(ns.metadata.name)));
 }

@@ -1,9 +1,10 @@
-// Index-driven list queries over an IndexedCache: candidates come from the smallest index selection, the other
+// Index-driven list queries over a cache (CacheReader): candidates come from the smallest index selection, the other
 // filters are checked per candidate, sorted arrays are cached per (selection, sort) and rebuilt lazily when one of
 // their buckets changes, and pages are cut by binary search on an opaque cursor (sort key + namespace + name), so
 // pages stay stable while the cache changes.
 import { badUserInput } from '../../common/errors.js';
-import type { IndexedCache, KubeObject } from '../clients/kube.js';
+import type { CacheReader } from '../clients/indexed-cache.js';
+import type { KubeObject } from '../clients/kinds.js';
 
 export type Direction = 'ASC' | 'DESC';
 
@@ -27,7 +28,7 @@ export interface Entry {
   name: string;
   key: string;
   /** The cache holding the object (objects are looked up at page time, so entries survive object updates). */
-  cache: IndexedCache;
+  cache: CacheReader;
 }
 
 export interface Page<T = KubeObject> {
@@ -63,14 +64,14 @@ interface Memo {
   entries: Entry[];
   byKey: Map<string, Entry>;
 }
-const memos = new WeakMap<IndexedCache, Map<string, Memo>>();
+const memos = new WeakMap<CacheReader, Map<string, Memo>>();
 
 /** Counters for the report and metrics: sorted views built from scratch, patched incrementally, served as they were. */
 export const queryStats = { sortedBuilds: 0, sortedPatches: 0, sortedHits: 0, scanned: 0 };
 
-function selectionSize(cache: IndexedCache, s: Selection): number {
+function selectionSize(cache: CacheReader, s: Selection): number {
   let n = 0;
-  for (const v of s.values) n += cache.bucket(s.index, v).keys.size;
+  for (const v of s.values) n += cache.indexState(s.index, v).size;
   return n;
 }
 
@@ -92,11 +93,11 @@ function lowerBound(entries: Entry[], e: { sort: string; ns: string; name: strin
  * splice, no re-sort); rebuilt only when the logs do not reach back far enough, many members changed, or the sort key
  * itself is volatile (status) and a member changed.
  */
-export function sortedSelection(cache: IndexedCache, sel: Selection, sort: SortSpec): Entry[] {
+export function sortedSelection(cache: CacheReader, sel: Selection, sort: SortSpec): Entry[] {
   const values = [...new Set(sel.values)].sort();
   const memoKey = `${sel.index}\u0000${values.join('\u0001')}\u0000${sort.id}`;
-  const buckets = values.map((v) => cache.bucket(sel.index, v));
-  const seqs = buckets.map((b) => (sort.volatile ? b.content : b.members));
+  const states = values.map((v) => cache.indexState(sel.index, v));
+  const seqs = states.map((b) => (sort.volatile ? b.content : b.members));
   const version = seqs.join(',');
   let memos1 = memos.get(cache);
   if (!memos1) memos.set(cache, (memos1 = new Map()));
@@ -106,15 +107,11 @@ export function sortedSelection(cache: IndexedCache, sel: Selection, sort: SortS
     return hit.entries;
   }
   let memo: Memo | undefined;
-  if (hit && !sort.volatile) memo = patch(cache, sel, sort, hit, buckets);
+  if (hit && !sort.volatile) memo = patch(cache, sel, sort, hit, values);
   if (memo) queryStats.sortedPatches++;
   else {
     queryStats.sortedBuilds++;
-    memo = build(
-      cache,
-      sort,
-      values.map((v) => cache.bucket(sel.index, v)),
-    );
+    memo = build(cache, sel.index, values, sort);
   }
   memo.version = version;
   memo.seqs = seqs;
@@ -124,12 +121,12 @@ export function sortedSelection(cache: IndexedCache, sel: Selection, sort: SortS
   return memo.entries;
 }
 
-function build(cache: IndexedCache, sort: SortSpec, buckets: { keys: Set<string> }[]): Memo {
+function build(cache: CacheReader, index: string, values: string[], sort: SortSpec): Memo {
   const byKey = new Map<string, Entry>();
-  for (const b of buckets) {
-    for (const key of b.keys) {
+  for (const v of values) {
+    for (const key of cache.indexKeys(index, v)) {
       if (byKey.has(key)) continue; // a union may hold an object twice
-      const obj = cache.objects.get(key);
+      const obj = cache.getByKey(key);
       if (!obj) continue;
       byKey.set(key, { sort: sort.key(obj), ns: obj.metadata.namespace ?? '', name: obj.metadata.name, key, cache });
     }
@@ -138,25 +135,18 @@ function build(cache: IndexedCache, sort: SortSpec, buckets: { keys: Set<string>
   return { version: '', seqs: [], entries, byKey };
 }
 
-function patch(
-  cache: IndexedCache,
-  sel: Selection,
-  sort: SortSpec,
-  memo: Memo,
-  buckets: ReturnType<IndexedCache['bucket']>[],
-): Memo | undefined {
+function patch(cache: CacheReader, sel: Selection, sort: SortSpec, memo: Memo, values: string[]): Memo | undefined {
   const changed = new Set<string>();
-  for (let i = 0; i < buckets.length; i++) {
-    const b = buckets[i];
-    const since = memo.seqs[i];
-    if (b.members === since) continue;
-    if (b.members < since || b.logFrom > since) return undefined; // emptied and dropped, re-created, or the log does not reach back
-    for (let j = b.log.length - 1; j >= 0 && b.log[j].seq > since; j--) changed.add(b.log[j].key);
+  for (let i = 0; i < values.length; i++) {
+    // Undefined: emptied and dropped, re-created, or the log does not reach back.
+    const keys = cache.indexChangesSince(sel.index, values[i], memo.seqs[i]);
+    if (!keys) return undefined;
+    for (const key of keys) changed.add(key);
   }
   if (changed.size > 64 && changed.size > memo.entries.length / 8) return undefined;
   for (const key of changed) {
-    const inSelection = sel.values.some((v) => cache.bucket(sel.index, v).keys.has(key));
-    const obj = inSelection ? cache.objects.get(key) : undefined;
+    const inSelection = sel.values.some((v) => cache.inIndex(sel.index, v, key));
+    const obj = inSelection ? cache.getByKey(key) : undefined;
     const old = memo.byKey.get(key);
     const next = obj && { sort: sort.key(obj), ns: obj.metadata.namespace ?? '', name: obj.metadata.name, key, cache };
     if (old && next && compareEntries(old, next) === 0) continue;
@@ -175,7 +165,7 @@ function patch(
 }
 
 export interface Query {
-  cache: IndexedCache;
+  cache: CacheReader;
   /** Index selections, intersected. None: every object. An empty `values` list selects nothing. */
   selections: Selection[];
   /** The filters no index answers. */
@@ -194,8 +184,8 @@ export function runQuery(q: Query): Entry[] {
   queryStats.scanned += entries.length;
   return entries.filter(
     (e) =>
-      others.every((s) => s.values.some((v) => q.cache.bucket(s.index, v).keys.has(e.key))) &&
-      (!q.predicate || q.predicate(q.cache.objects.get(e.key)!)),
+      others.every((s) => s.values.some((v) => q.cache.inIndex(s.index, v, e.key))) &&
+      (!q.predicate || q.predicate(q.cache.getByKey(e.key)!)),
   );
 }
 
@@ -244,7 +234,7 @@ export function paginate(entries: Entry[], args: PageArgs): Page {
   const edges: Page['edges'] = [];
   let hasNextPage: boolean;
   const push = (e: Entry) => {
-    const node = e.cache.objects.get(e.key);
+    const node = e.cache.getByKey(e.key);
     if (node) edges.push({ cursor: encodeCursor(e), node });
   };
   if (!desc) {

@@ -2,7 +2,7 @@
 // HPA, NetworkPolicy, CRD, Event): lookups and lists from their informer caches, the relations between Services and
 // Pods, and the objects of a CustomResourceDefinition.
 import { badUserInput, notFoundError } from '../../common/errors.js';
-import type { KindName, KubeObject } from '../clients/kube.js';
+import type { KindName, KubeObject } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -184,10 +184,9 @@ export function servicesOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject):
   const cache = cacheOf(deps, 'Service');
   const labels = pod.metadata.labels ?? {};
   const out: KubeObject[] = [];
-  for (const key of cache.bucket('namespace', pod.metadata.namespace ?? '').keys) {
-    const svc = cache.objects.get(key);
-    const sel = svc && serviceSelector(svc);
-    if (svc && sel && Object.entries(sel).every(([k, v]) => labels[k] === v)) out.push(svc);
+  for (const svc of cache.byIndex('namespace', pod.metadata.namespace ?? '')) {
+    const sel = serviceSelector(svc);
+    if (sel && Object.entries(sel).every(([k, v]) => labels[k] === v)) out.push(svc);
   }
   return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
 }
@@ -197,7 +196,7 @@ export function replicaSetsOfDeployment(deps: ModelDeps, viewer: Viewer, d: Kube
   authorize(viewer, 'read', d.metadata.namespace);
   const cache = cacheOf(deps, 'ReplicaSet');
   if (!d.metadata.uid) return [];
-  const out = [...cache.bucket('owner', d.metadata.uid).keys].map((k) => cache.objects.get(k)!).filter(Boolean);
+  const out = cache.byIndex('owner', d.metadata.uid);
   return out.sort((a, b) => revisionOf(b) - revisionOf(a) || (a.metadata.name < b.metadata.name ? -1 : 1));
 }
 

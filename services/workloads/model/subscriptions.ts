@@ -3,7 +3,7 @@
 import { authorizeList, authorizeWorkspaceScope, type Viewer } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { FieldSelectorSyntaxError, fieldMatcher, parseFieldSelector } from '../../common/field-selector.js';
-import type { KindName, KubeObject } from '../clients/kube.js';
+import type { KindName, KubeObject } from '../clients/kinds.js';
 import { allOf, cacheOf, namespacesOfWorkspace, type ModelDeps } from './common.js';
 import type { LiveChanges, LiveEvent, LiveFilter } from './live.js';
 import { labelsMatch, parseLabelSelector } from './selectors.js';

@@ -1,6 +1,6 @@
 // Workloads: Deployment, StatefulSet, DaemonSet, Job, CronJob — lookups, lists, status and their pods' owners.
 import { badUserInput } from '../../common/errors.js';
-import type { KindName, KubeObject } from '../clients/kube.js';
+import type { KindName, KubeObject } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -233,12 +233,14 @@ export function podOwnerUids(deps: ModelDeps, o: KubeObject): string[] {
   const uid = o.metadata.uid;
   if (!uid) return [];
   if (o.kind === 'Deployment')
-    return [...cacheOf(deps, 'ReplicaSet').bucket('owner', uid).keys]
-      .map((k) => deps.kube.caches.ReplicaSet.objects.get(k)?.metadata.uid ?? '')
+    return cacheOf(deps, 'ReplicaSet')
+      .byIndex('owner', uid)
+      .map((rs) => rs.metadata.uid ?? '')
       .filter(Boolean);
   if (o.kind === 'CronJob')
-    return [...cacheOf(deps, 'Job').bucket('owner', uid).keys]
-      .map((k) => deps.kube.caches.Job.objects.get(k)?.metadata.uid ?? '')
+    return cacheOf(deps, 'Job')
+      .byIndex('owner', uid)
+      .map((job) => job.metadata.uid ?? '')
       .filter(Boolean);
   return [uid];
 }
