@@ -90,6 +90,22 @@ export function stopOnSignals(stop: () => void, pollMs = 1000): void {
   }
 }
 
+/**
+ * The entry point of a service started on its own: starts it (configuration errors printed plainly), then closes it
+ * and exits on a stop signal.
+ */
+export async function runService(start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
+  await runMain(async () => {
+    const service = await start();
+    let stopping = false;
+    stopOnSignals(() => {
+      if (stopping) return;
+      stopping = true;
+      void service.close().finally(() => process.exit(0));
+    });
+  });
+}
+
 /** Runs a start function, printing configuration errors plainly instead of as a stack trace. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
