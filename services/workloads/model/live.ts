@@ -11,6 +11,7 @@ import { visibleNamespaces, type Viewer } from '../../common/authz.js';
 import { keyOf, type KindName, type KubeObject } from '../clients/kinds.js';
 import { KubeApiError } from '../clients/kube-rest.js';
 import type { CacheChange, KubeClient } from '../clients/kube.js';
+import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -152,22 +153,30 @@ export function viewOfChange(
  * through a watch of its own on the API server.
  */
 class LiveStream implements AsyncIterableIterator<LiveEvent> {
-  private readonly pending: LiveEvent[] = [];
-  private wake: (() => void) | undefined;
+  /** What the subscriber has still to read; ending it (by a failure, an overflow or return()) detaches the stream. */
+  private readonly queue: AsyncQueue<LiveEvent>;
   private cursor: bigint | undefined;
   private mode: 'live' | 'catching-up' = 'live';
-  private ended = false;
-  private failure: Error | undefined;
-  private detach: () => void;
+  private detach: () => void = () => {};
   private stopCatchUp: (() => void) | undefined;
 
   constructor(
     private readonly feed: ChangeFeed,
     private readonly filter: LiveFilter,
     private readonly visible: (o: KubeObject) => boolean,
-    private readonly maxPending: number,
+    maxPending: number,
     resumeFrom: bigint | undefined,
   ) {
+    this.queue = asyncQueue<LiveEvent>({
+      maxPending,
+      onOverflow: () =>
+        new Error(`the subscriber fell more than ${maxPending} events behind; resume it from its last resumeToken`),
+      onEnd: () => {
+        this.detach();
+        this.stopCatchUp?.();
+        this.stopCatchUp = undefined;
+      },
+    });
     this.detach = feed.attach({ appended: () => this.pull(), resync: (c) => this.onResync(c) });
     if (resumeFrom === undefined) {
       this.cursor = feed.last;
@@ -181,18 +190,12 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
 
   private matches = (o: KubeObject) => this.visible(o) && this.filter.matches(o);
 
+  private get ended(): boolean {
+    return this.queue.ended;
+  }
+
   private push(e: LiveEvent): void {
-    if (this.ended) return;
-    if (this.pending.length >= this.maxPending) {
-      this.fail(
-        new Error(
-          `the subscriber fell more than ${this.maxPending} events behind; resume it from its last resumeToken`,
-        ),
-      );
-      return;
-    }
-    this.pending.push(e);
-    this.wake?.();
+    this.queue.push(e);
   }
 
   /** Sends the history entries after the cursor. */
@@ -321,41 +324,17 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     this.cursor = last;
   }
 
+  /** Ends the stream: what is queued is still read, then the error. */
   private fail(err: Error): void {
-    if (this.ended) return;
-    this.failure = err;
-    this.close();
+    this.queue.end(err);
   }
 
-  private close(): void {
-    this.ended = true;
-    this.detach();
-    this.stopCatchUp?.();
-    this.stopCatchUp = undefined;
-    this.wake?.();
+  next(): Promise<IteratorResult<LiveEvent>> {
+    return this.queue.next();
   }
 
-  async next(): Promise<IteratorResult<LiveEvent>> {
-    for (;;) {
-      const e = this.pending.shift();
-      if (e) return { value: e, done: false };
-      if (this.ended) {
-        if (this.failure) {
-          const f = this.failure;
-          this.failure = undefined;
-          throw f;
-        }
-        return { value: undefined, done: true };
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
-
-  async return(): Promise<IteratorResult<LiveEvent>> {
-    this.pending.length = 0;
-    this.close();
-    return { value: undefined, done: true };
+  return(): Promise<IteratorResult<LiveEvent>> {
+    return this.queue.return();
   }
 
   [Symbol.asyncIterator](): this {
