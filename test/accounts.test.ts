@@ -390,15 +390,10 @@ describe.each<Backend>(['postgres', 'pglite'])('accounts on %s', (backend) => {
         ),
       ),
     ).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-    expect(
-      codes(
-        await a.gql(
-          `mutation { addProjectMember(project: "no-such-project", username: "bob", role: "project-viewer") { name } }`,
-          {},
-          alice,
-        ),
-      ),
-    ).toEqual(['NOT_FOUND']);
+    // Whether a namespace exists is not told to those who may not manage it; a platform admin learns it.
+    const noSuchProject = `mutation { addProjectMember(project: "no-such-project", username: "bob", role: "project-viewer") { name } }`;
+    expect(codes(await a.gql(noSuchProject, {}, alice))).toEqual(['FORBIDDEN']);
+    expect(codes(await a.gql(noSuchProject, {}, admin))).toEqual(['NOT_FOUND']);
     expect((await a.gql(`{ workspace(name: "team-a") { projects { name } } }`, {}, alice)).data).toEqual({
       workspace: { projects: [{ name: 'web' }] },
     });

@@ -37,6 +37,11 @@ export const NO_CLUSTER: ProjectDirectory = {
 
 const VIEW_ALL_PROJECTS = new Set(['workspace-admin', 'workspace-viewer']);
 
+const denied = (project: string) =>
+  forbiddenError(
+    `only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${project}`,
+  );
+
 export class Projects {
   private readonly directory: ProjectDirectory;
 
@@ -67,10 +72,13 @@ export class Projects {
    * A project (namespace) as the cluster says it: NOT_FOUND without one, UPSTREAM_UNAVAILABLE while the namespace
    * watch has not listed yet. Read from the watch, so the decision needs no upstream call of its own.
    */
-  private project(name: string): { name: string; uid: string; workspace?: string } {
+  private project(name: string, a: UserRow): { name: string; uid: string; workspace?: string } {
     if (!this.directory.isSynced()) throw upstreamUnavailable('kubernetes', this.directory.unavailableReason());
     const uid = this.directory.uidOf(name);
-    if (uid === undefined) throw notFoundError(`project ${name} not found`);
+    // Whether a namespace exists is for platform admins to learn: others get the denial they get for any project
+    // that is not theirs.
+    if (uid === undefined)
+      throw a.platform_role === 'platform-admin' ? notFoundError(`project ${name} not found`) : denied(name);
     const workspace = this.directory.workspaceOf(name);
     return workspace ? { name, uid, workspace } : { name, uid };
   }
@@ -85,14 +93,10 @@ export class Projects {
     p: { name: string; uid: string; workspace?: string },
   ): Promise<void> {
     if (a.platform_role === 'platform-admin') return;
-    const denied = () =>
-      forbiddenError(
-        `only a platform-admin, a workspace-admin of its workspace or a project-admin may manage the members of project ${p.name}`,
-      );
-    if (!p.workspace) throw denied();
+    if (!p.workspace) throw denied(p.name);
     if ((await store.workspaceRole(q, p.workspace, a.username)) === 'workspace-admin') return;
     if ((await store.projectRole(q, p.name, p.uid, a.username)) === 'project-admin') return;
-    throw denied();
+    throw denied(p.name);
   }
 
   /** Adds a project member (or changes their role). Members must belong to the workspace the namespace's label names. */
@@ -106,7 +110,7 @@ export class Projects {
     validUsername(username);
     projectRole(role);
     const a = await this.access.actor(req);
-    const p = this.project(project);
+    const p = this.project(project, a);
     await this.db.transaction(async (tx) => {
       await this.requireProjectAdmin(a, tx, p);
       if (!p.workspace)
@@ -129,7 +133,7 @@ export class Projects {
     validProjectName(project);
     validUsername(username);
     const a = await this.access.actor(req);
-    const p = this.project(project);
+    const p = this.project(project, a);
     await this.db.transaction(async (tx) => {
       await this.requireProjectAdmin(a, tx, p);
       if (!(await store.deleteProjectMember(tx, project, p.uid, username)))
