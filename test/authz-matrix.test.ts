@@ -474,8 +474,15 @@ describe('the authorization matrix', () => {
         await eventually(() => done || undefined, 10_000, 'the refusal');
         expect(codes).toEqual([want]);
       } else {
-        // Accepted: the first event (the current pods, ADDED) arrives without errors.
-        await new Promise((r) => setTimeout(r, 500));
+        // Accepted: the workloads subgraph opens a stream on its pod feed (only after authorizing), and no error came.
+        const podStreams = async () =>
+          Number(
+            /^kubegraph_workloads_subscribers\{[^}]*kind="Pod"[^}]*\} (\d+)/m.exec(
+              await (await fetch(stack.workloads.url.replace(/\/graphql$/, '/metrics'))).text(),
+            )?.[1] ?? 0,
+          );
+        await eventually(async () => done || (await podStreams()) > 0, 10_000, 'the subscription to be accepted');
+        expect(done).toBe(false);
         expect(codes).toEqual([]);
       }
       stop();
