@@ -4,7 +4,7 @@
 // for a condition (fake timers, no timing asserts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedCache } from '../services/workloads/clients/indexed-cache.js';
-import type { KubeObject } from '../services/workloads/clients/kinds.js';
+import type { StoredObject } from '../services/common/k8s/object.js';
 
 const pod = (
   namespace: string | undefined,
@@ -12,7 +12,7 @@ const pod = (
   labels: Record<string, string> = {},
   rv = '1',
   node?: string,
-): KubeObject => ({
+): StoredObject => ({
   metadata: { name, ...(namespace ? { namespace } : {}), labels, resourceVersion: rv },
   ...(node ? { spec: { nodeName: node } } : {}),
 });

@@ -1,7 +1,7 @@
 // GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { SubgraphResolvers } from '../common/subgraph-server.js';
-import type { KubeObject } from './clients/kinds.js';
+import type { StoredObject } from '../common/k8s/object.js';
 import {
   RESOURCE_KINDS,
   type LiveEvent,
@@ -39,7 +39,7 @@ const RESOURCE_FIELDS: Record<Exclude<ResourceKind, 'Event'>, [list: string, get
 
 const names = (refs: unknown): string[] =>
   Array.isArray(refs) ? refs.map((r: { name?: string }) => r?.name ?? '').filter(Boolean) : [];
-const images = (o: KubeObject): string[] =>
+const images = (o: StoredObject): string[] =>
   ((o.spec?.template?.spec?.containers ?? []) as { image?: string }[]).map((c) => c.image ?? '');
 
 const TYPE_OF_KIND: Record<string, string> = {
@@ -60,26 +60,26 @@ const KIND_OF_TYPE: Record<string, WorkloadKindEnum> = {
 export function createResolvers(model: WorkloadsModel): SubgraphResolvers<WorkloadsContext> {
   const m = model.meta;
   const meta = {
-    uid: (o: KubeObject) => o.metadata.uid ?? '',
-    resourceVersion: (o: KubeObject) => o.metadata.resourceVersion ?? '',
-    createdAt: (o: KubeObject) => o.metadata.creationTimestamp,
+    uid: (o: StoredObject) => o.metadata.uid ?? '',
+    resourceVersion: (o: StoredObject) => o.metadata.resourceVersion ?? '',
+    createdAt: (o: StoredObject) => o.metadata.creationTimestamp,
     labels: m.labels,
     annotations: m.annotations,
     owners: m.owners,
     yaml: m.yaml,
   };
-  const named = { name: (o: KubeObject) => o.metadata.name, namespace: (o: KubeObject) => o.metadata.namespace };
+  const named = { name: (o: StoredObject) => o.metadata.name, namespace: (o: StoredObject) => o.metadata.namespace };
   const workloadFields = {
     ...meta,
     ...named,
-    kind: (o: KubeObject) => model.workloadView.kind(o),
-    replicas: (o: KubeObject) => model.workloadView.counts(o).replicas,
-    readyReplicas: (o: KubeObject) => model.workloadView.counts(o).readyReplicas,
-    availableReplicas: (o: KubeObject) => model.workloadView.counts(o).availableReplicas,
-    updatedReplicas: (o: KubeObject) => model.workloadView.counts(o).updatedReplicas,
-    status: (o: KubeObject) => model.workloadView.status(o),
-    selector: (o: KubeObject) => model.workloadView.selector(o),
-    pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
+    kind: (o: StoredObject) => model.workloadView.kind(o),
+    replicas: (o: StoredObject) => model.workloadView.counts(o).replicas,
+    readyReplicas: (o: StoredObject) => model.workloadView.counts(o).readyReplicas,
+    availableReplicas: (o: StoredObject) => model.workloadView.counts(o).availableReplicas,
+    updatedReplicas: (o: StoredObject) => model.workloadView.counts(o).updatedReplicas,
+    status: (o: StoredObject) => model.workloadView.status(o),
+    selector: (o: StoredObject) => model.workloadView.selector(o),
+    pods: (o: StoredObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
   };
   /** An entity reference of a concrete workload type: the kind comes from the type when the key lacks it. */
   const workloadReference =
@@ -99,8 +99,8 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
   const plain = {
     ...meta,
     ...named,
-    spec: (o: KubeObject) => o.spec ?? {},
-    status: (o: KubeObject) => o.status ?? null,
+    spec: (o: StoredObject) => o.spec ?? {},
+    status: (o: StoredObject) => o.status ?? null,
   };
 
   return {
@@ -174,20 +174,21 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
       __resolveReference: async (ref: { name: string }, ctx: WorkloadsContext) => model.project(ctx.viewer, ref.name),
       ...meta,
-      name: (o: KubeObject) => o.metadata.name,
-      workspaceName: (o: KubeObject) => model.projectView.workspaceName(o),
-      phase: (o: KubeObject) => model.projectView.phase(o),
-      status: (o: KubeObject) => model.projectView.status(o),
-      pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfProject(ctx.viewer, o, args),
-      workloads: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.workloadsOfProject(ctx.viewer, o, args),
+      name: (o: StoredObject) => o.metadata.name,
+      workspaceName: (o: StoredObject) => model.projectView.workspaceName(o),
+      phase: (o: StoredObject) => model.projectView.phase(o),
+      status: (o: StoredObject) => model.projectView.status(o),
+      pods: (o: StoredObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfProject(ctx.viewer, o, args),
+      workloads: (o: StoredObject, args: AnyArgs, ctx: WorkloadsContext) =>
+        model.workloadsOfProject(ctx.viewer, o, args),
     },
     Node: {
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
       __resolveReference: async (ref: { name: string }, ctx: WorkloadsContext) => model.node(ctx.viewer, ref.name),
       ...meta,
-      name: (o: KubeObject) => o.metadata.name,
+      name: (o: StoredObject) => o.metadata.name,
       ...model.nodeView,
-      pods: (o: KubeObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfNode(ctx.viewer, o, args),
+      pods: (o: StoredObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfNode(ctx.viewer, o, args),
     },
     Pod: {
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
@@ -196,31 +197,31 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       ...meta,
       ...named,
       ...model.podView,
-      node: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podNode(ctx.viewer, o),
-      owner: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podOwner(ctx.viewer, o),
-      events: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.podEvents(ctx.viewer, o),
-      services: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.servicesOfPod(ctx.viewer, o),
+      node: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podNode(ctx.viewer, o),
+      owner: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podOwner(ctx.viewer, o),
+      events: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podEvents(ctx.viewer, o),
+      services: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.servicesOfPod(ctx.viewer, o),
     },
     ReplicaSet: {
       ...plain,
-      revision: (o: KubeObject) => model.revisionOf(o),
-      replicas: (o: KubeObject) => o.spec?.replicas ?? 0,
-      readyReplicas: (o: KubeObject) => o.status?.readyReplicas ?? 0,
-      availableReplicas: (o: KubeObject) => o.status?.availableReplicas ?? 0,
+      revision: (o: StoredObject) => model.revisionOf(o),
+      replicas: (o: StoredObject) => o.spec?.replicas ?? 0,
+      readyReplicas: (o: StoredObject) => o.status?.readyReplicas ?? 0,
+      availableReplicas: (o: StoredObject) => o.status?.availableReplicas ?? 0,
       images,
     },
     Service: {
       ...plain,
-      type: (o: KubeObject) => o.spec?.type ?? 'ClusterIP',
-      clusterIP: (o: KubeObject) => o.spec?.clusterIP ?? null,
-      ports: (o: KubeObject) => o.spec?.ports ?? [],
-      selector: (o: KubeObject) => o.spec?.selector ?? null,
-      pods: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.podsOfService(ctx.viewer, o, args),
+      type: (o: StoredObject) => o.spec?.type ?? 'ClusterIP',
+      clusterIP: (o: StoredObject) => o.spec?.clusterIP ?? null,
+      ports: (o: StoredObject) => o.spec?.ports ?? [],
+      selector: (o: StoredObject) => o.spec?.selector ?? null,
+      pods: (o: StoredObject, args: AnyArgs, ctx: WorkloadsContext) => model.podsOfService(ctx.viewer, o, args),
     },
     Ingress: {
       ...plain,
-      ingressClassName: (o: KubeObject) => o.spec?.ingressClassName ?? null,
-      hosts: (o: KubeObject) => [
+      ingressClassName: (o: StoredObject) => o.spec?.ingressClassName ?? null,
+      hosts: (o: StoredObject) => [
         ...new Set(
           ((o.spec?.rules ?? []) as { host?: string }[]).map((r) => r.host).filter((h): h is string => Boolean(h)),
         ),
@@ -229,57 +230,58 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
     ConfigMap: {
       ...meta,
       ...named,
-      keys: (o: KubeObject) =>
+      keys: (o: StoredObject) =>
         [
           ...Object.keys((o.data as object | undefined) ?? {}),
           ...Object.keys((o.binaryData as object | undefined) ?? {}),
         ].sort(),
-      data: (o: KubeObject) => o.data ?? {},
+      data: (o: StoredObject) => o.data ?? {},
     },
     Secret: {
       ...meta,
       ...named,
-      type: (o: KubeObject) => (o.type as string | undefined) ?? 'Opaque',
-      keys: (o: KubeObject) => Object.keys((o.data as object | undefined) ?? {}).sort(),
-      values: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.secretValues(ctx.viewer, o),
+      type: (o: StoredObject) => (o.type as string | undefined) ?? 'Opaque',
+      keys: (o: StoredObject) => Object.keys((o.data as object | undefined) ?? {}).sort(),
+      values: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.secretValues(ctx.viewer, o),
     },
     ServiceAccount: {
       ...meta,
       ...named,
-      secrets: (o: KubeObject) => names(o.secrets),
-      imagePullSecrets: (o: KubeObject) => names(o.imagePullSecrets),
+      secrets: (o: StoredObject) => names(o.secrets),
+      imagePullSecrets: (o: StoredObject) => names(o.imagePullSecrets),
     },
     PersistentVolumeClaim: {
       ...plain,
-      phase: (o: KubeObject) => model.phaseOf(o),
-      storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
-      volumeName: (o: KubeObject) => o.spec?.volumeName ?? null,
-      accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],
-      requestedStorage: (o: KubeObject) => o.spec?.resources?.requests?.storage ?? null,
-      capacity: (o: KubeObject) => o.status?.capacity?.storage ?? null,
+      phase: (o: StoredObject) => model.phaseOf(o),
+      storageClassName: (o: StoredObject) => o.spec?.storageClassName ?? null,
+      volumeName: (o: StoredObject) => o.spec?.volumeName ?? null,
+      accessModes: (o: StoredObject) => o.spec?.accessModes ?? [],
+      requestedStorage: (o: StoredObject) => o.spec?.resources?.requests?.storage ?? null,
+      capacity: (o: StoredObject) => o.status?.capacity?.storage ?? null,
     },
     PersistentVolume: {
       ...plain,
-      phase: (o: KubeObject) => model.phaseOf(o),
-      storageClassName: (o: KubeObject) => o.spec?.storageClassName ?? null,
-      capacity: (o: KubeObject) => o.spec?.capacity?.storage ?? null,
-      accessModes: (o: KubeObject) => o.spec?.accessModes ?? [],
-      reclaimPolicy: (o: KubeObject) => o.spec?.persistentVolumeReclaimPolicy ?? null,
-      claim: (o: KubeObject) => (o.spec?.claimRef ? `${o.spec.claimRef.namespace}/${o.spec.claimRef.name}` : null),
+      phase: (o: StoredObject) => model.phaseOf(o),
+      storageClassName: (o: StoredObject) => o.spec?.storageClassName ?? null,
+      capacity: (o: StoredObject) => o.spec?.capacity?.storage ?? null,
+      accessModes: (o: StoredObject) => o.spec?.accessModes ?? [],
+      reclaimPolicy: (o: StoredObject) => o.spec?.persistentVolumeReclaimPolicy ?? null,
+      claim: (o: StoredObject) => (o.spec?.claimRef ? `${o.spec.claimRef.namespace}/${o.spec.claimRef.name}` : null),
     },
     StorageClass: {
       ...meta,
       ...named,
-      provisioner: (o: KubeObject) => (o.provisioner as string | undefined) ?? '',
-      reclaimPolicy: (o: KubeObject) => (o.reclaimPolicy as string | undefined) ?? null,
-      volumeBindingMode: (o: KubeObject) => (o.volumeBindingMode as string | undefined) ?? null,
-      allowVolumeExpansion: (o: KubeObject) => Boolean(o.allowVolumeExpansion),
-      isDefault: (o: KubeObject) => o.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
-      parameters: (o: KubeObject) => o.parameters ?? {},
+      provisioner: (o: StoredObject) => (o.provisioner as string | undefined) ?? '',
+      reclaimPolicy: (o: StoredObject) => (o.reclaimPolicy as string | undefined) ?? null,
+      volumeBindingMode: (o: StoredObject) => (o.volumeBindingMode as string | undefined) ?? null,
+      allowVolumeExpansion: (o: StoredObject) => Boolean(o.allowVolumeExpansion),
+      isDefault: (o: StoredObject) =>
+        o.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+      parameters: (o: StoredObject) => o.parameters ?? {},
     },
     HorizontalPodAutoscaler: {
       ...plain,
-      scaleTargetRef: (o: KubeObject) => {
+      scaleTargetRef: (o: StoredObject) => {
         const r = (o.spec?.scaleTargetRef ?? {}) as { apiVersion?: string; kind?: string; name?: string };
         return {
           apiVersion: r.apiVersion ?? '',
@@ -288,37 +290,37 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
           name: r.name ?? '',
         };
       },
-      minReplicas: (o: KubeObject) => o.spec?.minReplicas ?? null,
-      maxReplicas: (o: KubeObject) => o.spec?.maxReplicas ?? 0,
-      currentReplicas: (o: KubeObject) => o.status?.currentReplicas ?? null,
-      desiredReplicas: (o: KubeObject) => o.status?.desiredReplicas ?? null,
+      minReplicas: (o: StoredObject) => o.spec?.minReplicas ?? null,
+      maxReplicas: (o: StoredObject) => o.spec?.maxReplicas ?? 0,
+      currentReplicas: (o: StoredObject) => o.status?.currentReplicas ?? null,
+      desiredReplicas: (o: StoredObject) => o.status?.desiredReplicas ?? null,
     },
     NetworkPolicy: {
       ...plain,
-      podSelector: (o: KubeObject) => o.spec?.podSelector ?? {},
-      policyTypes: (o: KubeObject) => o.spec?.policyTypes ?? [],
+      podSelector: (o: StoredObject) => o.spec?.podSelector ?? {},
+      policyTypes: (o: StoredObject) => o.spec?.policyTypes ?? [],
     },
     CustomResourceDefinition: {
       ...plain,
-      group: (o: KubeObject) => o.spec?.group ?? '',
-      kindName: (o: KubeObject) => o.spec?.names?.kind ?? '',
-      plural: (o: KubeObject) => o.spec?.names?.plural ?? '',
-      scope: (o: KubeObject) => o.spec?.scope ?? '',
-      versions: (o: KubeObject) => ((o.spec?.versions ?? []) as { name: string }[]).map((v) => v.name),
-      version: (o: KubeObject) => model.crdVersion(o) ?? null,
-      objects: (o: KubeObject, args: AnyArgs, ctx: WorkloadsContext) => model.crdObjects(ctx.viewer, o, args),
+      group: (o: StoredObject) => o.spec?.group ?? '',
+      kindName: (o: StoredObject) => o.spec?.names?.kind ?? '',
+      plural: (o: StoredObject) => o.spec?.names?.plural ?? '',
+      scope: (o: StoredObject) => o.spec?.scope ?? '',
+      versions: (o: StoredObject) => ((o.spec?.versions ?? []) as { name: string }[]).map((v) => v.name),
+      version: (o: StoredObject) => model.crdVersion(o) ?? null,
+      objects: (o: StoredObject, args: AnyArgs, ctx: WorkloadsContext) => model.crdObjects(ctx.viewer, o, args),
     },
     Event: {
       ...meta,
-      namespace: (e: KubeObject) => e.metadata.namespace ?? '',
-      name: (e: KubeObject) => e.metadata.name,
-      type: (e: KubeObject) => e.type ?? null,
-      reason: (e: KubeObject) => e.reason ?? null,
-      message: (e: KubeObject) => e.message ?? null,
-      count: (e: KubeObject) => Number(e.count ?? (e.series as { count?: number } | undefined)?.count ?? 1),
-      firstTimestamp: (e: KubeObject) => e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
-      lastTimestamp: (e: KubeObject) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
-      involvedObject: (e: KubeObject) => {
+      namespace: (e: StoredObject) => e.metadata.namespace ?? '',
+      name: (e: StoredObject) => e.metadata.name,
+      type: (e: StoredObject) => e.type ?? null,
+      reason: (e: StoredObject) => e.reason ?? null,
+      message: (e: StoredObject) => e.message ?? null,
+      count: (e: StoredObject) => Number(e.count ?? (e.series as { count?: number } | undefined)?.count ?? 1),
+      firstTimestamp: (e: StoredObject) => e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
+      lastTimestamp: (e: StoredObject) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
+      involvedObject: (e: StoredObject) => {
         const r = (e.involvedObject ?? e.regarding ?? {}) as {
           apiVersion?: string;
           kind?: string;
@@ -332,13 +334,13 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
           name: r.name ?? '',
         };
       },
-      source: (e: KubeObject) =>
+      source: (e: StoredObject) =>
         (e.source as { component?: string } | undefined)?.component ??
         (e.reportingComponent as string | undefined) ??
         null,
     },
     Workload: {
-      __resolveType: (o: KubeObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
+      __resolveType: (o: StoredObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,
       // async: a refused lookup rejects its own item (null + error at _entities.i), not the whole _entities list.
       __resolveReference: async (
         ref: { namespace: string; kind: WorkloadKindEnum; name: string },
@@ -348,26 +350,26 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
     Deployment: {
       __resolveReference: workloadReference('Deployment'),
       ...workloadFields,
-      replicaSets: (o: KubeObject, _: Args, ctx: WorkloadsContext) => model.replicaSetsOfDeployment(ctx.viewer, o),
-      revision: (o: KubeObject) => model.revisionOf(o),
-      paused: (o: KubeObject) => Boolean(o.spec?.paused),
+      replicaSets: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.replicaSetsOfDeployment(ctx.viewer, o),
+      revision: (o: StoredObject) => model.revisionOf(o),
+      paused: (o: StoredObject) => Boolean(o.spec?.paused),
     },
     StatefulSet: { __resolveReference: workloadReference('StatefulSet'), ...workloadFields },
     DaemonSet: { __resolveReference: workloadReference('DaemonSet'), ...workloadFields },
     Job: {
       __resolveReference: workloadReference('Job'),
       ...workloadFields,
-      succeeded: (o: KubeObject) => o.status?.succeeded ?? 0,
-      failed: (o: KubeObject) => o.status?.failed ?? 0,
-      active: (o: KubeObject) => o.status?.active ?? 0,
-      completions: (o: KubeObject) => o.spec?.completions ?? null,
+      succeeded: (o: StoredObject) => o.status?.succeeded ?? 0,
+      failed: (o: StoredObject) => o.status?.failed ?? 0,
+      active: (o: StoredObject) => o.status?.active ?? 0,
+      completions: (o: StoredObject) => o.spec?.completions ?? null,
     },
     CronJob: {
       __resolveReference: workloadReference('CronJob'),
       ...workloadFields,
-      schedule: (o: KubeObject) => o.spec?.schedule ?? '',
-      suspend: (o: KubeObject) => Boolean(o.spec?.suspend),
-      lastScheduleTime: (o: KubeObject) => o.status?.lastScheduleTime ?? null,
+      schedule: (o: StoredObject) => o.spec?.schedule ?? '',
+      suspend: (o: StoredObject) => Boolean(o.spec?.suspend),
+      lastScheduleTime: (o: StoredObject) => o.status?.lastScheduleTime ?? null,
     },
   } as SubgraphResolvers<WorkloadsContext>;
 }

@@ -62,3 +62,15 @@ export interface ObjectReference {
   resourceVersion?: string;
   fieldPath?: string;
 }
+
+/** Metadata of an object the API server has stored: it always has a name (generateName was resolved at create). */
+export type StoredObjectMeta = ObjectMeta & { name: string };
+
+/**
+ * A KObject as reads from the API server hand it over (GET, LIST, watch: what an informer caches): the name is always
+ * there, but a LIST's items carry no apiVersion and kind (the list does), so those may be missing.
+ */
+export interface StoredObject extends Partial<Pick<KObject, 'apiVersion' | 'kind'>>, Pick<KObject, 'spec' | 'status'> {
+  metadata: StoredObjectMeta;
+  [key: string]: unknown;
+}

@@ -2,9 +2,10 @@
 // client-go's Indexer and Lister: objects by key, lists, lists by index, the keys and values of an index. The maps
 // stay private; readers get copies or single answers, never a live collection.
 import { rvAtLeast } from '../../common/k8s/resource-version.js';
-import { keyOf, type KubeObject } from './kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { keyOf } from './kinds.js';
 
-export type IndexFn = (o: KubeObject) => string[];
+export type IndexFn = (o: StoredObject) => string[];
 
 /**
  * Where a bucket (the keys indexed under one value) stands, copied when asked. `members` is the cache-wide sequence
@@ -30,12 +31,12 @@ export interface CacheReader {
   readonly version: number;
   /** Highest resourceVersion seen through list or watch. */
   readonly lastResourceVersion: string;
-  get(namespace: string | undefined, name: string): KubeObject | undefined;
+  get(namespace: string | undefined, name: string): StoredObject | undefined;
   /** By `namespace/name` (`name` alone when cluster-scoped), the key the index functions give. */
-  getByKey(key: string): KubeObject | undefined;
-  list(): KubeObject[];
+  getByKey(key: string): StoredObject | undefined;
+  list(): StoredObject[];
   /** The objects indexed under a value (client-go's ByIndex). */
-  byIndex(index: string, value: string): KubeObject[];
+  byIndex(index: string, value: string): StoredObject[];
   /** The keys indexed under a value (client-go's IndexKeys); index `all`, value '' holds every key. */
   indexKeys(index: string, value: string): string[];
   /** Whether a key is indexed under a value. */
@@ -70,7 +71,7 @@ const LOG_LIMIT = 4096;
  * informer writes (upsert, delete, seen); everyone else reads through CacheReader.
  */
 export class IndexedCache implements CacheReader {
-  private readonly objects = new Map<string, KubeObject>();
+  private readonly objects = new Map<string, StoredObject>();
   private readonly indexes = new Map<string, Map<string, Bucket>>();
   private readonly valuesOfKey = new Map<string, Map<string, string[]>>();
   private lastRv = '';
@@ -100,20 +101,20 @@ export class IndexedCache implements CacheReader {
     return this.lastRv;
   }
 
-  get(namespace: string | undefined, name: string): KubeObject | undefined {
+  get(namespace: string | undefined, name: string): StoredObject | undefined {
     return this.objects.get(namespace ? `${namespace}/${name}` : name);
   }
 
-  getByKey(key: string): KubeObject | undefined {
+  getByKey(key: string): StoredObject | undefined {
     return this.objects.get(key);
   }
 
-  list(): KubeObject[] {
+  list(): StoredObject[] {
     return [...this.objects.values()];
   }
 
-  byIndex(index: string, value: string): KubeObject[] {
-    const out: KubeObject[] = [];
+  byIndex(index: string, value: string): StoredObject[] {
+    const out: StoredObject[] = [];
     for (const key of this.bucket(index, value).keys) {
       const o = this.objects.get(key);
       if (o) out.push(o);
@@ -154,7 +155,7 @@ export class IndexedCache implements CacheReader {
     return idx.get(value) ?? EMPTY_BUCKET;
   }
 
-  upsert(o: KubeObject): void {
+  upsert(o: StoredObject): void {
     const key = keyOf(o);
     const previous = this.objects.get(key);
     this.objects.set(key, o);
@@ -173,7 +174,7 @@ export class IndexedCache implements CacheReader {
     this.seen(o.metadata.resourceVersion);
   }
 
-  delete(o: KubeObject): void {
+  delete(o: StoredObject): void {
     const key = keyOf(o);
     if (!this.objects.delete(key)) return;
     this.remove('all', '', key);

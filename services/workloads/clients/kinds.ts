@@ -1,31 +1,7 @@
-// The kinds the workloads subgraph caches: the object shape, the kinds table (apiVersion and cluster-wide path of each),
-// which kinds readiness waits for, and what the caches keep of an object (Secrets lose their values on the way in).
-
-/** A Kubernetes object as JSON (timestamps are strings; no client-side classes). */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-    generation?: number;
-    // The rest of metadata is carried through as it came.
-    [k: string]: unknown;
-  };
-  // Kind-specific parts are read by the model, which knows their shape.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- spec/status differ per kind; the model reads them defensively
-  spec?: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
-  status?: any;
-  [k: string]: unknown;
-}
+// The kinds the workloads subgraph caches: the kinds table (apiVersion and cluster-wide path of each), which kinds
+// readiness waits for, and what the caches keep of an object (Secrets lose their values on the way in). Objects are
+// services/common/k8s/object.ts' StoredObject (a KObject as reads from the API server hand it over).
+import type { StoredObject } from '../../common/k8s/object.js';
 
 export type KindName =
   | 'Namespace'
@@ -113,7 +89,7 @@ export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * What the caches keep of an object. Secrets lose their values on the way in (the keys stay, with empty values; the
  * last-applied annotation, which repeats them, goes): the workloads subgraph never holds a Secret value in memory.
  */
-export function sanitize(kind: KindName, o: KubeObject): KubeObject {
+export function sanitize(kind: KindName, o: StoredObject): StoredObject {
   if (kind !== 'Secret') return o;
   const keys = [
     ...new Set([

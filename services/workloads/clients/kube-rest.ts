@@ -3,7 +3,8 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
-import { KINDS, sanitize, type KindName, type KubeObject } from './kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { KINDS, sanitize, type KindName } from './kinds.js';
 import { UnsafeRequestPathError } from './kube-paths.js';
 
 /** A Status's `details` (the causes name fields: validation errors, server-side apply conflicts). */
@@ -107,15 +108,15 @@ export async function listChunked(
   apiVersion: string,
   kind: string,
   chunk: number,
-): Promise<{ items: KubeObject[]; resourceVersion: string }> {
-  const items: KubeObject[] = [];
+): Promise<{ items: StoredObject[]; resourceVersion: string }> {
+  const items: StoredObject[] = [];
   let cont = '';
   let resourceVersion = '';
   do {
     const q = new URLSearchParams({ limit: String(chunk) });
     if (cont) q.set('continue', cont);
     const page = (await rawRequest(kc, 'GET', `${path}?${q}`)) as {
-      items?: KubeObject[];
+      items?: StoredObject[];
       metadata?: { resourceVersion?: string; continue?: string };
     };
     for (const o of page.items ?? []) {

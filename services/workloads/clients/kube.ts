@@ -16,7 +16,8 @@ import {
   type CacheReader,
   type IndexFn,
 } from './indexed-cache.js';
-import { CORE_KINDS, KINDS, sanitize, type KindName, type KindUnavailable, type KubeObject } from './kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { CORE_KINDS, KINDS, sanitize, type KindName, type KindUnavailable } from './kinds.js';
 import { CheckedObjectApi, namespacedPath, objectPath } from './kube-paths.js';
 import { KubeApiError, listChunked, rawRequest, toKubeError, wrapKubeCall as wrap } from './kube-rest.js';
 
@@ -30,8 +31,8 @@ export type CacheChange =
   | {
       kind: KindName;
       type: 'ADDED' | 'MODIFIED' | 'DELETED';
-      object: KubeObject;
-      previous?: KubeObject;
+      object: StoredObject;
+      previous?: StoredObject;
       token: string;
       resync: boolean;
     }
@@ -42,7 +43,7 @@ export type CacheChangeListener = (change: CacheChange) => void;
 /** A watch event from `watchFrom`: an object change, or a BOOKMARK carrying only a resourceVersion. */
 export interface RawWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
-  object: KubeObject;
+  object: StoredObject;
 }
 
 export interface KubeClientOptions {
@@ -60,7 +61,7 @@ export interface KubeClientOptions {
 
 export const FIELD_MANAGER = 'kubegraph';
 
-type KindList = { apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: KubeObject[] };
+type KindList = { apiVersion: string; kind: string; metadata: { resourceVersion: string }; items: StoredObject[] };
 
 export class KubeClient {
   readonly kc: k8s.KubeConfig;
@@ -140,12 +141,12 @@ export class KubeClient {
 
   /**
    * The informer of a kind. client-node types objects with Date timestamps, but watch events (and our raw LIST) carry
-   * the JSON as sent: the cache keeps that JSON (KubeObject).
+   * the JSON as sent: the cache keeps that JSON (StoredObject).
    */
   private informerOf(kind: KindName, opts: KubeClientOptions): Informer<k8s.KubernetesObject> {
     const cache = this.stores[kind];
     const changed = (type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: k8s.KubernetesObject) => {
-      const object = sanitize(kind, raw as unknown as KubeObject);
+      const object = sanitize(kind, raw as unknown as StoredObject);
       const previous = cache.get(object.metadata.namespace, object.metadata.name);
       if (type === 'DELETED') cache.delete(object);
       else cache.upsert(object);
@@ -171,7 +172,7 @@ export class KubeClient {
       // Secrets lose their values before anything (ListWatch's own store included) sees them.
       transform:
         kind === 'Secret'
-          ? (o) => sanitize('Secret', o as unknown as KubeObject) as unknown as k8s.KubernetesObject
+          ? (o) => sanitize('Secret', o as unknown as StoredObject) as unknown as k8s.KubernetesObject
           : undefined,
     });
   }
@@ -335,7 +336,7 @@ export class KubeClient {
       query,
       (phase: string, obj: unknown) => {
         if (ended) return;
-        const o = obj as KubeObject & { code?: number; message?: string };
+        const o = obj as StoredObject & { code?: number; message?: string };
         // A watch reports "too old" as an ERROR event carrying a Status, before it ends.
         if (phase === 'ERROR')
           finish(
@@ -388,9 +389,9 @@ export class KubeClient {
       this.watch,
       list as unknown as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
     );
-    informer.on('add', (o) => cache.upsert(o as unknown as KubeObject));
-    informer.on('update', (o) => cache.upsert(o as unknown as KubeObject));
-    informer.on('delete', (o) => cache.delete(o as unknown as KubeObject));
+    informer.on('add', (o) => cache.upsert(o as unknown as StoredObject));
+    informer.on('update', (o) => cache.upsert(o as unknown as StoredObject));
+    informer.on('delete', (o) => cache.delete(o as unknown as StoredObject));
     return informer;
   }
 
@@ -402,20 +403,20 @@ export class KubeClient {
   // ---------------------------------------------------------------- writes
 
   /** Creates any object (KubernetesObjectApi: the path comes from discovery). */
-  async create(obj: KubeObject): Promise<KubeObject> {
+  async create(obj: StoredObject): Promise<StoredObject> {
     return wrap(() =>
       this.objects.create(obj as unknown as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER),
-    ) as unknown as Promise<KubeObject>;
+    ) as unknown as Promise<StoredObject>;
   }
 
   /** A JSON merge patch of any object. */
   /** A JSON patch (RFC 6902) of an object of a cached kind. */
-  async jsonPatch(kind: KindName, namespace: string | undefined, name: string, ops: unknown[]): Promise<KubeObject> {
+  async jsonPatch(kind: KindName, namespace: string | undefined, name: string, ops: unknown[]): Promise<StoredObject> {
     const path = `${objectPath(kind, namespace || undefined, name)}?fieldManager=${FIELD_MANAGER}`;
-    return (await this.rawRequest('PATCH', path, ops, 'application/json-patch+json')) as KubeObject;
+    return (await this.rawRequest('PATCH', path, ops, 'application/json-patch+json')) as StoredObject;
   }
 
-  async mergePatch(obj: KubeObject): Promise<KubeObject> {
+  async mergePatch(obj: StoredObject): Promise<StoredObject> {
     return wrap(() =>
       this.objects.patch(
         obj as unknown as k8s.KubernetesObject,
@@ -425,14 +426,14 @@ export class KubeClient {
         undefined,
         k8s.PatchStrategy.MergePatch,
       ),
-    ) as unknown as Promise<KubeObject>;
+    ) as unknown as Promise<StoredObject>;
   }
 
   /**
    * Server-side apply with field manager "kubegraph". Fields another manager owns are a 409 Conflict unless `force`
    * (as `kubectl apply --server-side [--force-conflicts]`); `dryRun` is the server's dryRun=All (checked, not stored).
    */
-  async apply(obj: KubeObject, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<KubeObject> {
+  async apply(obj: StoredObject, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<StoredObject> {
     return wrap(() =>
       this.objects.patch(
         obj as unknown as k8s.KubernetesObject,
@@ -442,17 +443,17 @@ export class KubeClient {
         Boolean(opts.force),
         k8s.PatchStrategy.ServerSideApply,
       ),
-    ) as unknown as Promise<KubeObject>;
+    ) as unknown as Promise<StoredObject>;
   }
 
   async delete(obj: {
     apiVersion: string;
     kind: string;
     metadata: { name: string; namespace?: string };
-  }): Promise<KubeObject | undefined> {
+  }): Promise<StoredObject | undefined> {
     const res = (await wrap(() =>
       this.objects.delete(obj as unknown as k8s.KubernetesObject),
-    )) as unknown as KubeObject;
+    )) as unknown as StoredObject;
     return res && (res as { kind?: string }).kind !== 'Status' ? res : undefined;
   }
 

@@ -8,7 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import { apiError, badUserInput, ErrorCode } from '../../common/errors.js';
 import { validateNamespace, validateObjectRef } from '../../common/k8s/names.js';
 import { authorize, type Viewer } from '../../common/authz.js';
-import { KINDS, type KindName, type KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { KINDS, type KindName } from '../clients/kinds.js';
 import { KubeApiError, toKubeError } from '../clients/kube-rest.js';
 import type { ModelDeps } from './common.js';
 import { kubeCall, mapKubeError } from './errors.js';
@@ -34,7 +35,7 @@ export const MAX_DOCUMENTS = 500;
 interface Doc {
   /** 1-based position in the YAML (empty documents count, as an editor shows them). */
   index: number;
-  object: KubeObject;
+  object: StoredObject;
 }
 
 /** Server-side apply of every document (field manager kubegraph), all or nothing; see the module comment. */
@@ -86,7 +87,7 @@ export async function applyYaml(
       .filter((d) => d.object.kind === 'Namespace' && d.object.apiVersion === 'v1')
       .map((d) => d.object.metadata.name),
   );
-  const previews: KubeObject[] = [];
+  const previews: StoredObject[] = [];
   for (const d of docs) {
     try {
       previews.push(await deps.kube.apply(structuredClone(d.object), { force: opts.force, dryRun: true }));
@@ -111,7 +112,7 @@ export async function applyYaml(
   // 3. Apply, in order. A failure now (the cluster changed since the dry run) names the document and what was applied.
   const out: AppliedRef[] = [];
   for (const d of docs) {
-    let applied: KubeObject;
+    let applied: StoredObject;
     try {
       applied = await deps.kube.apply(d.object, { force: opts.force });
     } catch (e) {
@@ -136,7 +137,7 @@ export async function applyYaml(
   return out;
 }
 
-function refOf(applied: KubeObject, sent: KubeObject): AppliedRef {
+function refOf(applied: StoredObject, sent: StoredObject): AppliedRef {
   return {
     apiVersion: applied.apiVersion ?? sent.apiVersion!,
     kind: applied.kind ?? sent.kind!,
@@ -162,7 +163,7 @@ function parseDocuments(yaml: string): Doc[] {
     }
     if (value === null || value === undefined) continue; // an empty document (a trailing ---)
     if (typeof value !== 'object' || Array.isArray(value)) throw bad(index, 'expected a Kubernetes object');
-    const o = value as Partial<KubeObject>;
+    const o = value as Partial<StoredObject>;
     if (
       typeof o.apiVersion !== 'string' ||
       typeof o.kind !== 'string' ||
@@ -180,7 +181,7 @@ function parseDocuments(yaml: string): Doc[] {
       'yaml',
       `document ${index}`,
     );
-    docs.push({ index, object: o as KubeObject });
+    docs.push({ index, object: o as StoredObject });
     if (docs.length > MAX_DOCUMENTS)
       throw badUserInput(`the YAML holds more than ${MAX_DOCUMENTS} objects; apply it in parts`, { argument: 'yaml' });
   }

@@ -4,7 +4,8 @@ import { forbiddenError, upstreamUnavailable } from '../../common/errors.js';
 import type { AccountsClient } from '../clients/accounts.js';
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import type { CacheReader } from '../clients/indexed-cache.js';
-import { KINDS, sanitize, type KindName, type KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { KINDS, sanitize, type KindName } from '../clients/kinds.js';
 import type { KubeClient } from '../clients/kube.js';
 import { SERVICE } from './errors.js';
 import { labelsMatch, parseLabelSelector, type LabelRequirement } from './selectors.js';
@@ -49,9 +50,9 @@ export interface OwnerRefView {
   controller: boolean;
 }
 
-export const labelsOf = (o: KubeObject): Record<string, string> => o.metadata.labels ?? {};
-export const annotationsOf = (o: KubeObject): Record<string, string> => o.metadata.annotations ?? {};
-export const ownersOf = (o: KubeObject): OwnerRefView[] =>
+export const labelsOf = (o: StoredObject): Record<string, string> => o.metadata.labels ?? {};
+export const annotationsOf = (o: StoredObject): Record<string, string> => o.metadata.annotations ?? {};
+export const ownersOf = (o: StoredObject): OwnerRefView[] =>
   (o.metadata.ownerReferences ?? []).map((r) => ({
     apiVersion: r.apiVersion,
     kind: r.kind,
@@ -64,17 +65,17 @@ export const ownersOf = (o: KubeObject): OwnerRefView[] =>
  * The object as `kubectl get -o yaml` shows it (managed fields left out, as kubectl does by default). A Secret shows
  * its keys with empty values: the values are never returned (the caches do not even hold them).
  */
-export function yamlOf(o: KubeObject): string {
+export function yamlOf(o: StoredObject): string {
   const safe = o.kind === 'Secret' ? sanitize('Secret', o) : o;
   const { managedFields: _managed, ...metadata } = safe.metadata;
   return stringify({ ...safe, metadata });
 }
 
 /** The object as JSON for generic results (managed fields left out; a Secret without its values). */
-export function jsonOf(o: KubeObject): KubeObject {
+export function jsonOf(o: StoredObject): StoredObject {
   const safe = o.kind === 'Secret' ? sanitize('Secret', o) : o;
   const { managedFields: _managed, ...metadata } = safe.metadata;
-  return { ...safe, metadata: metadata as KubeObject['metadata'] };
+  return { ...safe, metadata: metadata as StoredObject['metadata'] };
 }
 
 /**
@@ -124,17 +125,17 @@ export function namespacesOfWorkspace(deps: ModelDeps, workspace: string): strin
 export const nameContains = (needle: string | null | undefined) => {
   if (!needle) return undefined;
   const lower = needle.toLowerCase();
-  return (o: KubeObject) => o.metadata.name.toLowerCase().includes(lower);
+  return (o: StoredObject) => o.metadata.name.toLowerCase().includes(lower);
 };
 
 export const labelPredicate = (rest: LabelRequirement[]) =>
-  rest.length ? (o: KubeObject) => labelsMatch(rest, o.metadata.labels) : undefined;
+  rest.length ? (o: StoredObject) => labelsMatch(rest, o.metadata.labels) : undefined;
 
 /** Combines optional predicates into one (undefined when none). */
 export function allOf(
-  ...preds: (((o: KubeObject) => boolean) | undefined)[]
-): ((o: KubeObject) => boolean) | undefined {
-  const ps = preds.filter((p): p is (o: KubeObject) => boolean => Boolean(p));
+  ...preds: (((o: StoredObject) => boolean) | undefined)[]
+): ((o: StoredObject) => boolean) | undefined {
+  const ps = preds.filter((p): p is (o: StoredObject) => boolean => Boolean(p));
   if (!ps.length) return undefined;
   if (ps.length === 1) return ps[0];
   return (o) => ps.every((p) => p(o));

@@ -20,7 +20,7 @@
 import { forbiddenError } from '../../common/errors.js';
 import { isPathSegmentName } from '../../common/k8s/names.js';
 import { allowed, isPlatformAdmin, type Viewer } from '../../common/authz.js';
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 import { KubeApiError } from '../clients/kube-rest.js';
 import type { ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
@@ -70,7 +70,7 @@ function rulesBeyond(rules: PolicyRule[] | undefined): string[] {
 }
 
 /** The 1-based position, kind and name of a document, for messages. */
-export const docLabel = (index: number, o: KubeObject) => `document ${index} (${o.kind} ${o.metadata.name})`;
+export const docLabel = (index: number, o: StoredObject) => `document ${index} (${o.kind} ${o.metadata.name})`;
 
 /**
  * Refuses a document the viewer may not have kubegraph apply (see the module comment). `docs` are all documents of
@@ -80,8 +80,8 @@ export async function checkEscalation(
   deps: ModelDeps,
   viewer: Viewer,
   index: number,
-  o: KubeObject,
-  docs: readonly KubeObject[],
+  o: StoredObject,
+  docs: readonly StoredObject[],
 ): Promise<void> {
   if (isPlatformAdmin(viewer)) return;
   const ns = o.metadata.namespace;
@@ -132,7 +132,7 @@ async function referencedRules(
   namespace: string,
   kind: 'Role' | 'ClusterRole',
   name: string,
-  docs: readonly KubeObject[],
+  docs: readonly StoredObject[],
 ): Promise<PolicyRule[] | undefined> {
   const local = docs.find(
     (d) =>

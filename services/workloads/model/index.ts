@@ -2,7 +2,8 @@
 // authorizes through viewer.ts; reads come from the informer caches, writes through the Kubernetes client.
 import type { CustomObjectCaches } from '../clients/custom-objects.js';
 import type { IndexFn } from '../clients/indexed-cache.js';
-import type { KindName, KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import type { KindName } from '../clients/kinds.js';
 import type { KubeClient } from '../clients/kube.js';
 import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LABEL, yamlOf } from './common.js';
 import type { AccountsClient } from '../clients/accounts.js';
@@ -93,13 +94,14 @@ export function buildWorkloadsModel(
     // ---- reads
     pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
     pod: (viewer: Viewer, namespace: string, name: string) => pods.getPod(deps, viewer, namespace, name),
-    podsOfNode: (viewer: Viewer, node: KubeObject, args: NestedPodArgs) =>
+    podsOfNode: (viewer: Viewer, node: StoredObject, args: NestedPodArgs) =>
       pods.podsOfNode(deps, viewer, node.metadata.name, args),
-    podsOfProject: (viewer: Viewer, ns: KubeObject, args: NestedPodArgs) =>
+    podsOfProject: (viewer: Viewer, ns: StoredObject, args: NestedPodArgs) =>
       pods.podsOfProject(deps, viewer, ns.metadata.name, args),
-    podsOfWorkload: (viewer: Viewer, w: KubeObject, args: NestedPodArgs) => pods.podsOfWorkload(deps, viewer, w, args),
-    podEvents: (viewer: Viewer, pod: KubeObject) => pods.eventsOfPod(deps, viewer, pod),
-    podOwner: (viewer: Viewer, pod: KubeObject) => {
+    podsOfWorkload: (viewer: Viewer, w: StoredObject, args: NestedPodArgs) =>
+      pods.podsOfWorkload(deps, viewer, w, args),
+    podEvents: (viewer: Viewer, pod: StoredObject) => pods.eventsOfPod(deps, viewer, pod),
+    podOwner: (viewer: Viewer, pod: StoredObject) => {
       const w = workloads.ownerWorkloadOfPod(deps, pod);
       return (
         w &&
@@ -110,7 +112,7 @@ export function buildWorkloadsModel(
         })
       );
     },
-    podNode: (viewer: Viewer, pod: KubeObject) =>
+    podNode: (viewer: Viewer, pod: StoredObject) =>
       pod.spec?.nodeName ? nodes.getNode(deps, viewer, String(pod.spec.nodeName)) : null,
     nodes: (viewer: Viewer, args: nodes.NodeListArgs) => nodes.listNodes(deps, viewer, args),
     node: (viewer: Viewer, name: string) => nodes.getNode(deps, viewer, name),
@@ -121,7 +123,7 @@ export function buildWorkloadsModel(
     workload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => workloads.getWorkload(deps, viewer, ref),
     workloadsOfProject: (
       viewer: Viewer,
-      ns: KubeObject,
+      ns: StoredObject,
       args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>,
     ) => workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
 
@@ -130,14 +132,14 @@ export function buildWorkloadsModel(
     resource: (viewer: Viewer, kind: resources.ResourceKind, namespace: string | undefined, name: string) =>
       resources.getResource(deps, viewer, kind, namespace, name),
     events: (viewer: Viewer, args: resources.EventListArgs) => resources.listEvents(deps, viewer, args),
-    podsOfService: (viewer: Viewer, svc: KubeObject, args: { first?: number | null; after?: string | null }) =>
+    podsOfService: (viewer: Viewer, svc: StoredObject, args: { first?: number | null; after?: string | null }) =>
       resources.podsOfService(deps, viewer, svc, args),
-    servicesOfPod: (viewer: Viewer, pod: KubeObject) => resources.servicesOfPod(deps, viewer, pod),
-    replicaSetsOfDeployment: (viewer: Viewer, d: KubeObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
-    secretValues: (viewer: Viewer, secret: KubeObject) => resources.secretValues(deps, viewer, secret),
+    servicesOfPod: (viewer: Viewer, pod: StoredObject) => resources.servicesOfPod(deps, viewer, pod),
+    replicaSetsOfDeployment: (viewer: Viewer, d: StoredObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
+    secretValues: (viewer: Viewer, secret: StoredObject) => resources.secretValues(deps, viewer, secret),
     crdObjects: (
       viewer: Viewer,
-      crd: KubeObject,
+      crd: StoredObject,
       args: { namespace?: string | null; first?: number | null; after?: string | null },
     ) => resources.objectsOfCrd(deps, viewer, crd, args),
 

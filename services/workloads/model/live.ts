@@ -8,7 +8,8 @@
 import { badUserInput } from '../../common/errors.js';
 import { resourceVersionValue } from '../../common/k8s/resource-version.js';
 import { visibleNamespaces, type Viewer } from '../../common/authz.js';
-import { keyOf, type KindName, type KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { keyOf, type KindName } from '../clients/kinds.js';
 import { KubeApiError } from '../clients/kube-rest.js';
 import type { CacheChange, KubeClient } from '../clients/kube.js';
 import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
@@ -18,7 +19,7 @@ export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 /** What a subscriber receives. */
 export interface LiveEvent {
   type: ChangeType;
-  object: KubeObject;
+  object: StoredObject;
   /** The resourceVersion this event brings the subscriber to; pass it back to resume after it. */
   resumeToken: string;
   /** Part of a resync: the token given was too old to replay, so the current state of every match is sent once. */
@@ -26,7 +27,7 @@ export interface LiveEvent {
   /** namespace/name: events of one object share it. */
   key: string;
   /** For a MODIFIED: the object before, when known (so that a change nobody can see is recognised as such). */
-  previous?: KubeObject;
+  previous?: StoredObject;
 }
 
 /** What a subscription selects. Selectors are also sent to the API server when a resume needs its own watch. */
@@ -39,13 +40,13 @@ export interface LiveFilter {
   labelSelector?: string;
   fieldSelector?: string;
   /** The same selectors evaluated here. */
-  matches: (o: KubeObject) => boolean;
+  matches: (o: StoredObject) => boolean;
 }
 
 interface HistoryEntry {
   type: ChangeType;
-  object: KubeObject;
-  previous?: KubeObject;
+  object: StoredObject;
+  previous?: StoredObject;
   token: bigint;
 }
 
@@ -132,9 +133,9 @@ export class ChangeFeed {
 /** How a change looks to a subscriber with a filter: objects entering or leaving it are ADDED or DELETED for it. */
 export function viewOfChange(
   type: ChangeType,
-  object: KubeObject,
-  previous: KubeObject | undefined,
-  matches: (o: KubeObject) => boolean,
+  object: StoredObject,
+  previous: StoredObject | undefined,
+  matches: (o: StoredObject) => boolean,
 ): ChangeType | undefined {
   if (type === 'ADDED') return matches(object) ? 'ADDED' : undefined;
   if (type === 'DELETED')
@@ -163,7 +164,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly filter: LiveFilter,
-    private readonly visible: (o: KubeObject) => boolean,
+    private readonly visible: (o: StoredObject) => boolean,
     maxPending: number,
     resumeFrom: bigint | undefined,
   ) {
@@ -188,7 +189,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     }
   }
 
-  private matches = (o: KubeObject) => this.visible(o) && this.filter.matches(o);
+  private matches = (o: StoredObject) => this.visible(o) && this.filter.matches(o);
 
   private get ended(): boolean {
     return this.queue.ended;
@@ -380,7 +381,7 @@ export class LiveChanges {
         });
     }
     const ns = visibleNamespaces(viewer);
-    const visible = ns === 'all' ? () => true : (o: KubeObject) => ns.has(o.metadata.namespace ?? '');
+    const visible = ns === 'all' ? () => true : (o: StoredObject) => ns.has(o.metadata.namespace ?? '');
     // Every subscriber reads the kind's one feed: the informer's watch stays the only one, however many subscribe.
     return new LiveStream(this.feed(kind), filter, visible, this.options.maxPending, from);
   }

@@ -2,7 +2,8 @@
 // cache has seen the write, so that the object it returns — read from the cache — includes the change.
 import { randomBytes } from 'node:crypto';
 import { badUserInput, forbiddenError, notFoundError } from '../../common/errors.js';
-import { KINDS, type KindName, type KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import { KINDS, type KindName } from '../clients/kinds.js';
 import { cacheOf, jsonOf, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { CREATOR_ANNOTATION } from '../../common/tenancy.js';
 import { kubeCall } from './errors.js';
@@ -23,7 +24,7 @@ function requireName(what: string, name: string): void {
 }
 
 /** Waits for the cache to see a write; the object from the cache, or (after the bounded wait) the one the API returned. */
-async function seen(deps: ModelDeps, kind: KindName, written: KubeObject): Promise<KubeObject> {
+async function seen(deps: ModelDeps, kind: KindName, written: StoredObject): Promise<StoredObject> {
   const { namespace, name, resourceVersion } = written.metadata;
   await deps.kube.waitForVersion(kind, namespace, name, resourceVersion);
   return deps.kube.caches[kind].get(namespace, name) ?? written;
@@ -35,7 +36,7 @@ export async function createProject(
   workspace: string,
   name: string,
   podSecurity?: string | null,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorizeWorkspace(viewer, 'create', workspace);
   requireName('project', name);
   if (!workspace || !isValidLabelValue(workspace))
@@ -119,7 +120,7 @@ export async function scaleWorkload(
   kind: WorkloadKindEnum,
   name: string,
   replicas: number,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
   if (!Number.isInteger(replicas) || replicas < 0)
     throw badUserInput(`replicas must be an integer >= 0, got ${replicas}`, { argument: 'replicas' });
@@ -139,7 +140,7 @@ export async function restartWorkload(
   namespace: string,
   kind: WorkloadKindEnum,
   name: string,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
   if (kind !== 'DEPLOYMENT' && kind !== 'STATEFUL_SET' && kind !== 'DAEMON_SET')
     throw badUserInput(`only Deployments, StatefulSets and DaemonSets restart; ${kind} does not`, { argument: 'kind' });
@@ -166,7 +167,7 @@ export async function deletePod(deps: ModelDeps, viewer: Viewer, namespace: stri
 
 // ---------------------------------------------------------------- rollouts, generic metadata, CronJobs, nodes
 
-function deploymentOf(deps: ModelDeps, namespace: string, name: string): KubeObject {
+function deploymentOf(deps: ModelDeps, namespace: string, name: string): StoredObject {
   const d = cacheOf(deps, 'Deployment').get(namespace, name);
   if (!d) throw notFoundError(`Deployment ${namespace}/${name} not found`);
   return d;
@@ -183,7 +184,7 @@ export async function rollbackDeployment(
   namespace: string,
   name: string,
   revision: number | null | undefined,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
   if (revision !== null && revision !== undefined && (!Number.isInteger(revision) || revision < 0))
     throw badUserInput(`revision must be an integer >= 0, got ${revision}`, { argument: 'revision' });
@@ -193,7 +194,7 @@ export async function rollbackDeployment(
       argument: 'name',
     });
   const history = replicaSetsOfDeployment(deps, viewer, d).filter((rs) => revisionOf(rs) > 0);
-  let target: KubeObject | undefined;
+  let target: StoredObject | undefined;
   if (!revision) {
     const current = revisionOf(d) || Math.max(0, ...history.map(revisionOf));
     target = history.find((rs) => revisionOf(rs) < current);
@@ -223,7 +224,7 @@ export async function setRolloutPaused(
   namespace: string,
   name: string,
   paused: boolean,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
   deploymentOf(deps, namespace, name);
   const patched = await kubeCall(() =>
@@ -292,7 +293,7 @@ export async function setMetadataMap(
   namespace: string | null | undefined,
   name: string,
   values: unknown,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   if (!isRecord(values))
     throw badUserInput(`${field} must be a JSON object of strings (null deletes a key)`, { argument: field });
   for (const [k, v] of Object.entries(values)) {
@@ -320,7 +321,7 @@ export async function setMetadataMap(
   return jsonOf(t.cached ? await seen(deps, t.cached, patched) : patched);
 }
 
-function cronJobOf(deps: ModelDeps, namespace: string, name: string): KubeObject {
+function cronJobOf(deps: ModelDeps, namespace: string, name: string): StoredObject {
   const cj = cacheOf(deps, 'CronJob').get(namespace, name);
   if (!cj) throw notFoundError(`CronJob ${namespace}/${name} not found`);
   return cj;
@@ -332,7 +333,7 @@ export async function setCronJobSuspended(
   namespace: string,
   name: string,
   suspend: boolean,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
   cronJobOf(deps, namespace, name);
   const patched = await kubeCall(() =>
@@ -349,7 +350,7 @@ export async function triggerCronJob(
   viewer: Viewer,
   namespace: string,
   name: string,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'create', namespace);
   const cj = cronJobOf(deps, namespace, name);
   const tpl = (cj.spec?.jobTemplate ?? {}) as {
@@ -357,7 +358,7 @@ export async function triggerCronJob(
     spec?: unknown;
   };
   const suffix = Array.from(randomBytes(5), (b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join('');
-  const job: KubeObject = {
+  const job: StoredObject = {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
@@ -381,7 +382,7 @@ export async function setNodeUnschedulable(
   viewer: Viewer,
   name: string,
   unschedulable: boolean,
-): Promise<KubeObject> {
+): Promise<StoredObject> {
   authorize(viewer, 'update');
   if (!cacheOf(deps, 'Node').get(undefined, name)) throw notFoundError(`Node ${name} not found`);
   const patched = await kubeCall(() =>

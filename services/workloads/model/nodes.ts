@@ -1,5 +1,5 @@
 // Nodes: lookups, lists and the node views kubectl shows.
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
 import { age } from './pod-status.js';
 import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type SortSpec } from './query.js';
@@ -22,13 +22,13 @@ export interface NodeListArgs {
  * before cordoned (,SchedulingDisabled) — as `kubectl get nodes` shows the text.
  */
 const READY_RANK: Record<string, number> = { Ready: 0, NotReady: 1, Unknown: 2 };
-const statusRank = (n: KubeObject): string => {
+const statusRank = (n: StoredObject): string => {
   const [ready, ...rest] = nodeView.statusText(n).split(',');
   return String((READY_RANK[ready] ?? 3) * 2 + (rest.includes('SchedulingDisabled') ? 1 : 0));
 };
 const sortByStatus: SortSpec = { id: 'STATUS', key: statusRank, volatile: true };
 
-export function getNode(deps: ModelDeps, viewer: Viewer, name: string): KubeObject | null {
+export function getNode(deps: ModelDeps, viewer: Viewer, name: string): StoredObject | null {
   authorize(viewer, 'read');
   return cacheOf(deps, 'Node').get(undefined, name) ?? null;
 }
@@ -49,18 +49,18 @@ export function listNodes(deps: ModelDeps, viewer: Viewer, args: NodeListArgs): 
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
-const readyCondition = (n: KubeObject) =>
+const readyCondition = (n: StoredObject) =>
   ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
 
 export const nodeView = {
-  ready: (n: KubeObject) => readyCondition(n)?.status === 'True',
-  unschedulable: (n: KubeObject) => Boolean(n.spec?.unschedulable),
-  statusText: (n: KubeObject) => {
+  ready: (n: StoredObject) => readyCondition(n)?.status === 'True',
+  unschedulable: (n: StoredObject) => Boolean(n.spec?.unschedulable),
+  statusText: (n: StoredObject) => {
     const c = readyCondition(n);
     const s = c ? (c.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
     return n.spec?.unschedulable ? `${s},SchedulingDisabled` : s;
   },
-  roles: (n: KubeObject) => {
+  roles: (n: StoredObject) => {
     const roles = new Set<string>();
     for (const [k, v] of Object.entries(n.metadata.labels ?? {})) {
       if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length)
@@ -69,11 +69,11 @@ export const nodeView = {
     }
     return [...roles].sort();
   },
-  capacity: (n: KubeObject): Record<string, string> => n.status?.capacity ?? {},
-  allocatable: (n: KubeObject): Record<string, string> => n.status?.allocatable ?? {},
-  internalIP: (n: KubeObject): string | null =>
+  capacity: (n: StoredObject): Record<string, string> => n.status?.capacity ?? {},
+  allocatable: (n: StoredObject): Record<string, string> => n.status?.allocatable ?? {},
+  internalIP: (n: StoredObject): string | null =>
     ((n.status?.addresses ?? []) as { type: string; address: string }[]).find((a) => a.type === 'InternalIP')
       ?.address ?? null,
-  kubeletVersion: (n: KubeObject): string | null => n.status?.nodeInfo?.kubeletVersion ?? null,
-  age: (n: KubeObject) => age(n.metadata.creationTimestamp),
+  kubeletVersion: (n: StoredObject): string | null => n.status?.nodeInfo?.kubeletVersion ?? null,
+  age: (n: StoredObject) => age(n.metadata.creationTimestamp),
 };

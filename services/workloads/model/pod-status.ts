@@ -1,6 +1,6 @@
 // Pod status as the schema shows it: kubectl's STATUS text (services/common/kubectl-printing.ts) and its PodStatus enum.
 import { podStatusText } from '../../common/kubectl-printing.js';
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 
 export { age, humanDuration, podReady, podRestarts, podStatusText } from '../../common/kubectl-printing.js';
 
@@ -65,10 +65,10 @@ export function podStatusEnum(text: string): PodStatusEnum {
   return 'UNKNOWN';
 }
 
-const displayCache = new WeakMap<KubeObject, { text: string; status: PodStatusEnum }>();
+const displayCache = new WeakMap<StoredObject, { text: string; status: PodStatusEnum }>();
 
 /** Status text and enum of a pod object, computed once per object version (cache objects are replaced on change). */
-export function podDisplay(pod: KubeObject): { text: string; status: PodStatusEnum } {
+export function podDisplay(pod: StoredObject): { text: string; status: PodStatusEnum } {
   let d = displayCache.get(pod);
   if (!d) {
     const text = podStatusText(pod);

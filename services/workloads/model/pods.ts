@@ -1,5 +1,5 @@
 // Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 import {
   allOf,
   cacheOf,
@@ -65,9 +65,9 @@ const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i).
 const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[podDisplay(o).status], volatile: true };
 
 /** The computed index the pod cache keeps: by status enum. */
-export const podStatusIndex = (o: KubeObject): string[] => [podDisplay(o).status];
+export const podStatusIndex = (o: StoredObject): string[] => [podDisplay(o).status];
 
-export function getPod(deps: ModelDeps, viewer: Viewer, namespace: string, name: string): KubeObject | null {
+export function getPod(deps: ModelDeps, viewer: Viewer, namespace: string, name: string): StoredObject | null {
   authorize(viewer, 'read', namespace);
   return cacheOf(deps, 'Pod').get(namespace, name) ?? null;
 }
@@ -105,7 +105,7 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
-export function podsOfWorkload(deps: ModelDeps, viewer: Viewer, workload: KubeObject, args: PodListArgs): Page {
+export function podsOfWorkload(deps: ModelDeps, viewer: Viewer, workload: StoredObject, args: PodListArgs): Page {
   return listPods(deps, viewer, { ...args, namespace: workload.metadata.namespace }, [
     { index: 'owner', values: podOwnerUids(deps, workload) },
   ]);
@@ -159,25 +159,25 @@ function containerViews(
 }
 
 export const podView = {
-  statusText: (p: KubeObject) => podDisplay(p).text,
-  status: (p: KubeObject) => podDisplay(p).status,
-  phase: (p: KubeObject): string => p.status?.phase ?? 'Pending',
+  statusText: (p: StoredObject) => podDisplay(p).text,
+  status: (p: StoredObject) => podDisplay(p).status,
+  phase: (p: StoredObject): string => p.status?.phase ?? 'Pending',
   ready: podReady,
   restarts: podRestarts,
-  ip: (p: KubeObject): string | null => p.status?.podIP ?? null,
-  age: (p: KubeObject) => age(p.metadata.creationTimestamp),
-  containers: (p: KubeObject) => containerViews(p.spec?.containers, p.status?.containerStatuses),
-  initContainers: (p: KubeObject) => containerViews(p.spec?.initContainers, p.status?.initContainerStatuses),
-  nodeName: (p: KubeObject): string | null => p.spec?.nodeName ?? null,
+  ip: (p: StoredObject): string | null => p.status?.podIP ?? null,
+  age: (p: StoredObject) => age(p.metadata.creationTimestamp),
+  containers: (p: StoredObject) => containerViews(p.spec?.containers, p.status?.containerStatuses),
+  initContainers: (p: StoredObject) => containerViews(p.spec?.initContainers, p.status?.initContainerStatuses),
+  nodeName: (p: StoredObject): string | null => p.spec?.nodeName ?? null,
 };
 
 /** The Events about a pod (by its uid), oldest first. */
-export function eventsOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject): KubeObject[] {
+export function eventsOfPod(deps: ModelDeps, viewer: Viewer, pod: StoredObject): StoredObject[] {
   authorize(viewer, 'read', pod.metadata.namespace);
   const events = cacheOf(deps, 'Event');
   const uid = pod.metadata.uid;
   if (!uid) return [];
   const out = events.byIndex('involved', uid);
-  const when = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
+  const when = (e: StoredObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
   return out.sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
 }

@@ -1,5 +1,5 @@
 // Projects: namespaces, grouped into workspaces by the kubesphere.io/workspace label.
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 import {
   allOf,
   cacheOf,
@@ -29,7 +29,7 @@ export interface ProjectListArgs {
   after?: string | null;
 }
 
-export function getProject(deps: ModelDeps, viewer: Viewer, name: string): KubeObject | null {
+export function getProject(deps: ModelDeps, viewer: Viewer, name: string): StoredObject | null {
   authorize(viewer, 'read', name);
   return cacheOf(deps, 'Namespace').get(undefined, name) ?? null;
 }
@@ -61,23 +61,23 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
 }
 
-const phaseOf = (ns: KubeObject): string =>
+const phaseOf = (ns: StoredObject): string =>
   ns.status?.phase ?? (ns.metadata.deletionTimestamp ? 'Terminating' : 'Active');
 /** The phase as the ProjectStatus enum: a namespace being deleted is TERMINATING whatever its status says yet. */
-const statusOf = (ns: KubeObject): ProjectStatusEnum =>
+const statusOf = (ns: StoredObject): ProjectStatusEnum =>
   ns.metadata.deletionTimestamp || phaseOf(ns) === 'Terminating' ? 'TERMINATING' : 'ACTIVE';
 
 /** The computed index the namespace cache keeps: by ProjectStatus. */
-export const projectStatusIndex = (ns: KubeObject): string[] => [statusOf(ns)];
+export const projectStatusIndex = (ns: StoredObject): string[] => [statusOf(ns)];
 
 export const projectView = {
-  workspaceName: (ns: KubeObject): string | null => ns.metadata.labels?.[WORKSPACE_LABEL] ?? null,
+  workspaceName: (ns: StoredObject): string | null => ns.metadata.labels?.[WORKSPACE_LABEL] ?? null,
   phase: phaseOf,
   status: statusOf,
 };
 
 /** The projects (namespaces labelled with the workspace) a viewer may see, by name. */
-export function projectsOfWorkspace(deps: ModelDeps, viewer: Viewer, workspace: string): KubeObject[] {
+export function projectsOfWorkspace(deps: ModelDeps, viewer: Viewer, workspace: string): StoredObject[] {
   authorizeList(viewer);
   const cache = cacheOf(deps, 'Namespace');
   const visible = visibleNamespaces(viewer);

@@ -4,7 +4,7 @@
 // pages stay stable while the cache changes.
 import { badUserInput } from '../../common/errors.js';
 import type { CacheReader } from '../clients/indexed-cache.js';
-import type { KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
 
 export type Direction = 'ASC' | 'DESC';
 
@@ -17,7 +17,7 @@ export interface Selection {
 export interface SortSpec {
   /** Identifies the sort key function (part of the cache key). */
   id: string;
-  key: (o: KubeObject) => string;
+  key: (o: StoredObject) => string;
   /** The key can change while the object stays (e.g. status): rebuild on content changes, not only membership. */
   volatile: boolean;
 }
@@ -31,7 +31,7 @@ export interface Entry {
   cache: CacheReader;
 }
 
-export interface Page<T = KubeObject> {
+export interface Page<T = StoredObject> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
   totalCount: number;
@@ -169,7 +169,7 @@ export interface Query {
   /** Index selections, intersected. None: every object. An empty `values` list selects nothing. */
   selections: Selection[];
   /** The filters no index answers. */
-  predicate?: (o: KubeObject) => boolean;
+  predicate?: (o: StoredObject) => boolean;
   sort: SortSpec;
 }
 

@@ -2,7 +2,8 @@
 // HPA, NetworkPolicy, CRD, Event): lookups and lists from their informer caches, the relations between Services and
 // Pods, and the objects of a CustomResourceDefinition.
 import { badUserInput, notFoundError } from '../../common/errors.js';
-import type { KindName, KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import type { KindName } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -51,10 +52,10 @@ const PVC_PHASES: readonly PersistentVolumeClaimPhaseEnum[] = ['PENDING', 'BOUND
 const PV_PHASES: readonly PersistentVolumePhaseEnum[] = ['PENDING', 'AVAILABLE', 'BOUND', 'RELEASED', 'FAILED'];
 
 /** status.phase as shown (Pending when the controller has not set one yet). */
-export const phaseOf = (o: KubeObject): string => (o.status?.phase as string | undefined) ?? 'Pending';
+export const phaseOf = (o: StoredObject): string => (o.status?.phase as string | undefined) ?? 'Pending';
 
 /** The computed index the PVC and PV caches keep: the phase as its enum value (Bound → BOUND). */
-export const phaseIndex = (o: KubeObject): string[] => [phaseOf(o).toUpperCase()];
+export const phaseIndex = (o: StoredObject): string[] => [phaseOf(o).toUpperCase()];
 
 const phaseSelection = (phases: string[] | null | undefined, allowed: readonly string[]): Selection[] => {
   if (!phases) return [];
@@ -97,7 +98,7 @@ export function getResource(
   kind: ResourceKind,
   namespace: string | undefined,
   name: string,
-): KubeObject | null {
+): StoredObject | null {
   authorize(viewer, 'read', RESOURCE_KINDS[kind] ? namespace : undefined);
   return cacheOf(deps, kind).get(RESOURCE_KINDS[kind] ? namespace : undefined, name) ?? null;
 }
@@ -108,7 +109,7 @@ export function listResources(
   viewer: Viewer,
   kind: ResourceKind,
   args: ResourceListArgs,
-  extra?: (o: KubeObject) => boolean,
+  extra?: (o: StoredObject) => boolean,
 ): Page {
   const namespaced = RESOURCE_KINDS[kind];
   if (namespaced) authorizeList(viewer, args.namespace);
@@ -132,7 +133,7 @@ export function listResources(
 
 export function listEvents(deps: ModelDeps, viewer: Viewer, args: EventListArgs): Page {
   const { involvedKind, involvedName, type } = args;
-  const involved = (e: KubeObject) => (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string };
+  const involved = (e: StoredObject) => (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string };
   return listResources(
     deps,
     viewer,
@@ -149,7 +150,7 @@ export function listEvents(deps: ModelDeps, viewer: Viewer, args: EventListArgs)
 // ---------------------------------------------------------------- Services and Pods
 
 /** A Service's selector (spec.selector: equality only). Services without one select no pods. */
-const serviceSelector = (svc: KubeObject): Record<string, string> | undefined => {
+const serviceSelector = (svc: StoredObject): Record<string, string> | undefined => {
   const sel = svc.spec?.selector as Record<string, string> | undefined;
   return sel && Object.keys(sel).length ? sel : undefined;
 };
@@ -158,7 +159,7 @@ const serviceSelector = (svc: KubeObject): Record<string, string> | undefined =>
 export function podsOfService(
   deps: ModelDeps,
   viewer: Viewer,
-  svc: KubeObject,
+  svc: StoredObject,
   args: { first?: number | null; after?: string | null; orderBy?: NamedOrderInput | null },
 ): Page {
   authorize(viewer, 'read', svc.metadata.namespace);
@@ -179,11 +180,11 @@ export function podsOfService(
 }
 
 /** The Services of the pod's namespace whose selector matches the pod's labels, by name. */
-export function servicesOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject): KubeObject[] {
+export function servicesOfPod(deps: ModelDeps, viewer: Viewer, pod: StoredObject): StoredObject[] {
   authorize(viewer, 'read', pod.metadata.namespace);
   const cache = cacheOf(deps, 'Service');
   const labels = pod.metadata.labels ?? {};
-  const out: KubeObject[] = [];
+  const out: StoredObject[] = [];
   for (const svc of cache.byIndex('namespace', pod.metadata.namespace ?? '')) {
     const sel = serviceSelector(svc);
     if (sel && Object.entries(sel).every(([k, v]) => labels[k] === v)) out.push(svc);
@@ -192,7 +193,7 @@ export function servicesOfPod(deps: ModelDeps, viewer: Viewer, pod: KubeObject):
 }
 
 /** The ReplicaSets a Deployment owns (owner index), newest revision first. */
-export function replicaSetsOfDeployment(deps: ModelDeps, viewer: Viewer, d: KubeObject): KubeObject[] {
+export function replicaSetsOfDeployment(deps: ModelDeps, viewer: Viewer, d: StoredObject): StoredObject[] {
   authorize(viewer, 'read', d.metadata.namespace);
   const cache = cacheOf(deps, 'ReplicaSet');
   if (!d.metadata.uid) return [];
@@ -201,7 +202,7 @@ export function replicaSetsOfDeployment(deps: ModelDeps, viewer: Viewer, d: Kube
 }
 
 export const REVISION = 'deployment.kubernetes.io/revision';
-export const revisionOf = (rs: KubeObject): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
+export const revisionOf = (rs: StoredObject): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
 
 // ---------------------------------------------------------------- CustomResourceDefinitions
 
@@ -214,7 +215,7 @@ export interface CustomObjectPage {
 }
 
 /** The version a CRD stores (else the first served one). */
-export function crdVersion(crd: KubeObject): string | undefined {
+export function crdVersion(crd: StoredObject): string | undefined {
   const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean; storage?: boolean }[];
   return (versions.find((v) => v.storage) ?? versions.find((v) => v.served) ?? versions[0])?.name;
 }
@@ -227,7 +228,7 @@ export function crdVersion(crd: KubeObject): string | undefined {
 export async function objectsOfCrd(
   deps: ModelDeps,
   viewer: Viewer,
-  crd: KubeObject,
+  crd: StoredObject,
   args: { namespace?: string | null; first?: number | null; after?: string | null },
 ): Promise<CustomObjectPage> {
   const namespaced = crd.spec?.scope === 'Namespaced';
@@ -262,7 +263,7 @@ export async function objectsOfCrd(
 export async function secretValues(
   deps: ModelDeps,
   viewer: Viewer,
-  secret: KubeObject,
+  secret: StoredObject,
 ): Promise<Record<string, string>> {
   const namespace = secret.metadata.namespace ?? '';
   authorize(viewer, 'admin', namespace);

@@ -3,7 +3,8 @@
 import { authorizeList, authorizeWorkspaceScope, type Viewer } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { FieldSelectorSyntaxError, fieldMatcher, parseFieldSelector } from '../../common/field-selector.js';
-import type { KindName, KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import type { KindName } from '../clients/kinds.js';
 import { allOf, cacheOf, namespacesOfWorkspace, type ModelDeps } from './common.js';
 import type { LiveChanges, LiveEvent, LiveFilter } from './live.js';
 import { labelsMatch, parseLabelSelector } from './selectors.js';
@@ -46,7 +47,7 @@ export interface EventSubscriptionArgs {
 }
 
 /** The fields pods can be selected by, as on the API server. */
-const POD_FIELDS: Record<string, (o: KubeObject) => string | undefined> = {
+const POD_FIELDS: Record<string, (o: StoredObject) => string | undefined> = {
   'spec.nodeName': (o) => (o.spec?.nodeName as string | undefined) ?? '',
   'status.phase': (o) => (o.status?.phase as string | undefined) ?? '',
   'spec.restartPolicy': (o) => o.spec?.restartPolicy as string | undefined,
@@ -57,8 +58,8 @@ const POD_FIELDS: Record<string, (o: KubeObject) => string | undefined> = {
 
 function fieldFilter(
   selector: string | null | undefined,
-  fields: Record<string, (o: KubeObject) => string | undefined>,
-): ((o: KubeObject) => boolean) | undefined {
+  fields: Record<string, (o: StoredObject) => string | undefined>,
+): ((o: StoredObject) => boolean) | undefined {
   if (selector === null || selector === undefined || !selector.trim()) return undefined;
   try {
     return fieldMatcher(parseFieldSelector(selector), fields);
@@ -89,7 +90,7 @@ function scope(
   return out;
 }
 
-const inScope = (s: Pick<LiveFilter, 'namespace' | 'namespaces'>) => (o: KubeObject) => {
+const inScope = (s: Pick<LiveFilter, 'namespace' | 'namespaces'>) => (o: StoredObject) => {
   const ns = o.metadata.namespace ?? '';
   return (s.namespace === undefined || ns === s.namespace) && (s.namespaces === undefined || s.namespaces.has(ns));
 };
@@ -131,7 +132,7 @@ export function subscribeWorkloads(
   );
 }
 
-const involvedOf = (e: KubeObject) =>
+const involvedOf = (e: StoredObject) =>
   (e.involvedObject ?? e.regarding ?? {}) as { kind?: string; name?: string; uid?: string };
 
 export function subscribeEvents(
@@ -143,7 +144,7 @@ export function subscribeEvents(
   const s = scope(deps, viewer, args.namespace, undefined);
   const io = args.involvedObject ?? {};
   const selector: string[] = [];
-  const parts: ((o: KubeObject) => boolean)[] = [inScope(s)];
+  const parts: ((o: StoredObject) => boolean)[] = [inScope(s)];
   // The API server selects core/v1 Events by involvedObject.kind/name/uid; the same fields are checked here.
   for (const field of ['kind', 'name', 'uid'] as const) {
     const want = io[field];

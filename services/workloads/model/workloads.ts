@@ -1,6 +1,7 @@
 // Workloads: Deployment, StatefulSet, DaemonSet, Job, CronJob — lookups, lists, status and their pods' owners.
 import { badUserInput } from '../../common/errors.js';
-import type { KindName, KubeObject } from '../clients/kinds.js';
+import type { StoredObject } from '../../common/k8s/object.js';
+import type { KindName } from '../clients/kinds.js';
 import {
   allOf,
   cacheOf,
@@ -39,8 +40,8 @@ const ENUM_OF_KIND: Record<string, WorkloadKindEnum> = Object.fromEntries(
   Object.entries(WORKLOAD_KINDS).map(([e, k]) => [k.kind, e as WorkloadKindEnum]),
 );
 
-export const workloadKindOf = (o: KubeObject): WorkloadKindEnum => ENUM_OF_KIND[o.kind ?? ''];
-export const isWorkload = (o: KubeObject | undefined): o is KubeObject => Boolean(o && ENUM_OF_KIND[o.kind ?? '']);
+export const workloadKindOf = (o: StoredObject): WorkloadKindEnum => ENUM_OF_KIND[o.kind ?? ''];
+export const isWorkload = (o: StoredObject | undefined): o is StoredObject => Boolean(o && ENUM_OF_KIND[o.kind ?? '']);
 
 export interface WorkloadRefInput {
   namespace: string;
@@ -84,7 +85,7 @@ const STATUS_RANK = Object.fromEntries(STATUS_ORDER.map((s, i) => [s, String(i)]
 const sortByStatus: SortSpec = { id: 'STATUS', key: (o) => STATUS_RANK[workloadStatus(o)], volatile: true };
 
 /** The computed index every workload cache keeps: by status enum (so a status filter is a bucket lookup). */
-export const workloadStatusIndex = (o: KubeObject): string[] => [workloadStatus(o)];
+export const workloadStatusIndex = (o: StoredObject): string[] => [workloadStatus(o)];
 
 /** A WorkloadRef argument checked: namespace a DNS-1123 label, name a DNS-1123 subdomain (BAD_USER_INPUT otherwise). */
 export function validateWorkloadRef(ref: WorkloadRefInput, argument: string): void {
@@ -114,7 +115,7 @@ export function ownedBySelection(
 }
 
 /** A workload from the cache (null when absent). */
-export function getWorkload(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInput): KubeObject | null {
+export function getWorkload(deps: ModelDeps, viewer: Viewer, ref: WorkloadRefInput): StoredObject | null {
   authorize(viewer, 'read', ref.namespace);
   const k = WORKLOAD_KINDS[ref.kind];
   if (!k) throw badUserInput(`unknown workload kind ${String(ref.kind)}`);
@@ -149,7 +150,7 @@ export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadLis
 }
 
 /** RUNNING / UPDATING / STOPPED, as KubeSphere's workload list shows them. */
-export function workloadStatus(o: KubeObject): WorkloadStatusEnum {
+export function workloadStatus(o: StoredObject): WorkloadStatusEnum {
   const s = o.status ?? {};
   const stale = (o.metadata.generation ?? 0) > (s.observedGeneration ?? 0);
   switch (o.kind) {
@@ -193,7 +194,7 @@ export interface ReplicaCounts {
   updatedReplicas: number | null;
 }
 
-export function replicaCounts(o: KubeObject): ReplicaCounts {
+export function replicaCounts(o: StoredObject): ReplicaCounts {
   const s = o.status ?? {};
   switch (o.kind) {
     case 'Deployment':
@@ -223,13 +224,13 @@ export function replicaCounts(o: KubeObject): ReplicaCounts {
   }
 }
 
-export function workloadSelector(o: KubeObject): string | null {
+export function workloadSelector(o: StoredObject): string | null {
   const sel = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.selector : o.spec?.selector;
   return sel ? formatSpecSelector(sel) : null;
 }
 
 /** The uids that own a workload's pods directly: its ReplicaSets (Deployment), its Jobs (CronJob), or itself. */
-export function podOwnerUids(deps: ModelDeps, o: KubeObject): string[] {
+export function podOwnerUids(deps: ModelDeps, o: StoredObject): string[] {
   const uid = o.metadata.uid;
   if (!uid) return [];
   if (o.kind === 'Deployment')
@@ -245,11 +246,11 @@ export function podOwnerUids(deps: ModelDeps, o: KubeObject): string[] {
   return [uid];
 }
 
-const controllerOf = (o: KubeObject) =>
+const controllerOf = (o: StoredObject) =>
   (o.metadata.ownerReferences ?? []).find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
 
 /** The workload a pod belongs to: its controller, through its ReplicaSet for Deployments; null for bare pods. */
-export function ownerWorkloadOfPod(deps: ModelDeps, pod: KubeObject): KubeObject | null {
+export function ownerWorkloadOfPod(deps: ModelDeps, pod: StoredObject): StoredObject | null {
   const ref = controllerOf(pod);
   if (!ref) return null;
   const ns = pod.metadata.namespace;
