@@ -411,6 +411,45 @@ describe('the name rule of each kind', () => {
     expect(objectNameProblems('v1', 'ConfigMap', 'system:aggregate-to-edit')).not.toEqual([]);
   });
 
+  // The names the API server takes or refuses per kind: a dot ends a label, a colon or capital a DNS name.
+  const verdicts: [string, string, string, boolean][] = [
+    ['v1', 'Service', 'a.b', false],
+    ['v1', 'Service', 'web', true],
+    ['v1', 'Service', 'a-1', true],
+    ['v1', 'Namespace', 'a.b', false],
+    ['v1', 'Namespace', '1-web', true],
+    ['v1', 'ConfigMap', 'a.b', true],
+    ['v1', 'Secret', 'a.b', true],
+    ['v1', 'Pod', 'a.b', true],
+    ['apps/v1', 'Deployment', 'a.b', true],
+    ['apps/v1', 'Deployment', 'A', false],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'system:foo', true],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'System:Foo Bar', true],
+    ['rbac.authorization.k8s.io/v1', 'Role', 'a/b', false],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'a%2F', false],
+    ['rbac.authorization.k8s.io/v1', 'Role', '..', false],
+    ['v1', 'ConfigMap', 'system:foo', false],
+    ['example.com/v1', 'Role', 'system:foo', false],
+  ];
+  it.each(verdicts)('%s %s %j accepted: %s', (apiVersion, kind, name, ok) =>
+    expect(objectNameProblems(apiVersion, kind, name).length === 0).toBe(ok),
+  );
+
+  it('names the problems in the API server`s words', () => {
+    expect(objectNameProblems('v1', 'Service', 'a.b')).toEqual([
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+    ]);
+    expect(objectNameProblems('v1', 'Namespace', 'a.b')).toEqual([
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ]);
+    expect(objectNameProblems('rbac.authorization.k8s.io/v1', 'Role', 'a/b%')).toEqual([
+      "may not contain '/'",
+      "may not contain '%'",
+    ]);
+    expect(objectNameProblems('rbac.authorization.k8s.io/v1', 'Role', '..')).toEqual(["may not be '..'"]);
+    expect(objectNameProblems('v1', 'Service', 'a'.repeat(64))).toEqual(['must be no more than 63 characters']);
+  });
+
   it.each(PATH_WALKS)('no rule admits %j', (v) => {
     for (const [apiVersion, kind] of rules) expect(objectNameProblems(apiVersion, kind, v)).not.toEqual([]);
   });

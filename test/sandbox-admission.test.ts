@@ -217,3 +217,33 @@ spec:
     );
   });
 });
+
+describe('object names by the rule of their kind', () => {
+  it('refuses a Service named a.b (a DNS-1035 label) with the API server`s 422 and its cause', async () => {
+    const r = await kubectlResult(['create', 'service', 'clusterip', 'a.b', '-n', 'owners', '--tcp=80']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `Service "a.b" is invalid: metadata.name: Invalid value: "a.b": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`,
+    );
+    expect(await t.kubectl(['get', 'services', '-n', 'owners', '-o', 'name'])).not.toContain('a.b');
+  });
+
+  it('refuses a Namespace named a.b (a DNS-1123 label)', async () => {
+    const r = await kubectlResult(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `Namespace "a.b" is invalid: metadata.name: Invalid value: "a.b": a lowercase RFC 1123 label must consist of`,
+    );
+  });
+
+  it('accepts a ConfigMap named a.b (a DNS-1123 subdomain) and a ClusterRole named system:foo (a path segment)', async () => {
+    await t.kubectl(['create', 'configmap', 'a.b', '-n', 'owners', '--from-literal=k=v']);
+    expect(await t.kubectl(['get', 'configmap', 'a.b', '-n', 'owners', '-o', 'jsonpath={.data.k}'])).toBe('v');
+    await t.kubectl(['create', 'clusterrole', 'system:foo', '--verb=get', '--resource=pods']);
+    expect(await t.kubectl(['get', 'clusterrole', 'system:foo', '-o', 'jsonpath={.metadata.name}'])).toBe('system:foo');
+    // The subdomain rule still holds where it applies: capitals and colons are not for ConfigMaps.
+    const refused = await kubectlResult(['create', 'configmap', 'system:foo', '-n', 'owners']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('ConfigMap "system:foo" is invalid: metadata.name: Invalid value: "system:foo"');
+  });
+});

@@ -8,7 +8,7 @@ import { recordUpdate } from './patch.js';
 import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import type { KObject, WatchEventType } from './types.js';
 import type { Matcher } from './selectors.js';
-import { isDns1123Subdomain } from '../common/k8s/names.js';
+import { objectNameProblems } from '../common/k8s/names.js';
 import type {
   StoreEvent,
   WatchSink,
@@ -191,15 +191,26 @@ export class Store {
         },
       ]);
     }
-    const ok = rt.kind === 'Event' ? /^[a-zA-Z0-9.\-:_]+$/.test(name) : isDns1123Subdomain(name);
-    if (!ok) {
-      throw invalid(rt, name, [
-        {
+    // Events keep the loose name rule of clients that name them `<object>.<hex>` from other names (colons, capitals);
+    // every other kind is checked by the rule the API server uses for it (Services DNS-1035 labels, namespaces
+    // DNS-1123 labels, RBAC objects path segments, the rest DNS-1123 subdomains). One cause per problem, as
+    // ValidateObjectMeta reports them.
+    const problems =
+      rt.kind === 'Event'
+        ? /^[a-zA-Z0-9.\-:_]+$/.test(name)
+          ? []
+          : ["a valid event name must consist of alphanumeric characters, '-', '.', ':' or '_'"]
+        : objectNameProblems(apiVersionOf(rt), rt.kind, name);
+    if (problems.length) {
+      throw invalid(
+        rt,
+        name,
+        problems.map((p) => ({
           reason: 'FieldValueInvalid',
           field: 'metadata.name',
-          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-        },
-      ]);
+          message: `Invalid value: "${name}": ${p}`,
+        })),
+      );
     }
   }
 
