@@ -13,7 +13,7 @@
 // custom resources carry the schema of their CRD version.
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type Registry, type ResourceType } from './registry.js';
-import type { Loose } from './types.js';
+import type { JsonObject } from './types.js';
 
 /** Go package prefix of each builtin group's definitions, as the real server names its schemas. */
 const GROUP_PACKAGES: Record<string, string> = {
@@ -51,13 +51,14 @@ const typeMetaProps = {
   },
 };
 
-function objectSchema(rt: ResourceType): Loose {
+function objectSchema(rt: ResourceType): JsonObject {
   if (rt.schema && typeof rt.schema === 'object') {
     const s = structuredClone(rt.schema);
     s.type ??= 'object';
+    const properties = s.properties;
     s.properties = {
       ...typeMetaProps,
-      ...(s.properties ?? {}),
+      ...(properties && typeof properties === 'object' && !Array.isArray(properties) ? properties : {}),
       metadata: { $ref: `#/components/schemas/${META}.ObjectMeta` },
     };
     s['x-kubernetes-group-version-kind'] = [gvk(rt)];
@@ -75,7 +76,7 @@ function objectSchema(rt: ResourceType): Loose {
   };
 }
 
-function listSchema(rt: ResourceType): Loose {
+function listSchema(rt: ResourceType): JsonObject {
   return {
     description: `${rt.kind}List is a list of ${rt.kind}.`,
     type: 'object',
@@ -89,7 +90,7 @@ function listSchema(rt: ResourceType): Loose {
   };
 }
 
-const metaSchemas: Record<string, Loose> = {
+const metaSchemas: Record<string, JsonObject> = {
   [`${META}.ObjectMeta`]: {
     description: 'ObjectMeta is metadata that all persisted resources must have.',
     type: 'object',
@@ -148,13 +149,13 @@ const metaSchemas: Record<string, Loose> = {
   [`${META}.DeleteOptions`]: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
 };
 
-const queryParam = (name: string, description: string, type = 'string'): Loose => ({
+const queryParam = (name: string, description: string, type = 'string'): JsonObject => ({
   name,
   in: 'query',
   description,
   schema: { type, uniqueItems: true },
 });
-const pathParam = (name: string, description: string): Loose => ({
+const pathParam = (name: string, description: string): JsonObject => ({
   name,
   in: 'path',
   description,
@@ -197,7 +198,7 @@ const responses = (schemaName: string, codes: string[]) =>
     ]),
   );
 
-function operation(rt: ResourceType, action: string, verb: string, extra: Loose = {}): Loose {
+function operation(rt: ResourceType, action: string, verb: string, extra: JsonObject = {}): JsonObject {
   const scope = rt.namespaced ? 'Namespaced' : '';
   return {
     tags: [`${(rt.group || 'core').split('.')[0]}_${rt.version}`],
@@ -209,7 +210,7 @@ function operation(rt: ResourceType, action: string, verb: string, extra: Loose 
   };
 }
 
-function pathsFor(rt: ResourceType): Record<string, Loose> {
+function pathsFor(rt: ResourceType): Record<string, JsonObject> {
   const prefix = rt.group ? `/apis/${rt.group}/${rt.version}` : '/api/v1';
   const base = rt.namespaced ? `${prefix}/namespaces/{namespace}/${rt.plural}` : `${prefix}/${rt.plural}`;
   const def = definitionName(rt);
@@ -221,7 +222,7 @@ function pathsFor(rt: ResourceType): Record<string, Loose> {
   const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
   if (rt.crdName === undefined) patchTypes.push('application/apply-patch+cbor');
   const writeParams = [dryRun, fieldManager, fieldValidation];
-  const paths: Record<string, Loose> = {
+  const paths: Record<string, JsonObject> = {
     [base]: {
       get: operation(rt, 'list', 'list', { responses: responses(`${def}List`, ['200']) }),
       post: operation(rt, 'post', 'create', {
@@ -280,9 +281,9 @@ function pathsFor(rt: ResourceType): Record<string, Loose> {
 /** `api/v1` for the core group, `apis/<group>/<version>` otherwise: the keys of the /openapi/v3 index. */
 const gvPath = (rt: Pick<ResourceType, 'group' | 'version'>) => (rt.group ? `apis/${apiVersionOf(rt)}` : 'api/v1');
 
-function buildV3Document(types: ResourceType[]): Loose {
-  const schemas: Record<string, Loose> = { ...metaSchemas };
-  const paths: Record<string, Loose> = {};
+function buildV3Document(types: ResourceType[]): JsonObject {
+  const schemas: Record<string, JsonObject> = { ...metaSchemas };
+  const paths: Record<string, JsonObject> = {};
   for (const rt of [...types].sort((a, b) => a.plural.localeCompare(b.plural))) {
     schemas[definitionName(rt)] = objectSchema(rt);
     schemas[`${definitionName(rt)}List`] = listSchema(rt);

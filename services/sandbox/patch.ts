@@ -8,7 +8,7 @@
 import { ApiError, badRequest } from './errors.js';
 import type { ResourceType } from './registry.js';
 import type { KObject } from './types.js';
-import { parseJsonBody, asObject } from './patch/json.js';
+import { parseJsonBody, asObject, jsonOf } from './patch/json.js';
 import { mergePatch } from './patch/merge.js';
 import { parseJsonPatch, jsonPatch } from './patch/json-patch.js';
 import { strategicMerge } from './patch/strategic.js';
@@ -47,7 +47,7 @@ export function applyPatch(
   if (!acceptedTypes(ctx.rt).includes(type)) throw unsupportedMediaType(ctx.rt);
   if (type === APPLY) return serverSideApply(current, body, ctx);
   if (!current) throw badRequest('a patch needs an existing object');
-  const base: KObject = structuredClone(current);
+  const base = jsonOf(structuredClone(current));
   switch (type) {
     case MERGE:
       return asObject(mergePatch(base, parseJsonBody(body, 'Invalid JSON Patch')));

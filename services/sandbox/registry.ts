@@ -1,5 +1,5 @@
 // The kinds the sandbox serves. One generic API machinery serves every entry; adding a kind is one entry here.
-import type { KData, KEvent, KObject, Loose } from './types.js';
+import type { JsonObject, KData, KEvent, KObject, Loose } from './types.js';
 
 export type Subresource = 'status' | 'scale' | 'log' | 'eviction';
 
@@ -33,7 +33,7 @@ export interface ResourceType {
   /** Custom resources carry the CRD that defines them. */
   crdName?: string;
   /** The validation schema of a custom resource version, used for the OpenAPI document. */
-  schema?: Loose;
+  schema?: JsonObject;
 }
 
 export const apiVersionOf = (r: Pick<ResourceType, 'group' | 'version'>) =>
@@ -44,6 +44,22 @@ const core = '';
 const phaseOf = (o: KObject) => o.status?.phase as string | undefined;
 
 type Entry = Partial<ResourceType> & Pick<ResourceType, 'group' | 'version' | 'kind' | 'plural'>;
+
+/** The apps/v1 kinds with a replica count: their scale subresource reads spec.replicas and the selector. */
+const replicatedWorkload = (kind: string, plural: string, shortName: string): Entry => ({
+  group: 'apps',
+  version: 'v1',
+  kind,
+  plural,
+  shortNames: [shortName],
+  categories: ['all'],
+  subresources: ['status', 'scale'],
+  scale: {
+    specReplicasPath: '.spec.replicas',
+    statusReplicasPath: '.status.replicas',
+    labelSelectorPath: '.spec.selector',
+  },
+});
 
 const builtins: Entry[] = [
   {
@@ -160,48 +176,9 @@ const builtins: Entry[] = [
     subresources: ['status'],
   },
   { group: core, version: 'v1', kind: 'LimitRange', plural: 'limitranges', shortNames: ['limits'], hasStatus: false },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'Deployment',
-    plural: 'deployments',
-    shortNames: ['deploy'],
-    categories: ['all'],
-    subresources: ['status', 'scale'],
-    scale: {
-      specReplicasPath: '.spec.replicas',
-      statusReplicasPath: '.status.replicas',
-      labelSelectorPath: '.spec.selector',
-    },
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'ReplicaSet',
-    plural: 'replicasets',
-    shortNames: ['rs'],
-    categories: ['all'],
-    subresources: ['status', 'scale'],
-    scale: {
-      specReplicasPath: '.spec.replicas',
-      statusReplicasPath: '.status.replicas',
-      labelSelectorPath: '.spec.selector',
-    },
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'StatefulSet',
-    plural: 'statefulsets',
-    shortNames: ['sts'],
-    categories: ['all'],
-    subresources: ['status', 'scale'],
-    scale: {
-      specReplicasPath: '.spec.replicas',
-      statusReplicasPath: '.status.replicas',
-      labelSelectorPath: '.spec.selector',
-    },
-  },
+  replicatedWorkload('Deployment', 'deployments', 'deploy'),
+  replicatedWorkload('ReplicaSet', 'replicasets', 'rs'),
+  replicatedWorkload('StatefulSet', 'statefulsets', 'sts'),
   {
     group: 'apps',
     version: 'v1',

@@ -5,6 +5,9 @@ export type Loose = any;
 
 import type { KObject, ObjectReference } from '../common/k8s/object.js';
 
+// The typed views of specs and statuses, and JSON values.
+export type * from './api-types.js';
+
 export type { KObject, ManagedFieldsEntry, ObjectMeta, ObjectReference, OwnerReference } from '../common/k8s/object.js';
 
 // The kinds whose data sit beside metadata rather than in spec and status.
@@ -58,19 +61,6 @@ export interface KBinding extends KObject {
 /** core/v1 ServiceAccount. */
 export interface KServiceAccount extends KObject {
   secrets?: ObjectReference[];
-}
-
-/** A status condition, as pods, nodes, namespaces and workloads carry them. */
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastUpdateTime?: string;
-  lastProbeTime?: string;
-  lastHeartbeatTime?: string;
-  observedGeneration?: number;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -4,9 +4,9 @@
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from '../errors.js';
 import { apiVersionOf, type ResourceType } from '../registry.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject, ManagedFieldsEntry } from '../types.js';
 import type { PatchContext } from '../patch.js';
-import { type JsonMap, isMap, deepEqual } from './json.js';
+import { type JsonMap, isMap, deepEqual, jsonOf, asObject } from './json.js';
 import {
   type FieldPath,
   type FieldSet,
@@ -47,8 +47,8 @@ export function serverSideApply(current: KObject | undefined, body: string, ctx:
   // The main resource ignores status when the kind has a status subresource (its reset-fields strategy).
   if (rt.subresources.includes('status')) delete config.status;
 
-  const live: Loose = current ? structuredClone(current) : {};
-  const managers = readManagers(live.metadata?.managedFields);
+  const live: JsonMap = current ? jsonOf(structuredClone(current)) : {};
+  const managers = readManagers(isMap(live.metadata) ? live.metadata.managedFields : undefined);
   const me = managers.find(
     (m) => m.entry.manager === ctx.fieldManager && m.entry.operation === 'Apply' && !m.entry.subresource,
   );
@@ -68,7 +68,7 @@ export function serverSideApply(current: KObject | undefined, body: string, ctx:
 
   if (!merged.apiVersion) merged.apiVersion = apiVersionOf(rt);
   if (!merged.kind) merged.kind = rt.kind;
-  if (!isMap(merged.metadata)) merged.metadata = {};
+  const metadata = isMap(merged.metadata) ? merged.metadata : (merged.metadata = {});
   const unchanged = current !== undefined && deepEqual(withoutManagedFields(merged), withoutManagedFields(live));
   const myEntry: JsonMap = {
     manager: ctx.fieldManager,
@@ -81,12 +81,12 @@ export function serverSideApply(current: KObject | undefined, body: string, ctx:
   // A no-op apply must not change the object (the real server drops timestamp-only managedFields changes).
   if (unchanged && me && deepEqual(me.entry.fieldsV1, myEntry.fieldsV1) && me.entry.apiVersion === myEntry.apiVersion)
     myEntry.time = me.entry.time;
-  merged.metadata.managedFields = writeManagers(managers, me, myEntry);
-  return merged as KObject;
+  metadata.managedFields = writeManagers(managers, me, myEntry);
+  return asObject(merged);
 }
 
 function parseApplyBody(body: string): JsonMap {
-  let doc: Loose;
+  let doc: unknown;
   try {
     doc = parseYaml(body);
   } catch (e) {
@@ -119,7 +119,7 @@ export function recordUpdate(
   const sent = obj.metadata.managedFields;
   const base = Array.isArray(sent) && sent.length && !subresource ? sent : old?.metadata.managedFields;
   const trackedOf = (o: KObject): JsonMap => {
-    const { status, ...rest } = o as JsonMap;
+    const { status, ...rest } = jsonOf(o);
     // The main resource never owns status when the kind has a status subresource, and the status subresource owns only status.
     if (subresource === 'status') return { status };
     return rt.subresources.includes('status') ? rest : { ...rest, status };
@@ -162,5 +162,6 @@ export function recordUpdate(
     ...(subresource ? { subresource } : {}),
   };
   const out = writeManagers(managers, me, myEntry).filter((e) => e !== myEntry || mine.size > 0);
-  obj.metadata.managedFields = out;
+  // The entries are ManagedFieldsEntry-shaped: built from the stored ones and writeManagers' own.
+  obj.metadata.managedFields = out as ManagedFieldsEntry[];
 }

@@ -1,8 +1,7 @@
 // Server-side apply's conflicts, and merging an applied configuration into the live object.
 import { ApiError, type StatusCause } from '../errors.js';
 import type { ResourceType } from '../registry.js';
-import type { Loose } from '../types.js';
-import { type JsonMap, isMap, deepEqual } from './json.js';
+import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
 import { listKindOf, isAtomicMap, itemKey } from './lists.js';
 import { type FieldPath, type FieldSet, type Manager, valueAt, deleteAt } from './fields.js';
 
@@ -15,7 +14,7 @@ interface Conflict {
 
 /** A field conflicts when another manager owns it and the applied value differs from the live one. */
 export function findConflicts(
-  live: Loose,
+  live: JsonMap,
   config: JsonMap,
   applied: FieldSet,
   others: Manager[],
@@ -95,20 +94,21 @@ export function conflictError(conflicts: Conflict[]): ApiError {
 // --- merging and removing ------------------------------------------------------------------------------------------
 
 /** Merges an applied configuration into the live object: maps by field, keyed lists by key, sets as sets. */
-export function applyMerge(live: Loose, config: JsonMap, names: string[], rt: ResourceType): JsonMap {
+export function applyMerge(live: Json | undefined, config: JsonMap, names: string[], rt: ResourceType): JsonMap {
   const out: JsonMap = isMap(live) ? { ...live } : {};
   for (const [k, v] of Object.entries(config)) {
-    if (v === null || (names.length === 1 && names[0] === 'metadata' && k === 'managedFields')) continue;
+    if (v === null || v === undefined || (names.length === 1 && names[0] === 'metadata' && k === 'managedFields'))
+      continue;
     out[k] = applyValue(out[k], v, [...names, k], rt);
   }
   return out;
 }
 
-function applyValue(live: Loose, value: Loose, names: string[], rt: ResourceType): Loose {
+function applyValue(live: Json | undefined, value: Json, names: string[], rt: ResourceType): Json {
   if (isMap(value)) return isAtomicMap(rt, names) ? structuredClone(value) : applyMerge(live, value, names, rt);
   if (!Array.isArray(value)) return value;
   const kind = listKindOf(rt, names);
-  const base: Loose[] = Array.isArray(live) ? [...live] : [];
+  const base: Json[] = Array.isArray(live) ? [...live] : [];
   if (kind.type === 'set')
     return [
       ...base,

@@ -1,7 +1,6 @@
 // Server-side apply's field sets (who owns which field paths), and reading and writing values by field path.
 import type { ResourceType } from '../registry.js';
-import type { Loose } from '../types.js';
-import { type JsonMap, isMap, deepEqual } from './json.js';
+import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
 import { ATOMIC, listKindOf, isAtomicMap, itemKey } from './lists.js';
 
 export type FieldPath = string[]; // encoded path elements
@@ -36,10 +35,10 @@ export const pathId = (p: FieldPath) => JSON.stringify(p);
 export function appliedFields(config: JsonMap, rt: ResourceType): FieldSet {
   const out: FieldSet = new Map();
   for (const [k, v] of Object.entries(config)) {
-    if (k === 'apiVersion' || k === 'kind' || v === null) continue;
+    if (k === 'apiVersion' || k === 'kind' || v === null || v === undefined) continue;
     if (k === 'metadata' && isMap(v)) {
       for (const [mk, mv] of Object.entries(v)) {
-        if (!UNTRACKED_META.has(mk) && mv !== null)
+        if (!UNTRACKED_META.has(mk) && mv !== null && mv !== undefined)
           collectFields(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], rt, out);
       }
     } else {
@@ -49,15 +48,17 @@ export function appliedFields(config: JsonMap, rt: ResourceType): FieldSet {
   return out;
 }
 
-function collectFields(value: Loose, at: FieldPath, names: string[], rt: ResourceType, out: FieldSet): void {
+function collectFields(value: Json, at: FieldPath, names: string[], rt: ResourceType, out: FieldSet): void {
   const add = (p: FieldPath) => out.set(pathId(p), p);
   if (isMap(value) && Object.keys(value).length && !isAtomicMap(rt, names)) {
     for (const [k, v] of Object.entries(value))
-      if (v !== null) collectFields(v, [...at, `f:${k}`], [...names, k], rt, out);
+      if (v !== null && v !== undefined) collectFields(v, [...at, `f:${k}`], [...names, k], rt, out);
     return;
   }
   const kind = Array.isArray(value) && value.length ? listKindOf(rt, names) : ATOMIC;
-  if (kind.type === 'set') {
+  if (!Array.isArray(value) || kind.type === 'atomic') {
+    add(at);
+  } else if (kind.type === 'set') {
     for (const v of value) add([...at, `v:${JSON.stringify(v)}`]);
   } else if (kind.type === 'map') {
     for (const item of value) {
@@ -65,10 +66,8 @@ function collectFields(value: Loose, at: FieldPath, names: string[], rt: Resourc
       const itemPath = [...at, `k:${JSON.stringify(itemKey(item, kind))}`];
       add(itemPath);
       for (const [k, v] of Object.entries(item))
-        if (v !== null) collectFields(v, [...itemPath, `f:${k}`], [...names, k], rt, out);
+        if (v !== null && v !== undefined) collectFields(v, [...itemPath, `f:${k}`], [...names, k], rt, out);
     }
-  } else {
-    add(at);
   }
 }
 
@@ -99,7 +98,7 @@ export function encodeFieldsV1(fields: FieldSet): JsonMap {
   return toJson(root);
 }
 
-function decodeFieldsV1(trie: Loose, at: FieldPath = [], out: FieldSet = new Map()): FieldSet {
+function decodeFieldsV1(trie: unknown, at: FieldPath = [], out: FieldSet = new Map()): FieldSet {
   if (!isMap(trie)) return out;
   const keys = Object.keys(trie);
   if (at.length && (keys.length === 0 || keys.includes('.'))) out.set(pathId(at), at);
@@ -107,7 +106,7 @@ function decodeFieldsV1(trie: Loose, at: FieldPath = [], out: FieldSet = new Map
   return out;
 }
 
-export function readManagers(entries: Loose): Manager[] {
+export function readManagers(entries: unknown): Manager[] {
   if (!Array.isArray(entries)) return [];
   return entries.filter(isMap).map((entry) => ({ entry, fields: decodeFieldsV1(entry.fieldsV1), changed: false }));
 }
@@ -127,48 +126,56 @@ export function writeManagers(managers: Manager[], me: Manager | undefined, myEn
 // --- reading and writing values by field path ------------------------------------------------------------------
 
 /** Finds the list item a `k:`/`v:`/`i:` element names. */
-function findItem(list: Loose[], el: string, names: string[], rt: ResourceType): number {
+function findItem(list: Json[], el: string, names: string[], rt: ResourceType): number {
   const body = el.slice(2);
   if (el.startsWith('i:')) return Number(body) < list.length ? Number(body) : -1;
-  const wanted = JSON.parse(body);
+  const wanted = JSON.parse(body) as Json;
   if (el.startsWith('v:')) return list.findIndex((x) => deepEqual(x, wanted));
   const kind = listKindOf(rt, names);
   if (kind.type !== 'map')
-    return list.findIndex((x) => isMap(x) && Object.entries(wanted).every(([k, v]) => deepEqual(x[k], v)));
+    return list.findIndex(
+      (x) => isMap(x) && isMap(wanted) && Object.entries(wanted).every(([k, v]) => deepEqual(x[k], v)),
+    );
   return list.findIndex((x) => isMap(x) && deepEqual(itemKey(x, kind), wanted));
 }
 
 /** Walks a path; returns the container and the key/index of the last element, or undefined when it is missing. */
-function locate(obj: Loose, path: FieldPath, rt: ResourceType): { parent: Loose; key: string | number } | undefined {
+type Located = { parent: JsonMap; key: string } | { parent: Json[]; key: number };
+
+function locate(obj: unknown, path: FieldPath, rt: ResourceType): Located | undefined {
   let node = obj;
   const names: string[] = [];
   for (let i = 0; i < path.length; i++) {
     const el = path[i];
-    let key: string | number;
+    let at: Located;
     if (el.startsWith('f:')) {
       if (!isMap(node)) return undefined;
-      key = el.slice(2);
+      const key = el.slice(2);
       names.push(key);
       if (!(key in node)) return undefined;
+      at = { parent: node, key };
     } else {
       if (!Array.isArray(node)) return undefined;
-      key = findItem(node, el, names, rt);
+      const key = findItem(node as Json[], el, names, rt);
       if (key < 0) return undefined;
+      at = { parent: node as Json[], key };
     }
-    if (i === path.length - 1) return { parent: node, key };
-    node = (node as Loose)[key];
+    if (i === path.length - 1) return at;
+    node = Array.isArray(at.parent) ? at.parent[at.key as number] : at.parent[at.key as string];
   }
   return undefined;
 }
 
-export function valueAt(obj: Loose, path: FieldPath, rt: ResourceType): Loose {
+/** The value at a path of an object (a stored object or a JSON document); undefined when it is missing. */
+export function valueAt(obj: unknown, path: FieldPath, rt: ResourceType): Json | undefined {
   const at = locate(obj, path, rt);
-  return at ? at.parent[at.key] : undefined;
+  if (!at) return undefined;
+  return Array.isArray(at.parent) ? at.parent[at.key as number] : at.parent[at.key as string];
 }
 
-export function deleteAt(obj: Loose, path: FieldPath, rt: ResourceType): void {
+export function deleteAt(obj: JsonMap, path: FieldPath, rt: ResourceType): void {
   const at = locate(obj, path, rt);
   if (!at) return;
   if (Array.isArray(at.parent)) at.parent.splice(at.key as number, 1);
-  else delete at.parent[at.key];
+  else delete at.parent[at.key as string];
 }

@@ -1,20 +1,20 @@
 // JSON patch (RFC 6902). Failures while applying are what the real server answers through
 // NewGenericServerResponse(422): a generic message with the json-patch library's error as the cause.
 import { ApiError, badRequest } from '../errors.js';
-import type { Loose } from '../types.js';
-import { isMap, deepEqual, parseJsonBody } from './json.js';
+import { type Json, isMap, deepEqual, parseJsonBody } from './json.js';
 
 interface JsonPatchOp {
   op: string;
   path: string;
   from?: string;
-  value?: Loose;
+  value?: Json;
 }
 
 export function parseJsonPatch(body: string): JsonPatchOp[] {
   const ops = parseJsonBody(body);
   if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  return ops;
+  // Each operation is checked as it is applied (jsonPatch refuses what is not an operation).
+  return ops as unknown as JsonPatchOp[];
 }
 
 const patchFailure = (message: string) =>
@@ -36,7 +36,7 @@ function pointerTokens(pointer: unknown): string[] {
 const isIndex = (t: string) => /^(0|[1-9]\d*)$/.test(t);
 
 /** The container holding the pointer's last token; throws when the pointer leads nowhere. */
-function resolveParent(doc: Loose, tokens: string[], pointer: string, op: string): Loose {
+function resolveParent(doc: Json, tokens: string[], pointer: string, op: string): Json {
   let node = doc;
   for (const t of tokens.slice(0, -1)) {
     const next = Array.isArray(node) ? (isIndex(t) ? node[Number(t)] : undefined) : isMap(node) ? node[t] : undefined;
@@ -47,7 +47,7 @@ function resolveParent(doc: Loose, tokens: string[], pointer: string, op: string
   return node;
 }
 
-function getAt(doc: Loose, pointer: string, op: string): Loose {
+function getAt(doc: Json, pointer: string, op: string): Json {
   const tokens = pointerTokens(pointer);
   if (!tokens.length) return doc;
   const parent = resolveParent(doc, tokens, pointer, op);
@@ -65,7 +65,7 @@ function getAt(doc: Loose, pointer: string, op: string): Loose {
 }
 
 /** Returns the new document (a new root when the pointer is ""). */
-function addAt(doc: Loose, pointer: string, value: Loose, op = 'add'): Loose {
+function addAt(doc: Json, pointer: string, value: Json, op = 'add'): Json {
   const tokens = pointerTokens(pointer);
   if (!tokens.length) return value;
   const parent = resolveParent(doc, tokens, pointer, op);
@@ -83,7 +83,7 @@ function addAt(doc: Loose, pointer: string, value: Loose, op = 'add'): Loose {
   return doc;
 }
 
-function removeAt(doc: Loose, pointer: string, op = 'remove'): Loose {
+function removeAt(doc: Json, pointer: string, op = 'remove'): Json {
   const tokens = pointerTokens(pointer);
   if (!tokens.length) throw patchFailure('unable to remove the whole document');
   const parent = resolveParent(doc, tokens, pointer, op);
@@ -94,7 +94,7 @@ function removeAt(doc: Loose, pointer: string, op = 'remove'): Loose {
   return doc;
 }
 
-export function jsonPatch(doc: Loose, ops: JsonPatchOp[]): Loose {
+export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
   for (const o of ops) {
     if (!isMap(o)) throw patchFailure('Unexpected kind: invalid operation');
     if (typeof o.path !== 'string') throw patchFailure(`${String(o.op)} operation missing path`);
@@ -139,13 +139,13 @@ export function jsonPatch(doc: Loose, ops: JsonPatchOp[]): Loose {
   return doc;
 }
 
-function requireValue(o: JsonPatchOp): Loose {
-  if (!('value' in o)) throw patchFailure(`${o.op} operation missing value`);
+function requireValue(o: JsonPatchOp): Json {
+  if (!('value' in o) || o.value === undefined) throw patchFailure(`${o.op} operation missing value`);
   return o.value;
 }
 
 /** `test` against a missing path compares with null, as the json-patch library does, then fails. */
-function testValue(doc: Loose, pointer: string): Loose {
+function testValue(doc: Json, pointer: string): Json | undefined {
   try {
     return getAt(doc, pointer, 'test');
   } catch {

@@ -1,8 +1,7 @@
 // How lists merge. Strategic merge patch reads patchMergeKey/patchStrategy tags of the Go types; server-side apply
 // reads listType/listMapKey. For the builtin kinds both agree, so one table serves both (SMP uses the first key).
 import type { ResourceType } from '../registry.js';
-import type { Loose } from '../types.js';
-import { type JsonMap, isMap } from './json.js';
+import { type Json, type JsonMap, isMap } from './json.js';
 
 export type ListKind = { type: 'atomic' } | { type: 'set' } | { type: 'map'; keys: string[]; defaults?: JsonMap };
 
@@ -66,20 +65,23 @@ export function listKindOf(rt: ResourceType, path: string[]): ListKind {
 }
 
 /** Custom resources say how lists merge in their schema; lists the schema does not describe are atomic. */
-function schemaListKind(schema: Loose, path: string[]): ListKind {
+function schemaListKind(schema: JsonMap | undefined, path: string[]): ListKind {
   const node = schemaAt(schema, path);
+  const mapKeys = node?.['x-kubernetes-list-map-keys'];
   if (node?.['x-kubernetes-list-type'] === 'set') return SET;
-  if (node?.['x-kubernetes-list-type'] === 'map' && Array.isArray(node['x-kubernetes-list-map-keys'])) {
-    return byKey(...node['x-kubernetes-list-map-keys']);
+  if (node?.['x-kubernetes-list-type'] === 'map' && Array.isArray(mapKeys)) {
+    return byKey(...mapKeys.filter((k): k is string => typeof k === 'string'));
   }
   return ATOMIC;
 }
 
-function schemaAt(schema: Loose, path: string[]): Loose {
-  let node = schema;
+/** The schema node at a field path: through array items, then properties or additionalProperties. */
+function schemaAt(schema: JsonMap | undefined, path: string[]): JsonMap | undefined {
+  let node: JsonMap | undefined = schema;
+  const mapAt = (v: Json | undefined) => (isMap(v) ? v : undefined);
   for (const name of path) {
-    if (node?.type === 'array') node = node.items;
-    node = node?.properties?.[name] ?? (isMap(node?.additionalProperties) ? node.additionalProperties : undefined);
+    if (node?.type === 'array') node = mapAt(node.items);
+    node = mapAt(mapAt(node?.properties)?.[name]) ?? mapAt(node?.additionalProperties);
   }
   return node;
 }

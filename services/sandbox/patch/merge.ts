@@ -1,13 +1,12 @@
 // JSON merge patch (RFC 7386): maps merge, null deletes, anything else replaces.
-import type { Loose } from '../types.js';
-import { type JsonMap, isMap } from './json.js';
+import { type Json, type JsonMap, isMap } from './json.js';
 
-export function mergePatch(target: Loose, patch: Loose): Loose {
+export function mergePatch(target: Json | undefined, patch: Json): Json {
   if (!isMap(patch)) return patch;
   const out: JsonMap = isMap(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else if (v !== undefined) out[k] = mergePatch(out[k], v);
   }
   return out;
 }

@@ -2,9 +2,8 @@
 // three-way patches use.
 import { badRequest } from '../errors.js';
 import type { ResourceType } from '../registry.js';
-import type { Loose } from '../types.js';
 import { unsupportedMediaType } from '../patch.js';
-import { type JsonMap, isMap, deepEqual } from './json.js';
+import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
 import { type ListKind, listKindOf } from './lists.js';
 
 const DELETE = Symbol('delete');
@@ -13,7 +12,7 @@ const DELETE_FROM = '$deleteFromPrimitiveList/';
 const isDirective = (k: string) =>
   k === '$patch' || k === '$retainKeys' || k.startsWith(SET_ORDER) || k.startsWith(DELETE_FROM);
 
-export function strategicMerge(base: Loose, patch: Loose, rt: ResourceType): Loose {
+export function strategicMerge(base: JsonMap, patch: Json, rt: ResourceType): JsonMap {
   if (rt.crdName) throw unsupportedMediaType(rt);
   if (!isMap(patch)) throw badRequest('unable to find api field in struct: the patch is not a JSON object');
   const out = smpMap(base, patch, [], rt);
@@ -21,23 +20,25 @@ export function strategicMerge(base: Loose, patch: Loose, rt: ResourceType): Loo
 }
 
 /** Merges a patch map into `orig` (a copy owned by the caller); DELETE when the patch says `$patch: delete`. */
-function smpMap(orig: Loose, patch: JsonMap, path: string[], rt: ResourceType): JsonMap | typeof DELETE {
+function smpMap(orig: Json | undefined, patch: JsonMap, path: string[], rt: ResourceType): JsonMap | typeof DELETE {
   const directive = patch.$patch;
   if (directive === 'delete') return DELETE;
-  if (directive === 'replace') return stripDirectives(patch);
+  if (directive === 'replace') return stripDirectives(patch) as JsonMap; // a map stays a map
   if (directive !== undefined && directive !== 'merge') throw badRequest(`Unknown patch type: ${String(directive)}`);
 
   const out: JsonMap = isMap(orig) ? { ...orig } : {};
   // $retainKeys: a union field (e.g. a Deployment's strategy, a volume's source) keeps only the listed keys.
-  if (patch.$retainKeys !== undefined) {
-    if (!Array.isArray(patch.$retainKeys)) throw badRequest('invalid patch: $retainKeys must be a list');
-    for (const k of Object.keys(out)) if (!patch.$retainKeys.includes(k)) delete out[k];
+  const retainKeys = patch.$retainKeys;
+  if (retainKeys !== undefined) {
+    if (!Array.isArray(retainKeys)) throw badRequest('invalid patch: $retainKeys must be a list');
+    for (const k of Object.keys(out)) if (!retainKeys.includes(k)) delete out[k];
   }
   for (const [k, values] of Object.entries(patch)) {
     if (!k.startsWith(DELETE_FROM)) continue;
     const field = k.slice(DELETE_FROM.length);
     if (!Array.isArray(values)) throw badRequest(`invalid patch: ${k} must be a list`);
-    if (Array.isArray(out[field])) out[field] = out[field].filter((x: Loose) => !values.some((v) => deepEqual(v, x)));
+    const current = out[field];
+    if (Array.isArray(current)) out[field] = current.filter((x) => !values.some((v) => deepEqual(v, x)));
   }
   for (const [k, v] of Object.entries(patch)) {
     if (isDirective(k)) continue;
@@ -50,7 +51,7 @@ function smpMap(orig: Loose, patch: JsonMap, path: string[], rt: ResourceType): 
       else out[k] = merged;
     } else if (Array.isArray(v)) {
       out[k] = smpList(out[k], v, fieldPath, rt);
-    } else {
+    } else if (v !== undefined) {
       out[k] = v;
     }
   }
@@ -59,9 +60,10 @@ function smpMap(orig: Loose, patch: JsonMap, path: string[], rt: ResourceType): 
     if (!k.startsWith(SET_ORDER)) continue;
     const field = k.slice(SET_ORDER.length);
     if (!Array.isArray(order)) throw badRequest(`invalid patch: ${k} must be a list`);
-    if (Array.isArray(out[field]))
+    const merged = out[field];
+    if (Array.isArray(merged))
       out[field] = applyElementOrder(
-        out[field],
+        merged,
         order,
         isMap(orig) ? orig[field] : undefined,
         listKindOf(rt, [...path, field]),
@@ -70,26 +72,28 @@ function smpMap(orig: Loose, patch: JsonMap, path: string[], rt: ResourceType): 
   return out;
 }
 
-function smpList(orig: Loose, patch: Loose[], path: string[], rt: ResourceType): Loose[] {
+function smpList(orig: Json | undefined, patch: Json[], path: string[], rt: ResourceType): Json[] {
   // `{"$patch": "replace"}` as a list item replaces the whole list with the other items.
   if (patch.some((i) => isMap(i) && i.$patch === 'replace' && Object.keys(i).length === 1)) {
-    return stripDirectives(patch.filter((i) => !(isMap(i) && i.$patch === 'replace' && Object.keys(i).length === 1)));
+    return stripDirectiveList(
+      patch.filter((i) => !(isMap(i) && i.$patch === 'replace' && Object.keys(i).length === 1)),
+    );
   }
   const kind = listKindOf(rt, path);
-  const base: Loose[] = Array.isArray(orig) ? [...orig] : [];
+  const base: Json[] = Array.isArray(orig) ? [...orig] : [];
   if (kind.type === 'set')
     return [
       ...base,
       ...patch.filter((v, i) => !base.some((b) => deepEqual(b, v)) && patch.findIndex((p) => deepEqual(p, v)) === i),
     ];
-  if (kind.type === 'atomic' || !patch.every(isMap)) return stripDirectives(patch);
+  if (kind.type === 'atomic' || !patch.every(isMap)) return stripDirectiveList(patch);
 
   const key = kind.keys[0]; // the patchMergeKey
   let out = base;
   for (const item of patch as JsonMap[]) {
     if (item[key] === undefined)
       throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
-    const same = (x: Loose) => isMap(x) && deepEqual(x[key], item[key]);
+    const same = (x: Json) => isMap(x) && deepEqual(x[key], item[key]);
     if (item.$patch === 'delete') {
       out = out.filter((x) => !same(x));
       continue;
@@ -107,15 +111,15 @@ function smpList(orig: Loose, patch: Loose[], path: string[], rt: ResourceType):
  * Orders a merged list as `$setElementOrder` says. Items the order names come in that order; items only the server
  * has keep their place relative to them, as in strategicpatch.normalizeElementOrder/mergeSortedSlice.
  */
-function applyElementOrder(list: Loose[], order: Loose[], serverList: Loose, kind: ListKind): Loose[] {
-  const idOf = (x: Loose) => (kind.type === 'map' && isMap(x) ? x[kind.keys[0]] : x);
+function applyElementOrder(list: Json[], order: Json[], serverList: Json | undefined, kind: ListKind): Json[] {
+  const idOf = (x: Json) => (kind.type === 'map' && isMap(x) ? x[kind.keys[0]] : x);
   const orderIds = order.map(idOf);
-  const orderIndex = (x: Loose) => orderIds.findIndex((id) => deepEqual(id, idOf(x)));
-  const serverIndex = (x: Loose) =>
+  const orderIndex = (x: Json) => orderIds.findIndex((id) => deepEqual(id, idOf(x)));
+  const serverIndex = (x: Json) =>
     Array.isArray(serverList) ? serverList.findIndex((s) => deepEqual(idOf(s), idOf(x))) : -1;
   const ordered = list.filter((x) => orderIndex(x) >= 0).sort((a, b) => orderIndex(a) - orderIndex(b));
   const serverOnly = list.filter((x) => orderIndex(x) < 0);
-  const out: Loose[] = [];
+  const out: Json[] = [];
   let i = 0;
   let j = 0;
   while (i < ordered.length || j < serverOnly.length) {
@@ -132,10 +136,15 @@ function applyElementOrder(list: Loose[], order: Loose[], serverList: Loose, kin
 }
 
 /** What a patch fragment is once it is data: no directives, no nulls (they only mean "delete" in a patch). */
-function stripDirectives(v: Loose): Loose {
-  if (Array.isArray(v)) return v.filter((x) => !(isMap(x) && x.$patch === 'delete')).map(stripDirectives);
+function stripDirectives(v: Json): Json {
+  if (Array.isArray(v)) return stripDirectiveList(v);
   if (!isMap(v)) return v;
   const out: JsonMap = {};
-  for (const [k, x] of Object.entries(v)) if (!isDirective(k) && x !== null) out[k] = stripDirectives(x);
+  for (const [k, x] of Object.entries(v))
+    if (!isDirective(k) && x !== null && x !== undefined) out[k] = stripDirectives(x);
   return out;
+}
+
+function stripDirectiveList(list: Json[]): Json[] {
+  return list.filter((x) => !(isMap(x) && x.$patch === 'delete')).map(stripDirectives);
 }
