@@ -1,0 +1,110 @@
+// The apps subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts) with subscriptions, over the
+// release Secret informer, the helm binary and the chart catalog.
+import { resolve } from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { DEV_VIEWER, withTenancy } from '../common/authz.js';
+import { createMetricsRegistry } from '../common/http.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { createSubgraphServer } from '../common/subgraph-server.js';
+import { NamespaceTenancy } from '../common/tenancy.js';
+import { HelmClient } from './clients/helm.js';
+import { AppsKubeClient } from './clients/kube.js';
+import { ReleaseSecretsClient } from './clients/release-secrets.js';
+import { OperationsModel, type ChartArchiveSource } from './model/operations.js';
+import { ReleaseIndex } from './model/release-index.js';
+import { ReleasesModel } from './model/releases.js';
+import { createReleaseResolvers, type AppsContext } from './resolvers.js';
+import { DEFAULT_HELM_BIN } from './config.js';
+
+export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/apps.graphql');
+
+export interface AppsSubgraphOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** The cluster: its release Secrets are read, and helm runs against it. */
+  kubeConfig: k8s.KubeConfig;
+  /** The helm binary (default: the Helm 4 of `npm run tools`). */
+  helmBin?: string;
+  /** helm's --timeout per operation (default 300 s). */
+  helmTimeoutSeconds?: number;
+  log?: Logger;
+  /**
+   * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
+   * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
+   */
+  identitySecret?: string;
+  /** Where chart archives come from (the catalog); tests may give their own. */
+  catalog?: ChartArchiveSource;
+  /** The SDL file (default schema/apps.graphql). */
+  schemaPath?: string;
+}
+
+export interface AppsSubgraph {
+  url: string;
+  port: number;
+  releases: ReleasesModel;
+  operations: OperationsModel;
+  index: ReleaseIndex;
+  close(): Promise<void>;
+}
+
+export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<AppsSubgraph> {
+  const log = opts.log ?? createLogger('apps');
+  const metrics = createMetricsRegistry('apps');
+  const index = new ReleaseIndex();
+  const secrets = new ReleaseSecretsClient({
+    kubeConfig: opts.kubeConfig,
+    log,
+    onChange: (type, secret, relist) => index.apply(type, secret, relist),
+    onListed: () => index.listed(),
+  });
+  const kube = new AppsKubeClient(opts.kubeConfig);
+  const helm = new HelmClient({
+    helmBin: opts.helmBin ?? DEFAULT_HELM_BIN,
+    kubeConfig: opts.kubeConfig,
+    timeoutSeconds: opts.helmTimeoutSeconds ?? 300,
+  });
+  const catalog = opts.catalog;
+  if (!catalog) throw new Error('the apps subgraph needs a chart catalog');
+  const releases = new ReleasesModel(index, kube);
+  const operations = new OperationsModel({ helm, kube, index, catalog, log });
+  const tenancy = new NamespaceTenancy(opts.kubeConfig, log);
+
+  const stopAll = async () => {
+    await secrets.stop();
+    await tenancy.stop();
+  };
+  await Promise.all([secrets.start(), tenancy.start()]).catch(async (e: unknown) => {
+    log.warn('release or namespace watch not started; retrying', { error: String(e) });
+  });
+  const server = await createSubgraphServer<AppsContext>({
+    name: 'apps',
+    schemaPath: opts.schemaPath ?? SCHEMA_PATH,
+    resolvers: createReleaseResolvers({ releases, operations }),
+    port: opts.port,
+    host: opts.host,
+    log,
+    metrics,
+    identitySecret: opts.identitySecret,
+    subscriptions: {},
+    context: ({ viewer }) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy) }),
+    // Ready once the release Secrets are listed: before that every release list would be empty, not true.
+    ready: () => secrets.isSynced(),
+    logFields: { helm: opts.helmBin ?? DEFAULT_HELM_BIN },
+  }).catch(async (e: unknown) => {
+    await stopAll();
+    throw e;
+  });
+  return {
+    url: server.url,
+    port: server.port,
+    releases,
+    operations,
+    index,
+    async close() {
+      await server.close();
+      await stopAll();
+    },
+  };
+}
