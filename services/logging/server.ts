@@ -1,0 +1,179 @@
+// The logging subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Elasticsearch behind the
+// search fields and the export, the Kubernetes pod log API behind the live ones (live-resolvers.ts).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type * as k8s from '@kubernetes/client-node';
+import { DEV_VIEWER, withTenancy, type Viewer } from '../common/authz.js';
+import { createMetricsRegistry } from '../common/http.js';
+import { identityKey as createIdentityKey } from '../common/identity.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { createSubgraphServer, type SubgraphResolvers } from '../common/subgraph-server.js';
+import { NamespaceTenancy } from '../common/tenancy.js';
+import { ElasticsearchClient, type ElasticsearchConnection } from './clients/elasticsearch.js';
+import { NamespaceCreationWatch } from './clients/namespaces.js';
+import { exportRoute } from './export.js';
+import { createLiveLogResolvers, type LiveLogResolvers } from './live-resolvers.js';
+import { createLoggingModel, CursorCodec, ElasticsearchAccess, type LoggingModel } from './model/index.js';
+import { createResolvers, type LoggingContext } from './resolvers.js';
+import { DEFAULT_INDEX_PREFIX } from './config.js';
+
+export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/logging.graphql');
+/** Until the subgraph joins the supergraph, its schema waits beside it. */
+const PENDING_SCHEMA_PATH = resolve(import.meta.dirname, 'logging.graphql');
+
+export interface LoggingSubgraphOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Elasticsearch; undefined: the search fields answer UPSTREAM_UNAVAILABLE naming ELASTICSEARCH_URL. */
+  elasticsearch?: ElasticsearchConnection;
+  /** Daily indices `<prefix>-YYYY.MM.DD` (default ks-logstash-log, as KubeSphere deploys Fluent Bit). */
+  indexPrefix?: string;
+  /** Per Elasticsearch request (default 5000 ms, below the gateway's subgraph timeout). */
+  timeoutMs?: number;
+  /** After 3 failures in a row, Elasticsearch is not asked again for this long (default 5000 ms; 0: no breaker). */
+  breakerMs?: number;
+  /** Elasticsearch requests in flight at most (default 16); more wait in a queue of maxQueuedSearches (1000). */
+  maxConcurrentSearches?: number;
+  maxQueuedSearches?: number;
+  /** How long a search's point in time stays open after its last page (default 2m). */
+  pitKeepAlive?: string;
+  log?: Logger;
+  /**
+   * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
+   * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
+   */
+  identitySecret?: string;
+  /**
+   * The cluster: which workspace each project is in (workspace roles), namespace creation times (a namespace created
+   * again shows only its own lines) and the pod log API of the live fields. Unset: only project roles count, and the
+   * live fields are unavailable.
+   */
+  kubeConfig?: k8s.KubeConfig;
+}
+
+export interface LoggingSubgraph {
+  url: string;
+  baseUrl: string;
+  port: number;
+  model: LoggingModel;
+  close(): Promise<void>;
+}
+
+/** Resolvers of both parts, by type (Pod has fields in each). */
+function merge(
+  a: SubgraphResolvers<LoggingContext>,
+  b: SubgraphResolvers<LoggingContext> | undefined,
+): SubgraphResolvers<LoggingContext> {
+  if (!b) return a;
+  const out: SubgraphResolvers<LoggingContext> = { ...a };
+  for (const [type, fields] of Object.entries(b))
+    out[type] = { ...(out[type] as object), ...(fields as object) } as SubgraphResolvers<LoggingContext>[string];
+  return out;
+}
+
+export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promise<LoggingSubgraph> {
+  const log = opts.log ?? createLogger('logging');
+  const metrics = createMetricsRegistry('logging');
+  const breakerMs = opts.breakerMs ?? 5000;
+  const client = opts.elasticsearch
+    ? new ElasticsearchClient({
+        ...opts.elasticsearch,
+        timeoutMs: opts.timeoutMs ?? 5000,
+        breakerFailures: breakerMs > 0 ? 3 : 0,
+        breakerOpenMs: breakerMs,
+        maxConcurrent: opts.maxConcurrentSearches ?? 16,
+        maxQueued: opts.maxQueuedSearches ?? 1000,
+        metrics,
+      })
+    : undefined;
+
+  const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
+  const creations = opts.kubeConfig ? new NamespaceCreationWatch(opts.kubeConfig, log) : undefined;
+  const stopWatches = async () => {
+    await tenancy?.stop();
+    await creations?.stop();
+  };
+  await Promise.all([
+    tenancy
+      ?.start()
+      .catch((e: unknown) =>
+        log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
+      ),
+    creations?.start().catch((e: unknown) => log.warn('namespace creation watch not started', { error: String(e) })),
+  ]);
+  const model = createLoggingModel({
+    access: new ElasticsearchAccess(client),
+    cursors: new CursorCodec(opts.identitySecret),
+    indexPrefix: opts.indexPrefix ?? DEFAULT_INDEX_PREFIX,
+    pitKeepAlive: opts.pitKeepAlive ?? '2m',
+    namespaces: creations,
+    tenancy,
+  });
+
+  // Fields that answered their empty value instead of failing (see resolvers.ts orEmpty) still report their errors.
+  const fieldErrors: ApolloServerPlugin<LoggingContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          const body = response.body;
+          if (body.kind !== 'single' || !contextValue.fieldErrors.length) return;
+          body.singleResult.errors = [
+            ...(body.singleResult.errors ?? []),
+            ...contextValue.fieldErrors.map((e) => e.toJSON()),
+          ];
+        },
+      };
+    },
+  };
+
+  let live: LiveLogResolvers | undefined;
+  let server: Awaited<ReturnType<typeof createSubgraphServer>>;
+  try {
+    // Live logs need the cluster's pod log API; without a cluster those fields have no resolvers (they fail).
+    live = opts.kubeConfig ? createLiveLogResolvers({ kubeConfig: opts.kubeConfig, log, tenancy }) : undefined;
+    server = await createSubgraphServer<LoggingContext>({
+      name: 'logging',
+      schemaPath: existsSync(SCHEMA_PATH) ? SCHEMA_PATH : PENDING_SCHEMA_PATH,
+      resolvers: merge(createResolvers(), live?.resolvers as SubgraphResolvers<LoggingContext> | undefined),
+      port: opts.port,
+      host: opts.host,
+      log,
+      metrics,
+      identitySecret: opts.identitySecret,
+      plugins: [fieldErrors],
+      subscriptions: {},
+      routes: exportRoute({
+        model,
+        identityKey: opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined,
+        log,
+      }),
+      context: ({ viewer: signed }) => {
+        const viewer: Viewer = withTenancy(signed ?? DEV_VIEWER, tenancy);
+        return { viewer, session: model.session(viewer), fieldErrors: [] };
+      },
+      // Ready once serving: an Elasticsearch outage fails the logging fields, not the gateway's readiness.
+      ready: () => true,
+      logFields: { elasticsearch: client?.url ?? null, indexPrefix: opts.indexPrefix ?? DEFAULT_INDEX_PREFIX },
+    });
+  } catch (e) {
+    await live?.close();
+    await stopWatches();
+    await client?.close();
+    throw e;
+  }
+  if (!client) log.warn('ELASTICSEARCH_URL is unset: log search fields answer UPSTREAM_UNAVAILABLE');
+  return {
+    url: server.url,
+    baseUrl: server.baseUrl,
+    port: server.port,
+    model,
+    async close() {
+      await server.close();
+      await live?.close();
+      await stopWatches();
+      await client?.close();
+    },
+  };
+}
