@@ -1,0 +1,390 @@
+// index.yaml → a compact index: chart → versions (newest first) with only the fields the catalog answers with; no
+// YAML tree of the whole file is ever built. Helm writes its index in one layout (sigs.k8s.io/yaml: top-level keys
+// at column 0, `entries:` then one key per chart, then a `- ` item per version), so the body is read line by line
+// and each version item (a few hundred bytes) is parsed on its own with the `yaml` package: memory stays at the body
+// bytes plus the compact result (bench/apps-catalog.bench.ts measures it for a 50 MB, 30,000-version index). A body
+// in any other layout (JSON, flow style, anchors across items, tabs) is parsed whole, under a smaller cap.
+// Scalars are read with the failsafe schema (every scalar a string), so `version: 1.10` stays "1.10".
+import { StringDecoder } from 'node:string_decoder';
+import semver from 'semver';
+import { parse as parseYaml } from 'yaml';
+import { badUserInput } from '../../common/errors.js';
+
+export interface IndexedVersion {
+  version: string;
+  appVersion: string | null;
+  /** ISO-8601, as the index has it. */
+  created: string | null;
+  deprecated: boolean;
+  /** sha256 hex of the archive. */
+  digest: string | null;
+  urls: string[];
+  prerelease: boolean;
+}
+
+export interface IndexedChart {
+  name: string;
+  /** From the newest non-prerelease version (the newest when all are prereleases). */
+  description: string | null;
+  icon: string | null;
+  keywords: string[];
+  /** Newest first (semver). */
+  versions: IndexedVersion[];
+  latest: IndexedVersion;
+}
+
+export interface ParsedIndex {
+  /** Sorted by name. */
+  charts: IndexedChart[];
+  versionCount: number;
+  /** Versions left out (no valid semver version, not a mapping). */
+  skipped: number;
+}
+
+const DEFAULT_FULL_PARSE_MAX = 16 << 20;
+
+class NotHelmLayout extends Error {}
+
+interface Pending {
+  name: string;
+  versions: { v: IndexedVersion; description: string | null; icon: string | null; keywords: string[] }[];
+}
+
+/** Parses an index body given as the chunks it arrived in. */
+export function parseIndex(chunks: Buffer[], opts: { fullParseMaxBytes?: number; what?: string } = {}): ParsedIndex {
+  const what = opts.what ?? 'index.yaml';
+  try {
+    return parseHelmLayout(chunks, what);
+  } catch (e) {
+    if (!(e instanceof NotHelmLayout)) throw e;
+  }
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  const max = opts.fullParseMaxBytes ?? DEFAULT_FULL_PARSE_MAX;
+  if (size > max)
+    throw badUserInput(
+      `${what} is not in helm's index layout and is larger than ${max} bytes, the most parsed whole: refused`,
+    );
+  return parseWhole(Buffer.concat(chunks).toString('utf8'), what);
+}
+
+function* lines(chunks: Buffer[]): Generator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for (const chunk of chunks) {
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+const indentOf = (line: string) => {
+  let i = 0;
+  while (i < line.length && line.charCodeAt(i) === 32) i++;
+  return i;
+};
+
+function parseHelmLayout(chunks: Buffer[], what: string): ParsedIndex {
+  const charts = new Map<string, Pending>();
+  let skipped = 0;
+  let mode: 'start' | 'top' | 'entries' = 'start';
+  let sawApiVersion = false;
+  let entryIndent = -1;
+  let itemIndent = -1;
+  let chart: Pending | undefined;
+  let item: string[] | undefined;
+  const flush = () => {
+    if (item && chart) {
+      if (!addItem(chart, item, itemIndent)) skipped++;
+    }
+    item = undefined;
+  };
+  for (const line of lines(chunks)) {
+    const indent = indentOf(line);
+    const rest = line.slice(indent);
+    if (rest.length === 0 || rest.startsWith('#')) {
+      if (item) item.push(line);
+      continue;
+    }
+    if (rest.charCodeAt(0) === 9) throw new NotHelmLayout();
+    if (indent === 0) {
+      flush();
+      chart = undefined;
+      if (line === '---' && mode === 'start') continue;
+      if (line === '...') break;
+      const key = /^([A-Za-z][A-Za-z0-9_-]*):(\s.*)?$/.exec(line);
+      if (!key) throw new NotHelmLayout();
+      const value = (key[2] ?? '').trim();
+      if (key[1] === 'apiVersion') sawApiVersion = true;
+      if (key[1] === 'entries') {
+        if (value === '' || value.startsWith('#')) mode = 'entries';
+        else if (/^\{\s*\}$/.test(value)) mode = 'top';
+        else throw new NotHelmLayout();
+      } else mode = 'top';
+      continue;
+    }
+    if (mode !== 'entries') {
+      if (mode === 'start') throw new NotHelmLayout();
+      continue;
+    }
+    if (item && indent > itemIndent) {
+      item.push(line);
+      continue;
+    }
+    if (rest === '-' || rest.startsWith('- ')) {
+      if (!chart || indent < entryIndent || (itemIndent !== -1 && indent !== itemIndent)) throw new NotHelmLayout();
+      flush();
+      itemIndent = indent;
+      item = [line];
+      continue;
+    }
+    if (entryIndent === -1) entryIndent = indent;
+    if (indent !== entryIndent) throw new NotHelmLayout();
+    flush();
+    chart = startChart(charts, rest);
+  }
+  flush();
+  if (!sawApiVersion)
+    throw badUserInput(
+      `${what} is not a Helm repository index (no apiVersion): is the URL that of a chart repository?`,
+    );
+  return finish(charts, skipped);
+}
+
+function startChart(charts: Map<string, Pending>, keyLine: string): Pending | undefined {
+  let name: string;
+  let value: string;
+  if (keyLine.startsWith('"') || keyLine.startsWith("'")) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(keyLine, { schema: 'failsafe' });
+    } catch {
+      throw new NotHelmLayout();
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new NotHelmLayout();
+    const [k, v] = Object.entries(parsed as Record<string, unknown>)[0] ?? [];
+    if (typeof k !== 'string') throw new NotHelmLayout();
+    name = k;
+    value = typeof v === 'string' ? v : Array.isArray(v) && v.length === 0 ? '[]' : v ? 'x' : '';
+  } else {
+    const m = /^([^\s:#][^:]*):(\s.*)?$/.exec(keyLine);
+    if (!m) throw new NotHelmLayout();
+    name = m[1];
+    value = (m[2] ?? '').trim();
+  }
+  if (value !== '' && !value.startsWith('#') && value !== '[]') throw new NotHelmLayout();
+  let pending = charts.get(name);
+  if (!pending) charts.set(name, (pending = { name, versions: [] }));
+  return pending;
+}
+
+/** Parses one `- ` item (its lines); false when it is left out. */
+function addItem(chart: Pending, itemLines: string[], itemIndent: number): boolean {
+  const fast = fastItem(itemLines, itemIndent);
+  if (fast !== undefined) return addVersion(chart, fast);
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(itemLines.join('\n'), { schema: 'failsafe', uniqueKeys: false });
+  } catch {
+    // An alias to an anchor in another item, or something the line reader cut wrongly: parse the whole file.
+    throw new NotHelmLayout();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 1) throw new NotHelmLayout();
+  return addVersion(chart, parsed[0]);
+}
+
+/**
+ * A string kept in the index, copied: V8 keeps a slice of a longer string as a view into it, so without the copy
+ * every kept field would hold the whole 64 KiB chunk of the body it was cut from.
+ */
+const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
+
+const str = (v: unknown): string | null =>
+  typeof v === 'string' ? own(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
+
+function addVersion(chart: Pending, raw: unknown): boolean {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const m = raw as Record<string, unknown>;
+  const version = str(m.version);
+  const parsed = version !== null ? semver.parse(version, { loose: true }) : null;
+  if (version === null || parsed === null) return false;
+  const created = str(m.created);
+  const digest = str(m.digest);
+  chart.versions.push({
+    v: {
+      version,
+      appVersion: str(m.appVersion),
+      created: created !== null && !Number.isNaN(Date.parse(created)) ? created : null,
+      deprecated: /^(true|True|TRUE)$/.test(str(m.deprecated) ?? ''),
+      digest: digest !== null ? digest.replace(/^sha256:/, '').toLowerCase() : null,
+      urls: Array.isArray(m.urls) ? m.urls.map(str).filter((u): u is string => u !== null) : [],
+      prerelease: parsed.prerelease.length > 0,
+    },
+    description: str(m.description),
+    icon: str(m.icon),
+    keywords: Array.isArray(m.keywords) ? m.keywords.map(str).filter((k): k is string => k !== null) : [],
+  });
+  return true;
+}
+
+function finish(pending: Map<string, Pending>, skipped: number): ParsedIndex {
+  const charts: IndexedChart[] = [];
+  let versionCount = 0;
+  for (const p of pending.values()) {
+    if (p.versions.length === 0) continue;
+    p.versions.sort((a, b) => semver.rcompare(a.v.version, b.v.version, { loose: true }));
+    const newest = p.versions.find((x) => !x.v.prerelease) ?? p.versions[0];
+    versionCount += p.versions.length;
+    charts.push({
+      name: p.name,
+      description: newest.description,
+      icon: newest.icon,
+      keywords: newest.keywords,
+      versions: p.versions.map((x) => x.v),
+      latest: newest.v,
+    });
+  }
+  charts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { charts, versionCount, skipped };
+}
+
+function parseWhole(text: string, what: string): ParsedIndex {
+  let doc: unknown;
+  try {
+    doc = /^\s*\{/.test(text) ? JSON.parse(text) : parseYaml(text, { schema: 'failsafe', maxAliasCount: 1000 });
+  } catch (e) {
+    throw badUserInput(`${what} is malformed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw badUserInput(`${what} is malformed: not a mapping`);
+  const top = doc as Record<string, unknown>;
+  if (top.apiVersion === undefined || top.apiVersion === null)
+    throw badUserInput(
+      `${what} is not a Helm repository index (no apiVersion): is the URL that of a chart repository?`,
+    );
+  const entries = top.entries ?? {};
+  if (typeof entries !== 'object' || Array.isArray(entries) || entries === null)
+    throw badUserInput(`${what} is malformed: entries is not a mapping`);
+  const charts = new Map<string, Pending>();
+  let skipped = 0;
+  for (const [name, list] of Object.entries(entries as Record<string, unknown>)) {
+    const pending: Pending = { name, versions: [] };
+    charts.set(name, pending);
+    for (const raw of Array.isArray(list) ? list : []) if (!addVersion(pending, raw)) skipped++;
+  }
+  return finish(charts, skipped);
+}
+
+const WANTED_SCALARS = new Set(['version', 'appVersion', 'created', 'deprecated', 'digest', 'description', 'icon']);
+const WANTED_LISTS = new Set(['keywords', 'urls']);
+
+/**
+ * The fields the catalog keeps, read from one item's lines without a YAML parser, for the plain and quoted one-line
+ * scalars and block lists helm writes; undefined when a wanted field is written any other way (the item is then
+ * parsed with the `yaml` package). Fields not wanted are skipped with all their nested lines, unread.
+ */
+function fastItem(lines: string[], itemIndent: number): Record<string, unknown> | undefined {
+  const first = lines[0];
+  let keyIndent = itemIndent + 1;
+  while (first.charCodeAt(keyIndent) === 32) keyIndent++;
+  if (keyIndent >= first.length) return undefined;
+  const out: Record<string, unknown> = {};
+  const n = lines.length;
+  let i = 0;
+  while (i < n) {
+    const line = lines[i];
+    const ind = i === 0 ? keyIndent : indentOf(line);
+    if (ind === line.length || line.charCodeAt(ind) === 35 /* # */) {
+      i++;
+      continue;
+    }
+    if (ind !== keyIndent) return undefined;
+    const colon = line.indexOf(':', ind);
+    if (colon === -1 || (colon + 1 < line.length && line.charCodeAt(colon + 1) !== 32)) return undefined;
+    const key = line.slice(ind, colon);
+    const value = line.slice(colon + 1).trim();
+    let j = i + 1;
+    let children = 0;
+    for (; j < n; j++) {
+      const l = lines[j];
+      const li = indentOf(l);
+      if (li === l.length || l.charCodeAt(li) === 35) continue;
+      if (
+        li > keyIndent ||
+        (li === keyIndent && l.charCodeAt(li) === 45 /* - */ && (l.length === li + 1 || l.charCodeAt(li + 1) === 32))
+      ) {
+        children++;
+        continue;
+      }
+      break;
+    }
+    if (WANTED_SCALARS.has(key)) {
+      if (children > 0) return undefined;
+      const v = scalar(value);
+      if (v === undefined) return undefined;
+      out[key] = v;
+    } else if (WANTED_LISTS.has(key)) {
+      if (value === '[]' && children === 0) out[key] = [];
+      else if (value !== '') return undefined;
+      else {
+        const list: string[] = [];
+        let listIndent = -1;
+        for (let k = i + 1; k < j; k++) {
+          const l = lines[k];
+          const li = indentOf(l);
+          if (li === l.length || l.charCodeAt(li) === 35) continue;
+          if (listIndent === -1) listIndent = li;
+          if (li !== listIndent || !l.startsWith('- ', li)) return undefined;
+          const v = scalar(l.slice(li + 2).trim());
+          if (v === undefined || v === null) return undefined;
+          list.push(v);
+        }
+        out[key] = list;
+      }
+    } else if (key.length === 0 || key.charCodeAt(0) === 34 || key.charCodeAt(0) === 39 || key.charCodeAt(0) === 63) {
+      return undefined;
+    }
+    i = j;
+  }
+  return out;
+}
+
+/** A one-line scalar's text (null for an empty value); undefined when it is anything this reader does not handle. */
+function scalar(value: string): string | null | undefined {
+  if (value === '') return null;
+  const c = value.charCodeAt(0);
+  if (c === 34 /* " */) {
+    const end = value.lastIndexOf('"');
+    if (end === 0 || !onlyComment(value, end + 1)) return undefined;
+    const body = value.slice(0, end + 1);
+    if (body.indexOf('\\') === -1) return body.slice(1, -1);
+    try {
+      const v: unknown = JSON.parse(body);
+      return typeof v === 'string' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (c === 39 /* ' */) {
+    const end = value.lastIndexOf("'");
+    if (end === 0 || !onlyComment(value, end + 1)) return undefined;
+    return value.slice(1, end).replaceAll("''", "'");
+  }
+  if ('&*!|>{[%@`,?:-]}#'.includes(value[0])) {
+    // `-1` or `-x` are plain scalars; `- x`, `-` alone are not.
+    if (!(value[0] === '-' && value.length > 1 && value[1] !== ' ')) return undefined;
+  }
+  const hash = value.indexOf(' #');
+  const text = (hash === -1 ? value : value.slice(0, hash)).trimEnd();
+  if (text.includes(': ')) return undefined;
+  return text;
+}
+
+const onlyComment = (value: string, from: number) => {
+  const tail = value.slice(from).trim();
+  return tail === '' || tail.startsWith('#');
+};
