@@ -33,6 +33,27 @@ export function memo<T>(req: RequestScope, key: string, make: () => T): T {
   return req.memo.get(key) as T;
 }
 
+/** A per-request DataLoader of rows by name: one read for the names a request asks, undefined for the missing ones. */
+function rowLoader<Row>(
+  req: RequestScope,
+  key: string,
+  nameOf: (row: Row) => string,
+  read: (names: readonly string[]) => Promise<Row[]>,
+): DataLoader<string, Row | undefined> {
+  return memo(
+    req,
+    key,
+    () =>
+      new DataLoader<string, Row | undefined>(async (names) => {
+        const rows = new Map((await read(names)).map((r) => [nameOf(r), r]));
+        return names.map((n) => rows.get(n));
+      }),
+  );
+}
+
+const usernameOf = (u: UserRow) => u.username;
+const workspaceNameOf = (w: WorkspaceRow) => w.name;
+
 /** The payload of a login or refresh under root response key `key`: its fields resolve as the user it is for. */
 export function enterSession(req: RequestScope, key: string, payload: AuthPayload): AuthPayload {
   req.sessions ??= new Map();
@@ -103,25 +124,9 @@ export class Access {
   }
 
   userLoader(req: RequestScope): DataLoader<string, UserRow | undefined> {
-    return memo(
-      req,
-      'users',
-      () =>
-        new DataLoader<string, UserRow | undefined>(async (names) => {
-          const rows = new Map((await store.getUsers(this.db, names)).map((u) => [u.username, u]));
-          return names.map((n) => rows.get(n));
-        }),
-    );
+    return rowLoader(req, 'users', usernameOf, (names) => store.getUsers(this.db, names));
   }
   workspaceLoader(req: RequestScope): DataLoader<string, WorkspaceRow | undefined> {
-    return memo(
-      req,
-      'workspaces',
-      () =>
-        new DataLoader<string, WorkspaceRow | undefined>(async (names) => {
-          const rows = new Map((await store.getWorkspaces(this.db, names)).map((w) => [w.name, w]));
-          return names.map((n) => rows.get(n));
-        }),
-    );
+    return rowLoader(req, 'workspaces', workspaceNameOf, (names) => store.getWorkspaces(this.db, names));
   }
 }

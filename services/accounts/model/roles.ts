@@ -35,22 +35,19 @@ export function validUsername(v: string, field = 'username'): string {
     );
   return v;
 }
-export function validWorkspaceName(v: string, field = 'workspace'): string {
-  if (!isDns1123Label(v))
-    throw badUserInput(
-      `invalid workspace name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`,
-      { field },
-    );
-  return v;
+/** A check of a name that must be a DNS label (workspaces, projects), named `what` in its message and field. */
+function dnsLabelName(what: 'workspace' | 'project') {
+  return (v: string, field: string = what): string => {
+    if (!isDns1123Label(v))
+      throw badUserInput(
+        `invalid ${what} name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`,
+        { field },
+      );
+    return v;
+  };
 }
-export function validProjectName(v: string, field = 'project'): string {
-  if (!isDns1123Label(v))
-    throw badUserInput(
-      `invalid project name ${JSON.stringify(v)}: a DNS label (1-63 lowercase letters, digits and '-')`,
-      { field },
-    );
-  return v;
-}
+export const validWorkspaceName = dnsLabelName('workspace');
+export const validProjectName = dnsLabelName('project');
 // No whitespace or control characters (a NUL byte cannot even be stored).
 const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 export function validEmail(v: string | null | undefined): string | null {

@@ -123,19 +123,20 @@ function namespaceMatcher(namespaces: string[] | undefined, env: QueryEnv): stri
   return namespaces ? matcher('namespace', namespaces) : visibility(env);
 }
 
-const podMatchers = (targets: PodTarget[] | undefined, env: QueryEnv) =>
-  targets
-    ? sel(
-        matcher(
-          'namespace',
-          targets.map((t) => t.namespace),
-        ),
-        matcher(
-          'pod',
-          targets.map((t) => t.pod),
-        ),
-      )
-    : sel(visibility(env));
+/**
+ * The matchers of a batch: one per key label, over the targets' values (a label is named as the target's field); no
+ * targets (a ranking): the viewer's visibility.
+ */
+const batchMatchers =
+  <T extends object>(labels: readonly (keyof T & string)[]) =>
+  (targets: T[] | undefined, env: QueryEnv) => {
+    if (!targets) return sel(visibility(env));
+    const valuesOf = (label: keyof T & string) => targets.map((t) => String(t[label]));
+    return sel(...labels.map((label) => matcher(label, valuesOf(label))));
+  };
+
+const podMatchers = batchMatchers<PodTarget>(['namespace', 'pod']);
+const containerMatchers = batchMatchers<ContainerTarget>(['namespace', 'pod', 'container']);
 
 const CONTAINERS = 'container!="", container!="POD"';
 /** cAdvisor's pod network series are the sandbox's; virtual interfaces are left out as KubeSphere does. */
@@ -188,24 +189,6 @@ export const POD_METRICS = {
   memoryLimitUtilisation: podMetric('ratio', (m) => `${POD.memory(m)} / (${POD.limit('memory', m)} > 0)`),
   restarts: podMetric('count', POD.restarts),
 } satisfies Record<string, MetricDef<'pod'>>;
-
-const containerMatchers = (targets: ContainerTarget[] | undefined, env: QueryEnv) =>
-  targets
-    ? sel(
-        matcher(
-          'namespace',
-          targets.map((t) => t.namespace),
-        ),
-        matcher(
-          'pod',
-          targets.map((t) => t.pod),
-        ),
-        matcher(
-          'container',
-          targets.map((t) => t.container),
-        ),
-      )
-    : sel(visibility(env));
 
 export const CONTAINER_METRICS = {
   cpuCores: {

@@ -31,28 +31,29 @@ export class PrometheusAccess {
   }
 
   /** Runs a call of ours (queries built by the model), mapping client failures to UPSTREAM_UNAVAILABLE. */
-  async run<T>(call: (client: PrometheusClient) => Promise<T>): Promise<T> {
-    const client = this.client();
-    try {
-      return await call(client);
-    } catch (e) {
-      if (e instanceof PrometheusUnavailableError) throw upstreamUnavailable(SERVICE, e.message);
-      // A query of ours that Prometheus refuses (e.g. too many samples for its limits) cannot be answered either.
-      if (e instanceof PrometheusQueryError)
-        throw upstreamUnavailable(SERVICE, `Prometheus refused the query: ${e.message}`);
-      throw e;
-    }
+  run<T>(call: (client: PrometheusClient) => Promise<T>): Promise<T> {
+    // A query of ours that Prometheus refuses (e.g. too many samples for its limits) cannot be answered either.
+    return this.runMapped(call, (e) => upstreamUnavailable(SERVICE, `Prometheus refused the query: ${e.message}`));
   }
 
   /** Runs a caller's own PromQL (promQuery): Prometheus's refusal of it is the caller's BAD_USER_INPUT. */
-  async runUserQuery<T>(call: (client: PrometheusClient) => Promise<T>): Promise<T> {
+  runUserQuery<T>(call: (client: PrometheusClient) => Promise<T>): Promise<T> {
+    return this.runMapped(call, (e) =>
+      badUserInput(`Prometheus refused the query: ${e.message}`, { errorType: e.errorType }),
+    );
+  }
+
+  /** Runs a call; an unreachable Prometheus is UPSTREAM_UNAVAILABLE, a refused query what `refused` makes of it. */
+  private async runMapped<T>(
+    call: (client: PrometheusClient) => Promise<T>,
+    refused: (e: PrometheusQueryError) => Error,
+  ): Promise<T> {
     const client = this.client();
     try {
       return await call(client);
     } catch (e) {
       if (e instanceof PrometheusUnavailableError) throw upstreamUnavailable(SERVICE, e.message);
-      if (e instanceof PrometheusQueryError)
-        throw badUserInput(`Prometheus refused the query: ${e.message}`, { errorType: e.errorType });
+      if (e instanceof PrometheusQueryError) throw refused(e);
       throw e;
     }
   }

@@ -131,6 +131,18 @@ export const nameContains = (needle: string | null | undefined) => {
 export const labelPredicate = (rest: LabelRequirement[]) =>
   rest.length ? (o: StoredObject) => labelsMatch(rest, o.metadata.labels) : undefined;
 
+/**
+ * The name and label parts of a list's filter: index selections for what the label selector's indexes answer, and one
+ * predicate for the name substring and the other label requirements (undefined when there are none).
+ */
+export function nameAndLabels(filter: { name?: string | null; labelSelector?: string | null } | null | undefined): {
+  selections: Selection[];
+  predicate: ((o: StoredObject) => boolean) | undefined;
+} {
+  const labels = labelSelections(filter?.labelSelector);
+  return { selections: labels.selections, predicate: allOf(nameContains(filter?.name), labelPredicate(labels.rest)) };
+}
+
 /** Combines optional predicates into one (undefined when none). */
 export function allOf(
   ...preds: (((o: StoredObject) => boolean) | undefined)[]

@@ -167,10 +167,11 @@ export async function deletePod(deps: ModelDeps, viewer: Viewer, namespace: stri
 
 // ---------------------------------------------------------------- rollouts, generic metadata, CronJobs, nodes
 
-function deploymentOf(deps: ModelDeps, namespace: string, name: string): StoredObject {
-  const d = cacheOf(deps, 'Deployment').get(namespace, name);
-  if (!d) throw notFoundError(`Deployment ${namespace}/${name} not found`);
-  return d;
+/** The cached object of a namespaced kind, or NOT_FOUND. */
+function cachedOrNotFound(deps: ModelDeps, kind: 'Deployment' | 'CronJob', namespace: string, name: string) {
+  const o = cacheOf(deps, kind).get(namespace, name);
+  if (!o) throw notFoundError(`${kind} ${namespace}/${name} not found`);
+  return o;
 }
 
 /**
@@ -188,7 +189,7 @@ export async function rollbackDeployment(
   authorize(viewer, 'update', namespace);
   if (revision !== null && revision !== undefined && (!Number.isInteger(revision) || revision < 0))
     throw badUserInput(`revision must be an integer >= 0, got ${revision}`, { argument: 'revision' });
-  const d = deploymentOf(deps, namespace, name);
+  const d = cachedOrNotFound(deps, 'Deployment', namespace, name);
   if (d.spec?.paused)
     throw badUserInput(`you cannot rollback a paused deployment; resume it first with resumeRollout`, {
       argument: 'name',
@@ -226,7 +227,7 @@ export async function setRolloutPaused(
   paused: boolean,
 ): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
-  deploymentOf(deps, namespace, name);
+  cachedOrNotFound(deps, 'Deployment', namespace, name);
   const patched = await kubeCall(() =>
     deps.kube.mergePatch({
       apiVersion: 'apps/v1',
@@ -321,12 +322,6 @@ export async function setMetadataMap(
   return jsonOf(t.cached ? await seen(deps, t.cached, patched) : patched);
 }
 
-function cronJobOf(deps: ModelDeps, namespace: string, name: string): StoredObject {
-  const cj = cacheOf(deps, 'CronJob').get(namespace, name);
-  if (!cj) throw notFoundError(`CronJob ${namespace}/${name} not found`);
-  return cj;
-}
-
 export async function setCronJobSuspended(
   deps: ModelDeps,
   viewer: Viewer,
@@ -335,7 +330,7 @@ export async function setCronJobSuspended(
   suspend: boolean,
 ): Promise<StoredObject> {
   authorize(viewer, 'update', namespace);
-  cronJobOf(deps, namespace, name);
+  cachedOrNotFound(deps, 'CronJob', namespace, name);
   const patched = await kubeCall(() =>
     deps.kube.mergePatch({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, namespace }, spec: { suspend } }),
   );
@@ -352,7 +347,7 @@ export async function triggerCronJob(
   name: string,
 ): Promise<StoredObject> {
   authorize(viewer, 'create', namespace);
-  const cj = cronJobOf(deps, namespace, name);
+  const cj = cachedOrNotFound(deps, 'CronJob', namespace, name);
   const tpl = (cj.spec?.jobTemplate ?? {}) as {
     metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
     spec?: unknown;

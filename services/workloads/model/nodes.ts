@@ -1,8 +1,8 @@
 // Nodes: lookups, lists and the node views kubectl shows.
 import type { StoredObject } from '../../common/k8s/object.js';
-import { allOf, cacheOf, labelPredicate, labelSelections, nameContains, type ModelDeps } from './common.js';
+import { allOf, cacheOf, nameAndLabels, type ModelDeps } from './common.js';
 import { age } from './pod-status.js';
-import { paginate, runQuery, sortByCreated, sortByName, type Direction, type Page, type SortSpec } from './query.js';
+import { pageOf, runQuery, sortFor, type Direction, type Page, type SortSpec } from './query.js';
 import { authorize, type Viewer } from '../../common/authz.js';
 
 export interface NodeOrderInput {
@@ -36,17 +36,14 @@ export function getNode(deps: ModelDeps, viewer: Viewer, name: string): StoredOb
 export function listNodes(deps: ModelDeps, viewer: Viewer, args: NodeListArgs): Page {
   authorize(viewer, 'read');
   const cache = cacheOf(deps, 'Node');
-  const labels = labelSelections(args.filter?.labelSelector);
+  const named = nameAndLabels(args.filter);
   const ready = args.filter?.ready;
   const predicate = allOf(
-    nameContains(args.filter?.name),
-    labelPredicate(labels.rest),
+    named.predicate,
     ready === null || ready === undefined ? undefined : (n) => nodeView.ready(n) === ready,
   );
-  const field = args.orderBy?.field;
-  const sort = field === 'STATUS' ? sortByStatus : field === 'CREATED_AT' ? sortByCreated : sortByName;
-  const entries = runQuery({ cache, selections: labels.selections, predicate, sort });
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  const sort = sortFor(args.orderBy?.field, sortByStatus);
+  return pageOf(runQuery({ cache, selections: named.selections, predicate, sort }), args);
 }
 
 const readyCondition = (n: StoredObject) =>

@@ -1,25 +1,8 @@
 // Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
 import type { StoredObject } from '../../common/k8s/object.js';
-import {
-  allOf,
-  cacheOf,
-  labelPredicate,
-  labelSelections,
-  namespaceSelection,
-  nameContains,
-  type ModelDeps,
-} from './common.js';
+import { cacheOf, nameAndLabels, namespaceSelection, type ModelDeps } from './common.js';
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
-import {
-  paginate,
-  runQuery,
-  sortByCreated,
-  sortByName,
-  type Direction,
-  type Page,
-  type Selection,
-  type SortSpec,
-} from './query.js';
+import { pageOf, runQuery, sortFor, type Direction, type Page, type Selection, type SortSpec } from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import { getWorkload, podOwnerUids, validateWorkloadRef, type WorkloadRefInput } from './workloads.js';
 
@@ -81,11 +64,11 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
   authorizeList(viewer, args.namespace);
   const cache = cacheOf(deps, 'Pod');
   const f = args.filter ?? {};
-  const labels = labelSelections(f.labelSelector);
+  const named = nameAndLabels(f);
   const selections: Selection[] = [
     ...scope,
     ...namespaceSelection(deps, viewer, args.namespace, args.workspace),
-    ...labels.selections,
+    ...named.selections,
   ];
   if (f.status) selections.push({ index: 'status', values: f.status });
   if (f.node !== null && f.node !== undefined) selections.push({ index: 'node', values: [f.node] });
@@ -94,15 +77,10 @@ export function listPods(deps: ModelDeps, viewer: Viewer, args: PodListArgs, sco
     const w = getWorkload(deps, viewer, f.owner);
     selections.push({ index: 'owner', values: w ? podOwnerUids(deps, w) : [] });
   }
-  const sort =
-    args.orderBy?.field === 'STATUS' ? sortByStatus : args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName;
-  const entries = runQuery({
-    cache,
-    selections,
-    predicate: allOf(nameContains(f.name), labelPredicate(labels.rest)),
-    sort,
-  });
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  return pageOf(
+    runQuery({ cache, selections, predicate: named.predicate, sort: sortFor(args.orderBy?.field, sortByStatus) }),
+    args,
+  );
 }
 
 export function podsOfWorkload(deps: ModelDeps, viewer: Viewer, workload: StoredObject, args: PodListArgs): Page {

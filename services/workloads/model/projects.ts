@@ -1,15 +1,7 @@
 // Projects: namespaces, grouped into workspaces by the kubesphere.io/workspace label.
 import type { StoredObject } from '../../common/k8s/object.js';
-import {
-  allOf,
-  cacheOf,
-  labelPredicate,
-  labelSelections,
-  nameContains,
-  WORKSPACE_LABEL,
-  type ModelDeps,
-} from './common.js';
-import { paginate, runQuery, sortByCreated, sortByName, type Page, type Selection } from './query.js';
+import { allOf, cacheOf, nameAndLabels, WORKSPACE_LABEL, type ModelDeps } from './common.js';
+import { pageOf, runQuery, sortFor, type Page, type Selection } from './query.js';
 import {
   authorize,
   authorizeList,
@@ -37,8 +29,8 @@ export function getProject(deps: ModelDeps, viewer: Viewer, name: string): Store
 export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListArgs): Page {
   authorizeList(viewer);
   const cache = cacheOf(deps, 'Namespace');
-  const labels = labelSelections(args.filter?.labelSelector);
-  const selections: Selection[] = [...labels.selections];
+  const named = nameAndLabels(args.filter);
+  const selections: Selection[] = [...named.selections];
   if (args.workspace !== null && args.workspace !== undefined) {
     authorizeWorkspaceScope(viewer, args.workspace);
     selections.push({ index: 'label', values: [`${WORKSPACE_LABEL}=${args.workspace}`] });
@@ -47,18 +39,8 @@ export function listProjects(deps: ModelDeps, viewer: Viewer, args: ProjectListA
   if (status) selections.push({ index: 'status', values: status });
   const visible = visibleNamespaces(viewer);
   if (visible !== 'all') selections.push({ index: 'all', values: [''] });
-  const predicate = allOf(
-    nameContains(args.filter?.name),
-    labelPredicate(labels.rest),
-    visible === 'all' ? undefined : (o) => visible.has(o.metadata.name),
-  );
-  const entries = runQuery({
-    cache,
-    selections,
-    predicate,
-    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
-  });
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  const predicate = allOf(named.predicate, visible === 'all' ? undefined : (o) => visible.has(o.metadata.name));
+  return pageOf(runQuery({ cache, selections, predicate, sort: sortFor(args.orderBy?.field) }), args);
 }
 
 const phaseOf = (ns: StoredObject): string =>

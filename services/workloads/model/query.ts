@@ -225,6 +225,24 @@ function firstIndexWhere(
   return lo;
 }
 
+/** The arguments every list takes: a page, and an order whose field picks the sort. */
+export interface ListArgs {
+  first?: number | null;
+  after?: string | null;
+  orderBy?: { field: string; direction: Direction } | null;
+}
+
+/** The sort an orderBy field names: STATUS where the kind has one (`byStatus`), CREATED_AT, else by name. */
+export function sortFor(field: string | undefined, byStatus?: SortSpec): SortSpec {
+  if (field === 'STATUS' && byStatus) return byStatus;
+  return field === 'CREATED_AT' ? sortByCreated : sortByName;
+}
+
+/** The page of sorted entries a list's arguments ask for. */
+export function pageOf(entries: Entry[], args: ListArgs): Page {
+  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+}
+
 /** One page of sorted entries after a cursor, in either direction; binary search, no scan. */
 export function paginate(entries: Entry[], args: PageArgs): Page {
   validateFirst(args.first);

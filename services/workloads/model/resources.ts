@@ -4,18 +4,9 @@
 import { badUserInput, notFoundError } from '../../common/errors.js';
 import type { StoredObject } from '../../common/k8s/object.js';
 import type { KindName } from '../clients/kinds.js';
-import {
-  allOf,
-  cacheOf,
-  jsonOf,
-  labelPredicate,
-  labelSelections,
-  namespaceSelection,
-  nameContains,
-  type ModelDeps,
-} from './common.js';
+import { allOf, cacheOf, jsonOf, nameAndLabels, namespaceSelection, type ModelDeps } from './common.js';
 import { kubeCall } from './errors.js';
-import { paginate, runQuery, sortByCreated, sortByName, validateFirst, type Page, type Selection } from './query.js';
+import { pageOf, paginate, runQuery, sortByName, sortFor, validateFirst, type Page, type Selection } from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import { ownedBySelection, type NamedOrderInput, type WorkloadRefInput } from './workloads.js';
 
@@ -115,20 +106,14 @@ export function listResources(
   if (namespaced) authorizeList(viewer, args.namespace);
   else authorize(viewer, 'read');
   const cache = cacheOf(deps, kind);
-  const labels = labelSelections(args.filter?.labelSelector);
+  const named = nameAndLabels(args.filter);
   const selections: Selection[] = [
     ...(namespaced ? namespaceSelection(deps, viewer, args.namespace, args.workspace) : []),
-    ...labels.selections,
+    ...named.selections,
   ];
   if (args.filter) selections.push(...(KIND_FILTERS[kind]?.(deps, viewer, args.filter) ?? []));
-  const predicate = allOf(nameContains(args.filter?.name), labelPredicate(labels.rest), extra);
-  const entries = runQuery({
-    cache,
-    selections,
-    predicate,
-    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
-  });
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  const predicate = allOf(named.predicate, extra);
+  return pageOf(runQuery({ cache, selections, predicate, sort: sortFor(args.orderBy?.field) }), args);
 }
 
 export function listEvents(deps: ModelDeps, viewer: Viewer, args: EventListArgs): Page {
@@ -171,12 +156,7 @@ export function podsOfService(
         ...Object.entries(sel).map(([k, v]) => ({ index: 'label', values: [`${k}=${v}`] })),
       ]
     : [{ index: 'namespace', values: [] }];
-  const entries = runQuery({
-    cache,
-    selections,
-    sort: args.orderBy?.field === 'CREATED_AT' ? sortByCreated : sortByName,
-  });
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  return pageOf(runQuery({ cache, selections, sort: sortFor(args.orderBy?.field) }), args);
 }
 
 /** The Services of the pod's namespace whose selector matches the pod's labels, by name. */

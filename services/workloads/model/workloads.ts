@@ -2,21 +2,12 @@
 import { badUserInput } from '../../common/errors.js';
 import type { StoredObject } from '../../common/k8s/object.js';
 import type { KindName } from '../clients/kinds.js';
-import {
-  allOf,
-  cacheOf,
-  labelPredicate,
-  labelSelections,
-  namespaceSelection,
-  nameContains,
-  type ModelDeps,
-} from './common.js';
+import { cacheOf, nameAndLabels, namespaceSelection, type ModelDeps } from './common.js';
 import {
   compareEntries,
-  paginate,
+  pageOf,
   runQuery,
-  sortByCreated,
-  sortByName,
+  sortFor,
   type Direction,
   type Entry,
   type Page,
@@ -126,17 +117,16 @@ export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadLis
   authorizeList(viewer, args.namespace);
   const kinds = args.kind ? [args.kind] : (Object.keys(WORKLOAD_KINDS) as WorkloadKindEnum[]);
   const f = args.filter ?? {};
-  const labels = labelSelections(f.labelSelector);
+  const named = nameAndLabels(f);
   const selections: Selection[] = [
     ...namespaceSelection(deps, viewer, args.namespace, args.workspace),
-    ...labels.selections,
+    ...named.selections,
   ];
   // An empty status list is no status filter (as it always was for workloads).
   if (f.status?.length) selections.push({ index: 'status', values: f.status });
   if (f.owner) selections.push(ownedBySelection(deps, viewer, f.owner));
-  const predicate = allOf(nameContains(f.name), labelPredicate(labels.rest));
-  const field = args.orderBy?.field;
-  const sort = field === 'STATUS' ? sortByStatus : field === 'CREATED_AT' ? sortByCreated : sortByName;
+  const predicate = named.predicate;
+  const sort = sortFor(args.orderBy?.field, sortByStatus);
   let entries: Entry[] = [];
   for (const kind of kinds) {
     const cache = cacheOf(deps, WORKLOAD_KINDS[kind].kind);
@@ -146,7 +136,7 @@ export function listWorkloads(deps: ModelDeps, viewer: Viewer, args: WorkloadLis
     entries = entries.concat(kinds.length > 1 ? found.map((e) => ({ ...e, ns: `${e.ns}\u0000${kind}` })) : found);
   }
   if (kinds.length > 1) entries.sort(compareEntries);
-  return paginate(entries, { first: args.first, after: args.after, direction: args.orderBy?.direction });
+  return pageOf(entries, args);
 }
 
 /** RUNNING / UPDATING / STOPPED, as KubeSphere's workload list shows them. */
