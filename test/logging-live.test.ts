@@ -1,0 +1,452 @@
+// Live container logs against the sandbox cluster, through the module the logging subgraph serves them with
+// (createLiveLogResolvers): sharing of upstream streams, exactly-once delivery across upstream drops and a restart,
+// a deleted pod, a Deployment scaled up, one-shot reads (previous included) and authorization for every role.
+// Lines are compared with the sandbox's own answer for the container's log, read in one request.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import * as k8s from '@kubernetes/client-node';
+import { GraphQLError } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANONYMOUS, type Viewer } from '../services/common/authz.js';
+import { createLogger } from '../services/common/log.js';
+import { NamespaceTenancy, WORKSPACE_LABEL } from '../services/common/tenancy.js';
+import {
+  createLiveLogResolvers,
+  type LiveLogChunk,
+  type LiveLogResolvers,
+} from '../services/logging/live-resolvers.js';
+import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
+
+// ------------------------------------------------------------------ helpers
+
+interface Reader {
+  readonly chunks: LiveLogChunk[];
+  /** Every line read, as `<timestamp> <message>` (the API server's own text of the line). */
+  lines(): string[];
+  /** The lines of one container, as `<timestamp> <message>`. */
+  linesOf(container: string, pod?: string): string[];
+  readonly error: unknown;
+  readonly done: boolean;
+  readonly finished: Promise<void>;
+  lastToken(): string | undefined;
+  stop(): Promise<void>;
+}
+
+function read(it: AsyncIterableIterator<LiveLogChunk>): Reader {
+  const chunks: LiveLogChunk[] = [];
+  const state: { error: unknown; done: boolean } = { error: undefined, done: false };
+  const finished = (async () => {
+    try {
+      for await (const c of it) chunks.push(c);
+    } catch (e) {
+      state.error = e;
+    } finally {
+      state.done = true;
+    }
+  })();
+  return {
+    chunks,
+    lines: () => chunks.flatMap((c) => c.lines.map((l) => `${l.timestamp} ${l.message}`)),
+    linesOf: (container, pod) =>
+      chunks.flatMap((c) =>
+        c.lines
+          .filter((l) => l.container === container && (pod === undefined || l.podName === pod))
+          .map((l) => `${l.timestamp} ${l.message}`),
+      ),
+    get error() {
+      return state.error;
+    },
+    get done() {
+      return state.done;
+    },
+    finished,
+    lastToken: () => chunks.at(-1)?.resumeToken,
+    stop: async () => {
+      await it.return?.();
+      await finished;
+    },
+  };
+}
+
+/** A TCP proxy on 127.0.0.1 in front of the sandbox: cut() closes every connection through it, as a network failure. */
+async function cuttableProxy(sb: TestSandbox) {
+  const target = new URL(sb.sandbox.url);
+  const pairs = new Set<[Socket, Socket]>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), '127.0.0.1');
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromString(sb.sandbox.kubeconfig.replace(sb.sandbox.url, `${target.protocol}//127.0.0.1:${port}`));
+  const cut = () => {
+    const n = pairs.size;
+    for (const [a, b] of [...pairs]) {
+      a.destroy();
+      b.destroy();
+    }
+    pairs.clear();
+    return n;
+  };
+  return {
+    kubeConfig,
+    cut,
+    close: async () => {
+      cut();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function errorOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<GraphQLError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(e).toBeInstanceOf(GraphQLError);
+    return e as GraphQLError;
+  }
+  throw new Error('expected an error');
+}
+
+const podSpec = (name: string, containers: [string, string][], labels: Record<string, string> = {}): k8s.V1Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels },
+  spec: { containers: containers.map(([n, image]) => ({ name: n, image })) },
+});
+
+// ------------------------------------------------------------------ the cluster
+
+const NS = 'live-a';
+const OTHER_NS = 'live-b';
+const WS = 'ws-live';
+const admin: Viewer = { username: 'admin', platformRole: 'platform-admin' };
+const silent = createLogger('test-live', () => {});
+
+describe('live logs (module against the sandbox)', () => {
+  let sb: TestSandbox;
+  let tenancy: NamespaceTenancy;
+  let live: LiveLogResolvers;
+  let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
+  const subscribe = (r: LiveLogResolvers, viewer: Viewer, args: Record<string, unknown>) =>
+    r.resolvers.Subscription.podLogs.subscribe(undefined, args as never, { viewer });
+
+  const logOf = async (pod: string, container: string) => {
+    const text = await sb.core.readNamespacedPodLog({ namespace: NS, name: pod, container, timestamps: true });
+    return text.split('\n').filter(Boolean);
+  };
+  const runningPod = async (pod: k8s.V1Pod, namespace = NS) => {
+    await sb.core.createNamespacedPod({ namespace, body: pod });
+    return eventually(
+      async () => {
+        const p = await sb.core.readNamespacedPod({ namespace, name: pod.metadata!.name! });
+        const st = p.status?.containerStatuses ?? [];
+        return st.length === pod.spec!.containers.length && st.every((c) => c.state?.running) ? p : undefined;
+      },
+      30_000,
+      `pod ${pod.metadata!.name} running`,
+    );
+  };
+  const logRequests = (since: Record<string, number>) => sb.sandbox.server.requestCounts(since)['get pods/log'] ?? 0;
+
+  beforeAll(async () => {
+    sb = await startTestSandbox({ speed: 10 });
+    for (const [name, ws] of [
+      [NS, WS],
+      [OTHER_NS, 'ws-other'],
+    ])
+      await sb.core.createNamespace({ body: { metadata: { name, labels: { [WORKSPACE_LABEL]: ws } } } });
+    tenancy = new NamespaceTenancy(sb.kc, silent);
+    await tenancy.start();
+    proxy = await cuttableProxy(sb);
+    live = createLiveLogResolvers({ kubeConfig: proxy.kubeConfig, log: silent, tenancy });
+  });
+  afterAll(async () => {
+    await live?.close();
+    await tenancy?.stop();
+    await proxy?.close();
+    await sb?.close();
+  });
+
+  it('streams a container as LogLines with the API server timestamps, in the order of the log', async () => {
+    const pod = await runningPod(podSpec('web-1', [['nginx', 'nginx:1.27']]));
+    const r = read(await subscribe(live, admin, { namespace: NS, pod: 'web-1', tailLines: 2 }));
+    await eventually(() => r.lines().length >= 8, 20_000, 'eight lines');
+    await r.stop();
+    const first = r.chunks[0].lines[0];
+    expect(first).toMatchObject({
+      stream: null,
+      namespace: NS,
+      podName: 'web-1',
+      container: 'nginx',
+      node: pod.spec!.nodeName,
+    });
+    expect(first.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    const truth = await logOf('web-1', 'nginx');
+    const got = r.lines();
+    const at = truth.indexOf(got[0]);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(got).toEqual(truth.slice(at, at + got.length));
+    expect(r.chunks.every((c) => typeof c.resumeToken === 'string' && c.resumeToken.length > 0)).toBe(true);
+  });
+
+  it('50 subscribers of one container share one upstream stream, closed when the last one leaves', async () => {
+    await runningPod(podSpec('shared-1', [['app', 'example/orders-api:1.4.2']]));
+    const before = sb.sandbox.server.requestCounts();
+    const readers = await Promise.all(
+      Array.from({ length: 50 }, async () =>
+        read(await subscribe(live, admin, { namespace: NS, pod: 'shared-1', tailLines: 5 })),
+      ),
+    );
+    await eventually(() => readers.every((r) => r.lines().length >= 8), 30_000, 'every subscriber reading');
+    expect(logRequests(before)).toBe(1);
+    expect(live.live.upstreamStreams()).toBe(1);
+    await Promise.all(readers.map((r) => r.stop()));
+    const truth = await logOf('shared-1', 'app');
+    for (const r of readers) {
+      const got = r.lines();
+      const at = truth.indexOf(got[0]);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(got).toEqual(truth.slice(at, at + got.length));
+    }
+    await eventually(() => live.live.upstreamStreams() === 0, 10_000, 'the upstream stream closed');
+  });
+
+  it('delivers every line exactly once, in order, across 10 upstream drops and a restart of the subgraph', async () => {
+    // A Java container: stack traces are many lines with one timestamp, which a resume must count, not skip.
+    await runningPod(
+      podSpec('steady-1', [
+        ['app', 'example/spring-orders:3.2.0'],
+        ['proxy', 'nginx:1.27'],
+      ]),
+    );
+    const before = sb.sandbox.server.requestCounts();
+    let r = read(await subscribe(live, admin, { namespace: NS, pod: 'steady-1' }));
+    for (let drop = 0; drop < 10; drop++) {
+      const n = r.lines().length;
+      await eventually(() => r.lines().length > n, 20_000, `lines after drop ${drop}`);
+      proxy.cut();
+    }
+    const n = r.lines().length;
+    await eventually(() => r.lines().length > n, 20_000, 'lines after the last drop');
+    // The subgraph restarts: a new instance, resumed from the last token the client received.
+    await live.close();
+    await r.finished;
+    const token = r.lastToken()!;
+    const first = { app: r.linesOf('app'), proxy: r.linesOf('proxy') };
+    await new Promise((res) => setTimeout(res, 700)); // lines are written while nobody reads
+    live = createLiveLogResolvers({ kubeConfig: proxy.kubeConfig, log: silent, tenancy });
+    r = read(await subscribe(live, admin, { namespace: NS, pod: 'steady-1', resumeToken: token }));
+    await eventually(() => r.lines().length >= 20, 20_000, 'lines after the restart');
+    await r.stop();
+    expect(logRequests(before)).toBeGreaterThanOrEqual(12);
+    for (const container of ['app', 'proxy'] as const) {
+      const got = [...first[container], ...r.linesOf(container)];
+      const truth = await logOf('steady-1', container);
+      expect(got.length).toBeGreaterThan(10);
+      expect(got).toEqual(truth.slice(0, got.length));
+    }
+  });
+
+  it('ends a subscription whose pod is deleted with NOT_FOUND, after the lines already read', async () => {
+    await runningPod(podSpec('doomed-1', [['nginx', 'nginx:1.27']]));
+    const r = read(await subscribe(live, admin, { namespace: NS, pod: 'doomed-1', tailLines: 1 }));
+    await eventually(() => r.lines().length >= 3, 20_000, 'lines before the deletion');
+    await sb.core.deleteNamespacedPod({ namespace: NS, name: 'doomed-1', gracePeriodSeconds: 0 });
+    await r.finished;
+    expect(r.lines().length).toBeGreaterThanOrEqual(3);
+    expect(r.error).toBeInstanceOf(GraphQLError);
+    expect((r.error as GraphQLError).extensions.code).toBe('NOT_FOUND');
+    expect((r.error as GraphQLError).message).toBe(`pod ${NS}/doomed-1 was deleted`);
+    // Resuming it says the same.
+    const again = await errorOf(subscribe(live, admin, { namespace: NS, pod: 'doomed-1', resumeToken: r.lastToken() }));
+    expect([again.extensions.code, again.message]).toEqual(['NOT_FOUND', `pod ${NS}/doomed-1 was deleted`]);
+    const missing = await errorOf(subscribe(live, admin, { namespace: NS, pod: 'never-was' }));
+    expect(missing.extensions.code).toBe('NOT_FOUND');
+  });
+
+  it('workloadLogs merges the pods of a Deployment and follows it when it is scaled up', async () => {
+    await sb.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: 'shop' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'shop' } },
+          template: {
+            metadata: { labels: { app: 'shop' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
+        },
+      },
+    });
+    // A pod with the same labels but no owner: not the Deployment's.
+    await runningPod(podSpec('shop-impostor', [['web', 'nginx:1.27']], { app: 'shop' }));
+    const podsOf = async () =>
+      (await sb.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=shop' })).items
+        .filter((p) => p.metadata?.ownerReferences?.length)
+        .map((p) => p.metadata!.name!);
+    await eventually(async () => (await podsOf()).length === 1, 30_000, 'one replica');
+    const r = read(
+      await live.resolvers.Subscription.workloadLogs.subscribe(
+        undefined,
+        { namespace: NS, kind: 'DEPLOYMENT', name: 'shop', tailLines: 1 },
+        { viewer: admin },
+      ),
+    );
+    const podNames = () => new Set(r.chunks.flatMap((c) => c.lines.map((l) => l.podName)));
+    await eventually(() => podNames().size === 1, 20_000, 'lines of the first replica');
+    await sb.apps.patchNamespacedDeploymentScale(
+      { namespace: NS, name: 'shop', body: { spec: { replicas: 3 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await eventually(() => podNames().size === 3, 30_000, 'lines of three replicas');
+    await r.stop();
+    expect([...podNames()].sort()).toEqual((await podsOf()).sort());
+    // Each pod's lines are that pod's log, in order.
+    for (const name of podNames()) {
+      const got = r.linesOf('web', name);
+      const truth = await logOf(name, 'web');
+      const at = truth.indexOf(got[0]);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(got).toEqual(truth.slice(at, at + got.length));
+    }
+    const missing = await errorOf(
+      live.resolvers.Subscription.workloadLogs.subscribe(
+        undefined,
+        { namespace: NS, kind: 'STATEFUL_SET', name: 'shop' },
+        { viewer: admin },
+      ),
+    );
+    expect([missing.extensions.code, missing.message]).toEqual(['NOT_FOUND', `StatefulSet ${NS}/shop not found`]);
+  });
+
+  it('Pod.containerLog reads once, the crashed container with previous, and checks its arguments', async () => {
+    await sb.core.createNamespacedPod({
+      namespace: NS,
+      body: podSpec('crashy-1', [['worker', 'example/payment-worker-crash:2.1.0']]),
+    });
+    await eventually(
+      async () =>
+        ((await sb.core.readNamespacedPod({ namespace: NS, name: 'crashy-1' })).status?.containerStatuses?.[0]
+          ?.restartCount ?? 0) >= 1,
+      60_000,
+      'the worker crashed once',
+    );
+    const containerLog = (args: Record<string, unknown>, viewer: Viewer = admin, name = 'crashy-1') =>
+      live.resolvers.Pod.containerLog({ namespace: NS, name }, args as never, { viewer });
+    const previous = await containerLog({ previous: true });
+    expect(previous).toBe(
+      await sb.core.readNamespacedPodLog({ namespace: NS, name: 'crashy-1', previous: true, tailLines: 10_000 }),
+    );
+    expect(previous.trim().length).toBeGreaterThan(0);
+    const tail = await containerLog({ container: 'worker', tailLines: 1, previous: true });
+    expect(tail).toBe(previous.split('\n').filter(Boolean).slice(-1)[0] + '\n');
+    for (const tailLines of [-1, 10_001, 1.5]) {
+      const e = await errorOf(containerLog({ tailLines }));
+      expect([e.extensions.code, e.extensions.argument]).toEqual(['BAD_USER_INPUT', 'tailLines']);
+    }
+    expect((await errorOf(containerLog({}, admin, 'no-such-pod'))).extensions.code).toBe('NOT_FOUND');
+    expect((await errorOf(containerLog({ container: 'nope' }))).extensions.code).toBe('BAD_USER_INPUT');
+    // A container that never crashed has no previous log.
+    expect((await errorOf(containerLog({ previous: true }, admin, 'web-1'))).extensions.code).toBe('NOT_FOUND');
+  });
+
+  it('authorizes every role before any request to the cluster', async () => {
+    await runningPod(podSpec('secret-1', [['nginx', 'nginx:1.27']]), OTHER_NS);
+    const roles: [string, Viewer, string | undefined][] = [
+      ['platform admin', admin, undefined],
+      [
+        'project viewer',
+        { username: 'pv', platformRole: 'platform-regular', projectRoles: { [NS]: 'project-viewer' } },
+        undefined,
+      ],
+      [
+        'project operator',
+        { username: 'po', platformRole: 'platform-regular', projectRoles: { [NS]: 'project-operator' } },
+        undefined,
+      ],
+      [
+        'project admin',
+        { username: 'pa', platformRole: 'platform-regular', projectRoles: { [NS]: 'project-admin' } },
+        undefined,
+      ],
+      [
+        'workspace viewer',
+        { username: 'wv', platformRole: 'platform-regular', workspaceRoles: { [WS]: 'workspace-viewer' } },
+        undefined,
+      ],
+      [
+        'workspace admin',
+        { username: 'wa', platformRole: 'platform-regular', workspaceRoles: { [WS]: 'workspace-admin' } },
+        undefined,
+      ],
+      [
+        'workspace regular (no project)',
+        { username: 'wr', platformRole: 'platform-regular', workspaceRoles: { [WS]: 'workspace-regular' } },
+        'FORBIDDEN',
+      ],
+      [
+        'viewer of another project',
+        { username: 'ov', platformRole: 'platform-regular', projectRoles: { [NS]: 'project-viewer' } },
+        'FORBIDDEN',
+      ],
+      ['platform regular', { username: 'pr', platformRole: 'platform-regular' }, 'FORBIDDEN'],
+      ['anonymous', ANONYMOUS, 'UNAUTHENTICATED'],
+    ];
+    for (const [role, viewer, refused] of roles) {
+      // Every role is asked for OTHER_NS's pod when refused there, and for its own project's pod otherwise.
+      const target = refused ? { namespace: OTHER_NS, name: 'secret-1' } : { namespace: NS, name: 'web-1' };
+      const before = sb.sandbox.server.requestCounts();
+      const calls = [
+        () => subscribe(live, viewer, { namespace: target.namespace, pod: target.name, tailLines: 1 }),
+        () =>
+          live.resolvers.Subscription.workloadLogs.subscribe(
+            undefined,
+            { namespace: target.namespace, kind: 'DEPLOYMENT', name: 'shop' } as never,
+            { viewer },
+          ),
+        () => live.resolvers.Pod.containerLog(target, { tailLines: 1 }, { viewer }),
+      ];
+      if (refused) {
+        for (const call of calls) expect([role, (await errorOf(call)).extensions.code]).toEqual([role, refused]);
+        const asked = Object.keys(sb.sandbox.server.requestCounts(before)).filter((k) => k.includes('pods'));
+        expect([role, asked]).toEqual([role, []]);
+      } else {
+        const r = read((await calls[0]()) as AsyncIterableIterator<LiveLogChunk>);
+        await eventually(() => r.lines().length > 0, 20_000, `${role} reads`);
+        await r.stop();
+        expect(typeof (await calls[2]())).toBe('string');
+      }
+    }
+  });
+
+  it('refuses bad arguments with BAD_USER_INPUT naming them', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ namespace: NS, pod: 'web-1', tailLines: -1 }, 'tailLines'],
+      [{ namespace: NS, pod: 'web-1', tailLines: 10_001 }, 'tailLines'],
+      [{ namespace: NS, pod: 'web-1', sinceSeconds: 0 }, 'sinceSeconds'],
+      [{ namespace: NS, pod: 'web-1', tailLines: 1, sinceSeconds: 5 }, 'sinceSeconds'],
+      [{ namespace: NS, pod: '../secrets' }, 'pod'],
+      [{ namespace: NS, pod: 'web-1', container: 'a/b' }, 'container'],
+      [{ namespace: NS, pod: 'web-1', resumeToken: 'eyJ2IjoxfQ' }, 'resumeToken'],
+    ];
+    for (const [args, argument] of cases) {
+      const e = await errorOf(subscribe(live, admin, args));
+      expect([args, e.extensions.code, e.extensions.argument]).toEqual([args, 'BAD_USER_INPUT', argument]);
+    }
+    const wrong = await errorOf(subscribe(live, admin, { namespace: NS, pod: 'web-1', container: 'sidecar' }));
+    expect(wrong.extensions.code).toBe('BAD_USER_INPUT');
+    expect(wrong.message).toContain('nginx');
+  });
+});
