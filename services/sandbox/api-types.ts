@@ -126,7 +126,8 @@ export interface Volume {
 }
 
 export interface PodSpec {
-  containers: Container[];
+  // Required by validation, which is also what reads objects that lack it.
+  containers?: Container[];
   initContainers?: Container[];
   ephemeralContainers?: Container[];
   volumes?: Volume[];

@@ -1,17 +1,26 @@
 // The DaemonSet controller (daemonset-controller): one pod per node that should run it (nodeSelector, required
 // node affinity, NoSchedule/NoExecute taints against the pod's tolerations plus those every daemon pod gets),
 // pinned to its node, with ControllerRevisions and RollingUpdate (maxUnavailable / maxSurge) or OnDelete.
-import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
-import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
+import type {
+  KNode,
+  KObject,
+  KPod,
+  KWorkload,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  PodSpec,
+  Taint,
+  Toleration,
+  WorkloadStatus,
+} from '../types.js';
+import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { POD, WorkloadController } from './workload-controller.js';
 import {
-  controllerKeys,
   claimObjects,
   CONTROLLER_REVISION_HASH,
-  controllerRefOf,
-  ensureRevision,
+  controlledBy,
   intOrPercent,
   isPodAvailable,
   isPodReady,
@@ -19,6 +28,7 @@ import {
   omitZero,
   podFromTemplate,
   pruneRevisions,
+  templateRevision,
   writeStatus,
 } from './workload-util.js';
 
@@ -26,8 +36,8 @@ const SOURCE = { component: 'daemonset-controller' };
 const TEMPLATE_GENERATION = 'pod-template-generation';
 
 /** Tolerations the controller adds to every daemon pod (util.AddOrUpdateDaemonPodTolerations). */
-function daemonTolerations(spec: Loose): Loose[] {
-  const t = (key: string, effect: string) => ({ key, operator: 'Exists', effect });
+function daemonTolerations(spec: PodSpec | undefined): Toleration[] {
+  const t = (key: string, effect: string): Toleration => ({ key, operator: 'Exists', effect });
   const out = [
     t('node.kubernetes.io/not-ready', 'NoExecute'),
     t('node.kubernetes.io/unreachable', 'NoExecute'),
@@ -40,7 +50,7 @@ function daemonTolerations(spec: Loose): Loose[] {
   return out;
 }
 
-function tolerates(tolerations: Loose[], taint: Loose): boolean {
+function tolerates(tolerations: Toleration[], taint: Taint): boolean {
   return tolerations.some((tol) => {
     if (tol.effect && tol.effect !== taint.effect) return false;
     if ((tol.operator ?? 'Equal') === 'Exists') return !tol.key || tol.key === taint.key;
@@ -48,10 +58,10 @@ function tolerates(tolerations: Loose[], taint: Loose): boolean {
   });
 }
 
-function matchNodeSelectorTerm(term: Loose, node: KObject): boolean {
+function matchNodeSelectorTerm(term: NodeSelectorTerm, node: KNode): boolean {
   const labels: Record<string, string> = node.metadata.labels ?? {};
-  const check = (e: Loose, value: string | undefined) => {
-    const values: string[] = e.values ?? [];
+  const check = (e: NodeSelectorRequirement, value: string | undefined) => {
+    const values = e.values ?? [];
     switch (e.operator) {
       case 'In':
         return value !== undefined && values.includes(value);
@@ -69,8 +79,8 @@ function matchNodeSelectorTerm(term: Loose, node: KObject): boolean {
         return false;
     }
   };
-  const exprs: Loose[] = term.matchExpressions ?? [];
-  const fields: Loose[] = term.matchFields ?? [];
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
   if (!exprs.length && !fields.length) return false;
   return (
     exprs.every((e) => check(e, Object.prototype.hasOwnProperty.call(labels, e.key) ? labels[e.key] : undefined)) &&
@@ -79,13 +89,11 @@ function matchNodeSelectorTerm(term: Loose, node: KObject): boolean {
 }
 
 /** NodeShouldRunDaemonPod: node selector, required node affinity and untolerated NoSchedule/NoExecute taints. */
-export function nodeShouldRunDaemonPod(node: KObject, podSpec: Loose): boolean {
+export function nodeShouldRunDaemonPod(node: KNode, podSpec: PodSpec | undefined): boolean {
   if (node.metadata.deletionTimestamp) return false;
   const labels: Record<string, string> = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((podSpec?.nodeSelector ?? {}) as Record<string, string>))
-    if (labels[k] !== v) return false;
-  const terms: Loose[] | undefined =
-    podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  for (const [k, v] of Object.entries(podSpec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const terms = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && !terms.some((t) => matchNodeSelectorTerm(t, node))) return false;
   const tolerations = [...(podSpec?.tolerations ?? []), ...daemonTolerations(podSpec)];
   for (const taint of node.spec?.taints ?? []) {
@@ -99,27 +107,13 @@ const byCreation = (a: KObject, b: KObject) =>
   Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
   a.metadata.name!.localeCompare(b.metadata.name!);
 
-export class DaemonSetController extends Controller {
+export class DaemonSetController extends WorkloadController {
   constructor(ctx: ControllerContext) {
-    super(ctx);
+    super(ctx, { group: 'apps', plural: 'daemonsets', kind: 'DaemonSet' }, POD, SOURCE);
   }
 
-  private get dsRt() {
-    return this.store.type('apps', 'daemonsets');
-  }
-
-  private get podRt() {
-    return this.store.type('', 'pods');
-  }
-
-  protected override initialKeys(): string[] {
-    return this.keysOfAll(this.dsRt);
-  }
-
-  protected keysFor(ev: StoreEvent): string[] {
+  protected override otherKeys(ev: StoreEvent): string[] {
     const { rt, object } = ev;
-    if (isEventOf(ev, 'apps', 'DaemonSet')) return selfKeys(ev);
-    if (isEventOf(ev, '', 'Pod')) return controllerKeys(ev, 'DaemonSet');
     if (rt.group === '' && rt.kind === 'Node') {
       if (ev.type === 'MODIFIED' && ev.old && !nodeChanged(ev.old, object)) return [];
       return this.initialKeys();
@@ -129,32 +123,22 @@ export class DaemonSetController extends Controller {
 
   protected reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const found = this.store.get(this.dsRt, namespace, name);
+    const found = this.store.get(this.ownRt, namespace, name);
     if (!found) return;
-    const ds = structuredClone(found);
-    const template = structuredClone(ds.spec?.template ?? {});
-    const data = { spec: { template: { ...template, $patch: 'replace' } } };
-    const revision = ensureRevision(
-      this.store,
-      ds,
-      data,
-      { ...(template.metadata?.labels ?? {}) },
-      CONTROLLER_REVISION_HASH,
-    );
+    const ds: KWorkload = structuredClone(found);
+    const { revision } = templateRevision(this.store, ds, CONTROLLER_REVISION_HASH);
     const hash =
       revision.metadata.labels?.[CONTROLLER_REVISION_HASH] ??
       revision.metadata.name!.slice(ds.metadata.name!.length + 1);
     const nodes = this.store.list(this.store.type('', 'nodes'));
 
     if (!ds.metadata.deletionTimestamp) {
-      const pods = claimObjects(this.store, this.podRt, ds);
+      const pods = claimObjects(this.store, this.childRt, ds);
       this.manage(ds, nodes, groupByNode(pods), hash);
-      if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
-        const fresh = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === ds.metadata.uid);
-        this.rollingUpdate(ds, nodes, groupByNode(fresh), hash);
-      }
+      if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate')
+        this.rollingUpdate(ds, nodes, groupByNode(controlledBy(this.store, this.childRt, ds)), hash);
     }
-    const pods = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === ds.metadata.uid);
+    const pods = controlledBy(this.store, this.childRt, ds);
     this.updateStatus(ds, nodes, groupByNode(pods), hash);
     const live = new Set<string>([revision.metadata.name!]);
     for (const p of pods) {
@@ -164,7 +148,7 @@ export class DaemonSetController extends Controller {
     pruneRevisions(this.store, ds, live, ds.spec?.revisionHistoryLimit ?? 10);
   }
 
-  private newPod(ds: KObject, node: string, hash: string): KObject {
+  private newPod(ds: KWorkload, node: string, hash: string): KPod {
     const pod = podFromTemplate(ds, ds.spec?.template, { generateName: `${ds.metadata.name}-` });
     pod.metadata.labels = {
       ...pod.metadata.labels,
@@ -172,7 +156,7 @@ export class DaemonSetController extends Controller {
       [TEMPLATE_GENERATION]: String(ds.metadata.generation ?? 1),
     };
     const spec = pod.spec;
-    const tolerations: Loose[] = [...(spec.tolerations ?? [])];
+    const tolerations = [...(spec.tolerations ?? [])];
     for (const t of daemonTolerations(spec)) {
       if (!tolerations.some((x) => x.key === t.key && x.effect === t.effect)) tolerations.push(t);
     }
@@ -191,28 +175,16 @@ export class DaemonSetController extends Controller {
     return pod;
   }
 
-  private createPod(ds: KObject, node: string, hash: string): void {
-    try {
-      const created = this.store.create(this.podRt, this.newPod(ds, node, hash));
-      recordEvent(this.store, ds, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      recordEvent(this.store, ds, 'Warning', 'FailedCreate', `Error creating: ${e.message}`, SOURCE);
-      if (!/being terminated/.test(e.message)) this.enqueueAfter(nsKey(ds.metadata.namespace, ds.metadata.name!), 2000);
-    }
+  private createPod(ds: KWorkload, node: string, hash: string): void {
+    this.createChild(ds, this.newPod(ds, node, hash));
   }
 
   private deletePod(ds: KObject, pod: KObject): void {
-    try {
-      this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
-      recordEvent(this.store, ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
-    } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
-    }
+    this.deleteChild(ds, pod, `Deleted pod: ${pod.metadata.name}`);
   }
 
   /** podsShouldBeOnNode for every node: create missing pods, kill failed, duplicate and misplaced ones. */
-  private manage(ds: KObject, nodes: KObject[], byNode: Map<string, KObject[]>, hash: string): void {
+  private manage(ds: KWorkload, nodes: KNode[], byNode: Map<string, KPod[]>, hash: string): void {
     const surge = this.maxSurge(ds, nodes) > 0;
     const nodeNames = new Set(nodes.map((n) => n.metadata.name!));
     for (const node of nodes) {
@@ -227,7 +199,7 @@ export class DaemonSetController extends Controller {
         for (const p of pods) if (!p.metadata.deletionTimestamp) this.deletePod(ds, p);
         continue;
       }
-      const running: KObject[] = [];
+      const running: KPod[] = [];
       for (const p of pods) {
         if (p.metadata.deletionTimestamp) continue;
         if (p.status?.phase === 'Failed') {
@@ -265,16 +237,16 @@ export class DaemonSetController extends Controller {
     }
   }
 
-  private desired(ds: KObject, nodes: KObject[]): number {
+  private desired(ds: KWorkload, nodes: KNode[]): number {
     return nodes.filter((n) => nodeShouldRunDaemonPod(n, ds.spec?.template?.spec)).length;
   }
 
-  private maxSurge(ds: KObject, nodes: KObject[]): number {
+  private maxSurge(ds: KWorkload, nodes: KNode[]): number {
     if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return 0;
     return intOrPercent(ds.spec?.updateStrategy?.rollingUpdate?.maxSurge, this.desired(ds, nodes), true, 0);
   }
 
-  private rollingUpdate(ds: KObject, nodes: KObject[], byNode: Map<string, KObject[]>, hash: string): void {
+  private rollingUpdate(ds: KWorkload, nodes: KNode[], byNode: Map<string, KPod[]>, hash: string): void {
     const desired = this.desired(ds, nodes);
     const surge = this.maxSurge(ds, nodes);
     let maxUnavailable = intOrPercent(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable, desired, true, 1);
@@ -282,15 +254,15 @@ export class DaemonSetController extends Controller {
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
     const key = nsKey(ds.metadata.namespace, ds.metadata.name!);
     let numUnavailable = 0;
-    const replace: KObject[] = [];
-    const candidates: KObject[] = [];
+    const replace: KPod[] = [];
+    const candidates: KPod[] = [];
     const surgeNodes: string[] = [];
     for (const node of nodes) {
       if (!nodeShouldRunDaemonPod(node, ds.spec?.template?.spec)) continue;
       const pods = (byNode.get(node.metadata.name!) ?? []).filter((p) => !p.metadata.deletionTimestamp);
       const newPod = pods.find((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === hash);
       const oldPod = pods.find((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== hash);
-      const available = (p: KObject) => {
+      const available = (p: KPod) => {
         const wait = msUntilAvailable(p, minReadySeconds);
         if (wait > 0 && wait !== Infinity) this.enqueueAfter(key, wait + 5);
         return wait === 0;
@@ -318,7 +290,7 @@ export class DaemonSetController extends Controller {
     for (const nodeName of surgeNodes.slice(0, Math.max(0, surge - numUnavailable))) this.createPod(ds, nodeName, hash);
   }
 
-  private updateStatus(ds: KObject, nodes: KObject[], byNode: Map<string, KObject[]>, hash: string): void {
+  private updateStatus(ds: KWorkload, nodes: KNode[], byNode: Map<string, KPod[]>, hash: string): void {
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
     let desired = 0;
     let current = 0;
@@ -344,7 +316,7 @@ export class DaemonSetController extends Controller {
       if (pods.some((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === hash && !p.metadata.deletionTimestamp))
         updated++;
     }
-    const status: Loose = omitZero(
+    const status: WorkloadStatus = omitZero(
       {
         currentNumberScheduled: current,
         numberMisscheduled: misscheduled,
@@ -358,12 +330,12 @@ export class DaemonSetController extends Controller {
       ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable'],
     );
     if (ds.status?.collisionCount !== undefined) status.collisionCount = ds.status.collisionCount;
-    writeStatus(this.store, this.dsRt, ds, status);
+    writeStatus(this.store, this.ownRt, ds, status);
   }
 }
 
-function groupByNode(pods: KObject[]): Map<string, KObject[]> {
-  const m = new Map<string, KObject[]>();
+function groupByNode(pods: KPod[]): Map<string, KPod[]> {
+  const m = new Map<string, KPod[]>();
   for (const p of pods) {
     const node = p.spec?.nodeName ?? nodeOfAffinity(p);
     if (!node) continue;
@@ -374,9 +346,8 @@ function groupByNode(pods: KObject[]): Map<string, KObject[]> {
   return m;
 }
 
-function nodeOfAffinity(p: KObject): string | undefined {
-  const terms: Loose[] =
-    p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+function nodeOfAffinity(p: KPod): string | undefined {
+  const terms = p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const t of terms) {
     for (const f of t.matchFields ?? [])
       if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
@@ -385,7 +356,7 @@ function nodeOfAffinity(p: KObject): string | undefined {
 }
 
 /** Node changes that matter to daemon placement: labels, taints, existence (status heartbeats do not). */
-function nodeChanged(a: KObject, b: KObject): boolean {
+function nodeChanged(a: KNode, b: KNode): boolean {
   return (
     JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
     JSON.stringify(a.spec?.taints ?? []) !== JSON.stringify(b.spec?.taints ?? []) ||

@@ -1,6 +1,6 @@
 // deploymentutil: what the Deployment controller computes from a Deployment and its ReplicaSets without writing
 // anything: revision annotations, surge and unavailability fenceposts, the status counts and its progress.
-import type { KObject, Loose } from '../types.js';
+import type { Condition, KWorkload, WorkloadStatus } from '../types.js';
 import { intOrPercent, omitZero, rfc3339, setCondition } from './workload-util.js';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -17,29 +17,29 @@ export const NOT_COPIED = new Set([
   'deprecated.deployment.rollback.to',
 ]);
 
-export type RS = KObject;
+export type RS = KWorkload;
 
-export const replicasOf = (o: KObject | undefined): number => o?.spec?.replicas ?? (o ? 1 : 0);
+export const replicasOf = (o: KWorkload | undefined): number => o?.spec?.replicas ?? (o ? 1 : 0);
 export const revisionOf = (rs: RS): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
 export const sum = (rss: RS[], f: (rs: RS) => number) => rss.reduce((n, rs) => n + f(rs), 0);
 export const byCreation = (a: RS, b: RS) =>
   Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
   a.metadata.name!.localeCompare(b.metadata.name!);
 
-export function maxSurge(d: KObject): number {
+export function maxSurge(d: KWorkload): number {
   if (d.spec?.strategy?.type === 'Recreate') return 0;
   const [surge] = fenceposts(d);
   return surge;
 }
 
-export function maxUnavailable(d: KObject): number {
+export function maxUnavailable(d: KWorkload): number {
   if (d.spec?.strategy?.type === 'Recreate' || replicasOf(d) === 0) return 0;
   const [, unavailable] = fenceposts(d);
   return Math.min(unavailable, replicasOf(d));
 }
 
 /** deploymentutil.ResolveFenceposts: surge rounds up, unavailability down, and both cannot be zero. */
-export function fenceposts(d: KObject): [number, number] {
+export function fenceposts(d: KWorkload): [number, number] {
   const ru = d.spec?.strategy?.rollingUpdate ?? {};
   const want = replicasOf(d);
   const surge = intOrPercent(ru.maxSurge, want, true, '25%');
@@ -48,10 +48,14 @@ export function fenceposts(d: KObject): [number, number] {
   return [surge, unavailable];
 }
 
-export function calculateStatus(d: KObject, all: RS[], newRS: RS | undefined): Loose {
+export function calculateStatus(
+  d: KWorkload,
+  all: RS[],
+  newRS: RS | undefined,
+): WorkloadStatus & { conditions: Condition[] } {
   const available = sum(all, (rs) => rs.status?.availableReplicas ?? 0);
   const total = sum(all, (rs) => rs.status?.replicas ?? 0);
-  const status: Loose = omitZero(
+  const status: WorkloadStatus = omitZero(
     {
       observedGeneration: d.metadata.generation,
       replicas: total,
@@ -82,12 +86,12 @@ export function calculateStatus(d: KObject, all: RS[], newRS: RS | undefined): L
           reason: 'MinimumReplicasUnavailable',
           message: 'Deployment does not have minimum availability.',
         };
-  status.conditions = setCondition(conditions, availableCond);
-  if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
-  return status;
+  const out = { ...status, conditions: setCondition(conditions, availableCond) };
+  if (d.status?.collisionCount !== undefined) out.collisionCount = d.status.collisionCount;
+  return out;
 }
 
-export function deploymentComplete(d: KObject, s: Loose): boolean {
+export function deploymentComplete(d: KWorkload, s: WorkloadStatus): boolean {
   return (
     (s.updatedReplicas ?? 0) === replicasOf(d) &&
     (s.replicas ?? 0) === replicasOf(d) &&
@@ -97,7 +101,7 @@ export function deploymentComplete(d: KObject, s: Loose): boolean {
 }
 
 /** deploymentutil.DeploymentProgressing: any count moved in the right direction since the last status. */
-export function progressing(old: Loose, next: Loose): boolean {
+export function progressing(old: WorkloadStatus, next: WorkloadStatus): boolean {
   const oldStatusOld = (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
   const newStatusOld = (next.replicas ?? 0) - (next.updatedReplicas ?? 0);
   return (

@@ -4,11 +4,11 @@
 // and conditions `kubectl rollout status` reads.
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
-import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
+import type { Condition, KObject, KWorkload, WorkloadStatus } from '../types.js';
+import { nsKey, splitKey, type ControllerContext } from './base.js';
+import { WorkloadController } from './workload-controller.js';
 import { recordEvent } from './events.js';
 import {
-  controllerKeys,
   claimObjects,
   computeHash,
   controllerRefOf,
@@ -16,7 +16,6 @@ import {
   isPodTerminal,
   POD_TEMPLATE_HASH,
   rfc3339,
-  selectorMatcher,
   setCondition,
   templatesEqualIgnoringHash,
   writeStatus,
@@ -43,47 +42,34 @@ export { REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS } from './de
 
 const SOURCE = { component: 'deployment-controller' };
 
-export class DeploymentController extends Controller {
+export class DeploymentController extends WorkloadController {
   /** The progress mark (lastUpdateTime) each deployment's deadline check is already set for. */
   private readonly deadlineChecks = new Map<string, number>();
 
   constructor(ctx: ControllerContext) {
-    super(ctx);
+    super(
+      ctx,
+      { group: 'apps', plural: 'deployments', kind: 'Deployment' },
+      { group: 'apps', plural: 'replicasets', kind: 'ReplicaSet' },
+      SOURCE,
+    );
   }
 
-  private get dRt() {
-    return this.store.type('apps', 'deployments');
+  /** An orphan ReplicaSet may be adopted by a Deployment whose selector matches it. */
+  protected override childKeys(ev: StoreEvent): string[] {
+    return this.adoptingKeys(ev, { skipDeleting: false });
   }
 
-  private get rsRt() {
-    return this.store.type('apps', 'replicasets');
-  }
-
-  protected override initialKeys(): string[] {
-    return this.keysOfAll(this.dRt);
-  }
-
-  protected keysFor(ev: StoreEvent): string[] {
+  protected override otherKeys(ev: StoreEvent): string[] {
     const { rt, object } = ev;
-    if (isEventOf(ev, 'apps', 'Deployment')) return selfKeys(ev);
-    if (isEventOf(ev, 'apps', 'ReplicaSet')) {
-      const keys = new Set(controllerKeys(ev, 'Deployment'));
-      if (!controllerRefOf(object) && ev.type !== 'DELETED') {
-        for (const d of this.store.list(this.dRt, object.metadata.namespace)) {
-          if (selectorMatcher(d.spec?.selector)(object.metadata.labels))
-            keys.add(nsKey(d.metadata.namespace, d.metadata.name!));
-        }
-      }
-      return [...keys];
-    }
     // Recreate waits for the old pods to be gone.
     if (rt.group === '' && rt.kind === 'Pod' && ev.type === 'DELETED') {
       const ref = controllerRefOf(object);
       if (ref?.kind !== 'ReplicaSet') return [];
-      const rs = this.store.get(this.rsRt, object.metadata.namespace, ref.name);
+      const rs = this.store.get(this.childRt, object.metadata.namespace, ref.name);
       const dref = rs && controllerRefOf(rs);
       if (dref?.kind !== 'Deployment') return [];
-      const d = this.store.get(this.dRt, object.metadata.namespace, dref.name);
+      const d = this.store.get(this.ownRt, object.metadata.namespace, dref.name);
       return d?.spec?.strategy?.type === 'Recreate' ? [nsKey(d.metadata.namespace, d.metadata.name!)] : [];
     }
     return [];
@@ -93,10 +79,10 @@ export class DeploymentController extends Controller {
 
   protected reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const found = this.store.get(this.dRt, namespace, name);
+    const found = this.store.get(this.ownRt, namespace, name);
     if (!found) return;
     const d = structuredClone(found);
-    const rsList = claimObjects(this.store, this.rsRt, d).map((rs) => structuredClone(rs));
+    const rsList = claimObjects(this.store, this.childRt, d).map((rs) => structuredClone(rs));
     if (d.metadata.deletionTimestamp) {
       this.syncStatusOnly(d, rsList);
       return;
@@ -115,7 +101,7 @@ export class DeploymentController extends Controller {
   }
 
   /** Splits the ReplicaSets into the new one (template equal to the deployment's) and the old ones. */
-  private findNewRS(d: KObject, rsList: RS[]): { newRS?: RS; oldRSs: RS[] } {
+  private findNewRS(d: KWorkload, rsList: RS[]): { newRS?: RS; oldRSs: RS[] } {
     const sorted = [...rsList].sort(byCreation);
     const newRS = sorted.find((rs) => templatesEqualIgnoringHash(rs.spec?.template, d.spec?.template));
     return { newRS, oldRSs: sorted.filter((rs) => rs !== newRS) };
@@ -125,7 +111,7 @@ export class DeploymentController extends Controller {
    * getAllReplicaSetsAndSyncRevision: the new ReplicaSet (created if asked) with its revision set above every old
    * one, and the deployment's revision annotation in step with it.
    */
-  private getAllRSs(d: KObject, rsList: RS[], create: boolean): { newRS?: RS; oldRSs: RS[] } {
+  private getAllRSs(d: KWorkload, rsList: RS[], create: boolean): { newRS?: RS; oldRSs: RS[] } {
     const { newRS: existing, oldRSs } = this.findNewRS(d, rsList);
     const maxOld = oldRSs.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const newRevision = String(maxOld + 1);
@@ -133,11 +119,11 @@ export class DeploymentController extends Controller {
     if (existing) {
       const copy = structuredClone(existing);
       let changed = this.setNewRSAnnotations(d, copy, newRevision, true);
-      if ((copy.spec.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0)) {
-        copy.spec.minReadySeconds = d.spec?.minReadySeconds ?? 0;
+      if ((copy.spec?.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0)) {
+        (copy.spec ??= {}).minReadySeconds = d.spec?.minReadySeconds ?? 0;
         changed = true;
       }
-      if (changed) newRS = this.store.update(this.rsRt, copy);
+      if (changed) newRS = this.store.update(this.childRt, copy);
       newRS = structuredClone(newRS!);
       // Later steps of this sync see the updated object.
       const i = rsList.indexOf(existing);
@@ -145,7 +131,7 @@ export class DeploymentController extends Controller {
       const j = oldRSs.indexOf(existing);
       if (j >= 0) oldRSs.splice(j, 1);
       this.setDeploymentRevision(d, newRS.metadata.annotations?.[REVISION] ?? newRevision);
-      if (!d.status?.conditions?.some((c: Loose) => c.type === 'Progressing')) {
+      if (!d.status?.conditions?.some((c) => c.type === 'Progressing')) {
         this.setDCondition(
           d,
           'Progressing',
@@ -161,12 +147,12 @@ export class DeploymentController extends Controller {
     return { newRS, oldRSs };
   }
 
-  private createNewRS(d: KObject, oldRSs: RS[], newRevision: string): RS {
-    const template = structuredClone(d.spec.template ?? {});
-    const hash = computeHash(d.spec.template, d.status?.collisionCount);
+  private createNewRS(d: KWorkload, oldRSs: RS[], newRevision: string): RS {
+    const template = structuredClone(d.spec?.template ?? {});
+    const hash = computeHash(d.spec?.template, d.status?.collisionCount);
     template.metadata ??= {};
     template.metadata.labels = { ...(template.metadata.labels ?? {}), [POD_TEMPLATE_HASH]: hash };
-    const selector = structuredClone(d.spec.selector ?? {});
+    const selector = structuredClone(d.spec?.selector ?? {});
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH]: hash };
     const rs: KObject = {
       apiVersion: 'apps/v1',
@@ -186,7 +172,7 @@ export class DeploymentController extends Controller {
           },
         ],
       },
-      spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
+      spec: { replicas: 0, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
     };
     const all = [...oldRSs];
     const count = this.newRSNewReplicas(d, all, rs);
@@ -194,23 +180,23 @@ export class DeploymentController extends Controller {
     this.setNewRSAnnotations(d, rs, newRevision, false);
     let created: RS;
     try {
-      created = this.store.create(this.rsRt, rs);
+      created = this.store.create(this.childRt, rs);
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists')) throw e;
-      const existing = this.store.get(this.rsRt, d.metadata.namespace, rs.metadata.name!);
+      const existing = this.store.get(this.childRt, d.metadata.namespace, rs.metadata.name!);
       if (
         existing &&
         isControlledBy(existing, d) &&
-        templatesEqualIgnoringHash(existing.spec?.template, d.spec.template)
+        templatesEqualIgnoringHash(existing.spec?.template, d.spec?.template)
       ) {
         // Ours already (a stale view): the next sync finds it.
         throw new ApiError(409, 'Conflict', 'new replica set exists already');
       }
       // A hash collision: count it so the next hash differs.
       this.store.update(
-        this.dRt,
+        this.ownRt,
         {
-          ...this.store.mustGet(this.dRt, d.metadata.namespace, d.metadata.name!),
+          ...this.store.mustGet(this.ownRt, d.metadata.namespace, d.metadata.name!),
           status: {
             ...(d.status ?? {}),
             collisionCount: (d.status?.collisionCount ?? 0) + 1,
@@ -243,7 +229,7 @@ export class DeploymentController extends Controller {
   }
 
   /** Copies the deployment's annotations and sets revision, desired and max replicas; says whether anything changed. */
-  private setNewRSAnnotations(d: KObject, rs: RS, newRevision: string, exists: boolean): boolean {
+  private setNewRSAnnotations(d: KWorkload, rs: RS, newRevision: string, exists: boolean): boolean {
     const before = JSON.stringify(rs.metadata.annotations ?? {});
     const ann: Record<string, string> = { ...(rs.metadata.annotations ?? {}) };
     for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) if (!NOT_COPIED.has(k)) ann[k] = v;
@@ -261,16 +247,16 @@ export class DeploymentController extends Controller {
   }
 
   /** Writes the revision annotation on the deployment itself (a metadata update: no new generation). */
-  private setDeploymentRevision(d: KObject, revision: string): void {
+  private setDeploymentRevision(d: KWorkload, revision: string): void {
     if (d.metadata.annotations?.[REVISION] === revision) return;
-    const cur = structuredClone(this.store.mustGet(this.dRt, d.metadata.namespace, d.metadata.name!));
+    const cur = structuredClone(this.store.mustGet(this.ownRt, d.metadata.namespace, d.metadata.name!));
     if (cur.metadata.uid !== d.metadata.uid) throw new ApiError(409, 'Conflict', 'deployment was replaced');
     cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [REVISION]: revision };
-    const updated = this.store.update(this.dRt, cur);
+    const updated = this.store.update(this.ownRt, cur);
     d.metadata = structuredClone(updated.metadata);
   }
 
-  private setDCondition(d: KObject, type: string, status: string, reason: string, message: string): void {
+  private setDCondition(d: KWorkload, type: string, status: string, reason: string, message: string): void {
     const now = rfc3339(Date.now());
     d.status ??= {};
     d.status.conditions = setCondition(d.status.conditions ?? [], {
@@ -283,12 +269,12 @@ export class DeploymentController extends Controller {
     });
   }
 
-  private flushStatus(d: KObject): void {
-    const updated = writeStatus(this.store, this.dRt, d, d.status ?? {});
+  private flushStatus(d: KWorkload): void {
+    const updated = writeStatus(this.store, this.ownRt, d, d.status ?? {});
     if (updated) d.metadata = structuredClone(updated.metadata);
   }
 
-  private newRSNewReplicas(d: KObject, allRSs: RS[], newRS: RS): number {
+  private newRSNewReplicas(d: KWorkload, allRSs: RS[], newRS: RS): number {
     if (d.spec?.strategy?.type === 'Recreate') return replicasOf(d);
     const current = sum(allRSs, replicasOf) + (allRSs.includes(newRS) ? 0 : replicasOf(newRS));
     const maxTotal = replicasOf(d) + maxSurge(d);
@@ -298,16 +284,16 @@ export class DeploymentController extends Controller {
   }
 
   /** Scales a ReplicaSet (and its desired/max annotations), with the ScalingReplicaSet event; returns the new object. */
-  private scaleRS(rs: RS, to: number, d: KObject, rsList?: RS[]): RS {
+  private scaleRS(rs: RS, to: number, d: KWorkload, rsList?: RS[]): RS {
     const from = replicasOf(rs);
     const ann = rs.metadata.annotations ?? {};
     const desired = String(replicasOf(d));
     const max = String(replicasOf(d) + maxSurge(d));
     if (from === to && ann[DESIRED_REPLICAS] === desired && ann[MAX_REPLICAS] === max) return rs;
     const copy = structuredClone(rs);
-    copy.spec.replicas = to;
+    (copy.spec ??= {}).replicas = to;
     copy.metadata.annotations = { ...ann, [DESIRED_REPLICAS]: desired, [MAX_REPLICAS]: max };
-    const updated = structuredClone(this.store.update(this.rsRt, copy));
+    const updated = structuredClone(this.store.update(this.childRt, copy));
     if (from !== to) {
       const dir = to > from ? 'up' : 'down';
       recordEvent(
@@ -328,8 +314,8 @@ export class DeploymentController extends Controller {
 
   // ------------------------------------------------------------------ pause and scaling
 
-  private checkPausedConditions(d: KObject): void {
-    const cond = d.status?.conditions?.find((c: Loose) => c.type === 'Progressing');
+  private checkPausedConditions(d: KWorkload): void {
+    const cond = d.status?.conditions?.find((c) => c.type === 'Progressing');
     if (cond?.reason === 'ProgressDeadlineExceeded') return;
     const paused = Boolean(d.spec?.paused);
     if (paused && cond?.reason !== 'DeploymentPaused') {
@@ -341,7 +327,7 @@ export class DeploymentController extends Controller {
     }
   }
 
-  private isScalingEvent(d: KObject, rsList: RS[]): boolean {
+  private isScalingEvent(d: KWorkload, rsList: RS[]): boolean {
     const { newRS, oldRSs } = this.getAllRSs(d, rsList, false);
     for (const rs of [...oldRSs, ...(newRS ? [newRS] : [])]) {
       if (replicasOf(rs) <= 0) continue;
@@ -353,14 +339,14 @@ export class DeploymentController extends Controller {
   }
 
   /** Scaling only (no rollout): for paused deployments and replica count changes. */
-  private sync(d: KObject, rsList: RS[]): void {
+  private sync(d: KWorkload, rsList: RS[]): void {
     let { newRS, oldRSs } = this.getAllRSs(d, rsList, false);
     ({ newRS, oldRSs } = this.scale(d, newRS, oldRSs));
     if (d.spec?.paused) this.cleanup(d, oldRSs);
     this.syncDeploymentStatus(d, [...oldRSs, ...(newRS ? [newRS] : [])], newRS);
   }
 
-  private scale(d: KObject, newRS: RS | undefined, oldRSs: RS[]): { newRS?: RS; oldRSs: RS[] } {
+  private scale(d: KWorkload, newRS: RS | undefined, oldRSs: RS[]): { newRS?: RS; oldRSs: RS[] } {
     const all = [...oldRSs, ...(newRS ? [newRS] : [])];
     const replace = (rs: RS) => {
       if (newRS && rs.metadata.uid === newRS.metadata.uid) newRS = rs;
@@ -419,7 +405,7 @@ export class DeploymentController extends Controller {
     return { newRS, oldRSs };
   }
 
-  private rsFraction(rs: RS, d: KObject): number {
+  private rsFraction(rs: RS, d: KWorkload): number {
     if (replicasOf(d) === 0) return -replicasOf(rs);
     const maxReplicas = replicasOf(d) + maxSurge(d);
     const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS] ?? NaN);
@@ -430,7 +416,7 @@ export class DeploymentController extends Controller {
 
   // ------------------------------------------------------------------ strategies
 
-  private rolloutRolling(d: KObject, rsList: RS[]): void {
+  private rolloutRolling(d: KWorkload, rsList: RS[]): void {
     const { newRS, oldRSs } = this.getAllRSs(d, rsList, true);
     const all = [...oldRSs, newRS!];
     // reconcileNewReplicaSet
@@ -452,7 +438,7 @@ export class DeploymentController extends Controller {
   }
 
   /** Scales old ReplicaSets down as far as maxUnavailable allows; `all` is updated in place (new RS last). */
-  private reconcileOldRSs(d: KObject, all: RS[], newRS: RS): boolean {
+  private reconcileOldRSs(d: KWorkload, all: RS[], newRS: RS): boolean {
     const old = () => all.slice(0, -1);
     if (sum(old(), replicasOf) === 0) return false;
     const allPods = sum(all, replicasOf);
@@ -488,7 +474,7 @@ export class DeploymentController extends Controller {
     return cleaned + scaled > 0;
   }
 
-  private rolloutRecreate(d: KObject, rsList: RS[]): void {
+  private rolloutRecreate(d: KWorkload, rsList: RS[]): void {
     let { newRS, oldRSs } = this.getAllRSs(d, rsList, false);
     let all = [...oldRSs, ...(newRS ? [newRS] : [])];
     let scaledDown = false;
@@ -515,7 +501,7 @@ export class DeploymentController extends Controller {
   }
 
   /** Whether any pod of an old ReplicaSet still exists and has not finished (terminating ones included). */
-  private oldPodsRunning(d: KObject, newRS: RS | undefined, oldRSs: RS[]): boolean {
+  private oldPodsRunning(d: KWorkload, newRS: RS | undefined, oldRSs: RS[]): boolean {
     if (oldRSs.some((rs) => (rs.status?.replicas ?? 0) > 0)) return true;
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
     return this.store.list(this.store.type('', 'pods'), d.metadata.namespace).some((p) => {
@@ -525,7 +511,7 @@ export class DeploymentController extends Controller {
   }
 
   /** Deletes the oldest scaled-down ReplicaSets beyond revisionHistoryLimit. */
-  private cleanup(d: KObject, oldRSs: RS[]): void {
+  private cleanup(d: KWorkload, oldRSs: RS[]): void {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
     const cleanable = oldRSs.filter((rs) => !rs.metadata.deletionTimestamp);
     const diff = cleanable.length - limit;
@@ -535,7 +521,7 @@ export class DeploymentController extends Controller {
       if ((rs.status?.replicas ?? 0) !== 0 || replicasOf(rs) !== 0) continue;
       if ((rs.metadata.generation ?? 0) > (rs.status?.observedGeneration ?? 0)) continue;
       try {
-        this.store.delete(this.rsRt, rs.metadata.namespace, rs.metadata.name!, { propagationPolicy: 'Background' });
+        this.store.delete(this.childRt, rs.metadata.namespace, rs.metadata.name!, { propagationPolicy: 'Background' });
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 404)) throw e;
       }
@@ -544,24 +530,24 @@ export class DeploymentController extends Controller {
 
   // ------------------------------------------------------------------ status
 
-  private syncDeploymentStatus(d: KObject, all: RS[], newRS: RS | undefined): void {
+  private syncDeploymentStatus(d: KWorkload, all: RS[], newRS: RS | undefined): void {
     d.status = calculateStatus(d, all, newRS);
     this.flushStatus(d);
   }
 
-  private syncStatusOnly(d: KObject, rsList: RS[]): void {
+  private syncStatusOnly(d: KWorkload, rsList: RS[]): void {
     const { newRS, oldRSs } = this.getAllRSs(d, rsList, false);
     this.syncDeploymentStatus(d, [...oldRSs, ...(newRS ? [newRS] : [])], newRS);
   }
 
-  private syncRolloutStatus(d: KObject, all: RS[], newRS: RS | undefined): void {
+  private syncRolloutStatus(d: KWorkload, all: RS[], newRS: RS | undefined): void {
     // The freshest ReplicaSets: scaling this round changed their spec, and their status may have moved.
-    const fresh = all.map((rs) => this.store.get(this.rsRt, rs.metadata.namespace, rs.metadata.name!) ?? rs);
+    const fresh: RS[] = all.map((rs) => this.store.get(this.childRt, rs.metadata.namespace, rs.metadata.name!) ?? rs);
     const freshNew = newRS && fresh.find((rs) => rs.metadata.uid === newRS.metadata.uid);
-    const oldStatus: Loose = d.status ?? {};
+    const oldStatus: WorkloadStatus = d.status ?? {};
     const status = calculateStatus(d, fresh, freshNew);
     const deadline = d.spec?.progressDeadlineSeconds ?? 600;
-    const cond = status.conditions.find((c: Loose) => c.type === 'Progressing');
+    const cond = status.conditions.find((c) => c.type === 'Progressing');
     const isComplete =
       (status.replicas ?? 0) === (status.updatedReplicas ?? 0) && cond?.reason === 'NewReplicaSetAvailable';
     const now = rfc3339(Date.now());
@@ -579,7 +565,7 @@ export class DeploymentController extends Controller {
         });
       } else if (progressing(oldStatus, status)) {
         // Every sign of progress refreshes lastUpdateTime (the progress deadline counts from it).
-        const next = {
+        const next: Condition = {
           type: 'Progressing',
           status: 'True',
           lastUpdateTime: now,
@@ -588,10 +574,10 @@ export class DeploymentController extends Controller {
           message: `ReplicaSet "${name}" is progressing.`,
         };
         if (cond?.status === 'True') next.lastTransitionTime = cond.lastTransitionTime;
-        status.conditions = [...status.conditions.filter((c: Loose) => c.type !== 'Progressing'), next];
+        status.conditions = [...status.conditions.filter((c) => c.type !== 'Progressing'), next];
       } else if (
         cond &&
-        !['ProgressDeadlineExceeded', 'NewReplicaSetAvailable'].includes(cond.reason) &&
+        !['ProgressDeadlineExceeded', 'NewReplicaSetAvailable'].includes(cond.reason ?? '') &&
         cond.status !== 'Unknown'
       ) {
         const since = Date.parse(cond.lastUpdateTime ?? '');
@@ -621,13 +607,11 @@ export class DeploymentController extends Controller {
       }
     }
     // ReplicaFailure mirrors the ReplicaSets'.
-    const failure = fresh
-      .map((rs) => rs.status?.conditions?.find((c: Loose) => c.type === 'ReplicaFailure'))
-      .find(Boolean);
+    const failure = fresh.map((rs) => rs.status?.conditions?.find((c) => c.type === 'ReplicaFailure')).find(Boolean);
     if (failure) {
       status.conditions = setCondition(status.conditions, { ...failure, lastUpdateTime: now });
     } else {
-      status.conditions = status.conditions.filter((c: Loose) => c.type !== 'ReplicaFailure');
+      status.conditions = status.conditions.filter((c) => c.type !== 'ReplicaFailure');
     }
     d.status = status;
     this.flushStatus(d);

@@ -1,22 +1,19 @@
 // The ReplicaSet controller (kube-controller-manager's replicaset-controller): keeps spec.replicas active pods,
 // deleting the least valuable surplus pods first, and reports how many are ready and available.
-import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
-import type { KObject, Loose } from '../types.js';
-import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
-import { recordEvent } from './events.js';
+import type { Condition, KPod, KWorkload, WorkloadStatus } from '../types.js';
+import { nsKey, splitKey, type ControllerContext } from './base.js';
+import { POD, WorkloadController } from './workload-controller.js';
 import {
-  controllerKeys,
   claimObjects,
-  controllerRefOf,
+  controlledBy,
   isPodActive,
   isPodReady,
   msUntilAvailable,
   omitZero,
   podCondition,
   podFromTemplate,
-  selectorMatcher,
   setCondition,
   writeStatus,
 } from './workload-util.js';
@@ -25,94 +22,58 @@ const SOURCE = { component: 'replicaset-controller' };
 /** The real controller creates and deletes at most this many pods per sync. */
 const BURST_REPLICAS = 500;
 
-export class ReplicaSetController extends Controller {
+export class ReplicaSetController extends WorkloadController {
   constructor(ctx: ControllerContext) {
-    super(ctx);
+    super(ctx, { group: 'apps', plural: 'replicasets', kind: 'ReplicaSet' }, POD, SOURCE);
   }
 
-  private get rsRt() {
-    return this.store.type('apps', 'replicasets');
-  }
-
-  private get podRt() {
-    return this.store.type('', 'pods');
-  }
-
-  protected override initialKeys(): string[] {
-    return this.keysOfAll(this.rsRt);
-  }
-
-  protected keysFor(ev: StoreEvent): string[] {
-    const { object } = ev;
-    if (isEventOf(ev, 'apps', 'ReplicaSet')) return selfKeys(ev);
-    if (!isEventOf(ev, '', 'Pod')) return [];
-    const keys = new Set(controllerKeys(ev, 'ReplicaSet'));
-    // An orphan pod may be adopted by a ReplicaSet whose selector matches it.
-    if (!controllerRefOf(object) && ev.type !== 'DELETED' && !object.metadata.deletionTimestamp) {
-      for (const rs of this.store.list(this.rsRt, object.metadata.namespace)) {
-        if (selectorMatcher(rs.spec?.selector)(object.metadata.labels))
-          keys.add(nsKey(rs.metadata.namespace, rs.metadata.name!));
-      }
-    }
-    return [...keys];
+  /** An orphan pod may be adopted by a ReplicaSet whose selector matches it (not while it is being deleted). */
+  protected override childKeys(ev: StoreEvent): string[] {
+    return this.adoptingKeys(ev, { skipDeleting: true });
   }
 
   protected reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const rs = this.store.get(this.rsRt, namespace, name);
+    const rs: KWorkload | undefined = this.store.get(this.ownRt, namespace, name);
     if (!rs) return;
-    let pods = claimObjects(this.store, this.podRt, rs);
-    let failure: Loose;
+    let pods: KPod[] = claimObjects(this.store, this.childRt, rs);
+    let failure: Condition | undefined;
     if (!rs.metadata.deletionTimestamp) {
       failure = this.manageReplicas(rs, pods.filter(isPodActive));
-      pods = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === rs.metadata.uid);
+      pods = controlledBy(this.store, this.childRt, rs);
     }
     this.updateStatus(rs, pods, failure);
   }
 
   /** Creates or deletes pods to reach spec.replicas; returns a ReplicaFailure condition if creating failed. */
-  private manageReplicas(rs: KObject, active: KObject[]): Loose {
+  private manageReplicas(rs: KWorkload, active: KPod[]): Condition | undefined {
     const want = rs.spec?.replicas ?? 1;
     const diff = active.length - want;
     if (diff < 0) {
       const count = Math.min(-diff, BURST_REPLICAS);
       for (let i = 0; i < count; i++) {
         const pod = podFromTemplate(rs, rs.spec?.template, { generateName: `${rs.metadata.name}-` });
-        try {
-          const created = this.store.create(this.podRt, pod);
-          recordEvent(this.store, rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
-        } catch (e) {
-          if (!(e instanceof ApiError)) throw e;
-          recordEvent(this.store, rs, 'Warning', 'FailedCreate', `Error creating: ${e.message}`, SOURCE);
-          // A terminating namespace will never take new pods; anything else (quota...) is retried later.
-          if (!/being terminated/.test(e.message))
-            this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), 2000);
+        const refused = this.createChild(rs, pod);
+        if (refused)
           return {
             type: 'ReplicaFailure',
             status: 'True',
             lastTransitionTime: timestamp(),
             reason: 'FailedCreate',
-            message: e.message,
+            message: refused.message,
           };
-        }
       }
     } else if (diff > 0) {
-      for (const pod of podsToDelete(active, Math.min(diff, BURST_REPLICAS))) {
-        try {
-          this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
-          recordEvent(this.store, rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 404)) throw e;
-        }
-      }
+      for (const pod of podsToDelete(active, Math.min(diff, BURST_REPLICAS)))
+        this.deleteChild(rs, pod, `Deleted pod: ${pod.metadata.name}`);
     }
     return undefined;
   }
 
-  private updateStatus(rs: KObject, pods: KObject[], failure: Loose): void {
+  private updateStatus(rs: KWorkload, pods: KPod[], failure: Condition | undefined): void {
     const active = pods.filter(isPodActive);
     const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
-    const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
+    const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
     const now = Date.now();
     let ready = 0;
     let available = 0;
@@ -129,11 +90,11 @@ export class ReplicaSetController extends Controller {
     }
     // A ready pod becomes available minReadySeconds later: look again then.
     if (soonest !== Infinity) this.enqueueAfter(nsKey(rs.metadata.namespace, rs.metadata.name!), soonest + 5);
-    let conditions: Loose[] = rs.status?.conditions ?? [];
+    let conditions = rs.status?.conditions ?? [];
     if (failure) conditions = setCondition(conditions, failure);
     else if (active.length === (rs.spec?.replicas ?? 1))
       conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
-    const status: Loose = omitZero(
+    const status: WorkloadStatus = omitZero(
       {
         replicas: active.length,
         fullyLabeledReplicas: fullyLabeled,
@@ -144,7 +105,7 @@ export class ReplicaSetController extends Controller {
       ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'],
     );
     if (conditions.length) status.conditions = conditions;
-    writeStatus(this.store, this.rsRt, rs, status);
+    writeStatus(this.store, this.ownRt, rs, status);
   }
 }
 
@@ -152,10 +113,10 @@ export class ReplicaSetController extends Controller {
  * The pods to delete when scaling down, least valuable first (controller.ActivePods ordering): unscheduled before
  * scheduled, pending before unknown before running, not ready before ready, more restarts first, newer first.
  */
-export function podsToDelete(active: KObject[], count: number): KObject[] {
+export function podsToDelete(active: KPod[], count: number): KPod[] {
   const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
-  const restarts = (p: KObject) =>
-    (p.status?.containerStatuses ?? []).reduce((n: number, c: Loose) => Math.max(n, c.restartCount ?? 0), 0);
+  const restarts = (p: KPod) =>
+    (p.status?.containerStatuses ?? []).reduce((n, c) => Math.max(n, c.restartCount ?? 0), 0);
   const time = (s: string | undefined) => (s ? Date.parse(s) : 0);
   const ranked = [...active].sort((a, b) => {
     const sa = a.spec?.nodeName ? 1 : 0;

@@ -3,22 +3,21 @@
 // rolling updates from the highest ordinal down to the partition.
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
-import type { StoreEvent } from '../store.js';
-import type { KObject, KStorageClass, Loose } from '../types.js';
-import { Controller, isEventOf, nsKey, selfKeys, splitKey, type ControllerContext } from './base.js';
+import type { KObject, KPod, KStorageClass, KWorkload, PodTemplateSpec, Volume, WorkloadStatus } from '../types.js';
+import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { POD, WorkloadController } from './workload-controller.js';
 import {
-  controllerKeys,
   claimObjects,
   CONTROLLER_REVISION_HASH,
-  controllerRefOf,
-  ensureRevision,
+  controlledBy,
   isPodReady,
   listRevisions,
   msUntilAvailable,
   omitZero,
   podFromTemplate,
   pruneRevisions,
+  templateRevision,
   writeStatus,
 } from './workload-util.js';
 
@@ -28,55 +27,29 @@ export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** The label a StatefulSet's ControllerRevisions carry their hash in. */
 const REVISION_HASH_LABEL = 'controller.kubernetes.io/hash';
 
-const revisionOfPod = (p: KObject) => p.metadata.labels?.[CONTROLLER_REVISION_HASH];
-const isTerminating = (p: KObject) => Boolean(p.metadata.deletionTimestamp);
-const isFailed = (p: KObject) => p.status?.phase === 'Failed';
-const isSucceeded = (p: KObject) => p.status?.phase === 'Succeeded';
-const isRunningAndReady = (p: KObject) => p.status?.phase === 'Running' && isPodReady(p);
+const revisionOfPod = (p: KPod) => p.metadata.labels?.[CONTROLLER_REVISION_HASH];
+const isTerminating = (p: KPod) => Boolean(p.metadata.deletionTimestamp);
+const isFailed = (p: KPod) => p.status?.phase === 'Failed';
+const isSucceeded = (p: KPod) => p.status?.phase === 'Succeeded';
+const isRunningAndReady = (p: KPod) => p.status?.phase === 'Running' && isPodReady(p);
 
-export class StatefulSetController extends Controller {
+export class StatefulSetController extends WorkloadController {
   constructor(ctx: ControllerContext) {
-    super(ctx);
-  }
-
-  private get stsRt() {
-    return this.store.type('apps', 'statefulsets');
-  }
-
-  private get podRt() {
-    return this.store.type('', 'pods');
-  }
-
-  protected override initialKeys(): string[] {
-    return this.keysOfAll(this.stsRt);
-  }
-
-  protected keysFor(ev: StoreEvent): string[] {
-    if (isEventOf(ev, 'apps', 'StatefulSet')) return selfKeys(ev);
-    if (isEventOf(ev, '', 'Pod')) return controllerKeys(ev, 'StatefulSet');
-    return [];
+    super(ctx, { group: 'apps', plural: 'statefulsets', kind: 'StatefulSet' }, POD, SOURCE);
   }
 
   protected reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const found = this.store.get(this.stsRt, namespace, name);
+    const found = this.store.get(this.ownRt, namespace, name);
     if (!found) return;
-    const set = structuredClone(found);
-    const pods = claimObjects(this.store, this.podRt, set);
+    const set: KWorkload = structuredClone(found);
+    const pods = claimObjects(this.store, this.childRt, set);
 
     // Revisions: the update revision is the current template's; the current one is what the pods were made from.
-    const template = structuredClone(set.spec?.template ?? {});
-    const data = { spec: { template: { ...template, $patch: 'replace' } } };
-    const updateRevision = ensureRevision(
-      this.store,
-      set,
-      data,
-      { ...(template.metadata?.labels ?? {}) },
-      REVISION_HASH_LABEL,
-    );
+    const { template, revision: updateRevision } = templateRevision(this.store, set, REVISION_HASH_LABEL);
     const revisions = listRevisions(this.store, set);
     const currentRevision = revisions.find((r) => r.metadata.name === set.status?.currentRevision) ?? updateRevision;
-    const currentTemplate = currentRevision.data?.spec?.template ?? template;
+    const currentTemplate: PodTemplateSpec = currentRevision.data?.spec?.template ?? template;
 
     if (!set.metadata.deletionTimestamp)
       this.updateSet(
@@ -88,11 +61,11 @@ export class StatefulSetController extends Controller {
         template,
       );
 
-    const after = this.store.list(this.podRt, namespace).filter((p) => controllerRefOf(p)?.uid === set.metadata.uid);
+    const after = controlledBy(this.store, this.childRt, set);
     const status = this.computeStatus(set, after, currentRevision.metadata.name!, updateRevision.metadata.name!);
-    writeStatus(this.store, this.stsRt, set, status);
+    writeStatus(this.store, this.ownRt, set, status);
 
-    const live = new Set<string>([status.currentRevision, status.updateRevision]);
+    const live = new Set<string>([status.currentRevision!, status.updateRevision!]);
     for (const p of after) {
       const r = revisionOfPod(p);
       if (r) live.add(r);
@@ -100,13 +73,13 @@ export class StatefulSetController extends Controller {
     pruneRevisions(this.store, set, live, set.spec?.revisionHistoryLimit ?? 10);
   }
 
-  private ordinalOf(set: KObject, pod: KObject): number {
+  private ordinalOf(set: KObject, pod: KPod): number {
     const m = /-(\d+)$/.exec(pod.metadata.name!);
     if (!m || pod.metadata.name !== `${set.metadata.name}-${m[1]}`) return -1;
     return Number(m[1]);
   }
 
-  private newPod(set: KObject, template: Loose, revision: string, ordinal: number): KObject {
+  private newPod(set: KWorkload, template: PodTemplateSpec, revision: string, ordinal: number): KPod {
     const name = `${set.metadata.name}-${ordinal}`;
     const pod = podFromTemplate(set, template, { name });
     pod.metadata.labels = {
@@ -117,13 +90,13 @@ export class StatefulSetController extends Controller {
     };
     pod.spec = { ...pod.spec, hostname: name };
     if (set.spec?.serviceName) pod.spec.subdomain = set.spec.serviceName;
-    const claims: Loose[] = set.spec?.volumeClaimTemplates ?? [];
+    const claims = set.spec?.volumeClaimTemplates ?? [];
     if (claims.length) {
-      const volumes: Loose[] = (pod.spec.volumes ?? []).filter(
-        (v: Loose) => !claims.some((c) => c.metadata?.name === v.name),
+      const volumes: Volume[] = (pod.spec.volumes ?? []).filter(
+        (v) => !claims.some((c) => c.metadata?.name === v.name),
       );
       for (const c of claims) {
-        volumes.push({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${name}` } });
+        volumes.push({ name: c.metadata.name!, persistentVolumeClaim: { claimName: `${c.metadata.name}-${name}` } });
       }
       pod.spec.volumes = volumes;
     }
@@ -131,7 +104,7 @@ export class StatefulSetController extends Controller {
   }
 
   /** Creates the PVCs a pod needs that do not exist yet, bound at once (as if a provisioner had answered). */
-  private createClaims(set: KObject, podName: string): void {
+  private createClaims(set: KWorkload, podName: string): void {
     const rt = this.store.type('', 'persistentvolumeclaims');
     for (const c of set.spec?.volumeClaimTemplates ?? []) {
       const name = `${c.metadata.name}-${podName}`;
@@ -245,10 +218,10 @@ export class StatefulSetController extends Controller {
     this.store.update(pvRT, { ...pv, status: { phase: 'Bound' } }, { subresource: 'status' });
   }
 
-  private createPod(set: KObject, pod: KObject): void {
+  private createPod(set: KWorkload, pod: KPod): void {
     this.createClaims(set, pod.metadata.name!);
     try {
-      this.store.create(this.podRt, pod);
+      this.store.create(this.childRt, pod);
     } catch (e) {
       if (e instanceof ApiError && e.code === 409) return;
       if (e instanceof ApiError) {
@@ -274,30 +247,17 @@ export class StatefulSetController extends Controller {
   }
 
   private deletePod(set: KObject, pod: KObject): void {
-    try {
-      this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 404) return;
-      throw e;
-    }
-    recordEvent(
-      this.store,
-      set,
-      'Normal',
-      'SuccessfulDelete',
-      `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
-      SOURCE,
-    );
+    this.deleteChild(set, pod, `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`);
   }
 
   /** One step of the real updateStatefulSet: create/replace, condemn, then roll, stopping where OrderedReady must wait. */
   private updateSet(
-    set: KObject,
-    pods: KObject[],
+    set: KWorkload,
+    pods: KPod[],
     currentRev: string,
-    currentTemplate: Loose,
+    currentTemplate: PodTemplateSpec,
     updateRev: string,
-    updateTemplate: Loose,
+    updateTemplate: PodTemplateSpec,
   ): void {
     const key = nsKey(set.metadata.namespace, set.metadata.name!);
     const start = set.spec?.ordinals?.start ?? 0;
@@ -306,8 +266,8 @@ export class StatefulSetController extends Controller {
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
     const strategy = set.spec?.updateStrategy?.type ?? 'RollingUpdate';
     const partition = strategy === 'RollingUpdate' ? (set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0) : 0;
-    const replicas: (KObject | undefined)[] = new Array(count).fill(undefined);
-    const condemned: KObject[] = [];
+    const replicas: (KPod | undefined)[] = new Array(count).fill(undefined);
+    const condemned: KPod[] = [];
     for (const p of pods) {
       const ord = this.ordinalOf(set, p);
       if (ord < 0) continue;
@@ -320,8 +280,8 @@ export class StatefulSetController extends Controller {
       strategy === 'RollingUpdate' && ord < start + partition
         ? this.newPod(set, currentTemplate, currentRev, ord)
         : this.newPod(set, updateTemplate, updateRev, ord);
-    const healthy = (p: KObject) => isRunningAndReady(p) && !isTerminating(p);
-    const unhealthy = [...replicas, ...condemned].filter((p): p is KObject => p !== undefined && !healthy(p));
+    const healthy = (p: KPod) => isRunningAndReady(p) && !isTerminating(p);
+    const unhealthy = [...replicas, ...condemned].filter((p): p is KPod => p !== undefined && !healthy(p));
     const firstUnhealthy = unhealthy.sort((a, b) => this.ordinalOf(set, a) - this.ordinalOf(set, b))[0];
 
     for (let i = 0; i < count; i++) {
@@ -379,7 +339,7 @@ export class StatefulSetController extends Controller {
     }
   }
 
-  private computeStatus(set: KObject, pods: KObject[], currentRev: string, updateRev: string): Loose {
+  private computeStatus(set: KWorkload, pods: KPod[], currentRev: string, updateRev: string): WorkloadStatus {
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
     let replicas = 0;
     let ready = 0;
@@ -410,7 +370,7 @@ export class StatefulSetController extends Controller {
       current = updated;
       currentRevision = updateRev;
     }
-    const status: Loose = omitZero(
+    const status: WorkloadStatus = omitZero(
       {
         observedGeneration: set.metadata.generation,
         replicas,

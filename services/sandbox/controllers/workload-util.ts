@@ -5,7 +5,17 @@ import { labelsMatch, requirementsOfLabelSelector } from '../selectors.js';
 import type { Store, StoreEvent } from '../store.js';
 import { nsKey } from './base.js';
 import type { ResourceType } from '../registry.js';
-import type { KObject, KRevision, Loose, OwnerReference } from '../types.js';
+import type {
+  Condition,
+  KObject,
+  KPod,
+  KRevision,
+  KWorkload,
+  LabelSelector,
+  ObjectMeta,
+  OwnerReference,
+  PodTemplateSpec,
+} from '../types.js';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const CONTROLLER_REVISION_HASH = 'controller-revision-hash';
@@ -71,8 +81,8 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
 }
 
 /** Pod templates equal but for the pod-template-hash label (deploymentutil.EqualIgnoreHash). */
-export function templatesEqualIgnoringHash(a: Loose, b: Loose): boolean {
-  const strip = (t: Loose) => {
+export function templatesEqualIgnoringHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
+  const strip = (t: PodTemplateSpec | undefined) => {
     const c = structuredClone(t ?? {});
     if (c.metadata?.labels) delete c.metadata.labels[POD_TEMPLATE_HASH];
     return c;
@@ -112,7 +122,9 @@ export function isControlledBy(o: KObject, owner: KObject): boolean {
 }
 
 /** A matcher for an object's spec.selector; an empty or missing selector selects nothing (as for workloads). */
-export function selectorMatcher(sel: Loose): (labels: Record<string, string> | undefined) => boolean {
+export function selectorMatcher(
+  sel: LabelSelector | undefined,
+): (labels: Record<string, string> | undefined) => boolean {
   const reqs = requirementsOfLabelSelector(sel);
   if (!reqs.length) return () => false;
   return (labels) => labelsMatch(reqs, labels);
@@ -160,25 +172,25 @@ function tryUpdate(store: Store, rt: ResourceType, o: KObject): KObject | undefi
 
 // ------------------------------------------------------------------ pods
 
-export function podCondition(pod: KObject, type: string): Loose {
-  return (pod.status?.conditions ?? []).find((c: Loose) => c.type === type);
+export function podCondition(pod: KPod, type: string): Condition | undefined {
+  return (pod.status?.conditions ?? []).find((c) => c.type === type);
 }
 
-export function isPodTerminal(pod: KObject): boolean {
+export function isPodTerminal(pod: KPod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
 /** Counted by controllers: not finished and not being deleted (controller.IsPodActive). */
-export function isPodActive(pod: KObject): boolean {
+export function isPodActive(pod: KPod): boolean {
   return !isPodTerminal(pod) && !pod.metadata.deletionTimestamp;
 }
 
-export function isPodReady(pod: KObject): boolean {
+export function isPodReady(pod: KPod): boolean {
   return podCondition(pod, 'Ready')?.status === 'True';
 }
 
 /** Milliseconds until a ready pod becomes available (0: it is); Infinity when it is not ready. */
-export function msUntilAvailable(pod: KObject, minReadySeconds: number, nowMs = Date.now()): number {
+export function msUntilAvailable(pod: KPod, minReadySeconds: number, nowMs = Date.now()): number {
   if (!isPodReady(pod)) return Infinity;
   if (!minReadySeconds) return 0;
   const since = Date.parse(podCondition(pod, 'Ready')?.lastTransitionTime ?? '');
@@ -186,18 +198,23 @@ export function msUntilAvailable(pod: KObject, minReadySeconds: number, nowMs = 
   return Math.max(0, since + minReadySeconds * 1000 - nowMs);
 }
 
-export function isPodAvailable(pod: KObject, minReadySeconds: number, nowMs = Date.now()): boolean {
+export function isPodAvailable(pod: KPod, minReadySeconds: number, nowMs = Date.now()): boolean {
   return msUntilAvailable(pod, minReadySeconds, nowMs) === 0;
+}
+
+/** The objects of `rt` in the owner's namespace that it controls, as they are now (no adoption or release). */
+export function controlledBy(store: Store, rt: ResourceType, owner: KObject): KObject[] {
+  return store.list(rt, owner.metadata.namespace).filter((o) => controllerRefOf(o)?.uid === owner.metadata.uid);
 }
 
 /** A pod object for a template, as controller.GetPodFromTemplate builds it. */
 export function podFromTemplate(
   owner: KObject,
-  template: Loose,
+  template: PodTemplateSpec | undefined,
   extra: { name?: string; generateName?: string } = {},
-): KObject {
+): KPod & { spec: NonNullable<KPod['spec']> } {
   const t = structuredClone(template ?? {});
-  const meta: Loose = {
+  const meta: ObjectMeta = {
     ...extra,
     namespace: owner.metadata.namespace,
     labels: { ...(t.metadata?.labels ?? {}) },
@@ -237,7 +254,7 @@ export function rfc3339(d: Date | number): string {
 }
 
 /** Writes a new status over the current object (no-op writes are skipped by the store). */
-export function writeStatus(store: Store, rt: ResourceType, obj: KObject, status: Loose): KObject | undefined {
+export function writeStatus(store: Store, rt: ResourceType, obj: KObject, status: object): KObject | undefined {
   const cur = store.get(rt, obj.metadata.namespace, obj.metadata.name!);
   if (!cur || cur.metadata.uid !== obj.metadata.uid) return undefined;
   if (stableStringify(cur.status ?? {}) === stableStringify(status)) return cur;
@@ -246,10 +263,10 @@ export function writeStatus(store: Store, rt: ResourceType, obj: KObject, status
 
 /** Sets a condition as the workload controllers do: same status and reason is kept as is; same status keeps the transition time. */
 export function setCondition(
-  conditions: Loose[],
-  cond: Loose,
+  conditions: Condition[],
+  cond: Condition,
   opts: { keepSameReason?: boolean } = { keepSameReason: true },
-): Loose[] {
+): Condition[] {
   const cur = conditions.find((c) => c.type === cond.type);
   if (cur && opts.keepSameReason !== false && cur.status === cond.status && cur.reason === cond.reason)
     return conditions;
@@ -317,6 +334,21 @@ export function ensureRevision(
     writeStatus(store, ownerRt, owner, { ...(owner.status ?? {}), collisionCount: collisionCount + 1 });
     throw new ApiError(409, 'Conflict', `controllerrevision ${name} collides; retrying with a new collision count`);
   }
+}
+
+/**
+ * The ControllerRevision of an owner's pod template (StatefulSet, DaemonSet: the revision's data is a patch that
+ * replaces the template), made when there is none yet.
+ */
+export function templateRevision(
+  store: Store,
+  owner: KWorkload,
+  hashLabel: string,
+): { template: PodTemplateSpec; revision: KRevision } {
+  const template = structuredClone(owner.spec?.template ?? {});
+  const data = { spec: { template: { ...template, $patch: 'replace' } } };
+  const revision = ensureRevision(store, owner, data, { ...(template.metadata?.labels ?? {}) }, hashLabel);
+  return { template, revision };
 }
 
 /** Deletes the oldest revisions beyond the history limit, never one still in use. */
