@@ -26,6 +26,7 @@ import { SUPERGRAPH_PATH } from './compose.js';
 import { KubegraphDataSource, stalenessPlugin, type GatewayContext } from './datasource.js';
 import { errorFormatter, requestErrorsPlugin } from './http-errors.js';
 import { developmentAuthenticator, type Authenticator } from './identity.js';
+import { logExportRoute } from './log-export.js';
 import { costLimitPlugin, DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import { createGatewayMetrics } from './metrics.js';
 import { subgraphReadiness } from './readiness.js';
@@ -185,6 +186,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: o.maxBodyBytes,
     context: httpContext(authenticator, opts.trustProxy ?? 0),
     onResponse: requests.onResponse,
+    // GET /logs/export, streamed from the logging subgraph (log-export.ts).
+    routes: logExportRoute({
+      authenticator,
+      signingKey,
+      loggingUrl: () => subgraphs.logging,
+      timeoutMs: o.subgraphTimeoutMs,
+      log,
+    }),
   });
 
   const executor = new SubscriptionExecutor({
