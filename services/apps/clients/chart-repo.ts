@@ -113,7 +113,12 @@ function send(
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, { method: 'GET', headers, lookup: pinnedLookup(addresses), signal }, resolve);
+    // No pooled sockets (agent: false): each exchange connects to the addresses checked for it.
+    const req = request(
+      url,
+      { method: 'GET', headers, lookup: pinnedLookup(addresses), signal, agent: false },
+      resolve,
+    );
     req.on('error', (e) => reject(networkError(e, signal, what)));
     req.end();
   });
