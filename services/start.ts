@@ -20,6 +20,8 @@ import * as k8s from '@kubernetes/client-node';
 import { monitoringOptionsFromEnv } from './monitoring/config.js';
 import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.js';
 import { startMonitoringSubgraph } from './monitoring/server.js';
+import { appsOptionsFromEnv } from './apps/config.js';
+import { startAppsSubgraph } from './apps/server.js';
 import { parse as parseYaml } from 'yaml';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -37,6 +39,7 @@ await runMain(async () => {
   const monitoringOptions = monitoringOptionsFromEnv();
   const accountsOptions = accountsOptionsFromEnv();
   const workloadsOptions = workloadsOptionsFromEnv();
+  const appsOptions = appsOptionsFromEnv();
   metricsTokenFromEnv();
   const kubeconfig = envString('KUBECONFIG');
   const useSandbox = !kubeconfig && !existsSync(IN_CLUSTER_TOKEN);
@@ -145,6 +148,14 @@ await runMain(async () => {
   subgraphUrls.monitoring = monitoring.url;
   console.log(
     `kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`,
+  );
+
+  // Helm releases and chart repositories; helm runs against the same cluster (the sandbox when none is configured).
+  const apps = await startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig });
+  running.push(apps);
+  subgraphUrls.apps = apps.url;
+  console.log(
+    `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in embedded PGlite in ${appsOptions.repositories.dataDir}`})`,
   );
 
   if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {

@@ -2,7 +2,9 @@
 // in data-platform), signed in through the gateway with real tokens, against every root field, mutation and
 // subscription of the supergraph, and every entity type through `_entities` as the gateway calls it. The list of
 // fields and entity types comes from the checked-in supergraph: a new one without a rule here fails the test.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Supergraph } from '@apollo/federation-internals';
 import * as k8s from '@kubernetes/client-node';
 import { createClient } from 'graphql-ws';
@@ -206,6 +208,40 @@ const RULES: Record<string, Rule> = {
     'subscription { workloadStatusChanged(namespace: "NS", kind: DEPLOYMENT, name: "frontend") { type } }',
   ),
   'Subscription.events': nsRead('subscription { events(namespace: "NS") { type } }'),
+  // apps: the catalog (platform repositories for everyone signed in, a workspace's for its members, managed by platform
+  // admins and the workspace's admins) and releases (read by readers of the project, operated by its operators).
+  'Query.helmRepositories': {
+    op: '{ helmRepositories(workspace: "WS") { name } }',
+    allowed: WS_MEMBERS,
+    outside: ADMIN_ONLY,
+  },
+  'Query.charts': signedIn('{ charts(first: 1) { totalCount } }'),
+  'Query.chart': signedIn('{ chart(repository: "nope", name: "nope") { name } }'),
+  'Mutation.addHelmRepository': {
+    op: 'mutation { addHelmRepository(input: { name: "BAD NAME", url: "http://127.0.0.1:1/", workspace: "WS" }) { name } }',
+    allowed: ['admin', 'wsAdmin'],
+    outside: ADMIN_ONLY,
+  },
+  'Mutation.removeHelmRepository': signedIn('mutation { removeHelmRepository(name: "nope") }'),
+  'Mutation.syncHelmRepository': signedIn('mutation { syncHelmRepository(name: "nope") { name } }'),
+  'Query.helmReleases': list('helmReleases'),
+  'Query.helmRelease': get('helmRelease'),
+  'Mutation.installRelease': nsWrite(
+    'mutation { installRelease(namespace: "NS", name: "nope", repository: "nope", chart: "nope") { id } }',
+  ),
+  'Mutation.upgradeRelease': nsWrite(
+    'mutation { upgradeRelease(namespace: "NS", name: "nope", repository: "nope", chart: "nope") { id } }',
+  ),
+  'Mutation.rollbackRelease': nsWrite('mutation { rollbackRelease(namespace: "NS", name: "nope") { id } }'),
+  'Mutation.uninstallRelease': nsWrite('mutation { uninstallRelease(namespace: "NS", name: "nope") { id } }'),
+  'Subscription.helmReleaseChanged': nsRead('subscription { helmReleaseChanged(namespace: "NS") { type } }'),
+  // An operation that does not exist: NOT_FOUND for everyone signed in (operations of a project are followed by its
+  // readers: test/apps-releases.test.ts).
+  'Subscription.helmOperation': {
+    op: 'subscription { helmOperation(id: "00000000-0000-0000-0000-000000000000") { state } }',
+    allowed: [],
+    outside: [],
+  },
 };
 
 /** Entity representations per type, inside demo-shop/shop and outside it; who may resolve the inside one. */
@@ -276,6 +312,12 @@ const ENTITIES: Record<string, EntitySample> = {
   },
   // Users see themselves and the members of their workspaces.
   User: { inside: { username: 'pviewer' }, outside: { username: 'admin' }, allowed: WS_MEMBERS },
+  // Releases installed with the helm binary in beforeAll.
+  HelmRelease: {
+    inside: { namespace: 'shop', name: 'matrix-web' },
+    outside: { namespace: 'analytics', name: 'matrix-etl' },
+    allowed: READ_SHOP,
+  },
 };
 
 const DENIED = new Set(['FORBIDDEN', 'UNAUTHENTICATED']);
@@ -360,6 +402,17 @@ beforeAll(async () => {
   tokens.admin = stack.adminToken;
   tokens.anonymous = undefined;
   for (const [who, u] of Object.entries(USERS)) tokens[who as Who] = await stack.login(u.username, PASSWORD);
+  // A release in each project, made with the helm binary (the apps subgraph sees them through its Secret informer).
+  const chartDir = mkdtempSync(join(tmpdir(), 'kubegraph-matrix-chart-'));
+  await stack.cluster.helm(['create', join(chartDir, 'web')]);
+  await stack.cluster.helm(['install', 'matrix-web', join(chartDir, 'web'), '-n', 'shop']);
+  await stack.cluster.helm(['install', 'matrix-etl', join(chartDir, 'web'), '-n', 'analytics']);
+  rmSync(chartDir, { recursive: true, force: true });
+  await eventually(
+    async () => Boolean(stack.apps.index.get('shop', 'matrix-web') && stack.apps.index.get('analytics', 'matrix-etl')),
+    20_000,
+    'the matrix releases to be seen',
+  );
 });
 afterAll(async () => {
   await stack?.close();
@@ -493,6 +546,7 @@ describe('the authorization matrix', () => {
   it('opens subscriptions only for the roles that may read', async () => {
     const mismatches: string[] = [];
     const streams = async (kind: string) => {
+      if (kind === 'HelmRelease') return stack.apps.index.readerCount;
       const text = await (await fetch(stack.workloads.url.replace(/\/graphql$/, '/metrics'))).text();
       return Number(
         new RegExp(`^kubegraph_workloads_subscribers\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
@@ -502,6 +556,8 @@ describe('the authorization matrix', () => {
       'Subscription.podStatusChanged': 'Pod',
       'Subscription.workloadStatusChanged': 'Deployment',
       'Subscription.events': 'Event',
+      'Subscription.helmReleaseChanged': 'HelmRelease',
+      'Subscription.helmOperation': 'HelmOperation',
     };
     for (const [field, rule] of Object.entries(RULES).filter(([f]) => f.startsWith('Subscription.'))) {
       const kind = KIND_OF[field];
@@ -585,6 +641,7 @@ describe('the authorization matrix', () => {
       workloads: stack.workloads.url,
       monitoring: stack.monitoring.url,
       accounts: stack.accounts.url,
+      apps: stack.apps.url,
     };
     const mismatches: string[] = [];
     for (const [type, graphs] of entities) {

@@ -3,12 +3,15 @@ import type { Viewer } from '../common/authz.js';
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { SubgraphResolvers } from '../common/subgraph-server.js';
 import type { ReleaseRecord } from './clients/release-secrets.js';
+import type { ChartVersionFiles } from './model/catalog.js';
 import type { OperationsModel } from './model/operations.js';
 import type { Release } from './model/release-index.js';
 import type { ReleaseEventPayload, ReleasesModel } from './model/releases.js';
 
 export interface AppsContext {
   viewer: Viewer;
+  /** Chart files read in this request (repository, chart, version → readme, values, schema). */
+  chartFiles: Map<string, Promise<ChartVersionFiles>>;
 }
 
 type Args = Record<string, never>;

@@ -5,12 +5,17 @@ import type * as k8s from '@kubernetes/client-node';
 import { DEV_VIEWER, withTenancy } from '../common/authz.js';
 import { createMetricsRegistry } from '../common/http.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { createSubgraphServer } from '../common/subgraph-server.js';
+import { createSubgraphServer, type SubgraphResolvers } from '../common/subgraph-server.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { HelmClient } from './clients/helm.js';
 import { AppsKubeClient } from './clients/kube.js';
 import { ReleaseSecretsClient } from './clients/release-secrets.js';
-import { OperationsModel, type ChartArchiveSource } from './model/operations.js';
+import { randomBytes } from 'node:crypto';
+import { openRepositoryStore } from './clients/repository-store.js';
+import type { Resolver } from './clients/url-check.js';
+import { Catalog } from './model/catalog.js';
+import { createCatalogResolvers } from './catalog-resolvers.js';
+import { OperationsModel } from './model/operations.js';
 import { ReleaseIndex } from './model/release-index.js';
 import { ReleasesModel } from './model/releases.js';
 import { createReleaseResolvers, type AppsContext } from './resolvers.js';
@@ -34,10 +39,25 @@ export interface AppsSubgraphOptions {
    * identity are refused with 401. Unset (tests of the subgraph alone): every request is the development identity.
    */
   identitySecret?: string;
-  /** Where chart archives come from (the catalog); tests may give their own. */
-  catalog?: ChartArchiveSource;
+  /** Where the chart repositories are kept, and how they are read (model/catalog.ts). */
+  repositories?: AppsRepositoryOptions;
   /** The SDL file (default schema/apps.graphql). */
   schemaPath?: string;
+}
+
+export interface AppsRepositoryOptions {
+  /** postgres://… (the database accounts uses; the table goes to schema `schema`); unset: an embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite's folder when databaseUrl is unset; unset too: in memory (tests). */
+  dataDir?: string;
+  /** The PostgreSQL schema of the apps tables (default apps). */
+  schema?: string;
+  /** The secret repository credentials are encrypted with; default: the identity secret. */
+  credentialsSecret?: string;
+  /** Periodic sync of every repository (default 10 min; 0: none). */
+  syncIntervalMs?: number;
+  /** DNS for repository hosts (tests: a stub answering loopback). */
+  resolver?: Resolver;
 }
 
 export interface AppsSubgraph {
@@ -46,6 +66,7 @@ export interface AppsSubgraph {
   releases: ReleasesModel;
   operations: OperationsModel;
   index: ReleaseIndex;
+  catalog: Catalog;
   close(): Promise<void>;
 }
 
@@ -65,8 +86,27 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
     kubeConfig: opts.kubeConfig,
     timeoutSeconds: opts.helmTimeoutSeconds ?? 300,
   });
-  const catalog = opts.catalog;
-  if (!catalog) throw new Error('the apps subgraph needs a chart catalog');
+  const repo = opts.repositories ?? {};
+  const credentialsSecret = repo.credentialsSecret ?? opts.identitySecret;
+  if (!credentialsSecret)
+    log.warn(
+      'no APPS_CREDENTIALS_KEY or KUBEGRAPH_IDENTITY_SECRET: repository credentials stored now cannot be read after a restart',
+    );
+  const store = await openRepositoryStore({
+    databaseUrl: repo.databaseUrl,
+    dataDir: repo.dataDir,
+    schema: repo.schema,
+  });
+  const catalog = await Catalog.open({
+    store,
+    credentialsSecret: credentialsSecret ?? randomBytes(32).toString('base64url'),
+    resolver: repo.resolver,
+    syncIntervalMs: repo.syncIntervalMs,
+    log,
+  }).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   const releases = new ReleasesModel(index, kube);
   const operations = new OperationsModel({ helm, kube, index, catalog, log });
   const tenancy = new NamespaceTenancy(opts.kubeConfig, log);
@@ -74,6 +114,7 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
   const stopAll = async () => {
     await secrets.stop();
     await tenancy.stop();
+    await catalog.close();
   };
   await Promise.all([secrets.start(), tenancy.start()]).catch(async (e: unknown) => {
     log.warn('release or namespace watch not started; retrying', { error: String(e) });
@@ -81,14 +122,14 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
   const server = await createSubgraphServer<AppsContext>({
     name: 'apps',
     schemaPath: opts.schemaPath ?? SCHEMA_PATH,
-    resolvers: createReleaseResolvers({ releases, operations }),
+    resolvers: mergeResolvers(createReleaseResolvers({ releases, operations }), createCatalogResolvers(catalog)),
     port: opts.port,
     host: opts.host,
     log,
     metrics,
     identitySecret: opts.identitySecret,
     subscriptions: {},
-    context: ({ viewer }) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy) }),
+    context: ({ viewer }) => ({ viewer: withTenancy(viewer ?? DEV_VIEWER, tenancy), chartFiles: new Map() }),
     // Ready once the release Secrets are listed: before that every release list would be empty, not true.
     ready: () => secrets.isSynced(),
     logFields: { helm: opts.helmBin ?? DEFAULT_HELM_BIN },
@@ -102,9 +143,23 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
     releases,
     operations,
     index,
+    catalog,
     async close() {
       await server.close();
       await stopAll();
     },
   };
+}
+
+/** Two resolver maps as one (the types both have, Query and Mutation, merged field by field). */
+function mergeResolvers(
+  a: SubgraphResolvers<AppsContext>,
+  b: SubgraphResolvers<AppsContext>,
+): SubgraphResolvers<AppsContext> {
+  const out: SubgraphResolvers<AppsContext> = { ...a };
+  for (const [type, fields] of Object.entries(b)) {
+    const mine = out[type];
+    out[type] = mine ? ({ ...mine, ...fields } as SubgraphResolvers<AppsContext>[string]) : fields;
+  }
+  return out;
 }

@@ -20,6 +20,7 @@ import {
   type MonitoringSubgraphOptions,
 } from '../../services/monitoring/server.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../../services/workloads/server.js';
+import { startAppsSubgraph, type AppsSubgraph, type AppsSubgraphOptions } from '../../services/apps/server.js';
 import { gql, setDefaultHeaders, type GraphQLResult } from './graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './sandbox.js';
 
@@ -35,6 +36,8 @@ export interface TestStack {
   accounts: AccountsSubgraph;
   workloads: WorkloadsSubgraph;
   monitoring: MonitoringSubgraph;
+  /** The apps subgraph: repositories in an in-memory PGlite, helm (.tools/bin/helm) against the sandbox. */
+  apps: AppsSubgraph;
   gateway: Gateway;
   /** A GraphQL request to the gateway, as the bootstrap admin (platform-admin). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
@@ -68,6 +71,7 @@ export async function startTestStack(
     gateway?: Partial<GatewayOptions>;
     monitoring?: StackMonitoringOptions;
     accounts?: { settings?: Partial<AccountsSettings> };
+    apps?: Partial<AppsSubgraphOptions>;
   } = {},
 ): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
@@ -98,12 +102,25 @@ export async function startTestStack(
     ...monitoringOptions,
     prometheusUrl: typeof prometheusUrl === 'function' ? await prometheusUrl(cluster) : prometheusUrl,
   });
+  const apps = await startAppsSubgraph({
+    port: 0,
+    log: quietLogger,
+    identitySecret,
+    kubeConfig: cluster.kc,
+    helmTimeoutSeconds: 60,
+    ...opts.apps,
+  });
   const authenticator = accountsAuthenticator({
     accountsUrl: accounts.baseUrl,
     internalToken: STACK_INTERNAL_TOKEN,
     bindingsCheckMs: 0,
   });
-  const baseSubgraphs = { accounts: accounts.url, workloads: workloads.url, monitoring: monitoring.url };
+  const baseSubgraphs = {
+    accounts: accounts.url,
+    workloads: workloads.url,
+    monitoring: monitoring.url,
+    apps: apps.url,
+  };
   const gatewayWith = (o: Partial<GatewayOptions> = {}) =>
     startGateway({
       port: 0,
@@ -141,12 +158,13 @@ export async function startTestStack(
       3600,
     ),
   };
-  for (const u of [workloads.url, monitoring.url, accounts.url]) setDefaultHeaders(u, signedAdmin);
+  for (const u of [workloads.url, monitoring.url, accounts.url, apps.url]) setDefaultHeaders(u, signedAdmin);
   return {
     cluster,
     accounts,
     workloads,
     monitoring,
+    apps,
     gateway,
     adminToken,
     gql: (query, variables = {}) => gqlAs(adminToken, query, variables),
@@ -163,8 +181,10 @@ export async function startTestStack(
         setDefaultHeaders(g.url, undefined);
         await g.close().catch(() => {});
       }
-      for (const u of [gateway.url, workloads.url, monitoring.url, accounts.url]) setDefaultHeaders(u, undefined);
+      for (const u of [gateway.url, workloads.url, monitoring.url, accounts.url, apps.url])
+        setDefaultHeaders(u, undefined);
       await gateway.close();
+      await apps.close();
       await monitoring.close();
       await workloads.close();
       await accounts.close();

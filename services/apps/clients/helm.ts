@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import { upstreamUnavailable } from '../../common/errors.js';
 
 export interface HelmClientOptions {
   helmBin: string;
@@ -169,9 +170,13 @@ export class HelmClient {
         (this.opts.timeoutSeconds + 60) * 1000,
       );
       killer.unref();
-      child.on('error', (e) => {
+      child.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(killer);
-        reject(e);
+        reject(
+          e.code === 'ENOENT' || e.code === 'EACCES'
+            ? upstreamUnavailable('apps', 'the helm binary cannot be run: run npm run tools, or set HELM_BIN')
+            : e,
+        );
       });
       child.on('close', (code) => {
         clearTimeout(killer);

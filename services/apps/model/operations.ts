@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { valid as validSemver } from 'semver';
 import { parseDocument } from 'yaml';
 import { asyncQueue } from '../../common/async-queue.js';
-import { authorize, type Action, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
 import {
   apiError,
   badUserInput,
@@ -375,9 +375,10 @@ export class OperationsModel {
 
   /** The operation's state now and at every change, until it ends (read in its project). */
   follow(viewer: Viewer, id: string): AsyncIterableIterator<HelmOperationView> {
+    authorizeList(viewer, null);
     const op = this.operations.get(id);
     if (!op) throw notFoundError(`no helm operation ${id}`);
-    authorize(viewer, 'read' satisfies Action, op.view.namespace);
+    authorize(viewer, 'read', op.view.namespace);
     let last: HelmOperationView | undefined;
     const listener = () => {
       if (op.view === last) return;

@@ -173,6 +173,11 @@ export class ReleaseIndex {
     return this.history.filter((c) => c.token > after);
   }
 
+  /** Subscribers reading the feed now. */
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
   attach(reader: FeedReader): () => void {
     this.readers.add(reader);
     return () => this.readers.delete(reader);
