@@ -52,6 +52,12 @@ export interface StreamIdentity {
 
 /** Lines a stream keeps for late subscribers (more: it takes no more subscribers). */
 export const MAX_KEPT_LINES = 10_000;
+/**
+ * How long a stream of the whole log (or from a resume point) keeps what a late subscriber needs: everything it has
+ * read. Subscribers of the same start arrive together (a page opened by many, 50 gateway upstreams resuming after a
+ * restart); one much later gets a stream of its own rather than every stream holding its log in memory.
+ */
+export const JOIN_WINDOW_MS = 60_000;
 const RECONNECT = { initialMs: 250, maxMs: 15_000 };
 /** After the pod is deleted, how long the stream may still deliver what the API server is sending. */
 const DELETE_GRACE_MS = 1_500;
@@ -93,7 +99,19 @@ export class ContainerStream {
 
   /** Starts reading (once). */
   begin(): void {
+    if (this.start.kind === 'all' || this.start.kind === 'time') {
+      const t = setTimeout(() => this.stopJoins(), JOIN_WINDOW_MS);
+      t.unref();
+    }
     void this.run();
+  }
+
+  /** New subscribers get a stream of their own from now on; what was kept for them is dropped. */
+  private stopJoins(): void {
+    if (!this.joinable) return;
+    this.joinable = false;
+    this.kept = [];
+    this.forget(this);
   }
 
   /**
@@ -261,11 +279,7 @@ export class ContainerStream {
       while (drop < this.kept.length && this.kept[drop].key < from) drop++;
       if (drop) this.kept = this.kept.slice(drop);
     }
-    if (this.kept.length > MAX_KEPT_LINES) {
-      // A late subscriber could no longer be given all it asks for: it gets a stream of its own.
-      this.joinable = false;
-      this.kept = [];
-      this.forget(this);
-    }
+    // A late subscriber could no longer be given all it asks for: it gets a stream of its own.
+    if (this.kept.length > MAX_KEPT_LINES) this.stopJoins();
   }
 }
