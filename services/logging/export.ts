@@ -65,9 +65,9 @@ export function exportRequestOf(params: URLSearchParams): {
   return { filter, order, limit };
 }
 
-/** One exported line; newlines inside a message are written as \n so that each line stays one line. */
+/** One exported line; a newline inside a message is written as \n so that each line stays one line. */
 export const exportLine = (l: LogLineView): string =>
-  `${l.timestamp}\t${l.namespace}\t${l.podName}\t${l.container}\t${l.message.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n')}\n`;
+  `${l.timestamp}\t${l.namespace}\t${l.podName}\t${l.container}\t${l.message.replace(/\r?\n/g, '\\n')}\n`;
 
 const STATUS: Record<string, number> = {
   [ErrorCode.BAD_USER_INPUT]: 400,
