@@ -47,7 +47,13 @@ class NotHelmLayout extends Error {}
 
 interface Pending {
   name: string;
-  versions: { v: IndexedVersion; description: string | null; icon: string | null; keywords: string[] }[];
+  versions: {
+    v: IndexedVersion;
+    sv: semver.SemVer;
+    description: string | null;
+    icon: string | null;
+    keywords: string[];
+  }[];
 }
 
 /** Parses an index body given as the chunks it arrived in. */
@@ -211,7 +217,7 @@ function addVersion(chart: Pending, raw: unknown): boolean {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return false;
   const m = raw as Record<string, unknown>;
   const version = str(m.version);
-  const parsed = version !== null ? semver.parse(version, { loose: true }) : null;
+  const parsed = version !== null ? toSemver(version) : null;
   if (version === null || parsed === null) return false;
   const created = str(m.created);
   const digest = str(m.digest);
@@ -225,6 +231,7 @@ function addVersion(chart: Pending, raw: unknown): boolean {
       urls: Array.isArray(m.urls) ? m.urls.map(str).filter((u): u is string => u !== null) : [],
       prerelease: parsed.prerelease.length > 0,
     },
+    sv: parsed,
     description: str(m.description),
     icon: str(m.icon),
     keywords: Array.isArray(m.keywords) ? m.keywords.map(str).filter((k): k is string => k !== null) : [],
@@ -232,12 +239,22 @@ function addVersion(chart: Pending, raw: unknown): boolean {
   return true;
 }
 
+const PARTIAL = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+
+/** A chart version as helm (Masterminds semver) reads it: `v` prefix and missing minor/patch allowed. */
+export function toSemver(version: string): semver.SemVer | null {
+  const strict = semver.parse(version, { loose: true });
+  if (strict) return strict;
+  const m = PARTIAL.exec(version);
+  return m ? semver.parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}${m[5] ?? ''}`) : null;
+}
+
 function finish(pending: Map<string, Pending>, skipped: number): ParsedIndex {
   const charts: IndexedChart[] = [];
   let versionCount = 0;
   for (const p of pending.values()) {
     if (p.versions.length === 0) continue;
-    p.versions.sort((a, b) => semver.rcompare(a.v.version, b.v.version, { loose: true }));
+    p.versions.sort((a, b) => b.sv.compare(a.sv));
     const newest = p.versions.find((x) => !x.v.prerelease) ?? p.versions[0];
     versionCount += p.versions.length;
     charts.push({
