@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installKindHooks } from '../services/sandbox/defaults.js';
 import { Store } from '../services/sandbox/store.js';
+import { defaultStorageClass } from '../services/sandbox/seed.js';
 import type { KObject, Loose } from '../services/sandbox/types.js';
 import { createControllerContext, type Controller } from '../services/sandbox/controllers/base.js';
 import { Scheduler } from '../services/sandbox/controllers/scheduler.js';
@@ -660,14 +661,7 @@ describe('namespaces', () => {
 
 describe('volumes', () => {
   it('provisions and binds a claim with the default storage class', async () => {
-    store.create(T('storageclasses', 'storage.k8s.io'), {
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
-      provisioner: 'rancher.io/local-path',
-      reclaimPolicy: 'Delete',
-      volumeBindingMode: 'Immediate',
-    });
+    store.create(T('storageclasses', 'storage.k8s.io'), defaultStorageClass());
     store.create(T('persistentvolumeclaims'), {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',

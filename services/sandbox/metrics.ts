@@ -4,10 +4,10 @@
 // (a hash of pod uid, container and image sets its scale) and move over time along slow waves; counters are the
 // closed-form integral of a positive rate since the container started, so they grow between scrapes and start
 // again from zero when the container restarts.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { flavorOf, hash32 } from './logs.js';
 import type { Store } from './store.js';
-import type { KObject, Loose } from './types.js';
+import type { Container, ContainerStatus, KObject, KPod, NodeAddress } from './types.js';
 import { intValueOf, milliValueOf } from '../common/k8s/quantity.js';
 import { WORKSPACE_LABEL } from '../common/k8s/labels.js';
 
@@ -74,7 +74,8 @@ interface RunningContainer {
   memWave: Wave;
 }
 
-function containerModel(pod: KObject, spec: Loose, cs: Loose, now: number): RunningContainer {
+function containerModel(pod: KPod, spec: Container | undefined, cs: ContainerStatus, now: number): RunningContainer {
+  const startedAt = cs.state?.running?.startedAt;
   const image: string = cs.image || spec?.image || '';
   const seed = `${pod.metadata.uid}|${cs.name}|${image}`;
   const prof = PROFILE[flavorOf(image)];
@@ -87,16 +88,13 @@ function containerModel(pod: KObject, spec: Loose, cs: Loose, now: number): Runn
   const limCpu = cores(limits.cpu);
   if (limCpu && cpuRate * (1 + amp) > limCpu * 0.95) cpuRate = (limCpu * 0.95) / (1 + amp);
   const reqMem = intValueOf(requests.memory);
-  const started = Date.parse(
-    cs.state.running.startedAt ?? pod.status?.startTime ?? pod.metadata.creationTimestamp ?? '',
-  );
+  const started = Date.parse(startedAt ?? pod.status?.startTime ?? pod.metadata.creationTimestamp ?? '');
   return {
     pod,
     name: cs.name,
     image,
     imageId: cs.imageID ?? '',
-    containerId:
-      String(cs.containerID ?? '').replace(/^[a-z]+:\/\//, '') || hexOf(seed + '|' + cs.state.running.startedAt, 64),
+    containerId: String(cs.containerID ?? '').replace(/^[a-z]+:\/\//, '') || hexOf(seed + '|' + startedAt, 64),
     age: Number.isNaN(started) ? 0 : Math.max(0, (now - started) / 1000),
     cpu: { rate: cpuRate, amp, period: 300 + 900 * unit(seed + '|cpuP'), phase: TAU * unit(seed + '|cpuPh') },
     memBase: (reqMem ? reqMem * 0.6 : prof.mem) * (0.7 + 0.6 * unit(seed + '|mem')),
@@ -156,33 +154,33 @@ interface Series {
 
 // Metrics whose series are rebuilt wholesale at each scrape: put() appends a series without prom-client's per-series
 // label hashing and validation, which would dominate a scrape of 10,000 pods. prom-client still collects and renders.
-class ScrapeGauge extends Gauge<string> {
-  series: Series[] = [];
-  put(labels: Labels, value: number): void {
-    this.series.push({ labels, value });
-  }
-  override reset(): void {
-    super.reset();
-    this.series = [];
-  }
-  override async get() {
-    return { ...(await super.get()), values: this.series };
-  }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeScript requires a mixin's base constructor to take any[]
+type MetricClass = new (...args: any[]) => {
+  reset(): void;
+  get(): Promise<MetricObjectWithValues<MetricValue<string>>>;
+};
+
+/** A prom-client metric class whose series are the ones put() since the last reset(). */
+function scraped<Base extends MetricClass>(base: Base) {
+  return class extends base {
+    series: Series[] = [];
+    put(labels: Labels, value: number): void {
+      this.series.push({ labels, value });
+    }
+    override reset(): void {
+      super.reset();
+      this.series = [];
+    }
+    override async get() {
+      return { ...(await super.get()), values: this.series };
+    }
+  };
 }
 
-class ScrapeCounter extends Counter<string> {
-  series: Series[] = [];
-  put(labels: Labels, value: number): void {
-    this.series.push({ labels, value });
-  }
-  override reset(): void {
-    super.reset();
-    this.series = [];
-  }
-  override async get() {
-    return { ...(await super.get()), values: this.series };
-  }
-}
+const ScrapeGauge = scraped(Gauge<string>);
+type ScrapeGauge = InstanceType<typeof ScrapeGauge>;
+const ScrapeCounter = scraped(Counter<string>);
+type ScrapeCounter = InstanceType<typeof ScrapeCounter>;
 
 interface NodeCpuState {
   last: number;
@@ -406,8 +404,8 @@ export function createMetricsExporter(store: Store): MetricsExporter {
         for (const phase of PHASES)
           podPhase.put({ namespace, pod: podName, uid, phase }, status.phase === phase ? 1 : 0);
 
-      const specs: Loose[] = pod.spec?.containers ?? [];
-      const statuses: Loose[] = status.containerStatuses ?? [];
+      const specs: Container[] = pod.spec?.containers ?? [];
+      const statuses: ContainerStatus[] = status.containerStatuses ?? [];
       for (const spec of specs) {
         for (const [kind, gaugeOf] of [
           ['requests', requests],
@@ -507,7 +505,7 @@ export function createMetricsExporter(store: Store): MetricsExporter {
       seen.add(node);
       const st = n.status ?? {};
       const ni = st.nodeInfo ?? {};
-      const addr = (type: string) => (st.addresses ?? []).find((a: Loose) => a.type === type)?.address ?? '';
+      const addr = (type: string) => (st.addresses ?? []).find((a: NodeAddress) => a.type === type)?.address ?? '';
       nodeInfo.put(
         {
           node,

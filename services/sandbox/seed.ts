@@ -1,7 +1,7 @@
 // What a sandbox holds when it starts: the demo cluster a developer explores, or a sized one for benchmarks.
 import type { Store } from './store.js';
 import { timestamp } from './store.js';
-import type { KObject, Loose } from './types.js';
+import type { Container, KObject, KPod, KStorageClass, PodSpec, PodStatus, PodTemplateSpec } from './types.js';
 import { WORKSPACE_LABEL } from '../common/k8s/labels.js';
 
 export type SeedOptions =
@@ -34,7 +34,7 @@ export function seedCluster(store: Store, seed: SeedOptions): void {
   }
 }
 
-const create = (store: Store, group: string, plural: string, obj: Loose): KObject =>
+const create = (store: Store, group: string, plural: string, obj: KObject): KObject =>
   store.create(store.type(group, plural), obj);
 
 function createNamespace(store: Store, name: string, workspace?: string): void {
@@ -69,11 +69,10 @@ function createNodes(store: Store, count: number): void {
 
 // ------------------------------------------------------------------ demo
 
-const podTemplate = (app: string, containers: Loose[], extra: Loose = {}) => ({
-  metadata: { labels: { app } },
-  spec: { containers, ...extra },
-});
-const container = (name: string, image: string, port?: number, extra: Loose = {}) => ({
+type Labels = Record<string, string>;
+
+const podTemplate = (labels: Labels, spec: PodSpec): PodTemplateSpec => ({ metadata: { labels }, spec });
+const container = (name: string, image: string, port?: number, extra: Partial<Container> = {}): Container => ({
   name,
   image,
   ...(port ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
@@ -81,21 +80,77 @@ const container = (name: string, image: string, port?: number, extra: Loose = {}
   ...extra,
 });
 
+/** An apps/v1 workload whose pods carry (and are selected by) `podLabels`; its own labels add `labels`. */
+function appsWorkload(
+  store: Store,
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+  namespace: string,
+  name: string,
+  pods: { labels: Labels; spec: PodSpec },
+  spec: Record<string, unknown> = {},
+  labels: Labels = {},
+): void {
+  create(store, 'apps', `${kind.toLowerCase()}s`, {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace, labels: { ...pods.labels, ...labels } },
+    spec: { ...spec, selector: { matchLabels: pods.labels }, template: podTemplate(pods.labels, pods.spec) },
+  });
+}
+
 function deployment(
   store: Store,
   namespace: string,
   name: string,
   replicas: number,
-  containers: Loose[],
-  labels: Loose = {},
+  containers: Container[],
+  labels: Labels = {},
 ): void {
-  create(store, 'apps', 'deployments', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, labels: { app: name, ...labels } },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: podTemplate(name, containers) },
+  appsWorkload(
+    store,
+    'Deployment',
+    namespace,
+    name,
+    { labels: { app: name }, spec: { containers } },
+    { replicas },
+    labels,
+  );
+}
+
+/** A StatefulSet whose headless Service has its name. */
+function statefulSet(
+  store: Store,
+  namespace: string,
+  name: string,
+  replicas: number,
+  containers: Container[],
+  spec = {},
+) {
+  appsWorkload(
+    store,
+    'StatefulSet',
+    namespace,
+    name,
+    { labels: { app: name }, spec: { containers } },
+    {
+      serviceName: name,
+      replicas,
+      ...spec,
+    },
+  );
+}
+
+/** A DaemonSet that tolerates every taint, as node agents do. */
+function daemonSet(store: Store, name: string, podLabels: Labels, containers: Container[]) {
+  appsWorkload(store, 'DaemonSet', 'kube-system', name, {
+    labels: podLabels,
+    spec: { containers, tolerations: [{ operator: 'Exists' }] },
   });
 }
+
+/** The pod template of a batch Job: one container, restarted as `restartPolicy` says. */
+const batchTemplate = (app: string, restartPolicy: string, c: Container): PodTemplateSpec =>
+  podTemplate({ app }, { restartPolicy, containers: [c] });
 
 function service(
   store: Store,
@@ -112,15 +167,18 @@ function service(
   });
 }
 
+/** The default StorageClass of the demo cluster: local-path volumes, bound at once, deleted with their claims. */
+export const defaultStorageClass = (): KStorageClass => ({
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  provisioner: 'rancher.io/local-path',
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'Immediate',
+});
+
 function seedDemo(store: Store): void {
-  create(store, 'storage.k8s.io', 'storageclasses', {
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
-    provisioner: 'rancher.io/local-path',
-    reclaimPolicy: 'Delete',
-    volumeBindingMode: 'Immediate',
-  });
+  create(store, 'storage.k8s.io', 'storageclasses', defaultStorageClass());
 
   // System workloads, as every cluster has them.
   deployment(
@@ -131,32 +189,10 @@ function seedDemo(store: Store): void {
     [container('coredns', 'registry.k8s.io/coredns/coredns:v1.12.0', 53)],
     { 'k8s-app': 'kube-dns' },
   );
-  create(store, 'apps', 'daemonsets', {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { 'k8s-app': 'kube-proxy' } },
-    spec: {
-      selector: { matchLabels: { 'k8s-app': 'kube-proxy' } },
-      template: {
-        metadata: { labels: { 'k8s-app': 'kube-proxy' } },
-        spec: {
-          containers: [container('kube-proxy', 'registry.k8s.io/kube-proxy:v1.35.0')],
-          tolerations: [{ operator: 'Exists' }],
-        },
-      },
-    },
-  });
-  create(store, 'apps', 'daemonsets', {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'log-agent', namespace: 'kube-system', labels: { app: 'log-agent' } },
-    spec: {
-      selector: { matchLabels: { app: 'log-agent' } },
-      template: podTemplate('log-agent', [container('fluent-bit', 'fluent/fluent-bit:3.2-json', 2020)], {
-        tolerations: [{ operator: 'Exists' }],
-      }),
-    },
-  });
+  daemonSet(store, 'kube-proxy', { 'k8s-app': 'kube-proxy' }, [
+    container('kube-proxy', 'registry.k8s.io/kube-proxy:v1.35.0'),
+  ]);
+  daemonSet(store, 'log-agent', { app: 'log-agent' }, [container('fluent-bit', 'fluent/fluent-bit:3.2-json', 2020)]);
 
   // Workspace "demo-shop": the online shop, production and staging.
   createNamespace(store, 'shop', 'demo-shop');
@@ -179,17 +215,7 @@ function seedDemo(store: Store): void {
     { tier: 'backend' },
   );
   service(store, 'shop', 'api', 8080, 'http');
-  create(store, 'apps', 'statefulsets', {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: 'redis', namespace: 'shop', labels: { app: 'redis' } },
-    spec: {
-      serviceName: 'redis',
-      replicas: 1,
-      selector: { matchLabels: { app: 'redis' } },
-      template: podTemplate('redis', [container('redis', 'redis:7.4', 6379)]),
-    },
-  });
+  statefulSet(store, 'shop', 'redis', 1, [container('redis', 'redis:7.4', 6379)]);
   service(store, 'shop', 'redis', 6379);
   create(store, 'networking.k8s.io', 'ingresses', {
     apiVersion: 'networking.k8s.io/v1',
@@ -287,17 +313,13 @@ function seedDemo(store: Store): void {
 
   // Workspace "data-platform": analytics.
   createNamespace(store, 'analytics', 'data-platform');
-  create(store, 'apps', 'statefulsets', {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: 'postgres', namespace: 'analytics', labels: { app: 'postgres' } },
-    spec: {
-      serviceName: 'postgres',
-      replicas: 2,
-      selector: { matchLabels: { app: 'postgres' } },
-      template: podTemplate('postgres', [
-        container('postgres', 'postgres:16.4', 5432, { env: [{ name: 'POSTGRES_DB', value: 'analytics' }] }),
-      ]),
+  statefulSet(
+    store,
+    'analytics',
+    'postgres',
+    2,
+    [container('postgres', 'postgres:16.4', 5432, { env: [{ name: 'POSTGRES_DB', value: 'analytics' }] })],
+    {
       volumeClaimTemplates: [
         {
           metadata: { name: 'data' },
@@ -305,7 +327,7 @@ function seedDemo(store: Store): void {
         },
       ],
     },
-  });
+  );
   service(store, 'analytics', 'postgres', 5432);
   deployment(
     store,
@@ -323,10 +345,7 @@ function seedDemo(store: Store): void {
     spec: {
       completions: 1,
       backoffLimit: 2,
-      template: {
-        metadata: { labels: { app: 'nightly-report' } },
-        spec: { restartPolicy: 'Never', containers: [container('report', 'example/report-job:1.0')] },
-      },
+      template: batchTemplate('nightly-report', 'Never', container('report', 'example/report-job:1.0')),
     },
   });
   create(store, 'batch', 'cronjobs', {
@@ -336,12 +355,7 @@ function seedDemo(store: Store): void {
     spec: {
       schedule: '0 * * * *',
       jobTemplate: {
-        spec: {
-          template: {
-            metadata: { labels: { app: 'hourly-etl' } },
-            spec: { restartPolicy: 'OnFailure', containers: [container('etl', 'example/etl-batch-job:2.0')] },
-          },
-        },
+        spec: { template: batchTemplate('hourly-etl', 'OnFailure', container('etl', 'example/etl-batch-job:2.0')) },
       },
     },
   });
@@ -397,7 +411,7 @@ function seedScale(store: Store, pods: number, nodes: number, namespaces: number
   }
 }
 
-function runningStatus(pod: KObject, podIP: string, startedAt: string): Loose {
+function runningStatus(pod: KPod, podIP: string, startedAt: string): PodStatus {
   const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: startedAt });
   return {
     phase: 'Running',
@@ -407,7 +421,7 @@ function runningStatus(pod: KObject, podIP: string, startedAt: string): Loose {
     podIPs: [{ ip: podIP }],
     startTime: startedAt,
     qosClass: 'Burstable',
-    containerStatuses: pod.spec.containers.map((c: Loose) => ({
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
       name: c.name,
       image: c.image,
       imageID: `docker.io/${c.image}@sha256:${'0'.repeat(64)}`,

@@ -21,18 +21,26 @@ function serial(): string {
   return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
 }
 
+type Name = { name: string; value: string }[];
+
+/** A certificate for `publicKey`, valid from a minute ago (clock skew) until `until`, with a fresh serial. */
+function newCertificate(publicKey: forge.pki.PublicKey, subject: Name, issuer: Name, now: Date, until: Date) {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = until;
+  cert.setSubject(subject);
+  cert.setIssuer(issuer);
+  return cert;
+}
+
 export function generateTls(hosts: string[] = ['localhost', '127.0.0.1', '::1']): TlsMaterial {
   const now = new Date();
   const until = new Date(now.getTime() + 365 * 24 * 3600 * 1000);
   const ca = keyPair();
-  const caCert = forge.pki.createCertificate();
-  caCert.publicKey = ca.publicKey;
-  caCert.serialNumber = serial();
-  caCert.validity.notBefore = new Date(now.getTime() - 60_000);
-  caCert.validity.notAfter = until;
   const caName = [{ name: 'commonName', value: 'kubegraph-sandbox-ca' }];
-  caCert.setSubject(caName);
-  caCert.setIssuer(caName);
+  const caCert = newCertificate(ca.publicKey, caName, caName, now, until);
   caCert.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
@@ -41,13 +49,7 @@ export function generateTls(hosts: string[] = ['localhost', '127.0.0.1', '::1'])
   caCert.sign(ca.privateKey, forge.md.sha256.create());
 
   const server = keyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = server.publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(now.getTime() - 60_000);
-  cert.validity.notAfter = until;
-  cert.setSubject([{ name: 'commonName', value: 'kube-apiserver' }]);
-  cert.setIssuer(caName);
+  const cert = newCertificate(server.publicKey, [{ name: 'commonName', value: 'kube-apiserver' }], caName, now, until);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

@@ -292,12 +292,7 @@ export class DaemonSetController extends WorkloadController {
 
   private updateStatus(ds: KWorkload, nodes: KNode[], byNode: Map<string, KPod[]>, hash: string): void {
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
-    let desired = 0;
-    let current = 0;
-    let misscheduled = 0;
-    let ready = 0;
-    let available = 0;
-    let updated = 0;
+    let [desired, current, misscheduled, ready, available, updated] = [0, 0, 0, 0, 0, 0];
     for (const node of nodes) {
       const pods = [...(byNode.get(node.metadata.name!) ?? [])].sort(byCreation);
       const scheduled = pods.length > 0;

@@ -6,6 +6,7 @@ import { ApiError } from '../errors.js';
 import type { KObject, KPod, KStorageClass, KWorkload, PodTemplateSpec, Volume, WorkloadStatus } from '../types.js';
 import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import type { ResourceType } from '../registry.js';
 import { POD, WorkloadController } from './workload-controller.js';
 import {
   claimObjects,
@@ -137,29 +138,14 @@ export class StatefulSetController extends WorkloadController {
         },
         spec,
       };
-      let created: KObject;
-      try {
-        created = this.store.create(rt, claim);
-      } catch (e) {
-        if (e instanceof ApiError && e.code === 409) continue;
-        recordEvent(
-          this.store,
-          set,
-          'Warning',
-          'FailedCreate',
-          `create Claim ${name} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`,
-          SOURCE,
-        );
-        throw e;
-      }
-      recordEvent(
-        this.store,
+      const created = this.createRecorded(
+        rt,
         set,
-        'Normal',
-        'SuccessfulCreate',
+        claim,
+        `create Claim ${name} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: `,
         `create Claim ${name} Pod ${podName} in StatefulSet ${set.metadata.name} success`,
-        SOURCE,
       );
+      if (!created) continue;
       if (!created.status?.phase || created.status.phase === 'Pending') {
         this.provisionVolume(created);
         this.store.update(
@@ -218,32 +204,34 @@ export class StatefulSetController extends WorkloadController {
     this.store.update(pvRT, { ...pv, status: { phase: 'Bound' } }, { subresource: 'status' });
   }
 
-  private createPod(set: KWorkload, pod: KPod): void {
-    this.createClaims(set, pod.metadata.name!);
+  /**
+   * Creates a pod or a claim of the set with the controller's events (SuccessfulCreate, or FailedCreate with the
+   * error after `failed`); undefined when it exists already.
+   */
+  private createRecorded(
+    rt: ResourceType,
+    set: KWorkload,
+    obj: KObject,
+    failed: string,
+    succeeded: string,
+  ): KObject | undefined {
+    let created: KObject;
     try {
-      this.store.create(this.childRt, pod);
+      created = this.store.create(rt, obj);
     } catch (e) {
-      if (e instanceof ApiError && e.code === 409) return;
-      if (e instanceof ApiError) {
-        recordEvent(
-          this.store,
-          set,
-          'Warning',
-          'FailedCreate',
-          `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${e.message}`,
-          SOURCE,
-        );
-      }
+      if (e instanceof ApiError && e.code === 409) return undefined;
+      const message = e instanceof Error ? e.message : String(e);
+      recordEvent(this.store, set, 'Warning', 'FailedCreate', `${failed}${message}`, SOURCE);
       throw e;
     }
-    recordEvent(
-      this.store,
-      set,
-      'Normal',
-      'SuccessfulCreate',
-      `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
-      SOURCE,
-    );
+    recordEvent(this.store, set, 'Normal', 'SuccessfulCreate', succeeded, SOURCE);
+    return created;
+  }
+
+  private createPod(set: KWorkload, pod: KPod): void {
+    this.createClaims(set, pod.metadata.name!);
+    const what = `Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name}`;
+    this.createRecorded(this.childRt, set, pod, `create ${what} failed error: `, `create ${what} successful`);
   }
 
   private deletePod(set: KObject, pod: KObject): void {
@@ -341,11 +329,7 @@ export class StatefulSetController extends WorkloadController {
 
   private computeStatus(set: KWorkload, pods: KPod[], currentRev: string, updateRev: string): WorkloadStatus {
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
-    let replicas = 0;
-    let ready = 0;
-    let available = 0;
-    let current = 0;
-    let updated = 0;
+    let [replicas, ready, available, current, updated] = [0, 0, 0, 0, 0];
     for (const p of pods) {
       if (this.ordinalOf(set, p) < 0) continue;
       replicas++;
