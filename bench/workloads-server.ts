@@ -73,7 +73,7 @@ for (const name of [
   ...new Set(namespaces.items.map((n) => n.metadata?.labels?.[WORKSPACE_LABEL]).filter((w): w is string => !!w)),
 ].sort()) {
   const description = `Benchmark workspace ${name}`;
-  await accounts.model.createWorkspace(asAdmin, name, description);
+  await accounts.model.workspaces.createWorkspace(asAdmin, name, description);
   workspaces[name] = description;
 }
 if (Object.keys(workspaces).length === 0) throw new Error(`no namespace of the sandbox has a ${WORKSPACE_LABEL} label`);

@@ -362,7 +362,7 @@ describe('graphql-ws', () => {
     // Expired: signed with accounts' own key, its lifetime over.
     const lapsed = new SigningKeys(stack.accounts.db, { ...stack.accounts.model.settings, accessTokenTtlSeconds: -60 });
     await lapsed.init();
-    const uid = (await stack.accounts.model.roleBindings('erin'))!.uid;
+    const uid = (await stack.accounts.model.users.roleBindings('erin'))!.uid;
     const expired = await lapsed.sign({ username: 'erin', uid, platform_role: 'platform-admin' }, 'a-session');
     expect((await stack.gqlAs(expired, ME)).errors?.[0].message).toMatch(/expired/);
     expect(await connect({ authorization: `Bearer ${expired}` })).toBe(4401);

@@ -25,7 +25,7 @@ export function bearerIdentity(model: AccountsModel): IdentitySource {
     if (!m) return null;
     const token = m[1];
     if (token.startsWith('kgt_')) {
-      const id = await model.verifyApiToken(token);
+      const id = await model.tokens.verifyApiToken(token);
       return { username: id.username, platformRole: id.platformRole };
     }
     const claims = await model.keys.verify(token);

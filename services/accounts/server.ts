@@ -102,9 +102,9 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
       );
     };
     namespaces.onDeleted((ns) =>
-      later(`dropping those of deleted namespace ${ns.name}`, () => model.namespaceDeleted(ns.name, ns.uid)),
+      later(`dropping those of deleted namespace ${ns.name}`, () => model.projects.namespaceDeleted(ns.name, ns.uid)),
     );
-    namespaces.onListed(() => later('reconciling with the cluster', () => model.reconcileProjects()));
+    namespaces.onListed(() => later('reconciling with the cluster', () => model.projects.reconcileProjects()));
     await namespaces.start().catch((e: unknown) =>
       log.warn('namespace watch not started; projects cannot be managed until it is', {
         error: (e as Error).message,
@@ -113,7 +113,7 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
     await queue;
   }
 
-  const boot = await model.bootstrapAdmin(opts.adminPassword);
+  const boot = await model.users.bootstrapAdmin(opts.adminPassword);
   if (boot.created)
     log.info('bootstrap platform admin created', {
       username: 'admin',

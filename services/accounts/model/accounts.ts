@@ -8,8 +8,8 @@ import { Access, type RequestScope } from './access.js';
 import { NO_CLUSTER, Projects, type ProjectDirectory } from './projects.js';
 import type { IdentityProvider } from './providers.js';
 import { Sessions, type AccountsSettings } from './sessions.js';
-import { ApiTokens, type ApiTokenIdentity, type SigningKeys } from './tokens.js';
-import { Users, type RoleBindings } from './users.js';
+import { ApiTokens, type SigningKeys } from './tokens.js';
+import { Users } from './users.js';
 import { Workspaces, type Workspace } from './workspaces.js';
 
 export type { ClientInfo, RequestScope } from './access.js';
@@ -43,22 +43,7 @@ export class AccountsModel {
     this.tokens = new ApiTokens(db, settings, keys, this.access, log);
   }
 
-  // What the server's lifecycle, the identity check and the development start call, besides the GraphQL layer.
-  bootstrapAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
-    return this.users.bootstrapAdmin(password);
-  }
-  roleBindings(username: string): Promise<RoleBindings | undefined> {
-    return this.users.roleBindings(username);
-  }
-  verifyApiToken(raw: string): Promise<ApiTokenIdentity> {
-    return this.tokens.verifyApiToken(raw);
-  }
-  namespaceDeleted(project: string, namespaceUid: string): Promise<number> {
-    return this.projects.namespaceDeleted(project, namespaceUid);
-  }
-  reconcileProjects(): Promise<{ dropped: number; adopted: number }> {
-    return this.projects.reconcileProjects();
-  }
+  // Until services/start.ts (shared, being edited) calls the workspaces part itself.
   workspace(req: RequestScope, name: string): Promise<Workspace | null> {
     return this.workspaces.workspace(req, name);
   }
