@@ -211,12 +211,62 @@ function phraseIn(tokens: string[], phrase: string[], slop: number, prefix: bool
   return false;
 }
 
+/** Term-level queries on the `_index` and `_id` metadata fields. */
+function metaFieldQuery(q: Query, ctx: EvalContext, scoring: boolean): Matches | undefined {
+  if (!('field' in q) || (q.field !== '_index' && q.field !== '_id')) return undefined;
+  const n = ctx.snapshot.maxSeq;
+  const index = ctx.snapshot.index;
+  let values: string[];
+  let test: ((s: string) => boolean) | undefined;
+  switch (q.kind) {
+    case 'term':
+      values = [String(q.value)];
+      break;
+    case 'terms':
+      values = q.values.map(String);
+      break;
+    case 'match':
+    case 'match_phrase':
+      values = [String(q.query)];
+      break;
+    case 'wildcard': {
+      const re = wildcardRegex(q.pattern, q.caseInsensitive);
+      test = (s) => re.test(s);
+      values = [];
+      break;
+    }
+    case 'prefix':
+      test = (s) => s.startsWith(q.value);
+      values = [];
+      break;
+    case 'exists':
+      return fill(n, scoring, q.boost);
+    default:
+      return none(n, scoring);
+  }
+  const hit = (s: string) => (test ? test(s) : values.includes(s));
+  const boost = 'boost' in q ? q.boost : 1;
+  if (q.field === '_index') {
+    const names = [index.name, ...index.aliases.keys()];
+    return names.some(hit) ? fill(n, scoring, boost) : none(n, scoring);
+  }
+  const m = none(n, scoring);
+  for (let seq = 0; seq < n; seq++)
+    if (hit(index.docs[seq].id)) {
+      m.bits[seq] = 1;
+      if (m.scores) m.scores[seq] = boost;
+    }
+  return m;
+}
+
 /** Evaluates a query on a snapshot (deleted documents are filtered by the caller). */
 export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches {
   const n = ctx.snapshot.maxSeq;
   const index = ctx.snapshot.index;
   const leafOf = (field: string) => index.leaves.get(field);
   const columnOf = (field: string) => index.columns.get(field);
+  const meta = metaFieldQuery(q, ctx, scoring);
+  if (meta) return meta;
   switch (q.kind) {
     case 'match_all':
       return fill(n, scoring, q.boost);

@@ -82,6 +82,8 @@ const ROUTES: [string[], string, Handler][] = [
   [['POST', 'PUT'], '/{index}/_bulk', (r, c, p) => ok(bulk(c, r.text, p.index))],
   [['GET', 'POST'], '/_search', (r, c) => ok(search(c, {}, r.json(), r.params))],
   [['GET', 'POST'], '/{index}/_search', (r, c, p) => ok(search(c, { expression: p.index }, r.json(), r.params))],
+  [['GET', 'POST'], '/_msearch', (r, c) => ok(msearch(c, r, undefined))],
+  [['GET', 'POST'], '/{index}/_msearch', (r, c, p) => ok(msearch(c, r, p.index))],
   [['GET', 'POST'], '/_count', (r, c) => ok(count(c, {}, r.json(), r.params))],
   [['GET', 'POST'], '/{index}/_count', (r, c, p) => ok(count(c, { expression: p.index }, r.json(), r.params))],
   [['POST'], '/{index}/_pit', (r, c, p) => openPit(c, p.index, r)],
@@ -157,6 +159,9 @@ const ROUTES: [string[], string, Handler][] = [
   [['DELETE'], '/{index}', (r, c, p) => ok(admin.deleteIndices(c, p.index, r.params))],
 ];
 
+/** The literal first segments of the routes (`_search`, `_bulk`, ...). */
+const ENDPOINTS = new Set(ROUTES.map(([, pattern]) => pattern.split('/')[1]).filter((seg) => seg.startsWith('_')));
+
 const docWrite = (r: { status: number; body: unknown }): Reply => ({ status: r.status, body: r.body });
 
 function sourceOnly(r: { status: number; body: Record<string, unknown> }): Reply {
@@ -219,6 +224,30 @@ function indexExists(c: Cluster, expression: string, r: Request): Reply {
   }
 }
 
+/** `_msearch`: header and body lines in pairs; each search answers alone (its error in its place). */
+function msearch(c: Cluster, r: Request, defaultIndex: string | undefined): unknown {
+  const started = Date.now();
+  const lines = r.text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0)
+    throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
+  const responses: unknown[] = [];
+  for (let i = 0; i < lines.length; i += 2) {
+    try {
+      const header = parseJson(lines[i]) as Record<string, unknown> | undefined;
+      const body = lines[i + 1] === undefined ? {} : parseJson(lines[i + 1]);
+      const params = new URLSearchParams(r.params);
+      for (const [k, v] of Object.entries(header ?? {})) if (k !== 'index' && v !== undefined) params.set(k, String(v));
+      const idx = header?.index;
+      const expression = Array.isArray(idx) ? idx.join(',') : typeof idx === 'string' ? idx : defaultIndex;
+      responses.push({ ...search(c, { expression }, body, params), status: 200 });
+    } catch (e) {
+      if (!(e instanceof EsError)) throw e;
+      responses.push(e.body());
+    }
+  }
+  return { took: Date.now() - started, responses };
+}
+
 function openPit(c: Cluster, expression: string, r: Request): Reply {
   const keepAlive = r.params.get('keep_alive');
   if (!keepAlive)
@@ -275,8 +304,8 @@ function match(pattern: string, parts: string[]): Record<string, string> | undef
   for (let i = 0; i < want.length; i++) {
     const w = want[i];
     if (w.startsWith('{')) {
-      // A `{name}` segment never stands for an API endpoint such as `_search`, except an index name can't start with _.
-      if (parts[i].startsWith('_') && w === '{index}' && !parts[i].startsWith('_all')) return undefined;
+      // An `{index}` segment never stands for an API endpoint (`GET /_bulk` is the wrong method, not an index).
+      if (w === '{index}' && ENDPOINTS.has(parts[i])) return undefined;
       p[w.slice(1, -1)] = parts[i];
     } else if (w !== parts[i]) return undefined;
   }

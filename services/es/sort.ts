@@ -1,7 +1,7 @@
 // Sorting as Elasticsearch does it: `sort` clauses (field, _score, _doc, _shard_doc) with order, missing
 // (_last/_first/a value), unmapped_type, mode and format; sort values as the hits carry them (dates and numbers as
 // numbers, a missing number as Long.MAX_VALUE/Long.MIN_VALUE, a missing keyword as null); search_after comparison.
-import { formatDate, parseDate } from './dates.js';
+import { failedToParseDate, formatDate, parseDate } from './dates.js';
 import { EsError, illegalArgument, parsingError } from './errors.js';
 import type { Snapshot } from './index.js';
 import type { LeafField } from './mapping.js';
@@ -202,7 +202,12 @@ export function afterKeys(after: unknown, clauses: SortClause[], snapshots: Snap
     if (v === null) return numeric ? (c.desc ? -Infinity : Infinity) : null;
     if (numeric) {
       let n = typeof v === 'number' ? v : Number(v);
-      if (Number.isNaN(n) && leaf?.kind === 'date') n = parseDate(v, c.format ?? leaf.format);
+      if (leaf?.kind === 'date' && typeof v === 'string' && (Number.isNaN(n) || c.format)) {
+        // A formatted sort value comes back in the sort's format (or the field's).
+        const format = c.format ?? leaf.format;
+        n = parseDate(v, format);
+        if (Number.isNaN(n)) throw failedToParseDate(v, format);
+      }
       if (Number.isNaN(n)) throw illegalArgument(`Failed to parse search_after value for field [${c.field}].`);
       if (n >= 9.2e18) return Infinity;
       if (n <= -9.2e18) return -Infinity;
