@@ -258,6 +258,37 @@ describe('live logs (module against the sandbox)', () => {
     }
   });
 
+  it('cuts off a subscriber that stops reading, which resumes from its last token without a gap', async () => {
+    await runningPod(podSpec('busy-1', [['nginx', 'nginx:1.27']]));
+    // One line per chunk, and a reader that leaves 20 lines unread for 300 ms is cut off (within seconds here).
+    const small = createLiveLogResolvers({
+      kubeConfig: sb.kc,
+      log: silent,
+      batching: { batchMs: 1, maxLinesPerChunk: 1, maxPendingLines: 20, stallMs: 300 },
+    });
+    try {
+      const it = await subscribe(small, admin, { namespace: NS, pod: 'busy-1', tailLines: 1 });
+      const first = [(await it.next()).value as LiveLogChunk, (await it.next()).value as LiveLogChunk];
+      expect(first.map((c) => c.lines.length)).toEqual([1, 1]);
+      await eventually(() => small.live.upstreamStreams() === 0, 20_000, 'the slow subscriber cut off');
+      const e = await errorOf(() => it.next());
+      expect(e.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(await it.next()).toEqual({ done: true, value: undefined });
+      const resumed = read(
+        await subscribe(small, admin, { namespace: NS, pod: 'busy-1', resumeToken: first[1].resumeToken }),
+      );
+      await eventually(() => resumed.lines().length >= 10, 20_000, 'lines after resuming');
+      await resumed.stop();
+      const got = [...first.flatMap((c) => c.lines.map((l) => `${l.timestamp} ${l.message}`)), ...resumed.lines()];
+      const truth = await logOf('busy-1', 'nginx');
+      const at = truth.indexOf(got[0]);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(got).toEqual(truth.slice(at, at + got.length));
+    } finally {
+      await small.close();
+    }
+  });
+
   it('ends a subscription whose pod is deleted with NOT_FOUND, after the lines already read', async () => {
     await runningPod(podSpec('doomed-1', [['nginx', 'nginx:1.27']]));
     const r = read(await subscribe(live, admin, { namespace: NS, pod: 'doomed-1', tailLines: 1 }));

@@ -1,10 +1,11 @@
 // One subscriber of live logs: the container streams it reads (one for podLogs' container, one per container of
-// each pod for workloadLogs), merged into LogChunks with a resume token, on a bounded queue (asyncQueue).
+// each pod for workloadLogs), merged into LogChunks with a resume token, read through asyncQueue.
 //
-// Lines are batched: everything that arrives within `batchMs` of the first waiting line goes into one chunk (at most
-// `maxLinesPerChunk` lines; a full chunk goes at once). A subscriber that stops reading overflows its queue and ends
-// with an error its client resumes from (the token of the last chunk it read), so one slow reader never holds lines
-// in memory without bound nor slows the others.
+// Chunks are made when the reader asks for the next one (asyncQueue's pull): lines that arrived meanwhile are
+// waiting, and up to `maxLinesPerChunk` of them go at once — so under load the chunks grow instead of the number of
+// results. A reader that waits gets what arrives within `batchMs` of the first line. Lines waiting unread are
+// bounded (`maxPendingLines`): a reader that stops reading is cut off with an error, and its client resumes from the
+// token of the last chunk it read, so one slow reader neither holds lines without bound nor slows the others.
 import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
 import { apiError, ErrorCode } from '../../common/errors.js';
 import type { ContainerStream, StreamLine, StreamListener } from './live-stream.js';
@@ -28,14 +29,24 @@ export interface LiveLogChunk {
 }
 
 export interface BatchingOptions {
-  /** A chunk waits at most this long for more lines (ms). */
+  /** A reader waiting for lines gets those that arrive within this long (ms) of the first one, in one chunk. */
   batchMs: number;
   maxLinesPerChunk: number;
-  /** Chunks that may wait unread before the subscriber is cut off (it resumes from its token). */
-  maxPendingChunks: number;
+  /**
+   * Lines that may wait unread while the reader has not asked for a chunk for `stallMs`: more, and the subscriber is
+   * cut off (it resumes from its token). A reader that keeps reading may see a burst (a resumed read's backlog) of up
+   * to ten times as many.
+   */
+  maxPendingLines: number;
+  stallMs: number;
 }
 
-export const DEFAULT_BATCHING: BatchingOptions = { batchMs: 50, maxLinesPerChunk: 500, maxPendingChunks: 200 };
+export const DEFAULT_BATCHING: BatchingOptions = {
+  batchMs: 50,
+  maxLinesPerChunk: 500,
+  maxPendingLines: 20_000,
+  stallMs: 10_000,
+};
 
 interface Source {
   pod: string;
@@ -58,8 +69,14 @@ export class LiveSubscriber {
   readonly queue: AsyncQueue<LiveLogChunk>;
   private readonly sources = new Map<string, Source>();
   private pending: PendingLine[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private finished = false;
+  /** Set by finish(): the queue ends (with this error, if any) once the pending lines are read. */
+  private ending: { error?: Error } | undefined;
+  /** Wakes a reader waiting for lines (or for the end). */
+  private arrived: (() => void) | undefined;
+  /** When the reader last asked for a chunk. */
+  private lastAsked = Date.now();
+  /** Pods detached whose positions leave the token once their last waiting line is in a chunk. */
+  private readonly gone = new Set<string>();
 
   constructor(
     private readonly namespace: string,
@@ -68,44 +85,27 @@ export class LiveSubscriber {
     private readonly batching: BatchingOptions,
     /** What a source that ends does to the subscription: end it (podLogs) or just drop that pod (workloadLogs). */
     private readonly onSourceEnded: (pod: string, error: Error, remaining: number) => void,
-    /** Called once when the subscriber ends (its client left, it overflowed or it ended). */
+    /** Called once when the subscriber ends (its client left, it fell behind or it ended). */
     onEnd: () => void,
   ) {
     this.queue = asyncQueue<LiveLogChunk>({
-      maxPending: batching.maxPendingChunks,
-      onOverflow: () =>
-        apiError(
-          ErrorCode.UPSTREAM_UNAVAILABLE,
-          `the subscriber fell ${batching.maxPendingChunks} chunks behind; resume from the last resumeToken`,
-          { service: 'logging' },
-        ),
+      pull: (queue) => this.nextChunk(queue),
       onEnd: () => {
-        this.finished = true;
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = undefined;
         this.pending = [];
-        for (const s of [...this.sources.values()]) this.detach(s);
+        this.wake();
+        this.detachAll();
         onEnd();
       },
     });
   }
 
   get ended(): boolean {
-    return this.finished || this.queue.ended;
-  }
-
-  /** The position this subscriber has delivered for a container (undefined: none yet). */
-  positionOf(pod: string, container: string): Position | undefined {
-    return this.state.pods.get(pod)?.containers.get(container);
+    return this.ending !== undefined || this.queue.ended;
   }
 
   /** Whether the subscriber reads this pod's container already. */
   has(pod: string, container: string): boolean {
     return this.sources.has(sourceKey(pod, container));
-  }
-
-  pods(): Set<string> {
-    return new Set([...this.sources.values()].map((s) => s.pod));
   }
 
   /** Starts reading a container stream; `after` drops what the client already has (a resumed subscription). */
@@ -131,24 +131,32 @@ export class LiveSubscriber {
       },
     };
     this.sources.set(key, source);
+    this.gone.delete(pod);
     const entry = this.state.pods.get(pod);
     if (!entry || entry.uid !== uid) this.state.pods.set(pod, { uid, containers: new Map() });
     const kept = stream.join(source.listener);
     if (kept.length) this.receive(source, kept);
   }
 
-  /** Stops reading a pod (it was deleted): what was received is still delivered; its position is forgotten after. */
+  /**
+   * Stops reading a pod (deleted, or no longer the workload's): what was received is still delivered, and its
+   * position leaves the token after that (a workload's token does not grow with every pod it ever had).
+   */
   detachPod(pod: string): void {
     for (const s of [...this.sources.values()]) if (s.pod === pod) this.detach(s);
-    this.flush();
-    this.state.pods.delete(pod);
+    this.gone.add(pod);
   }
 
-  /** Ends the subscription after what was received: `error` (if any) is thrown to the reader last. */
+  /** Ends the subscription after the lines received so far: `error` (if any) reaches the reader last. */
   finish(error?: Error): void {
     if (this.ended) return;
-    this.flush();
-    this.queue.end(error);
+    this.ending = { error };
+    this.detachAll();
+    this.wake();
+  }
+
+  private detachAll(): void {
+    for (const s of [...this.sources.values()]) this.detach(s);
   }
 
   private detach(s: Source): void {
@@ -157,43 +165,90 @@ export class LiveSubscriber {
     s.stream.leave(s.listener);
   }
 
-  private receive(source: Source, lines: readonly StreamLine[]): void {
-    if (this.ended) return;
-    for (const line of lines) if (source.filter.passes(line.key)) this.pending.push({ source, line });
-    if (this.pending.length >= this.batching.maxLinesPerChunk) this.flush();
-    else if (this.pending.length && !this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flush();
-      }, this.batching.batchMs);
-    }
+  private wake(): void {
+    const w = this.arrived;
+    this.arrived = undefined;
+    w?.();
   }
 
-  /** Everything waiting, as chunks: the containers merged by time, each container's lines in their order. */
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.pending.length || this.queue.ended) return;
-    const merged = mergeByTime(this.pending);
-    this.pending = [];
-    for (let i = 0; i < merged.length; i += this.batching.maxLinesPerChunk) {
-      const part = merged.slice(i, i + this.batching.maxLinesPerChunk);
-      const lines = part.map(({ source, line }) => {
-        const entry = this.state.pods.get(source.pod);
-        if (entry && entry.uid === source.uid)
-          entry.containers.set(source.container, advance(entry.containers.get(source.container), line.key));
-        return {
-          timestamp: line.timestamp,
-          message: line.message,
-          stream: null,
-          namespace: this.namespace,
-          podName: source.pod,
-          container: source.container,
-          node: source.node(),
-        };
-      });
-      if (!this.queue.push({ lines, resumeToken: encodeToken(this.state) })) return;
+  private receive(source: Source, lines: readonly StreamLine[]): void {
+    if (this.queue.ended || this.ending) return;
+    for (const line of lines) if (source.filter.passes(line.key)) this.pending.push({ source, line });
+    const { maxPendingLines, stallMs } = this.batching;
+    if (
+      this.pending.length > 10 * maxPendingLines ||
+      (this.pending.length > maxPendingLines && Date.now() - this.lastAsked > stallMs)
+    ) {
+      // The reader stopped reading: what waits is dropped; the client resumes from the last chunk it read.
+      this.pending = [];
+      this.queue.end(
+        apiError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          `more than ${maxPendingLines} lines waited unread; resume from the last resumeToken`,
+          { service: 'logging' },
+        ),
+      );
+      return;
     }
+    if (this.pending.length) this.wake();
+  }
+
+  /** The reader waits: the next chunk, once there are lines (gathered for batchMs), or the end. */
+  private async nextChunk(queue: AsyncQueue<LiveLogChunk>): Promise<void> {
+    this.lastAsked = Date.now();
+    if (!this.pending.length) {
+      if (this.ending) return queue.end(this.ending.error);
+      await new Promise<void>((resolve) => (this.arrived = resolve));
+      if (queue.ended || !this.pending.length) return;
+      if (this.pending.length < this.batching.maxLinesPerChunk && !this.ending) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.batching.batchMs);
+          this.arrived = () => {
+            if (this.pending.length >= this.batching.maxLinesPerChunk || this.ending || queue.ended) {
+              clearTimeout(t);
+              resolve();
+            }
+          };
+        });
+        this.arrived = undefined;
+        if (queue.ended) return;
+      }
+    }
+    queue.push(this.chunk());
+  }
+
+  /** Up to maxLinesPerChunk waiting lines, the containers merged by time, each container's lines in their order. */
+  private chunk(): LiveLogChunk {
+    let take: PendingLine[];
+    if (this.pending.length <= this.batching.maxLinesPerChunk) {
+      take = mergeByTime(this.pending);
+      this.pending = [];
+    } else {
+      // More than one chunk waits: the oldest lines first (each source's first ones), the rest stay in order.
+      const merged = mergeByTime(this.pending);
+      take = merged.slice(0, this.batching.maxLinesPerChunk);
+      this.pending = merged.slice(this.batching.maxLinesPerChunk);
+    }
+    const lines = take.map(({ source, line }) => {
+      const entry = this.state.pods.get(source.pod);
+      if (entry && entry.uid === source.uid)
+        entry.containers.set(source.container, advance(entry.containers.get(source.container), line.key));
+      return {
+        timestamp: line.timestamp,
+        message: line.message,
+        stream: null,
+        namespace: this.namespace,
+        podName: source.pod,
+        container: source.container,
+        node: source.node(),
+      };
+    });
+    for (const pod of this.gone) {
+      if (this.pending.some((p) => p.source.pod === pod)) continue;
+      this.gone.delete(pod);
+      this.state.pods.delete(pod);
+    }
+    return { lines, resumeToken: encodeToken(this.state) };
   }
 }
 
