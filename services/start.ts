@@ -4,7 +4,7 @@
 // First: @apollo/gateway's telemetry is off before anything imports it (DESIGN.md "Network").
 import '../gateway/no-telemetry.js';
 import { existsSync } from 'node:fs';
-import { runMain, envString, logLevelFromEnv, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
+import { runMain, envInt, envString, logLevelFromEnv, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
 import { startSandbox } from './sandbox/sandbox.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
@@ -23,6 +23,11 @@ import { startMonitoringSubgraph } from './monitoring/server.js';
 import { appsOptionsFromEnv } from './apps/config.js';
 import { startAppsSubgraph } from './apps/server.js';
 import { parse as parseYaml } from 'yaml';
+import { loggingOptionsFromEnv } from './logging/config.js';
+import { startLoggingSubgraph } from './logging/server.js';
+import { startEs } from './es/server.js';
+import { startShipper } from './es/shipper.js';
+import type { Sandbox } from './sandbox/sandbox.js';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -39,6 +44,8 @@ await runMain(async () => {
   const monitoringOptions = monitoringOptionsFromEnv();
   const accountsOptions = accountsOptionsFromEnv();
   const workloadsOptions = workloadsOptionsFromEnv();
+  const loggingOptions = loggingOptionsFromEnv();
+  const esPort = envInt('ES_PORT', 9200, { min: 0, max: 65535 });
   const appsOptions = appsOptionsFromEnv();
   metricsTokenFromEnv();
   const kubeconfig = envString('KUBECONFIG');
@@ -47,6 +54,8 @@ await runMain(async () => {
 
   const running: Closable[] = [];
   let sandboxMetrics: { url: string; caPem?: string } | undefined;
+  // The sandbox's store and speed, for the log shipper (its lines are computed with the sandbox's timing).
+  let sandboxLogs: { store: Sandbox['store']; speed: number } | undefined;
   // The cluster every subgraph reads, handed to each as an option (the environment is left as it was).
   const kubeConfig = new k8s.KubeConfig();
   if (kubeconfig) {
@@ -58,6 +67,7 @@ await runMain(async () => {
   } else {
     const sandbox = await startSandbox(sandboxOptions);
     running.push(sandbox);
+    sandboxLogs = { store: sandbox.store, speed: sandboxOptions.speed ?? 1 };
     kubeConfig.loadFromString(sandbox.kubeconfig);
     const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
       .clusters?.[0]?.cluster?.['certificate-authority-data'];
@@ -156,6 +166,33 @@ await runMain(async () => {
   subgraphUrls.apps = apps.url;
   console.log(
     `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in embedded PGlite in ${appsOptions.repositories.dataDir}`})`,
+  );
+
+  // Logs: ELASTICSEARCH_URL, or on the sandbox the embedded Elasticsearch stand-in (ES_PORT, default 9200) fed by
+  // the shipper with every simulated container's lines; with ELASTICSEARCH_URL set, neither starts.
+  if (!loggingOptions.elasticsearch && sandboxLogs) {
+    const es = await startEs({ port: esPort, host: '127.0.0.1' });
+    running.push(es);
+    const shipper = startShipper({
+      store: sandboxLogs.store,
+      url: es.url,
+      speed: sandboxLogs.speed,
+      indexPrefix: loggingOptions.indexPrefix,
+      onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
+    });
+    running.push({ url: es.url, close: () => shipper.close() });
+    loggingOptions.elasticsearch = { url: es.url };
+    console.log(
+      `kubegraph: ELASTICSEARCH_URL unset: started the Elasticsearch stand-in at ${es.url}, fed by the shipper with the sandbox's container logs`,
+    );
+  } else if (!loggingOptions.elasticsearch) {
+    console.log('kubegraph: ELASTICSEARCH_URL unset: log search fields answer UPSTREAM_UNAVAILABLE');
+  }
+  const logging = await startLoggingSubgraph({ ...loggingOptions, identitySecret, kubeConfig });
+  running.push(logging);
+  subgraphUrls.logging = logging.url;
+  console.log(
+    `kubegraph: logging subgraph at ${logging.url}${loggingOptions.elasticsearch ? ` (Elasticsearch ${loggingOptions.elasticsearch.url})` : ''}`,
   );
 
   if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {

@@ -242,7 +242,24 @@ const RULES: Record<string, Rule> = {
     allowed: [],
     outside: [],
   },
+  // logging: search over the Elasticsearch stand-in, and live logs (PODNAME / WLNAME: a StatefulSet and its first pod
+  // in the project, see the subscription test)
+  'Query.logs': nsRead('{ logs(filter: { namespaces: ["NS"] }, first: 1) { totalCount } }'),
+  'Query.logHistogram': nsRead('{ logHistogram(filter: { namespaces: ["NS"] }) { total } }'),
+  'Query.logStatistics': nsRead('{ logStatistics(filter: { namespaces: ["NS"] }) { lines } }'),
+  // A cursor is signed by the logging subgraph: a made-up one is BAD_USER_INPUT for everyone signed in (a real cursor
+  // of another project: test/logging-authz.test.ts).
+  'Query.logContext': signedIn('{ logContext(cursor: "made-up") { message } }'),
+  'Subscription.podLogs': nsRead(
+    'subscription { podLogs(namespace: "NS", pod: "PODNAME", tailLines: 1) { resumeToken } }',
+  ),
+  'Subscription.workloadLogs': nsRead(
+    'subscription { workloadLogs(namespace: "NS", kind: STATEFUL_SET, name: "WLNAME", tailLines: 1) { resumeToken } }',
+  ),
 };
+
+/** A StatefulSet of each project and its first pod, for the live-log subscriptions. */
+const STATEFUL_SET_OF: Record<string, string> = { shop: 'redis', analytics: 'postgres' };
 
 /** Entity representations per type, inside demo-shop/shop and outside it; who may resolve the inside one. */
 interface EntitySample {
@@ -547,6 +564,7 @@ describe('the authorization matrix', () => {
     const mismatches: string[] = [];
     const streams = async (kind: string) => {
       if (kind === 'HelmRelease') return stack.apps.index.readerCount;
+      if (kind === 'LiveLog') return stack.logging.live?.upstreamStreams() ?? 0;
       const text = await (await fetch(stack.workloads.url.replace(/\/graphql$/, '/metrics'))).text();
       return Number(
         new RegExp(`^kubegraph_workloads_subscribers\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
@@ -558,6 +576,8 @@ describe('the authorization matrix', () => {
       'Subscription.events': 'Event',
       'Subscription.helmReleaseChanged': 'HelmRelease',
       'Subscription.helmOperation': 'HelmOperation',
+      'Subscription.podLogs': 'LiveLog',
+      'Subscription.workloadLogs': 'LiveLog',
     };
     for (const [field, rule] of Object.entries(RULES).filter(([f]) => f.startsWith('Subscription.'))) {
       const kind = KIND_OF[field];
@@ -576,7 +596,12 @@ describe('the authorization matrix', () => {
           // open until the upstream has confirmed it (the gateway's upstream count), with no error.
           const state: { error?: unknown; done: boolean } = { done: false };
           const stop = client.subscribe(
-            { query: rule.op.replaceAll('NS', ns) },
+            {
+              query: rule.op
+                .replaceAll('NS', ns)
+                .replaceAll('PODNAME', `${STATEFUL_SET_OF[ns]}-0`)
+                .replaceAll('WLNAME', STATEFUL_SET_OF[ns]!),
+            },
             {
               next: (r) => (r.errors ? ((state.error = r.errors), (state.done = true)) : undefined),
               error: (e) => ((state.error = e), (state.done = true)),

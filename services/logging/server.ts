@@ -1,6 +1,5 @@
 // The logging subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Elasticsearch behind the
 // search fields and the export, the Kubernetes pod log API behind the live ones (live-resolvers.ts).
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type * as k8s from '@kubernetes/client-node';
@@ -19,8 +18,6 @@ import { createResolvers, type LoggingContext } from './resolvers.js';
 import { DEFAULT_INDEX_PREFIX } from './config.js';
 
 export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/logging.graphql');
-/** Until the subgraph joins the supergraph, its schema waits beside it. */
-const PENDING_SCHEMA_PATH = resolve(import.meta.dirname, 'logging.graphql');
 
 export interface LoggingSubgraphOptions {
   /** 0 picks a free port. */
@@ -58,6 +55,8 @@ export interface LoggingSubgraph {
   baseUrl: string;
   port: number;
   model: LoggingModel;
+  /** The live-log model (open upstream streams), when the subgraph has a cluster. */
+  live?: LiveLogResolvers['live'];
   close(): Promise<void>;
 }
 
@@ -135,7 +134,7 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
     live = opts.kubeConfig ? createLiveLogResolvers({ kubeConfig: opts.kubeConfig, log, tenancy }) : undefined;
     server = await createSubgraphServer<LoggingContext>({
       name: 'logging',
-      schemaPath: existsSync(SCHEMA_PATH) ? SCHEMA_PATH : PENDING_SCHEMA_PATH,
+      schemaPath: SCHEMA_PATH,
       resolvers: merge(createResolvers(), live?.resolvers as SubgraphResolvers<LoggingContext> | undefined),
       port: opts.port,
       host: opts.host,
@@ -169,6 +168,7 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
     baseUrl: server.baseUrl,
     port: server.port,
     model,
+    live: live?.live,
     async close() {
       await server.close();
       await live?.close();

@@ -7,6 +7,10 @@
 // The monitoring subgraph is in the supergraph, so the gateway is ready only when it answers: it always runs, without
 // a Prometheus (metric fields answer UPSTREAM_UNAVAILABLE, nothing else changes) unless `monitoring.prometheusUrl`
 // names one.
+//
+// The logging subgraph is in the supergraph too: the stack starts the Elasticsearch stand-in (test/harness/es.ts) and
+// the shipper that sends the sandbox's container lines into it (services/es/shipper.ts), unless `logging.elasticsearch`
+// names another (or `logging.shipper: false` leaves the stand-in empty); `es` and `shipper` are null then.
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/gateway.js';
 import { accountsAuthenticator } from '../../gateway/identity.js';
 import { IDENTITY_HEADER, identityKey, signIdentity } from '../../services/common/identity.js';
@@ -20,6 +24,13 @@ import {
   type MonitoringSubgraphOptions,
 } from '../../services/monitoring/server.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../../services/workloads/server.js';
+import {
+  startLoggingSubgraph,
+  type LoggingSubgraph,
+  type LoggingSubgraphOptions,
+} from '../../services/logging/server.js';
+import { startShipper, type ShippedDocument, type Shipper } from '../../services/es/shipper.js';
+import { startTestEs, type TestEs } from './es.js';
 import { startAppsSubgraph, type AppsSubgraph, type AppsSubgraphOptions } from '../../services/apps/server.js';
 import { gql, setDefaultHeaders, type GraphQLResult } from './graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './sandbox.js';
@@ -38,6 +49,13 @@ export interface TestStack {
   monitoring: MonitoringSubgraph;
   /** The apps subgraph: repositories in an in-memory PGlite, helm (.tools/bin/helm) against the sandbox. */
   apps: AppsSubgraph;
+  logging: LoggingSubgraph;
+  /** The Elasticsearch stand-in (null when `logging.elasticsearch` names another or none). */
+  es: TestEs | null;
+  /** The shipper of the sandbox's container lines into the stand-in (null without it, or with `shipper: false`). */
+  shipper: Shipper | null;
+  /** Every document the shipper got acknowledged, in order (ground truth for log tests). */
+  shipped: ShippedDocument[];
   gateway: Gateway;
   /** A GraphQL request to the gateway, as the bootstrap admin (platform-admin). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
@@ -65,6 +83,13 @@ export interface StackMonitoringOptions extends Partial<Omit<MonitoringSubgraphO
   prometheusUrl?: string | ((cluster: TestSandbox) => string | Promise<string>);
 }
 
+export interface StackLoggingOptions extends Partial<Omit<LoggingSubgraphOptions, 'elasticsearch'>> {
+  /** Another Elasticsearch (or null: none, the search fields answer UPSTREAM_UNAVAILABLE); default: the stand-in. */
+  elasticsearch?: LoggingSubgraphOptions['elasticsearch'] | null;
+  /** Ship the sandbox's container lines into the stand-in (default true). */
+  shipper?: boolean;
+}
+
 export async function startTestStack(
   opts: {
     sandbox?: SandboxOptions;
@@ -72,6 +97,7 @@ export async function startTestStack(
     monitoring?: StackMonitoringOptions;
     accounts?: { settings?: Partial<AccountsSettings> };
     apps?: Partial<AppsSubgraphOptions>;
+    logging?: StackLoggingOptions;
   } = {},
 ): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
@@ -110,6 +136,28 @@ export async function startTestStack(
     helmTimeoutSeconds: 60,
     ...opts.apps,
   });
+  const { elasticsearch, shipper: ship, ...loggingOptions } = opts.logging ?? {};
+  const es = elasticsearch === undefined ? await startTestEs() : null;
+  const shipped: ShippedDocument[] = [];
+  const shipper =
+    es && ship !== false
+      ? startShipper({
+          store: cluster.sandbox.store,
+          url: es.url,
+          // The shipper computes lines with the sandbox's timing, which depends on its speed.
+          speed: opts.sandbox?.speed ?? 20,
+          flushIntervalMs: 200,
+          onShipped: (docs) => shipped.push(...docs),
+        })
+      : null;
+  const logging = await startLoggingSubgraph({
+    port: 0,
+    log: quietLogger,
+    identitySecret,
+    kubeConfig: cluster.kc,
+    ...loggingOptions,
+    elasticsearch: es ? { url: es.url } : (elasticsearch ?? undefined),
+  });
   const authenticator = accountsAuthenticator({
     accountsUrl: accounts.baseUrl,
     internalToken: STACK_INTERNAL_TOKEN,
@@ -120,6 +168,7 @@ export async function startTestStack(
     workloads: workloads.url,
     monitoring: monitoring.url,
     apps: apps.url,
+    logging: logging.url,
   };
   const gatewayWith = (o: Partial<GatewayOptions> = {}) =>
     startGateway({
@@ -158,13 +207,18 @@ export async function startTestStack(
       3600,
     ),
   };
-  for (const u of [workloads.url, monitoring.url, accounts.url, apps.url]) setDefaultHeaders(u, signedAdmin);
+  for (const u of [workloads.url, monitoring.url, accounts.url, apps.url, logging.url])
+    setDefaultHeaders(u, signedAdmin);
   return {
     cluster,
     accounts,
     workloads,
     monitoring,
     apps,
+    logging,
+    es,
+    shipper,
+    shipped,
     gateway,
     adminToken,
     gql: (query, variables = {}) => gqlAs(adminToken, query, variables),
@@ -181,9 +235,12 @@ export async function startTestStack(
         setDefaultHeaders(g.url, undefined);
         await g.close().catch(() => {});
       }
-      for (const u of [gateway.url, workloads.url, monitoring.url, accounts.url, apps.url])
+      for (const u of [gateway.url, workloads.url, monitoring.url, accounts.url, apps.url, logging.url])
         setDefaultHeaders(u, undefined);
       await gateway.close();
+      await logging.close();
+      await shipper?.close();
+      await es?.close();
       await apps.close();
       await monitoring.close();
       await workloads.close();

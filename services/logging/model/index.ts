@@ -1,6 +1,6 @@
 // The logging model: the one API resolvers (and the export endpoint) call. A session per request holds the viewer;
 // every root field, entity and export is authorized (model/filter.ts) before anything is sent to Elasticsearch.
-import { authorize, withTenancy, type Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, withTenancy, type Viewer } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { validateName, validateNamespace } from '../../common/k8s/names.js';
 import { context, contextSize, emptyHistogram, histogram, statistics } from './aggregates.js';
@@ -73,6 +73,7 @@ export class LoggingSession {
   }
 
   async context(cursor: string, before: number | null | undefined, after: number | null | undefined) {
+    authorizeList(this.viewer);
     const at = this.opts.cursors.decode(cursor, 'cursor');
     const b = contextSize(before, 'before');
     const a = contextSize(after, 'after');
