@@ -102,10 +102,13 @@ interface RepositoryState {
   indexUrl?: string;
   fetchState: IndexFetchState;
   syncing?: Promise<void>;
+  /** When the last sync failed (ms since the epoch). */
+  failedAt?: number;
 }
 
 const NAME_MAX = 63;
 const CREDENTIAL_MAX = 4096;
+const RETRY_AFTER_FAILURE_MS = 30_000;
 
 export class Catalog {
   private readonly states = new Map<string, RepositoryState>();
@@ -400,9 +403,15 @@ export class Catalog {
     }
   }
 
-  /** Waits for the repository's index when this replica has none yet. */
+  /**
+   * Waits for the repository's index when this replica has none yet; after a failed attempt, queries answer with no
+   * charts for a while instead of each asking the repository again (the periodic and requested syncs still do).
+   */
   private async loaded(state: RepositoryState): Promise<void> {
-    if (!state.index) await this.sync(state);
+    if (state.index) return;
+    if (state.syncing) return state.syncing;
+    if (state.failedAt !== undefined && Date.now() - state.failedAt < RETRY_AFTER_FAILURE_MS) return;
+    await this.sync(state);
   }
 
   /** One sync per repository at a time; a failure is recorded, never thrown. */
@@ -415,6 +424,7 @@ export class Catalog {
         error = (e as Error).message;
         this.opts.log?.warn('helm repository sync failed', { repository: state.row.name, error });
       }
+      state.failedAt = error === null ? undefined : Date.now();
       const syncedAt = error === null ? new Date() : null;
       if (syncedAt) state.row.synced_at = syncedAt;
       state.row.sync_error = error;
