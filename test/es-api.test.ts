@@ -131,7 +131,7 @@ describe('indices', () => {
 
   it('resolves wildcards, comma lists and exclusions; ignore_unavailable and allow_no_indices', async () => {
     for (const index of ['logs-2024.01.01', 'logs-2024.01.02', 'metrics-2024.01.01'])
-      await client.index({ index, body: { msg: index }, refresh: 'true' });
+      await client.index({ index, body: { msg: index }, refresh: true });
     const names = async (index: string, params: Record<string, unknown> = {}) =>
       ((await client.search({ index, ...params, body: { size: 100 } })).body.hits.hits as { _index: string }[])
         .map((h) => h._index)
@@ -154,7 +154,7 @@ describe('indices', () => {
 
   it('lists indices with _cat/indices as text and as JSON', async () => {
     await client.indices.create({ index: 'cat-a', body: { settings: { number_of_replicas: 0 } } });
-    await client.bulk({ index: 'cat-a', refresh: 'true', body: [{ index: {} }, { n: 1 }, { index: {} }, { n: 2 }] });
+    await client.bulk({ index: 'cat-a', refresh: true, body: [{ index: {} }, { n: 1 }, { index: {} }, { n: 2 }] });
     const json = (await client.cat.indices({ index: 'cat-*', format: 'json' })).body as Record<string, string>[];
     expect(json).toHaveLength(1);
     expect(json[0]).toMatchObject({
@@ -190,7 +190,7 @@ describe('mappings', () => {
     await client.index({
       index: 'dyn',
       id: '1',
-      refresh: 'true',
+      refresh: true,
       body: { msg: 'hello', when: '2024-03-01T10:00:00Z', count: 3, ratio: 1.5, ok: true, nested: { inner: 'x' } },
     });
     const props = (await client.indices.getMapping({ index: 'dyn' })).body.dyn.mappings.properties;
@@ -247,7 +247,7 @@ describe('mappings', () => {
       index: 'loose',
       body: { mappings: { dynamic: false, properties: { a: { type: 'keyword' } } } },
     });
-    await client.index({ index: 'loose', id: '1', refresh: 'true', body: { a: 'x', b: 'kept in source' } });
+    await client.index({ index: 'loose', id: '1', refresh: true, body: { a: 'x', b: 'kept in source' } });
     const mapping = (await client.indices.getMapping({ index: 'loose' })).body.loose.mappings;
     expect(Object.keys(mapping.properties)).toEqual(['a']);
     const hits = (await client.search({ index: 'loose', body: { query: { match: { b: 'kept' } } } })).body.hits;
@@ -395,7 +395,7 @@ describe('documents', () => {
 
 describe('wire details', () => {
   it('filters responses with filter_path', async () => {
-    await client.index({ index: 'fp', id: '1', refresh: 'true', body: { a: 1 } });
+    await client.index({ index: 'fp', id: '1', refresh: true, body: { a: 1 } });
     const r = await raw('GET', '/fp/_search?filter_path=hits.hits._id,hits.total.value');
     expect(r.json()).toEqual({ hits: { total: { value: 1 }, hits: [{ _id: '1' }] } });
   });
