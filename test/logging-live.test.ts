@@ -462,6 +462,32 @@ describe('live logs (module against the sandbox)', () => {
     }
   });
 
+  it('lets one user (platform admins aside) hold only so many live subscriptions at once', async () => {
+    const limited = createLiveLogResolvers({ kubeConfig: sb.kc, log: silent, tenancy, maxSubscriptionsPerUser: 2 });
+    const pv: Viewer = { username: 'pv', platformRole: 'platform-regular', projectRoles: { [NS]: 'project-viewer' } };
+    try {
+      const open = [
+        read(await subscribe(limited, pv, { namespace: NS, pod: 'web-1', tailLines: 1 })),
+        read(await subscribe(limited, pv, { namespace: NS, pod: 'web-1', tailLines: 2 })),
+      ];
+      const refused = await errorOf(subscribe(limited, pv, { namespace: NS, pod: 'web-1', tailLines: 3 }));
+      expect([refused.extensions.code, refused.extensions.limit]).toEqual(['BAD_USER_INPUT', 2]);
+      // Another user, and the platform admin, are not held back by pv's subscriptions.
+      const other = { ...pv, username: 'pv2' };
+      const more = [
+        read(await subscribe(limited, other, { namespace: NS, pod: 'web-1', tailLines: 1 })),
+        read(await subscribe(limited, admin, { namespace: NS, pod: 'web-1', tailLines: 1 })),
+        read(await subscribe(limited, admin, { namespace: NS, pod: 'web-1', tailLines: 1 })),
+      ];
+      await open[0].stop();
+      const again = read(await subscribe(limited, pv, { namespace: NS, pod: 'web-1', tailLines: 3 }));
+      await eventually(() => again.lines().length > 0, 20_000, 'the new subscription reads');
+      for (const r of [open[1], again, ...more]) await r.stop();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses bad arguments with BAD_USER_INPUT naming them', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ namespace: NS, pod: 'web-1', tailLines: -1 }, 'tailLines'],

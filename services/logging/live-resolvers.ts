@@ -20,6 +20,8 @@ export interface LiveLogResolverDeps {
   tenancy?: Tenancy;
   /** Chunking of live lines (tests); defaults in model/live-subscriber.ts. */
   batching?: Partial<BatchingOptions>;
+  /** Live subscriptions one user (platform admins aside) may have open at once (default 100). */
+  maxSubscriptionsPerUser?: number;
 }
 
 export interface LiveLogResolvers {
@@ -57,6 +59,7 @@ export function createLiveLogResolvers(deps: LiveLogResolverDeps): LiveLogResolv
     log: deps.log,
     tenancy: deps.tenancy,
     batching: deps.batching,
+    maxSubscriptionsPerUser: deps.maxSubscriptionsPerUser,
   });
   return {
     resolvers: {

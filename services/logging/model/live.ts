@@ -3,7 +3,7 @@
 // subscribers, reference counted (closed with its last subscriber), resumed on their own after a drop; each
 // subscriber merges its streams into chunks with a resume token (model/live-subscriber.ts).
 import type * as k8s from '@kubernetes/client-node';
-import { authorize, withTenancy, type Tenancy, type Viewer } from '../../common/authz.js';
+import { authorize, isPlatformAdmin, withTenancy, type Tenancy, type Viewer } from '../../common/authz.js';
 import { badUserInput, notFoundError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { validateName, validateNamespace } from '../../common/k8s/names.js';
@@ -19,6 +19,8 @@ export interface LiveLogsOptions {
   log: Logger;
   tenancy?: Tenancy;
   batching?: Partial<BatchingOptions>;
+  /** Live subscriptions one user (platform admins aside) may have open at once (default 100). */
+  maxSubscriptionsPerUser?: number;
 }
 
 export interface PodLogsArgs {
@@ -94,6 +96,9 @@ export class LiveLogs {
   /** Every open stream. */
   private readonly open = new Set<ContainerStream>();
   private readonly subscribers = new Set<LiveSubscriber>();
+  /** Open subscriptions per user (platform admins are not counted). */
+  private readonly perUser = new Map<string, number>();
+  private readonly maxPerUser: number;
   private closed = false;
 
   constructor(opts: LiveLogsOptions) {
@@ -102,6 +107,30 @@ export class LiveLogs {
     this.tenancy = opts.tenancy;
     this.log = opts.log;
     this.batching = { ...DEFAULT_BATCHING, ...opts.batching };
+    this.maxPerUser = opts.maxSubscriptionsPerUser ?? 100;
+  }
+
+  /**
+   * Counts a subscription of the viewer (each may open a stream per container): a tenant cannot open streams to the
+   * API server without bound. Returns the release, to run when the subscription ends.
+   */
+  private admit(viewer: Viewer): () => void {
+    if (isPlatformAdmin(viewer)) return () => {};
+    const user = viewer.username;
+    const open = this.perUser.get(user) ?? 0;
+    if (open >= this.maxPerUser)
+      throw badUserInput(`at most ${this.maxPerUser} live log subscriptions may be open at once; end one first`, {
+        limit: this.maxPerUser,
+      });
+    this.perUser.set(user, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.perUser.get(user) ?? 1) - 1;
+      if (n > 0) this.perUser.set(user, n);
+      else this.perUser.delete(user);
+    };
   }
 
   /** Open upstream log streams. */
@@ -134,7 +163,16 @@ export class LiveLogs {
     const resume = args.resumeToken ? decodeToken(args.resumeToken) : undefined;
     this.ensureOpen();
 
-    const { collection: pods, release } = await this.acquirePods(args.namespace);
+    const admitted = this.admit(viewer);
+    const acquired = await this.acquirePods(args.namespace).catch((e: unknown) => {
+      admitted();
+      throw e;
+    });
+    const { collection: pods } = acquired;
+    const release = () => {
+      acquired.release();
+      admitted();
+    };
     try {
       const pod = pods.get(args.pod) as k8s.V1Pod | undefined;
       const uid = pod?.metadata?.uid;
@@ -185,14 +223,17 @@ export class LiveLogs {
     const resume = args.resumeToken ? decodeToken(args.resumeToken) : undefined;
     this.ensureOpen();
 
+    const admitted = this.admit(viewer);
     const workload = new WorkloadPods(this.watches, args.namespace, args.kind, args.name);
     try {
       await workload.start();
     } catch (e) {
+      admitted();
       throw mapPodLogError(e);
     }
     const { collection: pods, release } = await this.acquirePods(args.namespace).catch((e: unknown) => {
       workload.stop();
+      admitted();
       throw mapPodLogError(e);
     });
     const state: ResumeState = resume ?? { since: keyOfTime(Date.now()), pods: new Map() };
@@ -202,6 +243,7 @@ export class LiveLogs {
       () => {
         workload.stop();
         release();
+        admitted();
       },
       // A pod deleted: its lines so far are delivered, and the others go on.
       (pod) => sub.detachPod(pod),
