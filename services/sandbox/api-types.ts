@@ -102,6 +102,11 @@ export interface ResourceRequirements {
   [key: string]: unknown;
 }
 
+export interface Probe {
+  initialDelaySeconds?: number;
+  [key: string]: unknown;
+}
+
 export interface Container {
   name: string;
   image?: string;
@@ -116,6 +121,9 @@ export interface Container {
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
   securityContext?: Record<string, unknown>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
   [key: string]: unknown;
 }
 

@@ -4,7 +4,7 @@
 // lastSuccessfulTime).
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KCronJob, KJob, KObject, ObjectRef } from '../types.js';
 import { Controller, isEventOf, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
@@ -102,18 +102,18 @@ export class CronJobController extends Controller {
     const [namespace, name] = splitKey(key);
     const found = this.store.get(this.cjRt, namespace, name);
     if (!found || found.metadata.deletionTimestamp) return;
-    const cj = structuredClone(found);
+    const cj: KCronJob = structuredClone(found);
     const now = this.now();
-    const jobs = this.store.list(this.jobRt, namespace).filter((j) => isControlledBy(j, cj));
-    const status: Loose = structuredClone(cj.status ?? {});
+    const jobs: KJob[] = this.store.list(this.jobRt, namespace).filter((j) => isControlledBy(j, cj));
+    const status: NonNullable<KCronJob['status']> = structuredClone(cj.status ?? {});
 
     // The active list against the jobs as they are.
-    const active: Loose[] = [];
-    const previous = new Map<string, Loose>((status.active ?? []).map((a: Loose) => [a.uid, a]));
+    const active: ObjectRef[] = [];
+    const previous = new Map((status.active ?? []).map((a) => [a.uid, a]));
     const wasActive = new Set(previous.keys());
     for (const j of jobs) {
       const finished = isJobFinished(j);
-      const complete = (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
+      const complete = (j.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True');
       if (!finished) {
         active.push(previous.get(j.metadata.uid!) ?? jobRef(j));
         continue;
@@ -240,7 +240,7 @@ export class CronJobController extends Controller {
     if (policy === 'Replace') {
       for (const a of active.splice(0)) {
         try {
-          this.store.delete(this.jobRt, namespace, a.name, { propagationPolicy: 'Background' });
+          this.store.delete(this.jobRt, namespace, a.name ?? '', { propagationPolicy: 'Background' });
           recordEvent(this.store, cj, 'Normal', 'SuccessfulDelete', `Deleted job ${a.name}`, SOURCE);
         } catch (e) {
           if (!(e instanceof ApiError && e.code === 404)) throw e;
@@ -285,10 +285,10 @@ export class CronJobController extends Controller {
   }
 
   /** successfulJobsHistoryLimit / failedJobsHistoryLimit: the oldest finished jobs beyond them are deleted. */
-  private cleanupHistory(cj: KObject, jobs: KObject[]): void {
-    const started = (j: KObject) => Date.parse(j.status?.startTime ?? j.metadata.creationTimestamp ?? '') || 0;
-    const complete = (j: KObject) =>
-      (j.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True');
+  private cleanupHistory(cj: KCronJob, jobs: KJob[]): void {
+    const started = (j: KJob) => Date.parse(j.status?.startTime ?? j.metadata.creationTimestamp ?? '') || 0;
+    const complete = (j: KJob) =>
+      (j.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True');
     const finished = jobs
       .filter((j) => isJobFinished(j) && !j.metadata.deletionTimestamp)
       .sort((a, b) => started(a) - started(b));
@@ -310,7 +310,7 @@ export class CronJobController extends Controller {
   }
 }
 
-function jobRef(j: KObject): Loose {
+function jobRef(j: KObject): ObjectRef {
   return {
     kind: 'Job',
     namespace: j.metadata.namespace,

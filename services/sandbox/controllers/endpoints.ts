@@ -5,7 +5,7 @@
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
 import { labelsMatch, type LabelRequirement } from '../selectors.js';
-import type { KObject, Loose } from '../types.js';
+import type { EndpointAddress, EndpointPort, KEndpoints, KObject, KPod, KService } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 
 /** Endpoints are capped like the real controller (the rest is truncated and annotated). */
@@ -16,12 +16,12 @@ interface ServiceEntry {
   pods: Set<string>; // pod names in the service's namespace
 }
 
-export function isPodReady(pod: KObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: Loose) => c.type === 'Ready' && c.status === 'True');
+export function isPodReady(pod: KPod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** What of a pod the Endpoints depend on. */
-const podView = (p: KObject) =>
+const podView = (p: KPod) =>
   JSON.stringify([
     p.status?.podIP,
     isPodReady(p),
@@ -137,12 +137,15 @@ export class EndpointsController extends Controller {
     }
     this.lastSync.set(key, Date.now());
     const podsRT = this.store.type('', 'pods');
-    const groups = new Map<string, { ports: Loose[]; addresses: Loose[]; notReadyAddresses: Loose[] }>();
+    const groups = new Map<
+      string,
+      { ports: EndpointPort[]; addresses: EndpointAddress[]; notReadyAddresses: EndpointAddress[] }
+    >();
     let total = 0;
     let truncated = false;
     const names = [...entry.pods].sort();
     for (const podName of names) {
-      const pod = this.store.get(podsRT, ns, podName);
+      const pod: KPod | undefined = this.store.get(podsRT, ns, podName);
       if (!pod || !pod.status?.podIP || pod.metadata.deletionTimestamp) continue;
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       const ports = this.resolvePorts(svc, pod);
@@ -155,7 +158,7 @@ export class EndpointsController extends Controller {
       const gk = JSON.stringify(ports);
       let g = groups.get(gk);
       if (!g) groups.set(gk, (g = { ports, addresses: [], notReadyAddresses: [] }));
-      const address: Loose = {
+      const address: EndpointAddress = {
         ip: pod.status.podIP,
         ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
         targetRef: { kind: 'Pod', namespace: ns, name: podName, uid: pod.metadata.uid },
@@ -164,7 +167,7 @@ export class EndpointsController extends Controller {
       if (isPodReady(pod) || svc.spec?.publishNotReadyAddresses) g.addresses.push(address);
       else g.notReadyAddresses.push(address);
     }
-    const byIP = (a: Loose, b: Loose) => ipNum(a.ip) - ipNum(b.ip);
+    const byIP = (a: EndpointAddress, b: EndpointAddress) => ipNum(a.ip) - ipNum(b.ip);
     const subsets = [...groups.values()].map((g) => ({
       ...(g.addresses.length ? { addresses: g.addresses.sort(byIP) } : {}),
       ...(g.notReadyAddresses.length ? { notReadyAddresses: g.notReadyAddresses.sort(byIP) } : {}),
@@ -174,7 +177,7 @@ export class EndpointsController extends Controller {
     if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
     const annotations: Record<string, string> = {};
     if (truncated) annotations['endpoints.kubernetes.io/over-capacity'] = 'truncated';
-    const body: KObject = {
+    const body: KEndpoints = {
       apiVersion: 'v1',
       kind: 'Endpoints',
       metadata: { name, namespace: ns, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
@@ -215,8 +218,8 @@ export class EndpointsController extends Controller {
   }
 
   /** The service's ports for this pod; undefined when a named targetPort is not among the pod's container ports. */
-  private resolvePorts(svc: KObject, pod: KObject): Loose[] | undefined {
-    const out: Loose[] = [];
+  private resolvePorts(svc: KService, pod: KPod): EndpointPort[] | undefined {
+    const out: EndpointPort[] = [];
     for (const p of svc.spec?.ports ?? []) {
       let port: number | undefined;
       const tp = p.targetPort ?? p.port;
@@ -225,7 +228,7 @@ export class EndpointsController extends Controller {
       else {
         for (const c of pod.spec?.containers ?? []) {
           const found = (c.ports ?? []).find(
-            (cp: Loose) => cp.name === tp && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'),
+            (cp) => cp.name === tp && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'),
           );
           if (found) {
             port = found.containerPort;

@@ -4,7 +4,7 @@
 // SuccessCriteriaMet/FailureTarget then Complete/Failed conditions, and ttlSecondsAfterFinished.
 import { ApiError } from '../errors.js';
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { Condition, ContainerStatus, JobStatus, KJob, KPod } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
@@ -24,11 +24,11 @@ export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 export const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
 const MAX_BACKOFF_MS = 6 * 60_000;
 
-const condOf = (job: KObject, type: string): Loose =>
-  (job.status?.conditions ?? []).find((c: Loose) => c.type === type && c.status === 'True');
-export const isJobFinished = (job: KObject): boolean => Boolean(condOf(job, 'Complete') || condOf(job, 'Failed'));
-const hasFinalizer = (p: KObject) => (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
-const indexOf = (p: KObject): number | undefined => {
+const condOf = (job: KJob, type: string): Condition | undefined =>
+  (job.status?.conditions ?? []).find((c) => c.type === type && c.status === 'True');
+export const isJobFinished = (job: KJob): boolean => Boolean(condOf(job, 'Complete') || condOf(job, 'Failed'));
+const hasFinalizer = (p: KPod) => (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
+const indexOf = (p: KPod): number | undefined => {
   const v = p.metadata.annotations?.[COMPLETION_INDEX] ?? p.metadata.labels?.[COMPLETION_INDEX];
   return v === undefined || !/^\d+$/.test(v) ? undefined : Number(v);
 };
@@ -76,13 +76,13 @@ export class JobController extends Controller {
     return [];
   }
 
-  private ownerKey(pod: KObject): string[] {
+  private ownerKey(pod: KPod): string[] {
     const ref = controllerRefOf(pod);
     return ref?.kind === 'Job' ? [nsKey(pod.metadata.namespace, ref.name)] : [];
   }
 
   /** The job's key, or `pod:<ns>/<name>` for a tracked pod whose job is gone (its finalizer must go). */
-  private podKeys(pod: KObject): string[] {
+  private podKeys(pod: KPod): string[] {
     const ref = controllerRefOf(pod);
     if (ref?.kind !== 'Job')
       return hasFinalizer(pod) && !ref ? [`pod:${nsKey(pod.metadata.namespace, pod.metadata.name!)}`] : [];
@@ -119,8 +119,8 @@ export class JobController extends Controller {
     }
 
     const now = this.now();
-    const status: Loose = structuredClone(job.status ?? {});
-    const conditions: Loose[] = status.conditions ?? [];
+    const status: JobStatus = structuredClone(job.status ?? {});
+    const conditions: Condition[] = status.conditions ?? [];
     const finishing = conditions.find(
       (c) => (c.type === 'SuccessCriteriaMet' || c.type === 'FailureTarget') && c.status === 'True',
     );
@@ -205,7 +205,11 @@ export class JobController extends Controller {
         job.spec?.template?.spec?.restartPolicy === 'OnFailure'
           ? active.reduce(
               (n, p) =>
-                n + (p.status?.containerStatuses ?? []).reduce((m: number, c: Loose) => m + (c.restartCount ?? 0), 0),
+                n +
+                (p.status?.containerStatuses ?? []).reduce(
+                  (m: number, c: ContainerStatus) => m + (c.restartCount ?? 0),
+                  0,
+                ),
               0,
             )
           : 0;
@@ -279,7 +283,7 @@ export class JobController extends Controller {
       }
     }
 
-    const next: Loose = {};
+    const next: JobStatus = {};
     if (conditions.length) next.conditions = conditions;
     if (status.startTime) next.startTime = status.startTime;
     if (status.completionTime) next.completionTime = status.completionTime;
@@ -297,8 +301,8 @@ export class JobController extends Controller {
 
   /** Creates or removes pods so that the right number runs; returns the active pods. */
   private manageActive(
-    job: KObject,
-    active: KObject[],
+    job: KJob,
+    active: KPod[],
     o: {
       completions?: number;
       parallelism: number;
@@ -307,7 +311,7 @@ export class JobController extends Controller {
       doneIndexes: Set<number>;
       key: string;
     },
-  ): KObject[] {
+  ): KPod[] {
     let want: number;
     if (o.indexed) want = Math.min(o.parallelism, (o.completions ?? 1) - o.doneIndexes.size);
     else if (o.completions === undefined) want = o.succeeded > 0 ? 0 : o.parallelism;
@@ -347,7 +351,7 @@ export class JobController extends Controller {
     return out;
   }
 
-  private createPod(job: KObject, index?: number): KObject | undefined {
+  private createPod(job: KJob, index?: number): KPod | undefined {
     const name = job.metadata.name!;
     const uid = job.metadata.uid!;
     const pod = podFromTemplate(job, job.spec?.template, {
@@ -372,7 +376,7 @@ export class JobController extends Controller {
         valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX}']` } },
       };
       for (const c of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
-        c.env = [...(c.env ?? []).filter((e: Loose) => e.name !== 'JOB_COMPLETION_INDEX'), env];
+        c.env = [...(c.env ?? []).filter((e) => e.name !== 'JOB_COMPLETION_INDEX'), env];
       }
     }
     pod.spec.restartPolicy ??= 'Never';
@@ -389,7 +393,7 @@ export class JobController extends Controller {
   }
 
   /** Deletes a pod the controller no longer wants; `untrack` first drops the finalizer so it is not counted. */
-  private deletePod(job: KObject, pod: KObject, untrack: boolean): void {
+  private deletePod(job: KJob, pod: KPod, untrack: boolean): void {
     if (untrack && hasFinalizer(pod)) pod = this.removeFinalizer(pod) ?? pod;
     try {
       this.store.delete(this.podRt, pod.metadata.namespace, pod.metadata.name!);
@@ -399,7 +403,7 @@ export class JobController extends Controller {
     }
   }
 
-  private removeFinalizer(pod: KObject): KObject | undefined {
+  private removeFinalizer(pod: KPod): KPod | undefined {
     const cur = this.store.get(this.podRt, pod.metadata.namespace, pod.metadata.name!);
     if (!cur || !hasFinalizer(cur)) return cur;
     const copy = structuredClone(cur);
@@ -414,13 +418,13 @@ export class JobController extends Controller {
   }
 
   private setCond(
-    conditions: Loose[],
+    conditions: Condition[],
     type: string,
-    reason: string,
-    message: string,
+    reason: string | undefined,
+    message: string | undefined,
     now: number,
     status = 'True',
-  ): Loose {
+  ): Condition {
     const at = rfc3339(now);
     const cond = { type, status, lastProbeTime: at, lastTransitionTime: at, reason, message };
     const i = conditions.findIndex((c) => c.type === type);
@@ -430,7 +434,7 @@ export class JobController extends Controller {
   }
 
   /** ttlSecondsAfterFinished (the ttl-after-finished controller): the finished job is deleted, its pods with it. */
-  private handleTTL(job: KObject): void {
+  private handleTTL(job: KJob): void {
     const ttl = job.spec?.ttlSecondsAfterFinished;
     if (ttl === undefined || ttl === null || job.metadata.deletionTimestamp) return;
     const finishedAt = Date.parse(
@@ -456,8 +460,8 @@ export class JobController extends Controller {
   }
 }
 
-function compactUncounted(u: { succeeded: string[]; failed: string[] }): Loose {
-  const out: Loose = {};
+function compactUncounted(u: { succeeded: string[]; failed: string[] }): JobStatus['uncountedTerminatedPods'] {
+  const out: NonNullable<JobStatus['uncountedTerminatedPods']> = {};
   if (u.succeeded.length) out.succeeded = u.succeeded;
   if (u.failed.length) out.failed = u.failed;
   return out;

@@ -1,6 +1,6 @@
 // The kubelet's per-pod and per-container run state, and what the container runtime would answer: normalized image
 // names, container IDs, pod IPs, and which containers crash, fail to pull or run forever.
-import type { KObject, Loose } from '../types.js';
+import type { Container, ContainerState, KNode, KObject, KPod } from '../types.js';
 
 type Stage = 'waiting' | 'pulling' | 'errImagePull' | 'pullBackOff' | 'creating' | 'running' | 'crashBackOff' | 'done';
 
@@ -21,8 +21,8 @@ export interface ContainerRun {
   startedAt?: string;
   readyAt: number;
   exitCode?: number;
-  state: Loose;
-  lastState: Loose;
+  state: ContainerState;
+  lastState: ContainerState;
 }
 
 export interface PodRun {
@@ -75,8 +75,10 @@ export const randomHex = (n: number) => {
 };
 
 export const isBadImage = (image: string) => /doesnotexist|invalid-registry/.test(image) || /:nonexistent$/.test(image);
-export const commandOf = (c: Loose) => [...(c?.command ?? []), ...(c?.args ?? [])].map(String).join(' ');
-export const isCrashing = (c: Loose) => String(c?.image ?? '').includes('crash') || /\bexit 1\b/.test(commandOf(c));
+export const commandOf = (c: Partial<Container> | undefined) =>
+  [...(c?.command ?? []), ...(c?.args ?? [])].map(String).join(' ');
+export const isCrashing = (c: Partial<Container> | undefined) =>
+  String(c?.image ?? '').includes('crash') || /\bexit 1\b/.test(commandOf(c));
 export const LONG_RUNNING = /\bsleep\b|tail -f|while true|infinity|\bserve\b|--server/;
 
 export function sameExceptStatus(a: KObject, b: KObject): boolean {
@@ -87,14 +89,14 @@ export function sameExceptStatus(a: KObject, b: KObject): boolean {
   return strip(a) === strip(b);
 }
 
-export function isReady(node: KObject): boolean {
-  const conditions: Loose[] = node.status?.conditions ?? [];
+export function isReady(node: KNode): boolean {
+  const conditions = node.status?.conditions ?? [];
   // A node nobody has reported on yet counts as ready (the node lifecycle controller fills its status in).
   if (!conditions.length) return true;
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export function isTerminalPhase(pod: KObject): boolean {
+export function isTerminalPhase(pod: KPod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 

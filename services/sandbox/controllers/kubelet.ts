@@ -4,7 +4,16 @@
 // status and the kubelet's Events as a real node would. State is kept per pod (keyed ns/name) so each step is O(1).
 // Its per-pod state and the container runtime's helpers are in kubelet-runtime.ts.
 import type { StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type {
+  Condition,
+  Container,
+  ContainerState,
+  ContainerStatus,
+  KNode,
+  KObject,
+  KPod,
+  PodStatus,
+} from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import {
@@ -143,18 +152,18 @@ export class Kubelet extends Controller {
 
   // ------------------------------------------------------------------ admission and identity
 
-  private admit(key: string, pod: KObject, node: KObject, now: number): PodRun {
+  private admit(key: string, pod: KPod, node: KNode, now: number): PodRun {
     const nodeName = node.metadata.name!;
     const nodeIndex = this.nodeIndex(node);
     let alloc = this.slots.get(nodeName);
     if (!alloc) this.slots.set(nodeName, (alloc = { next: 0, free: [] }));
     const slot = alloc.free.pop() ?? alloc.next++;
     const hostIP =
-      (node.status?.addresses ?? []).find((a: Loose) => a.type === 'InternalIP')?.address ??
+      (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ??
       `172.18.0.${(nodeIndex % 250) + 2}`;
     const containers: ContainerRun[] = [
-      ...(pod.spec?.initContainers ?? []).map((c: Loose) => this.newContainer(c, true, c?.restartPolicy === 'Always')),
-      ...(pod.spec?.containers ?? []).map((c: Loose) => this.newContainer(c, false, false)),
+      ...(pod.spec?.initContainers ?? []).map((c) => this.newContainer(c, true, c?.restartPolicy === 'Always')),
+      ...(pod.spec?.containers ?? []).map((c) => this.newContainer(c, false, false)),
     ];
     const pr: PodRun = {
       uid: pod.metadata.uid!,
@@ -172,7 +181,7 @@ export class Kubelet extends Controller {
     return pr;
   }
 
-  private newContainer(c: Loose, init: boolean, sidecar: boolean): ContainerRun {
+  private newContainer(c: Container, init: boolean, sidecar: boolean): ContainerRun {
     return {
       name: String(c?.name ?? ''),
       init,
@@ -250,13 +259,13 @@ export class Kubelet extends Controller {
 
   // ------------------------------------------------------------------ lifecycle
 
-  private specOf(pod: KObject, c: ContainerRun): Loose {
+  private specOf(pod: KPod, c: ContainerRun): Partial<Container> {
     const list = (c.init ? pod.spec?.initContainers : pod.spec?.containers) ?? [];
-    return list.find((x: Loose) => x?.name === c.name) ?? {};
+    return list.find((x) => x?.name === c.name) ?? {};
   }
 
   /** An image changed in the spec (`kubectl set image pod`): the container is killed and recreated. */
-  private syncSpec(pod: KObject, pr: PodRun): void {
+  private syncSpec(pod: KPod, pr: PodRun): void {
     for (const c of pr.containers) {
       const spec = this.specOf(pod, c);
       if (!spec.image || spec.image === c.image || c.stage === 'done') continue;
@@ -279,7 +288,7 @@ export class Kubelet extends Controller {
     );
   }
 
-  private advance(pod: KObject, pr: PodRun, now: number): void {
+  private advance(pod: KPod, pr: PodRun, now: number): void {
     for (let guard = 0; guard < 64; guard++) {
       let changed = false;
       let blocked = false;
@@ -305,7 +314,7 @@ export class Kubelet extends Controller {
     }
   }
 
-  private needsPull(pr: PodRun, spec: Loose, image: string): boolean {
+  private needsPull(pr: PodRun, spec: Partial<Container>, image: string): boolean {
     const policy = spec.imagePullPolicy ?? 'IfNotPresent';
     if (policy === 'Always') return true;
     if (policy === 'Never') return false;
@@ -313,7 +322,7 @@ export class Kubelet extends Controller {
   }
 
   /** Performs the container's next step if it is due; returns whether anything changed. */
-  private step(pod: KObject, pr: PodRun, c: ContainerRun, now: number): boolean {
+  private step(pod: KPod, pr: PodRun, c: ContainerRun, now: number): boolean {
     if (c.stage === 'done' || c.due > now) return false;
     const spec = this.specOf(pod, c);
     switch (c.stage) {
@@ -440,7 +449,7 @@ export class Kubelet extends Controller {
     return false;
   }
 
-  private terminated(c: ContainerRun, exitCode: number, now: number): Loose {
+  private terminated(c: ContainerRun, exitCode: number, now: number): NonNullable<ContainerState['terminated']> {
     return {
       exitCode,
       reason: exitCode === 0 ? 'Completed' : 'Error',
@@ -451,7 +460,7 @@ export class Kubelet extends Controller {
   }
 
   /** Whether a container runs to completion: Job pods, and run-to-completion pods with a finite-looking workload. */
-  private isFinite(pod: KObject, c: ContainerRun, spec: Loose): boolean {
+  private isFinite(pod: KPod, c: ContainerRun, spec: Partial<Container>): boolean {
     if (c.sidecar) return false;
     if (c.init) return true;
     if ((pod.metadata.ownerReferences ?? []).some((o) => o.kind === 'Job')) return true;
@@ -463,7 +472,7 @@ export class Kubelet extends Controller {
 
   // ------------------------------------------------------------------ termination
 
-  private terminate(key: string, pod: KObject, pr: PodRun, now: number): void {
+  private terminate(key: string, pod: KPod, pr: PodRun, now: number): void {
     const grace = pod.metadata.deletionGracePeriodSeconds ?? 0;
     if (pr.terminatingUntil === undefined) {
       for (const c of pr.containers) {
@@ -489,7 +498,7 @@ export class Kubelet extends Controller {
   }
 
   /** The kubelet's last word on a pod: gone from the store (or waiting on its finalizers with no grace left). */
-  private finalize(pod: KObject): void {
+  private finalize(pod: KPod): void {
     const podsRT = this.store.type('', 'pods');
     if (pod.metadata.finalizers?.length) {
       if (pod.metadata.deletionTimestamp && pod.metadata.deletionGracePeriodSeconds === 0) return;
@@ -501,7 +510,7 @@ export class Kubelet extends Controller {
 
   // ------------------------------------------------------------------ status
 
-  private event(pod: KObject, c: ContainerRun, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  private event(pod: KPod, c: ContainerRun, type: 'Normal' | 'Warning', reason: string, message: string): void {
     recordEvent(
       this.store,
       pod,
@@ -513,7 +522,7 @@ export class Kubelet extends Controller {
     );
   }
 
-  private containerStatus(c: ContainerRun, now: number): Loose {
+  private containerStatus(c: ContainerRun, now: number): ContainerStatus {
     const image = normalizeImage(c.image);
     const repo = image.replace(/:[^:/@]+$/, '').replace(/@.*$/, '');
     const running = c.stage === 'running';
@@ -530,7 +539,7 @@ export class Kubelet extends Controller {
     };
   }
 
-  private writeStatus(pod: KObject, pr: PodRun, now: number): void {
+  private writeStatus(pod: KPod, pr: PodRun, now: number): void {
     const inits = pr.containers.filter((c) => c.init);
     const mains = pr.containers.filter((c) => !c.init);
     const initsDone = this.initsComplete(pr);
@@ -566,8 +575,8 @@ export class Kubelet extends Controller {
     const incomplete = inits
       .filter((c) => !(c.sidecar ? c.stage === 'running' : c.stage === 'done' && c.exitCode === 0))
       .map((c) => c.name);
-    const previous: Loose[] = pod.status?.conditions ?? [];
-    const cond = (type: string, ok: boolean, reason?: string, message?: string): Loose => {
+    const previous: Condition[] = pod.status?.conditions ?? [];
+    const cond = (type: string, ok: boolean, reason?: string, message?: string): Condition => {
       const status = ok ? 'True' : 'False';
       const old = previous.find((x) => x.type === type);
       return {
@@ -594,7 +603,7 @@ export class Kubelet extends Controller {
       cond('ContainersReady', allReady, allReady ? undefined : notReadyReason, allReady ? undefined : notReadyMessage),
       cond('PodScheduled', true),
     ];
-    const status: Loose = {
+    const status: PodStatus = {
       ...(pod.metadata.generation !== undefined ? { observedGeneration: pod.metadata.generation } : {}),
       phase,
       conditions,

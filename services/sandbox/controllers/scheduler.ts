@@ -4,7 +4,7 @@
 // condition and a FailedScheduling event, and are retried when nodes or pods change.
 import type { StoreEvent } from '../store.js';
 import { timestamp } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { Condition, KNode, KObject, KPod, NodeSelectorRequirement, Taint, Toleration } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import { intValueOf, milliValueOf } from '../../common/k8s/quantity.js';
@@ -23,7 +23,7 @@ interface Usage {
 }
 
 /** What a pod asks of its node: the larger of the sum of its containers and its biggest init container. */
-function requestsOf(pod: KObject): { cpu: number; memory: number } {
+function requestsOf(pod: KPod): { cpu: number; memory: number } {
   let cpu = 0;
   let memory = 0;
   for (const c of pod.spec?.containers ?? []) {
@@ -39,19 +39,22 @@ function requestsOf(pod: KObject): { cpu: number; memory: number } {
 
 const isTerminal = (p: KObject) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
-export function isNodeReady(node: KObject): boolean {
-  return (node.status?.conditions ?? []).some((c: Loose) => c.type === 'Ready' && c.status === 'True');
+export function isNodeReady(node: KNode): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export function tolerates(tolerations: Loose[] | undefined, taint: Loose): boolean {
-  return (tolerations ?? []).some((t: Loose) => {
+export function tolerates(
+  tolerations: Toleration[] | undefined,
+  taint: Omit<Taint, 'key'> & { key?: string },
+): boolean {
+  return (tolerations ?? []).some((t) => {
     if (t.effect && t.effect !== taint.effect) return false;
     if (t.operator === 'Exists') return !t.key || t.key === taint.key;
     return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
   });
 }
 
-function matchExpression(labels: Record<string, string>, e: Loose): boolean {
+function matchExpression(labels: Record<string, string>, e: NodeSelectorRequirement): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, e.key);
   const v = labels[e.key];
   switch (e.operator) {
@@ -72,17 +75,16 @@ function matchExpression(labels: Record<string, string>, e: Loose): boolean {
   }
 }
 
-function matchesNodeSelection(pod: KObject, node: KObject): boolean {
+function matchesNodeSelection(pod: KPod, node: KNode): boolean {
   const labels: Record<string, string> = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries<string>(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: Loose[] | undefined =
-    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms?.length) {
     const fields: Record<string, string> = { 'metadata.name': node.metadata.name! };
     const ok = terms.some(
       (t) =>
-        (t.matchExpressions ?? []).every((e: Loose) => matchExpression(labels, e)) &&
-        (t.matchFields ?? []).every((e: Loose) => matchExpression(fields, e)),
+        (t.matchExpressions ?? []).every((e) => matchExpression(labels, e)) &&
+        (t.matchFields ?? []).every((e) => matchExpression(fields, e)),
     );
     if (!ok) return false;
   }
@@ -207,7 +209,7 @@ export class Scheduler extends Controller {
         continue;
       }
       const taint = (node.spec?.taints ?? []).find(
-        (t: Loose) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t),
+        (t: Taint) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t),
       );
       if (taint) {
         fail(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
@@ -247,7 +249,7 @@ export class Scheduler extends Controller {
     const podsRT = this.store.type('', 'pods');
     const bound = this.store.update(podsRT, { ...pod, spec: { ...pod.spec, nodeName } });
     // The binding also records PodScheduled=True.
-    const conditions = (bound.status?.conditions ?? []).filter((c: Loose) => c.type !== 'PodScheduled');
+    const conditions = (bound.status?.conditions ?? []).filter((c: Condition) => c.type !== 'PodScheduled');
     conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp() });
     const { nominatedNodeName: _n, ...status } = bound.status ?? {};
     this.store.update(podsRT, { ...bound, status: { ...status, conditions } }, { subresource: 'status' });
@@ -269,9 +271,9 @@ export class Scheduler extends Controller {
           .map(([why, n]) => `${n} ${why}`)
           .join(', ')}. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
       : 'no nodes available to schedule pods';
-    const old = (pod.status?.conditions ?? []).find((c: Loose) => c.type === 'PodScheduled');
+    const old = (pod.status?.conditions ?? []).find((c: Condition) => c.type === 'PodScheduled');
     if (old?.status === 'False' && old.reason === 'Unschedulable' && old.message === message) return;
-    const conditions = (pod.status?.conditions ?? []).filter((c: Loose) => c.type !== 'PodScheduled');
+    const conditions = (pod.status?.conditions ?? []).filter((c: Condition) => c.type !== 'PodScheduled');
     conditions.push({
       type: 'PodScheduled',
       status: 'False',
