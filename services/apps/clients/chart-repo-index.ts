@@ -31,6 +31,8 @@ export interface IndexedChart {
   /** Newest first (semver). */
   versions: IndexedVersion[];
   latest: IndexedVersion;
+  /** Name, keywords and description in lower case, made once for search. */
+  search: { name: string; keywords: string[]; description: string };
 }
 
 export interface ParsedIndex {
@@ -175,12 +177,12 @@ function startChart(charts: Map<string, Pending>, keyLine: string): Pending | un
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new NotHelmLayout();
     const [k, v] = Object.entries(parsed as Record<string, unknown>)[0] ?? [];
     if (typeof k !== 'string') throw new NotHelmLayout();
-    name = k;
+    name = own(k);
     value = typeof v === 'string' ? v : Array.isArray(v) && v.length === 0 ? '[]' : v ? 'x' : '';
   } else {
     const m = /^([^\s:#][^:]*):(\s.*)?$/.exec(keyLine);
     if (!m) throw new NotHelmLayout();
-    name = m[1];
+    name = own(m[1]);
     value = (m[2] ?? '').trim();
   }
   if (value !== '' && !value.startsWith('#') && value !== '[]') throw new NotHelmLayout();
@@ -264,6 +266,11 @@ function finish(pending: Map<string, Pending>, skipped: number): ParsedIndex {
       keywords: newest.keywords,
       versions: p.versions.map((x) => x.v),
       latest: newest.v,
+      search: {
+        name: p.name.toLowerCase(),
+        keywords: newest.keywords.map((k) => k.toLowerCase()),
+        description: newest.description?.toLowerCase() ?? '',
+      },
     });
   }
   charts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

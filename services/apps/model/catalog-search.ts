@@ -66,19 +66,18 @@ export function chartView(repository: string, c: IndexedChart): ChartView {
  * How well a chart matches (lower is better; undefined: no match). Name matches come first (exact, prefix,
  * anywhere), then keywords (exact, anywhere), then the description.
  */
-export function rank(c: IndexedChart, needle: string): number | undefined {
-  const name = c.name.toLowerCase();
+export function rank(c: Pick<IndexedChart, 'search'>, needle: string): number | undefined {
+  const { name, keywords, description } = c.search;
   if (name === needle) return 0;
   if (name.startsWith(needle)) return 1;
   if (name.includes(needle)) return 2;
   let best: number | undefined;
-  for (const k of c.keywords) {
-    const kw = k.toLowerCase();
+  for (const kw of keywords) {
     if (kw === needle) return 3;
     if (kw.includes(needle)) best = 4;
   }
   if (best !== undefined) return best;
-  if (c.description?.toLowerCase().includes(needle)) return 5;
+  if (description.includes(needle)) return 5;
   return undefined;
 }
 
