@@ -65,7 +65,8 @@ export function createReleaseResolvers({ releases, operations }: AppsModels): Su
     },
     Subscription: {
       helmOperation: {
-        subscribe: (_: unknown, args: AnyArgs, ctx: AppsContext) => operations.follow(ctx.viewer, args.id),
+        subscribe: (_: unknown, args: AnyArgs, ctx: AppsContext) =>
+          operations.follow(ctx.viewer, args.id, args.resumeToken),
         resolve: (op: unknown) => op,
       },
       helmReleaseChanged: {

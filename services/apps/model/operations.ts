@@ -36,6 +36,8 @@ export interface HelmOperationView {
   message: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** This state's place in the operation's sequence of states (pass it back to helmOperation to continue after it). */
+  resumeToken: string;
 }
 
 /** Where chart archives come from (the catalog: model/catalog.ts). */
@@ -327,6 +329,7 @@ export class OperationsModel {
         message: null,
         startedAt: new Date().toISOString(),
         finishedAt: null,
+        resumeToken: '1',
       },
       listeners: new Set(),
     };
@@ -335,12 +338,19 @@ export class OperationsModel {
     this.running.set(key, op.view.id);
     let output = '';
     let notifyTimer: NodeJS.Timeout | undefined;
+    const next = () => String(Number(op.view.resumeToken) + 1);
     const notify = () => {
       for (const l of op.listeners) l();
     };
     const finish = (state: OperationState, message: string) => {
       if (notifyTimer) clearTimeout(notifyTimer);
-      op.view = { ...op.view, state, message: message.slice(-MESSAGE_MAX), finishedAt: new Date().toISOString() };
+      op.view = {
+        ...op.view,
+        state,
+        message: message.slice(-MESSAGE_MAX),
+        finishedAt: new Date().toISOString(),
+        resumeToken: next(),
+      };
       if (this.running.get(key) === op.view.id) this.running.delete(key);
       this.finished.push(op.view.id);
       while (this.finished.length > FINISHED_KEPT) this.operations.delete(this.finished.shift()!);
@@ -357,7 +367,7 @@ export class OperationsModel {
           notifyTimer ??= setTimeout(() => {
             notifyTimer = undefined;
             if (op.view.state !== 'RUNNING') return;
-            op.view = { ...op.view, message: output };
+            op.view = { ...op.view, message: output, resumeToken: next() };
             notify();
           }, 250);
         },
@@ -373,18 +383,27 @@ export class OperationsModel {
     return op.view;
   }
 
-  /** The operation's state now and at every change, until it ends (read in its project). */
-  follow(viewer: Viewer, id: string): AsyncIterableIterator<HelmOperationView> {
+  /**
+   * The operation's state now and at every change (read in its project). The stream stays open after the last state:
+   * the gateway takes a subscription that completes for a dropped one and opens it again, so clients stop reading at
+   * SUCCEEDED or FAILED. With a resumeToken, only states after it are sent (a renewed subscription repeats nothing).
+   */
+  follow(viewer: Viewer, id: string, resumeToken?: string | null): AsyncIterableIterator<HelmOperationView> {
     authorizeList(viewer, null);
+    let after = 0;
+    if (resumeToken !== null && resumeToken !== undefined) {
+      after = Number(resumeToken);
+      if (!/^\d{1,15}$/.test(resumeToken))
+        throw badUserInput('resumeToken is not a token this subscription gave', { argument: 'resumeToken' });
+    }
     const op = this.operations.get(id);
     if (!op) throw notFoundError(`no helm operation ${id}`);
     authorize(viewer, 'read', op.view.namespace);
     let last: HelmOperationView | undefined;
     const listener = () => {
-      if (op.view === last) return;
+      if (op.view === last || Number(op.view.resumeToken) <= after) return;
       last = op.view;
       queue.push(op.view);
-      if (op.view.state !== 'RUNNING') queue.end();
     };
     const queue = asyncQueue<HelmOperationView>({ onEnd: () => void op.listeners.delete(listener) });
     op.listeners.add(listener);
