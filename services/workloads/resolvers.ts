@@ -1,9 +1,10 @@
 // GraphQL resolvers of the workloads subgraph: arguments in, model calls out. No I/O and no domain rules here.
 import { DateTimeScalar, JSONScalar } from '../common/scalars.js';
 import type { SubgraphResolvers } from '../common/subgraph-server.js';
-import type { StoredObject } from '../common/k8s/object.js';
+import type { ObjectReference, StoredObject } from '../common/k8s/object.js';
 import {
   RESOURCE_KINDS,
+  type ContainerView,
   type LiveEvent,
   type NestedPodArgs,
   type ResourceKind,
@@ -80,6 +81,17 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
     status: (o: StoredObject) => model.workloadView.status(o),
     selector: (o: StoredObject) => model.workloadView.selector(o),
     pods: (o: StoredObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfWorkload(ctx.viewer, o, args),
+    ...model.workloadSpecView,
+  };
+  // A pod's Container carries its spec and status entry; the spec's fields read the spec, the others the status.
+  const { name: _name, image: _image, ...specFields } = model.containerSpecView;
+  const podContainerFields = {
+    ...Object.fromEntries(
+      Object.entries(specFields).map(([field, view]) => [field, (c: ContainerView) => view(c.spec)]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(model.containerStatusView).map(([field, view]) => [field, (c: ContainerView) => view(c.status)]),
+    ),
   };
   /** An entity reference of a concrete workload type: the kind comes from the type when the key lacks it. */
   const workloadReference =
@@ -188,6 +200,8 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       ...meta,
       name: (o: StoredObject) => o.metadata.name,
       ...model.nodeView,
+      ...model.nodeSpecView,
+      allocatedResources: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.nodeAllocated(ctx.viewer, o),
       pods: (o: StoredObject, args: NestedPodArgs, ctx: WorkloadsContext) => model.podsOfNode(ctx.viewer, o, args),
     },
     Pod: {
@@ -197,6 +211,7 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       ...meta,
       ...named,
       ...model.podView,
+      ...model.podSpecView,
       node: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podNode(ctx.viewer, o),
       owner: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podOwner(ctx.viewer, o),
       events: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.podEvents(ctx.viewer, o),
@@ -217,7 +232,11 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       ports: (o: StoredObject) => o.spec?.ports ?? [],
       selector: (o: StoredObject) => o.spec?.selector ?? null,
       pods: (o: StoredObject, args: AnyArgs, ctx: WorkloadsContext) => model.podsOfService(ctx.viewer, o, args),
+      ...model.serviceSpecView,
+      endpoints: (o: StoredObject, _: Args, ctx: WorkloadsContext) => model.serviceEndpoints(ctx.viewer, o),
     },
+    Container: podContainerFields,
+    ContainerSpec: model.containerSpecView,
     Ingress: {
       ...plain,
       ingressClassName: (o: StoredObject) => o.spec?.ingressClassName ?? null,
@@ -321,23 +340,21 @@ export function createResolvers(model: WorkloadsModel): SubgraphResolvers<Worklo
       firstTimestamp: (e: StoredObject) => e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
       lastTimestamp: (e: StoredObject) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null,
       involvedObject: (e: StoredObject) => {
-        const r = (e.involvedObject ?? e.regarding ?? {}) as {
-          apiVersion?: string;
-          kind?: string;
-          namespace?: string;
-          name?: string;
-        };
+        const r = (e.involvedObject ?? e.regarding ?? {}) as ObjectReference;
         return {
           apiVersion: r.apiVersion ?? 'v1',
           kind: r.kind ?? '',
           namespace: r.namespace ?? null,
           name: r.name ?? '',
+          uid: r.uid ?? null,
+          fieldPath: r.fieldPath ?? null,
         };
       },
       source: (e: StoredObject) =>
         (e.source as { component?: string } | undefined)?.component ??
         (e.reportingComponent as string | undefined) ??
         null,
+      ...model.eventSpecView,
     },
     Workload: {
       __resolveType: (o: StoredObject) => TYPE_OF_KIND[o.kind ?? ''] ?? null,

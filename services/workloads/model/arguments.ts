@@ -103,6 +103,8 @@ export const WORKLOADS_MODEL_CHECKS: ArgumentChecks<ReturnType<typeof buildWorkl
   },
   events: (_viewer, args) => listArgs(args),
   podsOfService: 'none',
+  serviceEndpoints: 'none',
+  nodeAllocated: 'none',
   servicesOfPod: 'none',
   replicaSetsOfDeployment: 'none',
   secretValues: 'none',

@@ -9,6 +9,7 @@ import { annotationsOf, labelsOf, namespacesOfWorkspace, ownersOf, WORKSPACE_LAB
 import type { AccountsClient } from '../clients/accounts.js';
 import type { Tenancy } from '../../common/authz.js';
 import * as apply from './apply.js';
+import * as views from './console.js';
 import * as mutations from './mutations.js';
 import * as nodes from './nodes.js';
 import * as pods from './pods.js';
@@ -24,7 +25,7 @@ import * as subscriptions from './subscriptions.js';
 export type { Viewer } from '../../common/authz.js';
 export { DEV_VIEWER, authorize } from '../../common/authz.js';
 export type { Page } from './query.js';
-export type { PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
+export type { ContainerView, PodListArgs, PodFilterInput, PodOrderInput } from './pods.js';
 export type { WorkloadListArgs, WorkloadKindEnum, WorkloadRefInput, WorkloadOrderInput } from './workloads.js';
 export type { NodeListArgs, NodeOrderInput } from './nodes.js';
 export type { LiveEvent, LiveOptions } from './live.js';
@@ -77,6 +78,21 @@ export function buildWorkloadsModel(
 ) {
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
   const deps: subscriptions.LiveDeps = { kube, live, customObjects, accounts: opts.accounts };
+  /**
+   * A page with the token it was served from: the newest change each kind's feed (fed by the same informer as the
+   * cache, in the same tick) has seen, the oldest of them for several kinds (a resume may repeat, never miss).
+   */
+  const withToken = (kinds: readonly KindName[], page: Page): Page & { resumeToken: string } => {
+    const tokens = kinds.map((k) => live.feed(k).last).filter((t): t is bigint => t !== undefined);
+    const oldest = tokens.reduce<bigint | undefined>((a, t) => (a === undefined || t < a ? t : a), undefined);
+    return { ...page, resumeToken: oldest === undefined ? '' : String(oldest) };
+  };
+  const podPage = (page: Page) => withToken(['Pod'], page);
+  const workloadPage = (kind: workloads.WorkloadKindEnum | null | undefined, page: Page) =>
+    withToken(
+      kind ? [workloads.WORKLOAD_KINDS[kind].kind] : Object.values(workloads.WORKLOAD_KINDS).map((k) => k.kind),
+      page,
+    );
   return {
     /** Namespace ↔ workspace from the namespace cache (label kubesphere.io/workspace), for workspace roles. */
     tenancy: {
@@ -92,14 +108,14 @@ export function buildWorkloadsModel(
           : undefined,
     } satisfies Tenancy,
     // ---- reads
-    pods: (viewer: Viewer, args: pods.PodListArgs): Page => pods.listPods(deps, viewer, args),
+    pods: (viewer: Viewer, args: pods.PodListArgs): Page => podPage(pods.listPods(deps, viewer, args)),
     pod: (viewer: Viewer, namespace: string, name: string) => pods.getPod(deps, viewer, namespace, name),
     podsOfNode: (viewer: Viewer, node: StoredObject, args: NestedPodArgs) =>
-      pods.podsOfNode(deps, viewer, node.metadata.name, args),
+      podPage(pods.podsOfNode(deps, viewer, node.metadata.name, args)),
     podsOfProject: (viewer: Viewer, ns: StoredObject, args: NestedPodArgs) =>
-      pods.podsOfProject(deps, viewer, ns.metadata.name, args),
+      podPage(pods.podsOfProject(deps, viewer, ns.metadata.name, args)),
     podsOfWorkload: (viewer: Viewer, w: StoredObject, args: NestedPodArgs) =>
-      pods.podsOfWorkload(deps, viewer, w, args),
+      podPage(pods.podsOfWorkload(deps, viewer, w, args)),
     podEvents: (viewer: Viewer, pod: StoredObject) => pods.eventsOfPod(deps, viewer, pod),
     podOwner: (viewer: Viewer, pod: StoredObject) => {
       const w = workloads.ownerWorkloadOfPod(deps, pod);
@@ -119,13 +135,14 @@ export function buildWorkloadsModel(
     projects: (viewer: Viewer, args: projects.ProjectListArgs) => projects.listProjects(deps, viewer, args),
     project: (viewer: Viewer, name: string) => projects.getProject(deps, viewer, name),
     projectsOfWorkspace: (viewer: Viewer, workspace: string) => projects.projectsOfWorkspace(deps, viewer, workspace),
-    workloads: (viewer: Viewer, args: workloads.WorkloadListArgs) => workloads.listWorkloads(deps, viewer, args),
+    workloads: (viewer: Viewer, args: workloads.WorkloadListArgs) =>
+      workloadPage(args.kind, workloads.listWorkloads(deps, viewer, args)),
     workload: (viewer: Viewer, ref: workloads.WorkloadRefInput) => workloads.getWorkload(deps, viewer, ref),
     workloadsOfProject: (
       viewer: Viewer,
       ns: StoredObject,
       args: Omit<workloads.WorkloadListArgs, 'namespace' | 'workspace'>,
-    ) => workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name }),
+    ) => workloadPage(args.kind, workloads.listWorkloads(deps, viewer, { ...args, namespace: ns.metadata.name })),
 
     resources: (viewer: Viewer, kind: resources.ResourceKind, args: resources.ResourceListArgs) =>
       resources.listResources(deps, viewer, kind, args),
@@ -133,7 +150,13 @@ export function buildWorkloadsModel(
       resources.getResource(deps, viewer, kind, namespace, name),
     events: (viewer: Viewer, args: resources.EventListArgs) => resources.listEvents(deps, viewer, args),
     podsOfService: (viewer: Viewer, svc: StoredObject, args: { first?: number | null; after?: string | null }) =>
-      resources.podsOfService(deps, viewer, svc, args),
+      podPage(resources.podsOfService(deps, viewer, svc, args)),
+    serviceEndpoints: (viewer: Viewer, svc: StoredObject) =>
+      views.serviceEndpoints(
+        resources.podsOfService(deps, viewer, svc, {}).edges.map((e) => e.node),
+        svc,
+      ),
+    nodeAllocated: (viewer: Viewer, node: StoredObject) => views.allocatedOnNode(deps, viewer, node),
     servicesOfPod: (viewer: Viewer, pod: StoredObject) => resources.servicesOfPod(deps, viewer, pod),
     replicaSetsOfDeployment: (viewer: Viewer, d: StoredObject) => resources.replicaSetsOfDeployment(deps, viewer, d),
     secretValues: (viewer: Viewer, secret: StoredObject) => resources.secretValues(deps, viewer, secret),
@@ -149,6 +172,13 @@ export function buildWorkloadsModel(
     phaseOf: resources.phaseOf,
     crdVersion: resources.crdVersion,
     podView: pods.podView,
+    podSpecView: views.podSpecView,
+    containerSpecView: views.containerSpecView,
+    containerStatusView: views.containerStatusView,
+    workloadSpecView: views.workloadSpecView,
+    nodeSpecView: views.nodeSpecView,
+    serviceSpecView: views.serviceSpecView,
+    eventSpecView: views.eventSpecView,
     nodeView: nodes.nodeView,
     projectView: projects.projectView,
     workloadView: {

@@ -1,6 +1,7 @@
 // Pods: lookups, index-driven lists with filters, sorting and cursors, and the per-pod views kubectl shows.
 import type { StoredObject } from '../../common/k8s/object.js';
 import { cacheOf, nameAndLabels, namespaceSelection, type ModelDeps } from './common.js';
+import type { ContainerJson, ContainerStatusJson } from './console.js';
 import { age, podDisplay, podReady, podRestarts, type PodStatusEnum } from './pod-status.js';
 import { pageOf, runQuery, sortFor, type Direction, type Page, type Selection, type SortSpec } from './query.js';
 import { authorize, authorizeList, type Viewer } from '../../common/authz.js';
@@ -98,6 +99,9 @@ export function podsOfProject(deps: ModelDeps, viewer: Viewer, namespace: string
 }
 
 export interface ContainerView {
+  /** The container as the pod spec declares it, and its status entry: what the console fields read. */
+  spec: ContainerJson;
+  status: ContainerStatusJson | undefined;
   name: string;
   image: string;
   ready: boolean;
@@ -116,8 +120,8 @@ interface ContainerStatus {
 }
 
 function containerViews(
-  specs: { name: string; image: string }[] = [],
-  statuses: ContainerStatus[] = [],
+  specs: (ContainerJson & { image: string })[] = [],
+  statuses: (ContainerStatus & ContainerStatusJson)[] = [],
 ): ContainerView[] {
   const byName = new Map(statuses.map((s) => [s.name, s]));
   return specs.map((c) => {
@@ -125,6 +129,8 @@ function containerViews(
     const st = s?.state ?? {};
     const state = st.running ? 'Running' : st.waiting ? 'Waiting' : st.terminated ? 'Terminated' : 'Unknown';
     return {
+      spec: c,
+      status: s,
       name: c.name,
       image: c.image,
       ready: Boolean(s?.ready),
