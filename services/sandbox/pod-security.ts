@@ -5,7 +5,8 @@
 // checks run in the order of their IDs (baseline ones first), reasons joined by ", ", each with its detail in
 // parentheses. Implemented: the baseline checks capabilities_baseline, hostNamespaces, hostPathVolumes, hostPorts,
 // privileged, procMount, seccompProfile_baseline and sysctls; `restricted` evaluates those baseline checks only.
-import type { KObject, Loose } from './types.js';
+import type { KObject } from './types.js';
+import { at, listOf, type Fields } from './defaults/fields.js';
 
 export const PSA_PREFIX = 'pod-security.kubernetes.io/';
 type Level = 'privileged' | 'baseline' | 'restricted';
@@ -45,13 +46,18 @@ interface Violation {
 
 const quoteAll = (items: string[]) => items.map((s) => `"${s}"`).join(', ');
 const plural = (singular: string, many: string, n: number) => (n === 1 ? singular : many);
-const isMap = (v: unknown): v is Record<string, Loose> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// The plugin runs before validation, so a spec may hold anything: every read is checked.
+const isMap = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The list at a path; empty when there is none. */
+const listAt = (v: unknown, ...path: string[]): unknown[] => listOf(at(v, ...path));
 
 /** Init containers, containers, ephemeral containers: the plugin's visiting order. */
-function containersOf(spec: Loose): Loose[] {
-  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])].filter(
-    isMap,
-  );
+function containersOf(spec: unknown): Fields[] {
+  return [
+    ...listAt(spec, 'initContainers'),
+    ...listAt(spec, 'containers'),
+    ...listAt(spec, 'ephemeralContainers'),
+  ].filter(isMap);
 }
 
 const BASELINE_CAPABILITIES = new Set([
@@ -83,14 +89,14 @@ const SAFE_SYSCTLS = new Set([
 ]);
 
 /** The baseline checks, in the order of their IDs (the order of the reasons in a message). */
-const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | undefined }[] = [
+const BASELINE_CHECKS: { id: string; run(meta: unknown, spec: unknown): Violation | undefined }[] = [
   {
     id: 'capabilities_baseline',
     run: (_meta, spec) => {
       const bad: string[] = [];
       const caps = new Set<string>();
       for (const c of containersOf(spec)) {
-        const added: unknown[] = c.securityContext?.capabilities?.add ?? [];
+        const added = listAt(c, 'securityContext', 'capabilities', 'add');
         const extra = added.map(String).filter((cap) => !BASELINE_CAPABILITIES.has(cap));
         if (extra.length) {
           bad.push(String(c.name));
@@ -107,15 +113,15 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
   {
     id: 'hostNamespaces',
     run: (_meta, spec) => {
-      const bad = ['hostNetwork', 'hostPID', 'hostIPC'].filter((f) => spec?.[f] === true).map((f) => `${f}=true`);
+      const bad = ['hostNetwork', 'hostPID', 'hostIPC'].filter((f) => at(spec, f) === true).map((f) => `${f}=true`);
       return bad.length ? { reason: 'host namespaces', detail: bad.join(', ') } : undefined;
     },
   },
   {
     id: 'hostPathVolumes',
     run: (_meta, spec) => {
-      const bad = ((spec?.volumes ?? []) as Loose[])
-        .filter((v) => isMap(v) && isMap(v.hostPath))
+      const bad = listAt(spec, 'volumes')
+        .filter((v): v is Fields => isMap(v) && isMap(v.hostPath))
         .map((v) => String(v.name));
       return bad.length
         ? { reason: 'hostPath volumes', detail: `${plural('volume', 'volumes', bad.length)} ${quoteAll(bad)}` }
@@ -128,8 +134,8 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
       const bad: string[] = [];
       const ports = new Set<string>();
       for (const c of containersOf(spec)) {
-        const used = ((c.ports ?? []) as Loose[])
-          .filter((p) => isMap(p) && p.hostPort && Number(p.hostPort) !== 0)
+        const used = listAt(c, 'ports')
+          .filter((p): p is Fields => isMap(p) && Boolean(p.hostPort) && Number(p.hostPort) !== 0)
           .map((p) => String(p.hostPort));
         if (used.length) {
           bad.push(String(c.name));
@@ -149,7 +155,7 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
     id: 'privileged',
     run: (_meta, spec) => {
       const bad = containersOf(spec)
-        .filter((c) => c.securityContext?.privileged === true)
+        .filter((c) => at(c, 'securityContext', 'privileged') === true)
         .map((c) => String(c.name));
       return bad.length
         ? {
@@ -165,7 +171,7 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
       const bad: string[] = [];
       const types = new Set<string>();
       for (const c of containersOf(spec)) {
-        const t = c.securityContext?.procMount;
+        const t = at(c, 'securityContext', 'procMount');
         if (t !== undefined && t !== null && t !== 'Default') {
           bad.push(String(c.name));
           types.add(String(t));
@@ -182,9 +188,9 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
     id: 'seccompProfile_baseline',
     run: (_meta, spec) => {
       const parts: string[] = [];
-      if (spec?.securityContext?.seccompProfile?.type === 'Unconfined') parts.push('pod');
+      if (at(spec, 'securityContext', 'seccompProfile', 'type') === 'Unconfined') parts.push('pod');
       const bad = containersOf(spec)
-        .filter((c) => c.securityContext?.seccompProfile?.type === 'Unconfined')
+        .filter((c) => at(c, 'securityContext', 'seccompProfile', 'type') === 'Unconfined')
         .map((c) => String(c.name));
       if (bad.length) parts.push(`${plural('container', 'containers', bad.length)} ${quoteAll(bad)}`);
       if (!parts.length) return undefined;
@@ -197,15 +203,15 @@ const BASELINE_CHECKS: { id: string; run(meta: Loose, spec: Loose): Violation | 
   {
     id: 'sysctls',
     run: (_meta, spec) => {
-      const bad = ((spec?.securityContext?.sysctls ?? []) as Loose[])
-        .filter((s) => isMap(s) && !SAFE_SYSCTLS.has(String(s.name)))
+      const bad = listAt(spec, 'securityContext', 'sysctls')
+        .filter((s): s is Fields => isMap(s) && !SAFE_SYSCTLS.has(String(s.name)))
         .map((s) => String(s.name));
       return bad.length ? { reason: 'forbidden sysctls', detail: bad.join(', ') } : undefined;
     },
   },
 ];
 
-function evaluate(level: Level, meta: Loose, spec: Loose): Violation[] {
+function evaluate(level: Level, meta: unknown, spec: unknown): Violation[] {
   if (level === 'privileged') return [];
   return BASELINE_CHECKS.map((c) => c.run(meta, spec)).filter((v): v is Violation => v !== undefined);
 }
@@ -225,8 +231,8 @@ export interface PodSecurityResult {
  */
 export function checkPodSecurity(
   nsLabels: Record<string, string> | undefined,
-  meta: Loose,
-  spec: Loose,
+  meta: unknown,
+  spec: unknown,
   enforce: boolean,
 ): PodSecurityResult {
   const policy = policyOf(nsLabels);
@@ -244,7 +250,7 @@ export function checkPodSecurity(
 }
 
 /** The pod template of a pod controller (what the plugin's PodSpecExtractor reads); undefined for other kinds. */
-export function podTemplateOf(kind: string, obj: KObject): { meta: Loose; spec: Loose } | undefined {
+export function podTemplateOf(kind: string, obj: KObject): { meta: unknown; spec: unknown } | undefined {
   switch (kind) {
     case 'Deployment':
     case 'ReplicaSet':

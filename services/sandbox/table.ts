@@ -4,7 +4,20 @@
 import { humanDuration, podReady, podRestartsText, podStatusText } from '../common/kubectl-printing.js';
 import type { ResourceType } from './registry.js';
 import { formatLabelSelector } from './selectors.js';
-import type { KBinding, KEvent, KObject, KServiceAccount, Loose } from './types.js';
+import type {
+  Condition,
+  KBinding,
+  KEndpoints,
+  KEvent,
+  KNode,
+  KObject,
+  KPod,
+  KService,
+  KServiceAccount,
+  LabelSelector,
+  LoadBalancerIngress,
+  PodSpec,
+} from './types.js';
 
 interface Column {
   name: string;
@@ -68,12 +81,12 @@ const sortedLabels = (m: Record<string, string> | undefined) =>
     .sort()
     .map((k) => `${k}=${m![k]}`)
     .join(',');
-const selectorText = (s: Loose) => none(s ? formatLabelSelector(s) : '');
+const selectorText = (s: LabelSelector | undefined) => none(s ? formatLabelSelector(s) : '');
 const mapSelectorText = (m: Record<string, string> | undefined) => none(sortedLabels(m));
-const podSpecOf = (o: KObject): Loose =>
+const podSpecOf = (o: KObject): PodSpec =>
   (o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec) ?? {};
-const containers = (o: KObject) => (podSpecOf(o).containers ?? []).map((c: Loose) => c.name).join(',');
-const images = (o: KObject) => (podSpecOf(o).containers ?? []).map((c: Loose) => c.image).join(',');
+const containers = (o: KObject) => (podSpecOf(o).containers ?? []).map((c) => c.name).join(',');
+const images = (o: KObject) => (podSpecOf(o).containers ?? []).map((c) => c.image).join(',');
 const workloadWide = (
   withSelector: boolean,
   selector: (o: KObject) => string = (o) => selectorText(o.spec?.selector),
@@ -83,7 +96,7 @@ const workloadWide = (
   ...(withSelector ? [col('Selector', selector, 1, 'string', 'Label selector for pods.')] : []),
 ];
 const conditionTrue = (o: KObject, type: string) =>
-  ((o.status?.conditions ?? []) as Loose[]).some((c) => c.type === type && c.status === 'True');
+  ((o.status?.conditions ?? []) as Condition[]).some((c) => c.type === type && c.status === 'True');
 const abbreviateAccessModes = (modes: string[] | undefined) =>
   (modes ?? [])
     .map((m) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m)
@@ -96,8 +109,8 @@ const listWithMore = (items: string[], max = 3) =>
 /** The STATUS column of `kubectl get pods`. */
 export const podDisplayStatus = podStatusText;
 
-const readinessGates = (p: KObject) => {
-  const gates: Loose[] = p.spec?.readinessGates ?? [];
+const readinessGates = (p: KPod) => {
+  const gates = p.spec?.readinessGates ?? [];
   if (!gates.length) return '<none>';
   const ok = gates.filter((g) => conditionTrue(p, g.conditionType)).length;
   return `${ok}/${gates.length}`;
@@ -105,11 +118,11 @@ const readinessGates = (p: KObject) => {
 
 // ------------------------------------------------------------------ other kinds
 
-function serviceExternalIp(s: KObject): string {
-  const external: string[] = s.spec?.externalIPs ?? [];
+function serviceExternalIp(s: KService): string {
+  const external = s.spec?.externalIPs ?? [];
   switch (s.spec?.type ?? 'ClusterIP') {
     case 'LoadBalancer': {
-      const lb = ((s.status?.loadBalancer?.ingress ?? []) as Loose[]).map((i) => i.ip || i.hostname).filter(Boolean);
+      const lb = (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname).filter(Boolean);
       const all = [...lb, ...external];
       return all.length ? all.join(',') : '<pending>';
     }
@@ -120,26 +133,24 @@ function serviceExternalIp(s: KObject): string {
   }
 }
 
-const servicePorts = (s: KObject) =>
+const servicePorts = (s: KService) =>
   none(
-    (s.spec?.ports ?? [])
-      .map((p: Loose) => `${p.port}${p.nodePort ? ':' + p.nodePort : ''}/${p.protocol ?? 'TCP'}`)
-      .join(','),
+    (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? ':' + p.nodePort : ''}/${p.protocol ?? 'TCP'}`).join(','),
   );
 
-function endpointsText(e: KObject): string {
+function endpointsText(e: KEndpoints): string {
   const out: string[] = [];
-  for (const subset of (e.subsets ?? []) as Loose[]) {
-    for (const addr of (subset.addresses ?? []) as Loose[]) {
-      const ports: Loose[] = subset.ports?.length ? subset.ports : [{}];
+  for (const subset of e.subsets ?? []) {
+    for (const addr of subset.addresses ?? []) {
+      const ports: { port?: number }[] = subset.ports?.length ? subset.ports : [{}];
       for (const p of ports) out.push(p.port !== undefined ? `${addr.ip}:${p.port}` : addr.ip);
     }
   }
   return out.length ? listWithMore(out) : '<none>';
 }
 
-function nodeStatus(n: KObject): string {
-  const ready = ((n.status?.conditions ?? []) as Loose[]).find((c) => c.type === 'Ready');
+function nodeStatus(n: KNode): string {
+  const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
   const s = ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
   return n.spec?.unschedulable ? `${s},SchedulingDisabled` : s;
 }
@@ -154,8 +165,7 @@ function nodeRoles(n: KObject): string {
   return none([...roles].sort().join(','));
 }
 
-const nodeAddress = (n: KObject, type: string) =>
-  none(((n.status?.addresses ?? []) as Loose[]).find((a) => a.type === type)?.address);
+const nodeAddress = (n: KNode, type: string) => none((n.status?.addresses ?? []).find((a) => a.type === type)?.address);
 
 function jobStatus(j: KObject): string {
   for (const type of ['Failed', 'Complete', 'SuccessCriteriaMet', 'FailureTarget', 'Suspended'])
@@ -188,20 +198,40 @@ function quotaColumns(q: KObject, limits: boolean): string {
     .join(', ');
 }
 
-function hpaTargets(h: KObject): string {
-  const metrics: Loose[] = h.spec?.metrics ?? [];
-  const current: Loose[] = h.status?.currentMetrics ?? [];
+/** autoscaling/v2 metric targets and values, as far as the TARGETS column reads them. */
+interface MetricTarget {
+  averageUtilization?: number;
+  averageValue?: string;
+  value?: string;
+}
+interface MetricSpec {
+  type?: string;
+  resource?: { name?: string; target?: MetricTarget };
+  [source: string]: unknown;
+}
+interface KHorizontalPodAutoscaler extends KObject {
+  spec?: { metrics?: MetricSpec[]; [key: string]: unknown };
+  status?: { currentMetrics?: { resource?: { current?: MetricTarget } }[]; [key: string]: unknown };
+}
+
+function hpaTargets(h: KHorizontalPodAutoscaler): string {
+  const metrics = h.spec?.metrics ?? [];
+  const current = h.status?.currentMetrics ?? [];
   if (!metrics.length) return '<none>';
   const parts = metrics.map((m, i) => {
-    if (m.type !== 'Resource')
-      return `<unknown>/${JSON.stringify(m[String(m.type).charAt(0).toLowerCase() + String(m.type).slice(1)]?.target ?? {})}`;
+    if (m.type !== 'Resource') {
+      // The metric's own source (pods, object, external, containerResource) holds its target.
+      const source = m[String(m.type).charAt(0).toLowerCase() + String(m.type).slice(1)] as
+        { target?: unknown } | undefined;
+      return `<unknown>/${JSON.stringify(source?.target ?? {})}`;
+    }
     const t = m.resource?.target ?? {};
     const cur = current[i]?.resource?.current;
     if (t.averageUtilization !== undefined) {
-      return `${m.resource.name}: ${cur?.averageUtilization !== undefined ? cur.averageUtilization + '%' : '<unknown>'}/${t.averageUtilization}%`;
+      return `${m.resource?.name}: ${cur?.averageUtilization !== undefined ? cur.averageUtilization + '%' : '<unknown>'}/${t.averageUtilization}%`;
     }
     const target = t.averageValue ?? t.value ?? '';
-    return `${m.resource.name}: ${cur?.averageValue ?? cur?.value ?? '<unknown>'}/${target}`;
+    return `${m.resource?.name}: ${cur?.averageValue ?? cur?.value ?? '<unknown>'}/${target}`;
   });
   return parts.length > 2 ? `${parts.slice(0, 2).join(', ')} + ${parts.length - 2} more...` : parts.join(', ');
 }
@@ -220,7 +250,9 @@ const bindingColumns = [
 ];
 
 function ingressHosts(i: KObject): string {
-  const hosts = ((i.spec?.rules ?? []) as Loose[]).map((r) => r.host).filter(Boolean);
+  const hosts = ((i.spec?.rules ?? []) as { host?: string }[])
+    .map((r) => r.host)
+    .filter((h): h is string => Boolean(h));
   return hosts.length ? listWithMore(hosts) : '*';
 }
 
@@ -320,7 +352,7 @@ const byKind: Record<string, Column[]> = {
   ],
   'apps/ControllerRevision': [
     col('Controller', (r) => {
-      const owner = ((r.metadata.ownerReferences ?? []) as Loose[]).find((o) => o.controller);
+      const owner = (r.metadata.ownerReferences ?? []).find((o) => o.controller);
       if (!owner) return '<none>';
       const group = String(owner.apiVersion).includes('/') ? String(owner.apiVersion).split('/')[0] : '';
       return `${String(owner.kind).toLowerCase()}${group ? '.' + group : ''}/${owner.name}`;
@@ -415,7 +447,7 @@ const byKind: Record<string, Column[]> = {
     col('Class', (i) => none(i.spec?.ingressClassName)),
     col('Hosts', ingressHosts),
     col('Address', (i) =>
-      ((i.status?.loadBalancer?.ingress ?? []) as Loose[])
+      ((i.status?.loadBalancer?.ingress ?? []) as LoadBalancerIngress[])
         .map((x) => x.ip || x.hostname)
         .filter(Boolean)
         .join(','),

@@ -3,7 +3,8 @@ import { dns1123LabelProblems, isDns1123Label } from '../../common/k8s/names.js'
 import { quantityOf } from '../../common/k8s/quantity.js';
 import type { StatusCause } from '../errors.js';
 import { randomSuffix } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject } from '../types.js';
+import { at, isObject, listOf, oneOf, type Fields } from './fields.js';
 import { required, invalidValue, forbidden, notSupported, duplicate, POD_UPDATE_FORBIDDEN, same } from './messages.js';
 
 /** Pull policy the server picks when none is given: Always for `:latest` or no tag, else IfNotPresent. */
@@ -16,44 +17,45 @@ export function defaultPullPolicy(image: string | undefined): string {
   return last.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
-function defaultContainer(c: Loose): void {
-  if (!c || typeof c !== 'object') return;
+function defaultContainer(c: unknown): void {
+  if (!isObject(c)) return;
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
-  c.imagePullPolicy ??= defaultPullPolicy(c.image);
+  c.imagePullPolicy ??= defaultPullPolicy(typeof c.image === 'string' ? c.image : undefined);
   c.resources ??= {};
   // Requests default to limits for resources only limited.
-  const limits = c.resources.limits;
-  if (limits && typeof limits === 'object') {
+  const resources = c.resources;
+  const limits = at(resources, 'limits');
+  if (isObject(resources) && isObject(limits)) {
     for (const [k, v] of Object.entries(limits)) {
-      c.resources.requests ??= {};
-      c.resources.requests[k] ??= v;
+      resources.requests ??= {};
+      if (isObject(resources.requests)) resources.requests[k] ??= v;
     }
   }
-  for (const p of Array.isArray(c.ports) ? c.ports : []) if (p && typeof p === 'object') p.protocol ??= 'TCP';
+  for (const p of listOf(c.ports)) if (isObject(p)) p.protocol ??= 'TCP';
   for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-    if (!probe || typeof probe !== 'object') continue;
+    if (!isObject(probe)) continue;
     probe.timeoutSeconds ??= 1;
     probe.periodSeconds ??= 10;
     probe.successThreshold ??= 1;
     probe.failureThreshold ??= 3;
-    if (probe.httpGet && typeof probe.httpGet === 'object') probe.httpGet.scheme ??= 'HTTP';
+    if (isObject(probe.httpGet)) probe.httpGet.scheme ??= 'HTTP';
   }
 }
 
 /** The PodSpec defaults (SetDefaults_PodSpec): what pod templates get too. */
-export function defaultPodSpec(spec: Loose, defaultRestartPolicy = true): void {
-  if (!spec || typeof spec !== 'object') return;
+export function defaultPodSpec(spec: unknown, defaultRestartPolicy = true): void {
+  if (!isObject(spec)) return;
   // Job templates keep an empty restartPolicy, so that leaving it out is "Required value" as in the real server.
   if (defaultRestartPolicy) spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
-  for (const c of Array.isArray(spec.containers) ? spec.containers : []) defaultContainer(c);
-  for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) defaultContainer(c);
-  for (const t of Array.isArray(spec.tolerations) ? spec.tolerations : []) {
-    if (t && typeof t === 'object' && t.operator === undefined && t.key !== undefined) t.operator = 'Equal';
+  for (const c of listOf(spec.containers)) defaultContainer(c);
+  for (const c of listOf(spec.initContainers)) defaultContainer(c);
+  for (const t of listOf(spec.tolerations)) {
+    if (isObject(t) && t.operator === undefined && t.key !== undefined) t.operator = 'Equal';
   }
 }
 
@@ -65,13 +67,17 @@ const sameQuantity = (a: unknown, b: unknown): boolean => {
 };
 
 /** QoS class as the kubelet and the apiserver compute it. */
-export function qosClassOf(spec: Loose): string {
-  const containers = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
+export function qosClassOf(spec: unknown): string {
+  const containers = [...listOf(at(spec, 'containers')), ...listOf(at(spec, 'initContainers'))];
   let any = false;
   let guaranteed = true;
   for (const c of containers) {
-    const req = c?.resources?.requests ?? {};
-    const lim = c?.resources?.limits ?? {};
+    const fieldsAt = (key: string): Fields => {
+      const v = at(c, 'resources', key);
+      return isObject(v) ? v : {};
+    };
+    const req = fieldsAt('requests');
+    const lim = fieldsAt('limits');
     if (Object.keys(req).length || Object.keys(lim).length) any = true;
     for (const r of ['cpu', 'memory']) {
       if (lim[r] === undefined) guaranteed = false;
@@ -84,7 +90,8 @@ export function qosClassOf(spec: Loose): string {
 
 export function defaultPod(pod: KObject, old?: KObject): void {
   pod.spec ??= {};
-  const spec = pod.spec;
+  const spec: unknown = pod.spec;
+  if (!isObject(spec)) return; // validation refuses it
   defaultPodSpec(spec);
   spec.enableServiceLinks ??= true;
   spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
@@ -94,24 +101,23 @@ export function defaultPod(pod: KObject, old?: KObject): void {
   if (old) return; // admission (tolerations, token volume) and the initial status happen on create only
   // DefaultTolerationSeconds admission.
   spec.tolerations ??= [];
-  if (Array.isArray(spec.tolerations)) {
+  const tolerations = spec.tolerations;
+  if (Array.isArray(tolerations)) {
     for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-      if (
-        !spec.tolerations.some((t: Loose) => t?.key === key && (t.effect === 'NoExecute' || t.effect === undefined))
-      ) {
-        spec.tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+      const effect = (t: unknown) => at(t, 'effect');
+      if (!tolerations.some((t) => at(t, 'key') === key && (effect(t) === 'NoExecute' || effect(t) === undefined))) {
+        tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
       }
     }
   }
   // ServiceAccount admission: the projected token volume and its mounts.
-  if (spec.automountServiceAccountToken !== false && Array.isArray(spec.containers)) {
+  const containers = spec.containers;
+  if (spec.automountServiceAccountToken !== false && Array.isArray(containers)) {
     spec.volumes ??= [];
-    if (
-      Array.isArray(spec.volumes) &&
-      !spec.volumes.some((v: Loose) => String(v?.name ?? '').startsWith('kube-api-access-'))
-    ) {
+    const volumes = spec.volumes;
+    if (Array.isArray(volumes) && !volumes.some((v) => String(at(v, 'name') ?? '').startsWith('kube-api-access-'))) {
       const name = `kube-api-access-${randomSuffix(5)}`;
-      spec.volumes.push({
+      volumes.push({
         name,
         projected: {
           defaultMode: 420,
@@ -126,14 +132,15 @@ export function defaultPod(pod: KObject, old?: KObject): void {
           ],
         },
       });
-      for (const c of [...spec.containers, ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])]) {
-        if (!c || typeof c !== 'object') continue;
+      for (const c of [...containers, ...listOf(spec.initContainers)]) {
+        if (!isObject(c)) continue;
         c.volumeMounts ??= [];
+        const mounts = c.volumeMounts;
         if (
-          Array.isArray(c.volumeMounts) &&
-          !c.volumeMounts.some((m: Loose) => m?.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')
+          Array.isArray(mounts) &&
+          !mounts.some((m) => at(m, 'mountPath') === '/var/run/secrets/kubernetes.io/serviceaccount')
         ) {
-          c.volumeMounts.push({ name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' });
+          mounts.push({ name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' });
         }
       }
     }
@@ -141,31 +148,36 @@ export function defaultPod(pod: KObject, old?: KObject): void {
   pod.status = { phase: 'Pending', qosClass: qosClassOf(spec) };
 }
 
-function validateContainers(list: Loose, path: string, requiredList: boolean, names: Set<string>): StatusCause[] {
+function validateContainers(list: unknown, path: string, requiredList: boolean, names: Set<string>): StatusCause[] {
   const causes: StatusCause[] = [];
   if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) {
     if (requiredList) causes.push(required(path));
     return causes;
   }
   if (!Array.isArray(list)) return [invalidValue(path, list, 'must be a list')];
-  list.forEach((c: Loose, i: number) => {
+  list.forEach((c: unknown, i: number) => {
     const p = `${path}[${i}]`;
-    if (!c?.name) causes.push(required(`${p}.name`));
-    else if (!isDns1123Label(c.name))
-      for (const problem of dns1123LabelProblems(c.name)) causes.push(invalidValue(`${p}.name`, c.name, problem));
-    else if (names.has(c.name)) causes.push(duplicate(`${p}.name`, c.name));
-    else names.add(c.name);
-    if (!c?.image || !String(c.image).trim()) causes.push(required(`${p}.image`));
-    if (c?.imagePullPolicy && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy)) {
-      causes.push(notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']));
+    const name = at(c, 'name');
+    const nameText = String(name);
+    if (!name) causes.push(required(`${p}.name`));
+    else if (!isDns1123Label(nameText))
+      for (const problem of dns1123LabelProblems(nameText)) causes.push(invalidValue(`${p}.name`, name, problem));
+    else if (names.has(nameText)) causes.push(duplicate(`${p}.name`, name));
+    else names.add(nameText);
+    const image = at(c, 'image');
+    if (!image || !String(image).trim()) causes.push(required(`${p}.image`));
+    const pullPolicy = at(c, 'imagePullPolicy');
+    if (pullPolicy && !oneOf(['Always', 'IfNotPresent', 'Never'], pullPolicy)) {
+      causes.push(notSupported(`${p}.imagePullPolicy`, pullPolicy, ['Always', 'IfNotPresent', 'Never']));
     }
-    (Array.isArray(c?.ports) ? c.ports : []).forEach((port: Loose, j: number) => {
-      const cp = port?.containerPort;
+    listOf(at(c, 'ports')).forEach((port: unknown, j: number) => {
+      const cp = at(port, 'containerPort');
       if (cp === undefined) causes.push(required(`${p}.ports[${j}].containerPort`));
-      else if (!Number.isInteger(cp) || cp < 1 || cp > 65535)
+      else if (typeof cp !== 'number' || !Number.isInteger(cp) || cp < 1 || cp > 65535)
         causes.push(invalidValue(`${p}.ports[${j}].containerPort`, cp, 'must be between 1 and 65535, inclusive'));
-      if (port?.protocol && !['TCP', 'UDP', 'SCTP'].includes(port.protocol)) {
-        causes.push(notSupported(`${p}.ports[${j}].protocol`, port.protocol, ['SCTP', 'TCP', 'UDP']));
+      const protocol = at(port, 'protocol');
+      if (protocol && !oneOf(['TCP', 'UDP', 'SCTP'], protocol)) {
+        causes.push(notSupported(`${p}.ports[${j}].protocol`, protocol, ['SCTP', 'TCP', 'UDP']));
       }
     });
   });
@@ -173,20 +185,20 @@ function validateContainers(list: Loose, path: string, requiredList: boolean, na
 }
 
 /** Validation of a PodSpec at `path` (spec, or spec.template.spec). */
-export function validatePodSpec(spec: Loose, path: string, allowedRestart?: string[]): StatusCause[] {
-  if (!spec || typeof spec !== 'object') return [required(path)];
+export function validatePodSpec(spec: unknown, path: string, allowedRestart?: string[]): StatusCause[] {
+  if (!isObject(spec)) return [required(path)];
   const names = new Set<string>();
   const causes = [
     ...validateContainers(spec.containers, `${path}.containers`, true, names),
     ...validateContainers(spec.initContainers, `${path}.initContainers`, false, names),
   ];
   const policies = allowedRestart ?? ['Always', 'OnFailure', 'Never'];
-  if (spec.restartPolicy !== undefined && !policies.includes(spec.restartPolicy)) {
+  if (spec.restartPolicy !== undefined && !oneOf(policies, spec.restartPolicy)) {
     causes.push(notSupported(`${path}.restartPolicy`, spec.restartPolicy, policies));
   }
   if (
     spec.dnsPolicy !== undefined &&
-    !['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'].includes(spec.dnsPolicy)
+    !oneOf(['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'], spec.dnsPolicy)
   ) {
     causes.push(
       notSupported(`${path}.dnsPolicy`, spec.dnsPolicy, ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']),
@@ -206,27 +218,27 @@ export function validatePodSpec(spec: Loose, path: string, allowedRestart?: stri
 
 /** What a pod update may change: images, activeDeadlineSeconds, additional tolerations, and nodeName once (binding). */
 export function validatePodUpdate(pod: KObject, old: KObject): StatusCause[] {
-  const a = structuredClone(pod.spec ?? {});
-  const b = structuredClone(old.spec ?? {});
+  const a: Fields = structuredClone(pod.spec ?? {});
+  const b: Fields = structuredClone(old.spec ?? {});
   for (const key of ['containers', 'initContainers', 'ephemeralContainers']) {
-    const na = Array.isArray(a[key]) ? a[key] : [];
-    const nb = Array.isArray(b[key]) ? b[key] : [];
+    const na = listOf(a[key]);
+    const nb = listOf(b[key]);
     if (na.length === nb.length) {
-      na.forEach((c: Loose, i: number) => {
-        if (c && nb[i]) c.image = nb[i].image;
+      na.forEach((c: unknown, i: number) => {
+        if (isObject(c) && isObject(nb[i])) c.image = nb[i].image;
       });
     }
   }
   delete a.activeDeadlineSeconds;
   delete b.activeDeadlineSeconds;
   if (!b.nodeName && a.nodeName) delete a.nodeName; // the scheduler's binding
-  const ta: Loose[] = Array.isArray(a.tolerations) ? a.tolerations : [];
-  const tb: Loose[] = Array.isArray(b.tolerations) ? b.tolerations : [];
+  const ta = listOf(a.tolerations);
+  const tb = listOf(b.tolerations);
   if (tb.every((t) => ta.some((u) => same(u, t)))) {
     delete a.tolerations;
     delete b.tolerations;
   }
-  if ((b.terminationGracePeriodSeconds ?? 0) < 0 && a.terminationGracePeriodSeconds === 1)
+  if (Number(b.terminationGracePeriodSeconds ?? 0) < 0 && a.terminationGracePeriodSeconds === 1)
     a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds;
   if (same(a, b)) return [];
   return [forbidden('spec', POD_UPDATE_FORBIDDEN)];

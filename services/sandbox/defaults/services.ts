@@ -1,7 +1,10 @@
 // Services: validation, and the allocation of cluster IPs (10.96.0.0/12) and node ports per store.
 import type { StatusCause } from '../errors.js';
 import type { KindHooks, Store, StoreEvent } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject, ServicePort } from '../types.js';
+
+/** A port as the request sent it: the typed view of what validation then checks field by field. */
+type PortInput = Partial<ServicePort>;
 import { required, invalidValue, forbidden, notSupported, duplicate, same } from './messages.js';
 
 const SVC_CIDR_BASE = (10 << 24) | (96 << 16); // 10.96.0.0/12
@@ -80,7 +83,7 @@ export function serviceHooks(store: Store): KindHooks {
       const causes: StatusCause[] = [];
       spec.type ??= 'ClusterIP';
       spec.sessionAffinity ??= 'None';
-      const ports: Loose[] = Array.isArray(spec.ports) ? spec.ports : [];
+      const ports: PortInput[] = Array.isArray(spec.ports) ? spec.ports : [];
       for (const p of ports) {
         if (!p || typeof p !== 'object') continue;
         p.protocol ??= 'TCP';
@@ -98,7 +101,7 @@ export function serviceHooks(store: Store): KindHooks {
           for (const p of ports) {
             if (p && typeof p === 'object' && p.nodePort === undefined) {
               const was = (old.spec?.ports ?? []).find(
-                (q: Loose) => q.port === p.port && (q.protocol ?? 'TCP') === p.protocol,
+                (q: PortInput) => q.port === p.port && (q.protocol ?? 'TCP') === p.protocol,
               );
               if (was?.nodePort) p.nodePort = was.nodePort;
             }
@@ -171,7 +174,7 @@ export function serviceHooks(store: Store): KindHooks {
       if (spec.sessionAffinity && !['ClientIP', 'None'].includes(spec.sessionAffinity)) {
         causes.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None']));
       }
-      const ports: Loose[] = Array.isArray(spec.ports) ? spec.ports : [];
+      const ports: PortInput[] = Array.isArray(spec.ports) ? spec.ports : [];
       if (spec.type === 'ExternalName') {
         if (!spec.externalName) causes.push(required('spec.externalName'));
       } else if (!ports.length && spec.clusterIP !== 'None') {
