@@ -4,7 +4,7 @@
 // value_count, min, max, avg, sum, stats; sub-aggregations under every bucket.
 import { formatDate, parseDate, resolveDateMath, roundDown } from './dates.js';
 import { EsError, illegalArgument } from './errors.js';
-import type { Snapshot } from './index.js';
+import { cellValues, type Snapshot } from './index.js';
 import type { LeafField, LeafValue } from './mapping.js';
 import { parseQuery, type Query } from './query-parse.js';
 import { evaluate } from './query-eval.js';
@@ -220,7 +220,7 @@ function leafFor(ctx: AggContext, field: string): LeafField | undefined {
 }
 
 function valuesOf(ctx: AggContext, field: string, d: Candidate): LeafValue[] | undefined {
-  return ctx.snapshots[d.s].index.columns.get(field)?.values[d.seq];
+  return cellValues(ctx.snapshots[d.s].index.columns.get(field)?.values[d.seq]);
 }
 
 function checkFielddata(ctx: AggContext, field: string): LeafField | undefined {

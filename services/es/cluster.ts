@@ -277,7 +277,13 @@ export class Cluster {
     return this.createIndex(name);
   }
 
-  write(indexName: string, id: string, source: Record<string, unknown>, opType: 'index' | 'create'): WriteResult {
+  write(
+    indexName: string,
+    id: string,
+    source: Record<string, unknown>,
+    opType: 'index' | 'create',
+    sourceText?: string,
+  ): WriteResult {
     const index = this.writeTarget(indexName);
     const existing = index.get(id);
     if (existing && opType === 'create') {
@@ -292,7 +298,7 @@ export class Cluster {
         },
       );
     }
-    const doc = index.write(id, source, ++this.generation);
+    const doc = index.write(id, source, ++this.generation, sourceText);
     return { index, doc, created: !existing };
   }
 

@@ -3,15 +3,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from './cluster.js';
 import { EsError, illegalArgument, indexNotFound } from './errors.js';
-import type { EsIndex, StoredDoc } from './index.js';
+import { sourceOf, type EsIndex, type StoredDoc } from './index.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const SHARDS = { total: 2, successful: 1, failed: 0 };
 
-/** A 20-character id, as Elasticsearch generates them. */
-export const autoId = (): string => randomBytes(15).toString('base64url');
+// Automatic ids: 20 URL-safe characters as Elasticsearch's, from a random per-process prefix and a counter (unique
+// without asking the random source for every document).
+const ID_PREFIX = randomBytes(9);
+let idCounter = 0;
+export const autoId = (): string => {
+  const buf = Buffer.alloc(15);
+  ID_PREFIX.copy(buf, 0);
+  buf.writeUIntBE(++idCounter, 9, 6);
+  return buf.toString('base64url');
+};
 
 export function writeResult(index: EsIndex, doc: StoredDoc, result: string): Obj {
   return {
@@ -31,9 +39,10 @@ export function indexDocument(
   id: string | undefined,
   source: unknown,
   opType: 'index' | 'create',
+  sourceText?: string,
 ): { status: number; body: Obj } {
   if (!isObj(source)) throw new EsError(400, 'mapper_parsing_exception', 'failed to parse, document is empty');
-  const { index, doc, created } = cluster.write(indexName, id ?? autoId(), source, opType);
+  const { index, doc, created } = cluster.write(indexName, id ?? autoId(), source, opType, sourceText);
   return { status: created ? 201 : 200, body: writeResult(index, doc, created ? 'created' : 'updated') };
 }
 
@@ -75,7 +84,7 @@ export function getDocument(cluster: Cluster, indexName: string, id: string): { 
       _seq_no: doc.seqNo,
       _primary_term: 1,
       found: true,
-      _source: doc.source,
+      _source: sourceOf(doc),
     },
   };
 }
@@ -146,6 +155,7 @@ export function bulk(cluster: Cluster, text: string, defaultIndex: string | unde
     const indexName = typeof meta._index === 'string' ? meta._index : defaultIndex;
     const id = meta._id === undefined || meta._id === null ? undefined : String(meta._id);
     let source: unknown;
+    let sourceText: string | undefined;
     if (op !== 'delete') {
       const sourceLine = lines[i++];
       lineNo++;
@@ -153,6 +163,7 @@ export function bulk(cluster: Cluster, text: string, defaultIndex: string | unde
         throw illegalArgument(`Validation Failed: 1: no requests added;`);
       try {
         source = JSON.parse(sourceLine);
+        sourceText = sourceLine.trim();
       } catch {
         // A document that is not JSON fails alone, as on the real server.
         items.push({
@@ -184,10 +195,10 @@ export function bulk(cluster: Cluster, text: string, defaultIndex: string | unde
         Object.assign(res, update(cluster, indexName, id, source));
       } else {
         if (op === 'create' && id === undefined) {
-          const r = indexDocument(cluster, indexName, undefined, source, 'create');
+          const r = indexDocument(cluster, indexName, undefined, source, 'create', sourceText);
           Object.assign(res, r.body, { status: r.status });
         } else {
-          const r = indexDocument(cluster, indexName, id, source, op as 'index' | 'create');
+          const r = indexDocument(cluster, indexName, id, source, op as 'index' | 'create', sourceText);
           Object.assign(res, r.body, { status: r.status });
         }
       }
@@ -216,8 +227,8 @@ function update(cluster: Cluster, indexName: string, id: string, body: unknown):
     });
   }
   if (!isObj(body.doc)) throw illegalArgument('Validation Failed: 1: script or doc is missing;');
-  const merged = deepMerge(existing.source, body.doc);
-  if (JSON.stringify(merged) === JSON.stringify(existing.source))
+  const merged = deepMerge(sourceOf(existing), body.doc);
+  if (JSON.stringify(merged) === existing.sourceText)
     return { ...writeResult(index as EsIndex, existing, 'noop'), status: 200 };
   return { ...indexDocument(cluster, indexName, id, merged, 'index').body, status: 200 };
 }

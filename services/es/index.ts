@@ -15,15 +15,26 @@ import {
 
 export interface StoredDoc {
   id: string;
-  source: Record<string, unknown>;
+  /** The source as JSON text: a fraction of the memory of the parsed object, parsed again only for the hits shown. */
+  sourceText: string;
   version: number;
   seqNo: number;
 }
 
+export const sourceOf = (doc: StoredDoc): Record<string, unknown> =>
+  JSON.parse(doc.sourceText) as Record<string, unknown>;
+
+/** A column cell: one value as itself (most fields of most documents), several as an array. */
+export type Cell = LeafValue | LeafValue[] | undefined;
+
+/** The values of a cell as a list. */
+export const cellValues = (cell: Cell): LeafValue[] | undefined =>
+  cell === undefined ? undefined : Array.isArray(cell) ? cell : [cell];
+
 export interface FieldColumn {
   leaf: LeafField;
   /** Values of each document by sequence number (undefined: none). */
-  values: (LeafValue[] | undefined)[];
+  values: Cell[];
   /** keyword, ip, boolean: exact value -> sequence numbers; text: word -> sequence numbers (ascending). */
   postings?: Map<LeafValue, number[]>;
 }
@@ -98,8 +109,14 @@ export class EsIndex {
    * Parses and stores a document (replacing the live one with the same _id). Throws the document's mapping errors
    * before anything changes.
    */
-  write(id: string, source: Record<string, unknown>, generation: number): StoredDoc {
+  write(
+    id: string,
+    source: Record<string, unknown>,
+    generation: number,
+    sourceText = JSON.stringify(source),
+  ): StoredDoc {
     const parsed = parseDocument(source, this.mapping, id);
+    // parseDocument never changes the mapping it is given: an update is a new object.
     if (parsed.mappingUpdate) this.setMapping(parsed.mappingUpdate);
     const previous = this.ids.get(id);
     let version = 1;
@@ -109,11 +126,11 @@ export class EsIndex {
       this.deletedCount++;
     }
     const seq = this.docs.length;
-    const doc: StoredDoc = { id, source, version, seqNo: this.nextSeqNo++ };
+    const doc: StoredDoc = { id, sourceText, version, seqNo: this.nextSeqNo++ };
     this.docs.push(doc);
     this.deletedAt.push(undefined);
     this.ids.set(id, seq);
-    this.storeBytes += 200 + JSON.stringify(source).length;
+    this.storeBytes += 200 + sourceText.length;
     for (const [path, values] of parsed.values) {
       const leaf = this.leaves.get(path);
       if (!leaf) continue;
@@ -122,13 +139,18 @@ export class EsIndex {
         column = { leaf, values: [], postings: leaf.kind === 'number' || leaf.kind === 'date' ? undefined : new Map() };
         this.columns.set(path, column);
       }
-      column.values[seq] = values;
+      column.values[seq] = values.length === 1 ? values[0] : values;
       if (column.postings && leaf.indexed) {
-        const keys = leaf.kind === 'text' ? new Set(values.flatMap((v) => analyze(String(v)))) : new Set(values);
-        for (const key of keys) {
-          const list = column.postings.get(key);
-          if (list) list.push(seq);
-          else column.postings.set(key, [seq]);
+        const postings = column.postings;
+        const add = (key: LeafValue) => {
+          const list = postings.get(key);
+          if (!list) postings.set(key, [seq]);
+          // Each document once per key: a repeated word or value is already listed.
+          else if (list[list.length - 1] !== seq) list.push(seq);
+        };
+        for (const v of values) {
+          if (leaf.kind === 'text') for (const word of analyze(String(v))) add(word);
+          else add(v);
         }
       }
     }

@@ -216,9 +216,27 @@ function dynamicMappingFor(value: unknown, mapping: TypeMapping): FieldMapping |
  * cannot take) and strict_dynamic_mapping_exception (a new field under `dynamic: strict`).
  */
 export function parseDocument(source: Record<string, unknown>, mapping: TypeMapping, id: string): ParsedDocument {
+  // Most documents add no field: they are parsed against the mapping itself, and only one that does is parsed again
+  // against a copy the new fields go into.
+  try {
+    return parseWith(source, mapping, id, false);
+  } catch (e) {
+    if (e !== NEEDS_UPDATE) throw e;
+    return parseWith(source, structuredClone(mapping), id, true);
+  }
+}
+
+const NEEDS_UPDATE = Symbol('mapping update');
+
+function parseWith(source: Record<string, unknown>, root: TypeMapping, id: string, mutable: boolean): ParsedDocument {
   const values = new Map<string, LeafValue[]>();
-  const root: TypeMapping = structuredClone(mapping);
-  root.properties ??= {};
+  const writable = () => {
+    if (!mutable) throw NEEDS_UPDATE;
+  };
+  if (!root.properties) {
+    writable();
+    root.properties = {};
+  }
   let changed = false;
 
   const push = (path: string, v: LeafValue) => {
@@ -309,6 +327,7 @@ export function parseDocument(source: Record<string, unknown>, mapping: TypeMapp
             skip = true;
             break;
           }
+          writable();
           f = container[parts[i]] = { properties: {} };
           changed = true;
         }
@@ -316,7 +335,10 @@ export function parseDocument(source: Record<string, unknown>, mapping: TypeMapp
           throw docParsing(
             `[1:2] Could not dynamically add mapping for field [${path}.${parts[i + 1]}]. Existing mapping for [${path}] must be of type object but found [${f.type}].`,
           );
-        f.properties ??= {};
+        if (!f.properties) {
+          writable();
+          f.properties = {};
+        }
         if (f.dynamic !== undefined) dyn = f.dynamic;
         container = f.properties;
         path += '.';
@@ -338,6 +360,7 @@ export function parseDocument(source: Record<string, unknown>, mapping: TypeMapp
           if (dyn === false || dyn === 'false' || dyn === 'runtime') continue;
           const dm = dynamicMappingFor(item, root);
           if (!dm) continue;
+          writable();
           f = container[name] = dm;
           changed = true;
         }
@@ -347,7 +370,10 @@ export function parseDocument(source: Record<string, unknown>, mapping: TypeMapp
             throw docParsing(
               `[1:2] object mapping for [${path}] tried to parse field [${name}] as object, but found a concrete value`,
             );
-          f.properties ??= {};
+          if (!f.properties) {
+            writable();
+            f.properties = {};
+          }
           walk(item as Record<string, unknown>, f.properties, `${path}.`, f.dynamic ?? dyn);
         } else {
           leafValue(path, f, item);

@@ -3,7 +3,7 @@
 import { analyze } from './analysis.js';
 import { parseDate, resolveDateMath } from './dates.js';
 import { EsError } from './errors.js';
-import type { FieldColumn, Snapshot } from './index.js';
+import { cellValues, type FieldColumn, type Snapshot } from './index.js';
 import type { LeafField, LeafValue } from './mapping.js';
 import type { Query } from './query-parse.js';
 import { globMatch } from './cluster.js';
@@ -75,8 +75,8 @@ function fromPredicate(
   if (!column) return m;
   const limit = Math.min(n, column.values.length);
   for (let seq = 0; seq < limit; seq++) {
-    const vs = column.values[seq];
-    if (vs && vs.some(test)) {
+    const cell = column.values[seq];
+    if (cell !== undefined && (Array.isArray(cell) ? cell.some(test) : test(cell))) {
       m.bits[seq] = 1;
       if (m.scores) m.scores[seq] = boost;
     }
@@ -175,7 +175,7 @@ function combine(parts: Matches[], n: number, scoring: boolean, need: number): M
 }
 
 function textValues(column: FieldColumn, seq: number): string[] {
-  return (column.values[seq] ?? []).map(String);
+  return (cellValues(column.values[seq]) ?? []).map(String);
 }
 
 function phraseIn(tokens: string[], phrase: string[], slop: number, prefix: boolean): boolean {
@@ -472,7 +472,7 @@ export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches 
         if (!column) continue;
         const limit = Math.min(n, column.values.length);
         for (let seq = 0; seq < limit; seq++) {
-          if (column.values[seq]) {
+          if (column.values[seq] !== undefined) {
             m.bits[seq] = 1;
             if (m.scores) m.scores[seq] = q.boost;
           }

@@ -4,7 +4,7 @@
 import { parseAggs, runAggs, type AggSpec } from './aggs.js';
 import type { Cluster } from './cluster.js';
 import { EsError, ShardsFailedError, illegalArgument, parsingError } from './errors.js';
-import { visible, type Snapshot } from './index.js';
+import { cellValues, sourceOf, visible, type Snapshot } from './index.js';
 import { parseQuery, type Query } from './query-parse.js';
 import { evaluate } from './query-eval.js';
 import { filterSource, parseSourceFilter } from './source-filter.js';
@@ -314,7 +314,7 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
         hit._primary_term = 1;
       }
       hit._score = sorted && !(body.track_scores === true) ? null : c.score;
-      const src = filterSource(doc.source, sourceFilter);
+      const src = sourceFilter.enabled ? filterSource(sourceOf(doc), sourceFilter) : undefined;
       if (src !== undefined) hit._source = src;
       const fields = fieldsOf(body, snap, c.seq);
       if (fields) hit.fields = fields;
@@ -379,7 +379,7 @@ function fieldsOf(body: Obj, snap: Snapshot, seq: number): Obj | undefined {
           : pattern === path)
       )
         continue;
-      const values = column.values[seq];
+      const values = cellValues(column.values[seq]);
       if (!values) continue;
       const leaf = column.leaf;
       out[path] = values.map((v) =>

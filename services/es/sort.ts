@@ -3,7 +3,7 @@
 // numbers, a missing number as Long.MAX_VALUE/Long.MIN_VALUE, a missing keyword as null); search_after comparison.
 import { failedToParseDate, formatDate, parseDate } from './dates.js';
 import { EsError, illegalArgument, parsingError } from './errors.js';
-import type { Snapshot } from './index.js';
+import { cellValues, type Snapshot } from './index.js';
 import type { LeafField } from './mapping.js';
 
 export interface SortClause {
@@ -139,7 +139,7 @@ export function keysOf(
     }
     const leaf = snap.index.leaves.get(cl.field);
     const numeric = isNumericLeaf(leaf, cl.unmappedType);
-    const values = snap.index.columns.get(cl.field)?.values[c.seq];
+    const values = cellValues(snap.index.columns.get(cl.field)?.values[c.seq]);
     if (!values || values.length === 0) return missingKey(cl, numeric, leaf);
     if (values.length === 1) return values[0];
     if (numeric) {
