@@ -78,7 +78,7 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
     kubeConfig: opts.kubeConfig,
     log,
     onChange: (type, secret, relist) => index.apply(type, secret, relist),
-    onListed: () => index.listed(),
+    onListed: () => index.listed(secrets.latestResourceVersion()),
   });
   const kube = new AppsKubeClient(opts.kubeConfig);
   const helm = new HelmClient({

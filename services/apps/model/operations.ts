@@ -153,6 +153,7 @@ export class OperationsModel {
   async install(viewer: Viewer, args: ChartArgs): Promise<HelmOperationView> {
     validateChartArgs(args);
     authorize(viewer, 'create', args.namespace);
+    this.assertFree(args.namespace, args.name);
     const values = valuesFile(args.values);
     const existing = this.deps.index.get(args.namespace, args.name);
     if (existing && existing.current.status !== 'uninstalled')
@@ -163,6 +164,7 @@ export class OperationsModel {
   async upgrade(viewer: Viewer, args: ChartArgs): Promise<HelmOperationView> {
     validateChartArgs(args);
     authorize(viewer, 'update', args.namespace);
+    this.assertFree(args.namespace, args.name);
     const values = args.values === null || args.values === undefined ? undefined : valuesFile(args.values);
     if (!this.deps.index.get(args.namespace, args.name))
       throw notFoundError(`release ${args.name} not found in ${args.namespace}`);
@@ -176,6 +178,7 @@ export class OperationsModel {
     validateNamespace(args.namespace);
     validateReleaseName(args.name);
     authorize(viewer, 'update', args.namespace);
+    this.assertFree(args.namespace, args.name);
     const release = this.deps.index.get(args.namespace, args.name);
     if (!release) throw notFoundError(`release ${args.name} not found in ${args.namespace}`);
     const revision = args.revision ?? release.current.revision - 1;
@@ -214,6 +217,7 @@ export class OperationsModel {
     validateNamespace(args.namespace);
     validateReleaseName(args.name);
     authorize(viewer, 'delete', args.namespace);
+    this.assertFree(args.namespace, args.name);
     const release = this.deps.index.get(args.namespace, args.name);
     if (!release) throw notFoundError(`release ${args.name} not found in ${args.namespace}`);
     return this.locked(args.namespace, args.name, async () => {
@@ -294,6 +298,15 @@ export class OperationsModel {
     });
   }
 
+  /** CONFLICT while an operation on the release runs (or is being prepared). */
+  private assertFree(namespace: string, name: string): void {
+    const holder = this.running.get(releaseKey(namespace, name));
+    if (holder !== undefined)
+      throw conflictError(
+        `release ${name} in ${namespace} has an operation running${holder.startsWith('preparing-') ? '' : ` (${holder})`}; wait for its end`,
+      );
+  }
+
   /** Runs `prepare` holding the release's lock; the lock stays with the operation it starts, else is released. */
   private async locked(
     namespace: string,
@@ -301,9 +314,7 @@ export class OperationsModel {
     prepare: () => Promise<HelmOperationView>,
   ): Promise<HelmOperationView> {
     const key = releaseKey(namespace, name);
-    const holder = this.running.get(key);
-    if (holder !== undefined)
-      throw conflictError(`release ${name} in ${namespace} has an operation running (${holder}); wait for its end`);
+    this.assertFree(namespace, name);
     const placeholder = `preparing-${randomUUID()}`;
     this.running.set(key, placeholder);
     try {

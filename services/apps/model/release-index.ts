@@ -133,8 +133,13 @@ export class ReleaseIndex {
     for (const r of this.readers) r.changed(change);
   }
 
-  /** After every LIST: from the first one on, changes are news. */
-  listed(): void {
+  /**
+   * After every LIST (`resourceVersion`: the list's): from the first one on, changes are news, and history covers
+   * everything after the first list's resourceVersion.
+   */
+  listed(resourceVersion?: string): void {
+    const rv = resourceVersionValue(resourceVersion) ?? 0n;
+    if (rv > this.lastToken) this.lastToken = rv;
     if (!this.listedOnce) {
       this.listedOnce = true;
       this.historyStart = this.lastToken;
