@@ -362,6 +362,47 @@ describe('live logs (module against the sandbox)', () => {
     expect([missing.extensions.code, missing.message]).toEqual(['NOT_FOUND', `StatefulSet ${NS}/shop not found`]);
   });
 
+  it('workloadLogs goes on when a pod is replaced, and ends with NOT_FOUND when the workload is deleted', async () => {
+    await sb.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: 'churn' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'churn' } },
+          template: {
+            metadata: { labels: { app: 'churn' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
+        },
+      },
+    });
+    const podsOf = async () =>
+      (await sb.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=churn' })).items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => p.metadata!.name!);
+    const [firstPod] = await eventually(async () => ((await podsOf()).length === 1 ? podsOf() : undefined), 30_000);
+    const r = read(
+      await live.resolvers.Subscription.workloadLogs.subscribe(
+        undefined,
+        { namespace: NS, kind: 'DEPLOYMENT', name: 'churn', tailLines: 1 },
+        { viewer: admin },
+      ),
+    );
+    const podNames = () => new Set(r.chunks.flatMap((c) => c.lines.map((l) => l.podName)));
+    await eventually(() => podNames().has(firstPod), 20_000, 'lines of the first pod');
+    await sb.core.deleteNamespacedPod({ namespace: NS, name: firstPod, gracePeriodSeconds: 0 });
+    await eventually(() => podNames().size === 2, 30_000, 'lines of the replacement pod');
+    expect(r.done).toBe(false);
+    // The first pod's position left the token once its lines were delivered: only the replacement is in it.
+    const token = JSON.parse(Buffer.from(r.lastToken()!, 'base64url').toString()) as { p: Record<string, unknown> };
+    expect(Object.keys(token.p)).toEqual([...podNames()].filter((n) => n !== firstPod));
+    await sb.apps.deleteNamespacedDeployment({ namespace: NS, name: 'churn' });
+    await r.finished;
+    expect((r.error as GraphQLError).extensions.code).toBe('NOT_FOUND');
+    expect((r.error as GraphQLError).message).toBe(`Deployment ${NS}/churn was deleted`);
+  });
+
   it('Pod.containerLog reads once, the crashed container with previous, and checks its arguments', async () => {
     await sb.core.createNamespacedPod({
       namespace: NS,

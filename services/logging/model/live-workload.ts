@@ -57,8 +57,11 @@ export class WorkloadPods {
     return `${WORKLOAD_KINDS[this.kind].kind} ${this.namespace}/${this.name}`;
   }
 
-  /** Lists what is needed; NOT_FOUND when there is no such workload. The current pods are members after it. */
-  async start(): Promise<void> {
+  /**
+   * Lists what is needed; NOT_FOUND when there is no such workload (`resumed`: a subscription that had it, so it was
+   * deleted). The current pods are members after it.
+   */
+  async start(resumed = false): Promise<void> {
     const info = WORKLOAD_KINDS[this.kind];
     try {
       const acquired = await Promise.all([
@@ -75,7 +78,7 @@ export class WorkloadPods {
     const workload = this.workloads.get(this.name);
     if (!workload?.metadata?.uid) {
       this.stop();
-      throw notFoundError(`${this.label} not found`);
+      throw notFoundError(resumed ? `${this.label} was deleted` : `${this.label} not found`);
     }
     this.uid = workload.metadata.uid;
     for (const pod of this.pods.list())

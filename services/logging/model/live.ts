@@ -174,7 +174,9 @@ export class LiveLogs {
       admitted();
     };
     try {
-      const pod = pods.get(args.pod) as k8s.V1Pod | undefined;
+      // A pod created a moment ago may not have reached the watch yet: the API server has the last word.
+      const pod =
+        (pods.get(args.pod) as k8s.V1Pod | undefined) ?? (await this.client.readPod(args.namespace, args.pod));
       const uid = pod?.metadata?.uid;
       const before = resume?.pods.get(args.pod);
       if (!pod || !uid || (before && before.uid !== uid)) {
@@ -226,7 +228,7 @@ export class LiveLogs {
     const admitted = this.admit(viewer);
     const workload = new WorkloadPods(this.watches, args.namespace, args.kind, args.name);
     try {
-      await workload.start();
+      await workload.start(resume !== undefined);
     } catch (e) {
       admitted();
       throw mapPodLogError(e);
