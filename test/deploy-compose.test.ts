@@ -98,6 +98,8 @@ describe('docker-compose.yml', () => {
 
   it("listens on each service's documented port and routes every URL to the service that owns it", () => {
     const image = readDockerfile();
+    // URLs carry ${SECRET}s: read them as `docker compose config` does with .env.example as the .env file.
+    const compose = readCompose(envExample());
     for (const [name, service] of kubegraph) {
       const env = envOf(compose.services[name]);
       // The port: what the service is given, which is the README's default (the URLs below use it).
@@ -130,7 +132,7 @@ describe('docker-compose.yml', () => {
         };
         expect(expected[variable], `${variable} is a URL the test knows`).toBeDefined();
         const [image, port] = expected[variable];
-        expect(serviceByImage(image)?.[0], variable).toBe(url.hostname);
+        expect(serviceByImage(image, compose)?.[0], variable).toBe(url.hostname);
         expect(Number(url.port), variable).toBe(port);
       }
     }
