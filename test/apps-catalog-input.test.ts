@@ -184,6 +184,10 @@ describe('indexes', () => {
     expect(helmLayout.map((c) => c[0])).toContain('webapp');
     expect(summary(toYaml(doc, { indentSeq: true }))).toEqual(helmLayout);
     expect(summary(JSON.stringify(doc))).toEqual(helmLayout);
+    // Another layout is parsed whole, so only up to a cap.
+    expect(() => parseIndex([Buffer.from(JSON.stringify(doc))], { fullParseMaxBytes: 1000 })).toThrow(
+      /not in helm's index layout and is larger than 1000 bytes/,
+    );
     // Split anywhere (even inside a multi-byte character), the chunks give the same result.
     const bytes = Buffer.from(text.replaceAll('A web application', 'Ä wéb äpplication'));
     const chunks = [];
@@ -198,6 +202,16 @@ describe('indexes', () => {
     expect(odd.charts[0].versions[0].urls).toEqual(['a.tgz']);
     expect(odd.skipped).toBe(1);
   });
+});
+
+it('syncs an index served as JSON', async () => {
+  const text = readFileSync(join(repo.dir, 'index.yaml'), 'utf8');
+  hostile.writeFile('json/index.yaml', JSON.stringify(parseYaml(text)));
+  hostile.writeFile('json/webapp-1.0.0.tgz', readFileSync(join(repo.dir, 'webapp-1.0.0.tgz')));
+  await catalog.addRepository(ADMIN, { name: 'as-json', url: `${hostile.url}json/` });
+  const webapp = await catalog.chart(ADMIN, 'as-json', 'webapp');
+  expect(webapp?.versions.map((v) => v.version)).toEqual(['1.1.0-rc.1', '1.0.0', '0.2.0', '0.1.0']);
+  expect((await catalog.fetchChartArchive(ADMIN, 'as-json', 'webapp')).version).toBe('1.0.0');
 });
 
 describe('hostile chart archives', () => {

@@ -58,37 +58,82 @@ interface Pending {
   }[];
 }
 
-/** Parses an index body given as the chunks it arrived in. */
-export function parseIndex(chunks: Buffer[], opts: { fullParseMaxBytes?: number; what?: string } = {}): ParsedIndex {
-  const what = opts.what ?? 'index.yaml';
-  try {
-    return parseHelmLayout(chunks, what);
-  } catch (e) {
-    if (!(e instanceof NotHelmLayout)) throw e;
-  }
-  const size = chunks.reduce((n, c) => n + c.length, 0);
-  const max = opts.fullParseMaxBytes ?? DEFAULT_FULL_PARSE_MAX;
-  if (size > max)
-    throw badUserInput(
-      `${what} is not in helm's index layout and is larger than ${max} bytes, the most parsed whole: refused`,
-    );
-  return parseWhole(Buffer.concat(chunks).toString('utf8'), what);
+export interface IndexParserOptions {
+  /** Bodies not in helm's layout are parsed whole, up to this many bytes (default 16 MiB). */
+  fullParseMaxBytes?: number;
+  /** For messages ("index.yaml of repository x"). */
+  what?: string;
 }
 
-function* lines(chunks: Buffer[]): Generator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for (const chunk of chunks) {
-    const text = rest + decoder.write(chunk);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
-      start = nl + 1;
-    }
-    rest = text.slice(start);
+/**
+ * Parses an index as its bytes arrive (`push` each chunk, then `end`): the body itself is not kept, except its first
+ * `fullParseMaxBytes` in case it turns out not to be in helm's layout and has to be parsed whole.
+ */
+export class IndexParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private rest = '';
+  private kept: Buffer[] | null = [];
+  private keptBytes = 0;
+  private helm: HelmLayout | null;
+  private readonly what: string;
+  private readonly max: number;
+
+  constructor(opts: IndexParserOptions = {}) {
+    this.what = opts.what ?? 'index.yaml';
+    this.max = opts.fullParseMaxBytes ?? DEFAULT_FULL_PARSE_MAX;
+    this.helm = new HelmLayout(this.what);
   }
-  rest += decoder.end();
-  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+
+  push(chunk: Buffer): void {
+    if (this.kept) {
+      this.keptBytes += chunk.length;
+      if (this.keptBytes <= this.max) this.kept.push(chunk);
+      else this.kept = null;
+    }
+    if (this.helm) {
+      const text = this.rest + this.decoder.write(chunk);
+      let start = 0;
+      try {
+        for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+          this.helm.line(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl));
+          start = nl + 1;
+        }
+        this.rest = text.slice(start);
+      } catch (e) {
+        if (!(e instanceof NotHelmLayout)) throw e;
+        this.helm = null;
+        this.rest = '';
+      }
+    }
+    if (!this.helm && !this.kept) throw this.tooLargeToParseWhole();
+  }
+
+  end(): ParsedIndex {
+    if (this.helm) {
+      try {
+        const last = this.rest + this.decoder.end();
+        if (last.length > 0) this.helm.line(last.endsWith('\r') ? last.slice(0, -1) : last);
+        return this.helm.finish();
+      } catch (e) {
+        if (!(e instanceof NotHelmLayout)) throw e;
+      }
+    }
+    if (!this.kept) throw this.tooLargeToParseWhole();
+    return parseWhole(Buffer.concat(this.kept).toString('utf8'), this.what);
+  }
+
+  private tooLargeToParseWhole() {
+    return badUserInput(
+      `${this.what} is not in helm's index layout and is larger than ${this.max} bytes, the most parsed whole: refused`,
+    );
+  }
+}
+
+/** Parses an index body given as the chunks it arrived in. */
+export function parseIndex(chunks: Buffer[], opts: IndexParserOptions = {}): ParsedIndex {
+  const parser = new IndexParser(opts);
+  for (const chunk of chunks) parser.push(chunk);
+  return parser.end();
 }
 
 const indentOf = (line: string) => {
@@ -97,71 +142,82 @@ const indentOf = (line: string) => {
   return i;
 };
 
-function parseHelmLayout(chunks: Buffer[], what: string): ParsedIndex {
-  const charts = new Map<string, Pending>();
-  let skipped = 0;
-  let mode: 'start' | 'top' | 'entries' = 'start';
-  let sawApiVersion = false;
-  let entryIndent = -1;
-  let itemIndent = -1;
-  let chart: Pending | undefined;
-  let item: string[] | undefined;
-  const flush = () => {
-    if (item && chart) {
-      if (!addItem(chart, item, itemIndent)) skipped++;
-    }
-    item = undefined;
-  };
-  for (const line of lines(chunks)) {
+/** The line reader of helm's layout; throws NotHelmLayout at the first line it cannot place. */
+class HelmLayout {
+  private readonly charts = new Map<string, Pending>();
+  private skipped = 0;
+  private mode: 'start' | 'top' | 'entries' | 'done' = 'start';
+  private sawApiVersion = false;
+  private entryIndent = -1;
+  private itemIndent = -1;
+  private chart: Pending | undefined;
+  private item: string[] | undefined;
+
+  constructor(private readonly what: string) {}
+
+  private flush(): void {
+    if (this.item && this.chart && !addItem(this.chart, this.item, this.itemIndent)) this.skipped++;
+    this.item = undefined;
+  }
+
+  line(line: string): void {
+    if (this.mode === 'done') return;
     const indent = indentOf(line);
     const rest = line.slice(indent);
     if (rest.length === 0 || rest.startsWith('#')) {
-      if (item) item.push(line);
-      continue;
+      this.item?.push(line);
+      return;
     }
     if (rest.charCodeAt(0) === 9) throw new NotHelmLayout();
     if (indent === 0) {
-      flush();
-      chart = undefined;
-      if (line === '---' && mode === 'start') continue;
-      if (line === '...') break;
+      this.flush();
+      this.chart = undefined;
+      if (line === '---' && this.mode === 'start') return;
+      if (line === '...') {
+        this.mode = 'done';
+        return;
+      }
       const key = /^([A-Za-z][A-Za-z0-9_-]*):(\s.*)?$/.exec(line);
       if (!key) throw new NotHelmLayout();
       const value = (key[2] ?? '').trim();
-      if (key[1] === 'apiVersion') sawApiVersion = true;
+      if (key[1] === 'apiVersion') this.sawApiVersion = true;
       if (key[1] === 'entries') {
-        if (value === '' || value.startsWith('#')) mode = 'entries';
-        else if (/^\{\s*\}$/.test(value)) mode = 'top';
+        if (value === '' || value.startsWith('#')) this.mode = 'entries';
+        else if (/^\{\s*\}$/.test(value)) this.mode = 'top';
         else throw new NotHelmLayout();
-      } else mode = 'top';
-      continue;
+      } else this.mode = 'top';
+      return;
     }
-    if (mode !== 'entries') {
-      if (mode === 'start') throw new NotHelmLayout();
-      continue;
+    if (this.mode !== 'entries') {
+      if (this.mode === 'start') throw new NotHelmLayout();
+      return;
     }
-    if (item && indent > itemIndent) {
-      item.push(line);
-      continue;
+    if (this.item && indent > this.itemIndent) {
+      this.item.push(line);
+      return;
     }
     if (rest === '-' || rest.startsWith('- ')) {
-      if (!chart || indent < entryIndent || (itemIndent !== -1 && indent !== itemIndent)) throw new NotHelmLayout();
-      flush();
-      itemIndent = indent;
-      item = [line];
-      continue;
+      if (!this.chart || indent < this.entryIndent || (this.itemIndent !== -1 && indent !== this.itemIndent))
+        throw new NotHelmLayout();
+      this.flush();
+      this.itemIndent = indent;
+      this.item = [line];
+      return;
     }
-    if (entryIndent === -1) entryIndent = indent;
-    if (indent !== entryIndent) throw new NotHelmLayout();
-    flush();
-    chart = startChart(charts, rest);
+    if (this.entryIndent === -1) this.entryIndent = indent;
+    if (indent !== this.entryIndent) throw new NotHelmLayout();
+    this.flush();
+    this.chart = startChart(this.charts, rest);
   }
-  flush();
-  if (!sawApiVersion)
-    throw badUserInput(
-      `${what} is not a Helm repository index (no apiVersion): is the URL that of a chart repository?`,
-    );
-  return finish(charts, skipped);
+
+  finish(): ParsedIndex {
+    this.flush();
+    if (!this.sawApiVersion)
+      throw badUserInput(
+        `${this.what} is not a Helm repository index (no apiVersion): is the URL that of a chart repository?`,
+      );
+    return finish(this.charts, this.skipped);
+  }
 }
 
 function startChart(charts: Map<string, Pending>, keyLine: string): Pending | undefined {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { badUserInput, upstreamUnavailable } from '../../common/errors.js';
-import { parseIndex, type ParsedIndex } from './chart-repo-index.js';
+import { IndexParser, type ParsedIndex } from './chart-repo-index.js';
 import { checkUrlSyntax, pinnedLookup, resolveChecked, systemResolver, type Resolver } from './url-check.js';
 
 export const SERVICE = 'chart-repository';
@@ -32,6 +32,8 @@ export interface FetchOptions {
   ifModifiedSince?: string;
   /** What is fetched, for messages ("index.yaml of repository x"). */
   what: string;
+  /** Takes the body's chunks as they arrive instead of keeping them (the result's `chunks` is then empty). */
+  onChunk?: (chunk: Buffer) => void;
 }
 
 export type FetchResult =
@@ -88,7 +90,7 @@ export async function fetchChecked(rawUrl: string, opts: FetchOptions): Promise<
       res.resume();
       throw upstreamUnavailable(SERVICE, `${opts.what}: the repository answered ${status}`);
     }
-    const body = await readCapped(res, opts.maxBytes, deadline, opts.what);
+    const body = await readCapped(res, opts.maxBytes, deadline, opts.what, opts.onChunk);
     return {
       status: 'ok',
       ...body,
@@ -134,6 +136,7 @@ async function readCapped(
   maxBytes: number,
   signal: AbortSignal,
   what: string,
+  onChunk?: (chunk: Buffer) => void,
 ): Promise<{ chunks: Buffer[]; size: number; sha256: string }> {
   const tooLarge = (n: string) =>
     badUserInput(`${what} is larger than the limit of ${maxBytes} bytes (${n}): refused`, { limit: maxBytes });
@@ -153,7 +156,8 @@ async function readCapped(
         throw tooLarge(`more than that arrived`);
       }
       hash.update(chunk);
-      chunks.push(chunk);
+      if (onChunk) onChunk(chunk);
+      else chunks.push(chunk);
     }
   } catch (e) {
     if ((e as { extensions?: unknown }).extensions) throw e;
@@ -175,7 +179,7 @@ export type IndexFetch =
 
 export interface IndexFetchOptions extends Omit<
   FetchOptions,
-  'what' | 'ifNoneMatch' | 'ifModifiedSince' | 'authOrigin'
+  'what' | 'ifNoneMatch' | 'ifModifiedSince' | 'authOrigin' | 'onChunk'
 > {
   /** Bodies not in helm's own layout are parsed whole; this caps that (default 16 MiB). */
   fullParseMaxBytes?: number;
@@ -185,8 +189,9 @@ export interface IndexFetchOptions extends Omit<
 export const indexUrlOf = (repoUrl: string) => repoUrl.replace(/\/+$/, '') + '/index.yaml';
 
 /**
- * Fetches and parses a repository's index, unless the server says it is unchanged (304) or its body has the digest
- * of the one parsed last time.
+ * Fetches and parses a repository's index as it arrives (the body is never held whole: see IndexParser), unless the
+ * server says it is unchanged (304). A body with the digest of the last one parsed counts as unchanged too: its
+ * parse is thrown away and the index in use stays (servers that send ETag or Last-Modified cost a 304 instead).
  */
 export async function fetchIndex(
   repoUrl: string,
@@ -195,16 +200,18 @@ export async function fetchIndex(
 ): Promise<IndexFetch> {
   const url = indexUrlOf(repoUrl);
   const what = `index.yaml of repository ${opts.repository}`;
+  const parser = new IndexParser({ fullParseMaxBytes: opts.fullParseMaxBytes, what });
   const res = await fetchChecked(url, {
     ...opts,
     what,
     authOrigin: new URL(url).origin,
     ifNoneMatch: previous.sha256 ? previous.etag : undefined,
     ifModifiedSince: previous.sha256 ? previous.lastModified : undefined,
+    onChunk: (chunk) => parser.push(chunk),
   });
   if (res.status === 'not-modified') return { changed: false, state: previous };
   const state = { etag: res.etag, lastModified: res.lastModified, sha256: res.sha256 };
+  const index = parser.end();
   if (previous.sha256 === res.sha256) return { changed: false, state };
-  const index = parseIndex(res.chunks, { fullParseMaxBytes: opts.fullParseMaxBytes, what });
   return { changed: true, state, index, url: res.url };
 }
