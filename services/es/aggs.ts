@@ -80,6 +80,62 @@ function parseFixed(text: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
 }
 
+const DATE_HISTOGRAM_FIELDS = [
+  'field',
+  'fixed_interval',
+  'calendar_interval',
+  'offset',
+  'extended_bounds',
+  'hard_bounds',
+  'min_doc_count',
+  'order',
+  'keyed',
+  'format',
+  'missing',
+  'time_zone',
+];
+
+/** Jaro-Winkler similarity, which Elasticsearch's parsers use to suggest a field for an unknown one. */
+function jaroWinkler(a: string, b: string): number {
+  if (a === b) return 1;
+  const window = Math.max(0, Math.floor(Math.max(a.length, b.length) / 2) - 1);
+  const usedA = new Array<boolean>(a.length).fill(false);
+  const usedB = new Array<boolean>(b.length).fill(false);
+  let matches = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = Math.max(0, i - window); j < Math.min(b.length, i + window + 1); j++) {
+      if (usedB[j] || a[i] !== b[j]) continue;
+      usedA[i] = usedB[j] = true;
+      matches++;
+      break;
+    }
+  }
+  if (matches === 0) return 0;
+  let t = 0;
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!usedA[i]) continue;
+    while (!usedB[k]) k++;
+    if (a[i] !== b[k]) t++;
+    k++;
+  }
+  const jaro = (matches / a.length + matches / b.length + (matches - t / 2) / matches) / 3;
+  let prefix = 0;
+  while (prefix < Math.min(4, a.length, b.length) && a[prefix] === b[prefix]) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+/** Elasticsearch's " did you mean [x]?" / " did you mean any of [x, y]?" for an unknown field. */
+function suggest(unknown: string, candidates: string[]): string {
+  const close = candidates
+    .map((c) => [c, jaroWinkler(unknown, c)] as const)
+    .filter(([, d]) => d > 0.7)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+    .map(([c]) => c);
+  if (close.length === 0) return '';
+  return close.length === 1 ? ` did you mean [${close[0]}]?` : ` did you mean any of [${close.join(', ')}]?`;
+}
+
 export function parseAggs(spec: unknown): AggSpec[] {
   if (spec === undefined || spec === null) return [];
   if (!isObj(spec))
@@ -145,7 +201,7 @@ function parseAgg(name: string, def: unknown): AggSpec {
             'time_zone',
           ].includes(k)
         )
-          throw xcontent(`[date_histogram] unknown field [${k}]`);
+          throw xcontent(`[date_histogram] unknown field [${k}]${suggest(k, DATE_HISTOGRAM_FIELDS)}`);
       if (body.fixed_interval !== undefined && body.calendar_interval !== undefined)
         throw illegalArgument('Cannot use [fixed_interval] with [calendar_interval] configuration option.');
       if (body.fixed_interval !== undefined) agg.interval = { fixed: parseFixed(String(body.fixed_interval)) };
@@ -433,9 +489,10 @@ function histogram(spec: AggSpec, docs: Candidate[], ctx: AggContext): Obj {
     const values = vs?.length ? vs : missing !== undefined ? [missing] : [];
     const keys = new Set<number>();
     for (const v of values) {
-      const n = v as number;
-      if ((hardMin !== undefined && n < hardMin) || (hardMax !== undefined && n > hardMax)) continue;
-      keys.add(round(n));
+      // hard_bounds bound the buckets: a value counts when its bucket's key is within them.
+      const key = round(v as number);
+      if ((hardMin !== undefined && key < hardMin) || (hardMax !== undefined && key > hardMax)) continue;
+      keys.add(key);
     }
     for (const k of keys) {
       const g = groups.get(k);
@@ -457,7 +514,11 @@ function histogram(spec: AggSpec, docs: Candidate[], ctx: AggContext): Obj {
       const m = round(bound(ext.max, false));
       hi = hi === undefined ? m : Math.max(hi, m);
     }
-    if (hardMin !== undefined && lo !== undefined) lo = Math.max(lo, round(hardMin));
+    if (hardMin !== undefined && lo !== undefined && lo < hardMin) {
+      // The first bucket whose key is within the bounds.
+      const first = round(hardMin);
+      lo = first < hardMin ? next(first) : first;
+    }
     if (hardMax !== undefined && hi !== undefined) hi = Math.min(hi, round(hardMax));
     if (lo !== undefined && hi !== undefined) {
       const all: number[] = [];
