@@ -228,8 +228,8 @@ async function ensureDemoWorkspaces(accounts: AccountsSubgraph): Promise<void> {
     ['demo-shop', 'The demo online shop: production and staging'],
     ['data-platform', 'The demo analytics jobs'],
   ]) {
-    if (await accounts.model.workspace(asAdmin, name).catch(() => null)) continue;
-    await accounts.model
+    if (await accounts.model.workspaces.workspace(asAdmin, name).catch(() => null)) continue;
+    await accounts.model.workspaces
       .createWorkspace(asAdmin, name, description)
       .catch((e: unknown) => console.log(`kubegraph: demo workspace ${name} not created: ${(e as Error).message}`));
   }

@@ -4,13 +4,13 @@
 // in clients/store.ts.
 import type { Logger } from '../../common/log.js';
 import type { Db } from '../clients/db.js';
-import { Access, type RequestScope } from './access.js';
+import { Access } from './access.js';
 import { NO_CLUSTER, Projects, type ProjectDirectory } from './projects.js';
 import type { IdentityProvider } from './providers.js';
 import { Sessions, type AccountsSettings } from './sessions.js';
 import { ApiTokens, type SigningKeys } from './tokens.js';
 import { Users } from './users.js';
-import { Workspaces, type Workspace } from './workspaces.js';
+import { Workspaces } from './workspaces.js';
 
 export type { ClientInfo, RequestScope } from './access.js';
 export type { Member, Workspace } from './workspaces.js';
@@ -41,13 +41,5 @@ export class AccountsModel {
     this.workspaces = new Workspaces(db, this.access, log);
     this.projects = new Projects(db, this.access, log);
     this.tokens = new ApiTokens(db, settings, keys, this.access, log);
-  }
-
-  // Until services/start.ts (shared, being edited) calls the workspaces part itself.
-  workspace(req: RequestScope, name: string): Promise<Workspace | null> {
-    return this.workspaces.workspace(req, name);
-  }
-  createWorkspace(req: RequestScope, name: string, description: string | null | undefined): Promise<Workspace> {
-    return this.workspaces.createWorkspace(req, name, description);
   }
 }
