@@ -150,9 +150,15 @@ export function intervalMs(interval: string): number | undefined {
   return m ? Number(m[1]) * UNIT_MS[m[2]!]! : undefined;
 }
 
-/** The interval for about `buckets` buckets over a range: whole seconds, written in the largest exact unit. */
+/**
+ * The interval for about `buckets` buckets over a range: the range divided by `buckets`, rounded up to whole
+ * milliseconds under a minute and to whole seconds above (so at most one bucket fewer), written in the largest exact
+ * unit.
+ */
 export function chooseInterval(rangeMs: number, buckets = 60): string {
-  const seconds = Math.max(1, Math.ceil(rangeMs / buckets / 1000));
+  const ms = Math.max(1, Math.ceil(rangeMs / buckets));
+  if (ms < 60_000 && ms % 1000 !== 0) return `${ms}ms`;
+  const seconds = Math.ceil(ms / 1000);
   if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
