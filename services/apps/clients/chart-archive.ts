@@ -199,20 +199,32 @@ export class ChartArchives {
 
   /** The catalog's files of an archive (README, values, schema, Chart.yaml). */
   async chartFiles(req: ArchiveRequest): Promise<ChartFiles> {
+    return (await this.verified(req, false)).files;
+  }
+
+  /** The archive's bytes, read through once (an unsafe archive is refused here), and its files. */
+  async verifiedArchive(req: ArchiveRequest): Promise<{ bytes: Buffer; files: ChartFiles }> {
+    const { bytes, files } = await this.verified(req, true);
+    return { bytes: bytes!, files };
+  }
+
+  private async verified(req: ArchiveRequest, wantBytes: boolean): Promise<{ bytes?: Buffer; files: ChartFiles }> {
     const digest = req.digest.replace(/^sha256:/, '').toLowerCase();
     const cached = this.files.get(digest);
-    if (cached) return cached;
-    const files = await readChartFiles(await this.archive(req), {
+    if (cached && !wantBytes) return { files: cached };
+    const bytes = await this.archive(req);
+    if (cached) return { bytes, files: cached };
+    const files = await readChartFiles(bytes, {
       maxUnpackedBytes: this.opts.maxUnpackedBytes,
       maxFileBytes: this.opts.maxFileBytes,
       what: req.what,
     });
-    const bytes =
+    const size =
       files.chartYaml.length +
       (files.readme?.length ?? 0) +
       (files.values?.length ?? 0) +
       JSON.stringify(files.valuesSchema ?? null).length;
-    this.files.set(digest, files, bytes);
-    return files;
+    this.files.set(digest, files, size);
+    return { bytes, files };
   }
 }

@@ -283,8 +283,8 @@ export class Catalog {
   ): Promise<{ bytes: Buffer; version: string; digest: string }> {
     const req = await this.archiveRequest(viewer, repository, chart, version ?? null);
     // Read through once: an archive with unsafe entries is refused here too, before helm sees it.
-    await this.archives.chartFiles(req);
-    return { bytes: await this.archives.archive(req), version: req.version, digest: req.digest };
+    const { bytes } = await this.archives.verifiedArchive(req);
+    return { bytes, version: req.version, digest: req.digest };
   }
 
   // ---------------------------------------------------------------- internals
