@@ -14,7 +14,7 @@ import {
   afterKeys,
   checkSortFields,
   compareCandidates,
-  keysOf,
+  sortKeyer,
   parseSort,
   wireSortValue,
   type Candidate,
@@ -287,8 +287,8 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
     const hitsPool = minScore === undefined ? matched : matched.filter((c) => c.score >= minScore);
 
     const byOrder: SortClause[] = sorted ? effective : [{ field: '_score', desc: true, missing: '_last' }];
-    const base = (s: number) => pitBases[s];
-    for (const c of hitsPool) c.keys = keysOf(c, byOrder, snapshots, base);
+    const keyOf = sortKeyer(byOrder, snapshots, (s) => pitBases[s]);
+    for (const c of hitsPool) c.keys = keyOf(c);
     const cmp = compareCandidates(byOrder);
     let pool = hitsPool;
     if (body.search_after !== undefined) {
@@ -330,7 +330,11 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
       hitsObj.total = restTotalAsInt ? total.value : total;
     }
     hitsObj.max_score =
-      sorted && body.track_scores !== true ? null : hitsPool.length ? Math.max(...hitsPool.map((c) => c.score)) : null;
+      sorted && body.track_scores !== true
+        ? null
+        : hitsPool.length
+          ? hitsPool.reduce((m, c) => (c.score > m ? c.score : m), -Infinity)
+          : null;
     hitsObj.hits = hits;
 
     const response: Obj = {};

@@ -3,8 +3,8 @@
 // numbers, a missing number as Long.MAX_VALUE/Long.MIN_VALUE, a missing keyword as null); search_after comparison.
 import { failedToParseDate, formatDate, parseDate } from './dates.js';
 import { EsError, illegalArgument, parsingError } from './errors.js';
-import { cellValues, type Snapshot } from './index.js';
-import type { LeafField } from './mapping.js';
+import type { Snapshot } from './index.js';
+import type { LeafField, LeafValue } from './mapping.js';
 
 export interface SortClause {
   field: string;
@@ -120,49 +120,71 @@ const isNumericLeaf = (leaf: LeafField | undefined, unmappedType?: string) =>
     ? leaf.kind === 'number' || leaf.kind === 'date' || leaf.kind === 'boolean'
     : !!unmappedType && unmappedType !== 'keyword';
 
-/** The sort keys of a document. */
-export function keysOf(
-  c: Candidate,
+/** Several values of one document reduced to one sort key (`mode`; min for ascending, max for descending). */
+function reduceValues(values: LeafValue[], cl: SortClause, numeric: boolean): SortKey {
+  const mode = cl.mode ?? (cl.desc ? 'max' : 'min');
+  if (!numeric) {
+    const strs = values.map(String).sort();
+    return mode === 'max' ? strs[strs.length - 1] : strs[0];
+  }
+  const nums = values as number[];
+  switch (mode) {
+    case 'max':
+      return nums.reduce((a, b) => (b > a ? b : a));
+    case 'sum':
+      return nums.reduce((a, b) => a + b, 0);
+    case 'avg':
+      return nums.reduce((a, b) => a + b, 0) / nums.length;
+    case 'median': {
+      const sorted = [...nums].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+    default:
+      return nums.reduce((a, b) => (b < a ? b : a));
+  }
+}
+
+/**
+ * A function giving the sort keys of a document, with each clause's column looked up once per snapshot (a search
+ * may key hundreds of thousands of hits).
+ */
+export function sortKeyer(
   clauses: SortClause[],
   snapshots: Snapshot[],
   pitShardBase: (s: number) => number,
-): SortKey[] {
-  const snap = snapshots[c.s];
-  return clauses.map((cl) => {
-    switch (cl.field) {
-      case '_score':
-        return c.score;
-      case '_doc':
-        return c.seq;
-      case '_shard_doc':
-        return pitShardBase(c.s) + c.seq;
-    }
-    const leaf = snap.index.leaves.get(cl.field);
-    const numeric = isNumericLeaf(leaf, cl.unmappedType);
-    const values = cellValues(snap.index.columns.get(cl.field)?.values[c.seq]);
-    if (!values || values.length === 0) return missingKey(cl, numeric, leaf);
-    if (values.length === 1) return values[0];
-    if (numeric) {
-      const nums = values as number[];
-      switch (cl.mode ?? (cl.desc ? 'max' : 'min')) {
-        case 'max':
-          return Math.max(...nums);
-        case 'sum':
-          return nums.reduce((a, b) => a + b, 0);
-        case 'avg':
-          return nums.reduce((a, b) => a + b, 0) / nums.length;
-        case 'median': {
-          const sorted = [...nums].sort((a, b) => a - b);
-          const mid = sorted.length >> 1;
-          return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+): (c: Candidate) => SortKey[] {
+  const perSnapshot = snapshots.map((snap, s) =>
+    clauses.map((cl): ((c: Candidate) => SortKey) => {
+      switch (cl.field) {
+        case '_score':
+          return (c) => c.score;
+        case '_doc':
+          return (c) => c.seq;
+        case '_shard_doc': {
+          const base = pitShardBase(s);
+          return (c) => base + c.seq;
         }
-        default:
-          return Math.min(...nums);
       }
-    }
-    const strs = (values as (string | number)[]).map(String).sort();
-    return (cl.mode ?? (cl.desc ? 'max' : 'min')) === 'max' ? strs[strs.length - 1] : strs[0];
-  });
+      const leaf = snap.index.leaves.get(cl.field);
+      const numeric = isNumericLeaf(leaf, cl.unmappedType);
+      const missing = missingKey(cl, numeric, leaf);
+      const cells = snap.index.columns.get(cl.field)?.values;
+      if (!cells) return () => missing;
+      return (c) => {
+        const cell = cells[c.seq];
+        if (cell === undefined) return missing;
+        if (!Array.isArray(cell)) return cell;
+        return cell.length === 0 ? missing : cell.length === 1 ? cell[0] : reduceValues(cell, cl, numeric);
+      };
+    }),
+  );
+  return (c) => {
+    const fns = perSnapshot[c.s];
+    const keys = new Array<SortKey>(fns.length);
+    for (let i = 0; i < fns.length; i++) keys[i] = fns[i](c);
+    return keys;
+  };
 }
 
 /** Compares two key lists in sort order; ties go to snapshot then sequence order. */
