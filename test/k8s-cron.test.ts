@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../services/sandbox/errors.js';
 import { installKindHooks } from '../services/sandbox/defaults.js';
 import { Store } from '../services/sandbox/store.js';
-import type { Loose } from '../services/sandbox/types.js';
 import { createControllerContext } from '../services/sandbox/controllers/base.js';
 import { CronJobController } from '../services/sandbox/controllers/cronjob.js';
 import {
@@ -253,7 +252,7 @@ describe('admission and the CronJob controller agree (sandbox store, no server)'
   let stop: () => void;
   let now = Date.parse('2024-03-01T10:00:30Z');
   const cronJobs = () => store.type('batch', 'cronjobs');
-  const cronJob = (name: string, schedule: string, extra: Loose = {}) => ({
+  const cronJob = (name: string, schedule: string, extra: Record<string, unknown> = {}) => ({
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: { name, namespace: 'default' },

@@ -4,7 +4,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installKindHooks } from '../services/sandbox/defaults.js';
 import { Store } from '../services/sandbox/store.js';
 import { defaultStorageClass } from '../services/sandbox/seed.js';
-import type { KObject, Loose } from '../services/sandbox/types.js';
+import type {
+  Condition,
+  EndpointAddress,
+  KData,
+  KEndpoints,
+  KEvent,
+  KObject,
+  KService,
+  ObjectMeta,
+  PodSpec,
+} from '../services/sandbox/types.js';
 import { createControllerContext, type Controller } from '../services/sandbox/controllers/base.js';
 import { Scheduler } from '../services/sandbox/controllers/scheduler.js';
 import { Kubelet } from '../services/sandbox/controllers/kubelet.js';
@@ -29,14 +39,14 @@ const must = <X>(x: X | undefined): X => {
   return x;
 };
 
-function pod(name: string, spec: Loose, extra: Loose = {}): KObject {
+function pod(name: string, spec: PodSpec | Record<string, unknown>, extra: { metadata?: ObjectMeta } = {}): KObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', ...(extra.metadata ?? {}) }, spec };
 }
 
-function eventsFor(name: string, ns = 'default'): Loose[] {
+function eventsFor(name: string, ns = 'default'): KEvent[] {
   return store
     .list(T('events'), ns)
-    .filter((e: Loose) => e.involvedObject?.name === name)
+    .filter((e: KEvent) => e.involvedObject?.name === name)
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }
 
@@ -231,7 +241,7 @@ describe('defaults and validation', () => {
 
   it('allocates unique cluster IPs and node ports, keeps them on update, rejects changes', () => {
     const services = T('services');
-    const mk = (name: string, spec: Loose) =>
+    const mk = (name: string, spec: KService['spec']) =>
       store.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
     const ips = new Set<string>();
     for (let i = 0; i < 20; i++) {
@@ -309,7 +319,7 @@ describe('nodes and scheduling', () => {
   it('gives nodes a ready status, pod CIDRs and labels', async () => {
     await vi.waitFor(() => {
       const n = must(store.get(T('nodes'), undefined, 'node-1'));
-      expect(n.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({
+      expect(n.status.conditions.find((c: Condition) => c.type === 'Ready')).toMatchObject({
         status: 'True',
         reason: 'KubeletReady',
       });
@@ -330,7 +340,7 @@ describe('nodes and scheduling', () => {
     store.create(pods(), pod('picky', { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'nginx' }] }));
     await vi.waitFor(() => {
       const p = must(getPod('picky'));
-      expect(p.status.conditions?.find((c: Loose) => c.type === 'PodScheduled')).toMatchObject({
+      expect(p.status.conditions?.find((c: Condition) => c.type === 'PodScheduled')).toMatchObject({
         status: 'False',
         reason: 'Unschedulable',
       });
@@ -349,7 +359,7 @@ describe('nodes and scheduling', () => {
     await vi.waitFor(() => {
       expect(
         eventsFor('picky').find(
-          (e) => e.reason === 'FailedScheduling' && e.message.includes('untolerated taint {dedicated: db}'),
+          (e) => e.reason === 'FailedScheduling' && e.message!.includes('untolerated taint {dedicated: db}'),
         ),
       ).toBeDefined();
     }, WAIT);
@@ -379,7 +389,7 @@ describe('pod lifecycle', () => {
     await vi.waitFor(() => {
       const p = must(getPod('web'));
       expect(p.status.phase).toBe('Running');
-      expect(p.status.conditions.find((c: Loose) => c.type === 'Ready')?.status).toBe('True');
+      expect(p.status.conditions.find((c: Condition) => c.type === 'Ready')?.status).toBe('True');
     }, WAIT);
     unsub();
     expect([...seen]).toEqual(['pending', 'scheduled', 'creating', 'running']);
@@ -395,7 +405,7 @@ describe('pod lifecycle', () => {
       state: { running: {} },
     });
     expect(p.status.containerStatuses[0].containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
-    expect(p.status.conditions.map((c: Loose) => c.type)).toEqual([
+    expect(p.status.conditions.map((c: Condition) => c.type)).toEqual([
       'PodReadyToStartContainers',
       'Initialized',
       'Ready',
@@ -406,7 +416,7 @@ describe('pod lifecycle', () => {
     expect(evs.map((e) => e.reason)).toEqual(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']);
     expect(evs[0].message).toBe(`Successfully assigned default/web to ${p.spec.nodeName}`);
     expect(evs[0].source).toEqual({ component: 'default-scheduler' });
-    expect(evs[1].involvedObject.fieldPath).toBe('spec.containers{web}');
+    expect(evs[1].involvedObject!.fieldPath).toBe('spec.containers{web}');
     expect(evs[1].source).toEqual({ component: 'kubelet', host: p.spec.nodeName });
   });
 
@@ -473,7 +483,7 @@ describe('pod lifecycle', () => {
       const p = must(getPod('pi'));
       expect(p.status.phase).toBe('Succeeded');
       expect(p.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-      expect(p.status.conditions.find((c: Loose) => c.type === 'Ready')).toMatchObject({
+      expect(p.status.conditions.find((c: Condition) => c.type === 'Ready')).toMatchObject({
         status: 'False',
         reason: 'PodCompleted',
       });
@@ -529,22 +539,23 @@ describe('endpoints', () => {
       );
     }
     await vi.waitFor(() => {
-      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
+      const ep: KEndpoints = must(store.get(T('endpoints'), 'default', 'web'));
       expect(ep.subsets?.[0]?.notReadyAddresses?.length).toBe(2);
     }, WAIT);
     await vi.waitFor(() => {
-      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
+      const ep: KEndpoints = must(store.get(T('endpoints'), 'default', 'web'));
       expect(ep.subsets).toHaveLength(1);
-      expect(ep.subsets[0].addresses).toHaveLength(2);
-      expect(ep.subsets[0].notReadyAddresses).toBeUndefined();
-      expect(ep.subsets[0].ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
-      expect(ep.subsets[0].addresses[0].targetRef).toMatchObject({ kind: 'Pod', namespace: 'default' });
-      expect(ep.subsets[0].addresses[0].nodeName).toMatch(/^node-/);
+      const [subset] = ep.subsets!;
+      expect(subset.addresses).toHaveLength(2);
+      expect(subset.notReadyAddresses).toBeUndefined();
+      expect(subset.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+      expect(subset.addresses![0].targetRef).toMatchObject({ kind: 'Pod', namespace: 'default' });
+      expect(subset.addresses![0].nodeName).toMatch(/^node-/);
     }, WAIT);
     store.delete(pods(), 'default', 'web-a');
     await vi.waitFor(() => {
-      const ep: Loose = must(store.get(T('endpoints'), 'default', 'web'));
-      expect(ep.subsets[0].addresses.map((a: Loose) => a.targetRef.name)).toEqual(['web-b']);
+      const ep: KEndpoints = must(store.get(T('endpoints'), 'default', 'web'));
+      expect(ep.subsets![0].addresses!.map((a: EndpointAddress) => a.targetRef!.name)).toEqual(['web-b']);
     }, WAIT);
     store.delete(services, 'default', 'web');
     await vi.waitFor(() => expect(store.get(T('endpoints'), 'default', 'web')).toBeUndefined(), WAIT);
@@ -637,9 +648,8 @@ describe('namespaces', () => {
     store.create(T('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
     await vi.waitFor(() => {
       expect(store.get(T('serviceaccounts'), 'team', 'default')).toBeDefined();
-      expect((store.get(T('configmaps'), 'team', 'kube-root-ca.crt') as Loose)?.data['ca.crt']).toContain(
-        'BEGIN CERTIFICATE',
-      );
+      const rootCa: KData | undefined = store.get(T('configmaps'), 'team', 'kube-root-ca.crt');
+      expect(rootCa?.data!['ca.crt']).toContain('BEGIN CERTIFICATE');
     }, WAIT);
     store.create(pods(), {
       ...pod('p', { containers: [{ name: 'c', image: 'nginx:1.25' }] }),

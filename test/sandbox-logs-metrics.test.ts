@@ -6,7 +6,7 @@ import { ApiError } from '../services/sandbox/errors.js';
 import { parseLogOptions, servePodLog } from '../services/sandbox/logs.js';
 import { createMetricsExporter } from '../services/sandbox/metrics.js';
 import { Store } from '../services/sandbox/store.js';
-import type { KObject, Loose } from '../services/sandbox/types.js';
+import type { ContainerStatus, KObject, ResourceRequirements } from '../services/sandbox/types.js';
 
 const SPEED = 20; // lines come 20x faster than in the demo
 const iso = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -28,7 +28,12 @@ let exporter: ReturnType<typeof createMetricsExporter>;
 const podsRt = () => store.type('', 'pods');
 const listeners = () => (store as unknown as { listeners: Set<unknown> }).listeners.size;
 
-function running(name: string, image: string, startedMsAgo: number, extra: Loose = {}): Loose {
+function running(
+  name: string,
+  image: string,
+  startedMsAgo: number,
+  extra: Partial<ContainerStatus> = {},
+): ContainerStatus {
   return {
     name,
     image: `docker.io/library/${image}`,
@@ -45,8 +50,8 @@ function running(name: string, image: string, startedMsAgo: number, extra: Loose
 
 function makePod(
   name: string,
-  containers: { name: string; image: string; resources?: Loose }[],
-  statuses: Loose[] | undefined,
+  containers: { name: string; image: string; resources?: ResourceRequirements }[],
+  statuses: ContainerStatus[] | undefined,
   opts: { owner?: boolean; phase?: string } = {},
 ): KObject {
   const created = store.create(podsRt(), {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../services/sandbox/patch.js';
 import { Registry, makeResourceType } from '../services/sandbox/registry.js';
-import type { KObject, Loose } from '../services/sandbox/types.js';
+import type { Container, EnvVar, KObject, Volume } from '../services/sandbox/types.js';
 import { apiError } from './harness/api-error.js';
 
 const registry = new Registry();
@@ -82,7 +82,7 @@ const patch = (
   ctx: Partial<Parameters<typeof applyPatch>[3]> = {},
 ) => applyPatch(type, current, typeof body === 'string' ? body : JSON.stringify(body), { rt: deployments, ...ctx });
 
-const containers = (o: KObject): Loose[] => o.spec.template.spec.containers;
+const containers = (o: KObject): Container[] => o.spec.template.spec.containers;
 
 describe('strategic merge patch', () => {
   it('changes one container by name and keeps the other, without touching the input', () => {
@@ -230,7 +230,7 @@ describe('strategic merge patch', () => {
       { rt: pods },
     );
     expect(out.spec.containers[0].ports).toEqual([{ containerPort: 80, name: 'http' }, { containerPort: 443 }]);
-    expect(out.spec.volumes.map((v: Loose) => v.name)).toEqual(['data', 'cache']);
+    expect(out.spec.volumes.map((v: Volume) => v.name)).toEqual(['data', 'cache']);
   });
 
   it('is refused for custom resources with 415 and for unparsable bodies with 400', () => {
@@ -281,7 +281,7 @@ describe('JSON patch', () => {
     ]);
     expect(out.spec.replicas).toBe(3);
     expect(out.metadata.annotations).toEqual({ 'example.com/owner': 'team~a' });
-    expect(containers(out)[0].env.map((e: Loose) => e.name)).toEqual(['LOG', 'X']);
+    expect(containers(out)[0].env!.map((e: EnvVar) => e.name)).toEqual(['LOG', 'X']);
     expect(out.metadata.labels).toEqual({ app: 'web', copied: 'web', layer: 'frontend' });
     expect(out.metadata.finalizers?.[0]).toBe('first');
   });

@@ -2,7 +2,10 @@
 // a tiny fake kubelet in this file that moves pods to Running+Ready (or Succeeded/Failed for job pods).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Store, timestamp } from '../services/sandbox/store.js';
-import type { KObject, Loose } from '../services/sandbox/types.js';
+import type { Condition, KObject, PodStatus } from '../services/sandbox/types.js';
+
+/** Fields a test adds to an object or a spec, as it writes them. */
+type Fields = Record<string, unknown>;
 import { createControllerContext, type Controller } from '../services/sandbox/controllers/base.js';
 import { DeploymentController } from '../services/sandbox/controllers/deployment.js';
 import { ReplicaSetController } from '../services/sandbox/controllers/replicaset.js';
@@ -79,7 +82,7 @@ function startWorld(): World {
       if (b === 'hold') return;
       const at = timestamp();
       const name = cur.spec?.containers?.[0]?.name ?? 'main';
-      let status: Loose;
+      let status: PodStatus;
       if (b === 'ready') {
         status = {
           phase: 'Running',
@@ -118,7 +121,7 @@ const podTemplate = (labels: Record<string, string>, image = 'nginx:1.25') => ({
   spec: { containers: [{ name: 'app', image }] },
 });
 
-function create(group: string, plural: string, obj: Loose): KObject {
+function create(group: string, plural: string, obj: KObject): KObject {
   return w.store.create(w.rt(group, plural), { ...obj, metadata: { namespace: ns, ...obj.metadata } });
 }
 
@@ -145,7 +148,7 @@ const events = (reason: string) =>
 
 // ------------------------------------------------------------------ Deployments
 
-function deployment(name: string, replicas: number, extra: Loose = {}): Loose {
+function deployment(name: string, replicas: number, extra: Fields = {}): KObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -162,7 +165,7 @@ async function rolledOut(name: string, replicas: number): Promise<KObject> {
     expect(s.updatedReplicas ?? 0).toBe(replicas);
     expect(s.replicas ?? 0).toBe(replicas);
     expect(s.availableReplicas ?? 0).toBe(replicas);
-    expect(s.conditions?.find((c: Loose) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
+    expect(s.conditions?.find((c: Condition) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
     expect(pods().filter((p) => p.metadata.labels?.app === name && !p.metadata.deletionTimestamp)).toHaveLength(
       replicas,
     );
@@ -200,7 +203,7 @@ describe('Deployment', () => {
     expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     expect(d.status).toMatchObject({ readyReplicas: 3, observedGeneration: 1 });
     expect(d.status.unavailableReplicas).toBeUndefined();
-    expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({
+    expect(d.status.conditions.find((c: Condition) => c.type === 'Available')).toMatchObject({
       status: 'True',
       reason: 'MinimumReplicasAvailable',
     });
@@ -329,7 +332,7 @@ describe('Deployment', () => {
     await vi.waitFor(() => {
       const d = get('apps', 'deployments', 'paused')!;
       expect(d.status.observedGeneration).toBe(d.metadata.generation);
-      expect(d.status.conditions.find((c: Loose) => c.type === 'Progressing')).toMatchObject({
+      expect(d.status.conditions.find((c: Condition) => c.type === 'Progressing')).toMatchObject({
         status: 'Unknown',
         reason: 'DeploymentPaused',
       });
@@ -351,13 +354,13 @@ describe('Deployment', () => {
         updatedReplicas: 2,
         unavailableReplicas: 2,
       });
-      expect(d.status.conditions.find((c: Loose) => c.type === 'Available')).toMatchObject({
+      expect(d.status.conditions.find((c: Condition) => c.type === 'Available')).toMatchObject({
         status: 'False',
         reason: 'MinimumReplicasUnavailable',
       });
-      expect(d.status.conditions.find((c: Loose) => c.type === 'Progressing')).toMatchObject({ status: 'True' });
+      expect(d.status.conditions.find((c: Condition) => c.type === 'Progressing')).toMatchObject({ status: 'True' });
       expect(['NewReplicaSetCreated', 'ReplicaSetUpdated']).toContain(
-        d.status.conditions.find((c: Loose) => c.type === 'Progressing').reason,
+        d.status.conditions.find((c: Condition) => c.type === 'Progressing').reason,
       );
     }, waitOpts);
   });
@@ -417,7 +420,7 @@ describe('ReplicaSet', () => {
 // ------------------------------------------------------------------ StatefulSets
 
 describe('StatefulSet', () => {
-  const sts = (name: string, replicas: number, extra: Loose = {}) => ({
+  const sts = (name: string, replicas: number, extra: Fields = {}) => ({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name },
@@ -535,7 +538,7 @@ describe('StatefulSet', () => {
 describe('DaemonSet', () => {
   it('runs one pod per node that admits it, and follows nodes coming and going', async () => {
     const nodeRt = w.rt('', 'nodes');
-    const node = (name: string, extra: Loose = {}) =>
+    const node = (name: string, extra: Fields = {}) =>
       w.store.create(nodeRt, {
         apiVersion: 'v1',
         kind: 'Node',
@@ -622,7 +625,7 @@ describe('DaemonSet', () => {
 // ------------------------------------------------------------------ Jobs
 
 describe('Job', () => {
-  const job = (name: string, spec: Loose) => ({
+  const job = (name: string, spec: Fields) => ({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name },
@@ -639,7 +642,7 @@ describe('Job', () => {
     const j = create('batch', 'jobs', job('pi', { completions: 5, parallelism: 2 }));
     const done = await vi.waitFor(() => {
       const cur = get('batch', 'jobs', 'pi')!;
-      expect(cur.status.conditions?.map((c: Loose) => c.type)).toEqual(['SuccessCriteriaMet', 'Complete']);
+      expect(cur.status.conditions?.map((c: Condition) => c.type)).toEqual(['SuccessCriteriaMet', 'Complete']);
       return cur;
     }, waitOpts);
     off();
@@ -674,7 +677,7 @@ describe('Job', () => {
     create('batch', 'jobs', job('flaky', { backoffLimit: 2 }));
     const failed = await vi.waitFor(() => {
       const cur = get('batch', 'jobs', 'flaky')!;
-      expect(cur.status.conditions?.map((c: Loose) => c.type)).toEqual(['FailureTarget', 'Failed']);
+      expect(cur.status.conditions?.map((c: Condition) => c.type)).toEqual(['FailureTarget', 'Failed']);
       return cur;
     }, waitOpts);
     expect(failed.status).toMatchObject({ failed: 3, ready: 0 });
@@ -796,7 +799,7 @@ describe('CronJob', () => {
     await vi.waitFor(() => {
       const jobs = list('batch', 'jobs').filter((x) => !x.metadata.deletionTimestamp);
       expect(jobs.map((x) => x.metadata.name)).toEqual([`tick-${first / 60_000 + 1}`]);
-      expect(jobs[0].status?.conditions?.some((c: Loose) => c.type === 'Complete')).toBe(true);
+      expect(jobs[0].status?.conditions?.some((c: Condition) => c.type === 'Complete')).toBe(true);
     }, waitOpts);
   });
 

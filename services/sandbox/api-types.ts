@@ -394,3 +394,34 @@ export interface EndpointSubset {
 export interface KEndpoints extends KObject {
   subsets?: EndpointSubset[];
 }
+
+// ------------------------------------------------------------------ custom resource definitions
+
+export interface CRDVersion {
+  name: string;
+  served?: boolean;
+  storage?: boolean;
+  schema?: { openAPIV3Schema?: JsonObject };
+  subresources?: {
+    status?: object;
+    scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  };
+  additionalPrinterColumns?: {
+    name: string;
+    type: 'integer' | 'number' | 'string' | 'boolean' | 'date';
+    jsonPath: string;
+    priority?: number;
+    description?: string;
+    format?: string;
+  }[];
+}
+
+export interface KCustomResourceDefinition extends KObject {
+  spec?: {
+    group?: string;
+    scope?: string;
+    names?: { kind?: string; plural?: string; singular?: string; shortNames?: string[]; categories?: string[] };
+    versions?: CRDVersion[];
+    [key: string]: unknown;
+  };
+}

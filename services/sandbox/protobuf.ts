@@ -6,7 +6,6 @@
 // JSON shape the rest of the server works with; other kinds are answered 415 (responses are always JSON, which
 // every client accepts as well).
 import { ApiError } from './errors.js';
-import type { Loose } from './types.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
@@ -419,9 +418,26 @@ function decodeMapEntry(buf: Buffer, valueType: Scalar | { message: string }): [
   return [key, value];
 }
 
-function decodeMessage(buf: Buffer, schemaName: string): Loose {
+type Decoded = Record<string, unknown>;
+
+function decodeMessage(buf: Buffer, schemaName: string): Decoded {
   const schema = SCHEMAS[schemaName];
-  const out: Loose = {};
+  const out: Decoded = {};
+  // Map and repeated fields gather their entries across the message, in the key order of their first entry.
+  const mapField = (name: string): Decoded => {
+    const cur = out[name];
+    if (typeof cur === 'object' && cur !== null && !Array.isArray(cur)) return cur as Decoded;
+    const made: Decoded = {};
+    out[name] = made;
+    return made;
+  };
+  const listField = (name: string): unknown[] => {
+    const cur = out[name];
+    if (Array.isArray(cur)) return cur;
+    const made: unknown[] = [];
+    out[name] = made;
+    return made;
+  };
   const rd = new Reader(buf);
   while (!rd.done) {
     const tag = Number(rd.varint());
@@ -444,12 +460,12 @@ function decodeMessage(buf: Buffer, schemaName: string): Loose {
     const t = field.type;
     if (typeof t === 'object' && 'map' in t) {
       const [k, v] = decodeMapEntry(rd.bytes(), t.map);
-      (out[field.name] ??= {})[k] = v;
+      mapField(field.name)[k] = v;
       continue;
     }
     const value = decodeValue(rd, t, wireType);
     if (field.inline) Object.assign(out, value);
-    else if (field.repeated) (out[field.name] ??= []).push(value);
+    else if (field.repeated) listField(field.name).push(value);
     else if (field.ptr || !isZero(value)) out[field.name] = value;
   }
   return out;
@@ -463,7 +479,7 @@ const isZero = (v: unknown) =>
   (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 
 /** Decodes a `k8s\0` + runtime.Unknown envelope into a JSON object with apiVersion and kind. */
-export function decodeProtobufObject(body: Buffer): Loose {
+export function decodeProtobufObject(body: Buffer): Decoded {
   if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) {
     throw new ApiError(
       400,

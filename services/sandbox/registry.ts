@@ -1,5 +1,5 @@
 // The kinds the sandbox serves. One generic API machinery serves every entry; adding a kind is one entry here.
-import type { JsonObject, KData, KEvent, KObject, Loose } from './types.js';
+import type { JsonObject, KCustomResourceDefinition, KData, KEvent, KObject } from './types.js';
 
 export type Subresource = 'status' | 'scale' | 'log' | 'eviction';
 
@@ -336,18 +336,22 @@ export class Registry {
   }
 
   /** Resource types a CRD object defines, one per served version. */
-  static fromCRD(crd: KObject): ResourceType[] {
+  static fromCRD(crd: KCustomResourceDefinition): ResourceType[] {
     const spec = crd.spec ?? {};
     const names = spec.names ?? {};
+    const { group } = spec;
+    const { kind, plural } = names;
+    // A definition without its group, kind or plural defines no resource type.
+    if (group === undefined || !kind || !plural) return [];
     return (spec.versions ?? [])
-      .filter((v: Loose) => v.served !== false)
-      .map((v: Loose) =>
+      .filter((v) => v.served !== false)
+      .map((v) =>
         makeResourceType({
-          group: spec.group,
+          group,
           version: v.name,
-          kind: names.kind,
-          plural: names.plural,
-          singular: names.singular ?? String(names.kind).toLowerCase(),
+          kind,
+          plural,
+          singular: names.singular ?? kind.toLowerCase(),
           shortNames: names.shortNames ?? [],
           categories: names.categories ?? [],
           namespaced: spec.scope !== 'Cluster',
@@ -359,7 +363,7 @@ export class Registry {
           hasStatus: Boolean(v.subresources?.status),
           crdName: crd.metadata.name,
           schema: v.schema?.openAPIV3Schema,
-          columns: (v.additionalPrinterColumns ?? []).map((c: Loose) => ({
+          columns: (v.additionalPrinterColumns ?? []).map((c) => ({
             name: c.name,
             type: c.type,
             priority: c.priority,

@@ -20,7 +20,8 @@ import { apiVersionOf, jsonPathValue, type ResourceType } from './registry.js';
 import { fieldMatcher, labelsMatch, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 import type { Store, StoreEvent } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
-import type { KObject, Loose, WatchEventType } from './types.js';
+import type { KObject, WatchEventType } from './types.js';
+import { at } from './defaults/fields.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
 import type { Faults, ServerOptions } from './server/options.js';
 import {
@@ -274,8 +275,8 @@ export class SandboxServer {
     if (subresource === 'scale') return this.serveScale(req, res, route);
     if (subresource === 'eviction') {
       if (method !== 'POST') throw methodNotAllowed();
-      const body = (await readJson(req)) as Loose;
-      this.store.delete(rt, namespace, name!, deleteOptions(body?.deleteOptions ?? {}, new URLSearchParams()));
+      const body = await readJson(req);
+      this.store.delete(rt, namespace, name!, deleteOptions(at(body, 'deleteOptions') ?? {}, new URLSearchParams()));
       return json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
     const dryRun = q.get('dryRun') === 'All';
@@ -304,8 +305,8 @@ export class SandboxServer {
           return this.respondObject(req, res, rt, created, 201);
         }
         case 'DELETE': {
-          const body = (await readJson(req)) as Loose;
-          const deleted = this.store.deleteCollection(rt, namespace, this.matcher(rt, q), deleteOptions(body ?? {}, q));
+          const body = await readJson(req);
+          const deleted = this.store.deleteCollection(rt, namespace, this.matcher(rt, q), deleteOptions(body, q));
           return json(res, 200, {
             apiVersion: apiVersionOf(rt),
             kind: `${rt.kind}List`,
@@ -386,8 +387,8 @@ export class SandboxServer {
         return this.respondObject(req, res, rt, updated, 200);
       }
       case 'DELETE': {
-        const body = (await readJson(req)) as Loose;
-        const deleted = this.store.delete(rt, namespace, name!, deleteOptions(body ?? {}, q));
+        const body = await readJson(req);
+        const deleted = this.store.delete(rt, namespace, name!, deleteOptions(body, q));
         const stillThere = this.store.get(rt, namespace, name!);
         return this.respondObject(req, res, rt, deleted, stillThere ? 202 : 200);
       }
@@ -544,7 +545,7 @@ export class SandboxServer {
       },
     });
     const current = this.store.mustGet(rt, namespace, name!);
-    let wanted: Loose;
+    let wanted: KObject;
     switch (req.method) {
       case 'GET':
         return json(res, 200, toScale(current));
@@ -568,12 +569,12 @@ export class SandboxServer {
       default:
         throw methodNotAllowed();
     }
-    const replicas = wanted?.spec?.replicas;
-    if (!Number.isInteger(replicas) || replicas < 0) {
+    const replicas: unknown = wanted.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
       throw new ApiError(
         422,
         'Invalid',
-        `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`,
+        `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${String(replicas)}: must be greater than or equal to 0`,
         {
           name,
           group: 'autoscaling',
@@ -582,7 +583,7 @@ export class SandboxServer {
             {
               reason: 'FieldValueInvalid',
               field: 'spec.replicas',
-              message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+              message: `Invalid value: ${String(replicas)}: must be greater than or equal to 0`,
             },
           ],
         },

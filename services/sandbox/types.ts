@@ -1,8 +1,5 @@
-// Kubernetes objects are open-ended JSON of dozens of kinds (and custom resources); the sandbox reads and
-// writes deep optional paths of them, so their bodies are typed loosely on purpose.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Loose = any;
-
+// The sandbox's object types: the shared KObject, the kinds whose data sit beside metadata, and (api-types.ts)
+// typed views of the specs and statuses it reads.
 import type { KObject, ObjectReference } from '../common/k8s/object.js';
 
 // The typed views of specs and statuses, and JSON values.

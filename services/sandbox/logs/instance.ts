@@ -1,6 +1,6 @@
 // Which container instance a log request reads: the container, and its current or previous run.
 import { badRequest } from '../errors.js';
-import type { KObject, Loose } from '../types.js';
+import type { Container, ContainerStatus, KObject, PodStatus } from '../types.js';
 import { type Flavor, flavorOf } from './timing.js';
 
 /** One run of a container: its log is a function of this alone. */
@@ -17,7 +17,7 @@ export interface Instance {
   exitCode?: number;
 }
 
-const allContainers = (pod: KObject): Loose[] => [
+const allContainers = (pod: KObject): Container[] => [
   ...(pod.spec?.initContainers ?? []),
   ...(pod.spec?.containers ?? []),
   ...(pod.spec?.ephemeralContainers ?? []),
@@ -31,7 +31,7 @@ export function pickContainer(pod: KObject, requested: string | undefined): stri
       throw badRequest(`container ${requested} is not valid for pod ${name}`);
     return requested;
   }
-  const containers: Loose[] = pod.spec?.containers ?? [];
+  const containers: Container[] = pod.spec?.containers ?? [];
   if (containers.length === 1) return containers[0].name;
   if (containers.length === 0) throw badRequest(`a container name must be specified for pod ${name}`);
   throw badRequest(
@@ -47,10 +47,10 @@ export const timeOf = (s: unknown): number | undefined => {
   return Number.isNaN(t) ? undefined : t;
 };
 
-export function statusOf(pod: KObject, container: string): Loose | undefined {
-  const st = pod.status ?? {};
+export function statusOf(pod: KObject, container: string): ContainerStatus | undefined {
+  const st: PodStatus = pod.status ?? {};
   for (const list of [st.containerStatuses, st.initContainerStatuses, st.ephemeralContainerStatuses]) {
-    const found = (list ?? []).find((c: Loose) => c?.name === container);
+    const found = (list ?? []).find((c) => c?.name === container);
     if (found) return found;
   }
   return undefined;
@@ -66,7 +66,16 @@ export const endOf = (finishedAt: unknown): number | undefined => {
   return /\.\d+/.test(String(finishedAt)) ? t : t + 999;
 };
 
-function instanceFrom(pod: KObject, container: string, image: string, state: Loose, fallbackStart?: number): Instance {
+/** A run as the status tells it: running (startedAt) or terminated (startedAt, finishedAt, exitCode). */
+type RunState = { startedAt?: string; finishedAt?: string; exitCode?: number };
+
+function instanceFrom(
+  pod: KObject,
+  container: string,
+  image: string,
+  state: RunState,
+  fallbackStart?: number,
+): Instance {
   const start =
     timeOf(state.startedAt) ??
     fallbackStart ??
@@ -93,7 +102,7 @@ function instanceFrom(pod: KObject, container: string, image: string, state: Loo
  */
 export function resolveInstance(pod: KObject, container: string, previous: boolean): Instance {
   const podName = pod.metadata.name ?? '';
-  const spec = allContainers(pod).find((c) => c.name === container) ?? {};
+  const spec: Partial<Container> = allContainers(pod).find((c) => c.name === container) ?? {};
   const cs = statusOf(pod, container);
   const image: string = cs?.image || spec.image || '';
   if (!cs) {

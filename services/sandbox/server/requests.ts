@@ -7,7 +7,8 @@ import { decodeProtobufObject, isProtobuf } from '../protobuf.js';
 import type { ResourceType } from '../registry.js';
 import { formatLabelSelector } from '../selectors.js';
 import type { DeleteOptions } from '../store.js';
-import type { KObject, Loose } from '../types.js';
+import type { KObject } from '../types.js';
+import { at, isObject, oneOf, type Fields } from '../defaults/fields.js';
 import type { RequestVerb } from '../server.js';
 
 export interface Route {
@@ -28,31 +29,54 @@ export function selectorString(sel: unknown): string {
   return formatLabelSelector(sel as Parameters<typeof formatLabelSelector>[0]);
 }
 
-export function setPath(o: Loose, path: string, value: unknown): void {
+/** Sets a value at a `.a.b.c` path, making the maps on the way. */
+export function setPath(o: Fields, path: string, value: unknown): void {
   const parts = path.replace(/^\./, '').split('.');
   let cur = o;
-  for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    cur = isObject(next) ? next : (cur[p] = {});
+  }
   cur[parts[parts.length - 1]] = value;
 }
 
-export function deleteOptions(body: Loose, q: URLSearchParams): DeleteOptions {
+const PROPAGATION_POLICIES = ['Background', 'Foreground', 'Orphan'] as const;
+
+/** DeleteOptions from a request body (any shape) and the query, the body first. */
+export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
+  const sent: Fields = isObject(body) ? body : {};
+  const graceQuery = q.get('gracePeriodSeconds');
+  const graceSent = sent.gracePeriodSeconds;
   const grace =
-    body.gracePeriodSeconds ?? (q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined);
-  let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-  if (body.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
-  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy))
-    throw badRequest(`unsupported propagationPolicy: ${policy}`);
-  return { propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
+    graceSent !== undefined && graceSent !== null
+      ? Number(graceSent)
+      : graceQuery !== null
+        ? Number(graceQuery)
+        : undefined;
+  let policy = sent.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  if (sent.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
+  if (policy && !oneOf(PROPAGATION_POLICIES, policy))
+    throw badRequest(`unsupported propagationPolicy: ${String(policy)}`);
+  return {
+    propagationPolicy: policy ? (policy as (typeof PROPAGATION_POLICIES)[number]) : undefined,
+    gracePeriodSeconds: grace,
+    preconditions: isObject(sent.preconditions) ? (sent.preconditions as DeleteOptions['preconditions']) : undefined,
+  };
 }
 
 export function rvInPatch(contentType: string, raw: string): string | undefined {
   try {
     if (contentType === 'application/json-patch+json') {
-      const ops = JSON.parse(raw) as Loose[];
-      return ops.find((op) => op.path === '/metadata/resourceVersion' && op.op !== 'remove')?.value;
+      const ops: unknown = JSON.parse(raw);
+      const set = Array.isArray(ops)
+        ? ops.find((op) => at(op, 'path') === '/metadata/resourceVersion' && at(op, 'op') !== 'remove')
+        : undefined;
+      const value = at(set, 'value');
+      return value === undefined || value === null ? undefined : String(value);
     }
-    const body = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw);
-    return body?.metadata?.resourceVersion || undefined;
+    const body: unknown = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw);
+    const rv = at(body, 'metadata', 'resourceVersion');
+    return rv ? String(rv) : undefined;
   } catch {
     return undefined;
   }
