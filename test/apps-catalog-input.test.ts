@@ -249,6 +249,7 @@ describe('repository URLs', () => {
       'ftp://example/x',
       'not a url',
       'http://u:p@h/',
+      `http://h/${'x'.repeat(3000)}`,
     ])
       expect(await failure(catalog.addRepository(ADMIN, { name: 'scheme', url }))).toMatchObject({
         code: 'BAD_USER_INPUT',

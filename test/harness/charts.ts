@@ -38,7 +38,10 @@ export const sha256 = (bytes: Buffer | string) => createHash('sha256').update(by
 let helmHome: string | undefined;
 /** Runs helm with its config, cache and data in a private temporary directory; rejects with stderr. */
 export async function helm(args: string[], cwd?: string): Promise<string> {
-  helmHome ??= mkdtempSync(join(tmpdir(), 'kubegraph-helm-home-'));
+  if (helmHome === undefined) {
+    const home = (helmHome = mkdtempSync(join(tmpdir(), 'kubegraph-helm-home-')));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+  }
   try {
     const { stdout } = await run(HELM_BIN, args, {
       cwd,

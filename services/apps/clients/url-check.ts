@@ -35,8 +35,12 @@ export function isRefusedAddress(address: string): boolean {
   return LINK_LOCAL.check(bare, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+const URL_MAX = 2048;
+
 /** Parses and checks a repository or chart URL: http(s) only, no credentials in it, a host. */
 export function checkUrlSyntax(raw: string, what = 'repository URL'): URL {
+  if (typeof raw !== 'string' || raw.length > URL_MAX)
+    throw badUserInput(`the ${what} must be at most ${URL_MAX} characters`);
   let url: URL;
   try {
     url = new URL(raw);
