@@ -328,3 +328,50 @@ describe('a release stuck in pending-upgrade (helm died mid-way)', () => {
     await eventually(async () => (await release('stuck'))?.status === 'DEPLOYED', 10_000, 'stuck to be DEPLOYED');
   });
 });
+
+describe('release storage written by other tools', () => {
+  const secretOf = (name: string, release: string, namespace = NS) => ({
+    metadata: {
+      name: `sh.helm.release.v1.${name}.v1`,
+      namespace,
+      labels: { owner: 'helm', name, status: 'deployed', version: '1' },
+    },
+    type: 'helm.sh/release.v1',
+    data: { release: Buffer.from(release).toString('base64') },
+  });
+  const stored = (name: string, namespace = NS) => ({
+    name,
+    namespace,
+    version: 1,
+    info: { status: 'deployed', description: 'Written by hand', last_deployed: '2026-01-02T03:04:05Z' },
+    chart: { metadata: { name: 'handmade', version: '0.0.1', appVersion: '1' } },
+    config: { greeting: 'hi' },
+    manifest: '',
+  });
+
+  it('reads a release stored as plain JSON (no gzip), as helm does, and ignores Secrets that are no release', async () => {
+    // Helm gunzips only when the magic bytes say so: a release stored as base64 of plain JSON is a release to it too.
+    const plain = Buffer.from(JSON.stringify(stored('plain'))).toString('base64');
+    await stack.cluster.core.createNamespacedSecret({ namespace: NS, body: secretOf('plain', plain) });
+    // Not base64 of JSON at all, and a release naming another namespace than the Secret's: neither is believed.
+    await stack.cluster.core.createNamespacedSecret({ namespace: NS, body: secretOf('garbage', '%%% not a release') });
+    const elsewhere = Buffer.from(JSON.stringify(stored('planted', 'analytics'))).toString('base64');
+    await stack.cluster.core.createNamespacedSecret({ namespace: NS, body: secretOf('planted', elsewhere) });
+
+    const r = await eventually(async () => (await release('plain'))?.status === 'DEPLOYED' && release('plain'));
+    expect(r).toMatchObject({
+      chartName: 'handmade',
+      chartVersion: '0.0.1',
+      values: { greeting: 'hi' },
+      workloads: [],
+    });
+    expect((await helmList()).map((h) => h.name)).toContain('plain');
+    const names = (
+      await stack.gql<{ helmReleases: { edges: { node: { namespace: string; name: string } }[] } }>(
+        '{ helmReleases(first: 500) { edges { node { namespace name } } } }',
+      )
+    ).data!.helmReleases.edges.map((e) => `${e.node.namespace}/${e.node.name}`);
+    expect(names).toContain('shop/plain');
+    expect(names.filter((n) => /garbage|planted/.test(n))).toEqual([]);
+  });
+});
