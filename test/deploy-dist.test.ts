@@ -5,7 +5,8 @@
 // the service from the process as in a container), the gateway answers a login and a federated query, and SIGTERM
 // (what `docker stop` sends) ends every service cleanly with exit code 0.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,11 +73,12 @@ beforeAll(async () => {
   sandbox = await startTestSandbox({ seed: { kind: 'demo' } });
 }, 600_000);
 
+// The image folder holds a whole node_modules: removing it takes a while on a busy disk.
 afterAll(async () => {
   for (const r of running.values()) r.child.kill('SIGKILL');
   await sandbox?.close();
-  if (app) rmSync(app, { recursive: true, force: true });
-});
+  if (app) await rm(app, { recursive: true, force: true });
+}, 300_000);
 
 describe('the image layout (built dist/, production dependencies only)', () => {
   it('has no dev dependency: tsx, vitest and typescript are absent, every entry point is built', () => {
