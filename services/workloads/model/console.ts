@@ -185,13 +185,16 @@ const VOLUME_REFERENCES: Record<string, (source: Record<string, string | undefin
 };
 
 /**
- * The QoS class as the kubelet derives it (when the status does not carry it yet): BestEffort without any request or
- * limit, Guaranteed when every container limits cpu and memory and requests what it limits, else Burstable.
+ * The QoS class as the kubelet derives it (when the status does not carry it yet): BestEffort without any cpu or
+ * memory request or limit, Guaranteed when every container limits cpu and memory and requests what it limits, else
+ * Burstable.
  */
 function qosOf(pod: StoredObject): string {
   const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])] as ContainerJson[];
   const views = all.map((c) => containerResources(c.resources));
-  if (views.every((v) => !Object.keys(v.requests.all).length && !Object.keys(v.limits.all).length)) return 'BestEffort';
+  // Only cpu and memory count (the QoS compute resources).
+  const none = (q: { cpu: string | null; memory: string | null }) => q.cpu === null && q.memory === null;
+  if (views.every((v) => none(v.requests) && none(v.limits))) return 'BestEffort';
   const guaranteed = views.every((v) =>
     (['cpu', 'memory'] as const).every((r) => {
       const limit = v.limits.all[r];

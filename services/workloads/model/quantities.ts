@@ -102,7 +102,7 @@ const DECIMAL: Record<number, string> = {
 /**
  * A quantity written as apimachinery's canonical form writes it: binary quantities of whole multiples of 1024 with
  * the largest binary suffix that divides them, everything else with the largest decimal suffix (n to E) that keeps the
- * number whole (below nano, rounded up to it).
+ * number whole (below nano, rounded up to it). Quantities written with exponents (1e3) come out with SI suffixes.
  */
 export function formatQuantity(q: Quantity): string {
   let m = q.mantissa;
