@@ -136,65 +136,76 @@ function resolveSnapshots(
   };
 }
 
-/** The documents of the snapshots a query matches, visible ones only. */
-function collect(
+/** Calls back for every visible document a query matches, saying whether the post_filter keeps it. */
+function forEachMatch(
   query: Query,
   snapshots: Snapshot[],
   now: number,
   scoring: boolean,
-  postFilter?: Query,
-): { all: Candidate[]; hits: Candidate[] } {
-  const all: Candidate[] = [];
-  const hits: Candidate[] = [];
+  postFilter: Query | undefined,
+  onMatch: (s: number, seq: number, score: number, kept: boolean) => void,
+): void {
   snapshots.forEach((snapshot, s) => {
     const m = evaluate(query, { snapshot, now }, scoring);
     const post = postFilter ? evaluate(postFilter, { snapshot, now }, false).bits : undefined;
+    const { bits, scores } = m;
     for (let seq = 0; seq < snapshot.maxSeq; seq++) {
-      if (!m.bits[seq] || !visible(snapshot, seq)) continue;
-      const c: Candidate = { s, seq, score: m.scores ? m.scores[seq] : 0 };
-      all.push(c);
-      if (!post || post[seq]) hits.push(c);
+      if (!bits[seq] || !visible(snapshot, seq)) continue;
+      onMatch(s, seq, scores ? scores[seq] : 0, !post || post[seq] === 1);
     }
   });
-  return { all, hits };
 }
 
-/** The k first candidates in sort order, without sorting them all. */
-function topK(cands: Candidate[], k: number, cmp: (a: Candidate, b: Candidate) => number): Candidate[] {
-  if (k <= 0) return [];
-  if (cands.length <= k * 4) return cands.sort(cmp).slice(0, k);
-  // A max-heap of the best k so far.
-  const heap: Candidate[] = [];
-  const up = (i: number) => {
+/** The k first candidates in sort order, offered one by one, without keeping or sorting them all. */
+class TopK {
+  private readonly heap: Candidate[] = [];
+
+  constructor(
+    private readonly k: number,
+    private readonly cmp: (a: Candidate, b: Candidate) => number,
+  ) {}
+
+  /** Whether a candidate would make it in (so its keys are worth keeping). */
+  offer(c: Candidate): void {
+    const heap = this.heap;
+    if (this.k <= 0) return;
+    if (heap.length < this.k) {
+      heap.push(c);
+      this.up(heap.length - 1);
+    } else if (this.cmp(c, heap[0]) < 0) {
+      heap[0] = c;
+      this.down(0);
+    }
+  }
+
+  sorted(): Candidate[] {
+    return [...this.heap].sort(this.cmp);
+  }
+
+  // A max-heap: the root is the worst of the best k.
+  private up(i: number): void {
+    const heap = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (cmp(heap[i], heap[p]) <= 0) break;
+      if (this.cmp(heap[i], heap[p]) <= 0) break;
       [heap[i], heap[p]] = [heap[p], heap[i]];
       i = p;
     }
-  };
-  const down = (i: number) => {
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && cmp(heap[l], heap[m]) > 0) m = l;
-      if (r < heap.length && cmp(heap[r], heap[m]) > 0) m = r;
+      if (l < heap.length && this.cmp(heap[l], heap[m]) > 0) m = l;
+      if (r < heap.length && this.cmp(heap[r], heap[m]) > 0) m = r;
       if (m === i) return;
       [heap[i], heap[m]] = [heap[m], heap[i]];
       i = m;
     }
-  };
-  for (const c of cands) {
-    if (heap.length < k) {
-      heap.push(c);
-      up(heap.length - 1);
-    } else if (cmp(c, heap[0]) < 0) {
-      heap[0] = c;
-      down(0);
-    }
   }
-  return heap.sort(cmp);
 }
 
 function wrapShardError(e: unknown, snapshots: Snapshot[]): unknown {
@@ -282,27 +293,33 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
     checkSortFields(effective, snapshots, pitId !== undefined);
     const sorted = effective.length > 0;
     const scoring = !sorted || effective.some((c) => c.field === '_score') || body.track_scores === true;
-    const { all, hits: matched } = collect(finalQuery, snapshots, now, scoring, postFilter);
     const minScore = typeof body.min_score === 'number' ? body.min_score : undefined;
-    const hitsPool = minScore === undefined ? matched : matched.filter((c) => c.score >= minScore);
-
     const byOrder: SortClause[] = sorted ? effective : [{ field: '_score', desc: true, missing: '_last' }];
     const keyOf = sortKeyer(byOrder, snapshots, (s) => pitBases[s]);
-    for (const c of hitsPool) c.keys = keyOf(c);
     const cmp = compareCandidates(byOrder);
-    let pool = hitsPool;
+    let pivot: Candidate | undefined;
     if (body.search_after !== undefined) {
       if (!sorted) throw illegalArgument('Sort must contain at least one field.');
       const after = afterKeys(body.search_after, effective, snapshots);
-      const pivot: Candidate = {
-        s: Number.MAX_SAFE_INTEGER,
-        seq: Number.MAX_SAFE_INTEGER,
-        score: 0,
-        keys: after as SortKey[],
-      };
-      pool = hitsPool.filter((c) => cmp(c, pivot) > 0 && !equalKeys(c.keys as SortKey[], after, effective));
+      // Past every document with the same keys: search_after is exclusive.
+      pivot = { s: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER, score: 0, keys: after };
     }
-    const page = topK(pool, from + size, cmp).slice(from);
+    const all: Candidate[] | undefined = aggSpecs.length ? [] : undefined;
+    const top = new TopK(from + size, cmp);
+    let totalCount = 0;
+    let maxScore = -Infinity;
+    forEachMatch(finalQuery, snapshots, now, scoring, postFilter, (s, seq, score, kept) => {
+      if (all) all.push({ s, seq, score });
+      if (!kept || (minScore !== undefined && score < minScore)) return;
+      totalCount++;
+      if (score > maxScore) maxScore = score;
+      if (from + size === 0) return;
+      const c: Candidate = { s, seq, score };
+      c.keys = keyOf(c);
+      if (pivot && cmp(c, pivot) <= 0) return;
+      top.offer(c);
+    });
+    const page = top.sorted().slice(from);
 
     const hits = page.map((c) => {
       const snap = snapshots[c.s];
@@ -322,19 +339,13 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
       return hit;
     });
 
-    const totalCount = pool === hitsPool ? hitsPool.length : hitsPool.length;
     const hitsObj: Obj = {};
     if (track !== false) {
       const cap = track === true ? Infinity : track;
       const total = totalCount > cap ? { value: cap, relation: 'gte' } : { value: totalCount, relation: 'eq' };
       hitsObj.total = restTotalAsInt ? total.value : total;
     }
-    hitsObj.max_score =
-      sorted && body.track_scores !== true
-        ? null
-        : hitsPool.length
-          ? hitsPool.reduce((m, c) => (c.score > m ? c.score : m), -Infinity)
-          : null;
+    hitsObj.max_score = sorted && body.track_scores !== true ? null : totalCount ? maxScore : null;
     hitsObj.hits = hits;
 
     const response: Obj = {};
@@ -344,7 +355,7 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
     response._shards = { total: snapshots.length, successful: snapshots.length, skipped: 0, failed: 0 };
     response.hits = hitsObj;
     if (aggSpecs.length)
-      response.aggregations = runAggs(aggSpecs, all, {
+      response.aggregations = runAggs(aggSpecs, all ?? [], {
         snapshots,
         now,
         typedKeys: boolParam(params, 'typed_keys') ?? false,
@@ -354,10 +365,6 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
   } catch (e) {
     throw wrapShardError(e, snapshots);
   }
-}
-
-function equalKeys(a: SortKey[], b: SortKey[], clauses: SortClause[]): boolean {
-  return clauses.every((_c, i) => a[i] === b[i]);
 }
 
 /** `fields` and `docvalue_fields`: values of the matching mapped leaf fields, dates in the field's format. */
@@ -416,9 +423,10 @@ export function count(cluster: Cluster, target: SearchTarget, rawBody: unknown, 
   const q = params.get('q');
   const { snapshots } = resolveSnapshots(cluster, target, {}, params);
   try {
-    const { hits } = collect(q ? queryFromQ(q, params.get('df')) : query, snapshots, Date.now(), false);
+    let n = 0;
+    forEachMatch(q ? queryFromQ(q, params.get('df')) : query, snapshots, Date.now(), false, undefined, () => n++);
     return {
-      count: hits.length,
+      count: n,
       _shards: { total: snapshots.length, successful: snapshots.length, skipped: 0, failed: 0 },
     };
   } catch (e) {
