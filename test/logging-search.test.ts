@@ -311,7 +311,7 @@ describe('the requests sent to Elasticsearch', () => {
       expect(decodeURIComponent(pit.path)).toMatch(
         /^\/ks-logstash-log-2026\.12\.05,ks-logstash-log-2026\.12\.06\/_pit\?.*ignore_unavailable=true/,
       );
-      const search = proxy.requests.find((q) => q.path.startsWith('/_search'))!;
+      const search = proxy.requests.find((q) => q.path.startsWith('/_search') && (q.body as { pit?: unknown }).pit)!;
       const body = search.body as Record<string, unknown>;
       expect(body.pit).toMatchObject({ keep_alive: '2m' });
       expect(body.sort).toEqual([{ '@timestamp': { order: 'desc', unmapped_type: 'date' } }]);
@@ -344,18 +344,18 @@ describe('the requests sent to Elasticsearch', () => {
         gateway.url,
         '{ logHistogram(filter: { namespaces: ["shop"], start: "2026-12-05T10:00:00Z", end: "2026-12-05T11:00:00Z" }) { total } }',
       );
-      const agg = (
-        proxy.requests.find((q) => q.path.includes('_search'))!.body as {
-          aggs: { lines: { date_histogram: Record<string, unknown> } };
-        }
-      ).aggs.lines.date_histogram;
+      const histogramRequest = proxy.requests.find(
+        (q) => (q.body as { aggs?: { lines?: unknown } } | undefined)?.aggs?.lines !== undefined,
+      )!;
+      const agg = (histogramRequest.body as { aggs: { lines: { date_histogram: Record<string, unknown> } } }).aggs.lines
+        .date_histogram;
       expect(agg).toEqual({
         field: '@timestamp',
         fixed_interval: '1m',
         min_doc_count: 0,
         extended_bounds: { min: Date.parse('2026-12-05T10:00:00Z'), max: Date.parse('2026-12-05T11:00:00Z') },
       });
-      expect(proxy.requests[0]!.path).toMatch(/^\/ks-logstash-log-2026\.12\.05\/_search\?.*ignore_unavailable=true/);
+      expect(histogramRequest.path).toMatch(/^\/ks-logstash-log-2026\.12\.05\/_search\?.*ignore_unavailable=true/);
       // No client telemetry header, and plain JSON media types (what Elasticsearch 7.x accepts).
       for (const q of proxy.requests) {
         expect(q.headers['x-elastic-client-meta']).toBeUndefined();

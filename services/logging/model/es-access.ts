@@ -17,8 +17,41 @@ export const isExpiredPointInTime = (e: unknown): boolean =>
   e instanceof ElasticsearchRequestError &&
   (e.type === 'search_context_missing_exception' || (e.status === 404 && /context|point in time|pit/i.test(e.message)));
 
+/** How long the time of the oldest line is reused before it is looked up again (in the background). */
+const OLDEST_TTL_MS = 60_000;
+
 export class ElasticsearchAccess {
+  private oldest: number | undefined;
+  private oldestAt = -Infinity;
+  private oldestInFlight = false;
+
   constructor(private readonly client: ElasticsearchClient | undefined) {}
+
+  /**
+   * The time (ms) of the oldest line in `<prefix>-*`, as last looked up (undefined until then); a lookup older than a
+   * minute starts a new one in the background. Namespaces created before it need no creation-time clause.
+   */
+  oldestLine(indexPrefix: string): number | undefined {
+    const client = this.client;
+    if (client && !this.oldestInFlight && Date.now() - this.oldestAt > OLDEST_TTL_MS) {
+      this.oldestInFlight = true;
+      client
+        .search<unknown, { oldest?: { value: number | null } }>(`${indexPrefix}-*`, {
+          size: 0,
+          track_total_hits: false,
+          aggs: { oldest: { min: { field: '@timestamp' } } },
+        })
+        .then(
+          (r) => (this.oldest = r.aggregations?.oldest?.value ?? undefined),
+          () => {},
+        )
+        .finally(() => {
+          this.oldestAt = Date.now();
+          this.oldestInFlight = false;
+        });
+    }
+    return this.oldest;
+  }
 
   get configured(): boolean {
     return this.client !== undefined;

@@ -48,7 +48,10 @@ export const timeSort = (desc: boolean) => [
 
 /** The query of a scope, with the namespace creation times known now. */
 export const scopeQuery = (opts: LoggingModelOptions, scope: LogScope) =>
-  queryOf(scope, { createdAt: opts.namespaces?.entries() ?? [] });
+  queryOf(scope, {
+    createdAt: opts.namespaces?.entries() ?? [],
+    oldestLine: opts.access.oldestLine(opts.indexPrefix),
+  });
 
 /** A line of a hit (without its trailing newline: Fluent Bit keeps the one the container wrote). */
 export function lineOf(hit: SearchHit<LogSource>): LogLineView {

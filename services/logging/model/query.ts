@@ -87,6 +87,11 @@ export const rangeClause = (gte?: number, lte?: number, lt?: number, gt?: number
 export interface QueryOptions {
   /** The creation time of each namespace that exists now (ms): older lines under its name were another's. */
   createdAt: Iterable<[string, number]>;
+  /**
+   * The time of the oldest line there is (ms; undefined: not known): a namespace created before it has no older
+   * namesake's lines to hide, so a search without a start needs clauses only for namespaces created since.
+   */
+  oldestLine?: number;
 }
 
 /**
@@ -108,9 +113,10 @@ export function queryOf(scope: LogScope, opts: QueryOptions): Clause {
   for (const text of scope.excludes) mustNot.push(containsClause(text));
   const covered = scope.namespaces === 'all' ? undefined : new Set(scope.namespaces);
   const recreated: [string, number][] = [];
+  const from = scope.start ?? opts.oldestLine;
   for (const [ns, at] of opts.createdAt) {
     if (covered && !covered.has(ns)) continue;
-    if (scope.start !== undefined && at <= scope.start) continue;
+    if (from !== undefined && at <= from) continue;
     if (scope.end !== undefined && at > scope.end) {
       // Created after the range: every line of the range under this name was another namespace's.
       recreated.push([ns, Number.MAX_SAFE_INTEGER]);
