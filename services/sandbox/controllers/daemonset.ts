@@ -10,12 +10,12 @@ import type {
   NodeSelectorRequirement,
   NodeSelectorTerm,
   PodSpec,
-  Taint,
   Toleration,
   WorkloadStatus,
 } from '../types.js';
 import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { tolerates } from './scheduler.js';
 import { POD, WorkloadController } from './workload-controller.js';
 import {
   claimObjects,
@@ -48,14 +48,6 @@ function daemonTolerations(spec: PodSpec | undefined): Toleration[] {
   ];
   if (spec?.hostNetwork) out.push(t('node.kubernetes.io/network-unavailable', 'NoSchedule'));
   return out;
-}
-
-function tolerates(tolerations: Toleration[], taint: Taint): boolean {
-  return tolerations.some((tol) => {
-    if (tol.effect && tol.effect !== taint.effect) return false;
-    if ((tol.operator ?? 'Equal') === 'Exists') return !tol.key || tol.key === taint.key;
-    return tol.key === taint.key && (tol.value ?? '') === (taint.value ?? '');
-  });
 }
 
 function matchNodeSelectorTerm(term: NodeSelectorTerm, node: KNode): boolean {
