@@ -23,21 +23,8 @@
 // Who may do what: platform repositories are seen by everyone signed in; a workspace's repositories by its members
 // (a workspace role, or a role in one of its projects: authorizeWorkspaceScope); platform admins add, remove and sync
 // platform repositories, workspace admins (and platform admins) their workspace's.
-import {
-  authorizeWorkspace,
-  authorizeWorkspaceScope,
-  isAnonymous,
-  isPlatformAdmin,
-  type Viewer,
-} from '../../common/authz.js';
-import {
-  badUserInput,
-  conflictError,
-  forbiddenError,
-  notFoundError,
-  unauthenticatedError,
-} from '../../common/errors.js';
-import { dns1123LabelProblems } from '../../common/k8s/names.js';
+import { authorizeWorkspace, authorizeWorkspaceScope, isPlatformAdmin, type Viewer } from '../../common/authz.js';
+import { badUserInput, conflictError, forbiddenError, notFoundError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { ChartArchives, type ArchiveRequest } from '../clients/chart-archive.js';
 import { fetchIndex, type IndexFetchState } from '../clients/chart-repo.js';
@@ -45,6 +32,7 @@ import type { IndexedChart, ParsedIndex } from '../clients/chart-repo-index.js';
 import type { RepositoryRow, RepositoryStore } from '../clients/repository-store.js';
 import { checkUrlSyntax, resolveChecked, systemResolver, type Resolver } from '../clients/url-check.js';
 import { CredentialsCipher, type Credentials } from './catalog-credentials.js';
+import { checkCredentials, checkName, signedIn } from './catalog-input.js';
 import { chartView, searchCharts, type ChartConnectionView, type ChartView } from './catalog-search.js';
 
 export type { ChartConnectionView, ChartVersionView, ChartView } from './catalog-search.js';
@@ -106,8 +94,6 @@ interface RepositoryState {
   failedAt?: number;
 }
 
-const NAME_MAX = 63;
-const CREDENTIAL_MAX = 4096;
 const RETRY_AFTER_FAILURE_MS = 30_000;
 
 export class Catalog {
@@ -492,28 +478,3 @@ const repositoryView = (row: RepositoryRow): HelmRepositoryView => ({
   syncedAt: row.synced_at ? new Date(row.synced_at).toISOString() : null,
   syncError: row.sync_error,
 });
-
-function signedIn(viewer: Viewer): void {
-  if (isAnonymous(viewer)) throw unauthenticatedError('sign in first: this needs an access token or an API token');
-}
-
-function checkName(value: unknown, argument: string): void {
-  if (typeof value !== 'string') throw badUserInput(`${argument} must be a string`, { argument });
-  const problems = dns1123LabelProblems(value);
-  if (value.length > NAME_MAX || problems.length > 0)
-    throw badUserInput(`${argument} ${JSON.stringify(value.slice(0, 80))} is not valid: ${problems.join('; ')}`, {
-      argument,
-    });
-}
-
-function checkCredentials(username?: string | null, password?: string | null): Credentials | undefined {
-  const u = username ?? '';
-  const p = password ?? '';
-  if (u === '' && p === '') return undefined;
-  if (u === '') throw badUserInput('a password needs a username', { argument: 'username' });
-  if (u.length > 256 || u.includes(':') || [...u].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127))
-    throw badUserInput('username must be at most 256 printable characters without ":"', { argument: 'username' });
-  if (p.length > CREDENTIAL_MAX || p.includes('\u0000'))
-    throw badUserInput(`password must be at most ${CREDENTIAL_MAX} characters`, { argument: 'password' });
-  return { username: u, password: p };
-}
