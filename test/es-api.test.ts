@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEs, type TestEs } from './harness/es.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/elasticsearch');
-const fixture = (name: string) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')) as Body;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
 type Body = Record<string, any>;
@@ -127,6 +127,27 @@ describe('indices', () => {
     );
     expect(status).toBe(404);
     expect(body).toEqual(real);
+  });
+
+  it('answers a failure on the shards like the real server (fixture es7_search_400_bad_interval.json)', async () => {
+    const real = fixture('es7_search_400_bad_interval.json');
+    await client.index({ index: 'shard-fail', body: { log: 'text' }, refresh: true });
+    // Sorting on a text field fails on every shard: search_phase_execution_exception wrapping the shard's error.
+    const { status, body } = await failure(client.search({ index: 'shard-fail', body: { sort: [{ log: 'asc' }] } }));
+    expect(status).toBe(400);
+    expect(Object.keys(body).sort()).toEqual(Object.keys(real).sort());
+    expect(Object.keys(body.error).sort()).toEqual(Object.keys(real.error).sort());
+    expect(body.error).toMatchObject({
+      type: 'search_phase_execution_exception',
+      reason: 'all shards failed',
+      phase: 'query',
+      grouped: true,
+    });
+    expect(Object.keys(body.error.failed_shards[0]).sort()).toEqual(Object.keys(real.error.failed_shards[0]).sort());
+    expect(body.error.failed_shards[0].index).toBe('shard-fail');
+    expect(body.error.failed_shards[0].reason.type).toBe('illegal_argument_exception');
+    expect(body.error.root_cause[0].type).toBe('illegal_argument_exception');
+    expect(body.error.caused_by.type).toBe('illegal_argument_exception');
   });
 
   it('resolves wildcards, comma lists and exclusions; ignore_unavailable and allow_no_indices', async () => {

@@ -227,6 +227,12 @@ export function parseQuery(q: unknown): Query {
       const [field, v] = single('regexp', body);
       const o = isObj(v) ? v : { value: v };
       if (o.value === undefined) throw parsingError('[regexp] query malformed, no value specified');
+      if (String(o.value).length > 1000)
+        throw new EsError(
+          400,
+          'illegal_argument_exception',
+          `The length of regex [${String(o.value).length}] used in the Regexp Query request has exceeded the allowed maximum of [1000]. This maximum can be set by changing the [index.max_regex_length] index level setting.`,
+        );
       return {
         kind: 'regexp',
         field,
