@@ -107,6 +107,44 @@ describe('defaults and validation', () => {
     expect(p.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
   });
 
+  it('checks object names by the rule of their kind, one cause per problem, several in brackets', () => {
+    const long = `1${'a'.repeat(63)}`;
+    const e = apiError(() =>
+      store.create(T('services'), {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: long, namespace: 'default' },
+        spec: { ports: [{ port: 80 }] },
+      }),
+    );
+    expect(e.code).toBe(422);
+    const tooLong = `Invalid value: "${long}": must be no more than 63 characters`;
+    const notLabel = `Invalid value: "${long}": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`;
+    expect(e.details?.causes).toEqual([
+      { reason: 'FieldValueInvalid', field: 'metadata.name', message: tooLong },
+      { reason: 'FieldValueInvalid', field: 'metadata.name', message: notLabel },
+    ]);
+    expect(e.message).toBe(`Service "${long}" is invalid: [metadata.name: ${tooLong}, metadata.name: ${notLabel}]`);
+    expect(store.list(T('services'), 'default').map((s) => s.metadata.name)).not.toContain(long);
+
+    // RBAC objects are named by path segments: colons and capitals are fine, '%' and '/' are not.
+    const rbac = 'rbac.authorization.k8s.io';
+    const role = (name: string) => ({
+      apiVersion: `${rbac}/v1`,
+      kind: 'Role',
+      metadata: { name, namespace: 'default' },
+      rules: [],
+    });
+    expect(store.create(T('roles', rbac), role('system:Leader-Election')).metadata.name).toBe('system:Leader-Election');
+    const bad = apiError(() => store.create(T('roles', rbac), role('a%2Fb')));
+    expect(bad.details?.causes).toEqual([
+      { reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "a%2Fb": may not contain '%'` },
+    ]);
+    expect(bad.message).toBe(
+      `Role.${rbac} "a%2Fb" is invalid: metadata.name: Invalid value: "a%2Fb": may not contain '%'`,
+    );
+  });
+
   it('rejects bad pods and forbidden pod updates with the real causes', () => {
     const e = apiError(() => store.create(pods(), pod('empty', {})));
     expect(e.code).toBe(422);

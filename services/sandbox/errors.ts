@@ -63,11 +63,14 @@ export const conflict = (r: ResourceName, name: string) =>
     detailsOf(r, name),
   );
 
+/** errors.NewAggregate's text: one error as it is, several in brackets. */
+const aggregate = (texts: string[]) => (texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`);
+
 export const invalid = (r: ResourceName & { kind: string }, name: string, causes: StatusCause[]) =>
   new ApiError(
     422,
     'Invalid',
-    `${r.kind}${r.group ? '.' + r.group : ''} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
+    `${r.kind}${r.group ? '.' + r.group : ''} "${name}" is invalid: ${aggregate(causes.map((c) => `${c.field}: ${c.message}`))}`,
     { ...detailsOf(r, name), kind: r.kind, causes },
   );
 
