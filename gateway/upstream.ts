@@ -8,10 +8,12 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type FormattedExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
 import type { AsyncQueue } from '../services/common/async-queue.js';
 import { ErrorCode } from '../services/common/errors.js';
+import { IDENTITY_EXPIRED } from '../services/common/subscriptions.js';
 import { compareResourceVersions } from '../services/common/k8s/resource-version.js';
 import type { GatewayContext } from './datasource.js';
 import { TOKEN_ALIAS, type PlannedSubscription } from './subscription-plan.js';
@@ -29,9 +31,6 @@ const FINAL_CODES = new Set([
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
 ]);
-
-/** An upstream that completes after living this long (ms) is being renewed (its identity expired), not failing. */
-const RENEWAL_MIN_LIFETIME_MS = 5_000;
 
 /** Compares resume tokens (resourceVersions): numerically when both are integers; any other different one is later. */
 function tokenAfter(a: string, b: string): boolean {
@@ -112,7 +111,8 @@ export class Upstream {
     const variables = { ...this.upstreamVariables };
     if (this.planned.resumable) variables[this.planned.resumeVariable] = this.lastToken ?? null;
     let receivedAny = false;
-    const subscribedAt = Date.now();
+    // What the subgraph said last before it completes decides what the completion means (see `complete` below).
+    let ending: 'renew' | 'retry' | { final: readonly GraphQLFormattedError[] } | undefined;
     this.unsubscribe = client.subscribe<Record<string, unknown>>(
       { query: this.planned.upstreamQuery, variables, ...(extensions ? { extensions } : {}) },
       {
@@ -124,12 +124,19 @@ export class Upstream {
           }
           const data = result.data?.[this.planned.rootField] as Record<string, unknown> | null | undefined;
           if (!data) {
-            // An error instead of an event: the request is wrong (final) or the subgraph cannot serve it now (retry).
-            const codes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? ''));
-            if (!receivedAny && codes.some((c) => FINAL_CODES.has(c))) this.fail(result.errors ?? []);
+            // An error instead of an event: the identity expired (renew), the request is wrong or the object gone
+            // (final), or the subgraph cannot serve it now (retry from the last token).
+            const errors = result.errors ?? [];
+            const codes = errors.map((e) => String(e.extensions?.code ?? ''));
+            if (codes.includes(IDENTITY_EXPIRED)) ending = 'renew';
+            else if (codes.some((c) => FINAL_CODES.has(c))) {
+              if (!receivedAny) this.fail(errors);
+              else ending = { final: errors };
+            } else ending = 'retry';
             return;
           }
           receivedAny = true;
+          ending = undefined;
           const token = data[TOKEN_ALIAS];
           if (typeof token === 'string') {
             // After a resume, the subgraph starts right after lastToken; anything older is a duplicate.
@@ -145,8 +152,15 @@ export class Upstream {
           Array.isArray(err)
             ? this.fail(err as { message: string; extensions?: Record<string, unknown> }[])
             : this.dropped(err),
-        // A completion after a while is the subgraph ending it as its identity expired: renew at once.
-        complete: () => (Date.now() - subscribedAt >= RENEWAL_MIN_LIFETIME_MS ? this.renew() : this.dropped(undefined)),
+        // A completion after IDENTITY_EXPIRED: renew at once; after an error the subgraph may get over: resubscribe
+        // with back-off; after a final error: every client gets it; otherwise the stream has ended for good (a
+        // finished operation), and so do the clients' subscriptions.
+        complete: () => {
+          if (ending === 'renew') this.renew();
+          else if (ending === 'retry') this.dropped(undefined);
+          else if (ending) this.fail(ending.final);
+          else this.finish();
+        },
       },
     );
   }
@@ -184,18 +198,30 @@ export class Upstream {
     }, delay);
   }
 
-  /** A final upstream error: every client gets it and ends. */
+  /** A final upstream error: every client gets it, after the events still being delivered, and ends. */
   private fail(errors: readonly { message: string; extensions?: Record<string, unknown> }[]): void {
+    if (this.state === 'closed') return;
     const result: ExecutionResult = {
       errors: errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })),
     };
-    for (const execution of this.executions.values()) {
-      for (const c of execution.clients) {
-        c.push(result);
-        c.end();
+    this.chain = this.chain.then(() => {
+      for (const execution of this.executions.values()) {
+        for (const c of execution.clients) {
+          c.push(result);
+          c.end();
+        }
       }
-    }
-    this.close();
+      this.close();
+    });
+  }
+
+  /** The subgraph ended the stream: clients get what is still being delivered, then completion. */
+  private finish(): void {
+    if (this.state === 'closed') return;
+    this.chain = this.chain.then(() => {
+      for (const execution of this.executions.values()) for (const c of execution.clients) c.end();
+      this.close();
+    });
   }
 
   private enqueue(result: FormattedExecutionResult<Record<string, unknown>, unknown>): void {

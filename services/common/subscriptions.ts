@@ -58,6 +58,17 @@ function fingerprint(result: ExecutionResult, type: unknown, token: unknown): st
 }
 
 /**
+ * The code of the error that ends a subgraph subscription whose signed identity expired. Only the gateway sees it: it
+ * subscribes again at once from the last resumeToken, with a fresh identity, and its clients notice nothing.
+ */
+export const IDENTITY_EXPIRED = 'IDENTITY_EXPIRED';
+
+const identityExpired = () =>
+  new GraphQLError('the identity this subscription was opened with has expired: subscribe again', {
+    extensions: { code: IDENTITY_EXPIRED },
+  });
+
+/**
  * The source stream mapped to results, skipping unchanged MODIFIEDs. Pulled one source item per wait of the reader (so
  * a subscriber that reads slowly slows its source, which ends it when it falls too far behind); return() ends it at
  * once (see asyncQueue), and the source with it.
@@ -101,10 +112,20 @@ function changesOnly(
       if (result) queue.push(result);
     },
   });
-  // A subscription ends (completes) when the identity it was opened with expires: the gateway opens it again from its
-  // last resumeToken with the caller's current roles, so a revoked role stops the events within one identity lifetime.
+  // A subscription ends when the identity it was opened with expires, with an IDENTITY_EXPIRED error after what is
+  // queued: the gateway opens it again from its last resumeToken with the caller's current roles, so a revoked role
+  // stops the events within one identity lifetime. A plain completion is the stream's own end, which the gateway
+  // passes on to its clients (a finished helm operation, a log stream whose pod is gone).
   const timer =
-    endAt !== undefined ? setTimeout(() => void results.return(), Math.max(0, endAt - Date.now())) : undefined;
+    endAt !== undefined
+      ? setTimeout(
+          () => {
+            results.push({ errors: [identityExpired()] });
+            results.end();
+          },
+          Math.max(0, endAt - Date.now()),
+        )
+      : undefined;
   timer?.unref();
 
   /** The payload's result, or undefined for a MODIFIED the subscriber cannot tell from what it was last sent. */
