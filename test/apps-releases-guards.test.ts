@@ -14,7 +14,12 @@ import { startTestStack, type TestStack } from './harness/stack.js';
 let stack: TestStack;
 let repo: BuiltChartRepo;
 let served: ChartRepoServer;
-const tokens: Record<'operator' | 'viewer' | 'outsider', string> = { operator: '', viewer: '', outsider: '' };
+const tokens: Record<'operator' | 'viewer' | 'outsider' | 'padmin', string> = {
+  operator: '',
+  viewer: '',
+  outsider: '',
+  padmin: '',
+};
 const clients: Client[] = [];
 const NS = 'shop';
 const PASSWORD = 'apps-password-1';
@@ -59,6 +64,42 @@ subjects:
     namespace: {{ .Release.Namespace }}
 `,
   },
+  // A Role within a project admin's rights and a binding to it; and a Role that would let its holders escalate.
+  roled: {
+    'role.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .Release.Name }}-pods
+rules:
+  - apiGroups: [""]
+    resources: ["pods"]
+    verbs: ["get", "list", "delete"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .Release.Name }}-pods
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ .Release.Name }}-pods
+subjects:
+  - kind: ServiceAccount
+    name: default
+    namespace: {{ .Release.Namespace }}
+`,
+  },
+  escalating: {
+    'role.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .Release.Name }}-everything
+rules:
+  - apiGroups: ["rbac.authorization.k8s.io"]
+    resources: ["roles"]
+    verbs: ["escalate", "bind"]
+`,
+  },
   secretive: {
     'secret.yaml': `apiVersion: v1
 kind: Secret
@@ -93,6 +134,7 @@ beforeAll(async () => {
   for (const [who, role] of [
     ['operator', 'project-operator'],
     ['viewer', 'project-viewer'],
+    ['padmin', 'project-admin'],
     ['outsider', undefined],
   ] as const) {
     const steps = [`mutation($p: String!) { createUser(input: { username: "${who}", password: $p }) { username } }`];
@@ -259,6 +301,25 @@ describe('charts that would apply more than the caller may', () => {
       'mutation { uninstallRelease(namespace: "shop", name: "wide") { id } }',
     );
     expect(await finished('admin', byAdmin.data!.uninstallRelease.id)).toEqual({ state: 'SUCCEEDED' });
+  });
+});
+
+describe('RBAC objects in charts', () => {
+  it('are for project admins only, and never beyond what a project admin has', async () => {
+    const byOperator = await as<Install>('operator', INSTALL, { name: 'roles', chart: 'roled' });
+    expect(byOperator.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(byOperator.errors?.[0]?.message).toMatch(/Role roles-pods \(an RBAC object.*only project admins/);
+    const escalating = await as<Install>('padmin', INSTALL, { name: 'roles', chart: 'escalating' });
+    expect(escalating.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(escalating.errors?.[0]?.message).toMatch(
+      /Role roles-everything \(a Role granting more than a project admin has: verb "escalate"/,
+    );
+    expect(await storedRevisions('roles')).toBe(0);
+
+    const byAdmin = await as<Install>('padmin', INSTALL, { name: 'roles', chart: 'roled' });
+    expect(byAdmin.errors).toBeUndefined();
+    expect(await finished('padmin', byAdmin.data!.installRelease!.id)).toEqual({ state: 'SUCCEEDED' });
+    expect(await stack.cluster.kubectl(['get', 'role,rolebinding', '-n', NS, '-o', 'name'])).toMatch(/roles-pods/);
   });
 });
 
