@@ -1,7 +1,7 @@
 // The chart catalog (issue 16 §1) against a chart repository made by the real helm and served over HTTP on
 // 127.0.0.1: adding and syncing repositories, conditional requests, search ranking and paging, versions, the files
 // of an archive (checked against `helm show`), credentials at rest, persistence, and who may do what.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { Viewer } from '../services/common/authz.js';
 import { fetchIndex } from '../services/apps/clients/chart-repo.js';
 import { openRepositoryStore, type RepositoryStore } from '../services/apps/clients/repository-store.js';
 import { Catalog } from '../services/apps/model/catalog.js';
-import { CredentialsCipher } from '../services/apps/model/catalog-credentials.js';
+import { CredentialsCipher, localCredentialsKey } from '../services/apps/model/catalog-credentials.js';
 import {
   buildChartRepo,
   helm,
@@ -275,6 +275,19 @@ describe('credentials', () => {
       await catalog.removeRepository(ADMIN, 'locked').catch(() => false);
       await locked.close();
     }
+  });
+
+  it('keeps an embedded installation’s key file across restarts, readable by its owner only', () => {
+    const dir = join(scratch, 'keyfile');
+    const key = localCredentialsKey(dir);
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    expect(localCredentialsKey(dir)).toBe(key);
+    expect(statSync(join(dir, 'credentials.key')).mode & 0o777).toBe(0o600);
+    const sealed = new CredentialsCipher(key).encrypt('r', { username: 'u', password: 'p' });
+    expect(new CredentialsCipher(localCredentialsKey(dir)).decrypt('r', sealed)).toEqual({
+      username: 'u',
+      password: 'p',
+    });
   });
 });
 

@@ -3,6 +3,8 @@
 // is the additional authenticated data, so a ciphertext copied onto another row does not decrypt. Stored as
 // `v1:<base64 of iv | tag | ciphertext>`; the plaintext is the JSON of { username, password }.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Credentials {
   username: string;
@@ -38,4 +40,18 @@ export class CredentialsCipher {
     const v = JSON.parse(plain) as Credentials;
     return { username: String(v.username), password: String(v.password) };
   }
+}
+
+/**
+ * For one embedded installation (PGlite in a data folder, no APPS_CREDENTIALS_KEY): a random key made once and kept
+ * next to the database it protects (credentials.key, mode 0600). `npm start` makes a new identity secret on every
+ * run, so sealing with that would leave stored credentials unreadable after a restart. Replicas on a shared database
+ * must be given one key instead.
+ */
+export function localCredentialsKey(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'credentials.key');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
 }
