@@ -279,3 +279,51 @@ describe('a walk with a point in time while documents arrive', () => {
     await client.closePointInTime({ body: { id } });
   });
 });
+
+describe('scroll', () => {
+  it('pages through a snapshot until it is empty, then is cleared', async () => {
+    await bulkIndex(
+      'scroll-a',
+      Array.from({ length: 25 }, (_, i) => ({ i })),
+      Array.from({ length: 25 }, (_, i) => `s${i}`),
+    );
+    const first = (await client.search({ index: 'scroll-a', scroll: '30s', body: { size: 10, sort: [{ i: 'desc' }] } }))
+      .body;
+    expect(typeof first._scroll_id).toBe('string');
+    expect(first.hits.total).toEqual({ value: 25, relation: 'eq' });
+    // Written after the scroll started: not part of it.
+    await bulkIndex('scroll-a', [{ i: 100 }]);
+    const seen = first.hits.hits.map((h: Body) => h._source.i);
+    expect(first.hits.hits[0].sort).toEqual([24]);
+    for (;;) {
+      const page = (await client.scroll({ body: { scroll_id: first._scroll_id, scroll: '30s' } })).body;
+      if (!page.hits.hits.length) break;
+      seen.push(...page.hits.hits.map((h: Body) => h._source.i));
+    }
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, k) => 24 - k));
+    const cleared = (await client.clearScroll({ body: { scroll_id: first._scroll_id } })).body;
+    expect(cleared).toEqual({ succeeded: true, num_freed: 1 });
+    const gone = await failure(client.scroll({ body: { scroll_id: first._scroll_id } }));
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.root_cause[0].type).toBe('search_context_missing_exception');
+  });
+
+  it('serves the client scroll helper, and refuses from and oversized batches as Elasticsearch does', async () => {
+    const got: number[] = [];
+    for await (const doc of client.helpers.scrollDocuments<{ i: number }>({
+      index: 'scroll-a',
+      size: 7,
+      body: { query: { range: { i: { lt: 25 } } } },
+    }))
+      got.push(doc.i);
+    expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, k) => k));
+    const from = await failure(client.search({ index: 'scroll-a', scroll: '10s', body: { from: 5 } }));
+    expect(from.status).toBe(400);
+    expect(JSON.stringify(from.body)).toMatch(/using \[from\] is not allowed in a scroll context/);
+    const big = await failure(client.search({ index: 'scroll-a', scroll: '10s', body: { size: 10_010 } }));
+    expect(big.status).toBe(400);
+    expect(JSON.stringify(big.body)).toMatch(
+      /Batch size is too large, size must be less than or equal to: \[10000\] but was \[10010\]/,
+    );
+  });
+});

@@ -222,7 +222,19 @@ function wrapShardError(e: unknown, snapshots: Snapshot[]): unknown {
   return e;
 }
 
-export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown, params: URLSearchParams): Obj {
+/** What a scroll keeps between its pages: the indices as of its start and where the last page ended. */
+export interface ScrollState {
+  snapshots: Snapshot[];
+  after?: SortKey[];
+}
+
+export function search(
+  cluster: Cluster,
+  target: SearchTarget,
+  rawBody: unknown,
+  params: URLSearchParams,
+  scroll?: ScrollState,
+): Obj {
   const started = Date.now();
   const body: Obj = rawBody === undefined || rawBody === null ? {} : isObj(rawBody) ? rawBody : {};
   if (rawBody !== undefined && rawBody !== null && !isObj(rawBody))
@@ -274,12 +286,22 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
   const q = params.get('q');
   const finalQuery: Query = q ? queryFromQ(q, params.get('df')) : query;
 
-  const prepared = resolveSnapshots(cluster, target, body, params);
+  if (scroll && from > 0) throw illegalArgument('using [from] is not allowed in a scroll context');
+  if (scroll && body.search_after !== undefined)
+    throw illegalArgument('[search_after] cannot be used in a scroll context');
+  const prepared = scroll
+    ? { snapshots: scroll.snapshots, pitId: undefined, pitBases: scroll.snapshots.map((_s, i) => i * 2 ** 32) }
+    : resolveSnapshots(cluster, target, body, params);
   const { snapshots, pitId, pitBases } = prepared;
   const now = Date.now();
   try {
     for (const s of snapshots) {
       const window = s.index.settings.max_result_window;
+      if (scroll && size > window) {
+        throw illegalArgument(
+          `Batch size is too large, size must be less than or equal to: [${window}] but was [${size}]. Scroll batch sizes cost as much memory as result windows so they are controlled by the [index.max_result_window] index level setting.`,
+        );
+      }
       if (from + size > window) {
         throw illegalArgument(
           `Result window is too large, from + size must be less than or equal to: [${window}] but was [${from + size}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.`,
@@ -290,14 +312,22 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
     const effective: SortClause[] = clauses.length ? [...clauses] : [];
     if (pitId && effective.length && !effective.some((c) => c.field === '_shard_doc'))
       effective.push({ field: '_shard_doc', desc: effective[effective.length - 1]?.desc ?? false, missing: '_last' });
-    checkSortFields(effective, snapshots, pitId !== undefined);
-    const sorted = effective.length > 0;
+    // A scroll goes on where its last page ended: its order gets the same hidden tie-breaker.
+    if (scroll) {
+      if (!effective.length) effective.push({ field: '_score', desc: true, missing: '_last' });
+      if (!effective.some((c) => c.field === '_shard_doc'))
+        effective.push({ field: '_shard_doc', desc: false, missing: '_last' });
+    }
+    checkSortFields(effective, snapshots, pitId !== undefined || scroll !== undefined);
+    const sorted = clauses.length > 0;
     const scoring = !sorted || effective.some((c) => c.field === '_score') || body.track_scores === true;
     const minScore = typeof body.min_score === 'number' ? body.min_score : undefined;
-    const byOrder: SortClause[] = sorted ? effective : [{ field: '_score', desc: true, missing: '_last' }];
+    const byOrder: SortClause[] = effective.length ? effective : [{ field: '_score', desc: true, missing: '_last' }];
     const keyOf = sortKeyer(byOrder, snapshots, (s) => pitBases[s]);
     const cmp = compareCandidates(byOrder);
-    let pivot: Candidate | undefined;
+    let pivot: Candidate | undefined = scroll?.after
+      ? { s: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER, score: 0, keys: scroll.after }
+      : undefined;
     if (body.search_after !== undefined) {
       if (!sorted) throw illegalArgument('Sort must contain at least one field.');
       const after = afterKeys(body.search_after, effective, snapshots);
@@ -320,6 +350,7 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
       top.offer(c);
     });
     const page = top.sorted().slice(from);
+    if (scroll && page.length) scroll.after = page[page.length - 1].keys;
 
     const hits = page.map((c) => {
       const snap = snapshots[c.s];
@@ -335,7 +366,10 @@ export function search(cluster: Cluster, target: SearchTarget, rawBody: unknown,
       if (src !== undefined) hit._source = src;
       const fields = fieldsOf(body, snap, c.seq);
       if (fields) hit.fields = fields;
-      if (sorted) hit.sort = (c.keys as SortKey[]).map((k, i) => wireSortValue(k, effective[i], snapshots));
+      if (sorted) {
+        const shown = scroll ? (c.keys as SortKey[]).slice(0, clauses.length) : (c.keys as SortKey[]);
+        hit.sort = shown.map((k, i) => wireSortValue(k, effective[i], snapshots));
+      }
       return hit;
     });
 

@@ -10,6 +10,7 @@ import { Cluster, parseTimeValue } from './cluster.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
 import { EsError, NODE_ID, illegalArgument } from './errors.js';
 import { toJson } from './json.js';
+import { clearScroll, continueScroll, startScroll } from './scroll.js';
 import { count, search } from './search.js';
 
 export interface EsServerOptions {
@@ -80,8 +81,12 @@ const ROUTES: [string[], string, Handler][] = [
   [['POST', 'GET'], '/{index}/_flush', (_r, c, p) => ok(admin.refresh(c, p.index))],
   [['POST', 'PUT'], '/_bulk', (r, c) => ok(bulk(c, r.text, undefined))],
   [['POST', 'PUT'], '/{index}/_bulk', (r, c, p) => ok(bulk(c, r.text, p.index))],
-  [['GET', 'POST'], '/_search', (r, c) => ok(search(c, {}, r.json(), r.params))],
-  [['GET', 'POST'], '/{index}/_search', (r, c, p) => ok(search(c, { expression: p.index }, r.json(), r.params))],
+  [['GET', 'POST'], '/_search/scroll', (r, c) => ok(scrollPage(c, r, undefined))],
+  [['GET', 'POST'], '/_search/scroll/{id}', (r, c, p) => ok(scrollPage(c, r, p.id))],
+  [['DELETE'], '/_search/scroll', (r, c) => scrollClear(c, r, undefined)],
+  [['DELETE'], '/_search/scroll/{id}', (r, c, p) => scrollClear(c, r, p.id)],
+  [['GET', 'POST'], '/_search', (r, c) => ok(searchOrScroll(c, undefined, r))],
+  [['GET', 'POST'], '/{index}/_search', (r, c, p) => ok(searchOrScroll(c, p.index, r))],
   [['GET', 'POST'], '/_msearch', (r, c) => ok(msearch(c, r, undefined))],
   [['GET', 'POST'], '/{index}/_msearch', (r, c, p) => ok(msearch(c, r, p.index))],
   [['GET', 'POST'], '/_count', (r, c) => ok(count(c, {}, r.json(), r.params))],
@@ -222,6 +227,26 @@ function indexExists(c: Cluster, expression: string, r: Request): Reply {
   } catch {
     return { status: 404 };
   }
+}
+
+function searchOrScroll(c: Cluster, expression: string | undefined, r: Request): unknown {
+  const target = expression === undefined ? {} : { expression };
+  return r.params.has('scroll') ? startScroll(c, target, r.json(), r.params) : search(c, target, r.json(), r.params);
+}
+
+function scrollPage(c: Cluster, r: Request, pathId: string | undefined): unknown {
+  const body = (r.json() ?? {}) as { scroll_id?: unknown; scroll?: unknown };
+  return continueScroll(
+    c,
+    pathId ?? body.scroll_id ?? r.params.get('scroll_id') ?? undefined,
+    body.scroll ?? r.params.get('scroll') ?? undefined,
+  );
+}
+
+function scrollClear(c: Cluster, r: Request, pathId: string | undefined): Reply {
+  const body = (r.json() ?? {}) as { scroll_id?: unknown };
+  const result = clearScroll(c, pathId ?? body.scroll_id);
+  return { status: result.status, body: result.body };
 }
 
 /** `_msearch`: header and body lines in pairs; each search answers alone (its error in its place). */
