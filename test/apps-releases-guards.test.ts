@@ -348,6 +348,15 @@ describe('who may read and follow', () => {
       '{ helmReleases { edges { node { name } } } }',
     );
     expect(viewerList.data!.helmReleases.edges.map((e) => e.node.name)).toContain('shown');
+    const byWorkspace = await as<{ helmReleases: { edges: { node: { namespace: string; name: string } }[] } }>(
+      'viewer',
+      '{ helmReleases(workspace: "demo-shop") { edges { node { namespace name } } } }',
+    );
+    expect(byWorkspace.data!.helmReleases.edges.map((e) => `${e.node.namespace}/${e.node.name}`)).toContain(
+      'shop/shown',
+    );
+    const foreignWorkspace = await as('outsider', '{ helmReleases(workspace: "demo-shop") { totalCount } }');
+    expect(foreignWorkspace.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const outsiderList = await as<{ helmReleases: { totalCount: number } }>(
       'outsider',
       '{ helmReleases { totalCount } }',
