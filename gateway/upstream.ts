@@ -28,6 +28,8 @@ const FINAL_CODES = new Set([
   ErrorCode.FORBIDDEN,
   ErrorCode.UNAUTHENTICATED,
   ErrorCode.NOT_FOUND,
+  // Resuming again from the same token cannot succeed: the client has to list again.
+  ErrorCode.RESUME_EXPIRED,
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
 ]);

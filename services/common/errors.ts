@@ -8,6 +8,8 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   CONFLICT: 'CONFLICT',
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  /** A subscription's resumeToken is older than any history still kept: the client must list again. Final. */
+  RESUME_EXPIRED: 'RESUME_EXPIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -21,5 +23,6 @@ export const notFoundError = (message: string) => apiError(ErrorCode.NOT_FOUND, 
 export const conflictError = (message: string) => apiError(ErrorCode.CONFLICT, message);
 export const forbiddenError = (message: string) => apiError(ErrorCode.FORBIDDEN, message);
 export const unauthenticatedError = (message: string) => apiError(ErrorCode.UNAUTHENTICATED, message);
+export const resumeExpired = (message: string) => apiError(ErrorCode.RESUME_EXPIRED, message);
 export const upstreamUnavailable = (service: string, message: string) =>
   apiError(ErrorCode.UPSTREAM_UNAVAILABLE, message, { service });
