@@ -21,9 +21,9 @@ import { bulkLoad, type SyntheticLine } from '../test/logging-helpers.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 
 const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const LINES = envInt('BENCH_LINES', 20_000);
+const LINES = envInt('BENCH_LINES', 10_000);
 const CONCURRENT = envInt('BENCH_CONCURRENT', 500);
-const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const ROUNDS = envInt('BENCH_ROUNDS', 2);
 const NAMESPACES = 20;
 const WORDS = 25;
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
