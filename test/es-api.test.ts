@@ -3,6 +3,7 @@
 // HTTP, and by raw fetch where the wire itself matters (headers, NDJSON, status codes of HEAD).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEs, type TestEs } from './harness/es.js';
@@ -419,6 +420,18 @@ describe('wire details', () => {
     await client.index({ index: 'fp', id: '1', refresh: true, body: { a: 1 } });
     const r = await raw('GET', '/fp/_search?filter_path=hits.hits._id,hits.total.value');
     expect(r.json()).toEqual({ hits: { total: { value: 1 }, hits: [{ _id: '1' }] } });
+  });
+
+  it('takes gzip-compressed request bodies', async () => {
+    const body = gzipSync('{"index":{"_index":"gz","_id":"1"}}\n{"a":"zipped"}\n');
+    const res = await fetch(`${es.url}/_bulk?refresh=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Body).errors).toBe(false);
+    expect((await client.get({ index: 'gz', id: '1' })).body._source).toEqual({ a: 'zipped' });
   });
 
   it('answers a body that is not JSON with a 400 parse error', async () => {

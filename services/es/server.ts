@@ -5,6 +5,7 @@
 // startEs(options?: EsServerOptions): Promise<EsServer>  — { url, port, cluster, close() }
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import * as admin from './admin.js';
 import { Cluster, parseTimeValue } from './cluster.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
@@ -430,7 +431,23 @@ async function handle(cluster: Cluster, req: IncomingMessage, res: ServerRespons
     res.end(method === 'HEAD' ? undefined : buf);
   };
   try {
-    const raw = await readBody(req, limit);
+    let raw = await readBody(req, limit);
+    // Clients may compress request bodies (the official client's `compression`, Fluent Bit's `Compress gzip`).
+    const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
+    if (encoding === 'gzip' || encoding === 'deflate') {
+      try {
+        raw =
+          encoding === 'gzip'
+            ? gunzipSync(raw, { maxOutputLength: limit })
+            : inflateSync(raw, { maxOutputLength: limit });
+      } catch {
+        throw new EsError(
+          400,
+          'parse_exception',
+          `request body is not valid ${encoding} data or is larger than ${limit} bytes`,
+        );
+      }
+    }
     const text = raw.toString('utf8');
     const parts = url.pathname
       .split('/')

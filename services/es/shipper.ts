@@ -59,6 +59,8 @@ export interface ShipperOptions {
   maxBufferedDocs?: number;
   /** Documents per `_bulk` request (default 2,000). */
   maxBulkDocs?: number;
+  /** How long a bulk request may take before it is retried (default 30 s). */
+  requestTimeoutMs?: number;
   /** Extra request headers (Authorization for basic auth or an API key). */
   headers?: Record<string, string>;
   onShipped?: (docs: ShippedDocument[]) => void;
@@ -243,6 +245,7 @@ export function startShipper(options: ShipperOptions): Shipper {
         method: 'POST',
         headers: { 'content-type': 'application/x-ndjson', ...options.headers },
         body,
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 30_000),
       });
     } catch (e) {
       throw new Error(`bulk request failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -326,6 +329,8 @@ export function startShipper(options: ShipperOptions): Shipper {
       clearInterval(timer);
       unsubscribe();
       if (sending) await sending.catch(() => undefined);
+      // What fell due until now goes out once more before stopping, as Fluent Bit flushes on shutdown.
+      await cycle().catch(() => undefined);
       closed = true;
     },
   };
