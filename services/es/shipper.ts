@@ -224,7 +224,8 @@ export function startShipper(options: ShipperOptions): Shipper {
   const unsubscribe = store.subscribe((ev: StoreEvent) => {
     if (closed || ev.rt.group !== '' || ev.rt.kind !== 'Pod') return;
     const now = Date.now();
-    if (ev.old) tailPod(ev.old, now);
+    // The new state names how a run ended (its finish time), so it is read, not the old one: a run read "up to now"
+    // from its old running state could get lines past its end.
     tailPod(ev.object, now);
     if (ev.type === 'DELETED') {
       const uid = ev.object.metadata.uid;
