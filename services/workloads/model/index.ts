@@ -19,6 +19,7 @@ import type { Page } from './query.js';
 import type { Viewer } from '../../common/authz.js';
 import * as workloads from './workloads.js';
 import { LiveChanges, type LiveOptions } from './live.js';
+import { listToken } from './resume-token.js';
 import { guarded, WORKLOADS_MODEL_CHECKS } from './arguments.js';
 import * as subscriptions from './subscriptions.js';
 
@@ -79,14 +80,15 @@ export function buildWorkloadsModel(
   const live = new LiveChanges(kube, subscriptions.LIVE_KINDS, opts.live);
   const deps: subscriptions.LiveDeps = { kube, live, customObjects, accounts: opts.accounts };
   /**
-   * A page with the token it was served from: the newest change each kind's feed (fed by the same informer as the
-   * cache, in the same tick) has seen, the oldest of them for several kinds (a resume may repeat, never miss).
+   * A page with the token of the snapshot it was served from: the newest change each kind's feed has seen. The feed
+   * is fed by the cache's informer in the same synchronous step that changes the cache, and the page was read from
+   * the cache in this same step, so the versions are exactly those of what the page shows. Several kinds: each
+   * kind's version, in one token (resume-token.ts), so a subscription to any of them resumes exactly after the list.
    */
-  const withToken = (kinds: readonly KindName[], page: Page): Page & { resumeToken: string } => {
-    const tokens = kinds.map((k) => live.feed(k).last).filter((t): t is bigint => t !== undefined);
-    const oldest = tokens.reduce<bigint | undefined>((a, t) => (a === undefined || t < a ? t : a), undefined);
-    return { ...page, resumeToken: oldest === undefined ? '' : String(oldest) };
-  };
+  const withToken = (kinds: readonly KindName[], page: Page): Page & { resumeToken: string } => ({
+    ...page,
+    resumeToken: listToken(new Map(kinds.map((k) => [k, live.feed(k).last]))),
+  });
   const podPage = (page: Page) => withToken(['Pod'], page);
   const workloadPage = (kind: workloads.WorkloadKindEnum | null | undefined, page: Page) =>
     withToken(
@@ -148,7 +150,8 @@ export function buildWorkloadsModel(
       resources.listResources(deps, viewer, kind, args),
     resource: (viewer: Viewer, kind: resources.ResourceKind, namespace: string | undefined, name: string) =>
       resources.getResource(deps, viewer, kind, namespace, name),
-    events: (viewer: Viewer, args: resources.EventListArgs) => resources.listEvents(deps, viewer, args),
+    events: (viewer: Viewer, args: resources.EventListArgs) =>
+      withToken(['Event'], resources.listEvents(deps, viewer, args)),
     podsOfService: (viewer: Viewer, svc: StoredObject, args: { first?: number | null; after?: string | null }) =>
       podPage(resources.podsOfService(deps, viewer, svc, args)),
     serviceEndpoints: (viewer: Viewer, svc: StoredObject) =>

@@ -1,11 +1,13 @@
 // Live changes for subscriptions: one change feed per kind, fed by that kind's informer cache (so one watch on the API
-// server serves every subscriber), and per-subscription streams that filter it, resume it from a resumeToken, and
-// fall back to a snapshot of the current state when a token is too old to replay.
+// server serves every subscriber), and per-subscription streams that filter it and resume it from a resumeToken: from
+// the feed's history, or through a watch of their own on the API server for a token older than the history. A token
+// older than what the API server keeps too (410 Gone) ends the subscription with RESUME_EXPIRED: the client lists
+// again. A gap is never filled silently.
 //
 // Tokens are resourceVersions. Kubernetes calls them opaque, but every API server (etcd's revision) and the sandbox
 // issue increasing integers, and informers everywhere rely on that to order a kind's events; a token that is not an
 // integer is refused. Within one kind the watch delivers events in increasing resourceVersion order.
-import { badUserInput } from '../../common/errors.js';
+import { resumeExpired } from '../../common/errors.js';
 import { resourceVersionValue } from '../../common/k8s/resource-version.js';
 import { visibleNamespaces, type Viewer } from '../../common/authz.js';
 import type { StoredObject } from '../../common/k8s/object.js';
@@ -13,6 +15,7 @@ import { keyOf, type KindName } from '../clients/kinds.js';
 import { KubeApiError } from '../clients/kube-rest.js';
 import type { CacheChange, KubeClient } from '../clients/kube.js';
 import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
+import { versionForKind } from './resume-token.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -22,7 +25,7 @@ export interface LiveEvent {
   object: StoredObject;
   /** The resourceVersion this event brings the subscriber to; pass it back to resume after it. */
   resumeToken: string;
-  /** Part of a resync: the token given was too old to replay, so the current state of every match is sent once. */
+  /** Always false: a token too old to replay ends the stream with RESUME_EXPIRED instead of a snapshot. */
   snapshot: boolean;
   /** namespace/name: events of one object share it. */
   key: string;
@@ -51,7 +54,7 @@ interface HistoryEntry {
 }
 
 export interface LiveOptions {
-  /** Watch events kept per kind for replay (older tokens resume through the API server, or by snapshot). */
+  /** Watch events kept per kind for replay (older tokens resume through the API server, or get RESUME_EXPIRED). */
   historySize?: number;
   /** Events a subscriber may have waiting before it is ended (the gateway then resumes it from its last token). */
   maxPending?: number;
@@ -122,11 +125,13 @@ export class ChangeFeed {
     const token = resourceVersionValue(c.token);
     if (token === undefined) return;
     this.history.push({ type: c.type, object: c.object, previous: c.previous, token });
+    // Readers first: a live reader has then read the newest entry, so trimming never moves the history past it.
+    for (const r of this.readers) r.appended();
     if (this.history.length > this.historySize) {
-      const dropped = this.history.splice(0, this.history.length - Math.floor(this.historySize * 0.9));
+      const keep = Math.max(1, Math.floor(this.historySize * 0.9));
+      const dropped = this.history.splice(0, this.history.length - keep);
       this.start = dropped[dropped.length - 1].token;
     }
-    for (const r of this.readers) r.appended();
   }
 }
 
@@ -203,8 +208,8 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
   private pull(): void {
     if (this.mode !== 'live' || this.ended) return;
     if (this.cursor !== undefined && this.feed.start !== undefined && this.cursor < this.feed.start) {
-      // The history moved past this subscriber (it was trimmed): what was missed can only be resent as a snapshot.
-      this.snapshot();
+      // The history moved past this subscriber while it caught up: the API server may still have what it missed.
+      this.catchUp(this.cursor);
       return;
     }
     const h = this.feed.history;
@@ -296,7 +301,12 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
         (err) => {
           if (this.mode !== 'catching-up') return;
           this.stopCatchUp = undefined;
-          if (err instanceof KubeApiError && err.statusCode === 410) this.snapshot();
+          if (err instanceof KubeApiError && err.statusCode === 410)
+            this.fail(
+              resumeExpired(
+                `resumeToken ${from} is older than the ${this.feed.kind} changes still kept: list again and subscribe with the new list's resumeToken`,
+              ),
+            );
           else if (!err && sent >= until) finish();
           else if (!err)
             this.catchUp(sent); // a watch that ended early: go on from what was sent
@@ -310,19 +320,6 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
         },
         (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
       );
-  }
-
-  /** The current state of every match, once, marked as a snapshot; then the live tail. */
-  private snapshot(): void {
-    this.stopCatchUp?.();
-    this.stopCatchUp = undefined;
-    this.mode = 'live';
-    const last = this.feed.last;
-    const token = String(last ?? '');
-    for (const o of this.feed.kube.caches[this.feed.kind].list()) {
-      if (this.matches(o)) this.push({ type: 'ADDED', object: o, resumeToken: token, snapshot: true, key: keyOf(o) });
-    }
-    this.cursor = last;
   }
 
   /** Ends the stream: what is queued is still read, then the error. */
@@ -372,14 +369,7 @@ export class LiveChanges {
     filter: LiveFilter,
     resumeToken: string | null | undefined,
   ): AsyncIterableIterator<LiveEvent> {
-    let from: bigint | undefined;
-    if (resumeToken !== null && resumeToken !== undefined) {
-      from = resourceVersionValue(resumeToken);
-      if (from === undefined)
-        throw badUserInput(`resumeToken ${JSON.stringify(resumeToken)} is not a token this service issued`, {
-          argument: 'resumeToken',
-        });
-    }
+    const from = resumeToken !== null && resumeToken !== undefined ? versionForKind(resumeToken, kind) : undefined;
     const ns = visibleNamespaces(viewer);
     const visible = ns === 'all' ? () => true : (o: StoredObject) => ns.has(o.metadata.namespace ?? '');
     // Every subscriber reads the kind's one feed: the informer's watch stays the only one, however many subscribe.
