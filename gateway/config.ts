@@ -31,6 +31,7 @@ export function gatewayOptionsFromEnv(): GatewayOptions {
     redisUrl,
     redisKeyPrefix: envString('REDIS_KEY_PREFIX', GATEWAY_DEFAULTS.redisKeyPrefix),
     introspection: envBool('GRAPHQL_INTROSPECTION', !isProduction()),
+    ide: envBool('GATEWAY_IDE', !isProduction()),
     limits: {
       maxDepth: envInt('GATEWAY_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, { min: 0 }),
       maxAliases: envInt('GATEWAY_MAX_ALIASES', DEFAULT_LIMITS.maxAliases, { min: 0 }),

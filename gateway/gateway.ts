@@ -18,6 +18,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import type { Registry } from 'prom-client';
 import { isProduction } from '../services/common/config.js';
 import { closeServer, createServiceHttpServer, listen } from '../services/common/http.js';
+import { firstRoute, ideRoute } from './ide.js';
 import { identityKey, signIdentity } from '../services/common/identity.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { connectionAuth, httpContext, refusedTokensPlugin } from './auth.js';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   redisKeyPrefix?: string;
   limits?: Partial<QueryLimits>;
   introspection?: boolean;
+  /** GraphiQL for browsers on GET /graphql (gateway/ide.ts); default: on unless NODE_ENV=production. */
+  ide?: boolean;
   /** Largest request body (and GET query string), bytes. */
   maxBodyBytes?: number;
   subgraphTimeoutMs?: number;
@@ -186,14 +189,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: o.maxBodyBytes,
     context: httpContext(authenticator, opts.trustProxy ?? 0),
     onResponse: requests.onResponse,
-    // GET /logs/export, streamed from the logging subgraph (log-export.ts).
-    routes: logExportRoute({
-      authenticator,
-      signingKey,
-      loggingUrl: () => subgraphs.logging,
-      timeoutMs: o.subgraphTimeoutMs,
-      log,
-    }),
+    // GraphiQL for browsers (ide.ts), and GET /logs/export, streamed from the logging subgraph (log-export.ts).
+    routes: firstRoute(
+      (opts.ide ?? !isProduction()) ? ideRoute({ path: '/graphql' }) : undefined,
+      logExportRoute({
+        authenticator,
+        signingKey,
+        loggingUrl: () => subgraphs.logging,
+        timeoutMs: o.subgraphTimeoutMs,
+        log,
+      }),
+    ),
   });
 
   const executor = new SubscriptionExecutor({
