@@ -1,7 +1,9 @@
 // The chart catalog (issue 16 §1) against a chart repository made by the real helm and served over HTTP on
 // 127.0.0.1: adding and syncing repositories, conditional requests, search ranking and paging, versions, the files
 // of an archive (checked against `helm show`), credentials at rest, persistence, and who may do what.
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +131,32 @@ describe('repositories and sync', () => {
     expect(served.requests.length).toBe(after);
     await served.close();
   });
+
+  it('close() stops a sync that is waiting on a repository', async () => {
+    let hang = false;
+    let asked = 0;
+    const index = readFileSync(join(repo.dir, 'index.yaml'));
+    const slow = createServer((_req, res) => {
+      asked++;
+      if (!hang) res.end(index);
+    });
+    await new Promise<void>((ok) => slow.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+    const closing = await Catalog.open({
+      store: await openRepositoryStore({}),
+      credentialsSecret: SECRET,
+      syncIntervalMs: 0,
+      timeoutMs: 600_000,
+    });
+    await closing.addRepository(ADMIN, { name: 'slow', url });
+    hang = true;
+    const sync = closing.syncRepository(ADMIN, 'slow');
+    await expect.poll(() => asked).toBe(2);
+    await closing.close();
+    expect((await sync).syncError).toMatch(/index.yaml of repository slow/);
+    slow.closeAllConnections();
+    await new Promise((ok) => slow.close(ok));
+  }, 30_000);
 
   it('records a failed sync in syncError and keeps answering from the last index', async () => {
     const served = await serveChartRepo(repo.dir);

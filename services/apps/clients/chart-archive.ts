@@ -27,6 +27,8 @@ export interface ChartArchiveOptions {
   /** Bytes of archives kept in memory (default 64 MiB). */
   cacheBytes?: number;
   timeoutMs?: number;
+  /** Aborts every download (the catalog closing). */
+  signal?: AbortSignal;
 }
 
 /** A map in least-recently-used order whose values' sizes add up to at most `maxBytes`. */
@@ -183,6 +185,7 @@ export class ChartArchives {
       resolver: this.opts.resolver,
       maxBytes: this.opts.maxArchiveBytes ?? 20 << 20,
       timeoutMs: this.opts.timeoutMs ?? 30_000,
+      signal: this.opts.signal,
       auth: req.auth,
       authOrigin: req.authOrigin,
       what: req.what,

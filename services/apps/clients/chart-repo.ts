@@ -34,6 +34,8 @@ export interface FetchOptions {
   what: string;
   /** Takes the body's chunks as they arrive instead of keeping them (the result's `chunks` is then empty). */
   onChunk?: (chunk: Buffer) => void;
+  /** Stops the exchange early (the catalog closing). */
+  signal?: AbortSignal;
 }
 
 export type FetchResult =
@@ -54,7 +56,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** GETs a URL under the rules above; BAD_USER_INPUT for refused URLs and sizes, UPSTREAM_UNAVAILABLE otherwise. */
 export async function fetchChecked(rawUrl: string, opts: FetchOptions): Promise<FetchResult> {
-  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const deadline = opts.signal
+    ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal])
+    : AbortSignal.timeout(opts.timeoutMs);
   let url = checkUrlSyntax(rawUrl, `URL of ${opts.what}`);
   for (let hop = 0; ; hop++) {
     const addresses = await resolveChecked(url, opts.resolver ?? systemResolver);

@@ -102,6 +102,8 @@ export class Catalog {
   private readonly cipher: CredentialsCipher;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Aborts the repository requests in flight when the catalog closes. */
+  private readonly closing = new AbortController();
 
   private constructor(private readonly opts: CatalogOptions) {
     this.cipher = new CredentialsCipher(opts.credentialsSecret);
@@ -110,6 +112,7 @@ export class Catalog {
       maxArchiveBytes: opts.archiveMaxBytes,
       cacheBytes: opts.archiveCacheBytes,
       timeoutMs: opts.timeoutMs,
+      signal: this.closing.signal,
     });
   }
 
@@ -128,6 +131,7 @@ export class Catalog {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.states.values()].map((s) => s.syncing));
     await this.opts.store.close();
@@ -434,6 +438,7 @@ export class Catalog {
       maxBytes: this.opts.indexMaxBytes ?? 100 << 20,
       fullParseMaxBytes: this.opts.fullParseMaxBytes,
       timeoutMs: this.opts.timeoutMs ?? 30_000,
+      signal: this.closing.signal,
       auth: this.credentialsOf(state.row),
     });
     state.fetchState = result.state;
