@@ -293,6 +293,45 @@ describe('live logs (module against the sandbox)', () => {
     }
   });
 
+  it('follows a crash-looping container from run to run, each ended run whole, across connection cuts', async () => {
+    await sb.core.createNamespacedPod({
+      namespace: NS,
+      body: podSpec('crashloop-1', [['worker', 'example/payment-worker-crash:2.1.0']]),
+    });
+    // Subscribed before the container first started: every run's lines are new to it.
+    const r = read(await subscribe(live, admin, { namespace: NS, pod: 'crashloop-1' }));
+    const restarts = async () =>
+      (await sb.core.readNamespacedPod({ namespace: NS, name: 'crashloop-1' })).status?.containerStatuses?.[0]
+        ?.restartCount ?? 0;
+    let cuts = 0;
+    await eventually(
+      async () => {
+        if (cuts++ % 3 === 0) proxy.cut();
+        return (await restarts()) >= 3;
+      },
+      60_000,
+      'three restarts',
+    );
+    const previous = (
+      await sb.core.readNamespacedPodLog({ namespace: NS, name: 'crashloop-1', previous: true, timestamps: true })
+    )
+      .split('\n')
+      .filter(Boolean);
+    // The last ended run's log arrives whole, in order, wherever the cuts fell.
+    await eventually(() => r.lines().includes(previous.at(-1)!), 20_000, 'the last ended run delivered');
+    await r.stop();
+    const got = r.lines();
+    expect(new Set(got).size).toBe(got.length);
+    const at = got.indexOf(previous[0]);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(got.slice(at, at + previous.length)).toEqual(previous);
+    // Every run from its first line, the first run included: the earlier runs came before it.
+    expect(got[0]).toContain(' Starting payment-worker-crash');
+    expect(got.slice(0, at).filter((l) => l.includes(' Starting payment-worker-crash')).length).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+
   it('ends a subscription whose pod is deleted with NOT_FOUND, after the lines already read', async () => {
     await runningPod(podSpec('doomed-1', [['nginx', 'nginx:1.27']]));
     const r = read(await subscribe(live, admin, { namespace: NS, pod: 'doomed-1', tailLines: 1 }));

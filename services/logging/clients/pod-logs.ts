@@ -184,6 +184,8 @@ export class PodLogClient {
     pod: string,
     q: Omit<PodLogQuery, 'follow' | 'timestamps'>,
     onLines: (lines: RawLogLine[]) => void,
+    /** The API server accepted the request (200): the log is being streamed from now on. */
+    onOpen: () => void = () => {},
   ): Promise<FollowHandle> {
     const { send, opts } = await this.open(namespace, pod, { ...q, follow: true, timestamps: true });
     let req: ClientRequest | undefined;
@@ -198,6 +200,7 @@ export class PodLogClient {
           res.on('error', (e) => reject(unreachable(e)));
           return;
         }
+        onOpen();
         const parser = new TimestampedLineParser();
         res.on('data', (c: Buffer) => {
           const lines = parser.push(c);
@@ -244,6 +247,17 @@ export class PodLogClient {
       req.on('error', (e) => reject(unreachable(e)));
       req.end();
     });
+  }
+
+  /** One read of a container's log with timestamps (no follow), as lines. */
+  async readLines(
+    namespace: string,
+    pod: string,
+    q: Omit<PodLogQuery, 'follow' | 'timestamps'>,
+  ): Promise<RawLogLine[]> {
+    const text = await this.read(namespace, pod, { ...q, timestamps: true });
+    const parser = new TimestampedLineParser();
+    return [...parser.push(text), ...parser.end()];
   }
 
   /** The pod as the API server has it now; undefined when there is none. */

@@ -70,8 +70,11 @@ export class ContainerStream {
   joinable = true;
   /** The last line received from upstream (reconnects resume after it). */
   private position: Position | undefined;
-  /** Before the first line: the time the first request went out (a reconnect resumes from there). */
-  private firstRequestKey: string | undefined;
+  /**
+   * A stream of the last lines (tailLines, sinceSeconds) that has not received a line yet: when the API server first
+   * answered. A retry then asks from there, not again for the last lines (lines written since would be missed).
+   */
+  private connectedKey: string | undefined;
   private handle: FollowHandle | undefined;
   private closed = false;
   private endedWith: Error | undefined;
@@ -81,6 +84,8 @@ export class ContainerStream {
   requests = 0;
   /** The container will not run again (pod Succeeded/Failed): reconnect only when woken. */
   private finished = false;
+  /** The container's restartCount when the last request went out. */
+  private restartsAtConnect: number | undefined;
 
   constructor(
     readonly id: StreamIdentity,
@@ -91,6 +96,8 @@ export class ContainerStream {
     private readonly forget: (stream: ContainerStream) => void,
     /** Called once, when the stream has ended for good. */
     private readonly onClosed: (stream: ContainerStream) => void = () => {},
+    /** The container's restartCount as the pod watch has it now (undefined: not known). */
+    private readonly restarts: () => number | undefined = () => undefined,
   ) {}
 
   get subscriberCount(): number {
@@ -183,7 +190,7 @@ export class ContainerStream {
 
   private query(): { tailLines?: number; sinceSeconds?: number; sinceTime?: string } {
     if (this.position) return { sinceTime: sinceTimeOf(this.position.key) };
-    if (this.firstRequestKey) return { sinceTime: sinceTimeOf(this.firstRequestKey) };
+    if (this.connectedKey) return { sinceTime: sinceTimeOf(this.connectedKey) };
     switch (this.start.kind) {
       case 'tail':
         return { tailLines: this.start.tailLines };
@@ -198,24 +205,55 @@ export class ContainerStream {
 
   private async run(): Promise<void> {
     while (!this.closed) {
-      // The overlap a reconnect reads again: up to the last line received (or, with none, the first request's time).
-      const resumed = this.position ?? (this.firstRequestKey ? { key: this.firstRequestKey, n: 0 } : undefined);
-      const filter = new ResumeFilter(resumed);
-      const query = this.query();
-      this.firstRequestKey ??= keyOfTime(Date.now());
       let received = false;
+      /**
+       * A reader for one request: every request after a line was received reads again from that line's second (with
+       * none yet, see connectedKey), so each drops that overlap with a filter of its own.
+       */
+      const reader = () => {
+        const resumed = this.position ?? (this.connectedKey ? { key: this.connectedKey, n: 0 } : undefined);
+        const filter = new ResumeFilter(resumed);
+        const query = this.query();
+        const deliver = (raw: RawLogLine[]) => {
+          const fresh = raw.filter((l) => filter.passes(l.key));
+          if (fresh.length) {
+            received = true;
+            this.receive(fresh);
+          }
+        };
+        return { query, deliver };
+      };
       try {
+        // The container restarted since the last request: the run that ended may have written lines after the last
+        // one received (the connection was cut before it ended). Its log first, from the same point.
+        const restarts = this.restarts();
+        if (
+          this.position &&
+          restarts !== undefined &&
+          this.restartsAtConnect !== undefined &&
+          restarts > this.restartsAtConnect
+        ) {
+          const { query, deliver } = reader();
+          this.requests++;
+          // Best effort: without it only the lines of the ended run after the cut are missing.
+          const previous = await this.client
+            .readLines(this.id.namespace, this.id.pod, { container: this.id.container, previous: true, ...query })
+            .catch((): RawLogLine[] => []);
+          deliver(previous);
+        }
+        this.restartsAtConnect = restarts;
+        if (this.closed) break;
+        const { query, deliver } = reader();
         this.requests++;
         this.handle = await this.client.follow(
           this.id.namespace,
           this.id.pod,
           { container: this.id.container, ...query },
-          (raw) => {
-            const fresh = raw.filter((l) => filter.passes(l.key));
-            if (fresh.length) {
-              received = true;
-              this.receive(fresh);
-            }
+          deliver,
+          () => {
+            // The whole log or from a time: asking the same again is right until a line arrives.
+            if (!this.position && (this.start.kind === 'tail' || this.start.kind === 'since'))
+              this.connectedKey ??= keyOfTime(Date.now());
           },
         );
         if (this.closed) this.handle.abort();

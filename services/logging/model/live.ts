@@ -75,6 +75,17 @@ function containerSignature(pod: k8s.V1Pod, container: string): string {
   return JSON.stringify([st?.phase, pod.spec?.nodeName, cs?.restartCount, cs?.state, cs?.containerID]);
 }
 
+/** The container's restartCount in the pod the watch has under that name, if it is still the pod with `uid`. */
+function restartCountOf(pod: k8s.V1Pod | undefined, uid: string, container: string): number | undefined {
+  if (pod?.metadata?.uid !== uid) return undefined;
+  const st = pod.status;
+  return [
+    ...(st?.containerStatuses ?? []),
+    ...(st?.initContainerStatuses ?? []),
+    ...(st?.ephemeralContainerStatuses ?? []),
+  ].find((c) => c.name === container)?.restartCount;
+}
+
 function containersOf(pod: k8s.V1Pod): { all: string[]; main: string[] } {
   const main = (pod.spec?.containers ?? []).map((c) => c.name);
   const all = [
@@ -389,6 +400,7 @@ export class LiveLogs {
           () => {},
         );
       },
+      () => restartCountOf(pods.get(name) as k8s.V1Pod | undefined, uid, container),
     );
     this.joinable.set(key, stream);
     this.open.add(stream);
