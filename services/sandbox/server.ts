@@ -24,6 +24,7 @@ import type { KObject, WatchEventType } from './types.js';
 import { at } from './defaults/fields.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
 import type { Faults, ServerOptions } from './server/options.js';
+import { queryFlag, wantsPretty } from './server/params.js';
 import {
   type Route,
   pathNotFound,
@@ -42,6 +43,7 @@ import {
   resourceName,
   isLoopback,
   forbidden,
+  prettyResponses,
 } from './server/requests.js';
 
 /** RBAC's (and audit logs') verb of an API request. */
@@ -130,6 +132,7 @@ export class SandboxServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (wantsPretty(url.searchParams)) prettyResponses.add(res);
     try {
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return text(res, 200, 'ok');
       if (path === '/metrics' && this.opts.metrics) {
@@ -294,9 +297,7 @@ export class SandboxServer {
     if (!name) {
       switch (method) {
         case 'GET':
-          return q.get('watch') === 'true' || q.get('watch') === '1'
-            ? this.serveWatch(req, res, route, q)
-            : this.serveList(req, res, route, q);
+          return queryFlag(q, 'watch') ? this.serveWatch(req, res, route, q) : this.serveList(req, res, route, q);
         case 'POST': {
           const body = await readObject(req);
           this.checkBodyNamespace(rt, body, namespace);
@@ -356,7 +357,7 @@ export class SandboxServer {
         const patched = applyPatch(contentType, current, raw, {
           rt,
           fieldManager: q.get('fieldManager') ?? undefined,
-          force: q.get('force') === 'true',
+          force: queryFlag(q, 'force'),
         });
         patched.metadata ??= {};
         this.checkBodyName(patched, name!);
@@ -461,8 +462,8 @@ export class SandboxServer {
     const timeoutSeconds = q.get('timeoutSeconds')
       ? Number(q.get('timeoutSeconds'))
       : (this.opts.watchTimeoutSeconds ?? 1800);
-    const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    const sendInitialEvents = q.get('sendInitialEvents') === 'true';
+    const bookmarks = queryFlag(q, 'allowWatchBookmarks');
+    const sendInitialEvents = queryFlag(q, 'sendInitialEvents');
     const rv = sendInitialEvents ? '' : (q.get('resourceVersion') ?? '');
     res.writeHead(200, {
       'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json',

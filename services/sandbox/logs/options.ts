@@ -1,5 +1,6 @@
 // PodLogOptions: parsing the query string and the API server's validation of it.
 import { badRequest, invalid, type StatusCause } from '../errors.js';
+import { queryBool } from '../server/params.js';
 
 export interface LogOptions {
   container?: string;
@@ -27,16 +28,7 @@ function parseIntParam(query: URLSearchParams, name: string): number | undefined
   return Number(raw.trim());
 }
 
-function parseBoolParam(query: URLSearchParams, name: string): boolean | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  // Go's strconv.ParseBool, which the real server's query decoding uses; a bare `?follow` means true.
-  if (raw === '' || ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(raw)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(raw)) return false;
-  throw badRequest(`couldn't parse "${name}": strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`);
-}
-
-/** PodLogOptions from a query string. Malformed numbers, booleans and times are 400 BadRequest. */
+/** PodLogOptions from a query string. Malformed numbers and times are 400 BadRequest; booleans as server/params.ts. */
 export function parseLogOptions(query: URLSearchParams): LogOptions {
   const opts: LogOptions = {};
   const container = query.get('container');
@@ -60,7 +52,7 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
     opts.sinceTime = sinceTime;
   }
   for (const name of ['timestamps', 'previous', 'follow'] as const) {
-    const v = parseBoolParam(query, name);
+    const v = queryBool(query, name);
     if (v !== undefined) opts[name] = v;
   }
   return opts;

@@ -10,6 +10,7 @@ import type { DeleteOptions } from '../store.js';
 import type { KObject } from '../types.js';
 import { at, isObject, oneOf, type Fields } from '../defaults/fields.js';
 import type { RequestVerb } from '../server.js';
+import { queryFlag } from './params.js';
 
 export interface Route {
   rt: ResourceType;
@@ -54,7 +55,7 @@ export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions 
         ? Number(graceQuery)
         : undefined;
   let policy = sent.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-  if (sent.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
+  if (sent.orphanDependents === true || queryFlag(q, 'orphanDependents')) policy = 'Orphan';
   if (policy && !oneOf(PROPAGATION_POLICIES, policy))
     throw badRequest(`unsupported propagationPolicy: ${String(policy)}`);
   return {
@@ -133,8 +134,11 @@ export function fieldManagerOf(req: IncomingMessage, q: URLSearchParams): string
     .slice(0, 128);
 }
 
+/** Responses to requests with `?pretty=true`: their JSON is indented, as the apiserver does. */
+export const prettyResponses = new WeakSet<ServerResponse>();
+
 export function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
+  const data = prettyResponses.has(res) ? JSON.stringify(body, null, 2) + '\n' : JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...headers });
   res.end(data);
 }
@@ -153,6 +157,7 @@ export async function writeList(
   metadata: unknown,
   items: KObject[],
 ): Promise<void> {
+  if (prettyResponses.has(res)) return json(res, 200, { kind, apiVersion, metadata, items });
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let buf = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
   for (let i = 0; i < items.length; i++) {
@@ -189,7 +194,7 @@ export function requestVerb(method: string, route: Route, query: URLSearchParams
   switch (method) {
     case 'GET':
       // `?watch=true` on a named object is a watch too (of that one object), as RBAC sees it.
-      return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : route.name ? 'get' : 'list';
+      return queryFlag(query, 'watch') ? 'watch' : route.name ? 'get' : 'list';
     case 'POST':
       return 'create';
     case 'PUT':

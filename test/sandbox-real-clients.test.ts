@@ -1,0 +1,115 @@
+// The sandbox as real clients see it (issue 17 §3), with the real kubectl and @kubernetes/client-node: boolean query
+// parameters read as the apiserver reads them, and (below) the APIs and controllers a console expects.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
+
+let t: TestSandbox;
+beforeAll(async () => {
+  t = await startTestSandbox({ speed: 20 });
+  await t.core.createNamespace({ body: { metadata: { name: 'params' } } });
+  await t.core.createNamespacedConfigMap({
+    namespace: 'params',
+    body: { metadata: { name: 'one', labels: { set: 'params' } }, data: { a: '1' } },
+  });
+});
+afterAll(async () => t?.close());
+
+/** Runs kubectl and reports its exit code and both streams, for commands expected to fail. */
+async function kubectlResult(
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, stdout: await t.kubectl(args, { input }), stderr: '' };
+  } catch (e) {
+    const cause = (e as Error).cause as { code?: number; stdout?: string; stderr?: string } | undefined;
+    if (typeof cause?.code !== 'number') throw e;
+    return { code: cause.code, stdout: cause.stdout ?? '', stderr: cause.stderr ?? '' };
+  }
+}
+
+describe('boolean query parameters', () => {
+  const base = '/api/v1/namespaces/params/configmaps';
+  const only = 'labelSelector=set%3Dparams';
+
+  // apimachinery's Convert_Slice_string_To_bool: "0" and any case of "false" are false, every other value is true.
+  it.each(['true', 'True', 'TRUE', '1', 't', 'T', '', 'yes'])('watch=%s opens a watch stream', async (value) => {
+    const out = await t.kubectl(['get', '--raw', `${base}?${only}&watch=${value}&timeoutSeconds=1`]);
+    const first = JSON.parse(out.trim().split('\n')[0]) as { type: string; object: { metadata: { name: string } } };
+    expect(first.type).toBe('ADDED');
+    expect(first.object.metadata.name).toBe('one');
+  });
+
+  it.each(['false', 'False', 'FALSE', '0', 'fAlSe'])('watch=%s lists', async (value) => {
+    const list = JSON.parse(await t.kubectl(['get', '--raw', `${base}?${only}&watch=${value}`])) as {
+      kind: string;
+      items: { metadata: { name: string } }[];
+    };
+    expect(list.kind).toBe('ConfigMapList');
+    expect(list.items.map((i) => i.metadata.name)).toEqual(['one']);
+  });
+
+  it('allowWatchBookmarks=True with sendInitialEvents=True ends the initial events with a bookmark', async () => {
+    const out = await t.kubectl([
+      'get',
+      '--raw',
+      `${base}?watch=1&allowWatchBookmarks=True&sendInitialEvents=True&resourceVersionMatch=NotOlderThan&timeoutSeconds=1`,
+    ]);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { annotations?: Record<string, string> } } });
+    expect(events[0].type).toBe('ADDED');
+    const bookmark = events.find((e) => e.type === 'BOOKMARK');
+    expect(bookmark?.object.metadata.annotations?.['k8s.io/initial-events-end']).toBe('true');
+  });
+
+  it('pretty is strconv.ParseBool, an unparsable value meaning false', async () => {
+    const pretty = await t.kubectl(['get', '--raw', `${base}/one?pretty=True`]);
+    expect(pretty).toContain('\n  "kind": "ConfigMap"');
+    const plain = await t.kubectl(['get', '--raw', `${base}/one?pretty=yes`]);
+    expect(plain.trim()).not.toContain('\n');
+    expect(JSON.parse(pretty)).toEqual(JSON.parse(plain));
+  });
+
+  it('orphanDependents=True orphans, orphanDependents=False lets the garbage collector delete dependents', async () => {
+    for (const orphan of ['True', 'False']) {
+      const owner = await t.core.createNamespacedConfigMap({
+        namespace: 'params',
+        body: { metadata: { name: `owner-${orphan.toLowerCase()}` } },
+      });
+      const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata!.name!, uid: owner.metadata!.uid! };
+      await t.core.createNamespacedConfigMap({
+        namespace: 'params',
+        body: { metadata: { name: `dependent-${orphan.toLowerCase()}`, ownerReferences: [ref] } },
+      });
+      await t.kubectl(['delete', '--raw', `${base}/owner-${orphan.toLowerCase()}?orphanDependents=${orphan}`]);
+    }
+    await eventually(async () => {
+      const names = (await t.core.listNamespacedConfigMap({ namespace: 'params' })).items.map((c) => c.metadata?.name);
+      return !names.includes('dependent-false') && names;
+    });
+    const kept = await t.core.readNamespacedConfigMap({ name: 'dependent-true', namespace: 'params' });
+    expect(kept.metadata?.ownerReferences ?? []).toEqual([]);
+  });
+
+  it('follow=True, timestamps=T and previous=0 on pod logs', async () => {
+    await t.kubectl(['run', 'talker', '-n', 'params', '--image=nginx:1.27']);
+    await eventually(async () => {
+      const p = await t.core.readNamespacedPod({ name: 'talker', namespace: 'params' });
+      return p.status?.phase === 'Running';
+    });
+    const out = await t.kubectl([
+      'get',
+      '--raw',
+      '/api/v1/namespaces/params/pods/talker/log?timestamps=T&previous=0&tailLines=2&follow=False',
+    ]);
+    const lines = out.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z /);
+    const res = await kubectlResult(['get', '--raw', '/api/v1/namespaces/params/pods/talker/log?previous=True']);
+    // previous=True is read as true: there is no previous instance, as the kubelet answers.
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('previous terminated container "talker" in pod "talker" not found');
+  });
+});
