@@ -14,6 +14,7 @@ import {
   afterKeys,
   checkSortFields,
   compareCandidates,
+  compareKey,
   sortKeyer,
   parseSort,
   wireSortValue,
@@ -176,6 +177,11 @@ class TopK {
       heap[0] = c;
       this.down(0);
     }
+  }
+
+  /** The last of the k best so far, once there are k (anything after it cannot make it). */
+  worst(): Candidate | undefined {
+    return this.heap.length >= this.k ? this.heap[0] : undefined;
   }
 
   sorted(): Candidate[] {
@@ -345,6 +351,11 @@ export function search(
       if (score > maxScore) maxScore = score;
       if (from + size === 0) return;
       const c: Candidate = { s, seq, score };
+      // Most matches lose on the first sort key alone: to the page's worst so far, or to search_after's.
+      const first = keyOf.first(c);
+      const worst = top.worst();
+      if (worst && compareKey(first, (worst.keys as SortKey[])[0], byOrder[0]) > 0) return;
+      if (pivot && compareKey(first, (pivot.keys as SortKey[])[0], byOrder[0]) < 0) return;
       c.keys = keyOf(c);
       if (pivot && cmp(c, pivot) <= 0) return;
       top.offer(c);

@@ -153,7 +153,7 @@ export function sortKeyer(
   clauses: SortClause[],
   snapshots: Snapshot[],
   pitShardBase: (s: number) => number,
-): (c: Candidate) => SortKey[] {
+): ((c: Candidate) => SortKey[]) & { first: (c: Candidate) => SortKey } {
   const perSnapshot = snapshots.map((snap, s) =>
     clauses.map((cl): ((c: Candidate) => SortKey) => {
       switch (cl.field) {
@@ -179,12 +179,13 @@ export function sortKeyer(
       };
     }),
   );
-  return (c) => {
+  const keyer = (c: Candidate) => {
     const fns = perSnapshot[c.s];
     const keys = new Array<SortKey>(fns.length);
     for (let i = 0; i < fns.length; i++) keys[i] = fns[i](c);
     return keys;
   };
+  return Object.assign(keyer, { first: (c: Candidate): SortKey => perSnapshot[c.s][0](c) });
 }
 
 /** Compares two key lists in sort order; ties go to snapshot then sequence order. */
