@@ -63,12 +63,14 @@ afterAll(async () => {
 const asOperator = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}) =>
   stack.gqlAs<T>(operatorToken, query, variables);
 
-/** Every state helmOperation sends for an operation, up to its end (over graphql-ws, through the gateway). */
+/**
+ * Every state helmOperation sends for an operation, up to its end (over graphql-ws, through the gateway): the
+ * subscription completes right after the last state.
+ */
 async function follow(id: string): Promise<Operation[]> {
   const seen: Operation[] = [];
-  let stop = () => {};
   await new Promise<void>((resolve, reject) => {
-    stop = ws.subscribe<{ helmOperation: Operation }>(
+    ws.subscribe<{ helmOperation: Operation }>(
       {
         query: 'subscription($id: ID!) { helmOperation(id: $id) { id state kind message finishedAt } }',
         variables: { id },
@@ -77,15 +79,19 @@ async function follow(id: string): Promise<Operation[]> {
         next: (r) => {
           if (r.errors) return reject(new Error(JSON.stringify(r.errors)));
           seen.push(r.data!.helmOperation);
-          // The stream stays open after the last state: a follower stops reading there.
-          if (r.data!.helmOperation.state !== 'RUNNING') resolve();
         },
         error: reject,
-        complete: () => reject(new Error('helmOperation completed before the operation ended')),
+        complete: () => {
+          const lastState = seen.at(-1)?.state;
+          if (lastState === undefined || lastState === 'RUNNING')
+            reject(new Error(`helmOperation completed before the operation ended: ${JSON.stringify(seen)}`));
+          else resolve();
+        },
       },
     );
   });
-  stop();
+  // Nothing after the end state: exactly one of them, last.
+  expect(seen.filter((s) => s.state !== 'RUNNING')).toHaveLength(1);
   return seen;
 }
 

@@ -395,9 +395,8 @@ export class OperationsModel {
   }
 
   /**
-   * The operation's state now and at every change (read in its project). The stream stays open after the last state:
-   * the gateway takes a subscription that completes for a dropped one and opens it again, so clients stop reading at
-   * SUCCEEDED or FAILED. With a resumeToken, only states after it are sent (a renewed subscription repeats nothing).
+   * The operation's state now and at every change (read in its project), ending after SUCCEEDED or FAILED. With a
+   * resumeToken, only states after it are sent (a subscription the gateway renews repeats nothing).
    */
   follow(viewer: Viewer, id: string, resumeToken?: string | null): AsyncIterableIterator<HelmOperationView> {
     authorizeList(viewer, null);
@@ -412,9 +411,12 @@ export class OperationsModel {
     authorize(viewer, 'read', op.view.namespace);
     let last: HelmOperationView | undefined;
     const listener = () => {
-      if (op.view === last || Number(op.view.resumeToken) <= after) return;
-      last = op.view;
-      queue.push(op.view);
+      if (op.view === last) return;
+      if (Number(op.view.resumeToken) > after) {
+        last = op.view;
+        queue.push(op.view);
+      }
+      if (op.view.state !== 'RUNNING') queue.end();
     };
     const queue = asyncQueue<HelmOperationView>({ onEnd: () => void op.listeners.delete(listener) });
     op.listeners.add(listener);
