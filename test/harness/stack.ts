@@ -102,7 +102,8 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const cluster = await startTestSandbox({ seed: { kind: 'demo' }, speed: 20, ...opts.sandbox });
   const identitySecret = STACK_IDENTITY_SECRET;
-  const accounts = await startAccountsSubgraph({
+  // accounts first (workloads asks it for role bindings); monitoring, apps and the logging side start alongside.
+  const accountsReady = startAccountsSubgraph({
     port: 0,
     log: quietLogger,
     adminPassword: STACK_ADMIN_PASSWORD,
@@ -112,23 +113,26 @@ export async function startTestStack(
     settings: { scryptLogN: 10, ...opts.accounts?.settings },
     kubeConfig: cluster.kc,
   });
-  const workloads = await startWorkloadsSubgraph({
-    port: 0,
-    kubeConfig: cluster.kc,
-    log: quietLogger,
-    identitySecret,
-    accounts: { url: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN },
-  });
+  const workloadsReady = accountsReady.then((accounts) =>
+    startWorkloadsSubgraph({
+      port: 0,
+      kubeConfig: cluster.kc,
+      log: quietLogger,
+      identitySecret,
+      accounts: { url: accounts.baseUrl, internalToken: STACK_INTERNAL_TOKEN },
+    }),
+  );
   const { prometheusUrl, ...monitoringOptions } = opts.monitoring ?? {};
-  const monitoring = await startMonitoringSubgraph({
-    port: 0,
-    log: quietLogger,
-    identitySecret,
-    kubeConfig: cluster.kc,
-    ...monitoringOptions,
-    prometheusUrl: typeof prometheusUrl === 'function' ? await prometheusUrl(cluster) : prometheusUrl,
-  });
-  const apps = await startAppsSubgraph({
+  const monitoringReady = (async () =>
+    startMonitoringSubgraph({
+      port: 0,
+      log: quietLogger,
+      identitySecret,
+      kubeConfig: cluster.kc,
+      ...monitoringOptions,
+      prometheusUrl: typeof prometheusUrl === 'function' ? await prometheusUrl(cluster) : prometheusUrl,
+    }))();
+  const appsReady = startAppsSubgraph({
     port: 0,
     log: quietLogger,
     identitySecret,
@@ -136,44 +140,55 @@ export async function startTestStack(
     helmTimeoutSeconds: 60,
     ...opts.apps,
   });
-  const { elasticsearch, shipper: ship, ...loggingOptions } = opts.logging ?? {};
-  const es = elasticsearch === undefined ? await startTestEs() : null;
-  // The index template the README advises, before the first index: log.keyword holds lines up to 8191 characters
-  // (dynamic mapping stops at 256), so that contains/excludes see every line of the sandbox.
-  if (es) {
-    const template = await fetch(`${es.url}/_index_template/kubegraph-logs`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        index_patterns: ['ks-logstash-log-*'],
-        template: {
-          mappings: {
-            properties: { log: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 8191 } } } },
-          },
-        },
-      }),
-    });
-    if (template.status !== 200) throw new Error(`index template: ${template.status} ${await template.text()}`);
-  }
   const shipped: ShippedDocument[] = [];
-  const shipper =
-    es && ship !== false
-      ? startShipper({
-          store: cluster.sandbox.store,
-          url: es.url,
-          // The shipper computes lines with the sandbox's timing, which depends on its speed.
-          speed: opts.sandbox?.speed ?? 20,
-          onShipped: (docs) => shipped.push(...docs),
-        })
-      : null;
-  const logging = await startLoggingSubgraph({
-    port: 0,
-    log: quietLogger,
-    identitySecret,
-    kubeConfig: cluster.kc,
-    ...loggingOptions,
-    elasticsearch: es ? { url: es.url } : (elasticsearch ?? undefined),
-  });
+  const loggingReady = (async () => {
+    const { elasticsearch, shipper: ship, ...loggingOptions } = opts.logging ?? {};
+    const es = elasticsearch === undefined ? await startTestEs() : null;
+    // The index template the README advises, before the first index: log.keyword holds lines up to 8191 characters
+    // (dynamic mapping stops at 256), so that contains/excludes see every line of the sandbox.
+    if (es) {
+      const template = await fetch(`${es.url}/_index_template/kubegraph-logs`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          index_patterns: ['ks-logstash-log-*'],
+          template: {
+            mappings: {
+              properties: { log: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 8191 } } } },
+            },
+          },
+        }),
+      });
+      if (template.status !== 200) throw new Error(`index template: ${template.status} ${await template.text()}`);
+    }
+    const shipper =
+      es && ship !== false
+        ? startShipper({
+            store: cluster.sandbox.store,
+            url: es.url,
+            // The shipper computes lines with the sandbox's timing, which depends on its speed.
+            speed: opts.sandbox?.speed ?? 20,
+            onShipped: (docs) => shipped.push(...docs),
+          })
+        : null;
+    const logging = await startLoggingSubgraph({
+      port: 0,
+      log: quietLogger,
+      identitySecret,
+      kubeConfig: cluster.kc,
+      ...loggingOptions,
+      elasticsearch: es ? { url: es.url } : (elasticsearch ?? undefined),
+    });
+    return { es, shipper, logging };
+  })();
+  // One failure fails the start (the test fails; the parts already listening end with the test process).
+  const [accounts, workloads, monitoring, apps, { es, shipper, logging }] = await Promise.all([
+    accountsReady,
+    workloadsReady,
+    monitoringReady,
+    appsReady,
+    loggingReady,
+  ]);
   const authenticator = accountsAuthenticator({
     accountsUrl: accounts.baseUrl,
     internalToken: STACK_INTERNAL_TOKEN,
