@@ -113,3 +113,55 @@ describe('boolean query parameters', () => {
     expect(res.stderr).toContain('previous terminated container "talker" in pod "talker" not found');
   });
 });
+
+describe('logs of a generic image follow its command', () => {
+  it('kubectl logs of a busybox pod shows what its `sh -c` script echoes', async () => {
+    await t.kubectl([
+      'run',
+      'echoer',
+      '-n',
+      'params',
+      '--image=busybox:1.36',
+      '--restart=Never',
+      '--env=GREETING=hola',
+      '--',
+      'sh',
+      '-c',
+      'echo hello; for i in 1 2 3; do echo "n=$i"; done; echo "$GREETING from $HOSTNAME" && printf \'%s-%d\\n\' done 7',
+    ]);
+    const logs = await eventually(async () => {
+      const out = await t.kubectl(['logs', '-n', 'params', 'echoer']);
+      return out.includes('done-7') && out;
+    });
+    expect(logs).toBe('hello\nn=1\nn=2\nn=3\nhola from echoer\ndone-7\n');
+    // The script ends, so the container does: Completed, and the log stays as it was.
+    await eventually(async () => {
+      const p = await t.core.readNamespacedPod({ name: 'echoer', namespace: 'params' });
+      return p.status?.phase === 'Succeeded';
+    });
+    expect(await t.kubectl(['logs', '-n', 'params', 'echoer'])).toBe(logs);
+  });
+
+  it('a `while true` loop prints its body again every period', async () => {
+    await t.kubectl([
+      'run',
+      'ticker',
+      '-n',
+      'params',
+      '--image=alpine:3.20',
+      '--command',
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo starting; while true; do echo tick; sleep 1; echo tock; done',
+    ]);
+    const logs = await eventually(async () => {
+      const out = await t.kubectl(['logs', '-n', 'params', 'ticker']);
+      return out.split('\n').filter((l) => l === 'tock').length >= 3 && out;
+    });
+    const lines = logs.trim().split('\n');
+    expect(lines[0]).toBe('starting');
+    // Alternating tick/tock after the first line, ending on either.
+    lines.slice(1).forEach((l, i) => expect(l).toBe(i % 2 === 0 ? 'tick' : 'tock'));
+  });
+});

@@ -2,6 +2,7 @@
 import { badRequest } from '../errors.js';
 import type { Container, ContainerStatus, KObject, PodStatus } from '../types.js';
 import { type Flavor, flavorOf } from './timing.js';
+import { scriptLogOf, type ScriptLog } from './script.js';
 
 /** One run of a container: its log is a function of this alone. */
 export interface Instance {
@@ -15,6 +16,8 @@ export interface Instance {
   /** When it stopped, for a terminated instance. */
   end?: number;
   exitCode?: number;
+  /** What a generic image's shell script prints (logs/script.ts), instead of a made-up log. */
+  script?: ScriptLog;
 }
 
 const allContainers = (pod: KObject): Container[] => [
@@ -83,6 +86,10 @@ function instanceFrom(
     timeOf(pod.metadata.creationTimestamp) ??
     Date.now();
   const end = state.finishedAt !== undefined ? (endOf(state.finishedAt) ?? start) : undefined;
+  const spec: Partial<Container> = allContainers(pod).find((c) => c.name === container) ?? {};
+  const env = new Map<string, string>([['HOSTNAME', pod.metadata.name ?? '']]);
+  for (const e of spec.env ?? []) if (typeof e?.value === 'string') env.set(e.name, e.value);
+  const script = scriptLogOf(image, spec.command, spec.args, env);
   return {
     seed: `${pod.metadata.uid ?? pod.metadata.name}|${container}|${image}|${state.startedAt ?? start}`,
     flavor: flavorOf(image),
@@ -93,6 +100,7 @@ function instanceFrom(
     start,
     ...(end !== undefined ? { end: Math.max(end, start) } : {}),
     ...(state.exitCode !== undefined ? { exitCode: Number(state.exitCode) } : {}),
+    ...(script ? { script } : {}),
   };
 }
 

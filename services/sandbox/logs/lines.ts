@@ -400,11 +400,16 @@ function mysqlLines(inst: Instance, k: number, t: number, r: Rng): string[] {
   ];
 }
 
+/** `date`'s default output in a busybox/alpine container (TZ unset): `Mon Dec  7 18:29:46 UTC 2026`. */
+const shellDate = (t: number) => {
+  const d = new Date(t);
+  return `${d.toUTCString().slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms(d)} UTC ${d.getUTCFullYear()}`;
+};
+
 function plainLine(inst: Instance, k: number, t: number, r: Rng): string {
   if (k === 0) return `Starting ${appName(inst)} in ${inst.pod}`;
   if (/busybox|alpine|ubuntu|debian/.test(inst.image)) {
-    const d = new Date(t);
-    return `${d.toUTCString().slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms(d)} UTC ${d.getUTCFullYear()}: ${r.pick(['heartbeat', 'still alive', 'tick'])} ${k}`;
+    return `${shellDate(t)}: ${r.pick(['heartbeat', 'still alive', 'tick'])} ${k}`;
   }
   const roll = r.next();
   if (roll < 0.05)
@@ -453,6 +458,8 @@ function crashLines(inst: Instance, k: number, sched: Schedule, r: Rng): string[
 
 /** The physical lines of event k (a stack trace is several lines with one timestamp). */
 function renderEvent(inst: Instance, sched: Schedule, k: number, t: number): string[] {
+  const scripted = sched.scriptLine(k);
+  if (scripted) return [scripted.line.date ? scripted.line.text + shellDate(t) : scripted.line.text];
   const r = new Rng(hash32(`${inst.seed}|${k}`));
   switch (inst.flavor) {
     case 'web':

@@ -2,6 +2,7 @@
 import type { Instance } from './instance.js';
 import { hash32 } from './random.js';
 import { bannerSize } from './lines.js';
+import type { ScriptLine } from './script.js';
 
 export type Flavor = 'web' | 'json' | 'java' | 'redis' | 'postgres' | 'mysql' | 'crash' | 'plain';
 
@@ -49,14 +50,47 @@ export class Schedule {
     readonly inst: Instance,
     speed: number,
   ) {
+    this.scale = 1 / Math.max(speed, 0.001);
+    const script = inst.script;
+    if (script) {
+      // A user's script (logs/script.ts): its lines once, then its loop's lines every loopMs, all at simulated speed.
+      this.banner = script.once.length;
+      this.period = Math.max(10, Math.round((script.loop?.loopMs ?? 1000) * this.scale));
+      this.periodicBase = inst.start + 40 + Math.round((script.loop?.startMs ?? 0) * this.scale);
+      this.maxEvents = script.loop?.lines.length ? Infinity : this.banner;
+      return;
+    }
     this.banner = bannerSize(inst);
     this.period = Math.max(10, Math.round(PERIOD_MS[inst.flavor] / Math.max(speed, 0.001)));
     this.periodicBase = inst.start + 40 + this.banner * BANNER_STEP_MS + Math.min(1000, this.period);
     this.maxEvents = inst.flavor === 'crash' ? this.banner + 2 + (hash32(inst.seed + '|n') % 4) + 1 : Infinity;
   }
 
+  /** Simulated milliseconds per script millisecond. */
+  private readonly scale: number;
+
+  /** A script's line k: the line and when it is printed. */
+  scriptLine(k: number): { line: ScriptLine; t: number } | undefined {
+    const script = this.inst.script;
+    if (!script) return undefined;
+    if (k < this.banner) {
+      const line = script.once[k];
+      return { line, t: this.inst.start + 40 + Math.round(line.atMs * this.scale) };
+    }
+    const body = script.loop?.lines ?? [];
+    if (!body.length) return undefined;
+    const j = k - this.banner;
+    const line = body[j % body.length];
+    return {
+      line,
+      t: this.periodicBase + Math.floor(j / body.length) * this.period + Math.round(line.atMs * this.scale),
+    };
+  }
+
   /** Time of event k in ms, plus nanoseconds within that millisecond. */
   time(k: number): number {
+    const scripted = this.scriptLine(k);
+    if (scripted) return scripted.t;
     if (k < this.banner) return this.inst.start + 40 + k * BANNER_STEP_MS + (hash32(`${this.inst.seed}|b${k}`) % 5);
     const j = k - this.banner;
     return (
@@ -73,12 +107,25 @@ export class Schedule {
   /** How many events fall due at or before `upTo`. */
   countUpTo(upTo: number): number {
     if (upTo < this.inst.start) return 0;
+    if (this.inst.script) return this.scriptCountUpTo(upTo);
     let n = 0;
     for (; n < this.banner; n++) if (this.time(n) > upTo) return n;
     if (upTo < this.periodicBase) return Math.min(n, this.maxEvents);
     const j = Math.floor((upTo - this.periodicBase) / this.period);
     const m = this.time(this.banner + j) <= upTo ? j + 1 : j;
     return Math.min(this.banner + m, this.maxEvents);
+  }
+
+  private scriptCountUpTo(upTo: number): number {
+    let n = 0;
+    while (n < this.banner && this.time(n) <= upTo) n++;
+    const body = this.inst.script?.loop?.lines ?? [];
+    if (n < this.banner || !body.length || upTo < this.periodicBase) return n;
+    const iterations = Math.floor((upTo - this.periodicBase) / this.period);
+    n += iterations * body.length;
+    const iterationStart = this.periodicBase + iterations * this.period;
+    for (const line of body) if (iterationStart + Math.round(line.atMs * this.scale) <= upTo) n++;
+    return n;
   }
 }
 
