@@ -1,14 +1,19 @@
 // "Served from informer caches (one list+watch per kind) … a request never lists from the API server": a broad set of
 // queries through the gateway, with the sandbox counting every API request it gets (SandboxServer.requestCounts).
+// The stack is the workloads subgraph's own (test/harness/live-stack.ts: the sandbox, workloads, a second subgraph
+// extending Pod that never calls the API server, and the gateway), so every request the sandbox counts is one of the
+// workloads subgraph's: the full test stack's other subgraphs (monitoring, accounts, apps, logging) watch namespaces
+// too, and their requests are theirs to count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestCounts } from '../services/sandbox/server.js';
+import { gql } from './harness/graphql.js';
 import { eventually } from './harness/sandbox.js';
-import { startTestStack, type TestStack } from './harness/stack.js';
+import { startLiveStack, type LiveStack } from './harness/live-stack.js';
 
-let stack: TestStack;
+let stack: LiveStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startLiveStack();
 });
 
 afterAll(async () => {
@@ -42,12 +47,8 @@ const CACHED = [
   'customresourcedefinitions.apiextensions.k8s.io',
 ];
 
-/**
- * Informers per resource in the test stack: the workloads subgraph's, plus the monitoring subgraph's namespace watch
- * (services/common/tenancy.ts, for workspace authorization).
- */
-// Namespaces are watched by workloads, and by monitoring and accounts for their tenancy views.
-const informers = (resource: string) => (resource === 'namespaces' ? 3 : 1);
+/** Informers per resource: the workloads subgraph keeps one per cached kind, namespaces included. */
+const INFORMERS = 1;
 
 const of = (counts: RequestCounts, verb: string) =>
   Object.fromEntries(
@@ -74,7 +75,7 @@ describe('workloads reads never list from the API server', () => {
     const listed = await eventually(
       () => {
         const lists = Object.keys(of(server().requestCounts(), 'list'));
-        return CACHED.every((r) => lists.includes(r)) && lists.every((r) => server().activeWatches(r) >= informers(r))
+        return CACHED.every((r) => lists.includes(r)) && lists.every((r) => server().activeWatches(r) >= INFORMERS)
           ? lists
           : undefined;
       },
@@ -256,10 +257,21 @@ describe('workloads reads never list from the API server', () => {
       n: rest.customResourceDefinitions.edges[0]?.node.name ?? 'widgets.example.com',
     });
 
-    // Across subgraphs: accounts' workspaces, with their projects from workloads (_entities).
-    await q(
-      '{ workspaces { name projects { name pods(first: 5) { totalCount } workloads(first: 5) { totalCount } } } }',
+    // Across subgraphs: the gateway's entity fetches into workloads (the second subgraph's Pod.insight), and the
+    // workloads subgraph's _entities as another subgraph's references reach it (accounts' workspaces → projects).
+    await q('{ pods(namespace: "shop", first: 5) { edges { node { name insight { nameLength } } } } }');
+    const entities = await gql<{ _entities: { name: string; pods: { totalCount: number } }[] }>(
+      stack.workloads.url,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Project { name pods(first: 5) { totalCount } workloads(first: 5) { totalCount } } } }`,
+      {
+        r: [
+          { __typename: 'Project', name: 'shop' },
+          { __typename: 'Project', name: 'analytics' },
+        ],
+      },
     );
+    expect(entities.errors).toBeUndefined();
+    expect(entities.data!._entities.map((p) => p.name)).toEqual(['shop', 'analytics']);
 
     // Secret.values reads the Secret from the API server when asked (one GET), by design: the caches hold no values.
     const secret = await q('{ secret(namespace: "shop", name: "shop-db") { values } }');
@@ -279,8 +291,8 @@ describe('workloads reads never list from the API server', () => {
       // No watch was re-opened (server-side watches last 30 minutes; no 410 or drop happened): opened == open now.
       expect({ resource, opened: n, open: server().activeWatches(resource) }).toEqual({
         resource,
-        opened: informers(resource),
-        open: informers(resource),
+        opened: INFORMERS,
+        open: INFORMERS,
       });
     }
   });
