@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANONYMOUS, type Viewer } from '../services/common/authz.js';
 import { createLogger } from '../services/common/log.js';
 import { NamespaceTenancy, WORKSPACE_LABEL } from '../services/common/tenancy.js';
+import { timestampKey } from '../services/logging/clients/pod-logs.js';
 import {
   createLiveLogResolvers,
   type LiveLogChunk,
@@ -260,6 +261,12 @@ describe('live logs (module against the sandbox)', () => {
       expect(got.length).toBeGreaterThan(10);
       expect(got).toEqual(truth.slice(0, got.length));
     }
+    // Within a chunk the two containers' lines are merged by time.
+    for (const chunk of r.chunks) {
+      const keys = chunk.lines.map((l) => timestampKey(l.timestamp)!);
+      expect(keys).toEqual([...keys].sort());
+    }
+    expect(r.chunks.some((c) => new Set(c.lines.map((l) => l.container)).size === 2)).toBe(true);
   });
 
   it('cuts off a subscriber that stops reading, which resumes from its last token without a gap', async () => {
