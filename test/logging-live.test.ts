@@ -216,7 +216,9 @@ describe('live logs (module against the sandbox)', () => {
     await eventually(() => readers.every((r) => r.lines().length >= 8), 30_000, 'every subscriber reading');
     expect(logRequests(before)).toBe(1);
     expect(live.live.upstreamStreams()).toBe(1);
+    expect(live.live.stats().subscriptions).toBe(50);
     await Promise.all(readers.map((r) => r.stop()));
+    expect(live.live.stats().subscriptions).toBe(0);
     const truth = await logOf('shared-1', 'app');
     for (const r of readers) {
       const got = r.lines();

@@ -80,8 +80,6 @@ export class ContainerStream {
   private endedWith: Error | undefined;
   private wake: (() => void) | undefined;
   private attempt = 0;
-  /** Upstream requests made (first one included). */
-  requests = 0;
   /** The container will not run again (pod Succeeded/Failed): reconnect only when woken. */
   private finished = false;
   /** The container's restartCount when the last request went out. */
@@ -234,7 +232,6 @@ export class ContainerStream {
           restarts > this.restartsAtConnect
         ) {
           const { query, deliver } = reader();
-          this.requests++;
           // Best effort: without it only the lines of the ended run after the cut are missing.
           const previous = await this.client
             .readLines(this.id.namespace, this.id.pod, { container: this.id.container, previous: true, ...query })
@@ -244,7 +241,6 @@ export class ContainerStream {
         this.restartsAtConnect = restarts;
         if (this.closed) break;
         const { query, deliver } = reader();
-        this.requests++;
         this.handle = await this.client.follow(
           this.id.namespace,
           this.id.pod,

@@ -149,6 +149,11 @@ export class LiveLogs {
     return this.open.size;
   }
 
+  /** For the subgraph's metrics: open streams and subscriptions, and pods/log requests made so far. */
+  stats(): { upstreamStreams: number; subscriptions: number; logRequests: number } {
+    return { upstreamStreams: this.open.size, subscriptions: this.subscribers.size, logRequests: this.client.requests };
+  }
+
   /** Cuts every upstream log connection as a network failure would; each stream resumes by itself. */
   dropUpstreams(): number {
     let n = 0;
