@@ -120,6 +120,37 @@ describe('term-level queries', () => {
     expect(await ids({ wildcard: { msg: 'fox*' } })).toEqual(['1', '2']);
   });
 
+  it('wildcard takes patterns of any length, ? as one character, and never reads them as regular expressions', async () => {
+    const long = 'x'.repeat(10_000);
+    await client.index({ index: 'wild', id: 'long', refresh: true, body: { v: `head ${long}\\*?" tail` } });
+    await client.index({ index: 'wild', id: 'short', refresh: true, body: { v: 'a.b' } });
+    const hits = async (value: string, ci = false) =>
+      (
+        (
+          await client.search({
+            index: 'wild',
+            body: { query: { wildcard: { 'v.keyword': { value, case_insensitive: ci } } } },
+          })
+        ).body.hits.hits as Body[]
+      )
+        .map((h) => h._id)
+        .sort();
+    await client.indices.putMapping({
+      index: 'wild',
+      body: { properties: { v: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 20_000 } } } } },
+    });
+    await client.index({ index: 'wild', id: 'long', refresh: true, body: { v: `head ${long}\\*?" tail` } });
+    expect(await hits(`*${long}\\\\\\*\\?"*`)).toEqual(['long']);
+    expect(await hits(`*${long.toUpperCase()}*`, true)).toEqual(['long']);
+    expect(await hits('a?b')).toEqual(['short']);
+    expect(await hits('a?')).toEqual([]);
+    expect(await hits('?.?')).toEqual(['short']);
+    // `.` and `+` are plain characters: `a.*b` is a, a dot, anything, b; `a.+b` wants a literal plus.
+    expect(await hits('a.*b')).toEqual(['short']);
+    expect(await hits('a.+b')).toEqual([]);
+    expect(await hits('*')).toEqual(['long', 'short']);
+  });
+
   it('prefix matches the start of a keyword value', async () => {
     expect(await ids({ prefix: { level: 'IN' } })).toEqual(['3', '5']);
     expect(await ids({ prefix: { level: { value: 'err', case_insensitive: true } } })).toEqual(['1', '4']);

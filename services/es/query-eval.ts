@@ -7,6 +7,7 @@ import { cellValues, type FieldColumn, type Snapshot } from './index.js';
 import type { LeafField, LeafValue } from './mapping.js';
 import type { Query } from './query-parse.js';
 import { globMatch } from './cluster.js';
+import { wildcardMatcher } from './wildcard.js';
 
 export interface Matches {
   bits: Uint8Array;
@@ -19,20 +20,6 @@ export interface EvalContext {
   now: number;
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** An Elasticsearch wildcard pattern (`*`, `?`, `\` escapes) as an anchored regular expression. */
-export function wildcardRegex(pattern: string, caseInsensitive: boolean): RegExp {
-  let src = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) src += escapeRe(pattern[++i]);
-    else if (c === '*') src += '[\\s\\S]*';
-    else if (c === '?') src += '[\\s\\S]';
-    else src += escapeRe(c);
-  }
-  return new RegExp(`^${src}$`, caseInsensitive ? 'iu' : 'u');
-}
 
 /** Lucene's regular-expression syntax, close enough: anchored, `.` any character, no `^`/`$` anchors. */
 function luceneRegex(value: string, caseInsensitive: boolean): RegExp {
@@ -230,8 +217,7 @@ function metaFieldQuery(q: Query, ctx: EvalContext, scoring: boolean): Matches |
       values = [String(q.query)];
       break;
     case 'wildcard': {
-      const re = wildcardRegex(q.pattern, q.caseInsensitive);
-      test = (s) => re.test(s);
+      test = wildcardMatcher(q.pattern, q.caseInsensitive);
       values = [];
       break;
     }
@@ -414,8 +400,7 @@ export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches 
       let test: (s: string) => boolean;
       if (q.kind === 'wildcard') {
         // Text fields are normalized by their analyzer (lowercased) before matching their words.
-        const re = wildcardRegex(leaf.kind === 'text' ? q.pattern.toLowerCase() : q.pattern, ci);
-        test = (s) => re.test(s);
+        test = wildcardMatcher(leaf.kind === 'text' ? q.pattern.toLowerCase() : q.pattern, ci);
       } else if (q.kind === 'prefix') {
         const p = ci ? q.value.toLowerCase() : q.value;
         test = ci ? (s) => s.toLowerCase().startsWith(p) : (s) => s.startsWith(p);
