@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { trace } from '@opentelemetry/api';
 import { Kind, parse, type GraphQLError, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 import type { Viewer } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
@@ -40,6 +41,28 @@ export const stalenessPlugin: ApolloServerPlugin<GatewayContext> = {
         if (!staleness || rc.response.body.kind !== 'single') return;
         const result = rc.response.body.singleResult;
         result.extensions = { ...result.extensions, ...staleness };
+      },
+    };
+  },
+};
+
+/**
+ * Names the request's root span (the incoming HTTP request, when tracing is on: services/common/tracing.ts) after the
+ * operation, with its type and the SHA-256 of the document: never the document itself, its variables or headers.
+ */
+export const tracingPlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation(rc) {
+        const span = trace.getActiveSpan();
+        if (!span?.isRecording()) return;
+        const type = rc.operation?.operation ?? 'query';
+        span.setAttributes({
+          'graphql.operation.type': type,
+          'graphql.operation.name': rc.operationName ?? '',
+          'graphql.document.hash': rc.queryHash,
+        });
+        span.updateName(`graphql ${type}${rc.operationName ? ` ${rc.operationName}` : ''}`);
       },
     };
   },

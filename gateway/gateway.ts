@@ -24,7 +24,7 @@ import { createLogger, type Logger } from '../services/common/log.js';
 import { connectionAuth, httpContext, refusedTokensPlugin } from './auth.js';
 import { createGatewayCaches } from './caches.js';
 import { SUPERGRAPH_PATH } from './compose.js';
-import { KubegraphDataSource, stalenessPlugin, type GatewayContext } from './datasource.js';
+import { KubegraphDataSource, stalenessPlugin, tracingPlugin, type GatewayContext } from './datasource.js';
 import { errorFormatter, requestErrorsPlugin } from './http-errors.js';
 import { developmentAuthenticator, type Authenticator } from './identity.js';
 import { logExportRoute } from './log-export.js';
@@ -170,6 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       requests.plugin,
       requestErrorsPlugin,
       stalenessPlugin,
+      tracingPlugin,
       // Nothing reported to Apollo whatever APOLLO_KEY says, and no landing page loaded from Apollo's CDN
       // (DESIGN.md "Network").
       ApolloServerPluginUsageReportingDisabled(),

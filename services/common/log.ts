@@ -1,11 +1,12 @@
 // Structured logs: one JSON object per line on stdout, so any log pipeline can parse them.
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { logLevelFromEnv, type LogThreshold } from './config.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const order: Record<LogThreshold, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 50 };
 /** The keys every line has; a field of the same name cannot replace them (it goes under `fields`). */
-const RESERVED = new Set(['time', 'level', 'service', 'msg']);
+const RESERVED = new Set(['time', 'level', 'service', 'msg', 'traceId']);
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -22,6 +23,9 @@ export function createLogger(
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < least) return;
     const line: Record<string, unknown> = { time: new Date().toISOString(), level, service, msg };
+    // The trace the line was written in (tracing on: services/common/tracing.ts), to find one from the other.
+    const spanContext = trace.getActiveSpan()?.spanContext();
+    if (spanContext && isSpanContextValid(spanContext)) line.traceId = spanContext.traceId;
     let shadowed: Record<string, unknown> | undefined;
     for (const [k, v] of Object.entries(fields ?? {})) {
       if (RESERVED.has(k) || k === 'fields') (shadowed ??= {})[k] = v;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type * as k8s from '@kubernetes/client-node';
 import { upstreamUnavailable } from '../../common/errors.js';
 
@@ -106,6 +107,23 @@ export class HelmClient {
 
   /** Runs helm once in a fresh private folder, removed after; resolves with its exit code and (scrubbed) output. */
   async run(call: HelmCall): Promise<HelmResult> {
+    // A span around the helm process (when tracing is on): its subcommand and exit code only, never its arguments.
+    return trace.getTracer('kubegraph-helm').startActiveSpan('helm', async (span) => {
+      try {
+        const result = await this.runUntraced(call);
+        if (result.exitCode !== null) span.setAttribute('process.exit.code', result.exitCode);
+        if (result.exitCode !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
+        return result;
+      } catch (e) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async runUntraced(call: HelmCall): Promise<HelmResult> {
     const dir = await mkdtemp(join(tmpdir(), 'kubegraph-helm-'));
     try {
       await chmod(dir, 0o700);
@@ -134,7 +152,10 @@ export class HelmClient {
         NO_PROXY: '*',
         no_proxy: '*',
       };
-      return await this.spawn(call.args(dir), env, dir, call.onOutput);
+      const args = call.args(dir);
+      // The subcommand (install, upgrade, …) names the span; the rest of argv is not recorded.
+      if (args[0] && /^[a-z]+$/.test(args[0])) trace.getActiveSpan()?.updateName(`helm ${args[0]}`);
+      return await this.spawn(args, env, dir, call.onOutput);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,133 @@
+// OpenTelemetry traces, loaded before anything else with `node --import` (see README "Tracing"):
+//   node --import tsx --import ./services/common/tracing.ts gateway/main.ts      (a checkout)
+//   NODE_OPTIONS=--import=./dist/services/common/tracing.js node dist/gateway/main.js   (the built image)
+// A preload, not a call in each main: the http and pg instrumentations hook module loading, so they must be in place
+// before any service module imports node:http, pg or @kubernetes/client-node's node-fetch.
+//
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set: then nothing is started and
+// nothing is sent anywhere (DESIGN.md "Network"). On, spans go to that endpoint only, over OTLP/HTTP with JSON bodies
+// (the exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself: endpoint, headers, timeout), sampled per
+// OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (read by the SDK), batched per OTEL_BSP_*.
+//
+// What is chosen on purpose (each dependency checked for what it does on its own):
+// - no @opentelemetry/sdk-node and no auto-instrumentations bundle: they bring gRPC/Zipkin/Prometheus exporters and
+//   dozens of instrumentations; only http (Kubernetes via node-fetch, Elasticsearch, incoming requests), undici
+//   (global fetch: gateway → subgraph, Prometheus) and pg (PostgreSQL) are registered;
+// - resource detectors are env, process and host only: they read variables, process.* and the local machine id;
+//   none of the cloud or container detectors, which probe metadata addresses over the network;
+// - every URL recorded on a span loses its query string (PromQL, label selectors and GET /graphql variables could
+//   carry a caller's values); headers are never recorded (the instrumentations record none unless configured).
+// Types only: the SDK is loaded (dynamically) when tracing is on, so that off costs nothing at start.
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+/** Span attributes that hold a URL or its parts: kept without their query string. */
+const URL_ATTRIBUTES = new Set(['http.url', 'http.target', 'url.full', 'url.original']);
+/** Span attributes that hold only a query string: dropped. */
+const QUERY_ATTRIBUTES = new Set(['url.query']);
+
+/** Whether tracing is configured (the standard variables); without it nothing is started. */
+export function tracingEndpointConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+}
+
+/**
+ * The service name when OTEL_SERVICE_NAME is unset, from the entry point: gateway/main → kubegraph-gateway,
+ * services/<name>/main → kubegraph-<name>, services/start (everything in one process) → kubegraph.
+ */
+export function serviceNameForEntry(entry: string | undefined): string {
+  const path = (entry ?? '').replace(/\\/g, '/');
+  if (/(^|\/)gateway\/main\.[cm]?[jt]s$/.test(path)) return 'kubegraph-gateway';
+  const service = /(^|\/)services\/([a-z-]+)\/main\.[cm]?[jt]s$/.exec(path);
+  return service ? `kubegraph-${service[2]}` : 'kubegraph';
+}
+
+function withoutQuery(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const at = value.indexOf('?');
+  return at < 0 ? value : value.slice(0, at);
+}
+
+/** A span as exported, its URL attributes without query strings (the span itself is left as it is). */
+export function redactSpan(span: ReadableSpan): ReadableSpan {
+  let attributes: ReadableSpan['attributes'] | undefined;
+  for (const key of Object.keys(span.attributes)) {
+    if (!URL_ATTRIBUTES.has(key) && !QUERY_ATTRIBUTES.has(key)) continue;
+    attributes ??= { ...span.attributes };
+    if (QUERY_ATTRIBUTES.has(key)) delete attributes[key];
+    else attributes[key] = withoutQuery(span.attributes[key]) as string;
+  }
+  if (!attributes) return span;
+  // Everything else (span context, times, events, methods) read through the original span.
+  return Object.create(span, { attributes: { value: attributes, enumerable: true } }) as ReadableSpan;
+}
+
+class RedactingExporter implements SpanExporter {
+  constructor(private readonly inner: SpanExporter) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans.map(redactSpan), done);
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+export interface Tracing {
+  /** Sends what is buffered and stops (called on exit). */
+  shutdown(): Promise<void>;
+}
+
+/** Starts tracing when the standard variables ask for it; returns undefined (and loads nothing) otherwise. */
+export async function startTracing(
+  serviceName = serviceNameForEntry(process.argv[1]),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Tracing | undefined> {
+  if (!tracingEndpointConfigured(env)) return undefined;
+  const [resources, { OTLPTraceExporter }, { BatchSpanProcessor }, { NodeTracerProvider }, instr, http, undici, pg] =
+    await Promise.all([
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/instrumentation'),
+      import('@opentelemetry/instrumentation-http'),
+      import('@opentelemetry/instrumentation-undici'),
+      import('@opentelemetry/instrumentation-pg'),
+    ]);
+  // env (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) wins over the name derived from the entry point.
+  const detected = resources.detectResources({
+    detectors: [resources.processDetector, resources.hostDetector, resources.envDetector],
+  });
+  const resource = resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ 'service.name': serviceName }))
+    .merge(detected);
+  // JSON bodies (the exporter's only encoding): any OTLP/HTTP receiver accepts them on /v1/traces.
+  const exporter = new RedactingExporter(new OTLPTraceExporter());
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  // Registers the AsyncLocalStorage context manager and the W3C trace-context (traceparent) propagator.
+  provider.register();
+  instr.registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      new http.HttpInstrumentation({
+        // Probes and scrapes are not requests anyone follows; they would drown the traces.
+        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)(\?|$)/.test(req.url ?? ''),
+      }),
+      new undici.UndiciInstrumentation(),
+      // Statements only, with their placeholders; parameter values are never recorded (the default).
+      new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
+    ],
+  });
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => (stopped ??= provider.shutdown().catch(() => undefined));
+  // Buffered spans are sent when the event loop drains; a process.exit() loses at most the last batch (OTEL_BSP_*).
+  process.once('beforeExit', () => void shutdown());
+  return { shutdown };
+}
+
+// Imported as a preload: started at once, before the entry point's modules load.
+await startTracing();
