@@ -100,6 +100,8 @@ export class SubscriptionExecutor {
   private readonly fedApiSchema: ReturnType<Supergraph['apiSchema']>;
   private readonly plans = new Map<string, PlannedSubscription>();
   private readonly upstreams = new Map<string, Upstream>();
+  /** Numbers the upstreams of clients resuming from a token (never shared: see subscribe). */
+  private resumedUpstreams = 0;
   private readonly clients = new Map<string, Client>();
   readonly log: Logger;
   readonly observe?: SubscriptionObserver;
@@ -183,7 +185,8 @@ export class SubscriptionExecutor {
         upstreamVariables[name] = client.variables[name];
     }
     const initialToken = planned.resumable ? resumeTokenOf(planned, client.variables) : undefined;
-    // A client resuming from a token replays history of its own; clients starting live share one upstream.
+    // A client resuming from a token replays history of its own, never joining an upstream that has already replayed
+    // part of it (two clients listing at the same moment get the same token); clients starting live share one.
     const identityKey = [
       client.identity.username,
       client.identity.platformRole,
@@ -191,7 +194,13 @@ export class SubscriptionExecutor {
       client.identity.projectRoles ?? {},
     ];
     const upstreamKey = hash(
-      stableJson([primary.serviceName, planned.upstreamQuery, upstreamVariables, identityKey, initialToken ?? null]),
+      stableJson([
+        primary.serviceName,
+        planned.upstreamQuery,
+        upstreamVariables,
+        identityKey,
+        initialToken === undefined ? null : [initialToken, ++this.resumedUpstreams],
+      ]),
     );
     let upstream = this.upstreams.get(upstreamKey);
     const isNew = !upstream;

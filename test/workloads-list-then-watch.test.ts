@@ -216,6 +216,22 @@ describe('list, then subscribe with the list’s resumeToken, while 200 changes 
       }
     });
   }
+  it('gives a second client subscribing with the same token every change too, not the rest of the first one’s', async () => {
+    const pods = CASES[0];
+    const r = await stack.gql(pods.list);
+    const { token } = pods.listed(r.data!);
+    const first = collect(stack.wsClient(), pods.subscription, { t: token });
+    const written: bigint[] = [];
+    for (let i = 0; i < 20; i++) written.push(BigInt((await pods.annotate(api, 'pods-0', `again-${i}`))!));
+    const tokensOf = (c: Collected<Record<string, unknown>>) => new Set(c.results.map(pods.seen).map((e) => e?.token));
+    await eventually(() => written.every((rv) => tokensOf(first).has(rv)), 30_000, 'the first client’s events');
+    // Same operation, same token, later: a client listing at the same moment as the first would do this.
+    const second = collect(stack.wsClient(), pods.subscription, { t: token });
+    await eventually(() => written.every((rv) => tokensOf(second).has(rv)), 30_000, 'the second client’s events');
+    expect(errorsOf(second)).toEqual([]);
+    first.stop();
+    second.stop();
+  });
 });
 
 describe('a resumeToken older than every kept history', () => {
