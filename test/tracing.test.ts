@@ -1,0 +1,173 @@
+// OpenTelemetry traces (issue 18, section 5): kubegraph started as `npm start` starts it (services/start.ts with the
+// tracing preload), in a child process whose only tracing setting is OTEL_EXPORTER_OTLP_ENDPOINT, pointed at an OTLP/HTTP
+// receiver on 127.0.0.1. One federated query sent as GET (so its variables are in the URL) must come back as one trace:
+// the gateway's request, its fetches to the workloads and monitoring subgraphs (traceparent propagated), and under the
+// monitoring subgraph its call to Prometheus; with no bearer token and no variable value anywhere in it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOnPath } from '../services/monitoring/local-prometheus.js';
+import { gql } from './harness/graphql.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { eventually } from './harness/sandbox.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ADMIN_PASSWORD = 'tracing-test-admin-password';
+/** A variable value found nowhere else: it must not appear in any exported span. */
+const SECRET_JOB = 'tracing-variable-7f3a9c';
+const STARTUP_MS = 120_000;
+
+/** The environment of a developer's shell (as test/start.test.ts), plus the one variable that turns tracing on. */
+function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k)) delete env[k];
+    if (/^(SANDBOX|ACCOUNTS|GATEWAY|PROMETHEUS|OTEL)_/.test(k)) delete env[k];
+  }
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL']) delete env[k];
+  return {
+    ...env,
+    ...Object.fromEntries(
+      ['GATEWAY', 'ACCOUNTS', 'WORKLOADS', 'MONITORING', 'APPS', 'LOGGING', 'ES', 'SANDBOX'].map((s) => [`${s}_PORT`, '0']),
+    ),
+    ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
+    SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
+    KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    // Exported within a second of ending, so the test does not wait for the default 5 s batch delay.
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+  };
+}
+
+describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
+  let receiver: OtlpReceiver;
+  let child: ChildProcess;
+  let output = '';
+  let dir: string;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    expect(findOnPath('prometheus'), 'the prometheus binary (Debian package prometheus) on PATH').toBeDefined();
+    receiver = await startOtlpReceiver();
+    dir = mkdtempSync(join(tmpdir(), 'kubegraph-tracing-'));
+    // The command `npm start` runs (package.json), without npm in between.
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', './services/common/tracing.ts', 'services/start.ts'],
+      { cwd: ROOT, env: childEnv(dir, receiver.endpoint), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    gatewayUrl = await eventually(
+      () => /^kubegraph: gateway at (\S+)/m.exec(output)?.[1],
+      STARTUP_MS,
+      'the gateway to start',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${output.slice(-5000)}`);
+    });
+    await eventually(
+      async () => (await fetch(gatewayUrl.replace(/\/graphql$/, '/readyz'))).status === 200,
+      60_000,
+      'the gateway to be ready',
+    );
+  }, STARTUP_MS + 70_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await receiver?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('one federated query is one trace: gateway → subgraphs → Prometheus, with no token and no variable value', async () => {
+    const login = await gql<{ login: { accessToken: string } }>(
+      gatewayUrl,
+      'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+      { p: ADMIN_PASSWORD },
+    );
+    expect(login.errors).toBeUndefined();
+    const token = login.data!.login.accessToken;
+
+    const query =
+      'query TracedOverview($q: String!) { pods(first: 1) { totalCount } promQuery(query: $q) { series { labels } } }';
+    const url = new URL(gatewayUrl);
+    url.searchParams.set('query', query);
+    url.searchParams.set('variables', JSON.stringify({ q: `up{job!="${SECRET_JOB}"}` }));
+    url.searchParams.set('operationName', 'TracedOverview');
+    // GET: the variables travel in the URL, the one place an HTTP span would record them.
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
+    const body = (await res.json()) as { data?: { pods: { totalCount: number } }; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.pods.totalCount).toBeGreaterThan(0);
+
+    // The root span: the gateway's incoming request, named after the operation.
+    const root = await eventually(
+      () =>
+        receiver.spans.find(
+          (s) => s.parentSpanId === '' && s.attributes['graphql.operation.name'] === 'TracedOverview',
+        ),
+      30_000,
+      'the root span of the query',
+    );
+    const trace = () => receiver.spans.filter((s) => s.traceId === root.traceId);
+    const byId = (id: string) => trace().find((s) => s.spanId === id);
+    const ancestors = (s: ReceivedSpan): ReceivedSpan[] => {
+      const out: ReceivedSpan[] = [];
+      for (let p = byId(s.parentSpanId); p; p = byId(p.parentSpanId)) out.push(p);
+      return out;
+    };
+    // The subgraphs' server spans (traceparent extracted), and Prometheus's call under monitoring's.
+    const subgraphServer = (port: string) =>
+      trace().find((s) => s.kind === 2 && s !== root && JSON.stringify(s.attributes).includes(`:${port}`));
+    const promCall = await eventually(
+      () =>
+        trace().find(
+          (s) => s.kind === 3 && /\/api\/v1\/query$/.test(String(s.attributes['url.full'] ?? s.attributes['http.url'])),
+        ),
+      30_000,
+      'the Prometheus call in the trace',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${JSON.stringify(trace().map((s) => [s.name, s.scope, s.attributes]), null, 1)}`);
+    });
+
+    expect(root.attributes['graphql.operation.type']).toBe('query');
+    expect(root.attributes['graphql.document.hash']).toMatch(/^[0-9a-f]{64}$/);
+    expect(root.service).toBe('kubegraph');
+    const monitoringPort = /^kubegraph: monitoring subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    const workloadsPort = /^kubegraph: workloads subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    const monitoring = await eventually(() => subgraphServer(monitoringPort), 10_000, 'monitoring server span');
+    const workloads = await eventually(() => subgraphServer(workloadsPort), 10_000, 'workloads server span');
+
+    // gateway → subgraph: each subgraph's server span is under a gateway fetch (client span), under the root.
+    for (const sub of [monitoring, workloads]) {
+      const chain = ancestors(sub);
+      expect(chain.at(-1)).toBe(root);
+      expect(chain[0].kind).toBe(3);
+      expect(chain.some((s) => s.name === 'gateway.fetch')).toBe(true);
+    }
+    // subgraph → Prometheus: the call is under monitoring's server span, hence under the root.
+    expect(ancestors(promCall)).toContain(monitoring);
+    expect(ancestors(promCall).at(-1)).toBe(root);
+
+    // Nothing secret anywhere in the trace: not the token, not the variable's value, not the document.
+    const recorded = JSON.stringify(trace().map((s) => [s.name, s.attributes, s.eventAttributes]));
+    expect(recorded).not.toContain(token);
+    expect(recorded).not.toContain(token.split('.')[2]);
+    expect(recorded).not.toContain(SECRET_JOB);
+    expect(recorded).not.toContain('TracedOverview($q');
+    // And nowhere in any span the receiver got.
+    expect(JSON.stringify(receiver.spans)).not.toContain(SECRET_JOB);
+
+    // Log lines written while the request ran carry its trace id.
+    await eventually(
+      () => output.split('\n').some((l) => l.startsWith('{') && l.includes(`"traceId":"${root.traceId}"`)),
+      10_000,
+      'a log line with the trace id',
+    );
+  }, 90_000);
+});
