@@ -217,7 +217,12 @@ describe('npm start with no cluster configured', () => {
       WORKLOADS_PORT: String(workloads),
       MONITORING_PORT: String(monitoring),
       SANDBOX_PORT: String(sandbox),
+      // The logging and apps subgraphs and the Elasticsearch stand-in on free ports, apps' database in the test's folder.
+      LOGGING_PORT: '0',
+      APPS_PORT: '0',
+      ES_PORT: '0',
       ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
+      APPS_DATA_DIR: join(dir, 'apps'),
       SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
       KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
     });
@@ -349,7 +354,11 @@ describe('npm start with KUBECONFIG set', () => {
       WORKLOADS_PORT: '0',
       MONITORING_PORT: '0',
       SANDBOX_PORT: '0',
+      LOGGING_PORT: '0',
+      APPS_PORT: '0',
+      ES_PORT: '0',
       ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
+      APPS_DATA_DIR: join(dir, 'apps'),
       SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
       KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
     });

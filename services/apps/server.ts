@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { openRepositoryStore } from './clients/repository-store.js';
 import type { Resolver } from './clients/url-check.js';
 import { Catalog } from './model/catalog.js';
+import { localCredentialsKey } from './model/catalog-credentials.js';
 import { createCatalogResolvers } from './catalog-resolvers.js';
 import { OperationsModel } from './model/operations.js';
 import { ReleaseIndex } from './model/release-index.js';
@@ -87,7 +88,12 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
     timeoutSeconds: opts.helmTimeoutSeconds ?? 300,
   });
   const repo = opts.repositories ?? {};
-  const credentialsSecret = repo.credentialsSecret ?? opts.identitySecret;
+  // A configured key first; an embedded database keeps its own key file next to it (npm start makes a new identity
+  // secret on every run, which would leave stored credentials unreadable after a restart); else the identity secret.
+  const credentialsSecret =
+    repo.credentialsSecret ??
+    (repo.dataDir && !repo.databaseUrl ? localCredentialsKey(repo.dataDir) : undefined) ??
+    opts.identitySecret;
   if (!credentialsSecret)
     log.warn(
       'no APPS_CREDENTIALS_KEY or KUBEGRAPH_IDENTITY_SECRET: repository credentials stored now cannot be read after a restart',
