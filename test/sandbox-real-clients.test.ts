@@ -165,3 +165,114 @@ describe('logs of a generic image follow its command', () => {
     lines.slice(1).forEach((l, i) => expect(l).toBe(i % 2 === 0 ? 'tick' : 'tock'));
   });
 });
+
+describe('kubectl auth: whoami and can-i over the RBAC objects in the store', () => {
+  beforeAll(async () => {
+    await t.kubectl(['create', 'namespace', 'shop']);
+    await t.kubectl(['create', 'role', 'pod-reader', '-n', 'shop', '--verb=get,list,watch', '--resource=pods']);
+    await t.kubectl(['create', 'rolebinding', 'alice-reads', '-n', 'shop', '--role=pod-reader', '--user=alice']);
+    await t.kubectl(['create', 'clusterrole', 'ns-viewer', '--verb=get,list', '--resource=namespaces']);
+    await t.kubectl([
+      'create',
+      'clusterrolebinding',
+      'auditors-view-ns',
+      '--clusterrole=ns-viewer',
+      '--group=auditors',
+    ]);
+  });
+
+  it('whoami tells the kubeconfig user and an impersonated one', async () => {
+    const me = JSON.parse(await t.kubectl(['auth', 'whoami', '-o', 'json'])) as {
+      kind: string;
+      status: { userInfo: { username: string; groups: string[] } };
+    };
+    expect(me.kind).toBe('SelfSubjectReview');
+    expect(me.status.userInfo).toEqual({
+      username: 'sandbox-admin',
+      groups: ['system:masters', 'system:authenticated'],
+    });
+    const alice = await t.kubectl(['auth', 'whoami', '--as', 'alice', '--as-group', 'auditors']);
+    expect(alice).toMatch(/Username\s+alice/);
+    expect(alice).toMatch(/Groups\s+\[auditors system:authenticated\]/);
+  });
+
+  it('can-i answers from Roles, ClusterRoles and their bindings', async () => {
+    expect((await kubectlResult(['auth', 'can-i', 'list', 'pods', '-n', 'shop'])).stdout.trim()).toBe('yes');
+    const yes = await kubectlResult(['auth', 'can-i', 'list', 'pods', '-n', 'shop', '--as', 'alice']);
+    expect([yes.code, yes.stdout.trim()]).toEqual([0, 'yes']);
+    const otherNs = await kubectlResult(['auth', 'can-i', 'list', 'pods', '-n', 'default', '--as', 'alice']);
+    expect([otherNs.code, otherNs.stdout.trim()]).toEqual([1, 'no']);
+    const wrongVerb = await kubectlResult(['auth', 'can-i', 'delete', 'pods', '-n', 'shop', '--as', 'alice']);
+    expect([wrongVerb.code, wrongVerb.stdout.trim()]).toEqual([1, 'no']);
+    const logs = await kubectlResult([
+      'auth',
+      'can-i',
+      'get',
+      'pods',
+      '--subresource=log',
+      '-n',
+      'shop',
+      '--as',
+      'alice',
+    ]);
+    expect(logs.stdout.trim()).toBe('no');
+    const byGroup = await kubectlResult([
+      'auth',
+      'can-i',
+      'list',
+      'namespaces',
+      '--as',
+      'bob',
+      '--as-group',
+      'auditors',
+    ]);
+    expect(byGroup.stdout.trim()).toBe('yes');
+    expect((await kubectlResult(['auth', 'can-i', 'list', 'namespaces', '--as', 'bob'])).stdout.trim()).toBe('no');
+  });
+
+  it('an impersonated user is held to RBAC on every request', async () => {
+    const pods = await kubectlResult(['get', 'pods', '-n', 'shop', '--as', 'alice']);
+    expect(pods.code).toBe(0);
+    const denied = await kubectlResult(['get', 'configmaps', '-n', 'shop', '--as', 'alice']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(
+      'configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "shop"',
+    );
+  });
+
+  it('can-i --list shows the rules of a namespace (SelfSubjectRulesReview)', async () => {
+    const out = await t.kubectl(['auth', 'can-i', '--list', '-n', 'shop', '--as', 'alice']);
+    const podsRow = out.split('\n').find((l) => l.startsWith('pods '));
+    expect(podsRow?.trim().split(/\s{2,}/)).toEqual(['pods', '[]', '[]', '[get list watch]']);
+    expect(out).toMatch(/selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]/);
+  });
+
+  it('SubjectAccessReview and LocalSubjectAccessReview decide for another user, with the reason', async () => {
+    const body = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user: 'alice', resourceAttributes: { namespace: 'shop', verb: 'watch', resource: 'pods' } },
+    };
+    const sar = JSON.parse(await t.kubectl(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(body) })) as {
+      status: { allowed: boolean; reason?: string };
+    };
+    expect(sar.status).toEqual({
+      allowed: true,
+      reason: 'RBAC: allowed by RoleBinding "alice-reads/shop" of Role "pod-reader" to User "alice"',
+    });
+    const local = JSON.parse(
+      await t.kubectl(['create', '-n', 'shop', '-f', '-', '-o', 'json'], {
+        input: JSON.stringify({
+          ...body,
+          kind: 'LocalSubjectAccessReview',
+          spec: { user: 'alice', resourceAttributes: { namespace: 'shop', verb: 'create', resource: 'pods' } },
+        }),
+      }),
+    ) as { status: { allowed: boolean } };
+    expect(local.status.allowed).toBe(false);
+    const resources = await t.kubectl(['api-resources', '--api-group=authorization.k8s.io', '-o', 'wide']);
+    expect(resources).toMatch(
+      /subjectaccessreviews\s+authorization\.k8s\.io\/v1\s+false\s+SubjectAccessReview\s+create/,
+    );
+  });
+});

@@ -1,7 +1,8 @@
 // Discovery documents: what kubectl, helm and client libraries read to learn which resources the server has.
 import { apiVersionOf, type Registry, type ResourceType } from './registry.js';
 
-const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const verbsOf = (rt: ResourceType) => (rt.review ? ['create'] : ALL_VERBS);
 
 export const versionInfo = {
   major: '1',
@@ -65,7 +66,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
         singularName: rt.singular,
         namespaced: rt.namespaced,
         kind: rt.kind,
-        verbs: VERBS,
+        verbs: verbsOf(rt),
         ...(rt.shortNames.length ? { shortNames: rt.shortNames } : {}),
         ...(rt.categories.length ? { categories: rt.categories } : {}),
       },
@@ -112,7 +113,7 @@ function resourceDiscovery(rt: ResourceType) {
     responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
     scope: rt.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: rt.singular,
-    verbs: VERBS,
+    verbs: verbsOf(rt),
     ...(rt.shortNames.length ? { shortNames: rt.shortNames } : {}),
     ...(rt.categories.length ? { categories: rt.categories } : {}),
     ...(subresources.length ? { subresources } : {}),

@@ -255,6 +255,33 @@ const SCHEMAS: Record<string, MessageSchema> = {
     6: p('ignoreStoreReadErrorWithClusterBreakingPotential', 'bool'),
   },
   Preconditions: { 1: p('uid', 'string'), 2: p('resourceVersion', 'string') },
+  // authentication/v1 and authorization/v1: the reviews kubectl auth whoami / can-i send (their status is answered).
+  SelfSubjectReview: { 1: m('metadata', 'ObjectMeta') },
+  SelfSubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectAccessReviewSpec') },
+  SelfSubjectAccessReviewSpec: {
+    1: m('resourceAttributes', 'ResourceAttributes'),
+    2: m('nonResourceAttributes', 'NonResourceAttributes'),
+  },
+  ResourceAttributes: {
+    1: f('namespace', 'string'),
+    2: f('verb', 'string'),
+    3: f('group', 'string'),
+    4: f('version', 'string'),
+    5: f('resource', 'string'),
+    6: f('subresource', 'string'),
+    7: f('name', 'string'),
+  },
+  NonResourceAttributes: { 1: f('path', 'string'), 2: f('verb', 'string') },
+  SelfSubjectRulesReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectRulesReviewSpec') },
+  SelfSubjectRulesReviewSpec: { 1: f('namespace', 'string') },
+  SubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SubjectAccessReviewSpec') },
+  SubjectAccessReviewSpec: {
+    1: m('resourceAttributes', 'ResourceAttributes'),
+    2: m('nonResourceAttributes', 'NonResourceAttributes'),
+    3: f('user', 'string'),
+    4: r('groups', 'string'),
+    6: f('uid', 'string'),
+  },
 };
 
 /** Top-level kinds a client may send, by `apiVersion/kind` of the envelope. */
@@ -274,6 +301,11 @@ const TOP_LEVEL: Record<string, string> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'ClusterRoleBinding',
   'networking.k8s.io/v1/Ingress': 'Ingress',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'SubjectAccessReview',
 };
 
 class Reader {

@@ -34,6 +34,8 @@ export interface ResourceType {
   crdName?: string;
   /** The validation schema of a custom resource version, used for the OpenAPI document. */
   schema?: JsonObject;
+  /** A create-only kind answered and never stored (the review APIs, auth/reviews.ts). */
+  review?: boolean;
 }
 
 export const apiVersionOf = (r: Pick<ResourceType, 'group' | 'version'>) =>
@@ -259,6 +261,25 @@ const builtins: Entry[] = [
     namespaced: false,
     hasStatus: false,
   },
+  // The review APIs `kubectl auth whoami` / `auth can-i` use: create-only, nothing stored (auth/reviews.ts).
+  ...(
+    [
+      ['authentication.k8s.io', 'SelfSubjectReview', false],
+      ['authorization.k8s.io', 'SelfSubjectAccessReview', false],
+      ['authorization.k8s.io', 'SelfSubjectRulesReview', false],
+      ['authorization.k8s.io', 'SubjectAccessReview', false],
+      ['authorization.k8s.io', 'LocalSubjectAccessReview', true],
+    ] as const
+  ).map(([group, kind, namespaced]): Entry => ({
+    group,
+    version: 'v1',
+    kind,
+    plural: `${kind.toLowerCase()}s`,
+    singular: '',
+    namespaced,
+    hasStatus: false,
+    review: true,
+  })),
   {
     group: 'apiextensions.k8s.io',
     version: 'v1',

@@ -25,6 +25,9 @@ import { at } from './defaults/fields.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
 import type { Faults, ServerOptions } from './server/options.js';
 import { queryFlag, wantsPretty } from './server/params.js';
+import { impersonatedUser, SANDBOX_ADMIN } from './auth/identity.js';
+import { authorize, type UserInfo } from './auth/rbac.js';
+import { review } from './auth/reviews.js';
 import {
   type Route,
   pathNotFound,
@@ -142,12 +145,29 @@ export class SandboxServer {
         return;
       }
       if (!this.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      // The caller is the kubeconfig's admin; with Impersonate-* headers (kubectl --as), the user it impersonates,
+      // whose every resource request RBAC then decides over the store's roles and bindings.
+      const impersonated = impersonatedUser(req);
+      const user = impersonated ?? SANDBOX_ADMIN;
       const route = this.resourceRoute(path);
       if (route) this.count(requestVerb(req.method ?? 'GET', route, url.searchParams), route);
       await this.injectFaults();
       if (route) {
         if (this.faults.forbiddenResources.includes(route.rt.plural)) throw forbidden(req, route, url.searchParams);
-        return await this.serveResource(req, res, route, url.searchParams);
+        if (impersonated) {
+          const verb = requestVerb(req.method ?? 'GET', route, url.searchParams);
+          const attributes = {
+            verb,
+            namespace: route.namespace,
+            group: route.rt.group,
+            resource: route.rt.plural,
+            subresource: route.subresource,
+            name: route.name,
+          };
+          if (!authorize(this.store, user, attributes).allowed)
+            throw forbidden(req, route, url.searchParams, user.username);
+        }
+        return await this.serveResource(req, res, route, url.searchParams, user);
       }
       if (path === '/version') return json(res, 200, versionInfo);
       if ((path === '/api' || path === '/apis') && wantsAggregatedDiscovery(req.headers.accept)) {
@@ -263,9 +283,14 @@ export class SandboxServer {
     res: ServerResponse,
     route: Route,
     q: URLSearchParams,
+    user: UserInfo,
   ): Promise<void> {
     const { rt, namespace, name, subresource } = route;
     const method = req.method ?? 'GET';
+    if (rt.review) {
+      if (method !== 'POST' || name) throw methodNotAllowed();
+      return json(res, 201, review(this.store, rt, await readObject(req), user, namespace));
+    }
     if (subresource && subresource !== 'finalize' && !rt.subresources.includes(subresource as never)) {
       throw pathNotFound(req.url ?? '');
     }

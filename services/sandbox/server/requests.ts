@@ -218,8 +218,8 @@ export function isLoopback(address: string | undefined): boolean {
   return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
 
-/** The 403 RBAC answers with (the sandbox's callers are all user "x"). */
-export function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams): ApiError {
+/** The 403 RBAC answers with (fault injection's callers are all user "x"). */
+export function forbidden(req: IncomingMessage, route: Route, query: URLSearchParams, username = 'x'): ApiError {
   const verb = requestVerb(req.method ?? 'GET', route, query);
   const resource = route.subresource ? `${route.rt.plural}/${route.subresource}` : route.rt.plural;
   const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
@@ -227,7 +227,7 @@ export function forbidden(req: IncomingMessage, route: Route, query: URLSearchPa
   return new ApiError(
     403,
     'Forbidden',
-    `${route.rt.plural}${name} is forbidden: User "x" cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`,
+    `${route.rt.plural}${name} is forbidden: User ${JSON.stringify(username)} cannot ${verb} resource "${resource}" in API group "${route.rt.group}" ${scope}`,
     {
       ...(route.name ? { name: route.name } : {}),
       ...(route.rt.group ? { group: route.rt.group } : {}),
