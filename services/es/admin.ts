@@ -1,6 +1,6 @@
 // Index administration in Elasticsearch 8's answer shapes: create/get/delete/exists, mappings, settings, aliases,
 // index templates (composable, component and legacy), cluster health, refresh, and the `_cat` tables.
-import type { Cluster, ComposableTemplate, LegacyTemplate } from './cluster.js';
+import { globMatch, type Cluster, type ComposableTemplate, type LegacyTemplate } from './cluster.js';
 import { EsError, illegalArgument, indexNotFound } from './errors.js';
 import type { EsIndex } from './index.js';
 import { mergeMapping, validateMapping } from './mapping.js';
@@ -164,9 +164,7 @@ export function getAliases(
   const out: Obj = {};
   for (const i of cluster.resolve(expression, { ignoreUnavailable: true })) {
     const entries = [...i.aliases].filter(
-      ([a]) =>
-        name === undefined ||
-        name.split(',').some((n) => n === a || (n.includes('*') && new RegExp(`^${n.replace(/\*/g, '.*')}$`).test(a))),
+      ([a]) => name === undefined || name.split(',').some((n) => n === a || globMatch(n, a)),
     );
     if (name !== undefined && entries.length === 0) continue;
     out[i.name] = { aliases: Object.fromEntries(entries) };
@@ -200,9 +198,7 @@ export function putIndexTemplate(cluster: Cluster, name: string, body: unknown, 
 
 export function getIndexTemplates(cluster: Cluster, name: string | undefined): Obj {
   const matches = [...cluster.templates].filter(
-    ([n]) =>
-      name === undefined ||
-      name.split(',').some((p) => p === n || (p.includes('*') && new RegExp(`^${p.replace(/\*/g, '.*')}$`).test(n))),
+    ([n]) => name === undefined || name.split(',').some((p) => p === n || globMatch(p, n)),
   );
   if (name !== undefined && !name.includes('*') && matches.length === 0)
     throw new EsError(404, 'resource_not_found_exception', `index template matching [${name}] not found`);
@@ -223,9 +219,7 @@ export function getIndexTemplates(cluster: Cluster, name: string | undefined): O
 }
 
 export function deleteIndexTemplate(cluster: Cluster, name: string): Obj {
-  const names = [...cluster.templates.keys()].filter((n) =>
-    name.split(',').some((p) => p === n || (p.includes('*') && new RegExp(`^${p.replace(/\*/g, '.*')}$`).test(n))),
-  );
+  const names = [...cluster.templates.keys()].filter((n) => name.split(',').some((p) => p === n || globMatch(p, n)));
   if (names.length === 0) throw new EsError(404, 'resource_not_found_exception', `index_template [${name}] missing`);
   for (const n of names) cluster.templates.delete(n);
   return { acknowledged: true };
@@ -240,11 +234,7 @@ export function putLegacyTemplate(cluster: Cluster, name: string, body: unknown,
 export function getLegacyTemplates(cluster: Cluster, name: string | undefined): { status: number; body: Obj } {
   const out: Obj = {};
   for (const [n, t] of cluster.legacyTemplates) {
-    if (
-      name !== undefined &&
-      !name.split(',').some((p) => p === n || (p.includes('*') && new RegExp(`^${p.replace(/\*/g, '.*')}$`).test(n)))
-    )
-      continue;
+    if (name !== undefined && !name.split(',').some((p) => p === n || globMatch(p, n))) continue;
     const flat: Record<string, unknown> = {};
     const walk = (o: Obj, prefix: string) => {
       for (const [k, v] of Object.entries(o)) {

@@ -571,12 +571,22 @@ function terms(spec: AggSpec, docs: Candidate[], ctx: AggContext): Obj {
   }
   const include = body.include;
   const exclude = body.exclude;
+  const pattern = (p: unknown): RegExp | undefined => {
+    if (typeof p !== 'string') return undefined;
+    try {
+      return new RegExp(`^(?:${p})$`, 'u');
+    } catch {
+      throw illegalArgument(`invalid regular expression [${p}] in [include]/[exclude] of terms aggregation`);
+    }
+  };
+  const includeRe = pattern(include);
+  const excludeRe = pattern(exclude);
   const allowed = (k: LeafValue) => {
     const s = String(k);
     if (Array.isArray(include) && !include.map(String).includes(s)) return false;
-    if (typeof include === 'string' && !new RegExp(`^(?:${include})$`, 'u').test(s)) return false;
+    if (includeRe && !includeRe.test(s)) return false;
     if (Array.isArray(exclude) && exclude.map(String).includes(s)) return false;
-    if (typeof exclude === 'string' && new RegExp(`^(?:${exclude})$`, 'u').test(s)) return false;
+    if (excludeRe && excludeRe.test(s)) return false;
     return true;
   };
   let entries = [...groups.entries()].filter(([k, g]) => g.length >= minDocCount && allowed(k));

@@ -61,16 +61,21 @@ export function validateIndexName(name: string): void {
   if (Buffer.byteLength(name) > 255) throw bad('index name is too long, (' + Buffer.byteLength(name) + ' > 255)');
 }
 
-/** `*` and `?`-free glob matching as Elasticsearch's simple wildcard: `*` any run of characters. */
+/** Elasticsearch's simple wildcard (index and field patterns): `*` is any run of characters, nothing else is special. */
 export function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(value);
+  const parts = pattern.split('*');
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (!value.startsWith(first) || !value.endsWith(last) || first.length + last.length > value.length) return false;
+  let pos = first.length;
+  const end = value.length - last.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const at = value.indexOf(parts[i], pos);
+    if (at < 0 || at + parts[i].length > end) return false;
+    pos = at + parts[i].length;
+  }
+  return true;
 }
 
 /** `1m`, `30s`, `500ms`, `2h`, `1d` in milliseconds. */

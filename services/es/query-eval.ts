@@ -20,7 +20,6 @@ export interface EvalContext {
   now: number;
 }
 
-
 /** Lucene's regular-expression syntax, close enough: anchored, `.` any character, no `^`/`$` anchors. */
 function luceneRegex(value: string, caseInsensitive: boolean): RegExp {
   try {

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import * as admin from './admin.js';
-import { Cluster, parseTimeValue } from './cluster.js';
+import { Cluster, globMatch, parseTimeValue } from './cluster.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
 import { EsError, NODE_ID, illegalArgument } from './errors.js';
 import { toJson } from './json.js';
@@ -387,9 +387,8 @@ function filterPath(body: unknown, spec: string): unknown {
         const [head, ...rest] = p;
         if (head === '**') {
           next.push(p, rest);
-          if (rest.length && new RegExp(`^${rest[0].replace(/\*/g, '.*')}$`).test(k)) next.push(rest.slice(1));
-        } else if (new RegExp(`^${head.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(k))
-          next.push(rest);
+          if (rest.length && globMatch(rest[0], k)) next.push(rest.slice(1));
+        } else if (globMatch(head, k)) next.push(rest);
       }
       if (!next.length) continue;
       const r = walk(child, next);
