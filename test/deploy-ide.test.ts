@@ -47,23 +47,31 @@ afterAll(async () => {
   await stack?.close();
 });
 
+// What the page's functions use of the browser (the project compiles without the DOM library; these run in Chromium).
+interface PageGlobals {
+  document: {
+    querySelector(selector: string): { CodeMirror?: { getValue(): string; setValue(v: string): void } } | null;
+  };
+  localStorage: { getItem(key: string): string | null };
+  sessionStorage: { getItem(key: string): string | null };
+}
+
 /** The text of a GraphiQL editor (CodeMirror 5 keeps its instance on its wrapper element). */
 const editorText = (selector: string) =>
   page.evaluate((sel) => {
-    const el = document.querySelector(`${sel} .CodeMirror`) as
-      (Element & { CodeMirror?: { getValue(): string } }) | null;
-    return el?.CodeMirror?.getValue() ?? '';
+    const g = globalThis as unknown as PageGlobals;
+    return g.document.querySelector(`${sel} .CodeMirror`)?.CodeMirror?.getValue() ?? '';
   }, selector);
 /** Puts a document into the query editor and waits until GraphiQL has taken it in (it saves it, debounced). */
 async function setQuery(text: string): Promise<void> {
   await page.evaluate((q) => {
-    const el = document.querySelector('.graphiql-query-editor .CodeMirror') as Element & {
-      CodeMirror: { setValue(v: string): void };
-    };
-    el.CodeMirror.setValue(q);
+    const g = globalThis as unknown as PageGlobals;
+    g.document.querySelector('.graphiql-query-editor .CodeMirror')!.CodeMirror!.setValue(q);
   }, text);
   await eventually(
-    async () => (await page.evaluate(() => localStorage.getItem('graphiql:query'))) === text || undefined,
+    async () =>
+      (await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.getItem('graphiql:query'))) ===
+        text || undefined,
     10_000,
     'GraphiQL to take the query in',
   );
@@ -79,7 +87,9 @@ describe('GraphiQL in Chromium', () => {
     await shot('sign-in');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.graphiql-query-editor').waitFor({ timeout: 30_000 });
-    expect(await page.evaluate(() => sessionStorage.getItem('kubegraph.token'))).toMatch(/^ey/);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('kubegraph.token')),
+    ).toMatch(/^ey/);
     await shot('signed-in');
   }, 60_000);
 
