@@ -30,7 +30,10 @@ function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
   return {
     ...env,
     ...Object.fromEntries(
-      ['GATEWAY', 'ACCOUNTS', 'WORKLOADS', 'MONITORING', 'APPS', 'LOGGING', 'ES', 'SANDBOX'].map((s) => [`${s}_PORT`, '0']),
+      ['GATEWAY', 'ACCOUNTS', 'WORKLOADS', 'MONITORING', 'APPS', 'LOGGING', 'ES', 'SANDBOX'].map((s) => [
+        `${s}_PORT`,
+        '0',
+      ]),
     ),
     ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
     SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
@@ -45,8 +48,29 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   let receiver: OtlpReceiver;
   let child: ChildProcess;
   let output = '';
+  /** The spans of the trace whose root span is named after the operation (waits for it to be exported). */
+  async function traceOf(operationName: string): Promise<{ root: ReceivedSpan; spans: () => ReceivedSpan[] }> {
+    const root = await eventually(
+      () =>
+        receiver.spans.find((s) => s.parentSpanId === '' && s.attributes['graphql.operation.name'] === operationName),
+      30_000,
+      `the root span of ${operationName}`,
+    );
+    return { root, spans: () => receiver.spans.filter((s) => s.traceId === root.traceId) };
+  }
+  function ancestorsIn(spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] {
+    const out: ReceivedSpan[] = [];
+    for (
+      let p = spans.find((s) => s.spanId === span.parentSpanId);
+      p;
+      p = spans.find((s) => s.spanId === p!.parentSpanId)
+    )
+      out.push(p);
+    return out;
+  }
   let dir: string;
   let gatewayUrl: string;
+  let token: string;
 
   beforeAll(async () => {
     expect(findOnPath('prometheus'), 'the prometheus binary (Debian package prometheus) on PATH').toBeDefined();
@@ -91,7 +115,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       { p: ADMIN_PASSWORD },
     );
     expect(login.errors).toBeUndefined();
-    const token = login.data!.login.accessToken;
+    token = login.data!.login.accessToken;
 
     const query =
       'query TracedOverview($q: String!) { pods(first: 1) { totalCount } promQuery(query: $q) { series { labels } } }';
@@ -132,7 +156,13 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       30_000,
       'the Prometheus call in the trace',
     ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${JSON.stringify(trace().map((s) => [s.name, s.scope, s.attributes]), null, 1)}`);
+      throw new Error(
+        `${e.message}\n${JSON.stringify(
+          trace().map((s) => [s.name, s.scope, s.attributes]),
+          null,
+          1,
+        )}`,
+      );
     });
 
     expect(root.attributes['graphql.operation.type']).toBe('query');
@@ -170,4 +200,48 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       'a log line with the trace id',
     );
   }, 90_000);
+
+  it("a mutation's calls to Kubernetes (client-node over node-fetch/https) nest under the workloads subgraph", async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const list = await gql<{ pods: { edges: { node: { namespace: string; name: string } }[] } }>(
+      gatewayUrl,
+      '{ pods(first: 1) { edges { node { namespace name } } } }',
+      {},
+      auth,
+    );
+    expect(list.errors).toBeUndefined();
+    const pod = list.data!.pods.edges[0].node;
+    const secretLabel = 'tracing-label-value-41d2e8';
+    const set = await gql(
+      gatewayUrl,
+      'mutation TracedLabels($ns: String, $name: String!, $labels: JSON!) { setLabels(apiVersion: "v1", kind: "Pod", namespace: $ns, name: $name, labels: $labels) }',
+      { ns: pod.namespace, name: pod.name, labels: { 'tracing-check': secretLabel } },
+      auth,
+    );
+    expect(set.errors).toBeUndefined();
+
+    const { root, spans } = await traceOf('TracedLabels');
+    const sandboxPort = /embedded sandbox cluster at https:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1];
+    const kubeCall = await eventually(
+      () =>
+        spans().find(
+          (s) =>
+            s.kind === 3 &&
+            String(s.attributes['url.full'] ?? s.attributes['http.url'] ?? '').startsWith(
+              `https://127.0.0.1:${sandboxPort}/api/v1/namespaces/${pod.namespace}/pods/`,
+            ),
+        ),
+      30_000,
+      'the call to the Kubernetes API in the trace',
+    );
+    const chain = ancestorsIn(spans(), kubeCall);
+    expect(chain.at(-1)).toBe(root);
+    // Under a subgraph's server span (traceparent received), under a gateway fetch.
+    const server = chain.find((s) => s.kind === 2 && s !== root);
+    expect(server).toBeDefined();
+    expect(chain.slice(chain.indexOf(server!)).some((s) => s.name === 'gateway.fetch')).toBe(true);
+    const recorded = JSON.stringify(spans().map((s) => [s.name, s.attributes, s.eventAttributes]));
+    expect(recorded).not.toContain(secretLabel);
+    expect(recorded).not.toContain(token);
+  }, 60_000);
 });
