@@ -276,3 +276,139 @@ describe('kubectl auth: whoami and can-i over the RBAC objects in the store', ()
     );
   });
 });
+
+describe('namespace deletion as the namespace controller does it', () => {
+  const manifest = (ns: string) => `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: ${ns}
+data:
+  a: "1"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  selector: { app: web }
+  ports:
+    - port: 80
+`;
+
+  it('kubectl delete -f of a file beginning with its Namespace deletes every document and exits 0', async () => {
+    await t.kubectl(['apply', '-f', '-'], { input: manifest('doomed') });
+    await eventually(async () => {
+      const pods = await t.core.listNamespacedPod({ namespace: 'doomed' });
+      return pods.items.length === 2;
+    });
+    const res = await kubectlResult(['delete', '-f', '-'], manifest('doomed'));
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim().split('\n')).toEqual([
+      'namespace "doomed" deleted',
+      'configmap "settings" deleted from doomed namespace',
+      'deployment.apps "web" deleted from doomed namespace',
+      'service "web" deleted from doomed namespace',
+    ]);
+    const ns = await kubectlResult(['get', 'namespace', 'doomed']);
+    expect(ns.code).toBe(1);
+    expect(ns.stderr).toContain('namespaces "doomed" not found');
+    expect((await t.core.listNamespacedPod({ namespace: 'doomed' })).items).toEqual([]);
+  });
+
+  it('a terminating namespace: phase, finalizer, conditions, no new content, gone once its last finalizer is', async () => {
+    await t.kubectl(['create', 'namespace', 'held']);
+    await t.core.createNamespacedConfigMap({
+      namespace: 'held',
+      body: { metadata: { name: 'keep', finalizers: ['example.com/hold'] } },
+    });
+    await t.kubectl(['delete', 'namespace', 'held', '--wait=false']);
+    const terminating = await t.core.readNamespace({ name: 'held' });
+    expect(terminating.status?.phase).toBe('Terminating');
+    expect(terminating.spec?.finalizers).toEqual(['kubernetes']);
+    expect(terminating.metadata?.deletionTimestamp).toBeDefined();
+
+    const refused = await kubectlResult(['create', 'configmap', 'late', '-n', 'held']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'configmaps "late" is forbidden: unable to create new content in namespace held because it is being terminated',
+    );
+
+    const conditions = await eventually(async () => {
+      const ns = await t.core.readNamespace({ name: 'held' });
+      const c = ns.status?.conditions ?? [];
+      return c.find((x) => x.type === 'NamespaceFinalizersRemaining')?.status === 'True' && c;
+    });
+    expect(conditions.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['NamespaceDeletionDiscoveryFailure', 'False', 'ResourcesDiscovered', 'All resources successfully discovered'],
+      [
+        'NamespaceDeletionGroupVersionParsingFailure',
+        'False',
+        'ParsedGroupVersions',
+        'All legacy kube types successfully parsed',
+      ],
+      [
+        'NamespaceDeletionContentFailure',
+        'False',
+        'ContentDeleted',
+        'All content successfully deleted, may be waiting on finalization',
+      ],
+      [
+        'NamespaceContentRemaining',
+        'True',
+        'SomeResourcesRemain',
+        'Some resources are remaining: configmaps. has 1 resource instances',
+      ],
+      [
+        'NamespaceFinalizersRemaining',
+        'True',
+        'SomeFinalizersRemain',
+        'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances',
+      ],
+    ]);
+    // The held ConfigMap is being deleted, the rest is gone; the namespace waits for it.
+    const kept = await t.core.readNamespacedConfigMap({ name: 'keep', namespace: 'held' });
+    expect(kept.metadata?.deletionTimestamp).toBeDefined();
+    expect((await t.core.listNamespacedServiceAccount({ namespace: 'held' })).items).toEqual([]);
+
+    await t.kubectl([
+      'patch',
+      'configmap',
+      'keep',
+      '-n',
+      'held',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    ]);
+    await eventually(
+      async () => (await kubectlResult(['get', 'namespace', 'held'])).code === 1,
+      20_000,
+      'namespace gone',
+    );
+  });
+});

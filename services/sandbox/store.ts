@@ -386,7 +386,12 @@ export class Store {
   private commitUpdate(rt: ResourceType, obj: KObject, old: KObject, dryRun?: boolean): KObject {
     if (dryRun) return obj;
     // An object being deleted goes once its last finalizer is removed.
-    if (obj.metadata.deletionTimestamp && !obj.metadata.finalizers?.length && !this.waitsForKubelet(rt, obj)) {
+    if (
+      obj.metadata.deletionTimestamp &&
+      !obj.metadata.finalizers?.length &&
+      !this.waitsForKubelet(rt, obj) &&
+      !heldBySpecFinalizers(rt, obj)
+    ) {
       this.write(rt, 'DELETED', obj, old);
       return obj;
     }
@@ -398,7 +403,7 @@ export class Store {
     return obj;
   }
 
-  /** A graceful pod deletion is finished by the kubelet, not by the store. */
+  /** A graceful pod deletion is finished by the kubelet, not by the store (see also heldBySpecFinalizers). */
   private waitsForKubelet(rt: ResourceType, obj: KObject): boolean {
     return rt.group === '' && rt.kind === 'Pod' && (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
   }
@@ -440,7 +445,6 @@ export class Store {
         obj.spec?.terminationGracePeriodSeconds ??
         30;
     }
-    if (rt.group === '' && rt.kind === 'Namespace') finalizers.add('kubernetes'); // the namespace controller empties it first
     if (old.metadata.deletionTimestamp) {
       // Already being deleted: a shorter grace period or a force delete can still finish it.
       if (isPod && grace === 0 && opts.gracePeriodSeconds === 0 && !finalizers.size) {
@@ -460,7 +464,7 @@ export class Store {
       }
       return old;
     }
-    if (!finalizers.size && grace === 0) {
+    if (!finalizers.size && grace === 0 && !heldBySpecFinalizers(rt, obj)) {
       this.write(rt, 'DELETED', obj, old);
       return obj;
     }
@@ -603,3 +607,13 @@ export class Store {
 
 export type * from './store/types.js';
 export { randomSuffix, now as timestamp } from './store/helpers.js';
+
+/**
+ * A namespace stays, Terminating, while its spec.finalizers (`kubernetes`: the namespace controller empties it first)
+ * are there, as the apiserver's namespace storage keeps it; `PUT .../finalize` clearing them lets it go.
+ */
+function heldBySpecFinalizers(rt: ResourceType, obj: KObject): boolean {
+  return (
+    rt.group === '' && rt.kind === 'Namespace' && Array.isArray(obj.spec?.finalizers) && obj.spec.finalizers.length > 0
+  );
+}

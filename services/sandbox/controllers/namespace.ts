@@ -1,6 +1,8 @@
 // The namespace controller: a new namespace gets its `default` ServiceAccount (service account controller) and
-// `kube-root-ca.crt` ConfigMap (root CA publisher); a namespace being deleted is emptied of every namespaced
-// object, then its `kubernetes` finalizer is removed so it goes.
+// `kube-root-ca.crt` ConfigMap (root CA publisher); a namespace being deleted waits the controller's
+// namespaceDeletionGracePeriod (5 s, so a `kubectl delete -f` of the namespace and its objects still finds them), is
+// emptied of every namespaced object (their finalizers and grace periods honoured) while its five deletion
+// conditions tell how far it got, then its `kubernetes` finalizer is removed so it goes.
 import { ApiError } from '../errors.js';
 import type { ResourceType } from '../registry.js';
 import type { StoreEvent } from '../store.js';
@@ -22,6 +24,8 @@ const CA_DESCRIPTION =
 export class NamespaceController extends Controller {
   private readonly terminating = new Set<string>();
   private readonly resyncing = new Set<string>();
+  /** When each terminating namespace's grace period ends (the real controller's queue.AddAfter of 5 s). */
+  private readonly graceUntil = new Map<string, number>();
 
   constructor(ctx: ControllerContext) {
     super(ctx);
@@ -37,6 +41,7 @@ export class NamespaceController extends Controller {
       const name = object.metadata.name!;
       if (ev.type === 'DELETED') {
         this.terminating.delete(name);
+        this.graceUntil.delete(name);
         return [];
       }
       if (object.metadata.deletionTimestamp) this.terminating.add(name);
@@ -62,8 +67,16 @@ export class NamespaceController extends Controller {
     const nsRT = this.store.type('', 'namespaces');
     const ns = this.store.get(nsRT, undefined, name);
     if (!ns) return;
-    if (ns.metadata.deletionTimestamp) this.finalize(ns);
-    else this.populate(name);
+    if (!ns.metadata.deletionTimestamp) return this.populate(name);
+    const now = Date.now();
+    if (!this.graceUntil.has(name)) {
+      const wait = this.ctx.clock.delay('namespaceDeletionGracePeriod', 5000);
+      this.graceUntil.set(name, now + wait);
+      this.ctx.setTimer(() => this.enqueue(name), wait);
+      return;
+    }
+    if (now < this.graceUntil.get(name)!) return;
+    this.finalize(ns);
   }
 
   private populate(ns: string): void {
@@ -123,15 +136,22 @@ export class NamespaceController extends Controller {
     // What is left after this pass (terminating pods, objects with finalizers) decides whether we are done.
     let left = 0;
     const leftBy: string[] = [];
+    const finalizerCounts = new Map<string, number>();
     for (const rt of this.namespacedTypes()) {
-      const n = this.store.list(rt, name).length;
-      if (n) {
-        left += n;
-        leftBy.push(`${rt.plural}${rt.group ? '.' + rt.group : ''} has ${n} resource instances`);
-      }
+      const objects = this.store.list(rt, name);
+      if (!objects.length) continue;
+      left += objects.length;
+      // The real controller names a resource `plural.group`, so a core one ends with a dot ("pods.").
+      leftBy.push(`${rt.plural}.${rt.group} has ${objects.length} resource instances`);
+      for (const o of objects)
+        for (const f of o.metadata.finalizers ?? []) finalizerCounts.set(f, (finalizerCounts.get(f) ?? 0) + 1);
     }
+    this.setDeletionConditions(
+      ns,
+      leftBy.sort(),
+      [...finalizerCounts].sort(([a], [b]) => a.localeCompare(b)),
+    );
     if (left) {
-      this.setContentCondition(ns, leftBy);
       // Deletions of the remaining objects requeue us; the timer is a safety net for objects that never change.
       if (!this.resyncing.has(name)) {
         this.resyncing.add(name);
@@ -158,23 +178,71 @@ export class NamespaceController extends Controller {
     this.store.update(this.store.type('', 'namespaces'), { ...current, metadata, spec });
   }
 
-  private setContentCondition(ns: KObject, leftBy: string[]): void {
-    const message = `Some resources are remaining: ${leftBy.join(', ')}`;
-    const conditions: Condition[] = (ns.status?.conditions ?? []).filter(
-      (c: Condition) => c.type !== 'NamespaceContentRemaining',
-    );
-    const old = (ns.status?.conditions ?? []).find((c: Condition) => c.type === 'NamespaceContentRemaining');
-    if (old?.message === message) return;
-    conditions.push({
-      type: 'NamespaceContentRemaining',
-      status: 'True',
-      lastTransitionTime: timestamp(),
-      reason: 'SomeResourcesRemain',
-      message,
+  /** The deleter's five conditions: its three failure kinds (none here) and what content and finalizers remain. */
+  private setDeletionConditions(ns: KObject, leftBy: string[], finalizers: [string, number][]): void {
+    const current = this.store.get(this.store.type('', 'namespaces'), undefined, ns.metadata.name!) ?? ns;
+    const wanted: Omit<Condition, 'lastTransitionTime'>[] = [
+      {
+        type: 'NamespaceDeletionDiscoveryFailure',
+        status: 'False',
+        reason: 'ResourcesDiscovered',
+        message: 'All resources successfully discovered',
+      },
+      {
+        type: 'NamespaceDeletionGroupVersionParsingFailure',
+        status: 'False',
+        reason: 'ParsedGroupVersions',
+        message: 'All legacy kube types successfully parsed',
+      },
+      {
+        type: 'NamespaceDeletionContentFailure',
+        status: 'False',
+        reason: 'ContentDeleted',
+        message: 'All content successfully deleted, may be waiting on finalization',
+      },
+      leftBy.length
+        ? {
+            type: 'NamespaceContentRemaining',
+            status: 'True',
+            reason: 'SomeResourcesRemain',
+            message: `Some resources are remaining: ${leftBy.join(', ')}`,
+          }
+        : {
+            type: 'NamespaceContentRemaining',
+            status: 'False',
+            reason: 'ContentRemoved',
+            message: 'All content successfully removed',
+          },
+      finalizers.length
+        ? {
+            type: 'NamespaceFinalizersRemaining',
+            status: 'True',
+            reason: 'SomeFinalizersRemain',
+            message: `Some content in the namespace has finalizers remaining: ${finalizers.map(([f, n]) => `${f} in ${n} resource instances`).join(', ')}`,
+          }
+        : {
+            type: 'NamespaceFinalizersRemaining',
+            status: 'False',
+            reason: 'ContentHasNoFinalizers',
+            message: 'All content-preserving finalizers finished',
+          },
+    ];
+    const old: Condition[] = current.status?.conditions ?? [];
+    let changed = false;
+    const conditions = wanted.map((c) => {
+      const before = old.find((o) => o.type === c.type);
+      if (before && before.status === c.status && before.reason === c.reason && before.message === c.message)
+        return before;
+      changed = true;
+      return {
+        ...c,
+        lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : timestamp(),
+      } as Condition;
     });
+    if (!changed) return;
     this.store.update(
       this.store.type('', 'namespaces'),
-      { ...ns, status: { ...(ns.status ?? {}), conditions } },
+      { ...current, status: { ...(current.status ?? {}), conditions } },
       { subresource: 'status' },
     );
   }
