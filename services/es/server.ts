@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import * as admin from './admin.js';
-import { Cluster, globMatch, parseTimeValue } from './cluster.js';
+import { Cluster, parseTimeValue } from './cluster.js';
+import { filterPath, parseJson, readBody } from './http-body.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
 import { EsError, NODE_ID, illegalArgument } from './errors.js';
 import { toJson } from './json.js';
@@ -336,67 +337,6 @@ function match(pattern: string, parts: string[]): Record<string, string> | undef
     } else if (w !== parts[i]) return undefined;
   }
   return p;
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(
-          new EsError(
-            413,
-            'content_too_long',
-            `entity content is too long [${size}] for the configured buffer limit [${limit}]`,
-          ),
-        );
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw new EsError(400, 'x_content_parse_exception', `[1:1] ${message}`);
-  }
-}
-
-/** `filter_path`: keeps the listed dotted paths (`*` one level, `**` any depth) of a response. */
-function filterPath(body: unknown, spec: string): unknown {
-  const patterns = spec.split(',').map((p) => p.split('.'));
-  const walk = (v: unknown, pats: string[][]): unknown => {
-    if (pats.some((p) => p.length === 0)) return v;
-    if (Array.isArray(v)) {
-      const arr = v.map((e) => walk(e, pats)).filter((e) => e !== undefined);
-      return arr.length ? arr : undefined;
-    }
-    if (typeof v !== 'object' || v === null) return undefined;
-    const out: Record<string, unknown> = {};
-    for (const [k, child] of Object.entries(v)) {
-      const next: string[][] = [];
-      for (const p of pats) {
-        const [head, ...rest] = p;
-        if (head === '**') {
-          next.push(p, rest);
-          if (rest.length && globMatch(rest[0], k)) next.push(rest.slice(1));
-        } else if (globMatch(head, k)) next.push(rest);
-      }
-      if (!next.length) continue;
-      const r = walk(child, next);
-      if (r !== undefined) out[k] = r;
-    }
-    return Object.keys(out).length ? out : undefined;
-  };
-  return walk(body, patterns) ?? {};
 }
 
 async function handle(cluster: Cluster, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
