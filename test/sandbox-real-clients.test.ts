@@ -412,3 +412,86 @@ spec:
     );
   });
 });
+
+describe('EndpointSlices kept by the endpoints controller', () => {
+  it('kubectl get endpointslices -A lists the pods behind a service, and follows them', async () => {
+    await t.kubectl(['create', 'namespace', 'slices']);
+    await t.kubectl([
+      'create',
+      'deployment',
+      'api',
+      '-n',
+      'slices',
+      '--image=nginx:1.27',
+      '--replicas=3',
+      '--port=8080',
+    ]);
+    await t.kubectl(['expose', 'deployment', 'api', '-n', 'slices', '--port=80', '--target-port=8080']);
+    const podIPs = async () =>
+      (await t.core.listNamespacedPod({ namespace: 'slices' })).items
+        .filter(
+          (p) =>
+            p.status?.podIP &&
+            !p.metadata?.deletionTimestamp &&
+            p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        )
+        .map((p) => p.status!.podIP!)
+        .sort();
+    const ips = await eventually(async () => {
+      const ready = await podIPs();
+      return ready.length === 3 && ready;
+    });
+    const row = await eventually(async () => {
+      const out = await t.kubectl(['get', 'endpointslices', '-A', '--no-headers']);
+      const line = out.split('\n').find((l) => l.startsWith('slices '));
+      const cells = line?.trim().split(/\s+/);
+      return cells && cells[4] && cells[4].split(',').length === 3 && cells;
+    });
+    expect(row[0]).toBe('slices');
+    expect(row[1]).toMatch(/^api-[a-z0-9]{5}$/);
+    expect(row.slice(2, 4)).toEqual(['IPv4', '8080']);
+    expect(row[4].split(',').sort()).toEqual(ips);
+
+    const slice = JSON.parse(
+      await t.kubectl(['get', 'endpointslices', '-n', 'slices', '-l', 'kubernetes.io/service-name=api', '-o', 'json']),
+    ) as {
+      items: {
+        metadata: {
+          ownerReferences: { kind: string; name: string; controller: boolean }[];
+          labels: Record<string, string>;
+        };
+        ports: unknown[];
+        endpoints: {
+          addresses: string[];
+          conditions: Record<string, boolean>;
+          targetRef: { kind: string; name: string };
+        }[];
+      }[];
+    };
+    expect(slice.items).toHaveLength(1);
+    const [s] = slice.items;
+    expect(s.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Service', name: 'api', controller: true }),
+    ]);
+    expect(s.metadata.labels['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
+    expect(s.ports).toEqual([{ name: '', port: 8080, protocol: 'TCP' }]);
+    for (const e of s.endpoints) {
+      expect(e.conditions).toEqual({ ready: true, serving: true, terminating: false });
+      expect(e.targetRef.kind).toBe('Pod');
+    }
+
+    await t.kubectl(['scale', 'deployment', 'api', '-n', 'slices', '--replicas=1']);
+    const one = await eventually(async () => {
+      const out = await t.kubectl(['get', 'endpointslices', '-n', 'slices', '-o', 'json']);
+      const items = (JSON.parse(out) as { items: { endpoints?: { conditions: { terminating: boolean } }[] }[] }).items;
+      const live = (items[0]?.endpoints ?? []).filter((e) => !e.conditions.terminating);
+      return items.length === 1 && (items[0].endpoints ?? []).length === 1 && live.length === 1;
+    });
+    expect(one).toBe(true);
+
+    await t.kubectl(['delete', 'service', 'api', '-n', 'slices']);
+    await eventually(
+      async () => (await t.kubectl(['get', 'endpointslices', '-n', 'slices', '-o', 'name'])).trim() === '',
+    );
+  });
+});

@@ -112,6 +112,7 @@ const builtins: Entry[] = [
     subresources: ['status'],
   },
   { group: core, version: 'v1', kind: 'Endpoints', plural: 'endpoints', shortNames: ['ep'], hasStatus: false },
+  { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', hasStatus: false },
   { group: core, version: 'v1', kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'], hasStatus: false },
   {
     group: core,

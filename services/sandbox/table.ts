@@ -149,6 +149,16 @@ function endpointsText(e: KEndpoints): string {
   return out.length ? listWithMore(out) : '<none>';
 }
 
+/** kubectl's formatDiscoveryPorts / formatDiscoveryEndpoints for EndpointSlices. */
+const slicePorts = (s: KObject) => {
+  const ports = (s.ports ?? []) as { port?: number }[];
+  return ports.length ? listWithMore(ports.map((p) => (p.port === undefined ? '<unset>' : String(p.port)))) : '<unset>';
+};
+const sliceEndpoints = (s: KObject) => {
+  const addresses = ((s.endpoints ?? []) as { addresses?: string[] }[]).flatMap((e) => e.addresses ?? []);
+  return addresses.length ? listWithMore(addresses) : '<unset>';
+};
+
 function nodeStatus(n: KNode): string {
   const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
   const s = ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
@@ -391,6 +401,12 @@ const byKind: Record<string, Column[]> = {
     ),
   ],
   '/Endpoints': [col('Endpoints', endpointsText, 0, 'string', 'Endpoints of the service.'), ageCol],
+  'discovery.k8s.io/EndpointSlice': [
+    col('AddressType', (s) => s.addressType ?? '', 0, 'string', 'The type of address carried by this EndpointSlice.'),
+    col('Ports', slicePorts, 0, 'string', 'The network ports exposed by each endpoint in this slice.'),
+    col('Endpoints', sliceEndpoints, 0, 'string', 'The unique endpoints in this slice.'),
+    ageCol,
+  ],
   '/Node': [
     col('Status', nodeStatus, 0, 'string', 'The status of the node.'),
     col('Roles', nodeRoles, 0, 'string', 'The roles of the node.'),

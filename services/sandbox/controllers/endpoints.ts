@@ -7,6 +7,7 @@ import { timestamp } from '../store.js';
 import { labelsMatch, type LabelRequirement } from '../selectors.js';
 import type { EndpointAddress, EndpointPort, KEndpoints, KObject, KPod, KService } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
+import { deleteEndpointSlices, syncEndpointSlices } from './endpointslices.js';
 
 /** Endpoints are capped like the real controller (the rest is truncated and annotated). */
 const MAX_ADDRESSES = 1000;
@@ -116,6 +117,7 @@ export class EndpointsController extends Controller {
     if (!svc) {
       this.lastSync.delete(key);
       if (current) this.store.delete(epRT, ns, name);
+      deleteEndpointSlices(this.store, ns!, name);
       return;
     }
     const entry = this.services.get(ns!)?.get(name);
@@ -144,6 +146,8 @@ export class EndpointsController extends Controller {
     let total = 0;
     let truncated = false;
     const names = [...entry.pods].sort();
+    const pods = names.map((n) => this.store.get(podsRT, ns, n) as KPod | undefined).filter((p): p is KPod => !!p);
+    syncEndpointSlices(this.store, svc, pods, (pod) => this.resolvePorts(svc, pod));
     for (const podName of names) {
       const pod: KPod | undefined = this.store.get(podsRT, ns, podName);
       if (!pod || !pod.status?.podIP || pod.metadata.deletionTimestamp) continue;
