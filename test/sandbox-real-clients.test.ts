@@ -495,3 +495,44 @@ describe('EndpointSlices kept by the endpoints controller', () => {
     );
   });
 });
+
+describe('scheduler: required node affinity', () => {
+  const podWithTerms = (name: string, terms: object[]) => ({
+    metadata: { name },
+    spec: {
+      containers: [{ name: 'c', image: 'nginx:1.27' }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } },
+    },
+  });
+
+  it('an empty term matches no node: it neither widens the choice nor schedules the pod anywhere', async () => {
+    await t.kubectl(['create', 'namespace', 'affinity']);
+    const nodes = (await t.core.listNode()).items.map((n) => n.metadata!.name!);
+    const target = nodes[nodes.length - 1];
+    await t.core.createNamespacedPod({
+      namespace: 'affinity',
+      body: podWithTerms('only-empty', [{}]),
+    });
+    await t.core.createNamespacedPod({
+      namespace: 'affinity',
+      body: podWithTerms('empty-or-target', [
+        {},
+        { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [target] }] },
+      ]),
+    });
+    const placed = await eventually(async () => {
+      const p = await t.core.readNamespacedPod({ name: 'empty-or-target', namespace: 'affinity' });
+      return p.spec?.nodeName;
+    });
+    expect(placed).toBe(target);
+    const unschedulable = await eventually(async () => {
+      const p = await t.core.readNamespacedPod({ name: 'only-empty', namespace: 'affinity' });
+      return p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    });
+    expect(unschedulable.reason).toBe('Unschedulable');
+    expect(unschedulable.message).toContain("node(s) didn't match Pod's node affinity/selector");
+    expect(
+      (await t.core.readNamespacedPod({ name: 'only-empty', namespace: 'affinity' })).spec?.nodeName,
+    ).toBeUndefined();
+  });
+});

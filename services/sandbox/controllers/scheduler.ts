@@ -78,11 +78,14 @@ function matchExpression(labels: Record<string, string>, e: NodeSelectorRequirem
 function matchesNodeSelection(pod: KPod, node: KNode): boolean {
   const labels: Record<string, string> = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (terms?.length) {
+  const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required) {
     const fields: Record<string, string> = { 'metadata.name': node.metadata.name! };
-    const ok = terms.some(
+    // The terms are ORed; a term with neither matchExpressions nor matchFields matches no node (Kubernetes'
+    // nodeaffinity: "a null or empty term matches no objects"), so it can never widen the choice to every node.
+    const ok = (required.nodeSelectorTerms ?? []).some(
       (t) =>
+        ((t.matchExpressions ?? []).length > 0 || (t.matchFields ?? []).length > 0) &&
         (t.matchExpressions ?? []).every((e) => matchExpression(labels, e)) &&
         (t.matchFields ?? []).every((e) => matchExpression(fields, e)),
     );
