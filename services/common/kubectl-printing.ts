@@ -10,7 +10,6 @@ export interface PodLike {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   status?: any;
 }
-type KubeObject = PodLike;
 
 export interface ContainerStatusLike {
   name?: string;
@@ -25,7 +24,7 @@ export interface ContainerStatusLike {
   lastState?: { terminated?: { finishedAt?: string } };
 }
 
-const conditionTrue = (o: KubeObject, type: string) =>
+const conditionTrue = (o: PodLike, type: string) =>
   ((o.status?.conditions ?? []) as { type: string; status: string }[]).some(
     (c) => c.type === type && c.status === 'True',
   );
@@ -35,7 +34,7 @@ const conditionTrue = (o: KubeObject, type: string) =>
  * initializes, RESTARTS counts the init containers up to the one running; once it is initialized, only the sidecars
  * (restartable init containers) and the main containers.
  */
-function printPod(pod: KubeObject): { reason: string; restarts: number; lastRestart?: string } {
+function printPod(pod: PodLike): { reason: string; restarts: number; lastRestart?: string } {
   const status = pod.status ?? {};
   let reason: string = status.reason || status.phase || 'Pending';
   if (
@@ -101,12 +100,12 @@ function printPod(pod: KubeObject): { reason: string; restarts: number; lastRest
 }
 
 /** The STATUS column text of `kubectl get pods`. */
-export function podStatusText(pod: KubeObject): string {
+export function podStatusText(pod: PodLike): string {
   return printPod(pod).reason;
 }
 
 /** READY: "ready/total" over the containers and restartable init containers (sidecars). */
-export function podReady(p: KubeObject): string {
+export function podReady(p: PodLike): string {
   const sidecarNames = new Set(
     ((p.spec?.initContainers ?? []) as { name: string; restartPolicy?: string }[])
       .filter((c) => c.restartPolicy === 'Always')
@@ -120,12 +119,12 @@ export function podReady(p: KubeObject): string {
 }
 
 /** The number in the RESTARTS column of `kubectl get pods` (see printPod). */
-export function podRestarts(p: KubeObject): number {
+export function podRestarts(p: PodLike): number {
   return printPod(p).restarts;
 }
 
 /** The RESTARTS column as kubectl prints it: "3 (45s ago)" once a container restarted. */
-export function podRestartsText(p: KubeObject): string {
+export function podRestartsText(p: PodLike): string {
   const { restarts, lastRestart } = printPod(p);
   return restarts !== 0 && lastRestart ? `${restarts} (${age(lastRestart)} ago)` : String(restarts);
 }

@@ -1,12 +1,12 @@
 // The logging subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Elasticsearch behind the
 // search fields and the export, the Kubernetes pod log API behind the live ones (live-resolvers.ts).
 import { resolve } from 'node:path';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type * as k8s from '@kubernetes/client-node';
 import { DEV_VIEWER, withTenancy, type Viewer } from '../common/authz.js';
 import { createMetricsRegistry } from '../common/http.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { fieldErrorsPlugin } from '../common/field-errors.js';
 import { createSubgraphServer, type SubgraphResolvers } from '../common/subgraph-server.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { ElasticsearchClient, type ElasticsearchConnection } from './clients/elasticsearch.js';
@@ -112,20 +112,7 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
   });
 
   // Fields that answered their empty value instead of failing (see resolvers.ts orEmpty) still report their errors.
-  const fieldErrors: ApolloServerPlugin<LoggingContext> = {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
-          const body = response.body;
-          if (body.kind !== 'single' || !contextValue.fieldErrors.length) return;
-          body.singleResult.errors = [
-            ...(body.singleResult.errors ?? []),
-            ...contextValue.fieldErrors.map((e) => e.toJSON()),
-          ];
-        },
-      };
-    },
-  };
+  const fieldErrors = fieldErrorsPlugin<LoggingContext>();
 
   let live: LiveLogResolvers | undefined;
   let server: Awaited<ReturnType<typeof createSubgraphServer>>;

@@ -1,9 +1,9 @@
 // The monitoring subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Prometheus behind it.
 import { resolve } from 'node:path';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type * as k8s from '@kubernetes/client-node';
 import { createMetricsRegistry } from '../common/http.js';
 import { withTenancy } from '../common/authz.js';
+import { fieldErrorsPlugin } from '../common/field-errors.js';
 import { createSubgraphServer } from '../common/subgraph-server.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -62,20 +62,7 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
   void access.refreshRules();
 
   // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
-  const fieldErrors: ApolloServerPlugin<MonitoringContext> = {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
-          const body = response.body;
-          if (body.kind !== 'single' || !contextValue.fieldErrors.length) return;
-          body.singleResult.errors = [
-            ...(body.singleResult.errors ?? []),
-            ...contextValue.fieldErrors.map((e) => e.toJSON()),
-          ];
-        },
-      };
-    },
-  };
+  const fieldErrors = fieldErrorsPlugin<MonitoringContext>();
 
   const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
   await tenancy
