@@ -88,8 +88,8 @@ async function throughput(url: string, total: number, concurrency: number): Prom
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const ROUNDS = envInt('BENCH_ROUNDS', 7);
-  const REQUESTS = envInt('BENCH_REQUESTS', 400);
+  const ROUNDS = envInt('BENCH_ROUNDS', 5);
+  const REQUESTS = envInt('BENCH_REQUESTS', 300);
   const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
   console.log(
     `tracing bench: ${ROUNDS} rounds of ${REQUESTS} federated queries, ${CONCURRENCY} at a time; ${machineLine()}`,
