@@ -8,8 +8,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HelmClient } from '../services/apps/clients/helm.js';
 import { findOnPath } from '../services/monitoring/local-prometheus.js';
+import { HELM_BIN } from './harness/charts.js';
 import { gql } from './harness/graphql.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { eventually } from './harness/sandbox.js';
@@ -245,5 +251,54 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const recorded = JSON.stringify(spans().map((s) => [s.name, s.attributes, s.eventAttributes]));
     expect(recorded).not.toContain(secretLabel);
     expect(recorded).not.toContain(token);
+  }, 60_000);
+});
+
+describe('the helm span (services/apps/clients/helm.ts)', () => {
+  const exported = new InMemorySpanExporter();
+  beforeAll(() => {
+    // In this test process only: an SDK with an in-memory exporter, registered as the preload registers its own.
+    new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exported)] }).register();
+  });
+  afterAll(() => {
+    otelTrace.disable();
+    context.disable();
+    propagation.disable();
+  });
+
+  it('wraps each helm process, named after its subcommand, with its exit code and none of its arguments', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
+      users: [{ name: 'u', token: 'helm-span-token-5c1e' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const helm = new HelmClient({ helmBin: HELM_BIN, kubeConfig: kc, timeoutSeconds: 30 });
+    const marker = 'helm-argument-marker-9b07';
+    const parent = otelTrace.getTracer('test').startSpan('caller');
+    const ok = await context.with(otelTrace.setSpan(context.active(), parent), () =>
+      helm.run({ args: () => ['version', '--template', `{{.Version}} ${marker}`] }),
+    );
+    parent.end();
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toContain(marker);
+    const failed = await helm.run({ args: () => ['status', `no-such-release-${marker}`] });
+    expect(failed.exitCode).not.toBe(0);
+
+    const spans = exported.getFinishedSpans();
+    const version = spans.find((s) => s.name === 'helm version');
+    expect(version, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
+    expect(version!.attributes['process.exit.code']).toBe(0);
+    expect(version!.status.code).toBe(0);
+    // Under the caller's span: the helm call belongs to the request that made it.
+    expect(version!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    const status = spans.find((s) => s.name === 'helm status');
+    expect(status).toBeDefined();
+    expect(status!.attributes['process.exit.code']).toBe(failed.exitCode);
+    expect(status!.status.code).toBe(2);
+    const recorded = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]));
+    expect(recorded).not.toContain(marker);
+    expect(recorded).not.toContain('helm-span-token-5c1e');
   }, 60_000);
 });
