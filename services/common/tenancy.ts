@@ -15,17 +15,32 @@ export interface NamespaceEntry {
   name: string;
   uid: string;
   workspace?: string;
+  /** Its creationTimestamp (ms since the epoch), when the API server gave one. */
+  createdAt?: number;
 }
 
 export const entryOf = (ns: k8s.V1Namespace): NamespaceEntry | undefined => {
   const name = ns.metadata?.name;
   const uid = ns.metadata?.uid;
   if (!name || !uid) return undefined;
+  const entry: NamespaceEntry = { name, uid };
   const workspace = ns.metadata?.labels?.[WORKSPACE_LABEL];
-  return workspace ? { name, uid, workspace } : { name, uid };
+  if (workspace) entry.workspace = workspace;
+  const created = ns.metadata?.creationTimestamp as Date | string | undefined;
+  const at = created instanceof Date ? created.getTime() : Date.parse(String(created ?? ''));
+  if (!Number.isNaN(at)) entry.createdAt = at;
+  return entry;
 };
 
-export class NamespaceTenancy implements Tenancy {
+/** When each namespace that exists now was created (a search shows a namespace's lines from its creation on). */
+export interface NamespaceCreationTimes {
+  /** The creation time (ms since the epoch) of the namespace under this name now; undefined: none or not known. */
+  createdAt(namespace: string): number | undefined;
+  /** Every namespace known, with its creation time. */
+  entries(): Iterable<[string, number]>;
+}
+
+export class NamespaceTenancy implements Tenancy, NamespaceCreationTimes {
   private readonly namespaces = new Map<string, NamespaceEntry>();
   private readonly watch: StoppableWatch;
   private readonly informer: Informer<k8s.V1Namespace>;
@@ -112,6 +127,14 @@ export class NamespaceTenancy implements Tenancy {
     const out: string[] = [];
     for (const e of this.namespaces.values()) if (e.workspace === workspace) out.push(e.name);
     return out;
+  }
+
+  createdAt(namespace: string): number | undefined {
+    return this.namespaces.get(namespace)?.createdAt;
+  }
+
+  *entries(): Iterable<[string, number]> {
+    for (const e of this.namespaces.values()) if (e.createdAt !== undefined) yield [e.name, e.createdAt];
   }
 
   /** Every namespace the watch knows. */

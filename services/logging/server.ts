@@ -10,7 +10,6 @@ import { fieldErrorsPlugin } from '../common/field-errors.js';
 import { createSubgraphServer, type SubgraphResolvers } from '../common/subgraph-server.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { ElasticsearchClient, type ElasticsearchConnection } from './clients/elasticsearch.js';
-import { NamespaceCreationWatch } from './clients/namespaces.js';
 import { exportRoute } from './export.js';
 import { createLiveLogResolvers, type LiveLogResolvers } from './live-resolvers.js';
 import { createLoggingModel, CursorCodec, ElasticsearchAccess, type LoggingModel } from './model/index.js';
@@ -88,26 +87,23 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
       })
     : undefined;
 
+  // One namespace watch: which workspace each namespace is in, and when it was created (a namespace created again
+  // under the same name shows only its own lines).
   const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
-  const creations = opts.kubeConfig ? new NamespaceCreationWatch(opts.kubeConfig, log) : undefined;
   const stopWatches = async () => {
     await tenancy?.stop();
-    await creations?.stop();
   };
-  await Promise.all([
-    tenancy
-      ?.start()
-      .catch((e: unknown) =>
-        log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
-      ),
-    creations?.start().catch((e: unknown) => log.warn('namespace creation watch not started', { error: String(e) })),
-  ]);
+  await tenancy
+    ?.start()
+    .catch((e: unknown) =>
+      log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
+    );
   const model = createLoggingModel({
     access: new ElasticsearchAccess(client),
     cursors: new CursorCodec(opts.identitySecret),
     indexPrefix: opts.indexPrefix ?? DEFAULT_INDEX_PREFIX,
     pitKeepAlive: opts.pitKeepAlive ?? '2m',
-    namespaces: creations,
+    namespaces: tenancy,
     tenancy,
   });
 

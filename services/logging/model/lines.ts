@@ -1,7 +1,7 @@
 // Log lines as the API shows them, from Elasticsearch hits; and what every part of the model shares.
 import type { Tenancy, Viewer } from '../../common/authz.js';
 import type { SearchHit } from '../clients/elasticsearch.js';
-import type { NamespaceCreationTimes } from '../clients/namespaces.js';
+import type { NamespaceCreationTimes } from '../../common/tenancy.js';
 import type { CursorCodec, LineCursor } from './cursor.js';
 import type { ElasticsearchAccess } from './es-access.js';
 import type { LogScope } from './filter.js';
