@@ -536,3 +536,91 @@ describe('scheduler: required node affinity', () => {
     ).toBeUndefined();
   });
 });
+
+describe('horizontal pod autoscaler', () => {
+  const deployment = (name: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: hpa }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+          resources: { requests: { cpu: 20m, memory: 32Mi } }
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: ${name}, namespace: hpa }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: ${name} }
+  minReplicas: 1
+  maxReplicas: 4
+  metrics:
+    - type: Resource
+      resource: { name: cpu, target: { type: Utilization, averageUtilization: ${name === 'idle' ? 900 : 5} } }
+${name === 'held' ? '  behavior: { scaleUp: { selectPolicy: Disabled } }\n' : ''}`;
+
+  interface Hpa {
+    status?: {
+      currentReplicas?: number;
+      desiredReplicas?: number;
+      currentMetrics?: { resource: { name: string; current: { averageUtilization: number; averageValue: string } } }[];
+      conditions?: { type: string; status: string; reason: string }[];
+    };
+  }
+  const hpa = async (name: string) =>
+    JSON.parse(await t.kubectl(['get', 'hpa', name, '-n', 'hpa', '-o', 'json'])) as Hpa;
+
+  it('scales a busy target up to its maximum and reports the usage it saw', async () => {
+    await t.kubectl(['create', 'namespace', 'hpa']);
+    await t.kubectl(['apply', '-f', '-'], { input: deployment('busy', 1) });
+    const status = await eventually(async () => {
+      const s = (await hpa('busy')).status;
+      return s?.desiredReplicas === 4 && s.currentReplicas === 4 && s;
+    }, 30_000);
+    const [metric] = status.currentMetrics ?? [];
+    expect(metric.resource.name).toBe('cpu');
+    // The pods use some of their 20m request (the simulated usage), far above the 5 % target.
+    expect(metric.resource.current.averageUtilization).toBeGreaterThan(5);
+    expect(metric.resource.current.averageUtilization).toBeLessThan(200);
+    expect(metric.resource.current.averageValue).toMatch(/^\d+m$/);
+    expect(status.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['AbleToScale', 'True', expect.stringMatching(/^(ReadyForNewScale|SucceededRescale)$/)],
+      ['ScalingActive', 'True', 'ValidMetricFound'],
+      ['ScalingLimited', 'True', 'TooManyReplicas'],
+    ]);
+    const dep = await t.apps.readNamespacedDeployment({ name: 'busy', namespace: 'hpa' });
+    expect(dep.spec?.replicas).toBe(4);
+    const row = (await t.kubectl(['get', 'hpa', 'busy', '-n', 'hpa', '--no-headers'])).trim().split(/\s{2,}/);
+    expect(row[2]).toBe(`cpu: ${metric.resource.current.averageUtilization}%/5%`);
+  });
+
+  it('an idle target is not scaled down within the stabilization window', async () => {
+    await t.kubectl(['apply', '-f', '-'], { input: deployment('idle', 2) });
+    const status = await eventually(async () => {
+      const s = (await hpa('idle')).status;
+      return (s?.currentMetrics?.length ?? 0) > 0 && s;
+    }, 30_000);
+    expect(status.currentMetrics![0].resource.current.averageUtilization).toBeLessThan(900);
+    expect(status.desiredReplicas).toBe(2);
+    expect((await t.apps.readNamespacedDeployment({ name: 'idle', namespace: 'hpa' })).spec?.replicas).toBe(2);
+  });
+
+  it('scaleUp selectPolicy Disabled: the recommendation is reported, the target left as it is', async () => {
+    await t.kubectl(['apply', '-f', '-'], { input: deployment('held', 1) });
+    const status = await eventually(async () => {
+      const s = (await hpa('held')).status;
+      return (s?.currentMetrics?.length ?? 0) > 0 && s;
+    }, 30_000);
+    expect(status.desiredReplicas).toBe(1);
+    expect(status.conditions?.find((c) => c.type === 'ScalingLimited')).toMatchObject({
+      status: 'True',
+      reason: 'ScaleUpLimit',
+    });
+    expect((await t.apps.readNamespacedDeployment({ name: 'held', namespace: 'hpa' })).spec?.replicas).toBe(1);
+  });
+});

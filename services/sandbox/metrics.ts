@@ -115,6 +115,23 @@ function workingSet(c: RunningContainer): number {
   return Math.round(v / 4096) * 4096;
 }
 
+/**
+ * A pod's current usage, summed over its running containers, as metrics-server would report it to the HPA
+ * controller: CPU in cores (the rate now) and the working set in bytes. The same model as the exported series.
+ */
+export function podUsage(pod: KPod, now = Date.now()): { cpu: number; memory: number } {
+  let cpu = 0;
+  let memory = 0;
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    if (!cs.state?.running) continue;
+    const spec = (pod.spec?.containers ?? []).find((c) => c.name === cs.name);
+    const c = containerModel(pod, spec, cs, now);
+    cpu += waveAt(c.cpu, c.age);
+    memory += workingSet(c);
+  }
+  return { cpu, memory };
+}
+
 function hexOf(seed: string, n: number): string {
   let s = '';
   for (let i = 0; s.length < n; i++) s += hash32(`${seed}#${i}`).toString(16).padStart(8, '0');

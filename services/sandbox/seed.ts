@@ -245,6 +245,9 @@ function seedDemo(store: Store): void {
       metrics: [
         { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
       ],
+      // The demo's api is scaled by hand (from the console, and by tests that expect the count they set): the HPA
+      // controller reports its usage and recommendation without acting on them, as on a cluster with this behavior.
+      behavior: { scaleUp: { selectPolicy: 'Disabled' }, scaleDown: { selectPolicy: 'Disabled' } },
     },
   });
   create(store, '', 'configmaps', {

@@ -8,6 +8,7 @@ import { ReplicaSetController } from './replicaset.js';
 import { StatefulSetController } from './statefulset.js';
 import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { HorizontalPodAutoscalerController } from './hpa.js';
 import { Kubelet } from './kubelet.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
@@ -34,6 +35,7 @@ export function startControllers(ctx: ControllerContext, opts: ControllerOptions
     new DaemonSetController(ctx),
     new JobController(ctx),
     new CronJobController(ctx, { now: opts.now }),
+    new HorizontalPodAutoscalerController(ctx),
   ];
   for (const c of controllers) c.start();
   return controllers;
