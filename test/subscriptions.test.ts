@@ -422,31 +422,38 @@ describe('a resumeToken older than the API server keeps', () => {
     await stack?.close();
   });
 
-  it('gets the current state once, marked as a snapshot, then live changes', async () => {
+  it('ends with RESUME_EXPIRED and no event; listing again gives a token that follows the live changes', async () => {
+    const stale = collectFrom<PodEventData>(
+      stack.wsClient(),
+      `subscription { podStatusChanged(namespace: "shop", resumeToken: "1") { type resumeToken pod { name } } }`,
+    );
+    await eventually(() => stale.done || undefined, 20_000, 'the stale subscription to end');
+    expect(events(stale)).toEqual([]);
+    expect(stale.results.flatMap((r) => r.errors ?? []).map((e) => e.extensions?.code)).toEqual(['RESUME_EXPIRED']);
+
+    // What the error tells the client to do: list again, subscribe with that list's token.
+    const listed = (
+      await stack.gql<{ pods: { resumeToken: string; edges: { node: { name: string } }[] } }>(
+        `{ pods(namespace: "shop", first: 100) { resumeToken edges { node { name } } } }`,
+      )
+    ).data!.pods;
     const c = collectFrom<PodEventData>(
       stack.wsClient(),
-      `subscription { podStatusChanged(namespace: "shop", resumeToken: "1") { type snapshot resumeToken pod { name } } }`,
+      `subscription($t: String) { podStatusChanged(namespace: "shop", resumeToken: $t) { type resumeToken pod { name } } }`,
+      { t: listed.resumeToken },
     );
-    const pods = (
-      await stack.gql<{ pods: { edges: { node: { name: string } }[] } }>(
-        `{ pods(namespace: "shop", first: 100) { edges { node { name } } } }`,
-      )
-    ).data!.pods.edges.map((e) => e.node.name);
-    await eventually(() => events(c).length >= pods.length || undefined, 20_000, 'the snapshot');
-    const snapshot = events(c).slice(0, pods.length);
-    expect(snapshot.every((e) => e.snapshot && e.type === 'ADDED')).toBe(true);
-    expect(snapshot.map((e) => e.pod.name).sort()).toEqual([...pods].sort());
-    await stack.gql(`mutation { deletePod(namespace: "shop", name: "${pods[0]}") }`);
+    const victim = listed.edges[0].node.name;
+    await stack.gql(`mutation { deletePod(namespace: "shop", name: "${victim}") }`);
     await eventually(
-      () => events(c).some((e) => e.type === 'DELETED' && e.pod.name === pods[0]),
+      () => events(c).some((e) => e.type === 'DELETED' && e.pod.name === victim),
       20_000,
-      'a live event after the snapshot',
+      'the deletion after the list',
     );
-    expect(
-      events(c)
-        .slice(pods.length)
-        .every((e) => !e.snapshot),
-    ).toBe(true);
+    // Nothing the list already showed is sent again as ADDED.
+    expect(events(c).filter((e) => e.type === 'ADDED' && listed.edges.some((l) => l.node.name === e.pod.name))).toEqual(
+      [],
+    );
+    expect(c.results.every((r) => !r.errors)).toBe(true);
     c.stop();
   });
 });
