@@ -254,6 +254,11 @@ function pathsFor(rt: ResourceType): Record<string, JsonObject> {
       parameters: [pathParam('name', `name of the ${rt.kind}`), ...nsParam, pretty],
     },
   };
+  // A review kind (auth/reviews.ts) is create-only: a POST on the collection, nothing else.
+  if (rt.review) {
+    const create = paths[base];
+    return { [base]: { post: create.post, parameters: create.parameters } };
+  }
   if (rt.subresources.includes('status')) {
     paths[`${base}/{name}/status`] = {
       get: operation(rt, 'get', 'read', {
