@@ -93,6 +93,29 @@ describe('boolean query parameters', () => {
     expect(kept.metadata?.ownerReferences ?? []).toEqual([]);
   });
 
+  it('dryRun is All or refused: dryRun=true never writes, kubectl --dry-run=server deletes nothing', async () => {
+    const err = await t.core
+      .createNamespacedConfigMap({ namespace: 'params', body: { metadata: { name: 'dry' } }, dryRun: 'true' })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; body?: string },
+      );
+    expect(err?.code).toBe(422);
+    expect(JSON.parse(err!.body!).message).toBe(
+      'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"true"}: supported values: "All"',
+    );
+    await expect(t.core.readNamespacedConfigMap({ name: 'dry', namespace: 'params' })).rejects.toMatchObject({
+      code: 404,
+    });
+    const out = await t.kubectl(['delete', 'configmap', 'one', '-n', 'params', '--dry-run=server']);
+    expect(out.trim()).toBe('configmap "one" deleted from params namespace (server dry run)');
+    expect((await t.core.readNamespacedConfigMap({ name: 'one', namespace: 'params' })).metadata?.name).toBe('one');
+    await t.kubectl(['create', 'configmap', 'dry', '-n', 'params', '--dry-run=server']);
+    await expect(t.core.readNamespacedConfigMap({ name: 'dry', namespace: 'params' })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
   it('follow=True, timestamps=T and previous=0 on pod logs', async () => {
     await t.kubectl(['run', 'talker', '-n', 'params', '--image=nginx:1.27']);
     await eventually(async () => {

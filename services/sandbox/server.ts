@@ -24,7 +24,7 @@ import type { KObject, WatchEventType } from './types.js';
 import { at } from './defaults/fields.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index, openApiV3Document, wantsOpenApiV2Protobuf } from './openapi.js';
 import type { Faults, ServerOptions } from './server/options.js';
-import { queryFlag, wantsPretty } from './server/params.js';
+import { dryRunOf, queryFlag, wantsPretty } from './server/params.js';
 import { impersonatedUser, SANDBOX_ADMIN } from './auth/identity.js';
 import { authorize, type UserInfo } from './auth/rbac.js';
 import { review } from './auth/reviews.js';
@@ -307,7 +307,7 @@ export class SandboxServer {
       this.store.delete(rt, namespace, name!, deleteOptions(at(body, 'deleteOptions') ?? {}, new URLSearchParams()));
       return json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
-    const dryRun = q.get('dryRun') === 'All';
+    const dryRun = method === 'GET' ? false : dryRunOf(q, method);
     // A client's write: its fields go to its field manager (the fieldManager parameter, else its User-Agent's
     // product, as the real server names managers), and admission warnings go back as Warning headers.
     const warnings: string[] = [];
@@ -414,7 +414,11 @@ export class SandboxServer {
       }
       case 'DELETE': {
         const body = await readJson(req);
-        const deleted = this.store.delete(rt, namespace, name!, deleteOptions(body, q));
+        const options = deleteOptions(body, q);
+        // A dry run (kubectl delete --dry-run=server) deletes nothing: the object as it would be answered.
+        if (dryRun || (Array.isArray(at(body, 'dryRun')) && (at(body, 'dryRun') as unknown[]).includes('All')))
+          return this.respondObject(req, res, rt, this.store.mustGet(rt, namespace, name!), 200);
+        const deleted = this.store.delete(rt, namespace, name!, options);
         const stillThere = this.store.get(rt, namespace, name!);
         return this.respondObject(req, res, rt, deleted, stillThere ? 202 : 200);
       }

@@ -6,6 +6,7 @@
 // (case-insensitively) "false" as false and every other value, the empty one included, as true: no value is refused.
 // So the Python client's `watch=True`, `watch=1`, `watch=t` and a bare `?watch` all open a watch, as on a cluster.
 // `pretty` is different: the handlers read it with strconv.ParseBool and take a value it cannot parse as false.
+import { ApiError } from '../errors.js';
 
 /** A boolean options parameter: undefined when absent, else the apiserver's reading of its (first) value. */
 export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
@@ -25,4 +26,31 @@ const PARSE_BOOL_TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];
 export function wantsPretty(q: URLSearchParams): boolean {
   const raw = q.get('pretty');
   return raw !== null && PARSE_BOOL_TRUE.includes(raw);
+}
+
+const OPTIONS_KIND: Record<string, string> = {
+  POST: 'CreateOptions',
+  PUT: 'UpdateOptions',
+  PATCH: 'PatchOptions',
+  DELETE: 'DeleteOptions',
+};
+
+/**
+ * `?dryRun=`: a list whose only allowed value is `All` (it is not a boolean: `dryRun=true` is refused, never taken
+ * as a real write), as the apiserver's ValidateDryRun refuses other values with 422 Invalid on the options kind.
+ */
+export function dryRunOf(q: URLSearchParams, method: string): boolean {
+  const values = q.getAll('dryRun');
+  const bad = values.filter((v) => v !== 'All');
+  if (bad.length) {
+    const kind = OPTIONS_KIND[method] ?? 'CreateOptions';
+    const shown = `[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`;
+    const message = `Unsupported value: ${shown}: supported values: "All"`;
+    throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: ${message}`, {
+      group: 'meta.k8s.io',
+      kind,
+      causes: [{ reason: 'FieldValueNotSupported', message, field: 'dryRun' }],
+    });
+  }
+  return values.length > 0;
 }
