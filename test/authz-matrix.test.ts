@@ -430,7 +430,8 @@ beforeAll(async () => {
     20_000,
     'the matrix releases to be seen',
   );
-});
+  // The whole stack, eight users and two helm installs: more than the default hook time on a busy 2-core machine.
+}, 180_000);
 afterAll(async () => {
   await stack?.close();
 });
