@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isAnonymous } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
+import { sendError } from '../services/common/http.js';
 import { IDENTITY_HEADER, signIdentity } from '../services/common/identity.js';
 import type { Logger } from '../services/common/log.js';
 import { bearerToken, isUnauthenticated, type Authenticator } from './identity.js';
@@ -23,18 +24,6 @@ export interface LogExportOptions {
   /** Time to the first byte of the subgraph's answer (ms); the stream itself runs as long as it needs. */
   timeoutMs: number;
   log: Logger;
-}
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  extra: Record<string, unknown> = {},
-) {
-  const body = JSON.stringify({ errors: [{ message, extensions: { ...extra, code } }] });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 /** A `routes` handler of the gateway's HTTP server: true when it handled the request. */

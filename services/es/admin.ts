@@ -316,7 +316,12 @@ export function byteSize(bytes: number): string {
   return `${text}${units[u]}`;
 }
 
-const NUMERIC_COLUMNS = new Set([
+/** _cat/indices columns, in Elasticsearch's order; all but the first four are numbers. */
+const CAT_INDICES_COLUMNS = [
+  'health',
+  'status',
+  'index',
+  'uuid',
   'pri',
   'rep',
   'docs.count',
@@ -324,7 +329,8 @@ const NUMERIC_COLUMNS = new Set([
   'store.size',
   'pri.store.size',
   'dataset.size',
-]);
+];
+const NUMERIC_COLUMNS = new Set(CAT_INDICES_COLUMNS.slice(4));
 
 export function catIndices(
   cluster: Cluster,
@@ -345,19 +351,7 @@ export function catIndices(
         : bytes === 'mb'
           ? String(Math.floor(n / 1048576))
           : byteSize(n);
-  const all = [
-    'health',
-    'status',
-    'index',
-    'uuid',
-    'pri',
-    'rep',
-    'docs.count',
-    'docs.deleted',
-    'store.size',
-    'pri.store.size',
-    'dataset.size',
-  ];
+  const all = CAT_INDICES_COLUMNS;
   let rows = indices.map((i) => ({
     health: i.settings.number_of_replicas === '0' ? 'green' : 'yellow',
     status: 'open',

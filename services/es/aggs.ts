@@ -103,22 +103,7 @@ function parseAgg(name: string, def: unknown): AggSpec {
   switch (type) {
     case 'date_histogram': {
       for (const k of Object.keys(body))
-        if (
-          ![
-            'field',
-            'fixed_interval',
-            'calendar_interval',
-            'offset',
-            'extended_bounds',
-            'hard_bounds',
-            'min_doc_count',
-            'order',
-            'keyed',
-            'format',
-            'missing',
-            'time_zone',
-          ].includes(k)
-        )
+        if (!DATE_HISTOGRAM_FIELDS.includes(k))
           throw xcontent(`[date_histogram] unknown field [${k}]${suggest(k, DATE_HISTOGRAM_FIELDS)}`);
       if (body.fixed_interval !== undefined && body.calendar_interval !== undefined)
         throw illegalArgument('Cannot use [fixed_interval] with [calendar_interval] configuration option.');

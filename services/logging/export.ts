@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { DEV_VIEWER, type Viewer } from '../common/authz.js';
 import { ErrorCode } from '../common/errors.js';
+import { sendError } from '../common/http.js';
 import { IDENTITY_HEADER, IdentityError, verifyIdentity } from '../common/identity.js';
 import type { Logger } from '../common/log.js';
 import type { LogFilterInput, LogLineView, LogOrder, LoggingModel } from './model/index.js';
@@ -76,18 +77,6 @@ const STATUS: Record<string, number> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 503,
 };
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  extra: Record<string, unknown> = {},
-) {
-  const body = JSON.stringify({ errors: [{ message, extensions: { ...extra, code } }] });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
 
 /** Resolves once `res` may take more (or has closed). */
 const drained = (res: ServerResponse) =>

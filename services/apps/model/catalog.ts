@@ -202,12 +202,7 @@ export class Catalog {
   }
 
   async removeRepository(viewer: Viewer, name: string): Promise<boolean> {
-    signedIn(viewer);
-    checkName(name, 'name');
-    const state = await this.find(name);
-    if (!state) throw notFoundError(`no Helm repository named ${name}`);
-    this.authorizeRead(viewer, state.row);
-    this.authorizeManage(viewer, state.row.workspace);
+    await this.manageable(viewer, name);
     const removed = await this.opts.store.delete(name);
     this.states.delete(name);
     if (removed) this.opts.log?.info('helm repository removed', { repository: name, by: viewer.username });
@@ -215,14 +210,20 @@ export class Catalog {
   }
 
   async syncRepository(viewer: Viewer, name: string): Promise<HelmRepositoryView> {
+    const state = await this.manageable(viewer, name);
+    await this.sync(state);
+    return repositoryView(state.row);
+  }
+
+  /** The repository `name`, once the viewer may see it (NOT_FOUND otherwise) and manage it (FORBIDDEN otherwise). */
+  private async manageable(viewer: Viewer, name: string) {
     signedIn(viewer);
     checkName(name, 'name');
     const state = await this.find(name);
     if (!state) throw notFoundError(`no Helm repository named ${name}`);
     this.authorizeRead(viewer, state.row);
     this.authorizeManage(viewer, state.row.workspace);
-    await this.sync(state);
-    return repositoryView(state.row);
+    return state;
   }
 
   // ---------------------------------------------------------------- charts
