@@ -105,10 +105,11 @@ beforeAll(async () => {
       rulesTtlMs: 1000,
     },
   });
-  // A few scrapes, so rates have two samples; redis-0 and the crash-looping worker settle.
+  // A few scrapes, so rates have two samples; redis-0 and the crash-looping worker settle. The rate must exist 3 s
+  // back already (offset): the tests read values at settledTime(), 2 s before now.
   await prom.waitFor('count_over_time(up{job="sandbox"}[30s]) >= 4', { timeoutMs: 40_000 });
   await prom.waitFor(
-    'rate(container_cpu_usage_seconds_total{namespace="shop", pod="redis-0", container="redis"}[5m]) > 0',
+    'rate(container_cpu_usage_seconds_total{namespace="shop", pod="redis-0", container="redis"}[5m] offset 3s) > 0',
     { timeoutMs: 40_000 },
   );
 }, 120_000);
