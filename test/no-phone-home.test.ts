@@ -114,7 +114,12 @@ describe('npm start with every outbound connection guarded', () => {
       WORKLOADS_PORT: '0',
       MONITORING_PORT: '0',
       SANDBOX_PORT: '0',
+      LOGGING_PORT: '0',
+      APPS_PORT: '0',
+      ES_PORT: '0',
       ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
+      // Its own apps database: another npm start in a parallel test file must not share one embedded PGlite.
+      APPS_DATA_DIR: join(dir, 'apps'),
       SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
       KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
       METRICS_TOKEN,

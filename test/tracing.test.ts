@@ -43,6 +43,8 @@ function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
       ]),
     ),
     ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
+    // Its own apps database: another npm start in a parallel test file must not share one embedded PGlite.
+    APPS_DATA_DIR: join(dir, 'apps'),
     SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
     KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
