@@ -250,10 +250,15 @@ beforeAll(async () => {
       },
     },
   });
+  // Running with its image pulled (imageID), not only scheduled with an IP: the pod test reads the running state.
   await eventually(
-    async () => (await stack.cluster.core.readNamespacedPod({ namespace: ns, name: ENV_POD })).status?.podIP,
+    async () => {
+      const status = (await stack.cluster.core.readNamespacedPod({ namespace: ns, name: ENV_POD })).status;
+      const running = (status?.containerStatuses ?? []).every((c) => c.state?.running && c.imageID);
+      return Boolean(status?.podIP && status.containerStatuses?.length && running) || undefined;
+    },
     30_000,
-    'the console-env pod to get an IP',
+    'the console-env pod to run',
   );
 }, 120_000);
 
