@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Viewer } from './authz.js';
 import { metricsTokenFromEnv } from './config.js';
 import { IDENTITY_HEADER, IdentityError, verifyIdentity } from './identity.js';
+import { readBody as readLimitedBody } from './read-body.js';
 
 export interface ServiceHttpOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -50,19 +51,10 @@ export function createMetricsRegistry(service: string): Registry {
 class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge(`request body larger than ${limit} bytes`));
-        req.resume();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readLimitedBody(req, limit, {
+    tooLarge: () => new BodyTooLarge(`request body larger than ${limit} bytes`),
+    overflow: 'drain',
+  }).then((buf) => buf.toString('utf8'));
 }
 
 export function createServiceHttpServer<TContext extends BaseContext>(opts: ServiceHttpOptions<TContext>): Server {

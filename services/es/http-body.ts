@@ -1,28 +1,20 @@
 // The request and response bodies of the stand-in's HTTP layer: reading a body within a size limit, JSON parse errors
 // in Elasticsearch's words, and `filter_path`.
 import type { IncomingMessage } from 'node:http';
+import { readBody as readLimitedBody } from '../common/read-body.js';
 import { globMatch } from './cluster.js';
 import { EsError } from './errors.js';
 
+/** The request body within the configured buffer limit; a longer one is refused with Elasticsearch's 413. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(
-          new EsError(
-            413,
-            'content_too_long',
-            `entity content is too long [${size}] for the configured buffer limit [${limit}]`,
-          ),
-        );
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+  return readLimitedBody(req, limit, {
+    tooLarge: (size) =>
+      new EsError(
+        413,
+        'content_too_long',
+        `entity content is too long [${size}] for the configured buffer limit [${limit}]`,
+      ),
+    overflow: 'destroy',
   });
 }
 

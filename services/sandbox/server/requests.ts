@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
+import { readBody as readLimitedBody } from '../../common/read-body.js';
 import { ApiError, badRequest } from '../errors.js';
 import { decodeProtobufObject, isProtobuf } from '../protobuf.js';
 import type { ResourceType } from '../registry.js';
@@ -84,18 +85,9 @@ export function rvInPatch(contentType: string, raw: string): string | undefined 
 }
 
 function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+  return readLimitedBody(req, MAX_BODY, {
+    tooLarge: () => new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'),
+    overflow: 'destroy',
   });
 }
 
