@@ -18,6 +18,7 @@
 // - every URL recorded on a span loses its query string (PromQL, label selectors and GET /graphql variables could
 //   carry a caller's values); headers are never recorded (the instrumentations record none unless configured).
 // Types only: the SDK is loaded (dynamically) when tracing is on, so that off costs nothing at start.
+import { createRequire } from 'node:module';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
@@ -122,11 +123,58 @@ export async function startTracing(
       new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
     ],
   });
+  // The instrumentations patch a module when it is first require()d after this point. node:http and node:https are
+  // patched in place (request, get, Server.prototype.emit), which ES modules' imports see too, but a service whose
+  // modules are all ES modules (the Elasticsearch stand-in alone) never require()s them: require them here.
+  const require = createRequire(import.meta.url);
+  require('node:http');
+  require('node:https');
   let stopped: Promise<void> | undefined;
   const shutdown = () => (stopped ??= provider.shutdown().catch(() => undefined));
-  // Buffered spans are sent when the event loop drains; a process.exit() loses at most the last batch (OTEL_BSP_*).
+  // Buffered spans are sent when the event loop drains, and on a stop signal before the process exits.
   process.once('beforeExit', () => void shutdown());
+  flushOnStopSignals(shutdown, () => void provider.forceFlush().catch(() => undefined));
   return { shutdown };
+}
+
+/** How long an exit after a stop signal waits for the last spans to be sent, at most. */
+export const EXIT_FLUSH_MS = 2000;
+/** The signals services/common/config.ts stopOnSignals stops on, with their numbers. */
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * The last batch must not die with the process: each service stops on SIGTERM/SIGINT/SIGHUP by closing and calling
+ * process.exit() (services/common/config.ts runService, services/start.ts), which ends pending exports. So on such a
+ * signal the spans ended so far are sent at once (while the service closes), and the process.exit() that follows
+ * waits for the tracer's shutdown (the spans ended while closing) for EXIT_FLUSH_MS at most, then exits as asked.
+ * Without a signal, process.exit() is left alone (a configuration error exits at once). When nothing else handles the
+ * signal (a service still starting), the process exits after the flush as the signal's default would (128 + number).
+ */
+function flushOnStopSignals(shutdown: () => Promise<void>, flush: () => void): void {
+  let signalled = false;
+  let exiting = false;
+  const exit = process.exit.bind(process);
+  const exitAfterShutdown = (code: number | string | null | undefined): void => {
+    if (exiting) return exit(code);
+    exiting = true;
+    const bound = setTimeout(() => exit(code), EXIT_FLUSH_MS);
+    void shutdown().then(() => {
+      clearTimeout(bound);
+      exit(code);
+    });
+  };
+  process.exit = ((code?: number | string | null) => {
+    if (!signalled) return exit(code);
+    exitAfterShutdown(code ?? process.exitCode);
+  }) as typeof process.exit;
+  for (const [signal, number] of Object.entries(STOP_SIGNALS)) {
+    process.on(signal, () => {
+      signalled = true;
+      flush();
+      // Alone: the signal would have ended the process, so end it (after the flush).
+      if (process.listenerCount(signal) === 1) exitAfterShutdown(128 + number);
+    });
+  }
 }
 
 // Imported as a preload: started at once, before the entry point's modules load.
