@@ -110,6 +110,17 @@ export class Cluster {
   private readonly pits = new Map<string, PointInTime>();
   /** Incremented by every write: a point in time keeps what was visible at its generation. */
   generation = 0;
+  /**
+   * The Elasticsearch version this stand-in behaves as where versions differ (tests of older servers set it):
+   * before 7.12 a point-in-time search gets no implicit `_shard_doc` tie-breaker.
+   */
+  version = '8.15.0';
+
+  /** Whether a sorted search under a point in time gets the implicit `_shard_doc` tie-breaker (7.12 and later). */
+  get implicitTiebreaker(): boolean {
+    const [major = 0, minor = 0] = this.version.split('.').map(Number);
+    return major > 7 || (major === 7 && minor >= 12);
+  }
 
   /** Creates an index from a create-index body merged over the matching templates. */
   createIndex(

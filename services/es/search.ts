@@ -314,9 +314,9 @@ export function search(
         );
       }
     }
-    // With a point in time, a sort without a tie-breaker gets `_shard_doc` added, as Elasticsearch does.
+    // With a point in time, a sort without a tie-breaker gets `_shard_doc` added, as Elasticsearch does since 7.12.
     const effective: SortClause[] = clauses.length ? [...clauses] : [];
-    if (pitId && effective.length && !effective.some((c) => c.field === '_shard_doc'))
+    if (pitId && cluster.implicitTiebreaker && effective.length && !effective.some((c) => c.field === '_shard_doc'))
       effective.push({ field: '_shard_doc', desc: effective[effective.length - 1]?.desc ?? false, missing: '_last' });
     // A scroll goes on where its last page ended: its order gets the same hidden tie-breaker.
     if (scroll) {

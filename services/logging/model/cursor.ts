@@ -18,9 +18,16 @@ export interface LineCursor {
   container: string;
   /** The order of the page: newest first (desc) or oldest first. */
   desc: boolean;
+  /**
+   * The _ids of the lines at the millisecond `at` returned so far, this line included (null: too many to carry).
+   * They continue a walk exactly where the server's tie-breaker cannot: Elasticsearch 7.10-7.11 (no implicit
+   * `_shard_doc`), and a new point in time after one expired (`_shard_doc` values differ between points in time).
+   */
+  seen?: string[] | null;
 }
 
-const MAX_CURSOR_LENGTH = 8192;
+/** A cursor carries up to MAX_SEEN_END ids (search.ts): about 60 kB. */
+const MAX_CURSOR_LENGTH = 131_072;
 
 export class CursorCodec {
   private readonly key: Buffer;
@@ -34,7 +41,18 @@ export class CursorCodec {
 
   encode(c: LineCursor): string {
     const body = Buffer.from(
-      JSON.stringify([c.pit ?? null, c.sort, c.at, c.index, c.id, c.namespace, c.pod, c.container, c.desc ? 1 : 0]),
+      JSON.stringify([
+        c.pit ?? null,
+        c.sort,
+        c.at,
+        c.index,
+        c.id,
+        c.namespace,
+        c.pod,
+        c.container,
+        c.desc ? 1 : 0,
+        c.seen === undefined ? 0 : c.seen,
+      ]),
     ).toString('base64url');
     return `${body}.${this.mac(body)}`;
   }
@@ -49,7 +67,7 @@ export class CursorCodec {
     const expected = Buffer.from(this.mac(body), 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw bad();
     const v = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
-    const [pit, sort, at, index, id, namespace, pod, container, desc] = v;
+    const [pit, sort, at, index, id, namespace, pod, container, desc, seen] = v;
     return {
       ...(typeof pit === 'string' ? { pit } : {}),
       sort: sort as LineCursor['sort'],
@@ -60,6 +78,7 @@ export class CursorCodec {
       pod: pod as string,
       container: container as string,
       desc: desc === 1,
+      ...(seen === null || Array.isArray(seen) ? { seen: seen as string[] | null } : {}),
     };
   }
 
