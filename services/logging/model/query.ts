@@ -44,9 +44,26 @@ type Clause = Record<string, unknown>;
 /** A Lucene wildcard pattern matching `text` literally: `\`, `*` and `?` escaped with `\`. */
 export const escapeWildcard = (text: string): string => text.replace(/[\\*?]/g, (c) => `\\${c}`);
 
-/** Case-insensitive substring of the line (wildcard `*text*` on the keyword field, case_insensitive: 7.10+). */
+/**
+ * Case-insensitive substring of the line: wildcard `*text*` on the keyword field (case_insensitive: 7.10+). A line
+ * longer than the keyword's ignore_above (256 under Elasticsearch's default dynamic mapping) is not in `log.keyword`
+ * at all (so `exists` does not match it): such a line matches when the text is a phrase of it on the analysed `log`
+ * field instead (whole words, in order, case-insensitively; punctuation is not matched, and a part of a word such as
+ * `cpu` in `node_cpu_usage` does not match).
+ */
 export const containsClause = (text: string): Clause => ({
-  wildcard: { [FIELDS.messageKeyword]: { value: `*${escapeWildcard(text)}*`, case_insensitive: true } },
+  bool: {
+    should: [
+      { wildcard: { [FIELDS.messageKeyword]: { value: `*${escapeWildcard(text)}*`, case_insensitive: true } } },
+      {
+        bool: {
+          must_not: [{ exists: { field: FIELDS.messageKeyword } }],
+          filter: [{ match_phrase: { [FIELDS.message]: { query: text } } }],
+        },
+      },
+    ],
+    minimum_should_match: 1,
+  },
 });
 
 /**
@@ -94,15 +111,57 @@ export interface QueryOptions {
   oldestLine?: number;
 }
 
+/** Creation-time groups per nested bool: far below Elasticsearch 7's 1,024 clauses of one bool query. */
+export const CREATION_GROUPS_PER_BOOL = 256;
+
+/**
+ * The creation-time clauses of a scope: namespaces created before the range (or the oldest line) need none; those
+ * created after its end are left out of the search (every line of the range under their names was another
+ * namespace's); the others are grouped by creation time (Kubernetes' creationTimestamp has whole seconds, so
+ * namespaces created together share one) into one `terms` + `range` pair per time, nested by CREATION_GROUPS_PER_BOOL
+ * so that no bool query has more clauses than that, however many namespaces there are.
+ */
+export function creationClauses(scope: LogScope, opts: QueryOptions): { hidden: Clause[]; gone: Set<string> } {
+  const covered = scope.namespaces === 'all' ? undefined : new Set(scope.namespaces);
+  const from = scope.start ?? opts.oldestLine;
+  const byTime = new Map<number, string[]>();
+  const gone = new Set<string>();
+  for (const [ns, at] of opts.createdAt) {
+    if (covered && !covered.has(ns)) continue;
+    if (from !== undefined && at <= from) continue;
+    if (scope.end !== undefined && at > scope.end) gone.add(ns);
+    else {
+      const group = byTime.get(at);
+      if (group) group.push(ns);
+      else byTime.set(at, [ns]);
+    }
+  }
+  const groups = [...byTime].sort((a, b) => a[0] - b[0]);
+  const pair = ([at, names]: [number, string[]]): Clause => ({
+    bool: { filter: [{ terms: { [FIELDS.namespace]: names.sort() } }, rangeClause(undefined, undefined, at)] },
+  });
+  const hidden: Clause[] = [];
+  if (groups.length <= CREATION_GROUPS_PER_BOOL) hidden.push(...groups.map(pair));
+  else
+    for (let i = 0; i < groups.length; i += CREATION_GROUPS_PER_BOOL)
+      hidden.push({
+        bool: { should: groups.slice(i, i + CREATION_GROUPS_PER_BOOL).map(pair), minimum_should_match: 1 },
+      });
+  return { hidden, gone };
+}
+
 /**
  * The bool query of a scope. Namespaces are one `terms` clause however many there are. A namespace created after the
- * range starts keeps only its lines from its creation on (must_not: its lines before).
+ * range starts keeps only its lines from its creation on (must_not: its lines before; see creationClauses).
  */
 export function queryOf(scope: LogScope, opts: QueryOptions): Clause {
   const filter: Clause[] = [];
   const mustNot: Clause[] = [];
+  const { hidden, gone } = creationClauses(scope, opts);
   if (scope.start !== undefined || scope.end !== undefined) filter.push(rangeClause(scope.start, scope.end));
-  if (scope.namespaces !== 'all') filter.push({ terms: { [FIELDS.namespace]: scope.namespaces } });
+  if (scope.namespaces !== 'all')
+    filter.push({ terms: { [FIELDS.namespace]: scope.namespaces.filter((ns) => !gone.has(ns)) } });
+  else if (gone.size) mustNot.push({ terms: { [FIELDS.namespace]: [...gone].sort() } });
   if (scope.workloads.length)
     filter.push({ bool: { should: scope.workloads.map(workloadClause), minimum_should_match: 1 } });
   if (scope.pods.length) filter.push({ terms: { [FIELDS.pod]: scope.pods } });
@@ -111,22 +170,7 @@ export function queryOf(scope: LogScope, opts: QueryOptions): Clause {
   if (scope.streams.length) filter.push({ terms: { [FIELDS.stream]: scope.streams } });
   for (const text of scope.contains) filter.push(containsClause(text));
   for (const text of scope.excludes) mustNot.push(containsClause(text));
-  const covered = scope.namespaces === 'all' ? undefined : new Set(scope.namespaces);
-  const recreated: [string, number][] = [];
-  const from = scope.start ?? opts.oldestLine;
-  for (const [ns, at] of opts.createdAt) {
-    if (covered && !covered.has(ns)) continue;
-    if (from !== undefined && at <= from) continue;
-    if (scope.end !== undefined && at > scope.end) {
-      // Created after the range: every line of the range under this name was another namespace's.
-      recreated.push([ns, Number.MAX_SAFE_INTEGER]);
-      continue;
-    }
-    recreated.push([ns, at]);
-  }
-  recreated.sort((a, b) => a[0].localeCompare(b[0]));
-  for (const [ns, at] of recreated)
-    mustNot.push({ bool: { filter: [{ term: { [FIELDS.namespace]: ns } }, rangeClause(undefined, undefined, at)] } });
+  mustNot.push(...hidden);
   return { bool: { filter, ...(mustNot.length ? { must_not: mustNot } : {}) } };
 }
 
