@@ -2,7 +2,10 @@
 // tracing preload), in a child process whose only tracing setting is OTEL_EXPORTER_OTLP_ENDPOINT, pointed at an OTLP/HTTP
 // receiver on 127.0.0.1. One federated query sent as GET (so its variables are in the URL) must come back as one trace:
 // the gateway's request, its fetches to the workloads and monitoring subgraphs (traceparent propagated), and under the
-// monitoring subgraph its call to Prometheus; with no bearer token and no variable value anywhere in it.
+// monitoring subgraph its call to Prometheus; with no bearer token and no variable value anywhere in it. Accounts and
+// apps run on the real PostgreSQL (DATABASE_URL, schemas of their own, dropped afterwards; the embedded PGlite is not
+// `pg`), so that a login's statements show as pg spans; a log search's requests to the Elasticsearch stand-in (the
+// @elastic/elasticsearch 7 client over node:http) nest under the logging subgraph's span.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { findOnPath } from '../services/monitoring/local-prometheus.js';
 import { HELM_BIN } from './harness/charts.js';
 import { gql } from './harness/graphql.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { dropSchema, TEST_DATABASE_URL } from './harness/accounts.js';
 import { eventually } from './harness/sandbox.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -25,6 +29,11 @@ const ADMIN_PASSWORD = 'tracing-test-admin-password';
 /** A variable value found nowhere else: it must not appear in any exported span. */
 const SECRET_JOB = 'tracing-variable-7f3a9c';
 const STARTUP_MS = 120_000;
+/** The PostgreSQL schemas of this test's accounts and apps subgraphs. */
+const SCHEMAS = {
+  ACCOUNTS_DB_SCHEMA: `tracing_accounts_${process.pid}`,
+  APPS_DB_SCHEMA: `tracing_apps_${process.pid}`,
+};
 
 /** The environment of a developer's shell (as test/start.test.ts), plus the one variable that turns tracing on. */
 function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
@@ -47,6 +56,8 @@ function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
     APPS_DATA_DIR: join(dir, 'apps'),
     SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
     KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    DATABASE_URL: TEST_DATABASE_URL,
+    ...SCHEMAS,
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     // Exported within a second of ending, so the test does not wait for the default 5 s batch delay.
     OTEL_BSP_SCHEDULE_DELAY: '200',
@@ -115,6 +126,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     }
     await receiver?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const schema of Object.values(SCHEMAS)) await dropSchema(schema);
   }, 30_000);
 
   it('one federated query is one trace: gateway → subgraphs → Prometheus, with no token and no variable value', async () => {
@@ -253,6 +265,82 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const recorded = JSON.stringify(spans().map((s) => [s.name, s.attributes, s.eventAttributes]));
     expect(recorded).not.toContain(secretLabel);
     expect(recorded).not.toContain(token);
+  }, 60_000);
+
+  it("a log search's Elasticsearch requests nest under the logging subgraph's span, without the searched text", async () => {
+    const esUrl = await eventually(
+      () => /started the Elasticsearch stand-in at (\S+),/.exec(output)?.[1],
+      1_000,
+      'the stand-in in the output',
+    );
+    const loggingPort = /^kubegraph: logging subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    const searched = 'tracing-searched-text-3d91';
+    const r = await gql<{ logs: { totalCount: number } }>(
+      gatewayUrl,
+      'query TracedLogs($f: LogFilter) { logs(first: 1, filter: $f) { totalCount } }',
+      { f: { namespaces: ['shop'], contains: [searched] } },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(r.errors).toBeUndefined();
+
+    const { root, spans } = await traceOf('TracedLogs');
+    const esCalls = () =>
+      spans().filter(
+        (s) =>
+          s.kind === 3 &&
+          s.scope.includes('instrumentation-http') &&
+          String(s.attributes['url.full'] ?? s.attributes['http.url'] ?? '').startsWith(`${esUrl}/`),
+      );
+    await eventually(() => esCalls().length > 0 || undefined, 30_000, 'an Elasticsearch call in the trace').catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(spans().map((s) => [s.name, s.scope, s.attributes]))}`);
+      },
+    );
+    for (const call of esCalls()) {
+      const chain = ancestorsIn(spans(), call);
+      expect(chain.at(-1)).toBe(root);
+      // Under the logging subgraph's server span (traceparent received from the gateway's fetch).
+      const server = chain.find((s) => s.kind === 2 && s !== root);
+      expect(JSON.stringify(server?.attributes)).toContain(`:${loggingPort}`);
+    }
+    const recorded = JSON.stringify(spans().map((s) => [s.name, s.attributes, s.eventAttributes]));
+    expect(recorded).not.toContain(searched);
+    expect(recorded).not.toContain(token);
+  }, 60_000);
+
+  it("a login's PostgreSQL statements are pg spans under the accounts subgraph's span, without the password", async () => {
+    const accountsPort = /^kubegraph: accounts subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    expect(output).toMatch(/accounts subgraph at \S+ \(PostgreSQL;/);
+    const login = await gql<{ login: { accessToken: string } }>(
+      gatewayUrl,
+      'mutation TracedLogin($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+      { p: ADMIN_PASSWORD },
+    );
+    expect(login.errors).toBeUndefined();
+
+    const { root, spans } = await traceOf('TracedLogin');
+    // Semantic conventions 1.3x name the system db.system.name (older ones db.system).
+    const statements = () =>
+      spans().filter(
+        (s) => s.kind === 3 && (s.attributes['db.system.name'] ?? s.attributes['db.system']) === 'postgresql',
+      );
+    await eventually(() => statements().length > 0 || undefined, 30_000, 'a pg span in the trace').catch((e: Error) => {
+      throw new Error(`${e.message}\n${JSON.stringify(spans().map((s) => [s.name, s.scope, s.attributes]))}`);
+    });
+    for (const statement of statements()) {
+      expect(statement.scope).toContain('instrumentation-pg');
+      const chain = ancestorsIn(spans(), statement);
+      expect(chain.at(-1)).toBe(root);
+      const server = chain.find((s) => s.kind === 2 && s !== root);
+      expect(JSON.stringify(server?.attributes)).toContain(`:${accountsPort}`);
+    }
+    // The statements' text with placeholders; no parameter values.
+    expect(
+      statements().some((s) => /\$1/.test(String(s.attributes['db.query.text'] ?? s.attributes['db.statement']))),
+    ).toBe(true);
+    const recorded = JSON.stringify(spans().map((s) => [s.name, s.attributes, s.eventAttributes]));
+    expect(recorded).not.toContain(ADMIN_PASSWORD);
+    expect(recorded).not.toContain(login.data!.login.accessToken);
   }, 60_000);
 });
 

@@ -123,12 +123,16 @@ export async function startTracing(
       new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
     ],
   });
-  // The instrumentations patch a module when it is first require()d after this point. node:http and node:https are
-  // patched in place (request, get, Server.prototype.emit), which ES modules' imports see too, but a service whose
-  // modules are all ES modules (the Elasticsearch stand-in alone) never require()s them: require them here.
+  // The instrumentations patch a module when it is first require()d after this point; an ES module's `import` is
+  // not seen. So what kubegraph imports from ES modules is required here, and the imports later get the same, patched,
+  // objects: node:http and node:https (request, get and Server.prototype.emit patched in place; a service of ES
+  // modules only, such as the Elasticsearch stand-in alone, never requires them), and pg, whose `import` is its ESM
+  // wrapper around the CommonJS lib/index.js that this require loads into the shared module cache (without it, no
+  // PostgreSQL span was ever recorded).
   const require = createRequire(import.meta.url);
   require('node:http');
   require('node:https');
+  require('pg');
   let stopped: Promise<void> | undefined;
   const shutdown = () => (stopped ??= provider.shutdown().catch(() => undefined));
   // Buffered spans are sent when the event loop drains, and on a stop signal before the process exits.
