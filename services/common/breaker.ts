@@ -81,3 +81,11 @@ export class CircuitBreaker {
     this.openUntil = 0;
   }
 }
+
+/**
+ * A subgraph's breaker option as its client takes it: after 3 failures in a row, the system is not asked again for
+ * `openMs` (default 5000 ms); 0: no breaker.
+ */
+export function breakerSettings(openMs = 5000): { breakerFailures: number; breakerOpenMs: number } {
+  return { breakerFailures: openMs > 0 ? 3 : 0, breakerOpenMs: openMs };
+}

@@ -162,3 +162,29 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   opts.log.info(`${opts.name} subgraph listening`, { url, ...opts.logFields });
   return { url, baseUrl, port, metrics, schema, subscriptions, close };
 }
+
+/** What a subgraph's start function hands over: where it listens, its own parts, and one close. */
+export type StartedSubgraph<TParts extends object> = TParts & {
+  url: string;
+  baseUrl: string;
+  port: number;
+  close(): Promise<void>;
+};
+
+/** A started subgraph whose close stops the server first, then the subgraph's own parts (`closeOwn`). */
+export function startedSubgraph<TParts extends object>(
+  server: SubgraphServer,
+  parts: TParts,
+  closeOwn: () => Promise<void>,
+): StartedSubgraph<TParts> {
+  return {
+    ...parts,
+    url: server.url,
+    baseUrl: server.baseUrl,
+    port: server.port,
+    async close() {
+      await server.close();
+      await closeOwn();
+    },
+  };
+}

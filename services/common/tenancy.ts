@@ -156,3 +156,21 @@ export class NamespaceTenancy implements Tenancy, NamespaceCreationTimes {
     }
   }
 }
+
+/**
+ * The namespace watch of a subgraph whose workspace roles need the cluster (logging, monitoring): none without a
+ * cluster; a first LIST that fails is logged and retried in the background, and workspace roles count once it is in.
+ */
+export async function startOptionalTenancy(
+  kubeConfig: k8s.KubeConfig | undefined,
+  log: Logger,
+): Promise<NamespaceTenancy | undefined> {
+  if (!kubeConfig) return undefined;
+  const tenancy = new NamespaceTenancy(kubeConfig, log);
+  await tenancy
+    .start()
+    .catch((e: unknown) =>
+      log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
+    );
+  return tenancy;
+}

@@ -2,13 +2,13 @@
 // search fields and the export, the Kubernetes pod log API behind the live ones (live-resolvers.ts).
 import { resolve } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
-import { DEV_VIEWER, withTenancy, type Viewer } from '../common/authz.js';
+import { breakerSettings } from '../common/breaker.js';
 import { createMetricsRegistry } from '../common/http.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { fieldErrorsPlugin } from '../common/field-errors.js';
-import { createSubgraphServer, type SubgraphResolvers } from '../common/subgraph-server.js';
-import { NamespaceTenancy } from '../common/tenancy.js';
+import { degradingFields } from '../common/field-errors.js';
+import { createSubgraphServer, startedSubgraph, type SubgraphResolvers } from '../common/subgraph-server.js';
+import { startOptionalTenancy } from '../common/tenancy.js';
 import { ElasticsearchClient, type ElasticsearchConnection } from './clients/elasticsearch.js';
 import { exportRoute } from './export.js';
 import { createLiveLogResolvers, type LiveLogResolvers } from './live-resolvers.js';
@@ -74,13 +74,11 @@ function merge(
 export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promise<LoggingSubgraph> {
   const log = opts.log ?? createLogger('logging');
   const metrics = createMetricsRegistry('logging');
-  const breakerMs = opts.breakerMs ?? 5000;
   const client = opts.elasticsearch
     ? new ElasticsearchClient({
         ...opts.elasticsearch,
         timeoutMs: opts.timeoutMs ?? 5000,
-        breakerFailures: breakerMs > 0 ? 3 : 0,
-        breakerOpenMs: breakerMs,
+        ...breakerSettings(opts.breakerMs),
         maxConcurrent: opts.maxConcurrentSearches ?? 16,
         maxQueued: opts.maxQueuedSearches ?? 1000,
         metrics,
@@ -89,15 +87,7 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
 
   // One namespace watch: which workspace each namespace is in, and when it was created (a namespace created again
   // under the same name shows only its own lines).
-  const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
-  const stopWatches = async () => {
-    await tenancy?.stop();
-  };
-  await tenancy
-    ?.start()
-    .catch((e: unknown) =>
-      log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
-    );
+  const tenancy = await startOptionalTenancy(opts.kubeConfig, log);
   const model = createLoggingModel({
     access: new ElasticsearchAccess(client),
     cursors: new CursorCodec(opts.identitySecret),
@@ -107,10 +97,12 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
     tenancy,
   });
 
-  // Fields that answered their empty value instead of failing (see resolvers.ts orEmpty) still report their errors.
-  const fieldErrors = fieldErrorsPlugin<LoggingContext>();
-
   let live: LiveLogResolvers | undefined;
+  const closeOwn = async () => {
+    await live?.close();
+    await tenancy?.stop();
+    await client?.close();
+  };
   let server: Awaited<ReturnType<typeof createSubgraphServer>>;
   try {
     // Live logs need the cluster's pod log API; without a cluster those fields have no resolvers (they fail).
@@ -124,39 +116,22 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
       log,
       metrics,
       identitySecret: opts.identitySecret,
-      plugins: [fieldErrors],
-      subscriptions: {},
       routes: exportRoute({
         model,
         identityKey: opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined,
         log,
       }),
-      context: ({ viewer: signed }) => {
-        const viewer: Viewer = withTenancy(signed ?? DEV_VIEWER, tenancy);
-        return { viewer, session: model.session(viewer), fieldErrors: [] };
-      },
+      subscriptions: {},
+      // Fields that answered their empty value instead of failing (see resolvers.ts orEmpty) still report their errors.
+      ...degradingFields(tenancy, model),
       // Ready once serving: an Elasticsearch outage fails the logging fields, not the gateway's readiness.
       ready: () => true,
       logFields: { elasticsearch: client?.url ?? null, indexPrefix: opts.indexPrefix ?? DEFAULT_INDEX_PREFIX },
     });
   } catch (e) {
-    await live?.close();
-    await stopWatches();
-    await client?.close();
+    await closeOwn();
     throw e;
   }
   if (!client) log.warn('ELASTICSEARCH_URL is unset: log search fields answer UPSTREAM_UNAVAILABLE');
-  return {
-    url: server.url,
-    baseUrl: server.baseUrl,
-    port: server.port,
-    model,
-    live: live?.live,
-    async close() {
-      await server.close();
-      await live?.close();
-      await stopWatches();
-      await client?.close();
-    },
-  };
+  return startedSubgraph(server, { model, live: live?.live }, closeOwn);
 }

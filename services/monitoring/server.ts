@@ -1,14 +1,14 @@
 // The monitoring subgraph server: the shared subgraph bootstrap (common/subgraph-server.ts), Prometheus behind it.
 import { resolve } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import { breakerSettings } from '../common/breaker.js';
 import { createMetricsRegistry } from '../common/http.js';
-import { withTenancy } from '../common/authz.js';
-import { fieldErrorsPlugin } from '../common/field-errors.js';
-import { createSubgraphServer } from '../common/subgraph-server.js';
-import { NamespaceTenancy } from '../common/tenancy.js';
+import { degradingFields } from '../common/field-errors.js';
+import { createSubgraphServer, startedSubgraph } from '../common/subgraph-server.js';
+import { startOptionalTenancy } from '../common/tenancy.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { PrometheusClient } from './clients/prometheus.js';
-import { createMonitoringModel, DEV_VIEWER, PrometheusAccess, type MonitoringModel } from './model/index.js';
+import { createMonitoringModel, PrometheusAccess, type MonitoringModel } from './model/index.js';
 import { createResolvers, type MonitoringContext } from './resolvers.js';
 
 export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/monitoring.graphql');
@@ -39,6 +39,7 @@ export interface MonitoringSubgraphOptions {
 
 export interface MonitoringSubgraph {
   url: string;
+  baseUrl: string;
   port: number;
   model: MonitoringModel;
   close(): Promise<void>;
@@ -47,13 +48,11 @@ export interface MonitoringSubgraph {
 export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): Promise<MonitoringSubgraph> {
   const log = opts.log ?? createLogger('monitoring');
   const metrics = createMetricsRegistry('monitoring');
-  const breakerMs = opts.prometheusBreakerMs ?? 5000;
   const client = opts.prometheusUrl
     ? new PrometheusClient({
         url: opts.prometheusUrl,
         timeoutMs: opts.prometheusTimeoutMs ?? 5000,
-        breakerFailures: breakerMs > 0 ? 3 : 0,
-        breakerOpenMs: breakerMs,
+        ...breakerSettings(opts.prometheusBreakerMs),
         metrics,
       })
     : undefined;
@@ -61,15 +60,7 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
   const model = createMonitoringModel({ access, rateWindow: opts.rateWindow ?? '5m' });
   void access.refreshRules();
 
-  // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
-  const fieldErrors = fieldErrorsPlugin<MonitoringContext>();
-
-  const tenancy = opts.kubeConfig ? new NamespaceTenancy(opts.kubeConfig, log) : undefined;
-  await tenancy
-    ?.start()
-    .catch((e: unknown) =>
-      log.warn('namespace watch not started; workspace roles do not count until it is', { error: String(e) }),
-    );
+  const tenancy = await startOptionalTenancy(opts.kubeConfig, log);
   const server = await createSubgraphServer<MonitoringContext>({
     name: 'monitoring',
     schemaPath: SCHEMA_PATH,
@@ -79,11 +70,8 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     log,
     metrics,
     identitySecret: opts.identitySecret,
-    plugins: [fieldErrors],
-    context: ({ viewer: signed }) => {
-      const viewer = withTenancy(signed ?? DEV_VIEWER, tenancy);
-      return { viewer, session: model.session(viewer), fieldErrors: [] };
-    },
+    // Fields that answered [] instead of failing (see resolvers.ts orEmpty) still report their errors.
+    ...degradingFields(tenancy, model),
     // Ready once serving: a Prometheus outage fails metric fields, it must not take the gateway's readiness down.
     ready: () => true,
     logFields: { prometheus: opts.prometheusUrl ?? null },
@@ -92,13 +80,7 @@ export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): 
     throw e;
   });
   if (!client) log.warn('PROMETHEUS_URL is unset: metric fields answer UPSTREAM_UNAVAILABLE');
-  return {
-    url: server.url,
-    port: server.port,
-    model,
-    async close() {
-      await server.close();
-      await tenancy?.stop();
-    },
-  };
+  return startedSubgraph(server, { model }, async () => {
+    await tenancy?.stop();
+  });
 }
