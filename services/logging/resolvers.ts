@@ -61,48 +61,46 @@ const emptyStatistics = (): LogStatisticsView => ({ containers: 0, lines: 0 });
 
 type FilterArgs = { filter?: LogFilterInput | null };
 
+/**
+ * A field the request's session answers, which answers its empty value (for its arguments) while Elasticsearch is
+ * unavailable (orEmpty).
+ */
+function degrading<A, T, P = unknown>(
+  empty: (args: A) => T,
+  answer: (session: LoggingSession, args: A, parent: P) => Promise<T>,
+): (parent: P, args: A, ctx: LoggingContext, info: GraphQLResolveInfo) => Promise<T> {
+  return (parent, args, ctx, info) =>
+    orEmpty(
+      ctx,
+      info,
+      () => empty(args),
+      () => answer(ctx.session, args, parent),
+    );
+}
+
+type HistogramArgs = FilterArgs & { interval?: string | null };
+type ContextArgs = { cursor: string; before?: number | null; after?: number | null };
+type PodLogsArgs = LogsArgs & { container?: string | null };
+
 export function createResolvers(): SubgraphResolvers<LoggingContext> {
   return {
     DateTime: DateTimeScalar,
     Query: {
-      logs: (_: unknown, args: LogsArgs, ctx: LoggingContext, info: GraphQLResolveInfo) =>
-        orEmpty(ctx, info, emptyConnection, () => ctx.session.logs(args)),
-      logHistogram: (
-        _: unknown,
-        args: FilterArgs & { interval?: string | null },
-        ctx: LoggingContext,
-        info: GraphQLResolveInfo,
-      ) =>
-        orEmpty(
-          ctx,
-          info,
-          () => emptyHistogram(args.interval),
-          () => ctx.session.histogram(args.filter, args.interval),
-        ),
-      logStatistics: (_: unknown, args: FilterArgs, ctx: LoggingContext, info: GraphQLResolveInfo) =>
-        orEmpty(ctx, info, emptyStatistics, () => ctx.session.statistics(args.filter)),
-      logContext: (
-        _: unknown,
-        args: { cursor: string; before?: number | null; after?: number | null },
-        ctx: LoggingContext,
-        info: GraphQLResolveInfo,
-      ) =>
-        orEmpty(
-          ctx,
-          info,
-          (): LogLineView[] => [],
-          () => ctx.session.context(args.cursor, args.before, args.after),
-        ),
+      logs: degrading(emptyConnection, (session, args: LogsArgs) => session.logs(args)),
+      logHistogram: degrading(
+        (args: HistogramArgs) => emptyHistogram(args.interval),
+        (session, args) => session.histogram(args.filter, args.interval),
+      ),
+      logStatistics: degrading(emptyStatistics, (session, args: FilterArgs) => session.statistics(args.filter)),
+      logContext: degrading(
+        (): LogLineView[] => [],
+        (session, args: ContextArgs) => session.context(args.cursor, args.before, args.after),
+      ),
     },
     Pod: {
       // Each lookup validates the key and authorizes through the session.
       __resolveReference: (ref: { namespace: unknown; name: unknown }, ctx: LoggingContext) => ctx.session.pod(ref),
-      logs: (
-        pod: PodRef,
-        args: LogsArgs & { container?: string | null },
-        ctx: LoggingContext,
-        info: GraphQLResolveInfo,
-      ) => orEmpty(ctx, info, emptyConnection, () => ctx.session.podLogs(pod, args)),
+      logs: degrading(emptyConnection, (session, args: PodLogsArgs, pod: PodRef) => session.podLogs(pod, args)),
     },
     LogLine: {
       // A reference to workloads' Pod: workloads answers null for a pod that no longer exists.
