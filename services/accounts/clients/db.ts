@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { badUserInput } from '../../common/errors.js';
+import { seedFromTemplate } from './pglite-template.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -99,7 +100,11 @@ async function openPostgres(url: string, opts: DbOptions): Promise<Db> {
 async function openPGlite(opts: DbOptions): Promise<Db> {
   // Loaded only when used: the WebAssembly build is large, and deployments with DATABASE_URL never need it.
   const { PGlite } = await import('@electric-sql/pglite');
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  if (opts.dataDir) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    // A new folder: a copy of the initdb'd template rather than initdb again (pglite-template.ts).
+    await seedFromTemplate(PGlite, opts.dataDir);
+  }
   const db = new PGlite(opts.dataDir);
   await db.waitReady;
   if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema}`);

@@ -1,0 +1,88 @@
+// A fresh PGlite data folder as a copy of a template, instead of running initdb in it. initdb (the bootstrap and the
+// template databases, in WebAssembly) is most of the CPU an embedded database costs at `npm start`: seconds, twice
+// (accounts and apps), where opening an existing folder costs a fraction of that. The template is an initdb'd
+// folder, cleanly shut down, made once per machine and PGlite version (a new PGlite version may change the data
+// format) in node_modules/.cache/kubegraph/ beside the package, and copied into each new data folder: Postgres data
+// folders hold no absolute path and PGlite always runs initdb with the same settings, so the copy is the database
+// initdb would have made. Anything that fails here (a read-only node_modules, a full disk) leaves the folder as it
+// was, and PGlite runs initdb in it as before.
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+type PGliteClass = typeof import('@electric-sql/pglite').PGlite;
+
+/** Where the template of this PGlite version lives; undefined when the package cannot be located. */
+export function pgliteTemplatePath(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+    const at = entry.lastIndexOf('/node_modules/');
+    if (at < 0) return undefined;
+    const nodeModules = entry.slice(0, at + '/node_modules'.length);
+    const pkg = JSON.parse(readFileSync(join(nodeModules, '@electric-sql/pglite/package.json'), 'utf8')) as {
+      version: string;
+    };
+    return join(nodeModules, '.cache', 'kubegraph', `pglite-${pkg.version}-initdb`);
+  } catch {
+    return undefined;
+  }
+}
+
+// One template made at a time in a process (accounts and apps open theirs concurrently at start).
+const making = new Map<string, Promise<boolean>>();
+
+async function makeTemplate(PGlite: PGliteClass, template: string): Promise<boolean> {
+  if (existsSync(join(template, 'PG_VERSION'))) return true;
+  // Built aside and renamed into place: a template is complete or absent, also with two processes at it at once.
+  const partial = `${template}.partial-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    const db = new PGlite(partial);
+    await db.waitReady;
+    await db.close();
+    try {
+      renameSync(partial, template);
+    } catch {
+      // Another process renamed its template first: the same database, ours is not needed.
+    }
+    return existsSync(join(template, 'PG_VERSION'));
+  } catch {
+    return false;
+  } finally {
+    removeQuietly(partial);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // Nothing was made there.
+  }
+}
+
+/**
+ * Fills an empty or missing data folder with a copy of the template (making the template first when there is none
+ * yet). Returns whether it did; a folder that already holds anything is left to PGlite.
+ */
+export async function seedFromTemplate(
+  PGlite: PGliteClass,
+  dataDir: string,
+  template = pgliteTemplatePath(),
+): Promise<boolean> {
+  if (!template || (existsSync(dataDir) && readdirSync(dataDir).length > 0)) return false;
+  let made = making.get(template);
+  if (!made) {
+    made = makeTemplate(PGlite, template);
+    making.set(template, made);
+    void made.finally(() => making.delete(template));
+  }
+  if (!(await made)) return false;
+  try {
+    cpSync(template, dataDir, { recursive: true });
+    return true;
+  } catch {
+    // A half copy would be taken for a database: the folder is emptied again for initdb.
+    for (const f of existsSync(dataDir) ? readdirSync(dataDir) : []) removeQuietly(join(dataDir, f));
+    return false;
+  }
+}

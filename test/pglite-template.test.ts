@@ -1,0 +1,62 @@
+// A fresh embedded database is a copy of an initdb'd template (services/accounts/clients/pglite-template.ts): the
+// copy must be a working database of its own, the template complete or absent, and every failure must leave the
+// folder to PGlite's own initdb.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pgliteTemplatePath, seedFromTemplate } from '../services/accounts/clients/pglite-template.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kubegraph-pglite-template-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('PGlite data folders from a template', () => {
+  it('is kept beside the PGlite package, per version', () => {
+    expect(pgliteTemplatePath()).toMatch(/\/node_modules\/\.cache\/kubegraph\/pglite-\d+\.\d+\.\d+[^/]*-initdb$/);
+  });
+
+  it('makes the template once, and each new folder is an independent database copied from it', async () => {
+    const template = join(dir, 'cache', 'template');
+    mkdirSync(join(dir, 'cache'));
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    // Two at once, as accounts and apps at start: one template, both folders filled.
+    expect(await Promise.all([seedFromTemplate(PGlite, a, template), seedFromTemplate(PGlite, b, template)])).toEqual([
+      true,
+      true,
+    ]);
+    expect(existsSync(join(template, 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(join(dir, 'cache'))).toEqual(['template']);
+    const dbA = new PGlite(a);
+    await dbA.exec("CREATE TABLE t (v text); INSERT INTO t VALUES ('in a')");
+    await dbA.close();
+    const dbB = new PGlite(b);
+    const inB = await dbB.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 't'");
+    expect(inB.rows[0]!.n).toBe(0);
+    await dbB.close();
+    // Reopened: the row written in a is there.
+    const again = new PGlite(a);
+    expect((await again.query<{ v: string }>('SELECT v FROM t')).rows).toEqual([{ v: 'in a' }]);
+    await again.close();
+  }, 240_000);
+
+  it('leaves a folder that holds anything to PGlite', async () => {
+    const used = join(dir, 'used');
+    mkdirSync(used);
+    writeFileSync(join(used, 'something'), 'x');
+    expect(await seedFromTemplate(PGlite, used, join(dir, 'cache', 'template'))).toBe(false);
+    expect(readdirSync(used)).toEqual(['something']);
+  });
+
+  it('when no template can be made, leaves the folder empty and PGlite runs initdb in it', async () => {
+    // The template's parent is a file: nothing can be created there.
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const fresh = join(dir, 'fresh');
+    mkdirSync(fresh);
+    expect(await seedFromTemplate(PGlite, fresh, join(dir, 'not-a-folder', 'template'))).toBe(false);
+    expect(readdirSync(fresh)).toEqual([]);
+    const db = new PGlite(fresh);
+    expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await db.close();
+  }, 240_000);
+});
