@@ -1,14 +1,8 @@
 // Reading releases: lists and lookups from the release index (no API call), authorized per namespace before anything
 // else; the workloads a release created and the release of a workload; the live feed of release changes.
 import { asyncQueue } from '../../common/async-queue.js';
-import {
-  allowed,
-  authorize,
-  authorizeList,
-  authorizeWorkspaceScope,
-  visibleNamespaces,
-  type Viewer,
-} from '../../common/authz.js';
+import type { Viewer } from '../../common/authz.js';
+import { allowed, authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { validateNamespace } from '../../common/k8s/names.js';
 import { resourceVersionValue } from '../../common/k8s/resource-version.js';

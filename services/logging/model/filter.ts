@@ -1,13 +1,8 @@
 // A LogFilter checked and authorized: names validated, times parsed, and the namespaces the search may cover decided
 // from the caller's rights (services/common/authz.ts), before anything is sent to Elasticsearch. A filter naming a
 // namespace, workspace or workload the caller may not read is FORBIDDEN, never a silently empty answer.
-import {
-  authorize,
-  authorizeList,
-  authorizeWorkspaceScope,
-  visibleNamespaces,
-  type Viewer,
-} from '../../common/authz.js';
+import type { Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces } from '../../common/authz.js';
 import { badUserInput } from '../../common/errors.js';
 import { validateName, validateNamespace } from '../../common/k8s/names.js';
 

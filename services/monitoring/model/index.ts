@@ -2,13 +2,8 @@
 // evaluation time and the DataLoaders that turn every metric field of a response into one Prometheus query per
 // (level, metric, time or range). Every entity and root field is authorized through services/common/authz.ts.
 import DataLoader from 'dataloader';
-import {
-  authorize,
-  authorizeList,
-  authorizeWorkspaceScope,
-  visibleNamespaces,
-  type Viewer,
-} from '../../common/authz.js';
+import type { Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces } from '../../common/authz.js';
 import { badUserInput, forbiddenError } from '../../common/errors.js';
 import type { QueryResult } from '../clients/prometheus.js';
 import { listAlertingRules, listAlerts, type AlertArgs, type AlertingRuleView, type AlertView } from './alerts.js';

@@ -2,13 +2,8 @@
 import type { StoredObject } from '../../common/k8s/object.js';
 import { allOf, cacheOf, nameAndLabels, WORKSPACE_LABEL, type ModelDeps } from './common.js';
 import { pageOf, runQuery, sortFor, type Page, type Selection } from './query.js';
-import {
-  authorize,
-  authorizeList,
-  authorizeWorkspaceScope,
-  visibleNamespaces,
-  type Viewer,
-} from '../../common/authz.js';
+import type { Viewer } from '../../common/authz.js';
+import { authorize, authorizeList, authorizeWorkspaceScope, visibleNamespaces } from '../../common/authz.js';
 import type { NamedOrderInput } from './workloads.js';
 
 export type ProjectStatusEnum = 'ACTIVE' | 'TERMINATING';
