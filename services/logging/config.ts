@@ -4,6 +4,8 @@ import { ConfigError, envInt, envString } from '../common/config.js';
 import type { LoggingSubgraphOptions } from './server.js';
 
 export const DEFAULT_INDEX_PREFIX = 'ks-logstash-log';
+/** The longest line `contains` should find as any substring (what the test stack's index template holds). */
+export const DEFAULT_LONGEST_LINE = 8191;
 
 /** ELASTICSEARCH_URL and its credentials; undefined when the variable is unset. */
 export function elasticsearchFromEnv(): LoggingSubgraphOptions['elasticsearch'] {
@@ -81,5 +83,6 @@ export function loggingOptionsFromEnv(): LoggingSubgraphOptions {
     breakerMs: envInt('ELASTICSEARCH_BREAKER_MS', 5000, { min: 0, max: 3_600_000 }),
     maxConcurrentSearches: envInt('ELASTICSEARCH_MAX_CONCURRENT_SEARCHES', 16, { min: 1, max: 1000 }),
     maxQueuedSearches: envInt('ELASTICSEARCH_MAX_QUEUED_SEARCHES', 1000, { min: 0, max: 100_000 }),
+    longestLine: envInt('ELASTICSEARCH_LONGEST_LINE', DEFAULT_LONGEST_LINE, { min: 1, max: 32_766 }),
   };
 }

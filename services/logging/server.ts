@@ -14,7 +14,8 @@ import { exportRoute } from './export.js';
 import { createLiveLogResolvers, type LiveLogResolvers } from './live-resolvers.js';
 import { createLoggingModel, CursorCodec, ElasticsearchAccess, type LoggingModel } from './model/index.js';
 import { createResolvers, type LoggingContext } from './resolvers.js';
-import { DEFAULT_INDEX_PREFIX } from './config.js';
+import { DEFAULT_INDEX_PREFIX, DEFAULT_LONGEST_LINE } from './config.js';
+import { checkLineMapping, type LineMappingFinding } from './model/mapping-check.js';
 
 export const SCHEMA_PATH = resolve(import.meta.dirname, '../../schema/logging.graphql');
 
@@ -35,6 +36,11 @@ export interface LoggingSubgraphOptions {
   maxQueuedSearches?: number;
   /** How long a search's point in time stays open after its last page (default 2m). */
   pitKeepAlive?: string;
+  /**
+   * The longest log line (characters) `contains` must find as any substring (ELASTICSEARCH_LONGEST_LINE, default
+   * 8191): at start, a warning when `log.keyword`'s ignore_above is below it (model/mapping-check.ts).
+   */
+  longestLine?: number;
   log?: Logger;
   /**
    * The secret of the gateway's identity signature (KUBEGRAPH_IDENTITY_SECRET): requests without a valid signed
@@ -56,6 +62,8 @@ export interface LoggingSubgraph {
   model: LoggingModel;
   /** The live-log model (open upstream streams), when the subgraph has a cluster. */
   live?: LiveLogResolvers['live'];
+  /** The start-time check of `log.keyword` (the indices whose ignore_above is below the longest line). */
+  mappingChecked: Promise<LineMappingFinding[]>;
   close(): Promise<void>;
 }
 
@@ -133,5 +141,8 @@ export async function startLoggingSubgraph(opts: LoggingSubgraphOptions): Promis
     throw e;
   }
   if (!client) log.warn('ELASTICSEARCH_URL is unset: log search fields answer UPSTREAM_UNAVAILABLE');
-  return startedSubgraph(server, { model, live: live?.live }, closeOwn);
+  const mappingChecked = client
+    ? checkLineMapping(model.options.access, model.options.indexPrefix, opts.longestLine ?? DEFAULT_LONGEST_LINE, log)
+    : Promise.resolve([]);
+  return startedSubgraph(server, { model, live: live?.live, mappingChecked }, closeOwn);
 }

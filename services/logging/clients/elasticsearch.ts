@@ -57,7 +57,7 @@ export interface SearchResponse<TSource, TAggs = Record<string, unknown>> {
   pit_id?: string;
 }
 
-type Endpoint = 'search' | 'open_pit' | 'close_pit';
+type Endpoint = 'search' | 'open_pit' | 'close_pit' | 'mapping';
 
 interface Waiter {
   start: () => void;
@@ -146,6 +146,17 @@ export class ElasticsearchClient {
       const id = (r.body as { id?: unknown }).id;
       if (typeof id !== 'string') throw new ElasticsearchUnavailableError('Elasticsearch opened no point in time');
       return id;
+    });
+  }
+
+  /** The mappings of the indices `pattern` names (none: an empty object), by index. */
+  getMapping(pattern: string): Promise<Record<string, { mappings?: Record<string, unknown> }>> {
+    return this.call('mapping', `GET /${pattern}/_mapping`, undefined, async (options) => {
+      const r = await this.client.indices.getMapping(
+        { index: pattern, ignore_unavailable: true, allow_no_indices: true },
+        options,
+      );
+      return r.body as Record<string, { mappings?: Record<string, unknown> }>;
     });
   }
 
