@@ -2,8 +2,9 @@
 // JSON schema (the copy the maintained linter dclint ships), every image pinned, every kubegraph service's environment
 // made only of variables the README documents, every port and URL lined up with the README's configuration table
 // and with the services that own them, health checks behind every `service_healthy`, secrets only from .env, only the
-// gateway published beyond localhost; the Prometheus configuration passes promtool, and Fluent Bit's Lua filter gives
-// the documents the shape the logging subgraph reads (the Elasticsearch fixture's).
+// gateway published beyond localhost, traces to a Jaeger whose UI is on localhost only; the Prometheus configuration
+// passes promtool, and Fluent Bit's Lua filter gives the documents the shape the logging subgraph reads (the
+// Elasticsearch fixture's).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -179,6 +180,27 @@ describe('docker-compose.yml', () => {
       const env = envOf(compose.services[name]);
       expect(env.KUBEGRAPH_IDENTITY_SECRET, name).toMatch(/^\$\{KUBEGRAPH_IDENTITY_SECRET:\?/);
     }
+  });
+
+  it("sends every kubegraph service's spans to the Jaeger service over OTLP/HTTP, its UI on localhost only", () => {
+    const [jaegerName, jaeger] = serviceByImage(/^jaegertracing\/jaeger:/)!;
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [name] of kubegraph) {
+      const env = envOf(compose.services[name]);
+      const endpoint = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+      expect(endpoint.hostname, `${name}'s spans go to the ${jaegerName} service`).toBe(jaegerName);
+      // OTLP/HTTP's port (the exporter appends /v1/traces to the base URL), the README's example.
+      expect(endpoint.port).toBe('4318');
+      expect(endpoint.pathname).toBe('/');
+      expect(readme).toContain(`\`${env.OTEL_EXPORTER_OTLP_ENDPOINT}\``);
+      // A sampler the README's table names, with a ratio it can take.
+      expect(readme).toContain(`\`${env.OTEL_TRACES_SAMPLER}\``);
+      const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG);
+      expect(ratio >= 0 && ratio <= 1, `OTEL_TRACES_SAMPLER_ARG ${env.OTEL_TRACES_SAMPLER_ARG}`).toBe(true);
+    }
+    // Jaeger's OTLP/HTTP receiver listens beyond the container's loopback on that port, and is not published.
+    expect(jaeger.command).toContain('receivers.otlp.protocols.http.endpoint=0.0.0.0:4318');
+    expect(jaeger.ports).toEqual(['127.0.0.1:16686:16686']);
   });
 
   it('publishes only the gateway beyond localhost', () => {
