@@ -17,20 +17,10 @@ import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import { tolerates } from './scheduler.js';
 import { POD, WorkloadController } from './workload-controller.js';
-import {
-  claimObjects,
-  CONTROLLER_REVISION_HASH,
-  controlledBy,
-  intOrPercent,
-  isPodAvailable,
-  isPodReady,
-  msUntilAvailable,
-  omitZero,
-  podFromTemplate,
-  pruneRevisions,
-  templateRevision,
-  writeStatus,
-} from './workload-util.js';
+import { claimObjects, controlledBy, podFromTemplate } from './workload-util.js';
+import { isPodAvailable, isPodReady, msUntilAvailable } from './workload-util.js';
+import { intOrPercent, omitZero, writeStatus } from './workload-util.js';
+import { CONTROLLER_REVISION_HASH, pruneRevisions, templateRevision } from './workload-util.js';
 
 const SOURCE = { component: 'daemonset-controller' };
 const TEMPLATE_GENERATION = 'pod-template-generation';

@@ -7,17 +7,9 @@ import type { StoreEvent } from '../store.js';
 import type { Condition, ContainerStatus, JobStatus, KJob, KPod } from '../types.js';
 import { Controller, nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
-import {
-  claimObjects,
-  controllerRefOf,
-  isPodActive,
-  isPodReady,
-  isPodTerminal,
-  omitZero,
-  podFromTemplate,
-  rfc3339,
-  writeStatus,
-} from './workload-util.js';
+import { claimObjects, controllerRefOf, podFromTemplate } from './workload-util.js';
+import { isPodActive, isPodReady, isPodTerminal } from './workload-util.js';
+import { omitZero, rfc3339, writeStatus } from './workload-util.js';
 
 const SOURCE = { component: 'job-controller' };
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';

@@ -8,19 +8,10 @@ import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
 import type { ResourceType } from '../registry.js';
 import { POD, WorkloadController } from './workload-controller.js';
-import {
-  claimObjects,
-  CONTROLLER_REVISION_HASH,
-  controlledBy,
-  isPodReady,
-  listRevisions,
-  msUntilAvailable,
-  omitZero,
-  podFromTemplate,
-  pruneRevisions,
-  templateRevision,
-  writeStatus,
-} from './workload-util.js';
+import { claimObjects, controlledBy, podFromTemplate } from './workload-util.js';
+import { isPodReady, msUntilAvailable } from './workload-util.js';
+import { omitZero, writeStatus } from './workload-util.js';
+import { CONTROLLER_REVISION_HASH, listRevisions, pruneRevisions, templateRevision } from './workload-util.js';
 
 const SOURCE = { component: 'statefulset-controller' };
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
