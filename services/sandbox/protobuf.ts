@@ -32,6 +32,8 @@ const msg = (message: string) => ({ message });
 const m = (name: string, message: string): Field => ({ name, type: { message } });
 const strMap = { map: 'string' as const };
 const quantityMap = { map: 'quantity' as const };
+/** A kind's metadata and spec; its status (field 3) is not decoded, so a request carrying one is answered 415. */
+const withSpec = (spec: string): MessageSchema => ({ 1: m('metadata', 'ObjectMeta'), 2: m('spec', spec) });
 
 /**
  * Field numbers of the messages the sandbox decodes, from k8s.io/api and k8s.io/apimachinery generated.proto: the
@@ -99,7 +101,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
     3: f('binaryData', { map: 'bytes' }),
     4: p('immutable', 'bool'),
   },
-  Namespace: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'NamespaceSpec') },
+  Namespace: withSpec('NamespaceSpec'),
   NamespaceSpec: { 1: r('finalizers', 'string') },
   ServiceAccount: {
     1: m('metadata', 'ObjectMeta'),
@@ -107,8 +109,8 @@ const SCHEMAS: Record<string, MessageSchema> = {
     3: r('imagePullSecrets', msg('LocalObjectReference')),
     4: p('automountServiceAccountToken', 'bool'),
   },
-  Pod: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'PodSpec') },
-  PodTemplateSpec: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'PodSpec') },
+  Pod: withSpec('PodSpec'),
+  PodTemplateSpec: withSpec('PodSpec'),
   PodSpec: {
     2: r('containers', msg('Container')),
     3: f('restartPolicy', 'string'),
@@ -156,7 +158,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
   },
   EnvVar: { 1: f('name', 'string'), 2: f('value', 'string') },
   ResourceRequirements: { 1: f('limits', quantityMap), 2: f('requests', quantityMap) },
-  Service: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'ServiceSpec') },
+  Service: withSpec('ServiceSpec'),
   ServiceSpec: {
     1: r('ports', msg('ServicePort')),
     2: f('selector', strMap),
@@ -173,10 +175,10 @@ const SCHEMAS: Record<string, MessageSchema> = {
     4: f('targetPort', 'intOrString'),
     5: f('nodePort', 'int32'),
   },
-  ResourceQuota: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'ResourceQuotaSpec') },
+  ResourceQuota: withSpec('ResourceQuotaSpec'),
   ResourceQuotaSpec: { 1: f('hard', quantityMap), 2: r('scopes', 'string') },
   // apps/v1
-  Deployment: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'DeploymentSpec') },
+  Deployment: withSpec('DeploymentSpec'),
   DeploymentSpec: {
     1: p('replicas', 'int32'),
     2: m('selector', 'LabelSelector'),
@@ -190,7 +192,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
   DeploymentStrategy: { 1: f('type', 'string'), 2: m('rollingUpdate', 'RollingUpdateDeployment') },
   RollingUpdateDeployment: { 1: f('maxUnavailable', 'intOrString'), 2: f('maxSurge', 'intOrString') },
   // batch/v1
-  Job: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'JobSpec') },
+  Job: withSpec('JobSpec'),
   JobSpec: {
     1: p('parallelism', 'int32'),
     2: p('completions', 'int32'),
@@ -203,7 +205,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
     9: p('completionMode', 'string'),
     10: p('suspend', 'bool'),
   },
-  CronJob: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'CronJobSpec') },
+  CronJob: withSpec('CronJobSpec'),
   CronJobSpec: {
     1: f('schedule', 'string'),
     2: p('startingDeadlineSeconds', 'int64'),
@@ -214,7 +216,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
     7: p('failedJobsHistoryLimit', 'int32'),
     8: p('timeZone', 'string'),
   },
-  JobTemplateSpec: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'JobSpec') },
+  JobTemplateSpec: withSpec('JobSpec'),
   // rbac.authorization.k8s.io/v1
   Role: { 1: m('metadata', 'ObjectMeta'), 2: r('rules', msg('PolicyRule')) },
   ClusterRole: { 1: m('metadata', 'ObjectMeta'), 2: r('rules', msg('PolicyRule')) },
@@ -230,7 +232,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
   Subject: { 1: f('kind', 'string'), 2: f('apiGroup', 'string'), 3: f('name', 'string'), 4: f('namespace', 'string') },
   RoleRef: { 1: f('apiGroup', 'string'), 2: f('kind', 'string'), 3: f('name', 'string') },
   // networking.k8s.io/v1
-  Ingress: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'IngressSpec') },
+  Ingress: withSpec('IngressSpec'),
   IngressSpec: {
     1: m('defaultBackend', 'IngressBackend'),
     2: r('tls', msg('IngressTLS')),
@@ -257,7 +259,7 @@ const SCHEMAS: Record<string, MessageSchema> = {
   Preconditions: { 1: p('uid', 'string'), 2: p('resourceVersion', 'string') },
   // authentication/v1 and authorization/v1: the reviews kubectl auth whoami / can-i send (their status is answered).
   SelfSubjectReview: { 1: m('metadata', 'ObjectMeta') },
-  SelfSubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectAccessReviewSpec') },
+  SelfSubjectAccessReview: withSpec('SelfSubjectAccessReviewSpec'),
   SelfSubjectAccessReviewSpec: {
     1: m('resourceAttributes', 'ResourceAttributes'),
     2: m('nonResourceAttributes', 'NonResourceAttributes'),
@@ -272,9 +274,9 @@ const SCHEMAS: Record<string, MessageSchema> = {
     7: f('name', 'string'),
   },
   NonResourceAttributes: { 1: f('path', 'string'), 2: f('verb', 'string') },
-  SelfSubjectRulesReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectRulesReviewSpec') },
+  SelfSubjectRulesReview: withSpec('SelfSubjectRulesReviewSpec'),
   SelfSubjectRulesReviewSpec: { 1: f('namespace', 'string') },
-  SubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SubjectAccessReviewSpec') },
+  SubjectAccessReview: withSpec('SubjectAccessReviewSpec'),
   SubjectAccessReviewSpec: {
     1: m('resourceAttributes', 'ResourceAttributes'),
     2: m('nonResourceAttributes', 'NonResourceAttributes'),
