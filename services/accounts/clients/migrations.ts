@@ -9,6 +9,16 @@ export interface Migration {
   sql: string;
 }
 
+/** A membership table: each member's role in a workspace or a project (both kept the same way). */
+const membersTable = (table: string, scope: string, scopes: string) => `      CREATE TABLE ${table} (
+        ${scope} text NOT NULL REFERENCES ${scopes} (name) ON DELETE CASCADE,
+        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        role text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (${scope}, username)
+      );
+      CREATE INDEX ${table}_username ON ${table} (username);`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -36,14 +46,7 @@ export const MIGRATIONS: Migration[] = [
         description text,
         created_at timestamptz NOT NULL DEFAULT now()
       );
-      CREATE TABLE workspace_members (
-        workspace text NOT NULL REFERENCES workspaces (name) ON DELETE CASCADE,
-        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
-        role text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (workspace, username)
-      );
-      CREATE INDEX workspace_members_username ON workspace_members (username);
+${membersTable('workspace_members', 'workspace', 'workspaces')}
       -- The projects accounts knows of (namespaces; the cluster's label stays the truth of their workspace).
       CREATE TABLE projects (
         name text PRIMARY KEY,
@@ -51,14 +54,7 @@ export const MIGRATIONS: Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE INDEX projects_workspace ON projects (workspace);
-      CREATE TABLE project_members (
-        project text NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
-        username text NOT NULL REFERENCES users (username) ON DELETE CASCADE,
-        role text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (project, username)
-      );
-      CREATE INDEX project_members_username ON project_members (username);
+${membersTable('project_members', 'project', 'projects')}
       -- No foreign key: records of unknown usernames are kept too, and outlive deleted users.
       CREATE TABLE login_records (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
