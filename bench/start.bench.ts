@@ -1,0 +1,349 @@
+// `npm run bench:start`: from `npm start` to the first federated answer (issue 19 §4). Runs `npm start` as a developer
+// does (a child process group: npm → node --import tsx services/start.ts, no cluster configured, so on the embedded
+// sandbox), BENCH_START_RUNS times with a fresh data folder and as many times again on the data the fresh start left
+// (a restart), and measures the time until both
+//   - `login` of the bootstrap admin answers with an access token (the password start.ts prints on the first start of
+//     a database; reused on the restart), and
+//   - a query spanning workloads and accounts answers completely: every project (namespace) with its workspace (name
+//     and description, from accounts) and its first pods (from workloads), checked against the sandbox itself.
+// Each run gets its own temporary folder for every file npm start writes (ACCOUNTS_DATA_DIR, APPS_DATA_DIR,
+// SANDBOX_KUBECONFIG) and port 0 or a free port for every listener, so it collides neither with a developer's
+// `npm start` nor with tests running on the machine. The baseline, measured in the same run alternating with the
+// starts, is the floor any `npm start` pays: npm itself starting node with the tsx loader on an empty module.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { machineLine, resultsPath, writeResults } from './results.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const RUNS = Number(process.env.BENCH_START_RUNS ?? 3);
+const TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_MS ?? 120_000);
+const POLL_MS = 20;
+const GOAL_FRESH_MS = 3_000;
+const GOAL_RESTART_MS = 2_000;
+
+const QUERY = `{ projects(first: 100) { totalCount edges { node { name workspace { name description }
+  pods(first: 5) { totalCount edges { node { name status } } } } } } }`;
+
+interface ProjectsAnswer {
+  projects: {
+    totalCount: number;
+    edges: {
+      node: {
+        name: string;
+        workspace: { name: string; description: string | null } | null;
+        pods: { totalCount: number; edges: { node: { name: string; status: string } }[] };
+      };
+    }[];
+  };
+}
+
+interface Run {
+  kind: 'fresh' | 'restart';
+  /** From spawning `npm start` until login answered / the projects query answered completely. */
+  loginMs: number;
+  queryMs: number;
+  answerMs: number;
+  /** CPU time (user + system) of the node process of npm start when the answer came. */
+  cpuMs: number;
+  /** start.ts's own lines with their time since spawn, for where the time went. */
+  lines: { ms: number; line: string }[];
+}
+
+/** The environment of a developer's shell with none of kubegraph's variables (as test/start.test.ts does). */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const prefixes = ['SANDBOX_', 'ACCOUNTS_', 'GATEWAY_', 'PROMETHEUS_', 'APPS_', 'LOGGING_', 'ELASTICSEARCH_', 'ES_'];
+  for (const k of Object.keys(env)) {
+    if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k)) delete env[k];
+    if (prefixes.some((p) => k.startsWith(p))) delete env[k];
+  }
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'KUBEGRAPH_ADMIN_PASSWORD', 'LOG_LEVEL'])
+    delete env[k];
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r, j) => s.once('error', j).listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** utime + stime of a process in ms (Linux /proc; 0 elsewhere). */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The node process npm's `exec node ...` became: npm's child (sh execs node), found in /proc. */
+function nodePidUnder(npmPid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${npmPid}/task/${npmPid}/children`, 'utf8').trim().split(/\s+/);
+    return children.map(Number).find((p) => p > 0);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  stdout(): string;
+  exited(): boolean;
+}
+
+function spawnNpm(args: string[], env: NodeJS.ProcessEnv): Started {
+  const child = spawn('npm', args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let done = false;
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.once('exit', () => (done = true));
+  return { child, stdout: () => out, exited: () => done };
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ctrl-C to the whole group, as a terminal does; SIGKILL after 20 s. */
+async function stopGroup(s: Started): Promise<void> {
+  const pid = s.child.pid!;
+  if (!groupAlive(pid)) return;
+  process.kill(-pid, 'SIGINT');
+  const until = Date.now() + 20_000;
+  while (groupAlive(pid) && Date.now() < until) await sleep(50);
+  if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+}
+
+async function post<T>(url: string, query: string, variables: Record<string, unknown>, token?: string) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'apollo-require-preflight': 'true',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return (await res.json()) as { data?: T | null; errors?: { message: string }[] };
+}
+
+/**
+ * Whether the answer is complete and correct against the sandbox: the same namespaces, each project's workspace the
+ * one its label names (with a description: the demo's workspaces have one), and each project's pod count and pod
+ * names those of the cluster. Returns the reason when it is not.
+ */
+async function checkAnswer(answer: ProjectsAnswer, kubeconfigPath: string): Promise<string | undefined> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [namespaces, pods] = await Promise.all([core.listNamespace(), core.listPodForAllNamespaces()]);
+  const projects = answer.projects.edges.map((e) => e.node);
+  const names = projects.map((p) => p.name).sort();
+  const expected = namespaces.items.map((n) => n.metadata!.name!).sort();
+  if (names.join() !== expected.join()) return `projects ${names.join()} are not the namespaces ${expected.join()}`;
+  let withWorkspace = 0;
+  let withPods = 0;
+  for (const p of projects) {
+    const label = namespaces.items.find((n) => n.metadata!.name === p.name)!.metadata!.labels?.[
+      'kubesphere.io/workspace'
+    ];
+    if ((p.workspace?.name ?? undefined) !== label)
+      return `project ${p.name}: workspace ${p.workspace?.name}, label ${label}`;
+    if (label) {
+      if (!p.workspace?.description) return `project ${p.name}: workspace ${label} without its description`;
+      withWorkspace++;
+    }
+    const inNs = pods.items.filter((x) => x.metadata!.namespace === p.name).map((x) => x.metadata!.name!);
+    if (p.pods.totalCount !== inNs.length)
+      return `project ${p.name}: ${p.pods.totalCount} pods, cluster ${inNs.length}`;
+    const shown = p.pods.edges.map((e) => e.node.name);
+    if (shown.length !== Math.min(5, inNs.length) || shown.some((n) => !inNs.includes(n)))
+      return `project ${p.name}: pods ${shown.join()} are not among ${inNs.join()}`;
+    if (shown.length) withPods++;
+  }
+  if (withWorkspace === 0 || withPods === 0) return 'no project with a workspace or no project with pods';
+  return undefined;
+}
+
+interface DataDir {
+  dir: string;
+  gatewayPort: number;
+  password?: string;
+}
+
+async function startOnce(kind: Run['kind'], data: DataDir): Promise<Run> {
+  const env = {
+    ...baseEnv(),
+    GATEWAY_PORT: String(data.gatewayPort),
+    ACCOUNTS_PORT: '0',
+    WORKLOADS_PORT: '0',
+    MONITORING_PORT: '0',
+    SANDBOX_PORT: '0',
+    LOGGING_PORT: '0',
+    APPS_PORT: '0',
+    ES_PORT: '0',
+    ACCOUNTS_DATA_DIR: join(data.dir, 'accounts'),
+    APPS_DATA_DIR: join(data.dir, 'apps'),
+    SANDBOX_KUBECONFIG: join(data.dir, 'sandbox', 'kubeconfig'),
+  };
+  const url = `http://127.0.0.1:${data.gatewayPort}/graphql`;
+  const t0 = performance.now();
+  const s = spawnNpm(['start'], env);
+  const lineTimes: { ms: number; line: string }[] = [];
+  let seen = 0;
+  const collectLines = () => {
+    const lines = s.stdout().split('\n');
+    for (; seen < lines.length - 1; seen++) lineTimes.push({ ms: performance.now() - t0, line: lines[seen]! });
+  };
+  const deadline = t0 + TIMEOUT_MS;
+  const fail = (what: string) => new Error(`${kind} start: ${what}\n--- output ---\n${s.stdout().slice(-8000)}`);
+  let nodePid: number | undefined;
+  try {
+    // The bootstrap flow: on a fresh database start.ts prints the generated password once.
+    let token: string | undefined;
+    let loginMs = 0;
+    while (!token) {
+      collectLines();
+      nodePid ??= nodePidUnder(s.child.pid!);
+      if (s.exited()) throw fail('npm start exited');
+      if (performance.now() > deadline) throw fail('no login answer in time');
+      data.password ??= s.stdout().match(/bootstrap admin created: username admin, password (\S+)/)?.[1];
+      if (data.password) {
+        const r = await post<{ login: { accessToken: string } }>(
+          url,
+          'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
+          { p: data.password },
+        ).catch(() => undefined);
+        if (r?.data?.login?.accessToken) {
+          token = r.data.login.accessToken;
+          loginMs = performance.now() - t0;
+          break;
+        }
+      }
+      await sleep(POLL_MS);
+    }
+    let queryMs = 0;
+    let lastReason = '';
+    for (;;) {
+      collectLines();
+      if (s.exited()) throw fail('npm start exited');
+      if (performance.now() > deadline) throw fail(`no complete answer in time (last: ${lastReason})`);
+      const r = await post<ProjectsAnswer>(url, QUERY, {}, token).catch((e: Error) => ({
+        errors: [{ message: e.message }],
+        data: undefined,
+      }));
+      const at = performance.now() - t0;
+      if (r.errors?.length || !r.data) lastReason = JSON.stringify(r.errors).slice(0, 300);
+      else {
+        const reason = await checkAnswer(r.data, env.SANDBOX_KUBECONFIG);
+        if (!reason) {
+          queryMs = at;
+          break;
+        }
+        lastReason = reason;
+      }
+      await sleep(POLL_MS);
+    }
+    const cpuMs = nodePid ? cpuMsOf(nodePid) : 0;
+    collectLines();
+    return { kind, loginMs, queryMs, answerMs: Math.max(loginMs, queryMs), cpuMs, lines: lineTimes };
+  } finally {
+    await stopGroup(s);
+  }
+}
+
+/** The floor: npm running node with the tsx loader on an empty module (what `npm start` costs before our code). */
+async function floorOnce(dir: string): Promise<number> {
+  const empty = join(dir, 'empty.ts');
+  writeFileSync(empty, 'export {};\n');
+  const t0 = performance.now();
+  const s = spawnNpm(['exec', '--offline', '--', 'node', '--import', 'tsx', empty], baseEnv());
+  await new Promise((r) => s.child.once('exit', r));
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  console.log(`start benchmark: ${RUNS} fresh starts and ${RUNS} restarts of \`npm start\` (${machineLine()})`);
+  const runs: Run[] = [];
+  const floors: number[] = [];
+  const dirs: string[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'kubegraph-bench-start-'));
+      dirs.push(dir);
+      const data: DataDir = { dir, gatewayPort: await freePort() };
+      floors.push(await floorOnce(dir));
+      for (const kind of ['fresh', 'restart'] as const) {
+        const run = await startOnce(kind, data);
+        runs.push(run);
+        console.log(
+          `  ${kind.padEnd(7)} login ${fmt(run.loginMs)}, projects+workspace+pods ${fmt(run.queryMs)}, answer ${fmt(run.answerMs)} (node CPU ${fmt(run.cpuMs)}); floor ${fmt(floors.at(-1)!)}`,
+        );
+        if (process.env.BENCH_START_LINES)
+          for (const l of run.lines) console.log(`      ${fmt(l.ms).padStart(8)}  ${l.line.slice(0, 160)}`);
+      }
+    }
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+  const rows = (['fresh', 'restart'] as const).map((kind) => {
+    const of = runs.filter((r) => r.kind === kind);
+    const answer = median(of.map((r) => r.answerMs));
+    const goal = kind === 'fresh' ? GOAL_FRESH_MS : GOAL_RESTART_MS;
+    return {
+      kind,
+      each: of.map((r) => Math.round(r.answerMs)),
+      login: median(of.map((r) => r.loginMs)),
+      query: median(of.map((r) => r.queryMs)),
+      answer,
+      cpu: median(of.map((r) => r.cpuMs)),
+      goal,
+      met: answer <= goal,
+    };
+  });
+  const floor = median(floors);
+  console.log('');
+  console.log(
+    'start                 each answer (s)      median login  median answer  node CPU  floor   answer/floor  goal',
+  );
+  for (const r of rows)
+    console.log(
+      `${`npm start, ${r.kind}`.padEnd(22)}${r.each
+        .map((x) => (x / 1000).toFixed(2))
+        .join(' ')
+        .padEnd(
+          21,
+        )}${fmt(r.login).padStart(12)}${fmt(r.answer).padStart(15)}${fmt(r.cpu).padStart(10)}${fmt(floor).padStart(8)}${`${(r.answer / floor).toFixed(1)}x`.padStart(14)}  ≤ ${fmt(r.goal)} ${r.met ? 'met' : 'NOT met'}`,
+    );
+  writeResults(resultsPath('start'), {
+    runs: runs.map(({ lines: _lines, ...r }) => r),
+    floorMs: floors,
+    rows,
+  });
+}
+
+await main();
