@@ -40,6 +40,19 @@ describe('PGlite data folders from a template', () => {
     await again.close();
   }, 240_000);
 
+  it('removes the partial templates of processes that are gone, not those of live ones', async () => {
+    const cache = join(dir, 'cache2');
+    const gone = join(cache, 'template.partial-999999999-x');
+    const live = join(cache, `template.partial-${process.ppid}-y`);
+    mkdirSync(gone, { recursive: true });
+    mkdirSync(live);
+    // The template exists already: nothing is made, but the leftovers are looked at first.
+    mkdirSync(join(cache, 'template'));
+    writeFileSync(join(cache, 'template', 'PG_VERSION'), '17\n');
+    expect(await seedFromTemplate(PGlite, join(dir, 'c'), join(cache, 'template'))).toBe(true);
+    expect(readdirSync(cache).sort()).toEqual(['template', `template.partial-${process.ppid}-y`]);
+  });
+
   it('leaves a folder that holds anything to PGlite', async () => {
     const used = join(dir, 'used');
     mkdirSync(used);

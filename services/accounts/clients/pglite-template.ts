@@ -8,7 +8,7 @@
 // was, and PGlite runs initdb in it as before.
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 type PGliteClass = typeof import('@electric-sql/pglite').PGlite;
 
@@ -32,6 +32,7 @@ export function pgliteTemplatePath(): string | undefined {
 const making = new Map<string, Promise<boolean>>();
 
 async function makeTemplate(PGlite: PGliteClass, template: string): Promise<boolean> {
+  removeAbandoned(template);
   if (existsSync(join(template, 'PG_VERSION'))) return true;
   // Built aside and renamed into place: a template is complete or absent, also with two processes at it at once.
   const partial = `${template}.partial-${process.pid}-${Date.now().toString(36)}`;
@@ -49,6 +50,29 @@ async function makeTemplate(PGlite: PGliteClass, template: string): Promise<bool
     return false;
   } finally {
     removeQuietly(partial);
+  }
+}
+
+/** Partial templates of processes that are gone (killed while making one): 40 MB each, removed. */
+function removeAbandoned(template: string): void {
+  const prefix = `${basename(template)}.partial-`;
+  try {
+    for (const f of readdirSync(dirname(template))) {
+      if (!f.startsWith(prefix)) continue;
+      const pid = Number(f.slice(prefix.length).split('-')[0]);
+      if (pid > 0 && pid !== process.pid && !alive(pid)) removeQuietly(join(dirname(template), f));
+    }
+  } catch {
+    // No cache folder yet.
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
