@@ -23,56 +23,7 @@ import {
 } from '../services/workloads/server.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 import { quietLogger } from './harness/stack.js';
-
-interface Line {
-  timestamp: string;
-  message: string;
-  podName: string;
-  container: string;
-  node: string | null;
-  pod: { name: string; namespace: string } | null;
-}
-interface Result {
-  data?: Record<string, { lines: Line[]; resumeToken: string }> | null;
-  errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
-}
-
-interface Watcher {
-  results: Result[];
-  done: boolean;
-  lines(container?: string, pod?: string): string[];
-  errors(): { message: string; code: unknown }[];
-  stop(): void;
-}
-
-function watch(client: Client, query: string, variables: Record<string, unknown>): Watcher {
-  const w: Watcher = {
-    results: [],
-    done: false,
-    lines: (container, pod) =>
-      w.results.flatMap((r) =>
-        Object.values(r.data ?? {}).flatMap((chunk) =>
-          chunk.lines
-            .filter(
-              (l) => (container === undefined || l.container === container) && (pod === undefined || l.podName === pod),
-            )
-            .map((l) => `${l.timestamp} ${l.message}`),
-        ),
-      ),
-    errors: () =>
-      w.results.flatMap((r) => (r.errors ?? []).map((e) => ({ message: e.message, code: e.extensions?.code }))),
-    stop: () => {},
-  };
-  w.stop = client.subscribe<Result['data']>(
-    { query, variables },
-    {
-      next: (r) => void w.results.push(r as Result),
-      error: () => (w.done = true),
-      complete: () => (w.done = true),
-    },
-  );
-  return w;
-}
+import { watch } from './logging-live-helpers.js';
 
 /** A TCP proxy on 127.0.0.1 in front of the sandbox: cut() closes every connection through it. */
 async function cuttableProxy(sb: TestSandbox) {

@@ -7,7 +7,7 @@
 // bounded (`maxPendingLines`): a reader that stops reading is cut off with an error, and its client resumes from the
 // token of the last chunk it read, so one slow reader neither holds lines without bound nor slows the others.
 import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
-import { apiError, ErrorCode } from '../../common/errors.js';
+import { apiError, ErrorCode, resumeExpired } from '../../common/errors.js';
 import type { ContainerStream, StreamLine, StreamListener } from './live-stream.js';
 import { advance, encodeToken, ResumeFilter, type Position, type ResumeState } from './live-token.js';
 
@@ -173,7 +173,19 @@ export class LiveSubscriber {
 
   private receive(source: Source, lines: readonly StreamLine[]): void {
     if (this.queue.ended || this.ending) return;
-    for (const line of lines) if (source.filter.passes(line.key)) this.pending.push({ source, line });
+    for (const line of lines) {
+      if (!source.filter.passes(line.key)) continue;
+      if (source.filter.gap) {
+        // The kubelet no longer has the lines after the token's position: a clear end, never a silent gap.
+        this.finish(
+          resumeExpired(
+            `the log of ${this.namespace}/${source.pod} container ${source.container} no longer holds the lines after the resumeToken's position (${line.key.slice(0, 23)}Z is the oldest after it: the log was rotated or the container replaced): subscribe again without resumeToken, and search the lines in between with logs`,
+          ),
+        );
+        return;
+      }
+      this.pending.push({ source, line });
+    }
     const { maxPendingLines, stallMs } = this.batching;
     if (
       this.pending.length > 10 * maxPendingLines ||

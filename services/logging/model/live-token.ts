@@ -26,6 +26,11 @@ export function advance(p: Position | undefined, key: string): Position {
 export class ResumeFilter {
   private skipped = 0;
   private open: boolean;
+  /**
+   * Set when the log read again no longer holds the lines delivered at the position (a later line came first): the
+   * log was rotated (or the container replaced) since, so lines after the position may be gone too.
+   */
+  gap = false;
 
   constructor(private readonly after: Position | undefined) {
     this.open = after === undefined;
@@ -39,6 +44,7 @@ export class ResumeFilter {
       this.skipped++;
       return false;
     }
+    if (this.skipped < after.n) this.gap = true;
     this.open = true;
     return true;
   }

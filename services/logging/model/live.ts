@@ -4,7 +4,7 @@
 // subscriber merges its streams into chunks with a resume token (model/live-subscriber.ts).
 import type * as k8s from '@kubernetes/client-node';
 import { authorize, isPlatformAdmin, withTenancy, type Tenancy, type Viewer } from '../../common/authz.js';
-import { badUserInput, notFoundError } from '../../common/errors.js';
+import { badUserInput, notFoundError, resumeExpired } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { validateName, validateNamespace } from '../../common/k8s/names.js';
 import { NamespaceWatches, PodLogClient, sinceTimeOf, type WatchedCollection } from '../clients/pod-logs.js';
@@ -95,6 +95,12 @@ function containersOf(pod: k8s.V1Pod): { all: string[]; main: string[] } {
   ];
   return { all, main };
 }
+
+/** A resumed subscription whose pod was deleted while it was disconnected: its last lines cannot be read any more. */
+const deletedWhileAway = (namespace: string, pod: string) =>
+  resumeExpired(
+    `pod ${namespace}/${pod} was deleted while this subscription was disconnected (or after it ended): lines it wrote after the resumeToken's position, if any, can no longer be read from the kubelet; search them with logs (filter.pods), and subscribe again without resumeToken`,
+  );
 
 export class LiveLogs {
   readonly client: PodLogClient;
@@ -195,11 +201,8 @@ export class LiveLogs {
         (pods.get(args.pod) as k8s.V1Pod | undefined) ?? (await this.client.readPod(args.namespace, args.pod));
       const uid = pod?.metadata?.uid;
       const before = resume?.pods.get(args.pod);
-      if (!pod || !uid || (before && before.uid !== uid)) {
-        throw notFoundError(
-          before ? `pod ${args.namespace}/${args.pod} was deleted` : `pod ${args.namespace}/${args.pod} not found`,
-        );
-      }
+      if (before && (!pod || before.uid !== uid)) throw deletedWhileAway(args.namespace, args.pod);
+      if (!pod || !uid) throw notFoundError(`pod ${args.namespace}/${args.pod} not found`);
       const { all, main } = containersOf(pod);
       if (args.container != null && !all.includes(args.container))
         throw badUserInput(
@@ -254,6 +257,18 @@ export class LiveLogs {
       admitted();
       throw mapPodLogError(e);
     });
+    if (resume) {
+      // A pod of the token that is gone was deleted while the client was away: what it wrote after the token's
+      // position can no longer be read from the kubelet (a pod deleted while connected has left the token).
+      const now = new Map(workload.current().map((p) => [p.metadata?.name, p.metadata?.uid]));
+      const gone = [...resume.pods].find(([name, { uid }]) => now.get(name) !== uid);
+      if (gone) {
+        workload.stop();
+        release();
+        admitted();
+        throw deletedWhileAway(args.namespace, gone[0]);
+      }
+    }
     const state: ResumeState = resume ?? { since: keyOfTime(Date.now()), pods: new Map() };
     const sub = this.subscriber(
       args.namespace,
