@@ -421,3 +421,12 @@ export function requireIndex(cluster: Cluster, name: string): EsIndex {
   if (!index) throw indexNotFound(name);
   return index;
 }
+
+/** The analyzer of an index's field, for `/{index}/_analyze` with `field`: text fields standard, the others keyword. */
+export function fieldAnalyzer(cluster: Cluster, expression: string): (field: string) => string {
+  const [index] = cluster.resolve(expression);
+  return (field) => {
+    const kind = index?.leaves.get(field)?.kind;
+    return kind === undefined || kind === 'text' ? 'standard' : 'keyword';
+  };
+}

@@ -4,9 +4,11 @@
 //
 // startEs(options?: EsServerOptions): Promise<EsServer>  — { url, port, cluster, close() }
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import * as admin from './admin.js';
+import { analyzeApi } from './analysis.js';
 import { Cluster, parseTimeValue } from './cluster.js';
 import { filterPath, parseJson, readBody } from './http-body.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
@@ -14,6 +16,7 @@ import { EsError, NODE_ID, illegalArgument } from './errors.js';
 import { toJson } from './json.js';
 import { clearScroll, continueScroll, startScroll } from './scroll.js';
 import { count, search } from './search.js';
+import { authenticateInfo, EsSecurity, WWW_AUTHENTICATE, type EsSecurityOptions, type Principal } from './security.js';
 
 export interface EsServerOptions {
   /** 0 (default) picks a free port. */
@@ -22,6 +25,10 @@ export interface EsServerOptions {
   /** Largest request body accepted (default 100 MB, Elasticsearch's http.max_content_length). */
   maxBodyBytes?: number;
   cluster?: Cluster;
+  /** Serve HTTPS with this PEM certificate and key (as `xpack.security.http.ssl`). */
+  tls?: { cert: string; key: string };
+  /** Require basic-auth users or API keys (as `xpack.security.enabled`); unset: anyone may ask anything. */
+  security?: EsSecurityOptions;
 }
 
 export interface EsServer {
@@ -39,6 +46,7 @@ interface Request {
   params: URLSearchParams;
   text: string;
   json: () => unknown;
+  principal?: Principal;
 }
 
 interface Reply {
@@ -75,6 +83,9 @@ function rootInfo(): unknown {
 /** Routes: method, path pattern (`{name}` a segment), handler. The first match wins. */
 const ROUTES: [string[], string, Handler][] = [
   [['GET', 'HEAD'], '/', () => ok(rootInfo())],
+  [['GET'], '/_security/_authenticate', (r) => ok(authenticateInfo(r.principal))],
+  [['GET', 'POST'], '/_analyze', (r) => ok(analyzeApi(r.json()))],
+  [['GET', 'POST'], '/{index}/_analyze', (r, c, p) => ok(analyzeApi(r.json(), admin.fieldAnalyzer(c, p.index)))],
   [['GET'], '/_cluster/health', (r, c) => health(c, undefined, r)],
   [['GET'], '/_cluster/health/{index}', (r, c, p) => health(c, p.index, r)],
   [['POST', 'GET'], '/_refresh', (_r, c) => ok(admin.refresh(c, undefined))],
@@ -339,7 +350,13 @@ function match(pattern: string, parts: string[]): Record<string, string> | undef
   return p;
 }
 
-async function handle(cluster: Cluster, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+async function handle(
+  cluster: Cluster,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  security: EsSecurity | undefined,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = (req.method ?? 'GET').toUpperCase();
   const params = url.searchParams;
@@ -348,7 +365,9 @@ async function handle(cluster: Cluster, req: IncomingMessage, res: ServerRespons
     /compatible-with=(\d+)/.exec(accept) ?? /compatible-with=(\d+)/.exec(String(req.headers['content-type'] ?? ''));
   const contentType = compat ? `application/vnd.elasticsearch+json;compatible-with=${compat[1]}` : 'application/json';
   const send = (reply: Reply) => {
-    res.setHeader('X-Elastic-Product', 'Elasticsearch');
+    // A secured Elasticsearch sends its product header only to authenticated requests (the 401 has none).
+    if (reply.status !== 401) res.setHeader('X-Elastic-Product', 'Elasticsearch');
+    else res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
     if (reply.text !== undefined) {
       const buf = Buffer.from(reply.text);
       res.writeHead(reply.status, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': buf.length });
@@ -370,6 +389,7 @@ async function handle(cluster: Cluster, req: IncomingMessage, res: ServerRespons
     res.end(method === 'HEAD' ? undefined : buf);
   };
   try {
+    const principal = security?.authenticate(req.headers.authorization, `${url.pathname}${url.search}`);
     let raw = await readBody(req, limit);
     // Clients may compress request bodies (the official client's `compression`, Fluent Bit's `Compress gzip`).
     const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
@@ -399,6 +419,7 @@ async function handle(cluster: Cluster, req: IncomingMessage, res: ServerRespons
       params,
       text,
       json: () => (parsed ??= { value: parseJson(text) }).value,
+      principal,
     };
     const allowed: string[] = [];
     for (const [methods, pattern, handler] of ROUTES) {
@@ -444,9 +465,11 @@ async function handle(cluster: Cluster, req: IncomingMessage, res: ServerRespons
 export async function startEs(options: EsServerOptions = {}): Promise<EsServer> {
   const cluster = options.cluster ?? new Cluster();
   const limit = options.maxBodyBytes ?? 100 * 1024 * 1024;
-  const server: Server = createServer((req, res) => {
-    void handle(cluster, req, res, limit);
-  });
+  const security = options.security ? new EsSecurity(options.security) : undefined;
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(cluster, req, res, limit, security);
+  const server: Server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    : createServer(listener);
   server.keepAliveTimeout = 60_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -456,7 +479,7 @@ export async function startEs(options: EsServerOptions = {}): Promise<EsServer> 
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     port,
     cluster,
     close: () =>
