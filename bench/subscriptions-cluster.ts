@@ -22,8 +22,8 @@ const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1);
 const NODES = Number(process.env.BENCH_NODES ?? 10);
 
 export type ClusterCommand =
-  /** `rate` changes per second for `seconds`; the first change gets seq `firstSeq`. */
-  | { cmd: 'load'; id: number; rate: number; seconds: number; firstSeq: number }
+  /** `rate` changes per second for `seconds` (only in `namespace`, when given); the first change gets seq `firstSeq`. */
+  | { cmd: 'load'; id: number; rate: number; seconds: number; firstSeq: number; namespace?: string }
   | { cmd: 'watches'; id: number }
   | { cmd: 'clock'; id: number }
   | { cmd: 'cpu'; id: number };
@@ -88,8 +88,17 @@ await subgraph.ready();
 const syncMs = performance.now() - t0;
 
 let next = 0;
-function change(seq: number): string {
-  const ref = pods[next++ % pods.length];
+const nextIn = new Map<string, number>();
+function change(seq: number, namespace: string | undefined): string {
+  let ref: { namespace: string; name: string };
+  if (namespace === undefined) ref = pods[next++ % pods.length];
+  else {
+    const list = byNamespace.get(namespace);
+    if (!list) throw new Error(`no namespace ${namespace}`);
+    const i = nextIn.get(namespace) ?? 0;
+    nextIn.set(namespace, i + 1);
+    ref = list[i % list.length];
+  }
   const cur = sandbox.store.get(podRt, ref.namespace, ref.name)!;
   const updated: KObject = {
     ...cur,
@@ -110,7 +119,7 @@ async function load(c: ClusterCommand & { cmd: 'load' }): Promise<ClusterReply> 
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     maxLagMs = Math.max(maxLagMs, performance.now() - due);
-    perNamespace[change(c.firstSeq + k)]++;
+    perNamespace[change(c.firstSeq + k, c.namespace)]++;
   }
   return {
     id: c.id,

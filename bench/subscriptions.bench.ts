@@ -13,8 +13,8 @@
 // is 500,000 results a second to send, about ten times what this 2-core machine can write to sockets (one writev per
 // result is most of the gateway's CPU); a saturated gateway only measures its queue. See bench/README.md.
 import { setTimeout as sleep } from 'node:timers/promises';
-import WebSocket from 'ws';
 import { startChild, stopChild, type Child } from './child.js';
+import { BenchClient, QUERY, Recorder, connectAll, nowUs, pct, until } from './subscriptions-client.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { ClusterCommand, ClusterReady, ClusterReply } from './subscriptions-cluster.js';
 import type { GatewayCommand, GatewayReady, GatewayReply } from './subscriptions-gateway.js';
@@ -36,150 +36,15 @@ const NAMESPACES = envNum('BENCH_NAMESPACES', 50);
 const PODS = envNum('BENCH_PODS', 500);
 const CONNECT_CONCURRENCY = envNum('BENCH_CONNECT_CONCURRENCY', 100);
 const DRAIN_TIMEOUT_MS = envNum('BENCH_DRAIN_TIMEOUT_S', 60) * 1000;
+/**
+ * Then, one operation shared by every client (issue 19 §2: every open console on the same page): client counts, all
+ * subscribed to the first namespace, whose pods alone change, at SAME_OP_RATE a second: SAME_OP_RATE x clients
+ * results a second, every one of them an event of the same shared execution.
+ */
+const SAME_OP_STEPS = (process.env.BENCH_SAME_OP_STEPS ?? '1000,5000').split(',').filter(Boolean).map(Number);
+const SAME_OP_RATE = envNum('BENCH_SAME_OP_RATE', 20);
 /** A directory: the gateway process writes a V8 CPU profile there when it exits. */
 const GATEWAY_PROFILE = process.env.BENCH_GATEWAY_PROFILE;
-
-const QUERY = `subscription Bench($ns: String) { podStatusChanged(namespace: $ns) { type resumeToken pod { name labels } } }`;
-
-/** Microseconds on the wall clock, as the cluster process stamps its changes. */
-const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
-
-// ------------------------------------------------------------------ measuring clients
-
-/** Latencies (ms) in a growable Float64Array: millions of samples without millions of boxed numbers. */
-class Recorder {
-  private buf = new Float64Array(1 << 16);
-  n = 0;
-  add(x: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.n++] = x;
-  }
-  sorted(): Float64Array {
-    return this.buf.slice(0, this.n).sort();
-  }
-}
-
-const pct = (sorted: Float64Array, p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
-
-interface ServerMessage {
-  type: string;
-  id?: string;
-  payload?:
-    | {
-        data?: { podStatusChanged?: { pod?: { labels?: Record<string, string> } } } | null;
-        errors?: { message: string }[];
-      }
-    | { message: string }[];
-}
-
-/**
- * One graphql-ws client (the graphql-transport-ws protocol spoken directly over `ws`, so that 5,000 of them in one
- * process cost little more than the parsing of what they receive): connection_init, one subscribe, pongs, and for
- * every `next` the latency from the `t` label of the changed pod to the message's arrival.
- */
-class BenchClient {
-  /** Events of the measured window received, and those out of order (seq not above the previous one). */
-  received = 0;
-  disorder = 0;
-  /** Events received outside a measured window (warm-up). */
-  warm = 0;
-  errors = 0;
-  ended: string | undefined;
-  private lastSeq = -1;
-  private ws!: WebSocket;
-  /** Where latencies go while a window is open, and the first seq of that window. */
-  static window: { fromSeq: number; toSeq: number } | undefined;
-
-  constructor(
-    readonly url: string,
-    /** null: every namespace. */
-    readonly namespace: string | null,
-    private readonly recorder: () => Recorder,
-  ) {}
-
-  resetWindow(): void {
-    this.received = 0;
-    this.disorder = 0;
-  }
-
-  connect(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(this.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { perMessageDeflate: false });
-      this.ws = ws;
-      const send = (m: unknown) => ws.send(JSON.stringify(m));
-      ws.on('open', () => send({ type: 'connection_init', payload: {} }));
-      ws.on('error', (e) => {
-        this.ended ??= `error: ${e.message}`;
-        reject(e);
-      });
-      ws.on('close', (code, reason) => {
-        this.ended ??= `closed ${code} ${reason.toString()}`;
-        reject(new Error(this.ended));
-      });
-      ws.on('message', (data: Buffer) => {
-        const arrival = nowUs();
-        const m = JSON.parse(data.toString()) as ServerMessage;
-        switch (m.type) {
-          case 'connection_ack':
-            send({ id: '1', type: 'subscribe', payload: { query: QUERY, variables: { ns: this.namespace } } });
-            resolve();
-            return;
-          case 'ping':
-            send({ type: 'pong' });
-            return;
-          case 'next': {
-            const payload = Array.isArray(m.payload) ? undefined : m.payload;
-            if (payload?.errors?.length) this.errors++;
-            const labels = payload?.data?.podStatusChanged?.pod?.labels;
-            if (!labels?.seq) return;
-            const seq = Number(labels.seq);
-            const w = BenchClient.window;
-            if (!w || seq < w.fromSeq || seq > w.toSeq) {
-              this.warm++;
-              return;
-            }
-            if (seq <= this.lastSeq) this.disorder++;
-            this.lastSeq = seq;
-            this.received++;
-            this.recorder().add((arrival - Number(labels.t)) / 1000);
-            return;
-          }
-          case 'error':
-          case 'complete':
-            this.ended ??= `${m.type}: ${JSON.stringify(m.payload ?? null)}`;
-            return;
-        }
-      });
-    });
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
-
-async function connectAll(clients: BenchClient[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONNECT_CONCURRENCY, clients.length) }, async () => {
-      while (next < clients.length) await clients[next++].connect();
-    }),
-  );
-}
-
-async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<number> {
-  const start = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-  return performance.now() - start;
-}
 
 // ------------------------------------------------------------------ gateway metrics
 
@@ -208,6 +73,10 @@ interface LatencySummary {
 interface PhaseResult {
   /** Client subscriptions on the gateway. */
   clients: number;
+  /** Every client on one operation (the first namespace, whose pods alone change), or spread over the namespaces. */
+  sameOp: boolean;
+  /** Changes a second written in the window. */
+  rate: number;
   upstreamSubscriptions: number;
   apiServerWatches: number;
   gatewaySubscriptionsActive: number;
@@ -291,7 +160,10 @@ async function main(): Promise<void> {
     let seq = 1;
 
     /** A warm-up load every client must see part of, then the measured window, with every gateway client in `on`. */
-    const runPhase = async (on: BenchClient[]): Promise<PhaseResult> => {
+    const runPhase = async (
+      on: BenchClient[],
+      { rate, namespace }: { rate: number; namespace?: string } = { rate: RATE },
+    ): Promise<PhaseResult> => {
       const d0 = direct!;
       await until(
         `${on.length} client subscriptions at the gateway`,
@@ -300,8 +172,8 @@ async function main(): Promise<void> {
       );
       const warmBefore = on.map((cl) => cl.warm);
       const directWarm = d0.warm;
-      await clusterCall<'load'>({ cmd: 'load', rate: RATE, seconds: WARMUP_SECONDS, firstSeq: seq });
-      seq += Math.round(RATE * WARMUP_SECONDS);
+      await clusterCall<'load'>({ cmd: 'load', rate, seconds: WARMUP_SECONDS, firstSeq: seq, namespace });
+      seq += Math.round(rate * WARMUP_SECONDS);
       try {
         await until(
           'every client to receive the warm-up',
@@ -324,9 +196,9 @@ async function main(): Promise<void> {
       directRec = new Recorder();
       for (const cl of on) cl.resetWindow();
       d0.resetWindow();
-      const total = Math.round(RATE * SECONDS);
+      const total = Math.round(rate * SECONDS);
       BenchClient.window = { fromSeq: seq, toSeq: seq + total - 1 };
-      const load = await clusterCall<'load'>({ cmd: 'load', rate: RATE, seconds: SECONDS, firstSeq: seq });
+      const load = await clusterCall<'load'>({ cmd: 'load', rate, seconds: SECONDS, firstSeq: seq, namespace });
       seq += total;
       const expectedOf = (cl: BenchClient) =>
         cl.namespace === null ? load.changes : (load.perNamespace[cl.namespace] ?? 0);
@@ -348,6 +220,8 @@ async function main(): Promise<void> {
       const delta = (name: string) => metric(after.m, name) - metric(before.m, name);
       const r: PhaseResult = {
         clients: on.length,
+        sameOp: namespace !== undefined,
+        rate,
         upstreamSubscriptions: metric(after.m, 'kubegraph_gateway_upstream_subscriptions'),
         apiServerWatches: watches,
         gatewaySubscriptionsActive: metric(after.m, 'kubegraph_gateway_subscriptions_active'),
@@ -381,7 +255,7 @@ async function main(): Promise<void> {
           1000,
       };
       console.error(
-        `${on.length} clients: p50 ${r.gateway.p50.toFixed(1)} ms p99 ${r.gateway.p99.toFixed(1)} ms (direct ${r.direct.p50.toFixed(1)} / ${r.direct.p99.toFixed(1)}); ` +
+        `${on.length} clients${namespace !== undefined ? ' on one operation' : ''}: p50 ${r.gateway.p50.toFixed(1)} ms p99 ${r.gateway.p99.toFixed(1)} ms (direct ${r.direct.p50.toFixed(1)} / ${r.direct.p99.toFixed(1)}); ` +
           `${r.upstreamSubscriptions} upstream, ${watches} watches; lost ${r.lostEvents}; drained ${(drainMs / 1000).toFixed(1)} s after the last change`,
       );
       return r;
@@ -410,10 +284,29 @@ async function main(): Promise<void> {
         (_, i) => new BenchClient(g.ready.url, namespaces[(clients.length + i) % namespaces.length], () => gatewayRec),
       );
       const t = performance.now();
-      await connectAll(added);
+      await connectAll(added, CONNECT_CONCURRENCY);
       clients.push(...added);
       const connectMs = performance.now() - t;
       steps.push({ ...(await runPhase(clients)), connectMs });
+    }
+
+    // One operation for every client: the spread clients leave, then clients on the first namespace only.
+    for (const cl of clients.splice(0)) cl.close();
+    await until(
+      'the spread clients to leave',
+      60_000,
+      async () => metric(await scrape(g.ready.url), 'kubegraph_gateway_upstream_subscriptions') === 0,
+    );
+    for (const n of SAME_OP_STEPS) {
+      const added = Array.from(
+        { length: Math.max(0, n - clients.length) },
+        () => new BenchClient(g.ready.url, namespaces[0], () => gatewayRec),
+      );
+      const t = performance.now();
+      await connectAll(added, CONNECT_CONCURRENCY);
+      clients.push(...added);
+      const connectMs = performance.now() - t;
+      steps.push({ ...(await runPhase(clients, { rate: SAME_OP_RATE, namespace: namespaces[0] })), connectMs });
     }
 
     // ---------------------------------------------------------------- report
@@ -436,6 +329,8 @@ async function main(): Promise<void> {
     );
     const head = [
       'gateway clients',
+      'operations',
+      'results/s',
       'upstream subs',
       'API watches',
       'events/client',
@@ -451,6 +346,8 @@ async function main(): Promise<void> {
     const rows: string[][] = [
       [
         '0 (direct only)',
+        '1',
+        String(RATE),
         '-',
         String(baseline.apiServerWatches),
         String(baseline.direct.samples),
@@ -465,6 +362,8 @@ async function main(): Promise<void> {
       ],
       [
         '1 (all namespaces)',
+        '1',
+        String(RATE),
         String(baseline.upstreamSubscriptions),
         String(baseline.apiServerWatches),
         perClientEvents(baseline),
@@ -479,6 +378,8 @@ async function main(): Promise<void> {
       ],
       ...steps.map((s) => [
         s.clients.toLocaleString('en-US'),
+        s.sameOp ? '1 (same op)' : `${Math.min(s.clients, namespaces.length)} (spread)`,
+        (s.expectedEvents / SECONDS).toLocaleString('en-US', { maximumFractionDigits: 0 }),
         String(s.upstreamSubscriptions),
         String(s.apiServerWatches),
         perClientEvents(s),
@@ -499,10 +400,20 @@ async function main(): Promise<void> {
     console.log(
       `\nratios: latency over the baseline's (the direct client, first window); memory per client: (gateway after GC with n clients) - (with none, after the baseline) over n`,
     );
+    // One operation against the spread operations at the same client count, where both were measured.
+    for (const same of steps.filter((s) => s.sameOp)) {
+      const spread = steps.find((s) => !s.sameOp && s.clients === same.clients);
+      if (!spread) continue;
+      console.log(
+        `  ${same.clients} clients on one operation vs spread over ${Math.min(spread.clients, namespaces.length)}: ` +
+          `p50 ${(same.gateway.p50 / spread.gateway.p50).toFixed(2)}x, p99 ${(same.gateway.p99 / spread.gateway.p99).toFixed(2)}x, ` +
+          `at ${(same.expectedEvents / spread.expectedEvents).toFixed(2)}x the results`,
+      );
+    }
     for (const s of [baseline, ...steps]) {
       const perOut = (x: number) => (s.eventsOut ? `${((x * 1000) / s.eventsOut).toFixed(1)} µs` : '-');
       console.log(
-        `  ${s.clients} clients: ${s.eventsIn} upstream events -> ${s.eventsOut} results; enrichment ${s.enrichmentMeanMs.toFixed(2)} ms/upstream event; ` +
+        `  ${s.clients} clients${s.sameOp ? ' on one operation' : ''}: ${s.eventsIn} upstream events -> ${s.eventsOut} results; enrichment ${s.enrichmentMeanMs.toFixed(2)} ms/upstream event; ` +
           `CPU in ${(s.cpu.windowMs / 1000).toFixed(1)} s: gateway ${(s.cpu.gatewayMs / 1000).toFixed(1)} s (${perOut(s.cpu.gatewayMs)}/result), ` +
           `clients ${(s.cpu.clientsMs / 1000).toFixed(1)} s, cluster ${(s.cpu.clusterMs / 1000).toFixed(1)} s; ` +
           `writer late ≤ ${s.writer.maxLagMs.toFixed(0)} ms; drained ${(s.drainMs / 1000).toFixed(1)} s after; ` +
@@ -518,7 +429,9 @@ async function main(): Promise<void> {
     writeResults(RESULTS, {
       config: {
         steps: STEPS,
+        sameOpSteps: SAME_OP_STEPS,
         rate: RATE,
+        sameOpRate: SAME_OP_RATE,
         seconds: SECONDS,
         warmupSeconds: WARMUP_SECONDS,
         namespaces: namespaces.length,
@@ -554,7 +467,7 @@ async function main(): Promise<void> {
     const grew = phases.filter(
       (s, i) =>
         s.apiServerWatches !== watchesBefore ||
-        s.upstreamSubscriptions !== (i === 0 ? 1 : Math.min(s.clients, namespaces.length)),
+        s.upstreamSubscriptions !== (i === 0 || s.sameOp ? 1 : Math.min(s.clients, namespaces.length)),
     );
     if (grew.length) {
       console.error(

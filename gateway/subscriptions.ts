@@ -80,6 +80,71 @@ export interface ClientSubscription {
   context: GatewayContext;
   /** Called when the client falls further behind than maxQueue (the caller closes its connection). */
   onCutOff: () => void;
+  /**
+   * Where the client's results go as they come (its connection, gateway/ws-server.ts), instead of a queue read
+   * through the returned iterator, which then only ends (after the last result, or with an error).
+   */
+  sink?: ResultSink;
+}
+
+/** A client's connection as its subscription writes to it. */
+export interface ResultSink {
+  /** Queues a result for the client (the same object for every client of one execution: serialize it once). */
+  write(result: ExecutionResult): void;
+  /** Results written and still waiting for the client's socket. */
+  waiting(): number;
+}
+
+/**
+ * A client stream whose results go to a sink, with the bounded queue's contract (services/common/async-queue.ts): a
+ * push finding maxPending results waiting in the sink ends the stream (onOverflow); its reader sees only the end.
+ */
+function sinkStream(
+  sink: ResultSink,
+  opts: { maxPending: number; onOverflow: () => void; onEnd: () => void },
+): ClientStream {
+  let ended = false;
+  let failure: Error | undefined;
+  const waiters: (() => void)[] = [];
+  const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
+  const stream: ClientStream = {
+    get ended() {
+      return ended;
+    },
+    push(result) {
+      if (ended) return false;
+      if (sink.waiting() >= opts.maxPending) {
+        opts.onOverflow();
+        stream.end();
+        return false;
+      }
+      sink.write(result);
+      return true;
+    },
+    end(error) {
+      if (ended) return;
+      ended = true;
+      failure = error;
+      for (const w of waiters.splice(0)) w();
+      opts.onEnd();
+    },
+    async next() {
+      if (!ended) await new Promise<void>((resolve) => waiters.push(resolve));
+      const f = failure;
+      failure = undefined;
+      if (f) throw f;
+      return done();
+    },
+    async return() {
+      failure = undefined;
+      stream.end();
+      return done();
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
 }
 
 const stableJson = (v: unknown): string =>
@@ -90,6 +155,26 @@ const stableJson = (v: unknown): string =>
         )
       : val,
   );
+/**
+ * What a client's events may depend on besides its operation and variables: clients share an upstream and an execution
+ * (each event executed and serialized once for all of them) only when all of this is equal.
+ *  - the user: the upstream runs under one signed identity, subgraphs may resolve fields from it (a viewer's own
+ *    objects, audit), and its renewals refresh that user's roles: a stream is never shared between two users, even with
+ *    the same roles;
+ *  - the roles as the connection last verified them (platform, workspace and project roles) and the namespace uids the
+ *    project roles were granted on: two connections of one user before and after a role change (another bindings
+ *    revision) differ here, so neither sees what only the other may see;
+ *  - not the limits: depth, cost and size limits are the gateway's, checked for each subscribe before it joins.
+ */
+export function authorizationScope(identity: SubscriptionIdentity): unknown[] {
+  return [
+    identity.username,
+    identity.platformRole,
+    identity.workspaceRoles ?? {},
+    identity.projectRoles ?? {},
+    identity.projectUids ?? {},
+  ];
+}
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
 export class SubscriptionExecutor {
@@ -187,12 +272,7 @@ export class SubscriptionExecutor {
     const initialToken = planned.resumable ? resumeTokenOf(planned, client.variables) : undefined;
     // A client resuming from a token replays history of its own, never joining an upstream that has already replayed
     // part of it (two clients listing at the same moment get the same token); clients starting live share one.
-    const identityKey = [
-      client.identity.username,
-      client.identity.platformRole,
-      client.identity.workspaceRoles ?? {},
-      client.identity.projectRoles ?? {},
-    ];
+    const identityKey = authorizationScope(client.identity);
     const upstreamKey = hash(
       stableJson([
         primary.serviceName,
@@ -232,7 +312,7 @@ export class SubscriptionExecutor {
     }
     const u = upstream;
     const e = execution;
-    const stream: ClientStream = asyncQueue<ExecutionResult>({
+    const queueOptions = {
       maxPending: this.maxQueue,
       // The client stopped reading: cut it off rather than grow without bound.
       onOverflow: () => {
@@ -244,7 +324,10 @@ export class SubscriptionExecutor {
         if (e.clients.size === 0) u.executions.delete(executionKey);
         if (u.executions.size === 0) u.close();
       },
-    });
+    };
+    const stream: ClientStream = client.sink
+      ? sinkStream(client.sink, queueOptions)
+      : asyncQueue<ExecutionResult>(queueOptions);
     execution.clients.add(stream);
     if (isNew) {
       this.observe?.upstreamOpened?.(primary.serviceName);

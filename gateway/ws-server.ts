@@ -1,7 +1,16 @@
 // graphql-ws on the gateway's HTTP server, on the same path as HTTP: connections authenticated at connection_init
 // (gateway/auth.ts), subscriptions parsed, validated and costed here and run by the SubscriptionExecutor, and
 // queries and mutations over graphql-ws sent through Apollo's HTTP pipeline (limits, plans, caches).
-import type { Server } from 'node:http';
+//
+// Fan-out (issue 19 §2): clients sharing an execution get the same result object, serialized to JSON once
+// (`serializedResult`), and each subscription's results go straight to its connection's Outbox (a ResultSink) rather
+// than through graphql-ws's per-result loop: a `next` message is the subscription's own envelope (its id, made once
+// when it subscribes) around those shared bytes. An Outbox is flushed once per event-loop turn, everything queued for
+// its socket in one write, so a client that is behind gets its backlog in one syscall. Backpressure is per client:
+// an Outbox whose socket has not drained keeps its messages, and a subscription with more than
+// GATEWAY_SUBSCRIPTION_QUEUE_LIMIT results waiting there is cut off; no other socket waits for it. graphql-ws's own
+// messages (acks, errors, completions, query results) go through the same Outbox, so their order is kept.
+import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import {
   GraphQLError,
@@ -13,7 +22,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../services/common/errors.js';
 import { wsServerHandle, type SubscriptionServer } from '../services/common/subscriptions.js';
@@ -22,7 +31,7 @@ import type { GatewayContext } from './datasource.js';
 import { withoutSuggestions } from './http-errors.js';
 import type { Identity } from './identity.js';
 import { costError, limitRules, operationCost, type QueryLimits } from './limits.js';
-import type { SubscriptionExecutor } from './subscriptions.js';
+import type { ResultSink, SubscriptionExecutor } from './subscriptions.js';
 
 export interface GatewayWsServerOptions {
   server: Server;
@@ -35,13 +44,13 @@ export interface GatewayWsServerOptions {
   keepAliveMs: number;
 }
 
-type WsContext = GatewayContext & { identity: Identity; cutOff: () => void };
+type WsContext = GatewayContext & { identity: Identity; cutOff: () => void; sink?: ResultSink };
 
 export function attachGatewayWsServer(opts: GatewayWsServerOptions): SubscriptionServer {
   const { apollo, executor, auth, limits, introspection } = opts;
   const wsRules = [...specifiedRules, ...limitRules(limits)];
   const wss = new WebSocketServer({ server: opts.server, path: '/graphql' });
-  const cleanup = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
+  const cleanup = serveGraphqlWs<Record<string, unknown> | undefined>(
     {
       onConnect: (ctx) => auth.connect({ ctx, socket: ctx.extra.socket, connectionParams: ctx.connectionParams }),
       onClose: (ctx) => auth.disconnect(ctx),
@@ -73,7 +82,13 @@ export function attachGatewayWsServer(opts: GatewayWsServerOptions): Subscriptio
         const identity = auth.identityOf(ctx);
         if (!identity)
           return [new GraphQLError('not authenticated', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
-        const contextValue: WsContext = { requestId: `ws-${id}`, identity, cutOff: () => socket.terminate() };
+        const contextValue: WsContext = {
+          requestId: `ws-${id}`,
+          identity,
+          cutOff: () => socket.terminate(),
+          // The subscription's results are written straight to its connection (see Outbox).
+          sink: operation.operation === 'subscription' ? outboxes.get(socket)?.sink(id) : undefined,
+        };
         return {
           schema: executor.apiSchema,
           document,
@@ -92,6 +107,7 @@ export function attachGatewayWsServer(opts: GatewayWsServerOptions): Subscriptio
             identity: ctx.identity,
             context: { requestId: ctx.requestId, viewer: ctx.identity },
             onCutOff: ctx.cutOff,
+            sink: ctx.sink,
           });
         } catch (e) {
           return {
@@ -117,4 +133,240 @@ export function attachGatewayWsServer(opts: GatewayWsServerOptions): Subscriptio
     opts.keepAliveMs,
   );
   return wsServerHandle(wss, cleanup);
+}
+
+/** What graphql-ws hands each connection: its ws socket and the upgrade request. */
+interface Extra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+/** The Outbox of each open connection. */
+const outboxes = new WeakMap<WebSocket, Outbox>();
+
+/** Bytes of graphql-ws's own messages a connection may have waiting before graphql-ws waits for the socket to drain. */
+const OUTBOX_HIGH_WATER = 64 * 1024;
+/** Messages queued for one socket in one turn that are written at once rather than at the turn's end. */
+const MAX_BATCH = 1024;
+
+const serialized = new WeakMap<object, Buffer>();
+/** A result object's JSON, made on its first use and reused for every client the same object goes to. */
+export function serializedResult(result: object): Buffer {
+  let json = serialized.get(result);
+  if (!json) serialized.set(result, (json = Buffer.from(JSON.stringify(result))));
+  return json;
+}
+
+const CLOSE_BRACE = Buffer.from('}');
+/** The length of a server's (unmasked) WebSocket frame header for a payload of n bytes (RFC 6455 §5.2). */
+const frameHeaderLength = (n: number) => (n < 126 ? 2 : n < 65_536 ? 4 : 10);
+function writeFrameHeader(buf: Buffer, at: number, n: number): number {
+  buf[at] = 0x81; // FIN, text
+  if (n < 126) {
+    buf[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 65_536) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(n, at + 2);
+    return at + 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeUInt32BE(Math.floor(n / 2 ** 32), at + 2);
+  buf.writeUInt32BE(n >>> 0, at + 6);
+  return at + 10;
+}
+
+/** One subscription's sink: its `next` envelope, and its results waiting in the Outbox. */
+class Sink implements ResultSink {
+  pending = 0;
+  constructor(
+    private readonly outbox: Outbox,
+    readonly head: Buffer,
+  ) {}
+  write(result: ExecutionResult): void {
+    this.outbox.queue(this.head, serializedResult(result), this);
+  }
+  /**
+   * Results that wait for the client: those queued while its socket has not drained what it was given. While the
+   * socket takes writes, what is queued leaves with this turn's flush and is not waiting for the client.
+   */
+  waiting(): number {
+    return this.outbox.full() ? this.pending : 0;
+  }
+}
+
+/** Connections with messages to write, flushed together once the current event-loop turn's work is done. */
+const dirty = new Set<Outbox>();
+let flushQueued = false;
+function flushAll(): void {
+  flushQueued = false;
+  const boxes = [...dirty];
+  dirty.clear();
+  for (const b of boxes) b.flush();
+}
+
+/**
+ * A connection's outgoing messages, in order: each is an optional envelope head, a body and (with a head) a closing
+ * brace. Flushed as one buffer of WebSocket frames in one write, unless the socket has not drained what it was given
+ * last (then on its drain).
+ */
+class Outbox {
+  private heads: (Buffer | undefined)[] = [];
+  private bodies: Buffer[] = [];
+  private sinks = new Set<Sink>();
+  private bytes = 0;
+  /** graphql-ws's sends held until the socket drains (it waits on each before its next message). */
+  private held: (() => void)[] = [];
+  /** Without extensions (no permessage-deflate), frames are written as they are on the wire; else through ws. */
+  private readonly raw: boolean;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly tcp: IncomingMessage['socket'],
+  ) {
+    this.raw = socket.extensions === '';
+    tcp.on('drain', () => this.flush());
+  }
+
+  /** The socket has not yet drained what it was given (the client is not reading, or not fast enough). */
+  full(): boolean {
+    return this.tcp.writableNeedDrain;
+  }
+
+  sink(id: string): Sink {
+    return new Sink(this, Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`));
+  }
+
+  queue(head: Buffer | undefined, body: Buffer, sink?: Sink): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.heads.push(head);
+    this.bodies.push(body);
+    this.bytes += body.length;
+    if (sink) {
+      sink.pending++;
+      this.sinks.add(sink);
+    }
+    // A long burst in one turn (a replay after a resume) is written in batches rather than held to the turn's end.
+    if (this.bodies.length >= MAX_BATCH && !this.full()) return this.flush();
+    if (!dirty.has(this)) {
+      dirty.add(this);
+      if (!flushQueued) {
+        flushQueued = true;
+        setImmediate(flushAll);
+      }
+    }
+  }
+
+  /** graphql-ws's own messages: queued in order with the results; its next one waits while the socket is full. */
+  send(data: string): Promise<void> {
+    this.queue(undefined, Buffer.from(data));
+    if (this.bytes + this.socket.bufferedAmount < OUTBOX_HIGH_WATER) return Promise.resolve();
+    return new Promise((resolve) => this.held.push(resolve));
+  }
+
+  flush(): void {
+    dirty.delete(this);
+    const open = this.socket.readyState === this.socket.OPEN;
+    if (open && this.tcp.writableNeedDrain) return; // on drain
+    const { heads, bodies } = this;
+    this.heads = [];
+    this.bodies = [];
+    this.bytes = 0;
+    for (const s of this.sinks) s.pending = 0;
+    this.sinks.clear();
+    if (open && bodies.length) this.write(heads, bodies);
+    const held = this.held;
+    this.held = [];
+    for (const resolve of held) resolve();
+  }
+
+  private write(heads: (Buffer | undefined)[], bodies: Buffer[]): void {
+    const size = (i: number) => (heads[i] ? heads[i].length + bodies[i].length + 1 : bodies[i].length);
+    if (!this.raw) {
+      for (let i = 0; i < bodies.length; i++)
+        this.socket.send(heads[i] ? Buffer.concat([heads[i]!, bodies[i], CLOSE_BRACE]) : bodies[i], { binary: false });
+      return;
+    }
+    let total = 0;
+    for (let i = 0; i < bodies.length; i++) total += frameHeaderLength(size(i)) + size(i);
+    const buf = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      at = writeFrameHeader(buf, at, size(i));
+      const head = heads[i];
+      if (head) at += head.copy(buf, at);
+      at += bodies[i].copy(buf, at);
+      if (head) buf[at++] = 0x7d; // the envelope's closing brace
+    }
+    this.tcp.write(buf);
+  }
+
+  closed(): void {
+    dirty.delete(this);
+    this.heads = [];
+    this.bodies = [];
+    const held = this.held;
+    this.held = [];
+    for (const resolve of held) resolve();
+  }
+}
+
+/**
+ * graphql-ws's server on a `ws` server, as graphql-ws/use/ws does it (keep-alive pings, a client that does not answer
+ * one is dropped), with each connection's messages going through its Outbox.
+ */
+function serveGraphqlWs<P extends Record<string, unknown> | undefined>(
+  options: ServerOptions<P, Extra>,
+  wss: WebSocketServer,
+  keepAliveMs: number,
+): { dispose(): Promise<void> } {
+  const server = makeServer<P, Extra>(options);
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const outbox = new Outbox(socket, request.socket);
+    outboxes.set(socket, outbox);
+    socket.once('error', () => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+    let pongWait: NodeJS.Timeout | undefined;
+    const pings =
+      keepAliveMs > 0
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+            socket.once('pong', () => {
+              clearTimeout(pongWait);
+              pongWait = undefined;
+            });
+            socket.ping();
+          }, keepAliveMs)
+        : undefined;
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => outbox.send(data),
+        close: (code, reason) => {
+          outbox.flush();
+          socket.close(code, reason);
+        },
+        onMessage: (cb) =>
+          socket.on('message', (event: Buffer) => {
+            cb(String(event)).catch(() => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code: number, reason: Buffer) => {
+      clearTimeout(pongWait);
+      clearInterval(pings);
+      outbox.closed();
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    dispose: async () => {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
 }
