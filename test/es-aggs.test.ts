@@ -2,19 +2,10 @@
 // (fixed_interval, calendar_interval, extended_bounds, hard_bounds, min_doc_count, the removed `interval`), terms,
 // cardinality, value_count, min, max and sub-aggregations; answers laid out like the real ones in
 // ../shared/fixtures/elasticsearch.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Client, errors } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEs, type TestEs } from './harness/es.js';
+import type { Client } from '@elastic/elasticsearch';
+import { describe, expect, it } from 'vitest';
+import { type EsBody as Body, esFailure as failure, esFixture as fixture, useTestEs } from './harness/es.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
-type Body = Record<string, any>;
-
-const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/elasticsearch');
-const fixture = (name: string) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')) as Body;
-
-let es: TestEs;
 let client: Client;
 const T0 = Date.parse('2020-05-16T16:00:00Z');
 const MIN = 60_000;
@@ -30,9 +21,8 @@ const LINES: { minute: number; ns: string; pod: string; docker: string; level?: 
   { minute: 70, ns: 'kubesphere-system', pod: 'redis-ha-haproxy', docker: 'a999', level: 5 },
 ];
 
-beforeAll(async () => {
-  es = await startTestEs();
-  client = new Client({ node: es.url });
+useTestEs(async (started) => {
+  client = started;
   const body = LINES.flatMap((l, i) => {
     const t = T0 + l.minute * MIN + i;
     return [
@@ -54,24 +44,10 @@ beforeAll(async () => {
   });
   await client.bulk({ refresh: true, body });
 });
-afterAll(async () => {
-  await client?.close();
-  await es?.close();
-});
 
 async function aggs(aggregations: Body, query: Body = { match_all: {} }): Promise<Body> {
   const r = await client.search({ index: 'ks-logstash-log-*', body: { size: 0, query, aggs: aggregations } });
   return r.body.aggregations as Body;
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status: number; body: Body }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof errors.ResponseError) return { status: e.meta.statusCode ?? 0, body: e.meta.body as Body };
-    throw e;
-  }
-  throw new Error('expected the request to fail');
 }
 
 const iso = (minute: number) => new Date(T0 + minute * MIN).toISOString();

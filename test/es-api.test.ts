@@ -1,29 +1,15 @@
 // The Elasticsearch stand-in's REST API, checked against what the Elasticsearch reference documents and against
 // real answers (../shared/fixtures/elasticsearch): driven by the official client (@elastic/elasticsearch 7.17) over
 // HTTP, and by raw fetch where the wire itself matters (headers, NDJSON, status codes of HEAD).
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Client, errors } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEs, type TestEs } from './harness/es.js';
+import type { Client } from '@elastic/elasticsearch';
+import { describe, expect, it } from 'vitest';
+import { type EsBody as Body, esFailure as failure, esFixture as fixture, useTestEs } from './harness/es.js';
 
-const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/elasticsearch');
-const fixture = (name: string) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')) as Body;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
-type Body = Record<string, any>;
-
-let es: TestEs;
 let client: Client;
 
-beforeAll(async () => {
-  es = await startTestEs();
-  client = new Client({ node: es.url });
-});
-afterAll(async () => {
-  await client?.close();
-  await es?.close();
+const es = useTestEs((started) => {
+  client = started;
 });
 
 async function raw(method: string, path: string, body?: unknown, contentType = 'application/json') {
@@ -34,17 +20,6 @@ async function raw(method: string, path: string, body?: unknown, contentType = '
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Body };
-}
-
-/** The error a client call fails with (status and body), or a failure if it succeeds. */
-async function failure(p: Promise<unknown>): Promise<{ status: number; body: Body }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof errors.ResponseError) return { status: e.meta.statusCode ?? 0, body: e.meta.body as Body };
-    throw e;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('root and headers', () => {
@@ -191,16 +166,7 @@ describe('indices', () => {
     for (const v of Object.values(json[0])) expect(typeof v).toBe('string');
     const text = (await raw('GET', '/_cat/indices/cat-*?v')).text;
     const [header, row] = text.trimEnd().split('\n');
-    expect(header.split(/\s+/).slice(0, 8)).toEqual([
-      'health',
-      'status',
-      'index',
-      'uuid',
-      'pri',
-      'rep',
-      'docs.count',
-      'docs.deleted',
-    ]);
+    expect(header.split(/\s+/).slice(0, 8).join(' ')).toBe('health status index uuid pri rep docs.count docs.deleted');
     expect(row.split(/\s+/).slice(0, 7)).toEqual(['green', 'open', 'cat-a', json[0].uuid, '1', '0', '2']);
     const bare = (await raw('GET', '/_cat/indices/cat-*?h=index,docs.count')).text;
     expect(bare.trim().split(/\s+/)).toEqual(['cat-a', '2']);

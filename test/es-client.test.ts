@@ -1,28 +1,14 @@
 // The official client (@elastic/elasticsearch 7.17) end to end against the stand-in: its bulk and search helpers,
 // a search shaped like KubeSphere's (bool filters, sort on time, cardinality) answered in the layout of the real
 // responses in ../shared/fixtures/elasticsearch, and the REST compatibility media type.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Client } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEs, type TestEs } from './harness/es.js';
+import type { Client } from '@elastic/elasticsearch';
+import { describe, expect, it } from 'vitest';
+import { type EsBody as Body, esFixture as fixture, useTestEs } from './harness/es.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
-type Body = Record<string, any>;
-
-const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/elasticsearch');
-const fixture = (name: string) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')) as Body;
-
-let es: TestEs;
 let client: Client;
 
-beforeAll(async () => {
-  es = await startTestEs();
-  client = new Client({ node: es.url });
-});
-afterAll(async () => {
-  await client?.close();
-  await es?.close();
+const es = useTestEs((started) => {
+  client = started;
 });
 
 describe('the official client', () => {

@@ -2,34 +2,15 @@
 // writes after the PIT opened are invisible to it), the implicit `_shard_doc` tie-breaker, track_total_hits, and the
 // max_result_window limit; and a walk over thousands of hits with equal timestamps while documents keep arriving
 // and others are deleted: every document of the snapshot once, none twice, none added.
-import { Client, errors } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEs, type TestEs } from './harness/es.js';
+import type { Client } from '@elastic/elasticsearch';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type EsBody as Body, esFailure as failure, useTestEs } from './harness/es.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
-type Body = Record<string, any>;
-
-let es: TestEs;
 let client: Client;
 
-beforeAll(async () => {
-  es = await startTestEs();
-  client = new Client({ node: es.url });
+const es = useTestEs((started) => {
+  client = started;
 });
-afterAll(async () => {
-  await client?.close();
-  await es?.close();
-});
-
-async function failure(p: Promise<unknown>): Promise<{ status: number; body: Body }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof errors.ResponseError) return { status: e.meta.statusCode ?? 0, body: e.meta.body as Body };
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 async function bulkIndex(index: string, docs: Body[], ids?: string[]): Promise<void> {
   for (let i = 0; i < docs.length; i += 5000) {

@@ -1,14 +1,10 @@
 // The query DSL of the Elasticsearch stand-in, case by case as the Elasticsearch reference describes each query
 // (bool, term, terms, match, match_phrase, wildcard, prefix, range with date math, exists, ids, constant_score),
 // plus sorting, `_source` filtering and the errors of malformed queries, through the official client.
-import { Client, errors } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEs, type TestEs } from './harness/es.js';
+import type { Client } from '@elastic/elasticsearch';
+import { describe, expect, it } from 'vitest';
+import { type EsBody as Body, esFailure as failure, useTestEs } from './harness/es.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Elasticsearch's answers, read field by field by the assertions
-type Body = Record<string, any>;
-
-let es: TestEs;
 let client: Client;
 const INDEX = 'q';
 
@@ -42,9 +38,8 @@ const DOCS: Record<string, Body> = {
   6: { msg: 'path a.b*c and "quoted" text', level: 'DEBUG', n: 30, at: '2024-02-28T00:00:00Z' },
 };
 
-beforeAll(async () => {
-  es = await startTestEs();
-  client = new Client({ node: es.url });
+useTestEs(async (started) => {
+  client = started;
   await client.indices.create({
     index: INDEX,
     body: {
@@ -66,24 +61,10 @@ beforeAll(async () => {
     body: Object.entries(DOCS).flatMap(([id, doc]) => [{ index: { _id: id } }, doc]),
   });
 });
-afterAll(async () => {
-  await client?.close();
-  await es?.close();
-});
 
 async function ids(query: Body, extra: Body = {}): Promise<string[]> {
   const r = await client.search({ index: INDEX, body: { size: 100, query, ...extra } });
   return (r.body.hits.hits as { _id: string }[]).map((h) => h._id).sort();
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status: number; body: Body }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof errors.ResponseError) return { status: e.meta.statusCode ?? 0, body: e.meta.body as Body };
-    throw e;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('term-level queries', () => {
