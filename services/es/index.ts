@@ -37,6 +37,10 @@ export interface FieldColumn {
   values: Cell[];
   /** keyword, ip, boolean: exact value -> sequence numbers; text: word -> sequence numbers (ascending). */
   postings?: Map<LeafValue, number[]>;
+  /** Text fields: words of each document's values (BM25's field length). */
+  lengths?: number[];
+  /** Text fields: how often a word is in a document, where more than once (word -> seq -> count). */
+  freqs?: Map<LeafValue, Map<number, number>>;
 }
 
 export interface IndexSettings {
@@ -137,21 +141,34 @@ export class EsIndex {
       let column = this.columns.get(path);
       if (!column) {
         column = { leaf, values: [], postings: leaf.kind === 'number' || leaf.kind === 'date' ? undefined : new Map() };
+        if (leaf.kind === 'text') column.lengths = [];
         this.columns.set(path, column);
       }
       column.values[seq] = values.length === 1 ? values[0] : values;
       if (column.postings && leaf.indexed) {
-        const postings = column.postings;
+        const { postings, lengths } = column;
         const add = (key: LeafValue) => {
           const list = postings.get(key);
           if (!list) postings.set(key, [seq]);
-          // Each document once per key: a repeated word or value is already listed.
+          // Each document once per key: a repeated word is counted (text fields), a repeated value is already listed.
           else if (list[list.length - 1] !== seq) list.push(seq);
+          else if (lengths) {
+            const freqs = (column.freqs ??= new Map());
+            let perDoc = freqs.get(key);
+            if (!perDoc) freqs.set(key, (perDoc = new Map()));
+            perDoc.set(seq, (perDoc.get(seq) ?? 1) + 1);
+          }
         };
+        let words = 0;
         for (const v of values) {
-          if (leaf.kind === 'text') for (const word of analyze(String(v))) add(word);
-          else add(v);
+          if (leaf.kind !== 'text') add(v);
+          else
+            for (const word of analyze(String(v))) {
+              add(word);
+              words++;
+            }
         }
+        if (lengths) lengths[seq] = words;
       }
     }
     return doc;

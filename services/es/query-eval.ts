@@ -1,5 +1,6 @@
 // Evaluates a parsed query against one index snapshot: a bit per document (sequence number) that matches, and, in
-// query context, a score per document (a constant per matching clause, summed as `bool` sums; not BM25).
+// query context, a score per document: BM25 for term, match and match_phrase (scoring.ts), the boost for the
+// constant-score queries (terms, wildcard, prefix, regexp, range, exists, ids), summed as `bool` sums.
 import { analyze } from './analysis.js';
 import { parseDate, resolveDateMath } from './dates.js';
 import { EsError } from './errors.js';
@@ -7,6 +8,7 @@ import { cellValues, type FieldColumn, type Snapshot } from './index.js';
 import type { LeafField, LeafValue } from './mapping.js';
 import type { Query } from './query-parse.js';
 import { globMatch } from './cluster.js';
+import { docFreq, fieldStats, idf, phraseIn, scorer, termScorer } from './scoring.js';
 import { wildcardMatcher } from './wildcard.js';
 
 export interface Matches {
@@ -38,16 +40,29 @@ function none(n: number, scoring: boolean): Matches {
   return { bits: new Uint8Array(n), scores: scoring ? new Float32Array(n) : undefined };
 }
 
-function fromPostings(lists: Iterable<number[]>, n: number, scoring: boolean, boost: number): Matches {
+function fromPostings(
+  lists: Iterable<number[]>,
+  n: number,
+  scoring: boolean,
+  boost: number,
+  score?: (seq: number) => number,
+): Matches {
   const m = none(n, scoring);
   for (const list of lists) {
     for (const seq of list) {
       if (seq >= n) break;
       m.bits[seq] = 1;
-      if (m.scores) m.scores[seq] = boost;
+      if (m.scores) m.scores[seq] = score ? score(seq) : boost;
     }
   }
   return m;
+}
+
+/** One term's documents, BM25-scored in query context. */
+function termPostings(column: FieldColumn, key: LeafValue, ctx: EvalContext, scoring: boolean, boost: number): Matches {
+  const list = column.postings?.get(key);
+  const score = scoring && list ? termScorer(column, key, ctx.snapshot, boost) : undefined;
+  return fromPostings(list ? [list] : [], ctx.snapshot.maxSeq, scoring, boost, score);
 }
 
 function fromPredicate(
@@ -124,8 +139,7 @@ function termMatches(
         boost,
       );
     }
-    const list = column.postings.get(key);
-    return fromPostings(list ? [list] : [], n, scoring, boost);
+    return termPostings(column, key, ctx, scoring, boost);
   }
   return fromPredicate(column, n, scoring, boost, (v) => v === key);
 }
@@ -162,39 +176,6 @@ function combine(parts: Matches[], n: number, scoring: boolean, need: number): M
 
 function textValues(column: FieldColumn, seq: number): string[] {
   return (cellValues(column.values[seq]) ?? []).map(String);
-}
-
-function phraseIn(tokens: string[], phrase: string[], slop: number, prefix: boolean): boolean {
-  const last = phrase.length - 1;
-  for (let start = 0; start < tokens.length; start++) {
-    let pos = start;
-    let slack = slop;
-    let ok = true;
-    for (let k = 0; k <= last; k++) {
-      const want = phrase[k];
-      const hit = (t: string) => (prefix && k === last ? t.startsWith(want) : t === want);
-      if (pos < tokens.length && hit(tokens[pos])) {
-        pos++;
-        continue;
-      }
-      let found = false;
-      while (slack > 0 && pos < tokens.length) {
-        slack--;
-        pos++;
-        if (pos < tokens.length && hit(tokens[pos])) {
-          pos++;
-          found = true;
-          break;
-        }
-      }
-      if (!found) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return true;
-  }
-  return false;
 }
 
 /** Term-level queries on the `_index` and `_id` metadata fields. */
@@ -313,8 +294,8 @@ export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches 
       const leaf = leafOf(q.field);
       if (!leaf) return none(n, scoring);
       if (leaf.kind === 'text' && !q.caseInsensitive) {
-        const list = columnOf(q.field)?.postings?.get(String(q.value));
-        return fromPostings(list ? [list] : [], n, scoring, q.boost);
+        const column = columnOf(q.field);
+        return column ? termPostings(column, String(q.value), ctx, scoring, q.boost) : none(n, scoring);
       }
       return termMatches(leaf, columnOf(q.field), q.value, q.caseInsensitive, ctx, scoring, q.boost);
     }
@@ -342,10 +323,7 @@ export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches 
       const tokens = [...new Set(analyze(String(q.query)))];
       if (tokens.length === 0) return q.zeroTermsAll ? fill(n, scoring) : none(n, scoring);
       const column = columnOf(q.field);
-      const parts = tokens.map((t) => {
-        const list = column?.postings?.get(t);
-        return fromPostings(list ? [list] : [], n, scoring, q.boost);
-      });
+      const parts = tokens.map((t) => (column ? termPostings(column, t, ctx, scoring, q.boost) : none(n, scoring)));
       const need = q.operator === 'and' ? tokens.length : minimumShouldMatch(q.msm, tokens.length, 1);
       return combine(parts, n, scoring, Math.max(need, 1));
     }
@@ -380,11 +358,19 @@ export function evaluate(q: Query, ctx: EvalContext, scoring: boolean): Matches 
         candidates = fromPredicate(column, n, false, 1, () => true).bits;
       }
       const m = none(n, scoring);
+      // BM25 with the summed idf of the phrase's words and the phrase's frequency in the document.
+      const { docCount } = fieldStats(column, ctx.snapshot);
+      const sumIdf = whole.reduce((sum, t) => sum + idf(docFreq(column.postings?.get(t), ctx.snapshot), docCount), 0);
+      const score = scoring ? scorer(column, ctx.snapshot, q.boost, sumIdf) : undefined;
       for (let seq = 0; seq < n; seq++) {
         if (!candidates[seq]) continue;
-        if (textValues(column, seq).some((text) => phraseIn(analyze(text), phrase, q.slop, q.prefix))) {
+        const freq = textValues(column, seq).reduce(
+          (f, text) => f + phraseIn(analyze(text), phrase, q.slop, q.prefix),
+          0,
+        );
+        if (freq > 0) {
           m.bits[seq] = 1;
-          if (m.scores) m.scores[seq] = q.boost;
+          if (m.scores && score) m.scores[seq] = score(seq, freq);
         }
       }
       return m;
