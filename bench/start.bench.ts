@@ -9,7 +9,9 @@
 // Each run gets its own temporary folder for every file npm start writes (ACCOUNTS_DATA_DIR, APPS_DATA_DIR,
 // SANDBOX_KUBECONFIG) and port 0 or a free port for every listener, so it collides neither with a developer's
 // `npm start` nor with tests running on the machine. The baseline, measured in the same run alternating with the
-// starts, is the floor any `npm start` pays: npm itself starting node with the tsx loader on an empty module.
+// starts, is the floor any `npm start` pays: npm itself starting node on an empty module. With
+// BENCH_START_BASELINE_ROOT=<another checkout> (an earlier commit, `git archive` + its node_modules linked), that
+// checkout's `npm start` is measured the same way, alternating, and each row gives this checkout's time / its.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -19,6 +21,8 @@ import * as k8s from '@kubernetes/client-node';
 import { machineLine, resultsPath, writeResults } from './results.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** Optional: another checkout (an earlier commit, its node_modules linked) whose `npm start` is measured alternately. */
+const BASELINE_ROOT = process.env.BENCH_START_BASELINE_ROOT;
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 3);
 const TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_MS ?? 120_000);
 const POLL_MS = 20;
@@ -43,6 +47,8 @@ interface ProjectsAnswer {
 
 interface Run {
   kind: 'fresh' | 'restart';
+  /** This checkout, or the baseline checkout. */
+  of: 'this' | 'baseline';
   /** From spawning `npm start` until login answered / the projects query answered completely. */
   loginMs: number;
   queryMs: number;
@@ -102,8 +108,8 @@ interface Started {
   exited(): boolean;
 }
 
-function spawnNpm(args: string[], env: NodeJS.ProcessEnv): Started {
-  const child = spawn('npm', args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNpm(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Started {
+  const child = spawn('npm', args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let done = false;
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -189,7 +195,7 @@ interface DataDir {
   password?: string;
 }
 
-async function startOnce(kind: Run['kind'], data: DataDir): Promise<Run> {
+async function startOnce(kind: Run['kind'], data: DataDir, of: Run['of'] = 'this'): Promise<Run> {
   const env = {
     ...baseEnv(),
     GATEWAY_PORT: String(data.gatewayPort),
@@ -206,7 +212,7 @@ async function startOnce(kind: Run['kind'], data: DataDir): Promise<Run> {
   };
   const url = `http://127.0.0.1:${data.gatewayPort}/graphql`;
   const t0 = performance.now();
-  const s = spawnNpm(['start'], env);
+  const s = spawnNpm(['start'], env, of === 'baseline' ? BASELINE_ROOT : ROOT);
   const lineTimes: { ms: number; line: string }[] = [];
   let seen = 0;
   const collectLines = () => {
@@ -264,18 +270,18 @@ async function startOnce(kind: Run['kind'], data: DataDir): Promise<Run> {
     }
     const cpuMs = nodePid ? cpuMsOf(nodePid) : 0;
     collectLines();
-    return { kind, loginMs, queryMs, answerMs: Math.max(loginMs, queryMs), cpuMs, lines: lineTimes };
+    return { kind, of, loginMs, queryMs, answerMs: Math.max(loginMs, queryMs), cpuMs, lines: lineTimes };
   } finally {
     await stopGroup(s);
   }
 }
 
-/** The floor: npm running node with the tsx loader on an empty module (what `npm start` costs before our code). */
+/** The floor: npm running node on an empty module (what any `npm start` costs before our code). */
 async function floorOnce(dir: string): Promise<number> {
-  const empty = join(dir, 'empty.ts');
+  const empty = join(dir, 'empty.mjs');
   writeFileSync(empty, 'export {};\n');
   const t0 = performance.now();
-  const s = spawnNpm(['exec', '--offline', '--', 'node', '--import', 'tsx', empty], baseEnv());
+  const s = spawnNpm(['exec', '--offline', '--', 'node', empty], baseEnv());
   await new Promise((r) => s.child.once('exit', r));
   return performance.now() - t0;
 }
@@ -293,52 +299,62 @@ async function main(): Promise<void> {
   const dirs: string[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
-      const dir = mkdtempSync(join(tmpdir(), 'kubegraph-bench-start-'));
-      dirs.push(dir);
-      const data: DataDir = { dir, gatewayPort: await freePort() };
-      floors.push(await floorOnce(dir));
-      for (const kind of ['fresh', 'restart'] as const) {
-        const run = await startOnce(kind, data);
-        runs.push(run);
-        console.log(
-          `  ${kind.padEnd(7)} login ${fmt(run.loginMs)}, projects+workspace+pods ${fmt(run.queryMs)}, answer ${fmt(run.answerMs)} (node CPU ${fmt(run.cpuMs)}); floor ${fmt(floors.at(-1)!)}`,
-        );
-        if (process.env.BENCH_START_LINES)
-          for (const l of run.lines) console.log(`      ${fmt(l.ms).padStart(8)}  ${l.line.slice(0, 160)}`);
+      for (const of of BASELINE_ROOT ? (['baseline', 'this'] as const) : (['this'] as const)) {
+        const dir = mkdtempSync(join(tmpdir(), 'kubegraph-bench-start-'));
+        dirs.push(dir);
+        const data: DataDir = { dir, gatewayPort: await freePort() };
+        if (of === 'this') floors.push(await floorOnce(dir));
+        for (const kind of ['fresh', 'restart'] as const) {
+          const run = await startOnce(kind, data, of);
+          runs.push(run);
+          console.log(
+            `  ${of.padEnd(8)} ${kind.padEnd(7)} login ${fmt(run.loginMs)}, projects+workspace+pods ${fmt(run.queryMs)}, answer ${fmt(run.answerMs)} (node CPU ${fmt(run.cpuMs)})`,
+          );
+          if (process.env.BENCH_START_LINES)
+            for (const l of run.lines) console.log(`      ${fmt(l.ms).padStart(8)}  ${l.line.slice(0, 160)}`);
+        }
       }
     }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
-  const rows = (['fresh', 'restart'] as const).map((kind) => {
-    const of = runs.filter((r) => r.kind === kind);
-    const answer = median(of.map((r) => r.answerMs));
+  const floor = median(floors);
+  const rowOf = (of: Run['of'], kind: Run['kind']) => {
+    const these = runs.filter((r) => r.kind === kind && r.of === of);
+    const answer = median(these.map((r) => r.answerMs));
     const goal = kind === 'fresh' ? GOAL_FRESH_MS : GOAL_RESTART_MS;
     return {
+      of,
       kind,
-      each: of.map((r) => Math.round(r.answerMs)),
-      login: median(of.map((r) => r.loginMs)),
-      query: median(of.map((r) => r.queryMs)),
+      each: these.map((r) => Math.round(r.answerMs)),
+      login: median(these.map((r) => r.loginMs)),
       answer,
-      cpu: median(of.map((r) => r.cpuMs)),
+      cpu: median(these.map((r) => r.cpuMs)),
       goal,
       met: answer <= goal,
     };
-  });
-  const floor = median(floors);
+  };
+  const rows = (BASELINE_ROOT ? (['baseline', 'this'] as const) : (['this'] as const)).flatMap((of) =>
+    (['fresh', 'restart'] as const).map((kind) => rowOf(of, kind)),
+  );
   console.log('');
   console.log(
-    'start                 each answer (s)      median login  median answer  node CPU  floor   answer/floor  goal',
+    `floor (npm exec node, an empty module): ${fmt(floor)}${BASELINE_ROOT ? `; baseline: npm start of ${BASELINE_ROOT}` : ''}`,
   );
-  for (const r of rows)
+  console.log(
+    'start                        each answer (s)      median login  median answer  node CPU  answer/floor  vs baseline  goal',
+  );
+  for (const r of rows) {
+    const base = rows.find((b) => b.of === 'baseline' && b.kind === r.kind);
     console.log(
-      `${`npm start, ${r.kind}`.padEnd(22)}${r.each
+      `${`npm start, ${r.of === 'baseline' ? 'baseline ' : ''}${r.kind}`.padEnd(29)}${r.each
         .map((x) => (x / 1000).toFixed(2))
         .join(' ')
         .padEnd(
           21,
-        )}${fmt(r.login).padStart(12)}${fmt(r.answer).padStart(15)}${fmt(r.cpu).padStart(10)}${fmt(floor).padStart(8)}${`${(r.answer / floor).toFixed(1)}x`.padStart(14)}  ≤ ${fmt(r.goal)} ${r.met ? 'met' : 'NOT met'}`,
+        )}${fmt(r.login).padStart(12)}${fmt(r.answer).padStart(15)}${fmt(r.cpu).padStart(10)}${`${(r.answer / floor).toFixed(1)}x`.padStart(14)}${(base && r.of === 'this' ? `${(r.answer / base.answer).toFixed(2)}x` : '').padStart(13)}  ≤ ${fmt(r.goal)} ${r.met ? 'met' : 'NOT met'}`,
     );
+  }
   writeResults(resultsPath('start'), {
     runs: runs.map(({ lines: _lines, ...r }) => r),
     floorMs: floors,

@@ -1,0 +1,76 @@
+// scripts/start.mjs, what `npm start` runs: the entry's TypeScript from a cached esbuild bundle. A changed source
+// must be seen at the next start, an unchanged one must not be bundled again, import.meta must name the source file
+// (schema paths are read relative to it), and a syntax error must name its file and line.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CACHE = join(ROOT, 'node_modules', '.cache', 'kubegraph', 'start');
+const dir = mkdtempSync(join(tmpdir(), 'kubegraph-start-bundle-'));
+const entry = join(dir, 'entry.ts');
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  // The bundles and manifest made for this test's entry.
+  for (const f of readdirSync(CACHE).filter((f) => f.includes(basename(dir))))
+    rmSync(join(CACHE, f), { recursive: true, force: true });
+});
+
+function run() {
+  const r = spawnSync(process.execPath, ['scripts/start.mjs', entry], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const manifest = () =>
+  JSON.parse(
+    readFileSync(
+      join(
+        CACHE,
+        readdirSync(CACHE).find((f) => f.includes(basename(dir)) && f.endsWith('.json'))!,
+      ),
+      'utf8',
+    ),
+  ) as { dir: string };
+
+describe('scripts/start.mjs', () => {
+  it('runs the entry with import.meta naming the source file, and bundles again only when a source changed', () => {
+    writeFileSync(join(dir, 'dep.ts'), "export const value: string = 'first';\n");
+    writeFileSync(
+      entry,
+      "import { value } from './dep.js';\nconsole.log(JSON.stringify({ value, dirname: import.meta.dirname, url: import.meta.url }));\n",
+    );
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(JSON.parse(first.stdout)).toEqual({ value: 'first', dirname: dir, url: pathToFileURL(entry).href });
+    const made = manifest().dir;
+
+    // Unchanged: the same bundle.
+    expect(JSON.parse(run().stdout).value).toBe('first');
+    expect(manifest().dir).toBe(made);
+
+    // A dependency changed: bundled again, the new value runs.
+    writeFileSync(join(dir, 'dep.ts'), "export const value: string = 'the second';\n");
+    expect(JSON.parse(run().stdout).value).toBe('the second');
+    expect(manifest().dir).not.toBe(made);
+  }, 120_000);
+
+  it('stops with the file and line of a syntax error', () => {
+    writeFileSync(join(dir, 'dep.ts'), 'export const value: string = ;\n');
+    const r = run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`dep.ts:1:`);
+  }, 120_000);
+
+  it('refuses an entry that is not a TypeScript file', () => {
+    const r = spawnSync(process.execPath, ['scripts/start.mjs', join(dir, 'missing.ts')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('usage: node scripts/start.mjs');
+  });
+});
