@@ -50,22 +50,31 @@ function quantities(m: Record<string, string> | undefined) {
   };
 }
 
+/** The API's defaults for what a probe leaves out (SetDefaults_Probe, k8s.io/kubernetes pkg/apis/core/v1/defaults.go). */
+const PROBE_DEFAULTS = {
+  initialDelaySeconds: 0,
+  periodSeconds: 10,
+  timeoutSeconds: 1,
+  successThreshold: 1,
+  failureThreshold: 3,
+};
+/** A probe as the object holds it, with those defaults. */
 function probe(p: k8s.V1Probe | undefined) {
   if (!p) return null;
-  const port = p.httpGet?.port ?? p.tcpSocket?.port ?? p.grpc?.port;
+  const { httpGet, tcpSocket, exec, grpc } = p;
+  const handler = httpGet ? 'HTTPGet' : tcpSocket ? 'TCPSocket' : exec ? 'Exec' : 'GRPC';
+  const port = (httpGet ?? tcpSocket ?? grpc)?.port;
+  const timing = Object.fromEntries(
+    Object.entries(PROBE_DEFAULTS).map(([field, dflt]) => [field, p[field as keyof typeof PROBE_DEFAULTS] ?? dflt]),
+  );
   return {
-    kind: p.httpGet ? 'HTTPGet' : p.tcpSocket ? 'TCPSocket' : p.exec ? 'Exec' : 'GRPC',
-    path: p.httpGet?.path ?? null,
-    port: port === undefined ? null : String(port),
-    host: p.httpGet?.host ?? p.tcpSocket?.host ?? null,
-    scheme: p.httpGet ? (p.httpGet.scheme ?? 'HTTP') : null,
-    command: p.exec?.command ?? null,
-    // The API's defaults (k8s.io/kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Probe).
-    initialDelaySeconds: p.initialDelaySeconds ?? 0,
-    periodSeconds: p.periodSeconds ?? 10,
-    timeoutSeconds: p.timeoutSeconds ?? 1,
-    successThreshold: p.successThreshold ?? 1,
-    failureThreshold: p.failureThreshold ?? 3,
+    kind: handler,
+    path: httpGet?.path ?? null,
+    port: port === undefined ? null : `${port}`,
+    host: (httpGet ?? tcpSocket)?.host ?? null,
+    scheme: httpGet ? (httpGet.scheme ?? 'HTTP') : null,
+    command: exec?.command ?? null,
+    ...timing,
   };
 }
 
@@ -691,15 +700,16 @@ describe('typed console fields through the gateway, compared with the sandbox', 
       expect(node.source).toBe(e.source?.component ?? e.reportingComponent ?? null);
       expect(node.reportingController).toBe(e.reportingComponent || e.source?.component || null);
       expect(node.reportingInstance).toBe(e.reportingInstance || e.source?.host || null);
-      const r = e.involvedObject;
-      expect(node.involvedObject).toEqual({
-        apiVersion: r.apiVersion ?? 'v1',
-        kind: r.kind ?? '',
-        namespace: r.namespace ?? null,
-        name: r.name ?? '',
-        uid: r.uid ?? null,
-        fieldPath: r.fieldPath ?? null,
-      });
+      // The reference as the sandbox holds it; what it leaves out is null ('' for kind and name, v1 for apiVersion).
+      const {
+        apiVersion = 'v1',
+        kind = '',
+        namespace = null,
+        name = '',
+        uid = null,
+        fieldPath = null,
+      } = e.involvedObject;
+      expect(node.involvedObject).toEqual({ apiVersion, kind, namespace, name, uid, fieldPath });
       expect(node.involvedObject.uid).toBeTruthy();
     }
     expect(compared).toBeGreaterThan(5);

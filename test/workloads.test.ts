@@ -4,6 +4,7 @@
 // CONFLICT, error codes, abusive queries refused on the real schema, readiness and the caches following the cluster.
 // Only the subgraph's own health endpoints (/healthz, /readyz, /metrics) and its `_entities` contract (which the
 // gateway does not expose) are addressed on the subgraph itself.
+import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
@@ -12,6 +13,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
 import { createLogger } from '../services/common/log.js';
 import { gql, gqlData } from './harness/graphql.js';
+import { indexSchema } from './harness/lists.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 import { STACK_IDENTITY_SECRET, startTestStack, type TestStack } from './harness/stack.js';
 
@@ -309,19 +311,11 @@ describe('pods', () => {
   });
 
   it('sorts by name, creation time and status in both directions, and cursor walks equal the full list', async () => {
-    const STATUS_ORDER = [
-      'RUNNING',
-      'PENDING',
-      'CONTAINER_CREATING',
-      'SUCCEEDED',
-      'COMPLETED',
-      'FAILED',
-      'ERROR',
-      'CRASH_LOOP_BACK_OFF',
-      'IMAGE_PULL_BACK_OFF',
-      'TERMINATING',
-      'UNKNOWN',
-    ];
+    // The PodStatus enum in its declared order (the served schema) is the STATUS order of pods (ASC).
+    const STATUS_ORDER = indexSchema(
+      readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8'),
+    ).enumValues('PodStatus');
+    expect(STATUS_ORDER).toContain('RUNNING');
     const keys: Record<string, (p: PodNode) => string> = {
       NAME: (p) => p.name,
       CREATED_AT: (p) => p.createdAt,
