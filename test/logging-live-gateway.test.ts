@@ -3,27 +3,17 @@
 // supergraph. Checks what a user of the live log view notices: one upstream stream however many watch a pod, no line
 // lost or repeated across connection cuts and a restart of the logging subgraph, a deleted pod's reason, and a
 // Deployment's new replicas showing up. Lines are compared with the sandbox's own one-read log of the container.
-import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSupergraph } from '../gateway/compose.js';
-import { startGateway, type Gateway } from '../gateway/gateway.js';
-import {
-  SCHEMA_PATH as LOGGING_SCHEMA,
-  startLoggingSubgraph,
-  type LoggingSubgraph,
-} from '../services/logging/server.js';
-import {
-  SCHEMA_PATH as WORKLOADS_SCHEMA,
-  startWorkloadsSubgraph,
-  type WorkloadsSubgraph,
-} from '../services/workloads/server.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { startLoggingSubgraph, type LoggingSubgraph } from '../services/logging/server.js';
+import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 import { quietLogger } from './harness/stack.js';
-import { watch } from './logging-live-helpers.js';
+import { liveGateway, nginxDeployment, watch } from './logging-live-helpers.js';
 
 /** A TCP proxy on 127.0.0.1 in front of the sandbox: cut() closes every connection through it. */
 async function cuttableProxy(sb: TestSandbox) {
@@ -120,17 +110,7 @@ describe('live logs through the gateway', () => {
     workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: sb.kc, log: quietLogger });
     logging = await startLogging(0);
     loggingPort = logging.port;
-    const supergraphSdl = composeSupergraph([
-      { name: 'workloads', sdl: readFileSync(WORKLOADS_SCHEMA, 'utf8'), url: workloads.url },
-      { name: 'logging', sdl: readFileSync(LOGGING_SCHEMA, 'utf8'), url: logging.url },
-    ]);
-    gateway = await startGateway({
-      port: 0,
-      supergraphSdl,
-      logger: quietLogger,
-      readyCacheMs: 0,
-      resubscribeBackoff: { min: 50, max: 500 },
-    });
+    gateway = await liveGateway(workloads.url, logging.url, { resubscribeBackoff: { min: 50, max: 500 } });
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
@@ -216,17 +196,7 @@ describe('live logs through the gateway', () => {
   it('workloadLogs shows the lines of a Deployment scaled up, pod by pod in their order', async () => {
     await sb.apps.createNamespacedDeployment({
       namespace: NS,
-      body: {
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
-          },
-        },
-      },
+      body: nginxDeployment('web', 1),
     });
     const podsOf = async () =>
       (await sb.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items.map(

@@ -1,5 +1,12 @@
 // What the live-log tests through the gateway share: a graphql-ws subscription recorded as it arrives.
+import { readFileSync } from 'node:fs';
+import type * as k8s from '@kubernetes/client-node';
 import type { Client } from 'graphql-ws';
+import { composeSupergraph } from '../gateway/compose.js';
+import { startGateway, type Gateway } from '../gateway/gateway.js';
+import { SCHEMA_PATH as LOGGING_SCHEMA } from '../services/logging/server.js';
+import { SCHEMA_PATH as WORKLOADS_SCHEMA } from '../services/workloads/server.js';
+import { quietLogger } from './harness/stack.js';
 
 export interface Line {
   timestamp: string;
@@ -49,4 +56,30 @@ export function watch(client: Client, query: string, variables: Record<string, u
     },
   );
   return w;
+}
+
+/** A Deployment of `replicas` nginx pods labelled app=<name>. */
+export const nginxDeployment = (name: string, replicas: number): k8s.V1Deployment => ({
+  metadata: { name },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
+    },
+  },
+});
+
+/** The gateway over the workloads and logging subgraphs (the live fields and their `pod` entity). */
+export function liveGateway(
+  workloadsUrl: string,
+  loggingUrl: string,
+  options: Partial<Parameters<typeof startGateway>[0]> = {},
+): Promise<Gateway> {
+  const supergraphSdl = composeSupergraph([
+    { name: 'workloads', sdl: readFileSync(WORKLOADS_SCHEMA, 'utf8'), url: workloadsUrl },
+    { name: 'logging', sdl: readFileSync(LOGGING_SCHEMA, 'utf8'), url: loggingUrl },
+  ]);
+  return startGateway({ port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0, ...options });
 }

@@ -2,25 +2,15 @@
 // final RESUME_EXPIRED, never a silent gap: when its pod (or one of its workload's pods) was deleted meanwhile, and
 // when the kubelet no longer holds the lines after its position (the log was rotated: the sandbox keeps the last
 // 5,000 lines of a container, and at this speed an nginx container writes them in a few seconds).
-import { readFileSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSupergraph } from '../gateway/compose.js';
-import { startGateway, type Gateway } from '../gateway/gateway.js';
-import {
-  SCHEMA_PATH as LOGGING_SCHEMA,
-  startLoggingSubgraph,
-  type LoggingSubgraph,
-} from '../services/logging/server.js';
-import {
-  SCHEMA_PATH as WORKLOADS_SCHEMA,
-  startWorkloadsSubgraph,
-  type WorkloadsSubgraph,
-} from '../services/workloads/server.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { startLoggingSubgraph, type LoggingSubgraph } from '../services/logging/server.js';
+import { startWorkloadsSubgraph, type WorkloadsSubgraph } from '../services/workloads/server.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 import { quietLogger } from './harness/stack.js';
-import { watch, type Watcher } from './logging-live-helpers.js';
+import { liveGateway, nginxDeployment, watch, type Watcher } from './logging-live-helpers.js';
 
 const NS = 'live-resume';
 const POD_LOGS = `subscription($ns: String!, $pod: String!, $tail: Int, $token: String) {
@@ -81,11 +71,7 @@ describe('resuming live logs after time away', () => {
     await sb.core.createNamespace({ body: { metadata: { name: NS } } });
     workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: sb.kc, log: quietLogger });
     logging = await startLoggingSubgraph({ port: 0, kubeConfig: sb.kc, log: quietLogger });
-    const supergraphSdl = composeSupergraph([
-      { name: 'workloads', sdl: readFileSync(WORKLOADS_SCHEMA, 'utf8'), url: workloads.url },
-      { name: 'logging', sdl: readFileSync(LOGGING_SCHEMA, 'utf8'), url: logging.url },
-    ]);
-    gateway = await startGateway({ port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0 });
+    gateway = await liveGateway(workloads.url, logging.url);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
@@ -115,17 +101,7 @@ describe('resuming live logs after time away', () => {
   it('workloadLogs: a pod of the workload deleted while the client was away is RESUME_EXPIRED', async () => {
     await sb.apps.createNamespacedDeployment({
       namespace: NS,
-      body: {
-        metadata: { name: 'resumed' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'resumed' } },
-          template: {
-            metadata: { labels: { app: 'resumed' } },
-            spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
-          },
-        },
-      },
+      body: nginxDeployment('resumed', 2),
     });
     const podsOf = async () =>
       (await sb.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=resumed' })).items.filter(
