@@ -51,6 +51,16 @@ export interface AccountsAuthenticatorOptions {
   timeoutMs?: number;
 }
 
+/** What the gateway reads from a verified access token; `expiresAt` in ms since the epoch. */
+interface AccessClaims {
+  sub: string;
+  sid: string;
+  uid: string;
+  expiresAt: number;
+}
+/** Verified access tokens remembered at most (the oldest is forgotten first). */
+const VERIFIED_TOKENS_MAX = 10_000;
+
 interface RoleBindingsBody {
   username: string;
   uid: string;
@@ -147,6 +157,13 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
   const uids = new WeakMap<Identity, string>();
   /** The login session of identities from access tokens (refresh checks it has not ended). */
   const sids = new WeakMap<Identity, string>();
+  /**
+   * Access tokens whose signature and claims were checked, until they expire: the signature (ES256, EdDSA) costs more
+   * than the rest of a request's authentication. Only that check is reused: the user (its state, uid and roles) and
+   * the session (logout, password change, refresh-token reuse) are still checked on every request, and accounts keeps
+   * a retired signing key published as long as the tokens it signed live.
+   */
+  const verified = new Map<string, AccessClaims>();
 
   /** The identity of user `username`, when it is still the user with uid `uid` and may act. */
   const viewerOf = async (username: string, uid: string): Promise<Identity> => {
@@ -216,27 +233,12 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
         const id = (await res.json()) as { username: string; uid: string };
         return viewerOf(id.username, id.uid);
       }
-      let claims: { sub: string; sid: string; uid: string };
-      try {
-        const { payload } = await jwtVerify(token, jwks, {
-          issuer: opts.issuer ?? 'kubegraph',
-          audience: opts.audience ?? 'kubegraph',
-          algorithms: ['ES256', 'EdDSA'],
-        });
-        // Tokens without a session or a user id (issued before they were added) are refused: they cannot be revoked.
-        if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.uid !== 'string')
-          throw new Error('claims missing');
-        claims = { sub: payload.sub, sid: payload.sid, uid: payload.uid };
-      } catch (e) {
-        if (e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
-          throw new GraphQLError('accounts is unreachable (keys)', {
-            extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } },
-          });
-        }
-        throw unauthenticated(
-          e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token',
-        );
+      let claims = verified.get(token);
+      if (claims && Date.now() >= claims.expiresAt) {
+        verified.delete(token);
+        claims = undefined;
       }
+      if (!claims) claims = await verifyAccessToken(token);
       // The user (and the revision, which brings the ended sessions up to date) first, then the session.
       const viewer = await viewerOf(claims.sub, claims.uid);
       if (ended.sids.has(claims.sid)) throw unauthenticated('the session of this access token has ended');
@@ -244,4 +246,34 @@ export function accountsAuthenticator(opts: AccountsAuthenticatorOptions): Authe
       return viewer;
     },
   };
+
+  /** An access token's claims, its signature checked with accounts' published keys; remembered until it expires. */
+  async function verifyAccessToken(token: string): Promise<AccessClaims> {
+    let claims: AccessClaims;
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: opts.issuer ?? 'kubegraph',
+        audience: opts.audience ?? 'kubegraph',
+        algorithms: ['ES256', 'EdDSA'],
+      });
+      // Tokens without a session or a user id (issued before they were added) are refused: they cannot be revoked.
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.uid !== 'string')
+        throw new Error('claims missing');
+      claims = { sub: payload.sub, sid: payload.sid, uid: payload.uid, expiresAt: (payload.exp ?? 0) * 1000 };
+    } catch (e) {
+      if (e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
+        throw new GraphQLError('accounts is unreachable (keys)', {
+          extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, service: 'accounts', http: { status: 503 } },
+        });
+      }
+      throw unauthenticated(
+        e instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'invalid access token',
+      );
+    }
+    if (claims.expiresAt > Date.now()) {
+      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
+    }
+    return claims;
+  }
 }
