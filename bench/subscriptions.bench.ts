@@ -51,7 +51,11 @@ const GATEWAY_PROFILE = process.env.BENCH_GATEWAY_PROFILE;
 type Metrics = Map<string, number>;
 
 async function scrape(gatewayUrl: string): Promise<Metrics> {
-  const text = await (await fetch(gatewayUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const url = gatewayUrl.replace(/\/graphql$/, '/metrics');
+  // Once more on a reset: a kept-alive connection the busy gateway closed as it was reused.
+  const text = await fetch(url)
+    .catch(() => fetch(url))
+    .then((r) => r.text());
   const m: Metrics = new Map();
   for (const line of text.split('\n')) {
     const r = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
