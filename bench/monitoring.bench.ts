@@ -7,8 +7,6 @@
 // One process: a sandbox of BENCH_PODS running pods (100 per namespace), a real Prometheus scraping it, a counting
 // proxy in front of Prometheus, the workloads and monitoring subgraphs and the gateway. Runs alternate between the
 // two ways so drift in machine load hits both; Prometheus requests are counted per page for each.
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startGateway } from '../gateway/gateway.js';
 import type { Logger } from '../services/common/log.js';
 import { startMonitoringSubgraph } from '../services/monitoring/server.js';
@@ -16,6 +14,7 @@ import { startSandbox } from '../services/sandbox/sandbox.js';
 import { startWorkloadsSubgraph } from '../services/workloads/server.js';
 import * as k8s from '@kubernetes/client-node';
 import { startPrometheus } from '../test/harness/prometheus.js';
+import { recordingProxy } from '../test/harness/proxy.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 
 const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
@@ -24,28 +23,6 @@ const NODES = envInt('BENCH_NODES', 10);
 const ROUNDS = envInt('BENCH_ROUNDS', 15);
 const PAGE = 100;
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-let promRequests = 0;
-function countingProxy(target: string): Promise<{ url: string; server: Server }> {
-  const to = new URL(target);
-  const server = createServer((req, res) => {
-    if (req.url?.startsWith('/api/v1/query')) promRequests++;
-    const up = request(
-      { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
-    ),
-  );
-}
 
 async function post(url: string, query: string): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }> {
   const res = await fetch(url, {
@@ -80,7 +57,8 @@ const prom = await startPrometheus({
   ],
   scrapeIntervalSeconds: 2,
 });
-const proxy = await countingProxy(prom.url);
+const proxy = await recordingProxy(prom.url);
+const promRequests = () => proxy.requests.filter((r) => r.path.startsWith('/api/v1/query')).length;
 const workloads = await startWorkloadsSubgraph({ port: 0, kubeConfig: kc, log: quiet });
 await workloads.ready();
 const monitoring = await startMonitoringSubgraph({ port: 0, prometheusUrl: proxy.url, log: quiet });
@@ -133,10 +111,10 @@ async function naive(): Promise<number> {
 }
 
 async function measure(fn: () => Promise<number>): Promise<{ ms: number; requests: number }> {
-  const before = promRequests;
+  const before = promRequests();
   const t0 = performance.now();
   await fn();
-  return { ms: performance.now() - t0, requests: promRequests - before };
+  return { ms: performance.now() - t0, requests: promRequests() - before };
 }
 
 // Warm-up (query plans, connections), not recorded.
@@ -183,8 +161,7 @@ writeResults(resultsPath('monitoring'), {
 await gateway.close();
 await monitoring.close();
 await workloads.close();
-proxy.server.closeAllConnections();
-proxy.server.close();
+await proxy.close();
 await prom.close();
 await sandbox.close();
 process.exit(0);

@@ -1,8 +1,6 @@
 // What the logging tests share: synthetic Fluent-Bit-shaped documents bulk-loaded into the Elasticsearch stand-in,
 // a recording HTTP proxy in front of it (the request bodies the logging subgraph sends, asserted by the tests), and
 // the export read as a stream.
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FluentBitRecord } from '../services/es/shipper.js';
 
 export const INDEX_PREFIX = 'ks-logstash-log';
@@ -78,57 +76,8 @@ export async function longLineTemplate(esUrl: string): Promise<void> {
   if (r.status !== 200) throw new Error(`index template: ${r.status} ${await r.text()}`);
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-}
-
-/** A loopback HTTP proxy to `target` that records every request (method, path with query, JSON body). */
-export async function recordingProxy(target: string): Promise<{
-  url: string;
-  requests: RecordedRequest[];
-  close(): Promise<void>;
-}> {
-  const requests: RecordedRequest[] = [];
-  const to = new URL(target);
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      let body: unknown = undefined;
-      if (raw.length) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch {
-          body = raw.toString('utf8');
-        }
-      }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body });
-      const up = httpRequest(
-        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      up.end(raw);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+// The recording proxy lives in the harness (the monitoring benchmark counts Prometheus requests with it too).
+export { recordingProxy, type RecordedRequest } from './harness/proxy.js';
 
 export const LINES_QUERY = `query($filter: LogFilter, $order: LogOrder, $first: Int, $after: String) {
   logs(filter: $filter, order: $order, first: $first, after: $after) {
