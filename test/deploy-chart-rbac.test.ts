@@ -6,15 +6,21 @@
 // until it is driven) and reads that reach the other subgraphs. The sandbox counts each API request by RBAC verb and
 // resource; the rendered ClusterRole (helm template) must grant every one of them, and grant nothing beyond: reads only
 // of the resources kubegraph reads, and writes only those it made, or the verbs of its generic object mutations
-// (deleteResource, setLabels, setAnnotations, applyYaml, which take any kind it serves) on the kinds it serves.
+// (deleteResource, setLabels, setAnnotations, applyYaml, which take any kind it serves) on the kinds it serves. A
+// Helm release's whole life through the apps subgraph (install, upgrade, rollback, uninstall of a `helm create` chart,
+// helm running with the service account's token) is granted by the ClusterRole and the apps subgraph's helm role
+// (apps.helmRbac), needs the latter, and uses every grant of its default rules.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { SUBGRAPHS } from '../gateway/subgraphs.js';
 import { helmIn, renderChart, type K8sObject } from './harness/chart.js';
+import { buildChartRepo, serveChartRepo, STANDARD_CHARTS } from './harness/charts.js';
 import { ROOT, existingServices } from './harness/deploy.js';
 import { eventually, startTestSandbox, TOOLS_BIN, type TestSandbox } from './harness/sandbox.js';
 
@@ -148,6 +154,8 @@ beforeAll(async () => {
       [`${upper}_HOST`]: '127.0.0.1',
       KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ACCOUNTS_DATA_DIR: join(dir, 'accounts-data'),
+      // Its own (helm repositories): never the checkout's .data/apps, which npm start and other tests use.
+      APPS_DATA_DIR: join(dir, 'apps-data'),
       HELM_BIN: join(TOOLS_BIN, 'helm'),
     });
     await ready(s, `${url(s)}/readyz`);
@@ -208,13 +216,17 @@ describe("the chart's ClusterRole", () => {
   const observed = new Set<string>();
   const genericVerbs = new Set<string>();
 
+  let helmRules: Rule[];
   beforeAll(async () => {
     const rendered = await renderChart(helmIn(dir), []);
-    rules = rendered.ofKind<K8sObject & { rules: Rule[] }>('ClusterRole')[0].rules;
+    const roles = rendered.ofKind<K8sObject & { rules: Rule[] }>('ClusterRole');
+    rules = roles.find((r) => r.metadata.name === 'kg-kubegraph')!.rules;
+    // Held by the apps subgraph's service account only (test/deploy-chart.test.ts checks the bindings).
+    helmRules = roles.find((r) => r.metadata.name === 'kg-kubegraph-helm')!.rules;
   });
 
   it('has no wildcard and none of escalate, bind, impersonate', () => {
-    for (const rule of rules) {
+    for (const rule of [...rules, ...helmRules]) {
       expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain('*');
       for (const v of ['escalate', 'bind', 'impersonate']) expect(rule.verbs).not.toContain(v);
     }
@@ -339,4 +351,77 @@ describe("the chart's ClusterRole", () => {
           }
     expect(unused, 'granted but never used').toEqual([]);
   }, 300_000);
+
+  it("grants what the apps subgraph's helm does in a release's whole life (install, upgrade, rollback, uninstall)", async () => {
+    // A chart `helm create` makes (ServiceAccount, Service, Deployment), as kubegraph's catalog tests install, from
+    // a repository on loopback; every operation through the gateway as the admin, helm running in the apps
+    // subgraph with the service account's token (in-cluster mode).
+    const repo = await buildChartRepo(STANDARD_CHARTS.filter((c) => c.name === 'webapp' && c.version === '1.0.0'));
+    const served = await serveChartRepo(repo.dir);
+    try {
+      await ok('mutation($u: String!) { addHelmRepository(input: { name: "rbac-charts", url: $u }) { name } }', {
+        u: served.url,
+      });
+      const before = t.sandbox.server.requestCounts();
+      // Each operation followed over graphql-ws to its end (helmOperation completes after SUCCEEDED or FAILED).
+      const ws = createClient({
+        url: gatewayUrl.replace(/^http/, 'ws') + '/graphql',
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${adminToken}` },
+      });
+      const operate = async (mutation: string) => {
+        const started = await ok<Record<string, { id: string }>>(mutation);
+        const id = Object.values(started)[0].id;
+        let last: { state: string; message: string | null } | undefined;
+        await new Promise<void>((resolve, reject) =>
+          ws.subscribe<{ helmOperation: { state: string; message: string | null } }>(
+            { query: 'subscription($id: ID!) { helmOperation(id: $id) { state message } }', variables: { id } },
+            {
+              next: (r) => (r.errors ? reject(new Error(JSON.stringify(r.errors))) : (last = r.data!.helmOperation)),
+              error: reject,
+              complete: resolve,
+            },
+          ),
+        );
+        expect(last?.state, `${mutation}: ${last?.message}\n${procs.get('apps')!.output().slice(-3000)}`).toBe(
+          'SUCCEEDED',
+        );
+      };
+      const chart = 'namespace: "shop", name: "rbac-web", repository: "rbac-charts", chart: "webapp", version: "1.0.0"';
+      try {
+        await operate(`mutation { installRelease(${chart}) { id } }`);
+        await operate(`mutation { upgradeRelease(${chart}, values: "replicaCount: 2") { id } }`);
+        await operate('mutation { rollbackRelease(namespace: "shop", name: "rbac-web") { id } }');
+        await operate('mutation { uninstallRelease(namespace: "shop", name: "rbac-web") { id } }');
+      } finally {
+        await ws.dispose();
+      }
+      const requests = Object.keys(t.sandbox.server.requestCounts(before)).map(parseRequest);
+      const name = (r: { verb: string; group: string; resource: string }) =>
+        `${r.verb} ${r.resource}${r.group ? '.' + r.group : ''}`;
+      // Every request is granted to the apps subgraph (the ClusterRole and helm's), and helm's role was needed: the
+      // ClusterRole alone refuses some of them (writing release records, creating the chart's objects).
+      expect(requests.filter((r) => !grants(rules, r) && !grants(helmRules, r)).map(name)).toEqual([]);
+      expect(requests.filter((r) => !grants(rules, r)).length).toBeGreaterThan(0);
+      // Nothing beyond: every (verb, resource) helm's role grants was requested in this life.
+      const made = new Set(requests.map(name));
+      const unused: string[] = [];
+      for (const rule of helmRules)
+        for (const group of rule.apiGroups)
+          for (const resource of rule.resources)
+            for (const verb of rule.verbs)
+              if (
+                !made.has(name({ verb, group, resource })) &&
+                // An apply (PATCH) that creates an object is authorized as create too by the API server; the
+                // sandbox counts it as the patch it is on the wire.
+                !(verb === 'create' && made.has(name({ verb: 'patch', group, resource })))
+              )
+                unused.push(name({ verb, group, resource }));
+      expect(unused, 'granted to helm but never used').toEqual([]);
+    } finally {
+      await served.close();
+      repo.cleanup();
+    }
+  }, 400_000);
 });

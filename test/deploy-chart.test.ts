@@ -1,16 +1,18 @@
 // The Helm chart (issue 18 §3) with the real helm 4 binary: `helm lint --strict` and `helm template` of the default
 // values and of a production-like values file (charts/kubegraph/ci/production-values.yaml), the rendered objects
 // checked (probes, security context, anti-affinity, Services on the README's ports, HPA and PDB for the gateway,
-// NetworkPolicies letting only the gateway reach the subgraphs, secrets from Secrets, every variable documented), and
+// NetworkPolicies letting only the gateway reach the subgraphs, secrets from Secrets, every variable documented, tracing
+// switched on by values), and
 // `helm install` into the sandbox, after which every Deployment rolls out. RBAC and in-cluster mode:
 // test/deploy-chart-rbac.test.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { SUBGRAPHS } from '../gateway/subgraphs.js';
 import { CHART, helmIn, renderChart, type K8sObject, type RenderedChart } from './harness/chart.js';
-import { entryOf, portOf, readmeVariables } from './harness/deploy.js';
+import { entryOf, portOf, readmeVariables, ROOT } from './harness/deploy.js';
 import { startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 
 const PRODUCTION = join(CHART, 'ci/production-values.yaml');
@@ -64,6 +66,10 @@ describe('helm lint --strict', () => {
       'gateway.port=70000',
       'auth.identitySecret=short',
       'postgresql.url=mysql://x',
+      'tracing.samplingRatio=2',
+      'tracing.otlpEndpoint=jaeger:4318',
+      'apps.helmRbac.rules[0].verbs[0]=escalate',
+      'apps.helmRbac.rules[0].resources[0]=*',
     ]) {
       await expect(helm(['lint', '--strict', CHART, '--set', bad]), bad).rejects.toThrow(
         /values don't meet the specifications|schema/,
@@ -188,15 +194,30 @@ describe('helm template, default values', () => {
     }
   });
 
-  it("binds the ClusterRole to the pods' service account; NOTES say how to log in", async () => {
-    const [binding] = r.ofKind<
-      K8sObject & { subjects: { name: string; namespace: string }[]; roleRef: { name: string } }
-    >('ClusterRoleBinding');
-    const [role] = r.ofKind('ClusterRole');
-    const [sa] = r.ofKind('ServiceAccount');
-    expect(binding.roleRef.name).toBe(role.metadata.name);
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kubegraph' }]);
-    for (const d of deployments(r)) expect(d.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
+  it("binds the ClusterRole to the pods' service accounts, helm's only to the apps subgraph's; NOTES say how to log in", async () => {
+    type Binding = K8sObject & { subjects: { name: string; namespace: string }[]; roleRef: { name: string } };
+    const byName = <T extends K8sObject>(kind: string, name: string) =>
+      r.ofKind<T>(kind).find((o) => o.metadata.name === name)!;
+    const binding = byName<Binding>('ClusterRoleBinding', 'kg-kubegraph');
+    const helmBinding = byName<Binding>('ClusterRoleBinding', 'kg-kubegraph-helm');
+    expect(byName('ClusterRole', 'kg-kubegraph')).toBeDefined();
+    expect(binding.roleRef.name).toBe('kg-kubegraph');
+    expect(helmBinding.roleRef.name).toBe('kg-kubegraph-helm');
+    const accounts = r.ofKind('ServiceAccount').map((sa) => sa.metadata.name);
+    const subject = (name: string) => ({ kind: 'ServiceAccount', name, namespace: 'kubegraph' });
+    expect(accounts.sort()).toEqual(['kg-kubegraph', 'kg-kubegraph-apps']);
+    // Every pod's service account holds the ClusterRole; only the apps subgraph's holds helm's rights.
+    expect(binding.subjects).toEqual([subject('kg-kubegraph'), subject('kg-kubegraph-apps')]);
+    expect(helmBinding.subjects).toEqual([subject('kg-kubegraph-apps')]);
+    for (const d of deployments(r))
+      expect(d.spec.template.spec.serviceAccountName).toBe(
+        componentOf(d) === 'apps' ? 'kg-kubegraph-apps' : 'kg-kubegraph',
+      );
+    // Switched off: one service account for every pod, no helm role.
+    const off = await renderChart(helm, ['--set', 'apps.helmRbac.enabled=false']);
+    expect(off.ofKind('ServiceAccount').map((sa) => sa.metadata.name)).toEqual(['kg-kubegraph']);
+    expect(off.ofKind('ClusterRole').map((c) => c.metadata.name)).toEqual(['kg-kubegraph']);
+    for (const d of deployments(off)) expect(d.spec.template.spec.serviceAccountName).toBe('kg-kubegraph');
     const notes = await helm(['install', 'kg', CHART, '-n', 'kubegraph', '--dry-run=client']);
     expect(notes).toMatch(/login\(username: \\"admin\\"/);
     expect(notes).toMatch(/jsonpath='\{\.data\.admin-password\}'/);
@@ -208,6 +229,35 @@ describe('helm template, production-like values', () => {
   let r: RenderedChart;
   beforeAll(async () => {
     r = await renderChart(helm, ['-f', PRODUCTION]);
+  });
+
+  it('switches tracing on in every service with the values, in the variables the README documents', async () => {
+    const production = parseYaml(readFileSync(PRODUCTION, 'utf8')) as {
+      tracing: { otlpEndpoint: string; samplingRatio: number };
+    };
+    const documented = readmeVariables();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const d of deployments(r)) {
+      const env = envOf(d);
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT?.value, componentOf(d)).toBe(production.tracing.otlpEndpoint);
+      expect(Number(env.OTEL_TRACES_SAMPLER_ARG?.value)).toBe(production.tracing.samplingRatio);
+      // A sampler the README's tracing table names, which reads OTEL_TRACES_SAMPLER_ARG as the ratio.
+      expect(readme).toContain(`\`${env.OTEL_TRACES_SAMPLER?.value}\``);
+      expect(env.OTEL_TRACES_SAMPLER?.value).toBe('parentbased_traceidratio');
+      for (const name of Object.keys(env).filter((n) => n.startsWith('OTEL_')))
+        expect(documented.has(name), `${name} in the README's tables`).toBe(true);
+    }
+    // Off by default: no OTEL_ variable at all, so the preload loads nothing.
+    for (const d of deployments(await renderChart(helm, [])))
+      expect(Object.keys(envOf(d)).filter((n) => n.startsWith('OTEL_'))).toEqual([]);
+    // `--set` hands helm the ratio as a string: accepted, and passed on as given.
+    const set = await renderChart(helm, [
+      '--set',
+      'tracing.otlpEndpoint=http://jaeger:4318',
+      '--set',
+      'tracing.samplingRatio=0.25',
+    ]);
+    expect(envOf(deploymentOf(set, 'apps')).OTEL_TRACES_SAMPLER_ARG.value).toBe('0.25');
   });
 
   it('takes every credential from the Secrets the operator manages, and creates none', () => {

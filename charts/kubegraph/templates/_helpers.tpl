@@ -39,6 +39,15 @@ accounts workloads monitoring logging apps
 {{- end -}}
 {{- end -}}
 
+{{/* The apps subgraph's own service account when it holds helm's rights (apps.helmRbac), else the shared one. */}}
+{{- define "kubegraph.appsServiceAccountName" -}}
+{{- if .Values.apps.helmRbac.enabled -}}
+{{- printf "%s-apps" (include "kubegraph.serviceAccountName" .) | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- include "kubegraph.serviceAccountName" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "kubegraph.authSecret" -}}
 {{- default (printf "%s-auth" (include "kubegraph.fullname" .)) .Values.auth.existingSecret -}}
 {{- end -}}
