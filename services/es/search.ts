@@ -272,7 +272,8 @@ export function search(
       track = n === -1 ? true : n;
     }
   }
-  if (restTotalAsInt) {
+  // As a number the total must be exact, or not tracked at all (then -1).
+  if (restTotalAsInt && track !== false) {
     if (track !== true && trackRaw !== undefined && trackRaw !== null)
       throw new EsError(
         400,
@@ -389,7 +390,7 @@ export function search(
       const cap = track === true ? Infinity : track;
       const total = totalCount > cap ? { value: cap, relation: 'gte' } : { value: totalCount, relation: 'eq' };
       hitsObj.total = restTotalAsInt ? total.value : total;
-    }
+    } else if (restTotalAsInt) hitsObj.total = -1;
     hitsObj.max_score = sorted && body.track_scores !== true ? null : totalCount ? maxScore : null;
     hitsObj.hits = hits;
 

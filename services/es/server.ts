@@ -13,7 +13,7 @@ import { Cluster, parseTimeValue } from './cluster.js';
 import { filterPath, parseJson, readBody } from './http-body.js';
 import { bulk, deleteDocument, getDocument, indexDocument, updateDocument } from './documents.js';
 import { EsError, NODE_ID, illegalArgument } from './errors.js';
-import { toJson } from './json.js';
+import { toJson, withDocTypes } from './json.js';
 import { clearScroll, continueScroll, startScroll } from './scroll.js';
 import { count, search } from './search.js';
 import { authenticateInfo, EsSecurity, WWW_AUTHENTICATE, type EsSecurityOptions, type Principal } from './security.js';
@@ -379,7 +379,7 @@ async function handle(
       res.end();
       return;
     }
-    let body: unknown = reply.body;
+    let body: unknown = compat?.[1] === '7' ? withDocTypes(reply.body) : reply.body;
     const fp = params.get('filter_path');
     if (fp) body = filterPath(body, fp);
     const buf = Buffer.from(
