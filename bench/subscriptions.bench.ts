@@ -462,23 +462,20 @@ async function main(): Promise<void> {
     const bad = phases.filter(
       (s) => s.lostEvents || s.outOfOrder || s.clientsEnded || s.direct.lost || s.direct.outOfOrder,
     );
-    if (bad.length) {
-      console.error(
-        `\nFAILED: events lost or out of order, or clients ended, with ${bad.map((s) => s.clients).join(', ')} clients`,
-      );
-      process.exitCode = 1;
-    }
+    failWhen(
+      bad,
+      () => `events lost or out of order, or clients ended, with ${bad.map((s) => s.clients).join(', ')} clients`,
+    );
     const grew = phases.filter(
       (s, i) =>
         s.apiServerWatches !== watchesBefore ||
         s.upstreamSubscriptions !== (i === 0 || s.sameOp ? 1 : Math.min(s.clients, namespaces.length)),
     );
-    if (grew.length) {
-      console.error(
-        `\nFAILED: upstream subscriptions or API-server watches not as expected (${grew.map((s) => `${s.clients} clients: ${s.upstreamSubscriptions} upstream, ${s.apiServerWatches} watches`).join('; ')})`,
-      );
-      process.exitCode = 1;
-    }
+    failWhen(
+      grew,
+      () =>
+        `upstream subscriptions or API-server watches not as expected (${grew.map((s) => `${s.clients} clients: ${s.upstreamSubscriptions} upstream, ${s.apiServerWatches} watches`).join('; ')})`,
+    );
   } finally {
     for (const cl of clients) cl.close();
     probe?.close();
@@ -486,6 +483,13 @@ async function main(): Promise<void> {
     await stopChild(gw);
     await stopChild(cluster);
   }
+}
+
+/** The run failed (exit code 1), saying why, when any phase is listed. */
+function failWhen(listed: unknown[], why: () => string): void {
+  if (!listed.length) return;
+  console.error(`\nFAILED: ${why()}`);
+  process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {
