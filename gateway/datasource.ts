@@ -14,7 +14,43 @@ import { ErrorCode } from '../services/common/errors.js';
 import { IDENTITY_HEADER, IDENTITY_TTL_SECONDS, signIdentity } from '../services/common/identity.js';
 
 /** The signed identity of each request (its Apollo context), shared by the data sources of all subgraphs. */
-const signedIdentities = new WeakMap<object, { at: number; token: Promise<string> }>();
+const signedIdentities = new WeakMap<object, SignedIdentity>();
+interface SignedIdentity {
+  at: number;
+  token: Promise<string>;
+}
+/** A signature is reused for half its lifetime at most, so that it never expires while a request still uses it. */
+const REUSE_MS = (IDENTITY_TTL_SECONDS * 1000) / 2;
+/** Identities (by key, then by content) signed in the last REUSE_MS: see recentSignature. */
+const recentSignatures = new WeakMap<Uint8Array, Map<string, SignedIdentity>>();
+const RECENT_SIGNATURES_MAX = 10_000;
+
+/**
+ * The identity signed for a viewer: the same token for every request of the same viewer with the same roles within
+ * REUSE_MS (signing is an HMAC through WebCrypto, a good part of a small request's cost). Roles that change give
+ * another content, so another signature at once; a caller whose token or session is refused never gets here.
+ */
+function recentSignature(key: Uint8Array, viewer: Viewer): SignedIdentity {
+  let byContent = recentSignatures.get(key);
+  if (!byContent) recentSignatures.set(key, (byContent = new Map()));
+  const content = JSON.stringify([
+    viewer.username,
+    viewer.platformRole,
+    viewer.workspaceRoles ?? {},
+    viewer.projectRoles ?? {},
+    viewer.projectUids ?? {},
+  ]);
+  const now = Date.now();
+  const hit = byContent.get(content);
+  if (hit && now - hit.at <= REUSE_MS) return hit;
+  if (byContent.size >= RECENT_SIGNATURES_MAX)
+    for (const [k, v] of byContent)
+      if (now - v.at > REUSE_MS || byContent.size >= RECENT_SIGNATURES_MAX) byContent.delete(k);
+  const signed = { at: now, token: signIdentity(key, viewer) };
+  signed.token.catch(() => byContent.delete(content));
+  byContent.set(content, signed);
+  return signed;
+}
 
 export type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -149,11 +185,12 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     ctx: Partial<GatewayContext>,
   ): Promise<void> {
     if (!this.identityKey || !ctx.viewer) return;
-    // Signed once per request: every fetch of its query plan (to any subgraph) carries the same identity. A
-    // subscription's context lives on for its events, so a signature is reused only for half its lifetime.
+    // One signature per request at most: every fetch of its query plan (to any subgraph) carries the same identity,
+    // itself shared with the other requests of the same viewer and roles (recentSignature). A subscription's context
+    // lives on for its events, so a signature is reused only for half its lifetime.
     let signed = signedIdentities.get(ctx);
-    if (!signed || Date.now() - signed.at > (IDENTITY_TTL_SECONDS * 1000) / 2) {
-      signed = { at: Date.now(), token: signIdentity(this.identityKey, ctx.viewer) };
+    if (!signed || Date.now() - signed.at > REUSE_MS) {
+      signed = recentSignature(this.identityKey, ctx.viewer);
       signedIdentities.set(ctx, signed);
     }
     headers.set(IDENTITY_HEADER, await signed.token);
