@@ -11,8 +11,8 @@
 // - tree:<dir>: ours as the checkout in <dir> has it (e.g. a `git worktree` of an earlier commit, its node_modules a
 //   link to this one's), to measure a change before and after in the same run.
 //
-// Prints one JSON line ({ ready: true, url }) when listening; answers IPC { cmd: 'cpu' } with this process's CPU time
-// (µs); exits when the parent disconnects.
+// Prints { ready: true } at once; IPC { cmd: 'start' } starts the gateway and answers its URL, { cmd: 'cpu' } this
+// process's CPU time (µs); exits when the parent disconnects.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -112,19 +112,29 @@ async function hive(router: boolean): Promise<{ url: string; close(): Promise<vo
   };
 }
 
-const g =
+/** Started on the parent's `start` command (no start-up deadline: a loaded machine may take a while). */
+let started: Promise<{ url: string; close(): Promise<void> }> | undefined;
+const start = () =>
   kind === 'ours'
-    ? await ours()
+    ? ours()
     : kind.startsWith('tree:')
-      ? await ours(kind.slice(5))
+      ? ours(kind.slice(5))
       : kind === 'plain'
-        ? await plain()
-        : await hive(kind === 'hive-router');
+        ? plain()
+        : hive(kind === 'hive-router');
 process.on('message', (m: { id: number; cmd: string }) => {
   if (m.cmd === 'cpu') {
     const u = process.cpuUsage();
     process.send?.({ id: m.id, cpuMicros: u.user + u.system });
+  } else if (m.cmd === 'start') {
+    (started ??= start()).then(
+      (g) => process.send?.({ id: m.id, url: g.url }),
+      (e: unknown) => process.send?.({ id: m.id, error: e instanceof Error ? e.message : String(e) }),
+    );
   }
 });
-process.on('disconnect', () => void g.close().finally(() => process.exit(0)));
-process.stdout.write(JSON.stringify({ ready: true, url: g.url }) + '\n');
+process.on(
+  'disconnect',
+  () => void (started ?? Promise.resolve(undefined)).then((g) => g?.close()).finally(() => process.exit(0)),
+);
+process.stdout.write(JSON.stringify({ ready: true }) + '\n');

@@ -8,8 +8,9 @@
 // - monitoring against a stub Prometheus on loopback that answers fixed series: each pod asked for gets a CPU and a
 //   memory value derived from its name, so every gateway must give the same numbers.
 //
-// When listening it prints one JSON line (SubgraphsReady); the IPC command `setup` waits for the workloads caches and
-// adds the workspaces and members (answered with Setup). It exits when the parent disconnects.
+// It prints { ready: true } at once; the IPC command `setup` starts the subgraphs, waits for the workloads caches and
+// adds the workspaces and members (answered with Setup: no start-up deadline, a loaded machine may take minutes). It
+// exits when the parent disconnects.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
@@ -20,17 +21,13 @@ import { startAccountsSubgraph } from '../services/accounts/server.js';
 import { startMonitoringSubgraph } from '../services/monitoring/server.js';
 import { startWorkloadsSubgraph } from '../services/workloads/server.js';
 
-export interface SubgraphsReady {
-  ready: true;
+/** The answer to the parent's `setup` command: the subgraphs started, their caches synced, the members added. */
+export interface Setup {
+  id: number;
   /** GraphQL URLs by subgraph name (as in the supergraph). */
   urls: { accounts: string; workloads: string; monitoring: string };
   /** accounts' base URL (JWKS and /internal/*). */
   accountsBase: string;
-}
-
-/** The answer to the parent's `setup` command, once the caches are synced and the members added. */
-export interface Setup {
-  id: number;
   syncMs: number;
   workspaces: number;
   members: number;
@@ -106,34 +103,38 @@ function stubPrometheus(): Promise<{ url: string; server: Server }> {
 
 // ------------------------------------------------------------------ the subgraphs
 
-const t0 = performance.now();
-const prometheus = await stubPrometheus();
-const accounts = await startAccountsSubgraph({
-  port: 0,
-  log: quiet,
-  identitySecret,
-  internalToken,
-  adminPassword,
-  kubeConfig: kc,
-  ...(process.env.BENCH_DATABASE_URL ? { databaseUrl: process.env.BENCH_DATABASE_URL } : {}),
-});
-const workloads = await startWorkloadsSubgraph({
-  port: 0,
-  kubeConfig: kc,
-  log: quiet,
-  identitySecret,
-  accounts: { url: accounts.baseUrl, internalToken },
-});
-const monitoring = await startMonitoringSubgraph({
-  port: 0,
-  log: quiet,
-  identitySecret,
-  kubeConfig: kc,
-  prometheusUrl: prometheus.url,
-});
+/** Running subgraphs, for the shutdown. */
+const running: { close(): Promise<void> }[] = [];
 
-/** Waits for the workloads caches, then adds the workspaces and members; answers the parent's `setup` command. */
 async function setup(): Promise<Omit<Setup, 'id'>> {
+  const t0 = performance.now();
+  const prometheus = await stubPrometheus();
+  const accounts = await startAccountsSubgraph({
+    port: 0,
+    log: quiet,
+    identitySecret,
+    internalToken,
+    adminPassword,
+    kubeConfig: kc,
+    ...(process.env.BENCH_DATABASE_URL ? { databaseUrl: process.env.BENCH_DATABASE_URL } : {}),
+  });
+  const workloads = await startWorkloadsSubgraph({
+    port: 0,
+    kubeConfig: kc,
+    log: quiet,
+    identitySecret,
+    accounts: { url: accounts.baseUrl, internalToken },
+  });
+  const monitoring = await startMonitoringSubgraph({
+    port: 0,
+    log: quiet,
+    identitySecret,
+    kubeConfig: kc,
+    prometheusUrl: prometheus.url,
+  });
+
+  /** Waits for the workloads caches, then adds the workspaces and members; answers the parent's `setup` command. */
+  running.push(monitoring, workloads, accounts, { close: async () => void prometheus.server.close() });
   await workloads.ready();
   const syncMs = performance.now() - t0;
   // Workspaces of the sandbox's namespace labels, and members of each workspace and of the first projects.
@@ -168,7 +169,13 @@ async function setup(): Promise<Omit<Setup, 'id'>> {
       }
     }
   }
-  return { syncMs, workspaces: workspaces.length, members: users.length };
+  return {
+    urls: { accounts: accounts.url, workloads: workloads.url, monitoring: monitoring.url },
+    accountsBase: accounts.baseUrl,
+    syncMs,
+    workspaces: workspaces.length,
+    members: users.length,
+  };
 }
 let setupDone: Promise<Omit<Setup, 'id'>> | undefined;
 process.on('message', (m: { id: number; cmd: string }) => {
@@ -182,17 +189,9 @@ process.on('message', (m: { id: number; cmd: string }) => {
 let closing: Promise<void> | undefined;
 const shutdown = () =>
   (closing ??= (async () => {
-    await monitoring.close();
-    await workloads.close();
-    await accounts.close();
-    prometheus.server.close();
+    for (const r of running) await r.close();
   })());
 process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));
 process.once('SIGTERM', () => void shutdown().finally(() => process.exit(0)));
 
-const ready: SubgraphsReady = {
-  ready: true,
-  urls: { accounts: accounts.url, workloads: workloads.url, monitoring: monitoring.url },
-  accountsBase: accounts.baseUrl,
-};
-process.stdout.write(JSON.stringify(ready) + '\n');
+process.stdout.write(JSON.stringify({ ready: true }) + '\n');

@@ -16,7 +16,7 @@ import { randomIdentitySecret } from '../services/common/identity.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { startChild, stopChild, type Child } from './child.js';
 import type { GatewayKind } from './gateway-throughput-gateway.js';
-import type { Setup, SubgraphsReady } from './gateway-throughput-subgraphs.js';
+import type { Setup } from './gateway-throughput-subgraphs.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Ready } from './sandbox-server.js';
 
@@ -136,18 +136,18 @@ async function main(): Promise<void> {
   const internalToken = randomIdentitySecret();
   const adminPassword = `Bench-${randomIdentitySecret()}`;
   let sandbox: Child<Ready> | undefined;
-  let subgraphs: Child<SubgraphsReady> | undefined;
+  let subgraphs: Child<unknown> | undefined;
   const runs: Run[] = [];
   try {
     sandbox = await startChild<Ready>('sandbox-server.ts', { BENCH_PODS: String(PODS), BENCH_NODES: String(NODES) });
-    subgraphs = await startChild<SubgraphsReady>('gateway-throughput-subgraphs.ts', {
+    subgraphs = await startChild<unknown>('gateway-throughput-subgraphs.ts', {
       BENCH_KUBECONFIG: sandbox.ready.sandbox.kubeconfig,
       BENCH_IDENTITY_SECRET: identitySecret,
       BENCH_INTERNAL_TOKEN: internalToken,
       BENCH_ADMIN_PASSWORD: adminPassword,
     });
-    const { urls } = subgraphs.ready;
     const setup = await subgraphs.call<{ id: number }, Setup>({ cmd: 'setup' });
+    const { urls } = setup;
     console.error(
       `subgraphs ready: caches synced after ${(setup.syncMs / 1000).toFixed(1)} s; ${setup.workspaces} workspaces, ${setup.members} members each`,
     );
@@ -166,14 +166,14 @@ async function main(): Promise<void> {
     const order = (round: number) => (round % 2 === 0 ? KINDS : [...KINDS].reverse());
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of order(round)) {
-        const gateway = await startChild<{ url: string }>(
+        const gateway = await startChild<unknown>(
           'gateway-throughput-gateway.ts',
           {
             BENCH_GATEWAY: kind,
             BENCH_SUPERGRAPH: supergraphPath,
             BENCH_IDENTITY_SECRET: identitySecret,
             BENCH_INTERNAL_TOKEN: internalToken,
-            BENCH_ACCOUNTS_BASE: subgraphs.ready.accountsBase,
+            BENCH_ACCOUNTS_BASE: setup.accountsBase,
             NODE_ENV: 'production',
           },
           (kind === 'ours' || kind.startsWith('tree:')) && PROFILE_DIR
@@ -197,12 +197,12 @@ async function main(): Promise<void> {
 
 async function measure(
   kind: GatewayKind,
-  gateway: Child<{ url: string }>,
+  gateway: Child<unknown>,
   round: number,
   reference: Map<string, unknown>,
   adminPassword: string,
 ): Promise<Run[]> {
-  const url = gateway.ready.url;
+  const { url } = await gateway.call<{ id: number }, { id: number; url: string }>({ cmd: 'start' });
   // Ours checks real access tokens: the bootstrap admin logs in through it, as a user would.
   let token: string | undefined;
   if (kind === 'ours' || kind.startsWith('tree:')) {
