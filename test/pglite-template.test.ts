@@ -1,7 +1,7 @@
 // A fresh embedded database is a copy of an initdb'd template (services/accounts/clients/pglite-template.ts): the
 // copy must be a working database of its own, the template complete or absent, and every failure must leave the
 // folder to PGlite's own initdb.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -53,12 +53,21 @@ describe('PGlite data folders from a template', () => {
     expect(readdirSync(cache).sort()).toEqual(['template', `template.partial-${process.ppid}-y`]);
   });
 
-  it('leaves a folder that holds anything to PGlite', async () => {
-    const used = join(dir, 'used');
-    mkdirSync(used);
-    writeFileSync(join(used, 'something'), 'x');
-    expect(await seedFromTemplate(PGlite, used, join(dir, 'cache', 'template'))).toBe(false);
-    expect(readdirSync(used)).toEqual(['something']);
+  it('copies beside files of others (apps keeps credentials.key there), and leaves any part of a database to PGlite', async () => {
+    const template = join(dir, 'cache', 'template');
+    const withKey = join(dir, 'with-key');
+    mkdirSync(withKey);
+    writeFileSync(join(withKey, 'credentials.key'), 'k');
+    expect(await seedFromTemplate(PGlite, withKey, template)).toBe(true);
+    expect(existsSync(join(withKey, 'PG_VERSION'))).toBe(true);
+    expect(readFileSync(join(withKey, 'credentials.key'), 'utf8')).toBe('k');
+    // A folder with a database, or part of one: nothing copied over it.
+    const partial = join(dir, 'partial');
+    mkdirSync(join(partial, 'base'), { recursive: true });
+    writeFileSync(join(partial, 'base', 'x'), 'x');
+    expect(await seedFromTemplate(PGlite, partial, template)).toBe(false);
+    expect(readdirSync(partial)).toEqual(['base']);
+    expect(await seedFromTemplate(PGlite, withKey, template)).toBe(false);
   });
 
   it('when no template can be made, leaves the folder empty and PGlite runs initdb in it', async () => {

@@ -85,15 +85,17 @@ function removeQuietly(path: string): void {
 }
 
 /**
- * Fills an empty or missing data folder with a copy of the template (making the template first when there is none
- * yet). Returns whether it did; a folder that already holds anything is left to PGlite.
+ * Fills a data folder that holds no database yet with a copy of the template (making the template first when there
+ * is none yet). Files of others in it stay (the apps subgraph keeps its credentials.key there); a folder holding any
+ * file of a database (PG_VERSION, or anything named like an entry of the template) is left to PGlite. Returns
+ * whether it copied.
  */
 export async function seedFromTemplate(
   PGlite: PGliteClass,
   dataDir: string,
   template = pgliteTemplatePath(),
 ): Promise<boolean> {
-  if (!template || (existsSync(dataDir) && readdirSync(dataDir).length > 0)) return false;
+  if (!template || existsSync(join(dataDir, 'PG_VERSION'))) return false;
   let made = making.get(template);
   if (!made) {
     made = makeTemplate(PGlite, template);
@@ -101,12 +103,15 @@ export async function seedFromTemplate(
     void made.finally(() => making.delete(template));
   }
   if (!(await made)) return false;
+  const ours = readdirSync(template);
+  const present = new Set(existsSync(dataDir) ? readdirSync(dataDir) : []);
+  if (ours.some((f) => present.has(f))) return false;
   try {
-    cpSync(template, dataDir, { recursive: true });
+    cpSync(template, dataDir, { recursive: true, force: false, errorOnExist: true });
     return true;
   } catch {
-    // A half copy would be taken for a database: the folder is emptied again for initdb.
-    for (const f of existsSync(dataDir) ? readdirSync(dataDir) : []) removeQuietly(join(dataDir, f));
+    // A half copy would be taken for a database: what was copied goes again, and PGlite runs initdb.
+    for (const f of ours) removeQuietly(join(dataDir, f));
     return false;
   }
 }
