@@ -33,62 +33,23 @@ async function analyze(body: Record<string, unknown>, path = '/_analyze'): Promi
 }
 const words = async (text: string) => (await analyze({ analyzer: 'standard', text })).map((t) => t.token);
 
+// The example sentence of the standard tokenizer's page and its documented tokens.
+const SENTENCE = "The 2 QUICK Brown-Foxes jumped over the lazy dog's bone.";
+const SENTENCE_TOKENS = "The 2 QUICK Brown Foxes jumped over the lazy dog's bone".split(' ');
+
 describe('the standard tokenizer (reference examples)', () => {
   it('splits the documented sentence as the standard tokenizer page shows', async () => {
-    const tokens = await analyze({
-      tokenizer: 'standard',
-      text: "The 2 QUICK Brown-Foxes jumped over the lazy dog's bone.",
-    });
-    expect(tokens.map((t) => t.token)).toEqual([
-      'The',
-      '2',
-      'QUICK',
-      'Brown',
-      'Foxes',
-      'jumped',
-      'over',
-      'the',
-      'lazy',
-      "dog's",
-      'bone',
-    ]);
+    const tokens = await analyze({ tokenizer: 'standard', text: SENTENCE });
+    expect(tokens.map((t) => t.token)).toEqual(SENTENCE_TOKENS);
   });
 
   it('lowercases with the standard analyzer', async () => {
-    expect(await words("The 2 QUICK Brown-Foxes jumped over the lazy dog's bone.")).toEqual([
-      'the',
-      '2',
-      'quick',
-      'brown',
-      'foxes',
-      'jumped',
-      'over',
-      'the',
-      'lazy',
-      "dog's",
-      'bone',
-    ]);
+    expect(await words(SENTENCE)).toEqual(SENTENCE_TOKENS.map((t) => t.toLowerCase()));
   });
 
   it('cuts tokens at max_token_length (the page example with 5)', async () => {
-    const tokens = await analyze({
-      tokenizer: { type: 'standard', max_token_length: 5 },
-      text: "The 2 QUICK Brown-Foxes jumped over the lazy dog's bone.",
-    });
-    expect(tokens.map((t) => t.token)).toEqual([
-      'The',
-      '2',
-      'QUICK',
-      'Brown',
-      'Foxes',
-      'jumpe',
-      'd',
-      'over',
-      'the',
-      'lazy',
-      "dog's",
-      'bone',
-    ]);
+    const tokens = await analyze({ tokenizer: { type: 'standard', max_token_length: 5 }, text: SENTENCE });
+    expect(tokens.map((t) => t.token)).toEqual(SENTENCE_TOKENS.flatMap((t) => (t === 'jumped' ? ['jumpe', 'd'] : [t])));
   });
 
   it('answers the _analyze page example with offsets, types and positions', async () => {
