@@ -58,8 +58,12 @@ interface Bucket {
   keys: Set<string>;
   members: number;
   content: number;
-  /** Recent membership changes (key added or removed, at seq); complete for every seq > logFrom. */
-  log: { seq: number; key: string }[];
+  /**
+   * Recent membership changes (key added or removed, at seq), as two parallel arrays (no object per entry); complete
+   * for every seq > logFrom.
+   */
+  logSeqs: number[];
+  logKeys: string[];
   logFrom: number;
 }
 
@@ -69,11 +73,15 @@ const LOG_LIMIT = 4096;
  * The objects of one kind, by `namespace/name`, with secondary indexes (index name → value → keys). Each bucket
  * carries version counters, so derived data (sorted arrays in the model) can be cached and invalidated lazily. The
  * informer writes (upsert, delete, seen); everyone else reads through CacheReader.
+ *
+ * As client-go's threadSafeMap, it keeps no per-object record of the values an object was indexed under: an update or
+ * delete computes them again from the stored object, so index functions must be pure functions of the object (and
+ * stored objects are never changed in place). That record cost more memory per object than most objects' own fields.
  */
 export class IndexedCache implements CacheReader {
   private readonly objects = new Map<string, StoredObject>();
   private readonly indexes = new Map<string, Map<string, Bucket>>();
-  private readonly valuesOfKey = new Map<string, Map<string, string[]>>();
+  private readonly indexFnList: [string, IndexFn][];
   private lastRv = '';
   private waiters = new Set<() => void>();
   private changes = 0;
@@ -81,12 +89,10 @@ export class IndexedCache implements CacheReader {
 
   constructor(
     readonly kind: string,
-    private readonly indexFns: Record<string, IndexFn>,
+    indexFns: Record<string, IndexFn>,
   ) {
-    for (const name of ['all', ...Object.keys(indexFns)]) {
-      this.indexes.set(name, new Map());
-      this.valuesOfKey.set(name, new Map());
-    }
+    this.indexFnList = Object.entries(indexFns);
+    for (const name of ['all', ...Object.keys(indexFns)]) this.indexes.set(name, new Map());
   }
 
   get size(): number {
@@ -143,9 +149,9 @@ export class IndexedCache implements CacheReader {
     const b = this.bucket(index, value);
     if (b.members === since) return [];
     if (b.members < since || b.logFrom > since) return undefined;
-    let from = b.log.length;
-    while (from > 0 && b.log[from - 1].seq > since) from--;
-    return b.log.slice(from).map((e) => e.key);
+    let from = b.logSeqs.length;
+    while (from > 0 && b.logSeqs[from - 1] > since) from--;
+    return b.logKeys.slice(from);
   }
 
   /** The bucket of an index value (an empty one when nothing is indexed under it). */
@@ -161,27 +167,26 @@ export class IndexedCache implements CacheReader {
     this.objects.set(key, o);
     const all = previous ? undefined : this.add('all', '', key);
     if (previous && all === undefined) this.touch('all', '', key);
-    for (const [name, fn] of Object.entries(this.indexFns)) {
+    for (const [name, fn] of this.indexFnList) {
       const values = dedupe(fn(o));
-      const old = this.valuesOfKey.get(name)!.get(key) ?? [];
+      const old = previous ? dedupe(fn(previous)) : NONE;
       for (const v of old) if (!values.includes(v)) this.remove(name, v, key);
       for (const v of values) {
         if (old.includes(v)) this.touch(name, v, key);
         else this.add(name, v, key);
       }
-      this.valuesOfKey.get(name)!.set(key, values);
     }
     this.seen(o.metadata.resourceVersion);
   }
 
   delete(o: StoredObject): void {
     const key = keyOf(o);
-    if (!this.objects.delete(key)) return;
+    // The values it is indexed under are those of the object stored, not of the one the DELETED event carries.
+    const stored = this.objects.get(key);
+    if (!stored) return;
+    this.objects.delete(key);
     this.remove('all', '', key);
-    for (const name of Object.keys(this.indexFns)) {
-      for (const v of this.valuesOfKey.get(name)!.get(key) ?? []) this.remove(name, v, key);
-      this.valuesOfKey.get(name)!.delete(key);
-    }
+    for (const [name, fn] of this.indexFnList) for (const v of dedupe(fn(stored))) this.remove(name, v, key);
     this.seen(o.metadata.resourceVersion);
   }
 
@@ -212,7 +217,7 @@ export class IndexedCache implements CacheReader {
     const idx = this.indexes.get(index)!;
     let b = idx.get(value);
     if (!b) {
-      b = { keys: new Set(), members: 0, content: 0, log: [], logFrom: this.seq };
+      b = { keys: new Set(), members: 0, content: 0, logSeqs: [], logKeys: [], logFrom: this.seq };
       idx.set(value, b);
     }
     b.keys.add(key);
@@ -223,10 +228,12 @@ export class IndexedCache implements CacheReader {
     const seq = ++this.seq;
     b.members = seq;
     b.content = seq;
-    b.log.push({ seq, key });
-    if (b.log.length > LOG_LIMIT) {
-      const dropped = b.log.splice(0, LOG_LIMIT / 2);
-      b.logFrom = dropped[dropped.length - 1].seq;
+    b.logSeqs.push(seq);
+    b.logKeys.push(key);
+    if (b.logSeqs.length > LOG_LIMIT) {
+      b.logFrom = b.logSeqs[LOG_LIMIT / 2 - 1];
+      b.logSeqs.splice(0, LOG_LIMIT / 2);
+      b.logKeys.splice(0, LOG_LIMIT / 2);
     }
   }
 
@@ -249,13 +256,14 @@ const EMPTY_BUCKET: Bucket = Object.freeze({
   keys: new Set<string>(),
   members: 0,
   content: 0,
-  log: [],
+  logSeqs: [],
+  logKeys: [],
   logFrom: 0,
 }) as Bucket;
+const NONE: readonly string[] = [];
 const dedupe = (values: string[]) => (values.length < 2 ? values : [...new Set(values)]);
 
 export const byNamespace: IndexFn = (o) => (o.metadata.namespace ? [o.metadata.namespace] : []);
 export const byLabel: IndexFn = (o) => Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`);
 export const byLabelKey: IndexFn = (o) => Object.keys(o.metadata.labels ?? {});
 export const byOwner: IndexFn = (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
-export const byUid: IndexFn = (o) => (o.metadata.uid ? [o.metadata.uid] : []);

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import type { StoredObject } from '../../common/k8s/object.js';
+import { compactObject } from './compact.js';
 import { KINDS, sanitize, type KindName } from './kinds.js';
 import { UnsafeRequestPathError } from './kube-paths.js';
 
@@ -101,7 +102,10 @@ export async function rawRequest(
   });
 }
 
-/** A whole LIST of a path, in chunks of `chunk` (limit/continue), items given their apiVersion and kind. */
+/**
+ * A whole LIST of a path, in chunks of `chunk` (limit/continue), items given their apiVersion and kind and kept as the
+ * caches keep them (compact.ts).
+ */
 export async function listChunked(
   kc: k8s.KubeConfig,
   path: string,
@@ -122,7 +126,7 @@ export async function listChunked(
     for (const o of page.items ?? []) {
       o.apiVersion ??= apiVersion;
       o.kind ??= kind;
-      items.push(kind in KINDS ? sanitize(kind as KindName, o) : o);
+      items.push(compactObject(kind in KINDS ? sanitize(kind as KindName, o) : o));
     }
     cont = page.metadata?.continue ?? '';
     resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;

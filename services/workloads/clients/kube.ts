@@ -11,12 +11,12 @@ import {
   byLabelKey,
   byNamespace,
   byOwner,
-  byUid,
   IndexedCache,
   type CacheReader,
   type IndexFn,
 } from './indexed-cache.js';
 import type { StoredObject } from '../../common/k8s/object.js';
+import { compactObject } from './compact.js';
 import { CORE_KINDS, KINDS, sanitize, type KindName, type KindUnavailable } from './kinds.js';
 import { CheckedObjectApi, namespacedPath, objectPath } from './kube-paths.js';
 import { KubeApiError, listChunked, rawRequest, toKubeError, wrapKubeCall as wrap } from './kube-rest.js';
@@ -104,7 +104,7 @@ export class KubeClient {
     }
     this.objects = CheckedObjectApi.make(this.kc);
     this.watch = new StoppableWatch(this.kc);
-    const common = { namespace: byNamespace, label: byLabel, labelKey: byLabelKey, owner: byOwner, uid: byUid };
+    const common = { namespace: byNamespace, label: byLabel, labelKey: byLabelKey, owner: byOwner };
     const make = (kind: KindName, extra: Record<string, IndexFn> = {}) =>
       new IndexedCache(kind, { ...common, ...extra, ...(opts.indexes?.[kind] ?? {}) });
     this.stores = {
@@ -145,8 +145,9 @@ export class KubeClient {
    */
   private informerOf(kind: KindName, opts: KubeClientOptions): Informer<k8s.KubernetesObject> {
     const cache = this.stores[kind];
+    // Objects arrive as the caches keep them: the LIST's through listAll, the watch's through `transform`.
     const changed = (type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: k8s.KubernetesObject) => {
-      const object = sanitize(kind, raw as unknown as StoredObject);
+      const object = raw as unknown as StoredObject;
       const previous = cache.get(object.metadata.namespace, object.metadata.name);
       if (type === 'DELETED') cache.delete(object);
       else cache.upsert(object);
@@ -169,11 +170,9 @@ export class KubeClient {
       onWatching: () => this.downSince.delete(kind),
       onStarted: (first) => this.started(kind, first),
       onError: (err, attempt, delayMs) => this.failed(kind, err, attempt, delayMs),
-      // Secrets lose their values before anything (ListWatch's own store included) sees them.
-      transform:
-        kind === 'Secret'
-          ? (o) => sanitize('Secret', o as unknown as StoredObject) as unknown as k8s.KubernetesObject
-          : undefined,
+      // Before anything (ListWatch's own store included) sees them, objects lose managedFields and Secrets their
+      // values, and their strings are shared (compact.ts).
+      transform: (o) => compactObject(sanitize(kind, o as unknown as StoredObject)) as unknown as k8s.KubernetesObject,
     });
   }
 
@@ -347,7 +346,7 @@ export class KubeClient {
             ),
           );
         else if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' || phase === 'BOOKMARK')
-          onEvent({ type: phase, object: sanitize(kind, o) });
+          onEvent({ type: phase, object: compactObject(sanitize(kind, o)) });
       },
       (err: unknown) => finish(err ? toKubeError(err) : undefined),
     );
@@ -388,6 +387,7 @@ export class KubeClient {
       path,
       this.watch,
       list as unknown as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
+      { transform: (o) => compactObject(o as unknown as StoredObject) as unknown as k8s.KubernetesObject },
     );
     informer.on('add', (o) => cache.upsert(o as unknown as StoredObject));
     informer.on('update', (o) => cache.upsert(o as unknown as StoredObject));
