@@ -347,6 +347,20 @@ async function main(): Promise<void> {
       'heap/client',
       'RSS/client',
     ];
+    /** A phase's row: who and what rate (`first`), its measurements, then memory per client (`last`). */
+    const phaseRow = (p: PhaseResult, first: string[], last: string[]): string[] => [
+      ...first,
+      String(p.upstreamSubscriptions),
+      String(p.apiServerWatches),
+      perClientEvents(p),
+      String(p.lostEvents),
+      ms(p.gateway.p50),
+      ms(p.gateway.p99),
+      `${(p.gateway.p50 / base.p50).toFixed(2)}x`,
+      `${(p.gateway.p99 / base.p99).toFixed(2)}x`,
+      `${ms(p.direct.p50)} / ${ms(p.direct.p99)}`,
+      ...last,
+    ];
     const rows: string[][] = [
       [
         '0 (direct only)',
@@ -364,38 +378,18 @@ async function main(): Promise<void> {
         '-',
         '-',
       ],
-      [
-        '1 (all namespaces)',
-        '1',
-        String(RATE),
-        String(baseline.upstreamSubscriptions),
-        String(baseline.apiServerWatches),
-        perClientEvents(baseline),
-        String(baseline.lostEvents),
-        ms(baseline.gateway.p50),
-        ms(baseline.gateway.p99),
-        `${(baseline.gateway.p50 / base.p50).toFixed(2)}x`,
-        `${(baseline.gateway.p99 / base.p99).toFixed(2)}x`,
-        `${ms(baseline.direct.p50)} / ${ms(baseline.direct.p99)}`,
-        '-',
-        '-',
-      ],
-      ...steps.map((s) => [
-        s.clients.toLocaleString('en-US'),
-        s.sameOp ? '1 (same op)' : `${Math.min(s.clients, namespaces.length)} (spread)`,
-        (s.expectedEvents / SECONDS).toLocaleString('en-US', { maximumFractionDigits: 0 }),
-        String(s.upstreamSubscriptions),
-        String(s.apiServerWatches),
-        perClientEvents(s),
-        String(s.lostEvents),
-        ms(s.gateway.p50),
-        ms(s.gateway.p99),
-        `${(s.gateway.p50 / base.p50).toFixed(2)}x`,
-        `${(s.gateway.p99 / base.p99).toFixed(2)}x`,
-        `${ms(s.direct.p50)} / ${ms(s.direct.p99)}`,
-        kb(perClient(s, 'heapUsed')),
-        kb(perClient(s, 'rss')),
-      ]),
+      phaseRow(baseline, ['1 (all namespaces)', '1', String(RATE)], ['-', '-']),
+      ...steps.map((s) =>
+        phaseRow(
+          s,
+          [
+            s.clients.toLocaleString('en-US'),
+            s.sameOp ? '1 (same op)' : `${Math.min(s.clients, namespaces.length)} (spread)`,
+            (s.expectedEvents / SECONDS).toLocaleString('en-US', { maximumFractionDigits: 0 }),
+          ],
+          [kb(perClient(s, 'heapUsed')), kb(perClient(s, 'rss'))],
+        ),
+      ),
     ];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     console.log(head.map((h, i) => (i === 0 ? h.padEnd(w[i]) : h.padStart(w[i]))).join('  '));
