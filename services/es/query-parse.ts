@@ -1,6 +1,7 @@
 // The query DSL read into a tree, with Elasticsearch's parsing errors (unknown query, malformed clauses) raised
 // before any index is touched, as the real server answers even when no document could match.
 import { EsError, parsingError } from './errors.js';
+import { parseSimpleQueryString } from './query-sqs.js';
 
 export type Query =
   | { kind: 'match_all'; boost: number }
@@ -323,6 +324,8 @@ export function parseQuery(q: unknown): Query {
       });
       return { kind: 'dis_max', queries: per, boost: num(body.boost, 1) };
     }
+    case 'simple_query_string':
+      return parseSimpleQueryString(body);
     default:
       throw parsingError(`unknown query [${name}]`);
   }
