@@ -4,6 +4,8 @@
 #   docker run kubegraph dist/services/workloads/main.js   -> a subgraph (accounts, workloads, monitoring, logging, apps)
 # test/deploy-dist.test.ts builds dist/ and starts every service with the entry point and commands below, from a
 # folder laid out as /app is here (production dependencies only), so the image cannot drift from the code.
+# Tag seen pinned in public Dockerfiles (several with a digest) when checked on 2026-12-07; no registry is reachable
+# where this file is tested.
 ARG NODE_IMAGE=node:22.23.3-bookworm-slim
 
 # --- build: dev dependencies, tsc to dist/, the helm binary for the apps subgraph ---
@@ -46,5 +48,7 @@ EXPOSE 4000 4001 4002 4003 4004 4005
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "deploy/healthcheck.mjs"]
 # Every entry point closes cleanly on SIGTERM (services/common/config.ts runService) and exits.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--enable-source-maps"]
+# The tracing preload (services/common/tracing.ts) before every service's own modules: it does nothing unless
+# OTEL_EXPORTER_OTLP_ENDPOINT is set, and with it sends spans there (README "Tracing"), the last ones on SIGTERM too.
+ENTRYPOINT ["node", "--enable-source-maps", "--import=./dist/services/common/tracing.js"]
 CMD ["dist/gateway/main.js"]

@@ -3,7 +3,9 @@
 // dist/, deploy/healthcheck.mjs), and every service that exists started there with the Dockerfile's ENTRYPOINT and
 // the command docker-compose.yml gives it. Each answers /healthz (checked by the image's HEALTHCHECK script, finding
 // the service from the process as in a container), the gateway answers a login and a federated query, and SIGTERM
-// (what `docker stop` sends) ends every service cleanly with exit code 0.
+// (what `docker stop` sends) ends every service cleanly with exit code 0. The ENTRYPOINT's tracing preload, built into
+// dist/, sends each service's spans to an OTLP receiver on loopback given as compose gives Jaeger's endpoint: the
+// federated query is one trace across the gateway and the subgraphs it asked, each under its own service name.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -22,6 +24,7 @@ import {
   readCompose,
   readDockerfile,
 } from './harness/deploy.js';
+import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { eventually, startTestSandbox, TOOLS_BIN, type TestSandbox } from './harness/sandbox.js';
 
 const run = promisify(execFile);
@@ -39,6 +42,7 @@ interface Running {
 }
 
 let sandbox: TestSandbox;
+let receiver: OtlpReceiver;
 let app: string;
 const running = new Map<string, Running>();
 
@@ -71,12 +75,14 @@ beforeAll(async () => {
   mkdirSync(join(app, 'deploy'));
   cpSync(join(ROOT, 'deploy/healthcheck.mjs'), join(app, 'deploy/healthcheck.mjs'));
   sandbox = await startTestSandbox({ seed: { kind: 'demo' } });
+  receiver = await startOtlpReceiver();
 }, 600_000);
 
 // The image folder holds a whole node_modules: removing it takes a while on a busy disk.
 afterAll(async () => {
   for (const r of running.values()) r.child.kill('SIGKILL');
   await sandbox?.close();
+  await receiver?.close();
   if (app) await rm(app, { recursive: true, force: true });
 }, 300_000);
 
@@ -112,6 +118,14 @@ describe('the image layout (built dist/, production dependencies only)', () => {
         KUBEGRAPH_ADMIN_PASSWORD: secrets.KUBEGRAPH_ADMIN_PASSWORD,
         ACCOUNTS_DATA_DIR: accountsData,
         ACCOUNTS_URL: url('accounts'),
+        // The tracing variables compose gives every service, the endpoint this test's receiver instead of Jaeger.
+        ...Object.fromEntries(
+          Object.entries(compose.services[composeNames.get(service)!].environment ?? {})
+            .filter(([k]) => k.startsWith('OTEL_'))
+            .map(([k, v]) => [k, String(v)]),
+        ),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
       };
       if (service === 'gateway')
         for (const [name, { env: variable }] of Object.entries(SUBGRAPHS))
@@ -187,6 +201,21 @@ describe('the image layout (built dist/, production dependencies only)', () => {
       answer.data!.projects.edges as { node: { name: string; workspace: { name: string } | null } }[]
     ).map((e) => e.node);
     expect(projects.map((p) => p.name)).toContain('shop');
+
+    // One trace: the gateway's request (root), and the server spans of accounts and workloads under it.
+    const trace = await eventually(
+      () => {
+        const root = receiver.spans.find(
+          (s) => s.service === 'kubegraph-gateway' && s.parentSpanId === '' && s.name === 'graphql query',
+        );
+        if (!root) return undefined;
+        const services = new Set(receiver.spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
+        return services.has('kubegraph-accounts') && services.has('kubegraph-workloads') ? services : undefined;
+      },
+      30_000,
+      'the federated query as one trace across three services',
+    );
+    expect([...trace].sort()).toEqual(['kubegraph-accounts', 'kubegraph-gateway', 'kubegraph-workloads']);
   }, 120_000);
 
   it('SIGTERM (docker stop) ends every service cleanly with exit code 0', async () => {
