@@ -10,6 +10,7 @@
 //  - a dropped upstream is reopened with back-off from the last resumeToken it delivered, so clients see no gap and
 //    no duplicate; an entity fetch that fails becomes an error on that event only.
 import { createHash } from 'node:crypto';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { executeQueryPlan, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
@@ -31,6 +32,8 @@ import type { Logger } from '../services/common/log.js';
 import type { GatewayContext } from './datasource.js';
 import { prepareUpstream, resumeTokenOf, type PlannedSubscription } from './subscription-plan.js';
 import { SharedExecution, Upstream, type ClientStream } from './upstream.js';
+
+const tracer = trace.getTracer('kubegraph-gateway-subscriptions');
 
 /** The pseudo-service that hands an upstream event to executeQueryPlan as the primary fetch's response. */
 const EVENT_SERVICE = '__kubegraph_subscription_event';
@@ -379,14 +382,38 @@ export class SubscriptionExecutor {
       metrics: {},
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- executeQueryPlan takes Apollo's full request context; it reads only the fields given here
     } as any;
-    return (await executeQueryPlan(
-      { kind: 'QueryPlan', node },
-      serviceMap,
-      requestContext,
-      execution.operationContext,
-      this.supergraphSchema,
-      this.fedApiSchema,
-    )) as ExecutionResult;
+    // With tracing on (services/common/tracing.ts), one span per event and shared execution, its own trace's root,
+    // so that the event's entity fetches nest under it: named after the operation, with the document's hash, never
+    // its variables.
+    const operationName = execution.operationName ?? planned.operation.name?.value;
+    return tracer.startActiveSpan(
+      `graphql subscription event${operationName ? ` ${operationName}` : ''}`,
+      {
+        root: true,
+        attributes: {
+          'graphql.operation.type': 'subscription',
+          'graphql.operation.name': operationName ?? '',
+          'graphql.document.hash': createHash('sha256').update(execution.query).digest('hex'),
+          'kubegraph.subscription.clients': execution.clients.size,
+        },
+      },
+      async (span) => {
+        try {
+          const result = (await executeQueryPlan(
+            { kind: 'QueryPlan', node },
+            serviceMap,
+            requestContext,
+            execution.operationContext,
+            this.supergraphSchema,
+            this.fedApiSchema,
+          )) as ExecutionResult;
+          if (result.errors?.length) span.setStatus({ code: SpanStatusCode.ERROR });
+          return result;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   async close(): Promise<void> {
