@@ -37,6 +37,23 @@ export function seedCluster(store: Store, seed: SeedOptions): void {
 const create = (store: Store, group: string, plural: string, obj: KObject): KObject =>
   store.create(store.type(group, plural), obj);
 
+/** Creates a namespaced object: its group from apiVersion, its name and namespace, and the rest of its fields. */
+const createIn = (
+  store: Store,
+  plural: string,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  name: string,
+  fields: Omit<KObject, 'apiVersion' | 'kind' | 'metadata'>,
+): KObject =>
+  create(store, apiVersion.includes('/') ? apiVersion.split('/')[0] : '', plural, {
+    apiVersion,
+    kind,
+    metadata: { name, namespace },
+    ...fields,
+  });
+
 function createNamespace(store: Store, name: string, workspace?: string): void {
   create(store, '', 'namespaces', {
     apiVersion: 'v1',
@@ -217,10 +234,7 @@ function seedDemo(store: Store): void {
   service(store, 'shop', 'api', 8080, 'http');
   statefulSet(store, 'shop', 'redis', 1, [container('redis', 'redis:7.4', 6379)]);
   service(store, 'shop', 'redis', 6379);
-  create(store, 'networking.k8s.io', 'ingresses', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name: 'frontend', namespace: 'shop' },
+  createIn(store, 'ingresses', 'networking.k8s.io/v1', 'Ingress', 'shop', 'frontend', {
     spec: {
       rules: [
         {
@@ -234,10 +248,7 @@ function seedDemo(store: Store): void {
       ],
     },
   });
-  create(store, 'autoscaling', 'horizontalpodautoscalers', {
-    apiVersion: 'autoscaling/v2',
-    kind: 'HorizontalPodAutoscaler',
-    metadata: { name: 'api', namespace: 'shop' },
+  createIn(store, 'horizontalpodautoscalers', 'autoscaling/v2', 'HorizontalPodAutoscaler', 'shop', 'api', {
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
       minReplicas: 2,
@@ -250,39 +261,24 @@ function seedDemo(store: Store): void {
       behavior: { scaleUp: { selectPolicy: 'Disabled' }, scaleDown: { selectPolicy: 'Disabled' } },
     },
   });
-  create(store, '', 'configmaps', {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'shop-config', namespace: 'shop' },
+  createIn(store, 'configmaps', 'v1', 'ConfigMap', 'shop', 'shop-config', {
     data: { currency: 'EUR', 'feature.flags': 'checkout-v2=true\nreviews=false\n' },
   });
-  create(store, '', 'secrets', {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'shop-db', namespace: 'shop' },
+  createIn(store, 'secrets', 'v1', 'Secret', 'shop', 'shop-db', {
     type: 'Opaque',
     data: { username: b64('shop'), password: b64('s3cr3t-demo') },
   });
-  create(store, 'networking.k8s.io', 'networkpolicies', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: 'redis-from-api', namespace: 'shop' },
+  createIn(store, 'networkpolicies', 'networking.k8s.io/v1', 'NetworkPolicy', 'shop', 'redis-from-api', {
     spec: {
       podSelector: { matchLabels: { app: 'redis' } },
       ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }],
       policyTypes: ['Ingress'],
     },
   });
-  create(store, '', 'resourcequotas', {
-    apiVersion: 'v1',
-    kind: 'ResourceQuota',
-    metadata: { name: 'compute', namespace: 'shop' },
+  createIn(store, 'resourcequotas', 'v1', 'ResourceQuota', 'shop', 'compute', {
     spec: { hard: { 'requests.cpu': '8', 'requests.memory': '16Gi', pods: '50' } },
   });
-  create(store, '', 'limitranges', {
-    apiVersion: 'v1',
-    kind: 'LimitRange',
-    metadata: { name: 'defaults', namespace: 'shop' },
+  createIn(store, 'limitranges', 'v1', 'LimitRange', 'shop', 'defaults', {
     spec: {
       limits: [
         {
@@ -293,16 +289,10 @@ function seedDemo(store: Store): void {
       ],
     },
   });
-  create(store, 'rbac.authorization.k8s.io', 'roles', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'pod-reader', namespace: 'shop' },
+  createIn(store, 'roles', 'rbac.authorization.k8s.io/v1', 'Role', 'shop', 'pod-reader', {
     rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }],
   });
-  create(store, 'rbac.authorization.k8s.io', 'rolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'pod-reader', namespace: 'shop' },
+  createIn(store, 'rolebindings', 'rbac.authorization.k8s.io/v1', 'RoleBinding', 'shop', 'pod-reader', {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
     subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'shop' }],
   });
@@ -362,10 +352,7 @@ function seedDemo(store: Store): void {
       },
     },
   });
-  create(store, '', 'configmaps', {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'etl-config', namespace: 'analytics' },
+  createIn(store, 'configmaps', 'v1', 'ConfigMap', 'analytics', 'etl-config', {
     data: { source: 'postgres://postgres:5432/analytics' },
   });
 
