@@ -14,19 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-/** Runs kubectl and reports its exit code and both streams, for commands expected to fail. */
-async function kubectlResult(
-  args: string[],
-  input?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, stdout: await t.kubectl(args, { input }), stderr: '' };
-  } catch (e) {
-    const cause = (e as Error).cause as { code?: number; stdout?: string; stderr?: string } | undefined;
-    if (typeof cause?.code !== 'number') throw e;
-    return { code: cause.code, stdout: cause.stdout ?? '', stderr: cause.stderr ?? '' };
-  }
-}
+const kubectlResult = (args: string[], input?: string) => t.kubectlResult(args, { input });
 
 /** `kubectl get` output as rows of whitespace-separated cells, header first. */
 function table(out: string): string[][] {

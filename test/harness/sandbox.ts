@@ -20,6 +20,8 @@ export interface TestSandbox {
   objects: k8s.KubernetesObjectApi;
   /** Runs kubectl against this sandbox; resolves with stdout, rejects with stderr on a non-zero exit. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /** Runs kubectl and reports its exit code and both streams (stderr only on failure), for commands expected to fail. */
+  kubectlResult(args: string[], opts?: { input?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
   helm(args: string[], opts?: { timeoutMs?: number }): Promise<string>;
   /** Starts kubectl in the background (for `logs -f`, `get -w`). */
   spawnKubectl(args: string[]): ChildProcess;
@@ -68,6 +70,7 @@ export async function startTestSandbox(opts: SandboxOptions = {}): Promise<TestS
         throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
       }
     };
+  const kubectl = tool('kubectl');
   return {
     sandbox,
     kc,
@@ -76,7 +79,16 @@ export async function startTestSandbox(opts: SandboxOptions = {}): Promise<TestS
     apps: kc.makeApiClient(k8s.AppsV1Api),
     batch: kc.makeApiClient(k8s.BatchV1Api),
     objects: k8s.KubernetesObjectApi.makeApiClient(kc),
-    kubectl: tool('kubectl'),
+    kubectl,
+    async kubectlResult(args, opts = {}) {
+      try {
+        return { code: 0, stdout: await kubectl(args, opts), stderr: '' };
+      } catch (e) {
+        const cause = (e as Error).cause as { code?: number; stdout?: string; stderr?: string } | undefined;
+        if (typeof cause?.code !== 'number') throw e;
+        return { code: cause.code, stdout: cause.stdout ?? '', stderr: cause.stderr ?? '' };
+      }
+    },
     helm: tool('helm'),
     spawnKubectl: (args) => spawn(join(TOOLS_BIN, 'kubectl'), args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     async close() {
