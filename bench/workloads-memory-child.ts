@@ -1,0 +1,60 @@
+// The measured side of the workloads memory benchmark: the workloads subgraph exactly as
+// `node --import tsx services/workloads/main.ts` runs it (configured by the environment), started under
+// `--expose-gc` by bench/workloads-memory.bench.ts, plus an IPC command that reads the memory after a full GC.
+//
+// Commands ({ id, cmd }): `memory` answers { id, heapUsed, rss, external, arrayBuffers } (bytes, after two full GCs);
+// `snapshot` (with `path`) writes a V8 heap snapshot there, for finding what holds the memory. The child exits when
+// the parent disconnects.
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+
+export interface MemoryCommand {
+  id: number;
+  cmd: 'memory' | 'snapshot';
+  /** Where `snapshot` writes. */
+  path?: string;
+}
+
+export interface MemoryReply {
+  id: number;
+  heapUsed: number;
+  rss: number;
+  external: number;
+  arrayBuffers: number;
+  heapTotal: number;
+  /** V8's heap spaces: committed (physical) and used bytes of each, for telling where RSS goes. */
+  spaces: { name: string; physical: number; used: number }[];
+  error?: string;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+
+process.on('message', (m: MemoryCommand) => {
+  try {
+    // Two full collections: the first may leave what only weak callbacks or finalizers released.
+    gc();
+    gc();
+    const u = process.memoryUsage();
+    const reply: MemoryReply = {
+      id: m.id,
+      heapUsed: u.heapUsed,
+      rss: u.rss,
+      external: u.external,
+      arrayBuffers: u.arrayBuffers,
+      heapTotal: u.heapTotal,
+      spaces: getHeapSpaceStatistics().map((x) => ({
+        name: x.space_name,
+        physical: x.physical_space_size,
+        used: x.space_used_size,
+      })),
+    };
+    // Read before the snapshot, which allocates.
+    if (m.cmd === 'snapshot') writeHeapSnapshot(m.path ?? `workloads-${process.pid}.heapsnapshot`);
+    process.send?.(reply);
+  } catch (e) {
+    process.send?.({ id: m.id, error: String(e) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+await import('../services/workloads/main.js');

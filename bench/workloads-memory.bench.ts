@@ -1,0 +1,248 @@
+// The workloads subgraph's memory by cluster size: how much heap and RSS each cached pod costs, and how long the
+// subgraph takes to be ready (see bench/README.md).
+//
+//   npm run bench:memory
+//
+// For each size (BENCH_MEMORY_PODS, default 0,1000,10000 pods; the first is the baseline) this process starts a
+// sandbox seeded with that many running pods (nodes: one per 100 pods, at least 3; namespaces: one per 100 pods;
+// controllers off, so nothing changes while it is measured), then the workloads subgraph alone in a child process,
+// as `node --import tsx services/workloads/main.ts` runs it (bench/workloads-memory-child.ts, under --expose-gc). It
+// reads the time from the fork to the first 200 of /readyz, waits BENCH_MEMORY_SETTLE_MS (3 s), then the heap used
+// and RSS after two full GCs. Before reading it checks that the subgraph answers every pod of the cluster (the
+// totalCount of `pods`, asked with a signed admin identity) and one pod's fields equal to the sandbox's object. BENCH_MEMORY_ROUNDS (1) repeats each
+// size; the figures printed are the medians. The growth per pod against the baseline is the figure to read.
+//
+// BENCH_MEMORY_SNAPSHOT_DIR: also writes a heap snapshot of the subgraph at each size there.
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { IDENTITY_HEADER, identityKey, signIdentity } from '../services/common/identity.js';
+import { startSandbox, type Sandbox } from '../services/sandbox/sandbox.js';
+import { machineLine, resultsPath, writeResults } from './results.js';
+import type { MemoryCommand, MemoryReply } from './workloads-memory-child.js';
+
+const RESULTS = resultsPath('workloads-memory');
+const SIZES = (process.env.BENCH_MEMORY_PODS ?? '0,1000,10000').split(',').map((s) => Number(s.trim()));
+const ROUNDS = Number(process.env.BENCH_MEMORY_ROUNDS ?? 1);
+const SETTLE_MS = Number(process.env.BENCH_MEMORY_SETTLE_MS ?? 3000);
+const SNAPSHOT_DIR = process.env.BENCH_MEMORY_SNAPSHOT_DIR;
+const SECRET = 'workloads-memory-bench-secret';
+const MB = 1024 * 1024;
+
+if (SIZES.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('BENCH_MEMORY_PODS: comma-separated pod counts');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+interface Measure {
+  pods: number;
+  readyMs: number;
+  heapUsed: number;
+  rss: number;
+  /** The last round's details: heap committed, outside the heap, by heap space. */
+  detail?: Omit<MemoryReply, 'id' | 'error' | 'heapUsed' | 'rss'>;
+}
+
+interface PodAnswer {
+  pods: { totalCount: number };
+  pod: {
+    namespace: string;
+    name: string;
+    uid: string;
+    nodeName: string | null;
+    ip: string | null;
+    labels: unknown;
+    containers: { name: string; image: string; imageID: string | null; restartCount: number }[];
+    volumes: { name: string; kind: string }[];
+    tolerations: { key: string | null; operator: string }[];
+  } | null;
+}
+
+/**
+ * Asks the subgraph (as the gateway would: a signed admin identity) for the number of pods and one pod's fields, and
+ * throws unless they are the sandbox's: a subgraph that cached too little would be measured too small.
+ */
+async function checkAnswers(url: string, sandbox: Sandbox, expected: number): Promise<void> {
+  const pods = sandbox.store.list(sandbox.store.type('', 'pods'));
+  if (pods.length !== expected) throw new Error(`the sandbox holds ${pods.length} pods, not ${expected}`);
+  const sample = pods[Math.floor(pods.length / 2)];
+  const query = `query ($ns: String!, $name: String!) {
+    pods(first: 1) { totalCount }
+    pod(namespace: $ns, name: $name) { namespace name uid nodeName ip labels
+      containers { name image imageID restartCount } volumes { name kind } tolerations { key operator } }
+  }`;
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [IDENTITY_HEADER]: await signIdentity(identityKey(SECRET), { username: 'admin', platformRole: 'platform-admin' }),
+    },
+    body: JSON.stringify({
+      query,
+      variables: { ns: sample?.metadata.namespace ?? 'default', name: sample?.metadata.name ?? 'none' },
+    }),
+  });
+  const body = (await res.json()) as { data?: PodAnswer; errors?: unknown[] };
+  if (res.status !== 200 || body.errors || !body.data) throw new Error(`workloads answered ${JSON.stringify(body)}`);
+  const { pods: page, pod } = body.data;
+  if (page.totalCount !== expected)
+    throw new Error(`workloads counts ${page.totalCount} pods, the sandbox ${expected}`);
+  if (!sample) return;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the sandbox's pod as JSON
+  const spec = sample.spec as any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  const status = sample.status as any;
+  const want = {
+    namespace: sample.metadata.namespace,
+    name: sample.metadata.name,
+    uid: sample.metadata.uid,
+    nodeName: spec.nodeName ?? null,
+    ip: status?.podIP ?? null,
+    labels: sample.metadata.labels ?? {},
+    containers: spec.containers.map((c: { name: string; image: string }) => {
+      const st = status?.containerStatuses?.find((x: { name: string }) => x.name === c.name);
+      return { name: c.name, image: c.image, imageID: st?.imageID ?? null, restartCount: st?.restartCount ?? 0 };
+    }),
+    volumes: (spec.volumes ?? []).map((v: { name: string }) => v.name),
+    tolerations: (spec.tolerations ?? []).map((t: { key?: string; operator?: string }) => t.key ?? null),
+  };
+  const got = { ...pod, volumes: pod?.volumes.map((v) => v.name), tolerations: pod?.tolerations.map((t) => t.key) };
+  if (!isDeepStrictEqual(got, want))
+    throw new Error(
+      `pod ${want.namespace}/${want.name}: workloads ${JSON.stringify(got)}, sandbox ${JSON.stringify(want)}`,
+    );
+}
+
+async function measureOnce(pods: number, round: number): Promise<Measure> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubegraph-memory-'));
+  const nodes = Math.max(3, Math.ceil(pods / 100));
+  const sandbox = await startSandbox({
+    port: 0,
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    seed: { kind: 'scale', pods, nodes },
+    controllers: false,
+  });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = fork(join(import.meta.dirname, 'workloads-memory-child.ts'), [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      KUBECONFIG: join(dir, 'kubeconfig'),
+      WORKLOADS_PORT: String(port),
+      WORKLOADS_HOST: '127.0.0.1',
+      KUBEGRAPH_IDENTITY_SECRET: SECRET,
+      // Nothing listens there: createProject is not called by the benchmark.
+      ACCOUNTS_URL: 'http://127.0.0.1:9/graphql',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`workloads exited (${signal ?? code})`))),
+  );
+  exited.catch(() => undefined);
+  const ask = (cmd: Omit<MemoryCommand, 'id'>) =>
+    new Promise<MemoryReply>((resolve, reject) => {
+      const id = Math.floor(Math.random() * 1e9);
+      const onMessage = (m: MemoryReply) => {
+        if (m.id !== id) return;
+        child.off('message', onMessage);
+        if (m.error) reject(new Error(m.error));
+        else resolve(m);
+      };
+      child.on('message', onMessage);
+      child.send({ ...cmd, id });
+    });
+  try {
+    let readyMs = 0;
+    const deadline = Date.now() + 180_000;
+    while (!readyMs) {
+      if (Date.now() > deadline) throw new Error('workloads not ready after 180 s');
+      const status = await Promise.race([
+        fetch(`${url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+        exited,
+      ]);
+      if (status === 200) readyMs = performance.now() - t0;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await checkAnswers(url, sandbox, pods);
+    const snapshot = SNAPSHOT_DIR ? join(SNAPSHOT_DIR, `workloads-${pods}-${round}.heapsnapshot`) : undefined;
+    const mem = await ask(snapshot ? { cmd: 'snapshot', path: snapshot } : { cmd: 'memory' });
+    const { id: _id, error: _error, heapUsed, rss, ...detail } = mem;
+    return { pods, readyMs, heapUsed, rss, detail };
+  } finally {
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null) {
+      child.disconnect();
+      const timer = setTimeout(() => child.kill(), 15_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+const results: Measure[] = [];
+for (const pods of SIZES) {
+  const rounds: Measure[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push(await measureOnce(pods, r));
+  results.push({
+    pods,
+    readyMs: median(rounds.map((m) => m.readyMs)),
+    heapUsed: median(rounds.map((m) => m.heapUsed)),
+    rss: median(rounds.map((m) => m.rss)),
+    detail: rounds[rounds.length - 1].detail,
+  });
+}
+
+const base = results[0];
+const pad = (s: string, n: number) => s.padStart(n);
+console.log(`workloads subgraph alone, by cluster size (${machineLine()}; ${ROUNDS} round(s), medians)`);
+console.log(
+  ['pods', 'ready s', 'ready ratio', 'heap MB', 'RSS MB', 'heap KB/pod', 'RSS KB/pod']
+    .map((h, i) => pad(h, i ? 12 : 7))
+    .join(''),
+);
+for (const m of results) {
+  const per = (x: number, b: number) =>
+    m === base || m.pods === base.pods ? '(baseline)' : ((x - b) / (m.pods - base.pods) / 1024).toFixed(2);
+  console.log(
+    [
+      pad(String(m.pods), 7),
+      pad((m.readyMs / 1000).toFixed(2), 12),
+      pad(`${(m.readyMs / base.readyMs).toFixed(2)}x`, 12),
+      pad((m.heapUsed / MB).toFixed(1), 12),
+      pad((m.rss / MB).toFixed(1), 12),
+      pad(per(m.heapUsed, base.heapUsed), 12),
+      pad(per(m.rss, base.rss), 12),
+    ].join(''),
+  );
+}
+const top = results[results.length - 1];
+if (top !== base) {
+  const perPod = (top.heapUsed - base.heapUsed) / (top.pods - base.pods) / 1024;
+  console.log(
+    `goals (issue 19): heap per pod ${perPod.toFixed(2)} KB (<= 4: ${perPod <= 4 ? 'met' : 'not met'}), ` +
+      `RSS at ${top.pods} pods ${(top.rss / MB).toFixed(0)} MB (<= 250: ${top.rss <= 250 * MB ? 'met' : 'not met'}), ` +
+      `ready ${(top.readyMs / 1000).toFixed(1)} s (<= 3: ${top.readyMs <= 3000 ? 'met' : 'not met'}; the 0-pod start ` +
+      `took ${(base.readyMs / 1000).toFixed(1)} s on this machine now)`,
+  );
+}
+writeResults(RESULTS, { sizes: SIZES, rounds: ROUNDS, settleMs: SETTLE_MS, results });
