@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReleaseRecord } from '../services/apps/clients/release-secrets.js';
 import { buildChartRepo, serveChartRepo, type BuiltChartRepo, type ChartRepoServer } from './harness/charts.js';
 import { eventually } from './harness/sandbox.js';
 import { startTestStack, type TestStack } from './harness/stack.js';
@@ -137,15 +138,11 @@ const RELEASE = `query($name: String!) { helmRelease(namespace: "shop", name: $n
   history { revision status chartVersion description }
   workloads { namespace kind name ... on Deployment { replicas } }
 } }`;
-interface ReleaseView {
-  name: string;
-  revision: number;
-  status: string;
-  chartName: string;
-  chartVersion: string;
-  appVersion: string | null;
-  description: string | null;
-  notes: string | null;
+/** helmRelease as the query above reads it: the stored revision's fields, its values, history and workloads. */
+interface ReleaseView extends Pick<
+  ReleaseRecord,
+  'name' | 'revision' | 'status' | 'chartName' | 'chartVersion' | 'appVersion' | 'description' | 'notes'
+> {
   values: Record<string, unknown>;
   history: { revision: number; status: string; chartVersion: string; description: string }[];
   workloads: { namespace: string; kind: string; name: string; replicas?: number }[];
