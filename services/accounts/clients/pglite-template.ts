@@ -9,6 +9,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { isProduction } from '../../common/config.js';
 
 type PGliteClass = typeof import('@electric-sql/pglite').PGlite;
 
@@ -95,7 +96,9 @@ export async function seedFromTemplate(
   dataDir: string,
   template = pgliteTemplatePath(),
 ): Promise<boolean> {
-  if (!template || existsSync(join(dataDir, 'PG_VERSION'))) return false;
+  // In production (the image) a database folder is made once per volume and node_modules belongs to the image: the
+  // template would only add its making to that one first start.
+  if (!template || isProduction() || existsSync(join(dataDir, 'PG_VERSION'))) return false;
   let made = making.get(template);
   if (!made) {
     made = makeTemplate(PGlite, template);
