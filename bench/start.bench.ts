@@ -24,7 +24,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 /** Optional: another checkout (an earlier commit, its node_modules linked) whose `npm start` is measured alternately. */
 const BASELINE_ROOT = process.env.BENCH_START_BASELINE_ROOT;
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 3);
-const TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_MS ?? 120_000);
+const TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_MS ?? 300_000);
 const POLL_MS = 20;
 const GOAL_FRESH_MS = 3_000;
 const GOAL_RESTART_MS = 2_000;
