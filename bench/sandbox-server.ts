@@ -10,13 +10,14 @@
 // process (for the watch fan-out measurement), or report how many watches are open.
 //
 //   npx tsx bench/sandbox-server.ts            # standalone: prints the ready line, serves until Ctrl-C
-import { request as httpsRequest, createServer, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { startSandbox } from '../services/sandbox/sandbox.js';
 import { generateTls } from '../services/sandbox/tls.js';
 import type { KObject } from '../services/sandbox/types.js';
 import { stringify as toYaml } from 'yaml';
+import { getRaw } from './https-get.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const NODES = Number(process.env.BENCH_NODES ?? Math.max(1, Math.round(PODS / 100)));
@@ -61,24 +62,11 @@ const ca = Buffer.from(kc.getCurrentCluster()!.caData!, 'base64');
 
 /** One GET against the sandbox, body as raw bytes (what the static server will hand back verbatim). */
 function fetchRaw(path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${sandbox.url}${path}`,
-      { ca, headers: { Authorization: `Bearer ${sandbox.token}`, Accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(Buffer.concat(chunks))
-            : reject(new Error(`GET ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`)),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return getRaw(
+    `${sandbox.url}${path}`,
+    { ca, token: sandbox.token },
+    (status, body) => new Error(`GET ${path}: ${status} ${body.toString()}`),
+  );
 }
 
 // The bytes the static server serves: the full list, and the pages of a limit=500 walk keyed by their `continue`.

@@ -6,10 +6,10 @@
 // BENCH_WATCHERS (100), BENCH_UPDATES (1000), BENCH_UPDATE_BATCH (50), BENCH_FANOUT_ROUNDS (3); BENCH_SERVER_PROFILE=<dir> writes a V8 CPU
 // profile of the server process there (open it in Chrome DevTools or speedscope).
 import { fork, type ChildProcess } from 'node:child_process';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
+import { getRaw } from './https-get.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Command, Ready, Reply } from './sandbox-server.js';
 
@@ -111,24 +111,11 @@ function target(name: string, kubeconfig: string): Target {
 
 /** GET without any client library: a fresh TLS connection (as client-node makes per call), body counted, not parsed. */
 function rawGet(t: Target, path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${t.server}${path}`,
-      { ca: t.ca, agent: false, headers: { Authorization: `Bearer ${t.token}`, Accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(Buffer.concat(chunks))
-            : reject(new Error(`${t.name} GET ${path}: HTTP ${res.statusCode}`)),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return getRaw(
+    `${t.server}${path}`,
+    { ca: t.ca, token: t.token, agent: false },
+    (status) => new Error(`${t.name} GET ${path}: HTTP ${status}`),
+  );
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
