@@ -97,12 +97,28 @@ async function startCluster(): Promise<Cluster> {
   return { sandbox, kc, core, pods };
 }
 
-/** Subscribers through the live module in this process, the upstream connections cut DROPS times. */
-async function runModule(c: Cluster): Promise<Run> {
-  const live = createLiveLogResolvers({ kubeConfig: c.kc, log: quiet });
+/** From now to end(): wall seconds, CPU time of this process (µs) and the pods/log requests the sandbox served. */
+function measure(c: Cluster): { end(): { seconds: number; cpuUs: number; logRequests: number } } {
   const before = c.sandbox.server.requestCounts();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  return {
+    end() {
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      return {
+        seconds,
+        cpuUs: cpu.user + cpu.system,
+        logRequests: c.sandbox.server.requestCounts(before)['get pods/log'] ?? 0,
+      };
+    },
+  };
+}
+
+/** Subscribers through the live module in this process, the upstream connections cut DROPS times. */
+async function runModule(c: Cluster): Promise<Run> {
+  const live = createLiveLogResolvers({ kubeConfig: c.kc, log: quiet });
+  const measured = measure(c);
   const subscribers: Subscriber[] = [];
   for (let i = 0; i < SUBSCRIBERS; i++) {
     const pod = c.pods[i % PODS];
@@ -139,11 +155,9 @@ async function runModule(c: Cluster): Promise<Run> {
   const streamsAtEnd = live.live.upstreamStreams();
   clearInterval(sampler);
   await Promise.all(subscribers.map((s) => s.stop()));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const logRequests = c.sandbox.server.requestCounts(before)['get pods/log'] ?? 0;
+  const { seconds, cpuUs, logRequests } = measured.end();
   await live.close();
-  return { subscribers, maxStreams, streamsAtEnd, cuts, seconds, cpuUs: cpu.user + cpu.system, logRequests };
+  return { subscribers, maxStreams, streamsAtEnd, cuts, seconds, cpuUs, logRequests };
 }
 
 /** Subscribers as graphql-ws clients of a gateway over the logging and workloads subgraphs, one operation each. */
@@ -168,9 +182,7 @@ async function runGateway(c: Cluster): Promise<Run> {
   const clients: Client[] = Array.from({ length: Math.ceil(SUBSCRIBERS / 10) }, () =>
     createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false }),
   );
-  const before = c.sandbox.server.requestCounts();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const measured = measure(c);
   const subscribers: Subscriber[] = [];
   for (let i = 0; i < SUBSCRIBERS; i++) {
     const pod = c.pods[i % PODS];
@@ -202,9 +214,7 @@ async function runGateway(c: Cluster): Promise<Run> {
   const gatewayUpstreams = await metric('kubegraph_gateway_upstream_subscriptions');
   await sleep(SECONDS * 1000);
   await Promise.all(subscribers.map((s) => s.stop()));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const logRequests = c.sandbox.server.requestCounts(before)['get pods/log'] ?? 0;
+  const { seconds, cpuUs, logRequests } = measured.end();
   for (const client of clients) await client.dispose();
   await gateway.close();
   await logging.close();
@@ -216,7 +226,7 @@ async function runGateway(c: Cluster): Promise<Run> {
     gatewayUpstreams,
     cuts: 0,
     seconds,
-    cpuUs: cpu.user + cpu.system,
+    cpuUs,
     logRequests,
   };
 }
