@@ -10,6 +10,7 @@ import { ElasticsearchClient } from '../services/logging/clients/elasticsearch.j
 import { startLoggingSubgraph, type LoggingSubgraph } from '../services/logging/server.js';
 import { gql } from './harness/graphql.js';
 import { quietLogger, STACK_IDENTITY_SECRET, startTestStack, type TestStack } from './harness/stack.js';
+import { serveOnLoopback } from './harness/proxy.js';
 
 /** A loopback server answering like Elasticsearch after `delayMs` (never when Infinity), counting requests. */
 async function fakeEs(delayMs: number): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
@@ -33,16 +34,7 @@ async function fakeEs(delayMs: number): Promise<{ url: string; requests: string[
       if (req.url === '/' || Number.isFinite(delayMs)) setTimeout(answer, req.url === '/' ? 0 : delayMs);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await serveOnLoopback(server)), requests };
 }
 
 /** A loopback port with nothing listening on it (a server started and closed). */

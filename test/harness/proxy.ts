@@ -43,10 +43,14 @@ export async function recordingProxy(target: string): Promise<{
       up.end(raw);
     });
   });
+  return { ...(await serveOnLoopback(server)), requests };
+}
+
+/** Starts `server` on a free loopback port; close() ends its open connections too. */
+export async function serveOnLoopback(server: Server): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
