@@ -229,9 +229,13 @@ class Outbox {
     tcp.on('drain', () => this.flush());
   }
 
-  /** The socket has not yet drained what it was given (the client is not reading, or not fast enough). */
+  /**
+   * The kernel has not taken all that was written (the client is not reading, or not fast enough). Not
+   * writableNeedDrain: that stays set until the next tick even when the kernel took everything at once, and a burst
+   * delivered in one run of promise callbacks would count as waiting.
+   */
   full(): boolean {
-    return this.tcp.writableNeedDrain;
+    return this.tcp.writableLength > 0;
   }
 
   sink(id: string): Sink {
@@ -248,7 +252,7 @@ class Outbox {
       this.sinks.add(sink);
     }
     // A long burst in one turn (a replay after a resume) is written in batches rather than held to the turn's end.
-    if (this.bodies.length >= MAX_BATCH && !this.full()) return this.flush();
+    if (this.bodies.length >= MAX_BATCH && !this.tcp.writableNeedDrain) return this.flush();
     if (!dirty.has(this)) {
       dirty.add(this);
       if (!flushQueued) {
@@ -268,7 +272,7 @@ class Outbox {
   flush(): void {
     dirty.delete(this);
     const open = this.socket.readyState === this.socket.OPEN;
-    if (open && this.tcp.writableNeedDrain) return; // on drain
+    if (open && this.tcp.writableNeedDrain) return; // on the drain that follows
     const { heads, bodies } = this;
     this.heads = [];
     this.bodies = [];
