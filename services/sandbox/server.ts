@@ -46,6 +46,8 @@ import {
   resourceName,
   isLoopback,
   forbidden,
+  createForbidden,
+  resourceAttributes,
   prettyResponses,
 } from './server/requests.js';
 
@@ -156,15 +158,7 @@ export class SandboxServer {
         if (this.faults.forbiddenResources.includes(route.rt.plural)) throw forbidden(req, route, url.searchParams);
         if (impersonated) {
           const verb = requestVerb(req.method ?? 'GET', route, url.searchParams);
-          const attributes = {
-            verb,
-            namespace: route.namespace,
-            group: route.rt.group,
-            resource: route.rt.plural,
-            subresource: route.subresource,
-            name: route.name,
-          };
-          if (!authorize(this.store, user, attributes).allowed)
+          if (!authorize(this.store, user, resourceAttributes(verb, route)).allowed)
             throw forbidden(req, route, url.searchParams, user.username);
         }
         return await this.serveResource(req, res, route, url.searchParams, user);
@@ -394,6 +388,10 @@ export class SandboxServer {
         // An apply records its own ownership (patch.ts); any other patch is an Update of its manager.
         const patchOpts = isApply ? { dryRun, warnings } : writeOpts;
         if (!current) {
+          // Creating through an apply is authorized as create too (the apiserver's patch handler), counted as one.
+          this.count('create', route);
+          const decision = authorize(this.store, user, resourceAttributes('create', route));
+          if (!decision.allowed) throw createForbidden(route, decision.reason);
           const created = this.store.create(
             rt,
             { ...patched, metadata: { ...patched.metadata, resourceVersion: undefined } },

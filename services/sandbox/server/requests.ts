@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { readBody as readLimitedBody } from '../../common/read-body.js';
+import type { Attributes } from '../auth/rbac.js';
 import { ApiError, badRequest } from '../errors.js';
 import { decodeProtobufObject, isProtobuf } from '../protobuf.js';
 import type { ResourceType } from '../registry.js';
@@ -224,6 +225,30 @@ export function forbidden(req: IncomingMessage, route: Route, query: URLSearchPa
       ...(route.name ? { name: route.name } : {}),
       ...(route.rt.group ? { group: route.rt.group } : {}),
       kind: route.rt.plural,
+    },
+  );
+}
+
+/** RBAC's attributes of a request on a resource route, for a verb. */
+export function resourceAttributes(verb: RequestVerb, route: Route): Attributes {
+  const { rt, namespace, subresource, name } = route;
+  return { verb, namespace, group: rt.group, resource: rt.plural, subresource, name };
+}
+
+/**
+ * The 403 of an apply that would create an object the user may patch but not create: the apiserver's patch handler
+ * authorizes the create itself and answers with the authorizer's reason (RBAC gives none on a denial).
+ */
+export function createForbidden(route: Route, reason: string): ApiError {
+  const { rt, name } = route;
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${rt.plural}${rt.group ? `.${rt.group}` : ''} "${name}" is forbidden: ${reason}`,
+    {
+      name,
+      ...(rt.group ? { group: rt.group } : {}),
+      kind: rt.plural,
     },
   );
 }
