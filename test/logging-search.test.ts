@@ -319,7 +319,9 @@ describe('the requests sent to Elasticsearch', () => {
       expect(body.size).toBe(11);
       const query = body.query as { bool: { filter: Record<string, unknown>[]; must_not?: Record<string, unknown>[] } };
       const terms = query.bool.filter.filter((c) => 'terms' in c && JSON.stringify(c).includes('namespace_name'));
-      expect(terms).toEqual([{ terms: { 'kubernetes.namespace_name.keyword': ['analytics', 'shop'] } }]);
+      // One terms clause for the namespaces. Both were created when this test's stack started, after the range asked
+      // for ends: every line of that range under their names was a former namespace's, so the search leaves them out.
+      expect(terms).toEqual([{ terms: { 'kubernetes.namespace_name.keyword': [] } }]);
       // A substring of log.keyword, or, for a line too long to be in it, a phrase of the analysed log field.
       const text = (value: string, phrase: string) => ({
         bool: {
