@@ -97,11 +97,11 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     receiver = await startOtlpReceiver();
     dir = mkdtempSync(join(tmpdir(), 'kubegraph-tracing-'));
     // The command `npm start` runs (package.json), without npm in between.
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--import', './services/common/tracing.ts', 'services/start.ts'],
-      { cwd: ROOT, env: childEnv(dir, receiver.endpoint), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    child = spawn(process.execPath, ['scripts/start.mjs', 'services/start.ts'], {
+      cwd: ROOT,
+      env: childEnv(dir, receiver.endpoint),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
     gatewayUrl = await eventually(

@@ -12,7 +12,7 @@ export const IDENTITY_HEADER = 'x-kubegraph-identity';
 export const IDENTITY_SECRET_ENV = 'KUBEGRAPH_IDENTITY_SECRET';
 const ISSUER = 'kubegraph-gateway';
 const AUDIENCE = 'kubegraph-subgraphs';
-/** Long enough for one request's fetches and for a subscription's start; every request gets a fresh one. */
+/** Long enough for one request's fetches and a subscription's start; the gateway reuses one for at most half of it (datasource.ts). */
 export const IDENTITY_TTL_SECONDS = 60;
 
 export class IdentityError extends Error {}
