@@ -9,20 +9,16 @@ const NS = 'apply-rbac';
 const SA = `system:serviceaccount:${NS}:deployer`;
 
 let t: TestSandbox;
+/** A Role of these verbs on configmaps, bound to the deployer service account. */
+async function grantDeployer(role: string, verbs: string): Promise<void> {
+  await t.kubectl(['create', 'role', role, '-n', NS, `--verb=${verbs}`, '--resource=configmaps']);
+  await t.kubectl(['create', 'rolebinding', role, '-n', NS, `--role=${role}`, `--serviceaccount=${NS}:deployer`]);
+}
 beforeAll(async () => {
   t = await startTestSandbox({ speed: 20 });
   await t.kubectl(['create', 'namespace', NS]);
   await t.kubectl(['create', 'serviceaccount', 'deployer', '-n', NS]);
-  await t.kubectl(['create', 'role', 'patcher', '-n', NS, '--verb=get,patch', '--resource=configmaps']);
-  await t.kubectl([
-    'create',
-    'rolebinding',
-    'deployer-patches',
-    '-n',
-    NS,
-    '--role=patcher',
-    `--serviceaccount=${NS}:deployer`,
-  ]);
+  await grantDeployer('patcher', 'get,patch');
   await t.kubectl(['create', 'configmap', 'existing', '-n', NS, '--from-literal=a=1']);
 });
 afterAll(async () => t?.close());
@@ -70,16 +66,7 @@ describe('server-side apply that creates needs create', () => {
   });
 
   it('with create granted too: the apply creates the object, counted as patch and create', async () => {
-    await t.kubectl(['create', 'role', 'creator', '-n', NS, '--verb=create', '--resource=configmaps']);
-    await t.kubectl([
-      'create',
-      'rolebinding',
-      'deployer-creates',
-      '-n',
-      NS,
-      '--role=creator',
-      `--serviceaccount=${NS}:deployer`,
-    ]);
+    await grantDeployer('creator', 'create');
     const before = t.sandbox.server.requestCounts();
     const created = await apply('fresh', '1');
     expect(created.code, created.stderr).toBe(0);
