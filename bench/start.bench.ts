@@ -14,11 +14,12 @@
 // checkout's `npm start` is measured the same way, alternating, and each row gives this checkout's time / its.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { freePort } from '../services/common/free-port.js';
+import { ANY_FREE_PORTS } from '../test/harness/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Optional: another checkout (an earlier commit, its node_modules linked) whose `npm start` is measured alternately. */
@@ -70,14 +71,6 @@ function baseEnv(): NodeJS.ProcessEnv {
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'KUBEGRAPH_ADMIN_PASSWORD', 'LOG_LEVEL'])
     delete env[k];
   return env;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r, j) => s.once('error', j).listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -198,14 +191,8 @@ interface DataDir {
 async function startOnce(kind: Run['kind'], data: DataDir, of: Run['of'] = 'this'): Promise<Run> {
   const env = {
     ...baseEnv(),
+    ...ANY_FREE_PORTS,
     GATEWAY_PORT: String(data.gatewayPort),
-    ACCOUNTS_PORT: '0',
-    WORKLOADS_PORT: '0',
-    MONITORING_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOGGING_PORT: '0',
-    APPS_PORT: '0',
-    ES_PORT: '0',
     ACCOUNTS_DATA_DIR: join(data.dir, 'accounts'),
     APPS_DATA_DIR: join(data.dir, 'apps'),
     SANDBOX_KUBECONFIG: join(data.dir, 'sandbox', 'kubeconfig'),

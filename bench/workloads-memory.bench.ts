@@ -15,7 +15,6 @@
 // BENCH_MEMORY_SNAPSHOT_DIR: also writes a heap snapshot of the subgraph at each size there.
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -23,6 +22,7 @@ import { IDENTITY_HEADER, identityKey, signIdentity } from '../services/common/i
 import { startSandbox, type Sandbox } from '../services/sandbox/sandbox.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { MemoryCommand, MemoryReply } from './workloads-memory-child.js';
+import { freePort } from '../services/common/free-port.js';
 
 const RESULTS = resultsPath('workloads-memory');
 const SIZES = (process.env.BENCH_MEMORY_PODS ?? '0,1000,10000').split(',').map((s) => Number(s.trim()));
@@ -33,14 +33,6 @@ const SECRET = 'workloads-memory-bench-secret';
 const MB = 1024 * 1024;
 
 if (SIZES.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('BENCH_MEMORY_PODS: comma-separated pod counts');
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 interface Measure {
   pods: number;

@@ -13,7 +13,6 @@
 // (apps.helmRbac), needs the latter, and uses every grant of its default rules.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -24,6 +23,7 @@ import { helmIn, renderChart, type K8sObject } from './harness/chart.js';
 import { buildChartRepo, serveChartRepo, STANDARD_CHARTS } from './harness/charts.js';
 import { ROOT, existingServices } from './harness/deploy.js';
 import { eventually, startTestSandbox, TOOLS_BIN, type TestSandbox } from './harness/sandbox.js';
+import { freePort } from '../services/common/free-port.js';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const IDENTITY_SECRET = 'deploy-rbac-identity-secret-0000';
@@ -46,14 +46,6 @@ let dir: string;
 let gatewayUrl: string;
 let adminToken: string;
 const procs = new Map<string, Proc>();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function start(name: string, argv: string[], env: NodeJS.ProcessEnv): Proc {
   const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

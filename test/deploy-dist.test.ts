@@ -9,7 +9,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +25,7 @@ import {
 } from './harness/deploy.js';
 import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { eventually, startTestSandbox, TOOLS_BIN, type TestSandbox } from './harness/sandbox.js';
+import { freePort } from '../services/common/free-port.js';
 
 const run = promisify(execFile);
 const services = existingServices();
@@ -45,14 +45,6 @@ let sandbox: TestSandbox;
 let receiver: OtlpReceiver;
 let app: string;
 const running = new Map<string, Running>();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The command the image runs for a service: the Dockerfile's ENTRYPOINT and the compose service's command. */
 function commandOf(service: string): string[] {

@@ -4,7 +4,7 @@
 // the test's cluster, and log search through the gateway answers from the test's cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { startEs, type EsServer } from '../services/es/server.js';
 import { gql } from './harness/graphql.js';
 import { eventually } from './harness/sandbox.js';
 import { bulkLoad } from './logging-helpers.js';
+import { freePort } from '../services/common/free-port.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_PASSWORD = 'es-external-admin-password';
@@ -27,14 +28,6 @@ let loader: EsServer;
 let out = '';
 let gatewayUrl: string;
 let esPort: number;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r, j) => s.once('error', j).listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Whether anything accepts a TCP connection on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {

@@ -18,6 +18,7 @@ import { gql } from './harness/graphql.js';
 import { eventually } from './harness/sandbox.js';
 // @ts-expect-error -- plain JavaScript preload (it runs before tsx), no declarations
 import { decide } from './harness/no-egress.mjs';
+import { ANY_FREE_PORTS } from './harness/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PRELOAD = pathToFileURL(join(ROOT, 'test/harness/no-egress.mjs')).href;
@@ -109,14 +110,7 @@ describe('npm start with every outbound connection guarded', () => {
     Object.assign(env, {
       NODE_OPTIONS: `--import ${PRELOAD}`,
       KUBEGRAPH_EGRESS_LOG: logPath,
-      GATEWAY_PORT: '0',
-      ACCOUNTS_PORT: '0',
-      WORKLOADS_PORT: '0',
-      MONITORING_PORT: '0',
-      SANDBOX_PORT: '0',
-      LOGGING_PORT: '0',
-      APPS_PORT: '0',
-      ES_PORT: '0',
+      ...ANY_FREE_PORTS,
       ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
       // Its own apps database: another npm start in a parallel test file must not share one embedded PGlite.
       APPS_DATA_DIR: join(dir, 'apps'),

@@ -20,6 +20,7 @@ import { workloadsOptionsFromEnv } from '../services/workloads/config.js';
 import { sandboxOptionsFromEnv } from '../services/sandbox/config.js';
 import { gql } from './harness/graphql.js';
 import { eventually, startTestSandbox, type TestSandbox } from './harness/sandbox.js';
+import { ANY_FREE_PORTS } from './harness/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_PASSWORD = 'start-test-admin-password';
@@ -349,14 +350,7 @@ describe('npm start with KUBECONFIG set', () => {
     k = startKubegraph({
       ...baseEnv(),
       KUBECONFIG: cluster.kubeconfigPath,
-      GATEWAY_PORT: '0',
-      ACCOUNTS_PORT: '0',
-      WORKLOADS_PORT: '0',
-      MONITORING_PORT: '0',
-      SANDBOX_PORT: '0',
-      LOGGING_PORT: '0',
-      APPS_PORT: '0',
-      ES_PORT: '0',
+      ...ANY_FREE_PORTS,
       ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
       APPS_DATA_DIR: join(dir, 'apps'),
       SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),

@@ -2,10 +2,10 @@
 // found on PATH, its data in a temporary folder, scraping the sandbox's exporters (verified with the sandbox's CA).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { freePort } from '../common/free-port.js';
 
 export interface LocalPrometheus {
   url: string;
@@ -25,17 +25,6 @@ export function findOnPath(bin: string): string | undefined {
     }
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface LocalPrometheusOptions {

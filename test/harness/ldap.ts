@@ -3,11 +3,11 @@
 // Started in about half a second; ready once a bind answers; stopped by its process id.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
+import { freePort } from '../../services/common/free-port.js';
 
 const run = promisify(execFile);
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
@@ -33,14 +33,6 @@ export interface TestLdap {
 function bin(name: string): string {
   for (const dir of SBIN) if (existsSync(join(dir, name))) return join(dir, name);
   return name;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function hash(password: string): Promise<string> {

@@ -4,11 +4,11 @@
 // queries and rates can be tested deterministically without waiting for scrapes.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify as toYaml } from 'yaml';
+import { freePort } from '../../services/common/free-port.js';
 
 export interface ScrapeTarget {
   job: string;
@@ -108,17 +108,6 @@ function requireBinary(bin: string): string {
   const p = which(bin);
   if (!p) throw new Error(`\`${bin}\` is not on PATH: ${INSTALL_HINT}`);
   return p;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 function scrapeConfig(target: ScrapeTarget, dir: string, index: number, interval: number): Record<string, unknown> {
