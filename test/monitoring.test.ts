@@ -120,10 +120,26 @@ afterAll(async () => {
   await prom?.close();
 });
 
-/** A settled evaluation time (the last scrape is in), as ISO and unix seconds. */
-function settledTime(): { iso: string; unix: number } {
-  const ms = Date.now() - 2000;
-  return { iso: new Date(ms).toISOString(), unix: ms / 1000 };
+/**
+ * A settled evaluation time, as ISO and unix seconds: 2 s back, once every scrape target and the recording rule have
+ * a sample after it (Prometheus commits each scrape and rule evaluation whole and in order, so from then on every
+ * sample up to it is in, and the gateway's read and the test's own read of the same PromQL see the same data), and
+ * once redis-0's series exist at it (a pod's series start with the first scrape after the sandbox reports it).
+ */
+async function settledTime(): Promise<{ iso: string; unix: number }> {
+  const latest = 'min(timestamp(up) or timestamp(namespace:container_cpu_usage_seconds_total:sum_rate))';
+  const redis = 'namespace="shop", pod="redis-0"';
+  const present = `count(container_memory_working_set_bytes{${redis}}) + count(kube_pod_info{${redis}})`;
+  return eventually(
+    async () => {
+      const ms = Date.now() - 2000;
+      const unix = ms / 1000;
+      await eventually(async () => ((await promValue(latest, Date.now() / 1000)) ?? 0) > unix, 30_000, 'a scrape');
+      return (await promValue(present, unix)) === null ? undefined : { iso: new Date(ms).toISOString(), unix };
+    },
+    60_000,
+    'a settled time with redis-0 scraped',
+  );
 }
 
 async function promValue(promql: string, time: number): Promise<number | null> {
@@ -133,7 +149,7 @@ async function promValue(promql: string, time: number): Promise<number | null> {
 
 describe('metrics through the gateway', () => {
   it('pod, container, node, project, workload, workspace and cluster values equal the same PromQL asked of Prometheus', async () => {
-    const at = settledTime();
+    const at = await settledTime();
     const r = await gw(
       `query ($at: DateTime) {
       pod(namespace: "shop", name: "redis-0") {
