@@ -13,6 +13,7 @@ import { gql } from './harness/graphql.js';
 import { eventually } from './harness/sandbox.js';
 import { bulkLoad } from './logging-helpers.js';
 import { freePort } from '../services/common/free-port.js';
+import { ANY_FREE_PORTS } from './harness/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_PASSWORD = 'es-external-admin-password';
@@ -63,13 +64,7 @@ beforeAll(async () => {
   }
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL']) delete env[k];
   Object.assign(env, {
-    GATEWAY_PORT: '0',
-    ACCOUNTS_PORT: '0',
-    WORKLOADS_PORT: '0',
-    MONITORING_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOGGING_PORT: '0',
-    APPS_PORT: '0',
+    ...ANY_FREE_PORTS,
     // A free port: were the embedded stand-in started, it would listen here.
     ES_PORT: String(esPort),
     ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
