@@ -2,7 +2,7 @@
 // fields that cannot replace the keys every line has.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../services/common/config.js';
-import { createLogger } from '../services/common/log.js';
+import { createLogger, flushLogs } from '../services/common/log.js';
 
 const saved = process.env.LOG_LEVEL;
 afterEach(() => {
@@ -64,3 +64,95 @@ describe('fields', () => {
     },
   );
 });
+
+describe('the line as written', () => {
+  /** What the logger has always written: JSON.stringify of the line's object (fields beside, reserved ones under). */
+  function reference(level: string, msg: string, fields: Record<string, unknown>): Record<string, unknown> {
+    const line: Record<string, unknown> = { time: 'T', level, service: 'svc "q"', msg };
+    let shadowed: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(fields)) {
+      if (['time', 'level', 'service', 'msg', 'traceId', 'fields'].includes(k)) (shadowed ??= {})[k] = v;
+      else line[k] = v;
+    }
+    if (shadowed) line.fields = shadowed;
+    return line;
+  }
+
+  it.each<[string, Record<string, unknown>]>([
+    ['no fields', {}],
+    ['plain values', { requestId: 'r-1', n: 2, ok: true, none: null, list: ['a', 'b'], nested: { a: { b: 1 } } }],
+    ['values JSON leaves out', { a: undefined, f: () => 1, s: Symbol('x'), b: 1 }],
+    ['escapes', { 'key "q"\n': 'line\nbreak \u2028 "quoted" \\ é 😀', ctl: '\u0001' }],
+    ['a Date and a toJSON', { at: new Date(0), custom: { toJSON: () => 'custom' } }],
+    ['array-index keys, which an object puts first', { b: 1, 10: 'ten', 2: 'two' }],
+    ['reserved keys among others', { msg: 'forged', x: 1, fields: { y: 2 }, time: undefined, level: 'error' }],
+    ['__proto__ as an own key', JSON.parse('{"__proto__": {"polluted": 1}, "z": 1}') as Record<string, unknown>],
+  ])('%s: the same text as the line’s object gives', (_name, fields) => {
+    const raw: string[] = [];
+    const log = withLevel('debug', () => createLogger('svc "q"', (l) => raw.push(l)));
+    log.warn('msg with "quotes" and\nnewline', fields);
+    const time = (JSON.parse(raw[0]) as { time: string }).time;
+    expect(raw[0]).toBe(
+      JSON.stringify(reference('warn', 'msg with "quotes" and\nnewline', fields)).replace(
+        '"time":"T"',
+        `"time":"${time}"`,
+      ),
+    );
+  });
+});
+
+describe('a stream sink', () => {
+  it('gets the lines of one event-loop turn in one write, after the turn, in the order written by every logger', async () => {
+    const writes: string[] = [];
+    const stream = { write: (chunk: string) => writes.push(chunk) };
+    const a = withLevel('info', () => createLogger('a', stream));
+    const b = withLevel('info', () => createLogger('b', stream));
+    a.info('one');
+    b.info('two', { k: 1 });
+    a.debug('below the threshold');
+    a.warn('three');
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+    expect(writes[0].endsWith('\n')).toBe(true);
+    const lines = writes[0]
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.service, l.msg])).toEqual([
+      ['a', 'one'],
+      ['b', 'two'],
+      ['a', 'three'],
+    ]);
+    expect(lines[1]).toMatchObject({ level: 'info', k: 1 });
+    a.info('four');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(2);
+    expect(JSON.parse(writes[1])).toMatchObject({ msg: 'four' });
+  });
+
+  it('writes what is waiting on flushLogs (process exit) and at once past 64 KiB', () => {
+    const writes: string[] = [];
+    const log = withLevel('info', () => createLogger('s', { write: (chunk: string) => writes.push(chunk) }));
+    log.info('waiting');
+    flushLogs();
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(writes[0])).toMatchObject({ msg: 'waiting' });
+    const big = 'x'.repeat(40 * 1024);
+    log.info('big 1', { big });
+    expect(writes).toHaveLength(1);
+    log.info('big 2', { big });
+    expect(writes).toHaveLength(2);
+    expect(
+      writes[1]
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(['big 1', 'big 2']);
+  });
+});
+
+function withLevel<T>(level: string, f: () => T): T {
+  process.env.LOG_LEVEL = level;
+  return f();
+}
