@@ -2,7 +2,7 @@
 // GraphQL-over-HTTP specification (400 for a request whose operation cannot be determined; 200 with the errors for a
 // client that asks for the legacy application/json), the limit codes kept through Apollo's wrapping, upstream errors
 // naming their service, and no schema hints ("Did you mean ...?") when introspection is off.
-import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse, GraphQLRequestListener } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../services/common/errors.js';
 import type { GatewayContext } from './datasource.js';
@@ -39,32 +39,33 @@ const unresolvedOperations = new WeakSet<object>();
  * fails to parse or validate, or variables that fail coercion, answer 200 with the errors, while
  * `application/graphql-response+json` keeps 400. Without an Accept header the answer stays 400, as before.
  */
-export const requestErrorsPlugin: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation(rc) {
-        if (rc.operation) return;
-        unresolvedOperations.add(rc.request);
-        const names = rc.document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
-        const message = rc.request.operationName
-          ? `Unknown operation named "${rc.request.operationName}".`
-          : names > 1
-            ? 'Must provide operation name if query contains multiple operations.'
-            : 'The document holds no operation to run.';
-        throw new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
-      },
-      async willSendResponse(rc) {
-        if (rc.response.http.status !== 400 || rc.response.body.kind !== 'single') return;
-        const result = rc.response.body.singleResult;
-        if (result.data !== undefined || !result.errors?.length || unresolvedOperations.has(rc.request)) return;
-        if (!result.errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) return;
-        if (prefersLegacyJson(rc)) {
-          rc.response.http.status = 200;
-          rc.response.http.headers.set('content-type', `${MEDIA_JSON}; charset=utf-8`);
-        }
-      },
-    };
+const requestErrorsHooks: GraphQLRequestListener<GatewayContext> = {
+  async didResolveOperation(rc) {
+    if (rc.operation) return;
+    unresolvedOperations.add(rc.request);
+    const names = rc.document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
+    const message = rc.request.operationName
+      ? `Unknown operation named "${rc.request.operationName}".`
+      : names > 1
+        ? 'Must provide operation name if query contains multiple operations.'
+        : 'The document holds no operation to run.';
+    throw new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
   },
+  async willSendResponse(rc) {
+    if (rc.response.http.status !== 400 || rc.response.body.kind !== 'single') return;
+    const result = rc.response.body.singleResult;
+    if (result.data !== undefined || !result.errors?.length || unresolvedOperations.has(rc.request)) return;
+    if (!result.errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) return;
+    if (prefersLegacyJson(rc)) {
+      rc.response.http.status = 200;
+      rc.response.http.headers.set('content-type', `${MEDIA_JSON}; charset=utf-8`);
+    }
+  },
+};
+
+export const requestErrorsPlugin: ApolloServerPlugin<GatewayContext> = {
+  // No per-request state: the same hooks serve every request.
+  requestDidStart: async () => requestErrorsHooks,
 };
 
 /**

@@ -15,6 +15,7 @@ import {
   isCompositeType,
   isListType,
   valueFromASTUntyped,
+  visit,
   type ASTVisitor,
   type DocumentNode,
   type FieldNode,
@@ -27,7 +28,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 
 /** A limit of 0 is switched off. */
 export interface QueryLimits {
@@ -258,21 +259,65 @@ export function limitRules(limits: QueryLimits): ValidationRule[] {
   return rules;
 }
 
+/** Costs remembered per operation, one per combination of the page sizes its variables give. */
+const MAX_COSTS_PER_OPERATION = 64;
+
+/** What the cost of one operation with variables depends on besides the document: the page sizes of its variables. */
+interface OperationCosts {
+  schema: GraphQLSchema;
+  /** The variables given as a `first` or `last` argument anywhere in the document, with their declared defaults. */
+  pageVariables: { name: string; defaultValue: unknown }[];
+  costs: Map<string, number>;
+}
+
+function pageVariablesOf(doc: DocumentNode, op: OperationDefinitionNode): OperationCosts['pageVariables'] {
+  const names = new Set<string>();
+  visit(doc, {
+    Argument(arg) {
+      if ((arg.name.value === 'first' || arg.name.value === 'last') && arg.value.kind === Kind.VARIABLE)
+        names.add(arg.value.name.value);
+    },
+  });
+  return [...names].map((name) => {
+    const def = op.variableDefinitions?.find((v) => v.variable.name.value === name)?.defaultValue;
+    return { name, defaultValue: def ? valueFromASTUntyped(def) : undefined };
+  });
+}
+
 /**
  * The cost of an operation with variables, checked again once their values are known (the validation rule estimated
- * it without them); without variables the validation-time estimate was already exact.
+ * it without them); without variables the validation-time estimate was already exact. The estimate depends on the
+ * document and on the page sizes its variables give only: it is computed once per operation (the document store
+ * hands the same document object to every request of the same text) and combination of those page sizes.
  */
 export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      if (limits.maxCost <= 0) return;
-      return {
-        async didResolveOperation(rc) {
-          if (!rc.operation?.variableDefinitions?.length) return;
-          const cost = operationCost(rc.schema, rc.document, rc.operation, limits, rc.request.variables ?? {});
-          if (cost > limits.maxCost) throw costError(cost, limits.maxCost);
-        },
-      };
+  if (limits.maxCost <= 0) return {};
+  const byOperation = new WeakMap<OperationDefinitionNode, OperationCosts>();
+  // No per-request state: the same hooks serve every request.
+  const hooks: GraphQLRequestListener<BaseContext> = {
+    async didResolveOperation(rc) {
+      const op = rc.operation;
+      if (!op?.variableDefinitions?.length) return;
+      const variables = rc.request.variables ?? {};
+      let entry = byOperation.get(op);
+      if (!entry || entry.schema !== rc.schema) {
+        entry = { schema: rc.schema, pageVariables: pageVariablesOf(rc.document, op), costs: new Map() };
+        byOperation.set(op, entry);
+      }
+      // The page size each variable gives, as operationCost reads it (-1: not a usable number, the default size).
+      let key = '';
+      for (const { name, defaultValue } of entry.pageVariables) {
+        const v = name in variables ? variables[name] : defaultValue;
+        key += `${typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1},`;
+      }
+      let cost = entry.costs.get(key);
+      if (cost === undefined) {
+        cost = operationCost(rc.schema, rc.document, op, limits, variables);
+        if (entry.costs.size >= MAX_COSTS_PER_OPERATION) entry.costs.clear();
+        entry.costs.set(key, cost);
+      }
+      if (cost > limits.maxCost) throw costError(cost, limits.maxCost);
     },
   };
+  return { requestDidStart: async () => hooks };
 }

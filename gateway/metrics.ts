@@ -63,15 +63,18 @@ export function createGatewayMetrics(): GatewayMetrics {
   });
   const operationLabels = new Set<string>();
   const finished = (operation: string, outcome: RequestOutcome, seconds: number) => {
-    requests.inc({ operation, outcome });
-    duration.observe({ operation, outcome }, seconds);
+    // One labels object for both (prom-client only reads it).
+    const labels = { operation, outcome };
+    requests.inc(labels);
+    duration.observe(labels, seconds);
   };
   return {
     registry,
     operationLabel(name) {
       if (!name) return 'anonymous';
-      if (!OPERATION_NAME.test(name)) return 'invalid';
+      // Known names first: they passed the pattern when they were added.
       if (operationLabels.has(name)) return name;
+      if (!OPERATION_NAME.test(name)) return 'invalid';
       if (operationLabels.size >= MAX_OPERATION_LABELS) return 'other';
       operationLabels.add(name);
       return name;

@@ -26,26 +26,23 @@ export function requestLog(metrics: GatewayMetrics, log: Logger): RequestLog {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const body = rc2.response.body;
           const result = body.kind === 'single' ? body.singleResult : body.initialResult;
-          const errors: readonly GraphQLFormattedError[] = result.errors ?? [];
+          const errors = result.errors;
           const hasData = result.data !== undefined && result.data !== null;
-          const outcome = errors.length === 0 ? 'success' : hasData ? 'partial' : 'error';
-          const operation = metrics.operationLabel(rc2.operationName ?? rc2.request.operationName);
-          metrics.requestFinished(operation, outcome, seconds);
-          const codes = [...new Set(errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
-          const services = [
-            ...new Set(errors.map((e) => e.extensions?.service).filter((s): s is string => typeof s === 'string')),
-          ];
-          log.info('graphql request', {
+          const outcome = !errors?.length ? 'success' : hasData ? 'partial' : 'error';
+          const name = rc2.operationName ?? rc2.request.operationName;
+          metrics.requestFinished(metrics.operationLabel(name), outcome, seconds);
+          // Built in the order the line has always had its keys; the error keys only when there are errors.
+          const fields: Record<string, unknown> = {
             requestId: rc2.contextValue.requestId,
-            operation: rc2.operationName ?? rc2.request.operationName ?? null,
+            operation: name ?? null,
             operationType: rc2.operation?.operation ?? null,
             queryHash: rc2.queryHash ?? null,
             outcome,
             status: rc2.response.http.status ?? 200,
             durationMs: Math.round(seconds * 1e4) / 10,
-            ...(codes.length ? { errorCodes: codes } : {}),
-            ...(services.length ? { services } : {}),
-          });
+          };
+          if (errors?.length) addErrorFields(fields, errors);
+          log.info('graphql request', fields);
         },
       };
     },
@@ -64,4 +61,17 @@ export function requestLog(metrics: GatewayMetrics, log: Logger): RequestLog {
       });
     },
   };
+}
+
+/** The error codes and the services that failed, each once, in the order of the errors. */
+function addErrorFields(fields: Record<string, unknown>, errors: readonly GraphQLFormattedError[]): void {
+  const codes = new Set<string>();
+  const services = new Set<string>();
+  for (const e of errors) {
+    codes.add(String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+    const service = e.extensions?.service;
+    if (typeof service === 'string') services.add(service);
+  }
+  fields.errorCodes = [...codes];
+  if (services.size) fields.services = [...services];
 }

@@ -1,9 +1,11 @@
 // operationCost (gateway/limits.ts), table-driven over a small schema: each field costs 1 times what it multiplies
 // (a page size for fields taking first/last, the default list size for other lists, 1 inside a connection's
 // edges/nodes), fragments count where they are spread, and the sum saturates instead of overflowing.
-import { buildSchema, Kind, parse, type OperationDefinitionNode } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { buildSchema, Kind, parse, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
+  costLimitPlugin,
   DEFAULT_LIMITS,
   operationAliases,
   operationCost,
@@ -118,5 +120,56 @@ describe('operationDepth and operationAliases', () => {
     const [doc, o] = op(q);
     expect(operationDepth(doc, o)).toBe(depth);
     expect(operationAliases(doc, o)).toBe(aliases);
+  });
+});
+
+describe('costLimitPlugin', () => {
+  /** The plugin's verdict on one request: the cost error it throws, or undefined. */
+  async function verdict(
+    plugin: ApolloServerPlugin,
+    doc: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+  ): Promise<unknown> {
+    const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    const hooks = await plugin.requestDidStart!({} as never);
+    try {
+      await hooks!.didResolveOperation!({ schema, document: doc, operation: op, request: { variables } } as never);
+      return undefined;
+    } catch (e) {
+      return (e as GraphQLError).extensions;
+    }
+  }
+
+  it('decides as operationCost does for every page size, the same document asked again with other values', async () => {
+    const plugin = costLimitPlugin({ ...limits, maxCost: 200 });
+    const query =
+      'query Q($n: Int = 4, $m: Int, $name: String) { pods(first: $n) { nodes { name } } a: pods(last: $m) { ...F } } ' +
+      'fragment F on PodConnection { totalCount nodes { node { pods(first: $n) { totalCount } } } }';
+    const doc = parse(query);
+    const op = doc.definitions[0] as OperationDefinitionNode;
+    const cases: (Record<string, unknown> | undefined)[] = [
+      { n: 1000 },
+      { n: 3, m: 2 },
+      { n: 1000 },
+      {},
+      undefined,
+      { n: null, m: 'x' },
+      { n: 3, m: 2, name: 'a' },
+      { n: 3, m: 2, name: 'b' },
+      { m: 40 },
+      { n: 3, m: 2 },
+    ];
+    for (const variables of cases) {
+      const want = operationCost(schema, doc, op, limits, variables ?? {});
+      const got = await verdict(plugin, doc, variables);
+      if (want > 200) expect(got, JSON.stringify(variables)).toMatchObject({ code: 'QUERY_TOO_COSTLY', cost: want });
+      else expect(got, JSON.stringify(variables)).toBeUndefined();
+    }
+  });
+
+  it('leaves operations without variables to validation, and does nothing with the cost limit off', async () => {
+    const doc = parse('{ pods(first: 1000) { nodes { containers { name } } } }');
+    expect(await verdict(costLimitPlugin({ ...limits, maxCost: 5 }), doc, undefined)).toBeUndefined();
+    expect(costLimitPlugin({ ...limits, maxCost: 0 }).requestDidStart).toBeUndefined();
   });
 });
