@@ -67,11 +67,17 @@ export function httpContext(
   trustProxy: number,
 ): ContextFunction<[{ req: IncomingMessage }], GatewayContext> {
   return async ({ req }) => {
-    const base = { req, requestId: requestIdOf(req.headers['x-request-id']), client: clientOf(req, trustProxy) };
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const client = clientOf(req, trustProxy);
     try {
-      return { ...base, viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)) };
+      return {
+        req,
+        requestId,
+        client,
+        viewer: await authenticator.authenticate(bearerToken(req.headers.authorization)),
+      };
     } catch (e) {
-      if (isUnauthenticated(e)) return { ...base, viewer: ANONYMOUS, refusedToken: e };
+      if (isUnauthenticated(e)) return { req, requestId, client, viewer: ANONYMOUS, refusedToken: e };
       throw e;
     }
   };
@@ -100,7 +106,10 @@ function clientOf(req: IncomingMessage, trustProxy: number): { ip?: string; user
     ip = picked && isIP(picked) ? picked : socketAddress;
   }
   const ua = req.headers['user-agent'];
-  return { ...(ip ? { ip } : {}), ...(typeof ua === 'string' ? { userAgent: ua.slice(0, 512) } : {}) };
+  const client: { ip?: string; userAgent?: string } = {};
+  if (ip) client.ip = ip;
+  if (typeof ua === 'string') client.userAgent = ua.slice(0, 512);
+  return client;
 }
 
 /** A graphql-ws connection as the auth side sees it: its context object (the key) and its socket. */
