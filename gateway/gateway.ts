@@ -30,6 +30,7 @@ import { developmentAuthenticator, type Authenticator } from './identity.js';
 import { logExportRoute } from './log-export.js';
 import { costLimitPlugin, DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import { createGatewayMetrics } from './metrics.js';
+import { createPlanExecutor } from './plan-executor.js';
 import { subgraphReadiness } from './readiness.js';
 import { requestLog } from './request-log.js';
 import { SubscriptionExecutor } from './subscriptions.js';
@@ -81,6 +82,8 @@ export interface GatewayOptions {
    * (logout, password change, refresh-token reuse) or whose user may no longer act is closed (4401 / 4403).
    */
   wsSessionCheckMs?: number;
+  /** Query plans run by gateway/plan-executor.ts, Apollo's executor for what it does not handle (default: off). */
+  planExecutor?: boolean;
 }
 
 export interface Gateway {
@@ -91,6 +94,8 @@ export interface Gateway {
   subgraphs: Record<string, string>;
   ready(): Promise<boolean>;
   close(): Promise<void>;
+  /** Requests answered by gateway/plan-executor.ts and by Apollo's executor (undefined: planExecutor off). */
+  planStats?: () => { ours: number; apollo: number };
 }
 
 export const GATEWAY_DEFAULTS = {
@@ -134,10 +139,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const subgraphs: Record<string, string> = {};
   const dataSources: Record<string, KubegraphDataSource> = {};
+  const plans =
+    opts.planExecutor !== true
+      ? undefined
+      : createPlanExecutor({ plans: caches.plans, dataSources: () => dataSources });
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: apolloLogger(log),
-    queryPlannerConfig: { cache: caches.plans },
+    queryPlannerConfig: { cache: plans?.plans ?? caches.plans },
     buildService: ({ name, url }) => {
       const target = opts.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
@@ -154,7 +163,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const requests = requestLog(metrics, log);
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: plans?.wrap(gateway) ?? gateway,
     introspection,
     // Without introspection, error messages must not reveal the schema either ("Did you mean ...?").
     hideSchemaDetailsFromClientErrors: !introspection,
@@ -237,6 +246,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics: metrics.registry,
     subgraphs,
     ready,
+    planStats: plans?.stats,
     async close() {
       auth.close();
       await ws.close();
