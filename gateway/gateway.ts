@@ -82,7 +82,7 @@ export interface GatewayOptions {
    * (logout, password change, refresh-token reuse) or whose user may no longer act is closed (4401 / 4403).
    */
   wsSessionCheckMs?: number;
-  /** Query plans run by gateway/plan-executor.ts, Apollo's executor for what it does not handle (default: off). */
+  /** Query plans run by gateway/plan-executor.ts, Apollo's executor for what it does not handle (default: on). */
   planExecutor?: boolean;
 }
 
@@ -140,7 +140,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const subgraphs: Record<string, string> = {};
   const dataSources: Record<string, KubegraphDataSource> = {};
   const plans =
-    opts.planExecutor !== true
+    opts.planExecutor === false
       ? undefined
       : createPlanExecutor({ plans: caches.plans, dataSources: () => dataSources });
   const gateway = new ApolloGateway({
