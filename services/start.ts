@@ -4,6 +4,7 @@
 // First: @apollo/gateway's telemetry is off before anything imports it (DESIGN.md "Network").
 import '../gateway/no-telemetry.js';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { runMain, envInt, envString, logLevelFromEnv, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
 import { startSandbox } from './sandbox/sandbox.js';
@@ -12,6 +13,7 @@ import { startGateway } from '../gateway/gateway.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
 import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
+import { openDb, type Db } from './accounts/clients/db.js';
 import { workloadsOptionsFromEnv } from './workloads/config.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
 import { accountsAuthenticator } from '../gateway/identity.js';
@@ -22,6 +24,7 @@ import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.
 import { startMonitoringSubgraph } from './monitoring/server.js';
 import { appsOptionsFromEnv } from './apps/config.js';
 import { startAppsSubgraph } from './apps/server.js';
+import { localCredentialsKey } from './apps/model/catalog-credentials.js';
 import { parse as parseYaml } from 'yaml';
 import { loggingOptionsFromEnv } from './logging/config.js';
 import { startLoggingSubgraph } from './logging/server.js';
@@ -105,11 +108,30 @@ await runMain(async () => {
   // The gateway and accounts talk over accounts' internal endpoints; a per-process token unless one is configured.
   const internalToken = accountsOptions.internalToken ?? randomIdentitySecret();
 
+  // Without DATABASE_URL, accounts and apps keep their tables in one embedded PGlite, accounts' (apps' in its schema
+  // APPS_DB_SCHEMA, as in a DATABASE_URL database): each PGlite opened costs seconds of CPU at start (issue 19 §4).
+  // APPS_DATA_DIR keeps apps' credentials.key, and an apps database of its own from before is copied over once.
+  let sharedDb: Db | undefined;
+  if (!accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl) {
+    const db = await openDb({ dataDir: accountsOptions.dataDir, schema: accountsOptions.dbSchema });
+    sharedDb = db;
+    running.push({ url: accountsOptions.dataDir, close: () => db.close() });
+    const appsDir = appsOptions.repositories.dataDir;
+    if (appsDir && resolve(appsDir) === resolve(accountsOptions.dataDir))
+      appsOptions.repositories = {
+        ...appsOptions.repositories,
+        dataDir: undefined,
+        credentialsSecret: appsOptions.repositories.credentialsSecret ?? localCredentialsKey(appsDir),
+      };
+    appsOptions.repositories.db = db;
+  }
+
   // The subgraphs, as they are built (see README "Services").
   // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
   // generated password is printed here on the first start.
   const accounts = await startAccountsSubgraph({
     ...accountsOptions,
+    db: sharedDb,
     identitySecret,
     internalToken,
     kubeConfig,
@@ -165,7 +187,7 @@ await runMain(async () => {
   running.push(apps);
   subgraphUrls.apps = apps.url;
   console.log(
-    `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in embedded PGlite in ${appsOptions.repositories.dataDir}`})`,
+    `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in accounts' embedded PGlite in ${accountsOptions.dataDir}, schema ${appsOptions.repositories.schema}`})`,
   );
 
   // Logs: ELASTICSEARCH_URL, or on the sandbox the embedded Elasticsearch stand-in (ES_PORT, default 9200) fed by

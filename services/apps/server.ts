@@ -12,6 +12,7 @@ import { AppsKubeClient } from './clients/kube.js';
 import { ReleaseSecretsClient } from './clients/release-secrets.js';
 import { randomBytes } from 'node:crypto';
 import { openRepositoryStore } from './clients/repository-store.js';
+import type { Db } from '../accounts/clients/db.js';
 import type { Resolver } from './clients/url-check.js';
 import { Catalog } from './model/catalog.js';
 import { localCredentialsKey } from './model/catalog-credentials.js';
@@ -49,8 +50,10 @@ export interface AppsSubgraphOptions {
 export interface AppsRepositoryOptions {
   /** postgres://… (the database accounts uses; the table goes to schema `schema`); unset: an embedded PGlite. */
   databaseUrl?: string;
-  /** PGlite's folder when databaseUrl is unset; unset too: in memory (tests). */
+  /** PGlite's folder when databaseUrl is unset; unset too: in memory (tests). With db: see openRepositoryStore. */
   dataDir?: string;
+  /** An open database to keep the tables in, in schema `schema` (npm start: accounts' embedded one, one to open). */
+  db?: Db;
   /** The PostgreSQL schema of the apps tables (default apps). */
   schema?: string;
   /** The secret repository credentials are encrypted with; default: the identity secret. */
@@ -101,6 +104,7 @@ export async function startAppsSubgraph(opts: AppsSubgraphOptions): Promise<Apps
   const store = await openRepositoryStore({
     databaseUrl: repo.databaseUrl,
     dataDir: repo.dataDir,
+    db: repo.db,
     schema: repo.schema,
   });
   const catalog = await Catalog.open({

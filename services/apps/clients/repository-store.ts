@@ -5,7 +5,12 @@
 // need not be kubegraph's own), because names must be unique platform-wide with a real constraint (CONFLICT on a
 // race between replicas), and because the deployment already runs that database with its backups; replicas share
 // the table and a restart finds it again. The in-memory chart indexes are per replica and rebuilt from the URLs.
-// The database plumbing (pg or PGlite behind one interface) is accounts' db.ts, reused as it is.
+// The database plumbing (pg or PGlite behind one interface) is accounts' db.ts, reused as it is. `npm start` hands
+// over accounts' own embedded database instead (one PGlite to open rather than two, issue 19 §4): the table is then in
+// schema `apps` of it, named with its schema in every statement, since the one PGlite connection's search_path is
+// accounts'.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openDb, pgCode, type Db, type Queryable } from '../../accounts/clients/db.js';
 
 export interface RepositoryRow {
@@ -34,14 +39,23 @@ export interface RepositoryStore {
 export interface RepositoryStoreOptions {
   /** postgres://… (the accounts database); unset: embedded PGlite. */
   databaseUrl?: string;
-  /** PGlite's data folder; unset with no URL: in memory (tests). */
+  /**
+   * PGlite's data folder; unset with no URL: in memory (tests). With `db`, the folder of an earlier embedded apps
+   * database, if there is one: its repositories are copied into `db` once (an upgrade keeps them), then it is not read.
+   */
   dataDir?: string;
+  /** An open database to keep the table in instead (npm start: accounts' embedded one); the caller closes it. */
+  db?: Db;
   /** Default `apps`. */
   schema?: string;
 }
 
-const MIGRATION = `
-  CREATE TABLE IF NOT EXISTS helm_repositories (
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Written into an earlier apps database's folder once its repositories are copied into the shared database. */
+export const MOVED_MARKER = 'MOVED.txt';
+
+const migration = (table: string) => `
+  CREATE TABLE IF NOT EXISTS ${table} (
     name text PRIMARY KEY,
     url text NOT NULL,
     workspace text,
@@ -54,38 +68,79 @@ const MIGRATION = `
 const COLUMNS = 'name, url, workspace, credentials, created_at, synced_at, sync_error';
 
 export async function openRepositoryStore(opts: RepositoryStoreOptions = {}): Promise<RepositoryStore> {
-  const db: Db = await openDb({
-    url: opts.databaseUrl,
-    dataDir: opts.databaseUrl ? undefined : opts.dataDir,
-    schema: opts.schema ?? 'apps',
-    poolSize: 4,
-  });
+  const schema = opts.schema ?? 'apps';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  const table = `${schema}.helm_repositories`;
+  const db: Db =
+    opts.db ??
+    (await openDb({
+      url: opts.databaseUrl,
+      dataDir: opts.databaseUrl ? undefined : opts.dataDir,
+      schema,
+      poolSize: 4,
+    }));
+  const closeOwn = () => (opts.db ? Promise.resolve() : db.close());
   try {
     // One replica creates the table; the others wait on the lock, then find it.
     await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('kubegraph-apps-migrations'))`);
-      await tx.query(MIGRATION);
+      if (opts.db) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await tx.query(migration(table));
     });
+    if (opts.db && opts.dataDir) await importEarlierDatabase(opts.dataDir, schema, db, table);
   } catch (e) {
-    await db.close();
+    await closeOwn();
     throw e;
   }
-  return repositoryStore(db);
+  return repositoryStore(db, table, closeOwn);
 }
 
-function repositoryStore(db: Db): RepositoryStore {
+/**
+ * The repositories of an apps database of its own from before `npm start` shared accounts' (an upgrade must not lose
+ * them silently): copied once, a name already present kept as it is, then a note left in that folder so that it is
+ * not read again. Its files stay (deleting a developer's data is not this code's to do); credentials.key beside them
+ * is still the key the copied credentials are sealed with.
+ */
+async function importEarlierDatabase(dataDir: string, schema: string, into: Db, table: string): Promise<void> {
+  if (!existsSync(join(dataDir, 'PG_VERSION')) || existsSync(join(dataDir, MOVED_MARKER))) return;
+  const earlier = await openDb({ dataDir, schema });
+  let rows: RepositoryRow[];
+  try {
+    const found = await earlier.query<{ t: string | null }>(`SELECT to_regclass('helm_repositories')::text AS t`);
+    rows = found.rows[0]?.t
+      ? (await earlier.query<RepositoryRow>(`SELECT ${COLUMNS} FROM helm_repositories ORDER BY name`)).rows
+      : [];
+  } finally {
+    await earlier.close();
+  }
+  await into.transaction(async (tx) => {
+    for (const r of rows)
+      await tx.query(
+        `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
+        [r.name, r.url, r.workspace, r.credentials, r.created_at, r.synced_at, r.sync_error],
+      );
+  });
+  writeFileSync(
+    join(dataDir, MOVED_MARKER),
+    `The Helm repositories of the database in this folder (${rows.length}) were copied on ${new Date().toISOString()}\n` +
+      `into schema ${schema} of the accounts database, where npm start keeps them now; this database is not read\n` +
+      `again. credentials.key is still in use: keep it. The other files may be deleted.\n`,
+  );
+}
+
+function repositoryStore(db: Db, table: string, close: () => Promise<void>): RepositoryStore {
   const q: Queryable = db;
   return {
     async list() {
-      return (await q.query<RepositoryRow>(`SELECT ${COLUMNS} FROM helm_repositories ORDER BY name`)).rows;
+      return (await q.query<RepositoryRow>(`SELECT ${COLUMNS} FROM ${table} ORDER BY name`)).rows;
     },
     async get(name) {
-      return (await q.query<RepositoryRow>(`SELECT ${COLUMNS} FROM helm_repositories WHERE name = $1`, [name])).rows[0];
+      return (await q.query<RepositoryRow>(`SELECT ${COLUMNS} FROM ${table} WHERE name = $1`, [name])).rows[0];
     },
     async insert(row) {
       try {
         const r = await q.query(
-          `INSERT INTO helm_repositories (name, url, workspace, credentials, synced_at, sync_error)
+          `INSERT INTO ${table} (name, url, workspace, credentials, synced_at, sync_error)
            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
           [row.name, row.url, row.workspace, row.credentials, row.synced_at, row.sync_error],
         );
@@ -96,14 +151,15 @@ function repositoryStore(db: Db): RepositoryStore {
       }
     },
     async delete(name) {
-      return (await q.query('DELETE FROM helm_repositories WHERE name = $1', [name])).rowCount > 0;
+      return (await q.query(`DELETE FROM ${table} WHERE name = $1`, [name])).rowCount > 0;
     },
     async recordSync(name, syncedAt, error) {
-      await q.query(
-        'UPDATE helm_repositories SET synced_at = COALESCE($2, synced_at), sync_error = $3 WHERE name = $1',
-        [name, syncedAt, error],
-      );
+      await q.query(`UPDATE ${table} SET synced_at = COALESCE($2, synced_at), sync_error = $3 WHERE name = $1`, [
+        name,
+        syncedAt,
+        error,
+      ]);
     },
-    close: () => db.close(),
+    close,
   };
 }
