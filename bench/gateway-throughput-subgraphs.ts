@@ -9,9 +9,13 @@
 //   memory value derived from its name, so every gateway must give the same numbers.
 //
 // It prints { ready: true } at once; the IPC command `setup` starts the subgraphs, waits for the workloads caches and
-// adds the workspaces and members (answered with Setup: no start-up deadline, a loaded machine may take minutes). It
-// exits when the parent disconnects.
+// adds the workspaces and members (answered with Setup: no start-up deadline, a loaded machine may take minutes);
+// `cpu` answers the CPU time the process has used so far, so the parent can tell how hard each gateway makes the
+// subgraphs work; `profile-start` and `profile-stop` (with a file) take a V8 CPU profile of one run (the parent's
+// BENCH_SUBGRAPHS_PROFILE). It exits when the parent disconnects.
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { DEV_VIEWER } from '../services/common/authz.js';
@@ -31,6 +35,17 @@ export interface Setup {
   syncMs: number;
   workspaces: number;
   members: number;
+}
+
+/** The parent's commands besides `setup`: this process's CPU time, and a CPU profile around one run. */
+export type SubgraphsCommand =
+  { id: number; cmd: 'cpu' } | { id: number; cmd: 'profile-start' } | { id: number; cmd: 'profile-stop'; file: string };
+/** The answer to `cpu`: user + system time so far, µs (as the gateway child answers it). */
+export interface CpuReply {
+  id: number;
+  cpuMicros: number;
+  /** GraphQL requests the subgraphs have answered so far (their request counters): fetches the gateways made. */
+  requests: number;
 }
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -105,6 +120,22 @@ function stubPrometheus(): Promise<{ url: string; server: Server }> {
 
 /** Running subgraphs, for the shutdown. */
 const running: { close(): Promise<void> }[] = [];
+/** The started subgraphs' base URLs by name, for their request counters. */
+const started = new Map<string, string>();
+
+/** The GraphQL requests all subgraphs have answered: the sum of their kubegraph_<name>_requests_total on /metrics. */
+async function requestsSoFar(): Promise<number> {
+  let total = 0;
+  const token = process.env.METRICS_TOKEN;
+  for (const [name, base] of started) {
+    const res = await fetch(`${base}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${name} /metrics: HTTP ${res.status} ${text.slice(0, 200)}`);
+    for (const line of text.split('\n'))
+      if (line.startsWith(`kubegraph_${name}_requests_total{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
 
 async function setup(): Promise<Omit<Setup, 'id'>> {
   const t0 = performance.now();
@@ -135,6 +166,8 @@ async function setup(): Promise<Omit<Setup, 'id'>> {
 
   /** Waits for the workloads caches, then adds the workspaces and members; answers the parent's `setup` command. */
   running.push(monitoring, workloads, accounts, { close: async () => void prometheus.server.close() });
+  for (const [name, s] of Object.entries({ accounts, workloads, monitoring }))
+    started.set(name, s.url.replace(/\/graphql$/, ''));
   await workloads.ready();
   const syncMs = performance.now() - t0;
   // Workspaces of the sandbox's namespace labels, and members of each workspace and of the first projects.
@@ -178,12 +211,31 @@ async function setup(): Promise<Omit<Setup, 'id'>> {
   };
 }
 let setupDone: Promise<Omit<Setup, 'id'>> | undefined;
-process.on('message', (m: { id: number; cmd: string }) => {
-  if (m.cmd !== 'setup') return;
-  (setupDone ??= setup()).then(
-    (r) => process.send?.({ ...r, id: m.id }),
-    (e: unknown) => process.send?.({ id: m.id, error: e instanceof Error ? e.message : String(e) }),
-  );
+let profiler: Session | undefined;
+async function profile(m: SubgraphsCommand): Promise<object> {
+  if (m.cmd === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  } else if (m.cmd === 'profile-stop' && profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = undefined;
+    writeFileSync(m.file, JSON.stringify(profile));
+  }
+  return {};
+}
+process.on('message', (m: { id: number; cmd: 'setup' } | SubgraphsCommand) => {
+  const fail = (e: unknown) => process.send?.({ id: m.id, error: e instanceof Error ? e.message : String(e) });
+  if (m.cmd === 'cpu') {
+    const u = process.cpuUsage();
+    requestsSoFar().then(
+      (requests) => process.send?.({ id: m.id, cpuMicros: u.user + u.system, requests } satisfies CpuReply),
+      fail,
+    );
+  } else if (m.cmd === 'setup') (setupDone ??= setup()).then((r) => process.send?.({ ...r, id: m.id }), fail);
+  else profile(m).then((r) => process.send?.({ ...r, id: m.id }), fail);
 });
 
 let closing: Promise<void> | undefined;

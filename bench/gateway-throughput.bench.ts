@@ -8,7 +8,7 @@
 // (bench/gateway-throughput-subgraphs.ts: accounts, workloads, monitoring on a stub Prometheus), one gateway at a time
 // (bench/gateway-throughput-gateway.ts), and this one, the load generator.
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -16,7 +16,7 @@ import { randomIdentitySecret } from '../services/common/identity.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { startChild, stopChild, type Child } from './child.js';
 import type { GatewayKind } from './gateway-throughput-gateway.js';
-import type { Setup } from './gateway-throughput-subgraphs.js';
+import type { CpuReply, Setup, SubgraphsCommand } from './gateway-throughput-subgraphs.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { Ready } from './sandbox-server.js';
 
@@ -33,6 +33,8 @@ const ROUNDS = envInt('BENCH_ROUNDS', 2);
 const KINDS = (process.env.BENCH_GATEWAYS?.split(',') ?? GATEWAY_KINDS) as GatewayKind[];
 /** BENCH_PROFILE=<dir>: our gateway runs with --cpu-prof, its profiles written there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_SUBGRAPHS_PROFILE=<dir>: a CPU profile of the subgraphs process during each timed run, written there. */
+const SUBGRAPHS_PROFILE_DIR = process.env.BENCH_SUBGRAPHS_PROFILE;
 
 const LABELS: Record<string, string> = {
   ours: 'ours',
@@ -121,6 +123,10 @@ interface Run {
   p99: number;
   requests: number;
   cpuMsPerRequest: number;
+  /** The subgraphs process's CPU time per request of the gateway: how much work the gateway's fetches give them. */
+  subgraphsCpuMsPerRequest: number;
+  /** GraphQL requests the subgraphs answered per request of the gateway (fewer where it merges identical fetches). */
+  fetchesPerRequest: number;
 }
 
 // ------------------------------------------------------------------ main
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
   for (const name of ['APOLLO_KEY', 'APOLLO_GRAPH_REF', 'APOLLO_GRAPH_ID', 'HIVE_REGISTRY_TOKEN', 'HIVE_USAGE_TARGET'])
     delete process.env[name];
   const started = performance.now();
+  if (SUBGRAPHS_PROFILE_DIR) mkdirSync(SUBGRAPHS_PROFILE_DIR, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'kubegraph-gateway-bench-'));
   const identitySecret = randomIdentitySecret();
   const internalToken = randomIdentitySecret();
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
             : [],
         );
         try {
-          runs.push(...(await measure(kind, gateway, round, reference, adminPassword)));
+          runs.push(...(await measure(kind, gateway, subgraphs, round, reference, adminPassword)));
         } finally {
           await stopChild(gateway);
         }
@@ -198,6 +205,7 @@ async function main(): Promise<void> {
 async function measure(
   kind: GatewayKind,
   gateway: Child<unknown>,
+  subgraphs: Child<unknown>,
   round: number,
   reference: Map<string, unknown>,
   adminPassword: string,
@@ -215,7 +223,11 @@ async function measure(
   }
   const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   const out: Run[] = [];
-  for (const op of OPERATIONS) {
+  const cpuOf = (child: Child<unknown>) => child.call<{ id: number; cmd: 'cpu' }, CpuReply>({ cmd: 'cpu' });
+  // Omit over each member of the union (Omit of a union keeps only the keys they share).
+  const subgraphsCall = (cmd: SubgraphsCommand extends infer C ? (C extends unknown ? Omit<C, 'id'> : never) : never) =>
+    subgraphs.call<SubgraphsCommand, { id: number }>(cmd);
+  for (const [i, op] of OPERATIONS.entries()) {
     // Checked before it counts: a sane answer, the same data as every other gateway's, and then byte for byte the
     // same answer throughout the timed run (autocannon counts any other body as a mismatch).
     const first = await post(url, op.query, token);
@@ -231,9 +243,17 @@ async function measure(
     await autocannon({ ...load, duration: WARMUP_S });
     const again = await post(url, op.query, token);
     if (again.text !== first.text) throw new Error(`${label(kind)}: ${op.name}: the answer changed during warm-up`);
-    const cpu0 = (await gateway.call<{ id: number }, { id: number; cpuMicros: number }>({ cmd: 'cpu' })).cpuMicros;
+    if (SUBGRAPHS_PROFILE_DIR) await subgraphsCall({ cmd: 'profile-start' });
+    const [cpu0, subgraphs0] = [(await cpuOf(gateway)).cpuMicros, await cpuOf(subgraphs)];
     const r = await autocannon({ ...load, duration: DURATION_S, expectBody: first.text });
-    const cpu1 = (await gateway.call<{ id: number }, { id: number; cpuMicros: number }>({ cmd: 'cpu' })).cpuMicros;
+    const [cpu1, subgraphs1] = [(await cpuOf(gateway)).cpuMicros, await cpuOf(subgraphs)];
+    if (SUBGRAPHS_PROFILE_DIR) {
+      const file = join(
+        SUBGRAPHS_PROFILE_DIR,
+        `subgraphs-${kind.replace(/\W+/g, '_')}-op${i + 1}-round${round + 1}.cpuprofile`,
+      );
+      await subgraphsCall({ cmd: 'profile-stop', file });
+    }
     if (r.errors || r.timeouts || r.non2xx || r.mismatches)
       throw new Error(
         `${label(kind)}: ${op.name}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx, ${r.mismatches} other answers`,
@@ -247,9 +267,11 @@ async function measure(
       p99: r.latency.p99,
       requests: r.requests.total,
       cpuMsPerRequest: (cpu1 - cpu0) / 1000 / Math.max(1, r.requests.total),
+      subgraphsCpuMsPerRequest: (subgraphs1.cpuMicros - subgraphs0.cpuMicros) / 1000 / Math.max(1, r.requests.total),
+      fetchesPerRequest: (subgraphs1.requests - subgraphs0.requests) / Math.max(1, r.requests.total),
     };
     console.error(
-      `  round ${round + 1} ${label(kind).padEnd(22)} ${op.name.padEnd(46)} ${Math.round(run.rps).toString().padStart(5)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  ${run.cpuMsPerRequest.toFixed(2)} ms CPU/req`,
+      `  round ${round + 1} ${label(kind).padEnd(22)} ${op.name.padEnd(46)} ${Math.round(run.rps).toString().padStart(5)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  ${run.cpuMsPerRequest.toFixed(2)} ms CPU/req  subgraphs ${run.subgraphsCpuMsPerRequest.toFixed(2)} ms CPU/req, ${run.fetchesPerRequest.toFixed(2)} fetches/req`,
     );
     out.push(run);
   }
@@ -267,6 +289,8 @@ function report(runs: Run[], totalS: number): void {
       p50: mean(rs.map((r) => r.p50)),
       p99: Math.max(...rs.map((r) => r.p99)),
       cpu: mean(rs.map((r) => r.cpuMsPerRequest)),
+      subgraphsCpu: mean(rs.map((r) => r.subgraphsCpuMsPerRequest)),
+      fetches: mean(rs.map((r) => r.fetchesPerRequest)),
     };
   };
   console.log(
@@ -279,7 +303,7 @@ function report(runs: Run[], totalS: number): void {
     const s = Object.fromEntries(kinds.map((k) => [k, stat(k, op.name)]));
     for (const k of kinds)
       console.log(
-        `  ${label(k).padEnd(22)} ${Math.round(s[k].rps).toLocaleString('en-US').padStart(6)} req/s  (runs ${s[k].runs.join(', ')})  p50 ${s[k].p50.toFixed(1)} ms  p99 ${s[k].p99} ms  CPU ${s[k].cpu.toFixed(2)} ms/req`,
+        `  ${label(k).padEnd(22)} ${Math.round(s[k].rps).toLocaleString('en-US').padStart(6)} req/s  (runs ${s[k].runs.join(', ')})  p50 ${s[k].p50.toFixed(1)} ms  p99 ${s[k].p99} ms  CPU ${s[k].cpu.toFixed(2)} ms/req  subgraphs CPU ${s[k].subgraphsCpu.toFixed(2)} ms/req  ${s[k].fetches.toFixed(2)} fetches/req`,
       );
     const hives = kinds.filter((k) => k === 'hive' || k === 'hive-router');
     const best = hives.length ? hives.reduce((a, b) => (s[a].rps >= s[b].rps ? a : b)) : undefined;
