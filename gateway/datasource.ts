@@ -12,6 +12,7 @@ import { Kind, parse, type GraphQLError, type GraphQLFormattedError, type Select
 import type { Viewer } from '../services/common/authz.js';
 import { ErrorCode } from '../services/common/errors.js';
 import { IDENTITY_HEADER, IDENTITY_TTL_SECONDS, signIdentity } from '../services/common/identity.js';
+import { createSubgraphFetcher } from './subgraph-fetch.js';
 
 /** The signed identity of each request (its Apollo context), shared by the data sources of all subgraphs. */
 const signedIdentities = new WeakMap<object, SignedIdentity>();
@@ -155,12 +156,8 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     this.timeoutMs = opts.timeoutMs;
     this.observe = opts.observe;
     this.identityKey = opts.identityKey;
-    const timeoutMs = opts.timeoutMs;
-    // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one.
-    this.fetcher = (input, init) =>
-      fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<
-        RemoteGraphQLDataSource['fetcher']
-      >;
+    // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one (subgraph-fetch.ts).
+    this.fetcher = createSubgraphFetcher({ timeoutMs: opts.timeoutMs, shareQueries: false });
   }
 
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<void> {
