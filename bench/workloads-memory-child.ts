@@ -1,6 +1,9 @@
-// The measured side of the workloads memory benchmark: the workloads subgraph exactly as
-// `node --import tsx services/workloads/main.ts` runs it (configured by the environment), started under
-// `--expose-gc` by bench/workloads-memory.bench.ts, plus an IPC command that reads the memory after a full GC.
+// The measured side of the workloads memory benchmark: a preload (`--import`) of the workloads subgraph's process,
+// which bench/workloads-memory.bench.ts starts under `--expose-gc` exactly as it is run otherwise: either
+// `node --import tsx services/workloads/main.ts` (this file through tsx), or the image's ENTRYPOINT with
+// dist/services/workloads/main.js (this file transpiled next to the built dist/). A preload rather than a wrapper that
+// imports main: the entry point, and so what Node loads and how, stays the real one. It adds an IPC command that
+// reads the memory after a full GC.
 //
 // Commands ({ id, cmd }): `memory` answers { id, heapUsed, rss, external, arrayBuffers } (bytes, after two full GCs);
 // `snapshot` (with `path`) writes a V8 heap snapshot there, for finding what holds the memory. The child exits when
@@ -56,5 +59,3 @@ process.on('message', (m: MemoryCommand) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-
-await import('../services/workloads/main.js');

@@ -5,36 +5,130 @@
 //
 // For each size (BENCH_MEMORY_PODS, default 0,1000,10000 pods; the first is the baseline) this process starts a
 // sandbox seeded with that many running pods (nodes: one per 100 pods, at least 3; namespaces: one per 100 pods;
-// controllers off, so nothing changes while it is measured), then the workloads subgraph alone in a child process,
-// as `node --import tsx services/workloads/main.ts` runs it (bench/workloads-memory-child.ts, under --expose-gc). It
-// reads the time from the fork to the first 200 of /readyz, waits BENCH_MEMORY_SETTLE_MS (3 s), then the heap used
-// and RSS after two full GCs. Before reading it checks that the subgraph answers every pod of the cluster (the
-// totalCount of `pods`, asked with a signed admin identity) and one pod's fields equal to the sandbox's object. BENCH_MEMORY_ROUNDS (1) repeats each
-// size; the figures printed are the medians. The growth per pod against the baseline is the figure to read.
+// controllers off, so nothing changes while it is measured), then the workloads subgraph alone in a child process, in
+// each launch mode of BENCH_MEMORY_MODES (default both, each printed in its own table against its own baseline):
+//
+// - `tsx`: as issue 19 measured it, `node --import tsx services/workloads/main.ts`;
+// - `deployed`: as the image runs it, `node <the Dockerfile's ENTRYPOINT flags> dist/services/workloads/main.js` from
+//   a folder laid out as the image's /app (dist/ built by tsc -p tsconfig.build.json into node_modules/.cache, or
+//   BENCH_MEMORY_DIST=<folder holding dist/>, e.g. `.` after `npm run build`), with the Dockerfile's ENV and the
+//   launch variables (NODE_OPTIONS, MALLOC_ARENA_MAX) of docker-compose.yml's workloads service, which the chart's
+//   workloads Deployment sets the same (test/deploy-chart.test.ts);
+// - `image`: as `docker run kubegraph dist/services/workloads/main.js` runs it: the ENTRYPOINT and the Dockerfile's ENV
+//   only, without the workloads service's own launch variables;
+// - `dist-bare`: the same dist/ under plain `node dist/services/workloads/main.js`, none of those flags or variables
+//   (what they change).
+//
+// Both run under --expose-gc with bench/workloads-memory-child.ts preloaded. It reads the time from the fork to the
+// first 200 of /readyz, waits BENCH_MEMORY_SETTLE_MS (3 s), then the heap used and RSS after two full GCs. Before
+// reading it checks that the subgraph answers every pod of the cluster (the totalCount of `pods`, asked with a signed
+// admin identity) and one pod's fields equal to the sandbox's object. BENCH_MEMORY_ROUNDS (1) repeats each size; the
+// figures printed are the medians. The growth per pod against the baseline is the figure to read.
 //
 // BENCH_MEMORY_SNAPSHOT_DIR: also writes a heap snapshot of the subgraph at each size there.
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { transformSync } from 'esbuild';
 import { isDeepStrictEqual } from 'node:util';
 import { IDENTITY_HEADER, identityKey, signIdentity } from '../services/common/identity.js';
 import { startSandbox, type Sandbox } from '../services/sandbox/sandbox.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import type { MemoryCommand, MemoryReply } from './workloads-memory-child.js';
 import { freePort } from '../services/common/free-port.js';
+import { readCompose, readDockerfile, ROOT } from '../test/harness/deploy.js';
 
 const RESULTS = resultsPath('workloads-memory');
 const SIZES = (process.env.BENCH_MEMORY_PODS ?? '0,1000,10000').split(',').map((s) => Number(s.trim()));
 const ROUNDS = Number(process.env.BENCH_MEMORY_ROUNDS ?? 1);
 const SETTLE_MS = Number(process.env.BENCH_MEMORY_SETTLE_MS ?? 3000);
 const SNAPSHOT_DIR = process.env.BENCH_MEMORY_SNAPSHOT_DIR;
+const MODES = (process.env.BENCH_MEMORY_MODES ?? 'tsx,deployed').split(',').map((s) => s.trim()) as Mode[];
 const SECRET = 'workloads-memory-bench-secret';
 const MB = 1024 * 1024;
 
 if (SIZES.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('BENCH_MEMORY_PODS: comma-separated pod counts');
 
+type Mode = 'tsx' | 'deployed' | 'image' | 'dist-bare';
+const MODE_LABELS: Record<Mode, string> = {
+  tsx: 'tsx: node --import tsx services/workloads/main.ts (as issue 19 measured)',
+  deployed:
+    'deployed: the image ENTRYPOINT + dist/services/workloads/main.js, its ENV and the workloads launch variables',
+  image: 'image: the image ENTRYPOINT + dist/services/workloads/main.js and its ENV (docker run), no service variables',
+  'dist-bare': 'dist-bare: node dist/services/workloads/main.js, no launch flags or variables',
+};
+for (const m of MODES)
+  if (!(m in MODE_LABELS)) throw new Error(`BENCH_MEMORY_MODES: ${m}? (${Object.keys(MODE_LABELS)})`);
+
+/** The variables of how a process is launched (not kubegraph's configuration) that the deployed mode takes over. */
+const LAUNCH_VARIABLES = ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
+
+interface Launch {
+  /** The child's entry point, relative to `cwd`, and the node flags before it. */
+  entry: string;
+  execArgv: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/**
+ * A folder laid out as the image's /app for the dist modes: dist/ (tsc, as the Dockerfile's build stage) and the
+ * measuring preload transpiled next to it. Inside node_modules/.cache, so that dist/ resolves packages from the
+ * checkout's node_modules as the image's from its own.
+ */
+function appFolder(): string {
+  const app = resolve(process.env.BENCH_MEMORY_DIST ?? join(ROOT, 'node_modules/.cache/kubegraph/bench-memory-app'));
+  if (!process.env.BENCH_MEMORY_DIST) {
+    rmSync(join(app, 'dist'), { recursive: true, force: true });
+    mkdirSync(app, { recursive: true });
+    console.log(`building dist/ into ${app} (tsc -p tsconfig.build.json)...`);
+    // tsc emits despite type errors (exit code 2): a checkout in the middle of someone's change still measures.
+    const tsc = spawnSync(
+      join(ROOT, 'node_modules/.bin/tsc'),
+      ['-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
+    if (tsc.status !== 0 && !(tsc.status === 2 && existsSync(join(app, 'dist/services/workloads/main.js'))))
+      throw new Error(`tsc failed (${tsc.status ?? tsc.signal})`);
+    cpSync(join(ROOT, 'schema'), join(app, 'dist/schema'), { recursive: true });
+  }
+  const child = readFileSync(join(import.meta.dirname, 'workloads-memory-child.ts'), 'utf8');
+  writeFileSync(
+    join(app, 'workloads-memory-child.mjs'),
+    transformSync(child, { loader: 'ts', format: 'esm', target: 'node20' }).code,
+  );
+  return app;
+}
+
+function launchOf(mode: Mode, app: string | undefined): Launch {
+  const preload = (path: string) => ['--expose-gc', '--import', path];
+  if (mode === 'tsx')
+    return {
+      entry: join(ROOT, 'services/workloads/main.ts'),
+      execArgv: [...preload('tsx'), '--import', join(import.meta.dirname, 'workloads-memory-child.ts')],
+      cwd: ROOT,
+      env: {},
+    };
+  if (!app) throw new Error('no dist/ built');
+  const entry = 'dist/services/workloads/main.js';
+  const child = join(app, 'workloads-memory-child.mjs');
+  if (mode === 'dist-bare') return { entry, execArgv: preload(child), cwd: app, env: {} };
+  // ENTRYPOINT ["node", flags...]: the flags as they are (relative to /app, here `app`), before the measuring preload.
+  const [node, ...flags] = readDockerfile().entrypoint;
+  if (node !== 'node') throw new Error(`the Dockerfile's ENTRYPOINT runs ${node}, not node`);
+  const image = readDockerfile().env;
+  const service = (mode === 'deployed' && readCompose().services.workloads?.environment) || {};
+  const env: Record<string, string> = {};
+  for (const v of LAUNCH_VARIABLES) {
+    const value = service[v] ?? image[v];
+    if (value !== undefined && value !== null) env[v] = String(value);
+  }
+  return { entry, execArgv: [...flags, ...preload(child)], cwd: app, env };
+}
+
 interface Measure {
+  mode: Mode;
   pods: number;
   readyMs: number;
   heapUsed: number;
@@ -113,7 +207,7 @@ async function checkAnswers(url: string, sandbox: Sandbox, expected: number): Pr
     );
 }
 
-async function measureOnce(pods: number, round: number): Promise<Measure> {
+async function measureOnce(mode: Mode, launch: Launch, pods: number, round: number): Promise<Measure> {
   const dir = mkdtempSync(join(tmpdir(), 'kubegraph-memory-'));
   const nodes = Math.max(3, Math.ceil(pods / 100));
   const sandbox = await startSandbox({
@@ -125,11 +219,15 @@ async function measureOnce(pods: number, round: number): Promise<Measure> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = fork(join(import.meta.dirname, 'workloads-memory-child.ts'), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+  const inherited = { ...process.env };
+  for (const v of LAUNCH_VARIABLES) delete inherited[v];
+  const child = fork(launch.entry, [], {
+    execArgv: launch.execArgv,
+    cwd: launch.cwd,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: {
-      ...process.env,
+      ...inherited,
+      ...launch.env,
       KUBECONFIG: join(dir, 'kubeconfig'),
       WORKLOADS_PORT: String(port),
       WORKLOADS_HOST: '127.0.0.1',
@@ -172,10 +270,10 @@ async function measureOnce(pods: number, round: number): Promise<Measure> {
     }
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     await checkAnswers(url, sandbox, pods);
-    const snapshot = SNAPSHOT_DIR ? join(SNAPSHOT_DIR, `workloads-${pods}-${round}.heapsnapshot`) : undefined;
+    const snapshot = SNAPSHOT_DIR ? join(SNAPSHOT_DIR, `workloads-${mode}-${pods}-${round}.heapsnapshot`) : undefined;
     const mem = await ask(snapshot ? { cmd: 'snapshot', path: snapshot } : { cmd: 'memory' });
     const { id: _id, error: _error, heapUsed, rss, ...detail } = mem;
-    return { pods, readyMs, heapUsed, rss, detail };
+    return { mode, pods, readyMs, heapUsed, rss, detail };
   } finally {
     const gone = new Promise((resolve) => child.once('exit', resolve));
     if (child.exitCode === null) {
@@ -191,50 +289,80 @@ async function measureOnce(pods: number, round: number): Promise<Measure> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+const loadBefore = load();
+const app = MODES.some((m) => m !== 'tsx') ? appFolder() : undefined;
+const launches = Object.fromEntries(MODES.map((m) => [m, launchOf(m, app)])) as Record<Mode, Launch>;
 const results: Measure[] = [];
+// Sizes outside, modes inside: the modes of one size run minutes apart, under the same load.
 for (const pods of SIZES) {
-  const rounds: Measure[] = [];
-  for (let r = 0; r < ROUNDS; r++) rounds.push(await measureOnce(pods, r));
-  results.push({
-    pods,
-    readyMs: median(rounds.map((m) => m.readyMs)),
-    heapUsed: median(rounds.map((m) => m.heapUsed)),
-    rss: median(rounds.map((m) => m.rss)),
-    detail: rounds[rounds.length - 1].detail,
-  });
+  for (const mode of MODES) {
+    const rounds: Measure[] = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push(await measureOnce(mode, launches[mode], pods, r));
+    results.push({
+      mode,
+      pods,
+      readyMs: median(rounds.map((m) => m.readyMs)),
+      heapUsed: median(rounds.map((m) => m.heapUsed)),
+      rss: median(rounds.map((m) => m.rss)),
+      detail: rounds[rounds.length - 1].detail,
+    });
+  }
 }
 
-const base = results[0];
 const pad = (s: string, n: number) => s.padStart(n);
-console.log(`workloads subgraph alone, by cluster size (${machineLine()}; ${ROUNDS} round(s), medians)`);
 console.log(
-  ['pods', 'ready s', 'ready ratio', 'heap MB', 'RSS MB', 'heap KB/pod', 'RSS KB/pod']
-    .map((h, i) => pad(h, i ? 12 : 7))
-    .join(''),
+  `workloads subgraph alone, by cluster size (${machineLine()}; ${ROUNDS} round(s), medians; ` +
+    `load average ${loadBefore} before, ${load()} after)`,
 );
-for (const m of results) {
-  const per = (x: number, b: number) =>
-    m === base || m.pods === base.pods ? '(baseline)' : ((x - b) / (m.pods - base.pods) / 1024).toFixed(2);
+for (const mode of MODES) {
+  const rows = results.filter((m) => m.mode === mode);
+  const base = rows[0];
+  const { execArgv, env, entry } = launches[mode];
+  console.log(`\n${MODE_LABELS[mode]}`);
   console.log(
-    [
-      pad(String(m.pods), 7),
-      pad((m.readyMs / 1000).toFixed(2), 12),
-      pad(`${(m.readyMs / base.readyMs).toFixed(2)}x`, 12),
-      pad((m.heapUsed / MB).toFixed(1), 12),
-      pad((m.rss / MB).toFixed(1), 12),
-      pad(per(m.heapUsed, base.heapUsed), 12),
-      pad(per(m.rss, base.rss), 12),
-    ].join(''),
+    `  node ${execArgv.join(' ')} ${entry}${Object.keys(env).length ? `  (${new URLSearchParams(env)})` : ''}`,
   );
-}
-const top = results[results.length - 1];
-if (top !== base) {
-  const perPod = (top.heapUsed - base.heapUsed) / (top.pods - base.pods) / 1024;
   console.log(
-    `goals (issue 19): heap per pod ${perPod.toFixed(2)} KB (<= 4: ${perPod <= 4 ? 'met' : 'not met'}), ` +
-      `RSS at ${top.pods} pods ${(top.rss / MB).toFixed(0)} MB (<= 250: ${top.rss <= 250 * MB ? 'met' : 'not met'}), ` +
-      `ready ${(top.readyMs / 1000).toFixed(1)} s (<= 3: ${top.readyMs <= 3000 ? 'met' : 'not met'}; the 0-pod start ` +
-      `took ${(base.readyMs / 1000).toFixed(1)} s on this machine now)`,
+    ['pods', 'ready s', 'ready ratio', 'heap MB', 'RSS MB', 'heap KB/pod', 'RSS KB/pod']
+      .map((h, i) => pad(h, i ? 12 : 7))
+      .join(''),
   );
+  for (const m of rows) {
+    const per = (x: number, b: number) =>
+      m === base || m.pods === base.pods ? '(baseline)' : ((x - b) / (m.pods - base.pods) / 1024).toFixed(2);
+    console.log(
+      [
+        pad(String(m.pods), 7),
+        pad((m.readyMs / 1000).toFixed(2), 12),
+        pad(`${(m.readyMs / base.readyMs).toFixed(2)}x`, 12),
+        pad((m.heapUsed / MB).toFixed(1), 12),
+        pad((m.rss / MB).toFixed(1), 12),
+        pad(per(m.heapUsed, base.heapUsed), 12),
+        pad(per(m.rss, base.rss), 12),
+      ].join(''),
+    );
+  }
+  const top = rows[rows.length - 1];
+  if (top !== base) {
+    const perPod = (top.heapUsed - base.heapUsed) / (top.pods - base.pods) / 1024;
+    console.log(
+      `goals (issue 19), ${mode}: heap per pod ${perPod.toFixed(2)} KB (<= 4: ${perPod <= 4 ? 'met' : 'not met'}), ` +
+        `RSS at ${top.pods} pods ${(top.rss / MB).toFixed(0)} MB (<= 250: ${top.rss <= 250 * MB ? 'met' : 'not met'}), ` +
+        `ready ${(top.readyMs / 1000).toFixed(1)} s (<= 3: ${top.readyMs <= 3000 ? 'met' : 'not met'}; the 0-pod start ` +
+        `took ${(base.readyMs / 1000).toFixed(1)} s on this machine now)`,
+    );
+  }
 }
-writeResults(RESULTS, { sizes: SIZES, rounds: ROUNDS, settleMs: SETTLE_MS, results });
+writeResults(RESULTS, {
+  sizes: SIZES,
+  modes: MODES,
+  launches,
+  rounds: ROUNDS,
+  settleMs: SETTLE_MS,
+  loadAverage: { before: loadBefore, after: load() },
+  results,
+});
