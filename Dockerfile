@@ -2,6 +2,9 @@
 # One image for the gateway and every subgraph; the command picks the service (README "Deploy"):
 #   docker run kubegraph                                   -> the gateway (dist/gateway/main.js)
 #   docker run kubegraph dist/services/workloads/main.js   -> a subgraph (accounts, workloads, monitoring, logging, apps)
+# The chart and docker-compose.yml launch workloads with NODE_OPTIONS=--max-semi-space-size=4 (smaller new-space
+# semi-spaces: less RSS after its start and first LIST; README "Configuration"): pass it with -e when running it alone.
+# MALLOC_ARENA_MAX is left as glibc sets it: 2 changed nothing measurable as deployed (npm run bench:memory, issue 19).
 # test/deploy-dist.test.ts builds dist/ and starts every service with the entry point and commands below, from a
 # folder laid out as /app is here (production dependencies only), so the image cannot drift from the code.
 # Tag seen pinned in public Dockerfiles (several with a digest) when checked on 2026-12-07; no registry is reachable

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { SUBGRAPHS } from '../gateway/subgraphs.js';
 import { CHART, helmIn, renderChart, type K8sObject, type RenderedChart } from './harness/chart.js';
-import { entryOf, portOf, readmeVariables, ROOT } from './harness/deploy.js';
+import { entryOf, portOf, readCompose, readmeVariables, ROOT } from './harness/deploy.js';
 import { startTestSandbox, type TestSandbox } from './harness/sandbox.js';
 
 const PRODUCTION = join(CHART, 'ci/production-values.yaml');
@@ -119,6 +119,16 @@ describe('helm template, default values', () => {
       // Only the subgraphs that read the cluster carry the service account's token.
       expect(pod.automountServiceAccountToken).toBe(componentOf(d) !== 'gateway');
     }
+  });
+
+  it("launches workloads' node as docker-compose.yml does (NODE_OPTIONS: a smaller young generation), no other", () => {
+    // bench/workloads-memory.bench.ts measures the deployed subgraph with compose's variables: the chart must match.
+    const compose = readCompose().services;
+    for (const service of SERVICES) {
+      const chart = envOf(deploymentOf(r, service)).NODE_OPTIONS?.value;
+      expect(chart, service).toBe(compose[service]?.environment?.NODE_OPTIONS ?? undefined);
+    }
+    expect(envOf(deploymentOf(r, 'workloads')).NODE_OPTIONS?.value).toMatch(/^--max-semi-space-size=\d+$/);
   });
 
   it("sets only variables the README documents, the gateway's URLs pointing at each subgraph's Service and port", () => {
