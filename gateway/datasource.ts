@@ -3,7 +3,10 @@
 // - the error model of DESIGN.md: a subgraph that cannot be reached, times out or answers 5xx (or anything that is
 //   not a GraphQL response) becomes an UPSTREAM_UNAVAILABLE error naming the service, returned as a GraphQL
 //   response so that the query plan goes on and the fields that do not need the service still resolve,
-// - the seam where the caller's identity is forwarded to subgraphs (forwardIdentity).
+// - the seam where the caller's identity is forwarded to subgraphs (forwardIdentity),
+// - its HTTP client (subgraph-fetch.ts): keep-alive, a deadline per fetch, and identical query fetches in flight at the
+//   same time (same document, variables, identity and client headers; only the request id may differ) sharing one
+//   request, as Hive Gateway does: many clients asking the same page cost the subgraph one answer, not one each.
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
@@ -138,6 +141,8 @@ export interface KubegraphDataSourceOptions {
   observe?: FetchObserver;
   /** The key the forwarded identity is signed with; unset: no identity is forwarded (subgraphs without checks). */
   identityKey?: Uint8Array;
+  /** Identical query fetches in flight share one request (subgraph-fetch.ts shareKey); default true. */
+  shareQueries?: boolean;
 }
 
 interface ResponseExtension {
@@ -157,7 +162,7 @@ export class KubegraphDataSource extends RemoteGraphQLDataSource<Record<string, 
     this.observe = opts.observe;
     this.identityKey = opts.identityKey;
     // Every subgraph fetch has a deadline: a hung subgraph is an unavailable one (subgraph-fetch.ts).
-    this.fetcher = createSubgraphFetcher({ timeoutMs: opts.timeoutMs, shareQueries: false });
+    this.fetcher = createSubgraphFetcher({ timeoutMs: opts.timeoutMs, shareQueries: opts.shareQueries ?? true });
   }
 
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<Record<string, unknown>>): Promise<void> {
