@@ -6,7 +6,6 @@
 // included — and fails on any recorded attempt. Apollo's variables are set as an operator's environment might hold
 // them for other tools: kubegraph must report nothing anyway. Tests only ever reach loopback addresses; the guard's
 // decision is unit-tested with a stub (no connection is made to any other address).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +17,7 @@ import { gql } from './harness/graphql.js';
 import { eventually } from './harness/sandbox.js';
 // @ts-expect-error -- plain JavaScript preload (it runs before tsx), no declarations
 import { decide } from './harness/no-egress.mjs';
-import { ANY_FREE_PORTS } from './harness/npm-start.js';
+import { adminToken, npmStartEnv, readyGateway, spawnNpmStart, type NpmStart } from './harness/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PRELOAD = pathToFileURL(join(ROOT, 'test/harness/no-egress.mjs')).href;
@@ -59,21 +58,11 @@ describe('the loopback-only guard decides without connecting', () => {
 });
 
 describe('npm start with every outbound connection guarded', () => {
-  let child: ChildProcess;
+  let kubegraph: NpmStart;
   let dir: string;
   let logPath: string;
-  let out = '';
   let gatewayUrl: string;
   let token: string;
-  const lines = () => out.split('\n').filter((l) => l.startsWith('kubegraph:'));
-  const groupAlive = () => {
-    try {
-      process.kill(-child.pid!, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const records = (): {
     kind: string;
     host?: string;
@@ -92,58 +81,21 @@ describe('npm start with every outbound connection guarded', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kubegraph-no-egress-'));
     logPath = join(dir, 'egress.jsonl');
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) {
-      if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k))
-        delete env[k];
-      if (
-        k.startsWith('SANDBOX_') ||
-        k.startsWith('ACCOUNTS_') ||
-        k.startsWith('GATEWAY_') ||
-        k.startsWith('PROMETHEUS_') ||
-        k.startsWith('APOLLO_')
-      )
-        delete env[k];
-    }
-    for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL', 'NODE_OPTIONS'])
-      delete env[k];
-    Object.assign(env, {
+    const env = npmStartEnv(dir, ADMIN_PASSWORD, {
       NODE_OPTIONS: `--import ${PRELOAD}`,
       KUBEGRAPH_EGRESS_LOG: logPath,
-      ...ANY_FREE_PORTS,
-      ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
-      // Its own apps database: another npm start in a parallel test file must not share one embedded PGlite.
-      APPS_DATA_DIR: join(dir, 'apps'),
-      SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
-      KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
       METRICS_TOKEN,
       // What an operator's environment may hold for Apollo's own tools: kubegraph reports nothing regardless.
       APOLLO_KEY: 'service:kubegraph-test:not-a-real-key',
       APOLLO_GRAPH_REF: 'kubegraph-test@current',
     });
     // Its own process group, so that afterAll can always clean up; the test itself signals npm's process alone.
-    child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    gatewayUrl = await eventually(
-      () =>
-        lines()
-          .map((l) => /^kubegraph: gateway at (\S+)/.exec(l)?.[1])
-          .find(Boolean),
-      STARTUP_MS,
-      `the gateway line\n${out.slice(-4000)}`,
-    );
-    await eventually(
-      async () => (await fetch(gatewayUrl.replace(/\/graphql$/, '/readyz'))).status === 200,
-      60_000,
-      'the gateway to be ready',
-    );
+    kubegraph = spawnNpmStart(env);
+    gatewayUrl = await readyGateway(kubegraph, STARTUP_MS);
   }, STARTUP_MS + 70_000);
 
   afterAll(async () => {
-    if (child && groupAlive()) {
-      process.kill(-child.pid!, 'SIGKILL');
-    }
+    kubegraph?.killGroup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -153,14 +105,7 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('answers requests of every subgraph', async () => {
-    const login = await gql<{ login: { accessToken: string } }>(
-      gatewayUrl,
-      'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
-      { p: ADMIN_PASSWORD },
-      {},
-    );
-    expect(login.errors).toBeUndefined();
-    token = login.data!.login.accessToken;
+    token = await adminToken(gatewayUrl, ADMIN_PASSWORD);
     const auth = { authorization: `Bearer ${token}` };
     const r = await gql(
       gatewayUrl,
@@ -215,7 +160,8 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('/metrics of every service wants METRICS_TOKEN', async () => {
-    const urls = lines()
+    const urls = kubegraph
+      .lines()
       .map((l) => /^kubegraph: (?:accounts|workloads|monitoring) subgraph at (\S+)/.exec(l)?.[1])
       .filter((u): u is string => Boolean(u));
     expect(urls.length).toBe(3);
@@ -238,8 +184,8 @@ describe('npm start with every outbound connection guarded', () => {
   });
 
   it('SIGINT to npm alone stops every process; nothing tried to leave the machine', async () => {
-    process.kill(child.pid!, 'SIGINT');
-    await eventually(() => !groupAlive(), 30_000, 'every process of npm start to exit');
+    process.kill(kubegraph.child.pid!, 'SIGINT');
+    await eventually(() => !kubegraph.groupAlive(), 30_000, 'every process of npm start to exit');
     const refused = records().filter((r) => r.kind !== 'loaded');
     expect(refused, JSON.stringify(refused, null, 2)).toEqual([]);
   }, 40_000);

@@ -6,11 +6,10 @@
 // apps run on the real PostgreSQL (DATABASE_URL, schemas of their own, dropped afterwards; the embedded PGlite is not
 // `pg`), so that a login's statements show as pg spans; a log search's requests to the Elasticsearch stand-in (the
 // @elastic/elasticsearch 7 client over node:http) nest under the logging subgraph's span.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -23,8 +22,8 @@ import { gql } from './harness/graphql.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { dropSchema, TEST_DATABASE_URL } from './harness/accounts.js';
 import { eventually } from './harness/sandbox.js';
+import { adminToken, npmStartEnv, readyGateway, spawnNpmStart, type NpmStart } from './harness/npm-start.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_PASSWORD = 'tracing-test-admin-password';
 /** A variable value found nowhere else: it must not appear in any exported span. */
 const SECRET_JOB = 'tracing-variable-7f3a9c';
@@ -35,39 +34,21 @@ const SCHEMAS = {
   APPS_DB_SCHEMA: `tracing_apps_${process.pid}`,
 };
 
-/** The environment of a developer's shell (as test/start.test.ts), plus the one variable that turns tracing on. */
+/** The environment of a test's npm start, on the real PostgreSQL, plus the one variable that turns tracing on. */
 function childEnv(dir: string, endpoint: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (k === 'KUBECONFIG' || k === 'NODE_ENV' || k.startsWith('VITEST') || /_(URL|PORT|HOST)$/.test(k)) delete env[k];
-    if (/^(SANDBOX|ACCOUNTS|GATEWAY|PROMETHEUS|OTEL)_/.test(k)) delete env[k];
-  }
-  for (const k of ['DATABASE_URL', 'REDIS_URL', 'KUBEGRAPH_IDENTITY_SECRET', 'LOG_LEVEL']) delete env[k];
-  return {
-    ...env,
-    ...Object.fromEntries(
-      ['GATEWAY', 'ACCOUNTS', 'WORKLOADS', 'MONITORING', 'APPS', 'LOGGING', 'ES', 'SANDBOX'].map((s) => [
-        `${s}_PORT`,
-        '0',
-      ]),
-    ),
-    ACCOUNTS_DATA_DIR: join(dir, 'accounts'),
-    // Its own apps database: another npm start in a parallel test file must not share one embedded PGlite.
-    APPS_DATA_DIR: join(dir, 'apps'),
-    SANDBOX_KUBECONFIG: join(dir, 'kubeconfig'),
-    KUBEGRAPH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+  return npmStartEnv(dir, ADMIN_PASSWORD, {
     DATABASE_URL: TEST_DATABASE_URL,
     ...SCHEMAS,
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     // Exported within a second of ending, so the test does not wait for the default 5 s batch delay.
     OTEL_BSP_SCHEDULE_DELAY: '200',
-  };
+  });
 }
 
 describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   let receiver: OtlpReceiver;
-  let child: ChildProcess;
-  let output = '';
+  let kubegraph: NpmStart;
+  const output = () => kubegraph.output();
   /** The spans of the trace whose root span is named after the operation (waits for it to be exported). */
   async function traceOf(operationName: string): Promise<{ root: ReceivedSpan; spans: () => ReceivedSpan[] }> {
     const root = await eventually(
@@ -97,46 +78,29 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     receiver = await startOtlpReceiver();
     dir = mkdtempSync(join(tmpdir(), 'kubegraph-tracing-'));
     // The command `npm start` runs (package.json), without npm in between.
-    child = spawn(process.execPath, ['scripts/start.mjs', 'services/start.ts'], {
-      cwd: ROOT,
-      env: childEnv(dir, receiver.endpoint),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
-    gatewayUrl = await eventually(
-      () => /^kubegraph: gateway at (\S+)/m.exec(output)?.[1],
-      STARTUP_MS,
-      'the gateway to start',
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${output.slice(-5000)}`);
-    });
-    await eventually(
-      async () => (await fetch(gatewayUrl.replace(/\/graphql$/, '/readyz'))).status === 200,
-      60_000,
-      'the gateway to be ready',
-    );
+    kubegraph = spawnNpmStart(childEnv(dir, receiver.endpoint), [
+      process.execPath,
+      'scripts/start.mjs',
+      'services/start.ts',
+    ]);
+    gatewayUrl = await readyGateway(kubegraph, STARTUP_MS);
   }, STARTUP_MS + 70_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+    if (kubegraph && kubegraph.child.exitCode === null) {
+      const exited = new Promise((r) => kubegraph.child.once('exit', r));
+      kubegraph.child.kill('SIGTERM');
       await exited;
     }
+    // Whatever did not stop with it (Prometheus, were start.ts killed before stopping it).
+    kubegraph?.killGroup();
     await receiver?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     for (const schema of Object.values(SCHEMAS)) await dropSchema(schema);
   }, 30_000);
 
   it('one federated query is one trace: gateway → subgraphs → Prometheus, with no token and no variable value', async () => {
-    const login = await gql<{ login: { accessToken: string } }>(
-      gatewayUrl,
-      'mutation($p: String!) { login(username: "admin", password: $p) { accessToken } }',
-      { p: ADMIN_PASSWORD },
-    );
-    expect(login.errors).toBeUndefined();
-    token = login.data!.login.accessToken;
+    token = await adminToken(gatewayUrl, ADMIN_PASSWORD);
 
     const query =
       'query TracedOverview($q: String!) { pods(first: 1) { totalCount } promQuery(query: $q) { series { labels } } }';
@@ -190,8 +154,8 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     // The document's SHA-256 (the same as Apollo's persisted-query hash), not the document.
     expect(root.attributes['graphql.document.hash']).toBe(createHash('sha256').update(query).digest('hex'));
     expect(root.service).toBe('kubegraph');
-    const monitoringPort = /^kubegraph: monitoring subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
-    const workloadsPort = /^kubegraph: workloads subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    const monitoringPort = /^kubegraph: monitoring subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output())![1];
+    const workloadsPort = /^kubegraph: workloads subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output())![1];
     const monitoring = await eventually(() => subgraphServer(monitoringPort), 10_000, 'monitoring server span');
     const workloads = await eventually(() => subgraphServer(workloadsPort), 10_000, 'workloads server span');
 
@@ -217,7 +181,10 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
 
     // Log lines written while the request ran carry its trace id.
     await eventually(
-      () => output.split('\n').some((l) => l.startsWith('{') && l.includes(`"traceId":"${root.traceId}"`)),
+      () =>
+        output()
+          .split('\n')
+          .some((l) => l.startsWith('{') && l.includes(`"traceId":"${root.traceId}"`)),
       10_000,
       'a log line with the trace id',
     );
@@ -243,7 +210,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(set.errors).toBeUndefined();
 
     const { root, spans } = await traceOf('TracedLabels');
-    const sandboxPort = /embedded sandbox cluster at https:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1];
+    const sandboxPort = /embedded sandbox cluster at https:\/\/127\.0\.0\.1:(\d+)/.exec(output())![1];
     const kubeCall = await eventually(
       () =>
         spans().find(
@@ -269,11 +236,11 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
 
   it("a log search's Elasticsearch requests nest under the logging subgraph's span, without the searched text", async () => {
     const esUrl = await eventually(
-      () => /started the Elasticsearch stand-in at (\S+),/.exec(output)?.[1],
+      () => /started the Elasticsearch stand-in at (\S+),/.exec(output())?.[1],
       1_000,
       'the stand-in in the output',
     );
-    const loggingPort = /^kubegraph: logging subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
+    const loggingPort = /^kubegraph: logging subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output())![1];
     const searched = 'tracing-searched-text-3d91';
     const r = await gql<{ logs: { totalCount: number } }>(
       gatewayUrl,
@@ -309,8 +276,8 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   }, 60_000);
 
   it("a login's PostgreSQL statements are pg spans under the accounts subgraph's span, without the password", async () => {
-    const accountsPort = /^kubegraph: accounts subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output)![1];
-    expect(output).toMatch(/accounts subgraph at \S+ \(PostgreSQL;/);
+    const accountsPort = /^kubegraph: accounts subgraph at http:\/\/127\.0\.0\.1:(\d+)/m.exec(output())![1];
+    expect(output()).toMatch(/accounts subgraph at \S+ \(PostgreSQL;/);
     const login = await gql<{ login: { accessToken: string } }>(
       gatewayUrl,
       'mutation TracedLogin($p: String!) { login(username: "admin", password: $p) { accessToken } }',
