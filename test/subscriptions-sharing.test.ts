@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authenticator, Identity } from '../gateway/identity.js';
 import { collect, startLiveStack, type Collected, type LiveStack } from './harness/live-stack.js';
+import { createBigEvents, openRawWs } from './harness/slow-client.js';
 import { eventually } from './harness/sandbox.js';
 
 const SECRET = 'subscriptions-sharing-test-secret-0123456789';
@@ -101,31 +102,14 @@ describe('sharing of gateway subscriptions', () => {
     const query = `subscription { events(namespace: "${ns}") { type event { name message } } }`;
     const fast = collect<{ events: { event: { name: string } } }>(client('root-1'), query);
     // The slow client: the same user and document (the same execution), over a socket it stops reading.
-    const ws = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const closed = new Promise<void>((r) => ws.once('close', () => r()));
-    await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { token: 'root-2' } }));
-    await new Promise((r) => ws.once('message', r));
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    const slow = await openRawWs(stack.gateway.url);
+    await slow.init({ token: 'root-2' });
+    slow.subscribe('1', query);
     await eventually(async () => (await metric('kubegraph_gateway_subscriptions_active')) === 2, 10_000, 'two clients');
     expect(await metric('kubegraph_gateway_upstream_subscriptions')).toBe(1);
-    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const big = 'x'.repeat(256 * 1024);
-    let created = 0;
+    slow.pause();
     const cutOff = () => metric('kubegraph_gateway_subscription_clients_cut_off_total');
-    while (created < 400 && (await cutOff()) === 0) {
-      await core.createNamespacedEvent({
-        namespace: ns,
-        body: {
-          metadata: { name: `big-${created}`, namespace: ns },
-          involvedObject: { kind: 'Pod', name: 'shared', namespace: ns },
-          reason: 'Test',
-          message: big,
-          type: 'Normal',
-        },
-      });
-      created++;
-    }
+    const created = await createBigEvents(core, ns, 'shared', async () => (await cutOff()) !== 0);
     expect(await cutOff()).toBe(1);
     // The fast client got every event, in order, and is still subscribed; the upstream stays for it.
     const names = () => fast.results.map((r) => r.data?.events.event.name).filter((n) => n?.startsWith('big-'));
@@ -133,8 +117,8 @@ describe('sharing of gateway subscriptions', () => {
     expect(names()).toEqual(Array.from({ length: created }, (_, i) => `big-${i}`));
     expect(fast.done).toBe(false);
     expect(await metric('kubegraph_gateway_upstream_subscriptions')).toBe(1);
-    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await closed;
+    slow.resume();
+    await slow.closed;
     fast.stop();
   });
 });

@@ -1,9 +1,9 @@
 // Live data end to end: graphql-ws clients subscribe through the gateway, which executes the plan across the
 // workloads subgraph and a second subgraph extending Pod, against the sandbox cluster.
 import * as k8s from '@kubernetes/client-node';
-import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect as collectFrom, startLiveStack, type Collected, type LiveStack } from './harness/live-stack.js';
+import { createBigEvents, openRawWs } from './harness/slow-client.js';
 import { eventually } from './harness/sandbox.js';
 
 interface PodEventData {
@@ -346,64 +346,42 @@ describe('subscriptions through the gateway', () => {
   });
 
   it('pings its clients, and drops one that stops answering', async () => {
-    const ws = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const closed = new Promise<void>((r) => ws.once('close', () => r()));
+    const silent = await openRawWs(stack.gateway.url);
     let pings = 0;
-    ws.on('ping', () => pings++);
-    await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'connection_init' }));
+    silent.ws.on('ping', () => pings++);
+    silent.ws.send(JSON.stringify({ type: 'connection_init' }));
     await eventually(() => pings >= 2 || undefined, 5_000, 'keep-alive pings from the gateway (every 300 ms here)');
     expect(await stack.gatewayMetric('kubegraph_gateway_ws_connections')).toBe(1);
     // A client that stops reading stops answering pings too: the gateway closes it after one unanswered ping.
-    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    silent.pause();
     await eventually(
       async () => (await stack.gatewayMetric('kubegraph_gateway_ws_connections')) === 0,
       10_000,
       'the gateway to drop the silent client',
     );
-    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await closed;
+    silent.resume();
+    await silent.closed;
   });
 
   it('cuts off a client that stops reading once its queue is full', async () => {
     // Pings every minute: here it is the bounded queue, not the keep-alive, that ends the connection.
     const gateway = await stack.startGateway({ subscriptionQueueLimit: 100, keepAliveMs: 60_000 });
-    const ws = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const closed = new Promise<void>((r) => ws.once('close', () => r()));
-    await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'connection_init' }));
-    await new Promise((r) => ws.once('message', r));
-    ws.send(
-      JSON.stringify({
-        id: '1',
-        type: 'subscribe',
-        payload: { query: `subscription { events(namespace: "${ns}") { type event { message } } }` },
-      }),
-    );
+    const slow = await openRawWs(gateway.url);
+    await slow.init();
+    slow.subscribe('1', `subscription { events(namespace: "${ns}") { type event { message } } }`);
     const metric = (name: string) => stack.gatewayMetric(name, gateway);
     await eventually(
       async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 1,
       10_000,
       'the upstream subscription',
     );
-    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    slow.pause();
     // Large events until the kernel's buffers are full and the client's queue overflows.
-    const big = 'x'.repeat(256 * 1024);
-    for (let i = 0; i < 400 && (await metric('kubegraph_gateway_subscription_clients_cut_off_total')) === 0; i++) {
-      await core.createNamespacedEvent({
-        namespace: ns,
-        body: {
-          metadata: { name: `big-${i}`, namespace: ns },
-          involvedObject: { kind: 'Pod', name: 'nobody', namespace: ns },
-          reason: 'Test',
-          message: big,
-          type: 'Normal',
-        },
-      });
-    }
-    expect(await metric('kubegraph_gateway_subscription_clients_cut_off_total')).toBe(1);
-    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await closed;
+    const cutOff = () => metric('kubegraph_gateway_subscription_clients_cut_off_total');
+    await createBigEvents(core, ns, 'nobody', async () => (await cutOff()) !== 0);
+    expect(await cutOff()).toBe(1);
+    slow.resume();
+    await slow.closed;
     await eventually(
       async () => (await metric('kubegraph_gateway_upstream_subscriptions')) === 0,
       10_000,
