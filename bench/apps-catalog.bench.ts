@@ -25,11 +25,11 @@ import { Catalog } from '../services/apps/model/catalog.js';
 import { compareHits, rank, type Hit } from '../services/apps/model/catalog-search.js';
 import { serveChartRepo } from '../test/harness/charts.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const VERSIONS = envInt('BENCH_VERSIONS', 30_000);
-const CHARTS = envInt('BENCH_CHARTS', 2_000);
-const QUERIES = envInt('BENCH_QUERIES', 400);
+const VERSIONS = knob('BENCH_VERSIONS', 30_000);
+const CHARTS = knob('BENCH_CHARTS', 2_000);
+const QUERIES = knob('BENCH_QUERIES', 400);
 const PAGE = 20;
 const ADMIN: Viewer = { username: 'admin', platformRole: 'platform-admin' };
 

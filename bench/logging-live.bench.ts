@@ -25,13 +25,13 @@ import { SCHEMA_PATH as LOGGING_SCHEMA, startLoggingSubgraph } from '../services
 import { startSandbox, type Sandbox } from '../services/sandbox/sandbox.js';
 import { SCHEMA_PATH as WORKLOADS_SCHEMA, startWorkloadsSubgraph } from '../services/workloads/server.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 
-const envNum = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const PODS = envNum('BENCH_PODS', 20);
-const SUBSCRIBERS = envNum('BENCH_SUBSCRIBERS', 200);
-const SECONDS = envNum('BENCH_SECONDS', 20);
-const DROPS = envNum('BENCH_DROPS', 5);
-const SPEED = envNum('BENCH_SPEED', 20);
+const PODS = knob('BENCH_PODS', 20);
+const SUBSCRIBERS = knob('BENCH_SUBSCRIBERS', 200);
+const SECONDS = knob('BENCH_SECONDS', 20);
+const DROPS = knob('BENCH_DROPS', 5);
+const SPEED = knob('BENCH_SPEED', 20);
 const PATHS = (process.env.BENCH_PATHS ?? 'module,gateway').split(',').filter(Boolean);
 const NS = 'bench-live';
 const IMAGES = ['nginx:1.27', 'example/orders-api:1.4.2', 'example/spring-orders:3.2.0', 'redis:7.2'];

@@ -19,11 +19,11 @@ import { timeSort } from '../services/logging/model/lines.js';
 import { startLoggingSubgraph } from '../services/logging/server.js';
 import { bulkLoad, type SyntheticLine } from '../test/logging-helpers.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const LINES = envInt('BENCH_LINES', 10_000);
-const CONCURRENT = envInt('BENCH_CONCURRENT', 500);
-const ROUNDS = envInt('BENCH_ROUNDS', 2);
+const LINES = knob('BENCH_LINES', 10_000);
+const CONCURRENT = knob('BENCH_CONCURRENT', 500);
+const ROUNDS = knob('BENCH_ROUNDS', 2);
 const NAMESPACES = 20;
 const WORDS = 25;
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

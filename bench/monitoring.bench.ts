@@ -16,11 +16,11 @@ import * as k8s from '@kubernetes/client-node';
 import { startPrometheus } from '../test/harness/prometheus.js';
 import { recordingProxy } from '../test/harness/proxy.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const PODS = envInt('BENCH_PODS', 1000);
-const NODES = envInt('BENCH_NODES', 10);
-const ROUNDS = envInt('BENCH_ROUNDS', 15);
+const PODS = knob('BENCH_PODS', 1000);
+const NODES = knob('BENCH_NODES', 10);
+const ROUNDS = knob('BENCH_ROUNDS', 15);
 const PAGE = 100;
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 

@@ -11,24 +11,18 @@ import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { getRaw } from './https-get.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 import type { Command, Ready, Reply } from './sandbox-server.js';
 
 const HERE = import.meta.dirname;
 const RESULTS = resultsPath('sandbox');
 
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${JSON.stringify(raw)}: expected a positive integer`);
-  return n;
-};
-const RUNS = envInt('BENCH_RUNS', 7);
-const INFORMER_RUNS = envInt('BENCH_INFORMER_RUNS', 5);
-const WATCHERS = envInt('BENCH_WATCHERS', 100);
-const UPDATES = envInt('BENCH_UPDATES', 1000);
-const UPDATE_BATCH = envInt('BENCH_UPDATE_BATCH', 50);
-const FANOUT_ROUNDS = envInt('BENCH_FANOUT_ROUNDS', 3);
+const RUNS = knob('BENCH_RUNS', 7, 1);
+const INFORMER_RUNS = knob('BENCH_INFORMER_RUNS', 5, 1);
+const WATCHERS = knob('BENCH_WATCHERS', 100, 1);
+const UPDATES = knob('BENCH_UPDATES', 1000, 1);
+const UPDATE_BATCH = knob('BENCH_UPDATE_BATCH', 50, 1);
+const FANOUT_ROUNDS = knob('BENCH_FANOUT_ROUNDS', 3, 1);
 
 // ------------------------------------------------------------------ the server process
 

@@ -16,33 +16,33 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startChild, stopChild, type Child } from './child.js';
 import { BenchClient, QUERY, Recorder, connectAll, nowUs, pct, until } from './subscriptions-client.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 import type { ClusterCommand, ClusterReady, ClusterReply } from './subscriptions-cluster.js';
 import type { GatewayCommand, GatewayReady, GatewayReply } from './subscriptions-gateway.js';
 
 const RESULTS = resultsPath('subscriptions');
-const envNum = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 /** Client counts measured after the baseline, in order (clients are added from one step to the next). */
 const STEPS = (process.env.BENCH_CLIENT_STEPS ?? '1000,5000').split(',').filter(Boolean).map(Number);
 /** Pod changes per second written in the sandbox, and for how long, per step. */
-const RATE = envNum('BENCH_RATE', 100);
-const SECONDS = envNum('BENCH_SECONDS', 10);
+const RATE = knob('BENCH_RATE', 100);
+const SECONDS = knob('BENCH_SECONDS', 10);
 /** An unrecorded load before each step's measured one: every client must have an event of it (it is subscribed). */
-const WARMUP_SECONDS = envNum('BENCH_WARMUP_SECONDS', 1);
+const WARMUP_SECONDS = knob('BENCH_WARMUP_SECONDS', 1);
 /**
  * Client i subscribes to namespace i mod NAMESPACES: NAMESPACES distinct operations (so as many upstreams), each
  * changing at RATE / NAMESPACES per second. With 1, every client gets every change: RATE x clients results a second.
  */
-const NAMESPACES = envNum('BENCH_NAMESPACES', 50);
-const PODS = envNum('BENCH_PODS', 500);
-const CONNECT_CONCURRENCY = envNum('BENCH_CONNECT_CONCURRENCY', 100);
-const DRAIN_TIMEOUT_MS = envNum('BENCH_DRAIN_TIMEOUT_S', 60) * 1000;
+const NAMESPACES = knob('BENCH_NAMESPACES', 50);
+const PODS = knob('BENCH_PODS', 500);
+const CONNECT_CONCURRENCY = knob('BENCH_CONNECT_CONCURRENCY', 100);
+const DRAIN_TIMEOUT_MS = knob('BENCH_DRAIN_TIMEOUT_S', 60) * 1000;
 /**
  * Then, one operation shared by every client (issue 19 §2: every open console on the same page): client counts, all
  * subscribed to the first namespace, whose pods alone change, at SAME_OP_RATE a second: SAME_OP_RATE x clients
  * results a second, every one of them an event of the same shared execution.
  */
 const SAME_OP_STEPS = (process.env.BENCH_SAME_OP_STEPS ?? '1000,5000').split(',').filter(Boolean).map(Number);
-const SAME_OP_RATE = envNum('BENCH_SAME_OP_RATE', 20);
+const SAME_OP_RATE = knob('BENCH_SAME_OP_RATE', 20);
 /** A directory: the gateway process writes a V8 CPU profile there when it exits. */
 const GATEWAY_PROFILE = process.env.BENCH_GATEWAY_PROFILE;
 

@@ -18,8 +18,8 @@ import { pathToFileURL } from 'node:url';
 import { startOtlpReceiver } from '../test/harness/otlp-receiver.js';
 import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const QUERY =
   '{ pods(first: 20) { totalCount edges { node { namespace name } } } promQuery(query: "up") { series { labels } } }';
 
@@ -88,9 +88,9 @@ async function throughput(url: string, total: number, concurrency: number): Prom
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const ROUNDS = envInt('BENCH_ROUNDS', 5);
-  const REQUESTS = envInt('BENCH_REQUESTS', 300);
-  const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
+  const ROUNDS = knob('BENCH_ROUNDS', 5);
+  const REQUESTS = knob('BENCH_REQUESTS', 300);
+  const CONCURRENCY = knob('BENCH_CONCURRENCY', 8);
   console.log(
     `tracing bench: ${ROUNDS} rounds of ${REQUESTS} federated queries, ${CONCURRENCY} at a time; ${machineLine()}`,
   );

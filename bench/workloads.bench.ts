@@ -10,21 +10,21 @@ import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { startChild, stopChild, type Child } from './child.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
+import { knob } from './knobs.js';
 import type { Ready } from './sandbox-server.js';
 import type { GraphqlReady } from './workloads-server.js';
 import { WORKSPACE_LABEL } from '../services/common/k8s/labels.js';
 
 const RESULTS = resultsPath('workloads');
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const PODS = envInt('BENCH_PODS', 10_000);
-const NODES = envInt('BENCH_NODES', 100);
+const PODS = knob('BENCH_PODS', 10_000);
+const NODES = knob('BENCH_NODES', 100);
 /** Latency: rounds; each round makes LISTS_PER_ROUND direct LISTs and QUERIES_PER_ROUND gateway queries, alternating. */
-const ROUNDS = envInt('BENCH_ROUNDS', 10);
-const QUERIES_PER_ROUND = envInt('BENCH_QUERIES_PER_ROUND', 40);
+const ROUNDS = knob('BENCH_ROUNDS', 10);
+const QUERIES_PER_ROUND = knob('BENCH_QUERIES_PER_ROUND', 40);
 /** Throughput: CLIENTS concurrent clients, REQUESTS requests per run, THROUGHPUT_RUNS runs per gateway, alternating. */
-const CLIENTS = envInt('BENCH_CLIENTS', 8);
-const REQUESTS = envInt('BENCH_REQUESTS', 2000);
-const THROUGHPUT_RUNS = envInt('BENCH_THROUGHPUT_RUNS', 3);
+const CLIENTS = knob('BENCH_CLIENTS', 8);
+const REQUESTS = knob('BENCH_REQUESTS', 2000);
+const THROUGHPUT_RUNS = knob('BENCH_THROUGHPUT_RUNS', 3);
 
 // ------------------------------------------------------------------ clients and statistics
 
