@@ -918,14 +918,15 @@ function moveIntoCursor(cursor: Cursor, pathInCursor: ResponsePath): Cursor | un
   return data ? { path: cursor.path.concat(pathInCursor), data, fullResult: cursor.fullResult } : undefined;
 }
 
-function flattenResultsAtPath(value: unknown, path: ResponsePath): unknown {
-  if (path.length === 0) return value;
+/** executeQueryPlan.js flattenResultsAtPath, walking the path by index (no copy of its rest per level). */
+function flattenResultsAtPath(value: unknown, path: ResponsePath, from = 0): unknown {
+  if (from === path.length) return value;
   if (value === undefined || value === null) return value;
-  const [current, ...rest] = path;
-  if (current === '@') return (value as unknown[]).flatMap((element) => flattenResultsAtPath(element, rest));
+  const current = path[from];
+  if (current === '@') return (value as unknown[]).flatMap((element) => flattenResultsAtPath(element, path, from + 1));
   assert(typeof current === 'string', () => `Unexpected ${typeof current} found in path`);
   assert(!Array.isArray(value), () => `Unexpected array in result for path element ${String(current)}`);
-  return flattenResultsAtPath(hasOwn(value as object, current) ? (value as Data)[current] : undefined, rest);
+  return flattenResultsAtPath(hasOwn(value as object, current) ? (value as Data)[current] : undefined, path, from + 1);
 }
 
 const isObject = (v: unknown): v is Data => v !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,6 +1,7 @@
 // gateway/plan-executor.ts against @apollo/gateway's own executor: two gateways on the same subgraphs, one with the
 // plan executor and one without, must answer every operation with the same bytes (and status), whatever the plan
 // shape, selection, nulls, errors or unavailable subgraph. Also unit tests of the compiled projection.
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
@@ -278,6 +279,13 @@ describe('the compiled projection', () => {
     const r = shapeResponse(op, {}, { count: 'many' });
     expect(json(r.data)).toEqual({ count: null });
     expect(r.errors[0].message).toBe('Invalid value found for field Query.count.');
+  });
+
+  it('the data source request kind is the string plan-executor.ts sends (@apollo/gateway does not export the enum)', () => {
+    const types = createRequire(import.meta.url)('@apollo/gateway/dist/datasources/types.js') as {
+      GraphQLDataSourceRequestKind: { INCOMING_OPERATION: string };
+    };
+    expect(types.GraphQLDataSourceRequestKind.INCOMING_OPERATION).toBe('incoming operation');
   });
 
   it('introspection is not compiled (Apollo’s executor answers it)', () => {
