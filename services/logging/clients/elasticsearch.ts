@@ -2,13 +2,13 @@
 // and 8.x alike. It sends plain `application/json` (the 8.x clients send `compatible-with=8` media types, which a 7.x
 // server refuses with 406), its product check accepts 7.x and 8.x servers, and its meta header (telemetry about the
 // client, x-elastic-client-meta) is switched off. One call per request, never a retry; on top of the client:
-// - a per-request timeout and the shared circuit breaker (common/breaker.ts), so a slow or dead Elasticsearch is not
-//   asked by every field of every request;
+// - a per-request timeout and the shared circuit breaker (common/breaker.ts, through common/external-calls.ts), so a
+//   slow or dead Elasticsearch is not asked by every field of every request;
 // - at most `maxConcurrent` requests in flight, the others waiting in a bounded queue (full: unavailable at once);
 // - identical concurrent requests (same method, path and body) sent once, their answer shared.
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BrokenCircuitError, CircuitBreaker } from '../../common/breaker.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ExternalCalls } from '../../common/external-calls.js';
 
 /** Elasticsearch could not be reached, answered 5xx or 429, timed out, the queue was full or the breaker is open. */
 export class ElasticsearchUnavailableError extends Error {}
@@ -66,12 +66,10 @@ interface Waiter {
 export class ElasticsearchClient {
   readonly url: string;
   private readonly client: Client;
-  private readonly breaker: CircuitBreaker;
+  private readonly calls: ExternalCalls<Endpoint>;
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly queue: Waiter[] = [];
   private running = 0;
-  private readonly requests?: Counter<'endpoint' | 'outcome'>;
-  private readonly duration?: Histogram<'endpoint'>;
   private readonly shared?: Counter;
 
   constructor(private readonly opts: ElasticsearchClientOptions) {
@@ -89,25 +87,20 @@ export class ElasticsearchClient {
       ...(opts.caPem !== undefined ? { ssl: { ca: opts.caPem } } : {}),
     };
     this.client = new Client(options);
-    this.breaker = new CircuitBreaker({
-      failures: opts.breakerFailures,
-      openMs: opts.breakerOpenMs,
-      isFailure: (e) => e instanceof ElasticsearchUnavailableError,
+    this.calls = new ExternalCalls({
+      breakerFailures: opts.breakerFailures,
+      breakerOpenMs: opts.breakerOpenMs,
+      isUnavailable: (e) => e instanceof ElasticsearchUnavailableError,
+      refused: (e) => new ElasticsearchUnavailableError(`Elasticsearch at ${this.url} is unavailable: ${e.message}`),
+      metrics: opts.metrics && {
+        registry: opts.metrics,
+        prefix: 'kubegraph_logging_elasticsearch',
+        requestsHelp:
+          'Requests to Elasticsearch, by endpoint and outcome (ok, error, unavailable, breaker_open, queue_full).',
+        durationHelp: 'Duration of requests to Elasticsearch (queue wait excluded).',
+      },
     });
     if (opts.metrics) {
-      this.requests = new Counter({
-        name: 'kubegraph_logging_elasticsearch_requests_total',
-        help: 'Requests to Elasticsearch, by endpoint and outcome (ok, error, unavailable, breaker_open, queue_full).',
-        labelNames: ['endpoint', 'outcome'],
-        registers: [opts.metrics],
-      });
-      this.duration = new Histogram({
-        name: 'kubegraph_logging_elasticsearch_request_duration_seconds',
-        help: 'Duration of requests to Elasticsearch (queue wait excluded).',
-        labelNames: ['endpoint'],
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [opts.metrics],
-      });
       this.shared = new Counter({
         name: 'kubegraph_logging_elasticsearch_shared_requests_total',
         help: 'Requests answered by an identical request already in flight.',
@@ -212,7 +205,7 @@ export class ElasticsearchClient {
       return Promise.resolve();
     }
     if (this.queue.length >= this.opts.maxQueued) {
-      this.requests?.inc({ endpoint, outcome: 'queue_full' });
+      this.calls.count(endpoint, 'queue_full');
       return Promise.reject(
         new ElasticsearchUnavailableError(
           `too many Elasticsearch requests waiting (${this.queue.length}; ELASTICSEARCH_MAX_QUEUED_SEARCHES)`,
@@ -228,28 +221,14 @@ export class ElasticsearchClient {
     else this.running--;
   }
 
-  private async execute<T>(endpoint: Endpoint, send: (options: { requestTimeout: number }) => Promise<T>): Promise<T> {
-    const stop = this.duration?.startTimer({ endpoint });
-    try {
-      const value = await this.breaker.execute(async () => {
-        try {
-          return await send({ requestTimeout: this.opts.timeoutMs });
-        } catch (e) {
-          throw this.mapError(e);
-        }
-      });
-      this.requests?.inc({ endpoint, outcome: 'ok' });
-      return value;
-    } catch (e) {
-      if (e instanceof BrokenCircuitError) {
-        this.requests?.inc({ endpoint, outcome: 'breaker_open' });
-        throw new ElasticsearchUnavailableError(`Elasticsearch at ${this.url} is unavailable: ${e.message}`);
+  private execute<T>(endpoint: Endpoint, send: (options: { requestTimeout: number }) => Promise<T>): Promise<T> {
+    return this.calls.run(endpoint, async () => {
+      try {
+        return await send({ requestTimeout: this.opts.timeoutMs });
+      } catch (e) {
+        throw this.mapError(e);
       }
-      this.requests?.inc({ endpoint, outcome: e instanceof ElasticsearchRequestError ? 'error' : 'unavailable' });
-      throw e;
-    } finally {
-      stop?.();
-    }
+    });
   }
 
   /** The client's errors as ours; messages name the server, never the credentials. */

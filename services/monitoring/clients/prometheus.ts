@@ -1,9 +1,10 @@
 // The Prometheus HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/): instant and range queries,
 // alerts and rules. One request per call and never a retry: a per-request timeout, and the shared circuit breaker
-// (common/breaker.ts) that, after a few consecutive failures to reach Prometheus, fails calls at once for a while
-// (then lets one call probe), so a slow or dead Prometheus is not hammered by every field of every request.
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { BrokenCircuitError, CircuitBreaker } from '../../common/breaker.js';
+// (common/breaker.ts, through common/external-calls.ts) that, after a few consecutive failures to reach Prometheus,
+// fails calls at once for a while (then lets one call probe), so a slow or dead Prometheus is not hammered by every
+// field of every request.
+import type { Registry } from 'prom-client';
+import { ExternalCalls } from '../../common/external-calls.js';
 
 /** Prometheus could not be reached, answered 5xx / garbage, timed out, or the breaker is open. */
 export class PrometheusUnavailableError extends Error {}
@@ -76,32 +77,26 @@ type Endpoint = 'query' | 'query_range' | 'alerts' | 'rules';
 
 export class PrometheusClient {
   readonly url: string;
-  private readonly breaker: CircuitBreaker;
-  private readonly requests?: Counter<'endpoint' | 'outcome'>;
-  private readonly duration?: Histogram<'endpoint'>;
+  private readonly calls: ExternalCalls<Endpoint>;
 
   constructor(private readonly opts: PrometheusClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
-    this.breaker = new CircuitBreaker({
-      failures: opts.breakerFailures ?? 3,
-      openMs: opts.breakerOpenMs,
-      isFailure: (e) => e instanceof PrometheusUnavailableError,
+    this.calls = new ExternalCalls({
+      breakerFailures: opts.breakerFailures ?? 3,
+      breakerOpenMs: opts.breakerOpenMs,
+      isUnavailable: (e) => e instanceof PrometheusUnavailableError,
+      refused: (e) =>
+        new PrometheusUnavailableError(
+          `Prometheus failed ${e.failures} times in a row; not asking it again for a moment`,
+        ),
+      metrics: opts.metrics && {
+        registry: opts.metrics,
+        prefix: 'kubegraph_monitoring_prometheus',
+        requestsHelp:
+          'Requests to the Prometheus HTTP API, by endpoint and outcome (ok, error, unavailable, breaker_open).',
+        durationHelp: 'Duration of requests to the Prometheus HTTP API.',
+      },
     });
-    if (opts.metrics) {
-      this.requests = new Counter({
-        name: 'kubegraph_monitoring_prometheus_requests_total',
-        help: 'Requests to the Prometheus HTTP API, by endpoint and outcome (ok, error, unavailable, breaker_open).',
-        labelNames: ['endpoint', 'outcome'],
-        registers: [opts.metrics],
-      });
-      this.duration = new Histogram({
-        name: 'kubegraph_monitoring_prometheus_request_duration_seconds',
-        help: 'Duration of requests to the Prometheus HTTP API.',
-        labelNames: ['endpoint'],
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [opts.metrics],
-      });
-    }
   }
 
   /** An instant query at `time` (unix seconds; now when undefined). */
@@ -126,32 +121,9 @@ export class PrometheusClient {
     return (await this.call<{ groups: PromRuleGroup[] }>('rules', type ? { type } : {})).groups;
   }
 
-  private async call<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
-    let data: T;
-    try {
-      data = await this.breaker.execute(() => this.timed<T>(endpoint, params));
-    } catch (e) {
-      if (e instanceof BrokenCircuitError) {
-        this.requests?.inc({ endpoint, outcome: 'breaker_open' });
-        throw new PrometheusUnavailableError(
-          `Prometheus failed ${e.failures} times in a row; not asking it again for a moment`,
-        );
-      }
-      // A query error means Prometheus answered: it is up, whatever it thought of the query.
-      this.requests?.inc({ endpoint, outcome: e instanceof PrometheusUnavailableError ? 'unavailable' : 'error' });
-      throw e;
-    }
-    this.requests?.inc({ endpoint, outcome: 'ok' });
-    return data;
-  }
-
-  private async timed<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
-    const end = this.duration?.startTimer({ endpoint });
-    try {
-      return await this.send<T>(endpoint, params);
-    } finally {
-      end?.();
-    }
+  /** Through the breaker, timed and counted; a query error is an answer (Prometheus is up, whatever it thought of it). */
+  private call<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
+    return this.calls.run(endpoint, () => this.send<T>(endpoint, params));
   }
 
   private async send<T>(endpoint: Endpoint, params: Record<string, string>): Promise<T> {
