@@ -44,6 +44,24 @@ export function envBool(name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected true or false`);
 }
 
+/** An http(s) URL such as `example` (named in the error), as it is written; undefined when unset. */
+export function envHttpUrl(name: string, example: string): string | undefined {
+  const raw = envString(name);
+  if (raw === undefined) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not a valid value: expected an http(s) URL such as ${example}`,
+    );
+  }
+  return raw;
+}
+
 /** The least severe log line written (LOG_LEVEL). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogThreshold = (typeof LOG_LEVELS)[number];

@@ -1,6 +1,6 @@
 // The logging subgraph's environment variables, validated once at start (README "Configuration").
 import { readFileSync } from 'node:fs';
-import { ConfigError, envInt, envString } from '../common/config.js';
+import { ConfigError, envHttpUrl, envInt, envString } from '../common/config.js';
 import type { LoggingSubgraphOptions } from './server.js';
 
 export const DEFAULT_INDEX_PREFIX = 'ks-logstash-log';
@@ -9,7 +9,7 @@ export const DEFAULT_LONGEST_LINE = 8191;
 
 /** ELASTICSEARCH_URL and its credentials; undefined when the variable is unset. */
 export function elasticsearchFromEnv(): LoggingSubgraphOptions['elasticsearch'] {
-  const url = envString('ELASTICSEARCH_URL');
+  const url = envHttpUrl('ELASTICSEARCH_URL', 'http://elasticsearch:9200');
   const username = envString('ELASTICSEARCH_USERNAME');
   const password = envString('ELASTICSEARCH_PASSWORD');
   const apiKey = envString('ELASTICSEARCH_API_KEY');
@@ -25,18 +25,8 @@ export function elasticsearchFromEnv(): LoggingSubgraphOptions['elasticsearch'] 
     }
     return undefined;
   }
-  let u: URL | undefined;
-  try {
-    u = new URL(url);
-  } catch {
-    u = undefined;
-  }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
-    throw new ConfigError(
-      `ELASTICSEARCH_URL=${JSON.stringify(url)} is not a valid value: expected an http(s) URL such as http://elasticsearch:9200`,
-    );
-  }
-  if (u.username || u.password) {
+  const { username: urlUser, password: urlPassword } = new URL(url);
+  if (urlUser || urlPassword) {
     throw new ConfigError(
       'ELASTICSEARCH_URL must not carry credentials: set ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_API_KEY)',
     );

@@ -1,22 +1,9 @@
 // The monitoring subgraph's environment variables, validated once at start (README "Configuration").
-import { ConfigError, envInt, envString } from '../common/config.js';
+import { ConfigError, envHttpUrl, envInt, envString } from '../common/config.js';
 import type { MonitoringSubgraphOptions } from './server.js';
 
 export function monitoringOptionsFromEnv(): MonitoringSubgraphOptions {
-  const prometheusUrl = envString('PROMETHEUS_URL');
-  if (prometheusUrl !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(prometheusUrl);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
-      throw new ConfigError(
-        `PROMETHEUS_URL=${JSON.stringify(prometheusUrl)} is not a valid value: expected an http(s) URL such as http://prometheus:9090`,
-      );
-    }
-  }
+  const prometheusUrl = envHttpUrl('PROMETHEUS_URL', 'http://prometheus:9090');
   const rateWindow = envString('PROMETHEUS_RATE_WINDOW', '5m')!;
   if (!/^\d+(ms|s|m|h|d|w|y)$/.test(rateWindow)) {
     throw new ConfigError(
