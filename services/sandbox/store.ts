@@ -9,6 +9,7 @@ import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import type { KObject, WatchEventType } from './types.js';
 import type { Matcher } from './selectors.js';
 import { objectNameProblems } from '../common/k8s/names.js';
+import { indexAfter } from '../common/sorted.js';
 import type {
   StoreEvent,
   WatchSink,
@@ -545,14 +546,7 @@ export class Store {
       if (since < this.compactedRv) throw expired(`too old resource version: ${since} (${this.compactedRv + 1})`);
       const k = typeKey(rt);
       // History is in version order: find the first event after `since` and replay from there.
-      let lo = 0;
-      let hi = this.history.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.history[mid].rv <= since) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo; i < this.history.length; i++) {
+      for (let i = indexAfter(this.history, (e) => e.rv, since); i < this.history.length; i++) {
         const ev = this.history[i];
         if (typeKey(ev.rt) === k) this.offer(w, ev);
       }
