@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { DEV_VIEWER, type Viewer } from '../common/authz.js';
+import { drained } from '../common/drained.js';
 import { ErrorCode } from '../common/errors.js';
 import { sendError } from '../common/http.js';
 import { IDENTITY_HEADER, IdentityError, verifyIdentity } from '../common/identity.js';
@@ -77,18 +78,6 @@ const STATUS: Record<string, number> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 503,
 };
-
-/** Resolves once `res` may take more (or has closed). */
-const drained = (res: ServerResponse) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 
 export interface ExportRouteOptions {
   model: LoggingModel;

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
+import { drained } from '../../common/drained.js';
 import { readBody as readLimitedBody } from '../../common/read-body.js';
 import type { Attributes } from '../auth/rbac.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -164,18 +165,6 @@ export async function writeList(
     }
   }
   res.end(buf + ']}');
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 export function text(res: ServerResponse, code: number, body: string): void {
