@@ -1,6 +1,11 @@
 // The request metrics every subgraph reports: root field (Query, Mutation) durations by outcome, and requests by
 // outcome, as an Apollo Server plugin on the subgraph's metrics registry.
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  BaseContext,
+  GraphQLRequestExecutionListener,
+  GraphQLRequestListener,
+} from '@apollo/server';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export function requestMetricsPlugin<TContext extends BaseContext>(
@@ -20,24 +25,23 @@ export function requestMetricsPlugin<TContext extends BaseContext>(
     labelNames: ['outcome'],
     registers: [metrics],
   });
-  return {
-    async requestDidStart() {
-      return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              const parent = info.parentType.name;
-              if (parent !== 'Query' && parent !== 'Mutation') return;
-              const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
-              return (error) => end({ outcome: error ? 'error' : 'ok' });
-            },
-          };
-        },
-        async willSendResponse({ response }) {
-          const body = response.body;
-          requests.inc({ outcome: body.kind === 'single' && body.singleResult.errors?.length ? 'error' : 'ok' });
-        },
-      };
+  // No per-request state: the same hooks serve every request.
+  const executionHooks: GraphQLRequestExecutionListener<TContext> = {
+    willResolveField({ info }) {
+      const parent = info.parentType.name;
+      if (parent !== 'Query' && parent !== 'Mutation') return;
+      const end = resolverDuration.startTimer({ field: `${parent}.${info.fieldName}` });
+      return (error) => end({ outcome: error ? 'error' : 'ok' });
     },
   };
+  const requestHooks: GraphQLRequestListener<TContext> = {
+    async executionDidStart() {
+      return executionHooks;
+    },
+    async willSendResponse({ response }) {
+      const body = response.body;
+      requests.inc({ outcome: body.kind === 'single' && body.singleResult.errors?.length ? 'error' : 'ok' });
+    },
+  };
+  return { requestDidStart: async () => requestHooks };
 }
