@@ -94,6 +94,15 @@ const codes = (b: GraphQLBody) => (b.errors ?? []).map((e) => e.extensions?.code
 
 /** `held` resolves only when the test opens the gate: a request kept in a slow subgraph for as long as needed. */
 const hold = { arrived: 0, gate: Promise.resolve() };
+/** Closes the gate (and counts arrivals from zero); returns what opens it. */
+function holdSubgraph(): () => void {
+  let open = () => {};
+  hold.gate = new Promise<void>((r) => {
+    open = r;
+  });
+  hold.arrived = 0;
+  return () => open();
+}
 /** Every `restart` mutation the workloads subgraph executed. */
 const restarts: string[] = [];
 
@@ -234,22 +243,19 @@ describe('gateway over two subgraphs', () => {
     const g = await gatewayWith();
     const inFlight = async () => sample(await metricsText(g), 'kubegraph_gateway_requests_in_flight', {});
     expect(await inFlight()).toBe(0);
-    let open = () => {};
-    hold.gate = new Promise<void>((r) => {
-      open = r;
-    });
-    hold.arrived = 0;
+    const open = holdSubgraph();
     const query = 'query Held { held alerts }';
+    // Three clients (their user agents, forwarded to the subgraph): identical fetches of one would share a request.
     try {
-      const one = post(g.url, { query, operationName: 'Held' });
+      const one = post(g.url, { query, operationName: 'Held' }, { 'user-agent': 'client-1' });
       await eventually(() => hold.arrived === 1, 5_000, 'one request held in the subgraph');
       expect(await inFlight()).toBe(1);
-      const two = post(g.url, { query, operationName: 'Held' });
+      const two = post(g.url, { query, operationName: 'Held' }, { 'user-agent': 'client-2' });
       // A client that gives up: its request stays in the gateway until the subgraph answers, then is counted out.
       const quitter = new AbortController();
       const abandoned = fetch(g.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'user-agent': 'client-3' },
         body: JSON.stringify({ query }),
         signal: quitter.signal,
       }).then(
@@ -264,6 +270,34 @@ describe('gateway over two subgraphs', () => {
       for (const r of await Promise.all([one, two]))
         expect(r.body).toEqual({ data: { held: 'released', alerts: ['HighCPU'] } });
       await eventually(async () => (await inFlight()) === 0, 5_000, 'no request in flight');
+    } finally {
+      open();
+      hold.gate = Promise.resolve();
+    }
+  });
+
+  it('sends identical queries in flight to the subgraph once, and each client gets the whole answer', async () => {
+    const g = await gatewayWith();
+    const inFlight = async () => sample(await metricsText(g), 'kubegraph_gateway_requests_in_flight', {});
+    const open = holdSubgraph();
+    const query = 'query Held { held alerts }';
+    try {
+      const same = { 'user-agent': 'same-client' };
+      const first = post(g.url, { query, operationName: 'Held' }, { ...same, 'x-request-id': 'held-1' });
+      await eventually(() => hold.arrived === 1, 5_000, 'one request held in the subgraph');
+      const second = post(g.url, { query, operationName: 'Held' }, { ...same, 'x-request-id': 'held-2' });
+      await eventually(async () => (await inFlight()) === 2, 5_000, 'two requests in the gateway');
+      expect(hold.arrived).toBe(1);
+      open();
+      for (const r of await Promise.all([first, second]))
+        expect(r.body).toEqual({ data: { held: 'released', alerts: ['HighCPU'] } });
+      expect(hold.arrived).toBe(1);
+      // Once answered, the same query asks the subgraph again.
+      expect((await post(g.url, { query, operationName: 'Held' }, same)).body.data).toEqual({
+        held: 'released',
+        alerts: ['HighCPU'],
+      });
+      expect(hold.arrived).toBe(2);
     } finally {
       open();
       hold.gate = Promise.resolve();
