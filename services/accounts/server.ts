@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { viewerOf } from '../common/http.js';
 import { isAnonymous } from '../common/authz.js';
-import { createSubgraphServer } from '../common/subgraph-server.js';
+import { createSubgraphServer, startedSubgraph, type StartedSubgraph } from '../common/subgraph-server.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { NamespaceTenancy } from '../common/tenancy.js';
 import { ACCOUNTS_DEFAULTS } from './config.js';
@@ -58,15 +58,8 @@ export interface AccountsSubgraphOptions {
   log?: Logger;
 }
 
-export interface AccountsSubgraph {
-  url: string;
-  /** http://host:port, where /.well-known/jwks.json and /internal/* are. */
-  baseUrl: string;
-  port: number;
-  model: AccountsModel;
-  db: Db;
-  close(): Promise<void>;
-}
+/** Started; its baseUrl (http://host:port) is where /.well-known/jwks.json and /internal/* are. */
+export type AccountsSubgraph = StartedSubgraph<{ model: AccountsModel; db: Db }>;
 
 export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Promise<AccountsSubgraph> {
   const log = opts.log ?? createLogger('accounts');
@@ -163,16 +156,8 @@ export async function startAccountsSubgraph(opts: AccountsSubgraphOptions): Prom
     if (!opts.db) await db.close().catch(() => {});
     throw e;
   });
-  return {
-    url: server.url,
-    baseUrl: server.baseUrl,
-    port: server.port,
-    model,
-    db,
-    async close() {
-      await server.close();
-      await namespaces?.stop();
-      if (!opts.db) await db.close();
-    },
-  };
+  return startedSubgraph(server, { model, db }, async () => {
+    await namespaces?.stop();
+    if (!opts.db) await db.close();
+  });
 }

@@ -7,7 +7,12 @@ import { createMetricsRegistry } from '../common/http.js';
 import { identityKey as createIdentityKey } from '../common/identity.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { degradingFields } from '../common/field-errors.js';
-import { createSubgraphServer, startedSubgraph, type SubgraphResolvers } from '../common/subgraph-server.js';
+import {
+  createSubgraphServer,
+  startedSubgraph,
+  type StartedSubgraph,
+  type SubgraphResolvers,
+} from '../common/subgraph-server.js';
 import { startOptionalTenancy } from '../common/tenancy.js';
 import { ElasticsearchClient, type ElasticsearchConnection } from './clients/elasticsearch.js';
 import { exportRoute } from './export.js';
@@ -55,17 +60,13 @@ export interface LoggingSubgraphOptions {
   kubeConfig?: k8s.KubeConfig;
 }
 
-export interface LoggingSubgraph {
-  url: string;
-  baseUrl: string;
-  port: number;
+export type LoggingSubgraph = StartedSubgraph<{
   model: LoggingModel;
   /** The live-log model (open upstream streams), when the subgraph has a cluster. */
   live?: LiveLogResolvers['live'];
   /** The start-time check of `log.keyword` (the indices whose ignore_above is below the longest line). */
   mappingChecked: Promise<LineMappingFinding[]>;
-  close(): Promise<void>;
-}
+}>;
 
 /** Resolvers of both parts, by type (Pod has fields in each). */
 function merge(

@@ -4,7 +4,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { breakerSettings } from '../common/breaker.js';
 import { createMetricsRegistry } from '../common/http.js';
 import { degradingFields } from '../common/field-errors.js';
-import { createSubgraphServer, startedSubgraph } from '../common/subgraph-server.js';
+import { createSubgraphServer, startedSubgraph, type StartedSubgraph } from '../common/subgraph-server.js';
 import { startOptionalTenancy } from '../common/tenancy.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { PrometheusClient } from './clients/prometheus.js';
@@ -37,13 +37,7 @@ export interface MonitoringSubgraphOptions {
   kubeConfig?: k8s.KubeConfig;
 }
 
-export interface MonitoringSubgraph {
-  url: string;
-  baseUrl: string;
-  port: number;
-  model: MonitoringModel;
-  close(): Promise<void>;
-}
+export type MonitoringSubgraph = StartedSubgraph<{ model: MonitoringModel }>;
 
 export async function startMonitoringSubgraph(opts: MonitoringSubgraphOptions): Promise<MonitoringSubgraph> {
   const log = opts.log ?? createLogger('monitoring');
