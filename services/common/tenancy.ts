@@ -4,7 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Tenancy } from './authz.js';
 import type { Logger } from './log.js';
-import { Informer, StoppableWatch } from './k8s/informer.js';
+import { Informer, StoppableWatch, warnOnRestart } from './k8s/informer.js';
 import { WORKSPACE_LABEL } from './k8s/labels.js';
 
 // Defined with the rest of the Kubernetes vocabulary; re-exported for the subgraphs that import them from here.
@@ -73,12 +73,7 @@ export class NamespaceTenancy implements Tenancy, NamespaceCreationTimes {
       onListed: () => {
         for (const l of this.listedListeners) l();
       },
-      onError: (err, attempt, delayMs) =>
-        log.warn('namespace watch failed; restarting', {
-          attempt,
-          delayMs,
-          error: String((err as Error)?.message ?? err),
-        }),
+      onError: warnOnRestart(log, 'namespace watch failed; restarting'),
       backoff: { initialMs: 1_000 },
     });
   }

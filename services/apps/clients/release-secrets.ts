@@ -5,7 +5,13 @@
 // templates and files, which make most of a stored release, are dropped).
 import { gunzipSync } from 'node:zlib';
 import * as k8s from '@kubernetes/client-node';
-import { Informer, StoppableWatch, type ChangeType, type WatchHooks } from '../../common/k8s/informer.js';
+import {
+  Informer,
+  StoppableWatch,
+  warnOnRestart,
+  type ChangeType,
+  type WatchHooks,
+} from '../../common/k8s/informer.js';
 import type { Logger } from '../../common/log.js';
 
 export const HELM_SECRET_TYPE = 'helm.sh/release.v1';
@@ -164,12 +170,7 @@ export class ReleaseSecretsClient {
         this.listing = false;
         opts.onListed?.();
       },
-      onError: (err, attempt, delayMs) =>
-        opts.log.warn('helm release secret watch failed; restarting', {
-          attempt,
-          delayMs,
-          error: String((err as Error)?.message ?? err),
-        }),
+      onError: warnOnRestart(opts.log, 'helm release secret watch failed; restarting'),
       backoff: { initialMs: 500 },
     });
   }

@@ -2,6 +2,7 @@
 // resourceVersion, a LIST again after 410 Gone), through a watch wrapper that stop() can end, restarted after list and
 // watch errors with exponential back-off. The workloads client runs one per kind, tenancy one for namespaces.
 import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
 
 type WatchCallback = (phase: string, obj: unknown, watchObj?: unknown) => void;
 type WatchQuery = Record<string, string | number | boolean | undefined>;
@@ -120,6 +121,16 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
   transform?: (obj: T) => T;
   /** The back-off after errors: initialMs doubling up to maxMs (default 200 ms to 30 s). */
   backoff?: { initialMs?: number; maxMs?: number };
+}
+
+/** An `onError` that logs each restart as a warning: `message`, `fields`, the attempt, its delay and the error. */
+export function warnOnRestart(
+  log: Logger,
+  message: string,
+  fields: Record<string, unknown> = {},
+): (err: unknown, attempt: number, delayMs: number) => void {
+  return (err, attempt, delayMs) =>
+    log.warn(message, { ...fields, attempt, delayMs, error: String((err as Error)?.message ?? err) });
 }
 
 /** A ListWatch restarted after errors with back-off, with a synced promise and hooks for relists and restarts. */

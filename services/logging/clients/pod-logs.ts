@@ -10,7 +10,7 @@ import { request as httpRequest, type ClientRequest, type RequestOptions } from 
 import { StringDecoder } from 'node:string_decoder';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.js';
-import { Informer, StoppableWatch, type ChangeType } from '../../common/k8s/informer.js';
+import { Informer, StoppableWatch, warnOnRestart, type ChangeType } from '../../common/k8s/informer.js';
 
 /** PodLogOptions as sent to the API server (container always named: the caller resolved the default). */
 export interface PodLogQuery {
@@ -325,14 +325,7 @@ export class WatchedCollection {
         } else this.objects.set(name, obj);
         for (const l of this.listeners) l(type, obj);
       },
-      onError: (err, attempt, delayMs) =>
-        log.warn('live logs: watch failed; restarting', {
-          namespace,
-          kind,
-          attempt,
-          delayMs,
-          error: String((err as Error)?.message ?? err),
-        }),
+      onError: warnOnRestart(log, 'live logs: watch failed; restarting', { namespace, kind }),
       backoff: { initialMs: 250, maxMs: 10_000 },
     });
   }
