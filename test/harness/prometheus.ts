@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { freePort } from '../../services/common/free-port.js';
+import type { InstantSample, RangeSeries } from '../../services/monitoring/clients/prometheus.js';
 
 export interface ScrapeTarget {
   job: string;
@@ -39,17 +40,10 @@ export interface PrometheusOptions {
   ruleFiles?: Record<string, string>;
 }
 
-/** One element of an instant vector; `value` is [unix seconds, value as Prometheus renders it]. */
-export interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
+/** One element of an instant vector (`value`: [unix seconds, value as Prometheus renders it]), as the client reads it. */
+export type PromSample = InstantSample;
 /** One series of a range query. */
-export interface PromSeries {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
+export type PromSeries = RangeSeries;
 
 export interface WaitForOptions {
   /** Default 20 s. */
