@@ -56,6 +56,21 @@ await runMain(async () => {
   const sandboxOptions = useSandbox ? sandboxOptionsFromEnv() : undefined;
 
   const running: Closable[] = [];
+  /** p, and what it resolves to added to `running` as soon as it is up. */
+  const started = <T extends Closable>(p: Promise<T>): Promise<T> =>
+    p.then((s) => {
+      running.push(s);
+      return s;
+    });
+  /** start(what dep resolves to), once it has; the same as `started`. */
+  const after = <D, T extends Closable>(dep: Promise<D>, start: (d: D) => Promise<T>): Promise<T> =>
+    started(dep.then(start));
+  // The embedded database (see below) opens while the sandbox starts: PGlite's WebAssembly compiles off the main thread.
+  const dbOpening =
+    !accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl
+      ? openDb({ dataDir: accountsOptions.dataDir, schema: accountsOptions.dbSchema })
+      : undefined;
+  dbOpening?.catch(() => {});
   let sandboxMetrics: { url: string; caPem?: string } | undefined;
   // The sandbox's store and speed, for the log shipper (its lines are computed with the sandbox's timing).
   let sandboxLogs: { store: Sandbox['store']; speed: number } | undefined;
@@ -68,8 +83,7 @@ await runMain(async () => {
     console.log('kubegraph: using the in-cluster service account');
     kubeConfig.loadFromDefault();
   } else {
-    const sandbox = await startSandbox(sandboxOptions);
-    running.push(sandbox);
+    const sandbox = await started(startSandbox(sandboxOptions));
     sandboxLogs = { store: sandbox.store, speed: sandboxOptions.speed ?? 1 };
     kubeConfig.loadFromString(sandbox.kubeconfig);
     const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
@@ -112,8 +126,8 @@ await runMain(async () => {
   // APPS_DB_SCHEMA, as in a DATABASE_URL database): each PGlite opened costs seconds of CPU at start (issue 19 §4).
   // APPS_DATA_DIR keeps apps' credentials.key, and an apps database of its own from before is copied over once.
   let sharedDb: Db | undefined;
-  if (!accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl) {
-    const db = await openDb({ dataDir: accountsOptions.dataDir, schema: accountsOptions.dbSchema });
+  if (dbOpening) {
+    const db = await dbOpening;
     sharedDb = db;
     running.push({ url: accountsOptions.dataDir, close: () => db.close() });
     const appsDir = appsOptions.repositories.dataDir;
@@ -126,42 +140,87 @@ await runMain(async () => {
     appsOptions.repositories.db = db;
   }
 
-  // The subgraphs, as they are built (see README "Services").
-  // Accounts first: its database (PGlite in ACCOUNTS_DATA_DIR without DATABASE_URL) and the bootstrap admin, whose
-  // generated password is printed here on the first start.
-  const accounts = await startAccountsSubgraph({
-    ...accountsOptions,
-    db: sharedDb,
-    identitySecret,
-    internalToken,
-    kubeConfig,
-  });
-  running.push(accounts);
+  // The subgraphs (see README "Services") start together: each mostly waits (on the cluster's first lists, on
+  // Prometheus, on its listener), and one after the other those waits added up (issue 19 §4). Each is added to
+  // `running` as soon as it is up (a Ctrl-C meanwhile stops it); their lines are printed in this order, whatever order
+  // they come up in. A failure fails the start as before, once the ones printed before it are printed.
+  // Accounts: its database and the bootstrap admin, whose generated password it prints on the first start.
+  const accountsStarting = started(
+    startAccountsSubgraph({ ...accountsOptions, db: sharedDb, identitySecret, internalToken, kubeConfig }),
+  );
+  // Workloads asks accounts (its URL) who may see which project.
+  const workloadsStarting = after(accountsStarting, (accounts) =>
+    startWorkloadsSubgraph({
+      ...workloadsOptions,
+      identitySecret,
+      kubeConfig,
+      accounts: { url: accounts.baseUrl, internalToken },
+    }),
+  );
+  const demoWorkspaces = sandboxMetrics ? accountsStarting.then(ensureDemoWorkspaces) : undefined;
+
+  // Metrics: PROMETHEUS_URL, or on the sandbox a Prometheus of our own when the binary is installed.
+  const prometheusBin = findOnPath('prometheus');
+  const prometheusStarting =
+    !monitoringOptions.prometheusUrl && sandboxMetrics && prometheusBin
+      ? started(
+          startLocalPrometheus({ bin: prometheusBin, metricsUrl: sandboxMetrics.url, caPem: sandboxMetrics.caPem }),
+        )
+      : undefined;
+  const monitoringStarting = after(Promise.resolve(prometheusStarting), (prometheus) =>
+    startMonitoringSubgraph({
+      ...monitoringOptions,
+      prometheusUrl: prometheus?.url ?? monitoringOptions.prometheusUrl,
+      identitySecret,
+      kubeConfig,
+    }),
+  );
+
+  // Helm releases and chart repositories; helm runs against the same cluster (the sandbox when none is configured).
+  const appsStarting = started(startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig }));
+
+  // Logs: ELASTICSEARCH_URL, or on the sandbox the embedded Elasticsearch stand-in (ES_PORT, default 9200) fed by
+  // the shipper with every simulated container's lines; with ELASTICSEARCH_URL set, neither starts.
+  const esStarting =
+    !loggingOptions.elasticsearch && sandboxLogs
+      ? (async (logs) => {
+          const es = await started(startEs({ port: esPort, host: '127.0.0.1' }));
+          const shipper = startShipper({
+            store: logs.store,
+            url: es.url,
+            speed: logs.speed,
+            indexPrefix: loggingOptions.indexPrefix,
+            onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
+          });
+          running.push({ url: es.url, close: () => shipper.close() });
+          return es;
+        })(sandboxLogs)
+      : undefined;
+  const loggingStarting = after(Promise.resolve(esStarting), (es) =>
+    startLoggingSubgraph({
+      ...loggingOptions,
+      elasticsearch: es ? { url: es.url } : loggingOptions.elasticsearch,
+      identitySecret,
+      kubeConfig,
+    }),
+  );
+  // Every one is awaited below, in order; a rejection is not "unhandled" meanwhile.
+  for (const p of [workloadsStarting, demoWorkspaces, monitoringStarting, appsStarting, loggingStarting])
+    p?.catch(() => {});
+
+  const accounts = await accountsStarting;
   subgraphUrls.accounts = accounts.url;
   console.log(
     `kubegraph: accounts subgraph at ${accounts.url} (${accountsOptions.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${accountsOptions.dataDir}`}; JWKS at ${accounts.baseUrl}/.well-known/jwks.json)`,
   );
-  if (sandboxMetrics) await ensureDemoWorkspaces(accounts);
+  await demoWorkspaces;
 
-  const workloads = await startWorkloadsSubgraph({
-    ...workloadsOptions,
-    identitySecret,
-    kubeConfig,
-    accounts: { url: accounts.baseUrl, internalToken },
-  });
-  running.push(workloads);
+  const workloads = await workloadsStarting;
   subgraphUrls.workloads = workloads.url;
   console.log(`kubegraph: workloads subgraph at ${workloads.url}`);
 
-  // Metrics: PROMETHEUS_URL, or on the sandbox a Prometheus of our own when the binary is installed.
-  const prometheusBin = findOnPath('prometheus');
-  if (!monitoringOptions.prometheusUrl && sandboxMetrics && prometheusBin) {
-    const prometheus = await startLocalPrometheus({
-      bin: prometheusBin,
-      metricsUrl: sandboxMetrics.url,
-      caPem: sandboxMetrics.caPem,
-    });
-    running.push(prometheus);
+  const prometheus = await prometheusStarting;
+  if (prometheus) {
     monitoringOptions.prometheusUrl = prometheus.url;
     console.log(
       `kubegraph: PROMETHEUS_URL unset: started ${prometheusBin} at ${prometheus.url} scraping the sandbox's exporters (data in ${prometheus.dataDir}, removed at exit)`,
@@ -171,38 +230,20 @@ await runMain(async () => {
       'kubegraph: PROMETHEUS_URL unset and no Prometheus started (needs the sandbox and a `prometheus` binary on PATH): metric fields answer UPSTREAM_UNAVAILABLE',
     );
   }
-  const monitoring = await startMonitoringSubgraph({
-    ...monitoringOptions,
-    identitySecret,
-    kubeConfig,
-  });
-  running.push(monitoring);
+  const monitoring = await monitoringStarting;
   subgraphUrls.monitoring = monitoring.url;
   console.log(
     `kubegraph: monitoring subgraph at ${monitoring.url}${monitoringOptions.prometheusUrl ? ` (Prometheus ${monitoringOptions.prometheusUrl})` : ''}`,
   );
 
-  // Helm releases and chart repositories; helm runs against the same cluster (the sandbox when none is configured).
-  const apps = await startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig });
-  running.push(apps);
+  const apps = await appsStarting;
   subgraphUrls.apps = apps.url;
   console.log(
     `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in accounts' embedded PGlite in ${accountsOptions.dataDir}, schema ${appsOptions.repositories.schema}`})`,
   );
 
-  // Logs: ELASTICSEARCH_URL, or on the sandbox the embedded Elasticsearch stand-in (ES_PORT, default 9200) fed by
-  // the shipper with every simulated container's lines; with ELASTICSEARCH_URL set, neither starts.
-  if (!loggingOptions.elasticsearch && sandboxLogs) {
-    const es = await startEs({ port: esPort, host: '127.0.0.1' });
-    running.push(es);
-    const shipper = startShipper({
-      store: sandboxLogs.store,
-      url: es.url,
-      speed: sandboxLogs.speed,
-      indexPrefix: loggingOptions.indexPrefix,
-      onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
-    });
-    running.push({ url: es.url, close: () => shipper.close() });
+  const es = await esStarting;
+  if (es) {
     loggingOptions.elasticsearch = { url: es.url };
     console.log(
       `kubegraph: ELASTICSEARCH_URL unset: started the Elasticsearch stand-in at ${es.url}, fed by the shipper with the sandbox's container logs`,
@@ -210,8 +251,7 @@ await runMain(async () => {
   } else if (!loggingOptions.elasticsearch) {
     console.log('kubegraph: ELASTICSEARCH_URL unset: log search fields answer UPSTREAM_UNAVAILABLE');
   }
-  const logging = await startLoggingSubgraph({ ...loggingOptions, identitySecret, kubeConfig });
-  running.push(logging);
+  const logging = await loggingStarting;
   subgraphUrls.logging = logging.url;
   console.log(
     `kubegraph: logging subgraph at ${logging.url}${loggingOptions.elasticsearch ? ` (Elasticsearch ${loggingOptions.elasticsearch.url})` : ''}`,
