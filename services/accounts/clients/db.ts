@@ -105,7 +105,9 @@ async function openPGlite(opts: DbOptions): Promise<Db> {
     // A new folder: a copy of the initdb'd template rather than initdb again (pglite-template.ts).
     await seedFromTemplate(PGlite, opts.dataDir);
   }
-  const db = new PGlite(opts.dataDir);
+  // shared_buffers 16 MB rather than initdb's 128 MB: Postgres zeroes its shared memory at every start, which in
+  // WebAssembly was ~0.6 s of CPU per open (issue 19 §4); these databases are a few MB.
+  const db = new PGlite(opts.dataDir, { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] });
   await db.waitReady;
   if (opts.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema}`);
   // A query on the database (not the transaction) from inside a transaction would wait for the transaction to end,
