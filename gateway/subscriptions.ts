@@ -180,12 +180,20 @@ export function authorizationScope(identity: SubscriptionIdentity): unknown[] {
 }
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
+/** What the executor plans and validates with, built from the supergraph's SDL. */
+interface Schemas {
+  planner: QueryPlanner;
+  apiSchema: GraphQLSchema;
+  supergraphSchema: GraphQLSchema;
+  fedApiSchema: ReturnType<Supergraph['apiSchema']>;
+}
+
 export class SubscriptionExecutor {
-  private readonly supergraph: Supergraph;
-  private readonly planner: QueryPlanner;
-  readonly apiSchema: GraphQLSchema;
-  private readonly supergraphSchema: GraphQLSchema;
-  private readonly fedApiSchema: ReturnType<Supergraph['apiSchema']>;
+  /**
+   * Built at the first subscription (or operation over graphql-ws), not at start: Apollo's gateway builds its own
+   * from the same SDL at start, and a second one there cost about 1 s of CPU before the first answer (issue 19 §4).
+   */
+  private built?: Schemas;
   private readonly plans = new Map<string, PlannedSubscription>();
   private readonly upstreams = new Map<string, Upstream>();
   /** Numbers the upstreams of clients resuming from a token (never shared: see subscribe). */
@@ -199,17 +207,40 @@ export class SubscriptionExecutor {
   private readonly maxQueue: number;
 
   constructor(private readonly opts: SubscriptionExecutorOptions) {
-    this.supergraph = Supergraph.build(opts.supergraphSdl);
-    this.fedApiSchema = this.supergraph.apiSchema();
-    this.apiSchema = this.fedApiSchema.toGraphQLJSSchema();
-    this.supergraphSchema = this.supergraph.schema.toGraphQLJSSchema();
-    this.planner = new QueryPlanner(this.supergraph);
     this.log = opts.log;
     this.observe = opts.observe;
     this.backoff = opts.backoff ?? { min: 200, max: 10_000 };
     this.maxQueue = opts.maxQueue ?? 1000;
     this.signIdentity = opts.signIdentity;
     this.refreshIdentity = opts.refreshIdentity;
+  }
+
+  private get schemas(): Schemas {
+    if (this.built) return this.built;
+    const supergraph = Supergraph.build(this.opts.supergraphSdl);
+    const fedApiSchema = supergraph.apiSchema();
+    return (this.built = {
+      fedApiSchema,
+      apiSchema: fedApiSchema.toGraphQLJSSchema(),
+      supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
+      planner: new QueryPlanner(supergraph),
+    });
+  }
+
+  get apiSchema(): GraphQLSchema {
+    return this.schemas.apiSchema;
+  }
+
+  private get planner(): QueryPlanner {
+    return this.schemas.planner;
+  }
+
+  private get supergraphSchema(): GraphQLSchema {
+    return this.schemas.supergraphSchema;
+  }
+
+  private get fedApiSchema(): ReturnType<Supergraph['apiSchema']> {
+    return this.schemas.fedApiSchema;
   }
 
   /** Upstream subscriptions open, and client subscriptions on them. */
