@@ -15,6 +15,7 @@ import { keyOf, type KindName } from '../clients/kinds.js';
 import { KubeApiError } from '../clients/kube-rest.js';
 import type { CacheChange, KubeClient } from '../clients/kube.js';
 import { asyncQueue, type AsyncQueue } from '../../common/async-queue.js';
+import { indexAfter } from '../../common/sorted.js';
 import { versionForKind } from './resume-token.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -92,18 +93,6 @@ export class ChangeFeed {
   /** The newest token the feed has seen. */
   get last(): bigint | undefined {
     return this.history.length ? this.history[this.history.length - 1].token : this.start;
-  }
-
-  /** Index of the first entry with a token above `after`. */
-  indexAfter(after: bigint): number {
-    let lo = 0;
-    let hi = this.history.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.history[mid].token <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   attach(r: FeedReader): () => void {
@@ -214,7 +203,7 @@ class LiveStream implements AsyncIterableIterator<LiveEvent> {
     }
     const h = this.feed.history;
     // No cursor yet (the feed had no version when this stream began): everything in the history is new to it.
-    for (let i = this.cursor === undefined ? 0 : this.feed.indexAfter(this.cursor); i < h.length; i++) {
+    for (let i = this.cursor === undefined ? 0 : indexAfter(h, (e) => e.token, this.cursor); i < h.length; i++) {
       const entry = h[i];
       this.cursor = entry.token;
       const type = viewOfChange(entry.type, entry.object, entry.previous, this.matches);
