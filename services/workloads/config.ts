@@ -1,6 +1,6 @@
 // The workloads subgraph's environment variables, validated once at start (README "Configuration"). The cluster
 // itself comes from KUBECONFIG (or the pod's service account) through KubeConfig.loadFromDefault().
-import { ConfigError, envInt, envString } from '../common/config.js';
+import { envHttpUrl, envInt, envString } from '../common/config.js';
 import type { AccountsClientOptions } from './clients/accounts.js';
 
 /** How long the watches may be down before /readyz fails (WORKLOADS_STALE_AFTER_MS). */
@@ -22,16 +22,6 @@ export function workloadsOptionsFromEnv(): {
 
 /** accounts' internal endpoints, on the origin of ACCOUNTS_URL (the gateway's variable for the same service). */
 function accountsFromEnv(): AccountsClientOptions {
-  const raw = envString('ACCOUNTS_URL', 'http://127.0.0.1:4001/graphql')!;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(
-      `ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected http://host:port/graphql`,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(`ACCOUNTS_URL=${JSON.stringify(raw)} is not a valid value: expected an http(s) URL`);
-  return { url: url.origin, internalToken: envString('ACCOUNTS_INTERNAL_TOKEN') };
+  const raw = envHttpUrl('ACCOUNTS_URL', 'http://host:port/graphql') ?? 'http://127.0.0.1:4001/graphql';
+  return { url: new URL(raw).origin, internalToken: envString('ACCOUNTS_INTERNAL_TOKEN') };
 }
