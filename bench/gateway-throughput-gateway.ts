@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { startGateway } from '../gateway/gateway.js';
 import { accountsAuthenticator } from '../gateway/identity.js';
-import { createLogger } from '../services/common/log.js';
+import { createLogger, flushLogs } from '../services/common/log.js';
 import type { Viewer } from '../services/common/authz.js';
 import { IDENTITY_HEADER, identityKey, signIdentity } from '../services/common/identity.js';
 
@@ -52,6 +52,15 @@ async function ours(tree?: string): Promise<{ url: string; close(): Promise<void
   const start: typeof startGateway = tree
     ? ((await import(join(resolve(tree), 'gateway/gateway.ts'))) as { startGateway: typeof startGateway }).startGateway
     : startGateway;
+  // The log lines go to a stream, as npm start's go to stdout (batched per event-loop turn); a tree's own logger,
+  // so that a change to it is measured too. A tree from before stream sinks (no flushLogs) gets one write per line.
+  const log: typeof import('../services/common/log.js') = tree
+    ? await import(join(resolve(tree), 'services/common/log.ts'))
+    : { createLogger, flushLogs };
+  const logger =
+    typeof log.flushLogs === 'function'
+      ? log.createLogger('gateway', logFile)
+      : log.createLogger('gateway', (line) => logFile.write(line + '\n'));
   const g = await start({
     port: 0,
     supergraphSdl,
@@ -60,7 +69,7 @@ async function ours(tree?: string): Promise<{ url: string; close(): Promise<void
       accountsUrl: need('BENCH_ACCOUNTS_BASE'),
       internalToken: need('BENCH_INTERNAL_TOKEN'),
     }),
-    logger: createLogger('gateway', (line) => logFile.write(line + '\n')),
+    logger,
   });
   return { url: g.url, close: () => g.close() };
 }

@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { randomIdentitySecret } from '../services/common/identity.js';
 import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { startChild, stopChild, type Child } from './child.js';
+import { knob } from './knobs.js';
 import type { GatewayKind } from './gateway-throughput-gateway.js';
 import type { CpuReply, Setup, SubgraphsCommand } from './gateway-throughput-subgraphs.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
@@ -22,13 +23,12 @@ import type { Ready } from './sandbox-server.js';
 
 const RESULTS = resultsPath('gateway-throughput');
 const GATEWAY_KINDS: GatewayKind[] = ['ours', 'plain', 'hive', 'hive-router'];
-const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const PODS = envInt('BENCH_PODS', 10_000);
-const NODES = envInt('BENCH_NODES', 100);
-const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8);
-const DURATION_S = envInt('BENCH_DURATION_S', 12);
-const WARMUP_S = envInt('BENCH_WARMUP_S', 3);
-const ROUNDS = envInt('BENCH_ROUNDS', 2);
+const PODS = knob('BENCH_PODS', 10_000);
+const NODES = knob('BENCH_NODES', 100);
+const CONNECTIONS = knob('BENCH_CONNECTIONS', 8);
+const DURATION_S = knob('BENCH_DURATION_S', 12);
+const WARMUP_S = knob('BENCH_WARMUP_S', 3);
+const ROUNDS = knob('BENCH_ROUNDS', 2);
 /** Which gateways (comma-separated), default the four; `tree:<dir>` is ours as the checkout in <dir> has it. */
 const KINDS = (process.env.BENCH_GATEWAYS?.split(',') ?? GATEWAY_KINDS) as GatewayKind[];
 /** BENCH_PROFILE=<dir>: our gateway runs with --cpu-prof, its profiles written there. */
