@@ -201,39 +201,16 @@ export class PvcBinder extends Controller {
     const node = this.consumers.get(nsKey(ns, pvc.metadata.name!));
     let pv = this.store.get(this.pvRT, undefined, name);
     if (!pv) {
-      pv = this.store.create(this.pvRT, {
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: {
+      pv = this.store.create(
+        this.pvRT,
+        localPathVolume(pvc, {
           name,
-          annotations: {
-            'pv.kubernetes.io/provisioned-by': provisioner,
-            ...(node ? { 'local.path.provisioner/selected-node': node } : {}),
-          },
-        },
-        spec: {
-          accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
-          capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
-          hostPath: {
-            path: `/var/local-path-provisioner/${name}_${ns}_${pvc.metadata.name}`,
-            type: 'DirectoryOrCreate',
-          },
-          persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
+          provisioner,
+          reclaimPolicy: sc.reclaimPolicy,
           storageClassName: sc.metadata.name,
-          volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-          ...(node
-            ? {
-                nodeAffinity: {
-                  required: {
-                    nodeSelectorTerms: [
-                      { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
-                    ],
-                  },
-                },
-              }
-            : {}),
-        },
-      });
+          node,
+        }),
+      );
       recordEvent(this.store, pvc, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${name}`, {
         component: provisioner,
       });
@@ -299,4 +276,57 @@ export class PvcBinder extends Controller {
     };
     this.store.update(this.pvcRT, { ...claim, status }, { subresource: 'status' });
   }
+}
+
+/**
+ * The PersistentVolume local-path-provisioner makes for a claim: a hostPath directory named after the volume and the
+ * claim, pinned to the pod's node when one chose it, bound already when `claimRef` is given (the StatefulSet
+ * controller's claims, bound at once).
+ */
+export function localPathVolume(
+  claim: KObject,
+  o: {
+    name: string;
+    provisioner: string;
+    reclaimPolicy?: string;
+    storageClassName?: string;
+    node?: string;
+    claimRef?: Record<string, unknown>;
+  },
+): KObject {
+  const { name, node } = o;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: {
+      name,
+      annotations: {
+        'pv.kubernetes.io/provisioned-by': o.provisioner,
+        ...(node ? { 'local.path.provisioner/selected-node': node } : {}),
+      },
+    },
+    spec: {
+      accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: claim.spec?.resources?.requests?.storage ?? '1Gi' },
+      hostPath: {
+        path: `/var/local-path-provisioner/${name}_${claim.metadata.namespace}_${claim.metadata.name}`,
+        type: 'DirectoryOrCreate',
+      },
+      persistentVolumeReclaimPolicy: o.reclaimPolicy ?? 'Delete',
+      ...(o.storageClassName ? { storageClassName: o.storageClassName } : {}),
+      volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+      ...(node
+        ? {
+            nodeAffinity: {
+              required: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
+                ],
+              },
+            },
+          }
+        : {}),
+      ...(o.claimRef ? { claimRef: o.claimRef } : {}),
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { ApiError } from '../errors.js';
 import type { KObject, KPod, KStorageClass, KWorkload, PodTemplateSpec, Volume, WorkloadStatus } from '../types.js';
 import { nsKey, splitKey, type ControllerContext } from './base.js';
 import { recordEvent } from './events.js';
+import { localPathVolume } from './pvc-binder.js';
 import type { ResourceType } from '../registry.js';
 import { POD, WorkloadController } from './workload-controller.js';
 import { claimObjects, controlledBy, podFromTemplate } from './workload-util.js';
@@ -168,20 +169,13 @@ export class StatefulSetController extends WorkloadController {
     const sc: KStorageClass | undefined = classes.find((c) => c.metadata.name === className);
     const provisioner = sc?.provisioner ?? 'rancher.io/local-path';
     const ns = claim.metadata.namespace!;
-    const pv = this.store.create(pvRT, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': provisioner } },
-      spec: {
-        accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
-        capacity: { storage: claim.spec?.resources?.requests?.storage ?? '1Gi' },
-        hostPath: {
-          path: `/var/local-path-provisioner/${name}_${ns}_${claim.metadata.name}`,
-          type: 'DirectoryOrCreate',
-        },
-        persistentVolumeReclaimPolicy: sc?.reclaimPolicy ?? 'Delete',
-        ...(className ? { storageClassName: className } : {}),
-        volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+    const pv = this.store.create(
+      pvRT,
+      localPathVolume(claim, {
+        name,
+        provisioner,
+        reclaimPolicy: sc?.reclaimPolicy,
+        storageClassName: className,
         claimRef: {
           apiVersion: 'v1',
           kind: 'PersistentVolumeClaim',
@@ -190,8 +184,8 @@ export class StatefulSetController extends WorkloadController {
           uid: claim.metadata.uid,
           resourceVersion: claim.metadata.resourceVersion,
         },
-      },
-    });
+      }),
+    );
     this.store.update(pvRT, { ...pv, status: { phase: 'Bound' } }, { subresource: 'status' });
   }
 
