@@ -2,7 +2,7 @@
 import { ApiError, type StatusCause } from '../errors.js';
 import type { ResourceType } from '../registry.js';
 import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
-import { listKindOf, isAtomicMap, itemKey } from './lists.js';
+import { listKindOf, isAtomicMap, itemKey, mergeSet } from './lists.js';
 import { type FieldPath, type FieldSet, type Manager, valueAt, deleteAt } from './fields.js';
 
 // --- conflicts ----------------------------------------------------------------------------------------------------
@@ -109,11 +109,7 @@ function applyValue(live: Json | undefined, value: Json, names: string[], rt: Re
   if (!Array.isArray(value)) return value;
   const kind = listKindOf(rt, names);
   const base: Json[] = Array.isArray(live) ? [...live] : [];
-  if (kind.type === 'set')
-    return [
-      ...base,
-      ...value.filter((v, i) => !base.some((b) => deepEqual(b, v)) && value.findIndex((x) => deepEqual(x, v)) === i),
-    ];
+  if (kind.type === 'set') return mergeSet(base, value);
   if (kind.type === 'atomic') return structuredClone(value);
   for (const item of value) {
     if (!isMap(item)) continue;

@@ -1,7 +1,7 @@
 // How lists merge. Strategic merge patch reads patchMergeKey/patchStrategy tags of the Go types; server-side apply
 // reads listType/listMapKey. For the builtin kinds both agree, so one table serves both (SMP uses the first key).
 import type { ResourceType } from '../registry.js';
-import { type Json, type JsonMap, isMap } from './json.js';
+import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
 
 export type ListKind = { type: 'atomic' } | { type: 'set' } | { type: 'map'; keys: string[]; defaults?: JsonMap };
 
@@ -102,4 +102,15 @@ export function itemKey(item: JsonMap, kind: Extract<ListKind, { type: 'map' }>)
     if (v !== undefined) key[k] = v;
   }
   return key;
+}
+
+/**
+ * A set-list merge, the same in server-side apply (listType=set) and strategic merge (patchStrategy=merge on a list of
+ * scalars): the base items in their order, then each new item not already there, once.
+ */
+export function mergeSet(base: readonly Json[], items: readonly Json[]): Json[] {
+  return [
+    ...base,
+    ...items.filter((v, i) => !base.some((b) => deepEqual(b, v)) && items.findIndex((x) => deepEqual(x, v)) === i),
+  ];
 }

@@ -4,7 +4,7 @@ import { badRequest } from '../errors.js';
 import type { ResourceType } from '../registry.js';
 import { unsupportedMediaType } from '../patch.js';
 import { type Json, type JsonMap, isMap, deepEqual } from './json.js';
-import { type ListKind, listKindOf } from './lists.js';
+import { type ListKind, listKindOf, mergeSet } from './lists.js';
 
 const DELETE = Symbol('delete');
 const SET_ORDER = '$setElementOrder/';
@@ -81,11 +81,7 @@ function smpList(orig: Json | undefined, patch: Json[], path: string[], rt: Reso
   }
   const kind = listKindOf(rt, path);
   const base: Json[] = Array.isArray(orig) ? [...orig] : [];
-  if (kind.type === 'set')
-    return [
-      ...base,
-      ...patch.filter((v, i) => !base.some((b) => deepEqual(b, v)) && patch.findIndex((p) => deepEqual(p, v)) === i),
-    ];
+  if (kind.type === 'set') return mergeSet(base, patch);
   if (kind.type === 'atomic' || !patch.every(isMap)) return stripDirectiveList(patch);
 
   const key = kind.keys[0]; // the patchMergeKey
