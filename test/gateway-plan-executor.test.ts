@@ -7,7 +7,8 @@ import { operationFromDocument, Supergraph } from '@apollo/federation-internals'
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { composeSupergraph } from '../gateway/compose.js';
 import { startGateway, type Gateway } from '../gateway/gateway.js';
-import { compileProjection, planHandled, shapeResponse } from '../gateway/plan-executor.js';
+import { planHandled } from '../gateway/plan-executor.js';
+import { compileProjection, shapeResponse } from '../gateway/plan-projection.js';
 import { quietLogger } from './harness/stack.js';
 import { startBrokenServer, startTestSubgraph, type TestSubgraph } from './harness/subgraphs.js';
 
