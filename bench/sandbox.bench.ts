@@ -5,16 +5,12 @@
 // clients measuring it. Knobs (environment): BENCH_PODS (10000), BENCH_RUNS (7), BENCH_INFORMER_RUNS (5),
 // BENCH_WATCHERS (100), BENCH_UPDATES (1000), BENCH_UPDATE_BATCH (50), BENCH_FANOUT_ROUNDS (3); BENCH_SERVER_PROFILE=<dir> writes a V8 CPU
 // profile of the server process there (open it in Chrome DevTools or speedscope).
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { getRaw } from './https-get.js';
 import { machineLine, resultsPath, writeResults } from './results.js';
 import { knob } from './knobs.js';
-import type { Command, Ready, Reply } from './sandbox-server.js';
+import { startServerProcess, type ServerProcess } from './sandbox-server-process.js';
 
-const HERE = import.meta.dirname;
 const RESULTS = resultsPath('sandbox');
 
 const RUNS = knob('BENCH_RUNS', 7, 1);
@@ -23,60 +19,6 @@ const WATCHERS = knob('BENCH_WATCHERS', 100, 1);
 const UPDATES = knob('BENCH_UPDATES', 1000, 1);
 const UPDATE_BATCH = knob('BENCH_UPDATE_BATCH', 50, 1);
 const FANOUT_ROUNDS = knob('BENCH_FANOUT_ROUNDS', 3, 1);
-
-// ------------------------------------------------------------------ the server process
-
-interface ServerProcess {
-  ready: Ready;
-  call<C extends Command['cmd']>(
-    cmd: C,
-    args?: Omit<Extract<Command, { cmd: C }>, 'cmd' | 'id'>,
-  ): Promise<Extract<Reply, { cmd: C }>>;
-  child: ChildProcess;
-}
-
-async function startServerProcess(): Promise<ServerProcess> {
-  const child = fork(join(HERE, 'sandbox-server.ts'), [], {
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : []),
-    ],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  child.on('message', (r: Reply) => {
-    const p = pending.get(r.id);
-    pending.delete(r.id);
-    if (!p) return;
-    if ('error' in r) p.reject(new Error(`server process: ${r.error}`));
-    else p.resolve(r);
-  });
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`server process exited (${signal ?? code})`))),
-  );
-  exited.catch(() => {
-    for (const p of pending.values()) p.reject(new Error('server process exited'));
-    pending.clear();
-  });
-  const firstLine = new Promise<string>((resolve) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-  });
-  const ready = JSON.parse(await Promise.race([firstLine, exited])) as Ready;
-  return {
-    ready,
-    child,
-    call(cmd, args) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (r: Reply) => void, reject });
-        child.send({ ...args, cmd, id });
-      });
-    },
-  };
-}
 
 // ------------------------------------------------------------------ clients and statistics
 
