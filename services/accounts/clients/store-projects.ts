@@ -78,13 +78,14 @@ export const projectStore = {
       ])
     ).rowCount;
   },
+  /** The members of many projects (each on its namespace uid) in one query, by project then username. */
   async projectMembers(
     q: Queryable,
     projects: readonly { project: string; namespaceUid: string }[],
-  ): Promise<(MemberRow & { project: string })[]> {
+  ): Promise<(MemberRow & { project: string; namespace_uid: string })[]> {
     return (
-      await q.query<MemberRow & { project: string }>(
-        'SELECT project, username, role FROM project_members WHERE (project, namespace_uid) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY project, username',
+      await q.query<MemberRow & { project: string; namespace_uid: string }>(
+        'SELECT project, namespace_uid, username, role FROM project_members WHERE (project, namespace_uid) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY project, username',
         [projects.map((p) => p.project), projects.map((p) => p.namespaceUid)],
       )
     ).rows;

@@ -2,12 +2,13 @@
 // label, read at the moment of a check, and a membership belongs to the namespace (uid) it was granted on. Served by
 // a namespace watch (services/common/tenancy.ts); without a cluster, project memberships cannot be managed at all.
 // Projects and their members (KubeSphere's RoleBindings in a namespace) are decided against that directory here.
+import DataLoader from 'dataloader';
 import { badUserInput, forbiddenError, notFoundError, upstreamUnavailable } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { WORKSPACE_LABEL, type NamespaceEntry } from '../../common/tenancy.js';
 import type { Db, Queryable } from '../clients/db.js';
 import { store, type UserRow } from '../clients/store.js';
-import type { Access, RequestScope } from './access.js';
+import { memo, type Access, type RequestScope } from './access.js';
 import { projectRole, validProjectName, validUsername } from './roles.js';
 import { unauthenticated } from './tokens.js';
 import type { Member } from './workspaces.js';
@@ -143,22 +144,53 @@ export class Projects {
     return { name: project };
   }
 
-  /** Visible to platform admins, members of the project's workspace and members of the project. */
+  /**
+   * Visible to platform admins, members of the project's workspace and members of the project. The projects a request
+   * asks in one pass (a page of projects, an entity fetch) are decided one by one, then read in one query.
+   */
   async projectMembers(req: RequestScope, project: string): Promise<Member[]> {
     if (!req.viewer) throw unauthenticated('authentication required');
     if (!this.directory.isSynced()) throw upstreamUnavailable('kubernetes', this.directory.unavailableReason());
-    const uid = this.directory.uidOf(project);
-    if (uid === undefined) return [];
-    const workspace = this.directory.workspaceOf(project);
-    const allowed =
-      (await this.access.isPlatformAdmin(req)) ||
-      (workspace !== undefined && (await this.access.myWorkspaceRoles(req)).has(workspace)) ||
-      (await this.access.myProjectRoles(req)).has(project);
-    if (!allowed) throw forbiddenError(`${req.viewer?.username} may not see the members of project ${project}`);
-    return (await store.projectMembers(this.db, [{ project, namespaceUid: uid }])).map((r) => ({
-      username: r.username,
-      role: r.role,
-    }));
+    const loader = memo(
+      req,
+      'projectMembers',
+      // Not cached: a mutation of the request may change the members between two reads; only the batching is wanted.
+      () => new DataLoader<string, Member[]>((names) => this.loadProjectMembers(req, names), { cache: false }),
+    );
+    return loader.load(project);
+  }
+
+  private async loadProjectMembers(req: RequestScope, names: readonly string[]): Promise<(Member[] | Error)[]> {
+    const decided: (Member[] | Error | { project: string; namespaceUid: string })[] = [];
+    for (const project of names) {
+      const uid = this.directory.uidOf(project);
+      if (uid === undefined) {
+        decided.push([]);
+        continue;
+      }
+      const workspace = this.directory.workspaceOf(project);
+      const allowed =
+        (await this.access.isPlatformAdmin(req)) ||
+        (workspace !== undefined && (await this.access.myWorkspaceRoles(req)).has(workspace)) ||
+        (await this.access.myProjectRoles(req)).has(project);
+      decided.push(
+        allowed
+          ? { project, namespaceUid: uid }
+          : forbiddenError(`${req.viewer?.username} may not see the members of project ${project}`),
+      );
+    }
+    const wanted = decided.filter((d): d is { project: string; namespaceUid: string } => 'namespaceUid' in d);
+    const byProject = new Map<string, Member[]>();
+    if (wanted.length)
+      for (const r of await store.projectMembers(this.db, wanted)) {
+        const key = `${r.project}\u0000${r.namespace_uid}`;
+        const members = byProject.get(key) ?? [];
+        if (!members.length) byProject.set(key, members);
+        members.push({ username: r.username, role: r.role });
+      }
+    return decided.map((d) =>
+      'namespaceUid' in d ? [...(byProject.get(`${d.project}\u0000${d.namespaceUid}`) ?? [])] : d,
+    );
   }
 
   /**
