@@ -14,6 +14,8 @@ import { SUPERGRAPH_PATH } from '../gateway/compose.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
 import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
 import { openDb, type Db } from './accounts/clients/db.js';
+import { migratedTemplate } from './accounts/clients/migrations.js';
+import { sharedRepositoryTableSql } from './apps/clients/repository-store.js';
 import { workloadsOptionsFromEnv } from './workloads/config.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
 import { accountsAuthenticator } from '../gateway/identity.js';
@@ -68,7 +70,12 @@ await runMain(async () => {
   // The embedded database (see below) opens while the sandbox starts: PGlite's WebAssembly compiles off the main thread.
   const dbOpening =
     !accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl
-      ? openDb({ dataDir: accountsOptions.dataDir, schema: accountsOptions.dbSchema })
+      ? openDb({
+          dataDir: accountsOptions.dataDir,
+          schema: accountsOptions.dbSchema,
+          // A new folder is a copy of one migrated already, apps' table included (db.ts DbOptions.template).
+          template: migratedTemplate([sharedRepositoryTableSql(appsOptions.repositories.schema)]),
+        })
       : undefined;
   dbOpening?.catch(() => {});
   let sandboxMetrics: { url: string; caPem?: string } | undefined;

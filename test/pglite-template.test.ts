@@ -3,10 +3,13 @@
 // folder to PGlite's own initdb.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pgliteTemplatePath, seedFromTemplate } from '../services/accounts/clients/pglite-template.js';
+import { migratedTemplatePath, openDb } from '../services/accounts/clients/db.js';
+import { MIGRATIONS, migrate, migratedTemplate, type Migration } from '../services/accounts/clients/migrations.js';
+import { openRepositoryStore, sharedRepositoryTableSql } from '../services/apps/clients/repository-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubegraph-pglite-template-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +82,70 @@ describe('PGlite data folders from a template', () => {
     expect(readdirSync(fresh)).toEqual([]);
     const db = new PGlite(fresh);
     expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await db.close();
+  }, 240_000);
+});
+
+describe('migrated templates (npm start: accounts migrations and apps table already in a new database)', () => {
+  const extra: Migration = { version: 10_000, name: 'test only', sql: 'CREATE TABLE template_test_extra (v text);' };
+  const made: string[] = [];
+  afterAll(() => {
+    for (const m of made) rmSync(m, { recursive: true, force: true });
+  });
+
+  it('copies a migrated database: the runner still runs and finds nothing to do, apps table included', async () => {
+    // A test-only extra statement: a template of its own, removed afterwards.
+    const template = migratedTemplate([sharedRepositoryTableSql('apps'), `-- ${dir}\nSELECT 1;`]);
+    const path = migratedTemplatePath(template)!;
+    made.push(path);
+    expect(path).toMatch(/\/node_modules\/\.cache\/kubegraph\/pglite-\d+\.\d+\.\d+[^/]*-migrated-[0-9a-f]{16}$/);
+    // Several at once (tests open databases in parallel): one template, complete, no partial left.
+    const dirs = [0, 1, 2].map((i) => join(dir, `migrated-${i}`));
+    const dbs = await Promise.all(dirs.map((d) => openDb({ dataDir: d, template })));
+    expect(existsSync(join(path, 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(join(path, '..')).filter((f) => f.startsWith(`${basename(path)}.partial-`))).toEqual([]);
+    const last = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+    for (const db of dbs) {
+      expect(await migrate(db)).toEqual({ applied: [], current: last });
+      const apps = await db.query("SELECT to_regclass('apps.helm_repositories')::text AS t");
+      expect(apps.rows).toEqual([{ t: 'apps.helm_repositories' }]);
+      const store = await openRepositoryStore({ db });
+      expect(await store.list()).toEqual([]);
+      await store.close();
+    }
+    // Independent copies.
+    await dbs[0]!.query("INSERT INTO workspaces (name) VALUES ('only-in-0')");
+    expect((await dbs[1]!.query('SELECT name FROM workspaces')).rows).toEqual([]);
+    await Promise.all(dbs.map((db) => db.close()));
+    // A new migration is applied by the runner on a database copied from a template without it.
+    const older = await openDb({ dataDir: join(dir, 'migrated-older'), template });
+    expect(await migrate(older, [...MIGRATIONS, extra])).toEqual({ applied: [extra.version], current: extra.version });
+    await older.close();
+  }, 240_000);
+
+  it('a new or changed migration, or another schema, is another template, never the stale one', async () => {
+    const base = migratedTemplate([]);
+    const more = migratedTemplate([], [...MIGRATIONS, extra]);
+    const changed = migratedTemplate(
+      [],
+      MIGRATIONS.map((m, i) => (i === 0 ? { ...m, sql: `${m.sql}\nSELECT 1;` } : m)),
+    );
+    const paths = new Set([
+      migratedTemplatePath(base),
+      migratedTemplatePath(more),
+      migratedTemplatePath(changed),
+      migratedTemplatePath(base, 'other'),
+      migratedTemplatePath(migratedTemplate([sharedRepositoryTableSql('apps')])),
+      migratedTemplatePath(migratedTemplate([sharedRepositoryTableSql('apps2')])),
+    ]);
+    expect(paths.size).toBe(6);
+    const path = migratedTemplatePath(more)!;
+    made.push(path);
+    const db = await openDb({ dataDir: join(dir, 'migrated-more'), template: more });
+    expect(await migrate(db, [...MIGRATIONS, extra])).toEqual({ applied: [], current: extra.version });
+    expect((await db.query("SELECT to_regclass('template_test_extra')::text AS t")).rows).toEqual([
+      { t: 'template_test_extra' },
+    ]);
     await db.close();
   }, 240_000);
 });

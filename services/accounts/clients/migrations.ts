@@ -1,7 +1,8 @@
 // Versioned schema migrations, applied at start. Each runs in its own transaction together with its row in
 // schema_migrations, so a failing migration leaves the database exactly as it was; an advisory lock taken inside
 // that transaction keeps replicas starting at the same time from applying one twice.
-import type { Db } from './db.js';
+import { createHash } from 'node:crypto';
+import type { Db, DbTemplate } from './db.js';
 
 export interface Migration {
   version: number;
@@ -161,6 +162,12 @@ ${membersTable('project_members', 'project', 'projects')}
 // Per schema: test files sharing one database migrate their own schemas side by side.
 const LOCK = `SELECT pg_advisory_xact_lock(hashtext('kubegraph-accounts-migrations:' || current_schema()))`;
 
+const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`;
+
 export interface MigrationResult {
   applied: number[];
   current: number;
@@ -175,11 +182,7 @@ export async function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Pro
   // Under the lock too: two replicas' CREATE TABLE IF NOT EXISTS at the same moment can collide.
   await db.transaction(async (tx) => {
     await tx.query(LOCK);
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+    await tx.query(SCHEMA_MIGRATIONS);
   });
   const applied: number[] = [];
   for (const m of sorted) {
@@ -199,6 +202,25 @@ export async function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Pro
   }
   const cur = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
   return { applied, current: cur.rows[0]?.v ?? 0 };
+}
+
+/**
+ * A new embedded database that is migrated already (db.ts `template`): these migrations, then `also` (SQL of others
+ * kept in the same database, such as apps' table at npm start), applied once into a template that new data folders
+ * are copied from. Its key hashes every statement, so a new or changed migration makes another template; migrate()
+ * still runs at every start and finds them recorded.
+ */
+export function migratedTemplate(also: string[] = [], migrations: Migration[] = MIGRATIONS): DbTemplate {
+  const key = createHash('sha256')
+    .update(JSON.stringify([SCHEMA_MIGRATIONS, migrations.map((m) => [m.version, m.name, m.sql]), also]))
+    .digest('hex');
+  return {
+    key,
+    async fill(db) {
+      await migrate(db, migrations);
+      for (const sql of also) for (const statement of splitStatements(sql)) await db.query(statement);
+    },
+  };
 }
 
 /**

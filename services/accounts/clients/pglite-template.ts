@@ -5,7 +5,8 @@
 // format) in node_modules/.cache/kubegraph/ beside the package, and copied into each new data folder: Postgres data
 // folders hold no absolute path and PGlite always runs initdb with the same settings, so the copy is the database
 // initdb would have made. Anything that fails here (a read-only node_modules, a full disk) leaves the folder as it
-// was, and PGlite runs initdb in it as before.
+// was, and PGlite runs initdb in it as before. A caller may also ask for a template that holds its schema already
+// (db.ts `template`: npm start's, migrated): a folder per hash of what fills it, made from a copy of the initdb'd one.
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -13,8 +14,11 @@ import { isProduction } from '../../common/config.js';
 
 type PGliteClass = typeof import('@electric-sql/pglite').PGlite;
 
-/** Where the template of this PGlite version lives; undefined when the package cannot be located. */
-export function pgliteTemplatePath(): string | undefined {
+/**
+ * Where the template of this PGlite version lives (`kind`: initdb'd only, or another name for one filled further);
+ * undefined when the package cannot be located.
+ */
+export function pgliteTemplatePath(kind = 'initdb'): string | undefined {
   try {
     const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
     const at = entry.lastIndexOf('/node_modules/');
@@ -23,7 +27,7 @@ export function pgliteTemplatePath(): string | undefined {
     const pkg = JSON.parse(readFileSync(join(nodeModules, '@electric-sql/pglite/package.json'), 'utf8')) as {
       version: string;
     };
-    return join(nodeModules, '.cache', 'kubegraph', `pglite-${pkg.version}-initdb`);
+    return join(nodeModules, '.cache', 'kubegraph', `pglite-${pkg.version}-${kind}`);
   } catch {
     return undefined;
   }
@@ -32,15 +36,24 @@ export function pgliteTemplatePath(): string | undefined {
 // One template made at a time in a process (accounts and apps open theirs concurrently at start).
 const making = new Map<string, Promise<boolean>>();
 
-async function makeTemplate(PGlite: PGliteClass, template: string): Promise<boolean> {
+/** Makes a database in a new folder: initdb's, unless the caller fills it further; closed cleanly when it resolves. */
+export type TemplateBuilder = (folder: string) => Promise<void>;
+
+const initdb =
+  (PGlite: PGliteClass): TemplateBuilder =>
+  async (folder) => {
+    const db = new PGlite(folder);
+    await db.waitReady;
+    await db.close();
+  };
+
+async function makeTemplate(template: string, build: TemplateBuilder): Promise<boolean> {
   removeAbandoned(template);
   if (existsSync(join(template, 'PG_VERSION'))) return true;
   // Built aside and renamed into place: a template is complete or absent, also with two processes at it at once.
   const partial = `${template}.partial-${process.pid}-${Date.now().toString(36)}`;
   try {
-    const db = new PGlite(partial);
-    await db.waitReady;
-    await db.close();
+    await build(partial);
     try {
       renameSync(partial, template);
     } catch {
@@ -89,19 +102,21 @@ function removeQuietly(path: string): void {
  * Fills a data folder that holds no database yet with a copy of the template (making the template first when there
  * is none yet). Files of others in it stay (the apps subgraph keeps its credentials.key there); a folder holding any
  * file of a database (PG_VERSION, or anything named like an entry of the template) is left to PGlite. Returns
- * whether it copied.
+ * whether it copied. `build` makes the template when there is none (by default initdb); the template's name must
+ * change whenever what `build` puts in it does.
  */
 export async function seedFromTemplate(
   PGlite: PGliteClass,
   dataDir: string,
   template = pgliteTemplatePath(),
+  build: TemplateBuilder = initdb(PGlite),
 ): Promise<boolean> {
   // In production (the image) a database folder is made once per volume and node_modules belongs to the image: the
   // template would only add its making to that one first start.
   if (!template || isProduction() || existsSync(join(dataDir, 'PG_VERSION'))) return false;
   let made = making.get(template);
   if (!made) {
-    made = makeTemplate(PGlite, template);
+    made = makeTemplate(template, build);
     making.set(template, made);
     void made.finally(() => making.delete(template));
   }

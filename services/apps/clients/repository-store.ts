@@ -12,6 +12,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, pgCode, type Db, type Queryable } from '../../accounts/clients/db.js';
+import { splitStatements } from '../../accounts/clients/migrations.js';
 
 export interface RepositoryRow {
   name: string;
@@ -65,6 +66,15 @@ const migration = (table: string) => `
     sync_error text
   )`;
 
+/**
+ * The SQL that makes the table in a database shared with accounts (npm start), for accounts' migrated template
+ * (migrations.ts migratedTemplate): the same statements openRepositoryStore runs, which then finds them done.
+ */
+export function sharedRepositoryTableSql(schema = 'apps'): string {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  return `CREATE SCHEMA IF NOT EXISTS ${schema};\n${migration(`${schema}.helm_repositories`)}`;
+}
+
 const COLUMNS = 'name, url, workspace, credentials, created_at, synced_at, sync_error';
 
 export async function openRepositoryStore(opts: RepositoryStoreOptions = {}): Promise<RepositoryStore> {
@@ -84,8 +94,8 @@ export async function openRepositoryStore(opts: RepositoryStoreOptions = {}): Pr
     // One replica creates the table; the others wait on the lock, then find it.
     await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('kubegraph-apps-migrations'))`);
-      if (opts.db) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await tx.query(migration(table));
+      if (opts.db) for (const statement of splitStatements(sharedRepositoryTableSql(schema))) await tx.query(statement);
+      else await tx.query(migration(table));
     });
     if (opts.db && opts.dataDir) await importEarlierDatabase(opts.dataDir, schema, db, table);
   } catch (e) {
