@@ -36,7 +36,7 @@ const bob = {
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 beforeEach(() => {
-  clearVerifiedIdentities();
+  for (const k of [key, otherKey]) clearVerifiedIdentities(k);
   verifyCalls.n = 0;
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(T0);

@@ -82,14 +82,17 @@ interface Verified {
 }
 
 /**
- * Successful verifications by key and whole token (verifying the signature on every request cost 13-20% of a
- * subgraph's CPU on small queries, issue 19 §1). Oldest first: when full, the oldest is dropped.
+ * Successful verifications by key, then whole token (verifying the signature on every request cost 13-20% of a
+ * subgraph's CPU on small queries, issue 19 §1): a token verified under one key says nothing under another, and the
+ * key object itself is the map's key (its bytes, a secret, are not copied into strings). Oldest first: when full, the
+ * oldest is dropped.
  */
-const verified = new Map<string, Verified>();
-
-// The key's bytes are part of the cache key: a token verified under one key says nothing under another.
-const cacheKey = (key: Uint8Array, token: string) =>
-  `${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')}.${token}`;
+const verifiedByKey = new WeakMap<Uint8Array, Map<string, Verified>>();
+const verifiedUnder = (key: Uint8Array): Map<string, Verified> => {
+  let m = verifiedByKey.get(key);
+  if (!m) verifiedByKey.set(key, (m = new Map()));
+  return m;
+};
 
 /** What jwtVerify would decide about the time claims now (jose: whole seconds, exp inclusive, nbf exclusive). */
 const inTime = (v: Verified) => {
@@ -101,8 +104,8 @@ const inTime = (v: Verified) => {
 const copyOf = (v: Viewer): Viewer => ({ ...v });
 
 /** Forgets every remembered verification (tests). */
-export function clearVerifiedIdentities(): void {
-  verified.clear();
+export function clearVerifiedIdentities(key: Uint8Array): void {
+  verifiedByKey.delete(key);
 }
 
 /** The viewer and when its signature expires (ms since the epoch): a subscription lives no longer than that. */
@@ -111,12 +114,12 @@ export async function verifySignedIdentity(
   token: string | undefined | null,
 ): Promise<{ viewer: Viewer; expiresAt: number }> {
   if (!token) throw new IdentityError('no identity from the gateway: subgraphs are only reachable through it');
-  const k = cacheKey(key, token);
-  const hit = verified.get(k);
+  const verified = verifiedUnder(key);
+  const hit = verified.get(token);
   if (hit) {
     if (inTime(hit)) return { viewer: copyOf(hit.viewer), expiresAt: hit.exp * 1000 };
     // Expired (or the clock went back before nbf): verified again below, which refuses it as jose does.
-    verified.delete(k);
+    verified.delete(token);
   }
   try {
     const { payload } = await jwtVerify(token, key, {
@@ -136,7 +139,7 @@ export async function verifySignedIdentity(
       projectUids: p.pu ?? {},
     };
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
-    verified.set(k, typeof p.nbf === 'number' ? { viewer, exp: p.exp, nbf: p.nbf } : { viewer, exp: p.exp });
+    verified.set(token, typeof p.nbf === 'number' ? { viewer, exp: p.exp, nbf: p.nbf } : { viewer, exp: p.exp });
     return { viewer: copyOf(viewer), expiresAt: p.exp * 1000 };
   } catch (e) {
     if (e instanceof IdentityError) throw e;
