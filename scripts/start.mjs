@@ -8,8 +8,15 @@
 // themselves. Bundled, kubegraph's ~300 files are one module and the packages load natively (they stay external,
 // imported from node_modules as before). A changed, added or removed source file is seen at the next start (the
 // bundle records every file it was made from with its size and mtime) and the bundle is made again (esbuild, well
-// under a second). Stack traces point at the .ts files (source maps on, as under tsx).
+// under a second). Stack traces point at the .ts files (source maps on, as under tsx), but not into packages: with
+// source maps on, Node reads and parses the map of every module it compiles that names one (thousands of files in
+// node_modules ship theirs; ~0.4 s of CPU at start, issue 19 §4), and Node 20 cannot limit that to some files
+// (module.setSourceMapsSupport's nodeModules option is Node 22.14+, and would skip this bundle too: it is in
+// node_modules/.cache). So the packages each entry imports statically are imported first with source maps off, from
+// a module beside it that imports just them (one module graph, the same order of evaluation as the bundle's), and
+// the entry after them with source maps on: its own modules' maps are read, the packages' (already loaded) are not.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -46,8 +53,32 @@ function upToDate() {
     return undefined;
   }
   if (manifest.node !== process.version || !existsSync(join(CACHE, manifest.dir))) return undefined;
+  if (manifest.packagesFirst !== true) return undefined;
   for (const [file, was] of Object.entries(manifest.inputs)) if (stamp(file) !== was) return undefined;
   return join(CACHE, manifest.dir);
+}
+
+/**
+ * Per entry, the packages its output imports statically (through the chunks it imports), in the order ES module
+ * evaluation reaches them: depth first, in the order of the import statements (esbuild puts them at the top).
+ */
+function staticPackages(metafile, dir) {
+  const outputs = metafile.outputs;
+  const seen = new Set();
+  const walk = (output, into) => {
+    if (seen.has(output)) return;
+    seen.add(output);
+    for (const i of outputs[output]?.imports ?? []) {
+      if (i.kind !== 'import-statement') continue;
+      if (!i.external) walk(i.path, into);
+      else if (!isBuiltin(i.path) && !into.includes(i.path)) into.push(i.path);
+    }
+  };
+  return entries.map((_, i) => {
+    const into = [];
+    walk(relative(ROOT, join(CACHE, dir, `entry${i}.js`)), into);
+    return into;
+  });
 }
 
 /** Inside a module: import.meta.url/dirname/filename name the .ts file itself, not the bundle (schema paths etc.). */
@@ -94,7 +125,13 @@ async function bundle() {
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs), ...ALSO]) inputs[file] = stamp(file);
   const tmp = `${manifestPath}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs }));
+  staticPackages(result.metafile, dir).forEach((packages, i) =>
+    writeFileSync(
+      join(CACHE, dir, `entry${i}-packages.js`),
+      packages.map((p) => `import ${JSON.stringify(p)};\n`).join(''),
+    ),
+  );
+  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, packagesFirst: true }));
   renameSync(tmp, manifestPath);
   // Bundles no manifest names any more, except the newest few: another npm start may still be reading one.
   const current = new Set(
@@ -117,5 +154,10 @@ async function bundle() {
 }
 
 const out = upToDate() ?? (await bundle());
-process.setSourceMapsEnabled(true);
-for (let i = 0; i < entries.length; i++) await import(pathToFileURL(join(out, `entry${i}.js`)).href);
+for (let i = 0; i < entries.length; i++) {
+  process.setSourceMapsEnabled(false);
+  // A package that fails to load fails again, the same way, when the entry imports it.
+  await import(pathToFileURL(join(out, `entry${i}-packages.js`)).href).catch(() => {});
+  process.setSourceMapsEnabled(true);
+  await import(pathToFileURL(join(out, `entry${i}.js`)).href);
+}

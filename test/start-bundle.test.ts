@@ -58,6 +58,33 @@ describe('scripts/start.mjs', () => {
     expect(manifest().dir).not.toBe(made);
   }, 120_000);
 
+  it('maps stack traces to the sources, not into packages (their maps are not read: ~0.4 s at start)', () => {
+    writeFileSync(join(dir, 'dep.ts'), "export const value: string = 'maps';\n");
+    // A package that ships source maps (dist/*.js.map), imported statically, whose frame is in the trace.
+    writeFileSync(
+      entry,
+      [
+        "import { PrefixingKeyValueCache } from '@apollo/utils.keyvaluecache';",
+        "import { value } from './dep.js';",
+        'type Cache = ConstructorParameters<typeof PrefixingKeyValueCache>[0];',
+        "const failing = { get: () => { throw new Error('from the cache'); } } as unknown as Cache;",
+        'try {',
+        "  void new PrefixingKeyValueCache(failing, value).get('k');",
+        '} catch (e) {',
+        '  console.log((e as Error).stack);',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const r = run();
+    expect(r.stderr).toBe('');
+    // Our frames: the .ts file and its line; the package's: its .js as loaded.
+    expect(r.stdout).toContain(`${entry}:4:`);
+    expect(r.stdout).toContain(`${entry}:6:`);
+    expect(r.stdout).toMatch(/utils\.keyvaluecache\/dist\/PrefixingKeyValueCache\.js:\d+/);
+    expect(r.stdout).not.toContain('PrefixingKeyValueCache.ts');
+  }, 120_000);
+
   it('stops with the file and line of a syntax error', () => {
     writeFileSync(join(dir, 'dep.ts'), 'export const value: string = ;\n');
     const r = run();
