@@ -1,30 +1,25 @@
 // `npm start` (package.json: `node scripts/start.mjs services/start.ts`): runs the TypeScript sources of the entry
 // given, with services/common/tracing.ts loaded before it (what `node --import tsx --import
-// ./services/common/tracing.ts <entry>` did), from one ES module bundle of kubegraph's own code, made with esbuild (the
-// transpiler tsx uses) and kept in node_modules/.cache/kubegraph/start/ until a source file changes.
+// ./services/common/tracing.ts <entry>` did), from an ES module bundle made with esbuild (the transpiler tsx uses;
+// scripts/bundle.mjs says how, and which packages stay out of it) and kept in node_modules/.cache/kubegraph/start/
+// until a file it was made from changes.
 //
-// Why: under tsx's loader every module, node_modules included, goes through its resolve and load hooks on another
-// thread, about 1,300 ES modules at start (@kubernetes/client-node alone is 826); that cost more CPU than the modules
-// themselves. Bundled, kubegraph's ~300 files are one module and the packages load natively (they stay external,
-// imported from node_modules as before). A changed, added or removed source file is seen at the next start (the
-// bundle records every file it was made from with its size and mtime) and the bundle is made again (esbuild, well
-// under a second). Stack traces point at the .ts files (source maps on, as under tsx), but not into packages: with
-// source maps on, Node reads and parses the map of every module it compiles that names one (thousands of files in
-// node_modules ship theirs; ~0.4 s of CPU at start, issue 19 §4), and Node 20 cannot limit that to some files
-// (module.setSourceMapsSupport's nodeModules option is Node 22.14+, and would skip this bundle too: it is in
-// node_modules/.cache). So the packages each entry imports statically are imported first with source maps off, from
-// a module beside it that imports just them (one module graph, the same order of evaluation as the bundle's), and
-// the entry after them with source maps on: its own modules' maps are read, the packages' (already loaded) are not.
+// Why (issue 19 §4): under tsx's loader every module, node_modules included, went through its resolve and load hooks
+// on another thread; natively, each of the ~3,400 package modules is still resolved, read, compiled and linked on its
+// own. Bundled, there is one module per entry and a few shared chunks. A changed, added or removed file is seen at the
+// next start (the manifest records every file the bundle was made from, packages' included, with its size and mtime)
+// and the bundle is made again (esbuild, a few seconds). Stack traces point at the .ts files and the packages' own
+// files (source maps on, as under tsx: one map per bundle file, read once).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundleOptions } from './bundle.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'kubegraph', 'start');
 const PRELOAD = 'services/common/tracing.ts';
 /** Files whose change makes a new bundle though esbuild does not read them as sources. */
-const ALSO = ['scripts/start.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const ALSO = ['scripts/start.mjs', 'scripts/bundle.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 const entry = process.argv[2];
 if (!entry || !entry.endsWith('.ts') || !existsSync(resolve(ROOT, entry))) {
@@ -53,69 +48,22 @@ function upToDate() {
     return undefined;
   }
   if (manifest.node !== process.version || !existsSync(join(CACHE, manifest.dir))) return undefined;
-  if (manifest.packagesFirst !== true) return undefined;
+  if (manifest.packages !== 'bundled') return undefined;
   for (const [file, was] of Object.entries(manifest.inputs)) if (stamp(file) !== was) return undefined;
   return join(CACHE, manifest.dir);
 }
-
-/**
- * Per entry, the packages its output imports statically (through the chunks it imports), in the order ES module
- * evaluation reaches them: depth first, in the order of the import statements (esbuild puts them at the top).
- */
-function staticPackages(metafile, dir) {
-  const outputs = metafile.outputs;
-  const seen = new Set();
-  const walk = (output, into) => {
-    if (seen.has(output)) return;
-    seen.add(output);
-    for (const i of outputs[output]?.imports ?? []) {
-      if (i.kind !== 'import-statement') continue;
-      if (!i.external) walk(i.path, into);
-      else if (!isBuiltin(i.path) && !into.includes(i.path)) into.push(i.path);
-    }
-  };
-  return entries.map((_, i) => {
-    const into = [];
-    walk(relative(ROOT, join(CACHE, dir, `entry${i}.js`)), into);
-    return into;
-  });
-}
-
-/** Inside a module: import.meta.url/dirname/filename name the .ts file itself, not the bundle (schema paths etc.). */
-const importMetaOfSource = {
-  name: 'import-meta-of-source',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const contents = source
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
-        .replaceAll('import.meta.filename', JSON.stringify(args.path))
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
-      return { contents, loader: 'ts' };
-    });
-  },
-};
 
 async function bundle() {
   const { build } = await import('esbuild');
   mkdirSync(CACHE, { recursive: true });
   const dir = `${key}-${Date.now().toString(36)}-${process.pid}`;
-  const result = await build({
-    absWorkingDir: ROOT,
-    entryPoints: Object.fromEntries(entries.map((e, i) => [`entry${i}`, e])),
-    outdir: join(CACHE, dir),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    packages: 'external',
-    sourcemap: 'linked',
-    sourcesContent: false,
-    metafile: true,
-    logLevel: 'silent',
-    plugins: [importMetaOfSource],
-  }).catch((e) => {
+  const result = await build(
+    bundleOptions({
+      root: ROOT,
+      entryPoints: Object.fromEntries(entries.map((e, i) => [`entry${i}`, e])),
+      outdir: join(CACHE, dir),
+    }),
+  ).catch((e) => {
     // A syntax error in a source file: esbuild's messages name the file and line, as tsx's would.
     for (const m of e.errors ?? [])
       console.error(`${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
@@ -125,13 +73,7 @@ async function bundle() {
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs), ...ALSO]) inputs[file] = stamp(file);
   const tmp = `${manifestPath}.${process.pid}`;
-  staticPackages(result.metafile, dir).forEach((packages, i) =>
-    writeFileSync(
-      join(CACHE, dir, `entry${i}-packages.js`),
-      packages.map((p) => `import ${JSON.stringify(p)};\n`).join(''),
-    ),
-  );
-  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, packagesFirst: true }));
+  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, packages: 'bundled' }));
   renameSync(tmp, manifestPath);
   // Bundles no manifest names any more, except the newest few: another npm start may still be reading one.
   const current = new Set(
@@ -154,10 +96,5 @@ async function bundle() {
 }
 
 const out = upToDate() ?? (await bundle());
-for (let i = 0; i < entries.length; i++) {
-  process.setSourceMapsEnabled(false);
-  // A package that fails to load fails again, the same way, when the entry imports it.
-  await import(pathToFileURL(join(out, `entry${i}-packages.js`)).href).catch(() => {});
-  process.setSourceMapsEnabled(true);
-  await import(pathToFileURL(join(out, `entry${i}.js`)).href);
-}
+process.setSourceMapsEnabled(true);
+for (let i = 0; i < entries.length; i++) await import(pathToFileURL(join(out, `entry${i}.js`)).href);

@@ -76,6 +76,14 @@ class RedactingExporter implements SpanExporter {
   }
 }
 
+/**
+ * A CommonJS package's exports from `import()`: Node gives them as named exports (and all of them as `default`); in
+ * a bundle (scripts/bundle.mjs: esbuild, code split) a package imported dynamically gets only `default`.
+ */
+function namedExports<T>(imported: T): T {
+  return ((imported as { default?: T }).default ?? imported) as T;
+}
+
 export interface Tracing {
   /** Sends what is buffered and stops (called on exit). */
   shutdown(): Promise<void>;
@@ -89,14 +97,14 @@ export async function startTracing(
   if (!tracingEndpointConfigured(env)) return undefined;
   const [resources, { OTLPTraceExporter }, { BatchSpanProcessor }, { NodeTracerProvider }, instr, http, undici, pg] =
     await Promise.all([
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/sdk-trace-node'),
-      import('@opentelemetry/instrumentation'),
-      import('@opentelemetry/instrumentation-http'),
-      import('@opentelemetry/instrumentation-undici'),
-      import('@opentelemetry/instrumentation-pg'),
+      import('@opentelemetry/resources').then(namedExports),
+      import('@opentelemetry/exporter-trace-otlp-http').then(namedExports),
+      import('@opentelemetry/sdk-trace-base').then(namedExports),
+      import('@opentelemetry/sdk-trace-node').then(namedExports),
+      import('@opentelemetry/instrumentation').then(namedExports),
+      import('@opentelemetry/instrumentation-http').then(namedExports),
+      import('@opentelemetry/instrumentation-undici').then(namedExports),
+      import('@opentelemetry/instrumentation-pg').then(namedExports),
     ]);
   // env (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) wins over the name derived from the entry point.
   const detected = resources.detectResources({

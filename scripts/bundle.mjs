@@ -1,0 +1,97 @@
+// How kubegraph is bundled, for `npm start` (scripts/start.mjs) and for the image's dist/ (scripts/build.mjs): one
+// esbuild build of the entry points given, as ES modules, kubegraph's code and the packages it imports together.
+//
+// Why the packages too (issue 19 §3/§4): loaded natively, every package module is resolved, read, parsed and linked
+// on its own, about 3,400 files at `npm start` (@kubernetes/client-node alone imports 967, 0.7 s of CPU and 115 MB of
+// RSS for `import * as k8s`, against 0.15 s and 62 MB bundled). Bundled, there is one module per entry and a few
+// shared chunks, and only what the code reaches of each package.
+//
+// What stays a package of its own (EXTERNAL): what must be the module Node loads from node_modules, because a hook
+// or a file beside it is part of how it works:
+// - pg: the tracing preload patches it by require() before the services import it (services/common/tracing.ts);
+//   bundled, the services would run an unpatched copy and no PostgreSQL span would be recorded;
+// - @electric-sql/pglite: loads its WebAssembly and data files from beside its own modules;
+// - esbuild: a native binary, only imported by scripts.
+// Everything else that reads files beside itself is handled by `packageLocations` below.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const EXTERNAL = ['pg', '@electric-sql/pglite', 'esbuild'];
+
+/**
+ * A bundle is an ES module: the CommonJS packages in it call `require` for Node's built-in modules (and a few
+ * optional ones at run time); it resolves from the bundle's folder, which is under the project's node_modules or
+ * beside it, so the packages resolve as they would unbundled.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __kubegraphCreateRequire } from 'node:module'; const require = __kubegraphCreateRequire(import.meta.url);";
+
+/**
+ * import.meta.url/dirname/filename name the module's own file, not the bundle: kubegraph's code finds its schema
+ * files this way, and packages their package.json or data files (and __dirname/__filename in CommonJS ones).
+ */
+const sourceLocations = {
+  name: 'source-locations',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: withImportMeta(readFileSync(args.path, 'utf8'), args.path),
+      loader: 'ts',
+    }));
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.[cm]?js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!/import\.meta\.(url|dirname|filename)|__dirname|__filename/.test(source)) return undefined;
+      let contents = withImportMeta(source, args.path);
+      // A CommonJS module's own __dirname/__filename: declared at its top (esbuild wraps each CommonJS module in a
+      // function of its own), unless it declares them itself (an ES module computing them from import.meta.url).
+      const declares = (name) => new RegExp(`\\b(const|let|var|function|class)\\s+${name}\\b`).test(source);
+      const vars = [];
+      if (/\b__dirname\b/.test(source) && !declares('__dirname'))
+        vars.push(`__dirname = ${JSON.stringify(dirname(args.path))}`);
+      if (/\b__filename\b/.test(source) && !declares('__filename'))
+        vars.push(`__filename = ${JSON.stringify(args.path)}`);
+      if (vars.length) {
+        // After a hashbang and a "use strict" directive, which must stay first.
+        const at = PROLOGUE.exec(contents)?.[0].length ?? 0;
+        contents = `${contents.slice(0, at)}\nvar ${vars.join(', ')};\n${contents.slice(at)}`;
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+const PROLOGUE = /^(#![^\n]*\n)?((?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*(['"])use strict\3;?)?/;
+
+function withImportMeta(source, path) {
+  return source
+    .replaceAll('import.meta.dirname', JSON.stringify(dirname(path)))
+    .replaceAll('import.meta.filename', JSON.stringify(path))
+    .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href));
+}
+
+/**
+ * esbuild options for the entry points `entryPoints` ({ name: source }) into `outdir`. Source maps are linked
+ * (`.js.map` beside each output), without the sources' text: a stack trace names the .ts file and line, or the
+ * package's own file.
+ */
+export function bundleOptions({ root, entryPoints, outdir, target = `node${process.versions.node.split('.')[0]}` }) {
+  return {
+    absWorkingDir: root,
+    entryPoints,
+    // Packages resolve from the project's node_modules also for an entry outside it.
+    nodePaths: [join(root, 'node_modules')],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target,
+    external: EXTERNAL,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    metafile: true,
+    logLevel: 'silent',
+    banner: { js: REQUIRE_BANNER },
+    plugins: [sourceLocations],
+  };
+}
