@@ -1,11 +1,20 @@
-// A fresh embedded database is a copy of an initdb'd template (services/accounts/clients/pglite-template.ts): the
-// copy must be a working database of its own, the template complete or absent, and every failure must leave the
-// folder to PGlite's own initdb.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A fresh embedded database is a copy of an initdb'd template (services/accounts/clients/pglite-template.ts), or its
+// spare (a copy made ahead) moved in: each must be a working database of its own, the template and spare complete or
+// absent, and every failure must leave the folder to PGlite's own initdb.
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pgliteTemplatePath, seedFromTemplate } from '../services/accounts/clients/pglite-template.js';
 import { migratedTemplatePath, openDb } from '../services/accounts/clients/db.js';
 import { MIGRATIONS, migrate, migratedTemplate, type Migration } from '../services/accounts/clients/migrations.js';
@@ -13,6 +22,32 @@ import { openRepositoryStore, sharedRepositoryTableSql } from '../services/apps/
 
 const dir = mkdtempSync(join(tmpdir(), 'kubegraph-pglite-template-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Until the template's spare, made in the background after a folder was filled, is in place and none is being made. */
+async function spareMade(template: string): Promise<void> {
+  await vi.waitFor(
+    () => {
+      expect(existsSync(join(`${template}.spare`, 'PG_VERSION'))).toBe(true);
+      const beside = readdirSync(dirname(template));
+      expect(beside.filter((f) => f.startsWith(`${basename(template)}.spare.partial-`))).toEqual([]);
+    },
+    { timeout: 60_000, interval: 20 },
+  );
+}
+
+/** Folders of a spare being moved into a data folder. */
+const claimed = (template: string) =>
+  readdirSync(dirname(template)).filter((f) => f.startsWith(`${basename(template)}.claimed-`));
+
+async function count(folder: string, table: string): Promise<number> {
+  const db = new PGlite(folder);
+  try {
+    const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_tables WHERE tablename = $1', [table]);
+    return r.rows[0]!.n;
+  } finally {
+    await db.close();
+  }
+}
 
 describe('PGlite data folders from a template', () => {
   it('is kept beside the PGlite package, per version', () => {
@@ -29,7 +64,9 @@ describe('PGlite data folders from a template', () => {
       true,
     ]);
     expect(existsSync(join(template, 'PG_VERSION'))).toBe(true);
-    expect(readdirSync(join(dir, 'cache'))).toEqual(['template']);
+    // And, in the background, one spare for the next new folder.
+    await spareMade(template);
+    expect(readdirSync(join(dir, 'cache'))).toEqual(['template', 'template.spare']);
     const dbA = new PGlite(a);
     await dbA.exec("CREATE TABLE t (v text); INSERT INTO t VALUES ('in a')");
     await dbA.close();
@@ -43,25 +80,98 @@ describe('PGlite data folders from a template', () => {
     await again.close();
   }, 240_000);
 
-  it('removes the partial templates of processes that are gone, not those of live ones', async () => {
+  it('removes the partial templates, spares and claimed spares of processes that are gone, not those of live ones', async () => {
     const cache = join(dir, 'cache2');
-    const gone = join(cache, 'template.partial-999999999-x');
-    const live = join(cache, `template.partial-${process.ppid}-y`);
-    mkdirSync(gone, { recursive: true });
-    mkdirSync(live);
+    const gone = ['template.partial-999999999-x', 'template.spare.partial-999999999-x', 'template.claimed-999999999-x'];
+    const live = [`template.partial-${process.ppid}-y`, `template.claimed-${process.ppid}-y`];
+    for (const f of [...gone, ...live]) mkdirSync(join(cache, f, 'base'), { recursive: true });
     // The template exists already: nothing is made, but the leftovers are looked at first.
     mkdirSync(join(cache, 'template'));
     writeFileSync(join(cache, 'template', 'PG_VERSION'), '17\n');
     expect(await seedFromTemplate(PGlite, join(dir, 'c'), join(cache, 'template'))).toBe(true);
-    expect(readdirSync(cache).sort()).toEqual(['template', `template.partial-${process.ppid}-y`]);
+    await spareMade(join(cache, 'template'));
+    expect(readdirSync(cache).sort()).toEqual(['template', ...live, 'template.spare'].sort());
   });
+
+  it('fills the next new folder from the spare by renames, and makes another spare; each an independent database', async () => {
+    const template = join(dir, 'cache', 'template');
+    await spareMade(template);
+    const [s1, s2] = [join(dir, 'spare-1'), join(dir, 'spare-2')];
+    expect(await seedFromTemplate(PGlite, s1, template)).toBe(true);
+    // Taken (moved into s1), and being made again.
+    expect(existsSync(`${template}.spare`)).toBe(false);
+    expect(claimed(template)).toEqual([]);
+    expect(readdirSync(s1).sort()).toEqual(readdirSync(template).sort());
+    await spareMade(template);
+    expect(await seedFromTemplate(PGlite, s2, template)).toBe(true);
+    expect(existsSync(`${template}.spare`)).toBe(false);
+    await spareMade(template);
+    const db1 = new PGlite(s1);
+    await db1.exec("CREATE TABLE only_in_1 (v text); INSERT INTO only_in_1 VALUES ('1')");
+    await db1.close();
+    expect(await count(s2, 'only_in_1')).toBe(0);
+    expect(await count(s1, 'only_in_1')).toBe(1);
+    // The template and the new spare are untouched too.
+    expect(await count(`${template}.spare`, 'only_in_1')).toBe(0);
+  }, 240_000);
+
+  it('fills two folders at once, one from the spare and one copied, both complete', async () => {
+    const template = join(dir, 'cache', 'template');
+    await spareMade(template);
+    const both = [join(dir, 'both-1'), join(dir, 'both-2')];
+    expect(await Promise.all(both.map((d) => seedFromTemplate(PGlite, d, template)))).toEqual([true, true]);
+    expect(claimed(template)).toEqual([]);
+    await spareMade(template);
+    for (const d of both) {
+      expect(readdirSync(d).sort()).toEqual(readdirSync(template).sort());
+      const db = new PGlite(d);
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await db.close();
+    }
+  }, 240_000);
+
+  it('copies instead when the spare cannot be moved in (another file system), leaving no part of it behind', async () => {
+    const template = join(dir, 'cache', 'template');
+    const exdev = (after: number) => {
+      let moves = 0;
+      return (from: string, to: string) => {
+        if (moves++ === after) throw Object.assign(new Error('cross-device link not permitted'), { code: 'EXDEV' });
+        renameSync(from, to);
+      };
+    };
+    // Failing after some entries moved: those go again, the copy fills the folder, and a new spare is made.
+    await spareMade(template);
+    const midway = join(dir, 'exdev-midway');
+    mkdirSync(midway);
+    writeFileSync(join(midway, 'credentials.key'), 'k');
+    expect(await seedFromTemplate(PGlite, midway, template, undefined, exdev(3))).toBe(true);
+    expect(claimed(template)).toEqual([]);
+    expect(readdirSync(midway).sort()).toEqual([...readdirSync(template), 'credentials.key'].sort());
+    expect(readFileSync(join(midway, 'credentials.key'), 'utf8')).toBe('k');
+    // Failing at the first entry (as EXDEV does): the spare is whole still, and kept.
+    await spareMade(template);
+    const first = join(dir, 'exdev-first');
+    expect(await seedFromTemplate(PGlite, first, template, undefined, exdev(0))).toBe(true);
+    expect(claimed(template)).toEqual([]);
+    expect(readdirSync(`${template}.spare`).sort()).toEqual(readdirSync(template).sort());
+    await spareMade(template);
+    for (const d of [midway, first]) {
+      const db = new PGlite(d);
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await db.close();
+    }
+  }, 240_000);
 
   it('copies beside files of others (apps keeps credentials.key there), and leaves any part of a database to PGlite', async () => {
     const template = join(dir, 'cache', 'template');
     const withKey = join(dir, 'with-key');
     mkdirSync(withKey);
     writeFileSync(join(withKey, 'credentials.key'), 'k');
+    // From the spare (moved in beside the key).
+    await spareMade(template);
     expect(await seedFromTemplate(PGlite, withKey, template)).toBe(true);
+    expect(existsSync(`${template}.spare`)).toBe(false);
+    await spareMade(template);
     expect(existsSync(join(withKey, 'PG_VERSION'))).toBe(true);
     expect(readFileSync(join(withKey, 'credentials.key'), 'utf8')).toBe('k');
     // A folder with a database, or part of one: nothing copied over it.
@@ -89,8 +199,12 @@ describe('PGlite data folders from a template', () => {
 describe('migrated templates (npm start: accounts migrations and apps table already in a new database)', () => {
   const extra: Migration = { version: 10_000, name: 'test only', sql: 'CREATE TABLE template_test_extra (v text);' };
   const made: string[] = [];
-  afterAll(() => {
-    for (const m of made) rmSync(m, { recursive: true, force: true });
+  afterAll(async () => {
+    // Their spares made first (in the background), then removed with them.
+    for (const m of made) {
+      await spareMade(m);
+      for (const f of [m, `${m}.spare`]) rmSync(f, { recursive: true, force: true });
+    }
   });
 
   it('copies a migrated database: the runner still runs and finds nothing to do, apps table included', async () => {
