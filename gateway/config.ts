@@ -1,10 +1,24 @@
 // The gateway's configuration from the environment, validated once at start (services/common/config.ts).
 import { ConfigError, envBool, envInt, envString, isProduction } from '../services/common/config.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
+import type { GatewayOptions } from './gateway.js';
 import { SUBGRAPHS, subgraphUrlsFromEnv } from './subgraphs.js';
 import { accountsAuthenticator } from './identity.js';
 import { IDENTITY_SECRET_ENV, identityKey } from '../services/common/identity.js';
+
+/** Here rather than in gateway.ts: what reads the configuration need not load the gateway (services/start.ts). */
+export const GATEWAY_DEFAULTS = {
+  host: '127.0.0.1',
+  redisKeyPrefix: 'kubegraph:gateway:',
+  maxBodyBytes: 100 * 1024,
+  subgraphTimeoutMs: 10_000,
+  readyCacheMs: 2_000,
+  apqTtlSeconds: 24 * 3600,
+  queryPlanTtlSeconds: 24 * 3600,
+  subscriptionQueueLimit: 1000,
+  keepAliveMs: 12_000,
+  wsSessionCheckMs: 2_000,
+};
 
 export function gatewayOptionsFromEnv(): GatewayOptions {
   const redisUrl = envString('REDIS_URL');

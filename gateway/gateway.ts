@@ -23,7 +23,8 @@ import { identityKey, signIdentity } from '../services/common/identity.js';
 import { createLogger, type Logger } from '../services/common/log.js';
 import { connectionAuth, httpContext, refusedTokensPlugin } from './auth.js';
 import { createGatewayCaches } from './caches.js';
-import { SUPERGRAPH_PATH } from './compose.js';
+import { SUPERGRAPH_PATH } from './subgraphs.js';
+import { GATEWAY_DEFAULTS } from './config.js';
 import { KubegraphDataSource, stalenessPlugin, tracingPlugin, type GatewayContext } from './datasource.js';
 import { errorFormatter, requestErrorsPlugin } from './http-errors.js';
 import { developmentAuthenticator, type Authenticator } from './identity.js';
@@ -98,19 +99,6 @@ export interface Gateway {
   planStats?: () => { ours: number; apollo: number };
 }
 
-export const GATEWAY_DEFAULTS = {
-  host: '127.0.0.1',
-  redisKeyPrefix: 'kubegraph:gateway:',
-  maxBodyBytes: 100 * 1024,
-  subgraphTimeoutMs: 10_000,
-  readyCacheMs: 2_000,
-  apqTtlSeconds: 24 * 3600,
-  queryPlanTtlSeconds: 24 * 3600,
-  subscriptionQueueLimit: 1000,
-  keepAliveMs: 12_000,
-  wsSessionCheckMs: 2_000,
-};
-
 /** Apollo's logger interface over ours (Apollo's debug lines are dropped). */
 const apolloLogger = (log: Logger) => ({
   debug: () => {},
@@ -120,12 +108,36 @@ const apolloLogger = (log: Logger) => ({
 });
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  return (await prepareGateway(opts)).listen(opts);
+}
+
+/** Where a prepared gateway routes, and who its callers are (GatewayOptions' of the same names). */
+export interface GatewayRouting {
+  subgraphUrls?: Record<string, string>;
+  authenticator?: Authenticator;
+}
+
+/** A gateway up to serving: its supergraph built and its server started, not yet listening. */
+export interface PreparedGateway {
+  /** Routes to `routing`'s subgraph URLs (those the supergraph has otherwise) and serves; once. */
+  listen(routing: GatewayRouting): Promise<Gateway>;
+  /** Stops it without its ever listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * The part of the start that needs neither the subgraphs' URLs nor the authenticator, the most of it (building the
+ * supergraph's schemas and query planner: issue 19 §4): `npm start` runs it while its subgraphs start
+ * (gateway/thread.ts). `opts.subgraphUrls` and `opts.authenticator` are not read here.
+ */
+export async function prepareGateway(
+  opts: Omit<GatewayOptions, 'subgraphUrls' | 'authenticator'>,
+): Promise<PreparedGateway> {
   const o = { ...GATEWAY_DEFAULTS, ...definedOnly(opts) };
   const log = opts.logger ?? createLogger('gateway');
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const supergraphSdl = opts.supergraphSdl ?? readFileSync(opts.supergraphPath ?? SUPERGRAPH_PATH, 'utf8');
   const introspection = opts.introspection ?? !isProduction();
-  const authenticator = opts.authenticator ?? developmentAuthenticator;
   const signingKey = opts.identitySecret ? identityKey(opts.identitySecret) : undefined;
   const metrics = createGatewayMetrics();
   const caches = await createGatewayCaches({
@@ -147,13 +159,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     supergraphSdl,
     logger: apolloLogger(log),
     queryPlannerConfig: { cache: plans?.plans ?? caches.plans },
+    // The supergraph's URLs until `listen` is told others (the data sources read theirs at each fetch).
     buildService: ({ name, url }) => {
-      const target = opts.subgraphUrls?.[name] ?? url;
-      if (!target) throw new Error(`subgraph "${name}" has no URL in the supergraph and none is configured`);
-      subgraphs[name] = target;
+      subgraphs[name] = url ?? '';
       return (dataSources[name] = new KubegraphDataSource({
         name,
-        url: target,
+        url: url ?? '',
         timeoutMs: o.subgraphTimeoutMs,
         identityKey: signingKey,
         observe: metrics.subgraphFetch,
@@ -191,71 +202,94 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   await apollo.start();
 
-  const ready = subgraphReadiness({ subgraphs, timeoutMs: o.subgraphTimeoutMs, cacheMs: o.readyCacheMs, log });
-  const server: Server = createServiceHttpServer<GatewayContext>({
-    apollo,
-    metrics: metrics.registry,
-    ready,
-    maxBodyBytes: o.maxBodyBytes,
-    context: httpContext(authenticator, opts.trustProxy ?? 0),
-    onResponse: requests.onResponse,
-    // GraphiQL for browsers (ide.ts), and GET /logs/export, streamed from the logging subgraph (log-export.ts).
-    routes: firstRoute(
-      (opts.ide ?? !isProduction()) ? ideRoute({ path: '/graphql' }) : undefined,
-      logExportRoute({
-        authenticator,
-        signingKey,
-        loggingUrl: () => subgraphs.logging,
-        timeoutMs: o.subgraphTimeoutMs,
-        log,
-      }),
-    ),
-  });
-
-  const executor = new SubscriptionExecutor({
-    supergraphSdl,
-    dataSources: () => dataSources,
-    subgraphUrls: () => subgraphs,
-    log,
-    maxQueue: o.subscriptionQueueLimit,
-    keepAliveMs: o.keepAliveMs,
-    backoff: opts.resubscribeBackoff,
-    signIdentity: signingKey ? (identity) => signIdentity(signingKey, identity, opts.identityTtlSeconds) : undefined,
-    refreshIdentity: authenticator.refresh ? (identity) => authenticator.refresh!(identity) : undefined,
-    observe: metrics.subscriptions,
-  });
-  const auth = connectionAuth(authenticator, log, o.wsSessionCheckMs);
-  const ws = attachGatewayWsServer({
-    server,
-    apollo,
-    executor,
-    auth,
-    limits,
-    introspection,
-    keepAliveMs: o.keepAliveMs,
-  });
-  metrics.watch({ wsConnections: ws.connections, clientSubscriptions: () => executor.stats().clients });
-
-  const port = await listen(server, opts.port, o.host);
-  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/graphql`;
-  log.info('gateway listening', { url, subgraphs, cache: caches.backend, introspection });
-
+  let listening = false;
+  const stopPrepared = async () => {
+    await apollo.stop();
+    await caches.close();
+  };
   return {
-    url,
-    port,
-    metrics: metrics.registry,
-    subgraphs,
-    ready,
-    planStats: plans?.stats,
-    async close() {
-      auth.close();
-      await ws.close();
-      await executor.close();
-      await closeServer(server);
-      await apollo.stop();
-      await caches.close();
+    close: stopPrepared,
+    listen: async (routing) => {
+      if (listening) throw new Error('the gateway listens already');
+      listening = true;
+      const missing = Object.keys(dataSources).find((name) => !(routing.subgraphUrls?.[name] ?? subgraphs[name]));
+      if (missing) {
+        await stopPrepared();
+        throw new Error(`subgraph "${missing}" has no URL in the supergraph and none is configured`);
+      }
+      for (const name of Object.keys(dataSources))
+        subgraphs[name] = dataSources[name]!.url = routing.subgraphUrls?.[name] ?? subgraphs[name]!;
+      return serve(routing.authenticator ?? developmentAuthenticator);
     },
   };
+
+  async function serve(authenticator: Authenticator): Promise<Gateway> {
+    const ready = subgraphReadiness({ subgraphs, timeoutMs: o.subgraphTimeoutMs, cacheMs: o.readyCacheMs, log });
+    const server: Server = createServiceHttpServer<GatewayContext>({
+      apollo,
+      metrics: metrics.registry,
+      ready,
+      maxBodyBytes: o.maxBodyBytes,
+      context: httpContext(authenticator, opts.trustProxy ?? 0),
+      onResponse: requests.onResponse,
+      // GraphiQL for browsers (ide.ts), and GET /logs/export, streamed from the logging subgraph (log-export.ts).
+      routes: firstRoute(
+        (opts.ide ?? !isProduction()) ? ideRoute({ path: '/graphql' }) : undefined,
+        logExportRoute({
+          authenticator,
+          signingKey,
+          loggingUrl: () => subgraphs.logging,
+          timeoutMs: o.subgraphTimeoutMs,
+          log,
+        }),
+      ),
+    });
+
+    const executor = new SubscriptionExecutor({
+      supergraphSdl,
+      dataSources: () => dataSources,
+      subgraphUrls: () => subgraphs,
+      log,
+      maxQueue: o.subscriptionQueueLimit,
+      keepAliveMs: o.keepAliveMs,
+      backoff: opts.resubscribeBackoff,
+      signIdentity: signingKey ? (identity) => signIdentity(signingKey, identity, opts.identityTtlSeconds) : undefined,
+      refreshIdentity: authenticator.refresh ? (identity) => authenticator.refresh!(identity) : undefined,
+      observe: metrics.subscriptions,
+    });
+    const auth = connectionAuth(authenticator, log, o.wsSessionCheckMs);
+    const ws = attachGatewayWsServer({
+      server,
+      apollo,
+      executor,
+      auth,
+      limits,
+      introspection,
+      keepAliveMs: o.keepAliveMs,
+    });
+    metrics.watch({ wsConnections: ws.connections, clientSubscriptions: () => executor.stats().clients });
+
+    const port = await listen(server, opts.port, o.host);
+    const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/graphql`;
+    log.info('gateway listening', { url, subgraphs, cache: caches.backend, introspection });
+
+    return {
+      url,
+      port,
+      metrics: metrics.registry,
+      subgraphs,
+      ready,
+      planStats: plans?.stats,
+      async close() {
+        auth.close();
+        await ws.close();
+        await executor.close();
+        await closeServer(server);
+        await apollo.stop();
+        await caches.close();
+      },
+    };
+  }
 }
 
 /** The options that are set: an option given as undefined takes its default. */

@@ -1,6 +1,12 @@
 // The subgraphs the gateway routes to: their names (= schema/<name>.graphql), default URLs (the ports of
 // DESIGN.md) and the environment variables that override those URLs.
+import { join, resolve } from 'node:path';
 import { ConfigError, envString } from '../services/common/config.js';
+
+// Here rather than in compose.ts: what only needs the supergraph's path need not load composition.
+export const SCHEMA_DIR = resolve(import.meta.dirname, '../schema');
+export const SUPERGRAPH_FILE = 'supergraph.graphql';
+export const SUPERGRAPH_PATH = join(SCHEMA_DIR, SUPERGRAPH_FILE);
 
 export interface SubgraphDefault {
   url: string;

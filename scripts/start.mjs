@@ -10,6 +10,7 @@
 // next start (the manifest records every file the bundle was made from, packages' included, with its size and mtime)
 // and the bundle is made again (esbuild, a few seconds). Stack traces point at the .ts files and the packages' own
 // files (source maps on, as under tsx: one map per bundle file, read once).
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,13 +22,16 @@ const PRELOAD = 'services/common/tracing.ts';
 /** Files whose change makes a new bundle though esbuild does not read them as sources. */
 const ALSO = ['scripts/start.mjs', 'scripts/bundle.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
-const entry = process.argv[2];
+const [entry, option] = process.argv.slice(2);
 if (!entry || !entry.endsWith('.ts') || !existsSync(resolve(ROOT, entry))) {
-  console.error(`usage: node scripts/start.mjs <entry.ts> (got ${entry ?? 'nothing'})`);
+  console.error(`usage: node scripts/start.mjs <entry.ts> [--without-preload] (got ${entry ?? 'nothing'})`);
   process.exit(2);
 }
-const entries = [PRELOAD, relative(ROOT, resolve(ROOT, entry))];
-const key = entries.map((e) => e.replace(/[^\w.-]+/g, '_')).join('+');
+// `--without-preload`: the entry alone (npm start's sandbox thread, services/sandbox/thread.ts: the cluster it
+// simulates is not kubegraph, and its spans are not kubegraph's).
+const entries = [...(option === '--without-preload' ? [] : [PRELOAD]), relative(ROOT, resolve(ROOT, entry))];
+// By checkout too: two checkouts may share one node_modules (a linked one, as bench/start.bench.ts's baseline).
+const key = `${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}-${entries.map((e) => e.replace(/[^\w.-]+/g, '_')).join('+')}`;
 const manifestPath = join(CACHE, `${key}.json`);
 
 const stamp = (file) => {

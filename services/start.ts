@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runMain, envInt, envString, logLevelFromEnv, metricsTokenFromEnv, stopOnSignals } from './common/config.js';
 import { sandboxOptionsFromEnv } from './sandbox/config.js';
-import { startSandbox } from './sandbox/sandbox.js';
+import { startSandboxThread } from './sandbox/thread.js';
 import { gatewayOptionsFromEnv } from '../gateway/config.js';
-import { startGateway } from '../gateway/gateway.js';
-import { SUPERGRAPH_PATH } from '../gateway/compose.js';
+import { startGatewayThread } from '../gateway/thread.js';
+import { SUPERGRAPH_PATH } from '../gateway/subgraphs.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
 import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
 import { openDb, type Db } from './accounts/clients/db.js';
@@ -18,7 +18,6 @@ import { migratedTemplate } from './accounts/clients/migrations.js';
 import { sharedRepositoryTableSql } from './apps/clients/repository-store.js';
 import { workloadsOptionsFromEnv } from './workloads/config.js';
 import { startWorkloadsSubgraph } from './workloads/server.js';
-import { accountsAuthenticator } from '../gateway/identity.js';
 import { randomIdentitySecret } from './common/identity.js';
 import * as k8s from '@kubernetes/client-node';
 import { monitoringOptionsFromEnv } from './monitoring/config.js';
@@ -30,14 +29,10 @@ import { localCredentialsKey } from './apps/model/catalog-credentials.js';
 import { parse as parseYaml } from 'yaml';
 import { loggingOptionsFromEnv } from './logging/config.js';
 import { startLoggingSubgraph } from './logging/server.js';
-import { startEs } from './es/server.js';
-import { startShipper } from './es/shipper.js';
-import type { Sandbox } from './sandbox/sandbox.js';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface Closable {
-  url: string;
   close(): Promise<void>;
 }
 
@@ -67,6 +62,52 @@ await runMain(async () => {
   /** start(what dep resolves to), once it has; the same as `started`. */
   const after = <D, T extends Closable>(dep: Promise<D>, start: (d: D) => Promise<T>): Promise<T> =>
     started(dep.then(start));
+  // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
+  const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
+  // The gateway and accounts talk over accounts' internal endpoints; a per-process token unless one is configured.
+  const internalToken = accountsOptions.internalToken ?? randomIdentitySecret();
+  const supergraphPath = gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH;
+  // What the thread is given is copied there: data only. Its authenticator and URLs come with `listen` (below).
+  const {
+    authenticator: _authenticator,
+    logger: _logger,
+    subgraphUrls: _urls,
+    ...plainGatewayOptions
+  } = gatewayOptions;
+  let stop: (code?: number) => Promise<void> = async () => {};
+  // The gateway's thread (gateway/thread.ts) starts now too: it builds the supergraph's schemas and planner while
+  // the subgraphs start, and listens once they are up (below).
+  const gatewayThread = existsSync(supergraphPath)
+    ? startGatewayThread(
+        {
+          gateway: { ...plainGatewayOptions, identitySecret },
+          internalToken,
+        },
+        (e) => {
+          console.error(`kubegraph: the gateway stopped: ${e.stack ?? e.message}`);
+          void stop(1);
+        },
+      )
+    : undefined;
+  if (gatewayThread) running.push(gatewayThread);
+  // On the sandbox, its thread starts first (services/sandbox/thread.ts): it loads and starts on the other core while
+  // this one opens the embedded database (below). With ELASTICSEARCH_URL unset, the thread also runs the
+  // Elasticsearch stand-in (ES_PORT, default 9200) fed by the log shipper with every simulated container's lines.
+  const sandboxStarting = sandboxOptions
+    ? startSandboxThread(
+        {
+          sandbox: sandboxOptions,
+          es: loggingOptions.elasticsearch
+            ? undefined
+            : { port: esPort, host: '127.0.0.1', indexPrefix: loggingOptions.indexPrefix },
+        },
+        (e) => {
+          console.error(`kubegraph: the sandbox stopped: ${e.stack ?? e.message}`);
+          void stop(1);
+        },
+      )
+    : undefined;
+  sandboxStarting?.catch(() => {});
   // The embedded database (see below) opens while the sandbox starts: PGlite's WebAssembly compiles off the main thread.
   const dbOpening =
     !accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl
@@ -79,19 +120,18 @@ await runMain(async () => {
       : undefined;
   dbOpening?.catch(() => {});
   let sandboxMetrics: { url: string; caPem?: string } | undefined;
-  // The sandbox's store and speed, for the log shipper (its lines are computed with the sandbox's timing).
-  let sandboxLogs: { store: Sandbox['store']; speed: number } | undefined;
+  let esUrl: string | undefined;
   // The cluster every subgraph reads, handed to each as an option (the environment is left as it was).
   const kubeConfig = new k8s.KubeConfig();
   if (kubeconfig) {
     console.log(`kubegraph: using the cluster of KUBECONFIG=${kubeconfig}`);
     kubeConfig.loadFromDefault();
-  } else if (!sandboxOptions) {
+  } else if (!sandboxStarting) {
     console.log('kubegraph: using the in-cluster service account');
     kubeConfig.loadFromDefault();
   } else {
-    const sandbox = await started(startSandbox(sandboxOptions));
-    sandboxLogs = { store: sandbox.store, speed: sandboxOptions.speed ?? 1 };
+    const sandbox = await started(sandboxStarting);
+    esUrl = sandbox.esUrl;
     kubeConfig.loadFromString(sandbox.kubeconfig);
     const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
       .clusters?.[0]?.cluster?.['certificate-authority-data'];
@@ -111,7 +151,7 @@ await runMain(async () => {
   // comes to the whole process group (Ctrl-C) or to the main process alone (systemd, `docker stop`, `kill <pid>`:
   // npm passes SIGINT and SIGTERM on to this process, which its script runs with `exec`), or npm itself goes away.
   let stopping = false;
-  const stop = async () => {
+  stop = async (code = 0) => {
     if (stopping) return;
     stopping = true;
     setTimeout(() => {
@@ -119,15 +159,11 @@ await runMain(async () => {
       process.exit(1);
     }, 10_000).unref();
     for (const s of running.reverse()) await s.close().catch(() => {});
-    process.exit(0);
+    process.exit(code);
   };
   stopOnSignals(() => void stop());
 
   const subgraphUrls: Record<string, string> = {};
-  // The gateway signs the caller's identity for the subgraphs; in one process they can share a fresh secret.
-  const identitySecret = gatewayOptions.identitySecret ?? randomIdentitySecret();
-  // The gateway and accounts talk over accounts' internal endpoints; a per-process token unless one is configured.
-  const internalToken = accountsOptions.internalToken ?? randomIdentitySecret();
 
   // Without DATABASE_URL, accounts and apps keep their tables in one embedded PGlite, accounts' (apps' in its schema
   // APPS_DB_SCHEMA, as in a DATABASE_URL database): each PGlite opened costs seconds of CPU at start (issue 19 §4).
@@ -136,7 +172,7 @@ await runMain(async () => {
   if (dbOpening) {
     const db = await dbOpening;
     sharedDb = db;
-    running.push({ url: accountsOptions.dataDir, close: () => db.close() });
+    running.push({ close: () => db.close() });
     const appsDir = appsOptions.repositories.dataDir;
     if (appsDir && resolve(appsDir) === resolve(accountsOptions.dataDir))
       appsOptions.repositories = {
@@ -186,23 +222,8 @@ await runMain(async () => {
   // Helm releases and chart repositories; helm runs against the same cluster (the sandbox when none is configured).
   const appsStarting = started(startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig }));
 
-  // Logs: ELASTICSEARCH_URL, or on the sandbox the embedded Elasticsearch stand-in (ES_PORT, default 9200) fed by
-  // the shipper with every simulated container's lines; with ELASTICSEARCH_URL set, neither starts.
-  const esStarting =
-    !loggingOptions.elasticsearch && sandboxLogs
-      ? (async (logs) => {
-          const es = await started(startEs({ port: esPort, host: '127.0.0.1' }));
-          const shipper = startShipper({
-            store: logs.store,
-            url: es.url,
-            speed: logs.speed,
-            indexPrefix: loggingOptions.indexPrefix,
-            onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
-          });
-          running.push({ url: es.url, close: () => shipper.close() });
-          return es;
-        })(sandboxLogs)
-      : undefined;
+  // Logs: ELASTICSEARCH_URL, or on the sandbox the Elasticsearch stand-in its thread runs (above).
+  const esStarting = Promise.resolve(esUrl ? { url: esUrl } : undefined);
   const loggingStarting = after(Promise.resolve(esStarting), (es) =>
     startLoggingSubgraph({
       ...loggingOptions,
@@ -264,20 +285,17 @@ await runMain(async () => {
     `kubegraph: logging subgraph at ${logging.url}${loggingOptions.elasticsearch ? ` (Elasticsearch ${loggingOptions.elasticsearch.url})` : ''}`,
   );
 
-  if (!existsSync(gatewayOptions.supergraphPath ?? SUPERGRAPH_PATH)) {
+  if (!gatewayThread) {
     console.log(
       `kubegraph: no supergraph at ${gatewayOptions.supergraphPath ?? 'schema/supergraph.graphql'} yet (npm run compose): the gateway is not started`,
     );
     return;
   }
   // WORKLOADS_URL and friends, when set, still win over the in-process subgraphs.
-  const gateway = await startGateway({
-    ...gatewayOptions,
-    identitySecret,
-    authenticator: accountsAuthenticator({ accountsUrl: accounts.baseUrl, internalToken }),
+  const gateway = await gatewayThread.listen({
     subgraphUrls: { ...subgraphUrls, ...gatewayOptions.subgraphUrls },
+    accountsUrl: accounts.baseUrl,
   });
-  running.push(gateway);
   console.log(
     `kubegraph: gateway at ${gateway.url} (readiness: ${gateway.url.replace(/\/graphql$/, '/readyz')}, metrics: ${gateway.url.replace(/\/graphql$/, '/metrics')})`,
   );

@@ -189,5 +189,6 @@ function flushOnStopSignals(shutdown: () => Promise<void>, flush: () => void): v
   }
 }
 
-// Imported as a preload: started at once, before the entry point's modules load.
-await startTracing();
+// Imported as a preload: started at once, before the entry point's modules load. Exported for a thread that ends
+// without the process (gateway/thread-main.ts): it sends what it holds first.
+export const tracing = await startTracing();
