@@ -11,12 +11,12 @@
 # where this file is tested.
 ARG NODE_IMAGE=node:22.23.3-bookworm-slim
 
-# --- build: dev dependencies, tsc to dist/, the helm binary for the apps subgraph ---
+# --- build: dev dependencies, dist/ (scripts/build.mjs: each entry point bundled by esbuild), the helm binary ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY schema ./schema
 COPY services ./services
 COPY gateway ./gateway

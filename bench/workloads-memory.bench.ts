@@ -10,8 +10,9 @@
 //
 // - `tsx`: as issue 19 measured it, `node --import tsx services/workloads/main.ts`;
 // - `deployed`: as the image runs it, `node <the Dockerfile's ENTRYPOINT flags> dist/services/workloads/main.js` from
-//   a folder laid out as the image's /app (dist/ built by tsc -p tsconfig.build.json into node_modules/.cache, or
-//   BENCH_MEMORY_DIST=<folder holding dist/>, e.g. `.` after `npm run build`), with the Dockerfile's ENV and the
+//   a folder laid out as the image's /app (dist/ built by scripts/build.mjs, `npm run build`, into a temporary folder
+//   with node_modules linked beside it, or BENCH_MEMORY_DIST=<folder holding dist/>, e.g. `.` after `npm run
+//   build`), with the Dockerfile's ENV and the
 //   launch variables (NODE_OPTIONS, MALLOC_ARENA_MAX) of docker-compose.yml's workloads service, which the chart's
 //   workloads Deployment sets the same (test/deploy-chart.test.ts);
 // - `image`: as `docker run kubegraph dist/services/workloads/main.js` runs it: the ENTRYPOINT and the Dockerfile's ENV
@@ -29,7 +30,7 @@
 //
 // BENCH_MEMORY_SNAPSHOT_DIR: also writes a heap snapshot of the subgraph at each size there.
 import { fork, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { transformSync } from 'esbuild';
@@ -75,26 +76,21 @@ interface Launch {
 }
 
 /**
- * A folder laid out as the image's /app for the dist modes: dist/ (tsc, as the Dockerfile's build stage) and the
- * measuring preload transpiled next to it. Inside node_modules/.cache, so that dist/ resolves packages from the
- * checkout's node_modules as the image's from its own.
+ * A folder laid out as the image's /app for the dist modes: dist/ (`npm run build`'s scripts/build.mjs, as the
+ * Dockerfile's build stage) with the checkout's node_modules beside it (linked) and the measuring preload transpiled
+ * next to it.
  */
 function appFolder(): string {
-  const app = resolve(process.env.BENCH_MEMORY_DIST ?? join(ROOT, 'node_modules/.cache/kubegraph/bench-memory-app'));
-  if (!process.env.BENCH_MEMORY_DIST) {
-    rmSync(join(app, 'dist'), { recursive: true, force: true });
-    mkdirSync(app, { recursive: true });
-    console.log(`building dist/ into ${app} (tsc -p tsconfig.build.json)...`);
-    // tsc emits despite type errors (exit code 2): a checkout in the middle of someone's change still measures.
-    const tsc = spawnSync(
-      join(ROOT, 'node_modules/.bin/tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')],
-      { cwd: ROOT, stdio: 'inherit' },
-    );
-    if (tsc.status !== 0 && !(tsc.status === 2 && existsSync(join(app, 'dist/services/workloads/main.js'))))
-      throw new Error(`tsc failed (${tsc.status ?? tsc.signal})`);
-    cpSync(join(ROOT, 'schema'), join(app, 'dist/schema'), { recursive: true });
-  }
+  if (process.env.BENCH_MEMORY_DIST) return resolve(process.env.BENCH_MEMORY_DIST);
+  const app = mkdtempSync(join(tmpdir(), 'kubegraph-bench-memory-app-'));
+  console.log(`building dist/ into ${app} (scripts/build.mjs)...`);
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--outdir', join(app, 'dist')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) throw new Error(`scripts/build.mjs failed (${built.status ?? built.signal})`);
+  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
   const child = readFileSync(join(import.meta.dirname, 'workloads-memory-child.ts'), 'utf8');
   writeFileSync(
     join(app, 'workloads-memory-child.mjs'),
@@ -375,3 +371,4 @@ writeResults(RESULTS, {
   loadAverage: { before: loadBefore, after: load() },
   results,
 });
+if (app && !process.env.BENCH_MEMORY_DIST) rmSync(app, { recursive: true, force: true });
