@@ -9,18 +9,27 @@
 // own. Bundled, there is one module per entry and a few shared chunks. A changed, added or removed file is seen at the
 // next start (the manifest records every file the bundle was made from, packages' included, with its size and mtime)
 // and the bundle is made again (esbuild, a few seconds). Stack traces point at the .ts files and the packages' own
-// files (source maps on, as under tsx: one map per bundle file, read once).
+// files, as under tsx (scripts/stack-traces.mjs: each bundle file's map, read when a trace is first formatted).
 import { createHash } from 'node:crypto';
+import module from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleOptions } from './bundle.mjs';
+import { mapStackTraces } from './stack-traces.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'kubegraph', 'start');
 const PRELOAD = 'services/common/tracing.ts';
 /** Files whose change makes a new bundle though esbuild does not read them as sources. */
-const ALSO = ['scripts/start.mjs', 'scripts/bundle.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const ALSO = [
+  'scripts/start.mjs',
+  'scripts/bundle.mjs',
+  'scripts/stack-traces.mjs',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+];
 
 const [entry, option] = process.argv.slice(2);
 if (!entry || !entry.endsWith('.ts') || !existsSync(resolve(ROOT, entry))) {
@@ -100,5 +109,9 @@ async function bundle() {
 }
 
 const out = upToDate() ?? (await bundle());
-process.setSourceMapsEnabled(true);
+// Node 22+: V8's compiled code of the bundle kept on disk, so a start after the first compiles little (Node 20 has
+// no such cache for ES modules). Beside the bundles; each thread of npm start enables it for itself.
+module.enableCompileCache?.(join(CACHE, 'v8'));
+// Stack traces name the sources (the .ts files, the packages' files), the maps read only when a trace is formatted.
+mapStackTraces(CACHE);
 for (let i = 0; i < entries.length; i++) await import(pathToFileURL(join(out, `entry${i}.js`)).href);

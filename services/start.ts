@@ -12,23 +12,14 @@ import { gatewayOptionsFromEnv } from '../gateway/config.js';
 import { startGatewayThread } from '../gateway/thread.js';
 import { SUPERGRAPH_PATH } from '../gateway/subgraphs.js';
 import { accountsOptionsFromEnv } from './accounts/config.js';
-import { startAccountsSubgraph, type AccountsSubgraph } from './accounts/server.js';
-import { openDb, type Db } from './accounts/clients/db.js';
-import { migratedTemplate } from './accounts/clients/migrations.js';
-import { sharedRepositoryTableSql } from './apps/clients/repository-store.js';
 import { workloadsOptionsFromEnv } from './workloads/config.js';
-import { startWorkloadsSubgraph } from './workloads/server.js';
 import { randomIdentitySecret } from './common/identity.js';
-import * as k8s from '@kubernetes/client-node';
 import { monitoringOptionsFromEnv } from './monitoring/config.js';
-import { findOnPath, startLocalPrometheus } from './monitoring/local-prometheus.js';
-import { startMonitoringSubgraph } from './monitoring/server.js';
 import { appsOptionsFromEnv } from './apps/config.js';
-import { startAppsSubgraph } from './apps/server.js';
-import { localCredentialsKey } from './apps/model/catalog-credentials.js';
 import { parse as parseYaml } from 'yaml';
 import { loggingOptionsFromEnv } from './logging/config.js';
-import { startLoggingSubgraph } from './logging/server.js';
+import type { AccountsSubgraph } from './accounts/server.js';
+import type { Db } from './accounts/clients/db.js';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -108,6 +99,37 @@ await runMain(async () => {
       )
     : undefined;
   sandboxStarting?.catch(() => {});
+  // What the subgraphs need is loaded only now, once the threads run: they load theirs meanwhile, on the other core.
+  const [
+    { startAccountsSubgraph },
+    { openDb },
+    { migratedTemplate },
+    { delaySpareRefills },
+    { sharedRepositoryTableSql },
+    { startWorkloadsSubgraph },
+    k8s,
+    { findOnPath, startLocalPrometheus },
+    { startMonitoringSubgraph },
+    { startAppsSubgraph },
+    { localCredentialsKey },
+    { startLoggingSubgraph },
+  ] = await Promise.all([
+    import('./accounts/server.js'),
+    import('./accounts/clients/db.js'),
+    import('./accounts/clients/migrations.js'),
+    import('./accounts/clients/pglite-template.js'),
+    import('./apps/clients/repository-store.js'),
+    import('./workloads/server.js'),
+    import('@kubernetes/client-node'),
+    import('./monitoring/local-prometheus.js'),
+    import('./monitoring/server.js'),
+    import('./apps/server.js'),
+    import('./apps/model/catalog-credentials.js'),
+    import('./logging/server.js'),
+  ]);
+  // A new data folder is filled from a spare copy (pglite-template.ts); the next spare is made once this start is
+  // done, not during it.
+  delaySpareRefills(5_000);
   // The embedded database (see below) opens while the sandbox starts: PGlite's WebAssembly compiles off the main thread.
   const dbOpening =
     !accountsOptions.databaseUrl && !appsOptions.repositories.databaseUrl

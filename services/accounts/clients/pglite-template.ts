@@ -165,6 +165,15 @@ function claimSpare(template: string, dataDir: string, move: MoveEntry): boolean
 // process made one).
 const refilling = new Map<string, { again: boolean }>();
 
+let refillDelayMs = 0;
+/**
+ * Spares are made this long after the folder was filled (default at once): `npm start` waits until it has started,
+ * a 40 MB copy meanwhile would take the CPU its start needs (issue 19 §4). The wait keeps no process alive.
+ */
+export function delaySpareRefills(ms: number): void {
+  refillDelayMs = ms;
+}
+
 /** A new spare for the template, made in the background; failures only mean the next folder is copied. */
 function refill(template: string): void {
   if (isProduction()) return; // No templates there (seedFromTemplate), so no spares.
@@ -176,6 +185,7 @@ function refill(template: string): void {
   const state = { again: true };
   refilling.set(template, state);
   void (async () => {
+    if (refillDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, refillDelayMs).unref());
     while (state.again) {
       state.again = false;
       await makeSpare(template);
