@@ -1,7 +1,6 @@
 // The gateway thread of `npm start` (gateway/thread.ts): prepares the gateway at once, listens when told where the
 // subgraphs are, closes when told to.
 import { parentPort, workerData } from 'node:worker_threads';
-import { tracing } from '../services/common/tracing.js';
 import { prepareGateway, type Gateway, type PreparedGateway } from './gateway.js';
 import { accountsAuthenticator } from './identity.js';
 import type { GatewayThreadMessage, GatewayThreadOptions, GatewayThreadRouting } from './thread.js';
@@ -40,8 +39,7 @@ port.on('message', (m: Command) => {
   else
     void preparing.then(async (prepared) => {
       await (gateway ?? prepared)?.close().catch(() => {});
-      // The last spans go before the thread does (process.exit here ends the thread, not the process).
-      await tracing?.shutdown().catch(() => {});
+      // Ends the thread, not the process (the tracing preload sends the last spans first).
       process.exit(0);
     });
 });

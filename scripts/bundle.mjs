@@ -49,8 +49,11 @@ function sourceLocations(locate) {
       }));
       b.onLoad({ filter: /[\\/]node_modules[\\/].*\.[cm]?js$/ }, (args) => {
         const source = readFileSync(args.path, 'utf8');
-        if (!/import\.meta\.(url|dirname|filename)|__dirname|__filename/.test(source)) return undefined;
-        let contents = withImportMeta(source, args.path);
+        if (!/import\.meta\.(url|dirname|filename)|__dirname|__filename|\bmodule\.require\b/.test(source))
+          return undefined;
+        // `module.require`, which esbuild's module objects lack: Apollo's createHash tests it to choose node:crypto
+        // over a JavaScript SHA-256 (sha.js), ~50x slower, on every operation hashed.
+        let contents = withImportMeta(source, args.path).replace(/\bmodule\.require\b/g, 'require');
         // A CommonJS module's own __dirname/__filename: declared at its top (esbuild wraps each CommonJS module in a
         // function of its own), unless it declares them itself (an ES module computing them from import.meta.url).
         const declares = (name) => new RegExp(`\\b(const|let|var|function|class)\\s+${name}\\b`).test(source);
@@ -118,6 +121,8 @@ export function withRootLines(outputFiles, outdir) {
  * (`.js.map` beside each output), without the sources' text: a stack trace names the .ts file and line, or the
  * package's own file. `relocate`: the bundle runs from wherever outdir is moved with node_modules beside it (dist/ in
  * the image); the build is then not written, the caller writes `withRootLines(result.outputFiles, outdir)`.
+ * `format`: 'esm' (split into shared chunks), or 'cjs' (one file per entry, for scripts/start.mjs's code cache; no
+ * top-level await in it).
  */
 export function bundleOptions({
   root,
@@ -125,7 +130,9 @@ export function bundleOptions({
   outdir,
   target = `node${process.versions.node.split('.')[0]}`,
   relocate = false,
+  format = 'esm',
 }) {
+  const esm = format === 'esm';
   return {
     absWorkingDir: root,
     entryPoints,
@@ -133,8 +140,12 @@ export function bundleOptions({
     nodePaths: [join(root, 'node_modules')],
     outdir,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    // One file per entry in CommonJS (esbuild splits ES modules only).
+    splitting: esm,
+    format,
+    // CommonJS: an external package's import() becomes a require (PGlite has a CommonJS build): a vm.Script, which
+    // scripts/start.mjs compiles CommonJS with, has no loader for import().
+    ...(esm ? {} : { supported: { 'dynamic-import': false } }),
     platform: 'node',
     target,
     external: EXTERNAL,
@@ -142,7 +153,8 @@ export function bundleOptions({
     sourcesContent: false,
     metafile: true,
     logLevel: 'silent',
-    banner: { js: relocate ? `${RELOCATABLE_BANNER} ${REQUIRE_BANNER}` : REQUIRE_BANNER },
+    // CommonJS has its own require (and no import.meta: the relocatable form is ES modules only).
+    banner: { js: !esm ? '' : relocate ? `${RELOCATABLE_BANNER} ${REQUIRE_BANNER}` : REQUIRE_BANNER },
     plugins: [sourceLocations(relocate ? relocatable(root) : absolute)],
     // Relocatable: the caller fills each file's root line (withRootLines) and writes them.
     write: !relocate,

@@ -1,19 +1,22 @@
 // `npm start` (package.json: `node scripts/start.mjs services/start.ts`): runs the TypeScript sources of the entry
 // given, with services/common/tracing.ts loaded before it (what `node --import tsx --import
-// ./services/common/tracing.ts <entry>` did), from an ES module bundle made with esbuild (the transpiler tsx uses;
-// scripts/bundle.mjs says how, and which packages stay out of it) and kept in node_modules/.cache/kubegraph/start/
-// until a file it was made from changes.
+// ./services/common/tracing.ts <entry>` did), from bundles made with esbuild (the transpiler tsx uses;
+// scripts/bundle.mjs says how, and which packages stay out) and kept in node_modules/.cache/kubegraph/start/ until a
+// file they were made from changes. npm start's threads (services/common/thread.ts) start the same way.
 //
 // Why (issue 19 §4): under tsx's loader every module, node_modules included, went through its resolve and load hooks
 // on another thread; natively, each of the ~3,400 package modules is still resolved, read, compiled and linked on its
-// own. Bundled, there is one module per entry and a few shared chunks. A changed, added or removed file is seen at the
-// next start (the manifest records every file the bundle was made from, packages' included, with its size and mtime)
-// and the bundle is made again (esbuild, a few seconds). Stack traces point at the .ts files and the packages' own
-// files, as under tsx (scripts/stack-traces.mjs: each bundle file's map, read when a trace is first formatted).
+// own. Bundled, the entry is one CommonJS file, compiled with V8's code cache of the run before (runCommonJs below),
+// and the preload a small ES module. A changed, added or removed file is seen at the next start (the manifest
+// records every file the bundle was made from, packages' included, with its size and mtime) and the bundles are made
+// again (esbuild, a few seconds). Stack traces point at the .ts files and the packages' own files, as under tsx
+// (scripts/stack-traces.mjs: each bundle file's map, read when a trace is first formatted).
 import { createHash } from 'node:crypto';
-import module from 'node:module';
+import { createRequire } from 'node:module';
+import vm from 'node:vm';
+import { threadId } from 'node:worker_threads';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleOptions } from './bundle.mjs';
 import { mapStackTraces } from './stack-traces.mjs';
@@ -38,7 +41,8 @@ if (!entry || !entry.endsWith('.ts') || !existsSync(resolve(ROOT, entry))) {
 }
 // `--without-preload`: the entry alone (npm start's sandbox thread, services/sandbox/thread.ts: the cluster it
 // simulates is not kubegraph, and its spans are not kubegraph's).
-const entries = [...(option === '--without-preload' ? [] : [PRELOAD]), relative(ROOT, resolve(ROOT, entry))];
+const preload = option === '--without-preload' ? undefined : PRELOAD;
+const entries = [...(preload ? [preload] : []), relative(ROOT, resolve(ROOT, entry))];
 // By checkout too: two checkouts may share one node_modules (a linked one, as bench/start.bench.ts's baseline).
 const key = `${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}-${entries.map((e) => e.replace(/[^\w.-]+/g, '_')).join('+')}`;
 const manifestPath = join(CACHE, `${key}.json`);
@@ -61,7 +65,7 @@ function upToDate() {
     return undefined;
   }
   if (manifest.node !== process.version || !existsSync(join(CACHE, manifest.dir))) return undefined;
-  if (manifest.packages !== 'bundled') return undefined;
+  if (manifest.layout !== 'preload-esm+main-cjs') return undefined;
   for (const [file, was] of Object.entries(manifest.inputs)) if (stamp(file) !== was) return undefined;
   return join(CACHE, manifest.dir);
 }
@@ -70,23 +74,25 @@ async function bundle() {
   const { build } = await import('esbuild');
   mkdirSync(CACHE, { recursive: true });
   const dir = `${key}-${Date.now().toString(36)}-${process.pid}`;
-  const result = await build(
-    bundleOptions({
-      root: ROOT,
-      entryPoints: Object.fromEntries(entries.map((e, i) => [`entry${i}`, e])),
-      outdir: join(CACHE, dir),
-    }),
-  ).catch((e) => {
-    // A syntax error in a source file: esbuild's messages name the file and line, as tsx's would.
-    for (const m of e.errors ?? [])
-      console.error(`${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
-    if (!e.errors) console.error(e);
-    process.exit(1);
-  });
+  const built = (options) =>
+    build(options).catch((e) => {
+      // A syntax error in a source file: esbuild's messages name the file and line, as tsx's would.
+      for (const m of e.errors ?? [])
+        console.error(`${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
+      if (!e.errors) console.error(e);
+      process.exit(1);
+    });
+  const outdir = join(CACHE, dir);
+  // The preload an ES module (it awaits the tracing SDK at its top level; split, so the SDK loads only when tracing is
+  // on); the entry one CommonJS file, which runCommonJs below compiles with a code cache.
+  const results = await Promise.all([
+    ...(preload ? [built(bundleOptions({ root: ROOT, entryPoints: { preload }, outdir }))] : []),
+    built(bundleOptions({ root: ROOT, entryPoints: { main: entry }, outdir, format: 'cjs' })),
+  ]);
   const inputs = {};
-  for (const file of [...Object.keys(result.metafile.inputs), ...ALSO]) inputs[file] = stamp(file);
+  for (const file of [...results.flatMap((r) => Object.keys(r.metafile.inputs)), ...ALSO]) inputs[file] = stamp(file);
   const tmp = `${manifestPath}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, packages: 'bundled' }));
+  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, layout: 'preload-esm+main-cjs' }));
   renameSync(tmp, manifestPath);
   // Bundles no manifest names any more, except the newest few: another npm start may still be reading one.
   const current = new Set(
@@ -109,9 +115,37 @@ async function bundle() {
 }
 
 const out = upToDate() ?? (await bundle());
-// Node 22+: V8's compiled code of the bundle kept on disk, so a start after the first compiles little (Node 20 has
-// no such cache for ES modules). Beside the bundles; each thread of npm start enables it for itself.
-module.enableCompileCache?.(join(CACHE, 'v8'));
 // Stack traces name the sources (the .ts files, the packages' files), the maps read only when a trace is formatted.
 mapStackTraces(CACHE);
-for (let i = 0; i < entries.length; i++) await import(pathToFileURL(join(out, `entry${i}.js`)).href);
+if (preload) await import(pathToFileURL(join(out, 'preload.js')).href);
+runCommonJs(join(out, 'main.js'));
+
+/**
+ * Runs a CommonJS bundle as Node would require it, compiled with V8's code cache of an earlier run (`<file>.v8`, made
+ * when this process or thread exits, with every function compiled by then): most of a start after the first then
+ * compiles nothing (issue 19 §4). Node 20 offers no such cache for ES modules (Node 22's module.enableCompileCache
+ * does); a cache V8 refuses (another Node version, other V8 flags) is made again.
+ */
+function runCommonJs(file) {
+  const cacheFile = `${file}.v8`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // None yet.
+  }
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected)
+    process.once('exit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}-${threadId}`;
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        // A read-only cache folder: the next start compiles again.
+      }
+    });
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+}

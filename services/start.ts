@@ -20,6 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { loggingOptionsFromEnv } from './logging/config.js';
 import type { AccountsSubgraph } from './accounts/server.js';
 import type { Db } from './accounts/clients/db.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -27,7 +28,8 @@ interface Closable {
   close(): Promise<void>;
 }
 
-await runMain(async () => {
+// Not awaited at the top level: npm start's code runs as a CommonJS bundle (scripts/start.mjs), which has none.
+void runMain(async () => {
   // Every service's variables are validated before anything starts, the sandbox included: a bad value stops the
   // process at once, naming the variable.
   logLevelFromEnv();
@@ -107,7 +109,7 @@ await runMain(async () => {
     { delaySpareRefills },
     { sharedRepositoryTableSql },
     { startWorkloadsSubgraph },
-    k8s,
+    { clusterFromEnv, clusterFromKubeconfig },
     { findOnPath, startLocalPrometheus },
     { startMonitoringSubgraph },
     { startAppsSubgraph },
@@ -120,7 +122,8 @@ await runMain(async () => {
     import('./accounts/clients/pglite-template.js'),
     import('./apps/clients/repository-store.js'),
     import('./workloads/server.js'),
-    import('@kubernetes/client-node'),
+    // Not client-node itself: a dynamic import keeps all of a package, where a static one keeps what is used.
+    import('./common/k8s/cluster.js'),
     import('./monitoring/local-prometheus.js'),
     import('./monitoring/server.js'),
     import('./apps/server.js'),
@@ -144,17 +147,17 @@ await runMain(async () => {
   let sandboxMetrics: { url: string; caPem?: string } | undefined;
   let esUrl: string | undefined;
   // The cluster every subgraph reads, handed to each as an option (the environment is left as it was).
-  const kubeConfig = new k8s.KubeConfig();
+  let kubeConfig: KubeConfig;
   if (kubeconfig) {
     console.log(`kubegraph: using the cluster of KUBECONFIG=${kubeconfig}`);
-    kubeConfig.loadFromDefault();
+    kubeConfig = clusterFromEnv();
   } else if (!sandboxStarting) {
     console.log('kubegraph: using the in-cluster service account');
-    kubeConfig.loadFromDefault();
+    kubeConfig = clusterFromEnv();
   } else {
     const sandbox = await started(sandboxStarting);
     esUrl = sandbox.esUrl;
-    kubeConfig.loadFromString(sandbox.kubeconfig);
+    kubeConfig = clusterFromKubeconfig(sandbox.kubeconfig);
     const caData = (parseYaml(sandbox.kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] })
       .clusters?.[0]?.cluster?.['certificate-authority-data'];
     sandboxMetrics = {

@@ -19,6 +19,7 @@
 //   carry a caller's values); headers are never recorded (the instrumentations record none unless configured).
 // Types only: the SDK is loaded (dynamically) when tracing is on, so that off costs nothing at start.
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
@@ -159,8 +160,10 @@ const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
  * process.exit() (services/common/config.ts runService, services/start.ts), which ends pending exports. So on such a
  * signal the spans ended so far are sent at once (while the service closes), and the process.exit() that follows
  * waits for the tracer's shutdown (the spans ended while closing) for EXIT_FLUSH_MS at most, then exits as asked.
- * Without a signal, process.exit() is left alone (a configuration error exits at once). When nothing else handles the
- * signal (a service still starting), the process exits after the flush as the signal's default would (128 + number).
+ * Without a signal, process.exit() is left alone (a configuration error exits at once), except in a worker thread,
+ * which no signal reaches and whose process.exit() ends the thread alone (npm start's gateway thread): there it always
+ * waits for the flush. When nothing else handles the signal (a service still starting), the process exits after the
+ * flush as the signal's default would (128 + number).
  */
 function flushOnStopSignals(shutdown: () => Promise<void>, flush: () => void): void {
   let signalled = false;
@@ -176,7 +179,7 @@ function flushOnStopSignals(shutdown: () => Promise<void>, flush: () => void): v
     });
   };
   process.exit = ((code?: number | string | null) => {
-    if (!signalled) return exit(code);
+    if (!signalled && isMainThread) return exit(code);
     exitAfterShutdown(code ?? process.exitCode);
   }) as typeof process.exit;
   for (const [signal, number] of Object.entries(STOP_SIGNALS)) {
@@ -189,6 +192,5 @@ function flushOnStopSignals(shutdown: () => Promise<void>, flush: () => void): v
   }
 }
 
-// Imported as a preload: started at once, before the entry point's modules load. Exported for a thread that ends
-// without the process (gateway/thread-main.ts): it sends what it holds first.
-export const tracing = await startTracing();
+// Imported as a preload: started at once, before the entry point's modules load.
+await startTracing();

@@ -11,36 +11,38 @@ const port = parentPort!;
 const post = (m: SandboxThreadMessage) => port.postMessage(m);
 const running: { close(): Promise<void> }[] = [];
 
-try {
-  const sandbox = await startSandbox(options.sandbox);
-  running.push(sandbox);
-  let esUrl: string | undefined;
-  if (options.es) {
-    const es = await startEs({ port: options.es.port, host: options.es.host });
-    running.push(es);
-    esUrl = es.url;
-    running.push(
-      startShipper({
-        store: sandbox.store,
-        url: es.url,
-        speed: options.sandbox.speed ?? 1,
-        indexPrefix: options.es.indexPrefix,
-        onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
-      }),
-    );
+void (async () => {
+  try {
+    const sandbox = await startSandbox(options.sandbox);
+    running.push(sandbox);
+    let esUrl: string | undefined;
+    if (options.es) {
+      const es = await startEs({ port: options.es.port, host: options.es.host });
+      running.push(es);
+      esUrl = es.url;
+      running.push(
+        startShipper({
+          store: sandbox.store,
+          url: es.url,
+          speed: options.sandbox.speed ?? 1,
+          indexPrefix: options.es.indexPrefix,
+          onError: (message) => console.log(`kubegraph: log shipper: ${message}`),
+        }),
+      );
+    }
+    post({
+      type: 'started',
+      url: sandbox.url,
+      kubeconfig: sandbox.kubeconfig,
+      kubeconfigPath: sandbox.kubeconfigPath,
+      esUrl,
+    });
+  } catch (e) {
+    post({ type: 'failed', message: (e as Error).message });
+    await closeAll();
+    process.exit(1);
   }
-  post({
-    type: 'started',
-    url: sandbox.url,
-    kubeconfig: sandbox.kubeconfig,
-    kubeconfigPath: sandbox.kubeconfigPath,
-    esUrl,
-  });
-} catch (e) {
-  post({ type: 'failed', message: (e as Error).message });
-  await closeAll();
-  process.exit(1);
-}
+})();
 
 port.on('message', (m: unknown) => {
   // process.exit in a thread ends the thread: whatever the closed servers still hold (a kept-alive socket) goes too.
