@@ -46,6 +46,10 @@ const entries = [...(preload ? [preload] : []), relative(ROOT, resolve(ROOT, ent
 // By checkout too: two checkouts may share one node_modules (a linked one, as bench/start.bench.ts's baseline).
 const key = `${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}-${entries.map((e) => e.replace(/[^\w.-]+/g, '_')).join('+')}`;
 const manifestPath = join(CACHE, `${key}.json`);
+/** What a bundle folder holds (manifests of another layout are made again). */
+const LAYOUT = 'preload-esm+main';
+/** The entry's bundle: 'cjs', or 'esm' when it awaits at its top level. */
+let mainFormat;
 
 const stamp = (file) => {
   try {
@@ -65,7 +69,8 @@ function upToDate() {
     return undefined;
   }
   if (manifest.node !== process.version || !existsSync(join(CACHE, manifest.dir))) return undefined;
-  if (manifest.layout !== 'preload-esm+main-cjs') return undefined;
+  if (manifest.layout !== LAYOUT) return undefined;
+  mainFormat = manifest.main;
   for (const [file, was] of Object.entries(manifest.inputs)) if (stamp(file) !== was) return undefined;
   return join(CACHE, manifest.dir);
 }
@@ -74,25 +79,31 @@ async function bundle() {
   const { build } = await import('esbuild');
   mkdirSync(CACHE, { recursive: true });
   const dir = `${key}-${Date.now().toString(36)}-${process.pid}`;
-  const built = (options) =>
-    build(options).catch((e) => {
-      // A syntax error in a source file: esbuild's messages name the file and line, as tsx's would.
-      for (const m of e.errors ?? [])
-        console.error(`${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
-      if (!e.errors) console.error(e);
-      process.exit(1);
-    });
+  const report = (e) => {
+    // A syntax error in a source file: esbuild's messages name the file and line, as tsx's would.
+    for (const m of e.errors ?? [])
+      console.error(`${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
+    if (!e.errors) console.error(e);
+    process.exit(1);
+  };
   const outdir = join(CACHE, dir);
+  const built = (options) => build(options).catch(report);
   // The preload an ES module (it awaits the tracing SDK at its top level; split, so the SDK loads only when tracing is
-  // on); the entry one CommonJS file, which runCommonJs below compiles with a code cache.
-  const results = await Promise.all([
-    ...(preload ? [built(bundleOptions({ root: ROOT, entryPoints: { preload }, outdir }))] : []),
-    built(bundleOptions({ root: ROOT, entryPoints: { main: entry }, outdir, format: 'cjs' })),
+  // on); the entry one CommonJS file, which runCommonJs below compiles with a code cache, unless it awaits at its top
+  // level (a service's main.ts run alone), which CommonJS cannot: then an ES module too.
+  const main = (format) => bundleOptions({ root: ROOT, entryPoints: { main: entry }, outdir, format });
+  const [preloaded, commonJs] = await Promise.all([
+    preload ? built(bundleOptions({ root: ROOT, entryPoints: { preload }, outdir })) : undefined,
+    build(main('cjs')).catch((e) =>
+      e.errors?.some((m) => /Top-level await is currently not supported/.test(m.text)) ? undefined : report(e),
+    ),
   ]);
+  const results = [preloaded, commonJs ?? (await built(main('esm')))].filter(Boolean);
+  mainFormat = commonJs ? 'cjs' : 'esm';
   const inputs = {};
   for (const file of [...results.flatMap((r) => Object.keys(r.metafile.inputs)), ...ALSO]) inputs[file] = stamp(file);
   const tmp = `${manifestPath}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, layout: 'preload-esm+main-cjs' }));
+  writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, layout: LAYOUT, main: mainFormat }));
   renameSync(tmp, manifestPath);
   // Bundles no manifest names any more, except the newest few: another npm start may still be reading one.
   const current = new Set(
@@ -118,7 +129,8 @@ const out = upToDate() ?? (await bundle());
 // Stack traces name the sources (the .ts files, the packages' files), the maps read only when a trace is formatted.
 mapStackTraces(CACHE);
 if (preload) await import(pathToFileURL(join(out, 'preload.js')).href);
-runCommonJs(join(out, 'main.js'));
+if (mainFormat === 'cjs') runCommonJs(join(out, 'main.js'));
+else await import(pathToFileURL(join(out, 'main.js')).href);
 
 /**
  * Runs a CommonJS bundle as Node would require it, compiled with V8's code cache of an earlier run (`<file>.v8`, made

@@ -34,7 +34,7 @@ const manifest = () =>
       ),
       'utf8',
     ),
-  ) as { dir: string };
+  ) as { dir: string; main: 'cjs' | 'esm' };
 
 describe('scripts/start.mjs', () => {
   it('runs the entry with import.meta naming the source file, and bundles again only when a source changed', () => {
@@ -82,8 +82,30 @@ describe('scripts/start.mjs', () => {
     // source maps where it ships them).
     expect(r.stdout).toContain(`${entry}:4:`);
     expect(r.stdout).toContain(`${entry}:6:`);
-    expect(r.stdout).toMatch(/node_modules\/@apollo\/utils\.keyvaluecache\/(src|dist)\/PrefixingKeyValueCache\.[jt]s:\d+/);
+    expect(r.stdout).toMatch(
+      /node_modules\/@apollo\/utils\.keyvaluecache\/(src|dist)\/PrefixingKeyValueCache\.[jt]s:\d+/,
+    );
     expect(r.stdout).not.toContain('node_modules/.cache');
+  }, 120_000);
+
+  it('compiles the entry with a code cache made by the run before, and runs one that awaits at its top level too', () => {
+    writeFileSync(join(dir, 'dep.ts'), "export const value: string = 'cached';\n");
+    writeFileSync(entry, "import { value } from './dep.js';\nconsole.log(JSON.stringify({ value }));\n");
+    expect(JSON.parse(run().stdout).value).toBe('cached');
+    const made = join(CACHE, manifest().dir);
+    // The first run (a CommonJS bundle) left V8's cache of it; the next one reads it and answers the same.
+    expect(readdirSync(made)).toContain('main.js.v8');
+    expect(JSON.parse(run().stdout).value).toBe('cached');
+
+    // A top-level await: an ES module bundle instead (no cache), the same answer.
+    writeFileSync(
+      entry,
+      "import { value } from './dep.js';\nawait Promise.resolve();\nconsole.log(JSON.stringify({ value }));\n",
+    );
+    const r = run();
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).value).toBe('cached');
+    expect(manifest()).toMatchObject({ main: 'esm' });
   }, 120_000);
 
   it('stops with the file and line of a syntax error', () => {
