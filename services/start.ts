@@ -193,10 +193,9 @@ void runMain(async () => {
   // Without DATABASE_URL, accounts and apps keep their tables in one embedded PGlite, accounts' (apps' in its schema
   // APPS_DB_SCHEMA, as in a DATABASE_URL database): each PGlite opened costs seconds of CPU at start (issue 19 §4).
   // APPS_DATA_DIR keeps apps' credentials.key, and an apps database of its own from before is copied over once.
-  let sharedDb: Db | undefined;
-  if (dbOpening) {
+  const sharedDb: Promise<Db | undefined> = (async () => {
+    if (!dbOpening) return undefined;
     const db = await dbOpening;
-    sharedDb = db;
     running.push({ close: () => db.close() });
     const appsDir = appsOptions.repositories.dataDir;
     if (appsDir && resolve(appsDir) === resolve(accountsOptions.dataDir))
@@ -206,23 +205,26 @@ void runMain(async () => {
         credentialsSecret: appsOptions.repositories.credentialsSecret ?? localCredentialsKey(appsDir),
       };
     appsOptions.repositories.db = db;
-  }
+    return db;
+  })();
+  sharedDb.catch(() => {});
 
   // The subgraphs (see README "Services") start together: each mostly waits (on the cluster's first lists, on
   // Prometheus, on its listener), and one after the other those waits added up (issue 19 §4). Each is added to
   // `running` as soon as it is up (a Ctrl-C meanwhile stops it); their lines are printed in this order, whatever order
   // they come up in. A failure fails the start as before, once the ones printed before it are printed.
   // Accounts: its database and the bootstrap admin, whose generated password it prints on the first start.
-  const accountsStarting = started(
-    startAccountsSubgraph({ ...accountsOptions, db: sharedDb, identitySecret, internalToken, kubeConfig }),
+  const accountsStarting = after(sharedDb, (db) =>
+    startAccountsSubgraph({ ...accountsOptions, db, identitySecret, internalToken, kubeConfig }),
   );
-  // Workloads asks accounts (its URL) who may see which project.
-  const workloadsStarting = after(accountsStarting, (accounts) =>
+  // Workloads starts at once (its caches fill from the cluster meanwhile): it calls accounts only when a project is
+  // created, at accounts' URL once accounts listens.
+  const workloadsStarting = started(
     startWorkloadsSubgraph({
       ...workloadsOptions,
       identitySecret,
       kubeConfig,
-      accounts: { url: accounts.baseUrl, internalToken },
+      accounts: { url: accountsStarting.then((accounts) => accounts.baseUrl), internalToken },
     }),
   );
   const demoWorkspaces = sandboxMetrics ? accountsStarting.then(ensureDemoWorkspaces) : undefined;
@@ -245,7 +247,7 @@ void runMain(async () => {
   );
 
   // Helm releases and chart repositories; helm runs against the same cluster (the sandbox when none is configured).
-  const appsStarting = started(startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig }));
+  const appsStarting = after(sharedDb, () => startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig }));
 
   // Logs: ELASTICSEARCH_URL, or on the sandbox the Elasticsearch stand-in its thread runs (above).
   const esStarting = Promise.resolve(esUrl ? { url: esUrl } : undefined);

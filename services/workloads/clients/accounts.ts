@@ -3,8 +3,11 @@
 import { notFoundError, upstreamUnavailable } from '../../common/errors.js';
 
 export interface AccountsClientOptions {
-  /** accounts' origin (http://host:port), where /internal/* is. */
-  url: string;
+  /**
+   * accounts' origin (http://host:port), where /internal/* is; or its promise (npm start: workloads starts before
+   * accounts listens, and needs accounts only for a project's creation).
+   */
+  url: string | Promise<string>;
   internalToken?: string;
   timeoutMs?: number;
 }
@@ -16,12 +19,18 @@ export interface AccountsClient {
 }
 
 export function createAccountsClient(opts: AccountsClientOptions): AccountsClient {
-  const base = opts.url.replace(/\/+$/, '');
+  const base = Promise.resolve(opts.url).then((url) => url.replace(/\/+$/, ''));
+  // Awaited by each call: one that comes after accounts failed to start fails as unreachable.
+  base.catch(() => {});
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.internalToken) headers.authorization = `Bearer ${opts.internalToken}`;
   const call = async (path: string, init: RequestInit = {}): Promise<Response> => {
     try {
-      return await fetch(`${base}${path}`, { ...init, headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000) });
+      return await fetch(`${await base}${path}`, {
+        ...init,
+        headers,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000),
+      });
     } catch {
       // The address stays out of the message: clients see which system failed, not where it lives.
       throw upstreamUnavailable('accounts', 'the accounts service is unreachable');
