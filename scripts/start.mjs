@@ -105,7 +105,8 @@ async function bundle() {
   const tmp = `${manifestPath}.${process.pid}`;
   writeFileSync(tmp, JSON.stringify({ node: process.version, dir, inputs, layout: LAYOUT, main: mainFormat }));
   renameSync(tmp, manifestPath);
-  // Bundles no manifest names any more, except the newest few: another npm start may still be reading one.
+  // Bundles no manifest names any more and made over 10 minutes ago: another npm start (or thread) may still be
+  // making one or running from it, the more so as each npm start makes three (its threads') at once.
   const current = new Set(
     readdirSync(CACHE)
       .filter((f) => f.endsWith('.json'))
@@ -117,11 +118,15 @@ async function bundle() {
         }
       }),
   );
-  const old = readdirSync(CACHE, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !current.has(d.name))
-    .sort((a, b) => statSync(join(CACHE, b.name)).mtimeMs - statSync(join(CACHE, a.name)).mtimeMs)
-    .slice(2);
-  for (const d of old) rmSync(join(CACHE, d.name), { recursive: true, force: true });
+  for (const d of readdirSync(CACHE, { withFileTypes: true })) {
+    if (!d.isDirectory() || current.has(d.name)) continue;
+    try {
+      if (Date.now() - statSync(join(CACHE, d.name)).mtimeMs > 10 * 60_000)
+        rmSync(join(CACHE, d.name), { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
   return join(CACHE, dir);
 }
 
