@@ -82,7 +82,6 @@ void runMain(async () => {
         },
       )
     : undefined;
-  if (gatewayThread) running.push(gatewayThread);
   // On the sandbox, its thread starts first (services/sandbox/thread.ts): it loads and starts on the other core while
   // this one opens the embedded database (below). With ELASTICSEARCH_URL unset, the thread also runs the
   // Elasticsearch stand-in (ES_PORT, default 9200) fed by the log shipper with every simulated container's lines.
@@ -183,6 +182,8 @@ void runMain(async () => {
       console.error('kubegraph: not stopped after 10 s, exiting anyway');
       process.exit(1);
     }, 10_000).unref();
+    // The gateway first (no request reaches a subgraph being closed), then the rest, last started first.
+    await gatewayThread?.close().catch(() => {});
     for (const s of running.reverse()) await s.close().catch(() => {});
     process.exit(code);
   };
