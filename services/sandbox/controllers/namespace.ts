@@ -75,7 +75,10 @@ export class NamespaceController extends Controller {
       this.ctx.setTimer(() => this.enqueue(name), wait);
       return;
     }
-    if (now < this.graceUntil.get(name)!) return;
+    // A timer may fire before Date.now() reaches its end (libuv counts from the loop's cached time, which lags behind
+    // a busy loop): then it is armed again for what is left, or the namespace would wait for an event forever.
+    const until = this.graceUntil.get(name)!;
+    if (now < until) return this.ctx.setTimer(() => this.enqueue(name), until - now + 1);
     this.finalize(ns);
   }
 
