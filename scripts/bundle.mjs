@@ -1,5 +1,6 @@
 // How kubegraph is bundled, for `npm start` (scripts/start.mjs) and for the image's dist/ (scripts/build.mjs): one
-// esbuild build of the entry points given, as ES modules, kubegraph's code and the packages it imports together.
+// esbuild build of the entry points given, kubegraph's code and the packages it imports together, as ES modules split
+// into shared chunks, or one CommonJS file per entry (npm start's, compiled with a code cache).
 //
 // Why the packages too (issue 19 §3/§4): loaded natively, every package module is resolved, read, parsed and linked
 // on its own, about 3,400 files at `npm start` (@kubernetes/client-node alone imports 967, 0.7 s of CPU and 115 MB of
@@ -12,7 +13,7 @@
 //   bundled, the services would run an unpatched copy and no PostgreSQL span would be recorded;
 // - @electric-sql/pglite: loads its WebAssembly and data files from beside its own modules;
 // - esbuild: a native binary, only imported by scripts.
-// Everything else that reads files beside itself is handled by `packageLocations` below.
+// Everything else that reads files beside itself is handled by `sourceLocations` below.
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -21,8 +22,8 @@ import { pathToFileURL } from 'node:url';
 export const EXTERNAL = ['pg', '@electric-sql/pglite', 'esbuild'];
 
 /**
- * A bundle is an ES module: the CommonJS packages in it call `require` for Node's built-in modules (and a few
- * optional ones at run time); it resolves from the bundle's folder, which is under the project's node_modules or
+ * An ES module bundle has no `require`, which the CommonJS packages in it call for Node's built-in modules (and a few
+ * optional ones at run time): one resolving from the bundle's folder, which is under the project's node_modules or
  * beside it, so the packages resolve as they would unbundled.
  */
 const REQUIRE_BANNER =
@@ -31,8 +32,9 @@ const REQUIRE_BANNER =
 /**
  * import.meta.url/dirname/filename name the module's own file, not the bundle: kubegraph's code finds its schema
  * files this way, and packages their package.json or data files (and __dirname/__filename in CommonJS ones).
- * `locate(path)` gives the expression of a file's path at run time: a string literal where the bundle runs where it
- * was made (npm start), an expression from the bundle's own location where it moves (dist/, the image).
+ * `locate.path(file)` and `locate.url(file)` give the expression of a file's path or URL at run time: a string
+ * literal where the bundle runs where it was made (npm start), an expression from the bundle's own location where it
+ * moves (dist/, the image).
  */
 function sourceLocations(locate) {
   const withImportMeta = (source, path) =>

@@ -37,6 +37,8 @@ export function startSandboxThread(
 ): Promise<SandboxThread> {
   const worker = launchThread(new URL('./thread-main.ts', import.meta.url), options, false);
   let closing: Promise<void> | undefined;
+  // Made now: a thread that already ended (after a failure) is closed at once.
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let started = false;
     worker.on('message', (m: SandboxThreadMessage) => {
@@ -49,10 +51,10 @@ export function startSandboxThread(
           kubeconfigPath: m.kubeconfigPath,
           esUrl: m.esUrl,
           close: () =>
-            (closing ??= new Promise<void>((done) => {
-              worker.once('exit', () => done());
+            (closing ??= (() => {
               worker.postMessage('close');
-            })),
+              return ended;
+            })()),
         });
       }
     });

@@ -201,7 +201,7 @@ async function makeSpare(template: string): Promise<void> {
   // Made aside and renamed into place: a spare is complete or absent.
   const partial = `${spare}.partial-${stamp()}`;
   try {
-    // Asynchronous (off the main thread): this runs while the process starts.
+    // Asynchronous: the copying is done off the main thread.
     await cp(template, partial, { recursive: true, errorOnExist: true, mode: constants.COPYFILE_FICLONE });
     // Fails (ENOTEMPTY) when another process's spare appeared meanwhile: ours is removed below.
     await rename(partial, spare);
