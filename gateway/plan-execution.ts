@@ -54,7 +54,11 @@ export interface Schemas {
 }
 
 export function buildSchemas(sdl: string): Schemas {
-  const supergraph = Supergraph.build(sdl);
+  return schemasOf(Supergraph.build(sdl));
+}
+
+/** The schemas of a supergraph built already (ApolloGateway's own: plan-executor.ts). */
+export function schemasOf(supergraph: Supergraph): Schemas {
   let js: GraphQLSchema | undefined;
   return {
     api: supergraph.apiSchema(),

@@ -73,7 +73,12 @@ void runMain(async () => {
   const gatewayThread = existsSync(supergraphPath)
     ? startGatewayThread(
         {
-          gateway: { ...plainGatewayOptions, identitySecret },
+          gateway: {
+            ...plainGatewayOptions,
+            identitySecret,
+            // The checked-in supergraph was validated by the composition that wrote it (GatewayOptions).
+            validateSupergraph: gatewayOptions.supergraphPath === undefined ? false : undefined,
+          },
           internalToken,
         },
         (e) => {

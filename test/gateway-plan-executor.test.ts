@@ -2,7 +2,7 @@
 // plan executor and one without, must answer every operation with the same bytes (and status), whatever the plan
 // shape, selection, nulls, errors or unavailable subgraph. Also unit tests of the compiled projection.
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { composeSupergraph } from '../gateway/compose.js';
@@ -56,6 +56,8 @@ let a: TestSubgraph;
 let b: TestSubgraph;
 let ours: Gateway;
 let apollo: Gateway;
+/** What both gateways are started with (beforeAll). */
+let common: Parameters<typeof startGateway>[0];
 
 beforeAll(async () => {
   a = await startTestSubgraph('a', A_SDL, {
@@ -99,7 +101,7 @@ beforeAll(async () => {
     { name: 'b', sdl: B_SDL, url: b.url },
     { name: 'c', sdl: C_SDL, url: down.url },
   ]);
-  const common = { port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0, subgraphTimeoutMs: 2000 };
+  common = { port: 0, supergraphSdl, logger: quietLogger, readyCacheMs: 0, subgraphTimeoutMs: 2000 };
   ours = await startGateway({ ...common, planExecutor: true });
   apollo = await startGateway({ ...common, planExecutor: false });
 });
@@ -212,6 +214,22 @@ describe('the plan executor answers as Apollo’s executor does', () => {
     for (let i = 0; i < 3; i++) await raw(ours.url, body);
     const after = await lookups();
     expect({ hit: after.hit - before.hit, miss: after.miss - before.miss }).toEqual({ hit: 2, miss: 1 });
+  });
+
+  it('runs on the Supergraph ApolloGateway built: one build of the supergraph, not one more for the executor', async () => {
+    const builds = vi.spyOn(Supergraph, 'build');
+    const gateway = await startGateway({ ...common, planExecutor: true });
+    try {
+      const body = { query: '{ pods(first: 2) { name cpu } count }' };
+      const expected = (await raw(apollo.url, body)).text;
+      // The first request plans (Apollo's executor); the second runs on ours, which needs the supergraph's schemas.
+      for (let i = 0; i < 2; i++) expect((await raw(gateway.url, body)).text).toBe(expected);
+      expect(gateway.planStats!().ours).toBe(1);
+      expect(builds).toHaveBeenCalledTimes(1);
+    } finally {
+      builds.mockRestore();
+      await gateway.close();
+    }
   });
 
   it('many requests at once: every answer the same', async () => {
