@@ -11,8 +11,7 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type GraphQLFieldResolver, type GraphQLScalarType, type GraphQLSchema } from 'graphql';
+import { type GraphQLFieldResolver, type GraphQLScalarType, type GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
 import { requestMetricsPlugin } from './apollo-metrics.js';
 import type { Viewer } from './authz.js';
@@ -20,6 +19,7 @@ import { closeServer, createMetricsRegistry, createServiceHttpServer, listen, vi
 import { identityKey as createIdentityKey } from './identity.js';
 import type { Logger } from './log.js';
 import { attachSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
+import { subgraphSchema } from './subgraph-schema.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the parents of resolvers are typed by each resolver */
 /**
@@ -103,9 +103,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
 ): Promise<SubgraphServer> {
   const metrics = opts.metrics ?? createMetricsRegistry(opts.name);
   const identityKey = opts.identitySecret ? createIdentityKey(opts.identitySecret) : undefined;
-  const schema = buildSubgraphSchema([
-    { typeDefs: parse(readFileSync(opts.schemaPath, 'utf8')), resolvers: opts.resolvers },
-  ]);
+  const schema = subgraphSchema(readFileSync(opts.schemaPath, 'utf8'), opts.resolvers);
   const apollo = new ApolloServer<TContext>({
     schema,
     plugins: [
