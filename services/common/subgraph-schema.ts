@@ -7,10 +7,11 @@
 // graphql-js alone, adding the resolvers as buildSubgraphSchema does (the same functions of @apollo/subgraph). An SDL
 // not seen before, or one whose shortcut would not give the same schema (checked when it is first kept), takes
 // buildSubgraphSchema itself, errors and all. test/unit-subgraph-schema.test.ts compares both paths on every subgraph.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 // Not in @apollo/subgraph's index, and the functions buildSubgraphSchema uses (2.14): the package has no exports
 // map, and the comparison test fails if a later version changes what they do.
@@ -71,9 +72,13 @@ export function subgraphSchema(sdl: string, resolvers: Resolvers): GraphQLSchema
     // Not kept yet.
   }
   if (expanded !== undefined) {
-    const schema = fromExpanded(expanded, resolvers);
-    fromKept.add(schema);
-    return schema;
+    try {
+      const schema = fromExpanded(expanded, resolvers);
+      fromKept.add(schema);
+      return schema;
+    } catch {
+      // A kept file that does not build (edited by hand, a disk error): the long way, which keeps it again.
+    }
   }
 
   const typeDefs: DocumentNode = parse(sdl);
@@ -94,7 +99,8 @@ function keep(file: string, schema: GraphQLSchema): void {
     if (typeof expanded !== 'string') return;
     if (printSchema(fromExpanded(expanded, {})) !== printSchema(schema)) return;
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}`;
+    // Made aside and renamed into place: another process or thread keeping the same SDL never leaves half a file.
+    const tmp = `${file}.${process.pid}-${threadId}-${randomUUID()}`;
     writeFileSync(tmp, expanded);
     renameSync(tmp, file);
     prune(dirname(file));
