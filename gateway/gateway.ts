@@ -46,7 +46,7 @@ export interface GatewayOptions {
   supergraphSdl?: string;
   supergraphPath?: string;
   /**
-   * Whether the supergraph is validated as it is loaded (about 0.3 s of CPU); default Apollo's: not in production.
+   * Whether the supergraph is validated as it is loaded (about 0.3 s of CPU); default Apollo's: except in production.
    * `npm start` skips it for schema/supergraph.graphql, which composition validated when it wrote it (npm run
    * compose; test/supergraph.test.ts checks the file is what composition writes).
    */
