@@ -4,9 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { defaultSubgraphUrl } from './subgraphs.js';
-
-import { SCHEMA_DIR, SUPERGRAPH_FILE, SUPERGRAPH_PATH } from './subgraphs.js';
+import { defaultSubgraphUrl, SCHEMA_DIR, SUPERGRAPH_FILE, SUPERGRAPH_PATH } from './subgraphs.js';
 
 export { SCHEMA_DIR, SUPERGRAPH_FILE, SUPERGRAPH_PATH };
 

@@ -163,7 +163,8 @@ export async function prepareGateway(
       : createPlanExecutor({ plans: caches.plans, dataSources: () => dataSources });
   const gateway = new ApolloGateway({
     supergraphSdl,
-    ...(opts.validateSupergraph === undefined ? {} : { validateSupergraph: opts.validateSupergraph }),
+    // Undefined: Apollo's default.
+    validateSupergraph: opts.validateSupergraph,
     logger: apolloLogger(log),
     queryPlannerConfig: { cache: plans?.plans ?? caches.plans },
     // The supergraph's URLs until `listen` is told others (the data sources read theirs at each fetch).

@@ -32,14 +32,13 @@ export interface GatewayThread {
  * a failure before (building the supergraph) fails `listen`.
  */
 export function startGatewayThread(options: GatewayThreadOptions, onFailure: (error: Error) => void): GatewayThread {
-  const worker = launchThread(new URL('./thread-main.ts', import.meta.url), options, true);
+  const thread = launchThread(new URL('./thread-main.ts', import.meta.url), options, true);
+  const { worker } = thread;
   let listening = false;
-  let closing: Promise<void> | undefined;
   let failure: Error | undefined;
   let answer: { resolve(v: { url: string; port: number }): void; reject(e: Error): void } | undefined;
-  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const failed = (e: Error) => {
-    if (closing || failure) return;
+    if (thread.closing() || failure) return;
     failure = e;
     if (listening) onFailure(e);
     else answer?.reject(e);
@@ -58,10 +57,6 @@ export function startGatewayThread(options: GatewayThreadOptions, onFailure: (er
         answer = { resolve, reject };
         worker.postMessage({ type: 'listen', routing });
       }),
-    close: () =>
-      (closing ??= (() => {
-        worker.postMessage({ type: 'close' });
-        return ended;
-      })()),
+    close: () => thread.close({ type: 'close' }),
   };
 }

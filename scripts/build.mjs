@@ -5,7 +5,7 @@
 // memory, @kubernetes/client-node's ~970 modules being one module's code.
 //
 //   node scripts/build.mjs [--outdir <dir>]     (default dist; the type check is `npm run typecheck`)
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -24,13 +24,7 @@ const sources = [
   ...readdirSync(join(ROOT, 'services'), { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => `services/${d.name}/main.ts`)
-    .filter((f) => {
-      try {
-        return readdirSync(join(ROOT, dirname(f))).includes('main.ts');
-      } catch {
-        return false;
-      }
-    }),
+    .filter((f) => existsSync(join(ROOT, f))),
 ];
 
 const result = await build({

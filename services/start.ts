@@ -256,11 +256,10 @@ void runMain(async () => {
   const appsStarting = after(sharedDb, () => startAppsSubgraph({ ...appsOptions, identitySecret, kubeConfig }));
 
   // Logs: ELASTICSEARCH_URL, or on the sandbox the Elasticsearch stand-in its thread runs (above).
-  const esStarting = Promise.resolve(esUrl ? { url: esUrl } : undefined);
-  const loggingStarting = after(Promise.resolve(esStarting), (es) =>
+  const loggingStarting = started(
     startLoggingSubgraph({
       ...loggingOptions,
-      elasticsearch: es ? { url: es.url } : loggingOptions.elasticsearch,
+      elasticsearch: esUrl ? { url: esUrl } : loggingOptions.elasticsearch,
       identitySecret,
       kubeConfig,
     }),
@@ -303,11 +302,10 @@ void runMain(async () => {
     `kubegraph: apps subgraph at ${apps.url} (helm ${appsOptions.helmBin}; repositories ${appsOptions.repositories.databaseUrl ? `in PostgreSQL, schema ${appsOptions.repositories.schema}` : `in accounts' embedded PGlite in ${accountsOptions.dataDir}, schema ${appsOptions.repositories.schema}`})`,
   );
 
-  const es = await esStarting;
-  if (es) {
-    loggingOptions.elasticsearch = { url: es.url };
+  if (esUrl) {
+    loggingOptions.elasticsearch = { url: esUrl };
     console.log(
-      `kubegraph: ELASTICSEARCH_URL unset: started the Elasticsearch stand-in at ${es.url}, fed by the shipper with the sandbox's container logs`,
+      `kubegraph: ELASTICSEARCH_URL unset: started the Elasticsearch stand-in at ${esUrl}, fed by the shipper with the sandbox's container logs`,
     );
   } else if (!loggingOptions.elasticsearch) {
     console.log('kubegraph: ELASTICSEARCH_URL unset: log search fields answer UPSTREAM_UNAVAILABLE');

@@ -7,13 +7,36 @@ import { Worker } from 'node:worker_threads';
 
 const LAUNCHER = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 
+export interface LaunchedThread {
+  worker: Worker;
+  /** Whether close() was called. */
+  closing(): boolean;
+  /**
+   * Posts `message` (the entry's own "close") once and resolves when the thread has ended; at once for a thread that
+   * ended already (after a failure).
+   */
+  close(message: unknown): Promise<void>;
+}
+
 /**
  * Starts `entry` (a .ts file) on a new thread with `data` as its workerData (plain data: it is copied). `preload`:
  * with the tracing preload before it, as the main thread has (spans of kubegraph's own code).
  */
-export function launchThread(entry: URL, data: unknown, preload: boolean): Worker {
-  return new Worker(LAUNCHER, {
+export function launchThread(entry: URL, data: unknown, preload: boolean): LaunchedThread {
+  const worker = new Worker(LAUNCHER, {
     argv: [fileURLToPath(entry), ...(preload ? [] : ['--without-preload'])],
     workerData: data,
   });
+  // Made now, not at close: a thread that already ended has no 'exit' to come.
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let closed: Promise<void> | undefined;
+  return {
+    worker,
+    closing: () => closed !== undefined,
+    close: (message) =>
+      (closed ??= (() => {
+        worker.postMessage(message);
+        return ended;
+      })()),
+  };
 }

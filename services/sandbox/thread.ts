@@ -35,10 +35,8 @@ export function startSandboxThread(
   options: SandboxThreadOptions,
   onFailure: (error: Error) => void,
 ): Promise<SandboxThread> {
-  const worker = launchThread(new URL('./thread-main.ts', import.meta.url), options, false);
-  let closing: Promise<void> | undefined;
-  // Made now: a thread that already ended (after a failure) is closed at once.
-  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const thread = launchThread(new URL('./thread-main.ts', import.meta.url), options, false);
+  const { worker } = thread;
   return new Promise((resolve, reject) => {
     let started = false;
     worker.on('message', (m: SandboxThreadMessage) => {
@@ -50,18 +48,14 @@ export function startSandboxThread(
           kubeconfig: m.kubeconfig,
           kubeconfigPath: m.kubeconfigPath,
           esUrl: m.esUrl,
-          close: () =>
-            (closing ??= (() => {
-              worker.postMessage('close');
-              return ended;
-            })()),
+          close: () => thread.close('close'),
         });
       }
     });
     worker.on('error', (e) => (started ? onFailure(e) : reject(e)));
     worker.on('exit', (code) => {
       if (!started) reject(new Error(`the sandbox thread ended (${code}) before the sandbox started`));
-      else if (!closing) onFailure(new Error(`the sandbox thread ended (${code})`));
+      else if (!thread.closing()) onFailure(new Error(`the sandbox thread ended (${code})`));
     });
   });
 }
